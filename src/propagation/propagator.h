@@ -1,0 +1,32 @@
+// One interface for every trace-context format (W3C tracecontext now; baggage, B3, Jaeger later).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/ids.h"
+#include "propagation/carrier.h"
+
+namespace tracerig {
+
+// The context carried between services.
+struct SpanContext {
+  TraceId trace_id;
+  SpanId span_id;  // the caller's span: the parent of the receiving service's span
+  uint8_t trace_flags = 0;  // bit 0x01 sampled
+  std::string trace_state;  // W3C tracestate, already validated and normalised; empty when none
+
+  bool IsValid() const { return trace_id.IsValid() && span_id.IsValid(); }
+  bool sampled() const { return (trace_flags & 0x01) != 0; }
+};
+
+class Propagator {
+ public:
+  virtual ~Propagator() = default;
+  // Returns a context with IsValid() == false when the carrier holds no valid context of this
+  // format (the receiving service then starts a new trace).
+  virtual SpanContext Extract(const HeaderReader& carrier) const = 0;
+  virtual void Inject(const SpanContext& context, HeaderWriter& carrier) const = 0;
+};
+
+}  // namespace tracerig
