@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tracerig needs, only those missing. Sourced by quickstart.sh and
+# test.sh; safe to run again. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+TRACERIG_PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config
+  libboost-dev                 # Asio + Beast: servers, clients, timers
+  libprotobuf-dev protobuf-compiler  # OTLP wire format
+  libgrpc++-dev protobuf-compiler-grpc  # OTLP/gRPC (next milestone)
+  libtomlplusplus-dev          # scenario files with exact source positions
+  libfmt-dev
+  nlohmann-json3-dev           # JSON: OTLP/JSON, Jaeger API, reports (Boost 1.74 has no Boost.JSON)
+  zlib1g-dev                   # gzip request bodies
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+tracerig_install_deps() {
+  local missing=()
+  local pkg
+  for pkg in "${TRACERIG_PACKAGES[@]}"; do
+    [[ "$pkg" == \#* ]] && continue
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$pkg")
+    fi
+  done
+  if ((${#missing[@]} == 0)); then
+    return 0
+  fi
+  echo "tracerig: installing missing packages: ${missing[*]}" >&2
+  local sudo=""
+  if [[ $(id -u) -ne 0 ]]; then
+    sudo="sudo"
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# Configures and builds into $1 with build type $2 and extra CMake arguments after.
+tracerig_build() {
+  local build_dir=$1 build_type=$2
+  shift 2
+  local root
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  # Re-configuring is cheap and keeps the cache in step with these arguments.
+  cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="$build_type" "$@" >/dev/null
+  cmake --build "$build_dir" -j "$(nproc)"
+}

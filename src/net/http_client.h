@@ -1,0 +1,91 @@
+// HTTP clients. HttpClientPool is asynchronous with keep-alive connections to one server, for
+// simulated services and the load driver (used from a single io_context thread, so no locks).
+// BlockingHttpClient is for threads that may block: the exporter and the verifier.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "net/beast.h"
+
+namespace tracerig {
+
+struct HttpClientOptions {
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds request_timeout{30000};  // write request + read whole response
+  size_t max_idle_connections = 64;
+  uint64_t body_limit = 64ull << 20;
+};
+
+using HttpClientCallback = std::function<void(beast::error_code, HttpResponse&&)>;
+
+class HttpClientPool {
+ public:
+  HttpClientPool(asio::io_context& ioc, tcp::endpoint target, HttpClientOptions options = {});
+  ~HttpClientPool();
+  HttpClientPool(const HttpClientPool&) = delete;
+  HttpClientPool& operator=(const HttpClientPool&) = delete;
+
+  // Sends on an idle connection or a new one; `done` runs on the io_context thread. A request that
+  // fails on a reused connection before any response byte is retried once on a new connection
+  // (the server may have closed it while idle).
+  void Send(HttpRequest request, HttpClientCallback done);
+
+  const tcp::endpoint& target() const { return target_; }
+  size_t open_connections() const { return open_; }
+
+  class Connection;
+
+ private:
+  friend class Connection;
+  void Release(std::shared_ptr<Connection> connection);
+
+  asio::io_context& ioc_;
+  tcp::endpoint target_;
+  HttpClientOptions options_;
+  std::vector<std::shared_ptr<Connection>> idle_;
+  size_t open_ = 0;
+  std::shared_ptr<bool> alive_;
+};
+
+struct BlockingResponse {
+  unsigned status = 0;
+  std::string body;
+  std::string content_type;
+  std::string retry_after;  // the Retry-After header, if any
+};
+
+// One persistent connection, reconnected on demand. Not thread-safe: one per thread.
+class BlockingHttpClient {
+ public:
+  BlockingHttpClient(std::string host, uint16_t port, HttpClientOptions options = {});
+  ~BlockingHttpClient();
+
+  // Error only for transport failures (cannot connect, reset, timeout); any HTTP status is a response.
+  Result<BlockingResponse> Request(http::verb method, std::string_view target,
+                                   std::string_view content_type, std::string body,
+                                   const std::vector<std::pair<std::string, std::string>>& headers = {});
+  Result<BlockingResponse> Get(std::string_view target) {
+    return Request(http::verb::get, target, {}, {});
+  }
+  const std::string& host() const { return host_; }
+  uint16_t port() const { return port_; }
+
+ private:
+  Result<BlockingResponse> Attempt(const HttpRequest& request);
+  Status Connect();
+
+  std::string host_;
+  uint16_t port_;
+  HttpClientOptions options_;
+  asio::io_context ioc_;
+  std::unique_ptr<beast::tcp_stream> stream_;
+  beast::flat_buffer buffer_;
+};
+
+}  // namespace tracerig
