@@ -1,0 +1,26 @@
+// Several propagation formats at once (e.g. tracecontext and b3 during a migration): extraction
+// takes the first format that yields a valid context, injection writes every format.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "propagation/propagator.h"
+
+namespace tracerig {
+
+class CompositePropagator final : public Propagator {
+ public:
+  // Order matters for Extract: earlier propagators win. Null entries are ignored.
+  explicit CompositePropagator(std::vector<std::unique_ptr<Propagator>> propagators);
+
+  SpanContext Extract(const HeaderReader& carrier) const override;
+  void Inject(const SpanContext& context, HeaderWriter& carrier) const override;
+
+  size_t size() const { return propagators_.size(); }
+
+ private:
+  std::vector<std::unique_ptr<Propagator>> propagators_;
+};
+
+}  // namespace tracerig

@@ -1,0 +1,24 @@
+// Propagators by name, as scenarios and the command line spell them (the OpenTelemetry
+// OTEL_PROPAGATORS names: "tracecontext" now; "baggage", "b3", "b3multi", "jaeger" later).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "propagation/propagator.h"
+
+namespace tracerig {
+
+// The format names MakePropagator knows, in the order they are listed in error messages.
+std::vector<std::string_view> KnownPropagationFormats();
+
+// One format gives that format's propagator; several give a CompositePropagator in the order
+// listed (the first valid context wins on extraction). An empty list gives a propagator that
+// extracts nothing and injects nothing (a hop that drops trace context). Errors name the format:
+// `unknown propagation format "xyz" (known: tracecontext)`, or a format listed twice.
+Result<std::unique_ptr<Propagator>> MakePropagator(const std::vector<std::string>& formats);
+
+}  // namespace tracerig
