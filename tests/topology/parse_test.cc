@@ -1,0 +1,617 @@
+// ParseScenario: every invalid input with the exact diagnostics it must produce, valid inputs with
+// the model they must produce, and the scenario files shipped in scenarios/.
+#include "topology/parse.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "test_files.h"
+
+namespace tracerig {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::UnorderedElementsAre;
+
+// Building blocks for the invalid cases, so each case shows only what it breaks. kHead is six
+// lines: a case's own text starts on line 7, inside route "R" of service "a".
+const std::string kScenario = "[scenario]\nname = \"t\"\n";
+const std::string kServices = "[[services]]\nname = \"a\"\n[[services.routes]]\nname = \"R\"\n";
+const std::string kHead = kScenario + kServices;
+// Ten lines: services "cart" (route "GetCart") and "frontend" (route "GET /checkout"); a case's own
+// text starts on line 11, inside frontend's route.
+const std::string kShop = kScenario +
+                          "[[services]]\nname = \"cart\"\n[[services.routes]]\nname = \"GetCart\"\n"
+                          "[[services]]\nname = \"frontend\"\n[[services.routes]]\n"
+                          "name = \"GET /checkout\"\n";
+
+std::vector<std::string> Render(const ParseResult& result) {
+  std::vector<std::string> lines;
+  for (const auto& d : result.diagnostics) lines.push_back(d.ToString());
+  return lines;
+}
+
+struct InvalidCase {
+  const char* label;
+  std::string text;
+  std::vector<std::string> diagnostics;
+};
+
+TEST(ParseScenarioTest, InvalidInputsReportExactDiagnostics) {
+  const InvalidCase cases[] = {
+      // Documents and top-level tables.
+      {"malformed TOML",
+       "[scenario\nname = \"t\"\n",
+       {"t.toml:1:10: Error while parsing table header: expected ']', saw '\\n'"}},
+      {"missing [scenario]", kServices, {"t.toml:1:1: missing required table [scenario]"}},
+      {"missing scenario name",
+       "[scenario]\nseed = 3\n" + kServices,
+       {"t.toml:1:1: missing required key \"name\" in [scenario]"}},
+      {"empty scenario name",
+       "[scenario]\nname = \"\"\n" + kServices,
+       {"t.toml:2:8: \"name\" must not be empty"}},
+      {"negative seed",
+       kScenario + "seed = -1\n" + kServices,
+       {"t.toml:3:8: \"seed\" must be 0 or greater, got -1"}},
+      {"float seed",
+       kScenario + "seed = 1.5\n" + kServices,
+       {"t.toml:3:8: \"seed\" must be an integer, got float"}},
+      {"unknown top-level key",
+       kHead + "[expct]\ncompleteness = 1.0\n",
+       {"t.toml:7:2: unknown key \"expct\" at the top level (did you mean \"expect\"?)"}},
+      {"no services",
+       kScenario,
+       {"t.toml:1:1: scenario defines no services (add a [[services]] table)"}},
+      {"services written as a table",
+       kScenario + "[services]\nname = \"a\"\n",
+       {"t.toml:3:1: \"services\" must be an array of tables ([[services]]), got table"}},
+
+      // [load]
+      {"load key not supported yet",
+       kHead + "[load]\nwarmup = \"2s\"\n",
+       {"t.toml:8:1: key \"warmup\" in [load] is not supported yet"}},
+      {"rate is a string",
+       kHead + "[load]\nrate = \"fast\"\n",
+       {"t.toml:8:8: \"rate\" must be a number, got string"}},
+      {"rate is zero",
+       kHead + "[load]\nrate = 0\n",
+       {"t.toml:8:8: \"rate\" must be greater than 0, got 0"}},
+      {"rate is infinite",
+       kHead + "[load]\nrate = inf\n",
+       {"t.toml:8:8: \"rate\" must be a finite number, got inf"}},
+      {"duration without a unit",
+       kHead + "[load]\nduration = \"5 sec\"\n",
+       {"t.toml:8:12: invalid duration \"5 sec\" for \"duration\" (expected a number and one of "
+        "the units ns, us, ms, s, m, h, as in \"30s\")"}},
+      {"duration is an integer",
+       kHead + "[load]\nduration = 5\n",
+       {"t.toml:8:12: \"duration\" must be a duration string such as \"30s\", got integer"}},
+      {"duration is zero",
+       kHead + "[load]\nduration = \"0s\"\n",
+       {"t.toml:8:12: \"duration\" must be greater than 0"}},
+      {"load model not supported",
+       kHead + "[load]\nmodel = \"ramp\"\n",
+       {"t.toml:8:9: load model \"ramp\" is not supported yet (supported: \"constant\")"}},
+      {"load entry with unknown service",
+       kShop + "[[load.entries]]\nservice = \"frontnd\"\nroute = \"GET /checkout\"\n",
+       {"t.toml:12:11: load entry names unknown service \"frontnd\" (did you mean "
+        "\"frontend\"?)"}},
+      {"load entry with unknown route",
+       kShop + "[[load.entries]]\nservice = \"frontend\"\nroute = \"GET /chekout\"\n",
+       {"t.toml:13:9: load entry names unknown route \"GET /chekout\" of service \"frontend\" "
+        "(did you mean \"GET /checkout\"?)"}},
+      {"load entry without route",
+       kShop + "[[load.entries]]\nservice = \"frontend\"\n",
+       {"t.toml:11:1: missing required key \"route\" in load entry"}},
+      {"load entry weight",
+       kShop + "[[load.entries]]\nservice = \"cart\"\nroute = \"GetCart\"\n"
+               "weight = -2\n",
+       {"t.toml:14:10: \"weight\" must be greater than 0, got -2"}},
+
+      // [backend], [defaults], [expect]
+      {"backend export is not a string",
+       kHead + "[backend]\nexport = 4318\n",
+       {"t.toml:8:10: \"export\" must be a string, got integer"}},
+      {"backend headers not supported yet",
+       kHead + "[backend]\nheaders = { a = \"b\" }\n",
+       {"t.toml:8:1: key \"headers\" in [backend] is not supported yet"}},
+      {"default protocol grpc",
+       kScenario + "[defaults]\nprotocol = \"grpc\"\n" + kServices,
+       {"t.toml:4:12: protocol \"grpc\" is not supported yet"}},
+      {"invalid default reported once, not per service",
+       kScenario + "[defaults]\npropagation = [\"b3\"]\n" + kServices +
+           "[[services]]\nname = \"b\"\n[[services.routes]]\nname = \"R\"\n",
+       {"t.toml:4:16: propagation format \"b3\" is not supported yet (supported: "
+        "\"tracecontext\")"}},
+      {"defaults sampling not supported yet",
+       kScenario + "[defaults]\nsampling = { ratio = 1.0 }\n" + kServices,
+       {"t.toml:4:1: key \"sampling\" in [defaults] is not supported yet"}},
+      {"completeness above 1",
+       kHead + "[expect]\ncompleteness = 2\n",
+       {"t.toml:8:16: \"completeness\" must be between 0 and 1, got 2"}},
+      {"negative broken",
+       kHead + "[expect]\nbroken = -1\n",
+       {"t.toml:8:10: \"broken\" must be 0 or greater, got -1"}},
+      {"float broken",
+       kHead + "[expect]\nbroken = 1.5\n",
+       {"t.toml:8:10: \"broken\" must be an integer, got float"}},
+      {"expect key not supported yet",
+       kHead + "[expect]\ntime_to_queryable_p99 = \"5s\"\n",
+       {"t.toml:8:1: key \"time_to_queryable_p99\" in [expect] is not supported yet"}},
+
+      // [[services]]
+      {"invalid service name",
+       kScenario + "[[services]]\nname = \"Front End\"\n[[services.routes]]\nname = \"R\"\n",
+       {"t.toml:4:8: invalid service name \"Front End\" (use lowercase letters, digits, '_', '.' "
+        "and '-', starting with a letter or digit)"}},
+      {"reserved service name",
+       kScenario + "[[services]]\nname = \"tracerig-driver\"\n[[services.routes]]\nname = \"R\"\n",
+       {"t.toml:4:8: service name \"tracerig-driver\" is reserved for the load driver"}},
+      {"service without name",
+       kScenario + "[[services]]\n[[services.routes]]\nname = \"R\"\n",
+       {"t.toml:3:1: missing required key \"name\" in service"}},
+      {"duplicate service",
+       kHead + kServices,
+       {"t.toml:8:8: duplicate service \"a\" (first defined at line 4)"}},
+      {"duplicate route",
+       kHead + "[[services.routes]]\nname = \"R\"\n",
+       {"t.toml:8:8: duplicate route \"R\" in service \"a\" (first defined at line 6)"}},
+      {"service without routes",
+       kScenario + "[[services]]\nname = \"a\"\n",
+       {"t.toml:3:1: service \"a\" has no routes (add a [[services.routes]] table)"}},
+      {"protocol grpc",
+       kScenario + "[[services]]\nname = \"a\"\nprotocol = \"grpc\"\n[[services.routes]]\n"
+                   "name = \"R\"\n",
+       {"t.toml:5:12: protocol \"grpc\" is not supported yet"}},
+      {"unknown protocol",
+       kScenario + "[[services]]\nname = \"a\"\nprotocol = \"ftp\"\n[[services.routes]]\n"
+                   "name = \"R\"\n",
+       {"t.toml:5:12: unknown protocol \"ftp\" (supported: \"http\")"}},
+      {"listen without port",
+       kScenario + "[[services]]\nname = \"a\"\nlisten = \"localhost\"\n[[services.routes]]\n"
+                   "name = \"R\"\n",
+       {"t.toml:5:10: invalid listen address \"localhost\" (expected HOST:PORT, as in "
+        "\"127.0.0.1:8080\"; port 0 picks a free port)"}},
+      {"listen port out of range",
+       kScenario + "[[services]]\nname = \"a\"\nlisten = \"127.0.0.1:70000\"\n"
+                   "[[services.routes]]\nname = \"R\"\n",
+       {"t.toml:5:10: invalid listen address \"127.0.0.1:70000\" (expected HOST:PORT, as in "
+        "\"127.0.0.1:8080\"; port 0 picks a free port)"}},
+      {"listen address used twice",
+       kScenario + "[[services]]\nname = \"a\"\nlisten = \"127.0.0.1:8080\"\n"
+                   "[[services.routes]]\nname = \"R\"\n"
+                   "[[services]]\nname = \"b\"\nlisten = \"127.0.0.1:8080\"\n"
+                   "[[services.routes]]\nname = \"R\"\n",
+       {"t.toml:10:10: listen address \"127.0.0.1:8080\" is already used by service \"a\""}},
+      {"propagation not supported yet",
+       kScenario + "[[services]]\nname = \"a\"\npropagation = [\"tracecontext\", \"b3\"]\n"
+                   "[[services.routes]]\nname = \"R\"\n",
+       {"t.toml:5:32: propagation format \"b3\" is not supported yet (supported: "
+        "\"tracecontext\")"}},
+      {"propagation unknown",
+       kScenario + "[[services]]\nname = \"a\"\npropagation = [\"w3c\"]\n"
+                   "[[services.routes]]\nname = \"R\"\n",
+       {"t.toml:5:16: propagation format \"w3c\" is unknown (supported: \"tracecontext\")"}},
+      {"propagation is a string",
+       kScenario + "[[services]]\nname = \"a\"\npropagation = \"tracecontext\"\n"
+                   "[[services.routes]]\nname = \"R\"\n",
+       {"t.toml:5:15: \"propagation\" must be an array of strings, got string"}},
+      {"propagation empty",
+       kScenario + "[[services]]\nname = \"a\"\npropagation = []\n[[services.routes]]\n"
+                   "name = \"R\"\n",
+       {"t.toml:5:15: \"propagation\" must list at least one format"}},
+      {"resource sets service.name",
+       kScenario + "[[services]]\nname = \"a\"\nresource = { \"service.name\" = \"x\" }\n"
+                   "[[services.routes]]\nname = \"R\"\n",
+       {"t.toml:5:14: resource attribute \"service.name\" is set from the service's \"name\"; "
+        "remove it"}},
+      {"resource array value",
+       kScenario + "[[services]]\nname = \"a\"\nresource = { zones = [1, 2] }\n"
+                   "[[services.routes]]\nname = \"R\"\n",
+       {"t.toml:5:22: resource attribute \"zones\" must be a string, integer, boolean or float, "
+        "got array"}},
+      {"service key not supported yet",
+       kScenario + "[[services]]\nname = \"a\"\nexternal = \"http://127.0.0.1:9000\"\n"
+                   "[[services.routes]]\nname = \"R\"\n",
+       {"t.toml:5:1: key \"external\" in service is not supported yet"}},
+
+      // [[services.routes]]
+      {"unknown route key",
+       kHead + "latncy = { distribution = \"fixed\", value = \"1ms\" }\n",
+       {"t.toml:7:1: unknown key \"latncy\" in route (did you mean \"latency\"?)"}},
+      {"route key not supported yet",
+       kHead + "error = { rate = 0.01 }\n",
+       {"t.toml:7:1: key \"error\" in route is not supported yet"}},
+      {"route without name",
+       kHead + "[[services.routes]]\n",
+       {"t.toml:7:1: missing required key \"name\" in route"}},
+      {"latency is a string",
+       kHead + "latency = \"2ms\"\n",
+       {"t.toml:7:11: \"latency\" must be a table, got string"}},
+      {"latency without distribution",
+       kHead + "latency = { value = \"2ms\" }\n",
+       {"t.toml:7:11: missing required key \"distribution\" in latency (one of \"fixed\", "
+        "\"uniform\", \"normal\", \"lognormal\", \"exponential\")"}},
+      {"unknown distribution",
+       kHead + "latency = { distribution = \"gaussian\", value = \"1ms\" }\n",
+       {"t.toml:7:28: unknown latency distribution \"gaussian\" (supported: \"fixed\", "
+        "\"uniform\", \"normal\", \"lognormal\", \"exponential\")"}},
+      {"misspelt distribution",
+       kHead + "latency = { distribution = \"unifrom\", min = \"1ms\" }\n",
+       {"t.toml:7:28: unknown latency distribution \"unifrom\" (did you mean \"uniform\"?)"}},
+      {"uniform without max",
+       kHead + "latency = { distribution = \"uniform\", min = \"1ms\" }\n",
+       {"t.toml:7:11: missing required key \"max\" in \"uniform\" latency"}},
+      {"uniform max below min",
+       kHead + "latency = { distribution = \"uniform\", min = \"5ms\", max = \"1ms\" }\n",
+       {"t.toml:7:58: \"max\" (1ms) must not be less than \"min\" (5ms)"}},
+      {"lognormal p99 below p50",
+       kHead + "latency = { distribution = \"lognormal\", p50 = \"5ms\", p99 = \"1ms\" }\n",
+       {"t.toml:7:60: \"p99\" (1ms) must not be less than \"p50\" (5ms)"}},
+      {"lognormal zero p50",
+       kHead + "latency = { distribution = \"lognormal\", p50 = \"0ms\", p99 = \"5ms\" }\n",
+       {"t.toml:7:47: \"p50\" must be greater than 0"}},
+      {"latency value not a duration string",
+       kHead + "latency = { distribution = \"fixed\", value = 2 }\n",
+       {"t.toml:7:45: \"value\" must be a duration string such as \"30s\", got integer"}},
+      {"latency key misspelt",
+       kHead + "latency = { distribution = \"fixed\", vale = \"1ms\" }\n",
+       {"t.toml:7:11: missing required key \"value\" in \"fixed\" latency",
+        "t.toml:7:37: unknown key \"vale\" in \"fixed\" latency (did you mean \"value\"?)"}},
+      {"generated attribute",
+       kHead + "attributes = { \"user.tier\" = { choose = [\"free\", \"pro\"] } }\n",
+       {"t.toml:7:30: attribute \"user.tier\": generated attributes are not supported yet"}},
+      {"array attribute",
+       kHead + "attributes = { tags = [\"a\", \"b\"] }\n",
+       {"t.toml:7:23: attribute \"tags\" must be a string, integer, boolean or float, got array"}},
+      {"unquoted dotted attribute key",
+       kHead + "attributes = { http.route = \"/x\" }\n",
+       {"t.toml:7:16: attribute \"http\" must be a string, integer, boolean or float, got table "
+        "(to name an attribute \"http.route\", put the key in quotes)"}},
+      {"reserved attribute",
+       kHead + "attributes = { \"tracerig.hop\" = \"0\" }\n",
+       {"t.toml:7:16: attribute \"tracerig.hop\" is reserved: the \"tracerig.\" prefix is set by "
+        "tracerig itself"}},
+
+      // calls
+      {"call to unknown service",
+       kShop + "calls = [{ service = \"crt\", route = \"GetCart\" }]\n",
+       {"t.toml:11:22: call to unknown service \"crt\" (did you mean \"cart\"?)"}},
+      {"call to unknown route",
+       kShop + "calls = [{ service = \"cart\", route = \"GetCrt\" }]\n",
+       {"t.toml:11:38: call to unknown route \"GetCrt\" of service \"cart\" (did you mean "
+        "\"GetCart\"?)"}},
+      {"call to unknown service, nothing close",
+       kShop + "calls = [{ service = \"inventory\", route = \"Reserve\" }]\n",
+       {"t.toml:11:22: call to unknown service \"inventory\""}},
+      {"calls is a table",
+       kShop + "calls = { service = \"cart\", route = \"GetCart\" }\n",
+       {"t.toml:11:9: \"calls\" must be an array of calls, got table"}},
+      {"call is a string",
+       kShop + "calls = [\"cart\"]\n",
+       {"t.toml:11:10: each entry of \"calls\" must be a table such as { service = \"cart\", "
+        "route = \"GetCart\" }, got string"}},
+      {"call without route",
+       kShop + "calls = [{ service = \"cart\" }]\n",
+       {"t.toml:11:10: missing required key \"route\" in call"}},
+      {"call option not supported yet",
+       kShop + "calls = [{ service = \"cart\", route = \"GetCart\", timeout = \"1s\" }]\n",
+       {"t.toml:11:49: key \"timeout\" in call is not supported yet"}},
+      {"parallel and service together",
+       kShop + "calls = [{ parallel = [{ service = \"cart\", route = \"GetCart\" }], "
+               "service = \"cart\" }]\n",
+       {"t.toml:11:10: a call has either \"parallel\" or \"service\" and \"route\", not both"}},
+      {"empty parallel group",
+       kShop + "calls = [{ parallel = [] }]\n",
+       {"t.toml:11:23: \"parallel\" must list at least one call"}},
+      {"nested parallel group",
+       kShop + "calls = [{ parallel = [{ parallel = [] }] }]\n",
+       {"t.toml:11:24: nested \"parallel\" groups are not supported"}},
+      {"call cycle",
+       kScenario + "[[services]]\nname = \"a\"\n[[services.routes]]\nname = \"GetX\"\n"
+                   "calls = [{ service = \"b\", route = \"GetY\" }]\n"
+                   "[[services]]\nname = \"b\"\n[[services.routes]]\nname = \"GetY\"\n"
+                   "calls = [{ service = \"a\", route = \"GetX\" }]\n",
+       {"t.toml:12:10: call cycle: a GetX -> b GetY -> a GetX"}},
+      {"route calling itself",
+       kHead + "calls = [{ service = \"a\", route = \"R\" }]\n",
+       {"t.toml:7:10: call cycle: a R -> a R"}},
+
+      // [[faults]]
+      {"fault on unknown service",
+       kShop + "[[faults]]\nkind = \"drop-context\"\nservice = \"crt\"\n",
+       {"t.toml:13:11: fault names unknown service \"crt\" (did you mean \"cart\"?)"}},
+      {"fault kind not supported yet",
+       kShop + "[[faults]]\nkind = \"delay\"\nservice = \"cart\"\n",
+       {"t.toml:12:8: fault kind \"delay\" is not supported yet"}},
+      {"fault kind misspelt",
+       kShop + "[[faults]]\nkind = \"drop-contxt\"\nservice = \"cart\"\n",
+       {"t.toml:12:8: unknown fault kind \"drop-contxt\" (did you mean \"drop-context\"?)"}},
+      {"fault probability above 1",
+       kShop + "[[faults]]\nkind = \"drop-context\"\nservice = \"cart\"\nprobability = 1.5\n",
+       {"t.toml:14:15: \"probability\" must be between 0 and 1, got 1.5"}},
+      {"fault without service",
+       kShop + "[[faults]]\nkind = \"drop-context\"\n",
+       {"t.toml:11:1: missing required key \"service\" in fault"}},
+      {"fault edge not supported yet",
+       kShop + "[[faults]]\nkind = \"drop-context\"\nservice = \"cart\"\n"
+               "edge = { from = \"frontend\", to = \"cart\" }\n",
+       {"t.toml:14:1: key \"edge\" in fault is not supported yet"}},
+
+      // Several problems: reported together, sorted by position even though the second pass
+      // (names) and [load] (read before services) find theirs in another order.
+      {"several problems sorted by position",
+       kHead + "calls = [{ service = \"b\", route = \"S\" }]\n"
+               "latency = { distribution = \"fixed\", value = \"1 ms\" }\n"
+               "[load]\nrate = -1\n",
+       {"t.toml:7:22: call to unknown service \"b\"",
+        "t.toml:8:45: invalid duration \"1 ms\" for \"value\" (expected a number and one of the "
+        "units ns, us, ms, s, m, h, as in \"30s\")",
+        "t.toml:10:8: \"rate\" must be greater than 0, got -1"}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.label);
+    const ParseResult result = ParseScenario("t.toml", c.text);
+    EXPECT_FALSE(result.ok());
+    EXPECT_FALSE(result.scenario.has_value());
+    EXPECT_EQ(Render(result), c.diagnostics);
+  }
+}
+
+TEST(ParseScenarioTest, MinimalScenarioGetsDefaults) {
+  const ParseResult result = ParseScenario("min.toml", kHead);
+  ASSERT_TRUE(result.ok()) << ::testing::PrintToString(Render(result));
+  const Scenario& s = *result.scenario;
+  EXPECT_EQ(s.source_name, "min.toml");
+  EXPECT_EQ(s.name, "t");
+  EXPECT_EQ(s.description, "");
+  EXPECT_EQ(s.seed, 1u);
+  EXPECT_EQ(s.load.rate, 50);
+  EXPECT_EQ(s.load.duration_ns, 5'000'000'000u);
+  // No [[load.entries]]: the first route of the first service, silently.
+  ASSERT_EQ(s.load.entries.size(), 1u);
+  EXPECT_EQ(s.load.entries[0].service, "a");
+  EXPECT_EQ(s.load.entries[0].route, "R");
+  EXPECT_EQ(s.load.entries[0].weight, 1.0);
+  EXPECT_TRUE(s.backend.IsEmbedded());
+  EXPECT_TRUE(s.faults.empty());
+  EXPECT_EQ(s.expect.completeness, 1.0);
+  EXPECT_EQ(s.expect.broken, 0u);
+  ASSERT_EQ(s.services.size(), 1u);
+  const Service& a = s.services[0];
+  EXPECT_EQ(a.protocol, Protocol::kHttp);
+  EXPECT_EQ(a.listen, "127.0.0.1:0");
+  EXPECT_EQ(a.propagation, std::vector<std::string>{"tracecontext"});
+  EXPECT_TRUE(a.resource.empty());
+  EXPECT_EQ(a.where.ToString(), "min.toml:3:1");
+  ASSERT_EQ(a.routes.size(), 1u);
+  EXPECT_EQ(a.routes[0].latency.kind, LatencyModel::Kind::kFixed);
+  EXPECT_EQ(a.routes[0].latency.a, 0u);
+  EXPECT_TRUE(a.routes[0].calls.empty());
+  EXPECT_EQ(a.routes[0].where.ToString(), "min.toml:6:8");
+}
+
+constexpr std::string_view kFullScenario = R"([scenario]
+name = "shop"
+description = "every supported key"
+seed = 7
+
+[load]
+model = "constant"
+rate = 20.5
+duration = "1m"
+
+[[load.entries]]
+service = "frontend"
+route = "GET /checkout"
+weight = 3
+
+[[load.entries]]
+service = "cart"
+route = "GetCart"
+
+[backend]
+export = "otlp-http://127.0.0.1:4318"
+query = "jaeger://127.0.0.1:16686"
+
+[defaults]
+protocol = "http"
+propagation = ["tracecontext"]
+
+[[services]]
+name = "frontend"
+listen = "127.0.0.1:8080"
+resource = { "service.version" = "1.4.2", replicas = 3, canary = false, share = 0.5 }
+
+  [[services.routes]]
+  name = "GET /checkout"
+  latency = { distribution = "lognormal", p50 = "4ms", p99 = "30ms" }
+  attributes = { "http.route" = "/checkout", retry = true }
+  calls = [
+    { service = "cart", route = "GetCart" },
+    { parallel = [
+        { service = "cart", route = "Reserve" },
+        { service = "payment", route = "Charge" },
+    ] },
+  ]
+
+[[services]]
+name = "cart"
+listen = "[::1]:0"
+
+  [[services.routes]]
+  name = "GetCart"
+  latency = { distribution = "fixed", value = "2ms" }
+
+  [[services.routes]]
+  name = "Reserve"
+  latency = { distribution = "normal", mean = "6ms", stddev = "1ms" }
+
+[[services]]
+name = "payment"
+
+  [[services.routes]]
+  name = "Charge"
+  latency = { distribution = "exponential", mean = "1ms" }
+
+  [[services.routes]]
+  name = "Refund"
+  latency = { distribution = "uniform", min = "1ms", max = "5ms" }
+
+[[faults]]
+kind = "drop-context"
+service = "cart"
+probability = 0.25
+
+[expect]
+completeness = 0.999
+broken = 2
+)";
+
+TEST(ParseScenarioTest, EverySupportedKeyReachesTheModel) {
+  const ParseResult result = ParseScenario("shop.toml", kFullScenario);
+  ASSERT_TRUE(result.ok()) << ::testing::PrintToString(Render(result));
+  const Scenario& s = *result.scenario;
+  EXPECT_EQ(s.name, "shop");
+  EXPECT_EQ(s.description, "every supported key");
+  EXPECT_EQ(s.seed, 7u);
+  EXPECT_EQ(s.load.rate, 20.5);
+  EXPECT_EQ(s.load.duration_ns, 60'000'000'000u);
+  ASSERT_EQ(s.load.entries.size(), 2u);
+  EXPECT_EQ(s.load.entries[0].service, "frontend");
+  EXPECT_EQ(s.load.entries[0].route, "GET /checkout");
+  EXPECT_EQ(s.load.entries[0].weight, 3.0);
+  EXPECT_EQ(s.load.entries[1].service, "cart");
+  EXPECT_EQ(s.load.entries[1].weight, 1.0);
+  EXPECT_EQ(s.backend.export_url, "otlp-http://127.0.0.1:4318");
+  EXPECT_EQ(s.backend.query_url, "jaeger://127.0.0.1:16686");
+  EXPECT_FALSE(s.backend.IsEmbedded());
+
+  ASSERT_EQ(s.services.size(), 3u);
+  const Service& frontend = s.services[0];
+  EXPECT_EQ(frontend.name, "frontend");
+  EXPECT_EQ(frontend.listen, "127.0.0.1:8080");
+  EXPECT_THAT(frontend.resource,
+              UnorderedElementsAre(Attribute{"service.version", std::string("1.4.2")},
+                                   Attribute{"replicas", int64_t{3}}, Attribute{"canary", false},
+                                   Attribute{"share", 0.5}));
+  ASSERT_EQ(frontend.routes.size(), 1u);
+  const Route& checkout = frontend.routes[0];
+  EXPECT_EQ(checkout.latency.kind, LatencyModel::Kind::kLognormal);
+  EXPECT_EQ(checkout.latency.a, 4'000'000u);
+  EXPECT_EQ(checkout.latency.b, 30'000'000u);
+  EXPECT_THAT(checkout.attributes,
+              UnorderedElementsAre(Attribute{"http.route", std::string("/checkout")},
+                                   Attribute{"retry", true}));
+  ASSERT_EQ(checkout.calls.size(), 2u);
+  EXPECT_FALSE(checkout.calls[0].parallel);
+  ASSERT_EQ(checkout.calls[0].calls.size(), 1u);
+  EXPECT_EQ(checkout.calls[0].calls[0].service, "cart");
+  EXPECT_EQ(checkout.calls[0].calls[0].route, "GetCart");
+  EXPECT_EQ(checkout.calls[0].calls[0].where.ToString(), "shop.toml:38:5");
+  EXPECT_TRUE(checkout.calls[1].parallel);
+  ASSERT_EQ(checkout.calls[1].calls.size(), 2u);
+  EXPECT_EQ(checkout.calls[1].calls[0].route, "Reserve");
+  EXPECT_EQ(checkout.calls[1].calls[1].service, "payment");
+  EXPECT_EQ(checkout.calls[1].calls[1].route, "Charge");
+
+  const Service& cart = s.services[1];
+  EXPECT_EQ(cart.listen, "[::1]:0");
+  ASSERT_EQ(cart.routes.size(), 2u);
+  EXPECT_EQ(cart.routes[0].latency.kind, LatencyModel::Kind::kFixed);
+  EXPECT_EQ(cart.routes[0].latency.a, 2'000'000u);
+  EXPECT_EQ(cart.routes[1].latency.kind, LatencyModel::Kind::kNormal);
+  EXPECT_EQ(cart.routes[1].latency.a, 6'000'000u);
+  EXPECT_EQ(cart.routes[1].latency.b, 1'000'000u);
+
+  const Service& payment = s.services[2];
+  ASSERT_EQ(payment.routes.size(), 2u);
+  EXPECT_EQ(payment.routes[0].latency.kind, LatencyModel::Kind::kExponential);
+  EXPECT_EQ(payment.routes[0].latency.a, 1'000'000u);
+  EXPECT_EQ(payment.routes[1].latency.kind, LatencyModel::Kind::kUniform);
+  EXPECT_EQ(payment.routes[1].latency.a, 1'000'000u);
+  EXPECT_EQ(payment.routes[1].latency.b, 5'000'000u);
+
+  ASSERT_EQ(s.faults.size(), 1u);
+  EXPECT_EQ(s.faults[0].kind, FaultKind::kDropContext);
+  EXPECT_EQ(s.faults[0].service, "cart");
+  EXPECT_EQ(s.faults[0].probability, 0.25);
+  EXPECT_EQ(s.faults[0].where.ToString(), "shop.toml:68:1");
+  EXPECT_EQ(s.expect.completeness, 0.999);
+  EXPECT_EQ(s.expect.broken, 2u);
+}
+
+TEST(ParseScenarioTest, DiamondIsNotACycle) {
+  // a calls b and c, both call d: d is reached twice, but no path returns to where it started.
+  const std::string text = kScenario +
+                           "[[services]]\nname = \"a\"\n[[services.routes]]\nname = \"R\"\n"
+                           "calls = [{ service = \"b\", route = \"R\" }, "
+                           "{ parallel = [{ service = \"c\", route = \"R\" }] }]\n"
+                           "[[services]]\nname = \"b\"\n[[services.routes]]\nname = \"R\"\n"
+                           "calls = [{ service = \"d\", route = \"R\" }]\n"
+                           "[[services]]\nname = \"c\"\n[[services.routes]]\nname = \"R\"\n"
+                           "calls = [{ service = \"d\", route = \"R\" }]\n"
+                           "[[services]]\nname = \"d\"\n[[services.routes]]\nname = \"R\"\n";
+  const ParseResult result = ParseScenario("t.toml", text);
+  EXPECT_TRUE(result.ok()) << ::testing::PrintToString(Render(result));
+}
+
+struct ShippedScenario {
+  const char* path;  // relative to the repository
+  const char* name;
+  size_t faults;
+};
+
+TEST(ParseScenarioTest, ShippedScenariosParseCleanly) {
+  const ShippedScenario files[] = {
+      {"scenarios/quickstart.toml", "quickstart", 0},
+      {"scenarios/quickstart-drop-context.toml", "quickstart-drop-context", 1},
+  };
+  for (const auto& f : files) {
+    SCOPED_TRACE(f.path);
+    auto text = ReadTestFile(std::string(TRACERIG_SOURCE_DIR "/") + f.path);
+    ASSERT_TRUE(text.has_value()) << "cannot read " << f.path;
+    const ParseResult result = ParseScenario(f.path, *text);
+    ASSERT_TRUE(result.ok()) << ::testing::PrintToString(Render(result));
+    const Scenario& s = *result.scenario;
+    EXPECT_EQ(s.name, f.name);
+    EXPECT_EQ(s.seed, 42u);
+    EXPECT_EQ(s.load.rate, 50);
+    EXPECT_EQ(s.load.duration_ns, 5'000'000'000u);
+    ASSERT_EQ(s.load.entries.size(), 1u);
+    EXPECT_EQ(s.load.entries[0].service, "frontend");
+    EXPECT_EQ(s.load.entries[0].route, "GET /checkout");
+    std::vector<std::string> names;
+    for (const auto& service : s.services) names.push_back(service.name);
+    EXPECT_THAT(names, ElementsAre("frontend", "cart", "checkout", "payment"));
+    ASSERT_EQ(s.faults.size(), f.faults);
+    if (f.faults == 1) {
+      EXPECT_EQ(s.faults[0].kind, FaultKind::kDropContext);
+      EXPECT_EQ(s.faults[0].service, "checkout");
+      EXPECT_EQ(s.faults[0].probability, 1.0);
+    }
+  }
+}
+
+// The proposed full format parses, and every key this version lacks is named as "not supported
+// yet" rather than as a mistake. Guards the promise in docs/SCENARIOS.md.
+TEST(ParseScenarioTest, ReferenceExampleReportsOnlyUnsupportedFeatures) {
+  const std::string path = TRACERIG_SHARED_DIR "/reference/scenario-example.toml";
+  auto text = ReadTestFile(path);
+  if (!text) GTEST_SKIP() << "reference example not found at " << path;
+  const ParseResult result = ParseScenario("scenario-example.toml", *text);
+  EXPECT_FALSE(result.ok());
+  EXPECT_FALSE(result.diagnostics.empty());
+  for (const auto& d : result.diagnostics) {
+    EXPECT_THAT(d.message, ::testing::HasSubstr("not supported yet")) << d.ToString();
+  }
+}
+
+TEST(DiagnosticTest, ToStringIsFileLineColumnMessage) {
+  EXPECT_EQ((Diagnostic{{"s.toml", 14, 9}, "boom"}).ToString(), "s.toml:14:9: boom");
+  // A location without a line (not tied to a position) prints the file alone.
+  EXPECT_EQ((Diagnostic{{"s.toml", 0, 0}, "boom"}).ToString(), "s.toml: boom");
+}
+
+}  // namespace
+}  // namespace tracerig
