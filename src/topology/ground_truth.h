@@ -1,0 +1,22 @@
+// Headers that carry tracerig's ground truth between simulated services, independent of any trace
+// context format, so a broken trace can still be reassembled by the verifier.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace tracerig {
+
+inline constexpr std::string_view kRequestIdHeader = "tracerig-request-id";  // 16 hex digits
+inline constexpr std::string_view kSequenceHeader = "tracerig-seq";  // request number, decimal
+inline constexpr std::string_view kHopHeader = "tracerig-hop";       // hop of the edge being called
+
+// How a route name maps onto HTTP: "GET /checkout" is a method and a path; any other name
+// ("GetCart") is served as POST /GetCart.
+struct HttpRouteTarget {
+  std::string_view method;
+  std::string path;
+};
+HttpRouteTarget RouteToHttp(std::string_view route_name);
+
+}  // namespace tracerig
