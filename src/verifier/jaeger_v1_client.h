@@ -1,0 +1,33 @@
+// BackendClient for the Jaeger query service's v1 HTTP JSON API (what the Jaeger UI uses, and what
+// the embedded backend serves): GET /api/traces/{id} and GET /api/traces?service=&tags=...
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "core/span.h"
+#include "verifier/backend_client.h"
+
+namespace tracerig {
+
+// `base_description` names the backend in Describe() and errors, e.g. "http://127.0.0.1:16686".
+std::unique_ptr<BackendClient> MakeJaegerV1Client(std::unique_ptr<HttpFetcher> fetcher,
+                                                  std::string base_description);
+
+// All traces' spans of a {"data":[trace, ...]} body ("data": null yields no spans), normalised
+// into Span: ids from 1..32 hex digits; the parent from the first CHILD_OF reference into the same
+// trace, else the first FOLLOWS_FROM one (as Jaeger's own model does); times µs -> ns; kind from
+// the span.kind tag; status from otel.status_code (else error=true); typed tags (int64 as number or
+// decimal string, binary kept as its base64 text); service name and resource tags from the trace's
+// processes (or an inline "process"); logs -> events named by their "event" field. The tags mapped
+// into fields (span.kind, otel.status_code, otel.status_description, error, w3c.tracestate) are not
+// repeated as attributes.
+Result<std::vector<Span>> DecodeJaegerTraces(std::string_view json);
+
+// RFC 3986 percent-encoding of everything except unreserved characters, for query parameters.
+std::string PercentEncode(std::string_view text);
+
+}  // namespace tracerig

@@ -1,0 +1,270 @@
+// ClassifyTrace on hand-built span sets: each status, where breaks are reported, and the sentence
+// a user reads.
+#include "verifier/classify.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/verifier/test_spans.h"
+
+namespace tracerig {
+namespace {
+
+using verifier_testing::AllSpans;
+using verifier_testing::QuickstartTree;
+using verifier_testing::SpanFor;
+
+constexpr TraceId kTrace{0, 0x4a};
+constexpr TraceId kOther{0x3f00000000000000ull, 0x1};
+constexpr TraceId kThird{0, 0x77};
+constexpr uint64_t kRequest = 0xabc;
+const std::string kTraceHex = "0000000000000000000000000000004a";
+
+LedgerEntry Entry() {
+  LedgerEntry entry;
+  entry.sequence = 7;
+  entry.trace_id = kTrace;
+  entry.request_id = kRequest;
+  return entry;
+}
+
+// Erases the spans recorded for (hop, service) from `spans` and returns them.
+std::vector<Span> Take(std::vector<Span>& spans, std::string_view hop, std::string_view service) {
+  std::vector<Span> taken;
+  std::erase_if(spans, [&](const Span& s) {
+    const bool match =
+        AttributeValueToString(*s.FindAttribute(kHopAttribute)) == hop && s.service_name == service;
+    if (match) taken.push_back(s);
+    return match;
+  });
+  return taken;
+}
+
+std::vector<Span> MoveTo(std::vector<Span> spans, TraceId trace) {
+  for (Span& s : spans) s.trace_id = trace;
+  return spans;
+}
+
+TEST(TraceStatusNameTest, NamesEveryStatus) {
+  EXPECT_EQ(TraceStatusName(TraceStatus::kComplete), "complete");
+  EXPECT_EQ(TraceStatusName(TraceStatus::kIncomplete), "incomplete");
+  EXPECT_EQ(TraceStatusName(TraceStatus::kBroken), "broken");
+  EXPECT_EQ(TraceStatusName(TraceStatus::kMissing), "missing");
+}
+
+TEST(ClassifyTraceTest, AllSpansUnderTheTraceIsComplete) {
+  const ExpectedTree tree = QuickstartTree();
+  TraceVerdict v = ClassifyTrace(tree, Entry(), AllSpans(tree, kTrace, kRequest), {});
+  EXPECT_EQ(v.status, TraceStatus::kComplete);
+  EXPECT_EQ(v.sequence, 7u);
+  EXPECT_EQ(v.trace_id, kTrace);
+  EXPECT_EQ(v.request_id, kRequest);
+  EXPECT_EQ(v.expected_spans, 8u);
+  EXPECT_EQ(v.found_spans, 8u);
+  EXPECT_TRUE(v.missing.empty());
+  EXPECT_TRUE(v.breaks.empty());
+  EXPECT_EQ(v.explanation, "all 8 expected spans found under trace " + kTraceHex);
+}
+
+TEST(ClassifyTraceTest, ExtraAndDuplicateSpansDoNotMatter) {
+  const ExpectedTree tree = QuickstartTree();
+  std::vector<Span> spans = AllSpans(tree, kTrace, kRequest);
+  spans.push_back(spans[3]);  // a retried call records its SERVER span twice
+  Span foreign;               // instrumentation tracerig knows nothing about
+  foreign.trace_id = kTrace;
+  foreign.name = "SELECT";
+  spans.push_back(foreign);
+  TraceVerdict v = ClassifyTrace(tree, Entry(), spans, {});
+  EXPECT_EQ(v.status, TraceStatus::kComplete);
+  EXPECT_EQ(v.found_spans, 8u);
+}
+
+TEST(ClassifyTraceTest, OneMissingLeafIsIncomplete) {
+  const ExpectedTree tree = QuickstartTree();
+  std::vector<Span> spans = AllSpans(tree, kTrace, kRequest);
+  Take(spans, "0.0", "cart");
+  TraceVerdict v = ClassifyTrace(tree, Entry(), spans, {});
+  EXPECT_EQ(v.status, TraceStatus::kIncomplete);
+  EXPECT_EQ(v.found_spans, 7u);
+  ASSERT_EQ(v.missing.size(), 1u);
+  EXPECT_EQ(v.missing[0].hop, "0.0");
+  EXPECT_EQ(v.missing[0].service, "cart");
+  EXPECT_EQ(v.missing[0].name, "GetCart");
+  EXPECT_EQ(v.missing[0].kind, SpanKind::kServer);
+  EXPECT_TRUE(v.breaks.empty());
+  EXPECT_EQ(v.explanation, "1 of 8 expected spans missing: cart SERVER GetCart (hop 0.0)");
+}
+
+TEST(ClassifyTraceTest, ExplanationNamesAtMostFourMissingSpans) {
+  const ExpectedTree tree = QuickstartTree();
+  std::vector<Span> spans = AllSpans(tree, kTrace, kRequest);
+  spans.resize(2);  // only the driver's and frontend's SERVER span arrived
+  TraceVerdict v = ClassifyTrace(tree, Entry(), spans, {});
+  EXPECT_EQ(v.status, TraceStatus::kIncomplete);
+  EXPECT_EQ(v.missing.size(), 6u);
+  EXPECT_EQ(
+      v.explanation,
+      "6 of 8 expected spans missing: frontend CLIENT GetCart (hop 0.0), cart SERVER GetCart "
+      "(hop 0.0), frontend CLIENT PlaceOrder (hop 0.1), checkout SERVER PlaceOrder (hop 0.1), "
+      "and 2 more");
+}
+
+TEST(ClassifyTraceTest, SpansOfAnotherRequestOrWithoutGroundTruthAreNotMatched) {
+  const ExpectedTree tree = QuickstartTree();
+  std::vector<Span> spans = AllSpans(tree, kTrace, kRequest + 1);  // another request's spans
+  std::vector<Span> no_hop = AllSpans(tree, kTrace, kRequest);
+  for (Span& s : no_hop) s.attributes.pop_back();  // drops tracerig.hop
+  spans.insert(spans.end(), no_hop.begin(), no_hop.end());
+  TraceVerdict v = ClassifyTrace(tree, Entry(), spans, {});
+  EXPECT_EQ(v.status, TraceStatus::kIncomplete);
+  EXPECT_EQ(v.found_spans, 0u);
+  EXPECT_EQ(v.missing.size(), 8u);
+}
+
+TEST(ClassifyTraceTest, RequestIdIsComparedAsANumber) {
+  const ExpectedTree tree = QuickstartTree();
+  std::vector<Span> spans = AllSpans(tree, kTrace, kRequest);
+  for (Span& s : spans) s.attributes[0].value = std::string("0000000000000ABC");  // upper case
+  spans[1].attributes[0].value = int64_t{kRequest};  // a backend that typed the tag
+  EXPECT_EQ(ClassifyTrace(tree, Entry(), spans, {}).status, TraceStatus::kComplete);
+}
+
+TEST(ClassifyTraceTest, SubtreeUnderANewTraceIdIsBrokenAtItsEdge) {
+  const ExpectedTree tree = QuickstartTree();
+  std::vector<Span> spans = AllSpans(tree, kTrace, kRequest);
+  std::vector<Span> fragments = MoveTo(Take(spans, "0.1.0", "payment"), kOther);
+  TraceVerdict v = ClassifyTrace(tree, Entry(), spans, fragments);
+  EXPECT_EQ(v.status, TraceStatus::kBroken);
+  EXPECT_EQ(v.found_spans, 7u);
+  EXPECT_TRUE(v.missing.empty());
+  ASSERT_EQ(v.breaks.size(), 1u);
+  EXPECT_EQ(v.breaks[0].hop, "0.1.0");
+  EXPECT_EQ(v.breaks[0].caller, "checkout");
+  EXPECT_EQ(v.breaks[0].callee, "payment");
+  EXPECT_EQ(v.breaks[0].found_under, kOther);
+  EXPECT_EQ(v.explanation,
+            "trace id changed between checkout and payment at hop 0.1.0: payment's span is under "
+            "trace 3f000000000000000000000000000001");
+}
+
+TEST(ClassifyTraceTest, WholeSubtreeMovedCountsOneBreak) {
+  const ExpectedTree tree = QuickstartTree();
+  std::vector<Span> spans = AllSpans(tree, kTrace, kRequest);
+  // frontend lost context for its PlaceOrder call: checkout and payment are under another trace.
+  std::vector<Span> fragments = MoveTo(Take(spans, "0.1", "checkout"), kOther);
+  for (Span& s : MoveTo(Take(spans, "0.1.0", "checkout"), kOther)) fragments.push_back(s);
+  for (Span& s : MoveTo(Take(spans, "0.1.0", "payment"), kOther)) fragments.push_back(s);
+  ASSERT_EQ(fragments.size(), 3u);
+  TraceVerdict v = ClassifyTrace(tree, Entry(), spans, fragments);
+  EXPECT_EQ(v.status, TraceStatus::kBroken);
+  EXPECT_EQ(v.found_spans, 5u);
+  ASSERT_EQ(v.breaks.size(), 1u);
+  EXPECT_EQ(v.breaks[0].hop, "0.1");
+  EXPECT_EQ(v.breaks[0].caller, "frontend");
+  EXPECT_EQ(v.breaks[0].callee, "checkout");
+}
+
+TEST(ClassifyTraceTest, BreakBelowABreakIsCountedOnce) {
+  const ExpectedTree tree = QuickstartTree(/*fraud=*/true);
+  std::vector<Span> spans = AllSpans(tree, kTrace, kRequest);
+  // checkout drops context towards payment, and payment drops it again towards fraud.
+  std::vector<Span> fragments = MoveTo(Take(spans, "0.1.0", "payment"), kOther);
+  for (Span& s : MoveTo(Take(spans, "0.1.0.0", "payment"), kOther)) fragments.push_back(s);
+  for (Span& s : MoveTo(Take(spans, "0.1.0.0", "fraud"), kThird)) fragments.push_back(s);
+  TraceVerdict v = ClassifyTrace(tree, Entry(), spans, fragments);
+  EXPECT_EQ(v.status, TraceStatus::kBroken);
+  ASSERT_EQ(v.breaks.size(), 1u);
+  EXPECT_EQ(v.breaks[0].hop, "0.1.0");
+  EXPECT_EQ(v.breaks[0].found_under, kOther);
+}
+
+TEST(ClassifyTraceTest, BreaksOnSeparatePathsAreEachReported) {
+  const ExpectedTree tree = QuickstartTree();
+  std::vector<Span> spans = AllSpans(tree, kTrace, kRequest);
+  std::vector<Span> fragments = MoveTo(Take(spans, "0.0", "cart"), kOther);
+  for (Span& s : MoveTo(Take(spans, "0.1.0", "payment"), kThird)) fragments.push_back(s);
+  TraceVerdict v = ClassifyTrace(tree, Entry(), spans, fragments);
+  EXPECT_EQ(v.status, TraceStatus::kBroken);
+  ASSERT_EQ(v.breaks.size(), 2u);
+  EXPECT_EQ(v.breaks[0].hop, "0.0");
+  EXPECT_EQ(v.breaks[1].hop, "0.1.0");
+  EXPECT_EQ(v.explanation,
+            "trace id changed at 2 edges: between frontend and cart at hop 0.0: cart's span is "
+            "under trace 3f000000000000000000000000000001; between checkout and payment at hop "
+            "0.1.0: payment's span is under trace 00000000000000000000000000000077");
+}
+
+TEST(ClassifyTraceTest, BreakWithAMissingClientSpanComparesWithTheNearestFoundAncestor) {
+  const ExpectedTree tree = QuickstartTree();
+  std::vector<Span> spans = AllSpans(tree, kTrace, kRequest);
+  Take(spans, "0.1.0", "checkout");  // the CLIENT span of the edge never arrived
+  std::vector<Span> fragments = MoveTo(Take(spans, "0.1.0", "payment"), kOther);
+  TraceVerdict v = ClassifyTrace(tree, Entry(), spans, fragments);
+  EXPECT_EQ(v.status, TraceStatus::kBroken);
+  ASSERT_EQ(v.breaks.size(), 1u);
+  EXPECT_EQ(v.breaks[0].caller, "checkout");
+  EXPECT_EQ(v.breaks[0].callee, "payment");
+  ASSERT_EQ(v.missing.size(), 1u);
+  EXPECT_EQ(v.missing[0].kind, SpanKind::kClient);
+  EXPECT_EQ(v.explanation,
+            "trace id changed between checkout and payment at hop 0.1.0: payment's span is under "
+            "trace 3f000000000000000000000000000001; also missing: checkout CLIENT Charge (hop "
+            "0.1.0)");
+}
+
+TEST(ClassifyTraceTest, FragmentsThatRepeatTraceSpansAreNotBreaks) {
+  const ExpectedTree tree = QuickstartTree();
+  const std::vector<Span> spans = AllSpans(tree, kTrace, kRequest);
+  // A search by request id returns the trace's own spans as well.
+  TraceVerdict v = ClassifyTrace(tree, Entry(), spans, spans);
+  EXPECT_EQ(v.status, TraceStatus::kComplete);
+}
+
+TEST(ClassifyTraceTest, SpanUnderTheLedgerTraceWinsOverACopyElsewhere) {
+  const ExpectedTree tree = QuickstartTree();
+  const std::vector<Span> spans = AllSpans(tree, kTrace, kRequest);
+  std::vector<Span> fragments = MoveTo({spans[7]}, kOther);
+  // The fragment is listed first: placement must not depend on list order.
+  TraceVerdict v = ClassifyTrace(tree, Entry(), fragments, spans);
+  EXPECT_EQ(v.status, TraceStatus::kComplete);
+}
+
+TEST(ClassifyTraceTest, NothingFoundIsMissing) {
+  const ExpectedTree tree = QuickstartTree();
+  TraceVerdict v = ClassifyTrace(tree, Entry(), {}, {});
+  EXPECT_EQ(v.status, TraceStatus::kMissing);
+  EXPECT_EQ(v.found_spans, 0u);
+  EXPECT_EQ(v.missing.size(), 8u);
+  EXPECT_EQ(v.explanation, "no span of request 0000000000000abc found: nothing under trace " +
+                               kTraceHex + " and nothing with its request id elsewhere");
+}
+
+TEST(ClassifyTraceTest, EverythingUnderAnotherTraceIsBrokenAtTheRoot) {
+  // The driver recorded a different trace id than the one it wrote in the ledger.
+  const ExpectedTree tree = QuickstartTree();
+  TraceVerdict v = ClassifyTrace(tree, Entry(), {}, AllSpans(tree, kOther, kRequest));
+  EXPECT_EQ(v.status, TraceStatus::kBroken);
+  EXPECT_EQ(v.found_spans, 0u);
+  ASSERT_EQ(v.breaks.size(), 1u);
+  EXPECT_EQ(v.breaks[0].hop, "0");
+  EXPECT_EQ(v.breaks[0].caller, kDriverServiceName);
+  EXPECT_EQ(v.breaks[0].callee, "frontend");
+}
+
+TEST(ClassifyTraceTest, ExplanationSaysWhenTheRequestItselfFailed) {
+  const ExpectedTree tree = QuickstartTree();
+  std::vector<Span> spans = AllSpans(tree, kTrace, kRequest);
+  spans.resize(1);
+  LedgerEntry entry = Entry();
+  entry.outcome = RequestOutcome::kTransportError;
+  TraceVerdict v = ClassifyTrace(tree, entry, spans, {});
+  EXPECT_EQ(v.status, TraceStatus::kIncomplete);
+  EXPECT_TRUE(v.explanation.ends_with(" (the request itself failed: transport error)"))
+      << v.explanation;
+  entry.outcome = RequestOutcome::kHttpError;
+  entry.http_status = 503;
+  v = ClassifyTrace(tree, entry, spans, {});
+  EXPECT_TRUE(v.explanation.ends_with(" (the request itself failed: HTTP 503)")) << v.explanation;
+}
+
+}  // namespace
+}  // namespace tracerig

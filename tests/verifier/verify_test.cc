@@ -1,0 +1,389 @@
+// VerifyLedger against a fake backend whose spans become visible at set (fake) times, with a fake
+// sleeper that advances the fake clock: settling, late arrivals, fragments, deadlines, outages.
+#include "verifier/verify.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "tests/verifier/test_spans.h"
+#include "topology/expected_tree.h"
+
+namespace tracerig {
+namespace {
+
+using ::testing::StartsWith;
+using verifier_testing::AllSpans;
+using verifier_testing::QuickstartTree;
+
+constexpr uint64_t kMs = 1'000'000;
+constexpr uint64_t kSec = 1'000'000'000;
+
+// The quickstart topology: frontend "GET /checkout" -> cart "GetCart", checkout "PlaceOrder";
+// checkout "PlaceOrder" -> payment "Charge".
+Scenario Quickstart() {
+  auto route = [](std::string name, std::vector<Call> calls) {
+    Route r;
+    r.name = std::move(name);
+    for (Call& c : calls) r.calls.push_back(CallStep{false, {std::move(c)}});
+    return r;
+  };
+  auto service = [](std::string name, Route r) {
+    Service s;
+    s.name = std::move(name);
+    s.routes.push_back(std::move(r));
+    return s;
+  };
+  Scenario s;
+  s.name = "quickstart";
+  s.load.entries = {LoadEntry{"frontend", "GET /checkout", 1.0}};
+  s.services = {
+      service("frontend", route("GET /checkout",
+                                {Call{"cart", "GetCart", {}}, Call{"checkout", "PlaceOrder", {}}})),
+      service("cart", route("GetCart", {})),
+      service("checkout", route("PlaceOrder", {Call{"payment", "Charge", {}}})),
+      service("payment", route("Charge", {})),
+  };
+  return s;
+}
+
+class AdvancingSleeper final : public Sleeper {
+ public:
+  explicit AdvancingSleeper(FakeClock& clock) : clock_(clock) {}
+  void SleepFor(uint64_t nanos) override {
+    clock_.Advance(nanos);
+    slept_ += nanos;
+    ++sleeps_;
+  }
+  uint64_t slept() const { return slept_; }
+  int sleeps() const { return sleeps_; }
+
+ private:
+  FakeClock& clock_;
+  uint64_t slept_ = 0;
+  int sleeps_ = 0;
+};
+
+struct SearchCall {
+  std::string service;
+  std::string key;
+  std::string value;
+  uint64_t start_us;
+  uint64_t end_us;
+};
+
+// Holds spans that become queryable at a monotonic time, and answers like Jaeger would.
+class FakeBackend final : public BackendClient {
+ public:
+  explicit FakeBackend(const Clock& clock) : clock_(clock) {}
+
+  void Add(std::vector<Span> spans, uint64_t visible_at_ns = 0) {
+    for (Span& s : spans) arrivals_.push_back({visible_at_ns, std::move(s)});
+  }
+  int failures_to_inject = 0;  // the next N calls fail; -1: every call fails
+
+  std::string Describe() const override { return "fake backend"; }
+
+  Result<std::optional<std::vector<Span>>> GetTrace(TraceId id) override {
+    ++get_calls;
+    if (Fail()) return MakeError("connection refused");
+    std::vector<Span> spans;
+    for (const Span& s : Visible()) {
+      if (s.trace_id == id) spans.push_back(s);
+    }
+    if (spans.empty()) return std::optional<std::vector<Span>>{};
+    return std::optional<std::vector<Span>>{spans};
+  }
+
+  Result<std::vector<Span>> FindSpans(std::string_view service, std::string_view key,
+                                      std::string_view value, uint64_t start_us,
+                                      uint64_t end_us) override {
+    searches.push_back(
+        SearchCall{std::string(service), std::string(key), std::string(value), start_us, end_us});
+    if (Fail()) return MakeError("search timed out");
+    auto matches = [&](const Span& s) {
+      const AttributeValue* v = s.FindAttribute(key);
+      return v != nullptr && AttributeValueToString(*v) == value;
+    };
+    std::vector<Span> visible = Visible();
+    std::vector<TraceId> traces;  // traces with a matching span of `service`
+    for (const Span& s : visible) {
+      if (s.service_name == service && matches(s)) traces.push_back(s.trace_id);
+    }
+    std::vector<Span> found;
+    for (const Span& s : visible) {
+      if (matches(s) && std::find(traces.begin(), traces.end(), s.trace_id) != traces.end()) {
+        found.push_back(s);
+      }
+    }
+    return found;
+  }
+
+  int get_calls = 0;
+  std::vector<SearchCall> searches;
+
+ private:
+  bool Fail() {
+    if (failures_to_inject == 0) return false;
+    if (failures_to_inject > 0) --failures_to_inject;
+    return true;
+  }
+  std::vector<Span> Visible() const {
+    std::vector<Span> out;
+    for (const auto& [at, span] : arrivals_) {
+      if (clock_.NowMonotonicNano() >= at) out.push_back(span);
+    }
+    return out;
+  }
+
+  const Clock& clock_;
+  std::vector<std::pair<uint64_t, Span>> arrivals_;
+};
+
+class VerifyLedgerTest : public ::testing::Test {
+ protected:
+  LedgerEntry AddEntry() {
+    LedgerEntry e;
+    e.sequence = ledger_.size();
+    e.trace_id = TraceId{0x1, 0x1000 + e.sequence};
+    e.root_span_id = SpanId{0x100};
+    e.request_id = 0x500 + e.sequence;
+    e.intended_unix_nano = clock_.NowUnixNano();
+    e.start_unix_nano = e.intended_unix_nano + kMs;
+    e.end_unix_nano = e.start_unix_nano + 20 * kMs;
+    ledger_.push_back(e);
+    return e;
+  }
+  // Every expected span of the entry, under its trace id.
+  std::vector<Span> Spans(const LedgerEntry& e) {
+    return AllSpans(tree_, e.trace_id, e.request_id);
+  }
+  Result<VerificationSummary> Run() {
+    return VerifyLedger(scenario_, ledger_, backend_, options_, clock_, sleeper_,
+                        [this](size_t done, size_t total) { progress_.emplace_back(done, total); });
+  }
+
+  Scenario scenario_ = Quickstart();
+  ExpectedTree tree_ = QuickstartTree();
+  Ledger ledger_;
+  FakeClock clock_;
+  AdvancingSleeper sleeper_{clock_};
+  FakeBackend backend_{clock_};
+  VerifyOptions options_;
+  std::vector<std::pair<size_t, size_t>> progress_;
+};
+
+TEST_F(VerifyLedgerTest, TestTreeIsTheScenariosExpectedTree) {
+  // The hand-built tree the other tests use is what BuildExpectedTree makes of the scenario.
+  EXPECT_EQ(BuildExpectedTree(scenario_, scenario_.load.entries[0]).spans, tree_.spans);
+}
+
+TEST_F(VerifyLedgerTest, CompleteRun) {
+  for (int i = 0; i < 3; ++i) backend_.Add(Spans(AddEntry()));
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->checked, 3u);
+  EXPECT_EQ(summary->complete, 3u);
+  EXPECT_EQ(summary->incomplete + summary->broken + summary->missing, 0u);
+  EXPECT_TRUE(summary->examples.empty());
+  EXPECT_TRUE(summary->break_edges.empty());
+  // Seen with all spans twice in a row (stable_polls = 2): two rounds, one interval apart.
+  EXPECT_EQ(summary->polls, 2u);
+  EXPECT_EQ(summary->backend_requests, 6u);
+  EXPECT_EQ(summary->elapsed_ns, 100 * kMs);
+  EXPECT_FALSE(summary->deadline_hit);
+  EXPECT_TRUE(backend_.searches.empty());
+  EXPECT_EQ(progress_, (std::vector<std::pair<size_t, size_t>>{{1, 3}, {2, 3}, {3, 3}}));
+}
+
+TEST_F(VerifyLedgerTest, IncompleteTraceSettlesAfterTheQuietPeriod) {
+  LedgerEntry e = AddEntry();
+  std::vector<Span> spans = Spans(e);
+  spans.erase(spans.begin() + 3);  // cart's SERVER span never arrives
+  backend_.Add(spans);
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->incomplete, 1u);
+  EXPECT_EQ(summary->complete, 0u);
+  // Unchanged from t=0 until settle_incomplete_ns (2s) has passed: polls at 0, 0.1s, ..., 2s.
+  EXPECT_EQ(summary->elapsed_ns, 2 * kSec);
+  EXPECT_EQ(summary->polls, 21u);
+  ASSERT_EQ(summary->examples.size(), 1u);
+  EXPECT_EQ(summary->examples[0].status, TraceStatus::kIncomplete);
+  EXPECT_EQ(summary->examples[0].explanation,
+            "1 of 8 expected spans missing: cart SERVER GetCart (hop 0.0)");
+  // cart was searched for fragments by request id, around the request's own times.
+  ASSERT_EQ(backend_.searches.size(), 1u);
+  const SearchCall& search = backend_.searches[0];
+  EXPECT_EQ(search.service, "cart");
+  EXPECT_EQ(search.key, "tracerig.request_id");
+  EXPECT_EQ(search.value, "0000000000000500");
+  EXPECT_EQ(search.start_us, (e.intended_unix_nano - 60 * kSec) / 1000);
+  EXPECT_EQ(search.end_us, (e.end_unix_nano + 60 * kSec) / 1000);
+}
+
+TEST_F(VerifyLedgerTest, BrokenTracesAreFoundByRequestIdAndCountedPerEdge) {
+  for (int i = 0; i < 2; ++i) {
+    LedgerEntry e = AddEntry();
+    std::vector<Span> spans = Spans(e);
+    spans[7].trace_id = TraceId{0x2, e.sequence};  // payment started a new trace
+    backend_.Add(spans);
+  }
+  backend_.Add(Spans(AddEntry()));
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->checked, 3u);
+  EXPECT_EQ(summary->broken, 2u);
+  EXPECT_EQ(summary->complete, 1u);
+  ASSERT_EQ(summary->break_edges.size(), 1u);
+  EXPECT_EQ(summary->break_edges[0].hop, "0.1.0");
+  EXPECT_EQ(summary->break_edges[0].caller, "checkout");
+  EXPECT_EQ(summary->break_edges[0].callee, "payment");
+  EXPECT_EQ(summary->break_edges[0].traces, 2u);
+  ASSERT_EQ(summary->examples.size(), 2u);
+  EXPECT_EQ(summary->examples[0].sequence, 0u);
+  EXPECT_EQ(summary->examples[1].sequence, 1u);
+  EXPECT_EQ(summary->examples[1].breaks[0].found_under, (TraceId{0x2, 1}));
+  // One search per broken trace: payment was the only service with missing spans.
+  ASSERT_EQ(backend_.searches.size(), 2u);
+  EXPECT_EQ(backend_.searches[0].service, "payment");
+}
+
+TEST_F(VerifyLedgerTest, OneSearchCanFindAWholeBrokenSubtree) {
+  LedgerEntry e = AddEntry();
+  std::vector<Span> spans = Spans(e);
+  for (size_t i = 5; i < 8; ++i) spans[i].trace_id = TraceId{0x2, 0x2};  // checkout and below
+  backend_.Add(spans);
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->broken, 1u);
+  ASSERT_EQ(backend_.searches.size(), 1u);
+  EXPECT_EQ(backend_.searches[0].service, "checkout");
+  ASSERT_EQ(summary->examples.size(), 1u);
+  EXPECT_TRUE(summary->examples[0].missing.empty());
+}
+
+TEST_F(VerifyLedgerTest, NothingAnywhereIsMissing) {
+  AddEntry();
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->missing, 1u);
+  EXPECT_FALSE(summary->deadline_hit);
+  // Every service with missing spans was searched once.
+  EXPECT_EQ(backend_.searches.size(), 5u);
+}
+
+TEST_F(VerifyLedgerTest, BackendDownIsAnErrorNotMissingTraces) {
+  for (int i = 0; i < 3; ++i) backend_.Add(Spans(AddEntry()));
+  backend_.failures_to_inject = -1;
+  auto summary = Run();
+  ASSERT_FALSE(summary.ok());
+  EXPECT_EQ(summary.error().message, "backend unreachable: connection refused");
+  EXPECT_EQ(backend_.get_calls, 3);  // max_backend_errors attempts in a row
+  EXPECT_EQ(sleeper_.sleeps(), 2);   // one poll interval between attempts
+}
+
+TEST_F(VerifyLedgerTest, TransientBackendErrorsAreRetried) {
+  backend_.Add(Spans(AddEntry()));
+  backend_.failures_to_inject = 2;
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->complete, 1u);
+}
+
+TEST_F(VerifyLedgerTest, SearchFailureIsAnError) {
+  AddEntry();
+  options_.settle_incomplete_ns = 0;
+  // Fail from the first search on: the two polls succeed, then every call fails.
+  struct FailingSearch final : BackendClient {
+    std::string Describe() const override { return "x"; }
+    Result<std::optional<std::vector<Span>>> GetTrace(TraceId) override {
+      return std::optional<std::vector<Span>>{};
+    }
+    Result<std::vector<Span>> FindSpans(std::string_view, std::string_view, std::string_view,
+                                        uint64_t, uint64_t) override {
+      return MakeError("HTTP 502");
+    }
+  } backend;
+  auto summary = VerifyLedger(scenario_, ledger_, backend, options_, clock_, sleeper_);
+  ASSERT_FALSE(summary.ok());
+  EXPECT_EQ(summary.error().message, "backend unreachable: HTTP 502");
+}
+
+TEST_F(VerifyLedgerTest, LateSpansBecomeComplete) {
+  LedgerEntry e = AddEntry();
+  std::vector<Span> spans = Spans(e);
+  // Half the spans at 0.5s, the rest at 1.9s: the count changes before settling twice.
+  std::vector<Span> late(spans.begin() + 4, spans.end());
+  spans.resize(4);
+  backend_.Add(spans, 500 * kMs);
+  backend_.Add(late, 1900 * kMs);
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->complete, 1u);
+  EXPECT_EQ(summary->elapsed_ns, 2 * kSec);  // seen at 1.9s and again at 2.0s
+  EXPECT_TRUE(backend_.searches.empty());
+}
+
+TEST_F(VerifyLedgerTest, DeadlineClassifiesWhatIsKnown) {
+  options_.deadline_ns = 1 * kSec;
+  LedgerEntry partial = AddEntry();
+  std::vector<Span> spans = Spans(partial);
+  spans.resize(6);
+  backend_.Add(spans);
+  AddEntry();  // nothing ever arrives
+  LedgerEntry late = AddEntry();
+  backend_.Add(Spans(late), 5 * kSec);  // after the deadline
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_TRUE(summary->deadline_hit);
+  EXPECT_EQ(summary->elapsed_ns, 1 * kSec);
+  EXPECT_EQ(summary->polls, 10u);  // rounds at 0, 0.1s, ..., 0.9s
+  EXPECT_EQ(summary->checked, 3u);
+  EXPECT_EQ(summary->incomplete, 1u);
+  EXPECT_EQ(summary->missing, 2u);
+  EXPECT_EQ(progress_.back(), (std::pair<size_t, size_t>{3, 3}));
+}
+
+TEST_F(VerifyLedgerTest, ExamplesAreCappedPerStatusInLedgerOrder) {
+  options_.max_examples = 2;
+  options_.settle_incomplete_ns = 0;
+  for (int i = 0; i < 4; ++i) {
+    std::vector<Span> spans = Spans(AddEntry());
+    spans.pop_back();
+    backend_.Add(spans);
+  }
+  AddEntry();  // missing
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->incomplete, 4u);
+  EXPECT_EQ(summary->missing, 1u);
+  ASSERT_EQ(summary->examples.size(), 3u);
+  EXPECT_EQ(summary->examples[0].sequence, 0u);
+  EXPECT_EQ(summary->examples[1].sequence, 1u);
+  EXPECT_EQ(summary->examples[2].sequence, 4u);
+  EXPECT_EQ(summary->examples[2].status, TraceStatus::kMissing);
+}
+
+TEST_F(VerifyLedgerTest, UnsampledEntriesAreSkipped) {
+  AddEntry();
+  ledger_.back().sampled = false;
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->checked, 0u);
+  EXPECT_EQ(summary->skipped_unsampled, 1u);
+  EXPECT_EQ(backend_.get_calls, 0);
+}
+
+TEST_F(VerifyLedgerTest, LedgerFromAnotherScenarioIsAnError) {
+  AddEntry();
+  ledger_.back().entry = 3;
+  auto summary = Run();
+  ASSERT_FALSE(summary.ok());
+  EXPECT_EQ(summary.error().message,
+            "ledger entry 0 names load entry 3, but scenario \"quickstart\" has 1 load entries");
+}
+
+}  // namespace
+}  // namespace tracerig
