@@ -1,0 +1,218 @@
+#include "report/render.h"
+
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "core/units.h"
+
+namespace tracerig {
+namespace {
+
+std::string UtcStamp(uint64_t unix_nano, const char* format) {
+  std::time_t seconds = static_cast<std::time_t>(unix_nano / 1'000'000'000ull);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, format, &tm);
+  return buf;
+}
+
+std::string Percentiles(const LatencyHistogram& h) {
+  if (h.count() == 0) return "no samples";
+  return fmt::format("p50 {}  p90 {}  p99 {}  max {}", FormatDuration(h.Percentile(50)),
+                     FormatDuration(h.Percentile(90)), FormatDuration(h.Percentile(99)),
+                     FormatDuration(h.max()));
+}
+
+nlohmann::ordered_json HistogramJson(const LatencyHistogram& h) {
+  nlohmann::ordered_json j;
+  j["count"] = h.count();
+  j["min_ns"] = h.min();
+  j["max_ns"] = h.max();
+  j["mean_ns"] = h.mean();
+  j["p50_ns"] = h.Percentile(50);
+  j["p90_ns"] = h.Percentile(90);
+  j["p99_ns"] = h.Percentile(99);
+  j["p999_ns"] = h.Percentile(99.9);
+  auto buckets = nlohmann::ordered_json::array();
+  for (const auto& [lower, count] : h.NonEmptyBuckets()) buckets.push_back({lower, count});
+  j["buckets"] = std::move(buckets);  // [lower bound ns, count]: enough to merge reports
+  return j;
+}
+
+nlohmann::ordered_json VerdictJson(const TraceVerdict& v) {
+  nlohmann::ordered_json j;
+  j["status"] = std::string(TraceStatusName(v.status));
+  j["sequence"] = v.sequence;
+  j["trace_id"] = v.trace_id.ToHex();
+  j["request_id"] = FormatRequestId(v.request_id);
+  j["expected_spans"] = v.expected_spans;
+  j["found_spans"] = v.found_spans;
+  auto missing = nlohmann::ordered_json::array();
+  for (const auto& m : v.missing) {
+    missing.push_back({{"hop", m.hop},
+                       {"service", m.service},
+                       {"kind", std::string(SpanKindName(m.kind))},
+                       {"name", m.name}});
+  }
+  j["missing"] = std::move(missing);
+  auto breaks = nlohmann::ordered_json::array();
+  for (const auto& b : v.breaks) {
+    breaks.push_back({{"hop", b.hop},
+                      {"caller", b.caller},
+                      {"callee", b.callee},
+                      {"found_under", b.found_under.ToHex()}});
+  }
+  j["breaks"] = std::move(breaks);
+  j["explanation"] = v.explanation;
+  return j;
+}
+
+}  // namespace
+
+std::string RenderTerminalSummary(const RunReport& r) {
+  std::string out;
+  auto line = [&out](const std::string& s) {
+    out += s;
+    out += '\n';
+  };
+  line(fmt::format("tracerig {} · scenario \"{}\" ({}) · seed {}", r.tracerig_version,
+                   r.scenario_name, r.scenario_file, r.seed));
+  line(fmt::format("backend: {}", r.backend));
+  const auto& l = r.load;
+  const double seconds = static_cast<double>(l.elapsed_ns) / 1e9;
+  line(fmt::format("load: {} requests sent in {:.1f}s (target {}/s for {}){}", l.sent, seconds,
+                   r.target_rate, FormatDuration(r.target_duration_ns),
+                   l.interrupted ? " — interrupted" : ""));
+  line(fmt::format("      {} ok, {} HTTP errors, {} transport errors{}", l.ok, l.http_errors,
+                   l.transport_errors,
+                   l.unfinished ? fmt::format(" ({} unfinished)", l.unfinished) : ""));
+  line(fmt::format("latency (from intended start): {}", Percentiles(l.corrected)));
+  line(fmt::format("latency (from actual send):    {}", Percentiles(l.uncorrected)));
+  line(fmt::format("spans: {} recorded by services, {} exported, {} dropped (queue full), {} "
+                   "dropped (export failed){}",
+                   r.topology.spans_recorded, r.exporter.exported, r.exporter.dropped_queue_full,
+                   r.exporter.dropped_failed, r.exporter.flushed ? "" : ", final flush timed out"));
+  if (r.verification) {
+    const auto& v = *r.verification;
+    line(fmt::format("traces checked: {} · complete {} · incomplete {} · broken {} · missing {} ({} "
+                     "backend queries in {})",
+                     v.checked, v.complete, v.incomplete, v.broken, v.missing, v.backend_requests,
+                     FormatDuration(v.elapsed_ns)));
+    for (const auto& e : v.break_edges) {
+      line(fmt::format("  propagation breaks {} -> {} (hop {}): {} traces", e.caller, e.callee, e.hop,
+                       e.traces));
+    }
+    for (const auto& ex : v.examples) {
+      line(fmt::format("  {} trace {}: {}", TraceStatusName(ex.status), ex.trace_id.ToHex(),
+                       ex.explanation));
+    }
+  }
+  for (const auto& c : r.checks) {
+    line(fmt::format("  [{}] {}: {}", c.passed ? "pass" : "FAIL", c.name, c.message));
+  }
+  line(r.verdict);
+  return out;
+}
+
+nlohmann::ordered_json ReportToJson(const RunReport& r) {
+  nlohmann::ordered_json j;
+  j["schema_version"] = kReportSchemaVersion;
+  j["tracerig_version"] = r.tracerig_version;
+  j["scenario"] = {{"name", r.scenario_name}, {"file", r.scenario_file}, {"seed", r.seed}};
+  j["backend"] = r.backend;
+  j["started_at"] = UtcStamp(r.started_unix_nano, "%Y-%m-%dT%H:%M:%SZ");
+  j["finished_at"] = UtcStamp(r.finished_unix_nano, "%Y-%m-%dT%H:%M:%SZ");
+  j["verdict"] = {{"exit_code", r.exit_code}, {"summary", r.verdict}};
+  auto checks = nlohmann::ordered_json::array();
+  for (const auto& c : r.checks) {
+    checks.push_back({{"name", c.name}, {"passed", c.passed}, {"message", c.message}});
+  }
+  j["checks"] = std::move(checks);
+  auto services = nlohmann::ordered_json::array();
+  for (const auto& s : r.services) services.push_back({{"name", s.name}, {"url", s.url}});
+  j["services"] = std::move(services);
+  const auto& l = r.load;
+  j["load"] = {{"model", "constant"},
+               {"target_rate", r.target_rate},
+               {"target_duration_ns", r.target_duration_ns},
+               {"sent", l.sent},
+               {"ok", l.ok},
+               {"http_errors", l.http_errors},
+               {"transport_errors", l.transport_errors},
+               {"unfinished", l.unfinished},
+               {"elapsed_ns", l.elapsed_ns},
+               {"interrupted", l.interrupted},
+               {"latency_corrected", HistogramJson(l.corrected)},
+               {"latency_uncorrected", HistogramJson(l.uncorrected)},
+               {"schedule_lag", HistogramJson(l.schedule_lag)}};
+  j["topology"] = {{"requests", r.topology.requests},
+                   {"unknown_route", r.topology.unknown_route},
+                   {"spans_recorded", r.topology.spans_recorded},
+                   {"spans_unsampled", r.topology.spans_unsampled},
+                   {"call_failures", r.topology.call_failures}};
+  j["export"] = {{"submitted", r.exporter.submitted},
+                 {"exported", r.exporter.exported},
+                 {"dropped_queue_full", r.exporter.dropped_queue_full},
+                 {"dropped_failed", r.exporter.dropped_failed},
+                 {"rejected", r.exporter.rejected},
+                 {"retries", r.exporter.retries},
+                 {"batches", r.exporter.batches},
+                 {"flushed", r.exporter.flushed}};
+  if (r.verification) {
+    const auto& v = *r.verification;
+    auto examples = nlohmann::ordered_json::array();
+    for (const auto& ex : v.examples) examples.push_back(VerdictJson(ex));
+    auto edges = nlohmann::ordered_json::array();
+    for (const auto& e : v.break_edges) {
+      edges.push_back({{"hop", e.hop}, {"caller", e.caller}, {"callee", e.callee}, {"traces", e.traces}});
+    }
+    j["verification"] = {{"checked", v.checked},
+                         {"complete", v.complete},
+                         {"incomplete", v.incomplete},
+                         {"broken", v.broken},
+                         {"missing", v.missing},
+                         {"skipped_unsampled", v.skipped_unsampled},
+                         {"break_edges", std::move(edges)},
+                         {"examples", std::move(examples)},
+                         {"polls", v.polls},
+                         {"backend_requests", v.backend_requests},
+                         {"elapsed_ns", v.elapsed_ns},
+                         {"deadline_hit", v.deadline_hit}};
+  } else {
+    j["verification"] = {{"skipped", r.verification_skipped}, {"error", r.verification_error}};
+  }
+  return j;
+}
+
+std::string ReportDirName(const RunReport& report) {
+  std::string name;
+  for (char c : report.scenario_name) {
+    bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '-' || c == '_' || c == '.';
+    name += safe ? c : '_';
+  }
+  if (name.empty()) name = "run";
+  return name + "-" + UtcStamp(report.started_unix_nano, "%Y%m%dT%H%M%SZ");
+}
+
+Result<std::string> WriteJsonReport(const RunReport& report, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return MakeError(fmt::format("cannot create report directory {}: {}", dir, ec.message()));
+  std::string path = (std::filesystem::path(dir) / "report.json").string();
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << ReportToJson(report).dump(2) << '\n';
+    if (!out) return MakeError(fmt::format("cannot write {}", tmp));
+  }
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return MakeError(fmt::format("cannot write {}: {}", path, ec.message()));
+  return path;
+}
+
+}  // namespace tracerig

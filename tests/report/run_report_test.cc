@@ -1,0 +1,109 @@
+#include "report/run_report.h"
+
+#include <gtest/gtest.h>
+
+#include "report/render.h"
+
+namespace tracerig {
+namespace {
+
+RunReport Verified(size_t checked, size_t complete, size_t broken) {
+  RunReport r;
+  r.scenario_name = "shop / checkout";
+  r.load.sent = checked;
+  r.load.ok = checked;
+  VerificationSummary v;
+  v.checked = checked;
+  v.complete = complete;
+  v.broken = broken;
+  v.incomplete = checked - complete - broken;
+  if (broken > 0) v.break_edges.push_back({"0.1.0", "checkout", "payment", broken});
+  r.verification = v;
+  return r;
+}
+
+TEST(JudgeTest, AllCompletePasses) {
+  auto r = Verified(100, 100, 0);
+  Judge(r);
+  EXPECT_EQ(r.exit_code, kExitPass);
+  EXPECT_EQ(r.verdict, "PASS: 100 of 100 traces complete");
+}
+
+TEST(JudgeTest, BrokenPropagationFailsAndNamesTheEdge) {
+  auto r = Verified(10, 0, 10);
+  Judge(r);
+  EXPECT_EQ(r.exit_code, kExitConformanceFailure);
+  EXPECT_EQ(r.verdict,
+            "FAIL: 2 checks failed; completeness: 0.0000 of traces complete (0 of 10), expected at "
+            "least 1");
+  ASSERT_EQ(r.checks.size(), 3u);
+  EXPECT_EQ(r.checks[1].message,
+            "10 traces with broken propagation, at most 0 allowed; checkout -> payment (hop "
+            "0.1.0): 10 traces");
+}
+
+TEST(JudgeTest, ExpectationsAllowSomeIncompleteness) {
+  auto r = Verified(1000, 999, 0);
+  r.expect.completeness = 0.999;
+  Judge(r);
+  EXPECT_EQ(r.exit_code, kExitPass);
+  r.expect.completeness = 1.0;
+  Judge(r);
+  EXPECT_EQ(r.exit_code, kExitConformanceFailure);
+}
+
+TEST(JudgeTest, BackendErrorsAreInfrastructureFailures) {
+  RunReport r;
+  r.load.sent = 10;
+  r.verification_error = "backend unreachable: cannot connect to 127.0.0.1:1";
+  Judge(r);
+  EXPECT_EQ(r.exit_code, kExitInfrastructure);
+  EXPECT_EQ(r.verdict, "ERROR: backend unreachable: cannot connect to 127.0.0.1:1");
+}
+
+TEST(JudgeTest, TopologyThatServedNothingIsAnInfrastructureFailure) {
+  auto r = Verified(10, 0, 0);
+  r.load.ok = 0;
+  r.load.transport_errors = 10;
+  Judge(r);
+  EXPECT_EQ(r.exit_code, kExitInfrastructure);
+}
+
+TEST(JudgeTest, DroppedSpansFailTheExportCheck) {
+  auto r = Verified(10, 10, 0);
+  r.exporter.dropped_queue_full = 3;
+  Judge(r);
+  EXPECT_EQ(r.exit_code, kExitConformanceFailure);
+  EXPECT_FALSE(r.checks[2].passed);
+}
+
+TEST(RenderTest, JsonCarriesVerdictAndCounts) {
+  auto r = Verified(10, 0, 10);
+  Judge(r);
+  auto j = ReportToJson(r);
+  EXPECT_EQ(j["schema_version"], kReportSchemaVersion);
+  EXPECT_EQ(j["verdict"]["exit_code"], 1);
+  EXPECT_EQ(j["verification"]["broken"], 10);
+  EXPECT_EQ(j["verification"]["break_edges"][0]["callee"], "payment");
+  EXPECT_EQ(j["checks"].size(), 3u);
+}
+
+TEST(RenderTest, ReportDirNameIsFileSafe) {
+  RunReport r;
+  r.scenario_name = "shop / checkout";
+  r.started_unix_nano = 1'764'072'000'000'000'000ull;  // 2025-11-25T12:00:00Z
+  EXPECT_EQ(ReportDirName(r), "shop___checkout-20251125T120000Z");
+}
+
+TEST(RenderTest, TerminalSummaryShowsBreaks) {
+  auto r = Verified(10, 0, 10);
+  Judge(r);
+  std::string text = RenderTerminalSummary(r);
+  EXPECT_NE(text.find("propagation breaks checkout -> payment (hop 0.1.0): 10 traces"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("[FAIL] completeness"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace tracerig
