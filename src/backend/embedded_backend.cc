@@ -1,0 +1,89 @@
+#include "backend/embedded_backend.h"
+
+#include <fmt/format.h>
+
+#include "net/address.h"
+
+namespace tracerig {
+namespace {
+
+std::string_view Field(const HttpRequest& request, http::field field) {
+  auto it = request.find(field);
+  if (it == request.end()) return {};
+  return {it->value().data(), it->value().size()};
+}
+
+HttpRequestView ViewOf(const HttpRequest& request) {
+  HttpRequestView view;
+  view.method = {request.method_string().data(), request.method_string().size()};
+  view.target = {request.target().data(), request.target().size()};
+  view.content_type = Field(request, http::field::content_type);
+  view.content_encoding = Field(request, http::field::content_encoding);
+  view.body = request.body();
+  return view;
+}
+
+HttpResponse ToBeast(const HttpRequest& request, HttpResponseData data) {
+  return MakeResponse(request, static_cast<http::status>(data.status), std::move(data.content_type),
+                      std::move(data.body));
+}
+
+Result<tcp::endpoint> ParseListen(std::string_view what, const std::string& text) {
+  auto address = ParseHostPort(text);
+  if (!address) return MakeError(fmt::format("{}: {}", what, address.error().message));
+  auto endpoint = ResolveEndpoint(*address);
+  if (!endpoint) return MakeError(fmt::format("{}: {}", what, endpoint.error().message));
+  return *endpoint;
+}
+
+}  // namespace
+
+EmbeddedBackend::EmbeddedBackend(EmbeddedBackendOptions options, const Clock& clock)
+    : options_(std::move(options)), clock_(clock), store_(options_.max_spans) {
+  HttpServerOptions server_options;
+  server_options.body_limit = options_.max_body_bytes;
+  IngestLimits limits;
+  limits.max_body_bytes = options_.max_body_bytes;
+  otlp_server_ = std::make_unique<HttpServer>(
+      ioc_,
+      [this, limits](HttpRequest&& request, HttpResponder respond) {
+        respond(ToBeast(request, HandleOtlpHttpIngest(store_, counters_, ViewOf(request), limits,
+                                                      clock_.NowUnixNano())));
+      },
+      server_options);
+  query_server_ = std::make_unique<HttpServer>(
+      ioc_, [this](HttpRequest&& request, HttpResponder respond) {
+        respond(ToBeast(request, HandleJaegerQuery(store_, ViewOf(request))));
+      });
+}
+
+EmbeddedBackend::~EmbeddedBackend() { Stop(); }
+
+Status EmbeddedBackend::Start() {
+  auto otlp = ParseListen("--otlp-http", options_.otlp_http);
+  if (!otlp) return otlp.error();
+  auto query = ParseListen("--query", options_.query);
+  if (!query) return query.error();
+  if (auto s = otlp_server_->Listen(*otlp); !s) return MakeError("OTLP/HTTP receiver: " + s.error().message);
+  if (auto s = query_server_->Listen(*query); !s) return MakeError("query server: " + s.error().message);
+  guard_.emplace(asio::make_work_guard(ioc_));
+  thread_ = std::thread([this] { ioc_.run(); });
+  return Ok{};
+}
+
+void EmbeddedBackend::Stop() {
+  if (!thread_.joinable()) return;
+  asio::post(ioc_, [this] {
+    otlp_server_->Stop();
+    query_server_->Stop();
+  });
+  guard_.reset();
+  ioc_.stop();
+  thread_.join();
+}
+
+uint64_t EmbeddedBackend::http_rejections() const {
+  return otlp_server_->stats().bad_requests + otlp_server_->stats().too_large;
+}
+
+}  // namespace tracerig

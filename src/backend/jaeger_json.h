@@ -1,0 +1,42 @@
+// Jaeger query service v1 JSON (the model the Jaeger UI reads), produced from tracerig spans the
+// way Jaeger does it: OTLP -> Jaeger model as the OpenTelemetry translator maps it, then Jaeger's
+// UI converter, with keys in the order Go's encoder writes them. Nothing is adjusted (no clock-skew
+// correction, no span-id dedup): responses are what Jaeger gives for `?raw=true`.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/ids.h"
+#include "core/span.h"
+
+namespace tracerig {
+
+// 16 hex digits when the high half is zero (leading zeros kept), else 32, as Jaeger prints them.
+std::string JaegerTraceIdString(TraceId id);
+
+// The tags Jaeger adds after a span's own attributes, in Jaeger's order: span.kind (lowercase,
+// absent when UNSPECIFIED), otel.status_code ("OK"/"ERROR", absent when UNSET), error=true (status
+// ERROR), otel.status_description (non-empty status message), w3c.tracestate (non-empty).
+std::vector<Attribute> JaegerDerivedTags(const Span& span);
+
+// {"key","type","value"}; int64 outside +/-(2^53-1) is written as a string, as Jaeger does so
+// JavaScript can read it.
+nlohmann::ordered_json JaegerTagJson(const Attribute& attribute);
+
+// One element of `data[]`: traceID, spans (in the given order), processes ("p1", "p2", ... one per
+// distinct service name + resource attributes, numbered in span order), warnings null.
+// `spans` must be non-empty and share one trace id (the first span's id names the trace).
+nlohmann::ordered_json EncodeJaegerTrace(const std::vector<Span>& spans);
+
+// {"data":data,"total":total,"limit":0,"offset":0,"errors":null}, serialised.
+std::string JaegerDataResponse(nlohmann::ordered_json data, size_t total);
+// {"data":null,"total":0,"limit":0,"offset":0,"errors":[{"code":code,"msg":message}]}.
+std::string JaegerErrorResponse(int code, std::string_view message);
+
+// Compact serialisation that never throws: invalid UTF-8 from ingested spans is replaced (U+FFFD).
+std::string DumpJson(const nlohmann::ordered_json& json);
+
+}  // namespace tracerig

@@ -1,0 +1,102 @@
+// The embedded backend's in-memory span store: what OTLP ingest writes and the Jaeger query API
+// reads. It stores exactly what arrives (duplicates included: tracerig must detect them, never hide
+// them), is bounded by a span count, and evicts whole traces, oldest first, counting what it drops.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/ids.h"
+#include "core/span.h"
+
+namespace tracerig {
+
+struct StoredTrace {
+  TraceId trace_id;
+  std::vector<Span> spans;  // in arrival order
+  uint64_t first_arrival_unix_nano = 0;
+  uint64_t last_arrival_unix_nano = 0;
+};
+
+// A trace matches when at least one of its spans satisfies every condition at once (as in Jaeger).
+struct TraceQuery {
+  std::string service;    // required: an empty service matches nothing
+  std::string operation;  // empty: any
+  // Each must equal, as text (AttributeValueToString), a span attribute, a resource attribute or a
+  // tag the Jaeger encoding derives from the span (span.kind, error, otel.status_code, ...).
+  std::map<std::string, std::string> tags;
+  std::optional<uint64_t> start_min_unix_nano;  // span start >= this
+  std::optional<uint64_t> start_max_unix_nano;  // span start <= this
+  std::optional<uint64_t> min_duration_nano;    // span duration >= this
+  std::optional<uint64_t> max_duration_nano;    // span duration <= this
+  size_t limit = 20;                            // 0: no limit
+};
+
+struct StoreStats {
+  uint64_t spans_stored = 0;
+  uint64_t traces_stored = 0;
+  uint64_t spans_received = 0;
+  uint64_t spans_evicted = 0;
+  uint64_t traces_evicted = 0;
+};
+
+// Thread-safe. One std::shared_mutex guards everything: ingest takes it exclusively, queries share
+// it. That is enough for an embedded test backend; shard by trace id if ingest ever contends.
+class SpanStore {
+ public:
+  // At most max_spans spans are kept. A batch is stored first, then whole traces are evicted in
+  // order of first arrival until the bound holds again, so a single trace larger than the bound is
+  // evicted entirely (and counted) rather than silently truncated.
+  explicit SpanStore(size_t max_spans);
+  SpanStore(const SpanStore&) = delete;
+  SpanStore& operator=(const SpanStore&) = delete;
+
+  void Add(std::vector<Span> spans, uint64_t now_unix_nano);
+
+  // A copy, so the caller can encode it without holding the lock.
+  std::optional<StoredTrace> GetTrace(TraceId trace_id) const;
+  // Sorted. Services and operations stay listed after their traces are evicted, as in Jaeger.
+  std::vector<std::string> Services() const;
+  std::vector<std::string> Operations(std::string_view service) const;
+  // Matching trace ids, newest first (by when the service's first span of the trace arrived).
+  std::vector<TraceId> Search(const TraceQuery& query) const;
+  StoreStats stats() const;
+  size_t max_spans() const { return max_spans_; }
+
+ private:
+  struct TraceRecord {
+    std::vector<Span> spans;
+    uint64_t first_arrival_unix_nano = 0;
+    uint64_t last_arrival_unix_nano = 0;
+    // (service, key in that service's traces_by_arrival), so eviction can unlink the trace.
+    std::vector<std::pair<std::string, uint64_t>> service_entries;
+  };
+  struct ServiceIndex {
+    std::set<std::string> operations;
+    std::map<uint64_t, TraceId> traces_by_arrival;  // arrival sequence -> trace
+  };
+
+  void EvictOldestTrace();  // requires mu_ held exclusively
+
+  const size_t max_spans_;
+  mutable std::shared_mutex mu_;
+  std::unordered_map<TraceId, TraceRecord, TraceIdHash> traces_;
+  // Trace ids in order of first arrival. Records are only removed from the front (eviction), so the
+  // front is always the oldest stored trace.
+  std::deque<TraceId> arrival_order_;
+  std::map<std::string, ServiceIndex, std::less<>> services_;
+  uint64_t next_arrival_seq_ = 0;
+  StoreStats stats_;
+};
+
+}  // namespace tracerig
