@@ -92,9 +92,9 @@ std::string RenderTerminalSummary(const RunReport& r) {
                    l.unfinished ? fmt::format(" ({} unfinished)", l.unfinished) : ""));
   line(fmt::format("latency (from intended start): {}", Percentiles(l.corrected)));
   line(fmt::format("latency (from actual send):    {}", Percentiles(l.uncorrected)));
-  line(fmt::format("spans: {} recorded by services, {} exported, {} dropped (queue full), {} "
-                   "dropped (export failed){}",
-                   r.topology.spans_recorded, r.exporter.exported, r.exporter.dropped_queue_full,
+  line(fmt::format("spans: {} recorded by services and {} by the driver; {} exported, {} dropped "
+                   "(queue full), {} dropped (export failed){}",
+                   r.topology.spans_recorded, l.sent, r.exporter.exported, r.exporter.dropped_queue_full,
                    r.exporter.dropped_failed, r.exporter.flushed ? "" : ", final flush timed out"));
   if (r.verification) {
     const auto& v = *r.verification;

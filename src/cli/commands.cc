@@ -1,0 +1,607 @@
+#include "cli/commands.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "backend/embedded_backend.h"
+#include "cli/backend_plan.h"
+#include "cli/flags.h"
+#include "cli/interrupt.h"
+#include "core/units.h"
+#include "driver/ledger_io.h"
+#include "driver/load_driver.h"
+#include "export/exporter.h"
+#include "export/otlp_http_sender.h"
+#include "report/render.h"
+#include "report/run_report.h"
+#include "topology/parse.h"
+#include "topology/service_runtime.h"
+#include "verifier/http_fetcher.h"
+#include "verifier/jaeger_v1_client.h"
+#include "verifier/verify.h"
+
+namespace tracerig {
+namespace {
+
+void PrintError(const std::string& command, const std::string& message) {
+  std::fprintf(stderr, "tracerig %s: %s\n", command.c_str(), message.c_str());
+}
+
+std::optional<std::string> GetEnv(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  if (!v) return std::nullopt;
+  return std::string(v);
+}
+
+// Reads and parses a scenario file, printing every diagnostic. nullopt means exit 2.
+std::optional<Scenario> LoadScenario(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "%s: cannot read file\n", path.c_str());
+    return std::nullopt;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  ParseResult parsed = ParseScenario(path, text.str());
+  for (const auto& d : parsed.diagnostics) std::fprintf(stderr, "%s\n", d.ToString().c_str());
+  if (!parsed.ok()) return std::nullopt;
+  return std::move(*parsed.scenario);
+}
+
+uint64_t RandomRunSeed() {
+  std::random_device device;
+  uint64_t seed = (static_cast<uint64_t>(device()) << 32) ^ device();
+  return seed ^ static_cast<uint64_t>(
+                    std::chrono::system_clock::now().time_since_epoch().count());
+}
+
+// Help text for a command: usage line, description, flags.
+std::string Help(const char* usage, const char* description, const std::vector<FlagSpec>& flags) {
+  return fmt::format("Usage: {}\n\n{}\n\n{}", usage, description, FormatFlagHelp(flags));
+}
+
+// Parses flags or prints help/usage errors. Returns an exit code when the command should stop.
+std::optional<int> ParseOrExit(const std::string& command, const std::vector<std::string>& args,
+                               const std::vector<FlagSpec>& specs, const std::string& help,
+                               ParsedFlags& out) {
+  auto parsed = ParseFlags(args, specs);
+  if (!parsed) {
+    PrintError(command, parsed.error().message + fmt::format(" (see 'tracerig {} --help')", command));
+    return kExitUsage;
+  }
+  if (parsed->help) {
+    std::fputs(help.c_str(), stdout);
+    return kExitPass;
+  }
+  out = std::move(*parsed);
+  return std::nullopt;
+}
+
+// Applies --duration/--rate/--seed over the scenario's values. Returns an error for bad values.
+Status ApplyLoadOverrides(const ParsedFlags& flags, Scenario& scenario) {
+  if (auto d = flags.Get("duration")) {
+    auto ns = ParseDuration(*d);
+    if (!ns || *ns == 0) return MakeError(fmt::format("--duration \"{}\" is not a duration like 30s", *d));
+    scenario.load.duration_ns = *ns;
+  }
+  if (auto r = flags.Get("rate")) {
+    char* end = nullptr;
+    double rate = std::strtod(r->c_str(), &end);
+    if (r->empty() || *end != '\0' || !(rate > 0)) {
+      return MakeError(fmt::format("--rate \"{}\" must be a number of requests per second > 0", *r));
+    }
+    scenario.load.rate = rate;
+  }
+  if (auto s = flags.Get("seed")) {
+    char* end = nullptr;
+    unsigned long long seed = std::strtoull(s->c_str(), &end, 10);
+    if (s->empty() || *end != '\0' || (*s)[0] == '-') {
+      return MakeError(fmt::format("--seed \"{}\" must be a non-negative integer", *s));
+    }
+    scenario.seed = seed;
+  }
+  return Ok{};
+}
+
+Status CheckReportFormats(const ParsedFlags& flags) {
+  if (auto formats = flags.Get("report")) {
+    std::string_view rest = *formats;
+    while (!rest.empty()) {
+      size_t comma = rest.find(',');
+      std::string_view f = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      if (f == "json") continue;
+      if (f == "junit" || f == "markdown" || f == "html") {
+        return MakeError(fmt::format("--report {}: not implemented yet (json is)", f));
+      }
+      return MakeError(fmt::format("--report: unknown format \"{}\" (json, junit, markdown, html)", f));
+    }
+  }
+  return Ok{};
+}
+
+const std::vector<FlagSpec> kLoadFlags = {
+    {"duration", "DURATION", "how long to drive load, e.g. 30s, 2m (overrides [load] duration)"},
+    {"rate", "N", "root requests per second, open loop (overrides [load] rate)"},
+    {"seed", "N", "seed for every random decision (overrides [scenario] seed)"},
+    {"backend", "URL", "where the verifier reads spans: embedded (default) or jaeger://HOST:PORT"},
+    {"export", "URL", "where spans are exported: otlp-http://HOST:PORT[/path] (default: the "
+                      "backend's host, port 4318)"},
+    {"threads", "N", "threads for the simulated services (default: number of cores)"},
+};
+
+// An embedded backend or nothing, plus the plan with its addresses filled in.
+struct StartedBackend {
+  std::unique_ptr<EmbeddedBackend> embedded;
+  BackendPlan plan;
+};
+
+Result<StartedBackend> StartBackend(const Scenario& scenario, const ParsedFlags& flags) {
+  auto plan = PlanBackend(scenario.backend, flags.Get("backend"), flags.Get("export"), GetEnv);
+  if (!plan) return plan.error();
+  StartedBackend started;
+  started.plan = std::move(*plan);
+  if (started.plan.embedded) {
+    EmbeddedBackendOptions options;
+    options.otlp_http = "127.0.0.1:0";
+    options.query = "127.0.0.1:0";
+    started.embedded = std::make_unique<EmbeddedBackend>(options);
+    if (auto s = started.embedded->Start(); !s) return MakeError("embedded backend: " + s.error().message);
+    auto otlp = started.embedded->otlp_http_endpoint();
+    auto query = started.embedded->query_endpoint();
+    started.plan.export_target = {otlp.address().to_string(), otlp.port(), "/v1/traces"};
+    started.plan.query = {query.address().to_string(), query.port(), ""};
+  }
+  return started;
+}
+
+std::unique_ptr<BackendClient> MakeQueryClient(const BackendPlan& plan) {
+  HttpClientOptions options;
+  options.request_timeout = std::chrono::milliseconds(10000);
+  options.connect_timeout = std::chrono::milliseconds(3000);
+  return MakeJaegerV1Client(
+      std::make_unique<BlockingHttpFetcher>(plan.query.host, plan.query.port, options),
+      fmt::format("jaeger v1 at http://{}:{}", plan.query.host, plan.query.port));
+}
+
+// Progress on stderr: rewritten in place on a terminal (at most 5 times a second), one line
+// every 5 seconds in CI logs; `force` prints regardless (a final state).
+class ProgressPrinter {
+ public:
+  explicit ProgressPrinter(bool quiet)
+      : quiet_(quiet),
+        tty_(isatty(STDERR_FILENO) == 1),
+        interval_(tty_ ? std::chrono::milliseconds(200) : std::chrono::milliseconds(5000)) {}
+  void Line(const std::string& text, bool force = false) {
+    if (quiet_) return;
+    auto now = std::chrono::steady_clock::now();
+    if (!force && printed_once_ && now - last_ < interval_) return;
+    last_ = now;
+    printed_once_ = true;
+    if (tty_) {
+      std::fprintf(stderr, "\r\033[K%s", text.c_str());
+      dirty_ = true;
+    } else {
+      std::fprintf(stderr, "%s\n", text.c_str());
+    }
+  }
+  void Done() {
+    if (dirty_) std::fputc('\n', stderr);
+    dirty_ = false;
+    printed_once_ = false;
+  }
+  bool tty() const { return tty_; }
+
+ private:
+  bool quiet_;
+  bool tty_;
+  std::chrono::steady_clock::duration interval_;
+  std::chrono::steady_clock::time_point last_;
+  bool printed_once_ = false;
+  bool dirty_ = false;
+};
+
+}  // namespace
+
+int ValidateCommand(const std::vector<std::string>& args) {
+  static const std::vector<FlagSpec> specs = {};
+  ParsedFlags flags;
+  std::string help = Help("tracerig validate SCENARIO.toml...",
+                          "Parses and validates scenario files without running them. Every problem\n"
+                          "is printed as file:line:column: message; the exit code is 2 if any file\n"
+                          "has a problem, 0 otherwise.",
+                          specs);
+  if (auto code = ParseOrExit("validate", args, specs, help, flags)) return *code;
+  if (flags.positional.empty()) {
+    PrintError("validate", "give at least one scenario file (see 'tracerig validate --help')");
+    return kExitUsage;
+  }
+  int code = kExitPass;
+  for (const auto& path : flags.positional) {
+    auto scenario = LoadScenario(path);
+    if (!scenario) {
+      code = kExitUsage;
+      continue;
+    }
+    size_t routes = 0;
+    for (const auto& s : scenario->services) routes += s.routes.size();
+    std::printf("%s: ok (scenario \"%s\", %zu services, %zu routes)\n", path.c_str(),
+                scenario->name.c_str(), scenario->services.size(), routes);
+  }
+  return code;
+}
+
+int RunCommand(const std::vector<std::string>& args) {
+  std::vector<FlagSpec> specs = kLoadFlags;
+  specs.insert(specs.end(),
+               {{"report", "FORMATS", "report formats, comma-separated (json; more to come)"},
+                {"report-dir", "DIR", "where the run's report folder is created (default reports/)"},
+                {"quiet", "", "no progress and no summary on the terminal (the report is still written)"},
+                {"no-verify", "", "drive load and write the ledger, but do not query the backend"},
+                {"verify-timeout", "DURATION", "overall deadline for verification (default 60s)"}});
+  std::string help = Help(
+      "tracerig run SCENARIO.toml [flags]",
+      "Starts the scenario's services on loopback (and the embedded backend unless the scenario\n"
+      "or --backend names another), drives open-loop load into the entry routes, flushes the\n"
+      "exporter, then queries the backend for every request sent and checks that each trace is\n"
+      "complete and unbroken. Writes reports/<scenario>-<UTC time>/report.json and ledger.jsonl.\n"
+      "Ctrl-C stops the load and still verifies and reports what was sent; twice exits at once.\n\n"
+      "Environment (external backends only): OTEL_EXPORTER_OTLP_ENDPOINT,\n"
+      "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_PROTOCOL\n"
+      "set the export target when neither --export nor [backend] export does.\n\n"
+      "Exit codes: 0 pass · 1 conformance failures · 2 usage or scenario error ·\n"
+      "3 backend unreachable or infrastructure failure · 130 interrupted before anything was verified.",
+      specs);
+  ParsedFlags flags;
+  if (auto code = ParseOrExit("run", args, specs, help, flags)) return *code;
+  if (flags.positional.size() != 1) {
+    PrintError("run", "give exactly one scenario file (see 'tracerig run --help')");
+    return kExitUsage;
+  }
+  auto scenario = LoadScenario(flags.positional[0]);
+  if (!scenario) return kExitUsage;
+  if (auto s = ApplyLoadOverrides(flags, *scenario); !s) {
+    PrintError("run", s.error().message);
+    return kExitUsage;
+  }
+  if (auto s = CheckReportFormats(flags); !s) {
+    PrintError("run", s.error().message);
+    return kExitUsage;
+  }
+  VerifyOptions verify_options;
+  if (auto t = flags.Get("verify-timeout")) {
+    auto ns = ParseDuration(*t);
+    if (!ns || *ns == 0) {
+      PrintError("run", fmt::format("--verify-timeout \"{}\" is not a duration like 60s", *t));
+      return kExitUsage;
+    }
+    verify_options.deadline_ns = *ns;
+  }
+  size_t threads = std::max(1u, std::thread::hardware_concurrency());
+  if (auto t = flags.Get("threads")) {
+    threads = std::strtoul(t->c_str(), nullptr, 10);
+    if (threads == 0 || threads > 256) {
+      PrintError("run", fmt::format("--threads \"{}\" must be 1 to 256", *t));
+      return kExitUsage;
+    }
+  }
+  const bool quiet = flags.Has("quiet");
+  const std::atomic<bool>& stop = InstallInterruptHandler();
+  const Clock& clock = SystemClock::Instance();
+
+  RunReport report;
+  report.tracerig_version = TracerigVersion();
+  report.scenario_name = scenario->name;
+  report.scenario_file = flags.positional[0];
+  report.seed = scenario->seed;
+  report.target_rate = scenario->load.rate;
+  report.target_duration_ns = scenario->load.duration_ns;
+  report.expect = scenario->expect;
+  report.started_unix_nano = clock.NowUnixNano();
+  const std::string report_dir =
+      (std::filesystem::path(flags.Get("report-dir").value_or("reports")) / ReportDirName(report))
+          .string();
+
+  auto backend = StartBackend(*scenario, flags);
+  if (!backend) {
+    PrintError("run", backend.error().message);
+    return kExitUsage;
+  }
+  report.backend = backend->plan.Describe();
+
+  OtlpHttpTarget target{backend->plan.export_target.host, backend->plan.export_target.port,
+                        backend->plan.export_target.path, backend->plan.export_headers};
+  BatchingExporter exporter(std::make_unique<OtlpHttpSender>(target), ExporterOptions{},
+                            scenario->seed);
+
+  const uint64_t id_seed = RandomRunSeed();
+  TopologyOptions topology_options;
+  topology_options.threads = threads;
+  topology_options.id_seed = id_seed;
+  TopologyRuntime topology(*scenario, exporter, clock, topology_options);
+  if (auto s = topology.Start(); !s) {
+    PrintError("run", s.error().message);
+    return kExitInfrastructure;
+  }
+  report.services = topology.services();
+
+  std::vector<tcp::endpoint> entry_endpoints;
+  for (const auto& entry : scenario->load.entries) {
+    entry_endpoints.push_back(*topology.EndpointOf(entry.service));
+  }
+  DriverOptions driver_options;
+  driver_options.rate = scenario->load.rate;
+  driver_options.duration_ns = scenario->load.duration_ns;
+  driver_options.seed = scenario->seed;
+  driver_options.id_seed = Rng::Mix(id_seed, 0xd1);
+  LoadDriver driver(*scenario, entry_endpoints, exporter, clock, driver_options);
+
+  ProgressPrinter progress(quiet);
+  if (!quiet) {
+    std::fprintf(stderr, "tracerig: scenario \"%s\": %zu services up; backend: %s\n",
+                 scenario->name.c_str(), report.services.size(), report.backend.c_str());
+    std::fprintf(stderr, "tracerig: driving %g requests/s for %s\n", scenario->load.rate,
+                 FormatDuration(scenario->load.duration_ns).c_str());
+  }
+  const uint64_t total_ns = scenario->load.duration_ns;
+  report.load = driver.Run(
+      stop,
+      [&](const DriverProgress& p) {
+        auto ex = exporter.stats();
+        progress.Line(fmt::format("load {:>5.1f}s/{}  sent {}  done {}  errors {}  in flight {}  "
+                                  "spans exported {}  dropped {}",
+                                  static_cast<double>(p.elapsed_ns) / 1e9, FormatDuration(total_ns),
+                                  p.scheduled, p.completed, p.errors, p.in_flight, ex.exported,
+                                  ex.dropped_queue_full + ex.dropped_failed));
+      },
+      250'000'000ull);
+  progress.Done();
+  topology.Stop();
+  report.topology = topology.stats();
+
+  // Everything the run recorded must be in the backend before it is judged.
+  const bool flushed = exporter.Flush(std::chrono::seconds(30));
+  auto ex = exporter.stats();
+  report.exporter = ExportFigures{ex.submitted, ex.exported, ex.dropped_queue_full,
+                                  ex.dropped_failed, ex.rejected, ex.retries, ex.batches, flushed};
+
+  // The ledger is written before verification, so a later `tracerig verify` can use it.
+  std::error_code ec;
+  std::filesystem::create_directories(report_dir, ec);
+  {
+    std::ofstream ledger_file(std::filesystem::path(report_dir) / "ledger.jsonl", std::ios::trunc);
+    ledger_file << LedgerHeaderLine(scenario->name, scenario->seed);
+    for (const auto& e : report.load.ledger) ledger_file << LedgerEntryLine(e);
+    if (!ledger_file) PrintError("run", fmt::format("cannot write the ledger in {}", report_dir));
+  }
+
+  if (flags.Has("no-verify")) {
+    report.verification_skipped = true;
+  } else if (!report.load.ledger.empty()) {
+    auto client = MakeQueryClient(backend->plan);
+    ThreadSleeper sleeper;
+    auto verified = VerifyLedger(*scenario, report.load.ledger, *client, verify_options, clock,
+                                 sleeper, [&](size_t done, size_t total) {
+                                   progress.Line(fmt::format("verifying {}/{} traces", done, total),
+                                                 done == total);
+                                 });
+    progress.Done();
+    if (verified) {
+      report.verification = std::move(*verified);
+    } else {
+      report.verification_error = verified.error().message;
+    }
+  }
+  exporter.Shutdown(std::chrono::seconds(5));
+  if (backend->embedded) backend->embedded->Stop();
+
+  report.finished_unix_nano = clock.NowUnixNano();
+  Judge(report);
+  auto written = WriteJsonReport(report, report_dir);
+  if (!quiet) std::fputs(RenderTerminalSummary(report).c_str(), stdout);
+  if (written) {
+    if (!quiet) std::printf("report: %s\n", written->c_str());
+  } else {
+    PrintError("run", written.error().message);
+    if (report.exit_code == kExitPass) report.exit_code = kExitInfrastructure;
+  }
+  std::fflush(stdout);
+  return report.exit_code;
+}
+
+int BackendCommand(const std::vector<std::string>& args) {
+  static const std::vector<FlagSpec> specs = {
+      {"otlp-http", "HOST:PORT", "OTLP/HTTP receiver, POST /v1/traces (default 127.0.0.1:4318)"},
+      {"query", "HOST:PORT", "Jaeger query API v1 (default 127.0.0.1:16686)"},
+      {"max-spans", "N", "spans kept in memory; the oldest whole traces are evicted (default 1000000)"},
+      {"otlp-grpc", "HOST:PORT", "OTLP/gRPC receiver (not implemented yet)"},
+      {"zipkin", "HOST:PORT", "Zipkin v2 receiver and query API (not implemented yet)"},
+  };
+  std::string help = Help(
+      "tracerig backend [flags]",
+      "Runs tracerig's embedded tracing backend until Ctrl-C: it receives spans over OTLP/HTTP\n"
+      "(protobuf or JSON, gzip allowed) and serves them over the Jaeger query API v1\n"
+      "(GET /api/traces/{id}, /api/traces?service=..., /api/services, /api/services/{s}/operations),\n"
+      "so the Jaeger UI's API clients and tracerig's verifier can read them. Port 0 picks a free\n"
+      "port; the bound addresses are printed on start.",
+      specs);
+  ParsedFlags flags;
+  if (auto code = ParseOrExit("backend", args, specs, help, flags)) return *code;
+  if (!flags.positional.empty()) {
+    PrintError("backend", fmt::format("unexpected argument \"{}\"", flags.positional[0]));
+    return kExitUsage;
+  }
+  for (const char* later : {"otlp-grpc", "zipkin"}) {
+    if (flags.Has(later)) {
+      PrintError("backend", fmt::format("--{} is not implemented yet", later));
+      return kExitUsage;
+    }
+  }
+  EmbeddedBackendOptions options;
+  options.otlp_http = flags.Get("otlp-http").value_or(options.otlp_http);
+  options.query = flags.Get("query").value_or(options.query);
+  if (auto m = flags.Get("max-spans")) {
+    char* end = nullptr;
+    options.max_spans = std::strtoull(m->c_str(), &end, 10);
+    if (m->empty() || *end != '\0' || options.max_spans == 0) {
+      PrintError("backend", fmt::format("--max-spans \"{}\" must be a positive integer", *m));
+      return kExitUsage;
+    }
+  }
+  const std::atomic<bool>& stop = InstallInterruptHandler();
+  EmbeddedBackend backend(options);
+  if (auto s = backend.Start(); !s) {
+    PrintError("backend", s.error().message);
+    return kExitInfrastructure;
+  }
+  auto otlp = backend.otlp_http_endpoint();
+  auto query = backend.query_endpoint();
+  std::printf("tracerig backend %s\n", TracerigVersion());
+  std::printf("otlp-http: http://%s:%u/v1/traces\n", otlp.address().to_string().c_str(), otlp.port());
+  std::printf("query:     http://%s:%u/api/traces\n", query.address().to_string().c_str(), query.port());
+  std::printf("Ctrl-C to stop.\n");
+  std::fflush(stdout);
+  while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  backend.Stop();
+  auto stats = backend.store().stats();
+  std::printf("stopped: %llu spans received, %llu stored in %llu traces, %llu evicted\n",
+              static_cast<unsigned long long>(stats.spans_received),
+              static_cast<unsigned long long>(stats.spans_stored),
+              static_cast<unsigned long long>(stats.traces_stored),
+              static_cast<unsigned long long>(stats.spans_evicted));
+  return kExitPass;
+}
+
+int ServeCommand(const std::vector<std::string>& args) {
+  std::vector<FlagSpec> specs = {kLoadFlags[3], kLoadFlags[4], kLoadFlags[5]};
+  std::string help = Help(
+      "tracerig serve SCENARIO.toml [flags]",
+      "Starts the scenario's services (and the embedded backend unless another is named) and keeps\n"
+      "them up until Ctrl-C, for external load or manual poking. Prints each service's URL.\n"
+      "Requests may carry tracerig-request-id / tracerig-seq / tracerig-hop headers; without them\n"
+      "the services still trace every request.",
+      specs);
+  ParsedFlags flags;
+  if (auto code = ParseOrExit("serve", args, specs, help, flags)) return *code;
+  if (flags.positional.size() != 1) {
+    PrintError("serve", "give exactly one scenario file (see 'tracerig serve --help')");
+    return kExitUsage;
+  }
+  auto scenario = LoadScenario(flags.positional[0]);
+  if (!scenario) return kExitUsage;
+  const std::atomic<bool>& stop = InstallInterruptHandler();
+  auto backend = StartBackend(*scenario, flags);
+  if (!backend) {
+    PrintError("serve", backend.error().message);
+    return kExitUsage;
+  }
+  OtlpHttpTarget target{backend->plan.export_target.host, backend->plan.export_target.port,
+                        backend->plan.export_target.path, backend->plan.export_headers};
+  BatchingExporter exporter(std::make_unique<OtlpHttpSender>(target), ExporterOptions{}, scenario->seed);
+  TopologyOptions options;
+  options.threads = std::max(1u, std::thread::hardware_concurrency());
+  options.id_seed = RandomRunSeed();
+  TopologyRuntime topology(*scenario, exporter, SystemClock::Instance(), options);
+  if (auto s = topology.Start(); !s) {
+    PrintError("serve", s.error().message);
+    return kExitInfrastructure;
+  }
+  std::printf("backend: %s\n", backend->plan.Describe().c_str());
+  for (const auto& s : topology.services()) std::printf("%-20s %s\n", s.name.c_str(), s.url.c_str());
+  std::printf("Ctrl-C to stop.\n");
+  std::fflush(stdout);
+  while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  topology.Stop();
+  exporter.Shutdown(std::chrono::seconds(10));
+  auto stats = exporter.stats();
+  std::printf("stopped: %llu spans exported, %llu dropped\n",
+              static_cast<unsigned long long>(stats.exported),
+              static_cast<unsigned long long>(stats.dropped_queue_full + stats.dropped_failed));
+  return kExitPass;
+}
+
+int VerifyCommand(const std::vector<std::string>& args) {
+  static const std::vector<FlagSpec> specs = {
+      {"ledger", "FILE", "the ledger.jsonl written by an earlier 'tracerig run' (required)"},
+      {"backend", "URL", "where to read spans: jaeger://HOST:PORT (required)"},
+      {"verify-timeout", "DURATION", "overall deadline for verification (default 60s)"},
+  };
+  std::string help = Help(
+      "tracerig verify SCENARIO.toml --ledger FILE --backend jaeger://HOST:PORT",
+      "Verifies the traces of an earlier run (its ledger) against a backend, without generating\n"
+      "load. The scenario gives the expected call trees; it must be the one the run used.",
+      specs);
+  ParsedFlags flags;
+  if (auto code = ParseOrExit("verify", args, specs, help, flags)) return *code;
+  if (flags.positional.size() != 1 || !flags.Has("ledger") || !flags.Has("backend")) {
+    PrintError("verify", "give a scenario file, --ledger FILE and --backend URL (see 'tracerig verify --help')");
+    return kExitUsage;
+  }
+  auto scenario = LoadScenario(flags.positional[0]);
+  if (!scenario) return kExitUsage;
+  const std::string ledger_path = *flags.Get("ledger");
+  std::ifstream in(ledger_path, std::ios::binary);
+  if (!in) {
+    PrintError("verify", fmt::format("{}: cannot read file", ledger_path));
+    return kExitUsage;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto ledger = ParseLedger(ledger_path, text.str());
+  if (!ledger) {
+    PrintError("verify", ledger.error().message);
+    return kExitUsage;
+  }
+  auto plan = PlanBackend({}, flags.Get("backend"), std::nullopt, [](const std::string&) {
+    return std::optional<std::string>{};
+  });
+  if (!plan || plan->embedded) {
+    PrintError("verify", plan ? "--backend must name a running backend (jaeger://HOST:PORT)"
+                              : plan.error().message);
+    return kExitUsage;
+  }
+  VerifyOptions options;
+  if (auto t = flags.Get("verify-timeout")) {
+    auto ns = ParseDuration(*t);
+    if (!ns || *ns == 0) {
+      PrintError("verify", fmt::format("--verify-timeout \"{}\" is not a duration like 60s", *t));
+      return kExitUsage;
+    }
+    options.deadline_ns = *ns;
+  }
+  InstallInterruptHandler();
+  auto client = MakeQueryClient(*plan);
+  ThreadSleeper sleeper;
+  RunReport report;
+  report.tracerig_version = TracerigVersion();
+  report.scenario_name = scenario->name;
+  report.scenario_file = flags.positional[0];
+  report.seed = ledger->seed;
+  report.backend = client->Describe();
+  report.expect = scenario->expect;
+  report.load.ledger = ledger->entries;
+  report.load.sent = ledger->entries.size();
+  report.started_unix_nano = SystemClock::Instance().NowUnixNano();
+  auto verified = VerifyLedger(*scenario, ledger->entries, *client, options, SystemClock::Instance(), sleeper);
+  if (verified) {
+    report.verification = std::move(*verified);
+  } else {
+    report.verification_error = verified.error().message;
+  }
+  report.finished_unix_nano = SystemClock::Instance().NowUnixNano();
+  Judge(report);
+  std::fputs(RenderTerminalSummary(report).c_str(), stdout);
+  return report.exit_code;
+}
+
+}  // namespace tracerig

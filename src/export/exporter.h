@@ -1,0 +1,149 @@
+// The batching span exporter: services Submit finished spans without blocking; one background
+// thread groups them into batches and hands each to a BatchSender (OTLP/HTTP, OTLP/gRPC, ...),
+// retrying transient failures with exponential backoff and jitter. Bounded, and counts every span
+// it drops, so a run can report exactly what never reached the backend.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/rng.h"
+#include "core/span.h"
+#include "core/span_sink.h"
+
+namespace tracerig {
+
+struct SendResult {
+  enum class Kind { kOk, kRetryable, kPermanent };
+  Kind kind = Kind::kOk;
+  std::string reason;           // why it failed (or what the backend said about rejected spans)
+  uint64_t retry_after_ms = 0;  // the server's Retry-After / RetryInfo, 0 when not given
+  int64_t rejected_spans = 0;   // partial success: spans of an accepted batch the backend dropped
+};
+
+// Sends one batch; called only from the exporter's thread. Must bound its own I/O with deadlines:
+// Shutdown can stop retries and waits, but not a Send in progress.
+class BatchSender {
+ public:
+  virtual ~BatchSender() = default;
+  virtual SendResult Send(const std::vector<Span>& batch) = 0;
+};
+
+// How the exporter waits between retries, injectable so tests observe the delays without sleeping.
+class RetryWaiter {
+ public:
+  virtual ~RetryWaiter() = default;
+  // Waits `delay` or until Interrupt(); returns false when interrupted (also when Interrupt() came
+  // earlier: interruption is permanent).
+  virtual bool Wait(std::chrono::milliseconds delay) = 0;
+  // Ends the current and every later Wait at once. Thread-safe.
+  virtual void Interrupt() = 0;
+};
+
+class ConditionVariableWaiter final : public RetryWaiter {
+ public:
+  bool Wait(std::chrono::milliseconds delay) override;
+  void Interrupt() override;
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool interrupted_ = false;
+};
+
+struct ExporterOptions {
+  size_t max_queue_spans = 100000;  // spans held (queued or being sent) before Submit drops
+  size_t max_batch_spans = 512;
+  uint64_t max_batch_delay_ms = 200;  // a partial batch waits at most this long
+  int max_retries = 5;                // retries after the first attempt
+  uint64_t initial_backoff_ms = 100;
+  uint64_t max_backoff_ms = 5000;
+};
+
+// Every submitted span ends in exactly one counter once the exporter is shut down:
+// submitted == exported + rejected + dropped_queue_full + dropped_failed.
+struct ExporterStats {
+  uint64_t submitted = 0;
+  uint64_t exported = 0;            // accepted by the backend
+  uint64_t dropped_queue_full = 0;  // Submit found the queue full (or the exporter shut down)
+  uint64_t dropped_failed = 0;  // permanent failure, retries exhausted, or abandoned at shutdown
+  uint64_t rejected = 0;        // partial success: the backend accepted the batch but not these
+  uint64_t retries = 0;         // send attempts after the first, over all batches
+  uint64_t batches = 0;         // batches formed (each counted once, however often retried)
+  std::string last_error;       // reason of the latest failed or partial send, for reports
+};
+
+class BatchingExporter final : public SpanSink {
+ public:
+  // `seed` drives the backoff jitter.
+  BatchingExporter(std::unique_ptr<BatchSender> sender, ExporterOptions options, uint64_t seed);
+  BatchingExporter(std::unique_ptr<BatchSender> sender, ExporterOptions options, uint64_t seed,
+                   std::unique_ptr<RetryWaiter> waiter);
+  ~BatchingExporter() override;  // calls Shutdown()
+  BatchingExporter(const BatchingExporter&) = delete;
+  BatchingExporter& operator=(const BatchingExporter&) = delete;
+
+  // Never blocks on I/O; counts a drop when the queue is full or the exporter is shut down.
+  void Submit(Span span) override;
+  // Sends everything submitted before the call (including a partial batch) and waits for it, up to
+  // `timeout`; true when all of it was sent or definitively dropped.
+  bool Flush(std::chrono::milliseconds timeout);
+  // Flushes for up to `timeout`, then abandons what is left (counted in dropped_failed), interrupts
+  // retry waits and stops the thread. Idempotent.
+  void Shutdown(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  ExporterStats stats() const;  // a consistent snapshot
+
+ private:
+  void Run();
+  // Sends one batch, retrying as the options say, and records how it ended.
+  void SendBatch(std::vector<Span>& batch);
+  uint64_t BackoffMs(int retry);
+  // Adds the outcome of `n` finished spans to stats_ and frees their queue slots. Locks mu_.
+  void Finish(size_t n, uint64_t exported, uint64_t rejected, uint64_t failed,
+              const std::optional<std::string>& error);
+
+  const std::unique_ptr<BatchSender> sender_;
+  const ExporterOptions options_;
+  const std::unique_ptr<RetryWaiter> waiter_;
+  Rng rng_;  // exporter thread only
+
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;   // wakes the exporter thread
+  std::condition_variable flush_cv_;  // wakes Flush callers
+  std::vector<Span> queue_;           // submitted, not yet taken by the thread
+  size_t held_ = 0;                   // spans queued or taken but not yet finished: the bound
+  size_t thread_pending_ = 0;         // taken by the thread, not yet in a sent batch
+  uint64_t flush_requested_ = 0;      // flush generations
+  uint64_t flush_done_ = 0;
+  bool stopping_ = false;  // no more Submit; the thread exits once drained
+  bool thread_exited_ = false;
+  std::atomic<bool> abort_ = false;  // Shutdown's timeout passed: abandon what is left
+  ExporterStats stats_;
+
+  std::mutex shutdown_mu_;  // serialises Shutdown callers
+  bool joined_ = false;
+  std::thread thread_;  // last: starts after every other member is ready
+};
+
+// Keeps every span in memory; thread-safe. For tests and for in-process verification.
+class InMemorySpanSink final : public SpanSink {
+ public:
+  void Submit(Span span) override;
+  std::vector<Span> spans() const;  // a copy
+  size_t size() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<Span> spans_;
+};
+
+}  // namespace tracerig

@@ -1,0 +1,111 @@
+#include "cli/backend_plan.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace tracerig {
+namespace {
+
+EnvLookup Env(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+TEST(BackendPlanTest, DefaultIsEmbeddedAndIgnoresOtelEnvironment) {
+  // The embedded backend is where the verifier looks, so the environment must not divert spans.
+  auto plan = PlanBackend({}, std::nullopt, std::nullopt,
+                          Env({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://elsewhere:4318"}}));
+  ASSERT_TRUE(plan);
+  EXPECT_TRUE(plan->embedded);
+}
+
+TEST(BackendPlanTest, JaegerFlagWithDefaultExportPort) {
+  auto plan = PlanBackend({}, std::string("jaeger://10.1.2.3:16686"), std::nullopt, Env({}));
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_FALSE(plan->embedded);
+  EXPECT_EQ(plan->query.host, "10.1.2.3");
+  EXPECT_EQ(plan->query.port, 16686);
+  EXPECT_EQ(plan->export_target.host, "10.1.2.3");
+  EXPECT_EQ(plan->export_target.port, 4318);
+  EXPECT_EQ(plan->export_target.path, "/v1/traces");
+}
+
+TEST(BackendPlanTest, EnvironmentEndpointsAndPrecedence) {
+  auto base = PlanBackend({}, std::string("jaeger://q:16686"), std::nullopt,
+                          Env({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/"}}));
+  ASSERT_TRUE(base) << base.error().message;
+  EXPECT_EQ(base->export_target.host, "collector");
+  EXPECT_EQ(base->export_target.path, "/v1/traces");
+
+  auto traces = PlanBackend({}, std::string("jaeger://q:16686"), std::nullopt,
+                            Env({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"},
+                                 {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://t:9999/custom"}}));
+  ASSERT_TRUE(traces);
+  EXPECT_EQ(traces->export_target.host, "t");
+  EXPECT_EQ(traces->export_target.port, 9999);
+  EXPECT_EQ(traces->export_target.path, "/custom");
+
+  // The command line wins over the scenario, which wins over the environment.
+  BackendConfig scenario{"otlp-http://from-scenario:4318", "jaeger://q:16686"};
+  auto flag = PlanBackend(scenario, std::nullopt, std::string("otlp-http://from-flag:1234"),
+                          Env({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318"}}));
+  ASSERT_TRUE(flag);
+  EXPECT_EQ(flag->export_target.host, "from-flag");
+  auto file = PlanBackend(scenario, std::nullopt, std::nullopt,
+                          Env({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318"}}));
+  ASSERT_TRUE(file);
+  EXPECT_EQ(file->export_target.host, "from-scenario");
+}
+
+TEST(BackendPlanTest, HeadersAreParsedButNeverDescribed) {
+  auto plan = PlanBackend({}, std::string("jaeger://q:16686"), std::nullopt,
+                          Env({{"OTEL_EXPORTER_OTLP_HEADERS",
+                                "Authorization=Bearer%20s3cret, X-Scope-OrgID=tenant1"}}));
+  ASSERT_TRUE(plan) << plan.error().message;
+  ASSERT_EQ(plan->export_headers.size(), 2u);
+  EXPECT_EQ(plan->export_headers[0].first, "Authorization");
+  EXPECT_EQ(plan->export_headers[0].second, "Bearer s3cret");
+  EXPECT_EQ(plan->export_headers[1].second, "tenant1");
+  EXPECT_EQ(plan->Describe().find("s3cret"), std::string::npos);
+  EXPECT_EQ(plan->Describe().find("tenant1"), std::string::npos);
+
+  auto bad = ParseOtlpHeaders("Authorization: Bearer s3cret");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message.find("s3cret"), std::string::npos);
+}
+
+TEST(BackendPlanTest, ErrorsNameTheValue) {
+  struct Case {
+    std::optional<std::string> backend;
+    std::optional<std::string> exporter;
+    std::map<std::string, std::string> env;
+    const char* message;
+  };
+  const Case cases[] = {
+      {std::string("zipkin://z:9411"), std::nullopt, {},
+       "--backend: \"zipkin://z:9411\": querying zipkin is not supported yet (use jaeger://)"},
+      {std::string("jaegr://q:1"), std::nullopt, {},
+       "--backend: \"jaegr://q:1\": unknown backend scheme \"jaegr\" (expected embedded or "
+       "jaeger://host:port)"},
+      {std::string("jaeger://q:16686"), std::string("otlp-grpc://c:4317"), {},
+       "--export: \"otlp-grpc://c:4317\": exporting with otlp-grpc is not supported yet (use "
+       "otlp-http://)"},
+      {std::nullopt, std::string("otlp-http://c:4318"), {},
+       "--export is set but no query backend: the verifier must read the spans back (set "
+       "--backend jaeger://HOST:PORT or [backend] query)"},
+      {std::string("jaeger://q:16686"), std::nullopt, {{"OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"}},
+       "OTEL_EXPORTER_OTLP_PROTOCOL=\"grpc\" is not supported yet (use http/protobuf)"},
+  };
+  for (const auto& c : cases) {
+    auto plan = PlanBackend({}, c.backend, c.exporter, Env(c.env));
+    ASSERT_FALSE(plan) << c.message;
+    EXPECT_EQ(plan.error().message, c.message);
+  }
+}
+
+}  // namespace
+}  // namespace tracerig

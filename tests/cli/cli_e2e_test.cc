@@ -1,0 +1,207 @@
+// End-to-end tests of the tracerig binary: real services, the embedded backend and the verifier
+// over loopback. Every port is chosen by the OS (port 0); no test depends on timing beyond the
+// load duration it asks for.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ProcessResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr interleaved
+};
+
+// Runs the tracerig binary with `args`, from the source directory. `on_output` sees the output so
+// far after every read and may signal the process (for Ctrl-C tests).
+ProcessResult RunTracerig(const std::vector<std::string>& args,
+                          const std::function<void(pid_t, const std::string&)>& on_output = {}) {
+  int pipefd[2];
+  if (pipe(pipefd) != 0) return {};
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(pipefd[1], STDOUT_FILENO);
+    dup2(pipefd[1], STDERR_FILENO);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    if (chdir(TRACERIG_SOURCE_DIR) != 0) _exit(127);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(TRACERIG_BINARY));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(TRACERIG_BINARY, argv.data());
+    _exit(127);
+  }
+  close(pipefd[1]);
+  ProcessResult result;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(pipefd[0], buf, sizeof buf);
+    if (n <= 0) break;
+    result.output.append(buf, static_cast<size_t>(n));
+    if (on_output) on_output(pid, result.output);
+  }
+  close(pipefd[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+class CliE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::path(::testing::TempDir()) / "tracerig-e2e-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // The single report.json written under dir_.
+  nlohmann::json ReadReport() {
+    for (const auto& entry : fs::recursive_directory_iterator(dir_)) {
+      if (entry.path().filename() == "report.json") {
+        std::ifstream in(entry.path());
+        return nlohmann::json::parse(in);
+      }
+    }
+    ADD_FAILURE() << "no report.json under " << dir_;
+    return {};
+  }
+  bool HasLedger() {
+    for (const auto& entry : fs::recursive_directory_iterator(dir_)) {
+      if (entry.path().filename() == "ledger.jsonl") return true;
+    }
+    return false;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(CliE2eTest, QuickstartPassesWithEveryTraceComplete) {
+  auto r = RunTracerig({"run", "scenarios/quickstart.toml", "--duration", "2s", "--rate", "50",
+                        "--report-dir", dir_.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("PASS: 100 of 100 traces complete"), std::string::npos) << r.output;
+  auto report = ReadReport();
+  EXPECT_EQ(report["schema_version"], 1);
+  EXPECT_EQ(report["verdict"]["exit_code"], 0);
+  EXPECT_EQ(report["load"]["sent"], 100);
+  EXPECT_EQ(report["load"]["ok"], 100);
+  EXPECT_EQ(report["verification"]["checked"], 100);
+  EXPECT_EQ(report["verification"]["complete"], 100);
+  // 8 spans per request: the driver's, and a SERVER + CLIENT pair per hop.
+  EXPECT_EQ(report["export"]["exported"], 800);
+  EXPECT_EQ(report["export"]["dropped_queue_full"], 0);
+  EXPECT_TRUE(HasLedger());
+}
+
+TEST_F(CliE2eTest, DropContextFaultFailsAndNamesTheHop) {
+  auto r = RunTracerig({"run", "scenarios/quickstart-drop-context.toml", "--duration", "1s",
+                        "--rate", "20", "--report-dir", dir_.string()});
+  ASSERT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("propagation breaks checkout -> payment (hop 0.1.0): 20 traces"),
+            std::string::npos)
+      << r.output;
+  auto report = ReadReport();
+  EXPECT_EQ(report["verdict"]["exit_code"], 1);
+  EXPECT_EQ(report["verification"]["broken"], 20);
+  ASSERT_EQ(report["verification"]["break_edges"].size(), 1u);
+  EXPECT_EQ(report["verification"]["break_edges"][0]["caller"], "checkout");
+  EXPECT_EQ(report["verification"]["break_edges"][0]["callee"], "payment");
+  EXPECT_EQ(report["verification"]["break_edges"][0]["hop"], "0.1.0");
+}
+
+TEST_F(CliE2eTest, BackendDownIsReportedAsUnreachableNotAsMissingTraces) {
+  // A port with nothing listening: bind, note the port, close.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::string port = std::to_string(ntohs(addr.sin_port));
+  close(fd);
+  auto r = RunTracerig({"run", "scenarios/quickstart.toml", "--duration", "500ms", "--rate", "10",
+                        "--backend", "jaeger://127.0.0.1:" + port, "--export",
+                        "otlp-http://127.0.0.1:" + port, "--report-dir", dir_.string()});
+  ASSERT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("backend unreachable"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("traces checked"), std::string::npos) << r.output;
+}
+
+TEST_F(CliE2eTest, CtrlCStopsLoadAndStillVerifiesWhatWasSent) {
+  bool sent = false;
+  auto r = RunTracerig({"run", "scenarios/quickstart.toml", "--duration", "60s", "--rate", "50",
+                        "--report-dir", dir_.string()},
+                       [&](pid_t pid, const std::string& output) {
+                         // Interrupt once load has visibly started.
+                         if (!sent && output.find("done ") != std::string::npos) {
+                           kill(pid, SIGINT);
+                           sent = true;
+                         }
+                       });
+  ASSERT_TRUE(sent) << r.output;
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto report = ReadReport();
+  EXPECT_TRUE(report["load"]["interrupted"].get<bool>());
+  EXPECT_LT(report["load"]["sent"].get<int>(), 3000);
+  EXPECT_EQ(report["verification"]["checked"], report["load"]["sent"]);
+  EXPECT_EQ(report["verification"]["complete"], report["verification"]["checked"]);
+}
+
+TEST_F(CliE2eTest, ScenarioErrorsExit2WithFileLineColumn) {
+  fs::path bad = dir_ / "bad.toml";
+  std::ofstream(bad) << "[scenario]\nname = \"x\"\n[[services]]\nname = \"a\"\nprotocl = \"http\"\n";
+  auto r = RunTracerig({"validate", bad.string()});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find(bad.string() + ":5:1: "), std::string::npos) << r.output;
+  auto run = RunTracerig({"run", bad.string()});
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+}
+
+TEST_F(CliE2eTest, ValidateAcceptsTheShippedScenarios) {
+  auto r = RunTracerig({"validate", "scenarios/quickstart.toml", "scenarios/quickstart-drop-context.toml"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("scenarios/quickstart.toml: ok"), std::string::npos) << r.output;
+}
+
+TEST_F(CliE2eTest, UsageErrorsExit2) {
+  EXPECT_EQ(RunTracerig({"run", "scenarios/quickstart.toml", "--durration", "1s"}).exit_code, 2);
+  EXPECT_EQ(RunTracerig({"run"}).exit_code, 2);
+  EXPECT_EQ(RunTracerig({"frobnicate"}).exit_code, 2);
+  EXPECT_EQ(RunTracerig({"run", "scenarios/quickstart.toml", "--rate", "-5"}).exit_code, 2);
+  EXPECT_EQ(RunTracerig({}).exit_code, 2);
+}
+
+TEST_F(CliE2eTest, EveryCommandHasHelp) {
+  for (const char* command : {"run", "validate", "backend", "serve", "verify"}) {
+    auto r = RunTracerig({command, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << command;
+    EXPECT_NE(r.output.find("Usage: tracerig "), std::string::npos) << command;
+    EXPECT_NE(r.output.find("-h, --help"), std::string::npos) << command;
+  }
+  auto top = RunTracerig({"--help"});
+  EXPECT_EQ(top.exit_code, 0);
+  EXPECT_NE(top.output.find("Exit codes"), std::string::npos);
+}
+
+}  // namespace

@@ -1,0 +1,59 @@
+#include "cli/flags.h"
+
+#include <gtest/gtest.h>
+
+namespace tracerig {
+namespace {
+
+const std::vector<FlagSpec> kSpecs = {
+    {"duration", "DURATION", "how long"},
+    {"quiet", "", "no output"},
+};
+
+TEST(FlagsTest, ValuesSwitchesAndPositionals) {
+  auto r = ParseFlags({"a.toml", "--duration", "5s", "--quiet", "b.toml"}, kSpecs);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->Get("duration"), "5s");
+  EXPECT_TRUE(r->Has("quiet"));
+  EXPECT_EQ(r->positional, (std::vector<std::string>{"a.toml", "b.toml"}));
+  EXPECT_FALSE(r->help);
+}
+
+TEST(FlagsTest, EqualsFormAndDoubleDash) {
+  auto r = ParseFlags({"--duration=2m", "--", "--quiet"}, kSpecs);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->Get("duration"), "2m");
+  EXPECT_FALSE(r->Has("quiet"));
+  EXPECT_EQ(r->positional, (std::vector<std::string>{"--quiet"}));
+}
+
+TEST(FlagsTest, ErrorsTable) {
+  struct Case {
+    std::vector<std::string> args;
+    const char* message;
+  };
+  const Case cases[] = {
+      {{"--durations", "5s"}, "unknown flag \"--durations\""},
+      {{"-d"}, "unknown flag \"-d\" (flags are written --name)"},
+      {{"--duration"}, "--duration needs a value (DURATION)"},
+      {{"--quiet=yes"}, "--quiet takes no value"},
+  };
+  for (const auto& c : cases) {
+    auto r = ParseFlags(c.args, kSpecs);
+    ASSERT_FALSE(r) << c.message;
+    EXPECT_EQ(r.error().message, c.message);
+  }
+}
+
+TEST(FlagsTest, HelpListsEveryFlag) {
+  auto r = ParseFlags({"-h"}, kSpecs);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->help);
+  std::string help = FormatFlagHelp(kSpecs);
+  EXPECT_NE(help.find("--duration DURATION"), std::string::npos);
+  EXPECT_NE(help.find("--quiet"), std::string::npos);
+  EXPECT_NE(help.find("-h, --help"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tracerig
