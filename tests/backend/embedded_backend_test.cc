@@ -1,0 +1,159 @@
+// The embedded backend as it runs: real sockets on port 0, OTLP/HTTP in (protobuf, JSON, gzip,
+// and what must be refused), Jaeger query API out, read back by the verifier's own client.
+#include "backend/embedded_backend.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "export/exporter.h"
+#include "export/otlp_codec.h"
+#include "export/otlp_http_sender.h"
+#include "net/http_client.h"
+#include "verifier/http_fetcher.h"
+#include "verifier/jaeger_v1_client.h"
+
+namespace tracerig {
+namespace {
+
+Span MakeSpan(TraceId trace, uint64_t id, uint64_t parent, std::string service, SpanKind kind) {
+  Span s;
+  s.trace_id = trace;
+  s.span_id = SpanId{id};
+  s.parent_span_id = SpanId{parent};
+  s.name = "op-" + std::to_string(id);
+  s.kind = kind;
+  s.service_name = std::move(service);
+  s.start_unix_nano = 1'700'000'000'000'000'000ull + id * 1000;
+  s.end_unix_nano = s.start_unix_nano + 5'000'000;
+  s.attributes = {{"tracerig.request_id", std::string("00000000000000aa")}, {"n", int64_t(7)}};
+  return s;
+}
+
+class EmbeddedBackendTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    EmbeddedBackendOptions options;
+    options.otlp_http = "127.0.0.1:0";
+    options.query = "127.0.0.1:0";
+    options.max_body_bytes = 64 * 1024;
+    backend_ = std::make_unique<EmbeddedBackend>(options);
+    ASSERT_TRUE(backend_->Start().ok());
+    ingest_ = std::make_unique<BlockingHttpClient>("127.0.0.1", backend_->otlp_http_endpoint().port());
+    query_ = std::make_unique<BlockingHttpClient>("127.0.0.1", backend_->query_endpoint().port());
+  }
+  void TearDown() override { backend_->Stop(); }
+
+  std::unique_ptr<EmbeddedBackend> backend_;
+  std::unique_ptr<BlockingHttpClient> ingest_;
+  std::unique_ptr<BlockingHttpClient> query_;
+};
+
+TEST_F(EmbeddedBackendTest, ProtobufJsonAndGzipAreStoredAndQueryable) {
+  const TraceId trace{0xabc, 0xdef};
+  auto pb = ingest_->Request(http::verb::post, "/v1/traces", "application/x-protobuf",
+                             EncodeOtlpProtobuf({MakeSpan(trace, 1, 0, "frontend", SpanKind::kServer)}));
+  ASSERT_TRUE(pb);
+  EXPECT_EQ(pb->status, 200u);
+  auto json = ingest_->Request(http::verb::post, "/v1/traces", "application/json",
+                               EncodeOtlpJson({MakeSpan(trace, 2, 1, "frontend", SpanKind::kClient)}));
+  ASSERT_TRUE(json);
+  EXPECT_EQ(json->status, 200u);
+  auto gz = ingest_->Request(
+      http::verb::post, "/v1/traces", "application/x-protobuf",
+      GzipCompress(EncodeOtlpProtobuf({MakeSpan(trace, 3, 2, "cart", SpanKind::kServer)})),
+      {{"Content-Encoding", "gzip"}});
+  ASSERT_TRUE(gz);
+  EXPECT_EQ(gz->status, 200u);
+  EXPECT_EQ(backend_->counters().spans_accepted.load(), 3u);
+
+  auto services = query_->Get("/api/services");
+  ASSERT_TRUE(services);
+  EXPECT_EQ(nlohmann::json::parse(services->body)["data"], nlohmann::json::array({"cart", "frontend"}));
+
+  // Read back through the verifier's client, as a run does.
+  auto client = MakeJaegerV1Client(
+      std::make_unique<BlockingHttpFetcher>("127.0.0.1", backend_->query_endpoint().port()), "embedded");
+  auto spans = client->GetTrace(trace);
+  ASSERT_TRUE(spans) << spans.error().message;
+  ASSERT_TRUE(spans->has_value());
+  ASSERT_EQ((*spans)->size(), 3u);
+  auto found = client->FindSpans("cart", "tracerig.request_id", "00000000000000aa", 0,
+                                 4'000'000'000'000'000ull);
+  ASSERT_TRUE(found) << found.error().message;
+  // Every span carrying the request id in the traces that involve cart (the whole trace here).
+  ASSERT_EQ(found->size(), 3u);
+  auto cart = std::find_if(found->begin(), found->end(),
+                           [](const Span& s) { return s.service_name == "cart"; });
+  ASSERT_NE(cart, found->end());
+  EXPECT_EQ(cart->parent_span_id, SpanId{2});
+  EXPECT_EQ(cart->kind, SpanKind::kServer);
+  auto none = client->FindSpans("cart", "tracerig.request_id", "00000000000000bb", 0,
+                                4'000'000'000'000'000ull);
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+  auto unknown = client->GetTrace(TraceId{1, 2});
+  ASSERT_TRUE(unknown);
+  EXPECT_FALSE(unknown->has_value());
+}
+
+TEST_F(EmbeddedBackendTest, BadInputIsRefusedWithTheProtocolsErrorsAndCounted) {
+  auto wrong_type = ingest_->Request(http::verb::post, "/v1/traces", "text/plain", "hello");
+  ASSERT_TRUE(wrong_type);
+  EXPECT_EQ(wrong_type->status, 415u);
+  auto garbage = ingest_->Request(http::verb::post, "/v1/traces", "application/x-protobuf",
+                                  std::string("\xff\xff\xff\xff", 4));
+  ASSERT_TRUE(garbage);
+  EXPECT_EQ(garbage->status, 400u);
+  auto bad_gzip = ingest_->Request(http::verb::post, "/v1/traces", "application/x-protobuf",
+                                   "not gzip", {{"Content-Encoding", "gzip"}});
+  ASSERT_TRUE(bad_gzip);
+  EXPECT_EQ(bad_gzip->status, 400u);
+  // Over the HTTP layer's body limit: 413 from the server itself, before any decoding.
+  BlockingHttpClient fresh("127.0.0.1", backend_->otlp_http_endpoint().port());
+  auto huge = fresh.Request(http::verb::post, "/v1/traces", "application/x-protobuf",
+                            std::string(128 * 1024, 'x'));
+  ASSERT_TRUE(huge);
+  EXPECT_EQ(huge->status, 413u);
+  EXPECT_EQ(backend_->counters().requests_rejected.load(), 3u);
+  EXPECT_EQ(backend_->http_rejections(), 1u);
+  EXPECT_EQ(backend_->counters().spans_accepted.load(), 0u);
+  // The backend is still healthy.
+  auto ok = ingest_->Request(http::verb::post, "/v1/traces", "application/x-protobuf",
+                             EncodeOtlpProtobuf({MakeSpan(TraceId{5, 5}, 9, 0, "a", SpanKind::kServer)}));
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200u);
+}
+
+TEST_F(EmbeddedBackendTest, ExporterDeliversThroughTheRealSenderAndFlushes) {
+  OtlpHttpTarget target{"127.0.0.1", backend_->otlp_http_endpoint().port(), "/v1/traces", {}};
+  ExporterOptions options;
+  options.max_batch_spans = 64;
+  BatchingExporter exporter(std::make_unique<OtlpHttpSender>(target), options, 1);
+  for (uint64_t i = 1; i <= 1000; ++i) {
+    exporter.Submit(MakeSpan(TraceId{7, i}, i, 0, "svc", SpanKind::kServer));
+  }
+  ASSERT_TRUE(exporter.Flush(std::chrono::seconds(30)));
+  auto stats = exporter.stats();
+  EXPECT_EQ(stats.exported, 1000u);
+  EXPECT_EQ(stats.dropped_queue_full + stats.dropped_failed, 0u);
+  EXPECT_EQ(backend_->store().stats().spans_stored, 1000u);
+}
+
+TEST(OtlpHttpResponseTest, ClassificationFollowsTheSpecification) {
+  EXPECT_EQ(ClassifyOtlpHttpResponse(200, "", "").kind, SendResult::Kind::kOk);
+  for (unsigned status : {429u, 502u, 503u, 504u}) {
+    EXPECT_EQ(ClassifyOtlpHttpResponse(status, "busy", "").kind, SendResult::Kind::kRetryable) << status;
+  }
+  auto retry_after = ClassifyOtlpHttpResponse(503, "", "7");
+  EXPECT_EQ(retry_after.retry_after_ms, 7000u);
+  for (unsigned status : {400u, 401u, 404u, 413u, 500u}) {
+    EXPECT_EQ(ClassifyOtlpHttpResponse(status, "no", "").kind, SendResult::Kind::kPermanent) << status;
+  }
+  EXPECT_EQ(ClassifyOtlpHttpResponse(400, "bad ids", "").reason, "HTTP 400: bad ids");
+}
+
+}  // namespace
+}  // namespace tracerig
