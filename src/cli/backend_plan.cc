@@ -2,34 +2,11 @@
 
 #include <fmt/format.h>
 
+#include "backend/query_params.h"
 #include "net/address.h"
 
 namespace tracerig {
 namespace {
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      int hi = HexDigit(s[i + 1]);
-      int lo = HexDigit(s[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-        continue;
-      }
-    }
-    out += s[i];
-  }
-  return out;
-}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -91,7 +68,12 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseOtlpHeaders(std::s
       // Never echo the item: it may hold a secret.
       return MakeError("OTEL_EXPORTER_OTLP_HEADERS: an entry is not key=value");
     }
-    headers.emplace_back(PercentDecode(Trim(item.substr(0, eq))), PercentDecode(Trim(item.substr(eq + 1))));
+    auto key = PercentDecode(Trim(item.substr(0, eq)), /*plus_is_space=*/false);
+    auto value = PercentDecode(Trim(item.substr(eq + 1)), /*plus_is_space=*/false);
+    if (!key || !value) {
+      return MakeError("OTEL_EXPORTER_OTLP_HEADERS: an entry has an invalid %-escape");
+    }
+    headers.emplace_back(std::move(*key), std::move(*value));
   }
   return headers;
 }

@@ -264,19 +264,4 @@ void BatchingExporter::Finish(size_t n, uint64_t exported, uint64_t rejected, ui
   held_ -= n;
 }
 
-void InMemorySpanSink::Submit(Span span) {
-  std::lock_guard lock(mu_);
-  spans_.push_back(std::move(span));
-}
-
-std::vector<Span> InMemorySpanSink::spans() const {
-  std::lock_guard lock(mu_);
-  return spans_;
-}
-
-size_t InMemorySpanSink::size() const {
-  std::lock_guard lock(mu_);
-  return spans_.size();
-}
-
 }  // namespace tracerig

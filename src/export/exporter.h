@@ -134,16 +134,4 @@ class BatchingExporter final : public SpanSink {
   std::thread thread_;  // last: starts after every other member is ready
 };
 
-// Keeps every span in memory; thread-safe. For tests and for in-process verification.
-class InMemorySpanSink final : public SpanSink {
- public:
-  void Submit(Span span) override;
-  std::vector<Span> spans() const;  // a copy
-  size_t size() const;
-
- private:
-  mutable std::mutex mu_;
-  std::vector<Span> spans_;
-};
-
 }  // namespace tracerig

@@ -76,6 +76,10 @@ TEST(BackendPlanTest, HeadersAreParsedButNeverDescribed) {
   auto bad = ParseOtlpHeaders("Authorization: Bearer s3cret");
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().message.find("s3cret"), std::string::npos);
+  auto bad_escape = ParseOtlpHeaders("Authorization=Bearer%zzs3cret");
+  ASSERT_FALSE(bad_escape);
+  EXPECT_EQ(bad_escape.error().message,
+            "OTEL_EXPORTER_OTLP_HEADERS: an entry has an invalid %-escape");
 }
 
 TEST(BackendPlanTest, ErrorsNameTheValue) {

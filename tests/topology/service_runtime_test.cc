@@ -5,8 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include <mutex>
-
 #include "core/ledger.h"
 #include "net/http_client.h"
 #include "propagation/w3c.h"
@@ -16,22 +14,6 @@
 
 namespace tracerig {
 namespace {
-
-class CollectingSink final : public SpanSink {
- public:
-  void Submit(Span span) override {
-    std::lock_guard lock(mu_);
-    spans_.push_back(std::move(span));
-  }
-  std::vector<Span> spans() {
-    std::lock_guard lock(mu_);
-    return spans_;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<Span> spans_;
-};
 
 std::string Attr(const Span& span, std::string_view key) {
   const AttributeValue* v = span.FindAttribute(key);
@@ -74,7 +56,7 @@ unsigned SendCheckout(const tcp::endpoint& frontend, const TraceId& trace, const
 
 TEST(ServiceRuntimeTest, QuickstartRequestProducesTheExpectedTree) {
   Scenario scenario = Load("quickstart.toml");
-  CollectingSink sink;
+  InMemorySpanSink sink;
   TopologyOptions options;
   options.threads = 2;
   options.id_seed = 1;
@@ -126,7 +108,7 @@ TEST(ServiceRuntimeTest, QuickstartRequestProducesTheExpectedTree) {
 
 TEST(ServiceRuntimeTest, DropContextStartsANewTraceBelowTheFaultyService) {
   Scenario scenario = Load("quickstart-drop-context.toml");
-  CollectingSink sink;
+  InMemorySpanSink sink;
   TopologyRuntime topology(scenario, sink, SystemClock::Instance(), TopologyOptions{});
   ASSERT_TRUE(topology.Start().ok());
   const TraceId trace{0x1111, 0x2222};
@@ -152,7 +134,7 @@ TEST(ServiceRuntimeTest, DropContextStartsANewTraceBelowTheFaultyService) {
 
 TEST(ServiceRuntimeTest, UnknownRouteIs404AndCounted) {
   Scenario scenario = Load("quickstart.toml");
-  CollectingSink sink;
+  InMemorySpanSink sink;
   TopologyRuntime topology(scenario, sink, SystemClock::Instance(), TopologyOptions{});
   ASSERT_TRUE(topology.Start().ok());
   asio::io_context ioc;
@@ -177,7 +159,7 @@ TEST(ServiceRuntimeTest, ABusyFixedPortIsReportedWithTheServiceName) {
   tcp::acceptor taken(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   Scenario scenario = Load("quickstart.toml");
   scenario.services[1].listen = "127.0.0.1:" + std::to_string(taken.local_endpoint().port());
-  CollectingSink sink;
+  InMemorySpanSink sink;
   TopologyRuntime topology(scenario, sink, SystemClock::Instance(), TopologyOptions{});
   auto s = topology.Start();
   ASSERT_FALSE(s.ok());
