@@ -296,7 +296,7 @@ int RunCommand(const std::vector<std::string>& args) {
     }
   }
   const bool quiet = flags.Has("quiet");
-  const std::atomic<bool>& stop = InstallInterruptHandler();
+  const std::atomic<bool>& stop = InstallInterruptHandler(kRunInterruptMessage);
   const Clock& clock = SystemClock::Instance();
 
   RunReport report;
@@ -458,7 +458,7 @@ int BackendCommand(const std::vector<std::string>& args) {
       return kExitUsage;
     }
   }
-  const std::atomic<bool>& stop = InstallInterruptHandler();
+  const std::atomic<bool>& stop = InstallInterruptHandler(kStopInterruptMessage);
   EmbeddedBackend backend(options);
   if (auto s = backend.Start(); !s) {
     PrintError("backend", s.error().message);
@@ -499,7 +499,7 @@ int ServeCommand(const std::vector<std::string>& args) {
   }
   auto scenario = LoadScenario(flags.positional[0]);
   if (!scenario) return kExitUsage;
-  const std::atomic<bool>& stop = InstallInterruptHandler();
+  const std::atomic<bool>& stop = InstallInterruptHandler(kStopInterruptMessage);
   auto backend = StartBackend(*scenario, flags);
   if (!backend) {
     PrintError("serve", backend.error().message);
@@ -579,7 +579,6 @@ int VerifyCommand(const std::vector<std::string>& args) {
     }
     options.deadline_ns = *ns;
   }
-  InstallInterruptHandler();
   auto client = MakeQueryClient(*plan);
   ThreadSleeper sleeper;
   RunReport report;

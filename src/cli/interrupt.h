@@ -6,8 +6,15 @@
 
 namespace tracerig {
 
-// Installs the handlers. The returned flag becomes true at the first signal.
-const std::atomic<bool>& InstallInterruptHandler();
+// Installs the handlers. The returned flag becomes true at the first signal, when `first_message`
+// (a string literal: it is written from the signal handler) is printed on stderr.
+const std::atomic<bool>& InstallInterruptHandler(const char* first_message);
+
+inline constexpr const char* kRunInterruptMessage =
+    "\ntracerig: stopping load; flushing, verifying what was sent and writing the report "
+    "(Ctrl-C again to exit at once)\n";
+inline constexpr const char* kStopInterruptMessage =
+    "\ntracerig: stopping (Ctrl-C again to exit at once)\n";
 bool Interrupted();
 
 }  // namespace tracerig
