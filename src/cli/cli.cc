@@ -28,6 +28,8 @@ Commands:
   backend                    run the embedded backend alone (OTLP/HTTP in, Jaeger query API out)
   verify SCENARIO.toml --ledger FILE
                              verify an earlier run's ledger against a backend, without load
+  conformance-service        the W3C trace-context test-harness endpoint (POST /test), to run
+                             the official trace-context test suite against tracerig
   version                    print the version
   help [COMMAND]             this text, or a command's help (same as COMMAND --help)
 
@@ -49,7 +51,8 @@ int Dispatch(const std::string& command, const std::vector<std::string>& rest) {
   if (command == "backend") return BackendCommand(rest);
   if (command == "serve") return ServeCommand(rest);
   if (command == "verify") return VerifyCommand(rest);
-  if (command == "conformance-service" || command == "report") {
+  if (command == "conformance-service") return ConformanceServiceCommand(rest);
+  if (command == "report") {
     std::fprintf(stderr,
                  "tracerig %s: not implemented yet (see \"Not done yet\" in README.md)\n",
                  command.c_str());

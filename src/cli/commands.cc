@@ -18,12 +18,14 @@
 #include "cli/flags.h"
 #include "cli/interrupt.h"
 #include "core/units.h"
+#include "net/address.h"
 #include "driver/ledger_io.h"
 #include "driver/load_driver.h"
 #include "export/exporter.h"
 #include "export/otlp_http_sender.h"
 #include "report/render.h"
 #include "report/run_report.h"
+#include "topology/conformance_service.h"
 #include "topology/parse.h"
 #include "topology/service_runtime.h"
 #include "verifier/http_fetcher.h"
@@ -601,6 +603,56 @@ int VerifyCommand(const std::vector<std::string>& args) {
   Judge(report);
   std::fputs(RenderTerminalSummary(report).c_str(), stdout);
   return report.exit_code;
+}
+
+int ConformanceServiceCommand(const std::vector<std::string>& args) {
+  static const std::vector<FlagSpec> specs = {
+      {"listen", "HOST:PORT", "where to listen (default 127.0.0.1:7777; port 0 picks a free port)"},
+  };
+  std::string help = Help(
+      "tracerig conformance-service [--listen HOST:PORT]",
+      "Serves the W3C trace-context test harness's service protocol on POST /test, so the official\n"
+      "test suite (github.com/w3c/trace-context, test/) can check tracerig's W3C propagator. For each\n"
+      "{\"url\", \"arguments\"} element of the posted array, in order, it POSTs `arguments` to `url`\n"
+      "with the propagated traceparent/tracestate, then answers. Point the suite at it with\n"
+      "  python3 test/test.py http://127.0.0.1:7777/test\n"
+      "(see README.md). Runs until Ctrl-C.",
+      specs);
+  ParsedFlags flags;
+  if (auto code = ParseOrExit("conformance-service", args, specs, help, flags)) return *code;
+  if (!flags.positional.empty()) {
+    PrintError("conformance-service", fmt::format("unexpected argument \"{}\"", flags.positional[0]));
+    return kExitUsage;
+  }
+  auto address = ParseHostPort(flags.Get("listen").value_or("127.0.0.1:7777"));
+  if (!address) {
+    PrintError("conformance-service", "--listen: " + address.error().message);
+    return kExitUsage;
+  }
+  auto endpoint = ResolveEndpoint(*address);
+  if (!endpoint) {
+    PrintError("conformance-service", "--listen: " + endpoint.error().message);
+    return kExitUsage;
+  }
+  const std::atomic<bool>& stop = InstallInterruptHandler(kStopInterruptMessage);
+  asio::io_context ioc(1);
+  ConformanceService service(ioc, RandomRunSeed());
+  if (auto s = service.Listen(*endpoint); !s) {
+    PrintError("conformance-service", s.error().message);
+    return kExitInfrastructure;
+  }
+  std::printf("tracerig conformance-service %s listening on http://%s:%u/test\nCtrl-C to stop.\n",
+              TracerigVersion(), service.local_endpoint().address().to_string().c_str(),
+              service.local_endpoint().port());
+  std::fflush(stdout);
+  while (!stop.load()) ioc.run_for(std::chrono::milliseconds(100));
+  auto stats = service.stats();
+  std::printf("stopped: %llu requests, %llu callbacks (%llu failed), %llu restarted traces\n",
+              static_cast<unsigned long long>(stats.requests),
+              static_cast<unsigned long long>(stats.callbacks),
+              static_cast<unsigned long long>(stats.callback_failures),
+              static_cast<unsigned long long>(stats.restarted));
+  return kExitPass;
 }
 
 }  // namespace tracerig

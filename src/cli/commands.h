@@ -11,9 +11,8 @@ int ValidateCommand(const std::vector<std::string>& args);
 int BackendCommand(const std::vector<std::string>& args);
 int ServeCommand(const std::vector<std::string>& args);
 int VerifyCommand(const std::vector<std::string>& args);
+int ConformanceServiceCommand(const std::vector<std::string>& args);
 
-// Shared pieces.
-struct LoadedScenario;
 const char* TracerigVersion();
 
 }  // namespace tracerig

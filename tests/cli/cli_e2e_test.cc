@@ -193,7 +193,7 @@ TEST_F(CliE2eTest, UsageErrorsExit2) {
 }
 
 TEST_F(CliE2eTest, EveryCommandHasHelp) {
-  for (const char* command : {"run", "validate", "backend", "serve", "verify"}) {
+  for (const char* command : {"run", "validate", "backend", "serve", "verify", "conformance-service"}) {
     auto r = RunTracerig({command, "--help"});
     EXPECT_EQ(r.exit_code, 0) << command;
     EXPECT_NE(r.output.find("Usage: tracerig "), std::string::npos) << command;
