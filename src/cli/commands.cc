@@ -607,7 +607,7 @@ int VerifyCommand(const std::vector<std::string>& args) {
 
 int ConformanceServiceCommand(const std::vector<std::string>& args) {
   static const std::vector<FlagSpec> specs = {
-      {"listen", "HOST:PORT", "where to listen (default 127.0.0.1:7777; port 0 picks a free port)"},
+      {"listen", "HOST:PORT", "where to listen (default 127.0.0.1:7779; port 0 picks a free port)"},
   };
   std::string help = Help(
       "tracerig conformance-service [--listen HOST:PORT]",
@@ -624,7 +624,7 @@ int ConformanceServiceCommand(const std::vector<std::string>& args) {
     PrintError("conformance-service", fmt::format("unexpected argument \"{}\"", flags.positional[0]));
     return kExitUsage;
   }
-  auto address = ParseHostPort(flags.Get("listen").value_or("127.0.0.1:7777"));
+  auto address = ParseHostPort(flags.Get("listen").value_or("127.0.0.1:7779"));
   if (!address) {
     PrintError("conformance-service", "--listen: " + address.error().message);
     return kExitUsage;
