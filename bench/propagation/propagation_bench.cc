@@ -1,9 +1,12 @@
-// Hot-path cost of W3C trace context: every simulated hop parses one traceparent and formats one.
+// Hot-path cost of trace-context propagation: every simulated hop parses one context and formats
+// one. W3C traceparent in detail; B3 and Jaeger as a whole extract-and-inject per hop.
 #include <benchmark/benchmark.h>
 
 #include <string>
 
+#include "propagation/b3.h"
 #include "propagation/carrier.h"
+#include "propagation/jaeger.h"
 #include "propagation/w3c.h"
 
 namespace tracerig {
@@ -90,6 +93,40 @@ void BM_Inject(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Inject);
+
+// What a B3 (single header) service does per request: parse the caller's b3 header, inject its own.
+void BM_B3ParseInject(benchmark::State& state) {
+  const B3SinglePropagator propagator;
+  const HeaderList incoming{{"host", "cart"},
+                            {"content-type", "application/json"},
+                            {"b3", "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1"}};
+  HeaderList outgoing;
+  uint64_t span = 1;
+  for (auto _ : state) {
+    SpanContext context = propagator.Extract(incoming);
+    context.span_id = SpanId{++span};
+    propagator.Inject(context, outgoing);
+    benchmark::DoNotOptimize(outgoing);
+  }
+}
+BENCHMARK(BM_B3ParseInject);
+
+// The same for Jaeger's uber-trace-id (here with a 64-bit, unpadded-to-128 trace id).
+void BM_JaegerParseInject(benchmark::State& state) {
+  const JaegerPropagator propagator;
+  const HeaderList incoming{{"host", "cart"},
+                            {"content-type", "application/json"},
+                            {"uber-trace-id", "a3ce929d0e0e4736:00f067aa0ba902b7:0:1"}};
+  HeaderList outgoing;
+  uint64_t span = 1;
+  for (auto _ : state) {
+    SpanContext context = propagator.Extract(incoming);
+    context.span_id = SpanId{++span};
+    propagator.Inject(context, outgoing);
+    benchmark::DoNotOptimize(outgoing);
+  }
+}
+BENCHMARK(BM_JaegerParseInject);
 
 }  // namespace
 }  // namespace tracerig

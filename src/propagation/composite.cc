@@ -10,11 +10,21 @@ CompositePropagator::CompositePropagator(std::vector<std::unique_ptr<Propagator>
 }
 
 SpanContext CompositePropagator::Extract(const HeaderReader& carrier) const {
+  SpanContext merged;
+  bool have_ids = false;
   for (const auto& propagator : propagators_) {
     SpanContext context = propagator->Extract(carrier);
-    if (context.IsValid()) return context;
+    if (!have_ids && context.IsValid()) {
+      have_ids = true;
+      std::string baggage = std::move(merged.baggage);
+      merged = std::move(context);
+      if (!baggage.empty()) merged.baggage = std::move(baggage);
+    } else if (merged.baggage.empty() && !context.baggage.empty()) {
+      merged.baggage = std::move(context.baggage);
+    }
+    if (have_ids && !merged.baggage.empty()) break;
   }
-  return {};
+  return merged;
 }
 
 void CompositePropagator::Inject(const SpanContext& context, HeaderWriter& carrier) const {

@@ -1,5 +1,6 @@
 // Several propagation formats at once (e.g. tracecontext and b3 during a migration): extraction
-// takes the first format that yields a valid context, injection writes every format.
+// takes the ids from the first format that yields a valid context and the baggage from the first
+// format that yields any (the baggage format carries no ids); injection writes every format.
 #pragma once
 
 #include <memory>
@@ -14,6 +15,9 @@ class CompositePropagator final : public Propagator {
   // Order matters for Extract: earlier propagators win. Null entries are ignored.
   explicit CompositePropagator(std::vector<std::unique_ptr<Propagator>> propagators);
 
+  // The ids, flags and tracestate all come from one format, the first with a valid context;
+  // baggage comes from the first non-empty baggage in order, even when no format has valid ids
+  // (the trace restarts but the baggage still travels).
   SpanContext Extract(const HeaderReader& carrier) const override;
   void Inject(const SpanContext& context, HeaderWriter& carrier) const override;
 

@@ -1,4 +1,5 @@
-// One interface for every trace-context format (W3C tracecontext now; baggage, B3, Jaeger later).
+// One interface for every trace-context format: W3C tracecontext and baggage, B3 (single and
+// multi-header) and Jaeger.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,10 @@ struct SpanContext {
   SpanId span_id;  // the caller's span: the parent of the receiving service's span
   uint8_t trace_flags = 0;  // bit 0x01 sampled
   std::string trace_state;  // W3C tracestate, already validated and normalised; empty when none
+  // W3C baggage as a normalised list (see baggage.h); empty when none. Travels independently of
+  // the ids: a baggage-only context is not IsValid() but still carries this. The initializer
+  // keeps four-field aggregate initialisation free of -Wmissing-field-initializers.
+  std::string baggage{};
 
   bool IsValid() const { return trace_id.IsValid() && span_id.IsValid(); }
   bool sampled() const { return (trace_flags & 0x01) != 0; }

@@ -130,6 +130,7 @@ class TopologyRuntime::SimulatedService {
     std::string request_id;  // as received (hex)
     std::string sequence;    // as received (decimal)
     std::string hop;
+    std::string baggage;  // as extracted, passed on unchanged
     bool drop_context = false;
     size_t step = 0;
     size_t next_call_index = 0;
@@ -172,6 +173,7 @@ class TopologyRuntime::SimulatedService {
     state->hop = std::move(hop);
 
     SpanContext parent = propagator_->Extract(BeastHeaderReader<true>(request));
+    state->baggage = parent.baggage;
     Span& span = state->server;
     span.service_name = service_.name;
     span.resource_attributes = service_.resource;
@@ -245,7 +247,7 @@ class TopologyRuntime::SimulatedService {
     request.set(std::string(kHopHeader), hop);
     if (!state->drop_context) {
       SpanContext context{client.trace_id, client.span_id, static_cast<uint8_t>(client.flags),
-                          client.trace_state};
+                          client.trace_state, state->baggage};
       BeastHeaderWriter<true> writer(request.base());
       propagator_->Inject(context, writer);
     }
