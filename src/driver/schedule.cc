@@ -1,7 +1,17 @@
+// Arrival schedules (see schedule.h): constant, ramp, Poisson and fixed-count, and the factory
+// that picks one for a scenario's [load].
 #include "driver/schedule.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "core/rng.h"
 
 namespace tracerig {
 namespace {
@@ -52,6 +62,143 @@ uint64_t ConstantRateSchedule::IntendedOffset(size_t n) const {
   // long double (at least a 64-bit mantissa on our targets) holds n * 1e9 exactly for any offset
   // that fits in 64 bits, so the only rounding is the division's: far below a nanosecond.
   return SaturateToU64(std::round(static_cast<long double>(n) * 1e9L / rate_));
+}
+
+namespace {
+
+// Mixed into the scenario seed for Poisson arrivals ("poisson" in ASCII).
+constexpr uint64_t kPoissonStream = 0x706f6973736f6eull;
+
+bool IsValidRate(double rate) { return rate >= 0 && std::isfinite(rate); }
+
+uint64_t SaturatingAdd(uint64_t a, uint64_t b) {
+  return a > std::numeric_limits<uint64_t>::max() - b ? std::numeric_limits<uint64_t>::max()
+                                                      : a + b;
+}
+
+}  // namespace
+
+RampSchedule::RampSchedule(double start_rate, std::vector<Stage> stages) {
+  if (!IsValidRate(start_rate)) return;
+  for (const Stage& stage : stages) {
+    if (!IsValidRate(stage.target_rate)) return;
+  }
+  uint64_t start_ns = 0;
+  long double before = 0;
+  long double from = start_rate;
+  for (const Stage& stage : stages) {
+    const long double to = stage.target_rate;
+    const long double area = (from + to) / 2 * static_cast<long double>(stage.duration_ns) / 1e9L;
+    // A stage with no area has no arrivals; leaving it out lets the search below skip it.
+    if (area > 0) {
+      segments_.push_back({start_ns, stage.duration_ns, from, to, before, before + area});
+    }
+    before += area;
+    start_ns = SaturatingAdd(start_ns, stage.duration_ns);
+    from = to;
+  }
+  // As in ConstantRateSchedule, a hair of tolerance keeps decimal rates at the count they mean.
+  const long double total = std::floor(before * (1 + 1e-12L));
+  size_ = static_cast<size_t>(std::min(total, static_cast<long double>(kMaxLoadRequests)));
+}
+
+uint64_t RampSchedule::IntendedOffset(size_t n) const {
+  if (segments_.empty()) return 0;
+  const long double x = static_cast<long double>(n);
+  // The first segment whose integral passes n: the rate there lifts the integral above n.
+  auto it = std::upper_bound(segments_.begin(), segments_.end(), x,
+                             [](long double v, const Segment& s) { return v < s.end; });
+  if (it == segments_.end()) {
+    // Only past size() (or within the rounding tolerance of the total): the end of the last stage.
+    return SaturatingAdd(segments_.back().start_ns, segments_.back().duration_ns);
+  }
+  const Segment& s = *it;
+  // Within the segment the integral is from * t + slope / 2 * t^2 (t in seconds). Solve it for the
+  // requests still to go, as 2x / (from + sqrt(from^2 + 2 slope x)): the same root as the textbook
+  // formula, without its cancellation when the slope is small, and exact (x / from) when it is 0.
+  const long double to_go = x - s.before;
+  const long double seconds = static_cast<long double>(s.duration_ns) / 1e9L;
+  const long double slope = (s.to_rate - s.from_rate) / seconds;
+  const long double discriminant = std::max(0.0L, s.from_rate * s.from_rate + 2 * slope * to_go);
+  const long double denominator = s.from_rate + std::sqrt(discriminant);
+  const long double t = denominator > 0 ? 2 * to_go / denominator : 0;
+  const long double ns = std::round(t * 1e9L);
+  const uint64_t within =
+      ns >= static_cast<long double>(s.duration_ns) ? s.duration_ns : static_cast<uint64_t>(ns);
+  return SaturatingAdd(s.start_ns, within);
+}
+
+PoissonSchedule::PoissonSchedule(double rate_per_second, uint64_t duration_ns, uint64_t seed,
+                                 size_t max_requests) {
+  if (!(rate_per_second > 0) || !std::isfinite(rate_per_second)) return;
+  Rng rng(seed);
+  const long double mean_gap_ns = 1e9L / rate_per_second;
+  const long double end = static_cast<long double>(duration_ns);
+  // Room for the expected count plus a margin, so a typical run never reallocates.
+  const long double expected = end / mean_gap_ns;
+  offsets_.reserve(static_cast<size_t>(
+      std::min(expected + 6 * std::sqrt(expected) + 16, static_cast<long double>(max_requests))));
+  long double t = 0;
+  while (offsets_.size() < max_requests) {
+    // 1 - U is in (0, 1], so the gap is finite; log1p keeps precision for small U.
+    t += -std::log1p(-rng.NextDouble()) * mean_gap_ns;
+    if (!(t < end)) break;
+    offsets_.push_back(static_cast<uint64_t>(std::floor(t)));  // floor keeps every offset < end
+  }
+}
+
+FixedCountSchedule::FixedCountSchedule(uint64_t count, double rate_per_second)
+    : spacing_(rate_per_second, std::numeric_limits<uint64_t>::max()) {
+  size_ = count < spacing_.size() ? static_cast<size_t>(count) : spacing_.size();
+}
+
+Result<std::unique_ptr<Schedule>> MakeSchedule(const Load& load, uint64_t seed) {
+  const std::string_view model = LoadModelName(load.model);
+  if (load.model != LoadModel::kRamp && (!(load.rate > 0) || !std::isfinite(load.rate))) {
+    return MakeError(
+        fmt::format("load model \"{}\": rate must be a number of requests per "
+                    "second > 0, got {}",
+                    model, load.rate));
+  }
+  if (load.model == LoadModel::kRamp) {
+    if (load.stages.empty()) return MakeError("load model \"ramp\" needs at least one stage");
+    if (!IsValidRate(load.start_rate)) {
+      return MakeError(fmt::format("load model \"ramp\": start rate must be a number >= 0, got {}",
+                                   load.start_rate));
+    }
+    for (size_t i = 0; i < load.stages.size(); ++i) {
+      if (!IsValidRate(load.stages[i].target_rate)) {
+        return MakeError(
+            fmt::format("load model \"ramp\": stage {} target must be a number "
+                        ">= 0, got {}",
+                        i + 1, load.stages[i].target_rate));
+      }
+    }
+  }
+  if (load.model == LoadModel::kCount && load.requests == 0) {
+    return MakeError("load model \"count\" needs requests > 0");
+  }
+  const double planned = PlannedRequests(load);
+  if (!(planned <= static_cast<double>(kMaxLoadRequests))) {
+    return MakeError(fmt::format("load model \"{}\" plans {} requests, more than the limit of {}",
+                                 model, FormatRequestCount(planned), kMaxLoadRequests));
+  }
+  switch (load.model) {
+    case LoadModel::kConstant:
+      return std::unique_ptr<Schedule>(new ConstantRateSchedule(load.rate, load.duration_ns));
+    case LoadModel::kRamp: {
+      std::vector<RampSchedule::Stage> stages;
+      for (const LoadStage& s : load.stages) stages.push_back({s.duration_ns, s.target_rate});
+      return std::unique_ptr<Schedule>(new RampSchedule(load.start_rate, std::move(stages)));
+    }
+    case LoadModel::kPoisson:
+      // A stream of its own, so arrivals do not repeat the draws of anything else seeded alike.
+      return std::unique_ptr<Schedule>(
+          new PoissonSchedule(load.rate, load.duration_ns, Rng::Mix(seed, kPoissonStream)));
+    case LoadModel::kCount:
+      return std::unique_ptr<Schedule>(new FixedCountSchedule(load.requests, load.rate));
+  }
+  return MakeError(fmt::format("unknown load model {}", static_cast<int>(load.model)));
 }
 
 }  // namespace tracerig

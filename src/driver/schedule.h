@@ -6,11 +6,16 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/result.h"
+#include "topology/scenario.h"
 
 namespace tracerig {
 
-// A finite sequence of intended start offsets, non-decreasing in n. Constant rate today; ramps
-// and Poisson arrivals implement the same interface.
+// A finite sequence of intended start offsets, non-decreasing in n. Every load model of the
+// scenario format (topology/scenario.h LoadModel) is one implementation; MakeSchedule picks it.
 class Schedule {
  public:
   virtual ~Schedule() = default;
@@ -42,5 +47,78 @@ class ConstantRateSchedule final : public Schedule {
   uint64_t integer_rate_ = 0;
   size_t size_ = 0;
 };
+
+// A rate that changes linearly within each stage. Stage k runs from the end of stage k-1 for
+// `duration_ns`, its rate moving from the previous stage's target (the first stage from
+// `start_rate`) to its own. Request n starts at the last instant at which the integral of the rate
+// since the start is still <= n: the first request at 0 when the rate there is positive, else where
+// the rate starts to rise; a stage whose rate is 0 at both ends has no arrivals. The quadratic is
+// solved per stage from n and the stage's exact start, so no error accumulates across requests.
+// size() is floor(total integral), as for ConstantRateSchedule, clamped at kMaxLoadRequests. A
+// negative or non-finite rate gives an empty schedule (MakeSchedule reports both as errors).
+class RampSchedule final : public Schedule {
+ public:
+  struct Stage {
+    uint64_t duration_ns = 0;
+    double target_rate = 0;
+  };
+  explicit RampSchedule(double start_rate, std::vector<Stage> stages);
+
+  size_t size() const override { return size_; }
+  uint64_t IntendedOffset(size_t n) const override;
+
+ private:
+  // A stage prepared for solving: where it starts, in time and in requests.
+  struct Segment {
+    uint64_t start_ns;
+    uint64_t duration_ns;
+    long double from_rate;  // per second, at start_ns
+    long double to_rate;    // per second, at start_ns + duration_ns
+    long double before;     // integral of the rate up to start_ns
+    long double end;        // integral of the rate up to the segment's end
+  };
+  std::vector<Segment> segments_;  // stages with arrivals only
+  size_t size_ = 0;
+};
+
+// Poisson arrivals: independent exponential gaps with mean 1 / `rate_per_second`, starting from 0,
+// for `duration_ns` (every offset < duration_ns). Drawn from Rng(seed) in the constructor, so the
+// same arguments give the same offsets; 8 bytes per request. At most kMaxLoadRequests offsets are
+// kept: a run that would draw more stops there, silently, since the parser already refuses a rate x
+// duration above that limit and only chance can exceed it. A rate that is not positive and finite
+// gives an empty schedule.
+class PoissonSchedule final : public Schedule {
+ public:
+  // `max_requests` is the clamp; tests lower it to exercise it cheaply.
+  PoissonSchedule(double rate_per_second, uint64_t duration_ns, uint64_t seed,
+                  size_t max_requests = kMaxLoadRequests);
+
+  size_t size() const override { return offsets_.size(); }
+  uint64_t IntendedOffset(size_t n) const override { return offsets_[n]; }
+
+ private:
+  std::vector<uint64_t> offsets_;
+};
+
+// Exactly `count` requests at `rate_per_second`, evenly spaced as in ConstantRateSchedule (request
+// n at round(n * 1e9 / rate)); fewer only if later offsets would not fit in 64 bits. A rate that is
+// not positive and finite gives an empty schedule.
+class FixedCountSchedule final : public Schedule {
+ public:
+  FixedCountSchedule(uint64_t count, double rate_per_second);
+
+  size_t size() const override { return size_; }
+  uint64_t IntendedOffset(size_t n) const override { return spacing_.IntendedOffset(n); }
+
+ private:
+  ConstantRateSchedule spacing_;
+  size_t size_ = 0;
+};
+
+// The schedule for a scenario's [load] (after command-line overrides). `seed` is the scenario seed;
+// Poisson arrivals draw from a stream derived from it, separate from the other uses of the seed.
+// Errors name the bad value: a rate that is not positive and finite, a ramp without stages, a load
+// planning more than kMaxLoadRequests requests. Warm-up does not change the schedule.
+Result<std::unique_ptr<Schedule>> MakeSchedule(const Load& load, uint64_t seed);
 
 }  // namespace tracerig

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <span>
 #include <utility>
@@ -28,9 +29,10 @@ using Keys = std::span<const std::string_view>;
 constexpr std::string_view kTopKeys[] = {"scenario", "load",   "backend", "defaults",
                                          "services", "faults", "expect"};
 constexpr std::string_view kScenarioKeys[] = {"name", "description", "seed"};
-constexpr std::string_view kLoadKeys[] = {"model", "rate", "duration", "entries"};
-constexpr std::string_view kLoadNotYet[] = {"warmup", "stages"};
+constexpr std::string_view kLoadKeys[] = {"model",      "rate",     "duration", "warmup",
+                                          "start_rate", "requests", "stages",   "entries"};
 constexpr std::string_view kLoadEntryKeys[] = {"service", "route", "weight"};
+constexpr std::string_view kLoadStageKeys[] = {"duration", "target"};
 constexpr std::string_view kBackendKeys[] = {"export", "query"};
 constexpr std::string_view kBackendNotYet[] = {"headers"};
 constexpr std::string_view kDefaultsKeys[] = {"protocol", "propagation"};
@@ -49,11 +51,12 @@ constexpr std::string_view kExpectKeys[] = {"completeness", "broken"};
 constexpr std::string_view kExpectNotYet[] = {"time_to_queryable_p99", "sampling", "attributes"};
 
 // ---- Enumerated values.
-constexpr std::string_view kLoadModels[] = {"constant"};
+constexpr std::string_view kLoadModels[] = {"constant", "ramp", "poisson", "count"};
+constexpr std::string_view kLoadModelsNotYet[] = {"closed"};
 constexpr std::string_view kProtocols[] = {"http"};
 constexpr std::string_view kProtocolsNotYet[] = {"grpc"};
-constexpr std::string_view kPropagations[] = {"tracecontext"};
-constexpr std::string_view kPropagationsNotYet[] = {"baggage", "b3", "b3multi", "jaeger", "xray"};
+constexpr std::string_view kPropagations[] = {"tracecontext", "baggage", "b3", "b3multi", "jaeger"};
+constexpr std::string_view kPropagationsNotYet[] = {"xray"};
 constexpr std::string_view kFaultKinds[] = {"drop-context"};
 // Keys that mark an attribute table as a generator ({ choose = [...], weights = [...] }).
 constexpr std::string_view kGeneratorKeys[] = {"choose", "weights"};
@@ -301,6 +304,20 @@ class ScenarioParser {
     return v;
   }
 
+  std::optional<double> AsNonNegative(const toml::node& node, std::string_view key) {
+    auto v = AsNumber(node, key);
+    if (!v) return std::nullopt;
+    if (!std::isfinite(*v)) {
+      Error(node.source(), fmt::format("\"{}\" must be a finite number, got {}", key, *v));
+      return std::nullopt;
+    }
+    if (*v < 0) {
+      Error(node.source(), fmt::format("\"{}\" must be 0 or greater, got {}", key, *v));
+      return std::nullopt;
+    }
+    return v;
+  }
+
   std::optional<double> AsFraction(const toml::node& node, std::string_view key) {
     auto v = AsNumber(node, key);
     if (!v) return std::nullopt;
@@ -409,62 +426,217 @@ class ScenarioParser {
     if (node == nullptr) return;
     const toml::table* t = AsTable(*node, "load");
     if (t == nullptr) return;
-    CheckKeys(*t, "[load]", kLoadKeys, kLoadNotYet);
+    CheckKeys(*t, "[load]", kLoadKeys);
     Load& load = scenario_.load;
+    // The model decides which other keys apply, so it is read first; an invalid model skips the
+    // model-specific checks rather than piling guesses on top of its error.
+    bool model_ok = true;
     if (const auto* n = t->get("model")) {
-      if (auto v = AsString(*n, "model")) {
-        if (!Contains(kLoadModels, *v)) {
-          Error(n->source(), fmt::format("load model \"{}\" is not supported yet (supported: {})",
-                                         *v, QuotedList(kLoadModels)));
+      auto v = AsString(*n, "model");
+      model_ok = v && CheckChoice(*n, *v, "load model", kLoadModels, kLoadModelsNotYet);
+      if (model_ok) {
+        for (LoadModel m :
+             {LoadModel::kConstant, LoadModel::kRamp, LoadModel::kPoisson, LoadModel::kCount}) {
+          if (LoadModelName(m) == *v) load.model = m;
         }
       }
     }
-    if (const auto* n = t->get("rate")) {
-      if (auto v = AsPositive(*n, "rate")) load.rate = *v;
+    const std::string_view model = LoadModelName(load.model);
+    const bool ramp = load.model == LoadModel::kRamp;
+    const bool count = load.model == LoadModel::kCount;
+    // A key that the chosen model does not use is a mistake, not something to ignore.
+    auto only_for = [&](std::string_view key, std::string_view owner, bool applies) {
+      const auto* n = t->get(key);
+      if (n == nullptr || applies || !model_ok) return false;
+      Error(n->source(),
+            fmt::format("\"{}\" applies only to model \"{}\", not \"{}\"", key, owner, model));
+      return true;
+    };
+    const bool stray_rate = only_for("rate", "constant\", \"poisson\" or \"count", !ramp);
+    const bool stray_duration = only_for("duration", "constant\" or \"poisson", !ramp && !count);
+    const bool stray_start = only_for("start_rate", "ramp", ramp);
+    const bool stray_requests = only_for("requests", "count", count);
+    const bool stray_stages = only_for("stages", "ramp", ramp);
+    bool planned_ok = model_ok;
+
+    const toml::node* rate_node = stray_rate ? nullptr : t->get("rate");
+    if (rate_node != nullptr) {
+      if (auto v = AsPositive(*rate_node, "rate")) {
+        load.rate = *v;
+      } else {
+        planned_ok = false;
+      }
     }
-    if (const auto* n = t->get("duration")) {
-      if (auto v = AsDuration(*n, "duration")) {
+    const toml::node* duration_node = stray_duration ? nullptr : t->get("duration");
+    if (duration_node != nullptr) {
+      if (auto v = AsDuration(*duration_node, "duration")) {
         if (*v == 0) {
-          Error(n->source(), "\"duration\" must be greater than 0");
+          Error(duration_node->source(), "\"duration\" must be greater than 0");
+          planned_ok = false;
         } else {
           load.duration_ns = *v;
         }
+      } else {
+        planned_ok = false;
       }
     }
-    if (const auto* n = t->get("entries")) {
-      for (const toml::table* e : AsTableArray(*n, "entries", "load.entries")) {
-        CheckKeys(*e, "load entry", kLoadEntryKeys);
-        LoadEntry entry;
-        EntrySite site;
-        bool complete = true;
-        if (const auto* s = Require(*e, "service", "load entry")) {
-          auto v = AsString(*s, "service");
-          complete = complete && v.has_value();
-          if (v) entry.service = *v;
-          site.service_at = Loc(s->source());
-        } else {
-          complete = false;
-        }
-        if (const auto* r = Require(*e, "route", "load entry")) {
-          auto v = AsString(*r, "route");
-          complete = complete && v.has_value();
-          if (v) entry.route = *v;
-          site.route_at = Loc(r->source());
-        } else {
-          complete = false;
-        }
-        if (const auto* w = e->get("weight")) {
-          if (auto v = AsPositive(*w, "weight")) entry.weight = *v;
-        }
-        if (complete) {
-          load.entries.push_back(std::move(entry));
-          entry_sites_.push_back(std::move(site));
-        }
+    if (const auto* n = stray_start ? nullptr : t->get("start_rate")) {
+      if (auto v = AsNonNegative(*n, "start_rate")) {
+        load.start_rate = *v;
+      } else {
+        planned_ok = false;
       }
-      // Only a missing [[load.entries]] means "use the default": an invalid one is reported above
-      // and must not be silently replaced.
-      entries_written_ = true;
     }
+    const toml::node* requests_node = nullptr;
+    if (count && model_ok) {
+      requests_node = Require(*t, "requests", "[load] for model \"count\"");
+      if (requests_node == nullptr) planned_ok = false;
+    } else if (!stray_requests) {
+      requests_node = t->get("requests");
+    }
+    if (requests_node != nullptr) {
+      const auto* i = requests_node->as_integer();
+      if (i == nullptr) {
+        Error(requests_node->source(),
+              fmt::format("\"requests\" must be an integer, got {}", TypeName(*requests_node)));
+        planned_ok = false;
+      } else if (i->get() <= 0) {
+        Error(requests_node->source(),
+              fmt::format("\"requests\" must be greater than 0, got {}", i->get()));
+        planned_ok = false;
+      } else {
+        load.requests = static_cast<uint64_t>(i->get());
+      }
+    }
+    if (ramp && model_ok) {
+      if (!ParseStages(*t)) planned_ok = false;
+    } else if (!stray_stages && t->contains("stages")) {
+      ParseStages(*t);
+    }
+    const toml::node* warmup_node = t->get("warmup");
+    const std::optional<uint64_t> warmup =
+        warmup_node ? AsDuration(*warmup_node, "warmup") : std::nullopt;
+    if (const auto* n = t->get("entries")) ParseLoadEntries(*n);
+    if (!planned_ok) return;
+
+    // Derived lengths: the ramp runs for its stages, a count for its requests at its rate.
+    if (ramp) {
+      uint64_t total = 0;
+      for (const LoadStage& s : load.stages) {
+        total = s.duration_ns > std::numeric_limits<uint64_t>::max() - total
+                    ? std::numeric_limits<uint64_t>::max()
+                    : total + s.duration_ns;
+      }
+      load.duration_ns = total;
+    } else if (count) {
+      load.duration_ns = static_cast<uint64_t>(
+          std::min(std::ceil(static_cast<double>(load.requests) * 1e9 / load.rate), 0x1p63));
+    }
+
+    const double planned = PlannedRequests(load);
+    if (!(planned <= static_cast<double>(kMaxLoadRequests))) {
+      if (count) {
+        Error(requests_node->source(),
+              fmt::format("\"requests\" ({}) is more than the limit of {} requests", load.requests,
+                          kMaxLoadRequests));
+      } else if (ramp) {
+        Error(t->get("stages")->source(),
+              fmt::format("the ramp's stages plan {} requests, more than the limit of {}",
+                          FormatRequestCount(planned), kMaxLoadRequests));
+      } else {
+        const toml::node* at = rate_node ? rate_node : duration_node ? duration_node : t;
+        Error(at->source(),
+              fmt::format("rate {}/s for {} plans {} requests, more than the limit of {}",
+                          load.rate, FormatDuration(load.duration_ns), FormatRequestCount(planned),
+                          kMaxLoadRequests));
+      }
+      return;
+    }
+
+    if (warmup && warmup_node) {
+      if (*warmup >= load.duration_ns) {
+        Error(warmup_node->source(),
+              fmt::format("\"warmup\" ({}) must be shorter than the load's duration ({})",
+                          FormatDuration(*warmup), FormatDuration(load.duration_ns)));
+      } else {
+        load.warmup_ns = *warmup;
+      }
+    }
+  }
+
+  // [[load.stages]] of a ramp; false after reporting a problem.
+  bool ParseStages(const toml::table& load_table) {
+    const toml::node* node = load_table.get("stages");
+    if (node == nullptr) {
+      Error(load_table.source(), "model \"ramp\" needs at least one [[load.stages]] table");
+      return false;
+    }
+    if (const auto* array = node->as_array(); array != nullptr && array->empty()) {
+      Error(node->source(), "\"stages\" must list at least one stage");
+      return false;
+    }
+    bool ok = true;
+    const auto tables = AsTableArray(*node, "stages", "load.stages");
+    if (tables.empty() || tables.size() != node->as_array()->size()) ok = false;
+    for (const toml::table* st : tables) {
+      CheckKeys(*st, "load stage", kLoadStageKeys);
+      LoadStage stage;
+      bool complete = true;
+      if (const toml::node* d = Require(*st, "duration", "load stage")) {
+        const auto v = AsDuration(*d, "duration");
+        if (v && *v == 0) Error(d->source(), "\"duration\" must be greater than 0");
+        complete = v.has_value() && *v > 0;
+        stage.duration_ns = v.value_or(0);
+      } else {
+        complete = false;
+      }
+      if (const toml::node* r = Require(*st, "target", "load stage")) {
+        const auto v = AsNonNegative(*r, "target");
+        complete = complete && v.has_value();
+        stage.target_rate = v.value_or(0);
+      } else {
+        complete = false;
+      }
+      ok = ok && complete;
+      if (complete) scenario_.load.stages.push_back(stage);
+    }
+    return ok;
+  }
+
+  void ParseLoadEntries(const toml::node& n) {
+    Load& load = scenario_.load;
+    for (const toml::table* e : AsTableArray(n, "entries", "load.entries")) {
+      CheckKeys(*e, "load entry", kLoadEntryKeys);
+      LoadEntry entry;
+      EntrySite site;
+      bool complete = true;
+      if (const auto* s = Require(*e, "service", "load entry")) {
+        auto v = AsString(*s, "service");
+        complete = complete && v.has_value();
+        if (v) entry.service = *v;
+        site.service_at = Loc(s->source());
+      } else {
+        complete = false;
+      }
+      if (const auto* r = Require(*e, "route", "load entry")) {
+        auto v = AsString(*r, "route");
+        complete = complete && v.has_value();
+        if (v) entry.route = *v;
+        site.route_at = Loc(r->source());
+      } else {
+        complete = false;
+      }
+      if (const auto* w = e->get("weight")) {
+        if (auto v = AsPositive(*w, "weight")) entry.weight = *v;
+      }
+      if (complete) {
+        load.entries.push_back(std::move(entry));
+        entry_sites_.push_back(std::move(site));
+      }
+    }
+    // Only a missing [[load.entries]] means "use the default": an invalid one is reported above
+    // and must not be silently replaced.
+    entries_written_ = true;
   }
 
   void ParseBackend(const toml::table& root) {

@@ -82,4 +82,44 @@ std::string_view FaultKindName(FaultKind kind) {
   return "unknown";
 }
 
+std::string_view LoadModelName(LoadModel model) {
+  switch (model) {
+    case LoadModel::kConstant:
+      return "constant";
+    case LoadModel::kRamp:
+      return "ramp";
+    case LoadModel::kPoisson:
+      return "poisson";
+    case LoadModel::kCount:
+      return "count";
+  }
+  return "unknown";
+}
+
+double PlannedRequests(const Load& load) {
+  switch (load.model) {
+    case LoadModel::kConstant:
+    case LoadModel::kPoisson:
+      return load.rate * static_cast<double>(load.duration_ns) / 1e9;
+    case LoadModel::kRamp: {
+      // Each stage is a trapezoid under the rate line.
+      double total = 0;
+      double from = load.start_rate;
+      for (const LoadStage& stage : load.stages) {
+        total += (from + stage.target_rate) / 2 * static_cast<double>(stage.duration_ns) / 1e9;
+        from = stage.target_rate;
+      }
+      return total;
+    }
+    case LoadModel::kCount:
+      return static_cast<double>(load.requests);
+  }
+  return 0;
+}
+
+std::string FormatRequestCount(double count) {
+  if (count == std::floor(count) && std::abs(count) < 1e18) return fmt::format("{:.0f}", count);
+  return fmt::format("{:.1f}", count);
+}
+
 }  // namespace tracerig

@@ -84,11 +84,47 @@ struct LoadEntry {
   double weight = 1.0;
 };
 
-struct Load {
-  double rate = 50;                          // root requests per second, open loop
-  uint64_t duration_ns = 5'000'000'000ull;  // how long load is driven
-  std::vector<LoadEntry> entries;            // at least one after validation
+// How root requests are spread over time. All are open loop: request n has an intended start time
+// fixed in advance (driver/schedule.h), whatever happened to earlier requests.
+enum class LoadModel {
+  kConstant,  // `rate` per second, evenly spaced, for `duration_ns`
+  kRamp,      // rate changing linearly through `stages`, starting from `start_rate`
+  kPoisson,   // exponential gaps averaging `rate` per second, for `duration_ns`
+  kCount,     // exactly `requests` requests, evenly spaced at `rate` per second
 };
+std::string_view LoadModelName(LoadModel model);  // "constant", "ramp", "poisson", "count"
+
+// One stage of a ramp: the rate moves linearly from the previous stage's target (or the ramp's
+// start rate) to `target_rate` over `duration_ns`.
+struct LoadStage {
+  uint64_t duration_ns = 0;
+  double target_rate = 0;  // requests per second at the end of the stage
+};
+
+// The most root requests one load may plan. Schedules hold up to 8 bytes per request and the driver
+// keeps a slot per request, so this bounds a run's memory at a few hundred MiB.
+inline constexpr uint64_t kMaxLoadRequests = 50'000'000;
+
+struct Load {
+  LoadModel model = LoadModel::kConstant;
+  double rate = 50;  // root requests per second (constant, poisson, count)
+  // How long load is driven. For a ramp, the sum of its stages; for count, requests / rate.
+  uint64_t duration_ns = 5'000'000'000ull;
+  double start_rate = 0;          // ramp: the rate at the start of the first stage
+  std::vector<LoadStage> stages;  // ramp: at least one after validation
+  uint64_t requests = 0;          // count: how many root requests
+  // Requests whose intended offset is < warmup_ns are sent like any other but excluded from
+  // latency statistics, so connection set-up and cold caches do not skew the percentiles. The
+  // schedule itself does not change. Always < duration_ns after validation.
+  uint64_t warmup_ns = 0;
+  std::vector<LoadEntry> entries;  // at least one after validation
+};
+
+// How many root requests `load` plans: rate x duration, the ramp's integral, or `requests`.
+// Fractional for rates that do not divide evenly; infinite or NaN only for invalid loads.
+double PlannedRequests(const Load& load);
+// A request count for messages: "60000000" when whole, "1234.5" otherwise.
+std::string FormatRequestCount(double count);
 
 // Where spans go and where the verifier reads them. Empty strings: the embedded backend.
 struct BackendConfig {

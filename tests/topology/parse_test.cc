@@ -67,9 +67,9 @@ TEST(ParseScenarioTest, InvalidInputsReportExactDiagnostics) {
        {"t.toml:3:1: \"services\" must be an array of tables ([[services]]), got table"}},
 
       // [load]
-      {"load key not supported yet",
-       kHead + "[load]\nwarmup = \"2s\"\n",
-       {"t.toml:8:1: key \"warmup\" in [load] is not supported yet"}},
+      {"unknown load key",
+       kHead + "[load]\nwarm_up = \"2s\"\n",
+       {"t.toml:8:1: unknown key \"warm_up\" in [load] (did you mean \"warmup\"?)"}},
       {"rate is a string",
        kHead + "[load]\nrate = \"fast\"\n",
        {"t.toml:8:8: \"rate\" must be a number, got string"}},
@@ -89,9 +89,119 @@ TEST(ParseScenarioTest, InvalidInputsReportExactDiagnostics) {
       {"duration is zero",
        kHead + "[load]\nduration = \"0s\"\n",
        {"t.toml:8:12: \"duration\" must be greater than 0"}},
-      {"load model not supported",
+      {"closed load model not supported yet",
+       kHead + "[load]\nmodel = \"closed\"\n",
+       {"t.toml:8:9: load model \"closed\" is not supported yet"}},
+      {"load model misspelt",
+       kHead + "[load]\nmodel = \"poison\"\n",
+       {"t.toml:8:9: unknown load model \"poison\" (did you mean \"poisson\"?)"}},
+      {"unknown load model",
+       kHead + "[load]\nmodel = \"linear\"\n",
+       {"t.toml:8:9: unknown load model \"linear\" (supported: \"constant\", \"ramp\", "
+        "\"poisson\", \"count\")"}},
+      {"load model is not a string",
+       kHead + "[load]\nmodel = 3\n",
+       {"t.toml:8:9: \"model\" must be a string, got integer"}},
+      {"ramp without stages",
        kHead + "[load]\nmodel = \"ramp\"\n",
-       {"t.toml:8:9: load model \"ramp\" is not supported yet (supported: \"constant\")"}},
+       {"t.toml:7:1: model \"ramp\" needs at least one [[load.stages]] table"}},
+      {"ramp with empty stages",
+       kHead + "[load]\nmodel = \"ramp\"\nstages = []\n",
+       {"t.toml:9:10: \"stages\" must list at least one stage"}},
+      {"ramp stages written as a table",
+       kHead + "[load]\nmodel = \"ramp\"\n[load.stages]\nduration = \"1s\"\ntarget = 5\n",
+       {"t.toml:9:1: \"stages\" must be an array of tables ([[load.stages]]), got table"}},
+      {"stage without target",
+       kHead + "[load]\nmodel = \"ramp\"\n[[load.stages]]\nduration = \"1s\"\n",
+       {"t.toml:9:1: missing required key \"target\" in load stage"}},
+      {"stage without duration",
+       kHead + "[load]\nmodel = \"ramp\"\n[[load.stages]]\ntarget = 5\n",
+       {"t.toml:9:1: missing required key \"duration\" in load stage"}},
+      {"stage with zero duration",
+       kHead + "[load]\nmodel = \"ramp\"\n[[load.stages]]\nduration = \"0s\"\ntarget = 5\n",
+       {"t.toml:10:12: \"duration\" must be greater than 0"}},
+      {"stage with negative target",
+       kHead + "[load]\nmodel = \"ramp\"\n[[load.stages]]\nduration = \"1s\"\ntarget = -5\n",
+       {"t.toml:11:10: \"target\" must be 0 or greater, got -5"}},
+      {"stage with string target",
+       kHead + "[load]\nmodel = \"ramp\"\n[[load.stages]]\nduration = \"1s\"\n"
+               "target = \"200/s\"\n",
+       {"t.toml:11:10: \"target\" must be a number, got string"}},
+      {"stage with unknown key",
+       kHead + "[load]\nmodel = \"ramp\"\n[[load.stages]]\nduration = \"1s\"\ntarget = 5\n"
+               "rate = 5\n",
+       {"t.toml:12:1: unknown key \"rate\" in load stage"}},
+      {"stages without ramp",
+       kHead + "[load]\nrate = 5\n[[load.stages]]\nduration = \"1s\"\ntarget = 5\n",
+       {"t.toml:9:1: \"stages\" applies only to model \"ramp\", not \"constant\""}},
+      {"rate with ramp",
+       kHead + "[load]\nmodel = \"ramp\"\nrate = 5\n[[load.stages]]\nduration = \"1s\"\n"
+               "target = 5\n",
+       {"t.toml:9:8: \"rate\" applies only to model \"constant\", \"poisson\" or \"count\", "
+        "not \"ramp\""}},
+      {"duration with ramp",
+       kHead + "[load]\nmodel = \"ramp\"\nduration = \"1s\"\n[[load.stages]]\n"
+               "duration = \"1s\"\ntarget = 5\n",
+       {"t.toml:9:12: \"duration\" applies only to model \"constant\" or \"poisson\", not "
+        "\"ramp\""}},
+      {"start_rate without ramp",
+       kHead + "[load]\nstart_rate = 5\n",
+       {"t.toml:8:14: \"start_rate\" applies only to model \"ramp\", not \"constant\""}},
+      {"negative start_rate",
+       kHead + "[load]\nmodel = \"ramp\"\nstart_rate = -1\n[[load.stages]]\n"
+               "duration = \"1s\"\ntarget = 5\n",
+       {"t.toml:9:14: \"start_rate\" must be 0 or greater, got -1"}},
+      {"count without requests",
+       kHead + "[load]\nmodel = \"count\"\n",
+       {"t.toml:7:1: missing required key \"requests\" in [load] for model \"count\""}},
+      {"count with zero requests",
+       kHead + "[load]\nmodel = \"count\"\nrequests = 0\n",
+       {"t.toml:9:12: \"requests\" must be greater than 0, got 0"}},
+      {"count with negative requests",
+       kHead + "[load]\nmodel = \"count\"\nrequests = -3\n",
+       {"t.toml:9:12: \"requests\" must be greater than 0, got -3"}},
+      {"count with fractional requests",
+       kHead + "[load]\nmodel = \"count\"\nrequests = 1.5\n",
+       {"t.toml:9:12: \"requests\" must be an integer, got float"}},
+      {"duration with count",
+       kHead + "[load]\nmodel = \"count\"\nrequests = 10\nduration = \"5s\"\n",
+       {"t.toml:10:12: \"duration\" applies only to model \"constant\" or \"poisson\", not "
+        "\"count\""}},
+      {"requests without count",
+       kHead + "[load]\nmodel = \"poisson\"\nrequests = 10\n",
+       {"t.toml:9:12: \"requests\" applies only to model \"count\", not \"poisson\""}},
+      {"warmup as long as the duration",
+       kHead + "[load]\nduration = \"5s\"\nwarmup = \"5s\"\n",
+       {"t.toml:9:10: \"warmup\" (5s) must be shorter than the load's duration (5s)"}},
+      {"warmup longer than the default duration",
+       kHead + "[load]\nwarmup = \"1m\"\n",
+       {"t.toml:8:10: \"warmup\" (60s) must be shorter than the load's duration (5s)"}},
+      {"warmup longer than the ramp",
+       kHead + "[load]\nmodel = \"ramp\"\nwarmup = \"3s\"\n[[load.stages]]\n"
+               "duration = \"1s\"\ntarget = 5\n[[load.stages]]\nduration = \"2s\"\ntarget = 5\n",
+       {"t.toml:9:10: \"warmup\" (3s) must be shorter than the load's duration (3s)"}},
+      {"warmup longer than a count takes",
+       kHead + "[load]\nmodel = \"count\"\nrequests = 10\nrate = 4\nwarmup = \"3s\"\n",
+       {"t.toml:11:10: \"warmup\" (3s) must be shorter than the load's duration (2.5s)"}},
+      {"warmup without a unit",
+       kHead + "[load]\nwarmup = 2\n",
+       {"t.toml:8:10: \"warmup\" must be a duration string such as \"30s\", got integer"}},
+      {"constant load over the request limit",
+       kHead + "[load]\nrate = 100000\nduration = \"10m\"\n",
+       {"t.toml:8:8: rate 100000/s for 600s plans 60000000 requests, more than the limit of "
+        "50000000"}},
+      {"poisson load over the request limit, default rate",
+       kHead + "[load]\nmodel = \"poisson\"\nduration = \"300h\"\n",
+       {"t.toml:9:12: rate 50/s for 1080000s plans 54000000 requests, more than the limit of "
+        "50000000"}},
+      {"count over the request limit",
+       kHead + "[load]\nmodel = \"count\"\nrequests = 50000001\n",
+       {"t.toml:9:12: \"requests\" (50000001) is more than the limit of 50000000 requests"}},
+      {"ramp over the request limit",
+       kHead + "[load]\nmodel = \"ramp\"\n[[load.stages]]\nduration = \"1000s\"\n"
+               "target = 100001\n",
+       {"t.toml:9:1: the ramp's stages plan 50000500 requests, more than the limit of "
+        "50000000"}},
       {"load entry with unknown service",
        kShop + "[[load.entries]]\nservice = \"frontnd\"\nroute = \"GET /checkout\"\n",
        {"t.toml:12:11: load entry names unknown service \"frontnd\" (did you mean "
@@ -119,10 +229,10 @@ TEST(ParseScenarioTest, InvalidInputsReportExactDiagnostics) {
        kScenario + "[defaults]\nprotocol = \"grpc\"\n" + kServices,
        {"t.toml:4:12: protocol \"grpc\" is not supported yet"}},
       {"invalid default reported once, not per service",
-       kScenario + "[defaults]\npropagation = [\"b3\"]\n" + kServices +
+       kScenario + "[defaults]\npropagation = [\"xray\"]\n" + kServices +
            "[[services]]\nname = \"b\"\n[[services.routes]]\nname = \"R\"\n",
-       {"t.toml:4:16: propagation format \"b3\" is not supported yet (supported: "
-        "\"tracecontext\")"}},
+       {"t.toml:4:16: propagation format \"xray\" is not supported yet (supported: "
+        "\"tracecontext\", \"baggage\", \"b3\", \"b3multi\", \"jaeger\")"}},
       {"defaults sampling not supported yet",
        kScenario + "[defaults]\nsampling = { ratio = 1.0 }\n" + kServices,
        {"t.toml:4:1: key \"sampling\" in [defaults] is not supported yet"}},
@@ -184,14 +294,15 @@ TEST(ParseScenarioTest, InvalidInputsReportExactDiagnostics) {
                    "[[services.routes]]\nname = \"R\"\n",
        {"t.toml:10:10: listen address \"127.0.0.1:8080\" is already used by service \"a\""}},
       {"propagation not supported yet",
-       kScenario + "[[services]]\nname = \"a\"\npropagation = [\"tracecontext\", \"b3\"]\n"
+       kScenario + "[[services]]\nname = \"a\"\npropagation = [\"tracecontext\", \"xray\"]\n"
                    "[[services.routes]]\nname = \"R\"\n",
-       {"t.toml:5:32: propagation format \"b3\" is not supported yet (supported: "
-        "\"tracecontext\")"}},
+       {"t.toml:5:32: propagation format \"xray\" is not supported yet (supported: "
+        "\"tracecontext\", \"baggage\", \"b3\", \"b3multi\", \"jaeger\")"}},
       {"propagation unknown",
        kScenario + "[[services]]\nname = \"a\"\npropagation = [\"w3c\"]\n"
                    "[[services.routes]]\nname = \"R\"\n",
-       {"t.toml:5:16: propagation format \"w3c\" is unknown (supported: \"tracecontext\")"}},
+       {"t.toml:5:16: propagation format \"w3c\" is unknown (supported: \"tracecontext\", "
+        "\"baggage\", \"b3\", \"b3multi\", \"jaeger\")"}},
       {"propagation is a string",
        kScenario + "[[services]]\nname = \"a\"\npropagation = \"tracecontext\"\n"
                    "[[services.routes]]\nname = \"R\"\n",
@@ -591,6 +702,130 @@ TEST(ParseScenarioTest, ShippedScenariosParseCleanly) {
       EXPECT_EQ(s.faults[0].probability, 1.0);
     }
   }
+}
+
+TEST(ParseScenarioTest, ShippedRampScenarioParsesCleanly) {
+  const std::string path = TRACERIG_SOURCE_DIR "/scenarios/ramp.toml";
+  auto text = ReadTestFile(path);
+  ASSERT_TRUE(text.has_value()) << "cannot read " << path;
+  const ParseResult result = ParseScenario("scenarios/ramp.toml", *text);
+  ASSERT_TRUE(result.ok()) << ::testing::PrintToString(Render(result));
+  const Scenario& s = *result.scenario;
+  EXPECT_EQ(s.name, "ramp");
+  EXPECT_EQ(s.load.model, LoadModel::kRamp);
+  EXPECT_EQ(s.load.start_rate, 0);
+  ASSERT_EQ(s.load.stages.size(), 2u);
+  EXPECT_EQ(s.load.stages[0].duration_ns, 10'000'000'000u);
+  EXPECT_EQ(s.load.stages[0].target_rate, 200);
+  EXPECT_EQ(s.load.stages[1].duration_ns, 5'000'000'000u);
+  EXPECT_EQ(s.load.stages[1].target_rate, 200);
+  EXPECT_EQ(s.load.duration_ns, 15'000'000'000u);
+  EXPECT_EQ(s.load.warmup_ns, 2'000'000'000u);
+  EXPECT_EQ(PlannedRequests(s.load), 2'000);
+  std::vector<std::string> names;
+  for (const auto& service : s.services) names.push_back(service.name);
+  EXPECT_THAT(names, ElementsAre("frontend", "cart", "checkout", "payment"));
+}
+
+// Each load model with the fields it reaches, including the lengths derived for ramp and count.
+TEST(ParseScenarioTest, LoadModelsReachTheModel) {
+  struct Case {
+    const char* label;
+    std::string load;
+    LoadModel model;
+    double rate;
+    uint64_t duration_ns;
+    double start_rate;
+    std::vector<std::pair<uint64_t, double>> stages;  // (duration_ns, target)
+    uint64_t requests;
+    uint64_t warmup_ns;
+  };
+  const Case cases[] = {
+      {"defaults", "", LoadModel::kConstant, 50, 5'000'000'000, 0, {}, 0, 0},
+      {"constant with warmup",
+       "model = \"constant\"\nrate = 10\nduration = \"1m\"\nwarmup = \"5s\"\n",
+       LoadModel::kConstant,
+       10,
+       60'000'000'000,
+       0,
+       {},
+       0,
+       5'000'000'000},
+      {"poisson",
+       "model = \"poisson\"\nrate = 12.5\nduration = \"20s\"\n",
+       LoadModel::kPoisson,
+       12.5,
+       20'000'000'000,
+       0,
+       {},
+       0,
+       0},
+      {"ramp: duration is the sum of the stages",
+       "model = \"ramp\"\nstart_rate = 5\nwarmup = \"500ms\"\n"
+       "[[load.stages]]\nduration = \"2s\"\ntarget = 50\n"
+       "[[load.stages]]\nduration = \"1.5s\"\ntarget = 0\n",
+       LoadModel::kRamp,
+       50,
+       3'500'000'000,
+       5,
+       {{2'000'000'000, 50}, {1'500'000'000, 0}},
+       0,
+       500'000'000},
+      {"count: duration is requests / rate",
+       "model = \"count\"\nrequests = 25\nrate = 10\n",
+       LoadModel::kCount,
+       10,
+       2'500'000'000,
+       0,
+       {},
+       25,
+       0},
+      {"count at the default rate",
+       "model = \"count\"\nrequests = 50000000\n",
+       LoadModel::kCount,
+       50,
+       1'000'000'000'000'000,
+       0,
+       {},
+       50'000'000,
+       0},
+      {"constant exactly at the request limit",
+       "rate = 50000\nduration = \"1000s\"\n",
+       LoadModel::kConstant,
+       50'000,
+       1'000'000'000'000,
+       0,
+       {},
+       0,
+       0},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.label);
+    const ParseResult result = ParseScenario("t.toml", kHead + "[load]\n" + c.load);
+    ASSERT_TRUE(result.ok()) << ::testing::PrintToString(Render(result));
+    const Load& load = result.scenario->load;
+    EXPECT_EQ(load.model, c.model);
+    EXPECT_EQ(load.rate, c.rate);
+    EXPECT_EQ(load.duration_ns, c.duration_ns);
+    EXPECT_EQ(load.start_rate, c.start_rate);
+    std::vector<std::pair<uint64_t, double>> stages;
+    for (const auto& st : load.stages) stages.emplace_back(st.duration_ns, st.target_rate);
+    EXPECT_EQ(stages, c.stages);
+    EXPECT_EQ(load.requests, c.requests);
+    EXPECT_EQ(load.warmup_ns, c.warmup_ns);
+    ASSERT_EQ(load.entries.size(), 1u);
+  }
+}
+
+TEST(ParseScenarioTest, EverySupportedPropagationFormatIsAccepted) {
+  const ParseResult result =
+      ParseScenario("t.toml", kScenario +
+                                  "[[services]]\nname = \"a\"\npropagation = [\"tracecontext\", "
+                                  "\"baggage\", \"b3\", \"b3multi\", \"jaeger\"]\n"
+                                  "[[services.routes]]\nname = \"R\"\n");
+  ASSERT_TRUE(result.ok()) << ::testing::PrintToString(Render(result));
+  EXPECT_THAT(result.scenario->services[0].propagation,
+              ElementsAre("tracecontext", "baggage", "b3", "b3multi", "jaeger"));
 }
 
 // The proposed full format parses, and every key this version lacks is named as "not supported
