@@ -1,0 +1,178 @@
+#include "report/markdown.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <initializer_list>
+#include <vector>
+
+#include "core/units.h"
+#include "verifier/classify.h"
+
+namespace tracerig {
+namespace {
+
+constexpr size_t kMaxExampleTraces = 5;
+
+struct CheckRow {
+  std::string name;
+  std::string result;  // "❌ fail", "✅ pass", ...
+  std::string details;
+};
+
+// The checks as CI sees them (the same test cases RenderJUnit writes), failing first.
+std::vector<CheckRow> CheckRows(const RunReport& r) {
+  std::vector<CheckRow> failing;
+  std::vector<CheckRow> rest;
+  if (!r.verification_error.empty()) {
+    failing.push_back({"verification", "⚠️ error", r.verification_error});
+  } else if (r.exit_code == kExitInfrastructure) {
+    failing.push_back({"run", "⚠️ error", r.verdict});
+  }
+  for (const auto& c : r.checks) {
+    (c.passed ? rest : failing).push_back({c.name, c.passed ? "✅ pass" : "❌ fail", c.message});
+  }
+  if (failing.empty() && rest.empty())
+    rest.push_back({"verification", "⏭️ skipped", r.verdict});
+  failing.insert(failing.end(), rest.begin(), rest.end());
+  return failing;
+}
+
+std::string Row(std::initializer_list<std::string> cells) {
+  std::string out = "|";
+  for (const auto& c : cells) out += " " + c + " |";
+  return out + "\n";
+}
+
+std::string LatencyRow(const std::string& label, const LatencyHistogram& h) {
+  if (h.count() == 0) return Row({label, "—", "—", "—", "—", "0"});
+  return Row({label, FormatDuration(h.Percentile(50)), FormatDuration(h.Percentile(90)),
+              FormatDuration(h.Percentile(99)), FormatDuration(h.max()),
+              std::to_string(h.count())});
+}
+
+}  // namespace
+
+std::string EscapeMarkdown(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '\\':
+      case '`':
+      case '*':
+      case '_':
+      case '[':
+      case ']':
+      case '|':
+        out += '\\';
+        out += c;
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      default: {
+        const auto u = static_cast<unsigned char>(c);
+        out += (u < 0x20 || u == 0x7F) ? ' ' : c;
+      }
+    }
+  }
+  return out;
+}
+
+std::string RenderMarkdown(const RunReport& r) {
+  const auto esc = [](std::string_view s) { return EscapeMarkdown(s); };
+  std::string out;
+  out += fmt::format("## {} tracerig · {} — {}\n\n", r.exit_code == kExitPass ? "✅" : "❌",
+                     esc(r.scenario_name), esc(r.verdict));
+
+  out += "### Checks\n\n";
+  out += "| Check | Result | Details |\n|---|---|---|\n";
+  for (const auto& row : CheckRows(r)) out += Row({esc(row.name), row.result, esc(row.details)});
+
+  const auto& l = r.load;
+  out += "\n### Load\n\n";
+  out += "| Sent | OK | HTTP errors | Transport errors | Unfinished | Elapsed | Target |\n";
+  out += "|---:|---:|---:|---:|---:|---:|---|\n";
+  out += Row({std::to_string(l.sent), std::to_string(l.ok), std::to_string(l.http_errors),
+              std::to_string(l.transport_errors), std::to_string(l.unfinished),
+              FormatDuration(l.elapsed_ns),
+              fmt::format("{}/s for {}{}", r.target_rate, FormatDuration(r.target_duration_ns),
+                          l.interrupted ? " (interrupted)" : "")});
+  out += "\n| Latency | p50 | p90 | p99 | max | samples |\n";
+  out += "|---|---:|---:|---:|---:|---:|\n";
+  out += LatencyRow("corrected (from intended start)", l.corrected);
+  out += LatencyRow("uncorrected (from actual send)", l.uncorrected);
+
+  const auto& e = r.exporter;
+  out += "\n### Spans\n\n";
+  out +=
+      "| Recorded by services | Sent by the driver | Exported | Dropped (queue full) | "
+      "Dropped (export failed) | Final flush |\n";
+  out += "|---:|---:|---:|---:|---:|---|\n";
+  out += Row({std::to_string(r.topology.spans_recorded), std::to_string(l.sent),
+              std::to_string(e.exported), std::to_string(e.dropped_queue_full),
+              std::to_string(e.dropped_failed), e.flushed ? "finished" : "timed out"});
+
+  out += "\n### Verification\n\n";
+  if (r.verification) {
+    const auto& v = *r.verification;
+    const double percent =
+        v.checked == 0 ? 0
+                       : 100.0 * static_cast<double>(v.complete) / static_cast<double>(v.checked);
+    out +=
+        "| Checked | Complete | Incomplete | Broken | Missing | Not sampled | Backend queries | "
+        "Time |\n";
+    out += "|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    out += Row({std::to_string(v.checked), fmt::format("{} ({:.2f}%)", v.complete, percent),
+                std::to_string(v.incomplete), std::to_string(v.broken), std::to_string(v.missing),
+                std::to_string(v.skipped_unsampled), std::to_string(v.backend_requests),
+                FormatDuration(v.elapsed_ns)});
+    if (v.deadline_hit) {
+      out += "\nThe verification deadline passed before every trace settled.\n";
+    }
+    if (!v.break_edges.empty()) {
+      out += "\n### Propagation breaks\n\n";
+      out += "| Caller → callee | Hop | Traces |\n|---|---|---:|\n";
+      for (const auto& b : v.break_edges) {
+        out += Row({fmt::format("{} → {}", esc(b.caller), esc(b.callee)), "`" + esc(b.hop) + "`",
+                    std::to_string(b.traces)});
+      }
+    }
+    if (!v.examples.empty()) {
+      const size_t shown = std::min(v.examples.size(), kMaxExampleTraces);
+      out += fmt::format("\n### Example traces ({} of {} not complete)\n\n", shown,
+                         v.incomplete + v.broken + v.missing);
+      out += "| Status | Trace id | Request id | Explanation |\n|---|---|---|---|\n";
+      for (size_t i = 0; i < shown; ++i) {
+        const auto& ex = v.examples[i];
+        out += Row({std::string(TraceStatusName(ex.status)), "`" + ex.trace_id.ToHex() + "`",
+                    "`" + FormatRequestId(ex.request_id) + "`", esc(ex.explanation)});
+      }
+    }
+  } else if (!r.verification_error.empty()) {
+    out += "Verification failed: " + esc(r.verification_error) + "\n";
+  } else {
+    out += r.verification_skipped ? "Skipped (`--no-verify`).\n" : "Nothing was verified.\n";
+  }
+
+  out += "\n<details><summary>Run details</summary>\n\n";
+  out += "| | |\n|---|---|\n";
+  out += Row({"Scenario", esc(r.scenario_name)});
+  out += Row({"Scenario file", esc(r.scenario_file)});
+  out += Row({"Seed", std::to_string(r.seed)});
+  out += Row({"Backend", esc(r.backend)});
+  out += Row({"tracerig", esc(r.tracerig_version)});
+  out += Row({"Exit code", std::to_string(r.exit_code)});
+  if (!r.services.empty()) {
+    out += "\n| Service | URL |\n|---|---|\n";
+    for (const auto& s : r.services) out += Row({esc(s.name), esc(s.url)});
+  }
+  out += "\n</details>\n";
+  return out;
+}
+
+}  // namespace tracerig

@@ -1,0 +1,92 @@
+// Golden-file tests: tests/report/golden/report.{json,xml,md} are exactly what ReportToJson,
+// RenderJUnit and RenderMarkdown make of SyntheticRun() (fixed times and ids, so even the
+// timestamps in them are stable). After an intended change to a renderer or to SyntheticRun(),
+// regenerate them and review the diff like code:
+//   TRACERIG_UPDATE_GOLDEN=1 build/tests/report/report_golden_test
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "report/junit.h"
+#include "report/markdown.h"
+#include "report/render.h"
+#include "synthetic_report.h"
+
+namespace tracerig {
+namespace {
+
+std::string GoldenPath(const std::string& name) {
+  return std::string(TRACERIG_SOURCE_DIR) + "/tests/report/golden/" + name;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void ExpectGolden(const std::string& name, const std::string& actual) {
+  const std::string path = GoldenPath(name);
+  const char* update = std::getenv("TRACERIG_UPDATE_GOLDEN");
+  if (update != nullptr && std::string(update) == "1") {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << actual;
+    ASSERT_TRUE(out.good()) << "cannot write " << path;
+  }
+  std::ifstream probe(path);
+  ASSERT_TRUE(probe.good()) << path
+                            << " is missing; run with TRACERIG_UPDATE_GOLDEN=1 to create it";
+  EXPECT_EQ(actual, ReadFile(path))
+      << name << " differs from the golden file; if the change is intended, run this test with "
+      << "TRACERIG_UPDATE_GOLDEN=1 and review the diff";
+}
+
+TEST(GoldenTest, Json) { ExpectGolden("report.json", ReportToJson(SyntheticRun()).dump(2) + "\n"); }
+
+TEST(GoldenTest, JUnit) { ExpectGolden("report.xml", RenderJUnit(SyntheticRun())); }
+
+TEST(GoldenTest, Markdown) { ExpectGolden("report.md", RenderMarkdown(SyntheticRun())); }
+
+TEST(GoldenTest, RenderingIsDeterministic) {
+  EXPECT_EQ(RenderJUnit(SyntheticRun()), RenderJUnit(SyntheticRun()));
+  EXPECT_EQ(RenderMarkdown(SyntheticRun()), RenderMarkdown(SyntheticRun()));
+  EXPECT_EQ(ReportToJson(SyntheticRun()).dump(), ReportToJson(SyntheticRun()).dump());
+}
+
+void CollectKeys(const nlohmann::ordered_json& j, std::set<std::string>& keys) {
+  if (j.is_object()) {
+    for (const auto& [key, value] : j.items()) {
+      keys.insert(key);
+      CollectKeys(value, keys);
+    }
+  } else if (j.is_array()) {
+    for (const auto& value : j) CollectKeys(value, keys);
+  }
+}
+
+// docs/REPORT.md documents the schema field by field: every key ReportToJson writes, with and
+// without a verification section, must appear there in backticks.
+TEST(GoldenTest, EveryJsonFieldIsDocumented) {
+  const std::string doc = ReadFile(std::string(TRACERIG_SOURCE_DIR) + "/docs/REPORT.md");
+  ASSERT_FALSE(doc.empty()) << "docs/REPORT.md is missing";
+  std::set<std::string> keys;
+  CollectKeys(ReportToJson(SyntheticRun()), keys);
+  RunReport unverified = SyntheticRun();
+  unverified.verification.reset();
+  unverified.verification_skipped = true;
+  CollectKeys(ReportToJson(unverified), keys);
+  EXPECT_GT(keys.size(), 50u);
+  for (const auto& key : keys) {
+    EXPECT_NE(doc.find("`" + key + "`"), std::string::npos)
+        << "docs/REPORT.md does not document the JSON field \"" << key << "\"";
+  }
+}
+
+}  // namespace
+}  // namespace tracerig

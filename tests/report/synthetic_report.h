@@ -1,0 +1,105 @@
+// A fixed synthetic run for the report renderers' tests and golden files: fixed times, ids and
+// counts, a mix of passing and failing checks, more example traces than a report shows, and names
+// that need escaping in XML and Markdown. Change it only together with the golden files.
+#pragma once
+
+#include <cstdint>
+
+#include "report/run_report.h"
+
+namespace tracerig {
+
+inline TraceVerdict SyntheticVerdict(TraceStatus status, uint64_t sequence,
+                                     const char* explanation) {
+  TraceVerdict v;
+  v.status = status;
+  v.sequence = sequence;
+  v.trace_id = TraceId{0x0af7651916cd43ddull, 0x8448eb211c800000ull + sequence};
+  v.request_id = 0x5eed000000000000ull + sequence;
+  v.expected_spans = 9;
+  v.found_spans = status == TraceStatus::kMissing ? 0 : 7;
+  v.explanation = explanation;
+  return v;
+}
+
+// Judged: completeness passes (240 of 250, 0.95 expected), broken-propagation and spans-exported
+// fail.
+inline RunReport SyntheticRun() {
+  RunReport r;
+  r.tracerig_version = "0.1.0";
+  r.scenario_name = "shop";
+  r.scenario_file = "scenarios/shop.toml";
+  r.seed = 42;
+  r.backend = "embedded (OTLP/HTTP 127.0.0.1:4318, Jaeger query 127.0.0.1:16686)";
+  r.started_unix_nano = 1'764'072'000'000'000'000ull;  // 2025-11-25T12:00:00Z
+  r.finished_unix_nano = r.started_unix_nano + 7'250'000'000ull;
+  r.target_rate = 50;
+  r.target_duration_ns = 5'000'000'000ull;
+  const char* fraud = "fraud|check <beta> & \"co\"";
+  r.services = {{"frontend", {}, "http://127.0.0.1:40001"},
+                {"checkout", {}, "http://127.0.0.1:40002"},
+                {"payment", {}, "http://127.0.0.1:40003"},
+                {fraud, {}, "http://127.0.0.1:40004"}};
+
+  auto& l = r.load;
+  l.sent = 250;
+  l.ok = 247;
+  l.http_errors = 2;
+  l.transport_errors = 1;
+  l.elapsed_ns = 5'012'000'000ull;
+  for (uint64_t i = 0; i < 250; ++i) {  // ten distinct values keep the bucket lists short
+    l.corrected.Record(4'000'000 + (i % 10) * 1'000'000);
+    l.uncorrected.Record(3'500'000 + (i % 10) * 900'000);
+    l.schedule_lag.Record(20'000 + (i % 10) * 10'000);
+  }
+
+  r.topology = {.requests = 750,
+                .unknown_route = 0,
+                .spans_recorded = 1500,
+                .spans_unsampled = 0,
+                .call_failures = 3};
+  r.exporter = {.submitted = 1750,
+                .exported = 1738,
+                .dropped_queue_full = 12,
+                .dropped_failed = 0,
+                .rejected = 0,
+                .retries = 2,
+                .batches = 18,
+                .flushed = true};
+
+  VerificationSummary v;
+  v.checked = 250;
+  v.complete = 240;
+  v.incomplete = 2;
+  v.broken = 7;
+  v.missing = 1;
+  v.break_edges = {{"0.1.0", "checkout", "payment", 6}, {"0.1", "frontend", "checkout", 1}};
+  const char* payment_break =
+      "trace id changed between checkout and payment at hop 0.1.0: payment's span is under "
+      "another trace";
+  for (uint64_t sequence : {3, 17, 40, 41, 77, 80, 99}) {
+    if (sequence == 17) {
+      auto ex = SyntheticVerdict(TraceStatus::kIncomplete, sequence,
+                                 "1 expected span missing: SERVER span of fraud|check <beta> & "
+                                 "\"co\" at hop 0.1.0.0");
+      ex.missing.push_back({"0.1.0.0", fraud, "POST /score", SpanKind::kServer});
+      v.examples.push_back(ex);
+    } else if (sequence == 41) {
+      v.examples.push_back(SyntheticVerdict(TraceStatus::kMissing, sequence,
+                                            "no span of this request reached the backend"));
+    } else {
+      auto ex = SyntheticVerdict(TraceStatus::kBroken, sequence, payment_break);
+      ex.breaks.push_back({"0.1.0", "checkout", "payment", TraceId{0x7049bba4ull, sequence}});
+      v.examples.push_back(ex);
+    }
+  }
+  v.polls = 6;
+  v.backend_requests = 512;
+  v.elapsed_ns = 1'234'000'000ull;
+  r.verification = v;
+  r.expect.completeness = 0.95;
+  Judge(r);
+  return r;
+}
+
+}  // namespace tracerig
