@@ -2,14 +2,19 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <tuple>
+#include <unordered_map>
+#include <utility>
+
+#include "core/units.h"
 
 namespace tracerig {
 namespace {
 
-// How many missing spans an explanation names before summarising the rest.
+// How many missing spans (or roots) an explanation names before summarising the rest.
 constexpr size_t kMissingNamedInExplanation = 4;
 
 using SpanKey = std::tuple<std::string_view, SpanKind, std::string_view>;  // hop, kind, service
@@ -46,6 +51,41 @@ PropagationBreak BreakAt(const ExpectedSpan& span, TraceId found_under) {
   }
   b.found_under = found_under;
   return b;
+}
+
+std::string DescribeExpected(const ExpectedSpan& e) {
+  return fmt::format("{} {} {} (hop {})", e.service, SpanKindName(e.kind), e.name, e.hop);
+}
+
+// How a user recognises a span that arrived: by its hop when it has one, else by its id.
+std::string DescribeSpan(const Span& span) {
+  const std::string* hop = HopOf(span);
+  if (hop != nullptr) {
+    return fmt::format("{} {} {} (hop {})", span.service_name, SpanKindName(span.kind), span.name,
+                       *hop);
+  }
+  return fmt::format("{} {} {} (span {})", span.service_name, SpanKindName(span.kind), span.name,
+                     span.span_id.ToHex());
+}
+
+Violation MakeViolation(std::string kind, const Span& span, std::string explanation) {
+  const std::string* hop = HopOf(span);
+  return Violation{std::move(kind), hop == nullptr ? std::string() : *hop, span.service_name,
+                   std::move(explanation)};
+}
+
+// Why a span under the trace has no place in the expected tree.
+std::string WhyUnexpected(const Span& span, uint64_t request_id) {
+  const AttributeValue* id = span.FindAttribute(kRequestIdAttribute);
+  if (id == nullptr || HopOf(span) == nullptr) {
+    return fmt::format("{} carries no tracerig ground truth (request id and hop)",
+                       DescribeSpan(span));
+  }
+  if (!CarriesRequestId(span, request_id)) {
+    return fmt::format("{} belongs to request {}, not {}", DescribeSpan(span),
+                       AttributeValueToString(*id), FormatRequestId(request_id));
+  }
+  return fmt::format("{} is not in the expected call tree", DescribeSpan(span));
 }
 
 std::string OutcomeSuffix(const LedgerEntry& entry) {
@@ -94,9 +134,180 @@ std::string_view TraceStatusName(TraceStatus status) {
   return "unknown";
 }
 
+std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const LedgerEntry& entry,
+                                           const std::vector<Span>& trace_spans,
+                                           uint64_t clock_skew_tolerance_ns) {
+  std::vector<Violation> violations;
+  const size_t n = expected.spans.size();
+
+  // Spans under the ledger's trace id; a span id used more than once is reported, then checked
+  // once (its first occurrence).
+  std::vector<const Span*> spans;
+  std::unordered_map<uint64_t, const Span*> by_id;
+  std::map<uint64_t, std::vector<const Span*>> repeated;  // ordered: stable explanations
+  for (const Span& span : trace_spans) {
+    if (span.trace_id != entry.trace_id) continue;
+    if (span.span_id.IsValid()) {
+      auto [it, inserted] = by_id.emplace(span.span_id.value, &span);
+      if (!inserted) {
+        std::vector<const Span*>& copies = repeated[span.span_id.value];
+        if (copies.empty()) copies.push_back(it->second);
+        copies.push_back(&span);
+        continue;
+      }
+    }
+    spans.push_back(&span);
+  }
+  for (const auto& [id, copies] : repeated) {
+    const bool identical = std::all_of(copies.begin(), copies.end(),
+                                       [&](const Span* s) { return *s == *copies.front(); });
+    std::string text = fmt::format("span id {} is used by {} spans", SpanId{id}.ToHex(),
+                                   copies.size());
+    if (identical) {
+      text += fmt::format(": identical copies of {} (stored more than once)",
+                          DescribeSpan(*copies.front()));
+    } else {
+      for (size_t i = 0; i < copies.size(); ++i) {
+        text += (i == 0 ? ": " : ", ") + DescribeSpan(*copies[i]);
+      }
+    }
+    violations.push_back(MakeViolation("duplicate-span-id", *copies.front(), std::move(text)));
+  }
+
+  // Identify spans with expected spans; the first span for an expected one is its match.
+  std::map<SpanKey, size_t> index;
+  std::map<std::pair<std::string_view, std::string_view>, std::vector<SpanKind>> kinds_at;
+  for (size_t i = 0; i < n; ++i) {
+    const ExpectedSpan& e = expected.spans[i];
+    index.emplace(SpanKey{e.hop, e.kind, e.service}, i);
+    kinds_at[{e.hop, e.service}].push_back(e.kind);
+  }
+  std::vector<const Span*> matched(n, nullptr);
+  std::vector<int> expected_of;  // per entry of `spans`: expected index, or -1
+  expected_of.reserve(spans.size());
+  for (const Span* span : spans) {
+    const std::string* hop = HopOf(*span);
+    int found = -1;
+    if (hop != nullptr && CarriesRequestId(*span, entry.request_id)) {
+      auto it = index.find(SpanKey{*hop, span->kind, span->service_name});
+      if (it != index.end()) {
+        if (matched[it->second] == nullptr) {
+          matched[it->second] = span;
+          found = static_cast<int>(it->second);
+        } else {
+          violations.push_back(MakeViolation(
+              "unexpected-span", *span,
+              fmt::format("{} is a second span for the same call (span {}; the first is {})",
+                          DescribeSpan(*span), span->span_id.ToHex(),
+                          matched[it->second]->span_id.ToHex())));
+        }
+      } else if (auto at = kinds_at.find({*hop, span->service_name}); at != kinds_at.end()) {
+        std::string want;
+        for (SpanKind k : at->second) {
+          if (!want.empty()) want += " or ";
+          want += SpanKindName(k);
+        }
+        violations.push_back(MakeViolation(
+            "wrong-kind", *span,
+            fmt::format("{} recorded {} at hop {} as {}, expected {}", span->service_name,
+                        span->name, *hop, SpanKindName(span->kind), want)));
+      } else {
+        violations.push_back(
+            MakeViolation("unexpected-span", *span, WhyUnexpected(*span, entry.request_id)));
+      }
+    } else {
+      violations.push_back(
+          MakeViolation("unexpected-span", *span, WhyUnexpected(*span, entry.request_id)));
+    }
+    expected_of.push_back(found);
+  }
+
+  // Roots: exactly one span without a parent (the driver's CLIENT span).
+  std::vector<const Span*> roots;
+  for (const Span* span : spans) {
+    if (!span->parent_span_id.IsValid()) roots.push_back(span);
+  }
+  if (roots.size() > 1) {
+    // Blame the first root that is not the expected one.
+    const Span* blamed = n > 0 && roots[0] == matched[0] ? roots[1] : roots[0];
+    std::string text = fmt::format("{} spans have no parent: ", roots.size());
+    for (size_t i = 0; i < roots.size() && i < kMissingNamedInExplanation; ++i) {
+      if (i > 0) text += ", ";
+      text += DescribeSpan(*roots[i]);
+    }
+    if (roots.size() > kMissingNamedInExplanation) {
+      text += fmt::format(", and {} more", roots.size() - kMissingNamedInExplanation);
+    }
+    violations.push_back(MakeViolation("multiple-roots", *blamed, std::move(text)));
+  }
+
+  // Orphans: the parent id names no span of the trace.
+  for (size_t k = 0; k < spans.size(); ++k) {
+    const Span& span = *spans[k];
+    if (!span.parent_span_id.IsValid() || by_id.contains(span.parent_span_id.value)) continue;
+    std::string text = fmt::format("{}'s parent span {} is not in the trace", DescribeSpan(span),
+                                   span.parent_span_id.ToHex());
+    const int i = expected_of[k];
+    if (i >= 0 && expected.spans[static_cast<size_t>(i)].parent >= 0) {
+      const auto p = static_cast<size_t>(expected.spans[static_cast<size_t>(i)].parent);
+      if (p < n && matched[p] == nullptr) {
+        text += fmt::format(" (its expected parent, {}, is missing)",
+                            DescribeExpected(expected.spans[p]));
+      }
+    }
+    violations.push_back(MakeViolation("orphan", span, std::move(text)));
+  }
+
+  // Parents and time windows against the expected tree, where both ends arrived.
+  for (size_t i = 0; i < n; ++i) {
+    const Span* span = matched[i];
+    if (span == nullptr) continue;
+    const ExpectedSpan& e = expected.spans[i];
+    auto actual = by_id.find(span->parent_span_id.value);
+    const Span* actual_parent = actual == by_id.end() ? nullptr : actual->second;
+    if (e.parent < 0 || static_cast<size_t>(e.parent) >= n) {
+      if (actual_parent != nullptr) {
+        violations.push_back(MakeViolation(
+            "wrong-parent", *span,
+            fmt::format("{} should be the root, but its parent is {}", DescribeSpan(*span),
+                        DescribeSpan(*actual_parent))));
+      }
+      continue;
+    }
+    const Span* parent = matched[static_cast<size_t>(e.parent)];
+    if (parent == nullptr) continue;
+    if (actual_parent != nullptr && actual_parent != parent) {
+      violations.push_back(MakeViolation(
+          "wrong-parent", *span,
+          fmt::format("{}'s parent is {}, expected {}", DescribeSpan(*span),
+                      DescribeSpan(*actual_parent), DescribeSpan(*parent))));
+    }
+    if (e.kind != SpanKind::kServer || parent->kind != SpanKind::kClient) continue;
+    const uint64_t early = parent->start_unix_nano > span->start_unix_nano
+                               ? parent->start_unix_nano - span->start_unix_nano
+                               : 0;
+    const uint64_t late =
+        span->end_unix_nano > parent->end_unix_nano ? span->end_unix_nano - parent->end_unix_nano
+                                                    : 0;
+    if (early <= clock_skew_tolerance_ns && late <= clock_skew_tolerance_ns) continue;
+    std::string text = DescribeSpan(*span);
+    if (early > clock_skew_tolerance_ns) {
+      text += fmt::format(" starts {} before", FormatDuration(early));
+    }
+    if (late > clock_skew_tolerance_ns) {
+      text += fmt::format("{} ends {} after", early > clock_skew_tolerance_ns ? " and" : "",
+                          FormatDuration(late));
+    }
+    text += fmt::format(" its parent {}", DescribeSpan(*parent));
+    violations.push_back(MakeViolation("clock-skew", *span, std::move(text)));
+  }
+  return violations;
+}
+
 TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entry,
                            const std::vector<Span>& trace_spans,
-                           const std::vector<Span>& fragments) {
+                           const std::vector<Span>& fragments,
+                           uint64_t clock_skew_tolerance_ns) {
   TraceVerdict verdict;
   verdict.sequence = entry.sequence;
   verdict.trace_id = entry.trace_id;
@@ -192,6 +403,8 @@ TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entr
         fmt::format("{} of {} expected spans missing: {}{}", verdict.missing.size(), n,
                     DescribeMissing(verdict.missing), suffix);
   }
+  verdict.violations =
+      CheckTraceStructure(expected, entry, trace_spans, clock_skew_tolerance_ns);
   return verdict;
 }
 

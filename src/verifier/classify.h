@@ -1,6 +1,8 @@
 // Trace classification: compares what a backend holds for one root request with the expected call
 // tree and says whether the trace is complete, incomplete, broken (propagation lost somewhere, so
-// part of the request lives under another trace id) or missing. Pure: no I/O, no clock.
+// part of the request lives under another trace id) or missing, and which structural violations
+// (orphans, wrong parents, clock skew, ...) the spans under its trace id show. Pure: no I/O, no
+// clock.
 #pragma once
 
 #include <cstdint>
@@ -37,6 +39,27 @@ struct PropagationBreak {
   TraceId found_under;
 };
 
+// Something wrong with the structure of the spans under the ledger's trace id, even when every
+// expected span is present. Kinds:
+//   "orphan"            a span's parent span id is not in the trace;
+//   "multiple-roots"    more than one span without a parent (one violation per trace);
+//   "duplicate-span-id" one span id used by several spans (identical copies included);
+//   "wrong-parent"      a span's parent exists but is not the one the expected tree names;
+//   "wrong-kind"        a span at an expected (hop, service) with a kind the tree does not expect,
+//                       which leaves that edge without its CLIENT or SERVER span;
+//   "unexpected-span"   a span the expected tree has no place for (no ground truth, another
+//                       request's id, an unknown hop, or a second span for the same expected one);
+//   "clock-skew"        a SERVER span starting before its parent CLIENT span starts, or ending
+//                       after it ends, by more than the tolerance.
+struct Violation {
+  std::string kind;
+  std::string hop;      // the offending span's tracerig.hop, "" when it has none
+  std::string service;  // the service that recorded the offending span
+  std::string explanation;
+
+  bool operator==(const Violation&) const = default;
+};
+
 struct TraceVerdict {
   TraceStatus status = TraceStatus::kMissing;
   uint64_t sequence = 0;
@@ -47,7 +70,19 @@ struct TraceVerdict {
   std::vector<MissingSpan> missing;      // pre-order of the expected tree
   std::vector<PropagationBreak> breaks;  // topmost breaks only, pre-order
   std::string explanation;               // one human sentence
+  // Structural problems of the spans under the ledger's trace id. They never change `status`,
+  // which is about presence: a complete trace can have violations.
+  std::vector<Violation> violations;
 };
+
+// The structural checks behind TraceVerdict::violations, on the spans of `trace_spans` whose
+// trace_id is the entry's (others are ignored). Spans are identified with expected spans as
+// ClassifyTrace does; duplicates of a span id are checked once. Order: duplicate span ids,
+// wrong kinds and unexpected spans (in `trace_spans` order), multiple roots, orphans, wrong
+// parents and clock skew (in expected-tree order).
+std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const LedgerEntry& entry,
+                                           const std::vector<Span>& trace_spans,
+                                           uint64_t clock_skew_tolerance_ns = 0);
 
 // Identifies spans with expected spans by (tracerig.hop, kind, service) among spans whose
 // tracerig.request_id is the entry's. `trace_spans` are the spans the backend returned for the
@@ -59,8 +94,10 @@ struct TraceVerdict {
 //   broken:     some expected span is under another trace id; `breaks` names each topmost edge
 //               where the trace id changed (a change below a change is not counted again);
 //   incomplete: otherwise (spans missing and not found elsewhere).
+// `violations` is CheckTraceStructure(expected, entry, trace_spans, clock_skew_tolerance_ns).
 TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entry,
                            const std::vector<Span>& trace_spans,
-                           const std::vector<Span>& fragments);
+                           const std::vector<Span>& fragments,
+                           uint64_t clock_skew_tolerance_ns = 0);
 
 }  // namespace tracerig

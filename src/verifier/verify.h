@@ -1,13 +1,35 @@
 // The verification loop: polls a backend for every trace in the ledger until each one has settled
 // (ingestion is asynchronous), looks for fragments of the ones that are not complete, and
-// classifies them. Synchronous; time and waiting are injected so tests run on a fake clock without
-// sleeping.
+// classifies them. Time and waiting are injected so tests run on a fake clock without sleeping.
+//
+// Polling strategy (all knobs in VerifyOptions):
+//   - Every sampled trace is polled once, in ledger order, whatever the deadline.
+//   - Stable count: a trace settles when GetTrace returned the same span count `stable_polls`
+//     times in a row and either that count reaches the expected tree's size, or the count has
+//     not changed for `settle_incomplete_ns` (the settle time: late spans get that long to arrive
+//     before a trace is called incomplete).
+//   - Repoll timing: a trace that already has all expected spans is asked again after
+//     `min_repoll_interval_ns` (only to confirm the count is stable); one that has fewer is asked
+//     again after `poll_interval_ns`.
+//   - A settled trace is classified at once from the poll that settled it (searching fragments by
+//     request id if it is not complete); only counts and examples are kept, and no spans are kept
+//     between polls, so memory per ledger entry is a few dozen bytes.
+//   - Deadline: when `deadline_ns` has passed (and every trace was polled once), each trace still
+//     pending is polled one last time and classified as it stands; `deadline_hit` is set.
+//   - Backoff: a failed backend request is retried after `error_backoff_ns`, doubling up to
+//     `error_backoff_max_ns`, until `max_backend_errors` failures in a row end verification with
+//     "backend unreachable: <reason>".
+//   - Politeness: at most `concurrency` requests in flight (one per worker, each with its own
+//     client) and, if `max_requests_per_second` is set, no more than that many started per
+//     second overall (each worker keeps its share).
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,14 +48,17 @@ class Sleeper {
   virtual void SleepFor(uint64_t nanos) = 0;
 };
 
-// Sleeps the calling thread.
+// Sleeps the calling thread. Thread-safe.
 class ThreadSleeper final : public Sleeper {
  public:
   void SleepFor(uint64_t nanos) override;
 };
 
 struct VerifyOptions {
+  // Between polls of a trace that has fewer spans than expected.
   uint64_t poll_interval_ns = std::chrono::nanoseconds(std::chrono::milliseconds(100)).count();
+  // Between polls of a trace that already has all expected spans (confirming it is stable).
+  uint64_t min_repoll_interval_ns = std::chrono::nanoseconds(std::chrono::milliseconds(20)).count();
   // A trace settles when its span count was the same in this many consecutive polls and either it
   // has all expected spans or it has not changed for settle_incomplete_ns.
   int stable_polls = 2;
@@ -42,7 +67,18 @@ struct VerifyOptions {
   uint64_t deadline_ns = std::chrono::nanoseconds(std::chrono::seconds(60)).count();
   // Failed backend requests in a row before giving up with "backend unreachable".
   int max_backend_errors = 3;
-  size_t max_examples = 5;  // per non-complete status
+  // Wait before retrying a failed request; doubles per consecutive failure up to the max.
+  uint64_t error_backoff_ns = std::chrono::nanoseconds(std::chrono::milliseconds(100)).count();
+  uint64_t error_backoff_max_ns = std::chrono::nanoseconds(std::chrono::seconds(2)).count();
+  // Worker threads, each with its own client: the bound on requests in flight. Only the
+  // client-factory overload of VerifyLedger uses more than one.
+  size_t concurrency = 8;
+  // Requests started per second over all workers; 0 = no limit.
+  double max_requests_per_second = 0;
+  // A child SERVER span may start before / end after its parent CLIENT span by this much before
+  // it is a "clock-skew" violation.
+  uint64_t clock_skew_tolerance_ns = 0;
+  size_t max_examples = 5;  // per non-complete status, and per violation kind
 };
 
 // How many traces broke at one edge of the call tree.
@@ -62,7 +98,13 @@ struct VerificationSummary {
   size_t skipped_unsampled = 0;  // entries the driver sent unsampled: nothing is expected of them
   std::vector<TraceVerdict> examples;  // up to max_examples per non-complete status, ledger order
   std::vector<BreakEdgeCount> break_edges;  // most frequent first, then by hop
-  uint64_t polls = 0;                       // polling rounds over the pending traces
+  // Violation kind -> number of traces with at least one violation of that kind.
+  std::map<std::string, size_t> violation_counts;
+  size_t traces_with_violations = 0;
+  // Up to max_examples traces per violation kind (each trace once), ledger order. Independent of
+  // `examples`: a broken trace with violations can be in both.
+  std::vector<TraceVerdict> violation_examples;
+  uint64_t polls = 0;                       // GetTrace answers received (retries not counted)
   uint64_t backend_requests = 0;            // GetTrace and FindSpans calls, retries included
   uint64_t elapsed_ns = 0;
   bool deadline_hit = false;
@@ -73,8 +115,21 @@ struct VerificationSummary {
 // entry's times ± 1 minute. Errors: a ledger entry naming a load entry the scenario does not have,
 // or "backend unreachable: <reason>" after max_backend_errors failed requests in a row — a backend
 // failure is never counted as missing traces. `progress` is called as traces settle.
+// This overload uses `backend` alone, on the calling thread (concurrency 1).
 Result<VerificationSummary> VerifyLedger(
     const Scenario& scenario, const Ledger& ledger, BackendClient& backend,
+    const VerifyOptions& options, const Clock& clock, Sleeper& sleeper,
+    std::function<void(size_t done, size_t total)> progress = {});
+
+// Makes one client per worker; called on the calling thread, so it need not be thread-safe.
+using BackendClientFactory = std::function<std::unique_ptr<BackendClient>()>;
+
+// The same with min(options.concurrency, sampled traces) workers, each polling its share of the
+// ledger (every n-th trace) with its own client from `make_client`. With one worker it runs on
+// the calling thread. `clock` and `sleeper` must be thread-safe (SystemClock, ThreadSleeper and
+// FakeClock are); `progress` is never called concurrently.
+Result<VerificationSummary> VerifyLedger(
+    const Scenario& scenario, const Ledger& ledger, const BackendClientFactory& make_client,
     const VerifyOptions& options, const Clock& clock, Sleeper& sleeper,
     std::function<void(size_t done, size_t total)> progress = {});
 

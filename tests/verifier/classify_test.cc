@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "tests/verifier/test_spans.h"
 
 namespace tracerig {
@@ -76,6 +78,11 @@ TEST(ClassifyTraceTest, ExtraAndDuplicateSpansDoNotMatter) {
   TraceVerdict v = ClassifyTrace(tree, Entry(), spans, {});
   EXPECT_EQ(v.status, TraceStatus::kComplete);
   EXPECT_EQ(v.found_spans, 8u);
+  // They are violations, though: status is about presence only.
+  std::vector<std::string> kinds;
+  for (const Violation& violation : v.violations) kinds.push_back(violation.kind);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"duplicate-span-id", "unexpected-span",
+                                             "multiple-roots"}));
 }
 
 TEST(ClassifyTraceTest, OneMissingLeafIsIncomplete) {
@@ -264,6 +271,175 @@ TEST(ClassifyTraceTest, ExplanationSaysWhenTheRequestItselfFailed) {
   entry.http_status = 503;
   v = ClassifyTrace(tree, entry, spans, {});
   EXPECT_TRUE(v.explanation.ends_with(" (the request itself failed: HTTP 503)")) << v.explanation;
+}
+
+// One row per violation kind (and the clean trace): a mutation of the correct quickstart trace,
+// and exactly the violations it must produce.
+struct StructureCase {
+  std::string name;
+  std::function<void(std::vector<Span>&)> mutate;
+  std::vector<Violation> want;
+};
+
+Span Copy(const Span& span, uint64_t span_id) {
+  Span copy = span;
+  copy.span_id = SpanId{span_id};
+  return copy;
+}
+
+std::vector<StructureCase> StructureCases() {
+  return {
+      {"clean", [](std::vector<Span>&) {}, {}},
+      {"orphan",
+       [](std::vector<Span>& s) { s[3].parent_span_id = SpanId{0xdead}; },
+       {{"orphan", "0.0", "cart",
+         "cart SERVER GetCart (hop 0.0)'s parent span 000000000000dead is not in the trace"}}},
+      {"orphan-of-a-missing-parent",
+       [](std::vector<Span>& s) { s.erase(s.begin() + 2); },
+       {{"orphan", "0.0", "cart",
+         "cart SERVER GetCart (hop 0.0)'s parent span 0000000000000102 is not in the trace (its "
+         "expected parent, frontend CLIENT GetCart (hop 0.0), is missing)"}}},
+      {"multiple-roots",
+       [](std::vector<Span>& s) { s[5].parent_span_id = SpanId{}; },
+       {{"multiple-roots", "0.1", "checkout",
+         "2 spans have no parent: tracerig-driver CLIENT GET /checkout (hop 0), checkout SERVER "
+         "PlaceOrder (hop 0.1)"}}},
+      {"duplicate-span-id",
+       [](std::vector<Span>& s) { s[3].span_id = SpanId{0x102}; },
+       {{"duplicate-span-id", "0.0", "frontend",
+         "span id 0000000000000102 is used by 2 spans: frontend CLIENT GetCart (hop 0.0), cart "
+         "SERVER GetCart (hop 0.0)"}}},
+      {"duplicate-span-id-identical-copies",
+       [](std::vector<Span>& s) { s.push_back(s[3]); },
+       {{"duplicate-span-id", "0.0", "cart",
+         "span id 0000000000000103 is used by 2 spans: identical copies of cart SERVER GetCart "
+         "(hop 0.0) (stored more than once)"}}},
+      {"wrong-parent",
+       [](std::vector<Span>& s) { s[7].parent_span_id = SpanId{0x105}; },
+       {{"wrong-parent", "0.1.0", "payment",
+         "payment SERVER Charge (hop 0.1.0)'s parent is checkout SERVER PlaceOrder (hop 0.1), "
+         "expected checkout CLIENT Charge (hop 0.1.0)"}}},
+      {"wrong-parent-of-the-root",
+       [](std::vector<Span>& s) { s[0].parent_span_id = SpanId{0x107}; },
+       {{"wrong-parent", "0", "tracerig-driver",
+         "tracerig-driver CLIENT GET /checkout (hop 0) should be the root, but its parent is "
+         "payment SERVER Charge (hop 0.1.0)"}}},
+      {"wrong-kind",
+       [](std::vector<Span>& s) { s[3].kind = SpanKind::kInternal; },
+       {{"wrong-kind", "0.0", "cart",
+         "cart recorded GetCart at hop 0.0 as INTERNAL, expected SERVER"}}},
+      {"unexpected-span-unknown-hop",
+       [](std::vector<Span>& s) {
+         Span extra = Copy(s[3], 0x200);
+         extra.attributes[1].value = std::string("0.2");
+         s.push_back(extra);
+       },
+       {{"unexpected-span", "0.2", "cart",
+         "cart SERVER GetCart (hop 0.2) is not in the expected call tree"}}},
+      {"unexpected-span-without-ground-truth",
+       [](std::vector<Span>& s) {
+         Span db;
+         db.trace_id = kTrace;
+         db.span_id = SpanId{0x201};
+         db.parent_span_id = SpanId{0x103};
+         db.name = "SELECT";
+         db.kind = SpanKind::kClient;
+         db.service_name = "cart";
+         s.push_back(db);
+       },
+       {{"unexpected-span", "", "cart",
+         "cart CLIENT SELECT (span 0000000000000201) carries no tracerig ground truth (request "
+         "id and hop)"}}},
+      {"unexpected-span-of-another-request",
+       [](std::vector<Span>& s) {
+         Span other = Copy(s[3], 0x202);
+         other.attributes[0].value = FormatRequestId(kRequest + 1);
+         s.push_back(other);
+       },
+       {{"unexpected-span", "0.0", "cart",
+         "cart SERVER GetCart (hop 0.0) belongs to request 0000000000000abd, not "
+         "0000000000000abc"}}},
+      {"unexpected-span-second-for-one-call",
+       [](std::vector<Span>& s) { s.push_back(Copy(s[3], 0x203)); },
+       {{"unexpected-span", "0.0", "cart",
+         "cart SERVER GetCart (hop 0.0) is a second span for the same call (span "
+         "0000000000000203; the first is 0000000000000103)"}}},
+      {"clock-skew-start",
+       [](std::vector<Span>& s) { s[7].start_unix_nano = s[6].start_unix_nano - 1500; },
+       {{"clock-skew", "0.1.0", "payment",
+         "payment SERVER Charge (hop 0.1.0) starts 1.5µs before its parent checkout CLIENT "
+         "Charge (hop 0.1.0)"}}},
+      {"clock-skew-end",
+       [](std::vector<Span>& s) { s[3].end_unix_nano = s[2].end_unix_nano + 2'000'000; },
+       {{"clock-skew", "0.0", "cart",
+         "cart SERVER GetCart (hop 0.0) ends 2ms after its parent frontend CLIENT GetCart (hop "
+         "0.0)"}}},
+      {"clock-skew-both",
+       [](std::vector<Span>& s) {
+         s[1].start_unix_nano = s[0].start_unix_nano - 3'000'000'000ull;
+         s[1].end_unix_nano = s[0].end_unix_nano + 4'000'000'000ull;
+       },
+       {{"clock-skew", "0", "frontend",
+         "frontend SERVER GET /checkout (hop 0) starts 3s before and ends 4s after its parent "
+         "tracerig-driver CLIENT GET /checkout (hop 0)"}}},
+      {"spans-under-other-trace-ids-are-not-checked",
+       [](std::vector<Span>& s) {
+         s[7].trace_id = kOther;
+         s[7].parent_span_id = SpanId{0xdead};
+       },
+       {}},
+  };
+}
+
+TEST(CheckTraceStructureTest, OneRowPerViolationKind) {
+  const ExpectedTree tree = QuickstartTree();
+  for (const StructureCase& c : StructureCases()) {
+    SCOPED_TRACE(c.name);
+    std::vector<Span> spans = AllSpans(tree, kTrace, kRequest);
+    c.mutate(spans);
+    const std::vector<Violation> got = CheckTraceStructure(tree, Entry(), spans);
+    ASSERT_EQ(got.size(), c.want.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].kind, c.want[i].kind);
+      EXPECT_EQ(got[i].hop, c.want[i].hop);
+      EXPECT_EQ(got[i].service, c.want[i].service);
+      EXPECT_EQ(got[i].explanation, c.want[i].explanation);
+    }
+  }
+}
+
+TEST(CheckTraceStructureTest, ClockSkewWithinTheToleranceIsAccepted) {
+  const ExpectedTree tree = QuickstartTree();
+  std::vector<Span> spans = AllSpans(tree, kTrace, kRequest);
+  spans[7].start_unix_nano = spans[6].start_unix_nano - 1500;
+  EXPECT_TRUE(CheckTraceStructure(tree, Entry(), spans, 1500).empty());
+  const std::vector<Violation> got = CheckTraceStructure(tree, Entry(), spans, 1499);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].kind, "clock-skew");
+}
+
+TEST(ClassifyTraceTest, ViolationsDoNotChangeACompleteStatus) {
+  const ExpectedTree tree = QuickstartTree();
+  std::vector<Span> spans = AllSpans(tree, kTrace, kRequest);
+  spans[7].parent_span_id = SpanId{0x105};
+  spans[3].end_unix_nano = spans[2].end_unix_nano + 10;
+  TraceVerdict v = ClassifyTrace(tree, Entry(), spans, {}, /*clock_skew_tolerance_ns=*/5);
+  EXPECT_EQ(v.status, TraceStatus::kComplete);
+  EXPECT_EQ(v.violations, CheckTraceStructure(tree, Entry(), spans, 5));
+  ASSERT_EQ(v.violations.size(), 2u);
+  // Expected-tree order: cart (hop 0.0) before payment (hop 0.1.0).
+  EXPECT_EQ(v.violations[0].kind, "clock-skew");
+  EXPECT_EQ(v.violations[1].kind, "wrong-parent");
+}
+
+TEST(ClassifyTraceTest, WrongKindLeavesTheEdgeIncomplete) {
+  const ExpectedTree tree = QuickstartTree();
+  std::vector<Span> spans = AllSpans(tree, kTrace, kRequest);
+  spans[3].kind = SpanKind::kInternal;
+  TraceVerdict v = ClassifyTrace(tree, Entry(), spans, {});
+  EXPECT_EQ(v.status, TraceStatus::kIncomplete);
+  ASSERT_EQ(v.violations.size(), 1u);
+  EXPECT_EQ(v.violations[0].kind, "wrong-kind");
 }
 
 }  // namespace

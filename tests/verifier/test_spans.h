@@ -9,6 +9,7 @@
 #include "core/ledger.h"
 #include "core/span.h"
 #include "topology/expected_tree.h"
+#include "topology/scenario.h"
 
 namespace tracerig::verifier_testing {
 
@@ -22,6 +23,35 @@ inline ExpectedSpan Expect(std::string hop, std::string service, SpanKind kind, 
   span.parent = parent;
   span.peer = std::move(peer);
   return span;
+}
+
+// The quickstart scenario, whose expected tree is QuickstartTree(): frontend "GET /checkout" ->
+// cart "GetCart", checkout "PlaceOrder";
+// checkout "PlaceOrder" -> payment "Charge".
+inline Scenario QuickstartScenario() {
+  auto route = [](std::string name, std::vector<Call> calls) {
+    Route r;
+    r.name = std::move(name);
+    for (Call& c : calls) r.calls.push_back(CallStep{false, {std::move(c)}});
+    return r;
+  };
+  auto service = [](std::string name, Route r) {
+    Service s;
+    s.name = std::move(name);
+    s.routes.push_back(std::move(r));
+    return s;
+  };
+  Scenario s;
+  s.name = "quickstart";
+  s.load.entries = {LoadEntry{"frontend", "GET /checkout", 1.0}};
+  s.services = {
+      service("frontend", route("GET /checkout",
+                                {Call{"cart", "GetCart", {}}, Call{"checkout", "PlaceOrder", {}}})),
+      service("cart", route("GetCart", {})),
+      service("checkout", route("PlaceOrder", {Call{"payment", "Charge", {}}})),
+      service("payment", route("Charge", {})),
+  };
+  return s;
 }
 
 // The quickstart tree, 8 spans in pre-order; with `fraud`, payment also calls fraud "Check" (10).
@@ -61,11 +91,20 @@ inline Span SpanFor(const ExpectedSpan& expected, TraceId trace, uint64_t reques
   return span;
 }
 
-// Every span of `tree` under `trace`.
+// Every span of `tree` under `trace`, as a correct trace has them: span i has id 0x100 + i, its
+// parent is its expected parent's span, and each span lies inside its parent's time window (spans
+// later in pre-order start later and end earlier, 1 µs apart).
 inline std::vector<Span> AllSpans(const ExpectedTree& tree, TraceId trace, uint64_t request_id) {
+  constexpr uint64_t kStart = 1'700'000'000'000'000'000ull;
+  constexpr uint64_t kStep = 1000;
   std::vector<Span> spans;
   for (size_t i = 0; i < tree.spans.size(); ++i) {
-    spans.push_back(SpanFor(tree.spans[i], trace, request_id, 0x100 + i));
+    Span span = SpanFor(tree.spans[i], trace, request_id, 0x100 + i);
+    const int parent = tree.spans[i].parent;
+    if (parent >= 0) span.parent_span_id = SpanId{0x100 + static_cast<uint64_t>(parent)};
+    span.start_unix_nano = kStart + i * kStep;
+    span.end_unix_nano = kStart + (1000 - i) * kStep;
+    spans.push_back(std::move(span));
   }
   return spans;
 }

@@ -15,38 +15,21 @@ namespace {
 
 using ::testing::StartsWith;
 using verifier_testing::AllSpans;
+using verifier_testing::QuickstartScenario;
 using verifier_testing::QuickstartTree;
 
 constexpr uint64_t kMs = 1'000'000;
 constexpr uint64_t kSec = 1'000'000'000;
 
-// The quickstart topology: frontend "GET /checkout" -> cart "GetCart", checkout "PlaceOrder";
-// checkout "PlaceOrder" -> payment "Charge".
-Scenario Quickstart() {
-  auto route = [](std::string name, std::vector<Call> calls) {
-    Route r;
-    r.name = std::move(name);
-    for (Call& c : calls) r.calls.push_back(CallStep{false, {std::move(c)}});
-    return r;
-  };
-  auto service = [](std::string name, Route r) {
-    Service s;
-    s.name = std::move(name);
-    s.routes.push_back(std::move(r));
-    return s;
-  };
-  Scenario s;
-  s.name = "quickstart";
-  s.load.entries = {LoadEntry{"frontend", "GET /checkout", 1.0}};
-  s.services = {
-      service("frontend", route("GET /checkout",
-                                {Call{"cart", "GetCart", {}}, Call{"checkout", "PlaceOrder", {}}})),
-      service("cart", route("GetCart", {})),
-      service("checkout", route("PlaceOrder", {Call{"payment", "Charge", {}}})),
-      service("payment", route("Charge", {})),
-  };
-  return s;
-}
+// Advances the clock from any thread, for runs with several workers.
+class SharedAdvancingSleeper final : public Sleeper {
+ public:
+  explicit SharedAdvancingSleeper(FakeClock& clock) : clock_(clock) {}
+  void SleepFor(uint64_t nanos) override { clock_.Advance(nanos); }
+
+ private:
+  FakeClock& clock_;
+};
 
 class AdvancingSleeper final : public Sleeper {
  public:
@@ -164,7 +147,7 @@ class VerifyLedgerTest : public ::testing::Test {
                         [this](size_t done, size_t total) { progress_.emplace_back(done, total); });
   }
 
-  Scenario scenario_ = Quickstart();
+  Scenario scenario_ = QuickstartScenario();
   ExpectedTree tree_ = QuickstartTree();
   Ledger ledger_;
   FakeClock clock_;
@@ -188,10 +171,11 @@ TEST_F(VerifyLedgerTest, CompleteRun) {
   EXPECT_EQ(summary->incomplete + summary->broken + summary->missing, 0u);
   EXPECT_TRUE(summary->examples.empty());
   EXPECT_TRUE(summary->break_edges.empty());
-  // Seen with all spans twice in a row (stable_polls = 2): two rounds, one interval apart.
-  EXPECT_EQ(summary->polls, 2u);
+  // Seen with all spans twice in a row (stable_polls = 2): the confirming poll comes after the
+  // short min_repoll_interval, not the full poll interval.
+  EXPECT_EQ(summary->polls, 6u);
   EXPECT_EQ(summary->backend_requests, 6u);
-  EXPECT_EQ(summary->elapsed_ns, 100 * kMs);
+  EXPECT_EQ(summary->elapsed_ns, 20 * kMs);
   EXPECT_FALSE(summary->deadline_hit);
   EXPECT_TRUE(backend_.searches.empty());
   EXPECT_EQ(progress_, (std::vector<std::pair<size_t, size_t>>{{1, 3}, {2, 3}, {3, 3}}));
@@ -322,7 +306,8 @@ TEST_F(VerifyLedgerTest, LateSpansBecomeComplete) {
   auto summary = Run();
   ASSERT_TRUE(summary.ok()) << summary.error().message;
   EXPECT_EQ(summary->complete, 1u);
-  EXPECT_EQ(summary->elapsed_ns, 2 * kSec);  // seen at 1.9s and again at 2.0s
+  // Seen complete at 1.9s and again min_repoll_interval (20ms) later.
+  EXPECT_EQ(summary->elapsed_ns, 1920 * kMs);
   EXPECT_TRUE(backend_.searches.empty());
 }
 
@@ -339,7 +324,7 @@ TEST_F(VerifyLedgerTest, DeadlineClassifiesWhatIsKnown) {
   ASSERT_TRUE(summary.ok()) << summary.error().message;
   EXPECT_TRUE(summary->deadline_hit);
   EXPECT_EQ(summary->elapsed_ns, 1 * kSec);
-  EXPECT_EQ(summary->polls, 10u);  // rounds at 0, 0.1s, ..., 0.9s
+  EXPECT_EQ(summary->polls, 33u);  // each trace at 0, 0.1s, ..., 0.9s, and a last time at 1s
   EXPECT_EQ(summary->checked, 3u);
   EXPECT_EQ(summary->incomplete, 1u);
   EXPECT_EQ(summary->missing, 2u);
@@ -383,6 +368,158 @@ TEST_F(VerifyLedgerTest, LedgerFromAnotherScenarioIsAnError) {
   ASSERT_FALSE(summary.ok());
   EXPECT_EQ(summary.error().message,
             "ledger entry 0 names load entry 3, but scenario \"quickstart\" has 1 load entries");
+}
+
+TEST_F(VerifyLedgerTest, BackoffDoublesBetweenRetries) {
+  backend_.Add(Spans(AddEntry()));
+  backend_.failures_to_inject = -1;
+  options_.max_backend_errors = 4;
+  ASSERT_FALSE(Run().ok());
+  EXPECT_EQ(backend_.get_calls, 4);
+  EXPECT_EQ(sleeper_.slept(), (100 + 200 + 400) * kMs);
+}
+
+TEST_F(VerifyLedgerTest, RequestRateIsLimited) {
+  options_.max_requests_per_second = 10;  // one request per 100ms
+  for (int i = 0; i < 3; ++i) backend_.Add(Spans(AddEntry()));
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->complete, 3u);
+  EXPECT_EQ(summary->backend_requests, 6u);
+  // Six requests, 100ms apart: the last one starts at 500ms.
+  EXPECT_EQ(summary->elapsed_ns, 500 * kMs);
+}
+
+TEST_F(VerifyLedgerTest, ViolationsAreCountedPerKindWithExamplesInLedgerOrder) {
+  options_.max_examples = 1;
+  for (int i = 0; i < 4; ++i) {
+    LedgerEntry e = AddEntry();
+    std::vector<Span> spans = Spans(e);
+    if (i == 1 || i == 3) spans[7].parent_span_id = SpanId{0x105};  // wrong parent
+    if (i == 2 || i == 3) spans[3].parent_span_id = SpanId{0xdead};  // orphan
+    backend_.Add(spans);
+  }
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->complete, 4u);  // violations do not change the status
+  EXPECT_TRUE(summary->examples.empty());
+  EXPECT_EQ(summary->traces_with_violations, 3u);
+  EXPECT_EQ(summary->violation_counts,
+            (std::map<std::string, size_t>{{"orphan", 2}, {"wrong-parent", 2}}));
+  // The first trace of each kind, each once, in ledger order.
+  ASSERT_EQ(summary->violation_examples.size(), 2u);
+  EXPECT_EQ(summary->violation_examples[0].sequence, 1u);
+  EXPECT_EQ(summary->violation_examples[1].sequence, 2u);
+  EXPECT_EQ(summary->violation_examples[1].violations[0].kind, "orphan");
+}
+
+TEST_F(VerifyLedgerTest, ClockSkewToleranceIsPassedToTheChecks) {
+  LedgerEntry e = AddEntry();
+  std::vector<Span> spans = Spans(e);
+  spans[3].end_unix_nano = spans[2].end_unix_nano + 50;
+  backend_.Add(spans);
+  options_.clock_skew_tolerance_ns = 50;
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->traces_with_violations, 0u);
+  options_.clock_skew_tolerance_ns = 49;
+  summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->violation_counts, (std::map<std::string, size_t>{{"clock-skew", 1}}));
+}
+
+// The same ledger verified by 1 and by 4 workers gives the same summary.
+TEST_F(VerifyLedgerTest, WorkersShareTheLedgerAndMergeTheSameSummary) {
+  options_.settle_incomplete_ns = 200 * kMs;
+  for (int i = 0; i < 23; ++i) {
+    LedgerEntry e = AddEntry();
+    std::vector<Span> spans = Spans(e);
+    if (i % 5 == 1) spans.erase(spans.begin() + 3);           // incomplete
+    if (i % 5 == 2) spans[7].trace_id = TraceId{0x2, e.sequence};  // broken
+    if (i % 5 == 3) spans[5].parent_span_id = SpanId{};        // multiple roots
+    if (i % 7 == 6) continue;                                  // missing
+    backend_.Add(spans);
+  }
+  SharedAdvancingSleeper sleeper(clock_);
+  auto verify = [&](size_t concurrency, int& clients) {
+    options_.concurrency = concurrency;
+    clients = 0;
+    return VerifyLedger(
+        scenario_, ledger_,
+        [&]() -> std::unique_ptr<BackendClient> {
+          ++clients;
+          return std::make_unique<FakeBackend>(backend_);
+        },
+        options_, clock_, sleeper);
+  };
+  int one_client = 0;
+  int four_clients = 0;
+  auto one = verify(1, one_client);
+  auto four = verify(4, four_clients);
+  ASSERT_TRUE(one.ok()) << one.error().message;
+  ASSERT_TRUE(four.ok()) << four.error().message;
+  EXPECT_EQ(one_client, 1);
+  EXPECT_EQ(four_clients, 4);
+  EXPECT_EQ(four->checked, 23u);
+  EXPECT_EQ(four->complete, one->complete);
+  EXPECT_EQ(four->incomplete, one->incomplete);
+  EXPECT_EQ(four->broken, one->broken);
+  EXPECT_EQ(four->missing, one->missing);
+  EXPECT_GT(four->incomplete, 0u);
+  EXPECT_GT(four->broken, 0u);
+  EXPECT_GT(four->missing, 0u);
+  EXPECT_EQ(four->violation_counts, one->violation_counts);
+  EXPECT_EQ(four->traces_with_violations, one->traces_with_violations);
+  ASSERT_EQ(four->break_edges.size(), one->break_edges.size());
+  EXPECT_EQ(four->break_edges[0].traces, one->break_edges[0].traces);
+  auto sequences = [](const std::vector<TraceVerdict>& verdicts) {
+    std::vector<uint64_t> out;
+    for (const TraceVerdict& v : verdicts) out.push_back(v.sequence);
+    return out;
+  };
+  const std::vector<uint64_t> examples = sequences(four->examples);
+  EXPECT_EQ(examples, sequences(one->examples));
+  EXPECT_TRUE(std::is_sorted(examples.begin(), examples.end()));
+  EXPECT_FALSE(four->violation_examples.empty());
+  EXPECT_EQ(sequences(four->violation_examples), sequences(one->violation_examples));
+}
+
+TEST_F(VerifyLedgerTest, OneWorkerPerTraceAtMost) {
+  backend_.Add(Spans(AddEntry()));
+  int clients = 0;
+  options_.concurrency = 8;
+  auto summary = VerifyLedger(
+      scenario_, ledger_,
+      [&]() -> std::unique_ptr<BackendClient> {
+        ++clients;
+        return std::make_unique<FakeBackend>(backend_);
+      },
+      options_, clock_, sleeper_);
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(clients, 1);
+  EXPECT_EQ(summary->complete, 1u);
+}
+
+TEST_F(VerifyLedgerTest, AWorkersBackendFailureEndsTheWholeRun) {
+  for (int i = 0; i < 8; ++i) backend_.Add(Spans(AddEntry()));
+  backend_.failures_to_inject = -1;
+  SharedAdvancingSleeper sleeper(clock_);
+  options_.concurrency = 4;
+  auto summary = VerifyLedger(
+      scenario_, ledger_,
+      [&]() -> std::unique_ptr<BackendClient> { return std::make_unique<FakeBackend>(backend_); },
+      options_, clock_, sleeper);
+  ASSERT_FALSE(summary.ok());
+  EXPECT_EQ(summary.error().message, "backend unreachable: connection refused");
+}
+
+TEST_F(VerifyLedgerTest, NullClientFromTheFactoryIsAnError) {
+  AddEntry();
+  auto summary = VerifyLedger(
+      scenario_, ledger_, []() -> std::unique_ptr<BackendClient> { return nullptr; }, options_,
+      clock_, sleeper_);
+  ASSERT_FALSE(summary.ok());
+  EXPECT_EQ(summary.error().message, "verifier: the backend client factory returned null");
 }
 
 }  // namespace
