@@ -1,4 +1,4 @@
-// Throughput of the OTLP codec (spans/s) on 512 spans shaped like tracerig's own (HTTP attributes,
+// Throughput of the OTLP and Zipkin codecs (spans/s) on 512 spans shaped like tracerig's own (HTTP attributes,
 // ground-truth ids, five services with resource attributes), and of the exporter's Submit path.
 #include <benchmark/benchmark.h>
 
@@ -9,6 +9,7 @@
 #include "core/rng.h"
 #include "export/exporter.h"
 #include "export/otlp_codec.h"
+#include "export/zipkin_codec.h"
 
 namespace tracerig {
 namespace {
@@ -108,6 +109,32 @@ void BM_DecodeOtlpJson(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(body.size()));
 }
 BENCHMARK(BM_DecodeOtlpJson);
+
+void BM_EncodeZipkinJson(benchmark::State& state) {
+  const std::vector<Span> spans = RealisticSpans(kBatch);
+  size_t bytes = 0;
+  for (auto _ : state) {
+    std::string body = EncodeZipkinJson(spans);
+    bytes = body.size();
+    benchmark::DoNotOptimize(body);
+  }
+  state.SetItemsProcessed(state.iterations() * kBatch);
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
+  state.counters["body_bytes"] = static_cast<double>(bytes);
+}
+BENCHMARK(BM_EncodeZipkinJson);
+
+void BM_DecodeZipkinJson(benchmark::State& state) {
+  const std::string body = EncodeZipkinJson(RealisticSpans(kBatch));
+  for (auto _ : state) {
+    auto spans = DecodeZipkinJson(body);
+    if (!spans.ok()) state.SkipWithError(spans.error().message.c_str());
+    benchmark::DoNotOptimize(spans);
+  }
+  state.SetItemsProcessed(state.iterations() * kBatch);
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(body.size()));
+}
+BENCHMARK(BM_DecodeZipkinJson);
 
 void BM_GzipCompressProtobufBody(benchmark::State& state) {
   const std::string body = EncodeOtlpProtobuf(RealisticSpans(kBatch));

@@ -55,6 +55,19 @@ EmbeddedBackend::EmbeddedBackend(EmbeddedBackendOptions options, const Clock& cl
       ioc_, [this](HttpRequest&& request, HttpResponder respond) {
         respond(ToBeast(request, HandleJaegerQuery(store_, ViewOf(request))));
       });
+  if (!options_.zipkin.empty()) {
+    // Zipkin serves ingest and queries on one port: POST is ingest, everything else a query.
+    zipkin_server_ = std::make_unique<HttpServer>(
+        ioc_,
+        [this, limits](HttpRequest&& request, HttpResponder respond) {
+          const HttpRequestView view = ViewOf(request);
+          const uint64_t now = clock_.NowUnixNano();
+          respond(ToBeast(request, view.method == "POST"
+                                       ? HandleZipkinIngest(store_, counters_, view, limits, now)
+                                       : HandleZipkinQuery(store_, view, now)));
+        },
+        server_options);
+  }
 }
 
 EmbeddedBackend::~EmbeddedBackend() { Stop(); }
@@ -66,6 +79,13 @@ Status EmbeddedBackend::Start() {
   if (!query) return query.error();
   if (auto s = otlp_server_->Listen(*otlp); !s) return MakeError("OTLP/HTTP receiver: " + s.error().message);
   if (auto s = query_server_->Listen(*query); !s) return MakeError("query server: " + s.error().message);
+  if (zipkin_server_) {
+    auto zipkin = ParseListen("--zipkin", options_.zipkin);
+    if (!zipkin) return zipkin.error();
+    if (auto s = zipkin_server_->Listen(*zipkin); !s) {
+      return MakeError("Zipkin server: " + s.error().message);
+    }
+  }
   guard_.emplace(asio::make_work_guard(ioc_));
   thread_ = std::thread([this] { ioc_.run(); });
   return Ok{};
@@ -76,6 +96,7 @@ void EmbeddedBackend::Stop() {
   asio::post(ioc_, [this] {
     otlp_server_->Stop();
     query_server_->Stop();
+    if (zipkin_server_) zipkin_server_->Stop();
   });
   guard_.reset();
   ioc_.stop();
@@ -83,7 +104,11 @@ void EmbeddedBackend::Stop() {
 }
 
 uint64_t EmbeddedBackend::http_rejections() const {
-  return otlp_server_->stats().bad_requests + otlp_server_->stats().too_large;
+  uint64_t rejections = otlp_server_->stats().bad_requests + otlp_server_->stats().too_large;
+  if (zipkin_server_) {
+    rejections += zipkin_server_->stats().bad_requests + zipkin_server_->stats().too_large;
+  }
+  return rejections;
 }
 
 }  // namespace tracerig

@@ -1,5 +1,6 @@
-// The embedded backend as a running thing: an OTLP/HTTP receiver and a Jaeger-compatible query
-// server over one SpanStore, on their own thread. `tracerig backend` runs it standalone;
+// The embedded backend as a running thing: an OTLP/HTTP receiver, a Jaeger-compatible query
+// server and optionally a Zipkin server (ingest and query API) over one SpanStore, on their own
+// thread. `tracerig backend` runs it standalone;
 // `tracerig run` starts it in-process when the scenario names no external backend.
 #pragma once
 
@@ -10,6 +11,7 @@
 
 #include "backend/handlers.h"
 #include "backend/span_store.h"
+#include "backend/zipkin_handlers.h"
 #include "core/clock.h"
 #include "core/result.h"
 #include "net/beast.h"
@@ -20,6 +22,9 @@ namespace tracerig {
 struct EmbeddedBackendOptions {
   std::string otlp_http = "127.0.0.1:4318";  // HOST:PORT, port 0 = any free port
   std::string query = "127.0.0.1:16686";
+  // Zipkin v2 ingest (POST /api/v2/spans) and query API on one port, as Zipkin serves them on
+  // 9411; empty = not started.
+  std::string zipkin;
   size_t max_spans = 1'000'000;
   uint64_t max_body_bytes = 16ull << 20;
 };
@@ -36,9 +41,15 @@ class EmbeddedBackend {
 
   tcp::endpoint otlp_http_endpoint() const { return otlp_server_->local_endpoint(); }
   tcp::endpoint query_endpoint() const { return query_server_->local_endpoint(); }
+  // A default endpoint (port 0) when the Zipkin server is disabled.
+  tcp::endpoint zipkin_endpoint() const {
+    return zipkin_server_ ? zipkin_server_->local_endpoint() : tcp::endpoint();
+  }
   const SpanStore& store() const { return store_; }
+  // Every ingest server's requests: OTLP/HTTP and Zipkin.
   const IngestCounters& counters() const { return counters_; }
-  // Requests rejected by the HTTP layer itself (malformed HTTP, body over the limit).
+  // Requests to an ingest server rejected by the HTTP layer itself (malformed HTTP, body over the
+  // limit).
   uint64_t http_rejections() const;
 
  private:
@@ -50,6 +61,7 @@ class EmbeddedBackend {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
   std::unique_ptr<HttpServer> otlp_server_;
   std::unique_ptr<HttpServer> query_server_;
+  std::unique_ptr<HttpServer> zipkin_server_;  // null when options_.zipkin is empty
   std::thread thread_;
 };
 

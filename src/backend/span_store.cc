@@ -131,6 +131,16 @@ std::vector<TraceId> SpanStore::Search(const TraceQuery& query) const {
   return out;
 }
 
+void SpanStore::VisitTraces(
+    const std::function<bool(TraceId trace_id, const std::vector<Span>& spans)>& visit) const {
+  std::shared_lock lock(mu_);
+  for (auto it = arrival_order_.rbegin(); it != arrival_order_.rend(); ++it) {
+    auto trace_it = traces_.find(*it);
+    if (trace_it == traces_.end()) continue;
+    if (!visit(*it, trace_it->second.spans)) return;
+  }
+}
+
 StoreStats SpanStore::stats() const {
   std::shared_lock lock(mu_);
   return stats_;

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -70,6 +71,11 @@ class SpanStore {
   std::vector<std::string> Operations(std::string_view service) const;
   // Matching trace ids, newest first (by when the service's first span of the trace arrived).
   std::vector<TraceId> Search(const TraceQuery& query) const;
+  // Calls `visit` with each stored trace, newest first (by first arrival), under the shared lock,
+  // until it returns false. For queries no index answers (Zipkin's searches without a service,
+  // dependency links); `visit` must not call back into the store.
+  void VisitTraces(
+      const std::function<bool(TraceId trace_id, const std::vector<Span>& spans)>& visit) const;
   StoreStats stats() const;
   size_t max_spans() const { return max_spans_; }
 

@@ -1,4 +1,4 @@
-// Sends span batches as OTLP/HTTP protobuf (POST /v1/traces) over one kept-alive connection,
+// Sends span batches as OTLP/HTTP protobuf or JSON (POST /v1/traces) over one kept-alive connection,
 // classifying answers the way the OTLP specification asks exporters to.
 #pragma once
 
@@ -11,11 +11,17 @@
 
 namespace tracerig {
 
+enum class OtlpEncoding {
+  kProtobuf,  // application/x-protobuf
+  kJson,      // application/json (OTLP/JSON, EncodeOtlpJson)
+};
+
 struct OtlpHttpTarget {
   std::string host;
   uint16_t port = 4318;
   std::string path = "/v1/traces";
   std::vector<std::pair<std::string, std::string>> headers;  // e.g. auth; never printed
+  OtlpEncoding encoding = OtlpEncoding::kProtobuf;
 };
 
 class OtlpHttpSender final : public BatchSender {
@@ -28,9 +34,10 @@ class OtlpHttpSender final : public BatchSender {
   BlockingHttpClient client_;
 };
 
-// Pure classification of an OTLP/HTTP answer: 2xx ok (with partial success from the body),
-// 429/502/503/504 retryable (Retry-After in seconds honoured), anything else permanent.
+// Pure classification of an OTLP/HTTP answer: 2xx ok (with partial success from the body, read in
+// `encoding`), 429/502/503/504 retryable (Retry-After in seconds honoured), anything else permanent.
 SendResult ClassifyOtlpHttpResponse(unsigned status, std::string_view body,
-                                    std::string_view retry_after);
+                                    std::string_view retry_after,
+                                    OtlpEncoding encoding = OtlpEncoding::kProtobuf);
 
 }  // namespace tracerig

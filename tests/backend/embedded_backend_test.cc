@@ -11,6 +11,8 @@
 #include "export/exporter.h"
 #include "export/otlp_codec.h"
 #include "export/otlp_http_sender.h"
+#include "export/zipkin_codec.h"
+#include "export/zipkin_sender.h"
 #include "net/http_client.h"
 #include "verifier/http_fetcher.h"
 #include "verifier/jaeger_v1_client.h"
@@ -140,6 +142,87 @@ TEST_F(EmbeddedBackendTest, ExporterDeliversThroughTheRealSenderAndFlushes) {
   EXPECT_EQ(stats.exported, 1000u);
   EXPECT_EQ(stats.dropped_queue_full + stats.dropped_failed, 0u);
   EXPECT_EQ(backend_->store().stats().spans_stored, 1000u);
+}
+
+TEST_F(EmbeddedBackendTest, ZipkinServerIsOffUnlessAsked) {
+  EXPECT_EQ(backend_->zipkin_endpoint().port(), 0);
+}
+
+TEST(EmbeddedZipkinTest, ZipkinSenderInZipkinQueryApiOutOnePort) {
+  EmbeddedBackendOptions options;
+  options.otlp_http = "127.0.0.1:0";
+  options.query = "127.0.0.1:0";
+  options.zipkin = "127.0.0.1:0";
+  options.max_body_bytes = 64 * 1024;
+  EmbeddedBackend backend(options);
+  ASSERT_TRUE(backend.Start().ok());
+  const uint16_t port = backend.zipkin_endpoint().port();
+  ASSERT_NE(port, 0);
+
+  const TraceId trace{0, 0x5eed};
+  ZipkinHttpTarget target;
+  target.host = "127.0.0.1";
+  target.port = port;
+  ExporterOptions exporter_options;
+  exporter_options.max_batch_spans = 2;
+  BatchingExporter exporter(
+      std::make_unique<ZipkinHttpSender>(target), exporter_options, 1);
+  exporter.Submit(MakeSpan(trace, 1, 0, "Frontend", SpanKind::kServer));
+  exporter.Submit(MakeSpan(trace, 2, 1, "frontend", SpanKind::kClient));
+  exporter.Submit(MakeSpan(trace, 3, 2, "cart", SpanKind::kServer));
+  ASSERT_TRUE(exporter.Flush(std::chrono::seconds(30)));
+  EXPECT_EQ(exporter.stats().exported, 3u);
+  EXPECT_EQ(backend.counters().spans_accepted.load(), 3u);
+
+  BlockingHttpClient client("127.0.0.1", port);
+  auto got = client.Get("/api/v2/trace/5eed");
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(got->status, 200u);
+  EXPECT_EQ(got->content_type, "application/json");
+  auto spans = DecodeZipkinJson(got->body);
+  ASSERT_TRUE(spans) << spans.error().message;
+  ASSERT_EQ(spans->size(), 3u);
+  EXPECT_EQ((*spans)[0].service_name, "frontend");  // lowercased, as Zipkin answers
+  EXPECT_EQ((*spans)[2].parent_span_id, SpanId{2});
+  EXPECT_EQ(nlohmann::json::parse(got->body)[0]["traceId"], "0000000000005eed");
+
+  auto services = client.Get("/api/v2/services");
+  ASSERT_TRUE(services);
+  EXPECT_EQ(services->body, R"(["cart","frontend"])");
+  auto unknown = client.Get("/api/v2/trace/ffff");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404u);
+  EXPECT_EQ(unknown->body, "ffff not found");
+  auto no_end = client.Get("/api/v2/dependencies");
+  ASSERT_TRUE(no_end);
+  EXPECT_EQ(no_end->status, 400u);
+
+  // Bad input gets Zipkin's statuses, is counted with the OTLP receiver's, and stores nothing.
+  auto bad = client.Request(http::verb::post, "/api/v2/spans", "application/json", "[{}]");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400u);
+  EXPECT_EQ(bad->body, "cannot decode Zipkin v2 JSON: spans[0]: traceId is required");
+  auto wrong_type = client.Request(http::verb::post, "/api/v2/spans", "text/plain", "[]");
+  ASSERT_TRUE(wrong_type);
+  EXPECT_EQ(wrong_type->status, 415u);
+  BlockingHttpClient fresh("127.0.0.1", port);
+  auto huge = fresh.Request(http::verb::post, "/api/v2/spans", "application/json",
+                            std::string(128 * 1024, ' '));
+  ASSERT_TRUE(huge);
+  EXPECT_EQ(huge->status, 413u);
+  EXPECT_EQ(backend.counters().requests_rejected.load(), 2u);
+  EXPECT_EQ(backend.http_rejections(), 1u);
+  EXPECT_EQ(backend.store().stats().spans_stored, 3u);
+  // The OTLP receiver feeds the same store.
+  BlockingHttpClient otlp("127.0.0.1", backend.otlp_http_endpoint().port());
+  auto pb = otlp.Request(http::verb::post, "/v1/traces", "application/x-protobuf",
+                         EncodeOtlpProtobuf({MakeSpan(trace, 4, 3, "db", SpanKind::kServer)}));
+  ASSERT_TRUE(pb);
+  EXPECT_EQ(pb->status, 200u);
+  auto again = client.Get("/api/v2/trace/5eed");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(nlohmann::json::parse(again->body).size(), 4u);
+  backend.Stop();
 }
 
 TEST(OtlpHttpResponseTest, ClassificationFollowsTheSpecification) {

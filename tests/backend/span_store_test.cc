@@ -97,6 +97,25 @@ TEST(SpanStoreTest, TraceLargerThanTheBoundIsEvictedEntirely) {
   EXPECT_FALSE(store.GetTrace(TraceId{0, 1}));
 }
 
+TEST(SpanStoreTest, VisitTracesGoesNewestFirstAndStopsWhenAsked) {
+  SpanStore store(3);
+  store.Add({MakeSpan(1, 1, "a", "x"), MakeSpan(2, 2, "a", "x")}, 10);
+  store.Add({MakeSpan(1, 3, "b", "y"), MakeSpan(3, 4, "b", "y")}, 20);  // evicts trace 1
+  store.Add({MakeSpan(4, 5, "c", "z")}, 30);
+  std::vector<std::pair<uint64_t, size_t>> seen;  // (trace low, span count)
+  store.VisitTraces([&](TraceId id, const std::vector<Span>& spans) {
+    seen.emplace_back(id.low, spans.size());
+    return true;
+  });
+  EXPECT_EQ(seen, (std::vector<std::pair<uint64_t, size_t>>{{4, 1}, {3, 1}, {2, 1}}));
+  seen.clear();
+  store.VisitTraces([&](TraceId id, const std::vector<Span>& spans) {
+    seen.emplace_back(id.low, spans.size());
+    return seen.size() < 2;
+  });
+  EXPECT_EQ(seen.size(), 2u);
+}
+
 TEST(SpanStoreTest, EvictedTraceThatArrivesAgainStartsAFreshRecord) {
   SpanStore store(1);
   store.Add({MakeSpan(1, 1, "a", "x")}, 10);
