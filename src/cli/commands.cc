@@ -23,6 +23,8 @@
 #include "driver/load_driver.h"
 #include "export/exporter.h"
 #include "export/otlp_http_sender.h"
+#include "report/junit.h"
+#include "report/markdown.h"
 #include "report/render.h"
 #include "report/run_report.h"
 #include "topology/conformance_service.h"
@@ -115,21 +117,32 @@ Status ApplyLoadOverrides(const ParsedFlags& flags, Scenario& scenario) {
   return Ok{};
 }
 
-Status CheckReportFormats(const ParsedFlags& flags) {
-  if (auto formats = flags.Get("report")) {
-    std::string_view rest = *formats;
-    while (!rest.empty()) {
-      size_t comma = rest.find(',');
-      std::string_view f = rest.substr(0, comma);
-      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-      if (f == "json") continue;
-      if (f == "junit" || f == "markdown" || f == "html") {
-        return MakeError(fmt::format("--report {}: not implemented yet (json is)", f));
-      }
+// The report formats asked for with --report (json is always written).
+struct ReportFormats {
+  bool junit = false;
+  bool markdown = false;
+};
+
+Result<ReportFormats> ParseReportFormats(const ParsedFlags& flags) {
+  ReportFormats formats;
+  const std::string value = flags.Get("report").value_or("json");
+  std::string_view rest = value;
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string_view f = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    if (f == "json") continue;
+    if (f == "junit") {
+      formats.junit = true;
+    } else if (f == "markdown") {
+      formats.markdown = true;
+    } else if (f == "html") {
+      return MakeError("--report html: not implemented yet (json, junit and markdown are)");
+    } else {
       return MakeError(fmt::format("--report: unknown format \"{}\" (json, junit, markdown, html)", f));
     }
   }
-  return Ok{};
+  return formats;
 }
 
 const std::vector<FlagSpec> kLoadFlags = {
@@ -166,6 +179,10 @@ Result<StartedBackend> StartBackend(const Scenario& scenario, const ParsedFlags&
   }
   return started;
 }
+
+// Jaeger's API has whole microseconds; a child rebuilt from truncated start + duration can seem to
+// end 1 µs after its parent.
+constexpr uint64_t kJaegerClockSkewToleranceNs = 1000;
 
 std::unique_ptr<BackendClient> MakeQueryClient(const BackendPlan& plan) {
   HttpClientOptions options;
@@ -250,7 +267,8 @@ int RunCommand(const std::vector<std::string>& args) {
                 {"report-dir", "DIR", "where the run's report folder is created (default reports/)"},
                 {"quiet", "", "no progress and no summary on the terminal (the report is still written)"},
                 {"no-verify", "", "drive load and write the ledger, but do not query the backend"},
-                {"verify-timeout", "DURATION", "overall deadline for verification (default 60s)"}});
+                {"verify-timeout", "DURATION", "overall deadline for verification (default 60s)"},
+                {"verify-concurrency", "N", "backend queries in flight while verifying (default 8)"}});
   std::string help = Help(
       "tracerig run SCENARIO.toml [flags]",
       "Starts the scenario's services on loopback (and the embedded backend unless the scenario\n"
@@ -276,11 +294,20 @@ int RunCommand(const std::vector<std::string>& args) {
     PrintError("run", s.error().message);
     return kExitUsage;
   }
-  if (auto s = CheckReportFormats(flags); !s) {
-    PrintError("run", s.error().message);
+  auto formats = ParseReportFormats(flags);
+  if (!formats) {
+    PrintError("run", formats.error().message);
     return kExitUsage;
   }
   VerifyOptions verify_options;
+  verify_options.clock_skew_tolerance_ns = kJaegerClockSkewToleranceNs;
+  if (auto c = flags.Get("verify-concurrency")) {
+    verify_options.concurrency = std::strtoul(c->c_str(), nullptr, 10);
+    if (verify_options.concurrency == 0 || verify_options.concurrency > 256) {
+      PrintError("run", fmt::format("--verify-concurrency \"{}\" must be 1 to 256", *c));
+      return kExitUsage;
+    }
+  }
   if (auto t = flags.Get("verify-timeout")) {
     auto ns = ParseDuration(*t);
     if (!ns || *ns == 0) {
@@ -390,9 +417,10 @@ int RunCommand(const std::vector<std::string>& args) {
   if (flags.Has("no-verify")) {
     report.verification_skipped = true;
   } else if (!report.load.ledger.empty()) {
-    auto client = MakeQueryClient(backend->plan);
+    const BackendPlan& plan = backend->plan;
     ThreadSleeper sleeper;
-    auto verified = VerifyLedger(*scenario, report.load.ledger, *client, verify_options, clock,
+    auto verified = VerifyLedger(*scenario, report.load.ledger,
+                                 [&plan] { return MakeQueryClient(plan); }, verify_options, clock,
                                  sleeper, [&](size_t done, size_t total) {
                                    progress.Line(fmt::format("verifying {}/{} traces", done, total),
                                                  done == total);
@@ -409,13 +437,20 @@ int RunCommand(const std::vector<std::string>& args) {
 
   report.finished_unix_nano = clock.NowUnixNano();
   Judge(report);
-  auto written = WriteJsonReport(report, report_dir);
+  std::vector<Result<std::string>> written;
+  written.push_back(WriteJsonReport(report, report_dir));
+  if (formats->junit) written.push_back(WriteReportFile(report_dir, "report.xml", RenderJUnit(report)));
+  if (formats->markdown) {
+    written.push_back(WriteReportFile(report_dir, "report.md", RenderMarkdown(report)));
+  }
   if (!quiet) std::fputs(RenderTerminalSummary(report).c_str(), stdout);
-  if (written) {
-    if (!quiet) std::printf("report: %s\n", written->c_str());
-  } else {
-    PrintError("run", written.error().message);
-    if (report.exit_code == kExitPass) report.exit_code = kExitInfrastructure;
+  for (const auto& w : written) {
+    if (w) {
+      if (!quiet) std::printf("report: %s\n", w->c_str());
+    } else {
+      PrintError("run", w.error().message);
+      if (report.exit_code == kExitPass) report.exit_code = kExitInfrastructure;
+    }
   }
   std::fflush(stdout);
   return report.exit_code;
@@ -573,6 +608,7 @@ int VerifyCommand(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   VerifyOptions options;
+  options.clock_skew_tolerance_ns = kJaegerClockSkewToleranceNs;
   if (auto t = flags.Get("verify-timeout")) {
     auto ns = ParseDuration(*t);
     if (!ns || *ns == 0) {
@@ -593,7 +629,10 @@ int VerifyCommand(const std::vector<std::string>& args) {
   report.load.ledger = ledger->entries;
   report.load.sent = ledger->entries.size();
   report.started_unix_nano = SystemClock::Instance().NowUnixNano();
-  auto verified = VerifyLedger(*scenario, ledger->entries, *client, options, SystemClock::Instance(), sleeper);
+  const BackendPlan& query_plan = *plan;
+  auto verified = VerifyLedger(*scenario, ledger->entries,
+                               [&query_plan] { return MakeQueryClient(query_plan); }, options,
+                               SystemClock::Instance(), sleeper);
   if (verified) {
     report.verification = std::move(*verified);
   } else {

@@ -68,6 +68,12 @@ nlohmann::ordered_json VerdictJson(const TraceVerdict& v) {
   }
   j["breaks"] = std::move(breaks);
   j["explanation"] = v.explanation;
+  auto violations = nlohmann::ordered_json::array();
+  for (const auto& x : v.violations) {
+    violations.push_back(
+        {{"kind", x.kind}, {"hop", x.hop}, {"service", x.service}, {"explanation", x.explanation}});
+  }
+  j["violations"] = std::move(violations);
   return j;
 }
 
@@ -109,6 +115,9 @@ std::string RenderTerminalSummary(const RunReport& r) {
     for (const auto& ex : v.examples) {
       line(fmt::format("  {} trace {}: {}", TraceStatusName(ex.status), ex.trace_id.ToHex(),
                        ex.explanation));
+    }
+    for (const auto& [kind, traces] : v.violation_counts) {
+      line(fmt::format("  {} traces with {} violations", traces, kind));
     }
   }
   for (const auto& c : r.checks) {
@@ -166,6 +175,10 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
     const auto& v = *r.verification;
     auto examples = nlohmann::ordered_json::array();
     for (const auto& ex : v.examples) examples.push_back(VerdictJson(ex));
+    auto violation_examples = nlohmann::ordered_json::array();
+    for (const auto& ex : v.violation_examples) violation_examples.push_back(VerdictJson(ex));
+    nlohmann::ordered_json violation_counts = nlohmann::ordered_json::object();
+    for (const auto& [kind, traces] : v.violation_counts) violation_counts[kind] = traces;
     auto edges = nlohmann::ordered_json::array();
     for (const auto& e : v.break_edges) {
       edges.push_back({{"hop", e.hop}, {"caller", e.caller}, {"callee", e.callee}, {"traces", e.traces}});
@@ -178,6 +191,9 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
                          {"skipped_unsampled", v.skipped_unsampled},
                          {"break_edges", std::move(edges)},
                          {"examples", std::move(examples)},
+                         {"traces_with_violations", v.traces_with_violations},
+                         {"violation_counts", std::move(violation_counts)},
+                         {"violation_examples", std::move(violation_examples)},
                          {"polls", v.polls},
                          {"backend_requests", v.backend_requests},
                          {"elapsed_ns", v.elapsed_ns},
@@ -199,20 +215,25 @@ std::string ReportDirName(const RunReport& report) {
   return name + "-" + UtcStamp(report.started_unix_nano, "%Y%m%dT%H%M%SZ");
 }
 
-Result<std::string> WriteJsonReport(const RunReport& report, const std::string& dir) {
+Result<std::string> WriteReportFile(const std::string& dir, const std::string& name,
+                                    const std::string& content) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return MakeError(fmt::format("cannot create report directory {}: {}", dir, ec.message()));
-  std::string path = (std::filesystem::path(dir) / "report.json").string();
+  std::string path = (std::filesystem::path(dir) / name).string();
   std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << ReportToJson(report).dump(2) << '\n';
+    out << content;
     if (!out) return MakeError(fmt::format("cannot write {}", tmp));
   }
   std::filesystem::rename(tmp, path, ec);
   if (ec) return MakeError(fmt::format("cannot write {}: {}", path, ec.message()));
   return path;
+}
+
+Result<std::string> WriteJsonReport(const RunReport& report, const std::string& dir) {
+  return WriteReportFile(dir, "report.json", ReportToJson(report).dump(2) + "\n");
 }
 
 }  // namespace tracerig

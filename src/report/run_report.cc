@@ -55,6 +55,26 @@ void Judge(RunReport& report) {
                                    report.exporter.exported, report.exporter.dropped_queue_full,
                                    report.exporter.dropped_failed)};
   report.checks = {complete, broken, exported};
+  // Structure of the traces that arrived: one check when clean, one failing check per kind.
+  if (v.violation_counts.empty()) {
+    report.checks.push_back({"trace-structure", true,
+                             "no orphans, multiple roots, duplicate span ids, wrong parents, wrong "
+                             "kinds, unexpected spans or clock skew"});
+  } else {
+    for (const auto& [kind, traces] : v.violation_counts) {
+      std::string example;
+      for (const auto& verdict : v.violation_examples) {
+        for (const auto& violation : verdict.violations) {
+          if (violation.kind == kind && example.empty()) {
+            example = fmt::format("; e.g. trace {}: {}", verdict.trace_id.ToHex(),
+                                  violation.explanation);
+          }
+        }
+      }
+      report.checks.push_back(
+          {"violation:" + kind, false, fmt::format("{} traces{}", traces, example)});
+    }
+  }
   if (v.deadline_hit) {
     report.checks.push_back({"verification-deadline", false,
                              "the verification deadline passed before every trace settled"});

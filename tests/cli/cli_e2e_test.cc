@@ -115,7 +115,8 @@ TEST_F(CliE2eTest, QuickstartPassesWithEveryTraceComplete) {
 
 TEST_F(CliE2eTest, DropContextFaultFailsAndNamesTheHop) {
   auto r = RunTracerig({"run", "scenarios/quickstart-drop-context.toml", "--duration", "1s",
-                        "--rate", "20", "--report-dir", dir_.string()});
+                        "--rate", "20", "--report", "json,junit,markdown", "--report-dir",
+                        dir_.string()});
   ASSERT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("propagation breaks checkout -> payment (hop 0.1.0): 20 traces"),
             std::string::npos)
@@ -127,6 +128,22 @@ TEST_F(CliE2eTest, DropContextFaultFailsAndNamesTheHop) {
   EXPECT_EQ(report["verification"]["break_edges"][0]["caller"], "checkout");
   EXPECT_EQ(report["verification"]["break_edges"][0]["callee"], "payment");
   EXPECT_EQ(report["verification"]["break_edges"][0]["hop"], "0.1.0");
+  // The CI formats name the same edge.
+  bool junit = false;
+  bool markdown = false;
+  for (const auto& entry : fs::recursive_directory_iterator(dir_)) {
+    std::ifstream in(entry.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    if (entry.path().filename() == "report.xml") {
+      junit = text.str().find("checkout -&gt; payment (hop 0.1.0)") != std::string::npos;
+    }
+    if (entry.path().filename() == "report.md") {
+      markdown = text.str().find("checkout -> payment (hop 0.1.0)") != std::string::npos;
+    }
+  }
+  EXPECT_TRUE(junit);
+  EXPECT_TRUE(markdown);
 }
 
 TEST_F(CliE2eTest, BackendDownIsReportedAsUnreachableNotAsMissingTraces) {

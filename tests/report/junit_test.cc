@@ -71,7 +71,8 @@ std::vector<Variant> Variants() {
   std::vector<Variant> v;
   v.push_back({"failing",
                SyntheticRun(),
-               {"completeness:pass", "broken-propagation:failure", "spans-exported:failure"}});
+               {"completeness:pass", "broken-propagation:failure", "spans-exported:failure",
+                "trace-structure:pass"}});
 
   RunReport pass = SyntheticRun();
   pass.verification->complete = 250;
@@ -81,7 +82,10 @@ std::vector<Variant> Variants() {
   pass.exporter.dropped_queue_full = 0;
   Judge(pass);
   v.push_back(
-      {"passing", pass, {"completeness:pass", "broken-propagation:pass", "spans-exported:pass"}});
+      {"passing",
+       pass,
+       {"completeness:pass", "broken-propagation:pass", "spans-exported:pass",
+        "trace-structure:pass"}});
 
   RunReport deadline = SyntheticRun();
   deadline.verification->deadline_hit = true;
@@ -89,7 +93,7 @@ std::vector<Variant> Variants() {
   v.push_back({"deadline",
                deadline,
                {"completeness:pass", "broken-propagation:failure", "spans-exported:failure",
-                "verification-deadline:failure"}});
+                "trace-structure:pass", "verification-deadline:failure"}});
 
   RunReport backend_down = SyntheticRun();
   backend_down.verification.reset();
@@ -122,7 +126,8 @@ std::vector<Variant> Variants() {
   Judge(hostile);
   v.push_back({"hostile",
                hostile,
-               {"completeness:pass", "broken-propagation:failure", "spans-exported:failure"}});
+               {"completeness:pass", "broken-propagation:failure", "spans-exported:failure",
+                "trace-structure:pass"}});
   return v;
 }
 

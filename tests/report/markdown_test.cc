@@ -56,11 +56,12 @@ TEST(MarkdownTest, FailingChecksComeFirst) {
   const std::string md = RenderMarkdown(SyntheticRun());
   EXPECT_EQ(md.rfind("## ❌ tracerig · shop — FAIL: 2 checks failed; ", 0), 0u) << md;
   const auto rows = TableRows(md, "### Checks");
-  ASSERT_EQ(rows.size(), 3u) << md;
+  ASSERT_EQ(rows.size(), 4u) << md;
   EXPECT_EQ(rows[0].rfind("| broken-propagation | ❌ fail | 7 traces", 0), 0u) << rows[0];
   EXPECT_EQ(rows[1].rfind("| spans-exported | ❌ fail | 1738 spans exported, 12 dropped", 0), 0u)
       << rows[1];
   EXPECT_EQ(rows[2].rfind("| completeness | ✅ pass |", 0), 0u) << rows[2];
+  EXPECT_EQ(rows[3].rfind("| trace-structure | ✅ pass |", 0), 0u) << rows[3];
 }
 
 TEST(MarkdownTest, TablesKeepTheirColumnsWhateverTheText) {

@@ -36,7 +36,7 @@ TEST(JudgeTest, BrokenPropagationFailsAndNamesTheEdge) {
   EXPECT_EQ(r.verdict,
             "FAIL: 2 checks failed; completeness: 0.0000 of traces complete (0 of 10), expected at "
             "least 1");
-  ASSERT_EQ(r.checks.size(), 3u);
+  ASSERT_EQ(r.checks.size(), 4u);
   EXPECT_EQ(r.checks[1].message,
             "10 traces with broken propagation, at most 0 allowed; checkout -> payment (hop "
             "0.1.0): 10 traces");
@@ -69,6 +69,26 @@ TEST(JudgeTest, TopologyThatServedNothingIsAnInfrastructureFailure) {
   EXPECT_EQ(r.exit_code, kExitInfrastructure);
 }
 
+TEST(JudgeTest, EachViolationKindIsAFailingCheck) {
+  auto r = Verified(10, 10, 0);
+  TraceVerdict example;
+  example.trace_id = TraceId{0, 0xab};
+  example.violations = {{"clock-skew", "0.1.0", "payment", "payment SERVER starts 3ms before its parent"}};
+  r.verification->violation_counts = {{"clock-skew", 2}, {"orphan", 1}};
+  r.verification->traces_with_violations = 3;
+  r.verification->violation_examples = {example};
+  Judge(r);
+  EXPECT_EQ(r.exit_code, kExitConformanceFailure);
+  ASSERT_EQ(r.checks.size(), 5u);
+  EXPECT_EQ(r.checks[3].name, "violation:clock-skew");
+  EXPECT_EQ(r.checks[3].message,
+            "2 traces; e.g. trace 000000000000000000000000000000ab: payment SERVER starts 3ms before "
+            "its parent");
+  EXPECT_EQ(r.checks[4].name, "violation:orphan");
+  EXPECT_EQ(r.checks[4].message, "1 traces");
+  EXPECT_EQ(ReportToJson(r)["verification"]["violation_counts"]["clock-skew"], 2);
+}
+
 TEST(JudgeTest, DroppedSpansFailTheExportCheck) {
   auto r = Verified(10, 10, 0);
   r.exporter.dropped_queue_full = 3;
@@ -85,7 +105,7 @@ TEST(RenderTest, JsonCarriesVerdictAndCounts) {
   EXPECT_EQ(j["verdict"]["exit_code"], 1);
   EXPECT_EQ(j["verification"]["broken"], 10);
   EXPECT_EQ(j["verification"]["break_edges"][0]["callee"], "payment");
-  EXPECT_EQ(j["checks"].size(), 3u);
+  EXPECT_EQ(j["checks"].size(), 4u);
 }
 
 TEST(RenderTest, ReportDirNameIsFileSafe) {
