@@ -21,6 +21,7 @@
 #include "net/address.h"
 #include "driver/ledger_io.h"
 #include "driver/load_driver.h"
+#include "driver/schedule.h"
 #include "export/exporter.h"
 #include "export/otlp_http_sender.h"
 #include "report/junit.h"
@@ -93,6 +94,16 @@ std::optional<int> ParseOrExit(const std::string& command, const std::vector<std
 
 // Applies --duration/--rate/--seed over the scenario's values. Returns an error for bad values.
 Status ApplyLoadOverrides(const ParsedFlags& flags, Scenario& scenario) {
+  const LoadModel model = scenario.load.model;
+  if (flags.Has("duration") && (model == LoadModel::kRamp || model == LoadModel::kCount)) {
+    return MakeError(fmt::format("--duration does not apply to load model \"{}\" (its duration "
+                                 "follows from {})",
+                                 LoadModelName(model),
+                                 model == LoadModel::kRamp ? "[[load.stages]]" : "requests / rate"));
+  }
+  if (flags.Has("rate") && model == LoadModel::kRamp) {
+    return MakeError("--rate does not apply to load model \"ramp\" (set [[load.stages]] targets)");
+  }
   if (auto d = flags.Get("duration")) {
     auto ns = ParseDuration(*d);
     if (!ns || *ns == 0) return MakeError(fmt::format("--duration \"{}\" is not a duration like 30s", *d));
@@ -105,6 +116,10 @@ Status ApplyLoadOverrides(const ParsedFlags& flags, Scenario& scenario) {
       return MakeError(fmt::format("--rate \"{}\" must be a number of requests per second > 0", *r));
     }
     scenario.load.rate = rate;
+    if (model == LoadModel::kCount) {
+      scenario.load.duration_ns = static_cast<uint64_t>(
+          static_cast<double>(scenario.load.requests) / rate * 1e9);
+    }
   }
   if (auto s = flags.Get("seed")) {
     char* end = nullptr;
@@ -299,6 +314,11 @@ int RunCommand(const std::vector<std::string>& args) {
     PrintError("run", formats.error().message);
     return kExitUsage;
   }
+  auto schedule = MakeSchedule(scenario->load, scenario->seed);
+  if (!schedule) {
+    PrintError("run", schedule.error().message);
+    return kExitUsage;
+  }
   VerifyOptions verify_options;
   verify_options.clock_skew_tolerance_ns = kJaegerClockSkewToleranceNs;
   if (auto c = flags.Get("verify-concurrency")) {
@@ -334,6 +354,7 @@ int RunCommand(const std::vector<std::string>& args) {
   report.scenario_file = flags.positional[0];
   report.seed = scenario->seed;
   report.target_rate = scenario->load.rate;
+  report.load_model = std::string(LoadModelName(scenario->load.model));
   report.target_duration_ns = scenario->load.duration_ns;
   report.expect = scenario->expect;
   report.started_unix_nano = clock.NowUnixNano();
@@ -369,17 +390,19 @@ int RunCommand(const std::vector<std::string>& args) {
     entry_endpoints.push_back(*topology.EndpointOf(entry.service));
   }
   DriverOptions driver_options;
-  driver_options.rate = scenario->load.rate;
-  driver_options.duration_ns = scenario->load.duration_ns;
+  driver_options.warmup_ns = scenario->load.warmup_ns;
   driver_options.seed = scenario->seed;
   driver_options.id_seed = Rng::Mix(id_seed, 0xd1);
-  LoadDriver driver(*scenario, entry_endpoints, exporter, clock, driver_options);
+  LoadDriver driver(*scenario, entry_endpoints, std::move(*schedule), exporter, clock,
+                    driver_options);
 
   ProgressPrinter progress(quiet);
   if (!quiet) {
     std::fprintf(stderr, "tracerig: scenario \"%s\": %zu services up; backend: %s\n",
                  scenario->name.c_str(), report.services.size(), report.backend.c_str());
-    std::fprintf(stderr, "tracerig: driving %g requests/s for %s\n", scenario->load.rate,
+    std::fprintf(stderr, "tracerig: load model %s: %s requests over %s\n",
+                 std::string(LoadModelName(scenario->load.model)).c_str(),
+                 FormatRequestCount(PlannedRequests(scenario->load)).c_str(),
                  FormatDuration(scenario->load.duration_ns).c_str());
   }
   const uint64_t total_ns = scenario->load.duration_ns;

@@ -19,13 +19,14 @@ constexpr uint64_t kTickNs = 50'000'000;  // how often the loop checks for stop 
 
 class LoadDriver::Impl {
  public:
-  Impl(const Scenario& scenario, std::vector<tcp::endpoint> endpoints, SpanSink& sink,
-       const Clock& clock, DriverOptions options)
+  Impl(const Scenario& scenario, std::vector<tcp::endpoint> endpoints,
+       std::unique_ptr<Schedule> schedule, SpanSink& sink, const Clock& clock, DriverOptions options)
       : scenario_(scenario),
         sink_(sink),
         clock_(clock),
         options_(options),
-        schedule_(options.rate, options.duration_ns),
+        schedule_owner_(std::move(schedule)),
+        schedule_(*schedule_owner_),
         picker_(Weights(scenario)),
         id_rng_(options.id_seed),
         timer_(ioc_) {
@@ -124,7 +125,12 @@ class LoadDriver::Impl {
     ledger.intended_unix_nano = start_unix_ + intended_offset;
     ledger.start_unix_nano = clock_.NowUnixNano();
     const uint64_t send_mono = clock_.NowMonotonicNano();
-    schedule_lag_.Record(send_mono - start_mono_ - std::min(send_mono - start_mono_, intended_offset));
+    if (intended_offset >= options_.warmup_ns) {
+      schedule_lag_.Record(send_mono - start_mono_ -
+                           std::min(send_mono - start_mono_, intended_offset));
+    } else {
+      warmup_++;
+    }
 
     Span root;
     root.trace_id = ledger.trace_id;
@@ -174,8 +180,10 @@ class LoadDriver::Impl {
     LedgerEntry& ledger = slots_[n].entry;
     ledger.end_unix_nano = clock_.NowUnixNano();
     root.end_unix_nano = ledger.end_unix_nano;
-    corrected_.Record(end_mono - start_mono_ - std::min(end_mono - start_mono_, intended_offset));
-    uncorrected_.Record(end_mono - send_mono);
+    if (intended_offset >= options_.warmup_ns) {
+      corrected_.Record(end_mono - start_mono_ - std::min(end_mono - start_mono_, intended_offset));
+      uncorrected_.Record(end_mono - send_mono);
+    }
     last_end_mono_ = std::max(last_end_mono_, end_mono);
     if (ec) {
       ledger.outcome = RequestOutcome::kTransportError;
@@ -216,6 +224,7 @@ class LoadDriver::Impl {
     result.uncorrected = uncorrected_;
     result.schedule_lag = schedule_lag_;
     result.sent = sent_;
+    result.warmup = warmup_;
     result.ok = ok_;
     result.http_errors = http_errors_;
     result.transport_errors = transport_errors_ + result.unfinished;
@@ -234,7 +243,8 @@ class LoadDriver::Impl {
   SpanSink& sink_;
   const Clock& clock_;
   DriverOptions options_;
-  ConstantRateSchedule schedule_;
+  std::unique_ptr<Schedule> schedule_owner_;
+  const Schedule& schedule_;
   EntryPicker picker_;
   Rng id_rng_;
   asio::io_context ioc_{1};
@@ -256,6 +266,7 @@ class LoadDriver::Impl {
   uint64_t drain_deadline_ns_ = 0;
   uint64_t in_flight_ = 0;
   uint64_t sent_ = 0;
+  uint64_t warmup_ = 0;
   uint64_t completed_ = 0;
   uint64_t ok_ = 0;
   uint64_t http_errors_ = 0;
@@ -266,8 +277,10 @@ class LoadDriver::Impl {
 };
 
 LoadDriver::LoadDriver(const Scenario& scenario, std::vector<tcp::endpoint> entry_endpoints,
-                       SpanSink& sink, const Clock& clock, DriverOptions options)
-    : impl_(std::make_unique<Impl>(scenario, std::move(entry_endpoints), sink, clock, options)) {}
+                       std::unique_ptr<Schedule> schedule, SpanSink& sink, const Clock& clock,
+                       DriverOptions options)
+    : impl_(std::make_unique<Impl>(scenario, std::move(entry_endpoints), std::move(schedule), sink,
+                                   clock, options)) {}
 
 LoadDriver::~LoadDriver() = default;
 

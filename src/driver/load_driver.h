@@ -15,6 +15,7 @@
 #include "core/result.h"
 #include "core/span_sink.h"
 #include "driver/histogram.h"
+#include "driver/schedule.h"
 #include "net/beast.h"
 #include "net/http_client.h"
 #include "topology/scenario.h"
@@ -22,8 +23,7 @@
 namespace tracerig {
 
 struct DriverOptions {
-  double rate = 50;              // root requests per second
-  uint64_t duration_ns = 5'000'000'000ull;
+  uint64_t warmup_ns = 0;        // requests intended before this offset are left out of statistics
   uint64_t seed = 1;             // entry choice and call-tree decisions
   uint64_t id_seed = 0;          // trace and request ids; unique per run
   uint64_t drain_timeout_ns = 10'000'000'000ull;  // how long in-flight requests may finish after load
@@ -44,6 +44,7 @@ struct DriverResult {
   LatencyHistogram uncorrected;      // response time from the actual send
   LatencyHistogram schedule_lag;     // actual send minus intended start
   uint64_t sent = 0;
+  uint64_t warmup = 0;  // sent during the warm-up: in the ledger, not in the latency statistics
   uint64_t ok = 0;
   uint64_t http_errors = 0;
   uint64_t transport_errors = 0;
@@ -54,9 +55,11 @@ struct DriverResult {
 
 class LoadDriver {
  public:
-  // `entry_endpoints[i]` is where scenario.load.entries[i]'s service listens.
-  LoadDriver(const Scenario& scenario, std::vector<tcp::endpoint> entry_endpoints, SpanSink& sink,
-             const Clock& clock, DriverOptions options);
+  // `entry_endpoints[i]` is where scenario.load.entries[i]'s service listens; `schedule` gives the
+  // intended start of every request (MakeSchedule(scenario.load, seed) in a run).
+  LoadDriver(const Scenario& scenario, std::vector<tcp::endpoint> entry_endpoints,
+             std::unique_ptr<Schedule> schedule, SpanSink& sink, const Clock& clock,
+             DriverOptions options);
   ~LoadDriver();
 
   // Runs until the schedule ends (or `stop` becomes true), then drains. Blocks the calling thread.

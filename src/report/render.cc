@@ -90,8 +90,13 @@ std::string RenderTerminalSummary(const RunReport& r) {
   line(fmt::format("backend: {}", r.backend));
   const auto& l = r.load;
   const double seconds = static_cast<double>(l.elapsed_ns) / 1e9;
-  line(fmt::format("load: {} requests sent in {:.1f}s (target {}/s for {}){}", l.sent, seconds,
-                   r.target_rate, FormatDuration(r.target_duration_ns),
+  line(fmt::format("load: {} requests sent in {:.1f}s ({}){}{}", l.sent, seconds,
+                   r.load_model == "constant"
+                       ? fmt::format("target {}/s for {}", r.target_rate,
+                                     FormatDuration(r.target_duration_ns))
+                       : fmt::format("model {} over {}", r.load_model,
+                                     FormatDuration(r.target_duration_ns)),
+                   l.warmup ? fmt::format(", {} in warm-up left out of latency", l.warmup) : "",
                    l.interrupted ? " — interrupted" : ""));
   line(fmt::format("      {} ok, {} HTTP errors, {} transport errors{}", l.ok, l.http_errors,
                    l.transport_errors,
@@ -145,10 +150,11 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
   for (const auto& s : r.services) services.push_back({{"name", s.name}, {"url", s.url}});
   j["services"] = std::move(services);
   const auto& l = r.load;
-  j["load"] = {{"model", "constant"},
+  j["load"] = {{"model", r.load_model},
                {"target_rate", r.target_rate},
                {"target_duration_ns", r.target_duration_ns},
                {"sent", l.sent},
+               {"warmup", l.warmup},
                {"ok", l.ok},
                {"http_errors", l.http_errors},
                {"transport_errors", l.transport_errors},

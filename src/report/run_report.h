@@ -45,6 +45,7 @@ struct RunReport {
   std::string backend;  // "embedded (OTLP/HTTP 127.0.0.1:4318, query 127.0.0.1:16686)"
   uint64_t started_unix_nano = 0;
   uint64_t finished_unix_nano = 0;
+  std::string load_model = "constant";  // LoadModelName of the scenario's [load] model
   double target_rate = 0;
   uint64_t target_duration_ns = 0;
   std::vector<RunningService> services;

@@ -185,6 +185,37 @@ TEST_F(CliE2eTest, CtrlCStopsLoadAndStillVerifiesWhatWasSent) {
   EXPECT_EQ(report["verification"]["complete"], report["verification"]["checked"]);
 }
 
+TEST_F(CliE2eTest, CountModelSendsExactlyThatManyAndLeavesWarmupOutOfLatency) {
+  fs::path scenario = dir_ / "count.toml";
+  std::ofstream(scenario) << R"([scenario]
+name = "count"
+[load]
+model = "count"
+requests = 40
+rate = 40
+warmup = "500ms"
+[[services]]
+name = "a"
+  [[services.routes]]
+  name = "GET /x"
+  calls = [{ service = "b", route = "Y" }]
+[[services]]
+name = "b"
+  [[services.routes]]
+  name = "Y"
+)";
+  auto r = RunTracerig({"run", scenario.string(), "--report-dir", dir_.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto report = ReadReport();
+  EXPECT_EQ(report["load"]["model"], "count");
+  EXPECT_EQ(report["load"]["sent"], 40);
+  EXPECT_EQ(report["load"]["warmup"], 20);  // intended at 0..475 ms of 0..975 ms
+  EXPECT_EQ(report["load"]["latency_corrected"]["count"], 20);
+  EXPECT_EQ(report["verification"]["complete"], 40);  // warm-up requests are still verified
+  // A duration makes no sense for a count: a usage error, not a silent override.
+  EXPECT_EQ(RunTracerig({"run", scenario.string(), "--duration", "5s"}).exit_code, 2);
+}
+
 TEST_F(CliE2eTest, ScenarioErrorsExit2WithFileLineColumn) {
   fs::path bad = dir_ / "bad.toml";
   std::ofstream(bad) << "[scenario]\nname = \"x\"\n[[services]]\nname = \"a\"\nprotocl = \"http\"\n";
