@@ -14,17 +14,26 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-Result<Endpoint> ParseExport(std::string_view what, std::string_view text) {
-  auto url = ParseUrl(text, 4318);
+Result<Endpoint> ParseExport(std::string_view what, std::string_view text,
+                             ExportProtocol& protocol) {
+  const bool zipkin = text.rfind("zipkin://", 0) == 0;
+  auto url = ParseUrl(text, zipkin ? 9411 : 4318);
   if (!url) return MakeError(fmt::format("{}: {}", what, url.error().message));
-  if (url->scheme == "otlp-grpc" || url->scheme == "zipkin") {
+  if (zipkin) {
+    protocol = ExportProtocol::kZipkin;
+    return Endpoint{url->address.host, url->address.port,
+                    url->path.empty() ? "/api/v2/spans" : url->path};
+  }
+  if (url->scheme == "otlp-grpc") {
     return MakeError(fmt::format("{}: \"{}\": exporting with {} is not supported yet (use otlp-http://)",
                                  what, text, url->scheme));
   }
   if (url->scheme != "otlp-http" && url->scheme != "http") {
-    return MakeError(fmt::format("{}: \"{}\": unknown export scheme \"{}\" (expected otlp-http://)",
+    return MakeError(fmt::format("{}: \"{}\": unknown export scheme \"{}\" (expected otlp-http:// "
+                                 "or zipkin://)",
                                  what, text, url->scheme));
   }
+  if (protocol == ExportProtocol::kZipkin) protocol = ExportProtocol::kOtlpHttpProtobuf;
   return Endpoint{url->address.host, url->address.port, url->path.empty() ? "/v1/traces" : url->path};
 }
 
@@ -45,12 +54,32 @@ Result<Endpoint> ParseQuery(std::string_view what, std::string_view text) {
 
 }  // namespace
 
+std::string_view ExportProtocolName(ExportProtocol protocol) {
+  switch (protocol) {
+    case ExportProtocol::kOtlpHttpJson: return "otlp-http-json";
+    case ExportProtocol::kZipkin: return "zipkin";
+    case ExportProtocol::kOtlpHttpProtobuf: break;
+  }
+  return "otlp-http";
+}
+
+Result<ExportProtocol> ParseExportProtocol(std::string_view text) {
+  for (auto p : {ExportProtocol::kOtlpHttpProtobuf, ExportProtocol::kOtlpHttpJson,
+                 ExportProtocol::kZipkin}) {
+    if (text == ExportProtocolName(p)) return p;
+  }
+  return MakeError(fmt::format(
+      "--export-protocol \"{}\" is not one of otlp-http, otlp-http-json, zipkin", text));
+}
+
 std::string BackendPlan::Describe() const {
   if (embedded) {
-    return fmt::format("embedded (OTLP/HTTP {}:{}, Jaeger query {}:{})", export_target.host,
-                       export_target.port, query.host, query.port);
+    return fmt::format("embedded ({} {}:{}, Jaeger query {}:{})", ExportProtocolName(protocol),
+                       export_target.host, export_target.port, query.host, query.port);
   }
-  return fmt::format("export otlp-http://{}:{}{}{}, query jaeger://{}:{}", export_target.host,
+  return fmt::format("export {}://{}:{}{}{}, query jaeger://{}:{}",
+                     protocol == ExportProtocol::kZipkin ? "zipkin" : "otlp-http",
+                     export_target.host,
                      export_target.port, export_target.path,
                      export_headers.empty() ? "" : fmt::format(" ({} headers)", export_headers.size()),
                      query.host, query.port);
@@ -112,13 +141,17 @@ Result<BackendPlan> PlanBackend(const BackendConfig& scenario_backend,
     // As every OpenTelemetry SDK does: the signal-specific variable is a full URL, the generic
     // one a base to which /v1/traces is appended.
     if (auto protocol = env("OTEL_EXPORTER_OTLP_PROTOCOL");
-        protocol && !protocol->empty() && *protocol != "http/protobuf") {
-      return MakeError(fmt::format("OTEL_EXPORTER_OTLP_PROTOCOL=\"{}\" is not supported yet (use "
-                                   "http/protobuf)",
-                                   *protocol));
+        protocol && !protocol->empty()) {
+      if (*protocol == "http/json") {
+        plan.protocol = ExportProtocol::kOtlpHttpJson;
+      } else if (*protocol != "http/protobuf") {
+        return MakeError(fmt::format("OTEL_EXPORTER_OTLP_PROTOCOL=\"{}\" is not supported yet (use "
+                                     "http/protobuf or http/json)",
+                                     *protocol));
+      }
     }
     if (auto traces = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"); traces && !traces->empty()) {
-      auto e = ParseExport("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", *traces);
+      auto e = ParseExport("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", *traces, plan.protocol);
       if (!e) return e.error();
       plan.export_target = *e;
     } else if (auto base = env("OTEL_EXPORTER_OTLP_ENDPOINT"); base && !base->empty()) {
@@ -132,7 +165,7 @@ Result<BackendPlan> PlanBackend(const BackendConfig& scenario_backend,
       plan.export_target = Endpoint{plan.query.host, 4318, "/v1/traces"};
     }
   } else {
-    auto e = ParseExport(export_what, export_url);
+    auto e = ParseExport(export_what, export_url, plan.protocol);
     if (!e) return e.error();
     plan.export_target = *e;
   }

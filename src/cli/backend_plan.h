@@ -19,8 +19,15 @@ struct Endpoint {
   std::string path;
 };
 
+// How spans travel to the backend.
+enum class ExportProtocol { kOtlpHttpProtobuf, kOtlpHttpJson, kZipkin };
+std::string_view ExportProtocolName(ExportProtocol protocol);  // "otlp-http", "otlp-http-json", "zipkin"
+// Parses --export-protocol's value.
+Result<ExportProtocol> ParseExportProtocol(std::string_view text);
+
 struct BackendPlan {
   bool embedded = true;
+  ExportProtocol protocol = ExportProtocol::kOtlpHttpProtobuf;
   Endpoint export_target;  // OTLP/HTTP; for the embedded backend filled in once it has started
   std::vector<std::pair<std::string, std::string>> export_headers;  // secrets: never printed
   Endpoint query;          // Jaeger query API

@@ -24,6 +24,7 @@
 #include "driver/schedule.h"
 #include "export/exporter.h"
 #include "export/otlp_http_sender.h"
+#include "export/zipkin_sender.h"
 #include "report/junit.h"
 #include "report/markdown.h"
 #include "report/render.h"
@@ -165,8 +166,10 @@ const std::vector<FlagSpec> kLoadFlags = {
     {"rate", "N", "root requests per second, open loop (overrides [load] rate)"},
     {"seed", "N", "seed for every random decision (overrides [scenario] seed)"},
     {"backend", "URL", "where the verifier reads spans: embedded (default) or jaeger://HOST:PORT"},
-    {"export", "URL", "where spans are exported: otlp-http://HOST:PORT[/path] (default: the "
-                      "backend's host, port 4318)"},
+    {"export", "URL", "where spans are exported: otlp-http://HOST:PORT[/path] or "
+                      "zipkin://HOST:PORT[/path] (default: the backend's host, port 4318)"},
+    {"export-protocol", "P", "with the embedded backend: otlp-http (default), otlp-http-json or "
+                             "zipkin"},
     {"threads", "N", "threads for the simulated services (default: number of cores)"},
 };
 
@@ -181,18 +184,47 @@ Result<StartedBackend> StartBackend(const Scenario& scenario, const ParsedFlags&
   if (!plan) return plan.error();
   StartedBackend started;
   started.plan = std::move(*plan);
+  if (auto p = flags.Get("export-protocol")) {
+    if (!started.plan.embedded) {
+      return MakeError("--export-protocol applies to the embedded backend; for another backend the "
+                       "--export URL's scheme (otlp-http:// or zipkin://) or "
+                       "OTEL_EXPORTER_OTLP_PROTOCOL chooses");
+    }
+    auto protocol = ParseExportProtocol(*p);
+    if (!protocol) return protocol.error();
+    started.plan.protocol = *protocol;
+  }
   if (started.plan.embedded) {
     EmbeddedBackendOptions options;
     options.otlp_http = "127.0.0.1:0";
     options.query = "127.0.0.1:0";
+    const bool zipkin = started.plan.protocol == ExportProtocol::kZipkin;
+    if (zipkin) options.zipkin = "127.0.0.1:0";
     started.embedded = std::make_unique<EmbeddedBackend>(options);
     if (auto s = started.embedded->Start(); !s) return MakeError("embedded backend: " + s.error().message);
-    auto otlp = started.embedded->otlp_http_endpoint();
+    auto in = zipkin ? started.embedded->zipkin_endpoint() : started.embedded->otlp_http_endpoint();
     auto query = started.embedded->query_endpoint();
-    started.plan.export_target = {otlp.address().to_string(), otlp.port(), "/v1/traces"};
+    started.plan.export_target = {in.address().to_string(), in.port(),
+                                  zipkin ? "/api/v2/spans" : "/v1/traces"};
     started.plan.query = {query.address().to_string(), query.port(), ""};
   }
   return started;
+}
+
+// The sender that speaks the plan's export protocol.
+std::unique_ptr<BatchSender> MakeSender(const BackendPlan& plan) {
+  const Endpoint& e = plan.export_target;
+  if (plan.protocol == ExportProtocol::kZipkin) {
+    ZipkinHttpTarget target;
+    target.host = e.host;
+    target.port = e.port;
+    target.path = e.path;
+    target.headers = plan.export_headers;
+    return std::make_unique<ZipkinHttpSender>(target);
+  }
+  OtlpHttpTarget target{e.host, e.port, e.path, plan.export_headers};
+  if (plan.protocol == ExportProtocol::kOtlpHttpJson) target.encoding = OtlpEncoding::kJson;
+  return std::make_unique<OtlpHttpSender>(target);
 }
 
 // Jaeger's API has whole microseconds; a child rebuilt from truncated start + duration can seem to
@@ -369,10 +401,7 @@ int RunCommand(const std::vector<std::string>& args) {
   }
   report.backend = backend->plan.Describe();
 
-  OtlpHttpTarget target{backend->plan.export_target.host, backend->plan.export_target.port,
-                        backend->plan.export_target.path, backend->plan.export_headers};
-  BatchingExporter exporter(std::make_unique<OtlpHttpSender>(target), ExporterOptions{},
-                            scenario->seed);
+  BatchingExporter exporter(MakeSender(backend->plan), ExporterOptions{}, scenario->seed);
 
   const uint64_t id_seed = RandomRunSeed();
   TopologyOptions topology_options;
@@ -484,13 +513,15 @@ int BackendCommand(const std::vector<std::string>& args) {
       {"otlp-http", "HOST:PORT", "OTLP/HTTP receiver, POST /v1/traces (default 127.0.0.1:4318)"},
       {"query", "HOST:PORT", "Jaeger query API v1 (default 127.0.0.1:16686)"},
       {"max-spans", "N", "spans kept in memory; the oldest whole traces are evicted (default 1000000)"},
+      {"zipkin", "HOST:PORT", "Zipkin v2 receiver (POST /api/v2/spans) and query API (default "
+                              "127.0.0.1:9411; \"off\" disables it)"},
       {"otlp-grpc", "HOST:PORT", "OTLP/gRPC receiver (not implemented yet)"},
-      {"zipkin", "HOST:PORT", "Zipkin v2 receiver and query API (not implemented yet)"},
   };
   std::string help = Help(
       "tracerig backend [flags]",
       "Runs tracerig's embedded tracing backend until Ctrl-C: it receives spans over OTLP/HTTP\n"
-      "(protobuf or JSON, gzip allowed) and serves them over the Jaeger query API v1\n"
+      "(protobuf or JSON, gzip allowed) and Zipkin v2 JSON, and serves them over the Jaeger query\n"
+      "API v1 and the Zipkin v2 API (on the Zipkin port)\n"
       "(GET /api/traces/{id}, /api/traces?service=..., /api/services, /api/services/{s}/operations),\n"
       "so the Jaeger UI's API clients and tracerig's verifier can read them. Port 0 picks a free\n"
       "port; the bound addresses are printed on start.",
@@ -501,7 +532,7 @@ int BackendCommand(const std::vector<std::string>& args) {
     PrintError("backend", fmt::format("unexpected argument \"{}\"", flags.positional[0]));
     return kExitUsage;
   }
-  for (const char* later : {"otlp-grpc", "zipkin"}) {
+  for (const char* later : {"otlp-grpc"}) {
     if (flags.Has(later)) {
       PrintError("backend", fmt::format("--{} is not implemented yet", later));
       return kExitUsage;
@@ -510,6 +541,8 @@ int BackendCommand(const std::vector<std::string>& args) {
   EmbeddedBackendOptions options;
   options.otlp_http = flags.Get("otlp-http").value_or(options.otlp_http);
   options.query = flags.Get("query").value_or(options.query);
+  options.zipkin = flags.Get("zipkin").value_or("127.0.0.1:9411");
+  if (options.zipkin == "off") options.zipkin.clear();
   if (auto m = flags.Get("max-spans")) {
     char* end = nullptr;
     options.max_spans = std::strtoull(m->c_str(), &end, 10);
@@ -529,6 +562,11 @@ int BackendCommand(const std::vector<std::string>& args) {
   std::printf("tracerig backend %s\n", TracerigVersion());
   std::printf("otlp-http: http://%s:%u/v1/traces\n", otlp.address().to_string().c_str(), otlp.port());
   std::printf("query:     http://%s:%u/api/traces\n", query.address().to_string().c_str(), query.port());
+  if (!options.zipkin.empty()) {
+    auto zipkin = backend.zipkin_endpoint();
+    std::printf("zipkin:    http://%s:%u/api/v2/spans\n", zipkin.address().to_string().c_str(),
+                zipkin.port());
+  }
   std::printf("Ctrl-C to stop.\n");
   std::fflush(stdout);
   while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -543,7 +581,7 @@ int BackendCommand(const std::vector<std::string>& args) {
 }
 
 int ServeCommand(const std::vector<std::string>& args) {
-  std::vector<FlagSpec> specs = {kLoadFlags[3], kLoadFlags[4], kLoadFlags[5]};
+  std::vector<FlagSpec> specs = {kLoadFlags[3], kLoadFlags[4], kLoadFlags[5], kLoadFlags[6]};
   std::string help = Help(
       "tracerig serve SCENARIO.toml [flags]",
       "Starts the scenario's services (and the embedded backend unless another is named) and keeps\n"
@@ -565,9 +603,7 @@ int ServeCommand(const std::vector<std::string>& args) {
     PrintError("serve", backend.error().message);
     return kExitUsage;
   }
-  OtlpHttpTarget target{backend->plan.export_target.host, backend->plan.export_target.port,
-                        backend->plan.export_target.path, backend->plan.export_headers};
-  BatchingExporter exporter(std::make_unique<OtlpHttpSender>(target), ExporterOptions{}, scenario->seed);
+  BatchingExporter exporter(MakeSender(backend->plan), ExporterOptions{}, scenario->seed);
   TopologyOptions options;
   options.threads = std::max(1u, std::thread::hardware_concurrency());
   options.id_seed = RandomRunSeed();

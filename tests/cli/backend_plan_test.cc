@@ -61,6 +61,25 @@ TEST(BackendPlanTest, EnvironmentEndpointsAndPrecedence) {
   EXPECT_EQ(file->export_target.host, "from-scenario");
 }
 
+TEST(BackendPlanTest, ExportProtocolFollowsSchemeAndEnvironment) {
+  auto zipkin = PlanBackend({}, std::string("jaeger://q:16686"), std::string("zipkin://z"), Env({}));
+  ASSERT_TRUE(zipkin) << zipkin.error().message;
+  EXPECT_EQ(zipkin->protocol, ExportProtocol::kZipkin);
+  EXPECT_EQ(zipkin->export_target.port, 9411);
+  EXPECT_EQ(zipkin->export_target.path, "/api/v2/spans");
+  auto json = PlanBackend({}, std::string("jaeger://q:16686"), std::nullopt,
+                          Env({{"OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"}}));
+  ASSERT_TRUE(json);
+  EXPECT_EQ(json->protocol, ExportProtocol::kOtlpHttpJson);
+  auto protobuf = PlanBackend({}, std::string("jaeger://q:16686"), std::string("otlp-http://c:1"),
+                              Env({{"OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"}}));
+  ASSERT_TRUE(protobuf);
+  EXPECT_EQ(protobuf->protocol, ExportProtocol::kOtlpHttpProtobuf);  // an explicit URL wins
+  EXPECT_EQ(ParseExportProtocol("zipkin").value(), ExportProtocol::kZipkin);
+  EXPECT_EQ(ParseExportProtocol("grpc").error().message,
+            "--export-protocol \"grpc\" is not one of otlp-http, otlp-http-json, zipkin");
+}
+
 TEST(BackendPlanTest, HeadersAreParsedButNeverDescribed) {
   auto plan = PlanBackend({}, std::string("jaeger://q:16686"), std::nullopt,
                           Env({{"OTEL_EXPORTER_OTLP_HEADERS",
@@ -102,7 +121,8 @@ TEST(BackendPlanTest, ErrorsNameTheValue) {
        "--export is set but no query backend: the verifier must read the spans back (set "
        "--backend jaeger://HOST:PORT or [backend] query)"},
       {std::string("jaeger://q:16686"), std::nullopt, {{"OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"}},
-       "OTEL_EXPORTER_OTLP_PROTOCOL=\"grpc\" is not supported yet (use http/protobuf)"},
+       "OTEL_EXPORTER_OTLP_PROTOCOL=\"grpc\" is not supported yet (use http/protobuf or "
+       "http/json)"},
   };
   for (const auto& c : cases) {
     auto plan = PlanBackend({}, c.backend, c.exporter, Env(c.env));

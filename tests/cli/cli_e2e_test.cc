@@ -113,6 +113,16 @@ TEST_F(CliE2eTest, QuickstartPassesWithEveryTraceComplete) {
   EXPECT_TRUE(HasLedger());
 }
 
+TEST_F(CliE2eTest, EveryExportProtocolReachesTheEmbeddedBackendIntact) {
+  for (const char* protocol : {"otlp-http-json", "zipkin"}) {
+    auto r = RunTracerig({"run", "scenarios/quickstart.toml", "--duration", "1s", "--rate", "20",
+                          "--export-protocol", protocol, "--report-dir", dir_.string()});
+    ASSERT_EQ(r.exit_code, 0) << protocol << "\n" << r.output;
+    EXPECT_NE(r.output.find("PASS: 20 of 20 traces complete"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("[pass] trace-structure"), std::string::npos) << r.output;
+  }
+}
+
 TEST_F(CliE2eTest, DropContextFaultFailsAndNamesTheHop) {
   auto r = RunTracerig({"run", "scenarios/quickstart-drop-context.toml", "--duration", "1s",
                         "--rate", "20", "--report", "json,junit,markdown", "--report-dir",
