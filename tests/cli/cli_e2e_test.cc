@@ -156,6 +156,19 @@ TEST_F(CliE2eTest, DropContextFaultFailsAndNamesTheHop) {
   EXPECT_TRUE(markdown);
 }
 
+TEST_F(CliE2eTest, FormatMismatchBreaksAtTheEdgeAndSendingBothFormatsFixesIt) {
+  auto broken = RunTracerig({"run", "scenarios/b3-migration.toml", "--duration", "1s",
+                             "--report-dir", dir_.string()});
+  ASSERT_EQ(broken.exit_code, 1) << broken.output;
+  EXPECT_NE(broken.output.find("propagation breaks checkout -> payment (hop 0.0.0): 20 traces"),
+            std::string::npos)
+      << broken.output;
+  auto fixed = RunTracerig({"run", "scenarios/b3-migration-fixed.toml", "--duration", "1s",
+                            "--report-dir", dir_.string()});
+  ASSERT_EQ(fixed.exit_code, 0) << fixed.output;
+  EXPECT_NE(fixed.output.find("PASS: 20 of 20 traces complete"), std::string::npos) << fixed.output;
+}
+
 TEST_F(CliE2eTest, BackendDownIsReportedAsUnreachableNotAsMissingTraces) {
   // A port with nothing listening: bind, note the port, close.
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -237,7 +250,9 @@ TEST_F(CliE2eTest, ScenarioErrorsExit2WithFileLineColumn) {
 }
 
 TEST_F(CliE2eTest, ValidateAcceptsTheShippedScenarios) {
-  auto r = RunTracerig({"validate", "scenarios/quickstart.toml", "scenarios/quickstart-drop-context.toml"});
+  auto r = RunTracerig({"validate", "scenarios/quickstart.toml",
+                        "scenarios/quickstart-drop-context.toml", "scenarios/ramp.toml",
+                        "scenarios/b3-migration.toml", "scenarios/b3-migration-fixed.toml"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("scenarios/quickstart.toml: ok"), std::string::npos) << r.output;
 }
