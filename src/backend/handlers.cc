@@ -13,6 +13,7 @@
 
 #include "backend/jaeger_json.h"
 #include "backend/query_params.h"
+#include "core/text.h"
 #include "core/units.h"
 #include "export/otlp_codec.h"
 
@@ -30,20 +31,6 @@ constexpr int kRpcResourceExhausted = 8;
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-std::string Lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 // Escapes like Go's %q for the printable ASCII we echo back in error messages.
 std::string Quote(std::string_view s) {
@@ -308,8 +295,8 @@ HttpResponseData HandleOtlpHttpIngest(SpanStore& store, IngestCounters& counters
         TextResponse(405, fmt::format("/v1/traces accepts POST, not {}", Quote(request.method))));
   }
 
-  const std::string media_type =
-      Lowercase(Trim(request.content_type.substr(0, request.content_type.find(';'))));
+  const std::string media_type = AsciiLowercase(
+      TrimSpaceAndTab(request.content_type.substr(0, request.content_type.find(';'))));
   BodyEncoding encoding;
   if (media_type == kProtobufType) {
     encoding = BodyEncoding::kProtobuf;
@@ -322,7 +309,7 @@ HttpResponseData HandleOtlpHttpIngest(SpanStore& store, IngestCounters& counters
                                       Quote(request.content_type), kProtobufType, kJsonType)));
   }
 
-  const std::string content_encoding = Lowercase(Trim(request.content_encoding));
+  const std::string content_encoding = AsciiLowercase(TrimSpaceAndTab(request.content_encoding));
   const bool gzip = content_encoding == "gzip";
   if (!gzip && !content_encoding.empty() && content_encoding != "identity") {
     return Reject(counters, counters.rejected_unsupported_media,

@@ -16,6 +16,7 @@
 
 #include "backend/jaeger_json.h"
 #include "backend/query_params.h"
+#include "core/text.h"
 #include "export/otlp_codec.h"
 #include "export/zipkin_codec.h"
 
@@ -27,20 +28,6 @@ constexpr std::string_view kJsonType = "application/json";
 constexpr std::string_view kTextType = "text/plain; charset=utf-8";
 constexpr int64_t kDefaultSearchLimit = 10;  // Zipkin's default for /api/v2/traces
 constexpr uint64_t kNanosPerMilli = 1'000'000;
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-std::string Lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 HttpResponseData Text(unsigned status, std::string message) {
   return HttpResponseData{status, std::string(kTextType), std::move(message)};
@@ -124,7 +111,7 @@ struct ZipkinSearch {
 std::optional<std::string> LowercaseParam(const QueryParams& params, std::string_view key) {
   std::string_view v = FirstParam(params, key).value_or("");
   if (v.empty()) return std::nullopt;
-  return Lowercase(v);
+  return AsciiLowercase(v);
 }
 
 // "error and http.method=GET": terms joined by " and ", each a key or key=value.
@@ -133,7 +120,7 @@ std::map<std::string, std::string> ParseAnnotationQuery(std::string_view text) {
   constexpr std::string_view kAnd = " and ";
   while (!text.empty()) {
     const size_t pos = text.find(kAnd);
-    std::string_view term = Trim(text.substr(0, pos));
+    std::string_view term = TrimSpaceAndTab(text.substr(0, pos));
     text = pos == std::string_view::npos ? std::string_view() : text.substr(pos + kAnd.size());
     if (term.empty()) continue;
     const size_t eq = term.find('=');
@@ -225,14 +212,14 @@ bool TraceMatches(const std::vector<Span>& spans, const ZipkinSearch& search) {
   bool duration_seen = !search.min_duration_nano.has_value();
   std::map<std::string, std::string> remaining = search.annotation_query;
   for (const Span& span : spans) {
-    if (search.service && Lowercase(span.service_name) != *search.service) continue;
+    if (search.service && AsciiLowercase(span.service_name) != *search.service) continue;
     service_seen = true;
     if (!remote_seen) {
       const AttributeValue* peer = span.FindAttribute("peer.service");
-      remote_seen =
-          peer != nullptr && Lowercase(AttributeValueToString(*peer)) == *search.remote_service;
+      remote_seen = peer != nullptr &&
+                    AsciiLowercase(AttributeValueToString(*peer)) == *search.remote_service;
     }
-    if (!name_seen) name_seen = Lowercase(span.name) == *search.span_name;
+    if (!name_seen) name_seen = AsciiLowercase(span.name) == *search.span_name;
     for (auto it = remaining.begin(); it != remaining.end();) {
       auto tag = ZipkinTag(span, it->first);
       const bool matched = it->second.empty() ? tag.has_value() || HasAnnotation(span, it->first)
@@ -298,7 +285,7 @@ std::string JsonStringArray(const std::set<std::string>& names) {
 HttpResponseData Services(const SpanStore& store) {
   std::set<std::string> names;
   for (const auto& service : store.Services()) {
-    if (!service.empty()) names.insert(Lowercase(service));
+    if (!service.empty()) names.insert(AsciiLowercase(service));
   }
   return JsonBody(JsonStringArray(names));
 }
@@ -308,9 +295,9 @@ HttpResponseData SpanNames(const SpanStore& store, const QueryParams& params) {
   if (!service) return Text(400, "serviceName is required");
   std::set<std::string> names;
   for (const auto& stored : store.Services()) {
-    if (Lowercase(stored) != *service) continue;
+    if (AsciiLowercase(stored) != *service) continue;
     for (const auto& name : store.Operations(stored)) {
-      if (!name.empty()) names.insert(Lowercase(name));
+      if (!name.empty()) names.insert(AsciiLowercase(name));
     }
   }
   return JsonBody(JsonStringArray(names));
@@ -337,8 +324,8 @@ HttpResponseData Dependencies(const SpanStore& store, const QueryParams& params,
       if (!span.parent_span_id.IsValid()) continue;
       auto parent = by_id.find(span.parent_span_id.value);
       if (parent == by_id.end() || parent->second == &span) continue;
-      std::string from = Lowercase(parent->second->service_name);
-      std::string to = Lowercase(span.service_name);
+      std::string from = AsciiLowercase(parent->second->service_name);
+      std::string to = AsciiLowercase(span.service_name);
       if (from.empty() || to.empty() || from == to) continue;
       Counts& counts = links[{std::move(from), std::move(to)}];
       ++counts.calls;
@@ -377,8 +364,8 @@ HttpResponseData HandleZipkinIngest(SpanStore& store, IngestCounters& counters,
         counters, counters.rejected_method,
         Text(405, fmt::format("{} accepts POST, not \"{}\"", kSpansPath, request.method)));
   }
-  const std::string media_type =
-      Lowercase(Trim(request.content_type.substr(0, request.content_type.find(';'))));
+  const std::string media_type = AsciiLowercase(
+      TrimSpaceAndTab(request.content_type.substr(0, request.content_type.find(';'))));
   if (media_type != kJsonType) {
     return Reject(counters, counters.rejected_unsupported_media,
                   Text(415, media_type == "application/x-protobuf"
@@ -387,7 +374,7 @@ HttpResponseData HandleZipkinIngest(SpanStore& store, IngestCounters& counters,
                                 : fmt::format("unsupported content type \"{}\"; use {}",
                                               request.content_type, kJsonType)));
   }
-  const std::string content_encoding = Lowercase(Trim(request.content_encoding));
+  const std::string content_encoding = AsciiLowercase(TrimSpaceAndTab(request.content_encoding));
   const bool gzip = content_encoding == "gzip";
   if (!gzip && !content_encoding.empty() && content_encoding != "identity") {
     return Reject(counters, counters.rejected_unsupported_media,

@@ -3,6 +3,7 @@
 // the JSON decoder first builds an ExportTraceServiceRequest message, checking only JSON types.
 #include "export/otlp_codec.h"
 
+#include "export/json_read.h"
 #include <fmt/format.h>
 #include <google/protobuf/arena.h>
 #include <google/protobuf/stubs/logging.h>
@@ -464,21 +465,6 @@ std::string FormatProblem(const JsonProblem& p) {
   return p.where.empty() ? p.what : fmt::format("{}: {}", p.where, p.what);
 }
 
-// A short rendering of an offending value for error messages.
-std::string Preview(const Json& v) {
-  std::string text = v.dump(-1, ' ', false, Json::error_handler_t::replace);
-  constexpr size_t kMax = 48;
-  if (text.size() > kMax) text = text.substr(0, kMax) + "...";
-  return text;
-}
-
-// The member, or nullptr when absent or null (proto3 JSON: null means default).
-const Json* Member(const Json& object, const char* key) {
-  auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return nullptr;
-  return &*it;
-}
-
 std::optional<uint64_t> JsonToUint64(const Json& v) {
   if (v.is_number_unsigned()) return v.get<uint64_t>();
   if (v.is_number_integer()) {
@@ -524,20 +510,20 @@ std::optional<int64_t> JsonToInt64(const Json& v) {
 }
 
 JsonStatus ReadString(const Json& object, const char* key, std::string* out) {
-  const Json* v = Member(object, key);
+  const Json* v = JsonMember(object, key);
   if (v == nullptr) return std::nullopt;
-  if (!v->is_string()) return Fail(fmt::format("{} must be a string, got {}", key, Preview(*v)));
+  if (!v->is_string()) return Fail(fmt::format("{} must be a string, got {}", key, JsonPreview(*v)));
   *out = v->get_ref<const std::string&>();
   return std::nullopt;
 }
 
 template <typename Setter>
 JsonStatus ReadUint64(const Json& object, const char* key, Setter set) {
-  const Json* v = Member(object, key);
+  const Json* v = JsonMember(object, key);
   if (v == nullptr) return std::nullopt;
   auto n = JsonToUint64(*v);
   if (!n) {
-    return Fail(fmt::format("{} must be an unsigned 64-bit integer, got {}", key, Preview(*v)));
+    return Fail(fmt::format("{} must be an unsigned 64-bit integer, got {}", key, JsonPreview(*v)));
   }
   set(*n);
   return std::nullopt;
@@ -546,7 +532,7 @@ JsonStatus ReadUint64(const Json& object, const char* key, Setter set) {
 // Enums as integers or by their protobuf names; the range is checked by SpanFromProto.
 template <typename Parse, typename Setter>
 JsonStatus ReadEnum(const Json& object, const char* key, Parse parse, Setter set) {
-  const Json* v = Member(object, key);
+  const Json* v = JsonMember(object, key);
   if (v == nullptr) return std::nullopt;
   if (v->is_string()) {
     int value = 0;
@@ -558,7 +544,7 @@ JsonStatus ReadEnum(const Json& object, const char* key, Parse parse, Setter set
     set(static_cast<int>(*n));
     return std::nullopt;
   }
-  return Fail(fmt::format("{} must be an enum number or name, got {}", key, Preview(*v)));
+  return Fail(fmt::format("{} must be an enum number or name, got {}", key, JsonPreview(*v)));
 }
 
 bool IsHex(std::string_view s) {
@@ -610,9 +596,9 @@ std::optional<std::string> Base64ToBytes(std::string_view text) {
 // An id as hex, or as base64 when it has exactly the base64 length of `id_bytes` and is not hex
 // (protobuf-JSON encoders such as Tempo's write base64). The length is checked by SpanFromProto.
 JsonStatus ReadId(const Json& object, const char* key, size_t id_bytes, std::string* out) {
-  const Json* v = Member(object, key);
+  const Json* v = JsonMember(object, key);
   if (v == nullptr) return std::nullopt;
-  if (!v->is_string()) return Fail(fmt::format("{} must be a string, got {}", key, Preview(*v)));
+  if (!v->is_string()) return Fail(fmt::format("{} must be a string, got {}", key, JsonPreview(*v)));
   const auto& text = v->get_ref<const std::string&>();
   if (IsHex(text)) {
     if (text.size() % 2 != 0) {
@@ -627,20 +613,20 @@ JsonStatus ReadId(const Json& object, const char* key, size_t id_bytes, std::str
       return std::nullopt;
     }
   }
-  return Fail(fmt::format("{} must be hex or base64, got {}", key, Preview(*v)));
+  return Fail(fmt::format("{} must be hex or base64, got {}", key, JsonPreview(*v)));
 }
 
 // The array member (nullptr when absent or null), or a problem when it is not an array.
 JsonStatus ArrayMember(const Json& object, const char* key, const Json** out) {
-  *out = Member(object, key);
+  *out = JsonMember(object, key);
   if (*out != nullptr && !(*out)->is_array()) {
-    return Fail(fmt::format("{} must be an array, got {}", key, Preview(**out)));
+    return Fail(fmt::format("{} must be an array, got {}", key, JsonPreview(**out)));
   }
   return std::nullopt;
 }
 
 JsonStatus ExpectObject(const Json& v) {
-  if (!v.is_object()) return Fail(fmt::format("must be an object, got {}", Preview(v)));
+  if (!v.is_object()) return Fail(fmt::format("must be an object, got {}", JsonPreview(v)));
   return std::nullopt;
 }
 
@@ -650,19 +636,19 @@ JsonStatus AnyValueFromJson(const Json& v, int depth, common_pb::AnyValue* out) 
   if (auto p = ExpectObject(v)) return p;
   if (depth > kMaxValueDepth)
     return Fail(fmt::format("nested deeper than {} levels", kMaxValueDepth));
-  if (const Json* s = Member(v, "stringValue")) {
+  if (const Json* s = JsonMember(v, "stringValue")) {
     if (!s->is_string())
-      return Fail(fmt::format("stringValue must be a string, got {}", Preview(*s)));
+      return Fail(fmt::format("stringValue must be a string, got {}", JsonPreview(*s)));
     out->set_string_value(s->get_ref<const std::string&>());
-  } else if (const Json* b = Member(v, "boolValue")) {
+  } else if (const Json* b = JsonMember(v, "boolValue")) {
     if (!b->is_boolean())
-      return Fail(fmt::format("boolValue must be a boolean, got {}", Preview(*b)));
+      return Fail(fmt::format("boolValue must be a boolean, got {}", JsonPreview(*b)));
     out->set_bool_value(b->get<bool>());
-  } else if (const Json* i = Member(v, "intValue")) {
+  } else if (const Json* i = JsonMember(v, "intValue")) {
     auto n = JsonToInt64(*i);
-    if (!n) return Fail(fmt::format("intValue must be a 64-bit integer, got {}", Preview(*i)));
+    if (!n) return Fail(fmt::format("intValue must be a 64-bit integer, got {}", JsonPreview(*i)));
     out->set_int_value(*n);
-  } else if (const Json* d = Member(v, "doubleValue")) {
+  } else if (const Json* d = JsonMember(v, "doubleValue")) {
     if (d->is_number()) {
       out->set_double_value(d->get<double>());
     } else if (d->is_string() && *d == "NaN") {
@@ -670,14 +656,14 @@ JsonStatus AnyValueFromJson(const Json& v, int depth, common_pb::AnyValue* out) 
     } else if (d->is_string() && (*d == "Infinity" || *d == "-Infinity")) {
       out->set_double_value(*d == "Infinity" ? HUGE_VAL : -HUGE_VAL);
     } else {
-      return Fail(fmt::format("doubleValue must be a number, got {}", Preview(*d)));
+      return Fail(fmt::format("doubleValue must be a number, got {}", JsonPreview(*d)));
     }
-  } else if (const Json* bytes = Member(v, "bytesValue")) {
+  } else if (const Json* bytes = JsonMember(v, "bytesValue")) {
     std::optional<std::string> decoded;
     if (bytes->is_string()) decoded = Base64ToBytes(bytes->get_ref<const std::string&>());
-    if (!decoded) return Fail(fmt::format("bytesValue must be base64, got {}", Preview(*bytes)));
+    if (!decoded) return Fail(fmt::format("bytesValue must be base64, got {}", JsonPreview(*bytes)));
     out->set_bytes_value(std::move(*decoded));
-  } else if (const Json* array = Member(v, "arrayValue")) {
+  } else if (const Json* array = JsonMember(v, "arrayValue")) {
     if (auto p = ExpectObject(*array)) return Within("arrayValue", *p);
     const Json* values = nullptr;
     if (auto p = ArrayMember(*array, "values", &values)) return Within("arrayValue", *p);
@@ -689,7 +675,7 @@ JsonStatus AnyValueFromJson(const Json& v, int depth, common_pb::AnyValue* out) 
         }
       }
     }
-  } else if (const Json* kvlist = Member(v, "kvlistValue")) {
+  } else if (const Json* kvlist = JsonMember(v, "kvlistValue")) {
     if (auto p = ExpectObject(*kvlist)) return Within("kvlistValue", *p);
     if (auto p = KeyValuesFromJson(*kvlist, "values", depth + 1,
                                    out->mutable_kvlist_value()->mutable_values())) {
@@ -710,7 +696,7 @@ JsonStatus KeyValuesFromJson(const Json& object, const char* key, int depth, Key
     JsonStatus p = ExpectObject(item);
     if (!p) p = ReadString(item, "key", kv->mutable_key());
     if (!p) {
-      if (const Json* value = Member(item, "value")) {
+      if (const Json* value = JsonMember(item, "value")) {
         if (auto vp = AnyValueFromJson(*value, depth, kv->mutable_value())) {
           p = Within("value", *vp);
         }
@@ -765,7 +751,7 @@ JsonStatus SpanFromJson(const Json& v, trace_pb::Span* out) {
       }
     }
   }
-  if (const Json* status = Member(v, "status")) {
+  if (const Json* status = JsonMember(v, "status")) {
     if (auto p = ExpectObject(*status)) return Within("status", *p);
     if (auto p = ReadString(*status, "message", out->mutable_status()->mutable_message())) {
       return Within("status", *p);
@@ -782,10 +768,10 @@ JsonStatus SpanFromJson(const Json& v, trace_pb::Span* out) {
       return Within("status", *p);
     }
   }
-  if (const Json* flags = Member(v, "flags")) {
+  if (const Json* flags = JsonMember(v, "flags")) {
     auto n = JsonToUint64(*flags);
     if (!n || *n > UINT32_MAX) {
-      return Fail(fmt::format("flags must be an unsigned 32-bit integer, got {}", Preview(*flags)));
+      return Fail(fmt::format("flags must be an unsigned 32-bit integer, got {}", JsonPreview(*flags)));
     }
     out->set_flags(static_cast<uint32_t>(*n));
   }
@@ -794,7 +780,7 @@ JsonStatus SpanFromJson(const Json& v, trace_pb::Span* out) {
 
 JsonStatus ResourceSpansFromJson(const Json& v, trace_pb::ResourceSpans* out) {
   if (auto p = ExpectObject(v)) return p;
-  if (const Json* resource = Member(v, "resource")) {
+  if (const Json* resource = JsonMember(v, "resource")) {
     if (auto p = ExpectObject(*resource)) return Within("resource", *p);
     if (auto p = KeyValuesFromJson(*resource, "attributes", 0,
                                    out->mutable_resource()->mutable_attributes())) {
@@ -825,7 +811,7 @@ JsonStatus ResourceSpansFromJson(const Json& v, trace_pb::ResourceSpans* out) {
 Result<std::vector<Span>> DecodeResourceSpansJson(const Json& list, std::string_view name) {
   if (list.is_null()) return std::vector<Span>();
   if (!list.is_array()) {
-    return MakeError(fmt::format("{} must be an array, got {}", name, Preview(list)));
+    return MakeError(fmt::format("{} must be an array, got {}", name, JsonPreview(list)));
   }
   google::protobuf::Arena arena;
   auto* request =
@@ -911,7 +897,7 @@ Result<std::vector<Span>> DecodeOtlpJson(std::string_view body) {
   try {
     const Json request = Json::parse(body.begin(), body.end());
     if (!request.is_object()) {
-      return MakeError(fmt::format("OTLP/JSON body must be an object, got {}", Preview(request)));
+      return MakeError(fmt::format("OTLP/JSON body must be an object, got {}", JsonPreview(request)));
     }
     auto it = request.find("resourceSpans");
     if (it == request.end()) return std::vector<Span>();

@@ -2,6 +2,7 @@
 // decoder parses with nlohmann's ordered_json so tags keep the order they arrived in.
 #include "export/zipkin_codec.h"
 
+#include "export/json_read.h"
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -196,21 +197,6 @@ void AppendSpan(std::string& out, const Span& span, ZipkinJsonStyle style) {
 // ---------------------------------------------------------------------------------------------
 // Decoding.
 
-// A short rendering of an offending value for error messages.
-std::string Preview(const Json& v) {
-  std::string text = v.dump(-1, ' ', false, Json::error_handler_t::replace);
-  constexpr size_t kMax = 48;
-  if (text.size() > kMax) text = text.substr(0, kMax) + "...";
-  return text;
-}
-
-// The member, or nullptr when absent or null.
-const Json* Member(const Json& object, const char* key) {
-  auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return nullptr;
-  return &*it;
-}
-
 // Deepest nesting of arrays and objects in `text`, stopping early once over `limit`.
 int NestingDepth(std::string_view text, int limit) {
   int depth = 0;
@@ -266,26 +252,26 @@ std::optional<uint64_t> MicrosToNanos(const Json& v) {
 }
 
 Result<uint64_t> ReadMicros(const Json& object, const char* key) {
-  const Json* v = Member(object, key);
+  const Json* v = JsonMember(object, key);
   if (v == nullptr) return uint64_t{0};
   auto nanos = MicrosToNanos(*v);
   if (!nanos) {
     return MakeError(
-        fmt::format("{} must be a non-negative number of microseconds, got {}", key, Preview(*v)));
+        fmt::format("{} must be a non-negative number of microseconds, got {}", key, JsonPreview(*v)));
   }
   return *nanos;
 }
 
 Result<std::string> ReadString(const Json& object, const char* key) {
-  const Json* v = Member(object, key);
+  const Json* v = JsonMember(object, key);
   if (v == nullptr) return std::string();
   if (!v->is_string())
-    return MakeError(fmt::format("{} must be a string, got {}", key, Preview(*v)));
+    return MakeError(fmt::format("{} must be a string, got {}", key, JsonPreview(*v)));
   return v->get<std::string>();
 }
 
 Result<std::string> ReadHexId(const Json& object, const char* key, size_t max_digits) {
-  if (Member(object, key) == nullptr) return MakeError(fmt::format("{} is required", key));
+  if (JsonMember(object, key) == nullptr) return MakeError(fmt::format("{} is required", key));
   auto text = ReadString(object, key);
   if (!text) return text;
   const bool hex = std::all_of(text->begin(), text->end(), [](char c) {
@@ -293,17 +279,17 @@ Result<std::string> ReadHexId(const Json& object, const char* key, size_t max_di
   });
   if (text->empty() || text->size() > max_digits || !hex) {
     return MakeError(fmt::format("{} must be 1 to {} hex digits, got {}", key, max_digits,
-                                 Preview(*Member(object, key))));
+                                 JsonPreview(*JsonMember(object, key))));
   }
   return text;
 }
 
 // The service name of an endpoint object ("" when absent).
 Result<std::string> EndpointService(const Json& span, const char* key) {
-  const Json* endpoint = Member(span, key);
+  const Json* endpoint = JsonMember(span, key);
   if (endpoint == nullptr) return std::string();
   if (!endpoint->is_object()) {
-    return MakeError(fmt::format("{} must be an object, got {}", key, Preview(*endpoint)));
+    return MakeError(fmt::format("{} must be an object, got {}", key, JsonPreview(*endpoint)));
   }
   auto service = ReadString(*endpoint, "serviceName");
   if (!service) return MakeError(fmt::format("{}.{}", key, service.error().message));
@@ -341,12 +327,12 @@ Result<SpanKind> ParseKind(const Json& span) {
   if (upper == "PRODUCER") return SpanKind::kProducer;
   if (upper == "CONSUMER") return SpanKind::kConsumer;
   return MakeError(fmt::format("kind must be CLIENT, SERVER, PRODUCER or CONSUMER, got {}",
-                               Preview(*Member(span, "kind"))));
+                               JsonPreview(*JsonMember(span, "kind"))));
 }
 
 // One span; errors name the field, the caller adds which span.
 Result<Span> SpanFromJson(const Json& v) {
-  if (!v.is_object()) return MakeError(fmt::format("must be an object, got {}", Preview(v)));
+  if (!v.is_object()) return MakeError(fmt::format("must be an object, got {}", JsonPreview(v)));
   Span span;
   auto trace_id = ReadHexId(v, "traceId", 32);
   if (!trace_id) return trace_id.error();
@@ -356,7 +342,7 @@ Result<Span> SpanFromJson(const Json& v) {
   if (!id) return id.error();
   span.span_id = *SpanId::FromHex(*id);
   if (!span.span_id.IsValid()) return MakeError("id must not be all zeros");
-  if (Member(v, "parentId") != nullptr) {
+  if (JsonMember(v, "parentId") != nullptr) {
     auto parent = ReadHexId(v, "parentId", 16);
     if (!parent) return parent.error();
     span.parent_span_id = *SpanId::FromHex(*parent);  // all zeros: stays a root
@@ -382,14 +368,14 @@ Result<Span> SpanFromJson(const Json& v) {
   auto remote = EndpointService(v, "remoteEndpoint");
   if (!remote) return remote.error();
 
-  if (const Json* annotations = Member(v, "annotations")) {
+  if (const Json* annotations = JsonMember(v, "annotations")) {
     if (!annotations->is_array()) {
-      return MakeError(fmt::format("annotations must be an array, got {}", Preview(*annotations)));
+      return MakeError(fmt::format("annotations must be an array, got {}", JsonPreview(*annotations)));
     }
     for (size_t i = 0; i < annotations->size(); ++i) {
       const Json& a = (*annotations)[i];
       if (!a.is_object()) {
-        return MakeError(fmt::format("annotations[{}] must be an object, got {}", i, Preview(a)));
+        return MakeError(fmt::format("annotations[{}] must be an object, got {}", i, JsonPreview(a)));
       }
       auto time = ReadMicros(a, "timestamp");
       if (!time) return MakeError(fmt::format("annotations[{}].{}", i, time.error().message));
@@ -401,16 +387,16 @@ Result<Span> SpanFromJson(const Json& v) {
 
   std::optional<std::string> status_code;
   std::optional<std::string> error;
-  if (const Json* tags = Member(v, "tags")) {
+  if (const Json* tags = JsonMember(v, "tags")) {
     if (!tags->is_object()) {
-      return MakeError(fmt::format("tags must be an object, got {}", Preview(*tags)));
+      return MakeError(fmt::format("tags must be an object, got {}", JsonPreview(*tags)));
     }
     span.attributes.reserve(tags->size());
     for (const auto& [key, value] : tags->items()) {
       auto text = ScalarText(value);
       if (!text) {
         if (value.is_null()) continue;
-        return MakeError(fmt::format("tags.{} must be a string, got {}", key, Preview(value)));
+        return MakeError(fmt::format("tags.{} must be a string, got {}", key, JsonPreview(value)));
       }
       if (key == kStatusCodeTag) {
         status_code = std::move(*text);
@@ -467,7 +453,7 @@ Result<std::vector<Span>> DecodeZipkinJson(std::string_view body) {
     }
     if (!parsed.is_array()) {
       return MakeError(
-          fmt::format("Zipkin v2 JSON must be an array of spans, got {}", Preview(parsed)));
+          fmt::format("Zipkin v2 JSON must be an array of spans, got {}", JsonPreview(parsed)));
     }
     spans.reserve(parsed.size());
     for (size_t i = 0; i < parsed.size(); ++i) {
