@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "core/rng.h"
 #include "propagation/carrier.h"
+#include "round_trip.h"
 
 namespace tracerig {
 namespace {
@@ -218,19 +218,7 @@ TEST(B3MultiInjectTest, InvalidContextWritesNothing) {
 }
 
 TEST(B3MultiRoundTripTest, SeededRandomContexts) {
-  const B3MultiPropagator propagator;
-  Rng rng(99);
-  for (int i = 0; i < 500; ++i) {
-    const SpanContext sent{TraceId{rng.Next(), rng.NextNonZero()}, SpanId{rng.NextNonZero()},
-                           static_cast<uint8_t>(rng.Next() & 0x01), ""};
-    HeaderList headers;
-    propagator.Inject(sent, headers);
-    const SpanContext received = propagator.Extract(headers);
-    ASSERT_TRUE(received.IsValid());
-    EXPECT_EQ(received.trace_id, sent.trace_id);
-    EXPECT_EQ(received.span_id, sent.span_id);
-    EXPECT_EQ(received.trace_flags, sent.trace_flags);
-  }
+  ExpectSeededRoundTrips(B3MultiPropagator(), 99);
 }
 
 }  // namespace
