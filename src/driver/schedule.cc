@@ -197,6 +197,8 @@ Result<std::unique_ptr<Schedule>> MakeSchedule(const Load& load, uint64_t seed) 
           new PoissonSchedule(load.rate, load.duration_ns, Rng::Mix(seed, kPoissonStream)));
     case LoadModel::kCount:
       return std::unique_ptr<Schedule>(new FixedCountSchedule(load.requests, load.rate));
+    case LoadModel::kClosed:
+      return MakeError("load model \"closed\" has no schedule: virtual users pace themselves");
   }
   return MakeError(fmt::format("unknown load model {}", static_cast<int>(load.model)));
 }

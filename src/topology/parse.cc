@@ -990,7 +990,10 @@ class ScenarioParser {
     std::optional<std::string> callee_service = s ? AsString(*s, "service") : std::nullopt;
     std::optional<std::string> callee_route = r ? AsString(*r, "route") : std::nullopt;
     if (!callee_service || !callee_route) return std::nullopt;
-    Call call{*callee_service, *callee_route, Loc(t.source())};
+    Call call;
+    call.service = *callee_service;
+    call.route = *callee_route;
+    call.where = Loc(t.source());
     call_sites_.push_back(CallSite{service, route, *callee_service, *callee_route, call.where,
                                    Loc(s->source()), Loc(r->source())});
     return call;

@@ -74,12 +74,103 @@ const Service* Scenario::FindService(std::string_view service_name) const {
   return nullptr;
 }
 
+AttributeValue AttributeGenerator::Generate(Rng& rng) const {
+  switch (kind) {
+    case Kind::kChoice: {
+      if (choices.empty()) return std::string();
+      double total = 0;
+      for (size_t i = 0; i < choices.size(); ++i) total += i < weights.size() ? weights[i] : 1.0;
+      double pick = rng.NextDouble() * total;
+      for (size_t i = 0; i < choices.size(); ++i) {
+        pick -= i < weights.size() ? weights[i] : 1.0;
+        if (pick < 0) return choices[i];
+      }
+      return choices.back();
+    }
+    case Kind::kIntRange: {
+      if (max <= min) return min;
+      const uint64_t span = static_cast<uint64_t>(max) - static_cast<uint64_t>(min);
+      const uint64_t draw = span == UINT64_MAX ? rng.Next() : rng.Next() % (span + 1);
+      return static_cast<int64_t>(static_cast<uint64_t>(min) + draw);
+    }
+    case Kind::kId:
+      return fmt::format("{}{:016x}", prefix, rng.Next());
+  }
+  return std::string();
+}
+
+std::string_view ProtocolName(Protocol protocol) {
+  switch (protocol) {
+    case Protocol::kHttp:
+      return "http";
+    case Protocol::kGrpc:
+      return "grpc";
+  }
+  return "unknown";
+}
+
+std::string SamplingPolicyName(const SamplingPolicy& policy) {
+  switch (policy.kind) {
+    case SamplingPolicy::Kind::kAlways:
+      return "always";
+    case SamplingPolicy::Kind::kNever:
+      return "never";
+    case SamplingPolicy::Kind::kRatio:
+      return fmt::format("ratio({})", policy.ratio);
+    case SamplingPolicy::Kind::kParentBased:
+      return fmt::format("parent-based({})", policy.ratio);
+  }
+  return "unknown";
+}
+
 std::string_view FaultKindName(FaultKind kind) {
   switch (kind) {
     case FaultKind::kDropContext:
       return "drop-context";
+    case FaultKind::kNewTrace:
+      return "new-trace";
+    case FaultKind::kWrongFormat:
+      return "wrong-format";
+    case FaultKind::kCorrupt:
+      return "corrupt";
+    case FaultKind::kTruncateTraceId:
+      return "truncate-trace-id";
+    case FaultKind::kUnsampledChild:
+      return "unsampled-child";
+    case FaultKind::kDropSpan:
+      return "drop-span";
+    case FaultKind::kDelayExport:
+      return "delay-export";
+    case FaultKind::kClockSkew:
+      return "clock-skew";
+    case FaultKind::kDuplicateSpanId:
+      return "duplicate-span-id";
+    case FaultKind::kOrphan:
+      return "orphan";
   }
   return "unknown";
+}
+
+const std::vector<FaultKind>& AllFaultKinds() {
+  static const std::vector<FaultKind> kinds = {
+      FaultKind::kDropContext,    FaultKind::kNewTrace,        FaultKind::kWrongFormat,
+      FaultKind::kCorrupt,        FaultKind::kTruncateTraceId, FaultKind::kUnsampledChild,
+      FaultKind::kDropSpan,       FaultKind::kDelayExport,     FaultKind::kClockSkew,
+      FaultKind::kDuplicateSpanId, FaultKind::kOrphan};
+  return kinds;
+}
+
+bool IsEdgeFault(FaultKind kind) {
+  switch (kind) {
+    case FaultKind::kDropContext:
+    case FaultKind::kWrongFormat:
+    case FaultKind::kCorrupt:
+    case FaultKind::kTruncateTraceId:
+    case FaultKind::kUnsampledChild:
+      return true;
+    default:
+      return false;
+  }
 }
 
 std::string_view LoadModelName(LoadModel model) {
@@ -92,6 +183,8 @@ std::string_view LoadModelName(LoadModel model) {
       return "poisson";
     case LoadModel::kCount:
       return "count";
+    case LoadModel::kClosed:
+      return "closed";
   }
   return "unknown";
 }
@@ -113,6 +206,9 @@ double PlannedRequests(const Load& load) {
     }
     case LoadModel::kCount:
       return static_cast<double>(load.requests);
+    case LoadModel::kClosed:
+      // Unknown in advance (it depends on response times); no schedule is planned.
+      return 0;
   }
   return 0;
 }

@@ -32,9 +32,48 @@ struct LatencyModel {
   uint64_t Sample(Rng& rng) const;
 };
 
+// A value drawn per request for a generated attribute (set on the route's SERVER span).
+struct AttributeGenerator {
+  enum class Kind {
+    kChoice,    // one of `choices`, picked with probability proportional to `weights`
+    kIntRange,  // an integer in [min, max], uniform
+    kId,        // `prefix` followed by 16 random lowercase hex digits
+  };
+  Kind kind = Kind::kChoice;
+  std::vector<AttributeValue> choices;
+  std::vector<double> weights;  // same length as choices, each > 0 (all 1 when not given)
+  int64_t min = 0;
+  int64_t max = 0;
+  std::string prefix;
+  AttributeValue Generate(Rng& rng) const;
+};
+
+struct GeneratedAttribute {
+  std::string key;
+  AttributeGenerator generator;
+  SourceLocation where;
+};
+
+// A span event recorded on the route's SERVER span, `at` of the way through the route's own latency.
+struct EventSpec {
+  std::string name;
+  double at = 0.5;  // in [0, 1]
+  std::vector<Attribute> attributes;
+};
+
+// A downstream call. Hops are assigned statically (expected_tree.h): each of the `repeat`
+// executions of a call takes its own consecutive child index, whether or not the probability lets
+// it happen, so hops never shift between requests. Retries of an attempt keep its index and add
+// an "r<k>" suffix ("0.1r1", "0.1r2").
 struct Call {
   std::string service;
   std::string route;
+  double probability = 1.0;    // chance, per request and execution, that the call is made at all
+  uint32_t repeat = 1;         // executions, one after another, each its own hop
+  uint64_t timeout_ns = 0;     // per attempt; 0 = none. A timed-out attempt has failed.
+  uint32_t retries = 0;        // extra attempts after a failed one (5xx, timeout, transport error)
+  uint64_t retry_backoff_ns = 0;  // wait before each retry
+  uint64_t request_bytes = 0;  // request payload size
   SourceLocation where;
 };
 
@@ -48,11 +87,33 @@ struct Route {
   std::string name;  // "GET /checkout" (HTTP method and path) or an RPC-style name ("GetCart")
   LatencyModel latency;
   std::vector<Attribute> attributes;  // static attributes set on the SERVER span
-  std::vector<CallStep> calls;        // executed in order after the route's own latency
+  std::vector<GeneratedAttribute> generated_attributes;  // drawn per request, seeded
+  std::vector<EventSpec> events;
+  // Chance, per request, that the route answers `error_status` (after its latency and calls,
+  // which still happen): an HTTP status for http services, a gRPC status code for grpc ones.
+  double error_rate = 0;
+  int error_status = 500;
+  uint64_t response_bytes = 0;  // response payload size
+  std::vector<CallStep> calls;  // executed in order after the route's own latency
   SourceLocation where;
 };
 
-enum class Protocol { kHttp };
+enum class Protocol { kHttp, kGrpc };
+std::string_view ProtocolName(Protocol protocol);  // "http", "grpc"
+
+// Head sampling at a service: whether the spans it starts are sampled, and so the sampled flag it
+// injects downstream. Decisions are seeded (expected_tree.h shares them with the runtime).
+struct SamplingPolicy {
+  enum class Kind {
+    kAlways,
+    kNever,
+    kRatio,        // a fresh decision with probability `ratio`, ignoring the parent's flag
+    kParentBased,  // the parent's flag when there is a parent context, else `ratio`
+  };
+  Kind kind = Kind::kParentBased;
+  double ratio = 1.0;
+};
+std::string SamplingPolicyName(const SamplingPolicy& policy);  // "always", "ratio(0.25)", ...
 
 struct Service {
   std::string name;
@@ -60,21 +121,54 @@ struct Service {
   std::string listen = "127.0.0.1:0";               // HOST:PORT; port 0 picks a free port
   std::vector<std::string> propagation = {"tracecontext"};  // formats extracted and injected
   std::vector<Attribute> resource;                  // resource attributes besides service.name
+  SamplingPolicy sampling;
+  // Where this service's spans go instead of the scenario's exporter (same URL forms as
+  // BackendConfig::export_url); empty = the scenario's.
+  std::string export_url;
+  // An external service: a real one at this URL ("http://host:port"), called by the topology but
+  // not simulated; its spans are expected in the backend like any other. Empty = simulated.
+  std::string external_url;
   std::vector<Route> routes;
   SourceLocation where;
+
+  bool IsExternal() const { return !external_url.empty(); }
 
   const Route* FindRoute(std::string_view route_name) const;
 };
 
+// Deliberate faults. "Edge" faults act on the service's outgoing calls (all of them, or only those
+// to `Fault::callee`); the others act on the service's own spans.
 enum class FaultKind {
-  kDropContext,  // the service injects no trace context on its outgoing calls
+  kDropContext,      // edge: no trace context headers injected
+  kNewTrace,         // the service ignores incoming context and starts a new trace
+  kWrongFormat,      // edge: injects `Fault::format` instead of the service's formats
+  kCorrupt,          // edge: injects malformed header values (traceparent / b3 / uber-trace-id)
+  kTruncateTraceId,  // edge: injects the trace id with its high 64 bits zeroed
+  kUnsampledChild,   // edge: injects the sampled flag cleared
+  kDropSpan,         // the service's SERVER span is never exported
+  kDelayExport,      // the service's spans reach the exporter `amount_ns` late
+  kClockSkew,        // the service's spans' timestamps shifted by `amount_ns` (may be negative)
+  kDuplicateSpanId,  // the SERVER span reuses its parent's span id
+  kOrphan,           // the SERVER span's parent id is replaced by one that never exists
 };
-std::string_view FaultKindName(FaultKind kind);  // "drop-context"
+std::string_view FaultKindName(FaultKind kind);  // "drop-context", "new-trace", ...
+// Every kind, in declaration order (for validation, docs and the fault matrix).
+const std::vector<FaultKind>& AllFaultKinds();
+// Whether the kind acts on outgoing calls (and so may name a callee).
+bool IsEdgeFault(FaultKind kind);
 
 struct Fault {
   FaultKind kind = FaultKind::kDropContext;
   std::string service;       // the service the fault applies to
+  std::string route;         // only requests to this route of `service`; empty = every route
+  std::string callee;        // edge faults: only calls to this service; empty = every call
   double probability = 1.0;  // per request, decided from the scenario seed
+  // Only requests whose intended start offset into the load is in [window_start_ns,
+  // window_end_ns) (carried in the tracerig-offset header).
+  uint64_t window_start_ns = 0;
+  uint64_t window_end_ns = UINT64_MAX;
+  int64_t amount_ns = 0;  // clock-skew: the shift; delay-export: the delay
+  std::string format;     // wrong-format: the format injected
   SourceLocation where;
 };
 
@@ -91,8 +185,12 @@ enum class LoadModel {
   kRamp,      // rate changing linearly through `stages`, starting from `start_rate`
   kPoisson,   // exponential gaps averaging `rate` per second, for `duration_ns`
   kCount,     // exactly `requests` requests, evenly spaced at `rate` per second
+  // Closed loop, for people who want it (labelled so in reports): `virtual_users` users each send
+  // a request, wait for its answer, think for `think_time_ns`, and repeat for `duration_ns`.
+  // Latency is then only the uncorrected kind: a closed loop cannot see coordinated omission.
+  kClosed,
 };
-std::string_view LoadModelName(LoadModel model);  // "constant", "ramp", "poisson", "count"
+std::string_view LoadModelName(LoadModel model);  // "constant", "ramp", "poisson", "count", "closed"
 
 // One stage of a ramp: the rate moves linearly from the previous stage's target (or the ramp's
 // start rate) to `target_rate` over `duration_ns`.
@@ -117,6 +215,13 @@ struct Load {
   // latency statistics, so connection set-up and cold caches do not skew the percentiles. The
   // schedule itself does not change. Always < duration_ns after validation.
   uint64_t warmup_ns = 0;
+  uint32_t virtual_users = 0;  // closed: at least one after validation
+  uint64_t think_time_ns = 0;  // closed
+  // Driver event-loop threads; 0 = chosen by the driver (command line --driver-threads wins).
+  uint32_t threads = 0;
+  // Connections per entry service per driver thread; 0 = as many as requests in flight (an open
+  // loop never waits for a connection). A bound makes a stalled service queue requests.
+  uint32_t connections = 0;
   std::vector<LoadEntry> entries;  // at least one after validation
 };
 
@@ -126,10 +231,22 @@ double PlannedRequests(const Load& load);
 // A request count for messages: "60000000" when whole, "1234.5" otherwise.
 std::string FormatRequestCount(double count);
 
+struct Header {
+  std::string name;
+  std::string value;  // may be a secret: never printed or written to reports
+  bool operator==(const Header&) const = default;
+};
+
 // Where spans go and where the verifier reads them. Empty strings: the embedded backend.
 struct BackendConfig {
-  std::string export_url;  // e.g. "otlp-http://127.0.0.1:4318"
-  std::string query_url;   // e.g. "jaeger://127.0.0.1:16686"
+  std::string export_url;  // e.g. "otlp-http://127.0.0.1:4318", "otlp-grpc://host:4317"
+  std::string query_url;   // e.g. "jaeger://127.0.0.1:16686", "zipkin://", "tempo://", "jaeger-v3://"
+  std::vector<Header> export_headers;  // e.g. authorization
+  std::vector<Header> query_headers;   // e.g. X-Scope-OrgID
+  // TLS for https:// and otlp-grpcs:// targets: CA bundle, client certificate and key (PEM files).
+  std::string ca_file;
+  std::string client_cert_file;
+  std::string client_key_file;
   bool IsEmbedded() const { return export_url.empty() && query_url.empty(); }
 };
 

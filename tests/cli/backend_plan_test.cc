@@ -50,7 +50,9 @@ TEST(BackendPlanTest, EnvironmentEndpointsAndPrecedence) {
   EXPECT_EQ(traces->export_target.path, "/custom");
 
   // The command line wins over the scenario, which wins over the environment.
-  BackendConfig scenario{"otlp-http://from-scenario:4318", "jaeger://q:16686"};
+  BackendConfig scenario;
+  scenario.export_url = "otlp-http://from-scenario:4318";
+  scenario.query_url = "jaeger://q:16686";
   auto flag = PlanBackend(scenario, std::nullopt, std::string("otlp-http://from-flag:1234"),
                           Env({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318"}}));
   ASSERT_TRUE(flag);

@@ -21,8 +21,15 @@ Route MakeRoute(std::string name, std::vector<CallStep> calls = {}) {
   return r;
 }
 
+Call CallTo(std::string service, std::string route) {
+  Call call;
+  call.service = std::move(service);
+  call.route = std::move(route);
+  return call;
+}
+
 CallStep Single(std::string service, std::string route) {
-  return CallStep{false, {Call{std::move(service), std::move(route), {}}}};
+  return CallStep{false, {CallTo(std::move(service), std::move(route))}};
 }
 
 Service MakeService(std::string name, std::vector<Route> routes) {
@@ -78,7 +85,7 @@ TEST(ExpectedTreeTest, ParallelGroupsAreFlattenedInOrder) {
   s.services = {
       MakeService("a",
                   {MakeRoute("R", {Single("b", "S"),
-                                   CallStep{true, {Call{"c", "T", {}}, Call{"b", "U", {}}}}})}),
+                                   CallStep{true, {CallTo("c", "T"), CallTo("b", "U")}}})}),
       MakeService("b", {MakeRoute("S"), MakeRoute("U")}),
       MakeService("c", {MakeRoute("T", {Single("b", "S")})}),
   };

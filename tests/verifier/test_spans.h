@@ -28,6 +28,13 @@ inline ExpectedSpan Expect(std::string hop, std::string service, SpanKind kind, 
 // The quickstart scenario, whose expected tree is QuickstartTree(): frontend "GET /checkout" ->
 // cart "GetCart", checkout "PlaceOrder";
 // checkout "PlaceOrder" -> payment "Charge".
+inline Call CallTo(std::string service, std::string route) {
+  Call call;
+  call.service = std::move(service);
+  call.route = std::move(route);
+  return call;
+}
+
 inline Scenario QuickstartScenario() {
   auto route = [](std::string name, std::vector<Call> calls) {
     Route r;
@@ -46,9 +53,9 @@ inline Scenario QuickstartScenario() {
   s.load.entries = {LoadEntry{"frontend", "GET /checkout", 1.0}};
   s.services = {
       service("frontend", route("GET /checkout",
-                                {Call{"cart", "GetCart", {}}, Call{"checkout", "PlaceOrder", {}}})),
+                                {CallTo("cart", "GetCart"), CallTo("checkout", "PlaceOrder")})),
       service("cart", route("GetCart", {})),
-      service("checkout", route("PlaceOrder", {Call{"payment", "Charge", {}}})),
+      service("checkout", route("PlaceOrder", {CallTo("payment", "Charge")})),
       service("payment", route("Charge", {})),
   };
   return s;
