@@ -10,6 +10,9 @@ namespace tracerig {
 inline constexpr std::string_view kRequestIdHeader = "tracerig-request-id";  // 16 hex digits
 inline constexpr std::string_view kSequenceHeader = "tracerig-seq";  // request number, decimal
 inline constexpr std::string_view kHopHeader = "tracerig-hop";       // hop of the edge being called
+// The root request's intended start offset into the load, nanoseconds, decimal: fault time windows
+// are decided on it, so they hit the same requests on every run.
+inline constexpr std::string_view kOffsetHeader = "tracerig-offset";
 
 // How a route name maps onto HTTP: "GET /checkout" is a method and a path; any other name
 // ("GetCart") is served as POST /GetCart.
