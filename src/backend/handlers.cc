@@ -126,45 +126,12 @@ Result<int64_t> ParseGoInt(std::string_view s, int bits) {
   return static_cast<int64_t>(magnitude);
 }
 
-// Jaeger's TraceIDFromString, with its error texts.
-Result<TraceId> ParseJaegerTraceId(std::string_view s) {
-  if (s.size() > 32) {
-    return MakeError(fmt::format("TraceID cannot be longer than 32 hex characters: {}", s));
-  }
-  const size_t split = s.size() > 16 ? s.size() - 16 : 0;
-  auto parse = [](std::string_view part) -> Result<uint64_t> {
-    auto v = ParseHex64(part);
-    if (!v) {
-      return MakeError(fmt::format("strconv.ParseUint: parsing {}: invalid syntax", Quote(part)));
-    }
-    return *v;
-  };
-  TraceId id;
-  if (split > 0) {
-    auto high = parse(s.substr(0, split));
-    if (!high) return high.error();
-    id.high = *high;
-  }
-  auto low = parse(s.substr(split));
-  if (!low) return low.error();
-  id.low = *low;
-  return id;
-}
-
 // Microseconds since the epoch (Jaeger's start/end) to nanoseconds, clamped to uint64.
 uint64_t MicrosToNanos(int64_t micros) {
   if (micros <= 0) return 0;
   const auto u = static_cast<uint64_t>(micros);
   if (u > std::numeric_limits<uint64_t>::max() / 1000) return std::numeric_limits<uint64_t>::max();
   return u * 1000;
-}
-
-// Go's time.ParseDuration for the forms the Jaeger UI sends: one number with a unit, or "0".
-Result<uint64_t> ParseJaegerDuration(std::string_view param, std::string_view s) {
-  if (s == "0") return uint64_t{0};
-  if (auto nanos = ParseDuration(s)) return *nanos;
-  return MakeError(
-      fmt::format("unable to parse param '{}': time: invalid duration {}", param, Quote(s)));
 }
 
 Result<std::map<std::string, std::string>> ParseTags(const QueryParams& params) {
@@ -276,6 +243,37 @@ HttpResponseData NameListResponse(const std::vector<std::string>& names) {
 }
 
 }  // namespace
+
+Result<TraceId> ParseJaegerTraceId(std::string_view s) {
+  if (s.size() > 32) {
+    return MakeError(fmt::format("TraceID cannot be longer than 32 hex characters: {}", s));
+  }
+  const size_t split = s.size() > 16 ? s.size() - 16 : 0;
+  auto parse = [](std::string_view part) -> Result<uint64_t> {
+    auto v = ParseHex64(part);
+    if (!v) {
+      return MakeError(fmt::format("strconv.ParseUint: parsing {}: invalid syntax", Quote(part)));
+    }
+    return *v;
+  };
+  TraceId id;
+  if (split > 0) {
+    auto high = parse(s.substr(0, split));
+    if (!high) return high.error();
+    id.high = *high;
+  }
+  auto low = parse(s.substr(split));
+  if (!low) return low.error();
+  id.low = *low;
+  return id;
+}
+
+Result<uint64_t> ParseJaegerDuration(std::string_view param, std::string_view s) {
+  if (s == "0") return uint64_t{0};
+  if (auto nanos = ParseDuration(s)) return *nanos;
+  return MakeError(
+      fmt::format("unable to parse param '{}': time: invalid duration {}", param, Quote(s)));
+}
 
 HttpResponseData HandleOtlpHttpIngest(SpanStore& store, IngestCounters& counters,
                                       const HttpRequestView& request, const IngestLimits& limits,

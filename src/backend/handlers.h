@@ -6,9 +6,11 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "backend/http_types.h"
 #include "backend/span_store.h"
+#include "core/result.h"
 
 namespace tracerig {
 
@@ -51,5 +53,12 @@ HttpResponseData HandleOtlpHttpIngest(SpanStore& store, IngestCounters& counters
 //   /api/services/{service}/operations  sorted operation names
 // Anything else is 404, other methods on these paths 405, both with Jaeger's error envelope.
 HttpResponseData HandleJaegerQuery(const SpanStore& store, const HttpRequestView& request);
+
+// Jaeger's TraceIDFromString (1 to 32 hex digits), with its error texts; shared by the v1 and v3
+// query APIs.
+Result<TraceId> ParseJaegerTraceId(std::string_view s);
+// Go's time.ParseDuration for the forms the Jaeger UI sends: one number with a unit, or "0".
+// `param` names the parameter in the error ("unable to parse param 'minDuration': ...").
+Result<uint64_t> ParseJaegerDuration(std::string_view param, std::string_view s);
 
 }  // namespace tracerig
