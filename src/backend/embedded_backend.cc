@@ -47,13 +47,13 @@ EmbeddedBackend::EmbeddedBackend(EmbeddedBackendOptions options, const Clock& cl
   otlp_server_ = std::make_unique<HttpServer>(
       ioc_,
       [this, limits](HttpRequest&& request, HttpResponder respond) {
-        respond(ToBeast(request, HandleOtlpHttpIngest(store_, counters_, ViewOf(request), limits,
+        respond(ToBeast(request, HandleOtlpHttpIngest(store_, otlp_http_counters_, ViewOf(request), limits,
                                                       clock_.NowUnixNano())));
       },
       server_options);
   query_server_ = std::make_unique<HttpServer>(
       ioc_, [this](HttpRequest&& request, HttpResponder respond) {
-        respond(ToBeast(request, HandleJaegerQuery(store_, ViewOf(request))));
+        respond(ToBeast(request, HandleQueryPort(store_, receiver_counters(), ViewOf(request))));
       });
   if (!options_.zipkin.empty()) {
     // Zipkin serves ingest and queries on one port: POST is ingest, everything else a query.
@@ -63,14 +63,30 @@ EmbeddedBackend::EmbeddedBackend(EmbeddedBackendOptions options, const Clock& cl
           const HttpRequestView view = ViewOf(request);
           const uint64_t now = clock_.NowUnixNano();
           respond(ToBeast(request, view.method == "POST"
-                                       ? HandleZipkinIngest(store_, counters_, view, limits, now)
+                                       ? HandleZipkinIngest(store_, zipkin_counters_, view, limits, now)
                                        : HandleZipkinQuery(store_, view, now)));
         },
         server_options);
   }
+  if (!options_.otlp_grpc.empty()) {
+    otlp_grpc_ = std::make_unique<OtlpGrpcReceiver>(store_, grpc_total_, limits, clock_);
+  }
 }
 
 EmbeddedBackend::~EmbeddedBackend() { Stop(); }
+
+IngestTotals EmbeddedBackend::counters() const {
+  IngestTotals total;
+  for (const auto& r : receiver_counters()) total += IngestTotals::Of(*r.counters);
+  return total;
+}
+
+std::vector<NamedIngestCounters> EmbeddedBackend::receiver_counters() const {
+  std::vector<NamedIngestCounters> receivers = {{"otlp-http", &otlp_http_counters_}};
+  if (otlp_grpc_) receivers.push_back({"otlp-grpc", &otlp_grpc_->counters()});
+  if (zipkin_server_) receivers.push_back({"zipkin", &zipkin_counters_});
+  return receivers;
+}
 
 Status EmbeddedBackend::Start() {
   auto otlp = ParseListen("--otlp-http", options_.otlp_http);
@@ -86,12 +102,19 @@ Status EmbeddedBackend::Start() {
       return MakeError("Zipkin server: " + s.error().message);
     }
   }
+  if (otlp_grpc_) {
+    auto grpc = ParseListen("--otlp-grpc", options_.otlp_grpc);
+    if (!grpc) return grpc.error();
+    if (auto s = otlp_grpc_->Listen(options_.otlp_grpc); !s) return s.error();
+    otlp_grpc_endpoint_ = tcp::endpoint(grpc->address(), otlp_grpc_->port());
+  }
   guard_.emplace(asio::make_work_guard(ioc_));
   thread_ = std::thread([this] { ioc_.run(); });
   return Ok{};
 }
 
 void EmbeddedBackend::Stop() {
+  if (otlp_grpc_) otlp_grpc_->Stop();  // idempotent; works whether or not Start got that far
   if (!thread_.joinable()) return;
   asio::post(ioc_, [this] {
     otlp_server_->Stop();

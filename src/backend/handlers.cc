@@ -275,6 +275,28 @@ Result<uint64_t> ParseJaegerDuration(std::string_view param, std::string_view s)
       fmt::format("unable to parse param '{}': time: invalid duration {}", param, Quote(s)));
 }
 
+IngestTotals IngestTotals::Of(const IngestCounters& c) {
+  auto load = [](const std::atomic<uint64_t>& v) { return v.load(std::memory_order_relaxed); };
+  return IngestTotals{load(c.requests),           load(c.requests_rejected),
+                      load(c.spans_accepted),     load(c.body_bytes_received),
+                      load(c.rejected_not_found), load(c.rejected_method),
+                      load(c.rejected_unsupported_media), load(c.rejected_too_large),
+                      load(c.rejected_bad_data)};
+}
+
+IngestTotals& IngestTotals::operator+=(const IngestTotals& o) {
+  requests += o.requests;
+  requests_rejected += o.requests_rejected;
+  spans_accepted += o.spans_accepted;
+  body_bytes_received += o.body_bytes_received;
+  rejected_not_found += o.rejected_not_found;
+  rejected_method += o.rejected_method;
+  rejected_unsupported_media += o.rejected_unsupported_media;
+  rejected_too_large += o.rejected_too_large;
+  rejected_bad_data += o.rejected_bad_data;
+  return *this;
+}
+
 HttpResponseData HandleOtlpHttpIngest(SpanStore& store, IngestCounters& counters,
                                       const HttpRequestView& request, const IngestLimits& limits,
                                       uint64_t now_unix_nano) {

@@ -33,6 +33,22 @@ struct IngestCounters {
   std::atomic<uint64_t> rejected_bad_data{0};           // 400: corrupt gzip, undecodable body
 };
 
+// A plain copy of IngestCounters (one receiver's, or a sum over several).
+struct IngestTotals {
+  uint64_t requests = 0;
+  uint64_t requests_rejected = 0;
+  uint64_t spans_accepted = 0;
+  uint64_t body_bytes_received = 0;
+  uint64_t rejected_not_found = 0;
+  uint64_t rejected_method = 0;
+  uint64_t rejected_unsupported_media = 0;
+  uint64_t rejected_too_large = 0;
+  uint64_t rejected_bad_data = 0;
+
+  static IngestTotals Of(const IngestCounters& counters);
+  IngestTotals& operator+=(const IngestTotals& other);
+};
+
 // POST /v1/traces with application/x-protobuf or application/json (media type parameters
 // allowed), optionally Content-Encoding: gzip. Success is 200 with an empty
 // ExportTraceServiceResponse in the request's encoding (empty bytes, or "{}"). Errors: 404 other

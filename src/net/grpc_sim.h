@@ -1,0 +1,97 @@
+// The transport of simulated gRPC services: a server and a client for tracerig.sim.v1.SimService
+// (proto/tracerig/sim/v1/sim.proto) on the gRPC C++ async API. One completion-queue thread per
+// server or client moves events; all service logic runs on the caller's io_context, so a service
+// stays single-threaded exactly as with the HTTP transport (net/http_server.h). gRPC types stay
+// out of this header so its users compile without gRPC's headers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/result.h"
+#include "net/beast.h"
+
+namespace tracerig {
+
+// For span attributes (rpc.service, rpc.method) on both sides of a hop.
+inline constexpr std::string_view kSimRpcService = "tracerig.sim.v1.SimService";
+inline constexpr std::string_view kSimRpcMethod = "Call";
+
+// gRPC status codes (grpc::StatusCode values), so callers need no gRPC header.
+inline constexpr int kGrpcOk = 0;
+inline constexpr int kGrpcCancelled = 1;
+inline constexpr int kGrpcUnknown = 2;
+inline constexpr int kGrpcInvalidArgument = 3;
+inline constexpr int kGrpcDeadlineExceeded = 4;
+inline constexpr int kGrpcNotFound = 5;
+inline constexpr int kGrpcResourceExhausted = 8;
+inline constexpr int kGrpcAborted = 10;
+inline constexpr int kGrpcOutOfRange = 11;
+inline constexpr int kGrpcUnimplemented = 12;
+inline constexpr int kGrpcInternal = 13;
+inline constexpr int kGrpcUnavailable = 14;
+inline constexpr int kGrpcDataLoss = 15;
+inline constexpr int kGrpcUnauthenticated = 16;
+
+// "UNAVAILABLE", "DEADLINE_EXCEEDED", ...; "CODE_<n>" outside 0..16.
+std::string GrpcStatusName(int code);
+
+using GrpcMetadata = std::vector<std::pair<std::string, std::string>>;
+
+struct GrpcInbound {
+  std::string route;      // CallRequest.route
+  GrpcMetadata metadata;  // client metadata, keys lowercase (as HTTP/2 carries them)
+  size_t payload_bytes = 0;
+};
+
+// Finishes the call: (grpc status, status message, response payload size). Call at most once, on
+// the io_context thread; later calls, and calls after the server stopped, do nothing.
+using GrpcRespond = std::function<void(int grpc_status, std::string message, size_t payload_bytes)>;
+// Runs on the io_context thread for every incoming call.
+using GrpcHandler = std::function<void(GrpcInbound inbound, GrpcRespond respond)>;
+
+class GrpcSimServer {
+ public:
+  GrpcSimServer(asio::io_context& ioc, GrpcHandler handler);
+  ~GrpcSimServer();  // calls Stop()
+  GrpcSimServer(const GrpcSimServer&) = delete;
+  GrpcSimServer& operator=(const GrpcSimServer&) = delete;
+
+  // Binds "host:port" (port 0 picks a free port, see port()) and starts serving. Once only.
+  Status Listen(const std::string& host_port);
+  uint16_t port() const;
+  // Cancels calls still waiting for their answer, shuts the server and its completion queue down
+  // and joins the queue's thread. Idempotent; safe from any thread but the io_context's own when
+  // that thread is blocked (it never waits on the io_context).
+  void Stop();
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+// One channel to one target, reused by every call.
+class GrpcSimClient {
+ public:
+  GrpcSimClient(asio::io_context& ioc, const std::string& target_host_port);
+  ~GrpcSimClient();  // cancels calls in flight; their `done` still runs (CANCELLED) if ioc does
+  GrpcSimClient(const GrpcSimClient&) = delete;
+  GrpcSimClient& operator=(const GrpcSimClient&) = delete;
+
+  // Starts SimService/Call; `done` is posted onto the io_context with the call's status.
+  // timeout_ns 0 means no deadline. Metadata keys are lowercased (gRPC rejects uppercase keys).
+  void Call(std::string route, GrpcMetadata metadata, size_t payload_bytes, uint64_t timeout_ns,
+            std::function<void(int grpc_status, std::string message)> done);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tracerig
