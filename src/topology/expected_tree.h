@@ -1,8 +1,35 @@
 // The expected call tree of one root request: every span a complete trace must contain, derived
-// from the scenario alone. The verifier matches what a backend returns against it, hop by hop.
+// from the scenario (and, per request, from its seeded decisions). The verifier matches what a
+// backend returns against it, hop by hop.
+//
+// Hops. "0" is the driver->entry edge. Under a SERVER span at hop H, each execution of each call
+// takes the next child index in call order ("H.0", "H.1", ...): parallel groups are flattened in
+// order, a call with repeat = 3 takes three consecutive indices, and an execution keeps its index
+// whether or not its probability lets it happen, so hops never shift between requests. A retry of
+// the attempt at hop H is hop "Hr1", then "Hr2", ... (children of a retry: "Hr1.0", ...). The
+// CLIENT span of an attempt and the SERVER span it reaches carry the same hop.
+//
+// Per-request trees apply the decisions of decisions.h, exactly as the simulated services do:
+// - a call execution whose probability says no has no spans;
+// - a SERVER span fails (5xx) when its route errors with a 5xx error_status, or, when it does not
+//   error, when one of its calls still failed after its retries (the service answers 502); a
+//   failed attempt is followed by the call's next retry, if any;
+// - a service whose sampling policy samples the request out records spans that are not exported:
+//   they are left out of the tree, and so are the spans of descendants that follow their parent's
+//   flag. A descendant that samples afresh (`always`, `ratio`) and says yes is exported: its trace
+//   id is the trace's, but its parent span (the caller's CLIENT span) never reaches the backend.
+//   Such a span has `parent_unexported` set and `parent` pointing at its nearest exported
+//   ancestor: a verifier must expect it and accept its missing parent, not report a break.
+// Known limits, by design: timeouts depend on timing, not on the seed, so the tree assumes no
+// attempt times out (a route whose latency can exceed a caller's timeout makes that call's retries
+// unpredictable); faults are not applied (the tree is what a correct system produces, faults are
+// what the verifier should find); external services are expected to record a SERVER span and
+// nothing below it; sampling assumes every trace context arrives (a format mismatch that loses
+// context under a ratio policy makes a fresh decision the tree does not model).
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,14 +43,16 @@ namespace tracerig {
 inline constexpr std::string_view kDriverServiceName = "tracerig-driver";
 
 struct ExpectedSpan {
-  // "0" for the driver->entry edge; children "0.0", "0.1", ... in call order (parallel groups
-  // flattened in order). A CLIENT span and the SERVER span it calls share the hop.
-  std::string hop;
+  std::string hop;                         // see above
   std::string service;                     // the service that records the span
   SpanKind kind = SpanKind::kUnspecified;  // kClient or kServer
   std::string name;  // the route name, for both the CLIENT and the SERVER span of an edge
-  int parent = -1;   // index in ExpectedTree::spans; -1 for the root (the driver's CLIENT span)
+  // Index in ExpectedTree::spans of the parent span, or of the nearest exported ancestor when
+  // parent_unexported; -1 for the root (the driver's CLIENT span).
+  int parent = -1;
   std::string peer;  // CLIENT: the callee service; SERVER: the caller service
+  // The span's real parent was sampled out and is never exported (see above).
+  bool parent_unexported{false};
 
   bool operator==(const ExpectedSpan&) const = default;
 };
@@ -32,12 +61,28 @@ struct ExpectedTree {
   std::vector<ExpectedSpan> spans;  // pre-order: a parent always comes before its children
 };
 
-// The tree for a request to `entry`. Expects a validated scenario (ParseScenario); on an invalid
-// one it stays total: an unknown callee gets its two spans and no children, and expansion stops
-// at a depth no acyclic scenario can reach.
+// The tree for a request to `entry` when nothing random happens: every call execution with a
+// probability above 0 is made, no route errors (so nothing is retried), sampling as the policies
+// decide for a sampled root (a `ratio` policy counts as sampled when its ratio is above 0). Equal
+// to every per-request tree when !TreeVariesPerRequest(scenario), so verifiers may cache it.
+// Expects a validated scenario (ParseScenario); on an invalid one it stays total: an unknown
+// callee gets its two spans and no children, and expansion stops at a depth no acyclic scenario
+// can reach.
 ExpectedTree BuildExpectedTree(const Scenario& scenario, const LoadEntry& entry);
+
+// The tree for request number `sequence` (the driver's tracerig-seq) to `entry`, with the seeded
+// decisions applied; the driver's root span is sampled.
+ExpectedTree BuildExpectedTree(const Scenario& scenario, const LoadEntry& entry,
+                               uint64_t sequence);
+
+// Whether per-request trees can differ from one another: a call probability strictly between 0
+// and 1, a `ratio` policy strictly between 0 and 1, or a route error rate above 0 in a scenario
+// that retries calls.
+bool TreeVariesPerRequest(const Scenario& scenario);
 
 // The hop of call number `index` (from 0) under `hop`: hop + "." + index.
 std::string ChildHop(std::string_view hop, size_t index);
+// The hop of retry number `retry` (from 1) of the attempt at `hop`: hop + "r" + retry.
+std::string RetryHop(std::string_view hop, uint32_t retry);
 
 }  // namespace tracerig

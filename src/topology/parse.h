@@ -1,8 +1,9 @@
-// Scenario files: TOML text in, a validated Scenario out, or every problem in the file at once,
-// each as "file:line:col: message" so editors and CI logs can jump to it. The format is documented
-// in docs/SCENARIOS.md; keep the two in step.
+// Scenario files: TOML text in, a validated Scenario out, or every problem in the file (and in the
+// files it includes) at once, each as "file:line:col: message" so editors and CI logs can jump to
+// it. The format is documented in docs/SCENARIOS.md; keep the two in step.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,12 +21,30 @@ struct Diagnostic {
 
 struct ParseResult {
   std::optional<Scenario> scenario;     // set exactly when there are no diagnostics
-  std::vector<Diagnostic> diagnostics;  // every problem found, sorted by position
+  std::vector<Diagnostic> diagnostics;  // every problem found, sorted by file and position
   bool ok() const { return scenario.has_value() && diagnostics.empty(); }
 };
 
-// Parses and validates a scenario. Pure: `source_name` is only used in locations and stored as
-// Scenario::source_name; the caller reads the file.
+// The two things parsing needs from the outside world, so that parsing itself stays pure and tests
+// can fake them: the text of an included file, and environment variables referenced as "${NAME}"
+// in backend header values.
+struct ParseEnvironment {
+  // The contents of the file at `path` (as resolved against the including file's directory), or
+  // nullopt when it cannot be read.
+  std::function<std::optional<std::string>(const std::string& path)> read_file;
+  // The value of environment variable `name`, or nullopt when it is unset.
+  std::function<std::optional<std::string>(const std::string& name)> get_env;
+};
+
+// The real file system and process environment.
+ParseEnvironment SystemParseEnvironment();
+
+// Parses and validates a scenario. `source_name` is used in locations, stored as
+// Scenario::source_name, and is the base that relative include paths resolve against; the caller
+// reads the top-level file itself.
+ParseResult ParseScenario(std::string_view source_name, std::string_view text,
+                          const ParseEnvironment& environment);
+// The same with SystemParseEnvironment().
 ParseResult ParseScenario(std::string_view source_name, std::string_view text);
 
 }  // namespace tracerig

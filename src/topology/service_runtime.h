@@ -1,9 +1,18 @@
-// Simulated services: every service of a scenario as a real HTTP server on loopback. A request is
+// Simulated services: every service of a scenario as a real HTTP or gRPC server on loopback. A request is
 // handled without blocking a thread: the route's latency is a timer, downstream calls go out over
-// keep-alive connection pools, and every hop records a SERVER span and a CLIENT span per call.
+// keep-alive connection pools, and every hop records a SERVER span and a CLIENT span per call
+// attempt. Everything random (calls made, route errors, sampling, generated attributes, faults)
+// is decided by decisions.h from the scenario seed, the request number and the hop, exactly as the
+// per-request expected tree (expected_tree.h) decides it.
 // Services are spread over one io_context per thread; a service and its pools live on one thread.
+// Request handling is written against a transport seam (service_runtime.cc): an inbound request
+// is a route, ground-truth values, a HeaderReader and a respond(status, body bytes) callback; an
+// outbound attempt is a call whose headers are written through a HeaderWriter and whose outcome
+// (status or error type) comes back through a callback. HTTP (Beast) and gRPC (net/grpc_sim.h)
+// are the two transports; a call uses the callee's protocol, so mixed topologies work both ways.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -17,6 +26,7 @@
 #include "core/span_sink.h"
 #include "net/beast.h"
 #include "net/http_client.h"
+#include "topology/decisions.h"
 #include "topology/scenario.h"
 
 namespace tracerig {
@@ -24,8 +34,14 @@ namespace tracerig {
 struct RunningService {
   std::string name;
   tcp::endpoint endpoint;
-  std::string url;  // "http://127.0.0.1:40123"
+  std::string url;  // "http://127.0.0.1:40123"; gRPC services: "grpc://127.0.0.1:40123"
 };
+
+
+// Whether a gRPC SERVER span's status is ERROR for this code, per the OTel RPC conventions
+// (UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS); a CLIENT span is
+// ERROR for every code but OK.
+bool GrpcServerSpanFails(int grpc_status);
 
 struct TopologyOptions {
   size_t threads = 2;
@@ -33,12 +49,28 @@ struct TopologyOptions {
   HttpClientOptions client;
 };
 
+inline constexpr size_t kFaultKindCount = 11;  // FaultKind's values, for per-kind counters
+
 struct TopologyStats {
   uint64_t requests = 0;       // requests handled by simulated routes
   uint64_t unknown_route = 0;  // answered 404
   uint64_t spans_recorded = 0;
   uint64_t spans_unsampled = 0;  // recorded but not exported (not sampled)
-  uint64_t call_failures = 0;    // downstream calls that failed (transport or 5xx)
+  uint64_t call_failures = 0;    // downstream calls that failed (transport, timeout, 5xx or a
+                                 // retryable gRPC status, see AnswerFailsCall) after their last
+                                 // retry
+  uint64_t route_errors = 0;     // requests a route answered with its error_status (error_rate)
+  uint64_t calls_skipped = 0;    // call executions their probability left out
+  uint64_t retries = 0;          // retry attempts made
+  uint64_t timeouts = 0;         // call attempts that timed out
+  uint64_t spans_dropped = 0;    // SERVER spans not exported because of drop-span
+  uint64_t spans_delayed = 0;    // spans submitted late by delay-export (all reach the sink: those
+                                 // still waiting when the runtime stops are submitted by Stop())
+  // Faults that took effect, indexed by FaultKind: service faults count requests, edge faults
+  // (IsEdgeFault) count call attempts whose injection they changed.
+  std::array<uint64_t, kFaultKindCount> faults_applied{};
+
+  uint64_t FaultsApplied(FaultKind kind) const { return faults_applied[static_cast<size_t>(kind)]; }
 };
 
 class TopologyRuntime {
@@ -49,10 +81,11 @@ class TopologyRuntime {
   TopologyRuntime(const TopologyRuntime&) = delete;
   TopologyRuntime& operator=(const TopologyRuntime&) = delete;
 
-  // Binds every service (reporting the first address that cannot be bound), connects call edges
-  // and starts the threads.
+  // Binds every simulated service (reporting the first address that cannot be bound), resolves
+  // external services' URLs, connects call edges and starts the threads.
   Status Start();
-  // Stops accepting, lets in-flight work end, joins the threads. Idempotent.
+  // Stops accepting, stops the threads (abandoning in-flight requests) and submits the spans that
+  // delay-export still holds back. Idempotent.
   void Stop();
 
   const std::vector<RunningService>& services() const { return running_; }

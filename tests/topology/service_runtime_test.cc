@@ -1,13 +1,29 @@
 // The simulated services over real loopback sockets: one request into the quickstart topology must
-// produce the expected spans, correctly parented under one trace; the drop-context fault must
-// split the trace exactly at the faulty service's outgoing call.
+// produce the expected spans, correctly parented under one trace; every fault kind has its effect
+// on the recorded spans or the injected headers; retries, timeouts, sampling and payloads behave as
+// the scenario says; the same scenario and seed give the same span trees, the ones the per-request
+// expected tree predicts.
 #include "topology/service_runtime.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
 #include "core/ledger.h"
+#include "net/beast_carrier.h"
 #include "net/http_client.h"
+#include "net/http_server.h"
+#include "propagation/b3.h"
+#include "propagation/b3multi.h"
+#include "propagation/jaeger.h"
+#include "propagation/registry.h"
 #include "propagation/w3c.h"
+#include "topology/decisions.h"
+#include "topology/expected_tree.h"
 #include "topology/ground_truth.h"
 #include "topology/parse.h"
 #include "test_files.h"
@@ -165,6 +181,637 @@ TEST(ServiceRuntimeTest, ABusyFixedPortIsReportedWithTheServiceName) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().message.rfind("service \"" + scenario.services[1].name + "\": cannot listen on 127.0.0.1:", 0), 0u)
       << s.error().message;
+}
+
+// --- Scenarios built in C++ (the parser is tested on its own). ---
+
+Route Rt(std::string name, std::vector<CallStep> calls = {}) {
+  Route r;
+  r.name = std::move(name);
+  r.calls = std::move(calls);
+  return r;
+}
+
+Call To(std::string service, std::string route) {
+  Call c;
+  c.service = std::move(service);
+  c.route = std::move(route);
+  return c;
+}
+
+CallStep Seq(Call call) { return CallStep{false, {std::move(call)}}; }
+
+Service Svc(std::string name, std::vector<Route> routes) {
+  Service s;
+  s.name = std::move(name);
+  s.routes = std::move(routes);
+  return s;
+}
+
+Fault MakeFault(FaultKind kind, std::string service) {
+  Fault f;
+  f.kind = kind;
+  f.service = std::move(service);
+  return f;
+}
+
+constexpr TraceId kTrace{0x1111, 0x2222};
+constexpr SpanId kRootSpan{0x3333};
+
+// Sends one root request the way the driver does; returns the status (0 on transport error).
+unsigned SendRoot(const tcp::endpoint& entry, std::string_view route, uint64_t seq,
+                  std::string_view offset = {}, TraceId trace = kTrace,
+                  uint64_t* body_size = nullptr) {
+  asio::io_context ioc;
+  HttpClientPool pool(ioc, entry);
+  auto target = RouteToHttp(route);
+  HttpRequest request{http::string_to_verb(std::string(target.method)), target.path, 11};
+  request.set(std::string(kTraceparentHeader), FormatTraceparent(trace, kRootSpan, 0x01));
+  request.set(std::string(kRequestIdHeader), FormatRequestId(seq + 1));
+  request.set(std::string(kSequenceHeader), std::to_string(seq));
+  request.set(std::string(kHopHeader), "0");
+  if (!offset.empty()) request.set(std::string(kOffsetHeader), std::string(offset));
+  unsigned status = 0;
+  pool.Send(std::move(request), [&](beast::error_code ec, HttpResponse&& r) {
+    status = ec ? 0 : r.result_int();
+    if (body_size != nullptr) *body_size = ec ? 0 : r.body().size();
+  });
+  ioc.run();
+  return status;
+}
+
+// A stand-in for an external service on its own thread: answers 200 and keeps every request, so
+// tests can see exactly what a simulated service sent.
+class CaptureServer {
+ public:
+  CaptureServer()
+      : guard_(asio::make_work_guard(ioc_)),
+        server_(ioc_, [this](HttpRequest&& request, HttpResponder respond) {
+          {
+            std::lock_guard lock(mu_);
+            requests_.push_back(request);
+          }
+          respond(MakeResponse(request, http::status::ok, "text/plain", "ok\n"));
+        }) {
+    EXPECT_TRUE(server_.Listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)).ok());
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+  ~CaptureServer() {
+    asio::post(ioc_, [this] { server_.Stop(); });
+    guard_.reset();
+    ioc_.stop();
+    thread_.join();
+  }
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(server_.local_endpoint().port());
+  }
+  std::vector<HttpRequest> requests() const {
+    std::lock_guard lock(mu_);
+    return requests_;
+  }
+
+ private:
+  asio::io_context ioc_;
+  asio::executor_work_guard<asio::io_context::executor_type> guard_;
+  HttpServer server_;
+  mutable std::mutex mu_;
+  std::vector<HttpRequest> requests_;
+  std::thread thread_;
+};
+
+std::string Header(const HttpRequest& request, std::string_view name) {
+  auto it = request.find(boost::beast::string_view(name.data(), name.size()));
+  return it == request.end() ? "<absent>" : std::string(it->value());
+}
+
+// a (simulated, GET /a) calls the external service "ext" (POST /Ext) once.
+Scenario CallsExternal(const CaptureServer& ext) {
+  Scenario s;
+  s.seed = 5;
+  s.services = {Svc("a", {Rt("GET /a", {Seq(To("ext", "Ext"))})}), Svc("ext", {Rt("Ext")})};
+  s.services[1].external_url = ext.url();
+  return s;
+}
+
+// Runs the scenario, sends request `seq` to a's GET /a, stops; returns a's captured outgoing
+// request (the only one) and the spans.
+struct EdgeRun {
+  HttpRequest sent;
+  std::vector<Span> spans;
+  TopologyStats stats;
+};
+EdgeRun RunEdge(Scenario& s, CaptureServer& ext, uint64_t seq = 0, std::string_view offset = {}) {
+  InMemorySpanSink sink;
+  TopologyRuntime topology(s, sink, SystemClock::Instance(), TopologyOptions{});
+  EdgeRun run;
+  auto started = topology.Start();
+  EXPECT_TRUE(started.ok()) << (started.ok() ? "" : started.error().message);
+  if (!started.ok()) return run;
+  EXPECT_EQ(SendRoot(*topology.EndpointOf("a"), "GET /a", seq, offset), 200u);
+  topology.Stop();
+  auto requests = ext.requests();
+  EXPECT_EQ(requests.size(), 1u);
+  if (!requests.empty()) run.sent = requests.back();
+  run.spans = sink.spans();
+  run.stats = topology.stats();
+  return run;
+}
+
+// Runs a scenario whose entry is a's GET /a (no calls), for the faults on a's own spans.
+struct OwnRun {
+  std::vector<Span> spans;
+  TopologyStats stats;
+  size_t spans_before_stop = 0;
+};
+OwnRun RunOwn(const Scenario& s, const Clock& clock = SystemClock::Instance(), uint64_t seq = 0) {
+  InMemorySpanSink sink;
+  TopologyRuntime topology(s, sink, clock, TopologyOptions{});
+  OwnRun run;
+  auto started = topology.Start();
+  EXPECT_TRUE(started.ok()) << (started.ok() ? "" : started.error().message);
+  if (!started.ok()) return run;
+  EXPECT_EQ(SendRoot(*topology.EndpointOf("a"), "GET /a", seq), 200u);
+  run.spans_before_stop = sink.size();
+  topology.Stop();
+  run.spans = sink.spans();
+  run.stats = topology.stats();
+  return run;
+}
+
+Scenario JustA() {
+  Scenario s;
+  s.seed = 5;
+  s.services = {Svc("a", {Rt("GET /a")})};
+  return s;
+}
+
+TEST(ServiceRuntimeFaultTest, DropContextInjectsNoContextButKeepsGroundTruth) {
+  CaptureServer ext;
+  Scenario s = CallsExternal(ext);
+  s.faults = {MakeFault(FaultKind::kDropContext, "a")};
+  EdgeRun run = RunEdge(s, ext, 4);
+  EXPECT_EQ(Header(run.sent, kTraceparentHeader), "<absent>");
+  EXPECT_EQ(Header(run.sent, kRequestIdHeader), FormatRequestId(5));
+  EXPECT_EQ(Header(run.sent, kSequenceHeader), "4");
+  EXPECT_EQ(Header(run.sent, kHopHeader), "0.0");
+  EXPECT_EQ(run.stats.FaultsApplied(FaultKind::kDropContext), 1u);
+}
+
+TEST(ServiceRuntimeFaultTest, WrongFormatInjectsTheFaultsFormatOnly) {
+  CaptureServer ext;
+  Scenario s = CallsExternal(ext);
+  Fault f = MakeFault(FaultKind::kWrongFormat, "a");
+  f.format = "b3";
+  s.faults = {f};
+  EdgeRun run = RunEdge(s, ext);
+  EXPECT_EQ(Header(run.sent, kTraceparentHeader), "<absent>");
+  const Span* client = Find(run.spans, "a", SpanKind::kClient, "0.0");
+  ASSERT_NE(client, nullptr);
+  EXPECT_EQ(Header(run.sent, kB3Header), FormatB3Single(kTrace, client->span_id, true));
+}
+
+TEST(ServiceRuntimeFaultTest, CorruptWritesTheDocumentedMalformedValuesThatParsersReject) {
+  CaptureServer ext;
+  Scenario s = CallsExternal(ext);
+  s.services[0].propagation = {"tracecontext", "b3", "b3multi", "jaeger"};
+  s.faults = {MakeFault(FaultKind::kCorrupt, "a")};
+  EdgeRun run = RunEdge(s, ext);
+  const Span* client = Find(run.spans, "a", SpanKind::kClient, "0.0");
+  ASSERT_NE(client, nullptr);
+  const std::string trace = kTrace.ToHex();
+  const std::string span = client->span_id.ToHex();
+  EXPECT_EQ(Header(run.sent, kTraceparentHeader), "ff-" + trace + "-" + span + "-01");
+  EXPECT_EQ(Header(run.sent, kB3Header), trace + "-" + span.substr(1) + "-1");
+  EXPECT_EQ(Header(run.sent, kB3TraceIdHeader), "z" + trace.substr(1));
+  EXPECT_EQ(Header(run.sent, kUberTraceIdHeader), trace + ":" + span + ":0");
+  BeastHeaderReader<true> reader(run.sent);
+  for (std::string format : {"tracecontext", "b3", "b3multi", "jaeger"}) {
+    auto propagator = MakePropagator({format});
+    ASSERT_TRUE(propagator.ok());
+    EXPECT_FALSE((*propagator)->Extract(reader).IsValid()) << format;
+  }
+}
+
+TEST(ServiceRuntimeFaultTest, TruncateTraceIdZeroesTheHigh64Bits) {
+  CaptureServer ext;
+  Scenario s = CallsExternal(ext);
+  s.faults = {MakeFault(FaultKind::kTruncateTraceId, "a")};
+  EdgeRun run = RunEdge(s, ext);
+  auto parsed = ParseTraceparent(Header(run.sent, kTraceparentHeader));
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->trace_id, (TraceId{0, kTrace.low}));
+  // The caller's own spans keep the full id.
+  const Span* client = Find(run.spans, "a", SpanKind::kClient, "0.0");
+  ASSERT_NE(client, nullptr);
+  EXPECT_EQ(client->trace_id, kTrace);
+}
+
+TEST(ServiceRuntimeFaultTest, UnsampledChildClearsTheInjectedSampledFlagOnly) {
+  CaptureServer ext;
+  Scenario s = CallsExternal(ext);
+  s.faults = {MakeFault(FaultKind::kUnsampledChild, "a")};
+  EdgeRun run = RunEdge(s, ext);
+  auto parsed = ParseTraceparent(Header(run.sent, kTraceparentHeader));
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->flags & 0x01, 0);
+  EXPECT_EQ(run.spans.size(), 2u);  // a's own spans are still sampled and exported
+}
+
+TEST(ServiceRuntimeFaultTest, EdgeFaultHonoursItsCallee) {
+  CaptureServer ext;
+  Scenario s = CallsExternal(ext);
+  Fault f = MakeFault(FaultKind::kDropContext, "a");
+  f.callee = "someone-else";
+  s.faults = {f};
+  EdgeRun run = RunEdge(s, ext);
+  EXPECT_NE(Header(run.sent, kTraceparentHeader), "<absent>");
+  EXPECT_EQ(run.stats.FaultsApplied(FaultKind::kDropContext), 0u);
+}
+
+TEST(ServiceRuntimeFaultTest, TimeWindowIsDecidedOnTheOffsetHeaderWhichIsForwarded) {
+  CaptureServer ext;
+  Scenario s = CallsExternal(ext);
+  Fault f = MakeFault(FaultKind::kDropContext, "a");
+  f.window_start_ns = 1'000'000'000;
+  f.window_end_ns = 2'000'000'000;
+  s.faults = {f};
+  {
+    EdgeRun outside = RunEdge(s, ext, 0);  // no offset header: offset 0
+    EXPECT_NE(Header(outside.sent, kTraceparentHeader), "<absent>");
+    EXPECT_EQ(Header(outside.sent, kOffsetHeader), "<absent>");
+  }
+  CaptureServer ext2;
+  s.services[1].external_url = ext2.url();
+  EdgeRun inside = RunEdge(s, ext2, 1, "1500000000");
+  EXPECT_EQ(Header(inside.sent, kTraceparentHeader), "<absent>");
+  EXPECT_EQ(Header(inside.sent, kOffsetHeader), "1500000000");
+}
+
+TEST(ServiceRuntimeFaultTest, NewTraceIgnoresTheIncomingContext) {
+  Scenario s = JustA();
+  s.faults = {MakeFault(FaultKind::kNewTrace, "a")};
+  OwnRun run = RunOwn(s);
+  ASSERT_EQ(run.spans.size(), 1u);
+  EXPECT_NE(run.spans[0].trace_id, kTrace);
+  EXPECT_TRUE(run.spans[0].trace_id.IsValid());
+  EXPECT_FALSE(run.spans[0].parent_span_id.IsValid());
+  EXPECT_EQ(Attr(run.spans[0], kRequestIdAttribute), FormatRequestId(1));
+}
+
+TEST(ServiceRuntimeFaultTest, DropSpanNeverExportsTheServerSpan) {
+  Scenario s = JustA();
+  s.faults = {MakeFault(FaultKind::kDropSpan, "a")};
+  OwnRun run = RunOwn(s);
+  EXPECT_TRUE(run.spans.empty());
+  EXPECT_EQ(run.stats.spans_dropped, 1u);
+  EXPECT_EQ(run.stats.FaultsApplied(FaultKind::kDropSpan), 1u);
+}
+
+TEST(ServiceRuntimeFaultTest, DelayExportHoldsSpansBackAndStopStillSubmitsThem) {
+  Scenario s = JustA();
+  Fault f = MakeFault(FaultKind::kDelayExport, "a");
+  f.amount_ns = 3'600'000'000'000;  // an hour: only Stop() can release it within the test
+  s.faults = {f};
+  OwnRun run = RunOwn(s);
+  EXPECT_EQ(run.spans_before_stop, 0u);
+  EXPECT_EQ(run.spans.size(), 1u);
+  EXPECT_EQ(run.stats.spans_delayed, 1u);
+}
+
+TEST(ServiceRuntimeFaultTest, ClockSkewShiftsSpanAndEventTimes) {
+  for (int64_t skew : {int64_t{3'600'000'000'000}, int64_t{-3'600'000'000'000}}) {
+    Scenario s = JustA();
+    s.services[0].routes[0].events = {EventSpec{"cache.miss", 0.5, {}}};
+    Fault f = MakeFault(FaultKind::kClockSkew, "a");
+    f.amount_ns = skew;
+    s.faults = {f};
+    FakeClock clock;
+    const uint64_t now = clock.NowUnixNano();
+    OwnRun run = RunOwn(s, clock);
+    ASSERT_EQ(run.spans.size(), 1u);
+    EXPECT_EQ(run.spans[0].start_unix_nano, now + static_cast<uint64_t>(skew));
+    EXPECT_EQ(run.spans[0].end_unix_nano, now + static_cast<uint64_t>(skew));
+    ASSERT_EQ(run.spans[0].events.size(), 1u);
+    EXPECT_EQ(run.spans[0].events[0].time_unix_nano, now + static_cast<uint64_t>(skew));
+  }
+}
+
+TEST(ServiceRuntimeFaultTest, DuplicateSpanIdReusesTheParentsId) {
+  Scenario s = JustA();
+  s.faults = {MakeFault(FaultKind::kDuplicateSpanId, "a")};
+  OwnRun run = RunOwn(s);
+  ASSERT_EQ(run.spans.size(), 1u);
+  EXPECT_EQ(run.spans[0].span_id, kRootSpan);
+  EXPECT_EQ(run.spans[0].parent_span_id, kRootSpan);
+}
+
+TEST(ServiceRuntimeFaultTest, OrphanGetsASeededParentThatNeverExists) {
+  Scenario s = JustA();
+  s.faults = {MakeFault(FaultKind::kOrphan, "a")};
+  OwnRun run = RunOwn(s, SystemClock::Instance(), 9);
+  ASSERT_EQ(run.spans.size(), 1u);
+  const SpanId want{
+      DecisionPoint(s.seed, 9, "0", "a").Stream(DecisionStream::kFaultValue).NextNonZero()};
+  EXPECT_EQ(run.spans[0].parent_span_id, want);
+  EXPECT_NE(run.spans[0].parent_span_id, kRootSpan);
+  EXPECT_EQ(run.spans[0].trace_id, kTrace);
+}
+
+TEST(ServiceRuntimeFaultTest, FaultOnAnotherRouteDoesNotApply) {
+  Scenario s = JustA();
+  Fault f = MakeFault(FaultKind::kDropSpan, "a");
+  f.route = "GET /other";
+  s.faults = {f};
+  EXPECT_EQ(RunOwn(s).spans.size(), 1u);
+}
+
+// --- Calls: retries, timeouts, payloads, semantic conventions. ---
+
+TEST(ServiceRuntimeTest, A5xxIsRetriedWithAClientSpanPerAttempt) {
+  Call call = To("b", "S");
+  call.retries = 2;
+  call.retry_backoff_ns = 1'000'000;
+  Route failing = Rt("S");
+  failing.error_rate = 1.0;
+  failing.error_status = 503;
+  Scenario s;
+  s.services = {Svc("a", {Rt("GET /a", {Seq(call)})}), Svc("b", {failing})};
+  InMemorySpanSink sink;
+  TopologyRuntime topology(s, sink, SystemClock::Instance(), TopologyOptions{});
+  ASSERT_TRUE(topology.Start().ok());
+  EXPECT_EQ(SendRoot(*topology.EndpointOf("a"), "GET /a", 0), 502u);
+  topology.Stop();
+  auto spans = sink.spans();
+  EXPECT_EQ(spans.size(), 7u);
+  for (std::string hop : {"0.0", "0.0r1", "0.0r2"}) {
+    const Span* client = Find(spans, "a", SpanKind::kClient, hop);
+    const Span* server = Find(spans, "b", SpanKind::kServer, hop);
+    ASSERT_TRUE(client && server) << hop;
+    EXPECT_EQ(server->parent_span_id, client->span_id);
+    EXPECT_EQ(client->status_code, StatusCode::kError);
+    EXPECT_EQ(Attr(*client, "http.response.status_code"), "503");
+    EXPECT_EQ(Attr(*server, "http.response.status_code"), "503");
+    EXPECT_EQ(Attr(*server, "error.type"), "503");
+    EXPECT_EQ(server->status_code, StatusCode::kError);
+  }
+  EXPECT_EQ(Attr(*Find(spans, "a", SpanKind::kClient, "0.0r2"), "http.request.resend_count"), "2");
+  const Span* retry = Find(spans, "a", SpanKind::kClient, "0.0r1");
+  EXPECT_GE(retry->start_unix_nano, Find(spans, "a", SpanKind::kClient, "0.0")->end_unix_nano);
+  const Span* a = Find(spans, "a", SpanKind::kServer, "0");
+  EXPECT_EQ(Attr(*a, "http.response.status_code"), "502");
+  auto stats = topology.stats();
+  EXPECT_EQ(stats.retries, 2u);
+  EXPECT_EQ(stats.call_failures, 1u);
+  EXPECT_EQ(stats.route_errors, 3u);
+}
+
+TEST(ServiceRuntimeTest, A4xxIsAnAnswerAndNotRetried) {
+  Call call = To("b", "S");
+  call.retries = 2;
+  Route missing = Rt("S");
+  missing.error_rate = 1.0;
+  missing.error_status = 404;
+  Scenario s;
+  s.services = {Svc("a", {Rt("GET /a", {Seq(call)})}), Svc("b", {missing})};
+  InMemorySpanSink sink;
+  TopologyRuntime topology(s, sink, SystemClock::Instance(), TopologyOptions{});
+  ASSERT_TRUE(topology.Start().ok());
+  EXPECT_EQ(SendRoot(*topology.EndpointOf("a"), "GET /a", 0), 200u);
+  topology.Stop();
+  auto spans = sink.spans();
+  EXPECT_EQ(spans.size(), 3u);  // a's SERVER and CLIENT, b's SERVER: one attempt
+  const Span* b = Find(spans, "b", SpanKind::kServer, "0.0");
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(Attr(*b, "http.response.status_code"), "404");
+  EXPECT_EQ(topology.stats().retries, 0u);
+}
+
+TEST(ServiceRuntimeTest, ATimedOutAttemptEndsItsClientSpanAndIsRetried) {
+  Call call = To("b", "S");
+  call.timeout_ns = 1'000'000;  // 1ms against a route that takes an hour
+  call.retries = 1;
+  Route slow = Rt("S");
+  slow.latency.a = 3'600'000'000'000;
+  Scenario s;
+  s.services = {Svc("a", {Rt("GET /a", {Seq(call)})}), Svc("b", {slow})};
+  InMemorySpanSink sink;
+  TopologyRuntime topology(s, sink, SystemClock::Instance(), TopologyOptions{});
+  ASSERT_TRUE(topology.Start().ok());
+  EXPECT_EQ(SendRoot(*topology.EndpointOf("a"), "GET /a", 0), 502u);
+  topology.Stop();
+  auto spans = sink.spans();
+  for (std::string hop : {"0.0", "0.0r1"}) {
+    const Span* client = Find(spans, "a", SpanKind::kClient, hop);
+    ASSERT_NE(client, nullptr) << hop;
+    EXPECT_EQ(Attr(*client, "error.type"), "timeout");
+    EXPECT_EQ(client->status_code, StatusCode::kError);
+  }
+  EXPECT_EQ(topology.stats().timeouts, 2u);
+  EXPECT_EQ(topology.stats().retries, 1u);
+}
+
+TEST(ServiceRuntimeTest, PayloadSizesAndSemanticConventions) {
+  CaptureServer ext;
+  Scenario s = CallsExternal(ext);
+  s.services[0].routes[0].calls[0].calls[0].request_bytes = 3000;
+  s.services[0].routes[0].response_bytes = 5000;
+  InMemorySpanSink sink;
+  TopologyRuntime topology(s, sink, SystemClock::Instance(), TopologyOptions{});
+  ASSERT_TRUE(topology.Start().ok());
+  const tcp::endpoint a = *topology.EndpointOf("a");
+  uint64_t body = 0;
+  EXPECT_EQ(SendRoot(a, "GET /a", 0, {}, kTrace, &body), 200u);
+  topology.Stop();
+  EXPECT_EQ(body, 5000u);
+  ASSERT_EQ(ext.requests().size(), 1u);
+  EXPECT_EQ(ext.requests()[0].body().size(), 3000u);
+  EXPECT_EQ(ext.requests()[0].target(), "/Ext");
+  auto spans = sink.spans();
+  const Span* server = Find(spans, "a", SpanKind::kServer, "0");
+  const Span* client = Find(spans, "a", SpanKind::kClient, "0.0");
+  ASSERT_TRUE(server && client);
+  EXPECT_EQ(Attr(*server, "http.request.method"), "GET");
+  EXPECT_EQ(Attr(*server, "http.route"), "/a");
+  EXPECT_EQ(Attr(*server, "url.path"), "/a");
+  EXPECT_EQ(Attr(*server, "server.address"), "127.0.0.1");
+  EXPECT_EQ(Attr(*server, "server.port"), std::to_string(a.port()));
+  EXPECT_EQ(Attr(*server, "http.response.status_code"), "200");
+  EXPECT_EQ(Attr(*client, "http.request.method"), "POST");
+  EXPECT_EQ(Attr(*client, "url.full"), ext.url() + "/Ext");
+  EXPECT_EQ(Attr(*client, "http.response.status_code"), "200");
+  EXPECT_EQ(Attr(*client, "peer.service"), "ext");
+}
+
+// The gRPC transport has its own tests (grpc_runtime_test.cc); here: a gRPC service starts and is
+// listed with a grpc:// address.
+TEST(ServiceRuntimeTest, GrpcServicesStartAndAreListedWithTheirAddress) {
+  Scenario s = JustA();
+  s.services[0].protocol = Protocol::kGrpc;
+  InMemorySpanSink sink;
+  TopologyRuntime topology(s, sink, SystemClock::Instance(), TopologyOptions{});
+  auto started = topology.Start();
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  ASSERT_EQ(topology.services().size(), 1u);
+  const RunningService& a = topology.services()[0];
+  EXPECT_NE(a.endpoint.port(), 0);
+  EXPECT_EQ(a.url, "grpc://127.0.0.1:" + std::to_string(a.endpoint.port()));
+}
+
+// --- Determinism and agreement with the per-request expected tree. ---
+
+// A scenario with every kind of randomness: probabilities, repeats, errors with retries,
+// generated attributes, events, seeded latencies, ratio and never sampling.
+Scenario Random() {
+  Route entry = Rt("GET /shop");
+  AttributeGenerator choice;
+  choice.kind = AttributeGenerator::Kind::kChoice;
+  choice.choices = {std::string("gold"), std::string("silver"), std::string("bronze")};
+  choice.weights = {1, 2, 3};
+  AttributeGenerator range;
+  range.kind = AttributeGenerator::Kind::kIntRange;
+  range.min = 1;
+  range.max = 1000;
+  AttributeGenerator id;
+  id.kind = AttributeGenerator::Kind::kId;
+  id.prefix = "user-";
+  entry.generated_attributes = {{"tier", choice, {}}, {"items", range, {}}, {"user", id, {}}};
+  entry.events = {EventSpec{"validated", 0.25, {{"ok", true}}}};
+  entry.latency = LatencyModel{LatencyModel::Kind::kUniform, 0, 400'000};
+  Call maybe = To("cart", "GetCart");
+  maybe.probability = 0.5;
+  maybe.repeat = 2;
+  Call flaky = To("pay", "Charge");
+  flaky.retries = 2;
+  Call sampled = To("recs", "Recommend");
+  entry.calls = {Seq(maybe), CallStep{true, {flaky, sampled}}};
+  Route charge = Rt("Charge", {Seq(To("bank", "Debit"))});
+  charge.error_rate = 0.4;
+  charge.error_status = 503;
+  Scenario s;
+  s.seed = 1234;
+  s.services = {Svc("front", {entry}), Svc("cart", {Rt("GetCart")}), Svc("pay", {charge}),
+                Svc("bank", {Rt("Debit")}), Svc("recs", {Rt("Recommend")})};
+  s.services[4].sampling = SamplingPolicy{SamplingPolicy::Kind::kRatio, 0.5};
+  return s;
+}
+
+// The spans of each request as sorted text lines, ids replaced by the (hop, kind, service) of
+// the span they name, timestamps by offsets within the span, ports left out.
+std::map<std::string, std::vector<std::string>> Normalise(const std::vector<Span>& spans) {
+  std::map<uint64_t, std::string> key_of;
+  auto key = [](const Span& s) {
+    return Attr(s, kHopAttribute) + " " + std::string(SpanKindName(s.kind)) + " " + s.service_name;
+  };
+  for (const Span& s : spans) key_of[s.span_id.value] = key(s);
+  std::map<std::string, std::vector<std::string>> out;
+  for (const Span& s : spans) {
+    std::string line = key(s) + " | " + s.name + " | " + std::string(StatusCodeName(s.status_code)) +
+                       " | flags " + std::to_string(s.flags) + " | trace " +
+                       (s.trace_id == kTrace ? "root" : "other") + " | parent ";
+    if (s.parent_span_id == kRootSpan) {
+      line += "driver";
+    } else if (auto it = key_of.find(s.parent_span_id.value); it != key_of.end()) {
+      line += it->second;
+    } else {
+      line += "unexported";
+    }
+    std::vector<std::string> attributes;
+    for (const auto& a : s.attributes) {
+      if (a.key == "server.port" || a.key == "url.full") continue;
+      attributes.push_back(a.key + "=" + AttributeValueToString(a.value));
+    }
+    std::sort(attributes.begin(), attributes.end());
+    for (const auto& a : attributes) line += " | " + a;
+    for (const auto& e : s.events) {
+      line += " | event " + e.name + " +" + std::to_string(e.time_unix_nano - s.start_unix_nano);
+    }
+    out[Attr(s, kRequestIdAttribute)].push_back(std::move(line));
+  }
+  for (auto& [request, lines] : out) std::sort(lines.begin(), lines.end());
+  return out;
+}
+
+constexpr uint64_t kRequests = 24;
+
+std::vector<Span> RunRequests(const Scenario& s, uint64_t id_seed, TopologyStats* stats) {
+  InMemorySpanSink sink;
+  TopologyOptions options;
+  options.id_seed = id_seed;
+  TopologyRuntime topology(s, sink, SystemClock::Instance(), options);
+  EXPECT_TRUE(topology.Start().ok());
+  for (uint64_t seq = 0; seq < kRequests; ++seq) {
+    const unsigned status = SendRoot(*topology.EndpointOf("front"), "GET /shop", seq);
+    EXPECT_TRUE(status == 200 || status == 502) << status;
+  }
+  topology.Stop();
+  *stats = topology.stats();
+  return sink.spans();
+}
+
+TEST(ServiceRuntimeDeterminismTest, SameScenarioAndSeedGiveTheSameSpanTrees) {
+  const Scenario s = Random();
+  TopologyStats first_stats;
+  TopologyStats second_stats;
+  const auto first = Normalise(RunRequests(s, 1, &first_stats));
+  const auto second = Normalise(RunRequests(s, 2, &second_stats));  // different span ids
+  EXPECT_EQ(first.size(), kRequests);
+  EXPECT_EQ(first, second);
+  // The scenario really exercised its randomness.
+  EXPECT_GT(first_stats.calls_skipped, 0u);
+  EXPECT_GT(first_stats.retries, 0u);
+  EXPECT_GT(first_stats.spans_unsampled, 0u);
+  EXPECT_EQ(first_stats.retries, second_stats.retries);
+  EXPECT_EQ(first_stats.calls_skipped, second_stats.calls_skipped);
+}
+
+TEST(ServiceRuntimeDeterminismTest, PerRequestExpectedTreeMatchesWhatTheRuntimeExported) {
+  const Scenario s = Random();
+  TopologyStats stats;
+  const auto spans = RunRequests(s, 3, &stats);
+  std::map<std::string, std::set<std::string>> got;
+  std::set<uint64_t> ids;
+  for (const Span& span : spans) ids.insert(span.span_id.value);
+  for (const Span& span : spans) {
+    got[Attr(span, kRequestIdAttribute)].insert(Attr(span, kHopAttribute) + " " +
+                                                std::string(SpanKindName(span.kind)) + " " +
+                                                span.service_name);
+  }
+  for (uint64_t seq = 0; seq < kRequests; ++seq) {
+    const ExpectedTree tree = BuildExpectedTree(s, LoadEntry{"front", "GET /shop"}, seq);
+    std::set<std::string> want;
+    for (const ExpectedSpan& e : tree.spans) {
+      if (e.service == kDriverServiceName) continue;
+      want.insert(e.hop + " " + std::string(SpanKindName(e.kind)) + " " + e.service);
+    }
+    EXPECT_EQ(got[FormatRequestId(seq + 1)], want) << "request " << seq;
+  }
+}
+
+TEST(ServiceRuntimeDeterminismTest, SampledInChildOfAnUnsampledParentKeepsTheTrace) {
+  // a (always) -> b (never) -> c (parent-based) -> d (always)
+  Scenario s;
+  s.services = {Svc("a", {Rt("GET /a", {Seq(To("b", "S"))})}),
+                Svc("b", {Rt("S", {Seq(To("c", "T"))})}), Svc("c", {Rt("T", {Seq(To("d", "U"))})}),
+                Svc("d", {Rt("U")})};
+  s.services[0].sampling.kind = SamplingPolicy::Kind::kAlways;
+  s.services[1].sampling.kind = SamplingPolicy::Kind::kNever;
+  s.services[3].sampling.kind = SamplingPolicy::Kind::kAlways;
+  InMemorySpanSink sink;
+  TopologyRuntime topology(s, sink, SystemClock::Instance(), TopologyOptions{});
+  ASSERT_TRUE(topology.Start().ok());
+  EXPECT_EQ(SendRoot(*topology.EndpointOf("a"), "GET /a", 0), 200u);
+  topology.Stop();
+  auto spans = sink.spans();
+  ASSERT_EQ(spans.size(), 3u);  // a's SERVER and CLIENT, d's SERVER
+  const Span* d = Find(spans, "d", SpanKind::kServer, "0.0.0.0");
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->trace_id, kTrace);
+  EXPECT_EQ(d->flags & 0x01, 1u);
+  for (const Span& other : spans) EXPECT_NE(other.span_id, d->parent_span_id);
+  EXPECT_EQ(topology.stats().spans_unsampled, 4u);  // b's two and c's two
+  const ExpectedTree tree = BuildExpectedTree(s, LoadEntry{"a", "GET /a"}, 0);
+  ASSERT_EQ(tree.spans.size(), 4u);
+  EXPECT_TRUE(tree.spans[3].parent_unexported);
 }
 
 }  // namespace

@@ -1,0 +1,220 @@
+// Value-level helpers of the scenario parser (see parse_values.h).
+#include "topology/parse_values.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "core/units.h"
+
+namespace tracerig {
+namespace {
+
+constexpr std::string_view kGrpcStatusNames[] = {
+    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED"};
+
+constexpr std::string_view kSamplingPolicies[] = {"always", "never", "ratio", "parent-based"};
+
+std::optional<double> ParseRatio(std::string_view text) {
+  double value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || !(value >= 0 && value <= 1)) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+}  // namespace
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string DidYouMean(std::string_view name, NameList candidates) {
+  const size_t limit = std::max<size_t>(1, name.size() / 3);
+  std::string_view best;
+  size_t best_distance = limit + 1;
+  for (std::string_view c : candidates) {
+    const size_t d = EditDistance(name, c);
+    if (d < best_distance && d < c.size()) {
+      best = c;
+      best_distance = d;
+    }
+  }
+  if (best_distance > limit) return "";
+  return fmt::format(" (did you mean \"{}\"?)", best);
+}
+
+std::string QuotedList(NameList values) {
+  std::string out;
+  for (std::string_view v : values) {
+    if (!out.empty()) out += ", ";
+    out += fmt::format("\"{}\"", v);
+  }
+  return out;
+}
+
+bool IsValidServiceName(std::string_view name) {
+  auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (name.empty() || !lower_or_digit(name[0])) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [&](char c) { return lower_or_digit(c) || c == '_' || c == '.' || c == '-'; });
+}
+
+bool IsValidListen(std::string_view address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  const std::string_view host = address.substr(0, colon);
+  const std::string_view port = address.substr(colon + 1);
+  if (host.empty() || port.empty() || port.size() > 5) return false;
+  uint32_t value = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (value > 65535) return false;
+  if (host.front() == '[') return host.size() > 2 && host.back() == ']';
+  return std::none_of(host.begin(), host.end(),
+                      [](char c) { return c == ':' || c == ' ' || c == '\t' || c == ']'; });
+}
+
+bool ListensOnFixedPort(std::string_view address) {
+  return address.substr(address.rfind(':') + 1).find_first_not_of('0') != std::string_view::npos;
+}
+
+Result<SamplingPolicy> ParseSamplingPolicy(std::string_view text) {
+  std::string_view policy = text;
+  std::optional<std::string_view> argument;
+  if (const size_t open = text.find('('); open != std::string_view::npos) {
+    if (text.back() != ')') {
+      return MakeError(
+          fmt::format("invalid sampling \"{}\" (a ratio is written in parentheses, "
+                      "as in \"ratio(0.25)\")",
+                      text));
+    }
+    policy = text.substr(0, open);
+    argument = text.substr(open + 1, text.size() - open - 2);
+  }
+  if (std::find(std::begin(kSamplingPolicies), std::end(kSamplingPolicies), policy) ==
+      std::end(kSamplingPolicies)) {
+    std::string hint = DidYouMean(policy, kSamplingPolicies);
+    if (hint.empty()) {
+      hint =
+          " (expected \"always\", \"never\", \"ratio(R)\", \"parent-based\" or "
+          "\"parent-based(R)\")";
+    }
+    return MakeError(fmt::format("unknown sampling policy \"{}\"{}", policy, hint));
+  }
+  SamplingPolicy result;
+  if (policy == "always" || policy == "never") {
+    if (argument) {
+      return MakeError(fmt::format("sampling \"{}\" takes no ratio, got \"{}\"", policy, text));
+    }
+    result.kind = policy == "always" ? SamplingPolicy::Kind::kAlways : SamplingPolicy::Kind::kNever;
+    result.ratio = policy == "always" ? 1.0 : 0.0;
+    return result;
+  }
+  result.kind =
+      policy == "ratio" ? SamplingPolicy::Kind::kRatio : SamplingPolicy::Kind::kParentBased;
+  if (!argument) {
+    if (policy == "ratio") {
+      return MakeError("sampling \"ratio\" needs a ratio, as in \"ratio(0.25)\"");
+    }
+    result.ratio = 1.0;
+    return result;
+  }
+  const auto ratio = ParseRatio(*argument);
+  if (!ratio) {
+    return MakeError(
+        fmt::format("the ratio in sampling \"{}\" must be a number between 0 and 1", text));
+  }
+  result.ratio = *ratio;
+  return result;
+}
+
+Result<std::string> ExpandEnvironmentReferences(
+    std::string_view text,
+    const std::function<std::optional<std::string>(const std::string&)>& get_env) {
+  std::string out;
+  size_t at = 0;
+  while (true) {
+    const size_t open = text.find("${", at);
+    if (open == std::string_view::npos) break;
+    out.append(text.substr(at, open - at));
+    const size_t close = text.find('}', open + 2);
+    if (close == std::string_view::npos) {
+      return MakeError("unterminated \"${\" (write environment references as \"${NAME}\")");
+    }
+    const std::string name(text.substr(open + 2, close - open - 2));
+    const bool valid_name = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+      return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    });
+    if (!valid_name) {
+      return MakeError(
+          fmt::format("invalid environment variable name \"{}\" in \"${{...}}\" "
+                      "(letters, digits and '_')",
+                      name));
+    }
+    std::optional<std::string> value = get_env ? get_env(name) : std::nullopt;
+    if (!value) return MakeError(fmt::format("environment variable \"{}\" is not set", name));
+    out += *value;
+    at = close + 1;
+  }
+  out.append(text.substr(at));
+  return out;
+}
+
+std::optional<int> GrpcStatusFromName(std::string_view name) {
+  for (size_t i = 0; i < std::size(kGrpcStatusNames); ++i) {
+    if (kGrpcStatusNames[i] == name) return static_cast<int>(i);
+  }
+  return std::nullopt;
+}
+
+NameList GrpcStatusNames() { return kGrpcStatusNames; }
+
+std::optional<int64_t> ParseSignedDuration(std::string_view text) {
+  const bool negative = !text.empty() && text.front() == '-';
+  if (negative) text.remove_prefix(1);
+  const auto nanos = ParseDuration(text);
+  if (!nanos || *nanos > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return std::nullopt;
+  }
+  const auto value = static_cast<int64_t>(*nanos);
+  return negative ? -value : value;
+}
+
+bool LooksLikeHttpRoute(std::string_view name) {
+  const size_t space = name.find(' ');
+  if (space == std::string_view::npos || space == 0 || space + 1 >= name.size()) return false;
+  const std::string_view method = name.substr(0, space);
+  return name[space + 1] == '/' &&
+         std::all_of(method.begin(), method.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+}
+
+std::string ResolveIncludePath(std::string_view including_file, std::string_view path) {
+  if (!path.empty() && path.front() == '/') return std::string(path);
+  const size_t slash = including_file.rfind('/');
+  if (slash == std::string_view::npos) return std::string(path);
+  return fmt::format("{}/{}", including_file.substr(0, slash), path);
+}
+
+}  // namespace tracerig

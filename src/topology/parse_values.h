@@ -1,0 +1,58 @@
+// The scenario parser's value-level helpers: pure functions over strings that know nothing of TOML
+// or locations (parse.cc adds those), so each can be tested on its own.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "topology/scenario.h"
+
+namespace tracerig {
+
+using NameList = std::span<const std::string_view>;
+
+// Levenshtein distance (insertions, deletions, substitutions).
+size_t EditDistance(std::string_view a, std::string_view b);
+// " (did you mean "x"?)" for the closest candidate within a third of the name's length (at least
+// one edit), or "" when nothing is close enough to be a plausible typo.
+std::string DidYouMean(std::string_view name, NameList candidates);
+// "\"a\", \"b\"".
+std::string QuotedList(NameList values);
+
+// [a-z0-9][a-z0-9_.-]*
+bool IsValidServiceName(std::string_view name);
+// HOST:PORT with a decimal port in 0..65535; an IPv6 host must be bracketed ("[::1]:8080").
+bool IsValidListen(std::string_view address);
+// Whether a valid listen address names a port other than 0.
+bool ListensOnFixedPort(std::string_view address);
+
+// "always", "never", "ratio(R)", "parent-based" (ratio 1) or "parent-based(R)", R in [0, 1].
+// The error message quotes the text and says what was expected.
+Result<SamplingPolicy> ParseSamplingPolicy(std::string_view text);
+
+// Replaces every "${NAME}" by the variable's value. An unset variable or an unterminated "${" is
+// an error naming the variable, never the value (values are often secrets).
+Result<std::string> ExpandEnvironmentReferences(
+    std::string_view text,
+    const std::function<std::optional<std::string>(const std::string&)>& get_env);
+
+// The gRPC status codes by their canonical names ("OK" = 0 ... "UNAUTHENTICATED" = 16).
+std::optional<int> GrpcStatusFromName(std::string_view name);
+NameList GrpcStatusNames();
+
+// A duration with an optional leading '-' ("-250ms"), in nanoseconds.
+std::optional<int64_t> ParseSignedDuration(std::string_view text);
+
+// Whether a route name reads like an HTTP method and path ("GET /checkout").
+bool LooksLikeHttpRoute(std::string_view name);
+
+// `path` resolved against the directory of `including_file` ("scenarios/a.toml" + "common.toml"
+// -> "scenarios/common.toml"); absolute paths are returned as they are.
+std::string ResolveIncludePath(std::string_view including_file, std::string_view path);
+
+}  // namespace tracerig
