@@ -2,189 +2,363 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
 #include "core/rng.h"
 #include "driver/entry_picker.h"
-#include "driver/schedule.h"
-#include "propagation/registry.h"
 #include "net/beast_carrier.h"
+#include "propagation/registry.h"
 #include "topology/expected_tree.h"
 #include "topology/ground_truth.h"
 
 namespace tracerig {
 namespace {
 
-constexpr uint64_t kTickNs = 50'000'000;  // how often the loop checks for stop and reports progress
+constexpr uint64_t kTickNs = 50'000'000;  // how often a thread checks for stop and the drain
+
+// How many requests of `schedule` are due by `offset_ns` (offsets are non-decreasing).
+size_t CountDue(const Schedule& schedule, uint64_t offset_ns) {
+  size_t lo = 0;
+  size_t hi = schedule.size();
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (schedule.IntendedOffset(mid) <= offset_ns) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+std::vector<double> Weights(const Scenario& scenario) {
+  std::vector<double> w;
+  for (const auto& e : scenario.load.entries) w.push_back(e.weight);
+  return w;
+}
+
+uint32_t ChooseThreads(const Scenario& scenario, const Schedule* schedule,
+                       const DriverOptions& options) {
+  uint32_t threads = options.threads != 0 ? options.threads : scenario.load.threads;
+  if (threads == 0) {
+    threads = std::clamp<uint32_t>(std::thread::hardware_concurrency(), 1, kMaxAutoDriverThreads);
+  }
+  const uint64_t work = scenario.load.model == LoadModel::kClosed
+                            ? scenario.load.virtual_users
+                            : (schedule != nullptr ? schedule->size() : 0);
+  return static_cast<uint32_t>(std::max<uint64_t>(1, std::min<uint64_t>(threads, work)));
+}
+
+// What every driver thread reads and nobody writes during the run (except the sequence counter).
+struct SharedRun {
+  const Scenario& scenario;
+  const Schedule* schedule;  // null for the closed loop
+  SpanSink& sink;
+  const Clock& clock;
+  DriverOptions options;
+  EntryPicker picker;
+  bool closed = false;
+  uint32_t threads = 1;
+  uint32_t connections = 0;  // per entry per thread; 0 = unbounded
+  const std::atomic<bool>* stop = nullptr;
+  uint64_t publish_interval_ns = 0;  // 0 = nobody reads progress
+  uint64_t start_mono = 0;
+  uint64_t start_unix = 0;
+  std::chrono::steady_clock::time_point start_steady{};
+  std::atomic<uint64_t> next_sequence{0};  // closed loop: sequences in send order, over all threads
+};
 
 }  // namespace
 
-class LoadDriver::Impl {
+// One event-loop thread's share of the load: open loop, requests n with n % threads == index;
+// closed loop, users u with u % threads == index. Everything here is touched by its own thread
+// only, except the snapshot published for progress (under `snapshot_mu_`).
+class DriverThread {
  public:
-  Impl(const Scenario& scenario, std::vector<tcp::endpoint> endpoints,
-       std::unique_ptr<Schedule> schedule, SpanSink& sink, const Clock& clock, DriverOptions options)
-      : scenario_(scenario),
-        sink_(sink),
-        clock_(clock),
-        options_(options),
-        schedule_owner_(std::move(schedule)),
-        schedule_(*schedule_owner_),
-        picker_(Weights(scenario)),
-        id_rng_(options.id_seed),
-        timer_(ioc_) {
+  DriverThread(SharedRun& run, uint32_t index, const std::vector<tcp::endpoint>& endpoints)
+      : run_(run), index_(index), timer_(ioc_) {
+    const Scenario& scenario = run.scenario;
     for (size_t i = 0; i < endpoints.size(); ++i) {
-      pools_.push_back(std::make_unique<HttpClientPool>(ioc_, endpoints[i], options.client));
-      const LoadEntry& entry = scenario_.load.entries[i];
-      const Service* service = scenario_.FindService(entry.service);
+      auto entry = std::make_unique<EntryConnections>();
+      entry->pool = std::make_unique<HttpClientPool>(ioc_, endpoints[i], run.options.client);
+      const LoadEntry& load_entry = scenario.load.entries[i];
+      const Service* service = scenario.FindService(load_entry.service);
       auto propagator = MakePropagator(service ? service->propagation
                                                : std::vector<std::string>{"tracecontext"});
-      propagators_.push_back(propagator ? std::move(*propagator) : nullptr);
+      if (propagator) entry->propagator = std::move(*propagator);
+      const HttpRouteTarget target = RouteToHttp(load_entry.route);
+      entry->verb = http::string_to_verb(std::string(target.method));
+      entry->method = std::string(target.method);
+      entry->path = target.path;
+      entry->url = fmt::format("http://{}:{}{}", endpoints[i].address().to_string(),
+                               endpoints[i].port(), target.path);
+      entries_.push_back(std::move(entry));
     }
-    slots_.resize(schedule_.size());
+    if (run.closed) {
+      for (uint32_t u = index; u < scenario.load.virtual_users; u += run.threads) {
+        users_.push_back(std::make_unique<asio::steady_timer>(ioc_));
+      }
+    } else if (run.schedule != nullptr && run.schedule->size() > index) {
+      slots_.resize((run.schedule->size() - index + run.threads - 1) / run.threads);
+    }
   }
 
-  DriverResult Run(const std::atomic<bool>& stop,
-                   const std::function<void(const DriverProgress&)>& progress,
-                   uint64_t progress_interval_ns) {
-    stop_ = &stop;
-    progress_ = &progress;
-    progress_interval_ns_ = progress_interval_ns;
-    start_mono_ = clock_.NowMonotonicNano();
-    start_steady_ = std::chrono::steady_clock::now();
-    start_unix_ = clock_.NowUnixNano();
-    next_progress_ns_ = progress_interval_ns;
+  void Run() {
+    if (run_.closed) {
+      for (size_t u = 0; u < users_.size(); ++u) StartUser(u);
+    }
     Tick();
     ioc_.run();
-    return Collect();
+    Publish();
   }
+
+  // Adds this thread's last published figures to `progress` and its latency to `latency`.
+  void AddSnapshot(DriverProgress& progress, LatencyHistogram& latency) {
+    std::lock_guard lock(snapshot_mu_);
+    progress.scheduled += snapshot_.scheduled;
+    progress.sent += snapshot_.sent;
+    progress.completed += snapshot_.completed;
+    progress.errors += snapshot_.errors;
+    progress.in_flight += snapshot_.in_flight;
+    progress.queued += snapshot_.queued;
+    latency.Merge(snapshot_latency_);
+  }
+
+  // Adds this thread's results to `result` (the ledger separately: it is merged in order).
+  void AddResults(DriverResult& result) const {
+    result.corrected.Merge(corrected_);
+    result.uncorrected.Merge(uncorrected_);
+    result.schedule_lag.Merge(schedule_lag_);
+    result.sent += sent_;
+    result.warmup += warmup_;
+    result.ok += ok_;
+    result.http_errors += http_errors_;
+    result.transport_errors += transport_errors_;
+    result.unsent += unsent_;
+    result.queued += queued_;
+    for (const Slot& slot : slots_) {
+      if (slot.sent && !slot.done) result.unfinished++;
+    }
+    if (last_end_mono_ > run_.start_mono) {
+      result.elapsed_ns = std::max(result.elapsed_ns, last_end_mono_ - run_.start_mono);
+    }
+    result.interrupted = result.interrupted || interrupted_;
+  }
+
+  // The ledger entry of slot k, if that request was sent (unfinished ones marked as failed).
+  const LedgerEntry* SentEntry(size_t k) {
+    if (k >= slots_.size() || !slots_[k].sent) return nullptr;
+    if (!slots_[k].done) slots_[k].entry.outcome = RequestOutcome::kTransportError;
+    return &slots_[k].entry;
+  }
+  size_t slot_count() const { return slots_.size(); }
 
  private:
-  static std::vector<double> Weights(const Scenario& scenario) {
-    std::vector<double> w;
-    for (const auto& e : scenario.load.entries) w.push_back(e.weight);
-    return w;
-  }
+  struct Slot {
+    LedgerEntry entry;
+    bool sent = false;
+    bool done = false;
+  };
 
-  uint64_t Elapsed() const { return clock_.NowMonotonicNano() - start_mono_; }
+  // A request whose time has come, possibly waiting for a connection.
+  struct Outgoing {
+    size_t slot = 0;
+    uint32_t entry = 0;
+    uint64_t intended_offset = 0;
+    int64_t user = -1;  // closed loop: the user waiting for the answer
+    Span root;
+    HttpRequest request;
+  };
 
-  // Sends every request whose intended time has come, then sleeps until the next one (or a tick).
+  struct EntryConnections {
+    std::unique_ptr<HttpClientPool> pool;
+    std::unique_ptr<Propagator> propagator;
+    http::verb verb = http::verb::get;
+    std::string method;
+    std::string path;
+    std::string url;
+    uint32_t in_flight = 0;
+    std::deque<Outgoing> waiting;  // bounded connections: in dispatch order
+  };
+
+  uint64_t Elapsed() const { return run_.clock.NowMonotonicNano() - run_.start_mono; }
+
+  // Open loop: the request this thread sends next. Closed loop: unused.
+  size_t NextRequest() const { return index_ + next_k_ * run_.threads; }
+
   void Tick() {
     const uint64_t now = Elapsed();
-    if (!scheduling_done_ && stop_->load()) {
+    if (!scheduling_done_ && run_.stop->load()) {
       scheduling_done_ = true;
       interrupted_ = true;
+      DropWaiting();
     }
-    while (!scheduling_done_ && next_ < schedule_.size() && schedule_.IntendedOffset(next_) <= now) {
-      Send(next_++);
+    if (!run_.closed) {
+      const Schedule& schedule = *run_.schedule;
+      while (!scheduling_done_ && NextRequest() < schedule.size() &&
+             schedule.IntendedOffset(NextRequest()) <= now) {
+        Dispatch(NextRequest(), next_k_, schedule.IntendedOffset(NextRequest()), -1);
+        next_k_++;
+      }
+      if (NextRequest() >= schedule.size()) scheduling_done_ = true;
+    } else if (now >= run_.scenario.load.duration_ns) {
+      scheduling_done_ = true;
     }
-    if (next_ >= schedule_.size()) scheduling_done_ = true;
-    if (*progress_ && now >= next_progress_ns_) {
-      next_progress_ns_ = now + progress_interval_ns_;
-      (*progress_)(Progress(now));
+    if (run_.publish_interval_ns != 0 && now >= next_publish_ns_) {
+      next_publish_ns_ = now + run_.publish_interval_ns;
+      Publish();
     }
     if (scheduling_done_) {
-      if (drain_deadline_ns_ == 0) drain_deadline_ns_ = now + options_.drain_timeout_ns;
-      if (in_flight_ == 0 || now >= drain_deadline_ns_) {
+      if (drain_deadline_ns_ == 0) drain_deadline_ns_ = now + run_.options.drain_timeout_ns;
+      if (now >= drain_deadline_ns_) DropWaiting();
+      if ((in_flight_ == 0 && waiting_ == 0) || now >= drain_deadline_ns_) {
         timer_.cancel();
+        for (auto& user : users_) user->cancel();
         ioc_.stop();
         return;
       }
     }
     uint64_t wake = now + kTickNs;
-    if (!scheduling_done_ && next_ < schedule_.size()) {
-      wake = std::min(wake, schedule_.IntendedOffset(next_));
+    if (!scheduling_done_) {
+      if (!run_.closed) {
+        wake = std::min(wake, run_.schedule->IntendedOffset(NextRequest()));
+      } else {
+        wake = std::min(wake, run_.scenario.load.duration_ns);
+      }
     }
-    timer_.expires_at(start_steady_ + std::chrono::nanoseconds(wake));
+    timer_.expires_at(run_.start_steady + std::chrono::nanoseconds(wake));
     timer_.async_wait([this](beast::error_code ec) {
       if (!ec) Tick();
     });
   }
 
-  DriverProgress Progress(uint64_t now) const {
-    DriverProgress p;
-    p.elapsed_ns = now;
-    p.scheduled = next_;
-    p.completed = completed_;
-    p.errors = http_errors_ + transport_errors_;
-    p.in_flight = in_flight_;
-    return p;
+  // Closed loop: user `u` (local index) sends its next request, unless load is over.
+  void StartUser(size_t u) {
+    const uint64_t now = Elapsed();
+    if (scheduling_done_ || now >= run_.scenario.load.duration_ns || run_.stop->load()) {
+      scheduling_done_ = true;
+      if (in_flight_ == 0 && waiting_ == 0) asio::post(ioc_, [this] { Tick(); });
+      return;
+    }
+    const uint64_t sequence = run_.next_sequence.fetch_add(1, std::memory_order_relaxed);
+    slots_.emplace_back();
+    Dispatch(sequence, slots_.size() - 1, now, static_cast<int64_t>(u));
   }
 
-  void Send(size_t n) {
-    const uint64_t intended_offset = schedule_.IntendedOffset(n);
-    const uint32_t entry_index = static_cast<uint32_t>(picker_.Pick(options_.seed, n));
-    const LoadEntry& entry = scenario_.load.entries[entry_index];
-    auto target = RouteToHttp(entry.route);
+  void Dispatch(uint64_t sequence, size_t slot_index, uint64_t intended_offset, int64_t user) {
+    const DriverOptions& options = run_.options;
+    const uint32_t entry_index = static_cast<uint32_t>(run_.picker.Pick(options.seed, sequence));
+    EntryConnections& entry = *entries_[entry_index];
+    const LoadEntry& load_entry = run_.scenario.load.entries[entry_index];
 
-    LedgerEntry& ledger = slots_[n].entry;
-    slots_[n].sent = true;
-    ledger.sequence = n;
+    LedgerEntry& ledger = slots_[slot_index].entry;
+    ledger.sequence = sequence;
     ledger.entry = entry_index;
-    ledger.trace_id = TraceId{id_rng_.NextNonZero(), id_rng_.Next()};
-    ledger.root_span_id = SpanId{id_rng_.NextNonZero()};
-    ledger.request_id = id_rng_.NextNonZero();
+    // Ids are a function of the sequence, so threads need no shared random state.
+    Rng ids(Rng::Mix(options.id_seed, sequence));
+    ledger.trace_id = TraceId{ids.NextNonZero(), ids.Next()};
+    ledger.root_span_id = SpanId{ids.NextNonZero()};
+    ledger.request_id = ids.NextNonZero();
     ledger.sampled = true;
-    ledger.intended_unix_nano = start_unix_ + intended_offset;
-    ledger.start_unix_nano = clock_.NowUnixNano();
-    const uint64_t send_mono = clock_.NowMonotonicNano();
-    if (intended_offset >= options_.warmup_ns) {
-      schedule_lag_.Record(send_mono - start_mono_ -
-                           std::min(send_mono - start_mono_, intended_offset));
-    } else {
-      warmup_++;
+    ledger.intended_unix_nano = run_.start_unix + intended_offset;
+    scheduled_++;
+    if (!run_.closed && intended_offset >= options.warmup_ns) {
+      const uint64_t now = Elapsed();
+      schedule_lag_.Record(now - std::min(now, intended_offset));
     }
 
-    Span root;
-    root.trace_id = ledger.trace_id;
-    root.span_id = ledger.root_span_id;
-    root.flags = 0x01;
-    root.name = entry.route;
-    root.kind = SpanKind::kClient;
-    root.service_name = std::string(kDriverServiceName);
-    root.start_unix_nano = ledger.start_unix_nano;
-    const std::string request_id = FormatRequestId(ledger.request_id);
-    const auto& endpoint = pools_[entry_index]->target();
-    root.attributes = {
-        {"http.request.method", std::string(target.method)},
-        {"url.full", fmt::format("http://{}:{}{}", endpoint.address().to_string(), endpoint.port(),
-                                 target.path)},
-        {"peer.service", entry.service},
-        {std::string(kRequestIdAttribute), request_id},
-        {std::string(kHopAttribute), std::string("0")},
-    };
-
-    HttpRequest request{http::string_to_verb(std::string(target.method)), target.path, 11};
-    request.set(http::field::host, entry.service);
-    request.set(http::field::user_agent, "tracerig-driver");
-    request.set(std::string(kRequestIdHeader), request_id);
-    request.set(std::string(kSequenceHeader), std::to_string(n));
-    request.set(std::string(kHopHeader), "0");
-    if (propagators_[entry_index]) {
-      BeastHeaderWriter<true> writer(request.base());
-      propagators_[entry_index]->Inject(
-          SpanContext{root.trace_id, root.span_id, static_cast<uint8_t>(root.flags), {}}, writer);
+    Outgoing out;
+    out.slot = slot_index;
+    out.entry = entry_index;
+    out.intended_offset = intended_offset;
+    out.user = user;
+    out.request = HttpRequest{entry.verb, entry.path, 11};
+    out.request.set(http::field::host, load_entry.service);
+    out.request.set(http::field::user_agent, "tracerig-driver");
+    if (options.trace) {
+      const std::string request_id = FormatRequestId(ledger.request_id);
+      Span& root = out.root;
+      root.trace_id = ledger.trace_id;
+      root.span_id = ledger.root_span_id;
+      root.flags = 0x01;
+      root.name = load_entry.route;
+      root.kind = SpanKind::kClient;
+      root.service_name = std::string(kDriverServiceName);
+      root.attributes = {
+          {"http.request.method", entry.method},
+          {"url.full", entry.url},
+          {"peer.service", load_entry.service},
+          {std::string(kRequestIdAttribute), request_id},
+          {std::string(kHopAttribute), std::string("0")},
+      };
+      out.request.set(std::string(kRequestIdHeader), request_id);
+      out.request.set(std::string(kSequenceHeader), std::to_string(sequence));
+      out.request.set(std::string(kHopHeader), "0");
+      out.request.set(std::string(kOffsetHeader), std::to_string(intended_offset));
+      if (entry.propagator) {
+        BeastHeaderWriter<true> writer(out.request.base());
+        entry.propagator->Inject(
+            SpanContext{root.trace_id, root.span_id, static_cast<uint8_t>(root.flags), {}}, writer);
+      }
     }
+    if (run_.connections != 0 && entry.in_flight >= run_.connections) {
+      entry.waiting.push_back(std::move(out));
+      waiting_++;
+      return;
+    }
+    Transmit(std::move(out), /*was_queued=*/false);
+  }
+
+  void Transmit(Outgoing out, bool was_queued) {
+    EntryConnections& entry = *entries_[out.entry];
+    entry.in_flight++;
     in_flight_++;
     sent_++;
-    pools_[entry_index]->Send(
-        std::move(request), [this, n, send_mono, intended_offset, root = std::move(root)](
-                                beast::error_code ec, HttpResponse&& response) mutable {
-          OnResponse(n, send_mono, intended_offset, std::move(root), ec, response);
-        });
+    if (was_queued) queued_++;
+    if (out.intended_offset < run_.options.warmup_ns) warmup_++;
+    Slot& slot = slots_[out.slot];
+    slot.sent = true;
+    slot.entry.start_unix_nano = run_.clock.NowUnixNano();
+    const uint64_t send_mono = run_.clock.NowMonotonicNano();
+    out.root.start_unix_nano = slot.entry.start_unix_nano;
+    entry.pool->Send(std::move(out.request),
+                     [this, slot = out.slot, entry_index = out.entry, user = out.user,
+                      intended = out.intended_offset, send_mono, root = std::move(out.root)](
+                         beast::error_code ec, HttpResponse&& response) mutable {
+                       OnResponse(slot, entry_index, user, intended, send_mono, std::move(root),
+                                  ec, response);
+                     });
   }
 
-  void OnResponse(size_t n, uint64_t send_mono, uint64_t intended_offset, Span root,
-                  beast::error_code ec, const HttpResponse& response) {
+  void OnResponse(size_t slot_index, uint32_t entry_index, int64_t user, uint64_t intended_offset,
+                  uint64_t send_mono, Span root, beast::error_code ec,
+                  const HttpResponse& response) {
+    EntryConnections& entry = *entries_[entry_index];
+    entry.in_flight--;
     in_flight_--;
     completed_++;
-    slots_[n].done = true;
-    const uint64_t end_mono = clock_.NowMonotonicNano();
-    LedgerEntry& ledger = slots_[n].entry;
-    ledger.end_unix_nano = clock_.NowUnixNano();
-    root.end_unix_nano = ledger.end_unix_nano;
-    if (intended_offset >= options_.warmup_ns) {
-      corrected_.Record(end_mono - start_mono_ - std::min(end_mono - start_mono_, intended_offset));
-      uncorrected_.Record(end_mono - send_mono);
+    Slot& slot = slots_[slot_index];
+    slot.done = true;
+    const uint64_t end_mono = run_.clock.NowMonotonicNano();
+    LedgerEntry& ledger = slot.entry;
+    ledger.end_unix_nano = run_.clock.NowUnixNano();
+    if (intended_offset >= run_.options.warmup_ns) {
+      const uint64_t uncorrected = end_mono - send_mono;
+      uncorrected_.Record(uncorrected);
+      if (run_.closed) {
+        corrected_.Record(uncorrected);
+      } else {
+        const uint64_t end = end_mono - run_.start_mono;
+        corrected_.Record(end - std::min(end, intended_offset));
+      }
     }
     last_end_mono_ = std::max(last_end_mono_, end_mono);
+    root.end_unix_nano = ledger.end_unix_nano;
     if (ec) {
       ledger.outcome = RequestOutcome::kTransportError;
       transport_errors_++;
@@ -203,69 +377,72 @@ class LoadDriver::Impl {
         if (ledger.http_status >= 500) root.status_code = StatusCode::kError;
       }
     }
-    sink_.Submit(std::move(root));
-    if (scheduling_done_ && in_flight_ == 0) {
+    if (run_.options.trace) run_.sink.Submit(std::move(root));
+    // The connection just freed goes to the oldest waiting request.
+    if (!entry.waiting.empty()) {
+      Outgoing next = std::move(entry.waiting.front());
+      entry.waiting.pop_front();
+      waiting_--;
+      Transmit(std::move(next), /*was_queued=*/true);
+    }
+    if (user >= 0) {
+      const auto u = static_cast<size_t>(user);
+      if (run_.scenario.load.think_time_ns == 0) {
+        StartUser(u);
+      } else {
+        users_[u]->expires_after(std::chrono::nanoseconds(run_.scenario.load.think_time_ns));
+        users_[u]->async_wait([this, u](beast::error_code ec) {
+          if (!ec) StartUser(u);
+        });
+      }
+    }
+    if (scheduling_done_ && in_flight_ == 0 && waiting_ == 0) {
       // Finish promptly instead of waiting for the next tick.
       asio::post(ioc_, [this] { Tick(); });
     }
   }
 
-  DriverResult Collect() {
-    DriverResult result;
-    for (auto& slot : slots_) {
-      if (!slot.sent) continue;
-      if (!slot.done) {
-        slot.entry.outcome = RequestOutcome::kTransportError;
-        result.unfinished++;
-      }
-      result.ledger.push_back(slot.entry);
+  // At an interrupt or the drain deadline: requests still waiting for a connection are never sent.
+  void DropWaiting() {
+    for (auto& entry : entries_) {
+      unsent_ += entry->waiting.size();
+      entry->waiting.clear();
     }
-    result.corrected = corrected_;
-    result.uncorrected = uncorrected_;
-    result.schedule_lag = schedule_lag_;
-    result.sent = sent_;
-    result.warmup = warmup_;
-    result.ok = ok_;
-    result.http_errors = http_errors_;
-    result.transport_errors = transport_errors_ + result.unfinished;
-    result.elapsed_ns = last_end_mono_ > start_mono_ ? last_end_mono_ - start_mono_ : 0;
-    result.interrupted = interrupted_;
-    return result;
+    waiting_ = 0;
   }
 
-  struct Slot {
-    LedgerEntry entry;
-    bool sent = false;
-    bool done = false;
-  };
+  void Publish() {
+    std::lock_guard lock(snapshot_mu_);
+    snapshot_.scheduled = scheduled_;
+    snapshot_.sent = sent_;
+    snapshot_.completed = completed_;
+    snapshot_.errors = http_errors_ + transport_errors_;
+    snapshot_.in_flight = in_flight_;
+    snapshot_.queued = waiting_;
+    snapshot_latency_ = run_.closed ? uncorrected_ : corrected_;
+  }
 
-  const Scenario& scenario_;
-  SpanSink& sink_;
-  const Clock& clock_;
-  DriverOptions options_;
-  std::unique_ptr<Schedule> schedule_owner_;
-  const Schedule& schedule_;
-  EntryPicker picker_;
-  Rng id_rng_;
+  SharedRun& run_;
+  const uint32_t index_;
   asio::io_context ioc_{1};
   asio::steady_timer timer_;
-  std::vector<std::unique_ptr<HttpClientPool>> pools_;
-  std::vector<std::unique_ptr<Propagator>> propagators_;
-  std::vector<Slot> slots_;
-  const std::atomic<bool>* stop_ = nullptr;
-  const std::function<void(const DriverProgress&)>* progress_ = nullptr;
-  uint64_t progress_interval_ns_ = 0;
-  uint64_t next_progress_ns_ = 0;
-  uint64_t start_mono_ = 0;
-  std::chrono::steady_clock::time_point start_steady_;
-  uint64_t start_unix_ = 0;
-  uint64_t last_end_mono_ = 0;
-  size_t next_ = 0;
+  std::vector<std::unique_ptr<EntryConnections>> entries_;
+  std::vector<std::unique_ptr<asio::steady_timer>> users_;  // closed loop: think timers
+  // Open loop: slot k holds request index_ + k * threads. Closed loop: in this thread's send order,
+  // growing without moving what is there (a deque), which matters at wrk-like rates.
+  std::deque<Slot> slots_;
+  size_t next_k_ = 0;
   bool scheduling_done_ = false;
   bool interrupted_ = false;
   uint64_t drain_deadline_ns_ = 0;
+  uint64_t next_publish_ns_ = 0;
+  uint64_t last_end_mono_ = 0;
+  uint64_t scheduled_ = 0;
   uint64_t in_flight_ = 0;
+  uint64_t waiting_ = 0;
   uint64_t sent_ = 0;
+  uint64_t queued_ = 0;
+  uint64_t unsent_ = 0;
   uint64_t warmup_ = 0;
   uint64_t completed_ = 0;
   uint64_t ok_ = 0;
@@ -274,6 +451,136 @@ class LoadDriver::Impl {
   LatencyHistogram corrected_;
   LatencyHistogram uncorrected_;
   LatencyHistogram schedule_lag_;
+
+  std::mutex snapshot_mu_;
+  DriverProgress snapshot_;  // counters only
+  LatencyHistogram snapshot_latency_;
+};
+
+class LoadDriver::Impl {
+ public:
+  Impl(const Scenario& scenario, std::vector<tcp::endpoint> endpoints,
+       std::unique_ptr<Schedule> schedule, SpanSink& sink, const Clock& clock, DriverOptions options)
+      : endpoints_(std::move(endpoints)),
+        schedule_(scenario.load.model == LoadModel::kClosed
+                      ? nullptr
+                      : (schedule ? std::move(schedule)
+                                  : std::make_unique<FixedCountSchedule>(0, 1.0))),
+        run_{scenario, schedule_.get(), sink, clock, options, EntryPicker(Weights(scenario))} {
+    run_.closed = scenario.load.model == LoadModel::kClosed;
+    run_.threads = ChooseThreads(scenario, schedule_.get(), options);
+    run_.connections = options.connections != 0 ? options.connections : scenario.load.connections;
+  }
+
+  DriverResult Run(const std::atomic<bool>& stop,
+                   const std::function<void(const DriverProgress&)>& progress,
+                   uint64_t progress_interval_ns) {
+    run_.stop = &stop;
+    // Threads publish a few times per interval so the merged figures trail by little.
+    run_.publish_interval_ns =
+        progress ? std::max<uint64_t>(1'000'000, progress_interval_ns / 4) : 0;
+    std::vector<std::unique_ptr<DriverThread>> workers;
+    for (uint32_t i = 0; i < run_.threads; ++i) {
+      workers.push_back(std::make_unique<DriverThread>(run_, i, endpoints_));
+    }
+    run_.start_mono = run_.clock.NowMonotonicNano();
+    run_.start_steady = std::chrono::steady_clock::now();
+    run_.start_unix = run_.clock.NowUnixNano();
+
+    std::mutex mu;
+    std::condition_variable finished_cv;
+    size_t finished = 0;
+    std::vector<std::thread> threads;
+    for (auto& worker : workers) {
+      threads.emplace_back([&, w = worker.get()] {
+        w->Run();
+        std::lock_guard lock(mu);
+        finished++;
+        finished_cv.notify_all();
+      });
+    }
+    {
+      std::unique_lock lock(mu);
+      auto all_done = [&] { return finished == workers.size(); };
+      if (!progress) {
+        finished_cv.wait(lock, all_done);
+      } else {
+        auto deadline = run_.start_steady;
+        while (true) {
+          deadline += std::chrono::nanoseconds(progress_interval_ns);
+          if (finished_cv.wait_until(lock, deadline, all_done)) break;
+          lock.unlock();
+          progress(Progress(workers));
+          lock.lock();
+        }
+      }
+    }
+    for (auto& t : threads) t.join();
+    return Collect(workers);
+  }
+
+ private:
+  DriverProgress Progress(const std::vector<std::unique_ptr<DriverThread>>& workers) {
+    DriverProgress p;
+    p.elapsed_ns = run_.clock.NowMonotonicNano() - run_.start_mono;
+    p.total_ns = run_.scenario.load.duration_ns;
+    p.closed_loop = run_.closed;
+    p.virtual_users = run_.closed ? run_.scenario.load.virtual_users : 0;
+    p.threads = run_.threads;
+    LatencyHistogram latency;
+    for (const auto& w : workers) w->AddSnapshot(p, latency);
+    p.p99_ns = latency.Percentile(99);
+    const uint64_t dt = p.elapsed_ns - std::min(p.elapsed_ns, last_progress_ns_);
+    if (dt > 0) {
+      p.current_rate = static_cast<double>(p.sent - std::min(p.sent, last_sent_)) * 1e9 /
+                       static_cast<double>(dt);
+      if (!run_.closed) {
+        const size_t due = CountDue(*run_.schedule, p.elapsed_ns);
+        p.target_rate =
+            static_cast<double>(due - std::min(due, last_due_)) * 1e9 / static_cast<double>(dt);
+        last_due_ = due;
+      }
+    }
+    last_progress_ns_ = p.elapsed_ns;
+    last_sent_ = p.sent;
+    return p;
+  }
+
+  DriverResult Collect(std::vector<std::unique_ptr<DriverThread>>& workers) {
+    DriverResult result;
+    result.closed_loop = run_.closed;
+    result.virtual_users = run_.closed ? run_.scenario.load.virtual_users : 0;
+    result.threads = run_.threads;
+    result.connections = run_.connections;
+    size_t most_slots = 0;
+    size_t all_slots = 0;
+    for (const auto& w : workers) {
+      w->AddResults(result);
+      most_slots = std::max(most_slots, w->slot_count());
+      all_slots += w->slot_count();
+    }
+    result.ledger.reserve(all_slots);
+    result.transport_errors += result.unfinished;
+    // Open loop: thread t's slot k is request t + k * threads, so interleaving restores sequence
+    // order. Closed loop: sequences were taken in send order across threads; sort.
+    for (size_t k = 0; k < most_slots; ++k) {
+      for (auto& w : workers) {
+        if (const LedgerEntry* e = w->SentEntry(k)) result.ledger.push_back(*e);
+      }
+    }
+    if (run_.closed) {
+      std::sort(result.ledger.begin(), result.ledger.end(),
+                [](const LedgerEntry& a, const LedgerEntry& b) { return a.sequence < b.sequence; });
+    }
+    return result;
+  }
+
+  std::vector<tcp::endpoint> endpoints_;
+  std::unique_ptr<Schedule> schedule_;
+  SharedRun run_;
+  uint64_t last_progress_ns_ = 0;
+  uint64_t last_sent_ = 0;
+  size_t last_due_ = 0;
 };
 
 LoadDriver::LoadDriver(const Scenario& scenario, std::vector<tcp::endpoint> entry_endpoints,
