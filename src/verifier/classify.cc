@@ -134,9 +134,55 @@ std::string_view TraceStatusName(TraceStatus status) {
   return "unknown";
 }
 
+std::vector<Violation> CheckAttributes(const ExpectedSpan& expected, const Span& span,
+                                       const std::vector<AttributeExpectation>& expectations) {
+  std::vector<Violation> violations;
+  for (const AttributeExpectation& want : expectations) {
+    if (want.service.empty() ? expected.service == kDriverServiceName
+                             : want.service != expected.service) {
+      continue;
+    }
+    if (want.kind != SpanKind::kUnspecified && want.kind != expected.kind) continue;
+    const AttributeValue* value = span.FindAttribute(want.key);
+    if (value == nullptr) {
+      for (const Attribute& a : span.resource_attributes) {
+        if (a.key == want.key) {
+          value = &a.value;
+          break;
+        }
+      }
+    }
+    const std::string what = fmt::format("{} span of {} at hop {}", SpanKindName(expected.kind),
+                                         expected.service, expected.hop);
+    if (value == nullptr) {
+      violations.push_back(Violation{"attribute", expected.hop, expected.service,
+                                     fmt::format("{} lacks {}", what, want.key)});
+      continue;
+    }
+    if (!want.value) continue;
+    std::string actual = AttributeValueToString(*value);
+    if (actual != *want.value) {
+      violations.push_back(Violation{
+          "attribute", expected.hop, expected.service,
+          fmt::format("{} has {} = \"{}\", expected \"{}\"", what, want.key, actual,
+                      *want.value)});
+    }
+  }
+  return violations;
+}
+
 std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const LedgerEntry& entry,
                                            const std::vector<Span>& trace_spans,
                                            uint64_t clock_skew_tolerance_ns) {
+  ClassifyOptions options;
+  options.clock_skew_tolerance_ns = clock_skew_tolerance_ns;
+  return CheckTraceStructure(expected, entry, trace_spans, options);
+}
+
+std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const LedgerEntry& entry,
+                                           const std::vector<Span>& trace_spans,
+                                           const ClassifyOptions& options) {
+  const uint64_t clock_skew_tolerance_ns = options.clock_skew_tolerance_ns;
   std::vector<Violation> violations;
   const size_t n = expected.spans.size();
 
@@ -301,6 +347,14 @@ std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const L
     text += fmt::format(" its parent {}", DescribeSpan(*parent));
     violations.push_back(MakeViolation("clock-skew", *span, std::move(text)));
   }
+  if (!options.attributes.empty()) {
+    for (size_t i = 0; i < n; ++i) {
+      if (matched[i] == nullptr) continue;
+      for (Violation& v : CheckAttributes(expected.spans[i], *matched[i], options.attributes)) {
+        violations.push_back(std::move(v));
+      }
+    }
+  }
   return violations;
 }
 
@@ -308,6 +362,14 @@ TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entr
                            const std::vector<Span>& trace_spans,
                            const std::vector<Span>& fragments,
                            uint64_t clock_skew_tolerance_ns) {
+  ClassifyOptions options;
+  options.clock_skew_tolerance_ns = clock_skew_tolerance_ns;
+  return ClassifyTrace(expected, entry, trace_spans, fragments, options);
+}
+
+TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entry,
+                           const std::vector<Span>& trace_spans,
+                           const std::vector<Span>& fragments, const ClassifyOptions& options) {
   TraceVerdict verdict;
   verdict.sequence = entry.sequence;
   verdict.trace_id = entry.trace_id;
@@ -403,8 +465,7 @@ TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entr
         fmt::format("{} of {} expected spans missing: {}{}", verdict.missing.size(), n,
                     DescribeMissing(verdict.missing), suffix);
   }
-  verdict.violations =
-      CheckTraceStructure(expected, entry, trace_spans, clock_skew_tolerance_ns);
+  verdict.violations = CheckTraceStructure(expected, entry, trace_spans, options);
   return verdict;
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,7 +51,9 @@ struct PropagationBreak {
 //   "unexpected-span"   a span the expected tree has no place for (no ground truth, another
 //                       request's id, an unknown hop, or a second span for the same expected one);
 //   "clock-skew"        a SERVER span starting before its parent CLIENT span starts, or ending
-//                       after it ends, by more than the tolerance.
+//                       after it ends, by more than the tolerance;
+//   "attribute"         an expected span lacks an attribute an AttributeExpectation requires, or
+//                       has it with another value.
 struct Violation {
   std::string kind;
   std::string hop;      // the offending span's tracerig.hop, "" when it has none
@@ -75,6 +78,34 @@ struct TraceVerdict {
   std::vector<Violation> violations;
 };
 
+// A required attribute on spans (the scenario's `[expect.attributes]`). It applies to every
+// expected span recorded by `service` (empty: by every scenario service, not the driver, whose
+// span is tracerig's own) with kind `kind` (kUnspecified: any kind). The key is looked up among
+// the span's attributes, then its resource attributes; `value`, when set, must equal the value
+// rendered by AttributeValueToString.
+struct AttributeExpectation {
+  std::string service;
+  SpanKind kind = SpanKind::kUnspecified;
+  std::string key;
+  std::optional<std::string> value;
+
+  bool operator==(const AttributeExpectation&) const = default;
+};
+
+// Knobs of the checks beyond the expected tree.
+struct ClassifyOptions {
+  // A child SERVER span may start before / end after its parent CLIENT span by this much.
+  uint64_t clock_skew_tolerance_ns = 0;
+  // Checked on each expected span found under the ledger's trace id (its first copy).
+  std::vector<AttributeExpectation> attributes;
+};
+
+// The attribute violations of one span that was identified with `expected` (pure, for tests and
+// for the structural checks): one per failing expectation, in `expectations` order, e.g.
+// "SERVER span of checkout at hop 0.1 lacks http.route".
+std::vector<Violation> CheckAttributes(const ExpectedSpan& expected, const Span& span,
+                                       const std::vector<AttributeExpectation>& expectations);
+
 // The structural checks behind TraceVerdict::violations, on the spans of `trace_spans` whose
 // trace_id is the entry's (others are ignored). Spans are identified with expected spans as
 // ClassifyTrace does; duplicates of a span id are checked once. Order: duplicate span ids,
@@ -83,6 +114,10 @@ struct TraceVerdict {
 std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const LedgerEntry& entry,
                                            const std::vector<Span>& trace_spans,
                                            uint64_t clock_skew_tolerance_ns = 0);
+// The same with attribute expectations, checked last (in expected-tree order).
+std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const LedgerEntry& entry,
+                                           const std::vector<Span>& trace_spans,
+                                           const ClassifyOptions& options);
 
 // Identifies spans with expected spans by (tracerig.hop, kind, service) among spans whose
 // tracerig.request_id is the entry's. `trace_spans` are the spans the backend returned for the
@@ -99,5 +134,9 @@ TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entr
                            const std::vector<Span>& trace_spans,
                            const std::vector<Span>& fragments,
                            uint64_t clock_skew_tolerance_ns = 0);
+// The same with the options' structural checks (attribute expectations included).
+TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entry,
+                           const std::vector<Span>& trace_spans,
+                           const std::vector<Span>& fragments, const ClassifyOptions& options);
 
 }  // namespace tracerig

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -31,12 +32,127 @@ using ProgressFn = std::function<void(size_t done, size_t total)>;
 // is what bounds memory per ledger entry.
 struct TraceState {
   uint64_t last_change_ns = 0;
+  uint64_t first_full_unix_ns = 0;  // the first poll with all expected spans; 0 = none yet
   uint32_t ledger_index = 0;
   uint32_t last_count = 0;
   uint16_t same_count_polls = 0;  // consecutive polls that saw last_count
   bool polled = false;
+  bool full_at_first_poll = false;
 };
-static_assert(sizeof(TraceState) <= 24, "keep per-trace state small (issue 6: <= ~200 B/entry)");
+static_assert(sizeof(TraceState) <= 32, "keep per-trace state small (issue 6: <= ~200 B/entry)");
+
+// The expected tree of one ledger entry: the one place that decides it. Per request, every seeded
+// decision of that request applies; shared, the tree without random decisions (sampling is then
+// modelled statistically).
+ExpectedTree ExpectedTreeFor(const Scenario& scenario, const LedgerEntry& entry, bool per_request) {
+  const LoadEntry& load_entry = scenario.load.entries[entry.entry];
+  return per_request ? BuildExpectedTree(scenario, load_entry, entry.sequence)
+                     : BuildExpectedTree(scenario, load_entry);
+}
+// Per-request trees only when calls themselves vary (probabilities, retries of errors): ratio
+// sampling alone is judged statistically on the shared tree (sampling_stats.h), which per-request
+// trees could not do, since they apply each seeded sampling decision exactly.
+bool TreesVaryPerRequest(const Scenario& scenario) {
+  if (!TreeVariesPerRequest(scenario)) return false;
+  Scenario without_ratio_sampling = scenario;
+  for (Service& service : without_ratio_sampling.services) {
+    if (service.sampling.kind == SamplingPolicy::Kind::kRatio) {
+      service.sampling.kind = SamplingPolicy::Kind::kAlways;
+    }
+  }
+  return TreeVariesPerRequest(without_ratio_sampling);
+}
+
+// An expected edge of a tree, with its calls grouped by the sampling decisions behind them.
+struct TreeEdge {
+  std::string key;  // caller '\0' callee, as the per-worker map is keyed
+  std::string caller;
+  std::string callee;
+  double calls = 0;     // expected calls per request
+  double variance = 0;  // of the calls per request (calls with the same decisions move together)
+};
+
+// An expected tree with what the analytics derive from it once, not per trace.
+struct PreparedTree {
+  uint64_t sequence = UINT64_MAX;  // the entry it was built for, when trees vary per request
+  ExpectedTree tree;
+  TreeSamplingModel sampling;
+  std::vector<TreeEdge> edges;
+  // The calls a complete trace without violations shows: every span is an expected one under its
+  // expected parent, so its graph is known without looking at the spans.
+  std::vector<std::pair<std::string, std::string>> clean_calls;  // caller, callee; repeats kept
+  // Parent-based visits: (opening span, its caller's visit, index into sampling.services).
+  std::vector<std::tuple<uint32_t, uint32_t, uint32_t>> follows;
+};
+
+PreparedTree Prepare(const Scenario& scenario, const LedgerEntry& entry, bool per_request) {
+  PreparedTree p;
+  p.sequence = entry.sequence;
+  p.tree = ExpectedTreeFor(scenario, entry, per_request);
+  p.sampling = ModelTreeSampling(scenario, p.tree);
+  const std::vector<ExpectedSpan>& spans = p.tree.spans;
+  // Calls per edge and pair of fresh decisions: those calls are all seen or all not.
+  std::map<std::tuple<std::string, std::string, uint32_t, uint32_t>, std::pair<double, double>>
+      groups;  // -> (calls, chance)
+  for (size_t i = 0; i < spans.size(); ++i) {
+    const int parent = spans[i].parent;
+    // A span whose caller was sampled out hangs off an ancestor that did not call it: the call
+    // into it is invisible, so it is no expected edge.
+    if (spans[i].kind != SpanKind::kServer || parent < 0 || static_cast<size_t>(parent) >= i ||
+        spans[i].parent_unexported) {
+      continue;
+    }
+    const auto c = static_cast<uint32_t>(parent);
+    const auto s = static_cast<uint32_t>(i);
+    p.clean_calls.emplace_back(spans[c].service, spans[i].service);
+    const uint32_t a = std::min(p.sampling.source[c], p.sampling.source[s]);
+    const uint32_t b = std::max(p.sampling.source[c], p.sampling.source[s]);
+    auto& g = groups[{spans[c].service, spans[i].service, a, b}];
+    g.first += 1;
+    g.second = BothSampled(p.sampling, c, s);
+  }
+  for (const auto& [k, g] : groups) {
+    const std::string& caller = std::get<0>(k);
+    const std::string& callee = std::get<1>(k);
+    std::string key = caller;
+    key.push_back('\0');
+    key += callee;
+    if (p.edges.empty() || p.edges.back().key != key) {
+      p.edges.push_back(TreeEdge{key, caller, callee, 0, 0});
+    }
+    const auto [calls, chance] = g;
+    p.edges.back().calls += calls * chance;
+    p.edges.back().variance += calls * calls * chance * (1 - chance);
+  }
+  for (uint32_t i = 0; i < spans.size(); ++i) {
+    if (!p.sampling.parent_based[i]) continue;
+    const auto caller_visit = p.sampling.visit[static_cast<size_t>(spans[i].parent)];
+    for (uint32_t k = 0; k < p.sampling.services.size(); ++k) {
+      if (p.sampling.services[k].service == spans[i].service) {
+        p.follows.emplace_back(i, caller_visit, k);
+        break;
+      }
+    }
+  }
+  return p;
+}
+
+// Sampling trials of one service, summed over requests.
+struct SamplingCounts {
+  std::string policy;
+  uint64_t n = 0;
+  uint64_t k = 0;
+  double expected_sum = 0;
+  bool deterministic = true;  // every trial's chance was 0 or 1
+  uint64_t inconsistencies = 0;
+};
+
+struct EdgeExpectation {
+  std::string caller;
+  std::string callee;
+  double calls = 0;
+  double variance = 0;
+};
 
 // Keeps the `limit` verdicts with the lowest sequence numbers, whatever order they come in.
 class FirstVerdicts {
@@ -62,6 +178,11 @@ struct PartialSummary {
   std::map<std::tuple<std::string, std::string, std::string>, size_t> edge_counts;
   std::map<TraceStatus, FirstVerdicts> examples;
   std::map<std::string, FirstVerdicts> violation_examples;
+  std::map<std::string, SamplingCounts, std::less<>> sampling;  // by service
+  std::map<std::string, EdgeExpectation, std::less<>> expected_edges;  // by TreeEdge::key
+  ServiceGraphCounter observed_edges;
+  std::vector<uint64_t> time_to_queryable;
+  size_t ttq_upper_bounds = 0;
   std::optional<Error> error;
 };
 
@@ -81,8 +202,12 @@ struct SharedRun {
 };
 
 struct Inputs {
+  const Scenario& scenario;
   const Ledger& ledger;
-  const std::vector<std::optional<ExpectedTree>>& trees;
+  // One per load entry, built before the workers start; unused when trees vary per request.
+  const std::vector<std::optional<PreparedTree>>& trees;
+  bool per_request_trees;
+  const ClassifyOptions& classify;
   const VerifyOptions& options;
   const Clock& clock;
   Sleeper& sleeper;
@@ -98,7 +223,7 @@ auto SpanIdentity(const Span& s) {
 class Worker {
  public:
   Worker(const Inputs& in, SharedRun& shared, BackendClient& backend, size_t workers)
-      : in_(in), shared_(shared), backend_(backend) {
+      : in_(in), shared_(shared), backend_(backend), slots_(in.trees.size()) {
     if (in.options.max_requests_per_second > 0) {
       request_gap_ns_ = static_cast<uint64_t>(static_cast<double>(workers) * kNanosPerSecond /
                                               in.options.max_requests_per_second);
@@ -137,8 +262,9 @@ class Worker {
       if (!Poll(entry, spans)) return std::move(result_);
       if (!s.polled) --unpolled;
       const size_t count = spans.size();
-      const size_t expected = TreeOf(s).spans.size();
+      const size_t expected = TreeOf(s).tree.spans.size();
       now = Elapsed();
+      NoteFull(s, count >= expected, !s.polled);
       if (!s.polled || count != s.last_count) {
         s.polled = true;
         s.last_count = static_cast<uint32_t>(count);
@@ -167,15 +293,32 @@ class Worker {
     std::sort(rest.begin(), rest.end());
     for (uint32_t i : rest) {
       std::vector<Span> spans;
-      if (!Poll(in_.ledger[states_[i].ledger_index], spans) || !Finish(states_[i], spans)) break;
+      TraceState& s = states_[i];
+      if (!Poll(in_.ledger[s.ledger_index], spans)) break;
+      NoteFull(s, spans.size() >= TreeOf(s).tree.spans.size(), !s.polled);
+      if (!Finish(s, spans)) break;
     }
     return std::move(result_);
   }
 
  private:
   uint64_t Elapsed() const { return in_.clock.NowMonotonicNano() - in_.start_ns; }
-  const ExpectedTree& TreeOf(const TraceState& s) const {
-    return *in_.trees[in_.ledger[s.ledger_index].entry];
+  // The prepared tree of a trace: shared per load entry, or built for the entry (and kept until
+  // another entry needs one) when trees vary per request.
+  const PreparedTree& TreeOf(const TraceState& s) {
+    const LedgerEntry& entry = in_.ledger[s.ledger_index];
+    if (!in_.per_request_trees) return *in_.trees[entry.entry];
+    if (!scratch_ || scratch_->sequence != entry.sequence) {
+      scratch_ = Prepare(in_.scenario, entry, /*per_request=*/true);
+    }
+    return *scratch_;
+  }
+
+  // Remembers when a trace was first seen with all its expected spans (time to queryable).
+  void NoteFull(TraceState& s, bool full, bool first_poll) {
+    if (!full || s.first_full_unix_ns != 0) return;
+    s.first_full_unix_ns = in_.clock.NowUnixNano();
+    s.full_at_first_poll = first_poll;
   }
 
   // GetTrace with retries; "not found" is no spans. False on failure (the error is recorded).
@@ -228,7 +371,8 @@ class Worker {
   // search failed (the error is recorded).
   bool Finish(const TraceState& s, const std::vector<Span>& spans) {
     const LedgerEntry& entry = in_.ledger[s.ledger_index];
-    const ExpectedTree& tree = TreeOf(s);
+    const PreparedTree& prepared = TreeOf(s);
+    const ExpectedTree& tree = prepared.tree;
     const std::string request_id = FormatRequestId(entry.request_id);
     // Times the driver did not record are 0; they must not widen the window back to 1970.
     uint64_t first_ns = UINT64_MAX;
@@ -246,9 +390,8 @@ class Worker {
     std::vector<Span> fragments;
     std::set<std::string> searched;
     TraceVerdict verdict;
-    const uint64_t tolerance = in_.options.clock_skew_tolerance_ns;
     for (;;) {
-      verdict = ClassifyTrace(tree, entry, spans, fragments, tolerance);
+      verdict = ClassifyTrace(tree, entry, spans, fragments, in_.classify);
       if (verdict.status == TraceStatus::kComplete) break;
       auto next = std::find_if(verdict.missing.begin(), verdict.missing.end(),
                                [&](const MissingSpan& m) { return !searched.contains(m.service); });
@@ -273,7 +416,91 @@ class Worker {
                       fragments.end());
     }
     Record(verdict);
+    RecordAnalytics(s, entry, prepared, verdict, spans, fragments);
     return true;
+  }
+
+  // Sampling trials, parent-based consistency, the service graph and time to queryable of one
+  // classified trace: counts only.
+  void RecordAnalytics(const TraceState& s, const LedgerEntry& entry, const PreparedTree& prepared,
+                       const TraceVerdict& verdict, const std::vector<Span>& spans,
+                       const std::vector<Span>& fragments) {
+    const std::vector<ExpectedSpan>& expected = prepared.tree.spans;
+    const TreeSamplingModel& model = prepared.sampling;
+    // Which expected spans were found anywhere (under the trace id or in fragments).
+    found_.assign(expected.size(), 1);
+    for (const MissingSpan& m : verdict.missing) {
+      for (size_t i = 0; i < expected.size(); ++i) {
+        const ExpectedSpan& e = expected[i];
+        if (e.hop == m.hop && e.kind == m.kind && e.service == m.service) found_[i] = 0;
+      }
+    }
+    // Counters of this tree's services and edges: looked up by name once per shared tree (map
+    // nodes do not move), on every trace when trees vary per request.
+    TreeSlots local;
+    TreeSlots& slots = in_.per_request_trees ? local : slots_[entry.entry];
+    if (slots.sampling.empty() && slots.edges.empty()) {
+      for (const TreeSamplingModel::ServiceTrials& t : model.services) {
+        auto it = result_.sampling.find(t.service);
+        if (it == result_.sampling.end()) {
+          it = result_.sampling.emplace(t.service, SamplingCounts{}).first;
+          it->second.policy = t.policy;
+        }
+        slots.sampling.push_back(&it->second);
+      }
+      for (const TreeEdge& e : prepared.edges) {
+        auto it = result_.expected_edges.find(e.key);
+        if (it == result_.expected_edges.end()) {
+          it = result_.expected_edges.emplace(e.key, EdgeExpectation{e.caller, e.callee, 0, 0})
+                   .first;
+        }
+        slots.edges.push_back(&it->second);
+      }
+      for (const auto& [caller, callee] : prepared.clean_calls) {
+        slots.clean_calls.push_back(&result_.observed_edges.Count(caller, callee));
+      }
+    }
+    for (size_t j = 0; j < model.services.size(); ++j) {
+      const TreeSamplingModel::ServiceTrials& t = model.services[j];
+      SamplingCounts& c = *slots.sampling[j];
+      ++c.n;
+      c.expected_sum += t.expected;
+      c.deterministic = c.deterministic && (t.expected == 0 || t.expected == 1);
+      if (std::any_of(t.spans.begin(), t.spans.end(), [&](uint32_t i) { return found_[i]; })) {
+        ++c.k;
+      }
+    }
+    // A visit's decision shows as any of its spans being there; compared only where presence is
+    // about sampling (not a lost trace or a broken one, whose parts follow other decisions).
+    if (!prepared.follows.empty() && (verdict.status == TraceStatus::kComplete ||
+                                      verdict.status == TraceStatus::kIncomplete)) {
+      decided_.assign(expected.size(), 0);
+      for (size_t i = 0; i < expected.size(); ++i) decided_[model.visit[i]] |= found_[i];
+      for (const auto& [visit, caller_visit, service] : prepared.follows) {
+        if (decided_[visit] != decided_[caller_visit]) {
+          ++slots.sampling[service]->inconsistencies;
+        }
+      }
+    }
+    for (size_t j = 0; j < prepared.edges.size(); ++j) {
+      slots.edges[j]->calls += prepared.edges[j].calls;
+      slots.edges[j]->variance += prepared.edges[j].variance;
+    }
+    if (verdict.status == TraceStatus::kComplete && verdict.violations.empty()) {
+      for (uint64_t* count : slots.clean_calls) ++*count;
+    } else {
+      result_.observed_edges.AddSpans(spans);
+      if (!fragments.empty()) result_.observed_edges.AddSpans(fragments, entry.trace_id);
+    }
+
+    if (verdict.status != TraceStatus::kComplete || s.first_full_unix_ns == 0) return;
+    const uint64_t exported = in_.options.last_export_unix_nano
+                                  ? in_.options.last_export_unix_nano(entry)
+                                  : entry.end_unix_nano;
+    if (exported == 0) return;
+    result_.time_to_queryable.push_back(
+        s.first_full_unix_ns > exported ? s.first_full_unix_ns - exported : 0);
+    if (s.full_at_first_poll) ++result_.ttq_upper_bounds;
   }
 
   void Record(const TraceVerdict& verdict) {
@@ -316,11 +543,30 @@ class Worker {
   PartialSummary result_;
   uint64_t request_gap_ns_ = 0;
   uint64_t next_request_ns_ = 0;
+  std::optional<PreparedTree> scratch_;  // per-request trees only
+  struct TreeSlots {
+    std::vector<SamplingCounts*> sampling;  // per TreeSamplingModel::services entry
+    std::vector<EdgeExpectation*> edges;    // per PreparedTree::edges entry
+    std::vector<uint64_t*> clean_calls;     // per PreparedTree::clean_calls entry
+  };
+  std::vector<TreeSlots> slots_;  // per load entry, for shared trees
+  std::vector<char> found_;    // per expected span, reused between traces
+  std::vector<char> decided_;  // per visit opener, reused between traces
 };
 
+// The p-th nearest-rank percentile of sorted values (0 when empty).
+uint64_t Percentile(const std::vector<uint64_t>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const auto rank = static_cast<size_t>(std::ceil(p / 100 * static_cast<double>(sorted.size())));
+  return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
+}
+
 // Merges the workers' results into one summary, examples in ledger order.
+// `per_request`: the expected trees applied every seeded decision, sampling included, so the
+// sampling rates are exact and already checked span by span; no statistical verdict is made.
 Result<VerificationSummary> Merge(std::vector<PartialSummary>& parts, size_t skipped,
-                                  size_t max_examples) {
+                                  const VerifyOptions& options, double z, bool per_request) {
+  const size_t max_examples = options.max_examples;
   for (PartialSummary& p : parts) {
     if (p.error) return *p.error;
   }
@@ -329,7 +575,28 @@ Result<VerificationSummary> Merge(std::vector<PartialSummary>& parts, size_t ski
   std::map<std::tuple<std::string, std::string, std::string>, size_t> edge_counts;
   std::map<TraceStatus, FirstVerdicts> examples;
   std::map<std::string, FirstVerdicts> violation_examples;
+  std::map<std::string, SamplingCounts, std::less<>> sampling;
+  std::map<std::pair<std::string, std::string>, EdgeExpectation> expected_edges;
+  ServiceGraphCounter observed_edges;
+  std::vector<uint64_t> ttq;
   for (PartialSummary& p : parts) {
+    for (const auto& [service, c] : p.sampling) {
+      SamplingCounts& m = sampling[service];
+      m.policy = c.policy;
+      m.n += c.n;
+      m.k += c.k;
+      m.expected_sum += c.expected_sum;
+      m.deterministic = m.deterministic && c.deterministic;
+      m.inconsistencies += c.inconsistencies;
+    }
+    for (const auto& [key, e] : p.expected_edges) {
+      EdgeExpectation& m = expected_edges[{e.caller, e.callee}];
+      m.calls += e.calls;
+      m.variance += e.variance;
+    }
+    observed_edges.Merge(p.observed_edges);
+    ttq.insert(ttq.end(), p.time_to_queryable.begin(), p.time_to_queryable.end());
+    summary.time_to_queryable.upper_bounds += p.ttq_upper_bounds;
     const VerificationSummary& c = p.counts;
     summary.checked += c.checked;
     summary.complete += c.complete;
@@ -372,6 +639,48 @@ Result<VerificationSummary> Merge(std::vector<PartialSummary>& parts, size_t ski
   std::stable_sort(
       summary.break_edges.begin(), summary.break_edges.end(),
       [](const BreakEdgeCount& a, const BreakEdgeCount& b) { return a.traces > b.traces; });
+
+  if (per_request) sampling.clear();
+  for (const auto& [service, c] : sampling) {
+    const double mean = c.n == 0 ? 0 : std::clamp(c.expected_sum / static_cast<double>(c.n), 0.0, 1.0);
+    auto test = JudgeSamplingRate(c.k, c.n, mean, options.sampling_confidence);
+    if (!test) return test.error();
+    SamplingVerdict v;
+    v.service = service;
+    v.policy = c.policy;
+    v.n = c.n;
+    v.k = c.k;
+    v.observed = test->observed;
+    v.expected = mean;
+    v.interval_low = test->interval.low;
+    v.interval_high = test->interval.high;
+    v.confidence = options.sampling_confidence;
+    SamplingJudgement judgement = test->judgement;
+    // Requests certain to be sampled or not, whatever their mix: only the exact count passes.
+    if (c.deterministic && c.n > 0) {
+      judgement = static_cast<double>(c.k) == std::round(c.expected_sum) ? SamplingJudgement::kPass
+                                                                        : SamplingJudgement::kFail;
+    }
+    v.verdict = std::string(SamplingJudgementName(judgement));
+    v.parent_based_inconsistencies = c.inconsistencies;
+    summary.parent_based_inconsistencies += c.inconsistencies;
+    summary.sampling.push_back(std::move(v));
+  }
+
+  std::vector<ExpectedEdge> expected;
+  for (const auto& [name, e] : expected_edges) {
+    expected.push_back(ExpectedEdge{name.first, name.second, e.calls, e.variance});
+  }
+  summary.graph = CompareGraphs(expected, observed_edges.Links(), z);
+
+  std::sort(ttq.begin(), ttq.end());
+  TimeToQueryable& t = summary.time_to_queryable;
+  t.traces = ttq.size();
+  t.p50_ns = Percentile(ttq, 50);
+  t.p90_ns = Percentile(ttq, 90);
+  t.p99_ns = Percentile(ttq, 99);
+  t.max_ns = ttq.empty() ? 0 : ttq.back();
+  t.precision_ns = options.poll_interval_ns;
   return summary;
 }
 
@@ -385,8 +694,11 @@ Result<VerificationSummary> Verify(const Scenario& scenario, const Ledger& ledge
     return MakeError(fmt::format("ledger has {} entries; at most {} can be verified in one run",
                                  ledger.size(), UINT32_MAX));
   }
-  // One expected tree per load entry, built on first use.
-  std::vector<std::optional<ExpectedTree>> trees(scenario.load.entries.size());
+  auto z = TwoSidedZ(options.sampling_confidence);
+  if (!z) return MakeError(fmt::format("verifier: {}", z.error().message));
+  // One expected tree per load entry, built on first use, unless they vary per request.
+  const bool per_request = TreesVaryPerRequest(scenario);
+  std::vector<std::optional<PreparedTree>> trees(scenario.load.entries.size());
   std::vector<uint32_t> sampled;
   size_t skipped = 0;
   for (size_t i = 0; i < ledger.size(); ++i) {
@@ -400,15 +712,19 @@ Result<VerificationSummary> Verify(const Scenario& scenario, const Ledger& ledge
       ++skipped;
       continue;
     }
-    std::optional<ExpectedTree>& tree = trees[entry.entry];
-    if (!tree) tree = BuildExpectedTree(scenario, scenario.load.entries[entry.entry]);
+    std::optional<PreparedTree>& tree = trees[entry.entry];
+    if (!per_request && !tree) tree = Prepare(scenario, entry, /*per_request=*/false);
     sampled.push_back(static_cast<uint32_t>(i));
   }
 
   SharedRun shared;
   shared.total = sampled.size();
   shared.progress = std::move(progress);
-  const Inputs inputs{ledger, trees, options, clock, sleeper, start_ns};
+  ClassifyOptions classify;
+  classify.clock_skew_tolerance_ns = options.clock_skew_tolerance_ns;
+  classify.attributes = options.attribute_expectations;
+  const Inputs inputs{scenario, ledger,  trees, per_request, classify,
+                      options,  clock,   sleeper, start_ns};
   size_t workers = 1;
   if (backend == nullptr) {
     workers = std::max<size_t>(1, std::min(options.concurrency, sampled.size()));
@@ -437,7 +753,7 @@ Result<VerificationSummary> Verify(const Scenario& scenario, const Ledger& ledge
     }
     for (std::thread& t : threads) t.join();
   }
-  auto summary = Merge(parts, skipped, options.max_examples);
+  auto summary = Merge(parts, skipped, options, *z, per_request);
   if (!summary) return summary;
   {
     std::lock_guard lock(shared.progress_mu);

@@ -19,6 +19,13 @@
 //   - Backoff: a failed backend request is retried after `error_backoff_ns`, doubling up to
 //     `error_backoff_max_ns`, until `max_backend_errors` failures in a row end verification with
 //     "backend unreachable: <reason>".
+//   - Time to queryable: the first poll whose span count reached the expected tree's size is
+//     remembered per trace (8 bytes); for a trace classified complete, that poll's wall-clock time
+//     minus the time its last span was exported is one sample. The exporter does not record the
+//     latter yet, so by default it is approximated by the ledger's end_unix_nano (the root
+//     response arrived; the driver's own span, the last one, is submitted then). A trace is only
+//     polled every poll_interval_ns, so each sample is an overestimate by up to that interval, and
+//     a trace already full at its first poll gives only an upper bound (counted separately).
 //   - Politeness: at most `concurrency` requests in flight (one per worker, each with its own
 //     client) and, if `max_requests_per_second` is set, no more than that many started per
 //     second overall (each worker keeps its share).
@@ -39,6 +46,8 @@
 #include "topology/scenario.h"
 #include "verifier/backend_client.h"
 #include "verifier/classify.h"
+#include "verifier/graph.h"
+#include "verifier/sampling_stats.h"
 
 namespace tracerig {
 
@@ -79,6 +88,43 @@ struct VerifyOptions {
   // it is a "clock-skew" violation.
   uint64_t clock_skew_tolerance_ns = 0;
   size_t max_examples = 5;  // per non-complete status, and per violation kind
+  // Confidence of the sampling verdicts and of the graph's call-count tolerance, in (0, 1).
+  double sampling_confidence = kDefaultSamplingConfidence;
+  // Required attributes on expected spans (the scenario's [expect.attributes]); violations of
+  // kind "attribute".
+  std::vector<AttributeExpectation> attribute_expectations;
+  // When the last span of an entry's trace was exported (Unix ns; 0 = unknown, no sample). Empty:
+  // the entry's end_unix_nano. Called from worker threads, so it must be thread-safe.
+  std::function<uint64_t(const LedgerEntry&)> last_export_unix_nano;
+};
+
+// One service's observed sampled fraction against what its policy implies (sampling_stats.h).
+struct SamplingVerdict {
+  std::string service;
+  std::string policy;  // SamplingPolicyName of the service's own policy: "ratio(0.25)", ...
+  uint64_t n = 0;      // verified requests whose expected tree reaches the service
+  uint64_t k = 0;      // of those, requests in which at least one of its spans was found
+  double observed = 0;       // k / n
+  double expected = 0;       // mean over the n requests of the chance its spans are sampled
+  double interval_low = 0;   // Wilson interval of k / n at `confidence`
+  double interval_high = 0;
+  double confidence = 0;
+  std::string verdict;  // "pass", "fail", "not enough traces"
+  // Parent-based visits of this service whose decision (spans found or not) differed from their
+  // caller's, in complete and incomplete traces.
+  uint64_t parent_based_inconsistencies = 0;
+};
+
+// Time from a trace's last export to the first poll that returned all of it (see the polling
+// strategy above for the approximation and its precision).
+struct TimeToQueryable {
+  size_t traces = 0;        // complete traces with a sample
+  size_t upper_bounds = 0;  // of those, full at their first poll: the sample is an upper bound
+  uint64_t p50_ns = 0;      // nearest-rank percentiles of the samples
+  uint64_t p90_ns = 0;
+  uint64_t p99_ns = 0;
+  uint64_t max_ns = 0;
+  uint64_t precision_ns = 0;  // the poll interval: each sample overestimates by up to this
 };
 
 // How many traces broke at one edge of the call tree.
@@ -108,13 +154,23 @@ struct VerificationSummary {
   uint64_t backend_requests = 0;            // GetTrace and FindSpans calls, retries included
   uint64_t elapsed_ns = 0;
   bool deadline_hit = false;
+  std::vector<SamplingVerdict> sampling;  // one per scenario service reached, by service name
+  uint64_t parent_based_inconsistencies = 0;  // sum over `sampling`
+  // The service graph observed in the verified traces against the topology's expected edges
+  // (expected calls weighted by the requests verified and their sampling chances).
+  GraphComparison graph;
+  TimeToQueryable time_to_queryable;  // over complete traces
 };
 
 // Each entry's expected tree is BuildExpectedTree(scenario, scenario.load.entries[entry.entry]).
 // Fragments are searched by tracerig.request_id for each service with missing spans, within the
-// entry's times ± 1 minute. Errors: a ledger entry naming a load entry the scenario does not have,
-// or "backend unreachable: <reason>" after max_backend_errors failed requests in a row — a backend
-// failure is never counted as missing traces. `progress` is called as traces settle.
+// entry's times ± 1 minute. Sampling trials count, per service and verified request, whether any
+// of its expected spans was found (under the trace id or among fragments); the service graph
+// counts the calls in the spans returned for the trace and in fragments under other trace ids.
+// Errors: a ledger entry naming a load entry the scenario does not have, a sampling_confidence
+// outside (0, 1), or "backend unreachable: <reason>" after max_backend_errors failed requests in
+// a row — a backend failure is never counted as missing traces. `progress` is called as traces
+// settle.
 // This overload uses `backend` alone, on the calling thread (concurrency 1).
 Result<VerificationSummary> VerifyLedger(
     const Scenario& scenario, const Ledger& ledger, BackendClient& backend,

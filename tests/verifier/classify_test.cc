@@ -442,5 +442,80 @@ TEST(ClassifyTraceTest, WrongKindLeavesTheEdgeIncomplete) {
   EXPECT_EQ(v.violations[0].kind, "wrong-kind");
 }
 
+// checkout's SERVER span (hop 0.1) with http.route set; service.version as a resource attribute.
+Span CheckoutServer() {
+  const ExpectedTree tree = QuickstartTree();
+  Span span = SpanFor(tree.spans[5], kTrace, kRequest, 0x105);
+  span.attributes.push_back({"http.route", std::string("/checkout")});
+  span.attributes.push_back({"http.status_code", int64_t{200}});
+  span.resource_attributes.push_back({"service.version", std::string("1.2.3")});
+  return span;
+}
+
+TEST(CheckAttributesTest, OneRowPerExpectation) {
+  const ExpectedSpan& expected = QuickstartTree().spans[5];
+  struct Row {
+    const char* name;
+    AttributeExpectation want;
+    std::string explanation;  // "" = no violation
+  };
+  const Row rows[] = {
+      {"present", {"checkout", SpanKind::kServer, "http.route", std::nullopt}, ""},
+      {"absent", {"checkout", SpanKind::kServer, "rpc.method", std::nullopt},
+       "SERVER span of checkout at hop 0.1 lacks rpc.method"},
+      {"any service", {"", SpanKind::kServer, "rpc.system", std::nullopt},
+       "SERVER span of checkout at hop 0.1 lacks rpc.system"},
+      {"any kind", {"checkout", SpanKind::kUnspecified, "db.system", std::nullopt},
+       "SERVER span of checkout at hop 0.1 lacks db.system"},
+      {"other service", {"cart", SpanKind::kServer, "rpc.method", std::nullopt}, ""},
+      {"other kind", {"checkout", SpanKind::kClient, "rpc.method", std::nullopt}, ""},
+      {"value matches", {"checkout", SpanKind::kServer, "http.route", "/checkout"}, ""},
+      {"value differs", {"checkout", SpanKind::kServer, "http.route", "/pay"},
+       "SERVER span of checkout at hop 0.1 has http.route = \"/checkout\", expected \"/pay\""},
+      {"typed value as text", {"checkout", SpanKind::kServer, "http.status_code", "200"}, ""},
+      {"resource attribute", {"checkout", SpanKind::kServer, "service.version", "1.2.3"}, ""},
+  };
+  for (const Row& r : rows) {
+    const std::vector<Violation> got = CheckAttributes(expected, CheckoutServer(), {r.want});
+    if (r.explanation.empty()) {
+      EXPECT_TRUE(got.empty()) << r.name << ": " << got[0].explanation;
+      continue;
+    }
+    ASSERT_EQ(got.size(), 1u) << r.name;
+    EXPECT_EQ(got[0], (Violation{"attribute", "0.1", "checkout", r.explanation})) << r.name;
+  }
+}
+
+TEST(CheckAttributesTest, TheDriverIsNotCoveredByAnyService) {
+  const ExpectedTree tree = QuickstartTree();
+  const Span root = SpanFor(tree.spans[0], kTrace, kRequest, 0x100);
+  EXPECT_TRUE(CheckAttributes(tree.spans[0], root, {{"", SpanKind::kClient, "peer.service", {}}})
+                  .empty());
+  const std::vector<Violation> named = CheckAttributes(
+      tree.spans[0], root,
+      {{std::string(kDriverServiceName), SpanKind::kClient, "peer.service", {}}});
+  ASSERT_EQ(named.size(), 1u);
+  EXPECT_EQ(named[0].explanation, "CLIENT span of tracerig-driver at hop 0 lacks peer.service");
+}
+
+TEST(ClassifyTraceTest, AttributeExpectationsAreCheckedOnEveryFoundExpectedSpan) {
+  const ExpectedTree tree = QuickstartTree();
+  std::vector<Span> spans = AllSpans(tree, kTrace, kRequest);
+  spans[5].attributes.push_back({"http.route", std::string("/checkout")});
+  spans.erase(spans.begin() + 3);  // cart's SERVER span: missing, so not checked
+  ClassifyOptions options;
+  options.attributes = {{"", SpanKind::kServer, "http.route", std::nullopt}};
+  const TraceVerdict v = ClassifyTrace(tree, Entry(), spans, {}, options);
+  EXPECT_EQ(v.status, TraceStatus::kIncomplete);
+  EXPECT_EQ(v.violations,
+            (std::vector<Violation>{
+                {"attribute", "0", "frontend", "SERVER span of frontend at hop 0 lacks http.route"},
+                {"attribute", "0.1.0", "payment",
+                 "SERVER span of payment at hop 0.1.0 lacks http.route"}}));
+  EXPECT_EQ(v.violations, CheckTraceStructure(tree, Entry(), spans, options));
+  // Without expectations, nothing.
+  EXPECT_TRUE(ClassifyTrace(tree, Entry(), spans, {}).violations.empty());
+}
+
 }  // namespace
 }  // namespace tracerig

@@ -7,6 +7,8 @@
 
 #include <map>
 
+#include "core/rng.h"
+
 #include "tests/verifier/test_spans.h"
 #include "topology/expected_tree.h"
 
@@ -482,6 +484,18 @@ TEST_F(VerifyLedgerTest, WorkersShareTheLedgerAndMergeTheSameSummary) {
   EXPECT_TRUE(std::is_sorted(examples.begin(), examples.end()));
   EXPECT_FALSE(four->violation_examples.empty());
   EXPECT_EQ(sequences(four->violation_examples), sequences(one->violation_examples));
+  // Analytics merge to the same figures too.
+  EXPECT_EQ(four->graph.edges, one->graph.edges);
+  EXPECT_FALSE(four->graph.edges.empty());
+  ASSERT_EQ(four->sampling.size(), one->sampling.size());
+  for (size_t i = 0; i < four->sampling.size(); ++i) {
+    EXPECT_EQ(four->sampling[i].service, one->sampling[i].service);
+    EXPECT_EQ(four->sampling[i].n, one->sampling[i].n);
+    EXPECT_EQ(four->sampling[i].k, one->sampling[i].k);
+    EXPECT_EQ(four->sampling[i].parent_based_inconsistencies,
+              one->sampling[i].parent_based_inconsistencies);
+  }
+  EXPECT_EQ(four->time_to_queryable.traces, one->time_to_queryable.traces);
 }
 
 TEST_F(VerifyLedgerTest, OneWorkerPerTraceAtMost) {
@@ -520,6 +534,252 @@ TEST_F(VerifyLedgerTest, NullClientFromTheFactoryIsAnError) {
       clock_, sleeper_);
   ASSERT_FALSE(summary.ok());
   EXPECT_EQ(summary.error().message, "verifier: the backend client factory returned null");
+}
+
+const SamplingVerdict* SamplingOf(const VerificationSummary& summary, std::string_view service) {
+  for (const SamplingVerdict& v : summary.sampling) {
+    if (v.service == service) return &v;
+  }
+  return nullptr;
+}
+
+const EdgeComparison* EdgeOf(const VerificationSummary& summary, std::string_view caller,
+                             std::string_view callee) {
+  for (const EdgeComparison& e : summary.graph.edges) {
+    if (e.caller == caller && e.callee == callee) return &e;
+  }
+  return nullptr;
+}
+
+TEST_F(VerifyLedgerTest, CompleteRunHasCertainSamplingAndTheTopologysGraph) {
+  for (int i = 0; i < 3; ++i) backend_.Add(Spans(AddEntry()));
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  ASSERT_EQ(summary->sampling.size(), 4u);  // by service name; the driver is not a service
+  EXPECT_EQ(summary->sampling[0].service, "cart");
+  for (const SamplingVerdict& v : summary->sampling) {
+    EXPECT_EQ(v.policy, "parent-based(1)");
+    EXPECT_EQ(v.n, 3u);
+    EXPECT_EQ(v.k, 3u);
+    EXPECT_EQ(v.observed, 1.0);
+    EXPECT_EQ(v.expected, 1.0);
+    EXPECT_EQ(v.confidence, 0.99);
+    EXPECT_EQ(v.verdict, "pass") << v.service;
+    EXPECT_EQ(v.parent_based_inconsistencies, 0u);
+  }
+  EXPECT_EQ(summary->parent_based_inconsistencies, 0u);
+  EXPECT_TRUE(summary->graph.Matches());
+  ASSERT_EQ(summary->graph.edges.size(), 4u);
+  for (const EdgeComparison& e : summary->graph.edges) {
+    EXPECT_TRUE(e.in_topology) << e.caller << " -> " << e.callee;
+    EXPECT_EQ(e.expected_calls, 3.0);
+    EXPECT_EQ(e.observed_calls, 3u);
+    EXPECT_EQ(e.status, "ok");
+  }
+  EXPECT_NE(EdgeOf(*summary, kDriverServiceName, "frontend"), nullptr);
+}
+
+TEST_F(VerifyLedgerTest, ADroppedSpanShowsInTheGraphAndTheSamplingOfItsService) {
+  for (int i = 0; i < 3; ++i) {
+    std::vector<Span> spans = Spans(AddEntry());
+    if (i == 1) spans.erase(spans.begin() + 7);  // payment's SERVER span, its only one
+    backend_.Add(spans);
+  }
+  options_.settle_incomplete_ns = 200 * kMs;
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  const EdgeComparison* edge = EdgeOf(*summary, "checkout", "payment");
+  ASSERT_NE(edge, nullptr);
+  EXPECT_EQ(edge->expected_calls, 3.0);
+  EXPECT_EQ(edge->observed_calls, 2u);
+  EXPECT_EQ(edge->status, "count-mismatch");
+  EXPECT_EQ(summary->graph.count_mismatches, 1u);
+  EXPECT_EQ(summary->graph.missing, 0u);
+  // A span that never arrives looks like a decision not to sample: payment follows checkout's.
+  const SamplingVerdict* payment = SamplingOf(*summary, "payment");
+  ASSERT_NE(payment, nullptr);
+  EXPECT_EQ(payment->k, 2u);
+  EXPECT_EQ(payment->verdict, "fail");
+  EXPECT_EQ(payment->parent_based_inconsistencies, 1u);
+  EXPECT_EQ(summary->parent_based_inconsistencies, 1u);
+  EXPECT_EQ(SamplingOf(*summary, "checkout")->verdict, "pass");
+}
+
+TEST_F(VerifyLedgerTest, AnEdgeThatNeverArrivesIsMissingAndAStrayOneUnexpected) {
+  for (int i = 0; i < 2; ++i) {
+    std::vector<Span> spans = Spans(AddEntry());
+    spans[3].parent_span_id = spans[5].span_id;  // cart's SERVER span under checkout's
+    backend_.Add(spans);
+  }
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(EdgeOf(*summary, "frontend", "cart")->status, "missing");
+  const EdgeComparison* stray = EdgeOf(*summary, "checkout", "cart");
+  ASSERT_NE(stray, nullptr);
+  EXPECT_FALSE(stray->in_topology);
+  EXPECT_EQ(stray->observed_calls, 2u);
+  EXPECT_EQ(stray->status, "unexpected");
+  EXPECT_EQ(summary->graph.missing, 1u);
+  EXPECT_EQ(summary->graph.unexpected, 1u);
+}
+
+// A ledger of `n` requests to the quickstart where checkout samples with `configured`, whose
+// backend holds checkout's and payment's spans only for the requests a seeded draw at
+// `actual` samples. Returns how many were sampled.
+uint64_t AddRatioSampledRun(Scenario& scenario, Ledger& ledger, FakeBackend& backend,
+                            const ExpectedTree& tree, const Clock& clock, int n, double configured,
+                            double actual, uint64_t seed, bool drop_payment_too = true) {
+  for (Service& s : scenario.services) {
+    if (s.name == "checkout") s.sampling = SamplingPolicy{SamplingPolicy::Kind::kRatio, configured};
+  }
+  Rng rng(seed);
+  uint64_t sampled = 0;
+  for (int i = 0; i < n; ++i) {
+    LedgerEntry e;
+    e.sequence = ledger.size();
+    e.trace_id = TraceId{0x1, 0x1000 + e.sequence};
+    e.request_id = 0x500 + e.sequence;
+    e.intended_unix_nano = e.start_unix_nano = e.end_unix_nano = clock.NowUnixNano();
+    ledger.push_back(e);
+    std::vector<Span> spans = AllSpans(tree, e.trace_id, e.request_id);
+    if (rng.NextDouble() < actual) {
+      ++sampled;
+    } else {
+      // checkout said no: its SERVER and CLIENT spans, and payment's (parent-based), are not
+      // exported.
+      spans.erase(spans.begin() + 5, spans.begin() + (drop_payment_too ? 8 : 7));
+    }
+    backend.Add(spans);
+  }
+  return sampled;
+}
+
+TEST_F(VerifyLedgerTest, RatioSamplingPassesAtTheConfiguredRate) {
+  options_.settle_incomplete_ns = 200 * kMs;
+  const uint64_t sampled =
+      AddRatioSampledRun(scenario_, ledger_, backend_, tree_, clock_, 100, 0.5, 0.5, 7);
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  for (std::string_view service : {"checkout", "payment"}) {
+    const SamplingVerdict* v = SamplingOf(*summary, service);
+    ASSERT_NE(v, nullptr) << service;
+    EXPECT_EQ(v->n, 100u);
+    EXPECT_EQ(v->k, sampled);
+    EXPECT_EQ(v->expected, 0.5);
+    EXPECT_LE(v->interval_low, 0.5);
+    EXPECT_GE(v->interval_high, 0.5);
+    EXPECT_EQ(v->verdict, "pass") << service << ": " << v->k << " of " << v->n;
+  }
+  EXPECT_EQ(SamplingOf(*summary, "checkout")->policy, "ratio(0.5)");
+  EXPECT_EQ(SamplingOf(*summary, "frontend")->verdict, "pass");
+  EXPECT_EQ(summary->parent_based_inconsistencies, 0u);
+  // Calls into and out of checkout are seen when checkout samples: 50 expected, sd 5.
+  const EdgeComparison* edge = EdgeOf(*summary, "checkout", "payment");
+  ASSERT_NE(edge, nullptr);
+  EXPECT_EQ(edge->expected_calls, 50.0);
+  EXPECT_EQ(edge->expected_variance, 25.0);
+  EXPECT_EQ(edge->observed_calls, sampled);
+  EXPECT_EQ(edge->status, "ok");
+  EXPECT_EQ(EdgeOf(*summary, "frontend", "checkout")->expected_calls, 50.0);
+  EXPECT_EQ(EdgeOf(*summary, "frontend", "cart")->expected_calls, 100.0);
+  EXPECT_TRUE(summary->graph.Matches());
+}
+
+TEST_F(VerifyLedgerTest, RatioSamplingFailsWhenOffAndRefusesOnFewTraces) {
+  options_.settle_incomplete_ns = 200 * kMs;
+  AddRatioSampledRun(scenario_, ledger_, backend_, tree_, clock_, 100, 0.5, 0.8, 7);
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(SamplingOf(*summary, "checkout")->verdict, "fail");
+  EXPECT_GT(SamplingOf(*summary, "checkout")->interval_low, 0.5);
+  EXPECT_EQ(EdgeOf(*summary, "checkout", "payment")->status, "count-mismatch");
+
+  Ledger few;
+  FakeBackend backend(clock_);
+  Scenario scenario = QuickstartScenario();
+  AddRatioSampledRun(scenario, few, backend, tree_, clock_, 15, 0.5, 1.0, 7);
+  auto small = VerifyLedger(scenario, few, backend, options_, clock_, sleeper_);
+  ASSERT_TRUE(small.ok()) << small.error().message;
+  // 15 * 0.5 < 10 expected each way: however far off (all 15 sampled), no verdict.
+  EXPECT_EQ(SamplingOf(*small, "checkout")->k, 15u);
+  EXPECT_EQ(SamplingOf(*small, "checkout")->verdict, "not enough traces");
+}
+
+TEST_F(VerifyLedgerTest, AParentBasedChildDisagreeingWithItsParentIsCounted) {
+  options_.settle_incomplete_ns = 200 * kMs;
+  // payment's spans stay when checkout's are dropped: payment sampled while its parent was not.
+  const uint64_t sampled = AddRatioSampledRun(scenario_, ledger_, backend_, tree_, clock_, 40,
+                                              0.5, 0.5, 11, /*drop_payment_too=*/false);
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(SamplingOf(*summary, "payment")->parent_based_inconsistencies, 40 - sampled);
+  EXPECT_EQ(SamplingOf(*summary, "checkout")->parent_based_inconsistencies, 0u);
+  EXPECT_EQ(summary->parent_based_inconsistencies, 40 - sampled);
+}
+
+TEST_F(VerifyLedgerTest, InvalidSamplingConfidenceIsAnError) {
+  AddEntry();
+  options_.sampling_confidence = 2;
+  auto summary = Run();
+  ASSERT_FALSE(summary.ok());
+  EXPECT_EQ(summary.error().message,
+            "verifier: sampling confidence 2 is not between 0 and 1 (exclusive)");
+}
+
+TEST_F(VerifyLedgerTest, TimeToQueryableIsTheFirstFullPollAfterTheExport) {
+  // All three requests ended 21 ms after the clock's start (AddEntry). Polls of an unfinished
+  // trace come every 100 ms: at 0, 100 ms, 200 ms, 300 ms.
+  backend_.Add(Spans(AddEntry()), 50 * kMs);   // first full at 100 ms: 79 ms
+  backend_.Add(Spans(AddEntry()), 250 * kMs);  // first full at 300 ms: 279 ms
+  backend_.Add(Spans(AddEntry()), 0);          // full at the first poll, before the export: 0
+  std::vector<Span> partial = Spans(AddEntry());
+  partial.pop_back();
+  backend_.Add(partial);  // never complete: no sample
+  options_.settle_incomplete_ns = 500 * kMs;
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  const TimeToQueryable& t = summary->time_to_queryable;
+  EXPECT_EQ(t.traces, 3u);
+  EXPECT_EQ(t.upper_bounds, 1u);
+  EXPECT_EQ(t.p50_ns, 79 * kMs);
+  EXPECT_EQ(t.p90_ns, 279 * kMs);
+  EXPECT_EQ(t.p99_ns, 279 * kMs);
+  EXPECT_EQ(t.max_ns, 279 * kMs);
+  EXPECT_EQ(t.precision_ns, 100 * kMs);
+}
+
+TEST_F(VerifyLedgerTest, TimeToQueryableUsesTheCallersExportTimes) {
+  backend_.Add(Spans(AddEntry()), 250 * kMs);  // first full at 300 ms
+  // The caller knows when the last span left: 30 ms after the response (21 ms).
+  options_.last_export_unix_nano = [](const LedgerEntry& e) { return e.end_unix_nano + 30 * kMs; };
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->time_to_queryable.traces, 1u);
+  EXPECT_EQ(summary->time_to_queryable.upper_bounds, 0u);
+  EXPECT_EQ(summary->time_to_queryable.max_ns, 249 * kMs);
+  // Unknown export times give no samples.
+  options_.last_export_unix_nano = [](const LedgerEntry&) { return uint64_t{0}; };
+  summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->time_to_queryable.traces, 0u);
+  EXPECT_EQ(summary->time_to_queryable.max_ns, 0u);
+}
+
+TEST_F(VerifyLedgerTest, AttributeExpectationsAreViolationsOfKindAttribute) {
+  for (int i = 0; i < 2; ++i) {
+    std::vector<Span> spans = Spans(AddEntry());
+    if (i == 1) spans[5].attributes.push_back({"http.route", std::string("/place")});
+    backend_.Add(spans);
+  }
+  options_.attribute_expectations = {{"checkout", SpanKind::kServer, "http.route", std::nullopt}};
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->complete, 2u);
+  EXPECT_EQ(summary->violation_counts, (std::map<std::string, size_t>{{"attribute", 1}}));
+  ASSERT_EQ(summary->violation_examples.size(), 1u);
+  EXPECT_EQ(summary->violation_examples[0].sequence, 0u);
+  EXPECT_EQ(summary->violation_examples[0].violations[0].explanation,
+            "SERVER span of checkout at hop 0.1 lacks http.route");
 }
 
 }  // namespace
