@@ -7,7 +7,7 @@ TRACERIG_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libboost-dev                 # Asio + Beast: servers, clients, timers
   libprotobuf-dev protobuf-compiler  # OTLP wire format
-  libgrpc++-dev protobuf-compiler-grpc  # OTLP/gRPC (next milestone)
+  libgrpc++-dev protobuf-compiler-grpc  # OTLP/gRPC, simulated gRPC services (grpc_cpp_plugin)
   libtomlplusplus-dev          # scenario files with exact source positions
   libfmt-dev
   nlohmann-json3-dev           # JSON: OTLP/JSON, Jaeger API, reports (Boost 1.74 has no Boost.JSON)
@@ -15,10 +15,21 @@ TRACERIG_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 
+# Only for running the tests (scripts/test.sh, CI), not for building or the quickstart.
+TRACERIG_TEST_PACKAGES=(
+  chromium                     # the HTML report in a headless browser (html_browser_test)
+)
+
+# Installs TRACERIG_PACKAGES, and TRACERIG_TEST_PACKAGES too when given --tests or when called
+# from scripts/test.sh.
 tracerig_install_deps() {
   local missing=()
   local pkg
-  for pkg in "${TRACERIG_PACKAGES[@]}"; do
+  local wanted=("${TRACERIG_PACKAGES[@]}")
+  if [[ "${1:-}" == "--tests" || "$(basename "${BASH_SOURCE[1]:-}")" == "test.sh" ]]; then
+    wanted+=("${TRACERIG_TEST_PACKAGES[@]}")
+  fi
+  for pkg in "${wanted[@]}"; do
     [[ "$pkg" == \#* ]] && continue
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
       missing+=("$pkg")

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/report_command.h"
 #include "report/run_report.h"
 
 namespace tracerig {
@@ -30,6 +31,8 @@ Commands:
                              verify an earlier run's ledger against a backend, without load
   conformance-service        the W3C trace-context test-harness endpoint (POST /test), to run
                              the official trace-context test suite against tracerig
+  report merge|diff|render   merge runs or shards, compare two runs, or write other formats
+                             (HTML, JUnit, Markdown) from a run's report.json
   version                    print the version
   help [COMMAND]             this text, or a command's help (same as COMMAND --help)
 
@@ -52,12 +55,7 @@ int Dispatch(const std::string& command, const std::vector<std::string>& rest) {
   if (command == "serve") return ServeCommand(rest);
   if (command == "verify") return VerifyCommand(rest);
   if (command == "conformance-service") return ConformanceServiceCommand(rest);
-  if (command == "report") {
-    std::fprintf(stderr,
-                 "tracerig %s: not implemented yet (see \"Not done yet\" in README.md)\n",
-                 command.c_str());
-    return kExitUsage;
-  }
+  if (command == "report") return ReportCommand(rest);
   std::fprintf(stderr, "tracerig: unknown command \"%s\"\n\n%s", command.c_str(), kUsage);
   return kExitUsage;
 }

@@ -106,7 +106,8 @@ std::string UtcTimestamp(uint64_t unix_nano) {
   return buf;
 }
 
-enum class Outcome { kPassed, kFailed, kError, kSkipped };
+// kWarning: a failed check not in --fail-on; it passes, with the failure as <system-out>.
+enum class Outcome { kPassed, kWarning, kFailed, kError, kSkipped };
 
 struct TestCase {
   std::string name;
@@ -147,10 +148,11 @@ std::vector<TestCase> TestCases(const RunReport& r) {
     cases.push_back({"run", Outcome::kError, r.verdict, r.verdict + "\n", r.load.elapsed_ns});
   }
   for (const auto& c : r.checks) {
-    TestCase t{c.name, c.passed ? Outcome::kPassed : Outcome::kFailed, c.message, "",
-               CheckTime(r, c.name)};
+    TestCase t{c.name,
+               c.passed ? Outcome::kPassed : (c.enforced ? Outcome::kFailed : Outcome::kWarning),
+               c.message, "", CheckTime(r, c.name)};
     if (!c.passed) {
-      t.details = c.message + "\n";
+      t.details = (c.enforced ? "" : "warning (not in --fail-on): ") + c.message + "\n";
       if (c.name == "completeness") {
         t.details += ExampleTraces(
             r, [](const TraceVerdict& v) { return v.status != TraceStatus::kComplete; });
@@ -217,6 +219,10 @@ std::string RenderJUnit(const RunReport& r) {
     switch (t.outcome) {
       case Outcome::kPassed:
         out += "/>\n";
+        break;
+      case Outcome::kWarning:
+        out += fmt::format(">\n      <system-out>{}</system-out>\n    </testcase>\n",
+                           EscapeXmlText(t.details));
         break;
       case Outcome::kSkipped:
         out +=

@@ -29,11 +29,19 @@ std::vector<CheckRow> CheckRows(const RunReport& r) {
   } else if (r.exit_code == kExitInfrastructure) {
     failing.push_back({"run", "⚠️ error", r.verdict});
   }
+  std::vector<CheckRow> warnings;  // failed, but not in --fail-on: between failures and passes
   for (const auto& c : r.checks) {
-    (c.passed ? rest : failing).push_back({c.name, c.passed ? "✅ pass" : "❌ fail", c.message});
+    if (c.passed) {
+      rest.push_back({c.name, "✅ pass", c.message});
+    } else if (c.enforced) {
+      failing.push_back({c.name, "❌ fail", c.message});
+    } else {
+      warnings.push_back({c.name, "⚠️ warn", c.message + " (not in --fail-on)"});
+    }
   }
-  if (failing.empty() && rest.empty())
+  if (failing.empty() && rest.empty() && warnings.empty())
     rest.push_back({"verification", "⏭️ skipped", r.verdict});
+  failing.insert(failing.end(), warnings.begin(), warnings.end());
   failing.insert(failing.end(), rest.begin(), rest.end());
   return failing;
 }

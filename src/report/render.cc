@@ -126,7 +126,8 @@ std::string RenderTerminalSummary(const RunReport& r) {
     }
   }
   for (const auto& c : r.checks) {
-    line(fmt::format("  [{}] {}: {}", c.passed ? "pass" : "FAIL", c.name, c.message));
+    line(fmt::format("  [{}] {}: {}", c.passed ? "pass" : (c.enforced ? "FAIL" : "warn"), c.name,
+                     c.message));
   }
   line(r.verdict);
   return out;
@@ -143,12 +144,22 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
   j["verdict"] = {{"exit_code", r.exit_code}, {"summary", r.verdict}};
   auto checks = nlohmann::ordered_json::array();
   for (const auto& c : r.checks) {
-    checks.push_back({{"name", c.name}, {"passed", c.passed}, {"message", c.message}});
+    checks.push_back({{"name", c.name},
+                      {"passed", c.passed},
+                      {"enforced", c.enforced},
+                      {"message", c.message}});
   }
   j["checks"] = std::move(checks);
+  j["fail_on"] = FormatFailOn(r.fail_on);
+  j["expect"] = {{"completeness", r.expect.completeness}, {"broken", r.expect.broken}};
   auto services = nlohmann::ordered_json::array();
   for (const auto& s : r.services) services.push_back({{"name", s.name}, {"url", s.url}});
   j["services"] = std::move(services);
+  auto expected_edges = nlohmann::ordered_json::array();
+  for (const auto& e : r.expected_edges) {
+    expected_edges.push_back({{"hop", e.hop}, {"caller", e.caller}, {"callee", e.callee}});
+  }
+  j["expected_edges"] = std::move(expected_edges);
   const auto& l = r.load;
   j["load"] = {{"model", r.load_model},
                {"target_rate", r.target_rate},

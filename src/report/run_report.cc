@@ -1,8 +1,124 @@
 #include "report/run_report.h"
 
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <tuple>
+
 #include <fmt/format.h>
 
+#include "core/text.h"
+#include "topology/expected_tree.h"
+
 namespace tracerig {
+namespace {
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// " (did you mean "x"?)" for the closest kind within a third of the word's length, else "".
+std::string DidYouMeanKind(std::string_view word) {
+  const size_t limit = std::max<size_t>(1, word.size() / 3);
+  std::string_view best;
+  size_t best_distance = limit + 1;
+  for (std::string_view kind : kCheckKinds) {
+    const size_t d = EditDistance(word, kind);
+    if (d < best_distance) {
+      best = kind;
+      best_distance = d;
+    }
+  }
+  if (best_distance > limit) return "";
+  return fmt::format(" (did you mean \"{}\"?)", best);
+}
+
+// Hop "0.10.2" as numbers, so "0.10" sorts after "0.9".
+std::vector<uint64_t> HopPath(std::string_view hop) {
+  std::vector<uint64_t> path;
+  while (!hop.empty()) {
+    const size_t dot = hop.find('.');
+    const std::string_view part = hop.substr(0, dot);
+    uint64_t n = 0;
+    std::from_chars(part.data(), part.data() + part.size(), n);
+    path.push_back(n);
+    hop = dot == std::string_view::npos ? std::string_view{} : hop.substr(dot + 1);
+  }
+  return path;
+}
+
+}  // namespace
+
+std::string_view CheckKind(std::string_view check_name) {
+  if (check_name.starts_with("violation:")) return "trace-structure";
+  return check_name;
+}
+
+Result<FailOn> ParseFailOn(std::string_view text) {
+  FailOn fail_on;
+  const std::string_view trimmed = TrimSpaceAndTab(text);
+  if (trimmed == "all") return fail_on;
+  fail_on.kinds.clear();
+  if (trimmed == "none") return fail_on;
+  std::string_view rest = trimmed;
+  if (rest.empty()) {
+    return MakeError(fmt::format("--fail-on: give check kinds, \"all\" or \"none\"; kinds: {}",
+                                 fmt::join(kCheckKinds, ", ")));
+  }
+  while (true) {
+    const size_t comma = rest.find(',');
+    const std::string_view word = TrimSpaceAndTab(rest.substr(0, comma));
+    if (word.empty()) {
+      return MakeError(fmt::format("--fail-on \"{}\": an empty check kind between commas", text));
+    }
+    if (std::find(std::begin(kCheckKinds), std::end(kCheckKinds), word) == std::end(kCheckKinds)) {
+      return MakeError(fmt::format("--fail-on: unknown check kind \"{}\"{}; kinds: {} (or all, none)",
+                                   word, DidYouMeanKind(word), fmt::join(kCheckKinds, ", ")));
+    }
+    fail_on.kinds.emplace(word);  // repeats are harmless
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  return fail_on;
+}
+
+std::string FormatFailOn(const FailOn& fail_on) {
+  if (fail_on.kinds.empty()) return "none";
+  if (fail_on == FailOn{}) return "all";
+  std::vector<std::string_view> kinds;
+  for (std::string_view kind : kCheckKinds) {  // judgement order, not alphabetical
+    if (fail_on.kinds.count(kind)) kinds.push_back(kind);
+  }
+  return fmt::format("{}", fmt::join(kinds, ","));
+}
+
+std::vector<GraphEdge> ExpectedGraphEdges(const Scenario& scenario) {
+  std::vector<GraphEdge> edges;
+  for (const auto& entry : scenario.load.entries) {
+    const ExpectedTree tree = BuildExpectedTree(scenario, entry);
+    for (const auto& span : tree.spans) {
+      if (span.kind != SpanKind::kClient) continue;
+      GraphEdge edge{span.hop, span.service, span.peer};
+      if (std::find(edges.begin(), edges.end(), edge) == edges.end()) edges.push_back(edge);
+    }
+  }
+  std::stable_sort(edges.begin(), edges.end(), [](const GraphEdge& a, const GraphEdge& b) {
+    return std::make_tuple(HopPath(a.hop), a.caller, a.callee) <
+           std::make_tuple(HopPath(b.hop), b.caller, b.callee);
+  });
+  return edges;
+}
 
 void Judge(RunReport& report) {
   report.checks.clear();
@@ -40,10 +156,12 @@ void Judge(RunReport& report) {
   CheckResult complete{"completeness", completeness >= report.expect.completeness,
                        fmt::format("{:.4f} of traces complete ({} of {}), expected at least {}",
                                    completeness, v.complete, v.checked,
-                                   report.expect.completeness)};
+                                   report.expect.completeness),
+                       true};
   CheckResult broken{"broken-propagation", v.broken <= report.expect.broken,
                      fmt::format("{} traces with broken propagation, at most {} allowed", v.broken,
-                                 report.expect.broken)};
+                                 report.expect.broken),
+                     true};
   for (const auto& edge : v.break_edges) {
     broken.message += fmt::format("; {} -> {} (hop {}): {} traces", edge.caller, edge.callee,
                                   edge.hop, edge.traces);
@@ -53,13 +171,15 @@ void Judge(RunReport& report) {
                        fmt::format("{} spans exported, {} dropped (queue full), {} dropped (export "
                                    "failed)",
                                    report.exporter.exported, report.exporter.dropped_queue_full,
-                                   report.exporter.dropped_failed)};
+                                   report.exporter.dropped_failed),
+                       true};
   report.checks = {complete, broken, exported};
   // Structure of the traces that arrived: one check when clean, one failing check per kind.
   if (v.violation_counts.empty()) {
     report.checks.push_back({"trace-structure", true,
                              "no orphans, multiple roots, duplicate span ids, wrong parents, wrong "
-                             "kinds, unexpected spans or clock skew"});
+                             "kinds, unexpected spans or clock skew",
+                             true});
   } else {
     for (const auto& [kind, traces] : v.violation_counts) {
       std::string example;
@@ -72,24 +192,33 @@ void Judge(RunReport& report) {
         }
       }
       report.checks.push_back(
-          {"violation:" + kind, false, fmt::format("{} traces{}", traces, example)});
+          {"violation:" + kind, false, fmt::format("{} traces{}", traces, example), true});
     }
   }
   if (v.deadline_hit) {
     report.checks.push_back({"verification-deadline", false,
-                             "the verification deadline passed before every trace settled"});
+                             "the verification deadline passed before every trace settled", true});
   }
 
   size_t failed = 0;
   std::string first;
-  for (const auto& c : report.checks) {
-    if (!c.passed) {
-      if (failed++ == 0) first = c.name + ": " + c.message;
+  std::vector<std::string> warnings;
+  for (auto& c : report.checks) {
+    c.enforced = report.fail_on.Enforces(c.name);
+    if (c.passed) continue;
+    if (!c.enforced) {
+      warnings.push_back(c.name);
+    } else if (failed++ == 0) {
+      first = c.name + ": " + c.message;
     }
   }
   if (failed == 0) {
     report.exit_code = kExitPass;
     report.verdict = fmt::format("PASS: {} of {} traces complete", v.complete, v.checked);
+    if (!warnings.empty()) {
+      report.verdict += fmt::format(" ({} warning{} not in --fail-on: {})", warnings.size(),
+                                    warnings.size() == 1 ? "" : "s", fmt::join(warnings, ", "));
+    }
   } else {
     report.exit_code = kExitConformanceFailure;
     report.verdict = fmt::format("FAIL: {} check{} failed; {}", failed, failed == 1 ? "" : "s", first);

@@ -4,8 +4,12 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "core/result.h"
 
 #include "driver/load_driver.h"
 #include "topology/scenario.h"
@@ -35,7 +39,48 @@ struct CheckResult {
   std::string name;     // "completeness", "broken-propagation", ...
   bool passed = true;
   std::string message;  // what was measured against what was expected
+  // False when the check's kind is not in the run's --fail-on set: a failure is then only a
+  // warning and does not change the exit code.
+  bool enforced = true;
 };
+
+// The kinds of check --fail-on can name, in judgement order. Every check belongs to one kind
+// (CheckKind); "sampling" has no checks yet and is accepted so CI scripts can name it today.
+inline constexpr std::string_view kCheckKinds[] = {
+    "completeness", "broken-propagation", "spans-exported", "trace-structure",
+    "verification-deadline", "sampling"};
+
+// The kind a check belongs to: its name, except "violation:<kind>" checks, which are all
+// "trace-structure".
+std::string_view CheckKind(std::string_view check_name);
+
+// Which check kinds fail a run (--fail-on). The default is every kind.
+struct FailOn {
+  std::set<std::string, std::less<>> kinds{std::begin(kCheckKinds), std::end(kCheckKinds)};
+
+  bool Enforces(std::string_view check_name) const { return kinds.count(CheckKind(check_name)) > 0; }
+  bool operator==(const FailOn&) const = default;
+};
+
+// Parses --fail-on: "all", "none", or a comma-separated list of kCheckKinds. Errors name the
+// flag and the unknown kind and suggest the closest one: --fail-on: unknown check kind
+// "completness" (did you mean "completeness"?); kinds: completeness, broken-propagation, ...
+Result<FailOn> ParseFailOn(std::string_view text);
+// "completeness,broken-propagation", "all" or "none": what ParseFailOn reads back.
+std::string FormatFailOn(const FailOn& fail_on);
+
+// A caller -> callee edge of the expected call graph, at one hop of the call tree ("0" is the
+// load driver's call into the entry service).
+struct GraphEdge {
+  std::string hop;
+  std::string caller;
+  std::string callee;
+  bool operator==(const GraphEdge&) const = default;
+};
+
+// Every CLIENT -> SERVER edge of the expected trees of the scenario's load entries, each
+// (hop, caller, callee) once, ordered by hop (numerically, component by component).
+std::vector<GraphEdge> ExpectedGraphEdges(const Scenario& scenario);
 
 struct RunReport {
   std::string tracerig_version;
@@ -57,6 +102,8 @@ struct RunReport {
   std::optional<VerificationSummary> verification;
   std::string verification_error;  // set when the backend could not be queried
   Expectations expect;
+  FailOn fail_on;                        // --fail-on (default: every check kind)
+  std::vector<GraphEdge> expected_edges;  // ExpectedGraphEdges(scenario); for the HTML graph
 
   // Filled by Judge().
   std::vector<CheckResult> checks;
@@ -65,6 +112,8 @@ struct RunReport {
 };
 
 // Evaluates the checks against the scenario's expectations and sets checks, exit_code and verdict.
+// A failed check whose kind is not in report.fail_on is a warning: it is kept (enforced = false),
+// named in the verdict, and does not change the exit code.
 void Judge(RunReport& report);
 
 }  // namespace tracerig

@@ -1,6 +1,6 @@
-// Golden-file tests: tests/report/golden/report.{json,xml,md} are exactly what ReportToJson,
-// RenderJUnit and RenderMarkdown make of SyntheticRun() (fixed times and ids, so even the
-// timestamps in them are stable). After an intended change to a renderer or to SyntheticRun(),
+// Golden-file tests: tests/report/golden/report.{json,xml,md,html} are exactly what
+// ReportToJson, RenderJUnit, RenderMarkdown and RenderHtmlReport make of SyntheticRun() (fixed
+// times and ids, so even the timestamps in them are stable). After an intended change to a renderer or to SyntheticRun(),
 // regenerate them and review the diff like code:
 //   TRACERIG_UPDATE_GOLDEN=1 build/tests/report/report_golden_test
 #include <gtest/gtest.h>
@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 
+#include "report/html.h"
 #include "report/junit.h"
 #include "report/markdown.h"
 #include "report/render.h"
@@ -53,7 +54,10 @@ TEST(GoldenTest, JUnit) { ExpectGolden("report.xml", RenderJUnit(SyntheticRun())
 
 TEST(GoldenTest, Markdown) { ExpectGolden("report.md", RenderMarkdown(SyntheticRun())); }
 
+TEST(GoldenTest, Html) { ExpectGolden("report.html", RenderHtmlReport(SyntheticRun())); }
+
 TEST(GoldenTest, RenderingIsDeterministic) {
+  EXPECT_EQ(RenderHtmlReport(SyntheticRun()), RenderHtmlReport(SyntheticRun()));
   EXPECT_EQ(RenderJUnit(SyntheticRun()), RenderJUnit(SyntheticRun()));
   EXPECT_EQ(RenderMarkdown(SyntheticRun()), RenderMarkdown(SyntheticRun()));
   EXPECT_EQ(ReportToJson(SyntheticRun()).dump(), ReportToJson(SyntheticRun()).dump());

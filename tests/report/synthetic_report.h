@@ -40,6 +40,10 @@ inline RunReport SyntheticRun() {
                 {"checkout", {}, "http://127.0.0.1:40002"},
                 {"payment", {}, "http://127.0.0.1:40003"},
                 {fraud, {}, "http://127.0.0.1:40004"}};
+  r.expected_edges = {{"0", "tracerig-driver", "frontend"},
+                      {"0.1", "frontend", "checkout"},
+                      {"0.1.0", "checkout", "payment"},
+                      {"0.1.0.0", "payment", fraud}};
 
   auto& l = r.load;
   l.sent = 250;

@@ -1,0 +1,128 @@
+#include "report/diff.h"
+
+#include <algorithm>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "core/units.h"
+
+namespace tracerig {
+namespace {
+
+std::optional<double> Throughput(const RunReport& r) {
+  if (r.load.elapsed_ns == 0) return std::nullopt;
+  return static_cast<double>(r.load.ok) / (static_cast<double>(r.load.elapsed_ns) / 1e9);
+}
+
+std::optional<double> Percentile(const LatencyHistogram& h, double p) {
+  if (h.count() == 0) return std::nullopt;
+  return static_cast<double>(p >= 100 ? h.max() : h.Percentile(p));
+}
+
+std::optional<double> Fraction(const RunReport& r, size_t VerificationSummary::*field) {
+  if (!r.verification || r.verification->checked == 0) return std::nullopt;
+  return static_cast<double>((*r.verification).*field) /
+         static_cast<double>(r.verification->checked);
+}
+
+std::optional<double> DroppedFraction(const RunReport& r) {
+  if (r.exporter.submitted == 0) return std::nullopt;
+  return static_cast<double>(r.exporter.dropped_queue_full + r.exporter.dropped_failed) /
+         static_cast<double>(r.exporter.submitted);
+}
+
+enum class Format { kRate, kDuration, kPercent };
+
+std::string FormatValue(std::optional<double> v, Format format) {
+  if (!v) return "—";
+  switch (format) {
+    case Format::kRate:
+      return fmt::format("{:.1f}/s", *v);
+    case Format::kDuration:
+      return FormatDuration(static_cast<uint64_t>(*v));
+    case Format::kPercent:
+      return fmt::format("{:.2f}%", *v * 100);
+  }
+  return "—";
+}
+
+DiffRow Compare(std::string metric, std::optional<double> a, std::optional<double> b,
+                Format format, bool higher_is_better, double threshold_pct) {
+  DiffRow row;
+  row.metric = std::move(metric);
+  row.a = FormatValue(a, format);
+  row.b = FormatValue(b, format);
+  row.higher_is_better = higher_is_better;
+  row.comparable = a.has_value() && b.has_value();
+  if (!row.comparable) return row;
+  row.a_value = *a;
+  row.b_value = *b;
+  if (*a != 0) {
+    row.change_pct = (*b - *a) / *a * 100;
+    row.regressed = higher_is_better ? row.change_pct < -threshold_pct
+                                     : row.change_pct > threshold_pct;
+  } else {
+    row.regressed = !higher_is_better && *b > 0;  // from none to some broken/dropped
+  }
+  return row;
+}
+
+}  // namespace
+
+ReportDiff DiffReports(const RunReport& a, const RunReport& b, double threshold_pct) {
+  ReportDiff diff;
+  diff.threshold_pct = threshold_pct;
+  auto add = [&](std::string metric, std::optional<double> va, std::optional<double> vb,
+                 Format format, bool higher_is_better) {
+    diff.rows.push_back(Compare(std::move(metric), va, vb, format, higher_is_better, threshold_pct));
+  };
+  add("throughput (ok/s)", Throughput(a), Throughput(b), Format::kRate, true);
+  for (double p : {50.0, 90.0, 99.0, 99.9, 100.0}) {
+    add(p >= 100 ? "latency max (corrected)" : fmt::format("latency p{} (corrected)", p),
+        Percentile(a.load.corrected, p), Percentile(b.load.corrected, p), Format::kDuration,
+        false);
+  }
+  for (double p : {50.0, 99.0}) {
+    add(fmt::format("latency p{} (uncorrected)", p), Percentile(a.load.uncorrected, p),
+        Percentile(b.load.uncorrected, p), Format::kDuration, false);
+  }
+  add("completeness", Fraction(a, &VerificationSummary::complete),
+      Fraction(b, &VerificationSummary::complete), Format::kPercent, true);
+  add("broken traces", Fraction(a, &VerificationSummary::broken),
+      Fraction(b, &VerificationSummary::broken), Format::kPercent, false);
+  add("spans dropped", DroppedFraction(a), DroppedFraction(b), Format::kPercent, false);
+  diff.regressed = std::any_of(diff.rows.begin(), diff.rows.end(),
+                               [](const DiffRow& r) { return r.regressed; });
+  return diff;
+}
+
+std::string RenderDiff(const ReportDiff& diff, const std::string& a_name,
+                       const std::string& b_name) {
+  size_t metric_width = 6, a_width = 1, b_width = 1;
+  for (const auto& r : diff.rows) {
+    metric_width = std::max(metric_width, r.metric.size());
+    a_width = std::max(a_width, r.a.size());
+    b_width = std::max(b_width, r.b.size());
+  }
+  std::string out = fmt::format("A: {}\nB: {}\n\n", a_name, b_name);
+  out += fmt::format("{:<{}}  {:>{}}  {:>{}}  {:>8}\n", "metric", metric_width, "A", a_width, "B",
+                     b_width, "change");
+  size_t regressions = 0;
+  for (const auto& r : diff.rows) {
+    std::string change = !r.comparable              ? "—"
+                         : r.a_value == r.b_value   ? "="
+                         : r.a_value == 0           ? "from 0"
+                                                    : fmt::format("{:+.1f}%", r.change_pct);
+    out += fmt::format("{:<{}}  {:>{}}  {:>{}}  {:>8}{}\n", r.metric, metric_width, r.a, a_width,
+                       r.b, b_width, change, r.regressed ? "  REGRESSED" : "");
+    regressions += r.regressed;
+  }
+  out += diff.regressed
+             ? fmt::format("\nB regressed: {} metric{} worse than A by more than {}%\n",
+                           regressions, regressions == 1 ? "" : "s", diff.threshold_pct)
+             : fmt::format("\nno regression beyond {}%\n", diff.threshold_pct);
+  return out;
+}
+
+}  // namespace tracerig

@@ -1,0 +1,42 @@
+// Comparing two runs (`tracerig report diff A B`), e.g. the same scenario against two backend
+// versions: throughput, latency percentiles and completeness side by side, and whether B
+// regressed against A by more than a threshold. Pure: reports in, table out.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "report/run_report.h"
+
+namespace tracerig {
+
+struct DiffRow {
+  std::string metric;      // "throughput", "latency p99 (corrected)", "completeness", ...
+  std::string a;           // formatted values ("48.9/s", "12ms", "96.00%"); "—" when not known
+  std::string b;
+  double a_value = 0;      // in the metric's unit: per second, nanoseconds, or a fraction
+  double b_value = 0;
+  double change_pct = 0;   // (b - a) / a * 100; 0 when a is 0 or either side is not known
+  bool comparable = true;  // both sides have a value
+  bool higher_is_better = false;
+  bool regressed = false;  // B worse than A by more than the threshold
+};
+
+struct ReportDiff {
+  std::vector<DiffRow> rows;
+  double threshold_pct = 10;
+  bool regressed = false;  // any row regressed
+};
+
+// Rows: throughput (ok responses per second of load), latency p50/p90/p99/p99.9/max corrected
+// and p50/p99 uncorrected, completeness (complete / checked), broken traces per checked trace,
+// and spans dropped by the exporter per span submitted. A row regresses when B is worse than A by
+// more than threshold_pct percent of A (relative change, so 10 means "10% slower", or "completeness
+// fell from 1.0 below 0.9"). Rates that are 0 in A regress when B is above 0 (any broken trace
+// where there was none). Rows where either side has no data never regress.
+ReportDiff DiffReports(const RunReport& a, const RunReport& b, double threshold_pct);
+
+// A fixed-width table for the terminal, one row per metric, then a one-line conclusion.
+std::string RenderDiff(const ReportDiff& diff, const std::string& a_name, const std::string& b_name);
+
+}  // namespace tracerig

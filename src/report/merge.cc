@@ -1,0 +1,168 @@
+#include "report/merge.h"
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+#include <fmt/format.h>
+
+namespace tracerig {
+namespace {
+
+void AppendLimited(std::vector<TraceVerdict>& into, const std::vector<TraceVerdict>& from,
+                   size_t max_examples) {
+  for (const auto& v : from) {
+    const size_t same = static_cast<size_t>(std::count_if(
+        into.begin(), into.end(), [&v](const TraceVerdict& x) { return x.status == v.status; }));
+    if (same < max_examples) into.push_back(v);
+  }
+}
+
+// Violation examples: up to max_examples per kind, each trace once.
+void AppendViolationExamples(std::vector<TraceVerdict>& into, const std::vector<TraceVerdict>& from,
+                             size_t max_examples) {
+  for (const auto& v : from) {
+    bool wanted = false;
+    for (const auto& x : v.violations) {
+      size_t with_kind = 0;
+      for (const auto& kept : into) {
+        with_kind += std::any_of(kept.violations.begin(), kept.violations.end(),
+                                 [&x](const Violation& y) { return y.kind == x.kind; });
+      }
+      wanted |= with_kind < max_examples;
+    }
+    if (wanted) into.push_back(v);
+  }
+}
+
+void MergeVerification(VerificationSummary& into, const VerificationSummary& from,
+                       size_t max_examples) {
+  into.checked += from.checked;
+  into.complete += from.complete;
+  into.incomplete += from.incomplete;
+  into.broken += from.broken;
+  into.missing += from.missing;
+  into.skipped_unsampled += from.skipped_unsampled;
+  for (const auto& edge : from.break_edges) {
+    auto it = std::find_if(into.break_edges.begin(), into.break_edges.end(),
+                           [&edge](const BreakEdgeCount& e) {
+                             return e.hop == edge.hop && e.caller == edge.caller &&
+                                    e.callee == edge.callee;
+                           });
+    if (it == into.break_edges.end()) {
+      into.break_edges.push_back(edge);
+    } else {
+      it->traces += edge.traces;
+    }
+  }
+  AppendLimited(into.examples, from.examples, max_examples);
+  for (const auto& [kind, traces] : from.violation_counts) into.violation_counts[kind] += traces;
+  into.traces_with_violations += from.traces_with_violations;
+  AppendViolationExamples(into.violation_examples, from.violation_examples, max_examples);
+  into.polls += from.polls;
+  into.backend_requests += from.backend_requests;
+  into.elapsed_ns = std::max(into.elapsed_ns, from.elapsed_ns);
+  into.deadline_hit |= from.deadline_hit;
+}
+
+}  // namespace
+
+Result<RunReport> MergeReports(const std::vector<RunReport>& reports,
+                               std::optional<FailOn> fail_on, size_t max_examples) {
+  if (reports.empty()) return MakeError("no reports to merge");
+  const RunReport& first = reports.front();
+  RunReport m;
+  m.tracerig_version = first.tracerig_version;
+  m.scenario_name = first.scenario_name;
+  m.scenario_file = first.scenario_file;
+  m.seed = first.seed;
+  m.backend = first.backend;
+  m.started_unix_nano = first.started_unix_nano;
+  m.finished_unix_nano = first.finished_unix_nano;
+  m.load_model = first.load_model;
+  m.expect = first.expect;
+  m.fail_on = fail_on.value_or(first.fail_on);
+  m.verification_skipped = true;
+  bool any_verified = false;
+  for (size_t i = 0; i < reports.size(); ++i) {
+    const RunReport& r = reports[i];
+    if (r.scenario_name != first.scenario_name) {
+      return MakeError(fmt::format("report {} is of scenario \"{}\", report 1 of \"{}\": only "
+                                   "runs of one scenario can be merged",
+                                   i + 1, r.scenario_name, first.scenario_name));
+    }
+    if (r.expect.completeness != first.expect.completeness || r.expect.broken != first.expect.broken) {
+      return MakeError(fmt::format(
+          "report {} expects completeness {} and at most {} broken, report 1 completeness {} and "
+          "at most {}: runs with different [expect] cannot be judged together",
+          i + 1, r.expect.completeness, r.expect.broken, first.expect.completeness,
+          first.expect.broken));
+    }
+    if (i > 0) {
+      if (r.backend != first.backend && m.backend.find(r.backend) == std::string::npos) {
+        m.backend += "; " + r.backend;
+      }
+      m.started_unix_nano = std::min(m.started_unix_nano, r.started_unix_nano);
+      m.finished_unix_nano = std::max(m.finished_unix_nano, r.finished_unix_nano);
+      if (r.load_model != m.load_model) m.load_model = "mixed";
+    }
+    m.target_rate += r.target_rate;
+    m.target_duration_ns = std::max(m.target_duration_ns, r.target_duration_ns);
+    for (const auto& s : r.services) {
+      if (std::none_of(m.services.begin(), m.services.end(),
+                       [&s](const RunningService& x) { return x.name == s.name; })) {
+        m.services.push_back(s);
+      }
+    }
+    for (const auto& e : r.expected_edges) {
+      if (std::find(m.expected_edges.begin(), m.expected_edges.end(), e) == m.expected_edges.end()) {
+        m.expected_edges.push_back(e);
+      }
+    }
+    auto& l = m.load;
+    l.sent += r.load.sent;
+    l.warmup += r.load.warmup;
+    l.ok += r.load.ok;
+    l.http_errors += r.load.http_errors;
+    l.transport_errors += r.load.transport_errors;
+    l.unfinished += r.load.unfinished;
+    l.elapsed_ns = std::max(l.elapsed_ns, r.load.elapsed_ns);
+    l.interrupted |= r.load.interrupted;
+    l.corrected.Merge(r.load.corrected);
+    l.uncorrected.Merge(r.load.uncorrected);
+    l.schedule_lag.Merge(r.load.schedule_lag);
+    m.topology.requests += r.topology.requests;
+    m.topology.unknown_route += r.topology.unknown_route;
+    m.topology.spans_recorded += r.topology.spans_recorded;
+    m.topology.spans_unsampled += r.topology.spans_unsampled;
+    m.topology.call_failures += r.topology.call_failures;
+    m.exporter.submitted += r.exporter.submitted;
+    m.exporter.exported += r.exporter.exported;
+    m.exporter.dropped_queue_full += r.exporter.dropped_queue_full;
+    m.exporter.dropped_failed += r.exporter.dropped_failed;
+    m.exporter.rejected += r.exporter.rejected;
+    m.exporter.retries += r.exporter.retries;
+    m.exporter.batches += r.exporter.batches;
+    m.exporter.flushed = m.exporter.flushed && r.exporter.flushed;
+    if (!r.verification_error.empty() && m.verification_error.empty()) {
+      m.verification_error = fmt::format("report {}: {}", i + 1, r.verification_error);
+    }
+    m.verification_skipped = m.verification_skipped && r.verification_skipped;
+    if (r.verification) {
+      if (!any_verified) m.verification.emplace();
+      any_verified = true;
+      MergeVerification(*m.verification, *r.verification, max_examples);
+    }
+  }
+  if (m.verification) {
+    m.verification_skipped = false;
+    std::stable_sort(m.verification->break_edges.begin(), m.verification->break_edges.end(),
+                     [](const BreakEdgeCount& a, const BreakEdgeCount& b) {
+                       return std::tie(b.traces, a.hop) < std::tie(a.traces, b.hop);
+                     });
+  }
+  Judge(m);
+  return m;
+}
+
+}  // namespace tracerig

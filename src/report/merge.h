@@ -1,0 +1,27 @@
+// Merging the reports of several runs or shards of one scenario into one report (`tracerig report
+// merge`): counts are summed, histograms merged bucket by bucket, example traces pooled, and the
+// result judged again. Pure: reports in, report out.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "core/result.h"
+#include "report/run_report.h"
+
+namespace tracerig {
+
+// Rules (docs/REPORT.md): every report must be of the same scenario and expectations (error
+// otherwise, naming both). Counts add up; elapsed times and target durations take the longest
+// (shards run side by side); target rates add up; started/finished span all reports; services and
+// expected edges are the union; break edges add up per (hop, caller, callee), most frequent
+// first; examples keep up to `max_examples` per status and violation kind. The seed, version and
+// load model are the first report's (the backend too, unless they differ: then all are listed).
+// A verification error in any report makes the merge an infrastructure failure; verification is
+// merged over the reports that have one. `fail_on` replaces the reports' --fail-on when given
+// (else the first report's is kept). The result has been through Judge.
+Result<RunReport> MergeReports(const std::vector<RunReport>& reports,
+                               std::optional<FailOn> fail_on = std::nullopt,
+                               size_t max_examples = 5);
+
+}  // namespace tracerig

@@ -1,0 +1,363 @@
+#include "report/read_report.h"
+
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+#include <utility>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/ids.h"
+#include "report/render.h"
+
+namespace tracerig {
+namespace {
+
+using Json = nlohmann::json;
+
+// Thrown inside this file only, turned into an Error at ReadReport's boundary: a report has a
+// hundred fields and a check per field reads better as one line than as a Result chain.
+struct ReadError {
+  std::string message;
+};
+
+[[noreturn]] void Fail(const std::string& where, const std::string& problem) {
+  throw ReadError{where + ": " + problem};
+}
+
+std::string Found(const Json& j) {
+  std::string text = j.dump();
+  if (text.size() > 40) text = text.substr(0, 37) + "...";
+  return text;
+}
+
+std::string Join(const std::string& where, std::string_view key) {
+  return where.empty() ? std::string(key) : where + "." + std::string(key);
+}
+
+const Json& Member(const Json& object, std::string_view key, const std::string& where) {
+  if (!object.is_object()) Fail(where.empty() ? "top level" : where, "expected an object, found " + Found(object));
+  auto it = object.find(key);
+  if (it == object.end()) Fail(Join(where, key), "missing");
+  return *it;
+}
+
+const Json* Optional(const Json& object, std::string_view key) {
+  auto it = object.find(key);
+  return it == object.end() ? nullptr : &*it;
+}
+
+uint64_t U64(const Json& object, std::string_view key, const std::string& where) {
+  const Json& j = Member(object, key, where);
+  if (!j.is_number_unsigned()) {
+    Fail(Join(where, key), "expected a non-negative integer, found " + Found(j));
+  }
+  return j.get<uint64_t>();
+}
+
+int Int(const Json& object, std::string_view key, const std::string& where) {
+  const Json& j = Member(object, key, where);
+  if (!j.is_number_integer()) Fail(Join(where, key), "expected an integer, found " + Found(j));
+  return j.get<int>();
+}
+
+double Number(const Json& object, std::string_view key, const std::string& where) {
+  const Json& j = Member(object, key, where);
+  if (!j.is_number()) Fail(Join(where, key), "expected a number, found " + Found(j));
+  return j.get<double>();
+}
+
+bool Bool(const Json& object, std::string_view key, const std::string& where) {
+  const Json& j = Member(object, key, where);
+  if (!j.is_boolean()) Fail(Join(where, key), "expected true or false, found " + Found(j));
+  return j.get<bool>();
+}
+
+std::string String(const Json& object, std::string_view key, const std::string& where) {
+  const Json& j = Member(object, key, where);
+  if (!j.is_string()) Fail(Join(where, key), "expected a string, found " + Found(j));
+  return j.get<std::string>();
+}
+
+const Json& Array(const Json& object, std::string_view key, const std::string& where) {
+  const Json& j = Member(object, key, where);
+  if (!j.is_array()) Fail(Join(where, key), "expected an array, found " + Found(j));
+  return j;
+}
+
+std::string Index(const std::string& where, size_t i) { return fmt::format("{}[{}]", where, i); }
+
+// "2025-11-25T12:00:00Z" -> Unix nanoseconds.
+uint64_t Time(const Json& object, std::string_view key, const std::string& where) {
+  const std::string text = String(object, key, where);
+  std::tm tm{};
+  std::istringstream in(text);
+  in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%SZ");
+  if (in.fail() || in.peek() != std::char_traits<char>::eof()) {
+    Fail(Join(where, key), "expected a UTC time like \"2025-11-25T12:00:00Z\", found " + Found(text));
+  }
+  const std::time_t seconds = timegm(&tm);
+  if (seconds < 0) Fail(Join(where, key), "time before 1970: " + text);
+  return static_cast<uint64_t>(seconds) * 1'000'000'000ull;
+}
+
+LatencyHistogram Histogram(const Json& object, std::string_view key, const std::string& where) {
+  const std::string at = Join(where, key);
+  const Json& h = Member(object, key, where);
+  const uint64_t count = U64(h, "count", at);
+  const Json& buckets = Array(h, "buckets", at);
+  std::vector<std::pair<uint64_t, uint64_t>> pairs;
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    const Json& b = buckets[i];
+    if (!b.is_array() || b.size() != 2 || !b[0].is_number_unsigned() ||
+        !b[1].is_number_unsigned()) {
+      Fail(Index(at + ".buckets", i), "expected [lower bound ns, count], found " + Found(b));
+    }
+    pairs.emplace_back(b[0].get<uint64_t>(), b[1].get<uint64_t>());
+  }
+  auto histogram = LatencyHistogram::FromBuckets(pairs);
+  if (!histogram) Fail(at + ".buckets", histogram.error().message);
+  if (histogram->count() != count) {
+    Fail(at, fmt::format("count is {} but the buckets hold {}", count, histogram->count()));
+  }
+  return std::move(*histogram);
+}
+
+TraceId ReadTraceId(const Json& object, std::string_view key, const std::string& where) {
+  const std::string hex = String(object, key, where);
+  auto id = TraceId::FromHex(hex);
+  if (!id || hex.size() != 32) Fail(Join(where, key), "expected 32 hex digits, found " + Found(hex));
+  return *id;
+}
+
+TraceStatus Status(const Json& object, const std::string& where) {
+  const std::string name = String(object, "status", where);
+  for (TraceStatus s : {TraceStatus::kComplete, TraceStatus::kIncomplete, TraceStatus::kBroken,
+                        TraceStatus::kMissing}) {
+    if (TraceStatusName(s) == name) return s;
+  }
+  Fail(where + ".status",
+       "expected \"complete\", \"incomplete\", \"broken\" or \"missing\", found " + Found(name));
+}
+
+SpanKind Kind(const Json& object, const std::string& where) {
+  const std::string name = String(object, "kind", where);
+  for (SpanKind k : {SpanKind::kUnspecified, SpanKind::kInternal, SpanKind::kServer,
+                     SpanKind::kClient, SpanKind::kProducer, SpanKind::kConsumer}) {
+    if (SpanKindName(k) == name) return k;
+  }
+  Fail(where + ".kind", "expected a span kind like \"SERVER\", found " + Found(name));
+}
+
+TraceVerdict Verdict(const Json& j, const std::string& where) {
+  TraceVerdict v;
+  v.status = Status(j, where);
+  v.sequence = U64(j, "sequence", where);
+  v.trace_id = ReadTraceId(j, "trace_id", where);
+  const std::string request_id = String(j, "request_id", where);
+  auto parsed = ParseHex64(request_id);
+  if (!parsed || request_id.size() != 16) {
+    Fail(where + ".request_id", "expected 16 hex digits, found " + Found(request_id));
+  }
+  v.request_id = *parsed;
+  v.expected_spans = U64(j, "expected_spans", where);
+  v.found_spans = U64(j, "found_spans", where);
+  const Json& missing = Array(j, "missing", where);
+  for (size_t i = 0; i < missing.size(); ++i) {
+    const std::string at = Index(where + ".missing", i);
+    v.missing.push_back({String(missing[i], "hop", at), String(missing[i], "service", at),
+                         String(missing[i], "name", at), Kind(missing[i], at)});
+  }
+  const Json& breaks = Array(j, "breaks", where);
+  for (size_t i = 0; i < breaks.size(); ++i) {
+    const std::string at = Index(where + ".breaks", i);
+    v.breaks.push_back({String(breaks[i], "hop", at), String(breaks[i], "caller", at),
+                        String(breaks[i], "callee", at), ReadTraceId(breaks[i], "found_under", at)});
+  }
+  v.explanation = String(j, "explanation", where);
+  const Json& violations = Array(j, "violations", where);
+  for (size_t i = 0; i < violations.size(); ++i) {
+    const std::string at = Index(where + ".violations", i);
+    v.violations.push_back({String(violations[i], "kind", at), String(violations[i], "hop", at),
+                            String(violations[i], "service", at),
+                            String(violations[i], "explanation", at)});
+  }
+  return v;
+}
+
+std::vector<TraceVerdict> Verdicts(const Json& object, std::string_view key,
+                                   const std::string& where) {
+  const Json& list = Array(object, key, where);
+  std::vector<TraceVerdict> out;
+  for (size_t i = 0; i < list.size(); ++i) out.push_back(Verdict(list[i], Index(Join(where, key), i)));
+  return out;
+}
+
+VerificationSummary Verification(const Json& j) {
+  const std::string w = "verification";
+  VerificationSummary v;
+  v.checked = U64(j, "checked", w);
+  v.complete = U64(j, "complete", w);
+  v.incomplete = U64(j, "incomplete", w);
+  v.broken = U64(j, "broken", w);
+  v.missing = U64(j, "missing", w);
+  v.skipped_unsampled = U64(j, "skipped_unsampled", w);
+  const Json& edges = Array(j, "break_edges", w);
+  for (size_t i = 0; i < edges.size(); ++i) {
+    const std::string at = Index(w + ".break_edges", i);
+    v.break_edges.push_back({String(edges[i], "hop", at), String(edges[i], "caller", at),
+                             String(edges[i], "callee", at), U64(edges[i], "traces", at)});
+  }
+  v.examples = Verdicts(j, "examples", w);
+  v.traces_with_violations = U64(j, "traces_with_violations", w);
+  const Json& counts = Member(j, "violation_counts", w);
+  if (!counts.is_object()) Fail(w + ".violation_counts", "expected an object, found " + Found(counts));
+  for (const auto& [kind, traces] : counts.items()) {
+    v.violation_counts[kind] = U64(counts, kind, w + ".violation_counts");
+  }
+  v.violation_examples = Verdicts(j, "violation_examples", w);
+  v.polls = U64(j, "polls", w);
+  v.backend_requests = U64(j, "backend_requests", w);
+  v.elapsed_ns = U64(j, "elapsed_ns", w);
+  v.deadline_hit = Bool(j, "deadline_hit", w);
+  return v;
+}
+
+RunReport Report(const Json& j) {
+  if (!j.is_object()) Fail("top level", "expected an object, found " + Found(j));
+  const Json* version = Optional(j, "schema_version");
+  if (version == nullptr) Fail("schema_version", "missing: not a tracerig report.json");
+  if (!version->is_number_integer() || version->get<int64_t>() != kReportSchemaVersion) {
+    Fail("schema_version", fmt::format("{} is not supported (this tracerig reads {})",
+                                       Found(*version), kReportSchemaVersion));
+  }
+  RunReport r;
+  r.tracerig_version = String(j, "tracerig_version", "");
+  const Json& scenario = Member(j, "scenario", "");
+  r.scenario_name = String(scenario, "name", "scenario");
+  r.scenario_file = String(scenario, "file", "scenario");
+  r.seed = U64(scenario, "seed", "scenario");
+  r.backend = String(j, "backend", "");
+  r.started_unix_nano = Time(j, "started_at", "");
+  r.finished_unix_nano = Time(j, "finished_at", "");
+  const Json& verdict = Member(j, "verdict", "");
+  r.exit_code = Int(verdict, "exit_code", "verdict");
+  r.verdict = String(verdict, "summary", "verdict");
+  const Json& checks = Array(j, "checks", "");
+  for (size_t i = 0; i < checks.size(); ++i) {
+    const std::string at = Index("checks", i);
+    CheckResult c{String(checks[i], "name", at), Bool(checks[i], "passed", at),
+                  String(checks[i], "message", at), true};
+    if (Optional(checks[i], "enforced")) c.enforced = Bool(checks[i], "enforced", at);
+    r.checks.push_back(std::move(c));
+  }
+  if (Optional(j, "fail_on")) {
+    auto fail_on = ParseFailOn(String(j, "fail_on", ""));
+    if (!fail_on) Fail("fail_on", fail_on.error().message);
+    r.fail_on = *fail_on;
+  }
+  if (const Json* expect = Optional(j, "expect")) {
+    r.expect.completeness = Number(*expect, "completeness", "expect");
+    r.expect.broken = U64(*expect, "broken", "expect");
+  }
+  const Json& services = Array(j, "services", "");
+  for (size_t i = 0; i < services.size(); ++i) {
+    const std::string at = Index("services", i);
+    RunningService s;
+    s.name = String(services[i], "name", at);
+    s.url = String(services[i], "url", at);
+    r.services.push_back(std::move(s));
+  }
+  if (Optional(j, "expected_edges")) {
+    const Json& edges = Array(j, "expected_edges", "");
+    for (size_t i = 0; i < edges.size(); ++i) {
+      const std::string at = Index("expected_edges", i);
+      r.expected_edges.push_back({String(edges[i], "hop", at), String(edges[i], "caller", at),
+                                  String(edges[i], "callee", at)});
+    }
+  }
+  const Json& load = Member(j, "load", "");
+  r.load_model = String(load, "model", "load");
+  r.target_rate = Number(load, "target_rate", "load");
+  r.target_duration_ns = U64(load, "target_duration_ns", "load");
+  auto& l = r.load;
+  l.sent = U64(load, "sent", "load");
+  l.warmup = U64(load, "warmup", "load");
+  l.ok = U64(load, "ok", "load");
+  l.http_errors = U64(load, "http_errors", "load");
+  l.transport_errors = U64(load, "transport_errors", "load");
+  l.unfinished = U64(load, "unfinished", "load");
+  l.elapsed_ns = U64(load, "elapsed_ns", "load");
+  l.interrupted = Bool(load, "interrupted", "load");
+  l.corrected = Histogram(load, "latency_corrected", "load");
+  l.uncorrected = Histogram(load, "latency_uncorrected", "load");
+  l.schedule_lag = Histogram(load, "schedule_lag", "load");
+  const Json& topology = Member(j, "topology", "");
+  r.topology.requests = U64(topology, "requests", "topology");
+  r.topology.unknown_route = U64(topology, "unknown_route", "topology");
+  r.topology.spans_recorded = U64(topology, "spans_recorded", "topology");
+  r.topology.spans_unsampled = U64(topology, "spans_unsampled", "topology");
+  r.topology.call_failures = U64(topology, "call_failures", "topology");
+  const Json& ex = Member(j, "export", "");
+  r.exporter.submitted = U64(ex, "submitted", "export");
+  r.exporter.exported = U64(ex, "exported", "export");
+  r.exporter.dropped_queue_full = U64(ex, "dropped_queue_full", "export");
+  r.exporter.dropped_failed = U64(ex, "dropped_failed", "export");
+  r.exporter.rejected = U64(ex, "rejected", "export");
+  r.exporter.retries = U64(ex, "retries", "export");
+  r.exporter.batches = U64(ex, "batches", "export");
+  r.exporter.flushed = Bool(ex, "flushed", "export");
+  const Json& verification = Member(j, "verification", "");
+  if (Optional(verification, "checked")) {
+    r.verification = Verification(verification);
+  } else {
+    r.verification_skipped = Bool(verification, "skipped", "verification");
+    r.verification_error = String(verification, "error", "verification");
+  }
+  return r;
+}
+
+}  // namespace
+
+Result<RunReport> ReadReport(std::string_view source_name, std::string_view json_text) {
+  Json j;
+  try {
+    j = Json::parse(json_text);
+  } catch (const Json::parse_error& e) {
+    // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 2: ...".
+    std::string what = e.what();
+    if (auto bracket = what.find("] "); bracket != std::string::npos) what = what.substr(bracket + 2);
+    return MakeError(fmt::format("{}: not a tracerig report: {}", source_name, what));
+  }
+  try {
+    return Report(j);
+  } catch (const ReadError& e) {
+    return MakeError(fmt::format("{}: {}", source_name, e.message));
+  }
+}
+
+std::string ReportJsonPath(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return (std::filesystem::path(path) / "report.json").string();
+  }
+  return path;
+}
+
+Result<RunReport> ReadReportFile(const std::string& path) {
+  const std::string file = ReportJsonPath(path);
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    return MakeError(fmt::format("{}: cannot read file (give a run's report folder or its "
+                                 "report.json)",
+                                 file));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return ReadReport(file, text.str());
+}
+
+}  // namespace tracerig

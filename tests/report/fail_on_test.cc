@@ -1,0 +1,153 @@
+// --fail-on: parsing (table-driven, with the exact error texts) and how Judge and the renderers
+// treat a failed check whose kind is not in the set: a warning that keeps the exit code.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "mini_xml.h"
+#include "report/junit.h"
+#include "report/markdown.h"
+#include "report/render.h"
+#include "report/run_report.h"
+#include "synthetic_report.h"
+
+namespace tracerig {
+namespace {
+
+struct ParseCase {
+  const char* input;
+  const char* formatted;  // FormatFailOn of the result, or nullptr for an error
+  const char* error;      // exact message when formatted is nullptr
+};
+
+TEST(FailOnTest, ParsesKindListsAndExplainsMistakes) {
+  const ParseCase cases[] = {
+      {"all", "all", nullptr},
+      {"none", "none", nullptr},
+      {" all ", "all", nullptr},
+      {"completeness", "completeness", nullptr},
+      {"broken-propagation,completeness", "completeness,broken-propagation", nullptr},
+      {"completeness, sampling", "completeness,sampling", nullptr},
+      {"completeness,completeness", "completeness", nullptr},
+      {"completeness,broken-propagation,spans-exported,trace-structure,verification-deadline,"
+       "sampling",
+       "all", nullptr},
+      {"completness", nullptr,
+       "--fail-on: unknown check kind \"completness\" (did you mean \"completeness\"?); kinds: "
+       "completeness, broken-propagation, spans-exported, trace-structure, "
+       "verification-deadline, sampling (or all, none)"},
+      {"samplin,broken", nullptr,
+       "--fail-on: unknown check kind \"samplin\" (did you mean \"sampling\"?); kinds: "
+       "completeness, broken-propagation, spans-exported, trace-structure, "
+       "verification-deadline, sampling (or all, none)"},
+      {"latency", nullptr,
+       "--fail-on: unknown check kind \"latency\"; kinds: completeness, broken-propagation, "
+       "spans-exported, trace-structure, verification-deadline, sampling (or all, none)"},
+      {"completeness,", nullptr, "--fail-on \"completeness,\": an empty check kind between commas"},
+      {"", nullptr,
+       "--fail-on: give check kinds, \"all\" or \"none\"; kinds: completeness, "
+       "broken-propagation, spans-exported, trace-structure, verification-deadline, sampling"},
+      {"ALL", nullptr,
+       "--fail-on: unknown check kind \"ALL\"; kinds: completeness, broken-propagation, "
+       "spans-exported, trace-structure, verification-deadline, sampling (or all, none)"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.input);
+    auto parsed = ParseFailOn(c.input);
+    if (c.formatted != nullptr) {
+      ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+      EXPECT_EQ(FormatFailOn(*parsed), c.formatted);
+      auto again = ParseFailOn(FormatFailOn(*parsed));  // what the JSON report stores reads back
+      ASSERT_TRUE(again.ok());
+      EXPECT_EQ(*again, *parsed);
+    } else {
+      ASSERT_FALSE(parsed.ok());
+      EXPECT_EQ(parsed.error().message, c.error);
+    }
+  }
+}
+
+TEST(FailOnTest, ViolationChecksAreTraceStructure) {
+  EXPECT_EQ(CheckKind("violation:orphan"), "trace-structure");
+  EXPECT_EQ(CheckKind("trace-structure"), "trace-structure");
+  EXPECT_EQ(CheckKind("completeness"), "completeness");
+  FailOn only_structure = *ParseFailOn("trace-structure");
+  EXPECT_TRUE(only_structure.Enforces("violation:clock-skew"));
+  EXPECT_FALSE(only_structure.Enforces("completeness"));
+}
+
+TEST(FailOnTest, DefaultEnforcesEverything) {
+  RunReport r = SyntheticRun();
+  EXPECT_EQ(r.exit_code, kExitConformanceFailure);
+  for (const auto& c : r.checks) EXPECT_TRUE(c.enforced) << c.name;
+}
+
+// The synthetic run fails broken-propagation and spans-exported.
+TEST(FailOnTest, ChecksOutsideTheSetAreWarningsThatKeepExitZero) {
+  RunReport r = SyntheticRun();
+  r.fail_on = *ParseFailOn("completeness,trace-structure");
+  Judge(r);
+  EXPECT_EQ(r.exit_code, kExitPass);
+  EXPECT_EQ(r.verdict,
+            "PASS: 240 of 250 traces complete (2 warnings not in --fail-on: broken-propagation, "
+            "spans-exported)");
+  ASSERT_EQ(r.checks.size(), 4u);
+  EXPECT_FALSE(r.checks[1].passed);
+  EXPECT_FALSE(r.checks[1].enforced);
+  EXPECT_TRUE(r.checks[0].enforced);
+
+  EXPECT_NE(RenderTerminalSummary(r).find("[warn] broken-propagation:"), std::string::npos);
+  const std::string md = RenderMarkdown(r);
+  EXPECT_NE(md.find("| broken-propagation | ⚠️ warn |"), std::string::npos) << md;
+  EXPECT_EQ(md.find("❌"), std::string::npos) << md;
+  const auto json = ReportToJson(r);
+  EXPECT_EQ(json["fail_on"], "completeness,trace-structure");
+  EXPECT_EQ(json["checks"][1]["enforced"], false);
+  EXPECT_EQ(json["verdict"]["exit_code"], 0);
+}
+
+TEST(FailOnTest, JUnitShowsWarningsAsPassingCasesWithOutput) {
+  RunReport r = SyntheticRun();
+  r.fail_on = *ParseFailOn("completeness");
+  Judge(r);
+  auto root = testing::MiniXmlParser(RenderJUnit(r)).Parse();
+  ASSERT_TRUE(root.ok()) << root.error().message;
+  ASSERT_EQ(root->children.size(), 1u);
+  const testing::XmlElement& suite = root->children[0];
+  EXPECT_EQ(*suite.Attribute("failures"), "0");
+  size_t warnings = 0;
+  for (const auto& tc : suite.children) {
+    if (tc.name != "testcase") continue;
+    for (const auto& child : tc.children) {
+      EXPECT_NE(child.name, "failure") << *tc.Attribute("name");
+      if (child.name == "system-out") {
+        ++warnings;
+        EXPECT_EQ(child.text.rfind("warning (not in --fail-on): ", 0), 0u) << child.text;
+      }
+    }
+  }
+  EXPECT_EQ(warnings, 2u);
+}
+
+TEST(FailOnTest, EnforcedFailuresStillFailWhileOthersWarn) {
+  RunReport r = SyntheticRun();
+  r.fail_on = *ParseFailOn("spans-exported");
+  Judge(r);
+  EXPECT_EQ(r.exit_code, kExitConformanceFailure);
+  EXPECT_EQ(r.verdict,
+            "FAIL: 1 check failed; spans-exported: 1738 spans exported, 12 dropped (queue full), 0 "
+            "dropped (export failed)");
+}
+
+TEST(FailOnTest, NoneNeverFailsOnChecksButInfrastructureStillErrors) {
+  RunReport r = SyntheticRun();
+  r.fail_on = *ParseFailOn("none");
+  Judge(r);
+  EXPECT_EQ(r.exit_code, kExitPass);
+  r.verification_error = "backend unreachable: connection refused";
+  Judge(r);
+  EXPECT_EQ(r.exit_code, kExitInfrastructure);
+}
+
+}  // namespace
+}  // namespace tracerig

@@ -1,0 +1,189 @@
+// MergeReports (sums, merged histograms, pooled examples, judged again) and DiffReports
+// (regressions of B against A beyond a threshold).
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+
+#include "report/diff.h"
+#include "report/merge.h"
+#include "report/render.h"
+#include "synthetic_report.h"
+
+namespace tracerig {
+namespace {
+
+TEST(MergeTest, SumsCountsMergesHistogramsAndJudgesAgain) {
+  RunReport a = SyntheticRun();
+  RunReport b = SyntheticRun();
+  b.started_unix_nano += 60'000'000'000ull;
+  b.finished_unix_nano += 60'000'000'000ull;
+  b.load.elapsed_ns = 6'000'000'000ull;
+  auto merged = MergeReports({a, b});
+  ASSERT_TRUE(merged.ok()) << merged.error().message;
+  const RunReport& m = *merged;
+  EXPECT_EQ(m.load.sent, 500u);
+  EXPECT_EQ(m.load.ok, 494u);
+  EXPECT_EQ(m.load.elapsed_ns, 6'000'000'000ull);  // shards run side by side: the longest
+  EXPECT_EQ(m.target_rate, 100);
+  EXPECT_EQ(m.load.corrected.count(), 500u);
+  EXPECT_EQ(m.load.corrected.Percentile(50), a.load.corrected.Percentile(50));
+  EXPECT_EQ(m.exporter.dropped_queue_full, 24u);
+  EXPECT_EQ(m.started_unix_nano, a.started_unix_nano);
+  EXPECT_EQ(m.finished_unix_nano, b.finished_unix_nano);
+  ASSERT_TRUE(m.verification.has_value());
+  EXPECT_EQ(m.verification->checked, 500u);
+  EXPECT_EQ(m.verification->complete, 480u);
+  ASSERT_EQ(m.verification->break_edges.size(), 2u);
+  EXPECT_EQ(m.verification->break_edges[0].traces, 12u);
+  EXPECT_EQ(m.verification->break_edges[0].hop, "0.1.0");
+  // Each report has 5 broken, 1 incomplete and 1 missing example; at most 5 per status stay.
+  size_t broken = 0;
+  for (const auto& ex : m.verification->examples) broken += ex.status == TraceStatus::kBroken;
+  EXPECT_EQ(broken, 5u);
+  EXPECT_EQ(m.verification->examples.size(), 9u);
+  EXPECT_EQ(m.services.size(), 4u);
+  EXPECT_EQ(m.exit_code, kExitConformanceFailure);
+  EXPECT_EQ(m.checks[0].message,
+            "0.9600 of traces complete (480 of 500), expected at least 0.95");
+}
+
+TEST(MergeTest, AMergeOfOneIsTheSameReport) {
+  RunReport a = SyntheticRun();
+  auto merged = MergeReports({a});
+  ASSERT_TRUE(merged.ok()) << merged.error().message;
+  EXPECT_EQ(ReportToJson(*merged).dump(2), ReportToJson(a).dump(2));
+}
+
+TEST(MergeTest, FailOnReplacesTheReportsOwn) {
+  auto merged = MergeReports({SyntheticRun(), SyntheticRun()}, *ParseFailOn("completeness"));
+  ASSERT_TRUE(merged.ok()) << merged.error().message;
+  EXPECT_EQ(merged->exit_code, kExitPass);
+}
+
+TEST(MergeTest, VerificationErrorsAndSkipsCarryOver) {
+  RunReport a = SyntheticRun();
+  RunReport b = SyntheticRun();
+  b.verification.reset();
+  b.verification_error = "backend unreachable: timeout";
+  auto merged = MergeReports({a, b});
+  ASSERT_TRUE(merged.ok());
+  EXPECT_EQ(merged->exit_code, kExitInfrastructure);
+  EXPECT_EQ(merged->verdict, "ERROR: report 2: backend unreachable: timeout");
+  b.verification_error.clear();
+  b.verification_skipped = true;
+  merged = MergeReports({a, b});
+  ASSERT_TRUE(merged.ok());
+  EXPECT_FALSE(merged->verification_skipped);
+  EXPECT_EQ(merged->verification->checked, 250u);
+}
+
+TEST(MergeTest, RefusesDifferentScenariosOrExpectations) {
+  RunReport a = SyntheticRun();
+  RunReport b = SyntheticRun();
+  b.scenario_name = "bank";
+  auto merged = MergeReports({a, b});
+  ASSERT_FALSE(merged.ok());
+  EXPECT_EQ(merged.error().message,
+            "report 2 is of scenario \"bank\", report 1 of \"shop\": only runs of one scenario "
+            "can be merged");
+  b = SyntheticRun();
+  b.expect.broken = 3;
+  merged = MergeReports({a, b});
+  ASSERT_FALSE(merged.ok());
+  EXPECT_EQ(merged.error().message,
+            "report 2 expects completeness 0.95 and at most 3 broken, report 1 completeness 0.95 "
+            "and at most 0: runs with different [expect] cannot be judged together");
+  EXPECT_FALSE(MergeReports({}).ok());
+}
+
+TEST(DiffTest, IdenticalRunsDoNotRegress) {
+  const ReportDiff diff = DiffReports(SyntheticRun(), SyntheticRun(), 10);
+  EXPECT_FALSE(diff.regressed);
+  ASSERT_EQ(diff.rows.size(), 11u);
+  EXPECT_EQ(diff.rows[0].metric, "throughput (ok/s)");
+  EXPECT_EQ(diff.rows[0].a, "49.3/s");
+  for (const auto& row : diff.rows) {
+    EXPECT_TRUE(row.comparable) << row.metric;
+    EXPECT_EQ(row.change_pct, 0) << row.metric;
+  }
+  const std::string table = RenderDiff(diff, "a/report.json", "b/report.json");
+  EXPECT_NE(table.find("no regression beyond 10%"), std::string::npos) << table;
+}
+
+// One row per metric: B made worse in that metric alone, just past and just within 10%.
+TEST(DiffTest, EachMetricRegressesBeyondTheThresholdOnly) {
+  struct Case {
+    const char* metric;
+    std::function<void(RunReport&, double)> worsen;  // factor: 1.05 within, 1.2 beyond
+  };
+  auto scale_latency = [](LatencyHistogram& h, double factor) {
+    LatencyHistogram scaled;
+    for (const auto& [lower, count] : h.NonEmptyBuckets()) {
+      scaled.RecordN(static_cast<uint64_t>(static_cast<double>(lower) * factor), count);
+    }
+    h = scaled;
+  };
+  const Case cases[] = {
+      {"throughput (ok/s)",
+       [](RunReport& r, double f) {
+         r.load.elapsed_ns = static_cast<uint64_t>(static_cast<double>(r.load.elapsed_ns) * f);
+       }},
+      {"latency p99 (corrected)",
+       [&](RunReport& r, double f) { scale_latency(r.load.corrected, f); }},
+      {"latency p50 (uncorrected)",
+       [&](RunReport& r, double f) { scale_latency(r.load.uncorrected, f); }},
+      {"completeness",
+       [](RunReport& r, double f) {
+         const size_t fewer = static_cast<size_t>(240 * (f - 1));
+         r.verification->complete -= fewer;
+         r.verification->incomplete += fewer;
+       }},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.metric);
+    for (double factor : {1.05, 1.2}) {
+      RunReport b = SyntheticRun();
+      c.worsen(b, factor);
+      const ReportDiff diff = DiffReports(SyntheticRun(), b, 10);
+      bool found = false;
+      for (const auto& row : diff.rows) {
+        if (row.metric != c.metric) continue;
+        found = true;
+        EXPECT_EQ(row.regressed, factor > 1.1) << factor << ": " << row.change_pct;
+      }
+      EXPECT_TRUE(found);
+      EXPECT_EQ(diff.regressed, factor > 1.1) << factor;
+    }
+  }
+}
+
+TEST(DiffTest, BrokenTracesWhereThereWereNoneRegress) {
+  RunReport a = SyntheticRun();
+  a.verification->broken = 0;
+  a.verification->complete = 247;
+  const ReportDiff diff = DiffReports(a, SyntheticRun(), 50);
+  EXPECT_TRUE(diff.regressed);
+  const std::string table = RenderDiff(diff, "A", "B");
+  EXPECT_NE(table.find("broken traces"), std::string::npos);
+  EXPECT_NE(table.find("from 0  REGRESSED"), std::string::npos) << table;
+  EXPECT_NE(table.find("B regressed: 1 metric worse than A by more than 50%"), std::string::npos)
+      << table;
+}
+
+TEST(DiffTest, MissingDataNeverRegresses) {
+  RunReport b = SyntheticRun();
+  b.verification.reset();
+  b.load.corrected = LatencyHistogram();
+  const ReportDiff diff = DiffReports(SyntheticRun(), b, 0);
+  for (const auto& row : diff.rows) {
+    if (row.metric == "completeness" || row.metric.find("(corrected)") != std::string::npos) {
+      EXPECT_FALSE(row.comparable) << row.metric;
+      EXPECT_EQ(row.b, "—");
+    }
+  }
+  EXPECT_FALSE(diff.regressed);
+}
+
+}  // namespace
+}  // namespace tracerig

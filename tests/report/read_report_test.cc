@@ -1,0 +1,187 @@
+// ReadReport: report.json back into a RunReport (for `tracerig report merge/diff/render`). The
+// round trip, optional fields of older version-1 files, and one row per malformed input with the
+// exact message.
+#include "report/read_report.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+
+#include "report/render.h"
+#include "synthetic_report.h"
+
+namespace tracerig {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// What a read report cannot reproduce exactly: the histograms' exact min/max/mean (rebuilt from
+// buckets) and so their percentiles, which stay within the histogram's 1%.
+Json WithoutHistogramFigures(Json j) {
+  for (const char* h : {"latency_corrected", "latency_uncorrected", "schedule_lag"}) {
+    for (const char* f : {"min_ns", "max_ns", "mean_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns"}) {
+      j["load"][h].erase(f);
+    }
+  }
+  return j;
+}
+
+TEST(ReadReportTest, RoundTripKeepsEveryFieldAndIsAFixedPoint) {
+  const Json first = ReportToJson(SyntheticRun());
+  auto read = ReadReport("synthetic.json", first.dump(2));
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  const Json second = ReportToJson(*read);
+  EXPECT_EQ(WithoutHistogramFigures(second).dump(2), WithoutHistogramFigures(first).dump(2));
+  for (const char* h : {"latency_corrected", "latency_uncorrected", "schedule_lag"}) {
+    for (const char* f : {"min_ns", "max_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns"}) {
+      const double a = first["load"][h][f].get<double>();
+      const double b = second["load"][h][f].get<double>();
+      EXPECT_NEAR(b, a, a / 100) << h << "." << f;
+    }
+  }
+  auto again = ReadReport("second.json", second.dump());
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(ReportToJson(*again).dump(2), second.dump(2));
+  // The parts later commands use.
+  EXPECT_EQ(read->exit_code, kExitConformanceFailure);
+  EXPECT_EQ(read->expect.completeness, 0.95);
+  EXPECT_EQ(read->load.corrected.count(), 250u);
+  ASSERT_TRUE(read->verification.has_value());
+  EXPECT_EQ(read->verification->examples.size(), 7u);
+  EXPECT_EQ(read->verification->examples[1].missing[0].kind, SpanKind::kServer);
+  EXPECT_EQ(read->verification->examples[0].breaks[0].found_under, (TraceId{0x7049bba4ull, 3}));
+  EXPECT_EQ(read->started_unix_nano, 1'764'072'000'000'000'000ull);
+}
+
+TEST(ReadReportTest, JudgingAReadReportGivesTheSameChecks) {
+  RunReport original = SyntheticRun();
+  auto read = ReadReport("synthetic.json", ReportToJson(original).dump());
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  Judge(*read);
+  EXPECT_EQ(read->verdict, original.verdict);
+  EXPECT_EQ(ReportToJson(*read)["checks"], ReportToJson(original)["checks"]);
+}
+
+TEST(ReadReportTest, ReadsTheUnverifiedShape) {
+  RunReport r = SyntheticRun();
+  r.verification.reset();
+  r.verification_error = "backend unreachable: connection refused";
+  Judge(r);
+  auto read = ReadReport("x.json", ReportToJson(r).dump());
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_FALSE(read->verification.has_value());
+  EXPECT_EQ(read->verification_error, "backend unreachable: connection refused");
+  EXPECT_EQ(read->exit_code, kExitInfrastructure);
+}
+
+// Fields added to schema version 1 later are optional, so reports of earlier runs still read.
+TEST(ReadReportTest, FieldsAddedWithinVersionOneAreOptional) {
+  Json j = ReportToJson(SyntheticRun());
+  j.erase("fail_on");
+  j.erase("expect");
+  j.erase("expected_edges");
+  for (auto& c : j["checks"]) c.erase("enforced");
+  auto read = ReadReport("old.json", j.dump());
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(read->fail_on, FailOn{});
+  EXPECT_EQ(read->expect.completeness, 1.0);
+  EXPECT_TRUE(read->expected_edges.empty());
+  EXPECT_TRUE(read->checks[1].enforced);
+}
+
+struct BadCase {
+  const char* what;
+  std::function<void(Json&)> mutate;
+  const char* message;  // exact, after "bad.json: "
+};
+
+TEST(ReadReportTest, MalformedReportsNameTheFieldAndTheProblem) {
+  const BadCase cases[] = {
+      {"not an object", [](Json& j) { j = Json::array(); },
+       "top level: expected an object, found []"},
+      {"no schema version", [](Json& j) { j.erase("schema_version"); },
+       "schema_version: missing: not a tracerig report.json"},
+      {"newer schema", [](Json& j) { j["schema_version"] = 2; },
+       "schema_version: 2 is not supported (this tracerig reads 1)"},
+      {"schema as string", [](Json& j) { j["schema_version"] = "1"; },
+       "schema_version: \"1\" is not supported (this tracerig reads 1)"},
+      {"missing field", [](Json& j) { j["load"].erase("sent"); }, "load.sent: missing"},
+      {"string count", [](Json& j) { j["load"]["sent"] = "12"; },
+       "load.sent: expected a non-negative integer, found \"12\""},
+      {"negative count", [](Json& j) { j["export"]["exported"] = -1; },
+       "export.exported: expected a non-negative integer, found -1"},
+      {"bool as string", [](Json& j) { j["export"]["flushed"] = "yes"; },
+       "export.flushed: expected true or false, found \"yes\""},
+      {"histogram count", [](Json& j) { j["load"]["latency_corrected"]["count"] = 251; },
+       "load.latency_corrected: count is 251 but the buckets hold 250"},
+      {"bucket shape", [](Json& j) { j["load"]["schedule_lag"]["buckets"][0] = Json::array({1}); },
+       "load.schedule_lag.buckets[0]: expected [lower bound ns, count], found [1]"},
+      {"bad trace id", [](Json& j) { j["verification"]["examples"][0]["trace_id"] = "xyz"; },
+       "verification.examples[0].trace_id: expected 32 hex digits, found \"xyz\""},
+      {"bad status", [](Json& j) { j["verification"]["examples"][2]["status"] = "lost"; },
+       "verification.examples[2].status: expected \"complete\", \"incomplete\", \"broken\" or "
+       "\"missing\", found \"lost\""},
+      {"bad span kind",
+       [](Json& j) { j["verification"]["examples"][1]["missing"][0]["kind"] = "server"; },
+       "verification.examples[1].missing[0].kind: expected a span kind like \"SERVER\", found "
+       "\"server\""},
+      {"bad request id", [](Json& j) { j["verification"]["examples"][0]["request_id"] = "12"; },
+       "verification.examples[0].request_id: expected 16 hex digits, found \"12\""},
+      {"bad time", [](Json& j) { j["started_at"] = "yesterday"; },
+       "started_at: expected a UTC time like \"2025-11-25T12:00:00Z\", found \"yesterday\""},
+      {"bad fail_on", [](Json& j) { j["fail_on"] = "sampling,latency"; },
+       "fail_on: --fail-on: unknown check kind \"latency\"; kinds: completeness, "
+       "broken-propagation, spans-exported, trace-structure, verification-deadline, sampling "
+       "(or all, none)"},
+      {"checks not an array", [](Json& j) { j["checks"] = Json::object(); },
+       "checks: expected an array, found {}"},
+      {"scenario not an object", [](Json& j) { j["scenario"] = "shop"; },
+       "scenario: expected an object, found \"shop\""},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    Json j = ReportToJson(SyntheticRun());
+    c.mutate(j);
+    auto read = ReadReport("bad.json", j.dump());
+    ASSERT_FALSE(read.ok());
+    EXPECT_EQ(read.error().message, std::string("bad.json: ") + c.message);
+  }
+}
+
+TEST(ReadReportTest, InvalidJsonSaysWhere) {
+  auto read = ReadReport("runs/a/report.json", "{\"schema_version\": 1,");
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.error().message.rfind("runs/a/report.json: not a tracerig report: parse error at "
+                                       "line 1, column ",
+                                       0),
+            0u)
+      << read.error().message;
+}
+
+TEST(ReadReportTest, ReadsAFolderOrAFileAndNamesMissingOnes) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("tracerig-read-report-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream out(dir / "report.json");
+    out << ReportToJson(SyntheticRun()).dump(2);
+  }
+  auto by_dir = ReadReportFile(dir.string());
+  ASSERT_TRUE(by_dir.ok()) << by_dir.error().message;
+  auto by_file = ReadReportFile((dir / "report.json").string());
+  ASSERT_TRUE(by_file.ok()) << by_file.error().message;
+  EXPECT_EQ(ReportToJson(*by_dir), ReportToJson(*by_file));
+  const std::string missing = (dir / "nope").string();
+  auto absent = ReadReportFile(missing);
+  ASSERT_FALSE(absent.ok());
+  EXPECT_EQ(absent.error().message,
+            missing + ": cannot read file (give a run's report folder or its report.json)");
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace tracerig
