@@ -5,50 +5,51 @@
 #include "backend/query_params.h"
 #include "core/text.h"
 #include "net/address.h"
+#include "verifier/backend_factory.h"
 
 namespace tracerig {
 namespace {
 
 Result<Endpoint> ParseExport(std::string_view what, std::string_view text,
-                             ExportProtocol& protocol) {
+                             ExportProtocol& protocol, bool& tls) {
   const bool zipkin = text.rfind("zipkin://", 0) == 0;
-  auto url = ParseUrl(text, zipkin ? 9411 : 4318);
+  const bool grpc = text.rfind("otlp-grpc://", 0) == 0 || text.rfind("otlp-grpcs://", 0) == 0;
+  auto url = ParseUrl(text, zipkin ? 9411 : grpc ? 4317 : 4318);
   if (!url) return MakeError(fmt::format("{}: {}", what, url.error().message));
+  if (grpc) {
+    if (!url->path.empty()) {
+      return MakeError(fmt::format(
+          "{}: \"{}\": OTLP/gRPC has a fixed method path; give only host:port", what, text));
+    }
+    protocol = ExportProtocol::kOtlpGrpc;
+    tls = url->scheme == "otlp-grpcs";
+    return Endpoint{url->address.host, url->address.port, ""};
+  }
   if (zipkin) {
     protocol = ExportProtocol::kZipkin;
     return Endpoint{url->address.host, url->address.port,
                     url->path.empty() ? "/api/v2/spans" : url->path};
   }
-  if (url->scheme == "otlp-grpc") {
+  if (url->scheme != "otlp-http" && url->scheme != "otlp-http-json" && url->scheme != "http") {
     return MakeError(
-        fmt::format("{}: \"{}\": exporting with {} is not supported yet (use otlp-http://)", what,
-                    text, url->scheme));
-  }
-  if (url->scheme != "otlp-http" && url->scheme != "http") {
-    return MakeError(
-        fmt::format("{}: \"{}\": unknown export scheme \"{}\" (expected otlp-http:// "
-                    "or zipkin://)",
+        fmt::format("{}: \"{}\": unknown export scheme \"{}\" (expected otlp-http://, "
+                    "otlp-http-json://, otlp-grpc://, otlp-grpcs:// or zipkin://)",
                     what, text, url->scheme));
   }
-  if (protocol == ExportProtocol::kZipkin) protocol = ExportProtocol::kOtlpHttpProtobuf;
+  if (url->scheme == "otlp-http-json") {
+    protocol = ExportProtocol::kOtlpHttpJson;
+  } else if (url->scheme == "otlp-http" || protocol == ExportProtocol::kZipkin ||
+             protocol == ExportProtocol::kOtlpGrpc) {
+    protocol = ExportProtocol::kOtlpHttpProtobuf;
+  }
   return Endpoint{url->address.host, url->address.port,
                   url->path.empty() ? "/v1/traces" : url->path};
 }
 
 Result<Endpoint> ParseQuery(std::string_view what, std::string_view text) {
-  auto url = ParseUrl(text, 16686);
-  if (!url) return MakeError(fmt::format("{}: {}", what, url.error().message));
-  if (url->scheme == "zipkin" || url->scheme == "tempo") {
-    return MakeError(fmt::format("{}: \"{}\": querying {} is not supported yet (use jaeger://)",
-                                 what, text, url->scheme));
-  }
-  if (url->scheme != "jaeger") {
-    return MakeError(
-        fmt::format("{}: \"{}\": unknown backend scheme \"{}\" (expected embedded or "
-                    "jaeger://host:port)",
-                    what, text, url->scheme));
-  }
-  return Endpoint{url->address.host, url->address.port, url->path};
+  auto target = ParseQueryTarget(text);
+  if (!target) return MakeError(fmt::format("{}: {}", what, target.error().message));
+  return Endpoint{target->address.host, target->address.port, target->base_path};
 }
 
 }  // namespace
@@ -59,6 +60,8 @@ std::string_view ExportProtocolName(ExportProtocol protocol) {
       return "otlp-http-json";
     case ExportProtocol::kZipkin:
       return "zipkin";
+    case ExportProtocol::kOtlpGrpc:
+      return "otlp-grpc";
     case ExportProtocol::kOtlpHttpProtobuf:
       break;
   }
@@ -67,11 +70,12 @@ std::string_view ExportProtocolName(ExportProtocol protocol) {
 
 Result<ExportProtocol> ParseExportProtocol(std::string_view text) {
   for (auto p : {ExportProtocol::kOtlpHttpProtobuf, ExportProtocol::kOtlpHttpJson,
-                 ExportProtocol::kZipkin}) {
+                 ExportProtocol::kZipkin, ExportProtocol::kOtlpGrpc}) {
     if (text == ExportProtocolName(p)) return p;
   }
   return MakeError(fmt::format(
-      "--export-protocol \"{}\" is not one of otlp-http, otlp-http-json, zipkin", text));
+      "--export-protocol \"{}\" is not one of otlp-http, otlp-http-json, otlp-grpc, zipkin",
+      text));
 }
 
 std::string BackendPlan::Describe() const {
@@ -80,11 +84,10 @@ std::string BackendPlan::Describe() const {
                        export_target.host, export_target.port, query.host, query.port);
   }
   return fmt::format(
-      "export {}://{}:{}{}{}, query jaeger://{}:{}",
-      protocol == ExportProtocol::kZipkin ? "zipkin" : "otlp-http", export_target.host,
+      "export {}://{}:{}{}{}, query {}{}", ExportProtocolName(protocol), export_target.host,
       export_target.port, export_target.path,
-      export_headers.empty() ? "" : fmt::format(" ({} headers)", export_headers.size()), query.host,
-      query.port);
+      export_headers.empty() ? "" : fmt::format(" ({} headers)", export_headers.size()), query_url,
+      query_headers.empty() ? "" : fmt::format(" ({} headers)", query_headers.size()));
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> ParseOtlpHeaders(std::string_view text) {
@@ -134,49 +137,67 @@ Result<BackendPlan> PlanBackend(const BackendConfig& scenario_backend,
   if (query.empty()) {
     return MakeError(
         fmt::format("{} is set but no query backend: the verifier must read the spans "
-                    "back (set --backend jaeger://HOST:PORT or [backend] query)",
+                    "back (set --backend jaeger://HOST:PORT, zipkin://, tempo:// or "
+                    "jaeger-v3://, or [backend] query)",
                     export_what));
   }
   plan.embedded = false;
   auto q = ParseQuery(query_what, query);
   if (!q) return q.error();
   plan.query = *q;
+  plan.query_url = query;
+  plan.query_headers = scenario_backend.query_headers;
+  for (const auto& h : scenario_backend.export_headers) plan.export_headers.emplace_back(h.name, h.value);
   if (export_url.empty()) {
     // As every OpenTelemetry SDK does: the signal-specific variable is a full URL, the generic
     // one a base to which /v1/traces is appended.
     if (auto protocol = env("OTEL_EXPORTER_OTLP_PROTOCOL"); protocol && !protocol->empty()) {
       if (*protocol == "http/json") {
         plan.protocol = ExportProtocol::kOtlpHttpJson;
+      } else if (*protocol == "grpc") {
+        plan.protocol = ExportProtocol::kOtlpGrpc;
       } else if (*protocol != "http/protobuf") {
         return MakeError(
-            fmt::format("OTEL_EXPORTER_OTLP_PROTOCOL=\"{}\" is not supported yet (use "
-                        "http/protobuf or http/json)",
+            fmt::format("OTEL_EXPORTER_OTLP_PROTOCOL=\"{}\" is not one of grpc, http/protobuf, "
+                        "http/json",
                         *protocol));
       }
     }
+    const bool grpc = plan.protocol == ExportProtocol::kOtlpGrpc;
     if (auto traces = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"); traces && !traces->empty()) {
-      auto e = ParseExport("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", *traces, plan.protocol);
-      if (!e) return e.error();
-      plan.export_target = *e;
+      // The SDKs' form: an http(s):// URL; for grpc only its host and port count.
+      auto url = ParseUrl(*traces, grpc ? 4317 : 4318);
+      if (!url) return MakeError("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: " + url.error().message);
+      plan.export_tls = grpc && url->scheme == "https";
+      plan.export_target = Endpoint{url->address.host, url->address.port,
+                                    grpc ? "" : (url->path.empty() ? "/v1/traces" : url->path)};
     } else if (auto base = env("OTEL_EXPORTER_OTLP_ENDPOINT"); base && !base->empty()) {
       std::string b = *base;
       while (!b.empty() && b.back() == '/') b.pop_back();
-      auto url = ParseUrl(b, 4318);
+      auto url = ParseUrl(b, grpc ? 4317 : 4318);
       if (!url) return MakeError("OTEL_EXPORTER_OTLP_ENDPOINT: " + url.error().message);
-      plan.export_target = Endpoint{url->address.host, url->address.port, url->path + "/v1/traces"};
+      plan.export_tls = grpc && url->scheme == "https";
+      plan.export_target = Endpoint{url->address.host, url->address.port,
+                                    grpc ? "" : url->path + "/v1/traces"};
     } else {
-      // Same host as the query API, the standard OTLP/HTTP port.
-      plan.export_target = Endpoint{plan.query.host, 4318, "/v1/traces"};
+      // Same host as the query API, the standard OTLP port.
+      plan.export_target = Endpoint{plan.query.host, static_cast<uint16_t>(grpc ? 4317 : 4318),
+                                    grpc ? "" : "/v1/traces"};
     }
   } else {
-    auto e = ParseExport(export_what, export_url, plan.protocol);
+    auto e = ParseExport(export_what, export_url, plan.protocol, plan.export_tls);
     if (!e) return e.error();
     plan.export_target = *e;
   }
   if (auto headers = env("OTEL_EXPORTER_OTLP_HEADERS"); headers && !headers->empty()) {
     auto parsed = ParseOtlpHeaders(*headers);
     if (!parsed) return parsed.error();
-    plan.export_headers = std::move(*parsed);
+    // The scenario's headers win over the environment's, as its export URL does.
+    for (auto& [name, value] : *parsed) {
+      bool set = false;
+      for (const auto& h : plan.export_headers) set = set || AsciiLowercase(h.first) == AsciiLowercase(name);
+      if (!set) plan.export_headers.emplace_back(std::move(name), std::move(value));
+    }
   }
   return plan;
 }

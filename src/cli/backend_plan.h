@@ -20,8 +20,9 @@ struct Endpoint {
 };
 
 // How spans travel to the backend.
-enum class ExportProtocol { kOtlpHttpProtobuf, kOtlpHttpJson, kZipkin };
-std::string_view ExportProtocolName(ExportProtocol protocol);  // "otlp-http", "otlp-http-json", "zipkin"
+enum class ExportProtocol { kOtlpHttpProtobuf, kOtlpHttpJson, kZipkin, kOtlpGrpc };
+// "otlp-http", "otlp-http-json", "zipkin", "otlp-grpc"
+std::string_view ExportProtocolName(ExportProtocol protocol);
 // Parses --export-protocol's value.
 Result<ExportProtocol> ParseExportProtocol(std::string_view text);
 
@@ -30,14 +31,22 @@ struct BackendPlan {
   ExportProtocol protocol = ExportProtocol::kOtlpHttpProtobuf;
   Endpoint export_target;  // OTLP/HTTP; for the embedded backend filled in once it has started
   std::vector<std::pair<std::string, std::string>> export_headers;  // secrets: never printed
-  Endpoint query;          // Jaeger query API
+  bool export_tls = false;  // otlp-grpcs:// (CA and client certificate from [backend])
+  Endpoint query;          // the query API's address (for messages)
+  // The query URL the verifier's clients are made from (verifier/backend_factory.h):
+  // "jaeger://host:port", "jaeger-v3://...", "zipkin://...", "tempo://..."; for the embedded
+  // backend set once it has started.
+  std::string query_url;
+  std::vector<Header> query_headers;  // secrets: never printed
   std::string Describe() const;  // no header values
 };
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 
-// `backend_flag` is --backend ("embedded", "jaeger://host:port"), `export_flag` is --export
-// ("otlp-http://host:port[/path]"). Errors name the offending value.
+// `backend_flag` is --backend ("embedded", "jaeger://host:port", "zipkin://", "tempo://",
+// "jaeger-v3://"), `export_flag` is --export ("otlp-http://host:port[/path]", "otlp-http-json://",
+// "zipkin://"). Headers come from [backend] export_headers / query_headers, then
+// OTEL_EXPORTER_OTLP_HEADERS for export. Errors name the offending value, never a header value.
 Result<BackendPlan> PlanBackend(const BackendConfig& scenario_backend,
                                 const std::optional<std::string>& backend_flag,
                                 const std::optional<std::string>& export_flag, const EnvLookup& env);

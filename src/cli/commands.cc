@@ -21,11 +21,14 @@
 #include "net/address.h"
 #include "driver/ledger_io.h"
 #include "driver/load_driver.h"
+#include "driver/progress.h"
 #include "driver/schedule.h"
 #include "export/exporter.h"
+#include "export/otlp_grpc_sender.h"
 #include "export/otlp_http_sender.h"
 #include "export/zipkin_sender.h"
 #include "report/junit.h"
+#include "report/report_files.h"
 #include "report/markdown.h"
 #include "report/render.h"
 #include "report/run_report.h"
@@ -33,7 +36,7 @@
 #include "topology/parse.h"
 #include "topology/service_runtime.h"
 #include "verifier/http_fetcher.h"
-#include "verifier/jaeger_v1_client.h"
+#include "verifier/backend_factory.h"
 #include "verifier/verify.h"
 
 namespace tracerig {
@@ -105,6 +108,11 @@ Status ApplyLoadOverrides(const ParsedFlags& flags, Scenario& scenario) {
   if (flags.Has("rate") && model == LoadModel::kRamp) {
     return MakeError("--rate does not apply to load model \"ramp\" (set [[load.stages]] targets)");
   }
+  if (flags.Has("rate") && model == LoadModel::kClosed) {
+    return MakeError(
+        "--rate does not apply to load model \"closed\" (virtual users pace themselves; set "
+        "[load] virtual_users and think_time)");
+  }
   if (auto d = flags.Get("duration")) {
     auto ns = ParseDuration(*d);
     if (!ns || *ns == 0) return MakeError(fmt::format("--duration \"{}\" is not a duration like 30s", *d));
@@ -133,45 +141,55 @@ Status ApplyLoadOverrides(const ParsedFlags& flags, Scenario& scenario) {
   return Ok{};
 }
 
-// The report formats asked for with --report (json is always written).
-struct ReportFormats {
-  bool junit = false;
-  bool markdown = false;
-};
-
-Result<ReportFormats> ParseReportFormats(const ParsedFlags& flags) {
-  ReportFormats formats;
-  const std::string value = flags.Get("report").value_or("json");
-  std::string_view rest = value;
-  while (!rest.empty()) {
-    size_t comma = rest.find(',');
-    std::string_view f = rest.substr(0, comma);
-    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-    if (f == "json") continue;
-    if (f == "junit") {
-      formats.junit = true;
-    } else if (f == "markdown") {
-      formats.markdown = true;
-    } else if (f == "html") {
-      return MakeError("--report html: not implemented yet (json, junit and markdown are)");
-    } else {
-      return MakeError(fmt::format("--report: unknown format \"{}\" (json, junit, markdown, html)", f));
-    }
-  }
-  return formats;
+// --fail-on over the default (every check fails the run). Returns an error for a bad list.
+Status ApplyFailOn(const ParsedFlags& flags, RunReport& report) {
+  auto f = flags.Get("fail-on");
+  if (!f) return Ok{};
+  auto parsed = ParseFailOn(*f);
+  if (!parsed) return parsed.error();
+  report.fail_on = *parsed;
+  return Ok{};
 }
+
+const FlagSpec kFailOnFlag = {
+    "fail-on", "KINDS",
+    "check kinds that fail the run: completeness, broken-propagation, spans-exported, "
+    "trace-structure, verification-deadline, sampling, all (default) or none; the others only warn"};
 
 const std::vector<FlagSpec> kLoadFlags = {
     {"duration", "DURATION", "how long to drive load, e.g. 30s, 2m (overrides [load] duration)"},
     {"rate", "N", "root requests per second, open loop (overrides [load] rate)"},
     {"seed", "N", "seed for every random decision (overrides [scenario] seed)"},
-    {"backend", "URL", "where the verifier reads spans: embedded (default) or jaeger://HOST:PORT"},
-    {"export", "URL", "where spans are exported: otlp-http://HOST:PORT[/path] or "
-                      "zipkin://HOST:PORT[/path] (default: the backend's host, port 4318)"},
+    {"backend", "URL", "where the verifier reads spans: embedded (default), jaeger://HOST:PORT, "
+                       "jaeger-v3://, zipkin:// or tempo://"},
+    {"export", "URL", "where spans are exported: otlp-http://HOST:PORT[/path], otlp-http-json://"
+                      " or zipkin://HOST:PORT[/path] (default: the backend's host, port 4318)"},
     {"export-protocol", "P", "with the embedded backend: otlp-http (default), otlp-http-json or "
                              "zipkin"},
     {"threads", "N", "threads for the simulated services (default: number of cores)"},
+    {"driver-threads", "N", "load driver event-loop threads (overrides [load] threads; default: "
+                            "number of cores, at most 16)"},
+    {"connections", "N", "connections per entry service per driver thread (overrides [load] "
+                         "connections; 0 = one per request in flight)"},
 };
+
+// --driver-threads / --connections over the scenario's [load] values.
+Status ApplyDriverOverrides(const ParsedFlags& flags, Scenario& scenario) {
+  for (auto [name, field, max] : {std::tuple{"driver-threads", &scenario.load.threads, 256ul},
+                                  std::tuple{"connections", &scenario.load.connections, 100000ul}}) {
+    auto v = flags.Get(name);
+    if (!v) continue;
+    char* end = nullptr;
+    const unsigned long n = std::strtoul(v->c_str(), &end, 10);
+    const bool threads = std::string_view(name) == "driver-threads";
+    if (v->empty() || *end != '\0' || (*v)[0] == '-' || n > max || (threads && n == 0)) {
+      return MakeError(fmt::format("--{} \"{}\" must be an integer from {} to {}", name, *v,
+                                   threads ? 1 : 0, max));
+    }
+    *field = static_cast<uint32_t>(n);
+  }
+  return Ok{};
+}
 
 // An embedded backend or nothing, plus the plan with its addresses filled in.
 struct StartedBackend {
@@ -199,45 +217,61 @@ Result<StartedBackend> StartBackend(const Scenario& scenario, const ParsedFlags&
     options.otlp_http = "127.0.0.1:0";
     options.query = "127.0.0.1:0";
     const bool zipkin = started.plan.protocol == ExportProtocol::kZipkin;
+    const bool grpc = started.plan.protocol == ExportProtocol::kOtlpGrpc;
     if (zipkin) options.zipkin = "127.0.0.1:0";
+    if (grpc) options.otlp_grpc = "127.0.0.1:0";
     started.embedded = std::make_unique<EmbeddedBackend>(options);
     if (auto s = started.embedded->Start(); !s) return MakeError("embedded backend: " + s.error().message);
-    auto in = zipkin ? started.embedded->zipkin_endpoint() : started.embedded->otlp_http_endpoint();
+    auto in = zipkin ? started.embedded->zipkin_endpoint()
+              : grpc ? started.embedded->otlp_grpc_endpoint()
+                     : started.embedded->otlp_http_endpoint();
     auto query = started.embedded->query_endpoint();
     started.plan.export_target = {in.address().to_string(), in.port(),
-                                  zipkin ? "/api/v2/spans" : "/v1/traces"};
+                                  zipkin ? "/api/v2/spans" : grpc ? "" : "/v1/traces"};
     started.plan.query = {query.address().to_string(), query.port(), ""};
+    started.plan.query_url = fmt::format("jaeger://{}:{}", query.address().to_string(), query.port());
   }
   return started;
 }
 
 // The sender that speaks the plan's export protocol.
-std::unique_ptr<BatchSender> MakeSender(const BackendPlan& plan) {
+Result<std::unique_ptr<BatchSender>> MakeSender(const BackendPlan& plan, const BackendConfig& config) {
   const Endpoint& e = plan.export_target;
+  if (plan.protocol == ExportProtocol::kOtlpGrpc) {
+    OtlpGrpcTarget target;
+    target.host_port = fmt::format("{}:{}", e.host, e.port);
+    target.headers = plan.export_headers;
+    target.tls = plan.export_tls;
+    target.ca_file = config.ca_file;
+    target.client_cert_file = config.client_cert_file;
+    target.client_key_file = config.client_key_file;
+    auto sender = OtlpGrpcSender::Create(std::move(target));
+    if (!sender) return sender.error();
+    return std::unique_ptr<BatchSender>(std::move(*sender));
+  }
   if (plan.protocol == ExportProtocol::kZipkin) {
     ZipkinHttpTarget target;
     target.host = e.host;
     target.port = e.port;
     target.path = e.path;
     target.headers = plan.export_headers;
-    return std::make_unique<ZipkinHttpSender>(target);
+    return std::unique_ptr<BatchSender>(std::make_unique<ZipkinHttpSender>(target));
   }
   OtlpHttpTarget target{e.host, e.port, e.path, plan.export_headers};
   if (plan.protocol == ExportProtocol::kOtlpHttpJson) target.encoding = OtlpEncoding::kJson;
-  return std::make_unique<OtlpHttpSender>(target);
+  return std::unique_ptr<BatchSender>(std::make_unique<OtlpHttpSender>(target));
 }
 
 // Jaeger's API has whole microseconds; a child rebuilt from truncated start + duration can seem to
 // end 1 µs after its parent.
 constexpr uint64_t kJaegerClockSkewToleranceNs = 1000;
 
-std::unique_ptr<BackendClient> MakeQueryClient(const BackendPlan& plan) {
+// One client per verifier worker for the plan's query API, each with its own connection.
+Result<BackendClientFactory> MakeQueryClients(const BackendPlan& plan) {
   HttpClientOptions options;
   options.request_timeout = std::chrono::milliseconds(10000);
   options.connect_timeout = std::chrono::milliseconds(3000);
-  return MakeJaegerV1Client(
-      std::make_unique<BlockingHttpFetcher>(plan.query.host, plan.query.port, options),
-      fmt::format("jaeger v1 at http://{}:{}", plan.query.host, plan.query.port));
+  return MakeBackendClientFactory(plan.query_url, plan.query_headers, options);
 }
 
 // Progress on stderr: rewritten in place on a terminal (at most 5 times a second), one line
@@ -310,7 +344,9 @@ int ValidateCommand(const std::vector<std::string>& args) {
 int RunCommand(const std::vector<std::string>& args) {
   std::vector<FlagSpec> specs = kLoadFlags;
   specs.insert(specs.end(),
-               {{"report", "FORMATS", "report formats, comma-separated (json; more to come)"},
+               {{"report", "FORMATS", "report formats, comma-separated: json (always), junit, "
+                                      "markdown, html"},
+                kFailOnFlag,
                 {"report-dir", "DIR", "where the run's report folder is created (default reports/)"},
                 {"quiet", "", "no progress and no summary on the terminal (the report is still written)"},
                 {"no-verify", "", "drive load and write the ledger, but do not query the backend"},
@@ -341,15 +377,24 @@ int RunCommand(const std::vector<std::string>& args) {
     PrintError("run", s.error().message);
     return kExitUsage;
   }
-  auto formats = ParseReportFormats(flags);
+  if (auto s = ApplyDriverOverrides(flags, *scenario); !s) {
+    PrintError("run", s.error().message);
+    return kExitUsage;
+  }
+  auto formats = ParseReportFormatList(flags.Get("report").value_or("json"));
   if (!formats) {
     PrintError("run", formats.error().message);
     return kExitUsage;
   }
-  auto schedule = MakeSchedule(scenario->load, scenario->seed);
-  if (!schedule) {
-    PrintError("run", schedule.error().message);
-    return kExitUsage;
+  // A closed loop paces itself: no schedule is planned for it.
+  std::unique_ptr<Schedule> schedule;
+  if (scenario->load.model != LoadModel::kClosed) {
+    auto planned = MakeSchedule(scenario->load, scenario->seed);
+    if (!planned) {
+      PrintError("run", planned.error().message);
+      return kExitUsage;
+    }
+    schedule = std::move(*planned);
   }
   VerifyOptions verify_options;
   verify_options.clock_skew_tolerance_ns = kJaegerClockSkewToleranceNs;
@@ -389,6 +434,11 @@ int RunCommand(const std::vector<std::string>& args) {
   report.load_model = std::string(LoadModelName(scenario->load.model));
   report.target_duration_ns = scenario->load.duration_ns;
   report.expect = scenario->expect;
+  report.expected_edges = ExpectedGraphEdges(*scenario);
+  if (auto s = ApplyFailOn(flags, report); !s) {
+    PrintError("run", s.error().message);
+    return kExitUsage;
+  }
   report.started_unix_nano = clock.NowUnixNano();
   const std::string report_dir =
       (std::filesystem::path(flags.Get("report-dir").value_or("reports")) / ReportDirName(report))
@@ -400,8 +450,18 @@ int RunCommand(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   report.backend = backend->plan.Describe();
+  auto query_clients = MakeQueryClients(backend->plan);
+  if (!query_clients) {
+    PrintError("run", query_clients.error().message);
+    return kExitUsage;
+  }
 
-  BatchingExporter exporter(MakeSender(backend->plan), ExporterOptions{}, scenario->seed);
+  auto sender = MakeSender(backend->plan, scenario->backend);
+  if (!sender) {
+    PrintError("run", sender.error().message);
+    return kExitUsage;
+  }
+  BatchingExporter exporter(std::move(*sender), ExporterOptions{}, scenario->seed);
 
   const uint64_t id_seed = RandomRunSeed();
   TopologyOptions topology_options;
@@ -422,28 +482,28 @@ int RunCommand(const std::vector<std::string>& args) {
   driver_options.warmup_ns = scenario->load.warmup_ns;
   driver_options.seed = scenario->seed;
   driver_options.id_seed = Rng::Mix(id_seed, 0xd1);
-  LoadDriver driver(*scenario, entry_endpoints, std::move(*schedule), exporter, clock,
+  LoadDriver driver(*scenario, entry_endpoints, std::move(schedule), exporter, clock,
                     driver_options);
 
   ProgressPrinter progress(quiet);
   if (!quiet) {
     std::fprintf(stderr, "tracerig: scenario \"%s\": %zu services up; backend: %s\n",
                  scenario->name.c_str(), report.services.size(), report.backend.c_str());
-    std::fprintf(stderr, "tracerig: load model %s: %s requests over %s\n",
-                 std::string(LoadModelName(scenario->load.model)).c_str(),
-                 FormatRequestCount(PlannedRequests(scenario->load)).c_str(),
-                 FormatDuration(scenario->load.duration_ns).c_str());
+    if (scenario->load.model == LoadModel::kClosed) {
+      std::fprintf(stderr, "tracerig: load model closed (closed loop): %u virtual users for %s\n",
+                   scenario->load.virtual_users, FormatDuration(scenario->load.duration_ns).c_str());
+    } else {
+      std::fprintf(stderr, "tracerig: load model %s: %s requests over %s\n",
+                   std::string(LoadModelName(scenario->load.model)).c_str(),
+                   FormatRequestCount(PlannedRequests(scenario->load)).c_str(),
+                   FormatDuration(scenario->load.duration_ns).c_str());
+    }
   }
-  const uint64_t total_ns = scenario->load.duration_ns;
   report.load = driver.Run(
       stop,
       [&](const DriverProgress& p) {
         auto ex = exporter.stats();
-        progress.Line(fmt::format("load {:>5.1f}s/{}  sent {}  done {}  errors {}  in flight {}  "
-                                  "spans exported {}  dropped {}",
-                                  static_cast<double>(p.elapsed_ns) / 1e9, FormatDuration(total_ns),
-                                  p.scheduled, p.completed, p.errors, p.in_flight, ex.exported,
-                                  ex.dropped_queue_full + ex.dropped_failed));
+        progress.Line(FormatProgressLine(p, ex.exported, ex.dropped_queue_full + ex.dropped_failed));
       },
       250'000'000ull);
   progress.Done();
@@ -469,11 +529,9 @@ int RunCommand(const std::vector<std::string>& args) {
   if (flags.Has("no-verify")) {
     report.verification_skipped = true;
   } else if (!report.load.ledger.empty()) {
-    const BackendPlan& plan = backend->plan;
     ThreadSleeper sleeper;
-    auto verified = VerifyLedger(*scenario, report.load.ledger,
-                                 [&plan] { return MakeQueryClient(plan); }, verify_options, clock,
-                                 sleeper, [&](size_t done, size_t total) {
+    auto verified = VerifyLedger(*scenario, report.load.ledger, *query_clients, verify_options,
+                                 clock, sleeper, [&](size_t done, size_t total) {
                                    progress.Line(fmt::format("verifying {}/{} traces", done, total),
                                                  done == total);
                                  });
@@ -489,12 +547,7 @@ int RunCommand(const std::vector<std::string>& args) {
 
   report.finished_unix_nano = clock.NowUnixNano();
   Judge(report);
-  std::vector<Result<std::string>> written;
-  written.push_back(WriteJsonReport(report, report_dir));
-  if (formats->junit) written.push_back(WriteReportFile(report_dir, "report.xml", RenderJUnit(report)));
-  if (formats->markdown) {
-    written.push_back(WriteReportFile(report_dir, "report.md", RenderMarkdown(report)));
-  }
+  std::vector<Result<std::string>> written = WriteReports(report, report_dir, *formats);
   if (!quiet) std::fputs(RenderTerminalSummary(report).c_str(), stdout);
   for (const auto& w : written) {
     if (w) {
@@ -511,20 +564,24 @@ int RunCommand(const std::vector<std::string>& args) {
 int BackendCommand(const std::vector<std::string>& args) {
   static const std::vector<FlagSpec> specs = {
       {"otlp-http", "HOST:PORT", "OTLP/HTTP receiver, POST /v1/traces (default 127.0.0.1:4318)"},
-      {"query", "HOST:PORT", "Jaeger query API v1 (default 127.0.0.1:16686)"},
+      {"query", "HOST:PORT", "Jaeger query API v1 and v3, and /api/tracerig/stats (default "
+                             "127.0.0.1:16686)"},
       {"max-spans", "N", "spans kept in memory; the oldest whole traces are evicted (default 1000000)"},
       {"zipkin", "HOST:PORT", "Zipkin v2 receiver (POST /api/v2/spans) and query API (default "
                               "127.0.0.1:9411; \"off\" disables it)"},
-      {"otlp-grpc", "HOST:PORT", "OTLP/gRPC receiver (not implemented yet)"},
+      {"otlp-grpc", "HOST:PORT", "OTLP/gRPC receiver, TraceService/Export (default 127.0.0.1:4317; "
+                                 "\"off\" disables it)"},
   };
   std::string help = Help(
       "tracerig backend [flags]",
-      "Runs tracerig's embedded tracing backend until Ctrl-C: it receives spans over OTLP/HTTP\n"
-      "(protobuf or JSON, gzip allowed) and Zipkin v2 JSON, and serves them over the Jaeger query\n"
-      "API v1 and the Zipkin v2 API (on the Zipkin port)\n"
-      "(GET /api/traces/{id}, /api/traces?service=..., /api/services, /api/services/{s}/operations),\n"
-      "so the Jaeger UI's API clients and tracerig's verifier can read them. Port 0 picks a free\n"
-      "port; the bound addresses are printed on start.",
+      "Runs tracerig's embedded tracing backend until Ctrl-C: it receives spans over OTLP/gRPC,\n"
+      "OTLP/HTTP (protobuf or JSON, gzip allowed) and Zipkin v2 JSON, and serves them over the\n"
+      "Jaeger query API v1 (GET /api/traces/{id}, /api/traces?service=..., /api/services,\n"
+      "/api/services/{s}/operations) and API v3 (/api/v3/traces/{id}, /api/v3/traces?query...,\n"
+      "/api/v3/services, /api/v3/operations) and the Zipkin v2 API (on the Zipkin port), so the\n"
+      "Jaeger UI's API clients and tracerig's verifier can read them. GET /api/tracerig/stats on\n"
+      "the query port gives ingest counters per receiver. Port 0 picks a free port; the bound\n"
+      "addresses are printed on start.",
       specs);
   ParsedFlags flags;
   if (auto code = ParseOrExit("backend", args, specs, help, flags)) return *code;
@@ -532,17 +589,13 @@ int BackendCommand(const std::vector<std::string>& args) {
     PrintError("backend", fmt::format("unexpected argument \"{}\"", flags.positional[0]));
     return kExitUsage;
   }
-  for (const char* later : {"otlp-grpc"}) {
-    if (flags.Has(later)) {
-      PrintError("backend", fmt::format("--{} is not implemented yet", later));
-      return kExitUsage;
-    }
-  }
   EmbeddedBackendOptions options;
   options.otlp_http = flags.Get("otlp-http").value_or(options.otlp_http);
   options.query = flags.Get("query").value_or(options.query);
   options.zipkin = flags.Get("zipkin").value_or("127.0.0.1:9411");
   if (options.zipkin == "off") options.zipkin.clear();
+  options.otlp_grpc = flags.Get("otlp-grpc").value_or(std::string(kDefaultOtlpGrpcListen));
+  if (options.otlp_grpc == "off") options.otlp_grpc.clear();
   if (auto m = flags.Get("max-spans")) {
     char* end = nullptr;
     options.max_spans = std::strtoull(m->c_str(), &end, 10);
@@ -561,6 +614,10 @@ int BackendCommand(const std::vector<std::string>& args) {
   auto query = backend.query_endpoint();
   std::printf("tracerig backend %s\n", TracerigVersion());
   std::printf("otlp-http: http://%s:%u/v1/traces\n", otlp.address().to_string().c_str(), otlp.port());
+  if (!options.otlp_grpc.empty()) {
+    auto grpc = backend.otlp_grpc_endpoint();
+    std::printf("otlp-grpc: %s:%u\n", grpc.address().to_string().c_str(), grpc.port());
+  }
   std::printf("query:     http://%s:%u/api/traces\n", query.address().to_string().c_str(), query.port());
   if (!options.zipkin.empty()) {
     auto zipkin = backend.zipkin_endpoint();
@@ -603,7 +660,12 @@ int ServeCommand(const std::vector<std::string>& args) {
     PrintError("serve", backend.error().message);
     return kExitUsage;
   }
-  BatchingExporter exporter(MakeSender(backend->plan), ExporterOptions{}, scenario->seed);
+  auto sender = MakeSender(backend->plan, scenario->backend);
+  if (!sender) {
+    PrintError("serve", sender.error().message);
+    return kExitUsage;
+  }
+  BatchingExporter exporter(std::move(*sender), ExporterOptions{}, scenario->seed);
   TopologyOptions options;
   options.threads = std::max(1u, std::thread::hardware_concurrency());
   options.id_seed = RandomRunSeed();
@@ -629,8 +691,10 @@ int ServeCommand(const std::vector<std::string>& args) {
 int VerifyCommand(const std::vector<std::string>& args) {
   static const std::vector<FlagSpec> specs = {
       {"ledger", "FILE", "the ledger.jsonl written by an earlier 'tracerig run' (required)"},
-      {"backend", "URL", "where to read spans: jaeger://HOST:PORT (required)"},
+      {"backend", "URL", "where to read spans (required): jaeger://HOST:PORT, jaeger-v3://, "
+                         "zipkin://, tempo://"},
       {"verify-timeout", "DURATION", "overall deadline for verification (default 60s)"},
+      kFailOnFlag,
   };
   std::string help = Help(
       "tracerig verify SCENARIO.toml --ledger FILE --backend jaeger://HOST:PORT",
@@ -662,7 +726,8 @@ int VerifyCommand(const std::vector<std::string>& args) {
     return std::optional<std::string>{};
   });
   if (!plan || plan->embedded) {
-    PrintError("verify", plan ? "--backend must name a running backend (jaeger://HOST:PORT)"
+    PrintError("verify", plan ? "--backend must name a running backend (jaeger://HOST:PORT, "
+                                "zipkin://, tempo://, jaeger-v3://)"
                               : plan.error().message);
     return kExitUsage;
   }
@@ -676,21 +741,28 @@ int VerifyCommand(const std::vector<std::string>& args) {
     }
     options.deadline_ns = *ns;
   }
-  auto client = MakeQueryClient(*plan);
+  auto clients = MakeQueryClients(*plan);
+  if (!clients) {
+    PrintError("verify", clients.error().message);
+    return kExitUsage;
+  }
   ThreadSleeper sleeper;
   RunReport report;
   report.tracerig_version = TracerigVersion();
   report.scenario_name = scenario->name;
   report.scenario_file = flags.positional[0];
   report.seed = ledger->seed;
-  report.backend = client->Describe();
+  report.backend = (*clients)()->Describe();
   report.expect = scenario->expect;
+  report.expected_edges = ExpectedGraphEdges(*scenario);
+  if (auto s = ApplyFailOn(flags, report); !s) {
+    PrintError("verify", s.error().message);
+    return kExitUsage;
+  }
   report.load.ledger = ledger->entries;
   report.load.sent = ledger->entries.size();
   report.started_unix_nano = SystemClock::Instance().NowUnixNano();
-  const BackendPlan& query_plan = *plan;
-  auto verified = VerifyLedger(*scenario, ledger->entries,
-                               [&query_plan] { return MakeQueryClient(query_plan); }, options,
+  auto verified = VerifyLedger(*scenario, ledger->entries, *clients, options,
                                SystemClock::Instance(), sleeper);
   if (verified) {
     report.verification = std::move(*verified);

@@ -78,8 +78,50 @@ TEST(BackendPlanTest, ExportProtocolFollowsSchemeAndEnvironment) {
   ASSERT_TRUE(protobuf);
   EXPECT_EQ(protobuf->protocol, ExportProtocol::kOtlpHttpProtobuf);  // an explicit URL wins
   EXPECT_EQ(ParseExportProtocol("zipkin").value(), ExportProtocol::kZipkin);
+  EXPECT_EQ(ParseExportProtocol("otlp-grpc").value(), ExportProtocol::kOtlpGrpc);
   EXPECT_EQ(ParseExportProtocol("grpc").error().message,
-            "--export-protocol \"grpc\" is not one of otlp-http, otlp-http-json, zipkin");
+            "--export-protocol \"grpc\" is not one of otlp-http, otlp-http-json, otlp-grpc, "
+            "zipkin");
+  // OTLP/gRPC: the scheme or the SDKs' protocol variable; port 4317, no path; otlp-grpcs is TLS.
+  auto grpc = PlanBackend({}, std::string("tempo://t"), std::string("otlp-grpc://c"), Env({}));
+  ASSERT_TRUE(grpc) << grpc.error().message;
+  EXPECT_EQ(grpc->protocol, ExportProtocol::kOtlpGrpc);
+  EXPECT_EQ(grpc->export_target.port, 4317);
+  EXPECT_EQ(grpc->export_target.path, "");
+  EXPECT_FALSE(grpc->export_tls);
+  EXPECT_EQ(grpc->query_url, "tempo://t");
+  auto grpcs = PlanBackend({}, std::string("zipkin://z"), std::string("otlp-grpcs://c:443"), Env({}));
+  ASSERT_TRUE(grpcs) << grpcs.error().message;
+  EXPECT_TRUE(grpcs->export_tls);
+  auto env_grpc = PlanBackend({}, std::string("jaeger-v3://q"), std::nullopt,
+                              Env({{"OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"},
+                                   {"OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector"}}));
+  ASSERT_TRUE(env_grpc) << env_grpc.error().message;
+  EXPECT_EQ(env_grpc->protocol, ExportProtocol::kOtlpGrpc);
+  EXPECT_EQ(env_grpc->export_target.host, "collector");
+  EXPECT_EQ(env_grpc->export_target.port, 4317);
+  EXPECT_TRUE(env_grpc->export_tls);
+}
+
+TEST(BackendPlanTest, ScenarioHeadersWinOverTheEnvironmentAndAreNeverDescribed) {
+  BackendConfig config;
+  config.export_url = "otlp-http://c:4318";
+  config.query_url = "tempo://t:3200";
+  config.export_headers = {{"Authorization", "Bearer from-scenario"}};
+  config.query_headers = {{"X-Scope-OrgID", "tenant-a"}};
+  auto plan = PlanBackend(config, std::nullopt, std::nullopt,
+                          Env({{"OTEL_EXPORTER_OTLP_HEADERS",
+                                "authorization=Bearer%20from-env,X-Extra=1"}}));
+  ASSERT_TRUE(plan) << plan.error().message;
+  ASSERT_EQ(plan->export_headers.size(), 2u);
+  EXPECT_EQ(plan->export_headers[0].second, "Bearer from-scenario");
+  EXPECT_EQ(plan->export_headers[1].first, "X-Extra");
+  ASSERT_EQ(plan->query_headers.size(), 1u);
+  EXPECT_EQ(plan->query_headers[0].value, "tenant-a");
+  const std::string described = plan->Describe();
+  EXPECT_EQ(described.find("from-scenario"), std::string::npos) << described;
+  EXPECT_EQ(described.find("tenant-a"), std::string::npos) << described;
+  EXPECT_NE(described.find("tempo://t:3200"), std::string::npos) << described;
 }
 
 TEST(BackendPlanTest, HeadersAreParsedButNeverDescribed) {
@@ -111,20 +153,21 @@ TEST(BackendPlanTest, ErrorsNameTheValue) {
     const char* message;
   };
   const Case cases[] = {
-      {std::string("zipkin://z:9411"), std::nullopt, {},
-       "--backend: \"zipkin://z:9411\": querying zipkin is not supported yet (use jaeger://)"},
       {std::string("jaegr://q:1"), std::nullopt, {},
-       "--backend: \"jaegr://q:1\": unknown backend scheme \"jaegr\" (expected embedded or "
-       "jaeger://host:port)"},
-      {std::string("jaeger://q:16686"), std::string("otlp-grpc://c:4317"), {},
-       "--export: \"otlp-grpc://c:4317\": exporting with otlp-grpc is not supported yet (use "
-       "otlp-http://)"},
+       "--backend: query URL \"jaegr://q:1\": unknown scheme \"jaegr\" (did you mean "
+       "\"jaeger\"?); expected jaeger://HOST:PORT, jaeger-v3://HOST:PORT, zipkin://HOST:PORT or "
+       "tempo://HOST:PORT"},
+      {std::string("jaeger://q:16686"), std::string("otlp-grpc://c:4317/v1/traces"), {},
+       "--export: \"otlp-grpc://c:4317/v1/traces\": OTLP/gRPC has a fixed method path; give only "
+       "host:port"},
+      {std::string("jaeger://q:16686"), std::string("kafka://c:9092"), {},
+       "--export: \"kafka://c:9092\": unknown export scheme \"kafka\" (expected otlp-http://, "
+       "otlp-http-json://, otlp-grpc://, otlp-grpcs:// or zipkin://)"},
       {std::nullopt, std::string("otlp-http://c:4318"), {},
        "--export is set but no query backend: the verifier must read the spans back (set "
-       "--backend jaeger://HOST:PORT or [backend] query)"},
-      {std::string("jaeger://q:16686"), std::nullopt, {{"OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"}},
-       "OTEL_EXPORTER_OTLP_PROTOCOL=\"grpc\" is not supported yet (use http/protobuf or "
-       "http/json)"},
+       "--backend jaeger://HOST:PORT, zipkin://, tempo:// or jaeger-v3://, or [backend] query)"},
+      {std::string("jaeger://q:16686"), std::nullopt, {{"OTEL_EXPORTER_OTLP_PROTOCOL", "thrift"}},
+       "OTEL_EXPORTER_OTLP_PROTOCOL=\"thrift\" is not one of grpc, http/protobuf, http/json"},
   };
   for (const auto& c : cases) {
     auto plan = PlanBackend({}, c.backend, c.exporter, Env(c.env));

@@ -6,7 +6,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -20,50 +19,13 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/cli/run_tracerig.h"
+
 namespace {
 
 namespace fs = std::filesystem;
-
-struct ProcessResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr interleaved
-};
-
-// Runs the tracerig binary with `args`, from the source directory. `on_output` sees the output so
-// far after every read and may signal the process (for Ctrl-C tests).
-ProcessResult RunTracerig(const std::vector<std::string>& args,
-                          const std::function<void(pid_t, const std::string&)>& on_output = {}) {
-  int pipefd[2];
-  if (pipe(pipefd) != 0) return {};
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(pipefd[1], STDOUT_FILENO);
-    dup2(pipefd[1], STDERR_FILENO);
-    close(pipefd[0]);
-    close(pipefd[1]);
-    if (chdir(TRACERIG_SOURCE_DIR) != 0) _exit(127);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(TRACERIG_BINARY));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(TRACERIG_BINARY, argv.data());
-    _exit(127);
-  }
-  close(pipefd[1]);
-  ProcessResult result;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = read(pipefd[0], buf, sizeof buf);
-    if (n <= 0) break;
-    result.output.append(buf, static_cast<size_t>(n));
-    if (on_output) on_output(pid, result.output);
-  }
-  close(pipefd[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
-}
+using tracerig::testing::ProcessResult;
+using tracerig::testing::RunTracerig;
 
 class CliE2eTest : public ::testing::Test {
  protected:
@@ -194,7 +156,7 @@ TEST_F(CliE2eTest, CtrlCStopsLoadAndStillVerifiesWhatWasSent) {
                         "--report-dir", dir_.string()},
                        [&](pid_t pid, const std::string& output) {
                          // Interrupt once load has visibly started.
-                         if (!sent && output.find("done ") != std::string::npos) {
+                         if (!sent && output.find("  sent ") != std::string::npos) {
                            kill(pid, SIGINT);
                            sent = true;
                          }
