@@ -496,7 +496,28 @@ std::string LatencySection(const RunReport& r) {
 
 std::string SamplingSection(const RunReport& r) {
   std::string out = "<section id=\"sampling\">\n<h2>Sampling</h2>\n";
-  out += "<p class=\"placeholder\" id=\"sampling-checks\">no sampling checks in this run</p>\n";
+  if (!r.verification || r.verification->sampling.empty()) {
+    out += "<p class=\"placeholder\" id=\"sampling-checks\">no sampling checks in this run</p>\n";
+  } else {
+    // Observed fraction as a bar, the configured one as a tick, the interval as a band.
+    out += "<table id=\"sampling-checks\"><tr><th>service</th><th>policy</th><th>sampled</th>"
+           "<th>observed vs expected</th><th>verdict</th></tr>\n";
+    for (const auto& s : r.verification->sampling) {
+      auto x = [](double f) { return std::clamp(f, 0.0, 1.0) * 200; };
+      out += fmt::format(
+          "<tr><td>{}</td><td><code>{}</code></td><td>{} of {} ({:.3f})</td><td><svg width=\"204\" "
+          "height=\"14\" role=\"img\" aria-label=\"observed {:.3f}, expected {:.3f}\">"
+          "<rect x=\"2\" y=\"3\" width=\"200\" height=\"8\" fill=\"#eee\"/>"
+          "<rect x=\"{:.1f}\" y=\"3\" width=\"{:.1f}\" height=\"8\" fill=\"#cde\"/>"
+          "<rect x=\"2\" y=\"5\" width=\"{:.1f}\" height=\"4\" fill=\"#357\"/>"
+          "<rect x=\"{:.1f}\" y=\"0\" width=\"2\" height=\"14\" fill=\"#c00\"/></svg></td>"
+          "<td class=\"{}\">{}</td></tr>\n",
+          Esc(s.service), Esc(s.policy), s.k, s.n, s.observed, s.observed, s.expected,
+          2 + x(s.interval_low), x(s.interval_high) - x(s.interval_low), x(s.observed),
+          1 + x(s.expected), s.verdict == "fail" ? "fail" : "pass", Esc(s.verdict));
+    }
+    out += "</table>\n";
+  }
   out += fmt::format("<p>{} spans recorded but not exported (not sampled); {} requests sent "
                      "unsampled by the driver.</p>\n",
                      r.topology.spans_unsampled,

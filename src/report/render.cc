@@ -124,6 +124,16 @@ std::string RenderTerminalSummary(const RunReport& r) {
     for (const auto& [kind, traces] : v.violation_counts) {
       line(fmt::format("  {} traces with {} violations", traces, kind));
     }
+    if (v.time_to_queryable.traces > 0) {
+      const auto& t = v.time_to_queryable;
+      line(fmt::format("time to queryable: p50 {}  p90 {}  p99 {}  max {} (within {}, {} traces)",
+                       FormatDuration(t.p50_ns), FormatDuration(t.p90_ns), FormatDuration(t.p99_ns),
+                       FormatDuration(t.max_ns), FormatDuration(t.precision_ns), t.traces));
+    }
+    if (!v.graph.Matches()) {
+      line(fmt::format("service graph: {} expected edges missing, {} unexpected, {} call counts off",
+                       v.graph.missing, v.graph.unexpected, v.graph.count_mismatches));
+    }
   }
   for (const auto& c : r.checks) {
     line(fmt::format("  [{}] {}: {}", c.passed ? "pass" : (c.enforced ? "FAIL" : "warn"), c.name,
@@ -215,6 +225,39 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
                          {"backend_requests", v.backend_requests},
                          {"elapsed_ns", v.elapsed_ns},
                          {"deadline_hit", v.deadline_hit}};
+    auto sampling = nlohmann::ordered_json::array();
+    for (const auto& s : v.sampling) {
+      sampling.push_back({{"service", s.service},
+                          {"policy", s.policy},
+                          {"n", s.n},
+                          {"k", s.k},
+                          {"observed", s.observed},
+                          {"expected", s.expected},
+                          {"interval_low", s.interval_low},
+                          {"interval_high", s.interval_high},
+                          {"confidence", s.confidence},
+                          {"verdict", s.verdict},
+                          {"parent_based_inconsistencies", s.parent_based_inconsistencies}});
+    }
+    j["verification"]["sampling"] = std::move(sampling);
+    auto graph_edges = nlohmann::ordered_json::array();
+    for (const auto& e : v.graph.edges) {
+      graph_edges.push_back({{"caller", e.caller},
+                             {"callee", e.callee},
+                             {"in_topology", e.in_topology},
+                             {"expected_calls", e.expected_calls},
+                             {"observed_calls", e.observed_calls},
+                             {"status", e.status}});
+    }
+    j["verification"]["graph"] = {{"missing", v.graph.missing},
+                                  {"unexpected", v.graph.unexpected},
+                                  {"count_mismatches", v.graph.count_mismatches},
+                                  {"edges", std::move(graph_edges)}};
+    const auto& t = v.time_to_queryable;
+    j["verification"]["time_to_queryable"] = {
+        {"traces", t.traces}, {"upper_bounds", t.upper_bounds}, {"p50_ns", t.p50_ns},
+        {"p90_ns", t.p90_ns}, {"p99_ns", t.p99_ns},           {"max_ns", t.max_ns},
+        {"precision_ns", t.precision_ns}};
   } else {
     j["verification"] = {{"skipped", r.verification_skipped}, {"error", r.verification_error}};
   }

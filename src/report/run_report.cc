@@ -62,6 +62,7 @@ std::vector<uint64_t> HopPath(std::string_view hop) {
 
 std::string_view CheckKind(std::string_view check_name) {
   if (check_name.starts_with("violation:")) return "trace-structure";
+  if (check_name.starts_with("sampling:")) return "sampling";
   return check_name;
 }
 
@@ -194,6 +195,19 @@ void Judge(RunReport& report) {
       report.checks.push_back(
           {"violation:" + kind, false, fmt::format("{} traces{}", traces, example), true});
     }
+  }
+  // One check per service with a sampling verdict; "not enough traces" passes and says so.
+  for (const auto& s : v.sampling) {
+    const bool judged = s.verdict != "not enough traces";
+    report.checks.push_back(
+        {"sampling:" + s.service, !judged || s.verdict == "pass",
+         judged ? fmt::format("{}: {} of {} requests sampled ({:.4f}); policy {} expects {:.4f}, "
+                              "{:g}% interval [{:.4f}, {:.4f}]",
+                              s.service, s.k, s.n, s.observed, s.policy, s.expected,
+                              s.confidence * 100, s.interval_low, s.interval_high)
+                : fmt::format("not enough traces to judge {} ({} requests, policy {})", s.service,
+                              s.n, s.policy),
+         true});
   }
   if (v.deadline_hit) {
     report.checks.push_back({"verification-deadline", false,

@@ -49,11 +49,12 @@ ExpectedTree ExpectedTreeFor(const Scenario& scenario, const LedgerEntry& entry,
   return per_request ? BuildExpectedTree(scenario, load_entry, entry.sequence)
                      : BuildExpectedTree(scenario, load_entry);
 }
-// Per-request trees only when calls themselves vary (probabilities, retries of errors): ratio
-// sampling alone is judged statistically on the shared tree (sampling_stats.h), which per-request
-// trees could not do, since they apply each seeded sampling decision exactly.
-bool TreesVaryPerRequest(const Scenario& scenario) {
+// Per-request trees when the seeded decisions change a request's tree. In statistical sampling
+// mode ratio sampling alone does not count: its rates are judged statistically on the shared tree
+// (sampling_stats.h), which per-request trees could not do, since they apply each decision.
+bool TreesVaryPerRequest(const Scenario& scenario, bool statistical_sampling) {
   if (!TreeVariesPerRequest(scenario)) return false;
+  if (!statistical_sampling) return true;
   Scenario without_ratio_sampling = scenario;
   for (Service& service : without_ratio_sampling.services) {
     if (service.sampling.kind == SamplingPolicy::Kind::kRatio) {
@@ -697,7 +698,7 @@ Result<VerificationSummary> Verify(const Scenario& scenario, const Ledger& ledge
   auto z = TwoSidedZ(options.sampling_confidence);
   if (!z) return MakeError(fmt::format("verifier: {}", z.error().message));
   // One expected tree per load entry, built on first use, unless they vary per request.
-  const bool per_request = TreesVaryPerRequest(scenario);
+  const bool per_request = TreesVaryPerRequest(scenario, options.statistical_sampling);
   std::vector<std::optional<PreparedTree>> trees(scenario.load.entries.size());
   std::vector<uint32_t> sampled;
   size_t skipped = 0;

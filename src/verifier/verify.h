@@ -90,6 +90,12 @@ struct VerifyOptions {
   size_t max_examples = 5;  // per non-complete status, and per violation kind
   // Confidence of the sampling verdicts and of the graph's call-count tolerance, in (0, 1).
   double sampling_confidence = kDefaultSamplingConfidence;
+  // Exact (tracerig's simulated services made every sampling decision, seeded): each request's
+  // expected tree applies its decisions, so completeness is exact and no statistical verdict is
+  // needed. Statistical: the decisions are not known per request (a collector or SDK sampling on
+  // its own): one tree per load entry, sampling rates judged with Wilson intervals; requests
+  // sampled out then count as incomplete, so completeness must be read with that in mind.
+  bool statistical_sampling = false;
   // Required attributes on expected spans (the scenario's [expect.attributes]); violations of
   // kind "attribute".
   std::vector<AttributeExpectation> attribute_expectations;

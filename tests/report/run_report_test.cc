@@ -89,6 +89,51 @@ TEST(JudgeTest, EachViolationKindIsAFailingCheck) {
   EXPECT_EQ(ReportToJson(r)["verification"]["violation_counts"]["clock-skew"], 2);
 }
 
+TEST(JudgeTest, SamplingVerdictsAreChecksThatFailOnlyWhenJudged) {
+  auto r = Verified(400, 400, 0);
+  SamplingVerdict off;
+  off.service = "recommendation";
+  off.policy = "ratio(0.25)";
+  off.n = 400;
+  off.k = 50;
+  off.observed = 0.125;
+  off.expected = 0.25;
+  off.interval_low = 0.0888;
+  off.interval_high = 0.1731;
+  off.confidence = 0.99;
+  off.verdict = "fail";
+  SamplingVerdict few = off;
+  few.service = "ads";
+  few.n = 12;
+  few.k = 3;
+  few.verdict = "not enough traces";
+  r.verification->sampling = {off, few};
+  Judge(r);
+  EXPECT_EQ(r.exit_code, kExitConformanceFailure);
+  const CheckResult* failed = nullptr;
+  const CheckResult* refused = nullptr;
+  for (const auto& c : r.checks) {
+    if (c.name == "sampling:recommendation") failed = &c;
+    if (c.name == "sampling:ads") refused = &c;
+  }
+  ASSERT_NE(failed, nullptr);
+  EXPECT_FALSE(failed->passed);
+  EXPECT_EQ(failed->message,
+            "recommendation: 50 of 400 requests sampled (0.1250); policy ratio(0.25) expects "
+            "0.2500, 99% interval [0.0888, 0.1731]");
+  ASSERT_NE(refused, nullptr);
+  EXPECT_TRUE(refused->passed);
+  EXPECT_EQ(refused->message, "not enough traces to judge ads (12 requests, policy ratio(0.25))");
+  EXPECT_EQ(CheckKind("sampling:recommendation"), "sampling");
+
+  // --fail-on without sampling: the same verdict only warns.
+  auto warned = Verified(400, 400, 0);
+  warned.verification->sampling = {off};
+  warned.fail_on = *ParseFailOn("completeness,broken-propagation");
+  Judge(warned);
+  EXPECT_EQ(warned.exit_code, kExitPass) << warned.verdict;
+}
+
 TEST(JudgeTest, DroppedSpansFailTheExportCheck) {
   auto r = Verified(10, 10, 0);
   r.exporter.dropped_queue_full = 3;

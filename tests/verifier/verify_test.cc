@@ -656,6 +656,7 @@ uint64_t AddRatioSampledRun(Scenario& scenario, Ledger& ledger, FakeBackend& bac
 
 TEST_F(VerifyLedgerTest, RatioSamplingPassesAtTheConfiguredRate) {
   options_.settle_incomplete_ns = 200 * kMs;
+  options_.statistical_sampling = true;  // the test samples on its own, not by our seeds
   const uint64_t sampled =
       AddRatioSampledRun(scenario_, ledger_, backend_, tree_, clock_, 100, 0.5, 0.5, 7);
   auto summary = Run();
@@ -687,6 +688,7 @@ TEST_F(VerifyLedgerTest, RatioSamplingPassesAtTheConfiguredRate) {
 
 TEST_F(VerifyLedgerTest, RatioSamplingFailsWhenOffAndRefusesOnFewTraces) {
   options_.settle_incomplete_ns = 200 * kMs;
+  options_.statistical_sampling = true;  // the test samples on its own, not by our seeds
   AddRatioSampledRun(scenario_, ledger_, backend_, tree_, clock_, 100, 0.5, 0.8, 7);
   auto summary = Run();
   ASSERT_TRUE(summary.ok()) << summary.error().message;
@@ -707,6 +709,7 @@ TEST_F(VerifyLedgerTest, RatioSamplingFailsWhenOffAndRefusesOnFewTraces) {
 
 TEST_F(VerifyLedgerTest, AParentBasedChildDisagreeingWithItsParentIsCounted) {
   options_.settle_incomplete_ns = 200 * kMs;
+  options_.statistical_sampling = true;  // the test samples on its own, not by our seeds
   // payment's spans stay when checkout's are dropped: payment sampled while its parent was not.
   const uint64_t sampled = AddRatioSampledRun(scenario_, ledger_, backend_, tree_, clock_, 40,
                                               0.5, 0.5, 11, /*drop_payment_too=*/false);
