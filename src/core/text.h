@@ -1,6 +1,8 @@
 // Small ASCII text helpers shared by parsers of headers, query strings and environment values.
 #pragma once
 
+#include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -21,5 +23,14 @@ inline std::string AsciiLowercase(std::string_view s) {
   }
   return out;
 }
+
+// Levenshtein distance (insertions, deletions, substitutions).
+size_t EditDistance(std::string_view a, std::string_view b);
+
+// " (did you mean "x"?)" for the closest candidate within a third of the name's length (at least
+// `min_edits`), or "" when nothing is close enough to be a plausible typo. A candidate that would
+// need as many edits as it has characters is never suggested.
+std::string DidYouMean(std::string_view name, std::span<const std::string_view> candidates,
+                       size_t min_edits = 1);
 
 }  // namespace tracerig

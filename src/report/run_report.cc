@@ -13,37 +13,6 @@
 namespace tracerig {
 namespace {
 
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-// " (did you mean "x"?)" for the closest kind within a third of the word's length, else "".
-std::string DidYouMeanKind(std::string_view word) {
-  const size_t limit = std::max<size_t>(1, word.size() / 3);
-  std::string_view best;
-  size_t best_distance = limit + 1;
-  for (std::string_view kind : kCheckKinds) {
-    const size_t d = EditDistance(word, kind);
-    if (d < best_distance) {
-      best = kind;
-      best_distance = d;
-    }
-  }
-  if (best_distance > limit) return "";
-  return fmt::format(" (did you mean \"{}\"?)", best);
-}
-
 // Hop "0.10.2" as numbers, so "0.10" sorts after "0.9".
 std::vector<uint64_t> HopPath(std::string_view hop) {
   std::vector<uint64_t> path;
@@ -84,8 +53,9 @@ Result<FailOn> ParseFailOn(std::string_view text) {
       return MakeError(fmt::format("--fail-on \"{}\": an empty check kind between commas", text));
     }
     if (std::find(std::begin(kCheckKinds), std::end(kCheckKinds), word) == std::end(kCheckKinds)) {
-      return MakeError(fmt::format("--fail-on: unknown check kind \"{}\"{}; kinds: {} (or all, none)",
-                                   word, DidYouMeanKind(word), fmt::join(kCheckKinds, ", ")));
+      return MakeError(
+          fmt::format("--fail-on: unknown check kind \"{}\"{}; kinds: {} (or all, none)", word,
+                      DidYouMean(word, kCheckKinds), fmt::join(kCheckKinds, ", ")));
     }
     fail_on.kinds.emplace(word);  // repeats are harmless
     if (comma == std::string_view::npos) break;

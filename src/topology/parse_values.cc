@@ -33,36 +33,6 @@ std::optional<double> ParseRatio(std::string_view text) {
 
 }  // namespace
 
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-std::string DidYouMean(std::string_view name, NameList candidates) {
-  const size_t limit = std::max<size_t>(1, name.size() / 3);
-  std::string_view best;
-  size_t best_distance = limit + 1;
-  for (std::string_view c : candidates) {
-    const size_t d = EditDistance(name, c);
-    if (d < best_distance && d < c.size()) {
-      best = c;
-      best_distance = d;
-    }
-  }
-  if (best_distance > limit) return "";
-  return fmt::format(" (did you mean \"{}\"?)", best);
-}
-
 std::string QuotedList(NameList values) {
   std::string out;
   for (std::string_view v : values) {

@@ -10,17 +10,13 @@
 #include <string_view>
 
 #include "core/result.h"
+#include "core/text.h"
 #include "topology/scenario.h"
 
 namespace tracerig {
 
 using NameList = std::span<const std::string_view>;
 
-// Levenshtein distance (insertions, deletions, substitutions).
-size_t EditDistance(std::string_view a, std::string_view b);
-// " (did you mean "x"?)" for the closest candidate within a third of the name's length (at least
-// one edit), or "" when nothing is close enough to be a plausible typo.
-std::string DidYouMean(std::string_view name, NameList candidates);
 // "\"a\", \"b\"".
 std::string QuotedList(NameList values);
 

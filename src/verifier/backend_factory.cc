@@ -6,6 +6,7 @@
 #include <array>
 #include <utility>
 
+#include "core/text.h"
 #include "verifier/http_fetcher.h"
 #include "verifier/jaeger_v1_client.h"
 #include "verifier/jaeger_v3_client.h"
@@ -31,36 +32,11 @@ constexpr std::array<SchemeInfo, 4> kSchemes = {{
 constexpr std::string_view kExpected =
     "jaeger://HOST:PORT, jaeger-v3://HOST:PORT, zipkin://HOST:PORT or tempo://HOST:PORT";
 
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-// " (did you mean "zipkin"?)" within a third of the scheme's length (at least 2 edits, so
-// "jager" and "jaegerv3" find theirs), or "".
-std::string DidYouMean(std::string_view scheme) {
-  const size_t limit = std::max<size_t>(2, scheme.size() / 3);
-  std::string_view best;
-  size_t best_distance = limit + 1;
-  for (const SchemeInfo& info : kSchemes) {
-    const size_t d = EditDistance(scheme, info.scheme);
-    if (d < best_distance) {
-      best = info.scheme;
-      best_distance = d;
-    }
-  }
-  if (best_distance > limit) return "";
-  return fmt::format(" (did you mean \"{}\"?)", best);
+// The schemes, for "did you mean" (at least 2 edits, so "jager" and "jaegerv3" find theirs).
+std::string DidYouMeanScheme(std::string_view scheme) {
+  std::vector<std::string_view> schemes;
+  for (const SchemeInfo& info : kSchemes) schemes.push_back(info.scheme);
+  return DidYouMean(scheme, schemes, 2);
 }
 
 bool IsTokenChar(char c) {
@@ -126,7 +102,7 @@ Result<QueryTarget> ParseQueryTarget(std::string_view query_url) {
           scheme == "https" ? " (TLS to the query API is not supported yet)" : ""));
     }
     return MakeError(fmt::format("query URL \"{}\": unknown scheme \"{}\"{}; expected {}",
-                                 query_url, scheme, DidYouMean(scheme), kExpected));
+                                 query_url, scheme, DidYouMeanScheme(scheme), kExpected));
   }
   auto url = ParseUrl(query_url, info->default_port);
   if (!url) return MakeError(fmt::format("query URL {}", url.error().message));
