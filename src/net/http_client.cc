@@ -2,84 +2,249 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace tracerig {
 
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// How often a pool checks its busy connections' deadlines: a tenth of the shorter timeout (so a
+// timeout fires at most ~10% late), between 1 ms and 100 ms.
+SteadyClock::duration SweepPeriod(const HttpClientOptions& options) {
+  const SteadyClock::duration shortest = std::min(options.connect_timeout, options.request_timeout);
+  return std::clamp<SteadyClock::duration>(shortest / 10, std::chrono::milliseconds(1),
+                                           std::chrono::milliseconds(100));
+}
+
+constexpr size_t kReadChunk = 16 * 1024;
+constexpr size_t kNotBusy = static_cast<size_t>(-1);
+
+}  // namespace
+
+// One keep-alive connection running one exchange at a time: connect (if new), write the whole
+// request, read one response. The request, the callback, the write and read buffers live here
+// and are reused, so an exchange allocates little beyond the response itself. Handlers capture
+// only `self`, small enough for Asio's recycled handler memory.
 class HttpClientPool::Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(HttpClientPool& pool, asio::io_context& ioc) : pool_(&pool), alive_(pool.alive_), stream_(ioc) {}
+  Connection(HttpClientPool& pool, asio::io_context& ioc)
+      : pool_(&pool), alive_(pool.alive_), socket_(ioc) {}
 
   void Connect(HttpRequest request, HttpClientCallback done) {
-    stream_.expires_after(pool_->options_.connect_timeout);
-    auto self = shared_from_this();
-    stream_.async_connect(pool_->target_, [self, request = std::move(request),
-                                           done = std::move(done)](beast::error_code ec) mutable {
-      if (ec) {
-        self->Fail(ec, done);
-        return;
-      }
-      beast::error_code ignored;
-      self->stream_.socket().set_option(tcp::no_delay(true), ignored);
-      self->Send(std::move(request), std::move(done), /*reused=*/false);
+    request_ = std::move(request);
+    done_ = std::move(done);
+    reused_ = false;
+    Begin(pool_->options_.connect_timeout);
+    socket_.async_connect(pool_->target_, [self = shared_from_this()](beast::error_code ec) {
+      self->OnConnect(ec);
     });
   }
 
   void Send(HttpRequest request, HttpClientCallback done, bool reused) {
     request_ = std::move(request);
+    done_ = std::move(done);
+    reused_ = reused;
+    Begin(pool_->options_.request_timeout);
+    Write();
+  }
+
+  // Called by the pool's sweep: past its deadline, the connection is closed, which ends its
+  // pending operation; that operation's handler then reports beast::error::timeout.
+  void TimeOutIfLate(SteadyClock::time_point now) {
+    if (now < deadline_) return;
+    timed_out_ = true;
+    beast::error_code ignored;
+    socket_.close(ignored);
+  }
+
+  size_t busy_index = kNotBusy;  // position in the pool's busy_ list (the pool's bookkeeping)
+
+ private:
+  void Begin(SteadyClock::duration timeout) {
+    deadline_ = SteadyClock::now() + timeout;
+    timed_out_ = false;
+    if (*alive_) pool_->MarkBusy(this);
+  }
+
+  // An operation's error, or timeout when the sweep ended it.
+  beast::error_code Outcome(beast::error_code ec) const {
+    return timed_out_ ? beast::error_code(beast::error::timeout) : ec;
+  }
+
+  void OnConnect(beast::error_code ec) {
+    ec = Outcome(ec);
+    if (ec) {
+      RetryOrFail(ec, /*retry=*/false);
+      return;
+    }
+    beast::error_code ignored;
+    socket_.set_option(tcp::no_delay(true), ignored);
+    // Writes are tried at once and fall back to the reactor only when the socket is full.
+    socket_.non_blocking(true, ignored);
+    deadline_ = SteadyClock::now() + pool_->options_.request_timeout;
+    Write();
+  }
+
+  void Write() {
     request_.keep_alive(true);
     request_.prepare_payload();
-    stream_.expires_after(pool_->options_.request_timeout);
-    auto self = shared_from_this();
-    http::async_write(stream_, request_, [self, done = std::move(done), reused](
-                                             beast::error_code ec, size_t) mutable {
+    // Beast frames the request; its bytes go to one reused buffer and out in (usually) one send.
+    out_.clear();
+    written_ = 0;
+    beast::error_code ec;
+    http::request_serializer<http::string_body> serializer(request_);
+    while (!ec && !serializer.is_done()) {
+      serializer.next(ec, [&](beast::error_code&, const auto& buffers) {
+        for (const auto buffer : beast::buffers_range_ref(buffers)) {
+          out_.append(static_cast<const char*>(buffer.data()), buffer.size());
+        }
+        serializer.consume(beast::buffer_bytes(buffers));
+      });
+    }
+    if (ec) {
+      PostFailure(ec, /*retry=*/false);
+      return;
+    }
+    WriteSome();
+  }
+
+  void WriteSome() {
+    while (written_ < out_.size()) {
+      beast::error_code ec;
+      const size_t n = socket_.write_some(
+          asio::const_buffer(out_.data() + written_, out_.size() - written_), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) break;
       if (ec) {
-        self->RetryOrFail(ec, std::move(done), reused);
+        // Not from inside Send: the caller gets its callback from the io_context, as always.
+        PostFailure(ec, reused_);
         return;
       }
-      self->parser_.emplace();
-      self->parser_->body_limit(self->pool_->options_.body_limit);
-      http::async_read(self->stream_, self->buffer_, *self->parser_,
-                       [self, done = std::move(done), reused](beast::error_code ec, size_t) mutable {
-                         self->OnRead(ec, std::move(done), reused);
-                       });
+      written_ += n;
+    }
+    if (written_ == out_.size()) {
+      Read();
+      return;
+    }
+    socket_.async_wait(tcp::socket::wait_write, [self = shared_from_this()](beast::error_code ec) {
+      ec = self->Outcome(ec);
+      if (ec) {
+        self->RetryOrFail(ec, self->reused_);
+        return;
+      }
+      self->WriteSome();
     });
   }
 
- private:
-  void OnRead(beast::error_code ec, HttpClientCallback done, bool reused) {
-    if (ec) {
-      // Nothing received on a reused connection: the server closed it while idle; try a new one.
-      RetryOrFail(ec, std::move(done), reused && !parser_->got_some());
+  void Read() {
+    parser_.emplace();
+    parser_->body_limit(pool_->options_.body_limit);
+    if (buffer_.size() > 0) {
+      // Bytes the server sent beyond the last response: parse them first, from the io_context.
+      asio::post(socket_.get_executor(), [self = shared_from_this()] {
+        if (!self->Parse()) self->ReadSome();
+      });
       return;
     }
+    ReadSome();
+  }
+
+  void ReadSome() {
+    socket_.async_read_some(buffer_.prepare(kReadChunk),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->OnReadSome(ec, n);
+                            });
+  }
+
+  void OnReadSome(beast::error_code ec, size_t n) {
+    ec = Outcome(ec);
+    if (ec == asio::error::eof) {
+      // As http::read: the end of a close-delimited body, a response cut short, or (nothing
+      // received) end_of_stream.
+      if (parser_->got_some()) {
+        ec = {};
+        parser_->put_eof(ec);
+        if (!ec) {
+          Complete();
+          return;
+        }
+      } else {
+        ec = http::error::end_of_stream;
+      }
+    }
+    if (ec) {
+      // Nothing received on a reused connection: the server closed it while idle; try a new one.
+      RetryOrFail(ec, reused_ && !parser_->got_some());
+      return;
+    }
+    buffer_.commit(n);
+    if (!Parse()) ReadSome();
+  }
+
+  // Feeds the buffered bytes to the parser; true when the exchange has ended (response or error).
+  bool Parse() {
+    beast::error_code ec;
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      const size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == http::error::need_more) {
+        ec = {};
+        break;
+      }
+      if (ec) {
+        RetryOrFail(ec, reused_ && !parser_->got_some());
+        return true;
+      }
+      if (used == 0) break;
+    }
+    if (!parser_->is_done()) return false;
+    Complete();
+    return true;
+  }
+
+  void Complete() {
     HttpResponse response = parser_->release();
-    bool keep = response.keep_alive();
+    const bool keep = response.keep_alive();
+    // The callback may send again on this very connection, which replaces done_.
+    HttpClientCallback done = std::move(done_);
+    auto self = shared_from_this();
     if (*alive_) {
+      pool_->MarkDone(this);
       if (keep) {
-        pool_->Release(shared_from_this());
+        pool_->Release(self);
       } else {
         CloseAndForget();
       }
     }
-    done(ec, std::move(response));
+    done(beast::error_code{}, std::move(response));
   }
 
-  void RetryOrFail(beast::error_code ec, HttpClientCallback done, bool retry) {
-    if (retry && *alive_) {
+  void PostFailure(beast::error_code ec, bool retry) {
+    asio::post(socket_.get_executor(),
+               [self = shared_from_this(), ec, retry] { self->RetryOrFail(ec, retry); });
+  }
+
+  // A retry is only for a reused connection the server had closed while idle (nothing received).
+  // Never after a timeout: the server may be processing the request, and sending it again would
+  // deliver it twice while the caller counts one attempt.
+  void RetryOrFail(beast::error_code ec, bool retry) {
+    retry = retry && ec != beast::error::timeout;
+    HttpClientCallback done = std::move(done_);
+    if (*alive_) {
+      pool_->MarkDone(this);
       CloseAndForget();
+    }
+    if (retry && *alive_) {
       pool_->Send(std::move(request_), std::move(done));
       return;
     }
-    Fail(ec, done);
-  }
-
-  void Fail(beast::error_code ec, HttpClientCallback& done) {
-    if (*alive_) CloseAndForget();
     done(ec, HttpResponse{});
   }
 
   void CloseAndForget() {
     beast::error_code ignored;
-    stream_.socket().close(ignored);
+    socket_.close(ignored);
     if (!closed_) {
       closed_ = true;
       pool_->open_--;
@@ -88,15 +253,26 @@ class HttpClientPool::Connection : public std::enable_shared_from_this<Connectio
 
   HttpClientPool* pool_;
   std::shared_ptr<bool> alive_;
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-  HttpRequest request_;
-  std::optional<http::response_parser<http::string_body>> parser_;
+  tcp::socket socket_;
+  SteadyClock::time_point deadline_{};
+  bool timed_out_ = false;
+  bool reused_ = false;
   bool closed_ = false;
+  HttpRequest request_;
+  HttpClientCallback done_;
+  std::string out_;
+  size_t written_ = 0;
+  beast::flat_buffer buffer_;
+  std::optional<http::response_parser<http::string_body>> parser_;
 };
 
 HttpClientPool::HttpClientPool(asio::io_context& ioc, tcp::endpoint target, HttpClientOptions options)
-    : ioc_(ioc), target_(std::move(target)), options_(options), alive_(std::make_shared<bool>(true)) {}
+    : ioc_(ioc),
+      target_(std::move(target)),
+      options_(options),
+      sweep_period_(SweepPeriod(options)),
+      sweep_(ioc),
+      alive_(std::make_shared<bool>(true)) {}
 
 HttpClientPool::~HttpClientPool() { *alive_ = false; }
 
@@ -118,6 +294,44 @@ void HttpClientPool::Release(std::shared_ptr<Connection> connection) {
   } else {
     open_--;
   }
+}
+
+void HttpClientPool::MarkBusy(Connection* connection) {
+  if (connection->busy_index != kNotBusy) return;
+  connection->busy_index = busy_.size();
+  busy_.push_back(connection);
+  if (!sweep_armed_) ArmSweep();
+}
+
+void HttpClientPool::MarkDone(Connection* connection) {
+  const size_t i = connection->busy_index;
+  if (i == kNotBusy) return;
+  busy_[i] = busy_.back();
+  busy_[i]->busy_index = i;
+  busy_.pop_back();
+  connection->busy_index = kNotBusy;
+  // An idle pool holds no timer, so an io_context with nothing else to do can return from run().
+  if (busy_.empty() && sweep_armed_) {
+    sweep_armed_ = false;
+    sweep_.cancel();
+  }
+}
+
+void HttpClientPool::ArmSweep() {
+  sweep_armed_ = true;
+  sweep_.expires_after(sweep_period_);
+  sweep_.async_wait([this, alive = alive_](beast::error_code ec) {
+    if (ec || !*alive) return;
+    sweep_armed_ = false;
+    Sweep();
+  });
+}
+
+void HttpClientPool::Sweep() {
+  const auto now = SteadyClock::now();
+  // A late connection's handler takes it off busy_ later, never during this loop.
+  for (Connection* connection : busy_) connection->TimeOutIfLate(now);
+  if (!busy_.empty() && !sweep_armed_) ArmSweep();
 }
 
 // --- BlockingHttpClient: async operations on a private io_context, run with a deadline. ---
@@ -152,7 +366,7 @@ Status BlockingHttpClient::Connect() {
   return Ok{};
 }
 
-Result<BlockingResponse> BlockingHttpClient::Attempt(const HttpRequest& request) {
+Result<BlockingResponse> BlockingHttpClient::Attempt(const HttpRequest& request, bool* stale) {
   beast::error_code ec;
   http::response_parser<http::string_body> parser;
   parser.body_limit(options_.body_limit);
@@ -172,6 +386,8 @@ Result<BlockingResponse> BlockingHttpClient::Attempt(const HttpRequest& request)
   ioc_.run();
   if (ec) {
     stream_.reset();
+    // Nothing came back and no deadline passed: the server had closed the idle connection.
+    *stale = !got_some && ec != beast::error::timeout;
     return MakeError(fmt::format("{} from {}:{}{}",
                                  ec == beast::error::timeout ? std::string("timed out") : ec.message(),
                                  host_, port_, got_some ? " (mid-response)" : ""));
@@ -197,15 +413,17 @@ Result<BlockingResponse> BlockingHttpClient::Request(
   request.body() = std::move(body);
   request.keep_alive(true);
   request.prepare_payload();
-  // A kept-alive connection may have been closed by the server while idle: retry once fresh.
+  // A kept-alive connection may have been closed by the server while idle: retry once fresh, but
+  // not after a timeout or a partial response (the request may have been processed).
   bool reused = stream_ != nullptr;
   if (!stream_) {
     if (auto s = Connect(); !s) return s.error();
   }
-  auto result = Attempt(request);
-  if (!result && reused) {
+  bool stale = false;
+  auto result = Attempt(request, &stale);
+  if (!result && reused && stale) {
     if (auto s = Connect(); !s) return s.error();
-    result = Attempt(request);
+    result = Attempt(request, &stale);
   }
   return result;
 }

@@ -1,5 +1,8 @@
 // HTTP clients. HttpClientPool is asynchronous with keep-alive connections to one server, for
 // simulated services and the load driver (used from a single io_context thread, so no locks).
+// It is the driver's hot path, so a connection works on a plain socket (no per-operation timer),
+// reuses its buffers and parses with Beast in place; deadlines come from one coarse timer per pool
+// that checks the busy connections periodically, as wrk does.
 // BlockingHttpClient is for threads that may block: the exporter and the verifier.
 #pragma once
 
@@ -44,10 +47,19 @@ class HttpClientPool {
  private:
   friend class Connection;
   void Release(std::shared_ptr<Connection> connection);
+  // Busy connections (connecting, writing or reading) are the ones the deadline sweep checks.
+  void MarkBusy(Connection* connection);
+  void MarkDone(Connection* connection);
+  void ArmSweep();
+  void Sweep();
 
   asio::io_context& ioc_;
   tcp::endpoint target_;
   HttpClientOptions options_;
+  std::chrono::steady_clock::duration sweep_period_;
+  asio::steady_timer sweep_;
+  bool sweep_armed_ = false;
+  std::vector<Connection*> busy_;
   std::vector<std::shared_ptr<Connection>> idle_;
   size_t open_ = 0;
   std::shared_ptr<bool> alive_;
@@ -77,7 +89,8 @@ class BlockingHttpClient {
   uint16_t port() const { return port_; }
 
  private:
-  Result<BlockingResponse> Attempt(const HttpRequest& request);
+  // `stale`: set when the attempt failed before any byte of a response and without a timeout.
+  Result<BlockingResponse> Attempt(const HttpRequest& request, bool* stale);
   Status Connect();
 
   std::string host_;

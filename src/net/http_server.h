@@ -1,4 +1,5 @@
-// An asynchronous HTTP/1.1 server on one io_context: keep-alive, a deadline on every read and write,
+// An asynchronous HTTP/1.1 server on one io_context: keep-alive, a deadline on every read and write
+// (kept per connection and checked by one coarse timer per server, not a timer per operation),
 // a body size limit (413) and malformed requests answered with 400. Handlers may answer later
 // (simulated services answer after their latency and downstream calls) by calling `respond`.
 #pragma once
@@ -48,6 +49,8 @@ class HttpServer {
   void Stop();
   const HttpServerStats& stats() const { return *stats_; }
 
+  class Deadlines;  // the sessions' deadlines, checked by one timer (http_server.cc)
+
  private:
   void Accept();
 
@@ -56,6 +59,7 @@ class HttpServer {
   std::shared_ptr<const HttpHandler> handler_;
   std::shared_ptr<const HttpServerOptions> options_;
   std::shared_ptr<HttpServerStats> stats_;
+  std::shared_ptr<Deadlines> deadlines_;
 };
 
 // Convenience for handlers: a response with the request's version and keep-alive.

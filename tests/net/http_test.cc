@@ -2,7 +2,11 @@
 // bad peer or a restarting server produces.
 #include <gtest/gtest.h>
 
+#include <boost/asio/read_until.hpp>
+
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "net/http_client.h"
 #include "net/http_server.h"
@@ -156,6 +160,188 @@ TEST(HttpTest, PoolRetriesWhenTheServerClosedAnIdleConnection) {
   EXPECT_EQ(server.stats().connections.load(), 3u);
   server_ioc.stop();
   t.join();
+}
+
+// One connection, responses of every size around the client's 16 KiB read chunk: the reused
+// parser and buffer must frame each one exactly.
+TEST(HttpTest, PoolReusesOneConnectionForResponsesOfEverySize) {
+  asio::io_context server_ioc;
+  HttpServer server(server_ioc, [](HttpRequest&& request, HttpResponder respond) {
+    const size_t size = std::stoul(std::string(request.target().substr(1)));
+    respond(MakeResponse(request, http::status::ok, "text/plain", std::string(size, 'b')));
+  });
+  ASSERT_TRUE(server.Listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)).ok());
+  auto guard = asio::make_work_guard(server_ioc);
+  std::thread t([&] { server_ioc.run(); });
+
+  asio::io_context ioc;
+  HttpClientPool pool(ioc, server.local_endpoint());
+  const std::vector<size_t> sizes = {0, 1, 16383, 16384, 16385, 100000, 3, 0};
+  std::vector<size_t> got;
+  for (size_t size : sizes) {
+    pool.Send(HttpRequest{http::verb::get, "/" + std::to_string(size), 11},
+              [&](beast::error_code ec, HttpResponse&& r) {
+                EXPECT_FALSE(ec) << ec.message();
+                got.push_back(r.body().size());
+              });
+    ioc.restart();
+    ioc.run();
+  }
+  EXPECT_EQ(got, sizes);
+  EXPECT_EQ(server.stats().connections.load(), 1u);
+  EXPECT_EQ(pool.open_connections(), 1u);
+  guard.reset();
+  server_ioc.stop();
+  t.join();
+}
+
+// A raw peer answering with canned bytes, one reply per request it reads; closes after the last.
+class CannedServer {
+ public:
+  explicit CannedServer(std::vector<std::string> replies)
+      : acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    thread_ = std::thread([this, replies = std::move(replies)] {
+      tcp::socket socket(ioc_);
+      acceptor_.accept(socket);
+      std::string in;
+      for (const std::string& reply : replies) {
+        beast::error_code ec;
+        asio::read_until(socket, asio::dynamic_buffer(in), "\r\n\r\n", ec);
+        if (ec) return;
+        in.erase(0, in.find("\r\n\r\n") + 4);
+        asio::write(socket, asio::buffer(reply), ec);
+      }
+      socket.close();
+    });
+  }
+  ~CannedServer() { thread_.join(); }
+  tcp::endpoint endpoint() const { return acceptor_.local_endpoint(); }
+
+ private:
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::thread thread_;
+};
+
+TEST(HttpTest, PoolReadsChunkedThenCloseDelimitedResponses) {
+  CannedServer server({"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+                       "HTTP/1.1 201 Created\r\nConnection: close\r\n\r\nuntil-eof"});
+  asio::io_context ioc;
+  HttpClientPool pool(ioc, server.endpoint());
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 2; ++i) {
+    pool.Send(HttpRequest{http::verb::get, "/", 11}, [&](beast::error_code ec, HttpResponse&& r) {
+      EXPECT_FALSE(ec) << ec.message();
+      bodies.push_back(std::to_string(r.result_int()) + " " + r.body());
+    });
+    ioc.restart();
+    ioc.run();
+  }
+  EXPECT_EQ(bodies, (std::vector<std::string>{"200 abcde", "201 until-eof"}));
+  EXPECT_EQ(pool.open_connections(), 0u);  // the close-delimited response ended the connection
+}
+
+TEST(HttpTest, PoolReportsAResponseCutShortWithoutRetrying) {
+  CannedServer server({"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"});
+  asio::io_context ioc;
+  HttpClientPool pool(ioc, server.endpoint());
+  beast::error_code error;
+  int calls = 0;
+  pool.Send(HttpRequest{http::verb::get, "/", 11}, [&](beast::error_code ec, HttpResponse&&) {
+    error = ec;
+    ++calls;
+  });
+  ioc.run();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(error, http::error::partial_message) << error.message();
+}
+
+// Every exchange has a deadline even though no operation arms a timer of its own: a server that
+// never answers fails the request with a timeout, and the idle pool leaves nothing on the loop.
+TEST(HttpTest, PoolTimesOutAServerThatNeverAnswers) {
+  asio::io_context server_ioc;
+  std::vector<HttpResponder> held;  // never called: the server is hung
+  HttpServer server(server_ioc, [&](HttpRequest&&, HttpResponder respond) {
+    held.push_back(std::move(respond));
+  });
+  ASSERT_TRUE(server.Listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)).ok());
+  auto guard = asio::make_work_guard(server_ioc);
+  std::thread t([&] { server_ioc.run(); });
+
+  asio::io_context ioc;
+  HttpClientOptions options;
+  options.request_timeout = std::chrono::milliseconds(50);
+  HttpClientPool pool(ioc, server.local_endpoint(), options);
+  std::vector<beast::error_code> errors;
+  for (int i = 0; i < 3; ++i) {
+    pool.Send(HttpRequest{http::verb::get, "/", 11},
+              [&](beast::error_code ec, HttpResponse&&) { errors.push_back(ec); });
+  }
+  ioc.run();  // returns: the timed-out connections are closed and the sweep timer is cancelled
+  ASSERT_EQ(errors.size(), 3u);
+  for (const auto& ec : errors) EXPECT_EQ(ec, beast::error::timeout) << ec.message();
+  EXPECT_EQ(pool.open_connections(), 0u);
+  guard.reset();
+  server_ioc.stop();
+  t.join();
+}
+
+// Reads everything the server sends until it closes the connection.
+std::string ReadUntilClosed(tcp::socket& socket) {
+  std::string reply;
+  beast::error_code ec;
+  char buf[512];
+  for (;;) {
+    const size_t n = socket.read_some(asio::buffer(buf), ec);
+    if (ec) break;
+    reply.append(buf, n);
+  }
+  return reply;
+}
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t count = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++count;
+  return count;
+}
+
+TEST(HttpTest, ServerAnswersPipelinedRequestsInOrder) {
+  EchoServer server;
+  asio::io_context ioc;
+  tcp::socket socket(ioc);
+  socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server.port()));
+  const std::string requests =
+      "GET /first HTTP/1.1\r\nHost: x\r\n\r\n"
+      "POST /second HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab"
+      "GET /third HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  asio::write(socket, asio::buffer(requests));
+  const std::string reply = ReadUntilClosed(socket);
+  const size_t first = reply.find("echo: GET /first 0");
+  const size_t second = reply.find("echo: POST /second 2");
+  const size_t third = reply.find("echo: GET /third 0");
+  ASSERT_NE(first, std::string::npos) << reply;
+  ASSERT_NE(second, std::string::npos) << reply;
+  ASSERT_NE(third, std::string::npos) << reply;
+  EXPECT_LT(first, second);
+  EXPECT_LT(second, third);
+  EXPECT_EQ(Count(reply, "HTTP/1.1 200 OK"), 3u) << reply;
+  EXPECT_EQ(server.stats().requests.load(), 3u);
+}
+
+// The server's read deadline holds without a timer per read: a client that stops halfway through
+// its request is disconnected once read_timeout has passed, without an answer.
+TEST(HttpTest, ServerClosesARequestLeftHalfwayAfterTheReadTimeout) {
+  HttpServerOptions options;
+  options.read_timeout = std::chrono::seconds(1);
+  EchoServer server(options);
+  asio::io_context ioc;
+  tcp::socket socket(ioc);
+  socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server.port()));
+  asio::write(socket, asio::buffer(std::string("GET / HTTP/1.1\r\nHost: x\r\n")));
+  EXPECT_EQ(ReadUntilClosed(socket), "");
+  EXPECT_EQ(server.stats().requests.load(), 0u);
+  EXPECT_EQ(server.stats().bad_requests.load(), 0u);
 }
 
 }  // namespace
