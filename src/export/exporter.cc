@@ -189,6 +189,7 @@ void BatchingExporter::Run() {
   const size_t abandoned = queue_.size() + pending.size();
   if (abandoned > 0) {
     stats_.dropped_failed += abandoned;
+    stats_.dropped_shutdown += abandoned;
     stats_.last_error = fmt::format("{} spans abandoned at shutdown", abandoned);
     held_ -= abandoned;
     queue_.clear();
@@ -214,16 +215,20 @@ void BatchingExporter::SendBatch(std::vector<Span>& batch) {
       if (rejected > 0) {
         error = fmt::format("backend rejected {} of {} spans: {}", rejected, n, result.reason);
       }
-      Finish(n, n - rejected, rejected, 0, error);
+      Finish(n, n - rejected, rejected, 0, DropReason::kNone, error);
       return;
     }
     std::optional<std::string> give_up;
+    DropReason why = DropReason::kNone;
     if (result.kind == SendResult::Kind::kPermanent) {
       give_up = fmt::format("permanent failure: {}", result.reason);
+      why = DropReason::kPermanent;
     } else if (retry >= options_.max_retries) {
       give_up = fmt::format("gave up after {} retries: {}", retry, result.reason);
+      why = DropReason::kRetriesExhausted;
     } else if (abort_) {
       give_up = fmt::format("shutdown before retrying: {}", result.reason);
+      why = DropReason::kShutdown;
     }
     if (!give_up) {
       // The server's Retry-After says exactly when; otherwise back off exponentially.
@@ -231,10 +236,11 @@ void BatchingExporter::SendBatch(std::vector<Span>& batch) {
           result.retry_after_ms > 0 ? result.retry_after_ms : BackoffMs(retry);
       if (!waiter_->Wait(std::chrono::milliseconds(delay_ms))) {
         give_up = fmt::format("shutdown during retry backoff: {}", result.reason);
+        why = DropReason::kShutdown;
       }
     }
     if (give_up) {
-      Finish(n, 0, 0, n, give_up);
+      Finish(n, 0, 0, n, why, give_up);
       return;
     }
     std::lock_guard lock(mu_);
@@ -255,11 +261,24 @@ uint64_t BatchingExporter::BackoffMs(int retry) {
 }
 
 void BatchingExporter::Finish(size_t n, uint64_t exported, uint64_t rejected, uint64_t failed,
-                              const std::optional<std::string>& error) {
+                              DropReason why, const std::optional<std::string>& error) {
   std::lock_guard lock(mu_);
   stats_.exported += exported;
   stats_.rejected += rejected;
   stats_.dropped_failed += failed;
+  switch (why) {
+    case DropReason::kNone:
+      break;
+    case DropReason::kPermanent:
+      stats_.dropped_permanent += failed;
+      break;
+    case DropReason::kRetriesExhausted:
+      stats_.dropped_retries_exhausted += failed;
+      break;
+    case DropReason::kShutdown:
+      stats_.dropped_shutdown += failed;
+      break;
+  }
   if (error) stats_.last_error = *error;
   held_ -= n;
 }

@@ -76,6 +76,10 @@ struct ExporterStats {
   uint64_t exported = 0;            // accepted by the backend
   uint64_t dropped_queue_full = 0;  // Submit found the queue full (or the exporter shut down)
   uint64_t dropped_failed = 0;  // permanent failure, retries exhausted, or abandoned at shutdown
+  // dropped_failed by reason (they sum to it), so a report can say why spans never arrived.
+  uint64_t dropped_permanent = 0;          // the backend refused the batch for good (400, ...)
+  uint64_t dropped_retries_exhausted = 0;  // still failing after max_retries retries
+  uint64_t dropped_shutdown = 0;           // abandoned or interrupted by Shutdown's timeout
   uint64_t rejected = 0;        // partial success: the backend accepted the batch but not these
   uint64_t retries = 0;         // send attempts after the first, over all batches
   uint64_t batches = 0;         // batches formed (each counted once, however often retried)
@@ -107,8 +111,10 @@ class BatchingExporter final : public SpanSink {
   // Sends one batch, retrying as the options say, and records how it ended.
   void SendBatch(std::vector<Span>& batch);
   uint64_t BackoffMs(int retry);
-  // Adds the outcome of `n` finished spans to stats_ and frees their queue slots. Locks mu_.
-  void Finish(size_t n, uint64_t exported, uint64_t rejected, uint64_t failed,
+  enum class DropReason { kNone, kPermanent, kRetriesExhausted, kShutdown };
+  // Adds the outcome of `n` finished spans to stats_ and frees their queue slots; `failed` spans
+  // are counted under `why`. Locks mu_.
+  void Finish(size_t n, uint64_t exported, uint64_t rejected, uint64_t failed, DropReason why,
               const std::optional<std::string>& error);
 
   const std::unique_ptr<BatchSender> sender_;
