@@ -5,13 +5,21 @@
 # Prints spans/s for both, the ratio, and the backend's resident memory per stored span.
 #
 #   bench/backend/ingest.sh [BUILD_DIR] [SECONDS]      (default: build, 10)
+#
+# SERVER=ingest_server measures bench/backend/ingest_server instead of `tracerig backend`: the same
+# EmbeddedBackend with only its OTLP/HTTP and query ports, for when the CLI is not built.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${1:-$root/build}
 seconds=${2:-10}
 tracerig=$build/tracerig
 load=$build/bench/backend/ingest_load
-for f in "$tracerig" "$load"; do
+if [[ ${SERVER:-tracerig} == ingest_server ]]; then
+  server=("$build/bench/backend/ingest_server" 127.0.0.1:0)
+else
+  server=("$tracerig" backend --otlp-http 127.0.0.1:0 --query 127.0.0.1:0 --max-spans 50000000)
+fi
+for f in "${server[0]}" "$load"; do
   [[ -x $f ]] || { echo "missing $f: build it first (ninja -C $build tracerig ingest_load)" >&2; exit 2; }
 done
 work=$(mktemp -d)
@@ -25,8 +33,7 @@ pin_load="taskset -c 1"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
-$pin_server "$tracerig" backend --otlp-http 127.0.0.1:0 --query 127.0.0.1:0 --max-spans 50000000 \
-  >"$work/backend.out" 2>&1 &
+$pin_server "${server[@]}" >"$work/backend.out" 2>&1 &
 backend=$!
 pids+=("$backend")
 for _ in $(seq 100); do grep -q '^otlp-http:' "$work/backend.out" && break; sleep 0.05; done

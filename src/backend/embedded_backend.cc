@@ -39,7 +39,7 @@ Result<tcp::endpoint> ParseListen(std::string_view what, const std::string& text
 }  // namespace
 
 EmbeddedBackend::EmbeddedBackend(EmbeddedBackendOptions options, const Clock& clock)
-    : options_(std::move(options)), clock_(clock), store_(options_.max_spans) {
+    : options_(std::move(options)), clock_(clock), store_(options_.max_spans, options_.max_bytes) {
   HttpServerOptions server_options;
   server_options.body_limit = options_.max_body_bytes;
   IngestLimits limits;

@@ -37,6 +37,9 @@ struct EmbeddedBackendOptions {
   // 9411; empty = not started.
   std::string zipkin;
   size_t max_spans = 1'000'000;
+  // Bound on the store's estimate of its own memory (SpanStore, EstimateSpanBytes); 0 = none.
+  // Whole oldest traces are evicted until both bounds hold.
+  uint64_t max_bytes = 0;
   uint64_t max_body_bytes = 16ull << 20;
 };
 

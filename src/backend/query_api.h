@@ -35,9 +35,10 @@ struct NamedIngestCounters {
 };
 
 // GET /api/tracerig/stats: {"store":{spans_stored, traces_stored, spans_received, spans_evicted,
-// traces_evicted, max_spans}, "receivers":{"<name>":{requests, requests_rejected,
-// spans_accepted, body_bytes_received, rejected:{not_found, method, unsupported_media,
-// too_large, bad_data}}}, "spans_accepted": total over receivers}. Documented in README.
+// traces_evicted, max_spans, bytes_stored, max_bytes (0: no byte bound)},
+// "receivers":{"<name>":{requests, requests_rejected, spans_accepted, body_bytes_received,
+// rejected:{not_found, method, unsupported_media, too_large, bad_data}}}, "spans_accepted": total
+// over receivers}. Documented in README.
 HttpResponseData HandleTracerigStats(const SpanStore& store,
                                      const std::vector<NamedIngestCounters>& receivers);
 

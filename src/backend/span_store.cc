@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <variant>
 
 #include "backend/jaeger_json.h"
 
@@ -34,12 +35,56 @@ bool SpanMatches(const Span& span, const TraceQuery& query) {
   return true;
 }
 
+// glibc malloc: a chunk holds the request plus an 8-byte header, in 16-byte steps, 32 at least.
+uint64_t HeapBlockBytes(uint64_t requested) {
+  if (requested == 0) return 0;
+  return std::max<uint64_t>(32, (requested + 8 + 15) / 16 * 16);
+}
+
+// By size rather than capacity, so equal spans cost the same however their strings were built.
+uint64_t StringHeapBytes(const std::string& s) {
+  // libstdc++ keeps up to 15 characters inside the string object itself.
+  constexpr size_t kSmallStringCapacity = 15;
+  return s.size() > kSmallStringCapacity ? HeapBlockBytes(s.size() + 1) : 0;
+}
+
+uint64_t AttributesHeapBytes(const std::vector<Attribute>& attributes) {
+  uint64_t bytes = HeapBlockBytes(attributes.size() * sizeof(Attribute));
+  for (const Attribute& a : attributes) {
+    bytes += StringHeapBytes(a.key);
+    if (const auto* text = std::get_if<std::string>(&a.value)) bytes += StringHeapBytes(*text);
+  }
+  return bytes;
+}
+
 }  // namespace
 
-SpanStore::SpanStore(size_t max_spans) : max_spans_(max_spans) {}
+uint64_t EstimateSpanBytes(const Span& span) {
+  uint64_t bytes = sizeof(Span) + StringHeapBytes(span.trace_state) + StringHeapBytes(span.name) +
+                   StringHeapBytes(span.status_message) + StringHeapBytes(span.service_name) +
+                   AttributesHeapBytes(span.attributes) +
+                   AttributesHeapBytes(span.resource_attributes) +
+                   HeapBlockBytes(span.events.size() * sizeof(SpanEvent));
+  for (const SpanEvent& e : span.events) {
+    bytes += StringHeapBytes(e.name) + AttributesHeapBytes(e.attributes);
+  }
+  return bytes;
+}
+
+SpanStore::SpanStore(size_t max_spans, uint64_t max_bytes)
+    : max_spans_(max_spans), max_bytes_(max_bytes) {}
+
+bool SpanStore::OverBounds() const {
+  return (max_spans_ != 0 && stats_.spans_stored > max_spans_) ||
+         (max_bytes_ != 0 && stats_.bytes_stored > max_bytes_);
+}
 
 void SpanStore::Add(std::vector<Span> spans, uint64_t now_unix_nano) {
   std::unique_lock lock(mu_);
+  // Spans of a batch mostly come grouped by resource, so the previous span's service is the likely
+  // one: skip the map lookup then.
+  const std::string* last_service_name = nullptr;
+  ServiceIndex* last_service = nullptr;
   for (auto& span : spans) {
     auto [it, inserted] = traces_.try_emplace(span.trace_id);
     TraceRecord& record = it->second;
@@ -47,28 +92,40 @@ void SpanStore::Add(std::vector<Span> spans, uint64_t now_unix_nano) {
       record.first_arrival_unix_nano = now_unix_nano;
       arrival_order_.push_back(span.trace_id);
       ++stats_.traces_stored;
+      record.bytes = kTraceOverheadBytes;
+      stats_.bytes_stored += kTraceOverheadBytes;
     }
     record.last_arrival_unix_nano = now_unix_nano;
 
-    auto service_it = services_.find(span.service_name);
-    if (service_it == services_.end()) {
-      service_it = services_.emplace(span.service_name, ServiceIndex{}).first;
+    if (last_service == nullptr || *last_service_name != span.service_name) {
+      auto service_it = services_.find(span.service_name);
+      if (service_it == services_.end()) {
+        service_it = services_.emplace(span.service_name, ServiceIndex{}).first;
+      }
+      last_service_name = &service_it->first;
+      last_service = &service_it->second;
     }
-    ServiceIndex& service = service_it->second;
-    service.operations.insert(span.name);
+    ServiceIndex& service = *last_service;
+    service.operations.insert(span.name);  // allocates only for a new name
     const bool linked = std::any_of(record.service_entries.begin(), record.service_entries.end(),
-                                    [&](const auto& e) { return e.first == span.service_name; });
+                                    [&](const auto& e) { return e.first == &service; });
     if (!linked) {
+      // Sequence numbers only grow: the new entry goes last, and the hint makes that O(1).
       const uint64_t seq = next_arrival_seq_++;
-      service.traces_by_arrival.emplace(seq, span.trace_id);
-      record.service_entries.emplace_back(span.service_name, seq);
+      service.traces_by_arrival.emplace_hint(service.traces_by_arrival.end(), seq, span.trace_id);
+      record.service_entries.emplace_back(&service, seq);
+      record.bytes += kServiceLinkBytes;
+      stats_.bytes_stored += kServiceLinkBytes;
     }
 
+    const uint64_t bytes = EstimateSpanBytes(span);
+    record.bytes += bytes;
+    stats_.bytes_stored += bytes;
     record.spans.push_back(std::move(span));
     ++stats_.spans_stored;
     ++stats_.spans_received;
   }
-  while (stats_.spans_stored > max_spans_ && !arrival_order_.empty()) EvictOldestTrace();
+  while (OverBounds() && !arrival_order_.empty()) EvictOldestTrace();
 }
 
 void SpanStore::EvictOldestTrace() {
@@ -77,11 +134,9 @@ void SpanStore::EvictOldestTrace() {
   auto it = traces_.find(oldest);
   if (it == traces_.end()) return;  // cannot happen: records leave only through this function
   TraceRecord& record = it->second;
-  for (const auto& [service, seq] : record.service_entries) {
-    auto service_it = services_.find(service);
-    if (service_it != services_.end()) service_it->second.traces_by_arrival.erase(seq);
-  }
+  for (const auto& [service, seq] : record.service_entries) service->traces_by_arrival.erase(seq);
   stats_.spans_stored -= record.spans.size();
+  stats_.bytes_stored -= record.bytes;
   stats_.spans_evicted += record.spans.size();
   --stats_.traces_stored;
   ++stats_.traces_evicted;

@@ -1,6 +1,7 @@
 // The embedded backend's in-memory span store: what OTLP ingest writes and the Jaeger query API
 // reads. It stores exactly what arrives (duplicates included: tracerig must detect them, never hide
-// them), is bounded by a span count, and evicts whole traces, oldest first, counting what it drops.
+// them), is bounded by a span count and/or an estimate of its memory in bytes, and evicts whole
+// traces, oldest first, counting what it drops.
 #pragma once
 
 #include <cstddef>
@@ -49,16 +50,33 @@ struct StoreStats {
   uint64_t spans_received = 0;
   uint64_t spans_evicted = 0;
   uint64_t traces_evicted = 0;
+  // EstimateSpanBytes over stored spans, plus kTraceOverheadBytes per stored trace and
+  // kServiceLinkBytes per (trace, service) pair.
+  uint64_t bytes_stored = 0;
 };
+
+// What the store charges against max_bytes for one span: sizeof(Span), plus the heap blocks its
+// strings and vectors own (attributes, events and their strings), each rounded up to glibc's
+// malloc chunk (size + 8, multiple of 16, at least 32 bytes). Strings short enough for the
+// small-string buffer cost nothing extra. An estimate of what the span costs in RSS, not an exact
+// count: vector slack and allocator fragmentation are not seen.
+uint64_t EstimateSpanBytes(const Span& span);
+// Charged once per stored trace: its hash-table node (112-byte chunk) and bucket, and its slot in
+// the arrival order.
+inline constexpr uint64_t kTraceOverheadBytes = 144;
+// Charged for each service a trace reaches: the entry in that service's index (a 64-byte map node)
+// and the trace's pointer back to it.
+inline constexpr uint64_t kServiceLinkBytes = 80;
 
 // Thread-safe. One std::shared_mutex guards everything: ingest takes it exclusively, queries share
 // it. That is enough for an embedded test backend; shard by trace id if ingest ever contends.
 class SpanStore {
  public:
-  // At most max_spans spans are kept. A batch is stored first, then whole traces are evicted in
-  // order of first arrival until the bound holds again, so a single trace larger than the bound is
-  // evicted entirely (and counted) rather than silently truncated.
-  explicit SpanStore(size_t max_spans);
+  // At most max_spans spans and max_bytes bytes (stats().bytes_stored) are kept; 0 turns a bound
+  // off. A batch is stored first, then whole traces are evicted in order of first arrival until
+  // both bounds hold again, so a single trace larger than a bound is evicted entirely (and
+  // counted) rather than silently truncated.
+  explicit SpanStore(size_t max_spans, uint64_t max_bytes = 0);
   SpanStore(const SpanStore&) = delete;
   SpanStore& operator=(const SpanStore&) = delete;
 
@@ -78,23 +96,28 @@ class SpanStore {
       const std::function<bool(TraceId trace_id, const std::vector<Span>& spans)>& visit) const;
   StoreStats stats() const;
   size_t max_spans() const { return max_spans_; }
+  uint64_t max_bytes() const { return max_bytes_; }
 
  private:
+  struct ServiceIndex {
+    std::set<std::string, std::less<>> operations;
+    std::map<uint64_t, TraceId> traces_by_arrival;  // arrival sequence -> trace
+  };
   struct TraceRecord {
     std::vector<Span> spans;
     uint64_t first_arrival_unix_nano = 0;
     uint64_t last_arrival_unix_nano = 0;
-    // (service, key in that service's traces_by_arrival), so eviction can unlink the trace.
-    std::vector<std::pair<std::string, uint64_t>> service_entries;
-  };
-  struct ServiceIndex {
-    std::set<std::string> operations;
-    std::map<uint64_t, TraceId> traces_by_arrival;  // arrival sequence -> trace
+    uint64_t bytes = 0;  // what this trace adds to stats_.bytes_stored
+    // (service, key in that service's traces_by_arrival), so eviction can unlink the trace. A
+    // pointer rather than the name: services_ never drops an entry and std::map nodes stay put.
+    std::vector<std::pair<ServiceIndex*, uint64_t>> service_entries;
   };
 
   void EvictOldestTrace();  // requires mu_ held exclusively
+  bool OverBounds() const;  // requires mu_ held
 
   const size_t max_spans_;
+  const uint64_t max_bytes_;
   mutable std::shared_mutex mu_;
   std::unordered_map<TraceId, TraceRecord, TraceIdHash> traces_;
   // Trace ids in order of first arrival. Records are only removed from the front (eviction), so the

@@ -36,7 +36,12 @@ std::string EncodeOtlpJson(const std::vector<Span>& spans);
 // other resource attributes are kept in order. Array, kvlist and bytes values become strings (JSON
 // text, lowercase hex). Span.flags keeps all 32 bits. Links and scopes are not kept (Span has no
 // place for them).
+// Reads the wire format straight into spans (ingest's hot path); accepts, rejects and decodes
+// exactly as DecodeOtlpProtobufViaMessages does.
 Result<std::vector<Span>> DecodeOtlpProtobuf(std::string_view body);
+// The same decoding through libprotobuf's generated messages: the reference DecodeOtlpProtobuf is
+// tested against (slower: every string is allocated twice).
+Result<std::vector<Span>> DecodeOtlpProtobufViaMessages(std::string_view body);
 
 // Decodes OTLP/JSON as real SDKs and backends write it: ids as hex (either case) or base64 (only
 // when 24/12 characters and not hex), 64-bit fields and intValue as decimal strings or numbers,

@@ -148,6 +148,47 @@ TEST_F(EmbeddedBackendTest, ZipkinServerIsOffUnlessAsked) {
   EXPECT_EQ(backend_->zipkin_endpoint().port(), 0);
 }
 
+// --max-bytes reaches the store: a bound with room for one of these traces keeps only the newest,
+// and /api/tracerig/stats says so.
+TEST(EmbeddedBackendBytesTest, ByteBoundEvictsOldestTracesAndStatsShowIt) {
+  const std::vector<Span> first = {MakeSpan(TraceId{0, 1}, 1, 0, "frontend", SpanKind::kServer),
+                                   MakeSpan(TraceId{0, 1}, 2, 1, "frontend", SpanKind::kClient)};
+  const std::vector<Span> second = {MakeSpan(TraceId{0, 2}, 3, 0, "frontend", SpanKind::kServer),
+                                    MakeSpan(TraceId{0, 2}, 4, 3, "frontend", SpanKind::kClient)};
+  // What the store charges for a trace is what it charges for the decoded spans.
+  auto decoded = DecodeOtlpProtobuf(EncodeOtlpProtobuf(second));
+  ASSERT_TRUE(decoded.ok());
+  uint64_t second_bytes = kTraceOverheadBytes + kServiceLinkBytes;  // one service
+  for (const Span& s : *decoded) second_bytes += EstimateSpanBytes(s);
+
+  EmbeddedBackendOptions options;
+  options.otlp_http = "127.0.0.1:0";
+  options.query = "127.0.0.1:0";
+  options.max_bytes = second_bytes + second_bytes / 2;  // one trace fits, two do not
+  EmbeddedBackend backend(options);
+  ASSERT_TRUE(backend.Start().ok());
+  BlockingHttpClient ingest("127.0.0.1", backend.otlp_http_endpoint().port());
+  BlockingHttpClient query("127.0.0.1", backend.query_endpoint().port());
+  for (const auto* batch : {&first, &second}) {
+    auto r = ingest.Request(http::verb::post, "/v1/traces", "application/x-protobuf",
+                            EncodeOtlpProtobuf(*batch));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200u);
+  }
+  auto stats = query.Get("/api/tracerig/stats");
+  ASSERT_TRUE(stats);
+  ASSERT_EQ(stats->status, 200u);
+  const auto body = nlohmann::json::parse(stats->body);
+  EXPECT_EQ(body["store"]["spans_stored"], 2);
+  EXPECT_EQ(body["store"]["spans_evicted"], 2);
+  EXPECT_EQ(body["store"]["traces_evicted"], 1);
+  EXPECT_EQ(body["store"]["bytes_stored"], second_bytes);
+  EXPECT_EQ(body["store"]["max_bytes"], options.max_bytes);
+  EXPECT_FALSE(backend.store().GetTrace(TraceId{0, 1}));
+  EXPECT_TRUE(backend.store().GetTrace(TraceId{0, 2}));
+  backend.Stop();
+}
+
 TEST(EmbeddedZipkinTest, ZipkinSenderInZipkinQueryApiOutOnePort) {
   EmbeddedBackendOptions options;
   options.otlp_http = "127.0.0.1:0";

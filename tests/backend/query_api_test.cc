@@ -208,6 +208,9 @@ TEST(TracerigStatsTest, ReportsStoreAndPerReceiverCounters) {
   EXPECT_EQ(body["store"]["spans_received"], 2);
   EXPECT_EQ(body["store"]["traces_evicted"], 1);
   EXPECT_EQ(body["store"]["max_spans"], 1);
+  EXPECT_EQ(body["store"]["bytes_stored"], store.stats().bytes_stored);
+  EXPECT_GT(body["store"]["bytes_stored"], 0);
+  EXPECT_EQ(body["store"]["max_bytes"], 0);
   EXPECT_EQ(body["receivers"]["otlp-http"]["requests"], 5);
   EXPECT_EQ(body["receivers"]["otlp-http"]["rejected"]["bad_data"], 1);
   EXPECT_EQ(body["receivers"]["otlp-http"]["rejected"]["too_large"], 1);

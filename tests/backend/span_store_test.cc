@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "test_spans.h"
@@ -140,6 +141,105 @@ TEST(SpanStoreTest, ServicesAndOperationsAreSortedAndOutliveEviction) {
   EXPECT_EQ(store.Services(), (std::vector<std::string>{"cart", "db", "web"}));
   EXPECT_EQ(store.Operations("web"), (std::vector<std::string>{"GET /a", "GET /b"}));
   EXPECT_EQ(store.Operations("nope"), std::vector<std::string>{});
+}
+
+// glibc's chunk for a request of n bytes, as EstimateSpanBytes documents it.
+uint64_t Chunk(uint64_t n) { return std::max<uint64_t>(32, (n + 8 + 15) / 16 * 16); }
+
+TEST(SpanStoreBytesTest, EstimateCountsHeapStringsAndVectorsNotSmallStrings) {
+  // Short names fit in the string object: only the span itself counts.
+  EXPECT_EQ(EstimateSpanBytes(MakeSpan(1, 1, "a", "x")), sizeof(Span));
+  // A 20-character name takes a 21-byte block: 32 with malloc's header and rounding.
+  EXPECT_EQ(EstimateSpanBytes(MakeSpan(1, 1, "a", "GET /api/cart/items1")), sizeof(Span) + 32);
+  // One attribute with a short key and an integer value: the vector's block only.
+  Span one = MakeSpan(1, 1, "a", "x", 0, 1, {{"k", int64_t{7}}});
+  EXPECT_EQ(EstimateSpanBytes(one), sizeof(Span) + Chunk(sizeof(Attribute)));
+  // Two attributes with long keys and a long string value, one resource attribute, one event.
+  Span rich = MakeSpan(1, 1, "a", "x", 0, 1,
+                       {{"http.request.method", std::string("GET")},      // key: 32-byte block
+                        {"tracerig.request_id", std::string(16, 'f')}});  // key, value: 32 each
+  rich.resource_attributes = {{"telemetry.sdk.name", std::string("tracerig")}};  // key: 32
+  rich.events = {SpanEvent{5, "exception", {}}};
+  EXPECT_EQ(EstimateSpanBytes(rich), sizeof(Span) + Chunk(2 * sizeof(Attribute)) + 32 + 32 + 32 +
+                                         Chunk(sizeof(Attribute)) + 32 + Chunk(sizeof(SpanEvent)));
+}
+
+TEST(SpanStoreBytesTest, StatsCountBytesPerSpanAndPerTraceAndReturnToZero) {
+  SpanStore store(1, 0);  // one span: every new trace evicts the previous one
+  const Span span = MakeSpan(1, 1, "a", "GET /api/cart/items1");
+  store.Add({span}, 10);
+  EXPECT_EQ(store.stats().bytes_stored,
+            EstimateSpanBytes(span) + kTraceOverheadBytes + kServiceLinkBytes);
+  EXPECT_EQ(store.max_bytes(), 0u);
+  store.Add({MakeSpan(2, 2, "a", "x")}, 20);
+  EXPECT_EQ(store.stats().bytes_stored, sizeof(Span) + kTraceOverheadBytes + kServiceLinkBytes);
+  EXPECT_EQ(store.stats().traces_evicted, 1u);
+}
+
+TEST(SpanStoreBytesTest, EachServiceATraceReachesCostsOneLink) {
+  SpanStore store(0);
+  store.Add({MakeSpan(1, 1, "a", "x"), MakeSpan(1, 2, "b", "x"), MakeSpan(1, 3, "a", "x")}, 10);
+  store.Add({MakeSpan(1, 4, "c", "x")}, 20);
+  EXPECT_EQ(store.stats().bytes_stored,
+            4 * sizeof(Span) + kTraceOverheadBytes + 3 * kServiceLinkBytes);
+}
+
+TEST(SpanStoreBytesTest, EvictsWholeOldestTracesUntilTheByteBoundHolds) {
+  // Every span here costs sizeof(Span), every trace (one service each) its overhead and one
+  // service link more: room for exactly five spans in two traces, or four spans in three.
+  const uint64_t span = sizeof(Span);
+  const uint64_t trace = kTraceOverheadBytes + kServiceLinkBytes;
+  SpanStore store(0, 2 * trace + 5 * span);  // no span bound
+  EXPECT_EQ(store.max_spans(), 0u);
+  EXPECT_EQ(store.max_bytes(), 2 * trace + 5 * span);
+  store.Add({MakeSpan(1, 1, "a", "x"), MakeSpan(1, 2, "a", "x"), MakeSpan(1, 3, "a", "x")}, 10);
+  store.Add({MakeSpan(2, 4, "a", "x"), MakeSpan(2, 5, "a", "x")}, 20);
+  EXPECT_EQ(store.stats().bytes_stored, 2 * trace + 5 * span);
+  EXPECT_EQ(store.stats().traces_evicted, 0u);
+
+  // A third trace goes over: trace 1 (first to arrive) leaves whole, trace 2 stays.
+  store.Add({MakeSpan(3, 6, "a", "x")}, 30);
+  StoreStats stats = store.stats();
+  EXPECT_EQ(stats.spans_stored, 3u);
+  EXPECT_EQ(stats.traces_stored, 2u);
+  EXPECT_EQ(stats.spans_evicted, 3u);
+  EXPECT_EQ(stats.traces_evicted, 1u);
+  EXPECT_EQ(stats.bytes_stored, 2 * trace + 3 * span);
+  EXPECT_FALSE(store.GetTrace(TraceId{0, 1}));
+
+  // Trace 2 grows later but is still the oldest by first arrival, so it goes before trace 3.
+  store.Add({MakeSpan(2, 7, "a", "x"), MakeSpan(2, 8, "a", "x"), MakeSpan(2, 9, "a", "x")}, 40);
+  stats = store.stats();
+  EXPECT_EQ(stats.spans_stored, 1u);
+  EXPECT_EQ(stats.traces_stored, 1u);
+  EXPECT_EQ(stats.spans_evicted, 8u);
+  EXPECT_EQ(stats.traces_evicted, 2u);
+  EXPECT_EQ(stats.bytes_stored, trace + span);
+  EXPECT_TRUE(store.GetTrace(TraceId{0, 3}));
+}
+
+TEST(SpanStoreBytesTest, TraceLargerThanTheByteBoundIsEvictedWholeAndCounted) {
+  SpanStore store(1000, kTraceOverheadBytes + kServiceLinkBytes + 2 * sizeof(Span));
+  store.Add({MakeSpan(1, 1, "a", "x")}, 10);
+  store.Add({MakeSpan(2, 2, "a", "x"), MakeSpan(2, 3, "a", "x"), MakeSpan(2, 4, "a", "x")}, 20);
+  StoreStats stats = store.stats();
+  // Trace 1 goes first (oldest), then trace 2 itself, which alone exceeds the bound.
+  EXPECT_EQ(stats.spans_stored, 0u);
+  EXPECT_EQ(stats.traces_stored, 0u);
+  EXPECT_EQ(stats.spans_evicted, 4u);
+  EXPECT_EQ(stats.traces_evicted, 2u);
+  EXPECT_EQ(stats.bytes_stored, 0u);
+  EXPECT_FALSE(store.GetTrace(TraceId{0, 2}));
+}
+
+TEST(SpanStoreBytesTest, TheSpanBoundStillAppliesAlongsideTheByteBound) {
+  SpanStore store(2, 1'000'000);  // bytes far from the bound: spans decide
+  store.Add({MakeSpan(1, 1, "a", "x")}, 10);
+  store.Add({MakeSpan(2, 2, "a", "x")}, 20);
+  store.Add({MakeSpan(3, 3, "a", "x")}, 30);
+  EXPECT_EQ(store.stats().spans_stored, 2u);
+  EXPECT_EQ(store.stats().traces_evicted, 1u);
+  EXPECT_FALSE(store.GetTrace(TraceId{0, 1}));
 }
 
 class SpanStoreSearchTest : public ::testing::Test {
