@@ -4,10 +4,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 namespace tracerig {
 
 using histogram_layout::kLinearBits;
+using histogram_layout::kMaxTrackable;
+using histogram_layout::kOverflowIndex;
 using histogram_layout::kSubBucketBits;
 using histogram_layout::kSubBuckets;
 
@@ -106,6 +109,147 @@ Result<LatencyHistogram> LatencyHistogram::FromBuckets(
     h.max_ = std::max(h.max_, std::min(lower + BucketWidth(index) - 1, kMaxTrackable));
   }
   return h;
+}
+
+// ---- SparseHistogram ----------------------------------------------------------------------------
+
+void SparseHistogram::Record(uint64_t nanos) {
+  size_t index;
+  if (nanos > kMaxTrackable) {
+    nanos = kMaxTrackable;
+    index = kOverflowIndex;
+  } else {
+    index = histogram_layout::BucketIndex(nanos);
+  }
+  const auto key = static_cast<uint32_t>(index);
+  auto it = std::lower_bound(buckets_.begin(), buckets_.end(), key,
+                             [](const auto& bucket, uint32_t k) { return bucket.first < k; });
+  if (it != buckets_.end() && it->first == key) {
+    ++it->second;
+  } else {
+    buckets_.insert(it, {key, 1});
+  }
+  ++total_;
+  sum_ += nanos;
+  min_ = std::min(min_, nanos);
+  max_ = std::max(max_, nanos);
+}
+
+void SparseHistogram::Merge(const SparseHistogram& other) {
+  if (other.total_ == 0) return;
+  std::vector<std::pair<uint32_t, uint64_t>> merged;
+  merged.reserve(buckets_.size() + other.buckets_.size());
+  auto a = buckets_.begin();
+  auto b = other.buckets_.begin();
+  while (a != buckets_.end() || b != other.buckets_.end()) {
+    if (b == other.buckets_.end() || (a != buckets_.end() && a->first < b->first)) {
+      merged.push_back(*a++);
+    } else if (a == buckets_.end() || b->first < a->first) {
+      merged.push_back(*b++);
+    } else {
+      merged.emplace_back(a->first, a->second + b->second);
+      ++a;
+      ++b;
+    }
+  }
+  buckets_ = std::move(merged);
+  total_ += other.total_;
+  sum_ += other.sum_;
+  min_ = std::min(min_, other.min_);
+  max_ = std::max(max_, other.max_);
+}
+
+LatencyHistogram SparseHistogram::ToDense() const {
+  LatencyHistogram dense;
+  for (const auto& [index, count] : buckets_) dense.counts_[index] = count;
+  dense.total_ = total_;
+  dense.sum_ = sum_;
+  dense.min_ = min_;
+  dense.max_ = max_;
+  return dense;
+}
+
+SparseHistogram SparseHistogram::FromDense(const LatencyHistogram& dense) {
+  SparseHistogram sparse;
+  for (size_t i = 0; i < dense.counts_.size(); ++i) {
+    if (dense.counts_[i] != 0) {
+      sparse.buckets_.emplace_back(static_cast<uint32_t>(i), dense.counts_[i]);
+    }
+  }
+  sparse.total_ = dense.total_;
+  sparse.sum_ = dense.sum_;
+  sparse.min_ = dense.min_;
+  sparse.max_ = dense.max_;
+  return sparse;
+}
+
+// ---- LatencyTimeline ----------------------------------------------------------------------------
+
+LatencyTimeline::LatencyTimeline(uint64_t interval_ns)
+    : interval_ns_(interval_ns == 0 ? kDefaultIntervalNs : interval_ns) {}
+
+uint64_t LatencyTimeline::IntervalFor(uint64_t duration_ns) {
+  uint64_t interval = kDefaultIntervalNs;
+  while (duration_ns / interval >= kMaxPoints) interval *= 2;
+  return interval;
+}
+
+TimelinePoint& LatencyTimeline::PointAt(uint64_t offset_ns) {
+  while (offset_ns / interval_ns_ >= kMaxPoints) Widen(interval_ns_ * 2);
+  const auto index = static_cast<size_t>(offset_ns / interval_ns_);
+  if (index >= points_.size()) points_.resize(index + 1);
+  return points_[index];
+}
+
+void LatencyTimeline::Record(uint64_t intended_offset_ns, uint64_t latency_ns, bool error,
+                             bool with_latency) {
+  TimelinePoint& point = PointAt(intended_offset_ns);
+  ++point.requests;
+  if (error) ++point.errors;
+  if (with_latency) point.corrected.Record(latency_ns);
+}
+
+void LatencyTimeline::Widen(uint64_t interval_ns) {
+  if (interval_ns <= interval_ns_ || interval_ns % interval_ns_ != 0) return;
+  const uint64_t factor = interval_ns / interval_ns_;
+  std::vector<TimelinePoint> wider(static_cast<size_t>((points_.size() + factor - 1) / factor));
+  for (size_t i = 0; i < points_.size(); ++i) {
+    TimelinePoint& into = wider[static_cast<size_t>(i / factor)];
+    into.requests += points_[i].requests;
+    into.errors += points_[i].errors;
+    into.corrected.Merge(points_[i].corrected);
+  }
+  points_ = std::move(wider);
+  interval_ns_ = interval_ns;
+}
+
+void LatencyTimeline::Merge(const LatencyTimeline& other) {
+  if (other.points_.empty()) return;
+  // An empty timeline has nothing to say about widths: take the other's.
+  if (points_.empty()) interval_ns_ = other.interval_ns_;
+  const uint64_t common = std::lcm(interval_ns_, other.interval_ns_);
+  Widen(common);
+  LatencyTimeline copy = other;
+  copy.Widen(common);
+  if (copy.points_.size() > points_.size()) points_.resize(copy.points_.size());
+  for (size_t i = 0; i < copy.points_.size(); ++i) {
+    points_[i].requests += copy.points_[i].requests;
+    points_[i].errors += copy.points_[i].errors;
+    points_[i].corrected.Merge(copy.points_[i].corrected);
+  }
+  while (points_.size() > kMaxPoints) Widen(interval_ns_ * 2);
+}
+
+Result<LatencyTimeline> LatencyTimeline::FromPoints(uint64_t interval_ns,
+                                                    std::vector<TimelinePoint> points) {
+  if (interval_ns == 0) return MakeError("timeline interval_ns: must be above 0");
+  if (points.size() > kMaxPoints) {
+    return MakeError(fmt::format("timeline: {} points, at most {} allowed", points.size(),
+                                 kMaxPoints));
+  }
+  LatencyTimeline timeline(interval_ns);
+  timeline.points_ = std::move(points);
+  return timeline;
 }
 
 }  // namespace tracerig

@@ -3,6 +3,8 @@
 // kLinearLimit (1024 ns) are kept exactly, above that every power-of-two octave is split into 128
 // equal buckets, so any value is known to within 1/128 of itself up to one hour. Longer values are
 // clamped to one hour and counted separately, so a stall cannot vanish from the totals.
+// SparseHistogram keeps the same buckets but only the non-empty ones, and LatencyTimeline keeps one
+// per interval of a run (latency over time) in bounded memory.
 #pragma once
 
 #include <bit>
@@ -98,6 +100,7 @@ class LatencyHistogram {
   static uint64_t BucketWidth(size_t index);
 
  private:
+  friend class SparseHistogram;  // rebuilds a dense histogram with its exact min, max and sum
   __extension__ typedef unsigned __int128 Uint128;  // sums of up to 2^64 one-hour values
 
   static constexpr size_t kOverflowIndex = histogram_layout::kOverflowIndex;
@@ -111,6 +114,88 @@ class LatencyHistogram {
   Uint128 sum_ = 0;
   uint64_t min_ = UINT64_MAX;
   uint64_t max_ = 0;
+};
+
+// The buckets of LatencyHistogram, only the non-empty ones, sorted by bucket: a few hundred bytes
+// for the latencies of one interval where a LatencyHistogram always holds ~40 KB of counters.
+// Recording is a binary search (and an insertion the first time a bucket is used). Exact count,
+// min, max and sum are kept, as LatencyHistogram keeps them.
+class SparseHistogram {
+ public:
+  void Record(uint64_t nanos);
+  void Merge(const SparseHistogram& other);
+
+  uint64_t count() const { return total_; }
+  // The same figures as a LatencyHistogram holding the same values (percentiles, exact min, max
+  // and mean), for rendering; allocates the dense counters.
+  LatencyHistogram ToDense() const;
+  // From a dense histogram (e.g. one FromBuckets read back from a report).
+  static SparseHistogram FromDense(const LatencyHistogram& dense);
+  // Non-empty buckets as (index, count), ascending.
+  const std::vector<std::pair<uint32_t, uint64_t>>& buckets() const { return buckets_; }
+
+ private:
+  __extension__ typedef unsigned __int128 Uint128;
+
+  std::vector<std::pair<uint32_t, uint64_t>> buckets_;
+  uint64_t total_ = 0;
+  Uint128 sum_ = 0;
+  uint64_t min_ = UINT64_MAX;
+  uint64_t max_ = 0;
+};
+
+// One interval of a LatencyTimeline: the requests whose intended start fell in it.
+struct TimelinePoint {
+  uint64_t requests = 0;       // completed (answered, or failed in transport)
+  uint64_t errors = 0;         // of those, HTTP (non-2xx) and transport errors
+  SparseHistogram corrected;   // latency from the intended start (after warm-up only)
+};
+
+// Latency over time: per-interval request counts and corrected latency, keyed by the intended
+// start of each request (offset from the first intended start), so a stall shows in the interval
+// that caused it, not in the one where its victims finally completed. Memory is bounded: at most
+// kMaxPoints intervals; a request beyond that doubles the interval and merges neighbouring points
+// (so any run keeps 300 to 600 points once it is long enough to need them).
+class LatencyTimeline {
+ public:
+  static constexpr uint64_t kDefaultIntervalNs = 1'000'000'000ull;
+  static constexpr size_t kMaxPoints = 600;
+
+  // 0 is taken as kDefaultIntervalNs.
+  explicit LatencyTimeline(uint64_t interval_ns = kDefaultIntervalNs);
+
+  // The interval for a run planned to last `duration_ns`: one second, doubled until the run fits
+  // in kMaxPoints intervals (10 min -> 1 s, 1 h -> 8 s, 24 h -> 256 s).
+  static uint64_t IntervalFor(uint64_t duration_ns);
+
+  // A completed request intended at `intended_offset_ns`. `latency_ns` (corrected) is recorded
+  // only when `with_latency` (false for warm-up requests, which count but are not measured).
+  void Record(uint64_t intended_offset_ns, uint64_t latency_ns, bool error, bool with_latency);
+
+  // Adds `other` point by point (same offsets from each run's start). Intervals that differ are
+  // both widened to their least common multiple first (every interval starts at a multiple of its
+  // width, so each point falls into exactly one wider point), then doubled if needed to stay
+  // within kMaxPoints.
+  void Merge(const LatencyTimeline& other);
+
+  // Widens the interval to `interval_ns`, a multiple of the current one, merging points. Anything
+  // else is ignored.
+  void Widen(uint64_t interval_ns);
+
+  uint64_t interval_ns() const { return interval_ns_; }
+  // Point i covers intended offsets [i * interval_ns, (i + 1) * interval_ns); points after the
+  // last recorded request are not kept, points in between may be empty.
+  const std::vector<TimelinePoint>& points() const { return points_; }
+
+  // A timeline read back from a report. Fails on a zero interval or more than kMaxPoints points.
+  static Result<LatencyTimeline> FromPoints(uint64_t interval_ns,
+                                            std::vector<TimelinePoint> points);
+
+ private:
+  TimelinePoint& PointAt(uint64_t offset_ns);
+
+  uint64_t interval_ns_;
+  std::vector<TimelinePoint> points_;
 };
 
 }  // namespace tracerig

@@ -67,6 +67,7 @@ struct SharedRun {
   uint32_t connections = 0;  // per entry per thread; 0 = unbounded
   const std::atomic<bool>* stop = nullptr;
   uint64_t publish_interval_ns = 0;  // 0 = nobody reads progress
+  uint64_t timeline_interval_ns = LatencyTimeline::kDefaultIntervalNs;
   uint64_t start_mono = 0;
   uint64_t start_unix = 0;
   std::chrono::steady_clock::time_point start_steady{};
@@ -81,7 +82,7 @@ struct SharedRun {
 class DriverThread {
  public:
   DriverThread(SharedRun& run, uint32_t index, const std::vector<tcp::endpoint>& endpoints)
-      : run_(run), index_(index), timer_(ioc_) {
+      : run_(run), index_(index), timer_(ioc_), timeline_(run.timeline_interval_ns) {
     const Scenario& scenario = run.scenario;
     for (size_t i = 0; i < endpoints.size(); ++i) {
       auto entry = std::make_unique<EntryConnections>();
@@ -134,6 +135,7 @@ class DriverThread {
     result.corrected.Merge(corrected_);
     result.uncorrected.Merge(uncorrected_);
     result.schedule_lag.Merge(schedule_lag_);
+    result.timeline.Merge(timeline_);
     result.sent += sent_;
     result.warmup += warmup_;
     result.ok += ok_;
@@ -347,15 +349,15 @@ class DriverThread {
     const uint64_t end_mono = run_.clock.NowMonotonicNano();
     LedgerEntry& ledger = slot.entry;
     ledger.end_unix_nano = run_.clock.NowUnixNano();
-    if (intended_offset >= run_.options.warmup_ns) {
-      const uint64_t uncorrected = end_mono - send_mono;
-      uncorrected_.Record(uncorrected);
-      if (run_.closed) {
-        corrected_.Record(uncorrected);
-      } else {
+    const bool measured = intended_offset >= run_.options.warmup_ns;
+    uint64_t corrected = end_mono - send_mono;  // the closed loop cannot correct
+    if (measured) {
+      uncorrected_.Record(corrected);
+      if (!run_.closed) {
         const uint64_t end = end_mono - run_.start_mono;
-        corrected_.Record(end - std::min(end, intended_offset));
+        corrected = end - std::min(end, intended_offset);
       }
+      corrected_.Record(corrected);
     }
     last_end_mono_ = std::max(last_end_mono_, end_mono);
     root.end_unix_nano = ledger.end_unix_nano;
@@ -377,6 +379,7 @@ class DriverThread {
         if (ledger.http_status >= 500) root.status_code = StatusCode::kError;
       }
     }
+    timeline_.Record(intended_offset, corrected, ledger.outcome != RequestOutcome::kOk, measured);
     if (run_.options.trace) run_.sink.Submit(std::move(root));
     // The connection just freed goes to the oldest waiting request.
     if (!entry.waiting.empty()) {
@@ -451,6 +454,7 @@ class DriverThread {
   LatencyHistogram corrected_;
   LatencyHistogram uncorrected_;
   LatencyHistogram schedule_lag_;
+  LatencyTimeline timeline_;
 
   std::mutex snapshot_mu_;
   DriverProgress snapshot_;  // counters only
@@ -470,6 +474,13 @@ class LoadDriver::Impl {
     run_.closed = scenario.load.model == LoadModel::kClosed;
     run_.threads = ChooseThreads(scenario, schedule_.get(), options);
     run_.connections = options.connections != 0 ? options.connections : scenario.load.connections;
+    // Intervals wide enough that the planned load fits in LatencyTimeline::kMaxPoints; a run that
+    // overruns widens them itself.
+    const uint64_t planned = run_.closed ? scenario.load.duration_ns
+                             : schedule_->size() == 0
+                                 ? 0
+                                 : schedule_->IntendedOffset(schedule_->size() - 1);
+    run_.timeline_interval_ns = LatencyTimeline::IntervalFor(planned);
   }
 
   DriverResult Run(const std::atomic<bool>& stop,
@@ -552,6 +563,7 @@ class LoadDriver::Impl {
     result.virtual_users = run_.closed ? run_.scenario.load.virtual_users : 0;
     result.threads = run_.threads;
     result.connections = run_.connections;
+    result.timeline = LatencyTimeline(run_.timeline_interval_ns);
     size_t most_slots = 0;
     size_t all_slots = 0;
     for (const auto& w : workers) {

@@ -80,6 +80,10 @@ struct DriverResult {
   // spent queued for a bounded connection is not lag (it is the system under test). Empty for the
   // closed loop.
   LatencyHistogram schedule_lag;
+  // Latency over time: every completed request in the interval of its intended start (closed
+  // loop: of its send), counted with its errors; corrected latency of those after the warm-up.
+  // The interval is LatencyTimeline::IntervalFor(the planned duration): 1 s up to 10 minutes.
+  LatencyTimeline timeline;
   uint64_t sent = 0;
   uint64_t warmup = 0;  // sent during the warm-up: in the ledger, not in the latency statistics
   uint64_t ok = 0;

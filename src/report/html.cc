@@ -67,6 +67,18 @@ font-size:12px}
 white-space:nowrap;text-overflow:ellipsis}
 .row.fault .note{color:var(--bad)}
 .explanation{margin-top:6px}
+.row .bar.span.client{opacity:.5}.row .bar.span.server{top:5px;height:6px}
+.row.missing .bar.span{background:var(--ok);border:0}
+.row .bar.gap{background:transparent!important;border:1px dashed var(--miss)}
+.row.fault .bar.gap{border-color:var(--bad)}
+.row.axis{height:16px}.row.axis .lane{background:none;border-bottom:1px solid var(--line)}
+.row.axis .tick{position:absolute;bottom:1px;font-size:10px;color:var(--muted);
+transform:translateX(-50%)}.row.axis .tick:first-child{transform:none}
+.row.axis .tick:last-child{transform:translateX(-100%)}
+.timeline .line{fill:none;stroke-width:1.5}.timeline .grid{stroke:var(--line)}
+.timeline .p50{stroke:#0969da;fill:#0969da}.timeline .p99{stroke:#bf8700;fill:#bf8700}
+.timeline .max{stroke:var(--bad);fill:var(--bad)}.timeline rect.rate{fill:#54aeff}
+.timeline rect.rate-errors{fill:var(--bad)}.timeline text{font-size:10px;fill:var(--muted)}
 [hidden]{display:none!important}
 )";
 
@@ -94,6 +106,12 @@ constexpr const char* kScript = R"(
     });
     count.textContent = shown + ' of ' + traces.length + ' traces shown';
   }
+  // Timed waterfall bars the browser laid out with a width: tests read this back.
+  var timed = 0;
+  Array.prototype.forEach.call(document.querySelectorAll('#traces .bar.span'), function (b) {
+    if (b.getBoundingClientRect().width > 0) timed++;
+  });
+  document.getElementById('traces').setAttribute('data-timed-bars', String(timed));
   status.addEventListener('change', apply);
   service.addEventListener('change', apply);
   document.getElementById('filters').hidden = false;
@@ -477,6 +495,131 @@ std::string HistogramSvg(std::string_view id, std::string_view title, const Late
   return out;
 }
 
+// Latency over time: p50, p99 and max of the corrected latency of each interval on a log scale,
+// and below it, on the same time axis, the requests completed per second (errors in red). One
+// <g class="interval"> per point, with its figures in a tooltip.
+std::string TimelineSvg(const LatencyTimeline& t) {
+  std::string out =
+      "<figure class=\"timeline\"><figcaption>corrected latency and achieved request rate over "
+      "time, by intended start</figcaption>\n";
+  const auto& points = t.points();
+  if (points.empty()) {
+    return out + "<p class=\"placeholder\">no timeline in this report</p></figure>\n";
+  }
+  struct Figures {
+    uint64_t p50 = 0, p99 = 0, max = 0;
+  };
+  std::vector<Figures> figures(points.size());
+  uint64_t low = UINT64_MAX, high = 1;
+  double top_rate = 0;
+  const double seconds = static_cast<double>(t.interval_ns()) / 1e9;
+  for (size_t i = 0; i < points.size(); ++i) {
+    top_rate = std::max(top_rate, static_cast<double>(points[i].requests) / seconds);
+    if (points[i].corrected.count() == 0) continue;
+    const LatencyHistogram h = points[i].corrected.ToDense();
+    figures[i] = {std::max<uint64_t>(h.Percentile(50), 1), std::max<uint64_t>(h.Percentile(99), 1),
+                  std::max<uint64_t>(h.max(), 1)};
+    low = std::min(low, figures[i].p50);
+    high = std::max(high, figures[i].max);
+  }
+  if (low == UINT64_MAX) low = 1;
+  constexpr double kLeft = 70, kPlotWidth = 670, kTop = 24, kHeight = 160, kRateTop = 220,
+                   kRateHeight = 70, kAxis = 306;
+  const double slot = kPlotWidth / static_cast<double>(points.size());
+  auto x = [&](size_t i) { return kLeft + (static_cast<double>(i) + 0.5) * slot; };
+  // Whole decades, so the grid lines read 1ms, 10ms, 100ms.
+  const double first_decade = std::floor(std::log10(static_cast<double>(low)));
+  double last_decade = std::ceil(std::log10(static_cast<double>(high)));
+  if (last_decade <= first_decade) last_decade = first_decade + 1;
+  auto y = [&](uint64_t v) {
+    const double f = (std::log10(static_cast<double>(v)) - first_decade) /
+                     (last_decade - first_decade);
+    return kTop + kHeight * (1 - f);
+  };
+  out += fmt::format(
+      "<svg id=\"latency-over-time\" xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" "
+      "height=\"330\" viewBox=\"0 0 760 330\" role=\"img\" aria-label=\"latency and request "
+      "rate over time\" data-interval-ns=\"{}\" data-points=\"{}\">\n",
+      t.interval_ns(), points.size());
+  for (double d = first_decade; d <= last_decade; d += 1) {
+    const double gy = kTop + kHeight * (1 - (d - first_decade) / (last_decade - first_decade));
+    out += fmt::format("<line class=\"grid\" x1=\"{0:.0f}\" x2=\"{1:.0f}\" y1=\"{2:.1f}\" "
+                       "y2=\"{2:.1f}\"/><text x=\"{3:.0f}\" y=\"{4:.1f}\" "
+                       "text-anchor=\"end\">{5}</text>\n",
+                       kLeft, kLeft + kPlotWidth, gy, kLeft - 4, gy + 3,
+                       FormatDuration(static_cast<uint64_t>(std::pow(10.0, d))));
+  }
+  out += fmt::format("<text x=\"{:.0f}\" y=\"14\">latency (log scale): <tspan class=\"p50\">"
+                     "— p50</tspan>  <tspan class=\"p99\">— p99</tspan>  <tspan class=\"max\">"
+                     "— max</tspan></text>\n",
+                     kLeft);
+  for (const auto& [name, field] : {std::pair{"p50", &Figures::p50},
+                                    std::pair{"p99", &Figures::p99},
+                                    std::pair{"max", &Figures::max}}) {
+    std::string line;
+    for (size_t i = 0; i < points.size(); ++i) {
+      if (figures[i].*field == 0) continue;  // no latency in this interval: the line skips it
+      line += fmt::format("{}{:.1f},{:.1f}", line.empty() ? "" : " ", x(i), y(figures[i].*field));
+    }
+    out += fmt::format("<polyline class=\"line {}\" points=\"{}\"/>\n", name, line);
+  }
+  out += fmt::format("<line class=\"grid\" x1=\"{0:.0f}\" x2=\"{1:.0f}\" y1=\"{2:.0f}\" "
+                     "y2=\"{2:.0f}\"/><text x=\"{3:.0f}\" y=\"{2:.0f}\" text-anchor=\"end\">0/s"
+                     "</text><text x=\"{3:.0f}\" y=\"{4:.0f}\" text-anchor=\"end\">{5:.4g}/s</text>"
+                     "<text x=\"{0:.0f}\" y=\"{6:.0f}\">requests completed per second "
+                     "(<tspan class=\"max\">errors</tspan>)</text>\n",
+                     kLeft, kLeft + kPlotWidth, kRateTop + kRateHeight, kLeft - 4, kRateTop + 8,
+                     top_rate, kRateTop - 6);
+  for (size_t i = 0; i < points.size(); ++i) {
+    const TimelinePoint& p = points[i];
+    const uint64_t start = static_cast<uint64_t>(i) * t.interval_ns();
+    const double rate = static_cast<double>(p.requests) / seconds;
+    const double bar = top_rate > 0 ? kRateHeight * rate / top_rate : 0;
+    const double errors = p.requests > 0 ? bar * static_cast<double>(p.errors) /
+                                               static_cast<double>(p.requests)
+                                         : 0;
+    const double width = std::max(slot * 0.8, 0.5);
+    std::string tip =
+        fmt::format("{} – {}: {} requests ({:.4g}/s), {} errors", FormatDuration(start),
+                    FormatDuration(start + t.interval_ns()), p.requests, rate, p.errors);
+    if (figures[i].max != 0) {
+      tip += fmt::format("; p50 {}, p99 {}, max {}", FormatDuration(figures[i].p50),
+                         FormatDuration(figures[i].p99), FormatDuration(figures[i].max));
+    }
+    out += fmt::format("<g class=\"interval\" data-start-ns=\"{}\" data-requests=\"{}\" "
+                       "data-errors=\"{}\"><title>{}</title>",
+                       start, p.requests, p.errors, tip);
+    if (figures[i].max != 0) {
+      for (const auto& [name, v] : {std::pair{"p50", figures[i].p50},
+                                    std::pair{"p99", figures[i].p99},
+                                    std::pair{"max", figures[i].max}}) {
+        out += fmt::format("<circle class=\"{}\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"2\"/>", name,
+                           x(i), y(v));
+      }
+    }
+    out += fmt::format("<rect class=\"rate\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" "
+                       "height=\"{:.1f}\"/>",
+                       x(i) - width / 2, kRateTop + kRateHeight - bar, width, bar);
+    if (errors > 0) {
+      out += fmt::format("<rect class=\"rate-errors\" x=\"{:.1f}\" y=\"{:.1f}\" "
+                         "width=\"{:.1f}\" height=\"{:.1f}\"/>",
+                         x(i) - width / 2, kRateTop + kRateHeight - errors, width, errors);
+    }
+    out += "</g>\n";
+  }
+  // Time axis: at most about eight labels, at interval boundaries.
+  const size_t step = (points.size() + 7) / 8;
+  for (size_t i = 0; i <= points.size(); i += step) {
+    const double tx = kLeft + static_cast<double>(i) * slot;
+    out += fmt::format("<text x=\"{:.1f}\" y=\"{:.0f}\" text-anchor=\"middle\">{}</text>", tx,
+                       kAxis, FormatDuration(static_cast<uint64_t>(i) * t.interval_ns()));
+  }
+  out += fmt::format("\n<text x=\"{:.0f}\" y=\"{:.0f}\" text-anchor=\"middle\">time since the "
+                     "first intended start ({} intervals)</text></svg></figure>\n",
+                     kLeft + kPlotWidth / 2, kAxis + 18, FormatDuration(t.interval_ns()));
+  return out;
+}
+
 std::string LatencySection(const RunReport& r) {
   const auto& l = r.load;
   std::string out = "<section id=\"latency\">\n<h2>Latency</h2>\n";
@@ -489,8 +632,9 @@ std::string LatencySection(const RunReport& r) {
   out += HistogramSvg("hist-corrected", "corrected latency", l.corrected);
   out += HistogramSvg("hist-uncorrected", "uncorrected latency", l.uncorrected);
   out += HistogramSvg("hist-lag", "schedule lag", l.schedule_lag);
-  out += "</div>\n<p class=\"placeholder\">The report keeps whole-run histograms; latency over "
-         "time is not recorded yet.</p>\n</section>\n";
+  out += "</div>\n";
+  out += TimelineSvg(l.timeline);
+  out += "</section>\n";
   return out;
 }
 
@@ -584,6 +728,34 @@ std::string TraceCard(const RunReport& r, const TraceVerdict& v) {
       status, Esc(service_list), Esc(error_list), v.sequence, v.trace_id.ToHex(),
       FormatRequestId(v.request_id), v.found_spans, v.expected_spans,
       errors.empty() ? "" : " · violations: " + Esc(error_list));
+  // With span timings, bars are placed by time relative to the trace's earliest span; without
+  // (reports from before timings were kept, missing traces) they show nesting only.
+  const bool timed = !v.timings.empty();
+  uint64_t earliest = UINT64_MAX, latest = 0;
+  for (const auto& t : v.timings) {
+    earliest = std::min(earliest, t.start_unix_nano);
+    latest = std::max(latest, t.end_unix_nano);
+  }
+  const uint64_t total_ns = timed ? std::max<uint64_t>(latest - std::min(latest, earliest), 1) : 1;
+  // Left edge and width in percent of the trace's duration; at least 0.5% wide so that a span
+  // shorter than a pixel still shows.
+  auto place = [&](uint64_t start, uint64_t end) {
+    const auto at = [&](uint64_t ns) {
+      return 100.0 * static_cast<double>(ns - std::min(ns, earliest)) /
+             static_cast<double>(total_ns);
+    };
+    const double left = std::min(at(start), 99.5);
+    return std::pair{left, std::min(std::max(at(end) - at(start), 0.5), 100.0 - left)};
+  };
+  if (timed) {
+    out += "<div class=\"row axis\"><span class=\"label\">time from the trace's first span</span>"
+           "<span class=\"lane\">";
+    for (int q = 0; q <= 4; ++q) {
+      out += fmt::format("<span class=\"tick\" style=\"left:{}%\">{}</span>", q * 25,
+                         FormatDuration(total_ns * static_cast<uint64_t>(q) / 4));
+    }
+    out += "</span><span class=\"note\"></span></div>\n";
+  }
   bool fault_marked = false;
   for (const auto& row : RowsFor(r, v)) {
     std::string state = "ok";
@@ -617,16 +789,50 @@ std::string TraceCard(const RunReport& r, const TraceVerdict& v) {
       }
     }
     fault_marked |= fault;
-    const size_t depth = HopPath(row.hop).size();
-    const double left = static_cast<double>(depth - 1) * 4.0;
-    const double bar = std::max(10.0, 100.0 - 2 * left);
+    std::string bars;
+    if (!timed) {
+      const size_t depth = HopPath(row.hop).size();
+      const double left = static_cast<double>(depth - 1) * 4.0;
+      const double bar = std::max(10.0, 100.0 - 2 * left);
+      bars = fmt::format("<span class=\"bar\" style=\"left:{:.0f}%;width:{:.0f}%\"></span>", left,
+                         bar);
+    } else {
+      // The caller's CLIENT span and, drawn inside it, the callee's SERVER span of this hop.
+      const SpanTiming* client = nullptr;
+      const SpanTiming* server = nullptr;
+      for (const auto& t : v.timings) {
+        if (t.hop != row.hop) continue;
+        if (t.kind == SpanKind::kClient && client == nullptr) client = &t;
+        if (t.kind == SpanKind::kServer && server == nullptr) server = &t;
+      }
+      for (const auto& [side, span] : {std::pair{"client", client}, std::pair{"server", server}}) {
+        if (span == nullptr) continue;
+        const auto [left, width] = place(span->start_unix_nano, span->end_unix_nano);
+        const uint64_t from = span->start_unix_nano - std::min(span->start_unix_nano, earliest);
+        const uint64_t to = span->end_unix_nano - std::min(span->end_unix_nano, earliest);
+        bars += fmt::format(
+            "<span class=\"bar span {}\" data-start-ns=\"{}\" data-end-ns=\"{}\" "
+            "style=\"left:{:.2f}%;width:{:.2f}%\" title=\"{} {} {} – {} ({})\"></span>",
+            side, from, to, left, width, Esc(span->service), SpanKindName(span->kind),
+            FormatDuration(from), FormatDuration(to), FormatDuration(to - std::min(to, from)));
+      }
+      if (client == nullptr || server == nullptr) {
+        // A missing span: a dashed placeholder over its counterpart, or the whole trace.
+        const SpanTiming* other = client != nullptr ? client : server;
+        const auto [left, width] = other != nullptr
+                                       ? place(other->start_unix_nano, other->end_unix_nano)
+                                       : std::pair{0.0, 100.0};
+        bars += fmt::format("<span class=\"bar gap\" style=\"left:{:.2f}%;width:{:.2f}%\"></span>",
+                            left, width);
+      }
+    }
     out += fmt::format(
         "<div class=\"row {}{}\" data-hop=\"{}\"><span class=\"label\" title=\"{}\"><code>{}</code> "
-        "{}{}</span><span class=\"lane\"><span class=\"bar\" style=\"left:{:.0f}%;width:{:.0f}%\">"
-        "</span></span><span class=\"note\" title=\"{}\">{}</span></div>\n",
+        "{}{}</span><span class=\"lane\">{}</span><span class=\"note\" title=\"{}\">{}</span>"
+        "</div>\n",
         state, fault ? " fault" : "", Esc(row.hop), Esc(row.caller + " → " + row.callee),
-        Esc(row.hop), row.caller.empty() ? "" : Esc(row.caller) + " → ", Esc(row.callee), left,
-        bar, Esc(note), Esc(note));
+        Esc(row.hop), row.caller.empty() ? "" : Esc(row.caller) + " → ", Esc(row.callee), bars,
+        Esc(note), Esc(note));
   }
   out += fmt::format("<p class=\"explanation\">{}</p>\n</article>\n", Esc(v.explanation));
   return out;
@@ -655,8 +861,9 @@ std::string TracesSection(const RunReport& r) {
   std::string out = "<section id=\"traces\">\n<h2>Example traces</h2>\n";
   out += "<p class=\"facts\">Every broken, incomplete or missing trace the verifier kept, and the "
          "traces with structural violations. Each row is an edge of the call tree (hop, caller → "
-         "callee); the faulty hop is red. The report does not carry span timings, so bars show "
-         "nesting, not time.</p>\n";
+         "callee); the faulty hop is red. Bars are placed by time from the trace's first span: the "
+         "caller's CLIENT span (light) with the callee's SERVER span inside it; a missing span "
+         "is a dashed placeholder. Traces without timings show nesting only.</p>\n";
   out += "<div id=\"filters\" hidden><label>status <select id=\"filter-status\">"
          "<option value=\"\">all</option>";
   for (const char* s : {"broken", "incomplete", "missing", "complete"}) {

@@ -131,6 +131,9 @@ Result<RunReport> MergeReports(const std::vector<RunReport>& reports,
     l.corrected.Merge(r.load.corrected);
     l.uncorrected.Merge(r.load.uncorrected);
     l.schedule_lag.Merge(r.load.schedule_lag);
+    // Point by point, by offset from each run's start (shards run side by side); differing
+    // intervals are widened to a common one (LatencyTimeline::Merge).
+    l.timeline.Merge(r.load.timeline);
     m.topology.requests += r.topology.requests;
     m.topology.unknown_route += r.topology.unknown_route;
     m.topology.spans_recorded += r.topology.spans_recorded;

@@ -126,6 +126,43 @@ LatencyHistogram Histogram(const Json& object, std::string_view key, const std::
   return std::move(*histogram);
 }
 
+// load.timeline: points must start at consecutive multiples of the interval, as written.
+LatencyTimeline Timeline(const Json& j, const std::string& where) {
+  const uint64_t interval = U64(j, "interval_ns", where);
+  if (interval == 0) Fail(where + ".interval_ns", "must be above 0");
+  const Json& list = Array(j, "points", where);
+  if (list.size() > LatencyTimeline::kMaxPoints) {
+    Fail(where + ".points", fmt::format("{} points, at most {} allowed", list.size(),
+                                        LatencyTimeline::kMaxPoints));
+  }
+  std::vector<TimelinePoint> points;
+  points.reserve(list.size());
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string at = Index(where + ".points", i);
+    const uint64_t start = U64(list[i], "start_ns", at);
+    if (start != i * interval) {
+      Fail(at + ".start_ns", fmt::format("expected {} (point {} of {} ns intervals), found {}",
+                                         i * interval, i, interval, start));
+    }
+    TimelinePoint p;
+    p.requests = U64(list[i], "requests", at);
+    p.errors = U64(list[i], "errors", at);
+    if (p.errors > p.requests) {
+      Fail(at + ".errors", fmt::format("{} errors among {} requests", p.errors, p.requests));
+    }
+    const LatencyHistogram latency = Histogram(list[i], "latency_corrected", at);
+    if (latency.count() > p.requests) {
+      Fail(at + ".latency_corrected",
+           fmt::format("{} latencies among {} requests", latency.count(), p.requests));
+    }
+    p.corrected = SparseHistogram::FromDense(latency);
+    points.push_back(std::move(p));
+  }
+  auto timeline = LatencyTimeline::FromPoints(interval, std::move(points));
+  if (!timeline) Fail(where, timeline.error().message);
+  return std::move(*timeline);
+}
+
 TraceId ReadTraceId(const Json& object, std::string_view key, const std::string& where) {
   const std::string hex = String(object, key, where);
   auto id = TraceId::FromHex(hex);
@@ -184,6 +221,20 @@ TraceVerdict Verdict(const Json& j, const std::string& where) {
     v.violations.push_back({String(violations[i], "kind", at), String(violations[i], "hop", at),
                             String(violations[i], "service", at),
                             String(violations[i], "explanation", at)});
+  }
+  if (Optional(j, "timings")) {  // absent in reports written before timings were kept
+    const Json& timings = Array(j, "timings", where);
+    for (size_t i = 0; i < timings.size(); ++i) {
+      const std::string at = Index(where + ".timings", i);
+      SpanTiming t{String(timings[i], "hop", at), Kind(timings[i], at),
+                   String(timings[i], "service", at), U64(timings[i], "start_unix_nano", at),
+                   U64(timings[i], "end_unix_nano", at)};
+      if (t.end_unix_nano < t.start_unix_nano) {
+        Fail(at + ".end_unix_nano", fmt::format("{} is before start_unix_nano {}",
+                                                t.end_unix_nano, t.start_unix_nano));
+      }
+      v.timings.push_back(std::move(t));
+    }
   }
   return v;
 }
@@ -295,6 +346,10 @@ RunReport Report(const Json& j) {
   l.corrected = Histogram(load, "latency_corrected", "load");
   l.uncorrected = Histogram(load, "latency_uncorrected", "load");
   l.schedule_lag = Histogram(load, "schedule_lag", "load");
+  // Reports written before the timeline existed have none.
+  if (const Json* timeline = Optional(load, "timeline")) {
+    l.timeline = Timeline(*timeline, "load.timeline");
+  }
   const Json& topology = Member(j, "topology", "");
   r.topology.requests = U64(topology, "requests", "topology");
   r.topology.unknown_route = U64(topology, "unknown_route", "topology");

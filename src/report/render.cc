@@ -43,6 +43,24 @@ nlohmann::ordered_json HistogramJson(const LatencyHistogram& h) {
   return j;
 }
 
+// Latency over time: one point per interval, each with the same histogram object as the whole run.
+nlohmann::ordered_json TimelineJson(const LatencyTimeline& t) {
+  auto points = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < t.points().size(); ++i) {
+    const TimelinePoint& p = t.points()[i];
+    nlohmann::ordered_json point;
+    point["start_ns"] = static_cast<uint64_t>(i) * t.interval_ns();
+    point["requests"] = p.requests;
+    point["errors"] = p.errors;
+    point["latency_corrected"] = HistogramJson(p.corrected.ToDense());
+    points.push_back(std::move(point));
+  }
+  nlohmann::ordered_json j;
+  j["interval_ns"] = t.interval_ns();
+  j["points"] = std::move(points);
+  return j;
+}
+
 nlohmann::ordered_json VerdictJson(const TraceVerdict& v) {
   nlohmann::ordered_json j;
   j["status"] = std::string(TraceStatusName(v.status));
@@ -74,6 +92,15 @@ nlohmann::ordered_json VerdictJson(const TraceVerdict& v) {
         {{"kind", x.kind}, {"hop", x.hop}, {"service", x.service}, {"explanation", x.explanation}});
   }
   j["violations"] = std::move(violations);
+  auto timings = nlohmann::ordered_json::array();
+  for (const auto& t : v.timings) {
+    timings.push_back({{"hop", t.hop},
+                       {"kind", std::string(SpanKindName(t.kind))},
+                       {"service", t.service},
+                       {"start_unix_nano", t.start_unix_nano},
+                       {"end_unix_nano", t.end_unix_nano}});
+  }
+  j["timings"] = std::move(timings);
   return j;
 }
 
@@ -184,7 +211,8 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
                {"interrupted", l.interrupted},
                {"latency_corrected", HistogramJson(l.corrected)},
                {"latency_uncorrected", HistogramJson(l.uncorrected)},
-               {"schedule_lag", HistogramJson(l.schedule_lag)}};
+               {"schedule_lag", HistogramJson(l.schedule_lag)},
+               {"timeline", TimelineJson(l.timeline)}};
   j["topology"] = {{"requests", r.topology.requests},
                    {"unknown_route", r.topology.unknown_route},
                    {"spans_recorded", r.topology.spans_recorded},

@@ -386,6 +386,7 @@ TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entr
   // Where each expected span was found: the ledger's trace id wins over any other, so a span the
   // search also returned under the right trace never looks broken.
   std::vector<std::optional<TraceId>> location(n);
+  std::vector<const Span*> chosen(n, nullptr);  // the span behind location[i], for its timing
   auto place = [&](const Span& span) {
     if (!CarriesRequestId(span, entry.request_id)) return;
     const std::string* hop = HopOf(span);
@@ -395,6 +396,7 @@ TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entr
     std::optional<TraceId>& where = location[it->second];
     if (!where || (*where != entry.trace_id && span.trace_id == entry.trace_id)) {
       where = span.trace_id;
+      chosen[it->second] = &span;
     }
   };
   for (const Span& span : trace_spans) place(span);
@@ -433,6 +435,15 @@ TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entr
         break_span.push_back(i);
       }
     }
+  }
+
+  verdict.timings.reserve(n - verdict.missing.size());
+  for (size_t i = 0; i < n; ++i) {
+    const Span* span = chosen[i];
+    if (span == nullptr) continue;
+    const ExpectedSpan& e = expected.spans[i];
+    verdict.timings.push_back(
+        SpanTiming{e.hop, e.kind, e.service, span->start_unix_nano, span->end_unix_nano});
   }
 
   const std::string suffix = OutcomeSuffix(entry);

@@ -63,6 +63,18 @@ struct Violation {
   bool operator==(const Violation&) const = default;
 };
 
+// When an expected span ran, as the service that recorded it says: what the report's waterfall
+// draws. One per expected span found (under the ledger's trace id or another one).
+struct SpanTiming {
+  std::string hop;
+  SpanKind kind = SpanKind::kUnspecified;
+  std::string service;
+  uint64_t start_unix_nano = 0;
+  uint64_t end_unix_nano = 0;
+
+  bool operator==(const SpanTiming&) const = default;
+};
+
 struct TraceVerdict {
   TraceStatus status = TraceStatus::kMissing;
   uint64_t sequence = 0;
@@ -76,6 +88,9 @@ struct TraceVerdict {
   // Structural problems of the spans under the ledger's trace id. They never change `status`,
   // which is about presence: a complete trace can have violations.
   std::vector<Violation> violations;
+  // The span identified with each expected span that was found, in the expected tree's pre-order
+  // (the copy under the ledger's trace id when there are several).
+  std::vector<SpanTiming> timings;
 };
 
 // A required attribute on spans (the scenario's `[expect.attributes]`). It applies to every
@@ -129,7 +144,8 @@ std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const L
 //   broken:     some expected span is under another trace id; `breaks` names each topmost edge
 //               where the trace id changed (a change below a change is not counted again);
 //   incomplete: otherwise (spans missing and not found elsewhere).
-// `violations` is CheckTraceStructure(expected, entry, trace_spans, clock_skew_tolerance_ns).
+// `violations` is CheckTraceStructure(expected, entry, trace_spans, clock_skew_tolerance_ns);
+// `timings` hold the start and end of each expected span found.
 TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entry,
                            const std::vector<Span>& trace_spans,
                            const std::vector<Span>& fragments,

@@ -113,6 +113,12 @@ TEST(LoadDriverTest, ThreadsShareTheScheduleAndTheLedgerStaysInSequenceOrder) {
   EXPECT_EQ(result.uncorrected.count(), 100u);
   EXPECT_EQ(result.schedule_lag.count(), 100u);
   EXPECT_EQ(result.queued, 0u);
+  // The three threads' timelines merged: 200 ms of load is one 1-second interval.
+  EXPECT_EQ(result.timeline.interval_ns(), 1'000'000'000ull);
+  ASSERT_EQ(result.timeline.points().size(), 1u);
+  EXPECT_EQ(result.timeline.points()[0].requests, 100u);
+  EXPECT_EQ(result.timeline.points()[0].errors, 0u);
+  EXPECT_EQ(result.timeline.points()[0].corrected.ToDense().max(), result.corrected.max());
   std::set<std::string> trace_ids;
   const auto seen = server.seen();
   ASSERT_EQ(seen.size(), 100u);

@@ -30,26 +30,35 @@ TEST(FailOnTest, ParsesKindListsAndExplainsMistakes) {
       {"completeness, sampling", "completeness,sampling", nullptr},
       {"completeness,completeness", "completeness", nullptr},
       {"completeness,broken-propagation,spans-exported,trace-structure,verification-deadline,"
-       "sampling",
+       "sampling,time-to-queryable,backend-graph",
        "all", nullptr},
+      {"completeness,broken-propagation,spans-exported,trace-structure,verification-deadline,"
+       "sampling",
+       "completeness,broken-propagation,spans-exported,trace-structure,verification-deadline,"
+       "sampling",
+       nullptr},
+      {"time-to-queryable,backend-graph", "time-to-queryable,backend-graph", nullptr},
       {"completness", nullptr,
        "--fail-on: unknown check kind \"completness\" (did you mean \"completeness\"?); kinds: "
        "completeness, broken-propagation, spans-exported, trace-structure, "
-       "verification-deadline, sampling (or all, none)"},
+       "verification-deadline, sampling, time-to-queryable, backend-graph (or all, none)"},
       {"samplin,broken", nullptr,
        "--fail-on: unknown check kind \"samplin\" (did you mean \"sampling\"?); kinds: "
        "completeness, broken-propagation, spans-exported, trace-structure, "
-       "verification-deadline, sampling (or all, none)"},
+       "verification-deadline, sampling, time-to-queryable, backend-graph (or all, none)"},
       {"latency", nullptr,
        "--fail-on: unknown check kind \"latency\"; kinds: completeness, broken-propagation, "
-       "spans-exported, trace-structure, verification-deadline, sampling (or all, none)"},
+       "spans-exported, trace-structure, verification-deadline, sampling, time-to-queryable, "
+       "backend-graph (or all, none)"},
       {"completeness,", nullptr, "--fail-on \"completeness,\": an empty check kind between commas"},
       {"", nullptr,
        "--fail-on: give check kinds, \"all\" or \"none\"; kinds: completeness, "
-       "broken-propagation, spans-exported, trace-structure, verification-deadline, sampling"},
+       "broken-propagation, spans-exported, trace-structure, verification-deadline, sampling, "
+       "time-to-queryable, backend-graph"},
       {"ALL", nullptr,
        "--fail-on: unknown check kind \"ALL\"; kinds: completeness, broken-propagation, "
-       "spans-exported, trace-structure, verification-deadline, sampling (or all, none)"},
+       "spans-exported, trace-structure, verification-deadline, sampling, time-to-queryable, "
+       "backend-graph (or all, none)"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.input);

@@ -1,7 +1,9 @@
 // The HTML report in a real browser: headless Chromium loads the report of the fixed synthetic
 // run from a file:// URL, takes a screenshot, and dumps the DOM after the inline script ran. The
 // test asserts that the page logged no errors, that the script finished (<body data-ready="yes">,
-// filters revealed and counted), and that the summary, graph, histograms and waterfall are there.
+// filters revealed and counted), that the summary, graph, histograms and waterfall are there, that
+// the latency-over-time chart has one interval per timeline point, and that the timed waterfall
+// bars were laid out with widths and the positions their timings give.
 // Skipped, saying so, when no Chromium is installed (Debian: apt-get install chromium; the
 // test set-up in scripts/deps.sh installs it).
 #include <gtest/gtest.h>
@@ -124,6 +126,20 @@ TEST_F(HtmlBrowserTest, ScriptRanAndTheExpectedElementsExist) {
   }
   // The browser decoded the escaped user-given service name back into text, not markup.
   EXPECT_NE(dom.find("fraud|check &lt;beta&gt; &amp; \"co\""), std::string::npos);
+  // Latency over time: the chart with one interval per timeline point of the synthetic run.
+  const RunReport run = SyntheticRun();
+  EXPECT_NE(dom.find("<svg id=\"latency-over-time\""), std::string::npos);
+  size_t intervals = 0;
+  for (size_t at = dom.find("<g class=\"interval\""); at != std::string::npos;
+       at = dom.find("<g class=\"interval\"", at + 1)) {
+    ++intervals;
+  }
+  EXPECT_EQ(intervals, run.load.timeline.points().size());
+  // The waterfall's timed bars: the script counted those the browser laid out with a width (24
+  // CLIENT and 23 SERVER spans in the examples), and they sit where the timings put them.
+  EXPECT_NE(dom.find("data-timed-bars=\"47\""), std::string::npos);
+  EXPECT_NE(dom.find("data-end-ns=\"19000000\" style=\"left:5.00%;width:90.00%\""),
+            std::string::npos);
 }
 
 }  // namespace

@@ -113,6 +113,63 @@ TEST(HtmlReportTest, EveryExampleTraceHasAWaterfallWithItsFaultyHop) {
             std::string::npos);
 }
 
+TEST(HtmlReportTest, WaterfallBarsArePlacedByTimeWhenTheExampleHasTimings) {
+  const std::string html = RenderHtmlReport(SyntheticRun());
+  // 5 broken traces with both spans of 4 edges, the incomplete one without the fraud SERVER span.
+  EXPECT_EQ(Count(html, "<span class=\"bar span client\""), 24u);
+  EXPECT_EQ(Count(html, "<span class=\"bar span server\""), 23u);
+  EXPECT_EQ(Count(html, "<div class=\"row axis\">"), 6u);
+  // Relative to each trace's first span (20 ms long): the driver's CLIENT span fills the lane,
+  // the entry's SERVER span (1-19 ms) sits inside it, the fraud SERVER span is 8-9.5 ms.
+  EXPECT_EQ(Count(html, "<span class=\"bar span client\" data-start-ns=\"0\" "
+                        "data-end-ns=\"20000000\" style=\"left:0.00%;width:100.00%\""),
+            6u);
+  EXPECT_EQ(Count(html, "<span class=\"bar span server\" data-start-ns=\"1000000\" "
+                        "data-end-ns=\"19000000\" style=\"left:5.00%;width:90.00%\""),
+            6u);
+  EXPECT_EQ(Count(html, "data-start-ns=\"8000000\" data-end-ns=\"9500000\" "
+                        "style=\"left:40.00%;width:7.50%\""),
+            5u);
+  EXPECT_EQ(Count(html, "<span class=\"tick\" style=\"left:100%\">20ms</span>"), 6u);
+  // The missing span is a dashed placeholder over its CLIENT span (7-10 ms), still the fault.
+  const size_t row = html.find("<div class=\"row missing fault\" data-hop=\"0.1.0.0\">");
+  ASSERT_NE(row, std::string::npos);
+  const std::string missing_row = html.substr(row, html.find("</div>", row) - row);
+  EXPECT_NE(missing_row.find("<span class=\"bar gap\" style=\"left:35.00%;width:15.00%\">"),
+            std::string::npos)
+      << missing_row;
+  EXPECT_EQ(Count(missing_row, "bar span server"), 0u);
+  // The missing trace has no timings: nesting layout, one bar per row.
+  EXPECT_EQ(Count(html, "<span class=\"bar\" style=\"left:0%;width:100%\"></span>"), 1u);
+}
+
+TEST(HtmlReportTest, LatencyOverTimeHasOnePointPerInterval) {
+  const RunReport r = SyntheticRun();
+  const std::string html = RenderHtmlReport(r);
+  const size_t chart = html.find("<svg id=\"latency-over-time\"");
+  ASSERT_NE(chart, std::string::npos);
+  EXPECT_LT(html.find("<section id=\"latency\">"), chart);
+  EXPECT_LT(chart, html.find("<section id=\"sampling\">"));
+  EXPECT_NE(html.find("data-interval-ns=\"1000000000\" data-points=\"5\""), std::string::npos);
+  EXPECT_EQ(Count(html, "<g class=\"interval\""), r.load.timeline.points().size());
+  EXPECT_EQ(Count(html, "<polyline class=\"line "), 3u);
+  for (const char* point :
+       {"data-start-ns=\"0\" data-requests=\"50\" data-errors=\"0\"><title>0ns – 1s: 50 "
+        "requests (50/s), 0 errors; p50 ",
+        "data-start-ns=\"3000000000\" data-requests=\"50\" data-errors=\"3\"><title>3s – 4s: "
+        "50 requests (50/s), 3 errors; p50 "}) {
+    EXPECT_NE(html.find(point), std::string::npos) << point;
+  }
+  // Latency rises by 2 ms per second in the synthetic run: maxima 5, 7, ..., 13 ms.
+  for (const char* max : {"max 5ms</title>", "max 9ms</title>", "max 13ms</title>"}) {
+    EXPECT_NE(html.find(max), std::string::npos) << max;
+  }
+  EXPECT_EQ(Count(html, "<rect class=\"rate-errors\""), 1u);
+  EXPECT_NE(html.find(">1ms</text>"), std::string::npos);  // decade grid of the log scale
+  EXPECT_NE(html.find(">100ms</text>"), std::string::npos);
+  EXPECT_EQ(html.find("no timeline in this report"), std::string::npos);
+}
+
 TEST(HtmlReportTest, ViolationsAppearInTheWaterfallAndTheFilter) {
   RunReport r = SyntheticRun();
   TraceVerdict v = SyntheticVerdict(TraceStatus::kComplete, 120, "complete");
@@ -161,6 +218,8 @@ TEST(HtmlReportTest, RendersRunsWithoutVerificationOrSamples) {
   EXPECT_NE(html.find("no services in this report"), std::string::npos);
   EXPECT_EQ(Count(html, ">no samples<"), 6u);  // three table rows, three histograms
   EXPECT_NE(html.find("<tr class=\"check skipped\">"), std::string::npos);
+  EXPECT_NE(html.find("no timeline in this report"), std::string::npos);
+  EXPECT_EQ(html.find("id=\"latency-over-time\""), std::string::npos);
 }
 
 }  // namespace

@@ -48,6 +48,38 @@ TEST(MergeTest, SumsCountsMergesHistogramsAndJudgesAgain) {
             "0.9600 of traces complete (480 of 500), expected at least 0.95");
 }
 
+TEST(MergeTest, TimelinesAddPointByPointAndWidenToACommonInterval) {
+  RunReport a = SyntheticRun();
+  RunReport b = SyntheticRun();
+  // b ran one second longer, with a stall in its last second.
+  b.load.timeline.Record(5'500'000'000ull, 900'000'000ull, true, true);
+  auto merged = MergeReports({a, b});
+  ASSERT_TRUE(merged.ok()) << merged.error().message;
+  const LatencyTimeline& t = merged->load.timeline;
+  EXPECT_EQ(t.interval_ns(), 1'000'000'000ull);
+  ASSERT_EQ(t.points().size(), 6u);
+  EXPECT_EQ(t.points()[0].requests, 100u);
+  EXPECT_EQ(t.points()[3].errors, 6u);
+  EXPECT_EQ(t.points()[4].corrected.ToDense().Percentile(50),
+            a.load.timeline.points()[4].corrected.ToDense().Percentile(50));
+  EXPECT_EQ(t.points()[5].requests, 1u);
+  EXPECT_EQ(t.points()[5].corrected.ToDense().max(), 900'000'000ull);
+
+  // A run with 2 s intervals: the merge has 2 s intervals too, every request kept.
+  RunReport c = SyntheticRun();
+  c.load.timeline = LatencyTimeline(2'000'000'000ull);
+  for (uint64_t k = 0; k < 250; ++k) {
+    c.load.timeline.Record(k * 20'000'000ull, 1'000'000, false, true);
+  }
+  auto widened = MergeReports({a, c});
+  ASSERT_TRUE(widened.ok()) << widened.error().message;
+  const LatencyTimeline& w = widened->load.timeline;
+  EXPECT_EQ(w.interval_ns(), 2'000'000'000ull);
+  ASSERT_EQ(w.points().size(), 3u);
+  EXPECT_EQ(w.points()[0].requests, 200u);  // a's seconds 0 and 1 (100) and c's 0-2 s (100)
+  EXPECT_EQ(w.points()[2].requests, 100u);  // a's second 4 (50) and c's 4-5 s (50)
+}
+
 TEST(MergeTest, AMergeOfOneIsTheSameReport) {
   RunReport a = SyntheticRun();
   auto merged = MergeReports({a});

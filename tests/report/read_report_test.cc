@@ -22,10 +22,13 @@ using Json = nlohmann::ordered_json;
 // What a read report cannot reproduce exactly: the histograms' exact min/max/mean (rebuilt from
 // buckets) and so their percentiles, which stay within the histogram's 1%.
 Json WithoutHistogramFigures(Json j) {
+  constexpr const char* kFigures[] = {"min_ns", "max_ns", "mean_ns", "p50_ns",
+                                      "p90_ns", "p99_ns", "p999_ns"};
   for (const char* h : {"latency_corrected", "latency_uncorrected", "schedule_lag"}) {
-    for (const char* f : {"min_ns", "max_ns", "mean_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns"}) {
-      j["load"][h].erase(f);
-    }
+    for (const char* f : kFigures) j["load"][h].erase(f);
+  }
+  for (auto& point : j["load"]["timeline"]["points"]) {
+    for (const char* f : kFigures) point["latency_corrected"].erase(f);
   }
   return j;
 }
@@ -55,6 +58,22 @@ TEST(ReadReportTest, RoundTripKeepsEveryFieldAndIsAFixedPoint) {
   EXPECT_EQ(read->verification->examples[1].missing[0].kind, SpanKind::kServer);
   EXPECT_EQ(read->verification->examples[0].breaks[0].found_under, (TraceId{0x7049bba4ull, 3}));
   EXPECT_EQ(read->started_unix_nano, 1'764'072'000'000'000'000ull);
+  // Latency over time and the examples' span timings.
+  const RunReport original = SyntheticRun();
+  EXPECT_EQ(read->load.timeline.interval_ns(), 1'000'000'000ull);
+  ASSERT_EQ(read->load.timeline.points().size(), 5u);
+  for (size_t i = 0; i < 5; ++i) {
+    const TimelinePoint& p = read->load.timeline.points()[i];
+    const TimelinePoint& o = original.load.timeline.points()[i];
+    EXPECT_EQ(p.requests, 50u) << i;
+    EXPECT_EQ(p.errors, o.errors) << i;
+    EXPECT_EQ(p.corrected.buckets(), o.corrected.buckets()) << i;
+  }
+  EXPECT_EQ(read->load.timeline.points()[3].errors, 3u);
+  EXPECT_EQ(read->verification->examples[0].timings, original.verification->examples[0].timings);
+  EXPECT_EQ(read->verification->examples[1].timings.size(), 7u);
+  EXPECT_EQ(read->verification->examples[3].status, TraceStatus::kMissing);
+  EXPECT_TRUE(read->verification->examples[3].timings.empty());
 }
 
 TEST(ReadReportTest, JudgingAReadReportGivesTheSameChecks) {
@@ -84,13 +103,17 @@ TEST(ReadReportTest, FieldsAddedWithinVersionOneAreOptional) {
   j.erase("fail_on");
   j.erase("expect");
   j.erase("expected_edges");
+  j["load"].erase("timeline");
   for (auto& c : j["checks"]) c.erase("enforced");
+  for (auto& ex : j["verification"]["examples"]) ex.erase("timings");
   auto read = ReadReport("old.json", j.dump());
   ASSERT_TRUE(read.ok()) << read.error().message;
   EXPECT_EQ(read->fail_on, FailOn{});
   EXPECT_EQ(read->expect.completeness, 1.0);
   EXPECT_TRUE(read->expected_edges.empty());
   EXPECT_TRUE(read->checks[1].enforced);
+  EXPECT_TRUE(read->load.timeline.points().empty());
+  EXPECT_TRUE(read->verification->examples[0].timings.empty());
 }
 
 struct BadCase {
@@ -135,12 +158,40 @@ TEST(ReadReportTest, MalformedReportsNameTheFieldAndTheProblem) {
        "started_at: expected a UTC time like \"2025-11-25T12:00:00Z\", found \"yesterday\""},
       {"bad fail_on", [](Json& j) { j["fail_on"] = "sampling,latency"; },
        "fail_on: --fail-on: unknown check kind \"latency\"; kinds: completeness, "
-       "broken-propagation, spans-exported, trace-structure, verification-deadline, sampling "
-       "(or all, none)"},
+       "broken-propagation, spans-exported, trace-structure, verification-deadline, sampling, "
+       "time-to-queryable, backend-graph (or all, none)"},
       {"checks not an array", [](Json& j) { j["checks"] = Json::object(); },
        "checks: expected an array, found {}"},
       {"scenario not an object", [](Json& j) { j["scenario"] = "shop"; },
        "scenario: expected an object, found \"shop\""},
+      {"zero interval", [](Json& j) { j["load"]["timeline"]["interval_ns"] = 0; },
+       "load.timeline.interval_ns: must be above 0"},
+      {"point out of place", [](Json& j) { j["load"]["timeline"]["points"][2]["start_ns"] = 5; },
+       "load.timeline.points[2].start_ns: expected 2000000000 (point 2 of 1000000000 ns "
+       "intervals), found 5"},
+      {"more errors than requests",
+       [](Json& j) { j["load"]["timeline"]["points"][1]["errors"] = 51; },
+       "load.timeline.points[1].errors: 51 errors among 50 requests"},
+      {"more latencies than requests",
+       [](Json& j) { j["load"]["timeline"]["points"][0]["requests"] = 10; },
+       "load.timeline.points[0].latency_corrected: 50 latencies among 10 requests"},
+      {"point histogram count",
+       [](Json& j) { j["load"]["timeline"]["points"][4]["latency_corrected"]["count"] = 7; },
+       "load.timeline.points[4].latency_corrected: count is 7 but the buckets hold 50"},
+      {"too many points",
+       [](Json& j) {
+         Json& points = j["load"]["timeline"]["points"];
+         while (points.size() <= 600) points.push_back(points[0]);
+       },
+       "load.timeline.points: 601 points, at most 600 allowed"},
+      {"timing ends before it starts",
+       [](Json& j) { j["verification"]["examples"][0]["timings"][1]["end_unix_nano"] = 1; },
+       "verification.examples[0].timings[1].end_unix_nano: 1 is before start_unix_nano "
+       "1764072000061000000"},
+      {"timing kind",
+       [](Json& j) { j["verification"]["examples"][0]["timings"][0]["kind"] = "client"; },
+       "verification.examples[0].timings[0].kind: expected a span kind like \"SERVER\", found "
+       "\"client\""},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.what);

@@ -134,6 +134,124 @@ TEST(JudgeTest, SamplingVerdictsAreChecksThatFailOnlyWhenJudged) {
   EXPECT_EQ(warned.exit_code, kExitPass) << warned.verdict;
 }
 
+const CheckResult* FindCheck(const RunReport& r, std::string_view name) {
+  for (const auto& c : r.checks) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+constexpr uint64_t kSec = 1'000'000'000;
+
+TEST(JudgeTest, TimeToQueryableIsCheckedOnlyWhenExpected) {
+  auto r = Verified(40, 40, 0);
+  TimeToQueryable& t = r.verification->time_to_queryable;
+  t.traces = 40;
+  t.p99_ns = 2'500'000'000;  // upper bounds: not what is judged
+  t.observed_p99_ns = 2'130'000'000;
+  t.observed_max_ns = 2'200'000'000;
+  t.upper_bounds = 3;
+  t.late_hops = {{"0.0", "a", "b", SpanKind::kServer, 37, 2'200'000'000},
+                 {"0.0.0", "b", "c", SpanKind::kClient, 37, 2'200'000'000}};
+  Judge(r);
+  EXPECT_EQ(FindCheck(r, "time-to-queryable"), nullptr);  // no expectation, no check
+  EXPECT_EQ(r.exit_code, kExitPass);
+
+  r.expect.time_to_queryable_p99_ns = 1 * kSec;
+  Judge(r);
+  const CheckResult* c = FindCheck(r, "time-to-queryable");
+  ASSERT_NE(c, nullptr);
+  EXPECT_FALSE(c->passed);
+  EXPECT_EQ(c->message,
+            "time to queryable p99 2.13 s > 1 s (37 of 40 traces seen incomplete first, then "
+            "complete; 3 complete at their first poll count as on time); late spans at a -> b "
+            "(hop 0.0, SERVER span): 37 traces, up to 2.2 s; b -> c (hop 0.0.0, CLIENT span): 37 "
+            "traces, up to 2.2 s");
+  EXPECT_EQ(r.exit_code, kExitConformanceFailure);
+  EXPECT_EQ(CheckKind("time-to-queryable"), "time-to-queryable");
+
+  // Both bounds: the one exceeded comes first.
+  r.expect.time_to_queryable_p99_ns = 3 * kSec;
+  r.expect.time_to_queryable_max_ns = 2 * kSec;
+  Judge(r);
+  c = FindCheck(r, "time-to-queryable");
+  ASSERT_NE(c, nullptr);
+  EXPECT_FALSE(c->passed);
+  EXPECT_TRUE(c->message.starts_with("time to queryable max 2.2 s > 2 s, p99 2.13 s <= 3 s (37"))
+      << c->message;
+
+  // Not in --fail-on: a warning.
+  r.fail_on = *ParseFailOn("completeness");
+  Judge(r);
+  EXPECT_EQ(r.exit_code, kExitPass);
+  EXPECT_FALSE(FindCheck(r, "time-to-queryable")->enforced);
+}
+
+TEST(JudgeTest, TimeToQueryableWithoutSamplesOrLatenessPasses) {
+  auto r = Verified(40, 0, 40);
+  r.expect.time_to_queryable_p99_ns = 1 * kSec;
+  Judge(r);
+  const CheckResult* c = FindCheck(r, "time-to-queryable");
+  ASSERT_NE(c, nullptr);
+  EXPECT_TRUE(c->passed);
+  EXPECT_EQ(c->message, "not judged: no complete trace gave a time-to-queryable sample");
+
+  // Every trace complete at its first poll: the raw p99 is an upper bound, nothing was late.
+  auto clean = Verified(40, 40, 0);
+  clean.expect.time_to_queryable_p99_ns = 1 * kSec;
+  clean.verification->time_to_queryable.traces = 40;
+  clean.verification->time_to_queryable.upper_bounds = 40;
+  clean.verification->time_to_queryable.p99_ns = 2 * kSec;
+  Judge(clean);
+  c = FindCheck(clean, "time-to-queryable");
+  ASSERT_NE(c, nullptr);
+  EXPECT_TRUE(c->passed);
+  EXPECT_EQ(c->message,
+            "time to queryable p99 0 s <= 1 s (0 of 40 traces seen incomplete first, then "
+            "complete; 40 complete at their first poll count as on time)");
+  EXPECT_EQ(clean.exit_code, kExitPass);
+}
+
+TEST(JudgeTest, BackendGraphFailsOnlyOnMissingExpectedEdges) {
+  auto r = Verified(10, 10, 0);
+  BackendGraph g;
+  g.error = "not served by this backend (jaeger v1 at http://127.0.0.1:16686)";
+  r.verification->backend_graph = g;
+  Judge(r);
+  EXPECT_EQ(FindCheck(r, "backend-graph"), nullptr);  // nothing to compare: no check
+
+  g.error = "zipkin v2 at http://z:9411: GET /api/v2/dependencies?endTs=2&lookback=1: reset";
+  r.verification->backend_graph = g;
+  Judge(r);
+  const CheckResult* c = FindCheck(r, "backend-graph");
+  ASSERT_NE(c, nullptr);
+  EXPECT_TRUE(c->passed);  // a failed fetch is not missing edges
+  EXPECT_EQ(c->message, "not compared: " + g.error);
+
+  g.error.clear();
+  g.fetched = true;
+  g.comparison = CompareDependencies(
+      {{"tracerig-driver", "a", 10, 0}, {"a", "b", 10, 0}, {"b", "c", 10, 0}},
+      {{"tracerig-driver", "a", 25}, {"a", "b", 3}, {"x", "y", 1}});
+  r.verification->backend_graph = g;
+  Judge(r);
+  c = FindCheck(r, "backend-graph");
+  ASSERT_NE(c, nullptr);
+  EXPECT_FALSE(c->passed);
+  EXPECT_EQ(c->message,
+            "the backend's dependency list lacks 1 of 3 expected edges: b -> c; edges not in the "
+            "topology (other traffic in the window?): x -> y (1 calls)");
+  EXPECT_EQ(r.exit_code, kExitConformanceFailure);
+
+  g.comparison = CompareDependencies({{"a", "b", 10, 0}}, {{"a", "b", 3}});
+  r.verification->backend_graph = g;
+  Judge(r);
+  c = FindCheck(r, "backend-graph");
+  ASSERT_NE(c, nullptr);
+  EXPECT_TRUE(c->passed);
+  EXPECT_EQ(c->message, "the backend's dependency list has all 1 expected edges");
+}
+
 TEST(JudgeTest, DroppedSpansFailTheExportCheck) {
   auto r = Verified(10, 10, 0);
   r.exporter.dropped_queue_full = 3;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "report/run_report.h"
 
@@ -20,6 +21,28 @@ inline TraceVerdict SyntheticVerdict(TraceStatus status, uint64_t sequence,
   v.found_spans = status == TraceStatus::kMissing ? 0 : 7;
   v.explanation = explanation;
   return v;
+}
+
+// Span timings of the synthetic call chain, ms after the trace's first span: each SERVER span
+// inside its CLIENT span. The SERVER span of the fraud service at hop 0.1.0.0 is left out when
+// `with_fraud_server` is false (the incomplete example misses it).
+inline std::vector<SpanTiming> SyntheticTimings(uint64_t sequence, bool with_fraud_server) {
+  const char* fraud = "fraud|check <beta> & \"co\"";
+  // Traces start 20 ms apart, as the 50/s load sends them.
+  const uint64_t t0 = 1'764'072'000'000'000'000ull + sequence * 20'000'000ull;
+  auto ms = [t0](double at) { return t0 + static_cast<uint64_t>(at * 1e6); };
+  std::vector<SpanTiming> t = {
+      {"0", SpanKind::kClient, "tracerig-driver", ms(0), ms(20)},
+      {"0", SpanKind::kServer, "frontend", ms(1), ms(19)},
+      {"0.1", SpanKind::kClient, "frontend", ms(2), ms(15)},
+      {"0.1", SpanKind::kServer, "checkout", ms(3), ms(14)},
+      {"0.1.0", SpanKind::kClient, "checkout", ms(5), ms(12)},
+      {"0.1.0", SpanKind::kServer, "payment", ms(6), ms(11)},
+      {"0.1.0.0", SpanKind::kClient, "payment", ms(7), ms(10)},
+      {"0.1.0.0", SpanKind::kServer, fraud, ms(8), ms(9.5)},
+  };
+  if (!with_fraud_server) t.pop_back();
+  return t;
 }
 
 // Judged: completeness passes (240 of 250, 0.95 expected), broken-propagation and spans-exported
@@ -56,6 +79,12 @@ inline RunReport SyntheticRun() {
     l.uncorrected.Record(3'500'000 + (i % 10) * 900'000);
     l.schedule_lag.Record(20'000 + (i % 10) * 10'000);
   }
+  // The same corrected latencies over time: request k (every 20 ms) took 4 + k / 25 ms, so
+  // latency rises from interval to interval; the 3 errors fall in the fourth second.
+  for (uint64_t k = 0; k < 250; ++k) {
+    l.timeline.Record(k * 20'000'000ull, 4'000'000 + (k / 25) * 1'000'000,
+                      k == 160 || k == 170 || k == 180, /*with_latency=*/true);
+  }
 
   r.topology = {.requests = 750,
                 .unknown_route = 0,
@@ -87,6 +116,7 @@ inline RunReport SyntheticRun() {
                                  "1 expected span missing: SERVER span of fraud|check <beta> & "
                                  "\"co\" at hop 0.1.0.0");
       ex.missing.push_back({"0.1.0.0", fraud, "POST /score", SpanKind::kServer});
+      ex.timings = SyntheticTimings(sequence, /*with_fraud_server=*/false);
       v.examples.push_back(ex);
     } else if (sequence == 41) {
       v.examples.push_back(SyntheticVerdict(TraceStatus::kMissing, sequence,
@@ -94,6 +124,7 @@ inline RunReport SyntheticRun() {
     } else {
       auto ex = SyntheticVerdict(TraceStatus::kBroken, sequence, payment_break);
       ex.breaks.push_back({"0.1.0", "checkout", "payment", TraceId{0x7049bba4ull, sequence}});
+      ex.timings = SyntheticTimings(sequence, /*with_fraud_server=*/true);
       v.examples.push_back(ex);
     }
   }

@@ -235,6 +235,36 @@ TEST(ClassifyTraceTest, SpanUnderTheLedgerTraceWinsOverACopyElsewhere) {
   EXPECT_EQ(v.status, TraceStatus::kComplete);
 }
 
+TEST(ClassifyTraceTest, TimingsAreThoseOfTheSpansIdentifiedWithExpectedOnes) {
+  const ExpectedTree tree = QuickstartTree();
+  std::vector<Span> spans = AllSpans(tree, kTrace, kRequest);
+  // payment's SERVER span is missing; checkout's SERVER span also arrived under another trace id
+  // with other times: the copy under the ledger's trace id is the one timed.
+  Take(spans, "0.1.0", "payment");
+  Span elsewhere = spans[5];
+  elsewhere.trace_id = kOther;
+  elsewhere.start_unix_nano = 1;
+  elsewhere.end_unix_nano = 2;
+  // cart's SERVER span only arrived under another trace id: timed there.
+  std::vector<Span> cart = MoveTo(Take(spans, "0.0", "cart"), kOther);
+  std::vector<Span> fragments = {elsewhere, cart[0]};
+  TraceVerdict v = ClassifyTrace(tree, Entry(), spans, fragments);
+  ASSERT_EQ(v.timings.size(), 7u);  // every expected span but payment's SERVER span, pre-order
+  constexpr uint64_t kStart = 1'700'000'000'000'000'000ull;
+  const std::vector<size_t> expected_index = {0, 1, 2, 3, 4, 5, 6};
+  for (size_t k = 0; k < v.timings.size(); ++k) {
+    const ExpectedSpan& e = tree.spans[expected_index[k]];
+    const SpanTiming& t = v.timings[k];
+    EXPECT_EQ(t.hop, e.hop) << k;
+    EXPECT_EQ(t.kind, e.kind) << k;
+    EXPECT_EQ(t.service, e.service) << k;
+    // AllSpans: span i runs from kStart + i µs to kStart + (1000 - i) µs.
+    EXPECT_EQ(t.start_unix_nano, kStart + expected_index[k] * 1000) << k;
+    EXPECT_EQ(t.end_unix_nano, kStart + (1000 - expected_index[k]) * 1000) << k;
+  }
+  EXPECT_TRUE(ClassifyTrace(tree, Entry(), {}, {}).timings.empty());
+}
+
 TEST(ClassifyTraceTest, NothingFoundIsMissing) {
   const ExpectedTree tree = QuickstartTree();
   TraceVerdict v = ClassifyTrace(tree, Entry(), {}, {});
