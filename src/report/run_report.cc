@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <optional>
+#include <string>
 #include <tuple>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -25,6 +28,87 @@ std::vector<uint64_t> HopPath(std::string_view hop) {
     hop = dot == std::string_view::npos ? std::string_view{} : hop.substr(dot + 1);
   }
   return path;
+}
+
+// "2.13 s", "1 s": three significant digits, as the time-to-queryable message compares them.
+std::string Seconds(uint64_t nanos) {
+  return fmt::format("{:.3g} s", static_cast<double>(nanos) / 1e9);
+}
+
+// The time-to-queryable check, when the scenario sets an expectation: judged on the observed
+// figures (TimeToQueryable: traces complete at their first poll count as on time), naming the
+// hops whose spans arrived late.
+CheckResult TimeToQueryableCheck(const TimeToQueryable& t, const Expectations& expect) {
+  CheckResult check{"time-to-queryable", true, "", true};
+  if (t.traces == 0) {
+    check.message = "not judged: no complete trace gave a time-to-queryable sample";
+    return check;
+  }
+  std::vector<std::string> exceeded;
+  std::vector<std::string> within;
+  auto compare = [&](const char* what, uint64_t observed, const std::optional<uint64_t>& bound) {
+    if (!bound) return;
+    const bool over = observed > *bound;
+    (over ? exceeded : within)
+        .push_back(fmt::format("{} {} {} {}", what, Seconds(observed), over ? ">" : "<=",
+                               Seconds(*bound)));
+  };
+  compare("p99", t.observed_p99_ns, expect.time_to_queryable_p99_ns);
+  compare("max", t.observed_max_ns, expect.time_to_queryable_max_ns);
+  check.passed = exceeded.empty();
+  std::vector<std::string> parts = exceeded;
+  parts.insert(parts.end(), within.begin(), within.end());
+  check.message = fmt::format("time to queryable {}", fmt::join(parts, ", "));
+  const size_t late = t.traces - t.upper_bounds;
+  check.message += fmt::format(" ({} of {} traces seen incomplete first, then complete", late,
+                               t.traces);
+  check.message += t.upper_bounds > 0
+                       ? fmt::format("; {} complete at their first poll count as on time)",
+                                     t.upper_bounds)
+                       : ")";
+  if (!t.late_hops.empty()) {
+    std::vector<std::string> hops;
+    for (const LateHop& h : t.late_hops) {
+      hops.push_back(fmt::format("{} -> {} (hop {}, {} span): {} traces, up to {}", h.caller,
+                                 h.callee, h.hop, SpanKindName(h.kind), h.traces,
+                                 Seconds(h.max_ns)));
+    }
+    check.message += fmt::format("; late spans at {}", fmt::join(hops, "; "));
+  }
+  return check;
+}
+
+// The backend's own dependency list: fails on expected edges it lacks. Unexpected edges and call
+// counts are reported, never failed: the backend aggregates every trace in the window, other
+// applications' included.
+std::optional<CheckResult> BackendGraphCheck(const BackendGraph& g) {
+  if (!g.fetched) {
+    // A backend without the endpoint has nothing to compare: no check, the report says why.
+    if (g.error.starts_with("not served")) return std::nullopt;
+    return CheckResult{"backend-graph", true, "not compared: " + g.error, true};
+  }
+  std::vector<std::string> missing;
+  std::vector<std::string> unexpected;
+  for (const EdgeComparison& e : g.comparison.edges) {
+    if (e.status == "missing") missing.push_back(fmt::format("{} -> {}", e.caller, e.callee));
+    if (e.status == "unexpected") {
+      unexpected.push_back(
+          fmt::format("{} -> {} ({} calls)", e.caller, e.callee, e.observed_calls));
+    }
+  }
+  CheckResult check{"backend-graph", missing.empty(), "", true};
+  const size_t expected = g.comparison.edges.size() - unexpected.size();
+  check.message = missing.empty()
+                      ? fmt::format("the backend's dependency list has all {} expected edges",
+                                    expected)
+                      : fmt::format("the backend's dependency list lacks {} of {} expected edges: "
+                                    "{}",
+                                    missing.size(), expected, fmt::join(missing, ", "));
+  if (!unexpected.empty()) {
+    check.message += fmt::format("; edges not in the topology (other traffic in the window?): {}",
+                                 fmt::join(unexpected, ", "));
+  }
+  return check;
 }
 
 }  // namespace
@@ -178,6 +262,12 @@ void Judge(RunReport& report) {
                 : fmt::format("not enough traces to judge {} ({} requests, policy {})", s.service,
                               s.n, s.policy),
          true});
+  }
+  if (report.expect.time_to_queryable_p99_ns || report.expect.time_to_queryable_max_ns) {
+    report.checks.push_back(TimeToQueryableCheck(v.time_to_queryable, report.expect));
+  }
+  if (v.backend_graph) {
+    if (auto check = BackendGraphCheck(*v.backend_graph)) report.checks.push_back(*check);
   }
   if (v.deadline_hit) {
     report.checks.push_back({"verification-deadline", false,

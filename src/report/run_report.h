@@ -45,10 +45,11 @@ struct CheckResult {
 };
 
 // The kinds of check --fail-on can name, in judgement order. Every check belongs to one kind
-// (CheckKind); "sampling" has no checks yet and is accepted so CI scripts can name it today.
+// (CheckKind). "time-to-queryable" exists only when the scenario sets a time_to_queryable
+// expectation; "backend-graph" only when the backend served its own dependency list.
 inline constexpr std::string_view kCheckKinds[] = {
-    "completeness", "broken-propagation", "spans-exported", "trace-structure",
-    "verification-deadline", "sampling"};
+    "completeness",          "broken-propagation", "spans-exported",    "trace-structure",
+    "verification-deadline", "sampling",           "time-to-queryable", "backend-graph"};
 
 // The kind a check belongs to: its name, except "violation:<kind>" checks, which are all
 // "trace-structure".

@@ -62,8 +62,9 @@ constexpr std::string_view kCallKeys[] = {"service", "route",   "probability",  
 constexpr std::string_view kParallelKeys[] = {"parallel", "service", "route"};
 constexpr std::string_view kFaultKeys[] = {"kind",        "service", "route",  "callee",
                                            "probability", "window",  "amount", "format"};
-constexpr std::string_view kExpectKeys[] = {"completeness", "broken"};
-constexpr std::string_view kExpectNotYet[] = {"time_to_queryable_p99", "sampling", "attributes"};
+constexpr std::string_view kExpectKeys[] = {"completeness", "broken", "time_to_queryable_p99",
+                                            "time_to_queryable_max"};
+constexpr std::string_view kExpectNotYet[] = {"sampling", "attributes"};
 
 // Keys of the first proposal (shared/reference/scenario-example.toml) that were renamed when they
 // were implemented: people copy from it, so the message says what to write now.
@@ -1763,6 +1764,16 @@ class ScenarioParser {
     }
     if (const auto* n = t->get("broken")) {
       if (auto v = AsNonNegativeInteger(*n, "broken")) scenario_.expect.broken = *v;
+    }
+    if (const auto* n = t->get("time_to_queryable_p99")) {
+      if (auto v = AsPositiveDuration(*n, "time_to_queryable_p99")) {
+        scenario_.expect.time_to_queryable_p99_ns = *v;
+      }
+    }
+    if (const auto* n = t->get("time_to_queryable_max")) {
+      if (auto v = AsPositiveDuration(*n, "time_to_queryable_max")) {
+        scenario_.expect.time_to_queryable_max_ns = *v;
+      }
     }
   }
 

@@ -253,6 +253,10 @@ struct BackendConfig {
 struct Expectations {
   double completeness = 1.0;  // fraction of traces that must be complete
   uint64_t broken = 0;        // broken-propagation traces allowed
+  // Time to queryable (from a trace's last export to the first poll that returned all of it):
+  // bounds on its p99 and its maximum over complete traces; unset = not judged.
+  std::optional<uint64_t> time_to_queryable_p99_ns;
+  std::optional<uint64_t> time_to_queryable_max_ns;
 };
 
 struct Scenario {

@@ -1,6 +1,7 @@
 // What the verifier needs from a tracing backend, independent of its query API: fetch one trace by
-// id, and search spans by a ground-truth attribute. One implementation per backend (Jaeger v1, ...)
-// over an HttpFetcher, so every client is tested against a fake fetcher without sockets.
+// id, search spans by a ground-truth attribute and, where served, read its dependency list. One
+// implementation per backend (Jaeger v1, ...) over an HttpFetcher, so every client is tested
+// against a fake fetcher without sockets.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include "core/ids.h"
 #include "core/result.h"
 #include "core/span.h"
+#include "verifier/graph.h"
 
 namespace tracerig {
 
@@ -41,6 +43,15 @@ class BackendClient {
   virtual Result<std::vector<Span>> FindSpans(std::string_view service, std::string_view key,
                                               std::string_view value, uint64_t start_unix_micros,
                                               uint64_t end_unix_micros) = 0;
+  // The backend's own service dependency list for traces in [start_unix_micros, end_unix_micros]
+  // (Jaeger /api/dependencies, Zipkin /api/v2/dependencies). nullopt: this backend's query API
+  // serves none (the default). Error: unreachable, erroring or unparseable answer.
+  virtual Result<std::optional<std::vector<DependencyLink>>> GetDependencies(
+      uint64_t start_unix_micros, uint64_t end_unix_micros) {
+    (void)start_unix_micros;
+    (void)end_unix_micros;
+    return std::optional<std::vector<DependencyLink>>{};
+  }
 };
 
 }  // namespace tracerig

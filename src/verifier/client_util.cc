@@ -102,4 +102,40 @@ std::string FormatRfc3339Micros(uint64_t unix_micros) {
                      of_day / 60 % 60, of_day % 60, unix_micros % kMicrosPerSecond);
 }
 
+Result<std::vector<DependencyLink>> DecodeDependencyArray(const nlohmann::json& links) {
+  if (!links.is_array()) return MakeError("expected an array of dependency links");
+  std::vector<DependencyLink> out;
+  out.reserve(links.size());
+  for (size_t i = 0; i < links.size(); ++i) {
+    const nlohmann::json& link = links[i];
+    if (!link.is_object()) return MakeError(fmt::format("[{}]: must be an object", i));
+    DependencyLink d;
+    for (const char* field : {"parent", "child"}) {
+      auto it = link.find(field);
+      if (it == link.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+        return MakeError(fmt::format("[{}]: \"{}\" must be a non-empty string", i, field));
+      }
+      (std::string_view(field) == "parent" ? d.parent : d.child) = it->get<std::string>();
+    }
+    auto count = link.find("callCount");
+    if (count == link.end() || !count->is_number_unsigned()) {
+      // Jaeger and Zipkin write a JSON integer; a negative or fractional one is not a count.
+      if (count == link.end() || !count->is_number_integer() || count->get<int64_t>() < 0) {
+        return MakeError(
+            fmt::format("[{}]: \"callCount\" must be a non-negative integer", i));
+      }
+    }
+    d.call_count = count->get<uint64_t>();
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+DependencyWindowMs DependencyWindow(uint64_t start_unix_micros, uint64_t end_unix_micros) {
+  constexpr uint64_t kMicrosPerMilli = 1000;
+  const uint64_t end_ms = (end_unix_micros + kMicrosPerMilli - 1) / kMicrosPerMilli;
+  const uint64_t start_ms = start_unix_micros / kMicrosPerMilli;
+  return DependencyWindowMs{end_ms, end_ms > start_ms ? end_ms - start_ms : 1};
+}
+
 }  // namespace tracerig

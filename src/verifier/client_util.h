@@ -13,6 +13,7 @@
 #include "core/result.h"
 #include "core/span.h"
 #include "verifier/backend_client.h"
+#include "verifier/graph.h"
 
 namespace tracerig {
 
@@ -50,6 +51,19 @@ Result<nlohmann::json> ParseJsonBody(std::string_view body);
 // The spans whose attribute `key` renders as `value` (searches answer whole traces).
 std::vector<Span> KeepSpansWithAttribute(std::vector<Span> spans, std::string_view key,
                                          std::string_view value);
+
+// A dependency list's links, [{"parent", "child", "callCount"}, ...] as Jaeger's and Zipkin's
+// dependency endpoints answer (other fields, such as Zipkin's errorCount, are ignored). Errors name
+// the element and the field: "[1]: \"callCount\" must be a non-negative integer".
+Result<std::vector<DependencyLink>> DecodeDependencyArray(const nlohmann::json& links);
+
+// The query parameters both dependency endpoints take, in milliseconds and rounded outwards:
+// endTs (the end, rounded up) and lookback (back to the start, rounded down; at least 1).
+struct DependencyWindowMs {
+  uint64_t end_ts = 0;
+  uint64_t lookback = 0;
+};
+DependencyWindowMs DependencyWindow(uint64_t start_unix_micros, uint64_t end_unix_micros);
 
 // RFC 3339 in UTC with microseconds, "2023-11-14T22:13:20.000001Z", as Jaeger API v3's time
 // parameters take.

@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "verifier/client_util.h"
+
 namespace tracerig {
 namespace {
 
@@ -409,6 +411,27 @@ class JaegerV1Client final : public BackendClient {
     return matching;
   }
 
+  Result<std::optional<std::vector<DependencyLink>>> GetDependencies(
+      uint64_t start_unix_micros, uint64_t end_unix_micros) override {
+    const DependencyWindowMs window = DependencyWindow(start_unix_micros, end_unix_micros);
+    const std::string target =
+        fmt::format("/api/dependencies?endTs={}&lookback={}", window.end_ts, window.lookback);
+    auto response = Fetch(target);
+    if (!response) return response.error();
+    // A window query has no "not found": any 404 is a query API without the endpoint (the
+    // embedded backend answers Jaeger's JSON error envelope); not an error, there is no list.
+    if (response->status == 404) {
+      return std::optional<std::vector<DependencyLink>>{};
+    }
+    if (response->status != 200) return HttpError(*response);
+    auto links = DecodeJaegerDependencies(response->body);
+    if (!links) {
+      return MakeError(fmt::format("{}: GET {}: malformed answer: {}", Describe(), target,
+                                   links.error().message));
+    }
+    return std::optional<std::vector<DependencyLink>>{std::move(*links)};
+  }
+
  private:
   Result<FetchResponse> Fetch(const std::string& target) {
     auto response = fetcher_->Get(target);
@@ -445,6 +468,19 @@ Result<std::vector<Span>> DecodeJaegerTraces(std::string_view text) {
     // The readers check types before every access; this is a backstop, never a crash.
     return MakeError(e.what());
   }
+}
+
+Result<std::vector<DependencyLink>> DecodeJaegerDependencies(std::string_view text) {
+  auto doc = ParseJsonBody(text);
+  if (!doc) return doc.error();
+  if (!doc->is_object()) return MakeError("expected an object with \"data\"");
+  auto data = doc->find("data");
+  if (data == doc->end()) return MakeError("expected an object with \"data\"");
+  if (data->is_null()) return std::vector<DependencyLink>{};
+  if (!data->is_array()) return MakeError("\"data\" must be an array of dependency links");
+  auto links = DecodeDependencyArray(*data);
+  if (!links) return MakeError("data" + links.error().message);
+  return links;
 }
 
 std::string PercentEncode(std::string_view text) {

@@ -1,5 +1,6 @@
 // BackendClient for the Jaeger query service's v1 HTTP JSON API (what the Jaeger UI uses, and what
-// the embedded backend serves): GET /api/traces/{id} and GET /api/traces?service=&tags=...
+// the embedded backend serves): GET /api/traces/{id}, GET /api/traces?service=&tags=... and
+// GET /api/dependencies (which the embedded backend does not serve).
 #pragma once
 
 #include <memory>
@@ -26,6 +27,10 @@ std::unique_ptr<BackendClient> MakeJaegerV1Client(std::unique_ptr<HttpFetcher> f
 // into fields (span.kind, otel.status_code, otel.status_description, error, w3c.tracestate) are not
 // repeated as attributes.
 Result<std::vector<Span>> DecodeJaegerTraces(std::string_view json);
+
+// The answer of GET /api/dependencies?endTs=&lookback= (milliseconds):
+// {"data":[{"parent", "child", "callCount"}, ...]}; "data": null is an empty list.
+Result<std::vector<DependencyLink>> DecodeJaegerDependencies(std::string_view json);
 
 // RFC 3986 percent-encoding of everything except unreserved characters, for query parameters.
 std::string PercentEncode(std::string_view text);

@@ -28,18 +28,57 @@ constexpr double kNanosPerSecond = 1e9;
 
 using ProgressFn = std::function<void(size_t done, size_t total)>;
 
+constexpr uint64_t kAllPresent = UINT64_MAX;
+// (hop, caller, callee, kind of the late span).
+using LateHopKey = std::tuple<std::string, std::string, std::string, SpanKind>;
+constexpr size_t kMaskBits = 64;
+
+// Which expected spans a first poll returned, as TraceState::first_poll_present.
+uint64_t PresentAtFirstPoll(const ExpectedTree& tree, const LedgerEntry& entry,
+                            const std::vector<Span>& spans) {
+  const size_t n = tree.spans.size();
+  if (n > kMaskBits) return kAllPresent;
+  // Nothing yet (the usual first poll of a trace still in the exporter's batch): all missing.
+  if (spans.empty()) return n == kMaskBits ? 0 : ~((uint64_t{1} << n) - 1);
+  const TraceVerdict verdict = ClassifyTrace(tree, entry, spans, {}, ClassifyOptions{});
+  uint64_t present = kAllPresent;
+  for (const MissingSpan& m : verdict.missing) {
+    for (size_t i = 0; i < tree.spans.size(); ++i) {
+      const ExpectedSpan& e = tree.spans[i];
+      if (e.hop == m.hop && e.kind == m.kind && e.service == m.service) {
+        present &= ~(uint64_t{1} << i);
+      }
+    }
+  }
+  return present;
+}
+
+// The smallest time-to-queryable expectation, else the option: a trace later than this has its
+// late spans attributed to hops.
+uint64_t LateSpanFloor(const Scenario& scenario, const VerifyOptions& options) {
+  std::optional<uint64_t> floor;
+  for (const auto& e :
+       {scenario.expect.time_to_queryable_p99_ns, scenario.expect.time_to_queryable_max_ns}) {
+    if (e) floor = floor ? std::min(*floor, *e) : *e;
+  }
+  return floor.value_or(options.late_span_floor_ns);
+}
+
 // What a worker keeps per trace: no spans (a poll's spans are classified at once or dropped), which
 // is what bounds memory per ledger entry.
 struct TraceState {
   uint64_t last_change_ns = 0;
   uint64_t first_full_unix_ns = 0;  // the first poll with all expected spans; 0 = none yet
+  // Bit i: expected span i was there at the first poll (kAllPresent: it was full, or the tree has
+  // more spans than bits, so lateness is not attributed).
+  uint64_t first_poll_present = kAllPresent;
   uint32_t ledger_index = 0;
   uint32_t last_count = 0;
   uint16_t same_count_polls = 0;  // consecutive polls that saw last_count
   bool polled = false;
   bool full_at_first_poll = false;
 };
-static_assert(sizeof(TraceState) <= 32, "keep per-trace state small (issue 6: <= ~200 B/entry)");
+static_assert(sizeof(TraceState) <= 40, "keep per-trace state small (issue 6: <= ~200 B/entry)");
 
 // The expected tree of one ledger entry: the one place that decides it. Per request, every seeded
 // decision of that request applies; shared, the tree without random decisions (sampling is then
@@ -184,6 +223,10 @@ struct PartialSummary {
   ServiceGraphCounter observed_edges;
   std::vector<uint64_t> time_to_queryable;
   size_t ttq_upper_bounds = 0;
+  std::vector<uint64_t> ttq_exact;  // the samples that are not upper bounds
+  // (hop, caller, callee, kind) -> (traces, largest time to queryable among them).
+  std::map<LateHopKey, std::pair<size_t, uint64_t>> late_hops;
+  size_t late_traces = 0;
   std::optional<Error> error;
 };
 
@@ -213,6 +256,7 @@ struct Inputs {
   const Clock& clock;
   Sleeper& sleeper;
   uint64_t start_ns;
+  uint64_t late_floor_ns;
 };
 
 // Orders spans so that duplicates (the same span returned by two searches) sit together.
@@ -265,6 +309,9 @@ class Worker {
       const size_t count = spans.size();
       const size_t expected = TreeOf(s).tree.spans.size();
       now = Elapsed();
+      if (!s.polled && count < expected) {
+        s.first_poll_present = PresentAtFirstPoll(TreeOf(s).tree, entry, spans);
+      }
       NoteFull(s, count >= expected, !s.polled);
       if (!s.polled || count != s.last_count) {
         s.polled = true;
@@ -499,9 +546,35 @@ class Worker {
                                   ? in_.options.last_export_unix_nano(entry)
                                   : entry.end_unix_nano;
     if (exported == 0) return;
-    result_.time_to_queryable.push_back(
-        s.first_full_unix_ns > exported ? s.first_full_unix_ns - exported : 0);
-    if (s.full_at_first_poll) ++result_.ttq_upper_bounds;
+    const uint64_t sample = s.first_full_unix_ns > exported ? s.first_full_unix_ns - exported : 0;
+    result_.time_to_queryable.push_back(sample);
+    if (s.full_at_first_poll) {
+      ++result_.ttq_upper_bounds;
+      return;
+    }
+    result_.ttq_exact.push_back(sample);
+    if (sample > in_.late_floor_ns) RecordLateSpans(s, expected, sample);
+  }
+
+  // The edges of the spans a complete trace lacked at its first poll, each once per trace.
+  void RecordLateSpans(const TraceState& s, const std::vector<ExpectedSpan>& expected,
+                       uint64_t sample) {
+    if (s.first_poll_present == kAllPresent) return;
+    std::set<LateHopKey> late;
+    for (size_t i = 0; i < expected.size() && i < kMaskBits; ++i) {
+      if ((s.first_poll_present >> i) & 1) continue;
+      const ExpectedSpan& e = expected[i];
+      // A CLIENT span's peer is its callee, a SERVER span's its caller.
+      const bool client = e.kind == SpanKind::kClient;
+      late.emplace(e.hop, client ? e.service : e.peer, client ? e.peer : e.service, e.kind);
+    }
+    if (late.empty()) return;
+    ++result_.late_traces;
+    for (const auto& key : late) {
+      auto& [traces, max_ns] = result_.late_hops[key];
+      ++traces;
+      max_ns = std::max(max_ns, sample);
+    }
   }
 
   void Record(const TraceVerdict& verdict) {
@@ -566,7 +639,8 @@ uint64_t Percentile(const std::vector<uint64_t>& sorted, double p) {
 // `per_request`: the expected trees applied every seeded decision, sampling included, so the
 // sampling rates are exact and already checked span by span; no statistical verdict is made.
 Result<VerificationSummary> Merge(std::vector<PartialSummary>& parts, size_t skipped,
-                                  const VerifyOptions& options, double z, bool per_request) {
+                                  const VerifyOptions& options, double z, bool per_request,
+                                  uint64_t late_floor_ns) {
   const size_t max_examples = options.max_examples;
   for (PartialSummary& p : parts) {
     if (p.error) return *p.error;
@@ -580,6 +654,8 @@ Result<VerificationSummary> Merge(std::vector<PartialSummary>& parts, size_t ski
   std::map<std::pair<std::string, std::string>, EdgeExpectation> expected_edges;
   ServiceGraphCounter observed_edges;
   std::vector<uint64_t> ttq;
+  std::vector<uint64_t> ttq_exact;
+  std::map<LateHopKey, std::pair<size_t, uint64_t>> late_hops;
   for (PartialSummary& p : parts) {
     for (const auto& [service, c] : p.sampling) {
       SamplingCounts& m = sampling[service];
@@ -598,6 +674,13 @@ Result<VerificationSummary> Merge(std::vector<PartialSummary>& parts, size_t ski
     observed_edges.Merge(p.observed_edges);
     ttq.insert(ttq.end(), p.time_to_queryable.begin(), p.time_to_queryable.end());
     summary.time_to_queryable.upper_bounds += p.ttq_upper_bounds;
+    ttq_exact.insert(ttq_exact.end(), p.ttq_exact.begin(), p.ttq_exact.end());
+    summary.time_to_queryable.late_traces += p.late_traces;
+    for (const auto& [key, c] : p.late_hops) {
+      auto& m = late_hops[key];
+      m.first += c.first;
+      m.second = std::max(m.second, c.second);
+    }
     const VerificationSummary& c = p.counts;
     summary.checked += c.checked;
     summary.complete += c.complete;
@@ -682,7 +765,59 @@ Result<VerificationSummary> Merge(std::vector<PartialSummary>& parts, size_t ski
   t.p99_ns = Percentile(ttq, 99);
   t.max_ns = ttq.empty() ? 0 : ttq.back();
   t.precision_ns = options.poll_interval_ns;
+  // Upper bounds count as 0: they sort first, so rank r falls among the exact samples only when r
+  // is above their number.
+  std::sort(ttq_exact.begin(), ttq_exact.end());
+  const size_t zeros = ttq.size() - ttq_exact.size();
+  if (!ttq.empty()) {
+    const auto rank = std::clamp<size_t>(
+        static_cast<size_t>(std::ceil(0.99 * static_cast<double>(ttq.size()))), 1, ttq.size());
+    t.observed_p99_ns = rank <= zeros ? 0 : ttq_exact[rank - zeros - 1];
+  }
+  t.observed_max_ns = ttq_exact.empty() ? 0 : ttq_exact.back();
+  t.late_floor_ns = late_floor_ns;
+  for (const auto& [key, c] : late_hops) {
+    const auto& [hop, caller, callee, kind] = key;
+    t.late_hops.push_back(LateHop{hop, caller, callee, kind, c.first, c.second});
+  }
+  std::stable_sort(t.late_hops.begin(), t.late_hops.end(),
+                   [](const LateHop& a, const LateHop& b) { return a.traces > b.traces; });
+  if (t.late_hops.size() > options.max_late_hops) t.late_hops.resize(options.max_late_hops);
   return summary;
+}
+
+// The backend's own dependency list over the ledger's time span, against the expected edges of
+// the observed graph. Never an Error: a failed fetch is the graph's `error`.
+BackendGraph FetchBackendGraph(BackendClient& backend, const Ledger& ledger,
+                               const GraphComparison& observed, const VerifyOptions& options) {
+  BackendGraph g;
+  uint64_t first_ns = UINT64_MAX;
+  uint64_t last_ns = 0;
+  for (const LedgerEntry& e : ledger) {
+    for (uint64_t t : {e.intended_unix_nano, e.start_unix_nano, e.end_unix_nano}) {
+      if (t == 0) continue;
+      first_ns = std::min(first_ns, t);
+      last_ns = std::max(last_ns, t);
+    }
+  }
+  if (last_ns == 0) {
+    g.error = "no request times in the ledger to choose a window";
+    return g;
+  }
+  const uint64_t pad = options.dependency_window_padding_ns;
+  g.start_unix_micros = (first_ns > pad ? first_ns - pad : 0) / kNanosPerMicro;
+  g.end_unix_micros = (last_ns + pad) / kNanosPerMicro;
+  auto links = backend.GetDependencies(g.start_unix_micros, g.end_unix_micros);
+  if (!links) {
+    g.error = links.error().message;
+  } else if (!*links) {
+    g.error = fmt::format("not served by this backend ({})", backend.Describe());
+  } else {
+    g.fetched = true;
+    g.links = std::move(**links);
+    g.comparison = CompareDependencies(ExpectedEdgesOf(observed), g.links);
+  }
+  return g;
 }
 
 // Both overloads: `backend` is used when given (one worker), else `make_client` per worker.
@@ -724,8 +859,9 @@ Result<VerificationSummary> Verify(const Scenario& scenario, const Ledger& ledge
   ClassifyOptions classify;
   classify.clock_skew_tolerance_ns = options.clock_skew_tolerance_ns;
   classify.attributes = options.attribute_expectations;
-  const Inputs inputs{scenario, ledger,  trees, per_request, classify,
-                      options,  clock,   sleeper, start_ns};
+  const uint64_t late_floor_ns = LateSpanFloor(scenario, options);
+  const Inputs inputs{scenario, ledger,  trees,   per_request, classify,
+                      options,  clock,   sleeper, start_ns,    late_floor_ns};
   size_t workers = 1;
   if (backend == nullptr) {
     workers = std::max<size_t>(1, std::min(options.concurrency, sampled.size()));
@@ -754,8 +890,13 @@ Result<VerificationSummary> Verify(const Scenario& scenario, const Ledger& ledge
     }
     for (std::thread& t : threads) t.join();
   }
-  auto summary = Merge(parts, skipped, options, *z, per_request);
+  auto summary = Merge(parts, skipped, options, *z, per_request, late_floor_ns);
   if (!summary) return summary;
+  if (options.fetch_backend_dependencies) {
+    // The workers are done: the first one's client asks (no new connection).
+    BackendClient& client = backend != nullptr ? *backend : *clients.front();
+    summary->backend_graph = FetchBackendGraph(client, ledger, summary->graph, options);
+  }
   {
     std::lock_guard lock(shared.progress_mu);
     if (shared.settled < shared.total && shared.progress) {

@@ -26,6 +26,16 @@
 //     response arrived; the driver's own span, the last one, is submitted then). A trace is only
 //     polled every poll_interval_ns, so each sample is an overestimate by up to that interval, and
 //     a trace already full at its first poll gives only an upper bound (counted separately).
+//   - Late spans: at a trace's first poll, if it is not yet full, which expected spans were there
+//     is kept as a 64-bit mask (trees of up to 64 spans; larger ones are not attributed). When the
+//     trace becomes complete later with a time to queryable above the late-span floor, the spans
+//     missing at that first poll are its late spans, counted per hop (TimeToQueryable::late_hops).
+//     The floor (the scenario's smallest time_to_queryable expectation, else
+//     `late_span_floor_ns`) keeps first polls that merely raced the exporter's batch delay out.
+//   - Backend dependency list: after every trace settled, one request for the backend's own
+//     dependency links over the ledger's time span (padded by `dependency_window_padding_ns`),
+//     compared with the same expected edges as the observed graph (presence only: a backend
+//     aggregates every trace in the window). A fetch failure is recorded as an error string.
 //   - Politeness: at most `concurrency` requests in flight (one per worker, each with its own
 //     client) and, if `max_requests_per_second` is set, no more than that many started per
 //     second overall (each worker keeps its share).
@@ -37,6 +47,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -99,6 +110,15 @@ struct VerifyOptions {
   // Required attributes on expected spans (the scenario's [expect.attributes]); violations of
   // kind "attribute".
   std::vector<AttributeExpectation> attribute_expectations;
+  // A trace seen incomplete at its first poll and complete later, with a time to queryable above
+  // this, counts the spans it lacked at that first poll as late (used when the scenario sets no
+  // time_to_queryable expectation; otherwise the smallest expectation is the floor).
+  uint64_t late_span_floor_ns = std::chrono::nanoseconds(std::chrono::seconds(1)).count();
+  size_t max_late_hops = 10;  // TimeToQueryable::late_hops keeps the most frequent ones
+  // Fetch the backend's own dependency list after verifying (VerificationSummary::backend_graph).
+  bool fetch_backend_dependencies = true;
+  uint64_t dependency_window_padding_ns =
+      std::chrono::nanoseconds(std::chrono::minutes(1)).count();
   // When the last span of an entry's trace was exported (Unix ns; 0 = unknown, no sample). Empty:
   // the entry's end_unix_nano. Called from worker threads, so it must be thread-safe.
   std::function<uint64_t(const LedgerEntry&)> last_export_unix_nano;
@@ -121,6 +141,19 @@ struct SamplingVerdict {
   uint64_t parent_based_inconsistencies = 0;
 };
 
+// Spans of one edge of the call tree that were missing at their traces' first poll and arrived
+// later (see "Late spans" above).
+struct LateHop {
+  std::string hop;
+  std::string caller;
+  std::string callee;
+  SpanKind kind = SpanKind::kUnspecified;  // the late span's: CLIENT (caller's), SERVER (callee's)
+  size_t traces = 0;
+  uint64_t max_ns = 0;  // the largest time to queryable among those traces
+
+  bool operator==(const LateHop&) const = default;
+};
+
 // Time from a trace's last export to the first poll that returned all of it (see the polling
 // strategy above for the approximation and its precision).
 struct TimeToQueryable {
@@ -131,6 +164,25 @@ struct TimeToQueryable {
   uint64_t p99_ns = 0;
   uint64_t max_ns = 0;
   uint64_t precision_ns = 0;  // the poll interval: each sample overestimates by up to this
+  // What an expectation is judged on: the same p99 and max with each upper bound counted as 0. A
+  // trace full at its first poll became queryable at some unknown time before it; when
+  // verification starts after the run, its bound is mostly how long the run went on after that
+  // request, not the backend's lag. So only traces seen incomplete, then complete, count.
+  uint64_t observed_p99_ns = 0;
+  uint64_t observed_max_ns = 0;
+  size_t late_traces = 0;  // traces whose late spans were attributed (above the floor)
+  uint64_t late_floor_ns = 0;
+  std::vector<LateHop> late_hops;  // most traces first, then by hop; at most max_late_hops
+};
+
+// The backend's own dependency list against the expected edges (presence only).
+struct BackendGraph {
+  bool fetched = false;
+  std::string error;  // why it was not fetched ("not served by this backend", a fetch failure)
+  uint64_t start_unix_micros = 0;  // the window asked for
+  uint64_t end_unix_micros = 0;
+  std::vector<DependencyLink> links;  // as the backend answered
+  GraphComparison comparison;
 };
 
 // How many traces broke at one edge of the call tree.
@@ -166,6 +218,8 @@ struct VerificationSummary {
   // (expected calls weighted by the requests verified and their sampling chances).
   GraphComparison graph;
   TimeToQueryable time_to_queryable;  // over complete traces
+  // Only when options.fetch_backend_dependencies; `fetched` false with an error otherwise.
+  std::optional<BackendGraph> backend_graph;
 };
 
 // Each entry's expected tree is BuildExpectedTree(scenario, scenario.load.entries[entry.entry]).

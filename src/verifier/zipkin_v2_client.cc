@@ -79,6 +79,21 @@ class ZipkinV2Client final : public BackendClient {
     return KeepSpansWithAttribute(std::move(*spans), key, value);
   }
 
+  Result<std::optional<std::vector<DependencyLink>>> GetDependencies(
+      uint64_t start_unix_micros, uint64_t end_unix_micros) override {
+    const DependencyWindowMs window = DependencyWindow(start_unix_micros, end_unix_micros);
+    const std::string target =
+        fmt::format("/api/v2/dependencies?endTs={}&lookback={}", window.end_ts, window.lookback);
+    auto response = FetchFrom(*fetcher_, describe_, target);
+    if (!response) return response.error();
+    // A window query has no "not found": any 404 is a server without the endpoint.
+    if (response->status == 404) return std::optional<std::vector<DependencyLink>>{};
+    if (response->status != 200) return UnexpectedStatus(describe_, target, *response);
+    auto links = DecodeZipkinDependencies(response->body);
+    if (!links) return MalformedAnswer(describe_, target, links.error().message);
+    return std::optional<std::vector<DependencyLink>>{std::move(*links)};
+  }
+
  private:
   std::unique_ptr<HttpFetcher> fetcher_;
   std::string describe_;
@@ -142,6 +157,12 @@ Result<std::vector<Span>> DecodeZipkinTraces(std::string_view json) {
     for (Span& span : *spans) all.push_back(std::move(span));
   }
   return all;
+}
+
+Result<std::vector<DependencyLink>> DecodeZipkinDependencies(std::string_view json) {
+  auto doc = ParseJsonBody(json);
+  if (!doc) return doc.error();
+  return DecodeDependencyArray(*doc);
 }
 
 std::unique_ptr<BackendClient> MakeZipkinV2Client(std::unique_ptr<HttpFetcher> fetcher,

@@ -1,5 +1,6 @@
 // BackendClient for Zipkin's v2 query API (Zipkin itself, and what the embedded backend serves on
-// its Zipkin port): GET /api/v2/trace/{id} and GET /api/v2/traces?serviceName=&annotationQuery=.
+// its Zipkin port): GET /api/v2/trace/{id}, GET /api/v2/traces?serviceName=&annotationQuery= and
+// GET /api/v2/dependencies.
 #pragma once
 
 #include <memory>
@@ -26,6 +27,10 @@ Result<std::vector<Span>> DecodeZipkinTrace(std::string_view json);
 // The answer of GET /api/v2/traces: an array of traces, each an array of spans; all their spans,
 // decoded as DecodeZipkinTrace does per trace. Errors name the trace: "traces[1]: spans[0]: ...".
 Result<std::vector<Span>> DecodeZipkinTraces(std::string_view json);
+
+// The answer of GET /api/v2/dependencies?endTs=&lookback= (milliseconds): a bare array of
+// {"parent", "child", "callCount"[, "errorCount"]} links.
+Result<std::vector<DependencyLink>> DecodeZipkinDependencies(std::string_view json);
 
 // Zipkin's shared spans (B3 "one span per RPC", as Brave and Finagle record): the SERVER half
 // reuses its CLIENT half's span id. tracerig's model has one span per id, so, as Jaeger's span-id

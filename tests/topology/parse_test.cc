@@ -259,8 +259,23 @@ TEST(ParseScenarioTest, InvalidInputsReportExactDiagnostics) {
        kHead + "[expect]\nbroken = 1.5\n",
        {"t.toml:8:10: \"broken\" must be an integer, got float"}},
       {"expect key not supported yet",
-       kHead + "[expect]\ntime_to_queryable_p99 = \"5s\"\n",
-       {"t.toml:8:1: key \"time_to_queryable_p99\" in [expect] is not supported yet"}},
+       kHead + "[expect]\nsampling = []\n",
+       {"t.toml:8:1: key \"sampling\" in [expect] is not supported yet"}},
+      {"time to queryable without a unit",
+       kHead + "[expect]\ntime_to_queryable_p99 = \"1\"\n",
+       {"t.toml:8:25: invalid duration \"1\" for \"time_to_queryable_p99\" (expected a number "
+        "and one of the units ns, us, ms, s, m, h, as in \"30s\")"}},
+      {"time to queryable as a number",
+       kHead + "[expect]\ntime_to_queryable_p99 = 1\n",
+       {"t.toml:8:25: \"time_to_queryable_p99\" must be a duration string such as \"30s\", got "
+        "integer"}},
+      {"time to queryable of zero",
+       kHead + "[expect]\ntime_to_queryable_max = \"0s\"\n",
+       {"t.toml:8:25: \"time_to_queryable_max\" must be greater than 0"}},
+      {"time to queryable misspelt",
+       kHead + "[expect]\ntime_to_queryable_p90 = \"1s\"\n",
+       {"t.toml:8:1: unknown key \"time_to_queryable_p90\" in [expect] (did you mean "
+        "\"time_to_queryable_p99\"?)"}},
 
       // [[services]]
       {"invalid service name",
@@ -502,6 +517,8 @@ TEST(ParseScenarioTest, MinimalScenarioGetsDefaults) {
   EXPECT_TRUE(s.faults.empty());
   EXPECT_EQ(s.expect.completeness, 1.0);
   EXPECT_EQ(s.expect.broken, 0u);
+  EXPECT_FALSE(s.expect.time_to_queryable_p99_ns);
+  EXPECT_FALSE(s.expect.time_to_queryable_max_ns);
   ASSERT_EQ(s.services.size(), 1u);
   const Service& a = s.services[0];
   EXPECT_EQ(a.protocol, Protocol::kHttp);
@@ -591,6 +608,8 @@ probability = 0.25
 [expect]
 completeness = 0.999
 broken = 2
+time_to_queryable_p99 = "1500ms"
+time_to_queryable_max = "3s"
 )";
 
 TEST(ParseScenarioTest, EverySupportedKeyReachesTheModel) {
@@ -664,6 +683,8 @@ TEST(ParseScenarioTest, EverySupportedKeyReachesTheModel) {
   EXPECT_EQ(s.faults[0].where.ToString(), "shop.toml:68:1");
   EXPECT_EQ(s.expect.completeness, 0.999);
   EXPECT_EQ(s.expect.broken, 2u);
+  EXPECT_EQ(s.expect.time_to_queryable_p99_ns, 1'500'000'000u);
+  EXPECT_EQ(s.expect.time_to_queryable_max_ns, 3'000'000'000u);
 }
 
 TEST(ParseScenarioTest, DiamondIsNotACycle) {
@@ -758,12 +779,15 @@ TEST(ParseScenarioTest, FaultMatrixHasOneScenarioPerKind) {
     EXPECT_EQ(fault.kind, kind);
     EXPECT_EQ(fault.service, "b");
     EXPECT_EQ(fault.callee, IsEdgeFault(kind) ? "c" : "");
+    // The same expectation as clean.toml, so only the fault can make the difference.
+    EXPECT_EQ(result.scenario->expect.time_to_queryable_p99_ns, 1'000'000'000u);
   }
   auto clean = ReadTestFile(dir + "clean.toml");
   ASSERT_TRUE(clean.has_value());
   const ParseResult result = ParseScenario("clean.toml", *clean);
   ASSERT_TRUE(result.ok()) << ::testing::PrintToString(Render(result));
   EXPECT_TRUE(result.scenario->faults.empty());
+  EXPECT_EQ(result.scenario->expect.time_to_queryable_p99_ns, 1'000'000'000u);
 }
 
 TEST(ParseScenarioTest, ShippedRampScenarioParsesCleanly) {
@@ -921,8 +945,6 @@ TEST(ParseScenarioTest, ReferenceExampleReportsRenamedAndUnsupportedKeys) {
           "\"callee\" instead)",
           "scenario-example.toml:100:10: \"window\" must be two durations [start, end], as in "
           "[\"10s\", \"20s\"]",
-          "scenario-example.toml:105:1: key \"time_to_queryable_p99\" in [expect] is not "
-          "supported yet",
           "scenario-example.toml:106:1: key \"sampling\" in [expect] is not supported yet",
           "scenario-example.toml:110:1: key \"attributes\" in [expect] is not supported yet"));
 }

@@ -105,8 +105,18 @@ class FakeBackend final : public BackendClient {
     return found;
   }
 
+  Result<std::optional<std::vector<DependencyLink>>> GetDependencies(uint64_t start_us,
+                                                                      uint64_t end_us) override {
+    dependency_windows.emplace_back(start_us, end_us);
+    if (dependencies_fail) return MakeError("dependencies: connection reset");
+    return dependencies;
+  }
+
   int get_calls = 0;
   std::vector<SearchCall> searches;
+  std::optional<std::vector<DependencyLink>> dependencies;  // nullopt: not served
+  bool dependencies_fail = false;
+  std::vector<std::pair<uint64_t, uint64_t>> dependency_windows;
 
  private:
   bool Fail() {
@@ -766,6 +776,144 @@ TEST_F(VerifyLedgerTest, TimeToQueryableUsesTheCallersExportTimes) {
   ASSERT_TRUE(summary.ok()) << summary.error().message;
   EXPECT_EQ(summary->time_to_queryable.traces, 0u);
   EXPECT_EQ(summary->time_to_queryable.max_ns, 0u);
+}
+
+// checkout's SERVER and CLIENT spans (indices 5 and 6) become visible at `late_at`, the others at
+// once.
+void AddWithLateCheckout(FakeBackend& backend, std::vector<Span> spans, uint64_t late_at) {
+  std::vector<Span> late = {spans[5], spans[6]};
+  spans.erase(spans.begin() + 5, spans.begin() + 7);
+  backend.Add(std::move(spans));
+  backend.Add(std::move(late), late_at);
+}
+
+TEST_F(VerifyLedgerTest, SpansMissingAtTheFirstPollOfALateTraceAreLateAtTheirHops) {
+  // Ledger ends at 21 ms; polls of an incomplete trace every 100 ms, so late spans visible at
+  // 1.45 s are first seen at 1.5 s (1.479 s after the export) and at 1.25 s at 1.3 s (1.279 s).
+  AddWithLateCheckout(backend_, Spans(AddEntry()), 1450 * kMs);
+  AddWithLateCheckout(backend_, Spans(AddEntry()), 1250 * kMs);
+  backend_.Add(Spans(AddEntry()));  // full at its first poll: an upper bound, never late
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  const TimeToQueryable& t = summary->time_to_queryable;
+  EXPECT_EQ(summary->complete, 3u);
+  EXPECT_EQ(t.traces, 3u);
+  EXPECT_EQ(t.upper_bounds, 1u);
+  EXPECT_EQ(t.late_traces, 2u);
+  EXPECT_EQ(t.late_floor_ns, 1 * kSec);
+  EXPECT_EQ(t.late_hops,
+            (std::vector<LateHop>{{"0.1", "frontend", "checkout", SpanKind::kServer, 2, 1479 * kMs},
+                                  {"0.1.0", "checkout", "payment", SpanKind::kClient, 2,
+                                   1479 * kMs}}));
+  // p99 of three samples is the largest; the upper bound counts as 0, so it cannot be it.
+  EXPECT_EQ(t.observed_p99_ns, 1479 * kMs);
+  EXPECT_EQ(t.observed_max_ns, 1479 * kMs);
+}
+
+TEST_F(VerifyLedgerTest, LateSpansBelowTheFloorAreNotAttributed) {
+  // 179 ms late: what a first poll racing the exporter's batch delay sees on a healthy backend.
+  AddWithLateCheckout(backend_, Spans(AddEntry()), 150 * kMs);
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  const TimeToQueryable& t = summary->time_to_queryable;
+  EXPECT_EQ(t.observed_max_ns, 179 * kMs);
+  EXPECT_EQ(t.late_traces, 0u);
+  EXPECT_TRUE(t.late_hops.empty());
+}
+
+TEST_F(VerifyLedgerTest, TheScenariosExpectationIsTheLateSpanFloor) {
+  scenario_.expect.time_to_queryable_max_ns = 500 * kMs;
+  scenario_.expect.time_to_queryable_p99_ns = 100 * kMs;  // the smaller one
+  AddWithLateCheckout(backend_, Spans(AddEntry()), 150 * kMs);
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->time_to_queryable.late_floor_ns, 100 * kMs);
+  EXPECT_EQ(summary->time_to_queryable.late_traces, 1u);
+  ASSERT_EQ(summary->time_to_queryable.late_hops.size(), 2u);
+  EXPECT_EQ(summary->time_to_queryable.late_hops[0].max_ns, 179 * kMs);
+}
+
+TEST_F(VerifyLedgerTest, TracesFullAtTheirFirstPollAreNeverLate) {
+  // A run verified after everything was exported: every sample is an upper bound, some large.
+  backend_.Add(Spans(AddEntry()));
+  clock_.Advance(3 * kSec);
+  backend_.Add(Spans(AddEntry()));
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  const TimeToQueryable& t = summary->time_to_queryable;
+  EXPECT_EQ(t.upper_bounds, 2u);
+  EXPECT_GE(t.p99_ns, 2 * kSec);  // the bound: how long ago the first request ended
+  EXPECT_EQ(t.observed_p99_ns, 0u);
+  EXPECT_EQ(t.observed_max_ns, 0u);
+  EXPECT_TRUE(t.late_hops.empty());
+}
+
+TEST_F(VerifyLedgerTest, LateHopsAreBoundedMostFrequentFirst) {
+  AddWithLateCheckout(backend_, Spans(AddEntry()), 1500 * kMs);
+  std::vector<Span> late_cart = Spans(AddEntry());
+  std::vector<Span> cart = {late_cart[3]};
+  late_cart.erase(late_cart.begin() + 3);
+  backend_.Add(late_cart);
+  backend_.Add(cart, 1500 * kMs);
+  AddWithLateCheckout(backend_, Spans(AddEntry()), 1500 * kMs);
+  options_.max_late_hops = 2;
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  const TimeToQueryable& t = summary->time_to_queryable;
+  EXPECT_EQ(t.late_traces, 3u);
+  ASSERT_EQ(t.late_hops.size(), 2u);  // cart's hop (1 trace) is the one left out
+  EXPECT_EQ(t.late_hops[0].callee, "checkout");
+  EXPECT_EQ(t.late_hops[0].traces, 2u);
+  EXPECT_EQ(t.late_hops[1].hop, "0.1.0");
+}
+
+TEST_F(VerifyLedgerTest, ATraceAbsentAtItsFirstPollIsLateAtEveryHop) {
+  backend_.Add(Spans(AddEntry()), 1500 * kMs);
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  const TimeToQueryable& t = summary->time_to_queryable;
+  EXPECT_EQ(t.late_traces, 1u);
+  // Every span: the driver's and frontend's at hop 0, then a CLIENT and a SERVER span per call.
+  ASSERT_EQ(t.late_hops.size(), 8u);
+  for (const LateHop& h : t.late_hops) EXPECT_EQ(h.traces, 1u) << h.hop;
+}
+
+TEST_F(VerifyLedgerTest, BackendDependencyListIsComparedWithTheExpectedEdges) {
+  backend_.Add(Spans(AddEntry()));
+  const LedgerEntry& e = ledger_[0];
+  // Not served: no comparison, and the reason, never missing edges.
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  ASSERT_TRUE(summary->backend_graph);
+  EXPECT_FALSE(summary->backend_graph->fetched);
+  EXPECT_EQ(summary->backend_graph->error, "not served by this backend (fake backend)");
+  // The window: the ledger's times padded by a minute, in microseconds.
+  ASSERT_EQ(backend_.dependency_windows.size(), 1u);
+  EXPECT_EQ(backend_.dependency_windows[0].first, (e.intended_unix_nano - 60 * kSec) / 1000);
+  EXPECT_EQ(backend_.dependency_windows[0].second, (e.end_unix_nano + 60 * kSec) / 1000);
+
+  backend_.dependencies = std::vector<DependencyLink>{
+      {"tracerig-driver", "frontend", 9}, {"frontend", "cart", 9}, {"frontend", "checkout", 9},
+      {"other", "thing", 1}};
+  summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  const BackendGraph& g = *summary->backend_graph;
+  EXPECT_TRUE(g.fetched);
+  EXPECT_EQ(g.links.size(), 4u);
+  EXPECT_EQ(g.comparison.missing, 1u);  // checkout -> payment
+  EXPECT_EQ(g.comparison.unexpected, 1u);
+  EXPECT_EQ(g.comparison.count_mismatches, 0u);  // counts are the window's, not compared
+
+  backend_.dependencies_fail = true;
+  summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_FALSE(summary->backend_graph->fetched);
+  EXPECT_EQ(summary->backend_graph->error, "dependencies: connection reset");
+
+  options_.fetch_backend_dependencies = false;
+  summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_FALSE(summary->backend_graph);
 }
 
 TEST_F(VerifyLedgerTest, AttributeExpectationsAreViolationsOfKindAttribute) {
