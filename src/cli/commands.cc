@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -17,6 +18,8 @@
 #include "cli/backend_plan.h"
 #include "cli/flags.h"
 #include "cli/interrupt.h"
+#include "cli/saturation.h"
+#include "core/rng.h"
 #include "core/units.h"
 #include "net/address.h"
 #include "driver/ledger_io.h"
@@ -33,6 +36,7 @@
 #include "report/render.h"
 #include "report/run_report.h"
 #include "topology/conformance_service.h"
+#include "topology/expected_tree.h"
 #include "topology/parse.h"
 #include "topology/service_runtime.h"
 #include "verifier/http_fetcher.h"
@@ -154,7 +158,8 @@ Status ApplyFailOn(const ParsedFlags& flags, RunReport& report) {
 const FlagSpec kFailOnFlag = {
     "fail-on", "KINDS",
     "check kinds that fail the run: completeness, broken-propagation, spans-exported, "
-    "trace-structure, verification-deadline, sampling, all (default) or none; the others only warn"};
+    "trace-structure, verification-deadline, sampling, time-to-queryable, backend-graph, all "
+    "(default) or none; the others only warn"};
 
 const std::vector<FlagSpec> kLoadFlags = {
     {"duration", "DURATION", "how long to drive load, e.g. 30s, 2m (overrides [load] duration)"},
@@ -212,10 +217,21 @@ Result<StartedBackend> StartBackend(const Scenario& scenario, const ParsedFlags&
     if (!protocol) return protocol.error();
     started.plan.protocol = *protocol;
   }
+  const auto max_spans = flags.Get("max-spans");
+  if (max_spans && !started.plan.embedded) {
+    return MakeError("--max-spans applies to the embedded backend only");
+  }
   if (started.plan.embedded) {
     EmbeddedBackendOptions options;
     options.otlp_http = "127.0.0.1:0";
     options.query = "127.0.0.1:0";
+    if (max_spans) {
+      char* end = nullptr;
+      options.max_spans = std::strtoull(max_spans->c_str(), &end, 10);
+      if (max_spans->empty() || *end != '\0' || (*max_spans)[0] == '-' || options.max_spans == 0) {
+        return MakeError(fmt::format("--max-spans \"{}\" must be a positive integer", *max_spans));
+      }
+    }
     const bool zipkin = started.plan.protocol == ExportProtocol::kZipkin;
     const bool grpc = started.plan.protocol == ExportProtocol::kOtlpGrpc;
     if (zipkin) options.zipkin = "127.0.0.1:0";
@@ -274,6 +290,38 @@ Result<BackendClientFactory> MakeQueryClients(const BackendPlan& plan) {
   return MakeBackendClientFactory(plan.query_url, plan.query_headers, options);
 }
 
+// --verify-concurrency / --verify-timeout over the defaults of a run's verification.
+Result<VerifyOptions> ParseRunVerifyOptions(const ParsedFlags& flags) {
+  VerifyOptions options;
+  options.clock_skew_tolerance_ns = kJaegerClockSkewToleranceNs;
+  if (auto c = flags.Get("verify-concurrency")) {
+    options.concurrency = std::strtoul(c->c_str(), nullptr, 10);
+    if (options.concurrency == 0 || options.concurrency > 256) {
+      return MakeError(fmt::format("--verify-concurrency \"{}\" must be 1 to 256", *c));
+    }
+  }
+  if (auto t = flags.Get("verify-timeout")) {
+    auto ns = ParseDuration(*t);
+    if (!ns || *ns == 0) {
+      return MakeError(fmt::format("--verify-timeout \"{}\" is not a duration like 60s", *t));
+    }
+    options.deadline_ns = *ns;
+  }
+  return options;
+}
+
+// --threads: the simulated services' threads (default: the number of cores).
+Result<size_t> ParseServiceThreads(const ParsedFlags& flags) {
+  size_t threads = std::max(1u, std::thread::hardware_concurrency());
+  if (auto t = flags.Get("threads")) {
+    threads = std::strtoul(t->c_str(), nullptr, 10);
+    if (threads == 0 || threads > 256) {
+      return MakeError(fmt::format("--threads \"{}\" must be 1 to 256", *t));
+    }
+  }
+  return threads;
+}
+
 // Progress on stderr: rewritten in place on a terminal (at most 5 times a second), one line
 // every 5 seconds in CI logs; `force` prints regardless (a final state).
 class ProgressPrinter {
@@ -310,6 +358,321 @@ class ProgressPrinter {
   bool printed_once_ = false;
   bool dirty_ = false;
 };
+
+// The flags of `run --find-max-ingest` (docs/SATURATION.md), valid only with it.
+const std::vector<FlagSpec> kSaturationFlags = {
+    {"find-max-ingest", "",
+     "search for the highest rate the backend sustains instead of one run: steps of rising rate "
+     "until completeness or time to queryable breaks, then bisection (docs/SATURATION.md)"},
+    {"start-rate", "N", "requests/s of the first step (default: the scenario's [load] rate)"},
+    {"rate-factor", "F", "rate multiplier between steps while they pass (default 2)"},
+    {"step-duration", "DURATION", "load per step (default 10s)"},
+    {"max-steps", "N", "steps in all, ramp and bisection (default 12)"},
+    {"resolution", "PCT", "stop bisecting when the failing rate is within PCT of the passing one "
+                          "(default 5%)"},
+    {"ttq-p99", "DURATION", "a step also fails when time to queryable p99 exceeds this (default "
+                            "off; samples overestimate by up to --step-duration)"},
+    {"max-schedule-lag", "DURATION", "a step whose driver ran further behind schedule (p99) is "
+                                     "limited by tracerig, not the backend (default 50ms)"},
+};
+
+// "5%" or "0.05" as a fraction.
+std::optional<double> ParseFraction(std::string_view text) {
+  std::string s(text);
+  const bool percent = !s.empty() && s.back() == '%';
+  if (percent) s.pop_back();
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || *end != '\0' || !std::isfinite(v)) return std::nullopt;
+  return percent ? v / 100 : v;
+}
+
+// The saturation options from the flags and the scenario, or a usage error naming the flag.
+Result<SaturationOptions> ParseSaturationOptions(const ParsedFlags& flags,
+                                                 const Scenario& scenario) {
+  SaturationOptions options;
+  options.start_rate = scenario.load.rate;
+  auto number = [&](const char* name, double& field) -> Status {
+    auto v = flags.Get(name);
+    if (!v) return Ok{};
+    char* end = nullptr;
+    field = std::strtod(v->c_str(), &end);
+    if (v->empty() || *end != '\0') {
+      return MakeError(fmt::format("--{} \"{}\" is not a number", name, *v));
+    }
+    return Ok{};
+  };
+  if (auto s = number("start-rate", options.start_rate); !s) return s.error();
+  if (auto s = number("rate-factor", options.rate_factor); !s) return s.error();
+  if (auto v = flags.Get("max-steps")) {
+    char* end = nullptr;
+    options.max_steps = std::strtoul(v->c_str(), &end, 10);
+    if (v->empty() || *end != '\0' || (*v)[0] == '-' || options.max_steps == 0 ||
+        options.max_steps > 1000) {
+      return MakeError(fmt::format("--max-steps \"{}\" must be an integer from 1 to 1000", *v));
+    }
+  }
+  if (auto v = flags.Get("resolution")) {
+    auto f = ParseFraction(*v);
+    if (!f || !(*f > 0) || *f >= 1) {
+      return MakeError(fmt::format(
+          "--resolution \"{}\" must be a fraction like 5% or 0.05, above 0 and below 100%", *v));
+    }
+    options.resolution = *f;
+  }
+  if (auto v = flags.Get("ttq-p99")) {
+    if (*v == "off") {
+      options.max_ttq_p99_ns.reset();
+    } else {
+      auto ns = ParseDuration(*v);
+      if (!ns || *ns == 0) {
+        return MakeError(
+            fmt::format("--ttq-p99 \"{}\" is not a duration like 5s (or \"off\")", *v));
+      }
+      options.max_ttq_p99_ns = *ns;
+    }
+  }
+  if (auto v = flags.Get("max-schedule-lag")) {
+    auto ns = ParseDuration(*v);
+    if (!ns || *ns == 0) {
+      return MakeError(fmt::format("--max-schedule-lag \"{}\" is not a duration like 50ms", *v));
+    }
+    options.max_schedule_lag_p99_ns = *ns;
+  }
+  options.min_completeness = scenario.expect.completeness;
+  if (!(options.min_completeness > 0)) {
+    return MakeError(fmt::format("{}: [expect] completeness {} leaves nothing to search for: a "
+                                 "saturation search needs a threshold above 0",
+                                 scenario.source_name, options.min_completeness));
+  }
+  // Spans per root request, weighted over the load entries: turns req/s into spans/s.
+  double weighted = 0;
+  double weights = 0;
+  for (const auto& entry : scenario.load.entries) {
+    weighted += entry.weight * static_cast<double>(BuildExpectedTree(scenario, entry).spans.size());
+    weights += entry.weight;
+  }
+  options.spans_per_request = weights > 0 ? weighted / weights : 0;
+  if (auto s = ValidateSaturationOptions(options); !s) return s.error();
+  return options;
+}
+
+// `tracerig run --find-max-ingest`: one backend, one topology and one exporter for the whole
+// search; each step is a fresh driver and schedule at its rate, then a flush and a verification
+// of that step's ledger. Returns the exit code.
+int RunSaturationSearch(const ParsedFlags& flags, Scenario scenario) {
+  for (const char* name : {"rate", "duration", "no-verify", "report", "fail-on"}) {
+    if (flags.Has(name)) {
+      PrintError("run", fmt::format("--{} does not apply with --find-max-ingest ({})", name,
+                                    std::string_view(name) == "rate"       ? "use --start-rate"
+                                    : std::string_view(name) == "duration" ? "use --step-duration"
+                                    : std::string_view(name) == "report"
+                                        ? "it writes saturation.json"
+                                        : "every step is verified and judged by its thresholds"));
+      return kExitUsage;
+    }
+  }
+  const LoadModel model = scenario.load.model;
+  if (model != LoadModel::kConstant && model != LoadModel::kPoisson) {
+    PrintError("run", fmt::format("--find-max-ingest needs an open-loop rate: [load] model "
+                                  "\"constant\" or \"poisson\", not \"{}\"",
+                                  LoadModelName(model)));
+    return kExitUsage;
+  }
+  if (auto s = ApplyLoadOverrides(flags, scenario); !s) {  // only --seed is left to apply
+    PrintError("run", s.error().message);
+    return kExitUsage;
+  }
+  if (auto s = ApplyDriverOverrides(flags, scenario); !s) {
+    PrintError("run", s.error().message);
+    return kExitUsage;
+  }
+  auto parsed_options = ParseSaturationOptions(flags, scenario);
+  if (!parsed_options) {
+    PrintError("run", parsed_options.error().message);
+    return kExitUsage;
+  }
+  const SaturationOptions options = *parsed_options;
+  uint64_t step_ns = 10'000'000'000ull;
+  if (auto d = flags.Get("step-duration")) {
+    auto ns = ParseDuration(*d);
+    if (!ns || *ns == 0) {
+      PrintError("run", fmt::format("--step-duration \"{}\" is not a duration like 10s", *d));
+      return kExitUsage;
+    }
+    step_ns = *ns;
+  }
+  if (scenario.load.warmup_ns >= step_ns) {
+    PrintError("run", fmt::format("--step-duration {} must be longer than the scenario's [load] "
+                                  "warmup {}",
+                                  FormatDuration(step_ns),
+                                  FormatDuration(scenario.load.warmup_ns)));
+    return kExitUsage;
+  }
+  auto verify_options = ParseRunVerifyOptions(flags);
+  if (!verify_options) {
+    PrintError("run", verify_options.error().message);
+    return kExitUsage;
+  }
+  auto threads = ParseServiceThreads(flags);
+  if (!threads) {
+    PrintError("run", threads.error().message);
+    return kExitUsage;
+  }
+  const bool quiet = flags.Has("quiet");
+  const std::atomic<bool>& stop = InstallInterruptHandler(kRunInterruptMessage);
+  const Clock& clock = SystemClock::Instance();
+  const uint64_t started_unix_nano = clock.NowUnixNano();
+  RunReport naming;  // only for the report folder's name
+  naming.scenario_name = scenario.name;
+  naming.started_unix_nano = started_unix_nano;
+  const std::string report_dir =
+      (std::filesystem::path(flags.Get("report-dir").value_or("reports")) / ReportDirName(naming))
+          .string();
+
+  auto backend = StartBackend(scenario, flags);
+  if (!backend) {
+    PrintError("run", backend.error().message);
+    return kExitUsage;
+  }
+  auto query_clients = MakeQueryClients(backend->plan);
+  if (!query_clients) {
+    PrintError("run", query_clients.error().message);
+    return kExitUsage;
+  }
+  auto sender = MakeSender(backend->plan, scenario.backend);
+  if (!sender) {
+    PrintError("run", sender.error().message);
+    return kExitUsage;
+  }
+  BatchingExporter exporter(std::move(*sender), ExporterOptions{}, scenario.seed);
+  const uint64_t id_seed = RandomRunSeed();
+  TopologyOptions topology_options;
+  topology_options.threads = *threads;
+  topology_options.id_seed = id_seed;
+  TopologyRuntime topology(scenario, exporter, clock, topology_options);
+  if (auto s = topology.Start(); !s) {
+    PrintError("run", s.error().message);
+    return kExitInfrastructure;
+  }
+  std::vector<tcp::endpoint> entry_endpoints;
+  for (const auto& entry : scenario.load.entries) {
+    entry_endpoints.push_back(*topology.EndpointOf(entry.service));
+  }
+  if (!quiet) {
+    std::fprintf(stderr,
+                 "tracerig: scenario \"%s\": %zu services up; backend: %s\n"
+                 "tracerig: saturation search: %s steps from %s req/s (%s spans per request), "
+                 "x%g while passing, then bisection to %g%%, at most %zu steps\n",
+                 scenario.name.c_str(), topology.services().size(),
+                 backend->plan.Describe().c_str(), FormatDuration(step_ns).c_str(),
+                 FormatRate(options.start_rate).c_str(),
+                 FormatRate(options.spans_per_request).c_str(), options.rate_factor,
+                 options.resolution * 100, options.max_steps);
+  }
+
+  ProgressPrinter progress(quiet);
+  auto run_step = [&](int number, double rate) {
+    StepMeasurement m;
+    m.rate = rate;
+    m.duration_ns = step_ns;
+    Scenario step = scenario;
+    step.load.rate = rate;
+    step.load.duration_ns = step_ns;
+    auto schedule = MakeSchedule(step.load, Rng::Mix(scenario.seed, static_cast<uint64_t>(number)));
+    if (!schedule) {
+      m.error = "schedule: " + schedule.error().message;
+      return m;
+    }
+    DriverOptions driver_options;
+    driver_options.warmup_ns = scenario.load.warmup_ns;
+    driver_options.seed = scenario.seed;
+    // Trace and request ids must not repeat across steps: the backend keeps earlier steps' traces.
+    driver_options.id_seed = Rng::Mix(id_seed, 0xd1 + static_cast<uint64_t>(number));
+    const ExporterStats before = exporter.stats();
+    const auto t0 = std::chrono::steady_clock::now();
+    LoadDriver driver(step, entry_endpoints, std::move(*schedule), exporter, clock, driver_options);
+    DriverResult load = driver.Run(
+        stop,
+        [&](const DriverProgress& p) {
+          auto ex = exporter.stats();
+          progress.Line(fmt::format("step {}: {}", number,
+                                    FormatProgressLine(p, ex.exported - before.exported,
+                                                       ex.dropped_queue_full + ex.dropped_failed -
+                                                           before.dropped_queue_full -
+                                                           before.dropped_failed)));
+        },
+        250'000'000ull);
+    progress.Done();
+    (void)exporter.Flush(std::chrono::seconds(30));  // what did not arrive shows as incomplete
+    const auto t1 = std::chrono::steady_clock::now();
+    const ExporterStats after = exporter.stats();
+    m.requests_sent = load.sent;
+    m.wall_ns = static_cast<uint64_t>(std::chrono::nanoseconds(t1 - t0).count());
+    m.spans_exported = after.exported - before.exported;
+    m.spans_dropped_queue_full = after.dropped_queue_full - before.dropped_queue_full;
+    m.spans_dropped_failed = after.dropped_failed - before.dropped_failed;
+    m.spans_rejected = after.rejected - before.rejected;
+    m.schedule_lag_p99_ns = load.schedule_lag.Percentile(99);
+    m.unsent = load.unsent;
+    m.unfinished = load.unfinished;
+    m.transport_errors = load.transport_errors;
+    if (stop.load() || load.interrupted) {
+      m.interrupted = true;
+      return m;
+    }
+    if (load.ledger.empty()) return m;
+    ThreadSleeper sleeper;
+    auto verified = VerifyLedger(step, load.ledger, *query_clients, *verify_options, clock, sleeper,
+                                 [&](size_t done, size_t total) {
+                                   progress.Line(fmt::format("step {}: verifying {}/{} traces",
+                                                             number, done, total),
+                                                 done == total);
+                                 });
+    progress.Done();
+    if (!verified) {
+      m.error = verified.error().message;
+      return m;
+    }
+    m.checked = verified->checked;
+    m.complete = verified->complete;
+    m.deadline_hit = verified->deadline_hit;
+    const TimeToQueryable& ttq = verified->time_to_queryable;
+    if (ttq.traces > ttq.upper_bounds) m.ttq_p99_ns = ttq.p99_ns;
+    return m;
+  };
+  SaturationResult result = FindMaxIngest(options, run_step, [&](const StepOutcome& s) {
+    if (quiet) return;
+    std::printf("%s\n", FormatStepLine(s, options).c_str());
+    std::fflush(stdout);
+  });
+  topology.Stop();
+  exporter.Shutdown(std::chrono::seconds(5));
+  if (backend->embedded) backend->embedded->Stop();
+
+  nlohmann::ordered_json json;
+  json["tracerig_version"] = TracerigVersion();
+  json["scenario"] = scenario.name;
+  json["scenario_file"] = flags.positional[0];
+  json["seed"] = scenario.seed;
+  json["backend"] = backend->plan.Describe();
+  json["step_duration_ns"] = step_ns;
+  json["started_unix_nano"] = started_unix_nano;
+  json["finished_unix_nano"] = clock.NowUnixNano();
+  const nlohmann::ordered_json search = SaturationToJson(result, options);
+  for (auto it = search.begin(); it != search.end(); ++it) json[it.key()] = it.value();
+  int code = SaturationExitCode(result);
+  auto written = WriteReportFile(report_dir, "saturation.json", json.dump(2) + "\n");
+  if (!quiet) std::fputs(FormatSaturationSummary(result, options).c_str(), stdout);
+  if (written) {
+    if (!quiet) std::printf("report: %s\n", written->c_str());
+  } else {
+    PrintError("run", written.error().message);
+    if (code == kExitPass) code = kExitInfrastructure;
+  }
+  std::fflush(stdout);
+  return code;
+}
 
 }  // namespace
 
@@ -351,7 +714,10 @@ int RunCommand(const std::vector<std::string>& args) {
                 {"quiet", "", "no progress and no summary on the terminal (the report is still written)"},
                 {"no-verify", "", "drive load and write the ledger, but do not query the backend"},
                 {"verify-timeout", "DURATION", "overall deadline for verification (default 60s)"},
-                {"verify-concurrency", "N", "backend queries in flight while verifying (default 8)"}});
+                {"verify-concurrency", "N", "backend queries in flight while verifying (default 8)"},
+                {"max-spans", "N", "embedded backend only: spans it keeps; the oldest whole traces "
+                                   "are evicted beyond (default 1000000)"}});
+  specs.insert(specs.end(), kSaturationFlags.begin(), kSaturationFlags.end());
   std::string help = Help(
       "tracerig run SCENARIO.toml [flags]",
       "Starts the scenario's services on loopback (and the embedded backend unless the scenario\n"
@@ -362,6 +728,13 @@ int RunCommand(const std::vector<std::string>& args) {
       "Environment (external backends only): OTEL_EXPORTER_OTLP_ENDPOINT,\n"
       "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_PROTOCOL\n"
       "set the export target when neither --export nor [backend] export does.\n\n"
+      "Benchmarking a backend: --find-max-ingest runs steps of --step-duration at rising rates\n"
+      "(--start-rate, x--rate-factor while a step passes, then bisection to --resolution) and\n"
+      "verifies each one; a step passes when its traces are as complete as [expect] completeness\n"
+      "asks, time to queryable p99 is within --ttq-p99 (if set) and tracerig kept up. It prints a\n"
+      "line per step and the highest sustained rate in req/s and spans/s, and writes\n"
+      "saturation.json; see docs/SATURATION.md. Exit 0 when a rate passed, 1 when none did, 3\n"
+      "when the backend could not be queried.\n\n"
       "Exit codes: 0 pass · 1 conformance failures · 2 usage or scenario error ·\n"
       "3 backend unreachable or infrastructure failure · 130 interrupted before anything was verified.",
       specs);
@@ -371,8 +744,17 @@ int RunCommand(const std::vector<std::string>& args) {
     PrintError("run", "give exactly one scenario file (see 'tracerig run --help')");
     return kExitUsage;
   }
+  if (!flags.Has("find-max-ingest")) {
+    for (const auto& f : kSaturationFlags) {
+      if (flags.Has(f.name)) {
+        PrintError("run", fmt::format("--{} applies only with --find-max-ingest", f.name));
+        return kExitUsage;
+      }
+    }
+  }
   auto scenario = LoadScenario(flags.positional[0]);
   if (!scenario) return kExitUsage;
+  if (flags.Has("find-max-ingest")) return RunSaturationSearch(flags, std::move(*scenario));
   if (auto s = ApplyLoadOverrides(flags, *scenario); !s) {
     PrintError("run", s.error().message);
     return kExitUsage;
@@ -396,31 +778,18 @@ int RunCommand(const std::vector<std::string>& args) {
     }
     schedule = std::move(*planned);
   }
-  VerifyOptions verify_options;
-  verify_options.clock_skew_tolerance_ns = kJaegerClockSkewToleranceNs;
-  if (auto c = flags.Get("verify-concurrency")) {
-    verify_options.concurrency = std::strtoul(c->c_str(), nullptr, 10);
-    if (verify_options.concurrency == 0 || verify_options.concurrency > 256) {
-      PrintError("run", fmt::format("--verify-concurrency \"{}\" must be 1 to 256", *c));
-      return kExitUsage;
-    }
+  auto parsed_verify_options = ParseRunVerifyOptions(flags);
+  if (!parsed_verify_options) {
+    PrintError("run", parsed_verify_options.error().message);
+    return kExitUsage;
   }
-  if (auto t = flags.Get("verify-timeout")) {
-    auto ns = ParseDuration(*t);
-    if (!ns || *ns == 0) {
-      PrintError("run", fmt::format("--verify-timeout \"{}\" is not a duration like 60s", *t));
-      return kExitUsage;
-    }
-    verify_options.deadline_ns = *ns;
+  const VerifyOptions verify_options = std::move(*parsed_verify_options);
+  auto service_threads = ParseServiceThreads(flags);
+  if (!service_threads) {
+    PrintError("run", service_threads.error().message);
+    return kExitUsage;
   }
-  size_t threads = std::max(1u, std::thread::hardware_concurrency());
-  if (auto t = flags.Get("threads")) {
-    threads = std::strtoul(t->c_str(), nullptr, 10);
-    if (threads == 0 || threads > 256) {
-      PrintError("run", fmt::format("--threads \"{}\" must be 1 to 256", *t));
-      return kExitUsage;
-    }
-  }
+  const size_t threads = *service_threads;
   const bool quiet = flags.Has("quiet");
   const std::atomic<bool>& stop = InstallInterruptHandler(kRunInterruptMessage);
   const Clock& clock = SystemClock::Instance();
@@ -507,14 +876,11 @@ int RunCommand(const std::vector<std::string>& args) {
       },
       250'000'000ull);
   progress.Done();
-  topology.Stop();
-  report.topology = topology.stats();
 
-  // Everything the run recorded must be in the backend before it is judged.
-  const bool flushed = exporter.Flush(std::chrono::seconds(30));
-  auto ex = exporter.stats();
-  report.exporter = ExportFigures{ex.submitted, ex.exported, ex.dropped_queue_full,
-                                  ex.dropped_failed, ex.rejected, ex.retries, ex.batches, flushed};
+  // What the run recorded so far goes to the backend before it is judged. The services stay up
+  // while the traces are verified: spans they still hold (a delay-export fault) arrive during
+  // verification, when they would arrive in a real system, so their lateness can be measured.
+  bool flushed = exporter.Flush(std::chrono::seconds(30));
 
   // The ledger is written before verification, so a later `tracerig verify` can use it.
   std::error_code ec;
@@ -542,6 +908,13 @@ int RunCommand(const std::vector<std::string>& args) {
       report.verification_error = verified.error().message;
     }
   }
+  // Stopping hands over whatever the services still hold; nothing recorded is lost.
+  topology.Stop();
+  report.topology = topology.stats();
+  flushed = exporter.Flush(std::chrono::seconds(30)) && flushed;
+  auto ex = exporter.stats();
+  report.exporter = ExportFigures{ex.submitted, ex.exported, ex.dropped_queue_full,
+                                  ex.dropped_failed, ex.rejected, ex.retries, ex.batches, flushed};
   exporter.Shutdown(std::chrono::seconds(5));
   if (backend->embedded) backend->embedded->Stop();
 
@@ -567,6 +940,8 @@ int BackendCommand(const std::vector<std::string>& args) {
       {"query", "HOST:PORT", "Jaeger query API v1 and v3, and /api/tracerig/stats (default "
                              "127.0.0.1:16686)"},
       {"max-spans", "N", "spans kept in memory; the oldest whole traces are evicted (default 1000000)"},
+      {"max-bytes", "SIZE", "memory the stored spans may take, estimated, e.g. 512MiB; the oldest "
+                            "whole traces are evicted (default: no byte bound)"},
       {"zipkin", "HOST:PORT", "Zipkin v2 receiver (POST /api/v2/spans) and query API (default "
                               "127.0.0.1:9411; \"off\" disables it)"},
       {"otlp-grpc", "HOST:PORT", "OTLP/gRPC receiver, TraceService/Export (default 127.0.0.1:4317; "
@@ -603,6 +978,14 @@ int BackendCommand(const std::vector<std::string>& args) {
       PrintError("backend", fmt::format("--max-spans \"{}\" must be a positive integer", *m));
       return kExitUsage;
     }
+  }
+  if (auto m = flags.Get("max-bytes")) {
+    const std::optional<uint64_t> bytes = ParseSize(*m);
+    if (!bytes || *bytes == 0) {
+      PrintError("backend", fmt::format("--max-bytes \"{}\" must be a size such as 512MiB", *m));
+      return kExitUsage;
+    }
+    options.max_bytes = *bytes;
   }
   const std::atomic<bool>& stop = InstallInterruptHandler(kStopInterruptMessage);
   EmbeddedBackend backend(options);
