@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "net/parser_feed.h"
+
 namespace tracerig {
 
 namespace {
@@ -160,17 +162,12 @@ class HttpClientPool::Connection : public std::enable_shared_from_this<Connectio
   void OnReadSome(beast::error_code ec, size_t n) {
     ec = Outcome(ec);
     if (ec == asio::error::eof) {
-      // As http::read: the end of a close-delimited body, a response cut short, or (nothing
-      // received) end_of_stream.
-      if (parser_->got_some()) {
-        ec = {};
-        parser_->put_eof(ec);
-        if (!ec) {
-          Complete();
-          return;
-        }
-      } else {
-        ec = http::error::end_of_stream;
+      // The end of a close-delimited body, a response cut short, or (nothing received)
+      // end_of_stream.
+      ec = EndOfStream(*parser_);
+      if (!ec) {
+        Complete();
+        return;
       }
     }
     if (ec) {
@@ -184,19 +181,9 @@ class HttpClientPool::Connection : public std::enable_shared_from_this<Connectio
 
   // Feeds the buffered bytes to the parser; true when the exchange has ended (response or error).
   bool Parse() {
-    beast::error_code ec;
-    while (buffer_.size() > 0 && !parser_->is_done()) {
-      const size_t used = parser_->put(buffer_.data(), ec);
-      buffer_.consume(used);
-      if (ec == http::error::need_more) {
-        ec = {};
-        break;
-      }
-      if (ec) {
-        RetryOrFail(ec, reused_ && !parser_->got_some());
-        return true;
-      }
-      if (used == 0) break;
+    if (const beast::error_code ec = FeedParser(*parser_, buffer_)) {
+      RetryOrFail(ec, reused_ && !parser_->got_some());
+      return true;
     }
     if (!parser_->is_done()) return false;
     Complete();

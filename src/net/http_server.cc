@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "net/parser_feed.h"
+
 namespace tracerig {
 
 using SteadyClock = std::chrono::steady_clock;
@@ -152,15 +154,8 @@ class Session : public std::enable_shared_from_this<Session>, public HttpServer:
 
   void OnReadSome(beast::error_code ec, size_t n) {
     ec = Outcome(ec);
-    if (ec == asio::error::eof) {
-      // As http::read: nothing received is the end of the stream, a request cut short an error.
-      if (parser_->got_some()) {
-        ec = {};
-        parser_->put_eof(ec);
-      } else {
-        ec = http::error::end_of_stream;
-      }
-    }
+    // Nothing received is the end of the stream, a request cut short an error.
+    if (ec == asio::error::eof) ec = EndOfStream(*parser_);
     if (ec) {
       OnRead(ec);
       return;
@@ -171,16 +166,7 @@ class Session : public std::enable_shared_from_this<Session>, public HttpServer:
 
   // Feeds the buffered bytes to the parser; true when a request (or an error) was handled.
   bool Parse() {
-    beast::error_code ec;
-    while (buffer_.size() > 0 && !parser_->is_done()) {
-      const size_t used = parser_->put(buffer_.data(), ec);
-      buffer_.consume(used);
-      if (ec == http::error::need_more) {
-        ec = {};
-        break;
-      }
-      if (ec || used == 0) break;
-    }
+    const beast::error_code ec = FeedParser(*parser_, buffer_);
     if (!ec && !parser_->is_done()) return false;
     OnRead(ec);
     return true;

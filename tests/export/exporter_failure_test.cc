@@ -27,6 +27,7 @@
 #include "net/grpc_sim.h"
 #include "net/http_server.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+#include "tests/export/recording_waiter.h"
 
 namespace tracerig {
 namespace {
@@ -342,20 +343,9 @@ std::vector<Span> Spans() {
   return spans;
 }
 
-// Records the delays the exporter asks for and returns at once: the matrix checks which delays
-// were chosen, not the clock (RetryAfterTakesRealTime below does that once per transport).
-class RecordingWaiter final : public RetryWaiter {
- public:
-  explicit RecordingWaiter(std::vector<uint64_t>* delays) : delays_(delays) {}
-  bool Wait(std::chrono::milliseconds delay) override {
-    delays_->push_back(static_cast<uint64_t>(delay.count()));
-    return true;
-  }
-  void Interrupt() override {}
-
- private:
-  std::vector<uint64_t>* delays_;  // written by the exporter thread, read after Shutdown
-};
+// The matrix checks which delays were chosen, not the clock (RetryAfterTakesRealTime below does
+// that once per transport).
+using testing::RecordingWaiter;
 
 struct DelayRange {
   uint64_t min_ms;

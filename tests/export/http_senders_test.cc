@@ -13,6 +13,7 @@
 #include "export/zipkin_codec.h"
 #include "export/zipkin_sender.h"
 #include "net/http_server.h"
+#include "tests/export/recording_waiter.h"
 
 namespace tracerig {
 namespace {
@@ -102,19 +103,7 @@ Span TestSpan(uint64_t id) {
   return s;
 }
 
-// Records the delays the exporter asks for instead of sleeping.
-class RecordingWaiter final : public RetryWaiter {
- public:
-  explicit RecordingWaiter(std::vector<uint64_t>* delays) : delays_(delays) {}
-  bool Wait(std::chrono::milliseconds delay) override {
-    delays_->push_back(static_cast<uint64_t>(delay.count()));
-    return true;
-  }
-  void Interrupt() override {}
-
- private:
-  std::vector<uint64_t>* delays_;
-};
+using testing::RecordingWaiter;
 
 TEST(ZipkinHttpSenderTest, PostsZipkinJsonAndRetriesUnavailable) {
   ScriptedServer server(
