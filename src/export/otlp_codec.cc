@@ -887,23 +887,19 @@ class WireReader {
     return false;
   }
 
-  bool ReadFixed64(uint64_t* out) {
-    if (end_ - p_ < 8) return false;
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p_[i]);
-    p_ += 8;
+  // fixed64 / fixed32: little-endian, whatever the host's byte order.
+  template <typename Unsigned>
+  bool ReadFixed(Unsigned* out) {
+    constexpr int kSize = sizeof(Unsigned);
+    if (end_ - p_ < kSize) return false;
+    Unsigned v = 0;
+    for (int i = kSize - 1; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p_[i]);
+    p_ += kSize;
     *out = v;
     return true;
   }
-
-  bool ReadFixed32(uint32_t* out) {
-    if (end_ - p_ < 4) return false;
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p_[i]);
-    p_ += 4;
-    *out = v;
-    return true;
-  }
+  bool ReadFixed64(uint64_t* out) { return ReadFixed(out); }
+  bool ReadFixed32(uint32_t* out) { return ReadFixed(out); }
 
   // A length prefix as libprotobuf reads it (at most 5 bytes, under 2 GiB), then that many bytes.
   bool ReadLengthDelimited(std::string_view* out) {
