@@ -25,27 +25,23 @@ namespace {
 
 namespace fs = std::filesystem;
 using tracerig::testing::ProcessResult;
+using tracerig::testing::MakeScratchDir;
+using tracerig::testing::ReadJsonUnder;
 using tracerig::testing::RunTracerig;
 
 class CliE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::path(::testing::TempDir()) / "tracerig-e2e-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
+    dir_ = MakeScratchDir("tracerig-e2e");
+    ASSERT_FALSE(dir_.empty());
   }
   void TearDown() override { fs::remove_all(dir_); }
 
   // The single report.json written under dir_.
   nlohmann::json ReadReport() {
-    for (const auto& entry : fs::recursive_directory_iterator(dir_)) {
-      if (entry.path().filename() == "report.json") {
-        std::ifstream in(entry.path());
-        return nlohmann::json::parse(in);
-      }
-    }
-    ADD_FAILURE() << "no report.json under " << dir_;
-    return {};
+    nlohmann::json json = ReadJsonUnder(dir_, "report.json");
+    if (json.is_null()) ADD_FAILURE() << "no report.json under " << dir_;
+    return json;
   }
   bool HasLedger() {
     for (const auto& entry : fs::recursive_directory_iterator(dir_)) {

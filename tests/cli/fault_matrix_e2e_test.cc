@@ -17,6 +17,8 @@
 namespace {
 
 namespace fs = std::filesystem;
+using tracerig::testing::MakeScratchDir;
+using tracerig::testing::ReadJsonUnder;
 using tracerig::testing::RunTracerig;
 
 struct BreakEdge {
@@ -52,9 +54,8 @@ std::string Name(const ::testing::TestParamInfo<FaultCase>& info) {
 class FaultMatrixTest : public ::testing::TestWithParam<FaultCase> {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::path(::testing::TempDir()) / "tracerig-faults-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
+    dir_ = MakeScratchDir("tracerig-faults");
+    ASSERT_FALSE(dir_.empty());
   }
   void TearDown() override { fs::remove_all(dir_); }
   fs::path dir_;
@@ -65,12 +66,7 @@ TEST_P(FaultMatrixTest, VerdictNamesTheFaultsEffectAtItsHop) {
   auto r = RunTracerig({"run", "scenarios/faults/" + c.file, "--quiet", "--report-dir",
                         dir_.string()});
   ASSERT_EQ(r.exit_code, c.exit_code) << r.output;
-  nlohmann::json report;
-  for (const auto& entry : fs::recursive_directory_iterator(dir_)) {
-    if (entry.path().filename() == "report.json") {
-      report = nlohmann::json::parse(std::ifstream(entry.path()));
-    }
-  }
+  nlohmann::json report = ReadJsonUnder(dir_, "report.json");
   ASSERT_TRUE(report.is_object()) << "no report.json\n" << r.output;
   std::vector<std::string> failed;
   std::optional<std::string> ttq_message;  // every scenario of the matrix sets the expectation

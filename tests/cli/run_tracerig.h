@@ -5,9 +5,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 namespace tracerig::testing {
 
@@ -51,6 +58,27 @@ inline ProcessResult RunTracerig(
   waitpid(pid, &status, 0);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+// A new directory under the test temp dir for a run's reports (`prefix`-XXXXXX); empty if it
+// could not be made. The caller removes it.
+inline std::filesystem::path MakeScratchDir(std::string_view prefix) {
+  std::string tmpl =
+      (std::filesystem::path(::testing::TempDir()) / (std::string(prefix) + "-XXXXXX")).string();
+  if (mkdtemp(tmpl.data()) == nullptr) return {};
+  return tmpl;
+}
+
+// The JSON file named `file_name` somewhere under `dir` (a run writes one per report folder);
+// null when there is none.
+inline nlohmann::json ReadJsonUnder(const std::filesystem::path& dir, std::string_view file_name) {
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (entry.path().filename() == file_name) {
+      std::ifstream in(entry.path());
+      return nlohmann::json::parse(in);
+    }
+  }
+  return nullptr;
 }
 
 }  // namespace tracerig::testing

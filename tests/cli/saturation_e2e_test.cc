@@ -22,27 +22,23 @@
 namespace {
 
 namespace fs = std::filesystem;
+using tracerig::testing::MakeScratchDir;
+using tracerig::testing::ReadJsonUnder;
 using tracerig::testing::RunTracerig;
 
 class SaturationE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::path(::testing::TempDir()) / "tracerig-saturation-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
+    dir_ = MakeScratchDir("tracerig-saturation");
+    ASSERT_FALSE(dir_.empty());
   }
   void TearDown() override { fs::remove_all(dir_); }
 
   // The single saturation.json written under dir_.
   nlohmann::json ReadSaturation() {
-    for (const auto& entry : fs::recursive_directory_iterator(dir_)) {
-      if (entry.path().filename() == "saturation.json") {
-        std::ifstream in(entry.path());
-        return nlohmann::json::parse(in);
-      }
-    }
-    ADD_FAILURE() << "no saturation.json under " << dir_;
-    return {};
+    nlohmann::json json = ReadJsonUnder(dir_, "saturation.json");
+    if (json.is_null()) ADD_FAILURE() << "no saturation.json under " << dir_;
+    return json;
   }
 
   fs::path dir_;
