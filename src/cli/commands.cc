@@ -78,28 +78,6 @@ uint64_t RandomRunSeed() {
                     std::chrono::system_clock::now().time_since_epoch().count());
 }
 
-// Help text for a command: usage line, description, flags.
-std::string Help(const char* usage, const char* description, const std::vector<FlagSpec>& flags) {
-  return fmt::format("Usage: {}\n\n{}\n\n{}", usage, description, FormatFlagHelp(flags));
-}
-
-// Parses flags or prints help/usage errors. Returns an exit code when the command should stop.
-std::optional<int> ParseOrExit(const std::string& command, const std::vector<std::string>& args,
-                               const std::vector<FlagSpec>& specs, const std::string& help,
-                               ParsedFlags& out) {
-  auto parsed = ParseFlags(args, specs);
-  if (!parsed) {
-    PrintError(command, parsed.error().message + fmt::format(" (see 'tracerig {} --help')", command));
-    return kExitUsage;
-  }
-  if (parsed->help) {
-    std::fputs(help.c_str(), stdout);
-    return kExitPass;
-  }
-  out = std::move(*parsed);
-  return std::nullopt;
-}
-
 // Applies --duration/--rate/--seed over the scenario's values. Returns an error for bad values.
 Status ApplyLoadOverrides(const ParsedFlags& flags, Scenario& scenario) {
   const LoadModel model = scenario.load.model;
@@ -679,12 +657,13 @@ int RunSaturationSearch(const ParsedFlags& flags, Scenario scenario) {
 int ValidateCommand(const std::vector<std::string>& args) {
   static const std::vector<FlagSpec> specs = {};
   ParsedFlags flags;
-  std::string help = Help("tracerig validate SCENARIO.toml...",
-                          "Parses and validates scenario files without running them. Every problem\n"
-                          "is printed as file:line:column: message; the exit code is 2 if any file\n"
-                          "has a problem, 0 otherwise.",
-                          specs);
-  if (auto code = ParseOrExit("validate", args, specs, help, flags)) return *code;
+  std::string help =
+      CommandHelp("tracerig validate SCENARIO.toml...",
+                  "Parses and validates scenario files without running them. Every problem\n"
+                  "is printed as file:line:column: message; the exit code is 2 if any file\n"
+                  "has a problem, 0 otherwise.",
+                  specs);
+  if (auto code = ParseCommandFlags("validate", args, specs, help, flags)) return *code;
   if (flags.positional.empty()) {
     PrintError("validate", "give at least one scenario file (see 'tracerig validate --help')");
     return kExitUsage;
@@ -718,7 +697,7 @@ int RunCommand(const std::vector<std::string>& args) {
                 {"max-spans", "N", "embedded backend only: spans it keeps; the oldest whole traces "
                                    "are evicted beyond (default 1000000)"}});
   specs.insert(specs.end(), kSaturationFlags.begin(), kSaturationFlags.end());
-  std::string help = Help(
+  std::string help = CommandHelp(
       "tracerig run SCENARIO.toml [flags]",
       "Starts the scenario's services on loopback (and the embedded backend unless the scenario\n"
       "or --backend names another), drives open-loop load into the entry routes, flushes the\n"
@@ -739,7 +718,7 @@ int RunCommand(const std::vector<std::string>& args) {
       "3 backend unreachable or infrastructure failure · 130 interrupted before anything was verified.",
       specs);
   ParsedFlags flags;
-  if (auto code = ParseOrExit("run", args, specs, help, flags)) return *code;
+  if (auto code = ParseCommandFlags("run", args, specs, help, flags)) return *code;
   if (flags.positional.size() != 1) {
     PrintError("run", "give exactly one scenario file (see 'tracerig run --help')");
     return kExitUsage;
@@ -947,7 +926,7 @@ int BackendCommand(const std::vector<std::string>& args) {
       {"otlp-grpc", "HOST:PORT", "OTLP/gRPC receiver, TraceService/Export (default 127.0.0.1:4317; "
                                  "\"off\" disables it)"},
   };
-  std::string help = Help(
+  std::string help = CommandHelp(
       "tracerig backend [flags]",
       "Runs tracerig's embedded tracing backend until Ctrl-C: it receives spans over OTLP/gRPC,\n"
       "OTLP/HTTP (protobuf or JSON, gzip allowed) and Zipkin v2 JSON, and serves them over the\n"
@@ -959,7 +938,7 @@ int BackendCommand(const std::vector<std::string>& args) {
       "addresses are printed on start.",
       specs);
   ParsedFlags flags;
-  if (auto code = ParseOrExit("backend", args, specs, help, flags)) return *code;
+  if (auto code = ParseCommandFlags("backend", args, specs, help, flags)) return *code;
   if (!flags.positional.empty()) {
     PrintError("backend", fmt::format("unexpected argument \"{}\"", flags.positional[0]));
     return kExitUsage;
@@ -1022,7 +1001,7 @@ int BackendCommand(const std::vector<std::string>& args) {
 
 int ServeCommand(const std::vector<std::string>& args) {
   std::vector<FlagSpec> specs = {kLoadFlags[3], kLoadFlags[4], kLoadFlags[5], kLoadFlags[6]};
-  std::string help = Help(
+  std::string help = CommandHelp(
       "tracerig serve SCENARIO.toml [flags]",
       "Starts the scenario's services (and the embedded backend unless another is named) and keeps\n"
       "them up until Ctrl-C, for external load or manual poking. Prints each service's URL.\n"
@@ -1030,7 +1009,7 @@ int ServeCommand(const std::vector<std::string>& args) {
       "the services still trace every request.",
       specs);
   ParsedFlags flags;
-  if (auto code = ParseOrExit("serve", args, specs, help, flags)) return *code;
+  if (auto code = ParseCommandFlags("serve", args, specs, help, flags)) return *code;
   if (flags.positional.size() != 1) {
     PrintError("serve", "give exactly one scenario file (see 'tracerig serve --help')");
     return kExitUsage;
@@ -1079,13 +1058,13 @@ int VerifyCommand(const std::vector<std::string>& args) {
       {"verify-timeout", "DURATION", "overall deadline for verification (default 60s)"},
       kFailOnFlag,
   };
-  std::string help = Help(
+  std::string help = CommandHelp(
       "tracerig verify SCENARIO.toml --ledger FILE --backend jaeger://HOST:PORT",
       "Verifies the traces of an earlier run (its ledger) against a backend, without generating\n"
       "load. The scenario gives the expected call trees; it must be the one the run used.",
       specs);
   ParsedFlags flags;
-  if (auto code = ParseOrExit("verify", args, specs, help, flags)) return *code;
+  if (auto code = ParseCommandFlags("verify", args, specs, help, flags)) return *code;
   if (flags.positional.size() != 1 || !flags.Has("ledger") || !flags.Has("backend")) {
     PrintError("verify", "give a scenario file, --ledger FILE and --backend URL (see 'tracerig verify --help')");
     return kExitUsage;
@@ -1162,7 +1141,7 @@ int ConformanceServiceCommand(const std::vector<std::string>& args) {
   static const std::vector<FlagSpec> specs = {
       {"listen", "HOST:PORT", "where to listen (default 127.0.0.1:7779; port 0 picks a free port)"},
   };
-  std::string help = Help(
+  std::string help = CommandHelp(
       "tracerig conformance-service [--listen HOST:PORT]",
       "Serves the W3C trace-context test harness's service protocol on POST /test, so the official\n"
       "test suite (github.com/w3c/trace-context, test/) can check tracerig's W3C propagator. For each\n"
@@ -1172,7 +1151,7 @@ int ConformanceServiceCommand(const std::vector<std::string>& args) {
       "(see README.md). Runs until Ctrl-C.",
       specs);
   ParsedFlags flags;
-  if (auto code = ParseOrExit("conformance-service", args, specs, help, flags)) return *code;
+  if (auto code = ParseCommandFlags("conformance-service", args, specs, help, flags)) return *code;
   if (!flags.positional.empty()) {
     PrintError("conformance-service", fmt::format("unexpected argument \"{}\"", flags.positional[0]));
     return kExitUsage;

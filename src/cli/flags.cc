@@ -1,8 +1,11 @@
 #include "cli/flags.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include <fmt/format.h>
+
+#include "report/run_report.h"
 
 namespace tracerig {
 
@@ -68,6 +71,30 @@ std::string FormatFlagHelp(const std::vector<FlagSpec>& specs) {
   }
   out += fmt::format("  {:<28} {}\n", "-h, --help", "show this help");
   return out;
+}
+
+std::string CommandHelp(std::string_view usage, std::string_view description,
+                        const std::vector<FlagSpec>& specs) {
+  return fmt::format("Usage: {}\n\n{}\n\n{}", usage, description, FormatFlagHelp(specs));
+}
+
+std::optional<int> ParseCommandFlags(std::string_view command, const std::vector<std::string>& args,
+                                     const std::vector<FlagSpec>& specs, const std::string& help,
+                                     ParsedFlags& out) {
+  auto parsed = ParseFlags(args, specs);
+  if (!parsed) {
+    std::fputs(fmt::format("tracerig {}: {} (see 'tracerig {} --help')\n", command,
+                           parsed.error().message, command)
+                   .c_str(),
+               stderr);
+    return kExitUsage;
+  }
+  if (parsed->help) {
+    std::fputs(help.c_str(), stdout);
+    return kExitPass;
+  }
+  out = std::move(*parsed);
+  return std::nullopt;
 }
 
 }  // namespace tracerig

@@ -33,4 +33,16 @@ Result<ParsedFlags> ParseFlags(const std::vector<std::string>& args, const std::
 // The "Flags:" section of a --help text.
 std::string FormatFlagHelp(const std::vector<FlagSpec>& specs);
 
+// A command's whole --help text: usage line, description, then the flags.
+std::string CommandHelp(std::string_view usage, std::string_view description,
+                        const std::vector<FlagSpec>& specs);
+
+// The first step of every command: parses `args` into `out`, or says why the command must stop
+// now and with which exit status: --help printed `help` (0), or a usage error was printed to
+// stderr as "tracerig COMMAND: PROBLEM (see 'tracerig COMMAND --help')" (2). `command` is what
+// the user typed after "tracerig": "run", "report merge".
+std::optional<int> ParseCommandFlags(std::string_view command, const std::vector<std::string>& args,
+                                     const std::vector<FlagSpec>& specs, const std::string& help,
+                                     ParsedFlags& out);
+
 }  // namespace tracerig

@@ -41,28 +41,6 @@ void PrintError(const std::string& command, const std::string& message) {
   std::fprintf(stderr, "tracerig report %s: %s\n", command.c_str(), message.c_str());
 }
 
-std::string Help(const char* usage, const char* description, const std::vector<FlagSpec>& flags) {
-  return fmt::format("Usage: {}\n\n{}\n\n{}", usage, description, FormatFlagHelp(flags));
-}
-
-// Parses flags or prints help/usage errors. Returns an exit code when the command should stop.
-std::optional<int> ParseOrExit(const std::string& command, const std::vector<std::string>& args,
-                               const std::vector<FlagSpec>& specs, const std::string& help,
-                               ParsedFlags& out) {
-  auto parsed = ParseFlags(args, specs);
-  if (!parsed) {
-    PrintError(command, parsed.error().message +
-                            fmt::format(" (see 'tracerig report {} --help')", command));
-    return kExitUsage;
-  }
-  if (parsed->help) {
-    std::fputs(help.c_str(), stdout);
-    return kExitPass;
-  }
-  out = std::move(*parsed);
-  return std::nullopt;
-}
-
 std::optional<FailOn> FailOnFlag(const std::string& command, const ParsedFlags& flags, bool& bad) {
   auto text = flags.Get("fail-on");
   if (!text) return std::nullopt;
@@ -103,7 +81,7 @@ int Merge(const std::vector<std::string>& args) {
       {"report", "FORMATS",
        "formats besides report.json: junit, markdown, html, comma-separated (default html)"},
       kFailOnFlag};
-  const std::string help = Help(
+  const std::string help = CommandHelp(
       "tracerig report merge RUN... [flags]",
       "Merges the reports of several runs or shards of one scenario into one: request, span and\n"
       "trace counts are summed, latency histograms merged bucket by bucket (so percentiles are\n"
@@ -116,7 +94,7 @@ int Merge(const std::vector<std::string>& args) {
       "2 unreadable or incompatible reports.",
       specs);
   ParsedFlags flags;
-  if (auto code = ParseOrExit("merge", args, specs, help, flags)) return *code;
+  if (auto code = ParseCommandFlags("report merge", args, specs, help, flags)) return *code;
   if (flags.positional.empty()) {
     PrintError("merge", "give at least one run folder or report.json (see 'tracerig report merge --help')");
     return kExitUsage;
@@ -156,7 +134,7 @@ int Diff(const std::vector<std::string>& args) {
       {"threshold", "PCT",
        "how much worse B may be than A, in percent of A, before it counts as a regression "
        "(default 10)"}};
-  const std::string help = Help(
+  const std::string help = CommandHelp(
       "tracerig report diff A B [flags]",
       "Compares run B with run A, e.g. the same scenario against two backend versions, and prints\n"
       "a table: throughput (ok responses per second), corrected latency p50/p90/p99/p99.9/max,\n"
@@ -170,7 +148,7 @@ int Diff(const std::vector<std::string>& args) {
       "unreadable report.",
       specs);
   ParsedFlags flags;
-  if (auto code = ParseOrExit("diff", args, specs, help, flags)) return *code;
+  if (auto code = ParseCommandFlags("report diff", args, specs, help, flags)) return *code;
   if (flags.positional.size() != 2) {
     PrintError("diff", "give exactly two runs, A (the baseline) and B (see 'tracerig report diff --help')");
     return kExitUsage;
@@ -207,7 +185,7 @@ int Render(const std::vector<std::string>& args) {
                             "(default html)"},
       {"out", "DIR", "where to write them (default: the run's own folder)"},
       kFailOnFlag};
-  const std::string help = Help(
+  const std::string help = CommandHelp(
       "tracerig report render RUN [flags]",
       "Writes other formats of a finished run from its report.json, e.g. the HTML report of a run\n"
       "made without --report html, or JUnit for a CI system. RUN is the run's report folder or its\n"
@@ -218,7 +196,7 @@ int Render(const std::vector<std::string>& args) {
       "report · 3 a file could not be written.",
       specs);
   ParsedFlags flags;
-  if (auto code = ParseOrExit("render", args, specs, help, flags)) return *code;
+  if (auto code = ParseCommandFlags("report render", args, specs, help, flags)) return *code;
   if (flags.positional.size() != 1) {
     PrintError("render", "give exactly one run folder or report.json (see 'tracerig report render --help')");
     return kExitUsage;

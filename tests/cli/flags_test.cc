@@ -55,5 +55,27 @@ TEST(FlagsTest, HelpListsEveryFlag) {
   EXPECT_NE(help.find("-h, --help"), std::string::npos);
 }
 
+// A command's first step: go on with the flags, or stop with 0 (help) or 2 (usage error).
+TEST(FlagsTest, ParseCommandFlagsStopsOnHelpAndUsageErrors) {
+  const std::string help = CommandHelp("tracerig demo [flags]", "Does nothing.", kSpecs);
+  EXPECT_EQ(help.rfind("Usage: tracerig demo [flags]\n\nDoes nothing.\n\nFlags:\n", 0), 0u);
+
+  ParsedFlags out;
+  EXPECT_EQ(ParseCommandFlags("demo", {"--quiet", "file"}, kSpecs, help, out), std::nullopt);
+  EXPECT_TRUE(out.Has("quiet"));
+  EXPECT_EQ(out.positional, std::vector<std::string>{"file"});
+
+  ParsedFlags untouched;
+  testing::internal::CaptureStdout();
+  EXPECT_EQ(ParseCommandFlags("demo", {"--help"}, kSpecs, help, untouched), 0);
+  EXPECT_EQ(testing::internal::GetCapturedStdout(), help);
+  EXPECT_TRUE(untouched.values.empty());
+
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(ParseCommandFlags("report demo", {"--nope"}, kSpecs, help, untouched), 2);
+  EXPECT_EQ(testing::internal::GetCapturedStderr(),
+            "tracerig report demo: unknown flag \"--nope\" (see 'tracerig report demo --help')\n");
+}
+
 }  // namespace
 }  // namespace tracerig
