@@ -7,7 +7,9 @@
 # docs/PERFORMANCE.md with the command that produced them.
 #
 # Environment: BUILD (build dir, default build-bench, Release), SECONDS_PER_RUN (default 10),
-# THREADS (driver/wrk/service threads, default 2), CONNECTIONS (total, default 64),
+# THREADS (driver/wrk/service threads, and nginx workers, default 2), CONNECTIONS (total, default
+# 64), REPLICAS (copies of the simulated service in (b), each on its own thread on one port; default
+# 0 = one per thread, like nginx's workers; 1 = the whole service on one thread),
 # SKIP_BUILD=1 to use the binaries already in BUILD.
 set -euo pipefail
 
@@ -16,6 +18,7 @@ build=${BUILD:-$root/build-bench}
 seconds=${SECONDS_PER_RUN:-10}
 threads=${THREADS:-2}
 connections=${CONNECTIONS:-64}
+replicas=${REPLICAS:-0}
 per_thread=$(( (connections + threads - 1) / threads ))
 
 need=()
@@ -93,9 +96,10 @@ driver_line=$("$load_bench" --target="127.0.0.1:$port" --threads="$threads" \
   --connections="$per_thread" --seconds="$seconds")
 driver_rps=$(field "$driver_line" rps)
 
-echo "bench: (b) wrk against one simulated service" >&2
+echo "bench: (b) wrk against one simulated service (replicas=$replicas, 0 = one per thread)" >&2
 mkfifo "$tmp/service.in"
-"$service_bench" --threads="$threads" <"$tmp/service.in" >"$tmp/service.out" &
+"$service_bench" --threads="$threads" --replicas="$replicas" <"$tmp/service.in" \
+  >"$tmp/service.out" &
 service_pid=$!
 exec 3>"$tmp/service.in"  # the service serves until this closes
 for _ in $(seq 100); do

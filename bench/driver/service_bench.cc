@@ -1,11 +1,14 @@
 // One simulated HTTP service (route "GET /", no latency, no downstream calls, tracing on) exporting
 // to a null sink, for bench/run.sh to drive with wrk and compare with nginx. Prints "port=N" once
-// listening, then serves until stdin closes; prints the spans it recorded at the end.
+// listening, then serves until stdin closes; prints the requests, spans and each replica's share
+// of the requests at the end. --replicas=N as TopologyOptions::replicas (0: one per thread).
 #include <atomic>
 #include <cstdio>
 #include <iostream>
 #include <string>
 #include <string_view>
+
+#include <fmt/format.h>
 
 #include "core/clock.h"
 #include "core/span_sink.h"
@@ -26,12 +29,17 @@ class NullSink final : public SpanSink {
 
 int Main(int argc, char** argv) {
   size_t threads = 2;
+  size_t replicas = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg.substr(0, 10) == "--threads=") {
       threads = std::stoul(std::string(arg.substr(10)));
+    } else if (arg.substr(0, 11) == "--replicas=") {
+      replicas = std::stoul(std::string(arg.substr(11)));
     } else {
-      std::fprintf(stderr, "usage: service_bench [--threads=N]  (serves until stdin closes)\n");
+      std::fprintf(stderr,
+                   "usage: service_bench [--threads=N] [--replicas=N]  (serves until stdin "
+                   "closes)\n");
       return 2;
     }
   }
@@ -49,6 +57,7 @@ int Main(int argc, char** argv) {
   NullSink sink;
   TopologyOptions options;
   options.threads = threads;
+  options.replicas = replicas;
   options.id_seed = 1;
   TopologyRuntime topology(scenario, sink, SystemClock::Instance(), options);
   if (auto s = topology.Start(); !s) {
@@ -62,8 +71,13 @@ int Main(int argc, char** argv) {
   }
   topology.Stop();
   const TopologyStats stats = topology.stats();
-  std::printf("requests=%llu spans=%llu\n", static_cast<unsigned long long>(stats.requests),
-              static_cast<unsigned long long>(sink.spans()));
+  std::string shares;
+  for (const TopologyStats& replica : topology.ReplicaStats("svc")) {
+    shares += fmt::format("{}{}", shares.empty() ? "" : ",", replica.requests);
+  }
+  std::printf("requests=%llu spans=%llu replica_requests=%s\n",
+              static_cast<unsigned long long>(stats.requests),
+              static_cast<unsigned long long>(sink.spans()), shares.c_str());
   return 0;
 }
 

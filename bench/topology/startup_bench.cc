@@ -3,14 +3,20 @@
 // services (every third one gRPC), 4 routes each (240 routes), calls forming a DAG, and every
 // propagation format. Measures what `tracerig run` does before load starts: parse + validate, then
 // parse + bind every service on port 0 + stop, and the same plus one request through the entry
-// route (a ~60-hop tree) until its answer arrives.
+// route (a ~60-hop tree) until its answer arrives. The start-up benchmarks take the runtime's
+// threads and HTTP replicas as arguments (threads:0 = hardware_concurrency, the CLI's default;
+// replicas:0 = the runtime's default, ceil(threads / HTTP services), one each here; replicas:16 =
+// one per thread), so what replicas cost is a ratio measured in one run.
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <string>
 #include <thread>
+
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/span_sink.h"
@@ -119,11 +125,30 @@ class CountingSink final : public SpanSink {
   std::atomic<uint64_t> spans_{0};
 };
 
-TopologyOptions Options() {
+// From the benchmark's arguments: threads (0 = the CLI's default) and replicas.
+TopologyOptions Options(const benchmark::State& state) {
   TopologyOptions options;
-  options.threads = std::max(1u, std::thread::hardware_concurrency());  // the CLI's default
+  options.threads = state.range(0) > 0 ? static_cast<size_t>(state.range(0))
+                                       : std::max(1u, std::thread::hardware_concurrency());
+  options.replicas = static_cast<size_t>(state.range(1));
   options.id_seed = 1;
   return options;
+}
+
+void ThreadsAndReplicas(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"threads", "replicas"});
+  b->Args({0, 0});
+  b->Args({16, 0});
+  b->Args({16, 16});
+}
+
+// Resident set size now, in MiB (Linux /proc/self/statm: pages).
+double ResidentMiB() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size = 0;
+  uint64_t resident = 0;
+  statm >> size >> resident;
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 20);
 }
 
 void BM_ParseAndValidate(benchmark::State& state) {
@@ -157,27 +182,33 @@ void SetPhaseCounters(benchmark::State& state, double parse_ms, double start_ms,
 
 void BM_ParseStartStop(benchmark::State& state) {
   const std::string text = GeneratedScenario();
-  double parse_ms = 0, start_ms = 0, stop_ms = 0;
+  double parse_ms = 0, start_ms = 0, stop_ms = 0, rss_mib = 0;
   for (auto _ : state) {
     auto t0 = std::chrono::steady_clock::now();
     const Scenario scenario = ParseOrDie(text, state);
     parse_ms += MsSince(t0);
     CountingSink sink;
     t0 = std::chrono::steady_clock::now();
-    TopologyRuntime topology(scenario, sink, SystemClock::Instance(), Options());
+    TopologyRuntime topology(scenario, sink, SystemClock::Instance(), Options(state));
     if (auto s = topology.Start(); !s) {
       state.SkipWithError(s.error().message.c_str());
       break;
     }
     start_ms += MsSince(t0);
+    rss_mib += ResidentMiB();
     if (topology.services().size() != kServices) state.SkipWithError("not every service started");
     t0 = std::chrono::steady_clock::now();
     topology.Stop();
     stop_ms += MsSince(t0);
   }
   SetPhaseCounters(state, parse_ms, start_ms, stop_ms);
+  // The process's whole RSS with the topology started (allocator caches included): compare rows.
+  state.counters["rss_mib"] = benchmark::Counter(rss_mib, benchmark::Counter::kAvgIterations);
 }
-BENCHMARK(BM_ParseStartStop)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ParseStartStop)
+    ->Apply(ThreadsAndReplicas)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // Until the entry route has answered one request: every service on its path accepted a connection
 // and handled a call (gRPC channels connect lazily, on the first call).
@@ -191,7 +222,7 @@ void BM_ParseStartFirstResponseStop(benchmark::State& state) {
     parse_ms += MsSince(t0);
     CountingSink sink;
     t0 = std::chrono::steady_clock::now();
-    TopologyRuntime topology(scenario, sink, SystemClock::Instance(), Options());
+    TopologyRuntime topology(scenario, sink, SystemClock::Instance(), Options(state));
     if (auto s = topology.Start(); !s) {
       state.SkipWithError(s.error().message.c_str());
       break;
@@ -217,7 +248,10 @@ void BM_ParseStartFirstResponseStop(benchmark::State& state) {
       benchmark::Counter(first_response_ms, benchmark::Counter::kAvgIterations);
   state.counters["spans_per_request"] = static_cast<double>(spans);
 }
-BENCHMARK(BM_ParseStartFirstResponseStop)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ParseStartFirstResponseStop)
+    ->Apply(ThreadsAndReplicas)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace tracerig

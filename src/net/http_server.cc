@@ -1,6 +1,7 @@
 #include "net/http_server.h"
 
 #include <fmt/format.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <string>
@@ -307,15 +308,46 @@ HttpServer::~HttpServer() {
   acceptor_.close(ignored);
 }
 
+namespace {
+
+// Asio 1.74 has no portable option for it; Linux and the BSDs spell it the same.
+using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+std::string CannotListen(const tcp::endpoint& endpoint, const beast::error_code& ec) {
+  return fmt::format("cannot listen on {}:{}: {}", endpoint.address().to_string(), endpoint.port(),
+                     ec.message());
+}
+
+}  // namespace
+
 Status HttpServer::Listen(const tcp::endpoint& endpoint) {
+  if (options_->reuse_port && endpoint.port() != 0) {
+    // SO_REUSEPORT would let this bind join any listener of this user on the port; bind without it
+    // first, so a port in use stays an error as it is without the option. (Port 0 needs no check:
+    // Linux never picks a port that only SO_REUSEPORT makes free.)
+    tcp::acceptor probe(ioc_);
+    beast::error_code ec;
+    probe.open(endpoint.protocol(), ec);
+    if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) probe.bind(endpoint, ec);
+    if (ec) return MakeError(CannotListen(endpoint, ec));
+  }
+  return Bind(endpoint, options_->reuse_port);
+}
+
+Status HttpServer::Join(const tcp::endpoint& endpoint) { return Bind(endpoint, true); }
+
+Status HttpServer::Bind(const tcp::endpoint& endpoint, bool reuse_port) {
   beast::error_code ec;
   acceptor_.open(endpoint.protocol(), ec);
   if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec && reuse_port) acceptor_.set_option(ReusePort(true), ec);
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return MakeError(fmt::format("cannot listen on {}:{}: {}", endpoint.address().to_string(),
-                                 endpoint.port(), ec.message()));
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+    return MakeError(CannotListen(endpoint, ec));
   }
   Accept();
   return Ok{};

@@ -2,6 +2,9 @@
 // (kept per connection and checked by one coarse timer per server, not a timer per operation),
 // a body size limit (413) and malformed requests answered with 400. Handlers may answer later
 // (simulated services answer after their latency and downstream calls) by calling `respond`.
+// Several servers, each on its own io_context, can share one listening address (SO_REUSEPORT,
+// Linux): one Listen()s with `reuse_port`, the others Join() its local_endpoint(), and the kernel
+// spreads incoming connections among them.
 #pragma once
 
 #include <atomic>
@@ -25,6 +28,8 @@ struct HttpServerOptions {
   std::chrono::seconds idle_timeout{75};   // keep-alive connections with no request
   std::chrono::seconds write_timeout{30};
   std::string server_name = "tracerig";
+  // Listen() marks its socket SO_REUSEPORT so that other servers can Join() it.
+  bool reuse_port = false;
 };
 
 struct HttpServerStats {
@@ -41,8 +46,13 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds and starts accepting. Port 0 picks a free port; local_endpoint() tells which.
+  // Binds and starts accepting. Port 0 picks a free port; local_endpoint() tells which. A fixed
+  // port some other socket listens on is an error, with or without `reuse_port` (a listener of
+  // another process that happens to set SO_REUSEPORT too is not silently shared).
   Status Listen(const tcp::endpoint& endpoint);
+  // Binds with SO_REUSEPORT to the local_endpoint() of a server that Listen()ed with `reuse_port`,
+  // and starts accepting the share of its connections the kernel hands this socket.
+  Status Join(const tcp::endpoint& endpoint);
   tcp::endpoint local_endpoint() const;
   // Stops accepting; open connections finish their current request. Call on the io_context thread
   // or after it has stopped.
@@ -52,6 +62,7 @@ class HttpServer {
   class Deadlines;  // the sessions' deadlines, checked by one timer (http_server.cc)
 
  private:
+  Status Bind(const tcp::endpoint& endpoint, bool reuse_port);
   void Accept();
 
   asio::io_context& ioc_;

@@ -108,15 +108,19 @@ bool GrpcServerSpanFails(int grpc_status) {
 
 class TopologyRuntime::SimulatedService {
  public:
-  SimulatedService(const Scenario& scenario, const Service& service, asio::io_context& ioc,
-                   SpanSink& sink, const Clock& clock, uint64_t id_seed,
-                   std::unique_ptr<Propagator> propagator, HttpClientOptions client_options)
+  // `replica` of `replicas` (HTTP only; gRPC services have one): replica 0 listens, the others
+  // join its port.
+  SimulatedService(const Scenario& scenario, const Service& service, size_t replica,
+                   size_t replicas, asio::io_context& ioc, SpanSink& sink, const Clock& clock,
+                   uint64_t id_seed, std::unique_ptr<Propagator> propagator,
+                   HttpClientOptions client_options)
       : scenario_(scenario),
         service_(service),
+        replica_(replica),
         ioc_(ioc),
         sink_(sink),
         clock_(clock),
-        id_rng_(Rng::Mix(id_seed, Fnv1a(service.name))),
+        id_rng_(IdSeed(id_seed, service.name, replica)),
         propagator_(std::move(propagator)),
         client_options_(client_options) {
     if (grpc()) {
@@ -127,10 +131,14 @@ class TopologyRuntime::SimulatedService {
       for (const auto& route : service_.routes) grpc_routes_.emplace(route.name, &route);
       return;
     }
+    HttpServerOptions server_options;
+    server_options.reuse_port = replicas > 1;
     http_server_ = std::make_unique<HttpServer>(
-        ioc, [this](HttpRequest&& request, HttpResponder respond) {
+        ioc,
+        [this](HttpRequest&& request, HttpResponder respond) {
           HandleHttp(std::move(request), std::move(respond));
-        });
+        },
+        std::move(server_options));
     for (const auto& route : service_.routes) {
       auto target = RouteToHttp(route.name);
       routes_[target.path].push_back(PreparedRoute{&route, std::string(target.method), target.path});
@@ -156,7 +164,18 @@ class TopologyRuntime::SimulatedService {
     return Ok{};
   }
 
-  Status Listen() {
+  // Replica 0: binds the service's address. Other replicas: `primary`, the port replica 0 got.
+  Status Listen(const std::optional<tcp::endpoint>& primary) {
+    if (primary) {
+      if (auto s = http_server_->Join(*primary); !s) {
+        return MakeError(fmt::format("service \"{}\" (replica {}): {}", service_.name, replica_,
+                                     s.error().message));
+      }
+      endpoint_ = *primary;
+      address_ = endpoint_.address().to_string();
+      port_ = endpoint_.port();
+      return Ok{};
+    }
     auto address = ParseHostPort(service_.listen);
     if (!address) {
       return MakeError(fmt::format("service \"{}\": {}", service_.name, address.error().message));
@@ -228,8 +247,11 @@ class TopologyRuntime::SimulatedService {
     if (http_server_) asio::post(ioc_, [this] { http_server_->Stop(); });
   }
 
-  // After the io_context has stopped: submits the spans delay-export still holds back.
-  void FlushDelayed() {
+  // After the io_context has stopped: closes the acceptor (the Stop posted above may not have run
+  // before the loop stopped; an open one would still complete handshakes) and submits the spans
+  // delay-export still holds back.
+  void FinishStop() {
+    if (http_server_) http_server_->Stop();
     for (auto& delayed : delayed_) sink_.Submit(std::move(delayed.span));
     delayed_.clear();
   }
@@ -813,8 +835,16 @@ class TopologyRuntime::SimulatedService {
     Span span;
   };
 
+  // Replica 0 keeps the span-id stream a service had before replicas existed; the others get
+  // streams of their own, so no two replicas hand out the same ids.
+  static uint64_t IdSeed(uint64_t id_seed, std::string_view service, size_t replica) {
+    const uint64_t seed = Rng::Mix(id_seed, Fnv1a(service));
+    return replica == 0 ? seed : Rng::Mix(seed, replica);
+  }
+
   const Scenario& scenario_;
   const Service& service_;
+  size_t replica_;
   asio::io_context& ioc_;
   SpanSink& sink_;
   const Clock& clock_;
@@ -850,6 +880,16 @@ class TopologyRuntime::SimulatedService {
   std::array<std::atomic<uint64_t>, kFaultKindCount> faults_applied_{};
 };
 
+size_t ReplicasPerHttpService(const Scenario& scenario, size_t threads, size_t replicas) {
+  threads = std::max<size_t>(1, threads);
+  if (replicas != 0) return std::min(replicas, threads);
+  size_t http = 0;
+  for (const Service& service : scenario.services) {
+    if (!service.IsExternal() && service.protocol == Protocol::kHttp) ++http;
+  }
+  return http == 0 ? 1 : (threads + http - 1) / http;
+}
+
 TopologyRuntime::TopologyRuntime(const Scenario& scenario, SpanSink& sink, const Clock& clock,
                                  TopologyOptions options)
     : scenario_(scenario), sink_(sink), clock_(clock), options_(options) {}
@@ -866,6 +906,10 @@ Status TopologyRuntime::Start() {
     guards_.emplace_back(asio::make_work_guard(*contexts_.back()));
   }
   std::map<std::string, tcp::endpoint, std::less<>> endpoints;
+  const size_t replicas_each = ReplicasPerHttpService(scenario_, threads, options_.replicas);
+  // Replicas go round the threads in order: with one replica per service, service i runs on
+  // thread i % threads, as it did before replicas.
+  size_t next_thread = 0;
   for (const Service& service : scenario_.services) {
     if (service.IsExternal()) {
       // Not simulated: callers connect to its URL.
@@ -882,23 +926,27 @@ Status TopologyRuntime::Start() {
       endpoints[service.name] = *endpoint;
       continue;
     }
-    auto propagator = MakePropagator(service.propagation);
-    if (!propagator) {
-      return MakeError(fmt::format("service \"{}\": {}", service.name, propagator.error().message));
+    const size_t replicas = service.protocol == Protocol::kGrpc ? 1 : replicas_each;
+    std::optional<tcp::endpoint> primary;  // replica 0's, once bound
+    for (size_t replica = 0; replica < replicas; ++replica) {
+      auto propagator = MakePropagator(service.propagation);
+      if (!propagator) {
+        return MakeError(
+            fmt::format("service \"{}\": {}", service.name, propagator.error().message));
+      }
+      auto simulated_service = std::make_unique<SimulatedService>(
+          scenario_, service, replica, replicas, *contexts_[next_thread++ % threads], sink_, clock_,
+          options_.id_seed, std::move(*propagator), options_.client);
+      if (auto s = simulated_service->PrepareFaults(); !s) return s;
+      if (auto s = simulated_service->Listen(primary); !s) return s;
+      if (!primary) primary = simulated_service->endpoint();
+      services_.push_back(std::move(simulated_service));
     }
-    auto simulated = std::make_unique<SimulatedService>(
-        scenario_, service, *contexts_[services_.size() % threads], sink_, clock_,
-        options_.id_seed, std::move(*propagator), options_.client);
-    if (auto s = simulated->PrepareFaults(); !s) return s;
-    if (auto s = simulated->Listen(); !s) return s;
-    endpoints[service.name] = simulated->endpoint();
+    endpoints[service.name] = *primary;
     running_.push_back(
-        {service.name, simulated->endpoint(),
+        {service.name, *primary,
          fmt::format("{}://{}", service.protocol == Protocol::kGrpc ? "grpc" : "http",
-                     HostPort{simulated->endpoint().address().to_string(),
-                              simulated->endpoint().port()}
-                         .ToString())});
-    services_.push_back(std::move(simulated));
+                     HostPort{primary->address().to_string(), primary->port()}.ToString())});
   }
   for (auto& service : services_) service->ConnectPeers(endpoints);
   for (auto& context : contexts_) {
@@ -917,7 +965,7 @@ void TopologyRuntime::Stop() {
   for (auto& context : contexts_) context->stop();
   for (auto& thread : threads_) thread.join();
   threads_.clear();
-  for (auto& service : services_) service->FlushDelayed();
+  for (auto& service : services_) service->FinishStop();
 }
 
 std::optional<tcp::endpoint> TopologyRuntime::EndpointOf(std::string_view service) const {
@@ -927,24 +975,37 @@ std::optional<tcp::endpoint> TopologyRuntime::EndpointOf(std::string_view servic
   return std::nullopt;
 }
 
+namespace {
+
+void Add(TopologyStats& total, const TopologyStats& s) {
+  total.requests += s.requests;
+  total.unknown_route += s.unknown_route;
+  total.spans_recorded += s.spans_recorded;
+  total.spans_unsampled += s.spans_unsampled;
+  total.call_failures += s.call_failures;
+  total.route_errors += s.route_errors;
+  total.calls_skipped += s.calls_skipped;
+  total.retries += s.retries;
+  total.timeouts += s.timeouts;
+  total.spans_dropped += s.spans_dropped;
+  total.spans_delayed += s.spans_delayed;
+  for (size_t i = 0; i < kFaultKindCount; ++i) total.faults_applied[i] += s.faults_applied[i];
+}
+
+}  // namespace
+
 TopologyStats TopologyRuntime::stats() const {
   TopologyStats total;
-  for (const auto& service : services_) {
-    auto s = service->stats();
-    total.requests += s.requests;
-    total.unknown_route += s.unknown_route;
-    total.spans_recorded += s.spans_recorded;
-    total.spans_unsampled += s.spans_unsampled;
-    total.call_failures += s.call_failures;
-    total.route_errors += s.route_errors;
-    total.calls_skipped += s.calls_skipped;
-    total.retries += s.retries;
-    total.timeouts += s.timeouts;
-    total.spans_dropped += s.spans_dropped;
-    total.spans_delayed += s.spans_delayed;
-    for (size_t i = 0; i < kFaultKindCount; ++i) total.faults_applied[i] += s.faults_applied[i];
-  }
+  for (const auto& service : services_) Add(total, service->stats());
   return total;
+}
+
+std::vector<TopologyStats> TopologyRuntime::ReplicaStats(std::string_view service) const {
+  std::vector<TopologyStats> replicas;
+  for (const auto& s : services_) {
+    if (s->name() == service) replicas.push_back(s->stats());
+  }
+  return replicas;
 }
 
 }  // namespace tracerig

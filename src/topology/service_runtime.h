@@ -4,7 +4,15 @@
 // attempt. Everything random (calls made, route errors, sampling, generated attributes, faults)
 // is decided by decisions.h from the scenario seed, the request number and the hop, exactly as the
 // per-request expected tree (expected_tree.h) decides it.
-// Services are spread over one io_context per thread; a service and its pools live on one thread.
+// Services are spread over one io_context per thread. An HTTP service runs as several replicas
+// (TopologyOptions::replicas), each on its own thread with its own acceptor on the service's one
+// port (SO_REUSEPORT: the kernel spreads connections among them), its own client pools and its
+// own span-id stream; they share nothing on the request path but the SpanSink (thread-safe) and
+// read-only scenario data. Replicas keep determinism: every decision (calls, errors, sampling,
+// faults and their time windows) is a pure function of the request's number, hop and intended
+// offset (decisions.h), never of which replica serves it or of earlier requests; the only state a
+// service carries from one request to the next is its counters (summed over replicas), its span-id
+// stream and delay-export's held-back spans (both per replica).
 // Request handling is written against a transport seam (service_runtime.cc): an inbound request
 // is a route, ground-truth values, a HeaderReader and a respond(status, body bytes) callback; an
 // outbound attempt is a call whose headers are written through a HeaderWriter and whose outcome
@@ -45,9 +53,22 @@ bool GrpcServerSpanFails(int grpc_status);
 
 struct TopologyOptions {
   size_t threads = 2;
+  // Replicas per simulated HTTP service, each on its own thread (at most `threads`; 1 = one thread
+  // per service). 0 = enough that every thread serves some HTTP service: ceil(threads / HTTP
+  // services), so a lone service uses every core while a topology with at least as many HTTP
+  // services as threads keeps one replica each. More would add nothing but start-up time, memory
+  // and connections: every replica has its own client pools, and its own gRPC client (one
+  // completion-queue thread each) per gRPC callee; with 16 threads, 16 replicas of each of the 40
+  // HTTP services of bench/topology/startup_bench took ~250 ms to start instead of ~40 ms. gRPC
+  // services have one replica: their logic runs on one io_context too, but a replica would need
+  // its own gRPC server and thread.
+  size_t replicas = 0;
   uint64_t id_seed = 0;  // seeds span ids; unique per run so reruns never reuse ids
   HttpClientOptions client;
 };
+
+// How many replicas each simulated HTTP service gets (see TopologyOptions::replicas).
+size_t ReplicasPerHttpService(const Scenario& scenario, size_t threads, size_t replicas);
 
 inline constexpr size_t kFaultKindCount = 11;  // FaultKind's values, for per-kind counters
 
@@ -91,6 +112,9 @@ class TopologyRuntime {
   const std::vector<RunningService>& services() const { return running_; }
   std::optional<tcp::endpoint> EndpointOf(std::string_view service) const;
   TopologyStats stats() const;
+  // One entry per replica of `service` (in replica order; empty for an unknown or external one),
+  // to see how the kernel spread connections among them.
+  std::vector<TopologyStats> ReplicaStats(std::string_view service) const;
 
   class SimulatedService;
 
