@@ -12,6 +12,7 @@ TRACERIG_PACKAGES=(
   libfmt-dev
   nlohmann-json3-dev           # JSON: OTLP/JSON, Jaeger API, reports (Boost 1.74 has no Boost.JSON)
   zlib1g-dev                   # gzip request bodies
+  libssl-dev                   # TLS for https exporters and query clients (Asio SSL)
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 

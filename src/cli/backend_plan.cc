@@ -10,19 +10,53 @@
 namespace tracerig {
 namespace {
 
+// An export URL's scheme: its protocol and whether it is the TLS form. The TLS forms follow the
+// plain ones: an "s" where the scheme names the transport (otlp-grpcs, otlp-https), "+https"
+// where it names the system (zipkin+https, as the query URLs do).
+struct ExportScheme {
+  std::string_view scheme;
+  ExportProtocol protocol;
+  bool tls;
+};
+constexpr ExportScheme kExportSchemes[] = {
+    {"otlp-http", ExportProtocol::kOtlpHttpProtobuf, false},
+    {"http", ExportProtocol::kOtlpHttpProtobuf, false},
+    {"otlp-http-json", ExportProtocol::kOtlpHttpJson, false},
+    {"otlp-grpc", ExportProtocol::kOtlpGrpc, false},
+    {"zipkin", ExportProtocol::kZipkin, false},
+    {"otlp-https", ExportProtocol::kOtlpHttpProtobuf, true},
+    {"https", ExportProtocol::kOtlpHttpProtobuf, true},
+    {"otlp-https-json", ExportProtocol::kOtlpHttpJson, true},
+    {"otlp-grpcs", ExportProtocol::kOtlpGrpc, true},
+    {"zipkin+https", ExportProtocol::kZipkin, true},
+};
+
 Result<Endpoint> ParseExport(std::string_view what, std::string_view text,
                              ExportProtocol& protocol, bool& tls) {
-  const bool zipkin = text.rfind("zipkin://", 0) == 0;
-  const bool grpc = text.rfind("otlp-grpc://", 0) == 0 || text.rfind("otlp-grpcs://", 0) == 0;
+  const size_t sep = text.find("://");
+  const std::string_view scheme = text.substr(0, sep == std::string_view::npos ? 0 : sep);
+  const ExportScheme* known = nullptr;
+  for (const ExportScheme& s : kExportSchemes) {
+    if (s.scheme == scheme) known = &s;
+  }
+  const bool zipkin = known != nullptr && known->protocol == ExportProtocol::kZipkin;
+  const bool grpc = known != nullptr && known->protocol == ExportProtocol::kOtlpGrpc;
   auto url = ParseUrl(text, zipkin ? 9411 : grpc ? 4317 : 4318);
   if (!url) return MakeError(fmt::format("{}: {}", what, url.error().message));
+  if (known == nullptr) {
+    return MakeError(fmt::format(
+        "{}: \"{}\": unknown export scheme \"{}\" (expected otlp-http://, otlp-http-json://, "
+        "otlp-grpc:// or zipkin://, or for TLS otlp-https://, otlp-https-json://, otlp-grpcs:// or "
+        "zipkin+https://)",
+        what, text, url->scheme));
+  }
+  tls = known->tls;
   if (grpc) {
     if (!url->path.empty()) {
       return MakeError(fmt::format(
           "{}: \"{}\": OTLP/gRPC has a fixed method path; give only host:port", what, text));
     }
     protocol = ExportProtocol::kOtlpGrpc;
-    tls = url->scheme == "otlp-grpcs";
     return Endpoint{url->address.host, url->address.port, ""};
   }
   if (zipkin) {
@@ -30,25 +64,32 @@ Result<Endpoint> ParseExport(std::string_view what, std::string_view text,
     return Endpoint{url->address.host, url->address.port,
                     url->path.empty() ? "/api/v2/spans" : url->path};
   }
-  if (url->scheme != "otlp-http" && url->scheme != "otlp-http-json" && url->scheme != "http") {
-    return MakeError(
-        fmt::format("{}: \"{}\": unknown export scheme \"{}\" (expected otlp-http://, "
-                    "otlp-http-json://, otlp-grpc://, otlp-grpcs:// or zipkin://)",
-                    what, text, url->scheme));
-  }
-  if (url->scheme == "otlp-http-json") {
+  // http:// and https:// keep an --export-protocol / environment choice of JSON.
+  if (known->protocol == ExportProtocol::kOtlpHttpJson) {
     protocol = ExportProtocol::kOtlpHttpJson;
-  } else if (url->scheme == "otlp-http" || protocol == ExportProtocol::kZipkin ||
-             protocol == ExportProtocol::kOtlpGrpc) {
+  } else if (scheme == "otlp-http" || scheme == "otlp-https" ||
+             protocol == ExportProtocol::kZipkin || protocol == ExportProtocol::kOtlpGrpc) {
     protocol = ExportProtocol::kOtlpHttpProtobuf;
   }
   return Endpoint{url->address.host, url->address.port,
                   url->path.empty() ? "/v1/traces" : url->path};
 }
 
-Result<Endpoint> ParseQuery(std::string_view what, std::string_view text) {
+// The scenario's file, else the signal-specific variable, else the generic one.
+std::string TlsFileSetting(const std::string& scenario_value, std::string_view variable,
+                           const EnvLookup& env) {
+  if (!scenario_value.empty()) return scenario_value;
+  for (const std::string& name : {fmt::format("OTEL_EXPORTER_OTLP_TRACES_{}", variable),
+                                  fmt::format("OTEL_EXPORTER_OTLP_{}", variable)}) {
+    if (auto value = env(name); value && !value->empty()) return *value;
+  }
+  return "";
+}
+
+Result<Endpoint> ParseQuery(std::string_view what, std::string_view text, bool& tls) {
   auto target = ParseQueryTarget(text);
   if (!target) return MakeError(fmt::format("{}: {}", what, target.error().message));
+  tls = target->tls;
   return Endpoint{target->address.host, target->address.port, target->base_path};
 }
 
@@ -80,12 +121,12 @@ Result<ExportProtocol> ParseExportProtocol(std::string_view text) {
 
 std::string BackendPlan::Describe() const {
   if (embedded) {
-    return fmt::format("embedded ({} {}:{}, Jaeger query {}:{})", ExportProtocolName(protocol),
+    return fmt::format("embedded ({} {}:{}, tracerig query {}:{})", ExportProtocolName(protocol),
                        export_target.host, export_target.port, query.host, query.port);
   }
   return fmt::format(
-      "export {}://{}:{}{}{}, query {}{}", ExportProtocolName(protocol), export_target.host,
-      export_target.port, export_target.path,
+      "export {}://{}:{}{}{}{}, query {}{}", ExportProtocolName(protocol), export_target.host,
+      export_target.port, export_target.path, export_tls ? " over TLS" : "",
       export_headers.empty() ? "" : fmt::format(" ({} headers)", export_headers.size()), query_url,
       query_headers.empty() ? "" : fmt::format(" ({} headers)", query_headers.size()));
 }
@@ -142,11 +183,17 @@ Result<BackendPlan> PlanBackend(const BackendConfig& scenario_backend,
                     export_what));
   }
   plan.embedded = false;
-  auto q = ParseQuery(query_what, query);
+  auto q = ParseQuery(query_what, query, plan.query_tls);
   if (!q) return q.error();
   plan.query = *q;
   plan.query_url = query;
   plan.query_headers = scenario_backend.query_headers;
+  plan.query_tls_config = TlsConfig{scenario_backend.ca_file, scenario_backend.client_cert_file,
+                                    scenario_backend.client_key_file};
+  plan.export_tls_config =
+      TlsConfig{TlsFileSetting(scenario_backend.ca_file, "CERTIFICATE", env),
+                TlsFileSetting(scenario_backend.client_cert_file, "CLIENT_CERTIFICATE", env),
+                TlsFileSetting(scenario_backend.client_key_file, "CLIENT_KEY", env)};
   for (const auto& h : scenario_backend.export_headers) plan.export_headers.emplace_back(h.name, h.value);
   if (export_url.empty()) {
     // As every OpenTelemetry SDK does: the signal-specific variable is a full URL, the generic
@@ -165,10 +212,11 @@ Result<BackendPlan> PlanBackend(const BackendConfig& scenario_backend,
     }
     const bool grpc = plan.protocol == ExportProtocol::kOtlpGrpc;
     if (auto traces = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"); traces && !traces->empty()) {
-      // The SDKs' form: an http(s):// URL; for grpc only its host and port count.
+      // The SDKs' form: an http(s):// URL, https meaning TLS; for grpc only its host and port
+      // count.
       auto url = ParseUrl(*traces, grpc ? 4317 : 4318);
       if (!url) return MakeError("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: " + url.error().message);
-      plan.export_tls = grpc && url->scheme == "https";
+      plan.export_tls = url->scheme == "https";
       plan.export_target = Endpoint{url->address.host, url->address.port,
                                     grpc ? "" : (url->path.empty() ? "/v1/traces" : url->path)};
     } else if (auto base = env("OTEL_EXPORTER_OTLP_ENDPOINT"); base && !base->empty()) {
@@ -176,7 +224,7 @@ Result<BackendPlan> PlanBackend(const BackendConfig& scenario_backend,
       while (!b.empty() && b.back() == '/') b.pop_back();
       auto url = ParseUrl(b, grpc ? 4317 : 4318);
       if (!url) return MakeError("OTEL_EXPORTER_OTLP_ENDPOINT: " + url.error().message);
-      plan.export_tls = grpc && url->scheme == "https";
+      plan.export_tls = url->scheme == "https";
       plan.export_target = Endpoint{url->address.host, url->address.port,
                                     grpc ? "" : url->path + "/v1/traces"};
     } else {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "net/tls.h"
 #include "topology/scenario.h"
 
 namespace tracerig {
@@ -31,7 +32,15 @@ struct BackendPlan {
   ExportProtocol protocol = ExportProtocol::kOtlpHttpProtobuf;
   Endpoint export_target;  // OTLP/HTTP; for the embedded backend filled in once it has started
   std::vector<std::pair<std::string, std::string>> export_headers;  // secrets: never printed
-  bool export_tls = false;  // otlp-grpcs:// (CA and client certificate from [backend])
+  // otlp-grpcs://, otlp-https://, otlp-https-json://, https://, zipkin+https:// or an https://
+  // OTEL_EXPORTER_OTLP_*ENDPOINT.
+  bool export_tls = false;
+  // Used only with export_tls: each of [backend] ca_file, client_cert, client_key, else
+  // OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE / _CLIENT_CERTIFICATE / _CLIENT_KEY, else the generic
+  // OTEL_EXPORTER_OTLP_CERTIFICATE / ... (the OpenTelemetry SDKs' precedence).
+  TlsConfig export_tls_config;
+  bool query_tls = false;  // jaeger+https://, jaeger-v3+https://, zipkin+https://, tempo+https://
+  TlsConfig query_tls_config;  // [backend] ca_file, client_cert, client_key
   Endpoint query;          // the query API's address (for messages)
   // The query URL the verifier's clients are made from (verifier/backend_factory.h):
   // "jaeger://host:port", "jaeger-v3://...", "zipkin://...", "tempo://..."; for the embedded
@@ -44,8 +53,9 @@ struct BackendPlan {
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 
 // `backend_flag` is --backend ("embedded", "jaeger://host:port", "zipkin://", "tempo://",
-// "jaeger-v3://"), `export_flag` is --export ("otlp-http://host:port[/path]", "otlp-http-json://",
-// "zipkin://"). Headers come from [backend] export_headers / query_headers, then
+// "jaeger-v3://", each with a "+https" TLS form such as "jaeger+https://"), `export_flag` is
+// --export ("otlp-http://host:port[/path]", "otlp-http-json://", "otlp-grpc://", "zipkin://"; TLS
+// forms "otlp-https://" (or "https://"), "otlp-https-json://", "otlp-grpcs://", "zipkin+https://"). Headers come from [backend] export_headers / query_headers, then
 // OTEL_EXPORTER_OTLP_HEADERS for export. Errors name the offending value, never a header value.
 Result<BackendPlan> PlanBackend(const BackendConfig& scenario_backend,
                                 const std::optional<std::string>& backend_flag,

@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "net/parser_feed.h"
+#include "net/tls_context.h"
 
 namespace tracerig {
 
@@ -323,61 +325,133 @@ void HttpClientPool::Sweep() {
 
 // --- BlockingHttpClient: async operations on a private io_context, run with a deadline. ---
 
+class BlockingHttpClient::TlsStream {
+ public:
+  TlsStream(beast::tcp_stream&& tcp, asio::ssl::context& context)
+      : stream(std::move(tcp), context) {}
+  beast::ssl_stream<beast::tcp_stream> stream;
+};
+
+namespace {
+
+// Writes `request` and reads one response into `parser` on `stream` (plain or TLS: the same
+// code, instantiated for each), running `ioc` until both are done or failed.
+template <class Stream>
+beast::error_code RunExchange(asio::io_context& ioc, Stream& stream, const HttpRequest& request,
+                              beast::flat_buffer& buffer,
+                              http::response_parser<http::string_body>& parser,
+                              std::chrono::milliseconds timeout) {
+  beast::error_code ec;
+  beast::get_lowest_layer(stream).expires_after(timeout);
+  http::async_write(stream, request, [&](beast::error_code e, size_t) {
+    if (e) {
+      ec = e;
+      return;
+    }
+    http::async_read(stream, buffer, parser, [&](beast::error_code e2, size_t) { ec = e2; });
+  });
+  ioc.restart();
+  ioc.run();
+  return ec;
+}
+
+std::string DescribeTransportError(const beast::error_code& ec) {
+  if (ec == beast::error::timeout) return "timed out";
+  if (ec.category() == asio::error::get_ssl_category() ||
+      ec == asio::ssl::error::stream_truncated) {
+    return "TLS: " + DescribeTlsError(ec, nullptr);
+  }
+  return ec.message();
+}
+
+}  // namespace
+
 BlockingHttpClient::BlockingHttpClient(std::string host, uint16_t port, HttpClientOptions options)
-    : host_(std::move(host)), port_(port), options_(options) {}
+    : host_(std::move(host)), port_(port), options_(std::move(options)) {}
 
 BlockingHttpClient::~BlockingHttpClient() = default;
 
+void BlockingHttpClient::Disconnect() {
+  stream_.reset();
+  tls_stream_.reset();
+}
+
 Status BlockingHttpClient::Connect() {
-  stream_ = std::make_unique<beast::tcp_stream>(ioc_);
+  Disconnect();
+  auto tcp = std::make_unique<beast::tcp_stream>(ioc_);
   buffer_.clear();
   beast::error_code ec;
   tcp::resolver resolver(ioc_);
   auto endpoints = resolver.resolve(host_, std::to_string(port_), ec);
   if (ec) return MakeError(fmt::format("cannot resolve {}: {}", host_, ec.message()));
-  stream_->expires_after(options_.connect_timeout);
+  tcp->expires_after(options_.connect_timeout);
   bool done = false;
-  stream_->async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) {
+  tcp->async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) {
     ec = e;
     done = true;
   });
   ioc_.restart();
   ioc_.run();
   if (!done || ec) {
-    stream_.reset();
     return MakeError(fmt::format("cannot connect to {}:{}: {}", host_, port_,
                                  ec == beast::error::timeout ? "timed out" : ec.message()));
   }
   beast::error_code ignored;
-  stream_->socket().set_option(tcp::no_delay(true), ignored);
+  tcp->socket().set_option(tcp::no_delay(true), ignored);
+  if (!options_.tls) {
+    stream_ = std::move(tcp);
+    return Ok{};
+  }
+  tls_stream_ = std::make_unique<TlsStream>(std::move(*tcp), options_.tls->native());
+  return Handshake();
+}
+
+Status BlockingHttpClient::Handshake() {
+  auto& stream = tls_stream_->stream;
+  if (auto s = PrepareTlsClientSession(stream.native_handle(), host_); !s) {
+    Disconnect();
+    return s.error();
+  }
+  beast::get_lowest_layer(stream).expires_after(options_.connect_timeout);
+  beast::error_code ec;
+  bool done = false;
+  stream.async_handshake(asio::ssl::stream_base::client, [&](beast::error_code e) {
+    ec = e;
+    done = true;
+  });
+  ioc_.restart();
+  ioc_.run();
+  if (!done || ec) {
+    // A verification failure says why ("certificate verify failed: hostname mismatch").
+    const std::string reason = !done || ec == beast::error::timeout
+                                   ? "timed out"
+                                   : DescribeTlsError(ec, stream.native_handle());
+    Disconnect();
+    return MakeError(fmt::format("TLS handshake with {}:{} failed: {}", host_, port_, reason));
+  }
   return Ok{};
 }
 
 Result<BlockingResponse> BlockingHttpClient::Attempt(const HttpRequest& request, bool* stale) {
-  beast::error_code ec;
   http::response_parser<http::string_body> parser;
   parser.body_limit(options_.body_limit);
-  stream_->expires_after(options_.request_timeout);
-  bool got_some = false;
-  http::async_write(*stream_, request, [&](beast::error_code e, size_t) {
-    if (e) {
-      ec = e;
-      return;
-    }
-    http::async_read(*stream_, buffer_, parser, [&](beast::error_code e2, size_t) {
-      ec = e2;
-      got_some = parser.got_some();
-    });
-  });
-  ioc_.restart();
-  ioc_.run();
+  beast::error_code ec =
+      tls_stream_ ? RunExchange(ioc_, tls_stream_->stream, request, buffer_, parser,
+                                options_.request_timeout)
+                  : RunExchange(ioc_, *stream_, request, buffer_, parser, options_.request_timeout);
+  if (ec == asio::ssl::error::stream_truncated && parser.is_header_done()) {
+    // A server that closes without TLS's close_notify ends a close-delimited body this way.
+    beast::error_code eof;
+    parser.put_eof(eof);
+    if (!eof) ec = {};
+  }
+  const bool got_some = parser.got_some();
   if (ec) {
-    stream_.reset();
+    Disconnect();
     // Nothing came back and no deadline passed: the server had closed the idle connection.
     *stale = !got_some && ec != beast::error::timeout;
-    return MakeError(fmt::format("{} from {}:{}{}",
-                                 ec == beast::error::timeout ? std::string("timed out") : ec.message(),
-                                 host_, port_, got_some ? " (mid-response)" : ""));
+    return MakeError(fmt::format("{} from {}:{}{}", DescribeTransportError(ec), host_, port_,
+                                 got_some ? " (mid-response)" : ""));
   }
   auto response = parser.release();
   BlockingResponse out;
@@ -385,7 +459,7 @@ Result<BlockingResponse> BlockingHttpClient::Attempt(const HttpRequest& request,
   out.content_type = std::string(response[http::field::content_type]);
   out.retry_after = std::string(response[http::field::retry_after]);
   out.body = std::move(response.body());
-  if (!response.keep_alive()) stream_.reset();
+  if (!response.keep_alive()) Disconnect();
   return out;
 }
 
@@ -402,8 +476,8 @@ Result<BlockingResponse> BlockingHttpClient::Request(
   request.prepare_payload();
   // A kept-alive connection may have been closed by the server while idle: retry once fresh, but
   // not after a timeout or a partial response (the request may have been processed).
-  bool reused = stream_ != nullptr;
-  if (!stream_) {
+  bool reused = connected();
+  if (!reused) {
     if (auto s = Connect(); !s) return s.error();
   }
   bool stale = false;

@@ -3,7 +3,8 @@
 // It is the driver's hot path, so a connection works on a plain socket (no per-operation timer),
 // reuses its buffers and parses with Beast in place; deadlines come from one coarse timer per pool
 // that checks the busy connections periodically, as wrk does.
-// BlockingHttpClient is for threads that may block: the exporter and the verifier.
+// BlockingHttpClient is for threads that may block: the exporter and the verifier. It also speaks
+// HTTPS (options.tls), for exporters and query clients talking to TLS backends; the pool does not.
 #pragma once
 
 #include <chrono>
@@ -15,6 +16,7 @@
 
 #include "core/result.h"
 #include "net/beast.h"
+#include "net/tls.h"
 
 namespace tracerig {
 
@@ -23,6 +25,10 @@ struct HttpClientOptions {
   std::chrono::milliseconds request_timeout{30000};  // write request + read whole response
   size_t max_idle_connections = 64;
   uint64_t body_limit = 64ull << 20;
+  // Set: BlockingHttpClient speaks HTTPS, verifying the server against this context's roots and
+  // the host it was given (LoadTlsClientContext). HttpClientPool, the driver's hot path to
+  // simulated and external services, is plain HTTP only and ignores it.
+  std::shared_ptr<const TlsClientContext> tls;
 };
 
 using HttpClientCallback = std::function<void(beast::error_code, HttpResponse&&)>;
@@ -89,15 +95,22 @@ class BlockingHttpClient {
   uint16_t port() const { return port_; }
 
  private:
+  class TlsStream;  // beast::ssl_stream over a tcp_stream (http_client.cc)
+
   // `stale`: set when the attempt failed before any byte of a response and without a timeout.
   Result<BlockingResponse> Attempt(const HttpRequest& request, bool* stale);
   Status Connect();
+  Status Handshake();  // TLS only, on the freshly connected stream_
+  bool connected() const { return stream_ != nullptr || tls_stream_ != nullptr; }
+  void Disconnect();
 
   std::string host_;
   uint16_t port_;
   HttpClientOptions options_;
   asio::io_context ioc_;
+  // One of the two is set while connected: plain HTTP, or HTTPS when options_.tls is set.
   std::unique_ptr<beast::tcp_stream> stream_;
+  std::unique_ptr<TlsStream> tls_stream_;
   beast::flat_buffer buffer_;
 };
 

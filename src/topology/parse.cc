@@ -84,9 +84,14 @@ constexpr std::string_view kLoadModels[] = {"constant", "ramp", "poisson", "coun
 constexpr std::string_view kProtocols[] = {"http", "grpc"};
 constexpr std::string_view kPropagations[] = {"tracecontext", "baggage", "b3", "b3multi", "jaeger"};
 constexpr std::string_view kPropagationsNotYet[] = {"xray"};
-constexpr std::string_view kExportSchemes[] = {"otlp-http", "otlp-http-json", "otlp-grpc",
-                                               "zipkin"};
-constexpr std::string_view kQuerySchemes[] = {"jaeger", "jaeger-v3", "zipkin", "tempo"};
+// The TLS forms are the ones cli/backend_plan.cc reads: otlp-https, otlp-grpcs, zipkin+https...
+constexpr std::string_view kExportSchemes[] = {
+    "otlp-http",  "otlp-http-json",  "otlp-grpc",  "zipkin",
+    "otlp-https", "otlp-https-json", "otlp-grpcs", "zipkin+https"};
+// "tracerig": the embedded backend's own batch endpoint (`tracerig backend`).
+constexpr std::string_view kQuerySchemes[] = {
+    "jaeger",          "jaeger-v3",    "zipkin",      "tempo",   "jaeger+https",
+    "jaeger-v3+https", "zipkin+https", "tempo+https", "tracerig"};
 // Keys that mark an attribute table as a generator; "choose" is a likely slip for "choice".
 constexpr std::string_view kGeneratorKeys[] = {"choice", "weights", "int", "id"};
 constexpr std::string_view kGeneratorMarkers[] = {"choice", "weights", "int", "id", "choose"};
@@ -113,10 +118,15 @@ constexpr std::string_view kDistributionNames[] = {"fixed", "uniform", "normal",
 
 // Default ports per URL scheme, so "jaeger://host" means the port the real system listens on.
 uint16_t DefaultPort(std::string_view scheme) {
-  if (scheme == "otlp-grpc") return 4317;
+  // "zipkin+https" has zipkin's port: TLS changes the transport, not the system's port.
+  if (const size_t plus = scheme.find('+'); plus != std::string_view::npos) {
+    scheme = scheme.substr(0, plus);
+  }
+  if (scheme == "otlp-grpc" || scheme == "otlp-grpcs") return 4317;
   if (scheme == "otlp-http" || scheme == "otlp-http-json") return 4318;
+  if (scheme == "otlp-https" || scheme == "otlp-https-json") return 4318;
   if (scheme == "zipkin") return 9411;
-  if (scheme == "jaeger" || scheme == "jaeger-v3") return 16686;
+  if (scheme == "jaeger" || scheme == "jaeger-v3" || scheme == "tracerig") return 16686;
   if (scheme == "tempo") return 3200;
   return 80;
 }

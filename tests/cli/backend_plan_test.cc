@@ -103,6 +103,98 @@ TEST(BackendPlanTest, ExportProtocolFollowsSchemeAndEnvironment) {
   EXPECT_TRUE(env_grpc->export_tls);
 }
 
+// Every export scheme: the protocol, the port and path defaults, and whether it is TLS.
+TEST(BackendPlanTest, ExportSchemesAndTheirTlsForms) {
+  struct Case {
+    const char* url;
+    ExportProtocol protocol;
+    uint16_t port;
+    const char* path;
+    bool tls;
+  };
+  const Case cases[] = {
+      {"otlp-http://c", ExportProtocol::kOtlpHttpProtobuf, 4318, "/v1/traces", false},
+      {"http://c", ExportProtocol::kOtlpHttpProtobuf, 4318, "/v1/traces", false},
+      {"otlp-http-json://c/p", ExportProtocol::kOtlpHttpJson, 4318, "/p", false},
+      {"otlp-grpc://c", ExportProtocol::kOtlpGrpc, 4317, "", false},
+      {"zipkin://c", ExportProtocol::kZipkin, 9411, "/api/v2/spans", false},
+      {"otlp-https://c", ExportProtocol::kOtlpHttpProtobuf, 4318, "/v1/traces", true},
+      {"https://c:443/otlp/v1/traces", ExportProtocol::kOtlpHttpProtobuf, 443, "/otlp/v1/traces",
+       true},
+      {"otlp-https-json://c", ExportProtocol::kOtlpHttpJson, 4318, "/v1/traces", true},
+      {"otlp-grpcs://c", ExportProtocol::kOtlpGrpc, 4317, "", true},
+      {"zipkin+https://c", ExportProtocol::kZipkin, 9411, "/api/v2/spans", true},
+  };
+  for (const Case& c : cases) {
+    auto plan = PlanBackend({}, std::string("jaeger://q"), std::string(c.url), Env({}));
+    ASSERT_TRUE(plan) << c.url << ": " << plan.error().message;
+    EXPECT_EQ(plan->protocol, c.protocol) << c.url;
+    EXPECT_EQ(plan->export_target.host, "c") << c.url;
+    EXPECT_EQ(plan->export_target.port, c.port) << c.url;
+    EXPECT_EQ(plan->export_target.path, c.path) << c.url;
+    EXPECT_EQ(plan->export_tls, c.tls) << c.url;
+    EXPECT_EQ(plan->Describe().find("over TLS") != std::string::npos, c.tls) << c.url;
+  }
+}
+
+TEST(BackendPlanTest, QueryTlsAndItsFiles) {
+  BackendConfig scenario;
+  scenario.query_url = "tempo+https://t";
+  scenario.ca_file = "/etc/ca.pem";
+  scenario.client_cert_file = "/etc/c.pem";
+  scenario.client_key_file = "/etc/c.key";
+  auto plan = PlanBackend(scenario, std::nullopt, std::nullopt, Env({}));
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_TRUE(plan->query_tls);
+  EXPECT_EQ(plan->query.port, 3200);
+  EXPECT_EQ(plan->query_tls_config.ca_file, "/etc/ca.pem");
+  EXPECT_EQ(plan->query_tls_config.client_cert_file, "/etc/c.pem");
+  EXPECT_EQ(plan->query_tls_config.client_key_file, "/etc/c.key");
+  EXPECT_FALSE(plan->export_tls);  // spans go to http://t:4318
+  auto plain = PlanBackend({}, std::string("jaeger://q"), std::nullopt, Env({}));
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->query_tls);
+}
+
+// OTLP/HTTP to an https:// endpoint from the environment is TLS (it used to go out in clear),
+// with the certificate variables the OpenTelemetry SDKs read: the scenario's files first, then
+// the traces-specific variable, then the generic one.
+TEST(BackendPlanTest, TlsFilesFromTheEnvironment) {
+  const std::map<std::string, std::string> env = {
+      {"OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector"},
+      {"OTEL_EXPORTER_OTLP_CERTIFICATE", "/generic/ca.pem"},
+      {"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "/traces/ca.pem"},
+      {"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/generic/c.pem"},
+      {"OTEL_EXPORTER_OTLP_CLIENT_KEY", "/generic/c.key"}};
+  auto plan = PlanBackend({}, std::string("jaeger://q"), std::nullopt, Env(env));
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_EQ(plan->protocol, ExportProtocol::kOtlpHttpProtobuf);
+  EXPECT_EQ(plan->export_target.host, "collector");
+  EXPECT_EQ(plan->export_target.path, "/v1/traces");
+  EXPECT_TRUE(plan->export_tls);
+  EXPECT_EQ(plan->export_tls_config.ca_file, "/traces/ca.pem");
+  EXPECT_EQ(plan->export_tls_config.client_cert_file, "/generic/c.pem");
+  EXPECT_EQ(plan->export_tls_config.client_key_file, "/generic/c.key");
+  EXPECT_TRUE(plan->query_tls_config.ca_file.empty());  // the variables are for export only
+
+  BackendConfig scenario;
+  scenario.query_url = "jaeger://q";
+  scenario.ca_file = "/scenario/ca.pem";
+  auto with_file = PlanBackend(scenario, std::nullopt, std::nullopt, Env(env));
+  ASSERT_TRUE(with_file) << with_file.error().message;
+  EXPECT_EQ(with_file->export_tls_config.ca_file, "/scenario/ca.pem");
+  EXPECT_EQ(with_file->export_tls_config.client_key_file, "/generic/c.key");
+
+  auto traces = PlanBackend({}, std::string("jaeger://q"), std::nullopt,
+                            Env({{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://c/v1/traces"}}));
+  ASSERT_TRUE(traces);
+  EXPECT_TRUE(traces->export_tls);
+  auto clear = PlanBackend({}, std::string("jaeger://q"), std::nullopt,
+                           Env({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://c"}}));
+  ASSERT_TRUE(clear);
+  EXPECT_FALSE(clear->export_tls);
+}
+
 TEST(BackendPlanTest, ScenarioHeadersWinOverTheEnvironmentAndAreNeverDescribed) {
   BackendConfig config;
   config.export_url = "otlp-http://c:4318";
@@ -162,7 +254,12 @@ TEST(BackendPlanTest, ErrorsNameTheValue) {
        "host:port"},
       {std::string("jaeger://q:16686"), std::string("kafka://c:9092"), {},
        "--export: \"kafka://c:9092\": unknown export scheme \"kafka\" (expected otlp-http://, "
-       "otlp-http-json://, otlp-grpc://, otlp-grpcs:// or zipkin://)"},
+       "otlp-http-json://, otlp-grpc:// or zipkin://, or for TLS otlp-https://, "
+       "otlp-https-json://, otlp-grpcs:// or zipkin+https://)"},
+      {std::string("jaeger+http://q:16686"), std::nullopt, {},
+       "--backend: query URL \"jaeger+http://q:16686\": unknown scheme \"jaeger+http\" (did you "
+       "mean \"jaeger+https\"?); expected jaeger://HOST:PORT, jaeger-v3://HOST:PORT, zipkin://HOST:PORT "
+       "or tempo://HOST:PORT"},
       {std::nullopt, std::string("otlp-http://c:4318"), {},
        "--export is set but no query backend: the verifier must read the spans back (set "
        "--backend jaeger://HOST:PORT, zipkin://, tempo:// or jaeger-v3://, or [backend] query)"},

@@ -344,11 +344,13 @@ TEST(ParseLanguageTest, InvalidInputsReportExactDiagnostics) {
       {"query scheme unknown",
        kHead + "[backend]\nquery = \"elastic://127.0.0.1:9200\"\n",
        {"t.toml:8:9: unknown query scheme \"elastic\" in \"elastic://127.0.0.1:9200\" (supported: "
-        "\"jaeger\", \"jaeger-v3\", \"zipkin\", \"tempo\")"}},
+        "\"jaeger\", \"jaeger-v3\", \"zipkin\", \"tempo\", \"jaeger+https\", "
+        "\"jaeger-v3+https\", \"zipkin+https\", \"tempo+https\", \"tracerig\")"}},
       {"query scheme of an export",
        kHead + "[backend]\nquery = \"otlp-http://127.0.0.1:4318\"\n",
        {"t.toml:8:9: unknown query scheme \"otlp-http\" in \"otlp-http://127.0.0.1:4318\" "
-        "(supported: \"jaeger\", \"jaeger-v3\", \"zipkin\", \"tempo\")"}},
+        "(supported: \"jaeger\", \"jaeger-v3\", \"zipkin\", \"tempo\", \"jaeger+https\", "
+        "\"jaeger-v3+https\", \"zipkin+https\", \"tempo+https\", \"tracerig\")"}},
       {"export without a scheme",
        kHead + "[backend]\nexport = \"127.0.0.1:4318\"\n",
        {"t.toml:8:10: invalid export URL \"127.0.0.1:4318\" (expected SCHEME://HOST[:PORT], as in "

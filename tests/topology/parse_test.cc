@@ -2,11 +2,13 @@
 // the model they must produce, and the scenario files shipped in scenarios/.
 #include "topology/parse.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <iterator>
 
 #include "test_files.h"
 
@@ -912,6 +914,22 @@ TEST(ParseScenarioTest, EverySupportedPropagationFormatIsAccepted) {
   ASSERT_TRUE(result.ok()) << ::testing::PrintToString(Render(result));
   EXPECT_THAT(result.scenario->services[0].propagation,
               ElementsAre("tracecontext", "baggage", "b3", "b3multi", "jaeger"));
+}
+
+// Every TLS spelling the CLI reads (cli/backend_plan.cc) is accepted in [backend] too.
+TEST(ParseScenarioTest, EveryTlsBackendSchemeIsAccepted) {
+  const char* exports[] = {"otlp-https://h", "otlp-https-json://h:4318/v1/traces",
+                           "otlp-grpcs://h:4317", "zipkin+https://h"};
+  const char* queries[] = {"jaeger+https://h", "jaeger-v3+https://h:16686", "zipkin+https://h",
+                           "tempo+https://h:3200"};
+  for (size_t i = 0; i < std::size(exports); ++i) {
+    const ParseResult result = ParseScenario(
+        "t.toml", kHead + fmt::format("[backend]\nexport = \"{}\"\nquery = \"{}\"\n", exports[i],
+                                      queries[i]));
+    ASSERT_TRUE(result.ok()) << exports[i] << " " << ::testing::PrintToString(Render(result));
+    EXPECT_EQ(result.scenario->backend.export_url, exports[i]);
+    EXPECT_EQ(result.scenario->backend.query_url, queries[i]);
+  }
 }
 
 // The first proposal of the format (shared/reference/scenario-example.toml) is what people will
