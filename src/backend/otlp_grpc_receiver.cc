@@ -14,6 +14,7 @@
 
 #include "export/otlp_codec.h"
 #include "net/address.h"
+#include "net/grpc_cq.h"
 #include "net/grpc_sim.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 
@@ -263,11 +264,7 @@ Status OtlpGrpcReceiver::Listen(const std::string& host_port) {
   impl_->server = builder.BuildAndStart();
   if (!impl_->server || impl_->port == 0) {
     impl_->server.reset();
-    impl_->cq->Shutdown();
-    void* tag = nullptr;
-    bool ok = false;
-    while (impl_->cq->Next(&tag, &ok)) {
-    }
+    ShutdownAndDrain(*impl_->cq);
     impl_->cq.reset();
     return MakeError(
         fmt::format("OTLP/gRPC receiver: cannot listen on {} (address in use?)", host_port));

@@ -11,7 +11,10 @@
 
 #include "core/rng.h"
 #include "driver/entry_picker.h"
+#include "net/address.h"
 #include "net/beast_carrier.h"
+#include "net/grpc_sim.h"
+#include "propagation/metadata_carrier.h"
 #include "propagation/registry.h"
 #include "topology/expected_tree.h"
 #include "topology/ground_truth.h"
@@ -86,12 +89,20 @@ class DriverThread {
     const Scenario& scenario = run.scenario;
     for (size_t i = 0; i < endpoints.size(); ++i) {
       auto entry = std::make_unique<EntryConnections>();
-      entry->pool = std::make_unique<HttpClientPool>(ioc_, endpoints[i], run.options.client);
       const LoadEntry& load_entry = scenario.load.entries[i];
       const Service* service = scenario.FindService(load_entry.service);
       auto propagator = MakePropagator(service ? service->propagation
                                                : std::vector<std::string>{"tracecontext"});
       if (propagator) entry->propagator = std::move(*propagator);
+      entry->address = endpoints[i].address().to_string();
+      entry->port = endpoints[i].port();
+      if (service != nullptr && service->protocol == Protocol::kGrpc) {
+        entry->grpc = std::make_unique<GrpcSimClient>(
+            ioc_, HostPort{entry->address, endpoints[i].port()}.ToString());
+        entries_.push_back(std::move(entry));
+        continue;
+      }
+      entry->pool = std::make_unique<HttpClientPool>(ioc_, endpoints[i], run.options.client);
       const HttpRouteTarget target = RouteToHttp(load_entry.route);
       entry->verb = http::string_to_verb(std::string(target.method));
       entry->method = std::string(target.method);
@@ -174,12 +185,16 @@ class DriverThread {
     uint64_t intended_offset = 0;
     int64_t user = -1;  // closed loop: the user waiting for the answer
     Span root;
-    HttpRequest request;
+    HttpRequest request;    // HTTP entries
+    GrpcMetadata metadata;  // gRPC entries
   };
 
   struct EntryConnections {
-    std::unique_ptr<HttpClientPool> pool;
+    std::unique_ptr<HttpClientPool> pool;  // HTTP entries
+    std::unique_ptr<GrpcSimClient> grpc;   // gRPC entries: one channel for every call
     std::unique_ptr<Propagator> propagator;
+    std::string address;  // of the entry service, for server.address
+    int64_t port = 0;
     http::verb verb = http::verb::get;
     std::string method;
     std::string path;
@@ -279,34 +294,10 @@ class DriverThread {
     out.entry = entry_index;
     out.intended_offset = intended_offset;
     out.user = user;
-    out.request = HttpRequest{entry.verb, entry.path, 11};
-    out.request.set(http::field::host, load_entry.service);
-    out.request.set(http::field::user_agent, "tracerig-driver");
-    if (options.trace) {
-      const std::string request_id = FormatRequestId(ledger.request_id);
-      Span& root = out.root;
-      root.trace_id = ledger.trace_id;
-      root.span_id = ledger.root_span_id;
-      root.flags = 0x01;
-      root.name = load_entry.route;
-      root.kind = SpanKind::kClient;
-      root.service_name = std::string(kDriverServiceName);
-      root.attributes = {
-          {"http.request.method", entry.method},
-          {"url.full", entry.url},
-          {"peer.service", load_entry.service},
-          {std::string(kRequestIdAttribute), request_id},
-          {std::string(kHopAttribute), std::string("0")},
-      };
-      out.request.set(std::string(kRequestIdHeader), request_id);
-      out.request.set(std::string(kSequenceHeader), std::to_string(sequence));
-      out.request.set(std::string(kHopHeader), "0");
-      out.request.set(std::string(kOffsetHeader), std::to_string(intended_offset));
-      if (entry.propagator) {
-        BeastHeaderWriter<true> writer(out.request.base());
-        entry.propagator->Inject(
-            SpanContext{root.trace_id, root.span_id, static_cast<uint8_t>(root.flags), {}}, writer);
-      }
+    if (entry.grpc) {
+      if (options.trace) PrepareGrpcCall(out, entry, load_entry, ledger, sequence, intended_offset);
+    } else {
+      PrepareHttpRequest(out, entry, load_entry, ledger, sequence, intended_offset);
     }
     if (run_.connections != 0 && entry.in_flight >= run_.connections) {
       entry.waiting.push_back(std::move(out));
@@ -314,6 +305,70 @@ class DriverThread {
       return;
     }
     Transmit(std::move(out), /*was_queued=*/false);
+  }
+
+  // The HTTP request of `out` and, when tracing, its root span, ground truth and trace context.
+  void PrepareHttpRequest(Outgoing& out, const EntryConnections& entry, const LoadEntry& load_entry,
+                          const LedgerEntry& ledger, uint64_t sequence, uint64_t intended_offset) {
+    out.request = HttpRequest{entry.verb, entry.path, 11};
+    out.request.set(http::field::host, load_entry.service);
+    out.request.set(http::field::user_agent, "tracerig-driver");
+    if (!run_.options.trace) return;
+    const std::string request_id = FormatRequestId(ledger.request_id);
+    Span& root = out.root;
+    StartRootSpan(root, load_entry, ledger);
+    root.attributes = {
+        {"http.request.method", entry.method},
+        {"url.full", entry.url},
+        {"peer.service", load_entry.service},
+        {std::string(kRequestIdAttribute), request_id},
+        {std::string(kHopAttribute), std::string("0")},
+    };
+    out.request.set(std::string(kRequestIdHeader), request_id);
+    out.request.set(std::string(kSequenceHeader), std::to_string(sequence));
+    out.request.set(std::string(kHopHeader), "0");
+    out.request.set(std::string(kOffsetHeader), std::to_string(intended_offset));
+    if (entry.propagator) {
+      BeastHeaderWriter<true> writer(out.request.base());
+      entry.propagator->Inject(
+          SpanContext{root.trace_id, root.span_id, static_cast<uint8_t>(root.flags), {}}, writer);
+    }
+  }
+
+  // A gRPC entry's root span and call metadata, as service_runtime does for its gRPC CLIENT spans.
+  static void PrepareGrpcCall(Outgoing& out, const EntryConnections& entry,
+                              const LoadEntry& load_entry, const LedgerEntry& ledger,
+                              uint64_t sequence, uint64_t intended_offset) {
+    const std::string request_id = FormatRequestId(ledger.request_id);
+    Span& root = out.root;
+    StartRootSpan(root, load_entry, ledger);
+    root.attributes = {
+        {"rpc.system", std::string("grpc")},
+        {"rpc.service", std::string(kSimRpcService)},
+        {"rpc.method", std::string(kSimRpcMethod)},
+        {"peer.service", load_entry.service},
+        {std::string(kRequestIdAttribute), request_id},
+        {std::string(kHopAttribute), std::string("0")},
+    };
+    out.metadata.reserve(8);
+    MetadataWriter writer(out.metadata);
+    writer.Set(kRequestIdHeader, request_id);
+    writer.Set(kSequenceHeader, std::to_string(sequence));
+    writer.Set(kHopHeader, "0");
+    writer.Set(kOffsetHeader, std::to_string(intended_offset));
+    if (entry.propagator) {
+      entry.propagator->Inject(
+          SpanContext{root.trace_id, root.span_id, static_cast<uint8_t>(root.flags), {}}, writer);
+    }
+  }
+
+  static void StartRootSpan(Span& root, const LoadEntry& load_entry, const LedgerEntry& ledger) {
+    root.trace_id = ledger.trace_id;
+    root.span_id = ledger.root_span_id;
+    root.flags = 0x01;
+    root.name = load_entry.route;
+    root.kind = SpanKind::kClient;
+    root.service_name = std::string(kDriverServiceName);
   }
 
   void Transmit(Outgoing out, bool was_queued) {
@@ -328,18 +383,82 @@ class DriverThread {
     slot.entry.start_unix_nano = run_.clock.NowUnixNano();
     const uint64_t send_mono = run_.clock.NowMonotonicNano();
     out.root.start_unix_nano = slot.entry.start_unix_nano;
-    entry.pool->Send(std::move(out.request),
-                     [this, slot = out.slot, entry_index = out.entry, user = out.user,
-                      intended = out.intended_offset, send_mono, root = std::move(out.root)](
-                         beast::error_code ec, HttpResponse&& response) mutable {
-                       OnResponse(slot, entry_index, user, intended, send_mono, std::move(root),
-                                  ec, response);
-                     });
+    if (entry.grpc) {
+      const uint64_t deadline_ns = static_cast<uint64_t>(
+          std::chrono::nanoseconds(run_.options.client.request_timeout).count());
+      entry.grpc->Call(
+          run_.scenario.load.entries[out.entry].route, std::move(out.metadata), 0, deadline_ns,
+          [this, slot = out.slot, entry_index = out.entry, user = out.user,
+           intended = out.intended_offset, send_mono,
+           root = std::move(out.root)](int code, std::string) mutable {
+            OnGrpcAnswer(slot, entry_index, user, intended, send_mono, std::move(root), code);
+          });
+      return;
+    }
+    entry.pool->Send(
+        std::move(out.request),
+        [this, slot = out.slot, entry_index = out.entry, user = out.user,
+         intended = out.intended_offset, send_mono,
+         root = std::move(out.root)](beast::error_code ec, HttpResponse&& response) mutable {
+          OnResponse(slot, entry_index, user, intended, send_mono, std::move(root), ec, response);
+        });
   }
 
   void OnResponse(size_t slot_index, uint32_t entry_index, int64_t user, uint64_t intended_offset,
                   uint64_t send_mono, Span root, beast::error_code ec,
                   const HttpResponse& response) {
+    Complete(
+        slot_index, entry_index, user, intended_offset, send_mono, std::move(root),
+        [&](LedgerEntry& ledger, Span& span) {
+          if (ec) {
+            ledger.outcome = RequestOutcome::kTransportError;
+            transport_errors_++;
+            span.status_code = StatusCode::kError;
+            span.status_message = ec.message();
+            span.attributes.push_back({"error.type", ec.message()});
+            return;
+          }
+          ledger.http_status = static_cast<int>(response.result_int());
+          span.attributes.push_back({"http.response.status_code", int64_t{ledger.http_status}});
+          if (ledger.http_status >= 200 && ledger.http_status < 300) {
+            ledger.outcome = RequestOutcome::kOk;
+            ok_++;
+          } else {
+            ledger.outcome = RequestOutcome::kHttpError;
+            http_errors_++;
+            if (ledger.http_status >= 500) span.status_code = StatusCode::kError;
+          }
+        });
+  }
+
+  // A gRPC entry's answer: every non-OK status is an error for a client (as in service_runtime),
+  // counted with the HTTP errors; see DriverResult::http_errors.
+  void OnGrpcAnswer(size_t slot_index, uint32_t entry_index, int64_t user, uint64_t intended_offset,
+                    uint64_t send_mono, Span root, int code) {
+    Complete(slot_index, entry_index, user, intended_offset, send_mono, std::move(root),
+             [&](LedgerEntry& ledger, Span& span) {
+               ledger.http_status = GrpcStatusToHttp(code);
+               span.attributes.push_back({"rpc.grpc.status_code", int64_t{code}});
+               if (code == kGrpcOk) {
+                 ledger.outcome = RequestOutcome::kOk;
+                 ok_++;
+               } else {
+                 ledger.outcome = RequestOutcome::kHttpError;
+                 http_errors_++;
+                 span.status_code = StatusCode::kError;
+                 span.attributes.push_back({"error.type", GrpcStatusName(code)});
+               }
+               const EntryConnections& entry = *entries_[entry_index];
+               span.attributes.push_back({"server.address", entry.address});
+               span.attributes.push_back({"server.port", entry.port});
+             });
+  }
+
+  // Everything a finished request does whatever its protocol; `settle(ledger, root)` records the
+  // outcome (ledger, counters, root span status and attributes).
+  template <typename Settle>
+  void Complete(size_t slot_index, uint32_t entry_index, int64_t user, uint64_t intended_offset,
+                uint64_t send_mono, Span root, Settle&& settle) {
     EntryConnections& entry = *entries_[entry_index];
     entry.in_flight--;
     in_flight_--;
@@ -361,27 +480,10 @@ class DriverThread {
     }
     last_end_mono_ = std::max(last_end_mono_, end_mono);
     root.end_unix_nano = ledger.end_unix_nano;
-    if (ec) {
-      ledger.outcome = RequestOutcome::kTransportError;
-      transport_errors_++;
-      root.status_code = StatusCode::kError;
-      root.status_message = ec.message();
-      root.attributes.push_back({"error.type", ec.message()});
-    } else {
-      ledger.http_status = static_cast<int>(response.result_int());
-      root.attributes.push_back({"http.response.status_code", int64_t{ledger.http_status}});
-      if (ledger.http_status >= 200 && ledger.http_status < 300) {
-        ledger.outcome = RequestOutcome::kOk;
-        ok_++;
-      } else {
-        ledger.outcome = RequestOutcome::kHttpError;
-        http_errors_++;
-        if (ledger.http_status >= 500) root.status_code = StatusCode::kError;
-      }
-    }
+    settle(ledger, root);
     timeline_.Record(intended_offset, corrected, ledger.outcome != RequestOutcome::kOk, measured);
     if (run_.options.trace) run_.sink.Submit(std::move(root));
-    // The connection just freed goes to the oldest waiting request.
+    // The connection (gRPC: the call) just freed goes to the oldest waiting request.
     if (!entry.waiting.empty()) {
       Outgoing next = std::move(entry.waiting.front());
       entry.waiting.pop_front();

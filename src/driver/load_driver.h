@@ -5,6 +5,12 @@
 // event-loop threads (one io_context, connection pools and statistics each, merged at the end, as
 // wrk does) and every request goes into a ledger. The driver is itself a traced client: it starts
 // each trace and records the root CLIENT span.
+//
+// Entries on a `protocol = "grpc"` service are called like a gRPC service calls another
+// (topology/service_runtime.cc): SimService/Call with the route name, trace context and ground
+// truth in lowercase metadata, a root CLIENT span with rpc.system/rpc.service/rpc.method and
+// rpc.grpc.status_code. Each driver thread has one GrpcSimClient (one channel, one
+// completion-queue thread that posts completions onto the thread's io_context) per gRPC entry.
 #pragma once
 
 #include <atomic>
@@ -40,10 +46,13 @@ struct DriverOptions {
   // Connections per entry service per thread. 0 = scenario.load.connections; 0 there = unbounded
   // (a connection per request in flight). With a bound, a request whose time has come waits in a
   // queue for a free connection: corrected latency includes the wait, uncorrected does not.
+  // gRPC entries multiplex every call on one HTTP/2 channel, so for them the bound is on calls in
+  // flight per entry per thread (the same queue and the same counters).
   uint32_t connections = 0;
   // false: no root spans, no trace context and no ground-truth headers, only plain HTTP requests
   // (raw benchmarking against wrk, bench/driver). The ledger is still kept.
   bool trace = true;
+  // HTTP entries: connection pool settings. gRPC entries: request_timeout is each call's deadline.
   HttpClientOptions client;
 };
 
@@ -55,7 +64,7 @@ struct DriverProgress {
   uint64_t scheduled = 0;   // open loop: requests whose intended time has come; closed: sent
   uint64_t sent = 0;        // on a connection (scheduled minus those queued for one)
   uint64_t completed = 0;   // answered or failed
-  uint64_t errors = 0;      // HTTP (non-2xx) and transport errors
+  uint64_t errors = 0;      // HTTP (non-2xx), gRPC (non-OK) and transport errors
   uint64_t in_flight = 0;   // sent, not answered yet
   uint64_t queued = 0;      // due, waiting for a free connection (bounded connections only)
   // Requests sent per second over the last progress interval, and what the schedule planned over
@@ -86,8 +95,15 @@ struct DriverResult {
   LatencyTimeline timeline;
   uint64_t sent = 0;
   uint64_t warmup = 0;  // sent during the warm-up: in the ledger, not in the latency statistics
-  uint64_t ok = 0;
+  uint64_t ok = 0;  // HTTP 2xx, gRPC OK
+  // Requests the protocol answered with an error: HTTP non-2xx, and every non-OK gRPC status.
+  // gRPC reports an unreachable server (UNAVAILABLE) and our own deadline (DEADLINE_EXCEEDED) as
+  // statuses it does not tell apart from the server's answers, so those count here too. The
+  // ledger then holds the status's HTTP equivalent (GrpcStatusToHttp: UNAVAILABLE 503, ...) and
+  // the root span the gRPC code itself (rpc.grpc.status_code).
   uint64_t http_errors = 0;
+  // Connect/write/read failed or timed out (HTTP entries), or still unanswered at the drain
+  // deadline (every entry; `unfinished` says how many of them).
   uint64_t transport_errors = 0;
   uint64_t unfinished = 0;  // still in flight when the drain timeout ended
   // Due but never sent: still queued for a connection at an interrupt or the drain deadline. Not

@@ -12,6 +12,7 @@
 
 #include "core/text.h"
 #include "net/address.h"
+#include "net/grpc_cq.h"
 #include "tracerig/sim/v1/sim.grpc.pb.h"
 
 namespace tracerig {
@@ -28,6 +29,18 @@ std::string GrpcStatusName(int code) {
   // clang-format on
   if (code < 0 || code >= static_cast<int>(kNames.size())) return fmt::format("CODE_{}", code);
   return std::string(kNames[static_cast<size_t>(code)]);
+}
+
+int GrpcStatusToHttp(int code) {
+  // clang-format off
+  static constexpr std::array<int, 17> kHttp = {
+      200, 499, 500, 400, 504, 404,
+      409, 403, 429, 400,
+      409, 400, 501, 500, 503, 500,
+      401};
+  // clang-format on
+  if (code < 0 || code >= static_cast<int>(kHttp.size())) return 500;
+  return kHttp[static_cast<size_t>(code)];
 }
 
 namespace {
@@ -160,11 +173,7 @@ Status GrpcSimServer::Listen(const std::string& host_port) {
   impl_->server = builder.BuildAndStart();
   if (!impl_->server || impl_->port == 0) {
     impl_->server.reset();
-    impl_->cq->Shutdown();
-    void* tag = nullptr;
-    bool ok = false;
-    while (impl_->cq->Next(&tag, &ok)) {
-    }
+    ShutdownAndDrain(*impl_->cq);
     impl_->cq.reset();
     return MakeError(
         fmt::format("cannot listen for gRPC on {} (address in use or not local?)", host_port));

@@ -42,6 +42,11 @@ inline constexpr int kGrpcUnauthenticated = 16;
 // "UNAVAILABLE", "DEADLINE_EXCEEDED", ...; "CODE_<n>" outside 0..16.
 std::string GrpcStatusName(int code);
 
+// The HTTP status a gRPC status code corresponds to, per the mapping in google/rpc/code.proto
+// (OK 200, NOT_FOUND 404, UNAVAILABLE 503, DEADLINE_EXCEEDED 504, CANCELLED 499, ...); 500 for
+// codes outside 0..16. For records that only hold an HTTP status (the driver's ledger).
+int GrpcStatusToHttp(int code);
+
 using GrpcMetadata = std::vector<std::pair<std::string, std::string>>;
 
 struct GrpcInbound {

@@ -40,6 +40,38 @@ TEST(GrpcSimTest, StatusNames) {
   EXPECT_EQ(GrpcStatusName(-1), "CODE_-1");
 }
 
+// google/rpc/code.proto's HTTP mapping, one row per code, and what falls outside it.
+TEST(GrpcSimTest, StatusToHttp) {
+  struct Row {
+    int code;
+    int http;
+  };
+  const Row rows[] = {
+      {kGrpcOk, 200},
+      {kGrpcCancelled, 499},
+      {kGrpcUnknown, 500},
+      {kGrpcInvalidArgument, 400},
+      {kGrpcDeadlineExceeded, 504},
+      {kGrpcNotFound, 404},
+      {6, 409} /* ALREADY_EXISTS */,
+      {7, 403} /* PERMISSION_DENIED */,
+      {kGrpcResourceExhausted, 429},
+      {9, 400} /* FAILED_PRECONDITION */,
+      {kGrpcAborted, 409},
+      {kGrpcOutOfRange, 400},
+      {kGrpcUnimplemented, 501},
+      {kGrpcInternal, 500},
+      {kGrpcUnavailable, 503},
+      {kGrpcDataLoss, 500},
+      {kGrpcUnauthenticated, 401},
+      {17, 500},
+      {-1, 500},
+  };
+  for (const Row& row : rows) {
+    EXPECT_EQ(GrpcStatusToHttp(row.code), row.http) << GrpcStatusName(row.code);
+  }
+}
+
 TEST(GrpcSimTest, RouteMetadataAndPayloadArriveWithLowercaseKeys) {
   asio::io_context ioc;
   std::vector<GrpcInbound> received;
