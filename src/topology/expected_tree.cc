@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
+#include <map>
 #include <optional>
 #include <utility>
 
@@ -12,28 +15,149 @@
 namespace tracerig {
 namespace {
 
+constexpr uint64_t kUnbounded = UINT64_MAX;
+// Standard-normal quantile at 1 - 1e-9: how far out a distribution without a maximum is taken to
+// reach (see CalleeWorstCaseNs), and the 0.99 quantile that lognormal p99s are given at.
+constexpr double kZWorst = 5.998;
+constexpr double kZ99 = 2.326;
+// -ln(1e-9): the exponential distribution's 1 - 1e-9 quantile in units of its mean.
+constexpr double kExpWorst = 20.723;
+constexpr uint64_t kMinTimeoutSlackNs = 5'000'000;
+
+uint64_t SaturatingAdd(uint64_t a, uint64_t b) { return a > kUnbounded - b ? kUnbounded : a + b; }
+
+uint64_t SaturatingMul(uint64_t a, uint64_t b) {
+  if (a == 0 || b == 0) return 0;
+  return a > kUnbounded / b ? kUnbounded : a * b;
+}
+
+uint64_t ToWorstNanos(double ns) {
+  return ns >= static_cast<double>(kUnbounded) ? kUnbounded : static_cast<uint64_t>(ns);
+}
+
+// The route's own latency at most, in practice (see CalleeWorstCaseNs).
+uint64_t LatencyWorstCaseNs(const LatencyModel& m) {
+  const auto a = static_cast<double>(m.a);
+  const auto b = static_cast<double>(m.b);
+  switch (m.kind) {
+    case LatencyModel::Kind::kFixed:
+      return m.a;
+    case LatencyModel::Kind::kUniform:
+      return std::max(m.a, m.b);
+    case LatencyModel::Kind::kNormal:
+      return ToWorstNanos(a + kZWorst * b);
+    case LatencyModel::Kind::kLognormal:
+      // As LatencyModel::Sample: sigma = ln(p99 / p50) / z99.
+      if (m.a == 0 || m.b <= m.a) return m.a;
+      return ToWorstNanos(a * std::pow(b / a, kZWorst / kZ99));
+    case LatencyModel::Kind::kExponential:
+      return ToWorstNanos(a * kExpWorst);
+  }
+  return kUnbounded;
+}
+
+// Worst cases of routes, memoised per builder (a tree asks for the same callees many times).
+class WorstCases {
+ public:
+  explicit WorstCases(const Scenario& scenario) : scenario_(scenario) {
+    for (const auto& s : scenario.services) max_depth_ += s.routes.size();
+  }
+
+  uint64_t RouteNs(std::string_view service_name, std::string_view route_name, size_t depth = 0) {
+    const Service* service = scenario_.FindService(service_name);
+    if (service == nullptr || service->IsExternal()) return kUnbounded;
+    const Route* route = service->FindRoute(route_name);
+    if (route == nullptr || depth > max_depth_) return kUnbounded;
+    if (auto it = memo_.find(route); it != memo_.end()) return it->second;
+    uint64_t total = LatencyWorstCaseNs(route->latency);
+    for (const CallStep& step : route->calls) {
+      uint64_t longest = 0;
+      for (const Call& call : step.calls) {
+        const uint64_t worst = CallNs(call, depth);
+        longest = step.parallel ? std::max(longest, worst) : SaturatingAdd(longest, worst);
+      }
+      total = SaturatingAdd(total, longest);
+    }
+    memo_.emplace(route, total);
+    return total;
+  }
+
+  // All executions of `call`, every attempt made, each lasting as long as it can.
+  uint64_t CallNs(const Call& call, size_t depth) {
+    if (call.probability <= 0) return 0;
+    uint64_t attempt = RouteNs(call.service, call.route, depth + 1);
+    if (call.timeout_ns > 0) attempt = std::min(attempt, call.timeout_ns);
+    const uint64_t execution =
+        SaturatingAdd(SaturatingMul(attempt, uint64_t{call.retries} + 1),
+                      SaturatingMul(call.retry_backoff_ns, call.retries));
+    return SaturatingMul(execution, call.repeat);
+  }
+
+  bool MayTimeOut(const Call& call) {
+    if (call.timeout_ns == 0) return false;
+    return SaturatingAdd(RouteNs(call.service, call.route), TimeoutSlackNs(call.timeout_ns)) >=
+           call.timeout_ns;
+  }
+
+ private:
+  const Scenario& scenario_;
+  size_t max_depth_ = 0;
+  std::map<const Route*, uint64_t> memo_;
+};
+
+// Three-valued: what the tree knows about something timing may decide.
+enum class Maybe { kNo, kMaybe, kYes };
+
+Maybe And(Maybe a, Maybe b) {
+  if (a == Maybe::kNo || b == Maybe::kNo) return Maybe::kNo;
+  return a == Maybe::kYes && b == Maybe::kYes ? Maybe::kYes : Maybe::kMaybe;
+}
+
+Maybe Or(Maybe a, Maybe b) {
+  if (a == Maybe::kYes || b == Maybe::kYes) return Maybe::kYes;
+  return a == Maybe::kMaybe || b == Maybe::kMaybe ? Maybe::kMaybe : Maybe::kNo;
+}
+
 class TreeBuilder {
  public:
   // `sequence` is nullopt for the static tree (nothing random happens).
   TreeBuilder(const Scenario& scenario, std::optional<uint64_t> sequence)
-      : scenario_(scenario), sequence_(sequence) {
+      : scenario_(scenario), sequence_(sequence), worst_(scenario) {
     // A path in an acyclic call graph visits each route at most once, so it is no longer than
     // the number of routes; deeper means a cycle slipped past validation.
     for (const auto& s : scenario.services) max_depth_ += s.routes.size();
   }
 
   ExpectedTree Build(const LoadEntry& entry) {
-    const int client = Add("0", std::string(kDriverServiceName), SpanKind::kClient, entry.route,
-                           -1, entry.service, false);
-    Edge("0", std::string(kDriverServiceName), entry.service, entry.route, client, true, true, 0);
+    ExpectedSpan root;
+    root.hop = "0";
+    root.service = std::string(kDriverServiceName);
+    root.kind = SpanKind::kClient;
+    root.name = entry.route;
+    root.peer = entry.service;
+    const int client = Add(std::move(root));
+    Edge(EdgeSpec{"0", std::string(kDriverServiceName), entry.service, entry.route, client, true,
+                  true, false, false},
+         0);
     return std::move(tree_);
   }
 
  private:
-  int Add(std::string hop, std::string service, SpanKind kind, std::string name, int parent,
-          std::string peer, bool parent_unexported) {
-    tree_.spans.push_back(ExpectedSpan{std::move(hop), std::move(service), kind, std::move(name),
-                                       parent, std::move(peer), parent_unexported});
+  // One attempt of one call: who calls whom, under which span, and what timing may do to it.
+  struct EdgeSpec {
+    std::string hop;
+    std::string caller;
+    std::string callee;
+    std::string route;
+    int client = -1;  // the caller's CLIENT span, or its nearest exported ancestor
+    bool client_exported = true;
+    bool parent_sampled = true;
+    bool optional = false;      // the attempt may not be made at all
+    bool may_time_out = false;  // the caller may give up on it
+  };
+
+  int Add(ExpectedSpan span) {
+    tree_.spans.push_back(std::move(span));
     return static_cast<int>(tree_.spans.size() - 1);
   }
 
@@ -68,47 +192,82 @@ class TreeBuilder {
     return SamplingDecision(Point(hop, service.name), service.sampling, parent_sampled);
   }
 
-  // The SERVER span of `callee`'s `route`, under the caller's CLIENT span (index `client`, or the
-  // nearest exported ancestor when !client_exported), then its own calls. Returns whether the
-  // server answered with a failure (5xx), which makes its caller retry.
-  bool Edge(const std::string& hop, const std::string& caller, const std::string& callee,
-            const std::string& route_name, int client, bool client_exported, bool parent_sampled,
-            size_t depth) {
-    const Service* service = scenario_.FindService(callee);
+  // The SERVER span of the edge's callee route, under the caller's CLIENT span (or the nearest
+  // exported ancestor when !client_exported), then its own calls. Returns whether the server
+  // answers with a failure (5xx), which makes its caller retry: kMaybe when a timeout below it
+  // may decide.
+  Maybe Edge(const EdgeSpec& edge, size_t depth) {
+    const Service* service = scenario_.FindService(edge.callee);
     const bool simulated = service != nullptr && !service->IsExternal();
-    const bool sampled = simulated ? Sampled(hop, *service, parent_sampled) : parent_sampled;
-    const int anchor = sampled ? Add(hop, callee, SpanKind::kServer, route_name, client, caller,
-                                     !client_exported)
-                               : client;
-    const Route* route = simulated ? service->FindRoute(route_name) : nullptr;
-    if (route == nullptr || depth >= max_depth_) return false;
+    const bool sampled =
+        simulated ? Sampled(edge.hop, *service, edge.parent_sampled) : edge.parent_sampled;
+    // Given up on, the callee still finishes its work and exports its spans (late): they stay
+    // required, so a lost one is still found (see "Timeouts" in the header).
+    const bool optional = edge.optional;
+    int anchor = edge.client;
+    if (sampled) {
+      ExpectedSpan server;
+      server.hop = edge.hop;
+      server.service = edge.callee;
+      server.kind = SpanKind::kServer;
+      server.name = edge.route;
+      server.parent = edge.client;
+      server.peer = edge.caller;
+      server.parent_unexported = !edge.client_exported;
+      server.optional = optional;
+      server.may_outlive_parent = edge.may_time_out;
+      server.external = service != nullptr && service->IsExternal();
+      anchor = Add(std::move(server));
+    }
+    const Route* route = simulated ? service->FindRoute(edge.route) : nullptr;
+    if (route == nullptr || depth >= max_depth_) return Maybe::kNo;
     size_t index = 0;
-    bool call_failed = false;
+    Maybe call_failed = Maybe::kNo;
     for (const CallStep& step : route->calls) {
       for (const Call& call : step.calls) {
+        const bool may_time_out = worst_.MayTimeOut(call);
         for (uint32_t execution = 0; execution < call.repeat; ++execution) {
-          const std::string call_hop = ChildHop(hop, index++);
-          if (!Happens(call_hop, callee, call.probability)) continue;
-          bool failed = true;
-          for (uint32_t attempt = 0; failed && attempt <= call.retries; ++attempt) {
+          const std::string call_hop = ChildHop(edge.hop, index++);
+          if (!Happens(call_hop, edge.callee, call.probability)) continue;
+          // Whether the next attempt is made: the first always, each later one when all before
+          // it failed. After the last attempt: whether the execution failed.
+          Maybe made = Maybe::kYes;
+          for (uint32_t attempt = 0; made != Maybe::kNo && attempt <= call.retries; ++attempt) {
             const std::string attempt_hop = attempt == 0 ? call_hop : RetryHop(call_hop, attempt);
-            const int child_client =
-                sampled ? Add(attempt_hop, callee, SpanKind::kClient, call.route, anchor,
-                              call.service, false)
-                        : anchor;
-            failed = Edge(attempt_hop, callee, call.service, call.route, child_client, sampled,
-                          sampled, depth + 1);
+            const bool attempt_optional = optional || made == Maybe::kMaybe;
+            int child_client = anchor;
+            if (sampled) {
+              ExpectedSpan client;
+              client.hop = attempt_hop;
+              client.service = edge.callee;
+              client.kind = SpanKind::kClient;
+              client.name = call.route;
+              client.parent = anchor;
+              client.peer = call.service;
+              client.optional = attempt_optional;
+              child_client = Add(std::move(client));
+            }
+            Maybe failed = Edge(EdgeSpec{attempt_hop, edge.callee, call.service, call.route,
+                                         child_client, sampled, sampled, attempt_optional,
+                                         may_time_out},
+                                depth + 1);
+            // A timeout fails an attempt the callee would have answered well.
+            if (may_time_out && failed == Maybe::kNo) failed = Maybe::kMaybe;
+            made = And(made, failed);
           }
-          call_failed = call_failed || failed;
+          call_failed = Or(call_failed, made);
         }
       }
     }
-    if (Errors(hop, callee, *route)) return AnswerFailsCall(service->protocol, route->error_status);
+    if (Errors(edge.hop, edge.callee, *route)) {
+      return AnswerFailsCall(service->protocol, route->error_status) ? Maybe::kYes : Maybe::kNo;
+    }
     return call_failed;
   }
 
   const Scenario& scenario_;
   std::optional<uint64_t> sequence_;
+  WorstCases worst_;
   size_t max_depth_ = 0;
   ExpectedTree tree_;
 };
@@ -145,6 +304,24 @@ bool TreeVariesPerRequest(const Scenario& scenario) {
     }
   }
   return retries && errors;
+}
+
+size_t RequiredSpanCount(const ExpectedTree& tree) {
+  return static_cast<size_t>(std::count_if(tree.spans.begin(), tree.spans.end(),
+                                           [](const ExpectedSpan& s) { return !s.optional; }));
+}
+
+uint64_t CalleeWorstCaseNs(const Scenario& scenario, std::string_view service_name,
+                           std::string_view route_name) {
+  return WorstCases(scenario).RouteNs(service_name, route_name);
+}
+
+uint64_t TimeoutSlackNs(uint64_t timeout_ns) {
+  return std::max(kMinTimeoutSlackNs, timeout_ns / 10);
+}
+
+bool CallMayTimeOut(const Scenario& scenario, const Call& call) {
+  return WorstCases(scenario).MayTimeOut(call);
 }
 
 std::string ChildHop(std::string_view hop, size_t index) {

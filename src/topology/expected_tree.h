@@ -20,12 +20,31 @@
 //   id is the trace's, but its parent span (the caller's CLIENT span) never reaches the backend.
 //   Such a span has `parent_unexported` set and `parent` pointing at its nearest exported
 //   ancestor: a verifier must expect it and accept its missing parent, not report a break.
-// Known limits, by design: timeouts depend on timing, not on the seed, so the tree assumes no
-// attempt times out (a route whose latency can exceed a caller's timeout makes that call's retries
-// unpredictable); faults are not applied (the tree is what a correct system produces, faults are
-// what the verifier should find); external services are expected to record a SERVER span and
-// nothing below it; sampling assumes every trace context arrives (a format mismatch that loses
-// context under a ratio policy makes a fresh decision the tree does not model).
+// - external services (a `url`) are not simulated: the tree expects the SERVER span a real
+//   service records under the caller's CLIENT span (`external` set: a verifier matches it by
+//   structure, since it carries no tracerig.hop) and nothing below it; whatever the real service
+//   records below its SERVER span is its own business, not part of the tree.
+//
+// Timeouts. Whether an attempt times out depends on timing, not on the seed, so the tree cannot
+// say which ones do. It says which ones may: an attempt may time out when its call has a timeout
+// and the callee's worst case (CalleeWorstCaseNs) plus a slack for transport and scheduling
+// (TimeoutSlackNs) reaches it. A timed-out attempt has failed, so for such an attempt:
+// - the retries after it may or may not be made: they are `optional`, with their subtrees, unless
+//   the seed already says the attempt fails (then the retry follows either way);
+// - the callee may keep working after the caller gave up (its SERVER span, `may_outlive_parent`,
+//   may end after its CLIENT span) or be cut off (gRPC cancels it): a verifier excuses the
+//   absence of that SERVER span and its subtree only when the CLIENT span records a timeout, so
+//   a span lost to a real fault (dropped context, a dropped span) is still missing;
+// - the attempt's failure propagates like an error: the caller may answer 502, so its own caller's
+//   retries become optional in turn.
+// Everything no possible timeout can change stays required.
+//
+// Known limits, by design: faults are not applied (the tree is what a correct system produces,
+// faults are what the verifier should find); the driver's own timeout is not modelled; a client
+// that records a timeout in neither error.type ("timeout", "DEADLINE_EXCEEDED") nor its gRPC
+// status makes a given-up callee's lost span missing; sampling assumes every trace context
+// arrives (a format mismatch that loses context under a ratio policy makes a fresh decision the
+// tree does not model).
 #pragma once
 
 #include <cstddef>
@@ -53,6 +72,15 @@ struct ExpectedSpan {
   std::string peer;  // CLIENT: the callee service; SERVER: the caller service
   // The span's real parent was sampled out and is never exported (see above).
   bool parent_unexported{false};
+  // The span may be absent (part of a retry that may or may not be made: see "Timeouts" above);
+  // when present it is checked like any other.
+  bool optional{false};
+  // A SERVER span of an attempt that may time out: it may end after its CLIENT span ends.
+  bool may_outlive_parent{false};
+  // Recorded by an external service: it carries no tracerig ground truth (hop, request id), so
+  // it is identified by structure (a SERVER span of `service` whose parent is the span of
+  // `parent`), and spans below it are the real service's own.
+  bool external{false};
 
   bool operator==(const ExpectedSpan&) const = default;
 };
@@ -61,9 +89,14 @@ struct ExpectedTree {
   std::vector<ExpectedSpan> spans;  // pre-order: a parent always comes before its children
 };
 
+// How many of the tree's spans are not optional: a poll that returned at least this many spans
+// may hold the whole trace (the tree's size counts every optional retry too).
+size_t RequiredSpanCount(const ExpectedTree& tree);
+
 // The tree for a request to `entry` when nothing random happens: every call execution with a
-// probability above 0 is made, no route errors (so nothing is retried), sampling as the policies
-// decide for a sampled root (a `ratio` policy counts as sampled when its ratio is above 0). Equal
+// probability above 0 is made, no route errors (so only attempts that may time out are retried,
+// optionally), sampling as the policies decide for a sampled root (a `ratio` policy counts as
+// sampled when its ratio is above 0). Equal
 // to every per-request tree when !TreeVariesPerRequest(scenario), so verifiers may cache it.
 // Expects a validated scenario (ParseScenario); on an invalid one it stays total: an unknown
 // callee gets its two spans and no children, and expansion stops at a depth no acyclic scenario
@@ -79,6 +112,21 @@ ExpectedTree BuildExpectedTree(const Scenario& scenario, const LoadEntry& entry,
 // and 1, a `ratio` policy strictly between 0 and 1, or a route error rate above 0 in a scenario
 // that retries calls.
 bool TreeVariesPerRequest(const Scenario& scenario);
+
+// The longest a call to `route_name` of `service_name` takes, in nanoseconds, in practice: the
+// route's own latency at most (fixed: its value; uniform: its maximum; normal, lognormal and
+// exponential, which have no maximum: their 1 - 1e-9 quantile, exceeded once in a billion calls),
+// plus its calls' worst cases (a sequential step adds, a parallel group takes its longest call;
+// each execution and retry counted with its backoff, an attempt bounded by its own timeout).
+// UINT64_MAX for an external or unknown callee (nothing bounds a real service) or a cycle.
+uint64_t CalleeWorstCaseNs(const Scenario& scenario, std::string_view service_name,
+                           std::string_view route_name);
+// The margin for transport and scheduling between a callee's worst case and a timeout: 5 ms or a
+// tenth of the timeout, whichever is larger.
+uint64_t TimeoutSlackNs(uint64_t timeout_ns);
+// Whether an attempt of `call` may time out: it has a timeout and the callee's worst case plus the
+// slack reaches it.
+bool CallMayTimeOut(const Scenario& scenario, const Call& call);
 
 // The hop of call number `index` (from 0) under `hop`: hop + "." + index.
 std::string ChildHop(std::string_view hop, size_t index);

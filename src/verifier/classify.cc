@@ -100,12 +100,16 @@ std::string OutcomeSuffix(const LedgerEntry& entry) {
   return "";
 }
 
-std::string DescribeMissing(const std::vector<MissingSpan>& missing) {
+// `hints`, when not empty, has one entry per missing span: what was found in its place.
+std::string DescribeMissing(const std::vector<MissingSpan>& missing,
+                            const std::vector<std::string>& hints) {
   std::string text;
   for (size_t i = 0; i < missing.size() && i < kMissingNamedInExplanation; ++i) {
     const MissingSpan& m = missing[i];
     if (i > 0) text += ", ";
-    text += fmt::format("{} {} {} (hop {})", m.service, SpanKindName(m.kind), m.name, m.hop);
+    text += fmt::format("{} {} {} (hop {}", m.service, SpanKindName(m.kind), m.name, m.hop);
+    if (i < hints.size() && !hints[i].empty()) text += "; " + hints[i];
+    text += ")";
   }
   if (missing.size() > kMissingNamedInExplanation) {
     text += fmt::format(", and {} more", missing.size() - kMissingNamedInExplanation);
@@ -116,6 +120,57 @@ std::string DescribeMissing(const std::vector<MissingSpan>& missing) {
 std::string DescribeBreak(const PropagationBreak& b, const ExpectedSpan& span) {
   return fmt::format("between {} and {} at hop {}: {}'s span is under trace {}", b.caller, b.callee,
                      b.hop, span.service, b.found_under.ToHex());
+}
+
+// What an expected span of an external service is identified with (see FindExternalServer).
+struct ExternalMatch {
+  const Span* span = nullptr;   // a SERVER span of the expected service under the CLIENT span
+  const Span* other = nullptr;  // else the first SERVER span of another service there, if any
+};
+
+// A real service's SERVER span carries no tracerig ground truth: it is identified by structure,
+// as the SERVER span of `expected.service` whose parent is `client` (the caller's CLIENT span of
+// the same hop), among `candidates` under the client's trace id.
+ExternalMatch FindExternalServer(const ExpectedSpan& expected, const Span& client,
+                                 const std::vector<const Span*>& candidates) {
+  ExternalMatch match;
+  if (!client.span_id.IsValid()) return match;
+  for (const Span* span : candidates) {
+    if (span->kind != SpanKind::kServer || span->trace_id != client.trace_id ||
+        span->parent_span_id != client.span_id) {
+      continue;
+    }
+    if (span->service_name == expected.service) {
+      match.span = span;
+      return match;
+    }
+    if (match.other == nullptr) match.other = span;
+  }
+  return match;
+}
+
+// Whether a CLIENT span says its caller gave up waiting: error.type "timeout" (HTTP clients) or
+// DEADLINE_EXCEEDED (gRPC, also as rpc.grpc.status_code 4).
+bool RecordsTimeout(const Span& client) {
+  constexpr int64_t kDeadlineExceeded = 4;
+  if (const AttributeValue* type = client.FindAttribute("error.type")) {
+    const auto* text = std::get_if<std::string>(type);
+    if (text != nullptr && (*text == "timeout" || *text == "DEADLINE_EXCEEDED")) return true;
+  }
+  if (const AttributeValue* code = client.FindAttribute("rpc.grpc.status_code")) {
+    const auto* number = std::get_if<int64_t>(code);
+    if (number != nullptr && *number == kDeadlineExceeded) return true;
+  }
+  return false;
+}
+
+bool IsExternalServer(const ExpectedSpan& e) { return e.external && e.kind == SpanKind::kServer; }
+
+std::string OtherServiceHint(const ExpectedSpan& expected, const Span& other) {
+  return fmt::format(
+      "found a SERVER span from service \"{}\" under the client span, not from \"{}\": does "
+      "the external service report another service.name?",
+      other.service_name, expected.service);
 }
 
 }  // namespace
@@ -220,7 +275,8 @@ std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const L
     violations.push_back(MakeViolation("duplicate-span-id", *copies.front(), std::move(text)));
   }
 
-  // Identify spans with expected spans; the first span for an expected one is its match.
+  // Identify spans with expected spans; the first span for an expected one is its match. A
+  // span's problem is held back until external services' spans are identified by structure.
   std::map<SpanKey, size_t> index;
   std::map<std::pair<std::string_view, std::string_view>, std::vector<SpanKind>> kinds_at;
   for (size_t i = 0; i < n; ++i) {
@@ -230,8 +286,10 @@ std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const L
   }
   std::vector<const Span*> matched(n, nullptr);
   std::vector<int> expected_of;  // per entry of `spans`: expected index, or -1
+  std::vector<std::optional<Violation>> problem(spans.size());  // per entry of `spans`
   expected_of.reserve(spans.size());
-  for (const Span* span : spans) {
+  for (size_t k = 0; k < spans.size(); ++k) {
+    const Span* span = spans[k];
     const std::string* hop = HopOf(*span);
     int found = -1;
     if (hop != nullptr && CarriesRequestId(*span, entry.request_id)) {
@@ -241,31 +299,101 @@ std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const L
           matched[it->second] = span;
           found = static_cast<int>(it->second);
         } else {
-          violations.push_back(MakeViolation(
+          problem[k] = MakeViolation(
               "unexpected-span", *span,
               fmt::format("{} is a second span for the same call (span {}; the first is {})",
                           DescribeSpan(*span), span->span_id.ToHex(),
-                          matched[it->second]->span_id.ToHex())));
+                          matched[it->second]->span_id.ToHex()));
         }
       } else if (auto at = kinds_at.find({*hop, span->service_name}); at != kinds_at.end()) {
         std::string want;
-        for (SpanKind k : at->second) {
+        for (SpanKind kind : at->second) {
           if (!want.empty()) want += " or ";
-          want += SpanKindName(k);
+          want += SpanKindName(kind);
         }
-        violations.push_back(MakeViolation(
+        problem[k] = MakeViolation(
             "wrong-kind", *span,
             fmt::format("{} recorded {} at hop {} as {}, expected {}", span->service_name,
-                        span->name, *hop, SpanKindName(span->kind), want)));
+                        span->name, *hop, SpanKindName(span->kind), want));
       } else {
-        violations.push_back(
-            MakeViolation("unexpected-span", *span, WhyUnexpected(*span, entry.request_id)));
+        problem[k] =
+            MakeViolation("unexpected-span", *span, WhyUnexpected(*span, entry.request_id));
       }
     } else {
-      violations.push_back(
-          MakeViolation("unexpected-span", *span, WhyUnexpected(*span, entry.request_id)));
+      problem[k] = MakeViolation("unexpected-span", *span, WhyUnexpected(*span, entry.request_id));
     }
     expected_of.push_back(found);
+  }
+
+  // External services' SERVER spans, by structure; whatever a real service records below the
+  // SERVER span under tracerig's CLIENT span (whichever service.name it reports) is its own.
+  // (Only trees with external services pay for this.)
+  const bool tree_has_external = std::any_of(expected.spans.begin(), expected.spans.end(),
+                                             [](const ExpectedSpan& e) { return e.external; });
+  std::unordered_map<const Span*, size_t> position;
+  if (tree_has_external) {
+    for (size_t k = 0; k < spans.size(); ++k) position.emplace(spans[k], k);
+  }
+  std::vector<bool> external_root(tree_has_external ? spans.size() : 0, false);
+  bool any_external = false;
+  for (size_t i = 0; tree_has_external && i < n; ++i) {
+    const ExpectedSpan& e = expected.spans[i];
+    if (!IsExternalServer(e) || matched[i] != nullptr || e.parent < 0 ||
+        static_cast<size_t>(e.parent) >= n || matched[static_cast<size_t>(e.parent)] == nullptr) {
+      continue;
+    }
+    std::vector<const Span*> unmatched;
+    for (size_t k = 0; k < spans.size(); ++k) {
+      if (expected_of[k] < 0) unmatched.push_back(spans[k]);
+    }
+    const ExternalMatch m =
+        FindExternalServer(e, *matched[static_cast<size_t>(e.parent)], unmatched);
+    if (m.span != nullptr) {
+      const size_t k = position[m.span];
+      matched[i] = m.span;
+      expected_of[k] = static_cast<int>(i);
+      problem[k].reset();
+      external_root[k] = any_external = true;
+    } else if (m.other != nullptr) {
+      const size_t k = position[m.other];
+      problem[k] = MakeViolation(
+          "unexpected-span", *m.other,
+          fmt::format("{} is where {} was expected: {}", DescribeSpan(*m.other),
+                      DescribeExpected(e), OtherServiceHint(e, *m.other)));
+      external_root[k] = any_external = true;
+    }
+  }
+  if (any_external) {
+    // 0: not known yet, 1: below an external root, 2: not. Parent chains are followed at most
+    // spans.size() steps, so a cycle of parent ids cannot loop.
+    std::vector<uint8_t> below(spans.size(), 0);
+    for (size_t k = 0; k < spans.size(); ++k) {
+      std::vector<size_t> chain;
+      size_t at = k;
+      uint8_t verdict = 2;
+      for (size_t steps = 0; steps <= spans.size(); ++steps) {
+        if (below[at] != 0) {
+          verdict = below[at];
+          break;
+        }
+        chain.push_back(at);
+        auto parent = by_id.find(spans[at]->parent_span_id.value);
+        if (!spans[at]->parent_span_id.IsValid() || parent == by_id.end()) break;
+        const size_t p = position[parent->second];
+        if (external_root[p]) {
+          verdict = 1;
+          break;
+        }
+        at = p;
+      }
+      for (size_t c : chain) below[c] = verdict;
+    }
+    for (size_t k = 0; k < spans.size(); ++k) {
+      if (below[k] == 1 && expected_of[k] < 0 && !external_root[k]) problem[k].reset();
+    }
+  }
+  for (std::optional<Violation>& v : problem) {
+    if (v) violations.push_back(std::move(*v));
   }
 
   // Roots: exactly one span without a parent (the driver's CLIENT span).
@@ -291,9 +419,11 @@ std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const L
   for (size_t k = 0; k < spans.size(); ++k) {
     const Span& span = *spans[k];
     if (!span.parent_span_id.IsValid() || by_id.contains(span.parent_span_id.value)) continue;
+    const int i = expected_of[k];
+    // The expected tree says this span's parent was sampled out: its absence is no break.
+    if (i >= 0 && expected.spans[static_cast<size_t>(i)].parent_unexported) continue;
     std::string text = fmt::format("{}'s parent span {} is not in the trace", DescribeSpan(span),
                                    span.parent_span_id.ToHex());
-    const int i = expected_of[k];
     if (i >= 0 && expected.spans[static_cast<size_t>(i)].parent >= 0) {
       const auto p = static_cast<size_t>(expected.spans[static_cast<size_t>(i)].parent);
       if (p < n && matched[p] == nullptr) {
@@ -332,9 +462,10 @@ std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const L
     const uint64_t early = parent->start_unix_nano > span->start_unix_nano
                                ? parent->start_unix_nano - span->start_unix_nano
                                : 0;
-    const uint64_t late =
-        span->end_unix_nano > parent->end_unix_nano ? span->end_unix_nano - parent->end_unix_nano
-                                                    : 0;
+    // A callee its caller gave up on (a timeout) goes on working after the CLIENT span ends.
+    const uint64_t late = !e.may_outlive_parent && span->end_unix_nano > parent->end_unix_nano
+                              ? span->end_unix_nano - parent->end_unix_nano
+                              : 0;
     if (early <= clock_skew_tolerance_ns && late <= clock_skew_tolerance_ns) continue;
     std::string text = DescribeSpan(*span);
     if (early > clock_skew_tolerance_ns) {
@@ -374,7 +505,6 @@ TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entr
   verdict.sequence = entry.sequence;
   verdict.trace_id = entry.trace_id;
   verdict.request_id = entry.request_id;
-  verdict.expected_spans = expected.spans.size();
 
   const size_t n = expected.spans.size();
   std::map<SpanKey, size_t> index;
@@ -402,12 +532,38 @@ TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entr
   for (const Span& span : trace_spans) place(span);
   for (const Span& span : fragments) place(span);
 
+  // External services' SERVER spans, by structure, under the CLIENT span found for their hop.
+  std::vector<std::string> hint(n);  // what was found in place of a missing span
+  std::vector<const Span*> all;
+  for (size_t i = 0; i < n; ++i) {
+    const ExpectedSpan& e = expected.spans[i];
+    if (!IsExternalServer(e) || location[i] || e.parent < 0 ||
+        static_cast<size_t>(e.parent) >= n || chosen[static_cast<size_t>(e.parent)] == nullptr) {
+      continue;
+    }
+    if (all.empty()) {
+      for (const Span& span : trace_spans) all.push_back(&span);
+      for (const Span& span : fragments) all.push_back(&span);
+    }
+    const ExternalMatch m = FindExternalServer(e, *chosen[static_cast<size_t>(e.parent)], all);
+    if (m.span != nullptr) {
+      location[i] = m.span->trace_id;
+      chosen[i] = m.span;
+    } else if (m.other != nullptr) {
+      hint[i] = OtherServiceHint(e, *m.other);
+    }
+  }
+
   // Pre-order walk: each found span is compared with its nearest found ancestor (the ledger's trace
   // id for the root). Below a break, further changes are consequences, not separate breaks.
   std::vector<TraceId> inherited(n);
   std::vector<bool> below_break(n, false);
   std::vector<bool> breaks_here(n, false);
+  // Below a SERVER span whose caller recorded a timeout: the callee may have been cut off.
+  std::vector<bool> given_up(n, false);
   std::vector<size_t> break_span;  // expected index of each reported break
+  std::vector<std::string> missing_hints;  // per entry of verdict.missing
+  size_t optional_absent = 0;
   bool elsewhere = false;
   for (size_t i = 0; i < n; ++i) {
     const ExpectedSpan& e = expected.spans[i];
@@ -418,9 +574,16 @@ TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entr
     } else {
       inherited[i] = location[p] ? *location[p] : inherited[p];
       below_break[i] = below_break[p] || breaks_here[p];
+      given_up[i] = given_up[p] || (e.may_outlive_parent && chosen[p] != nullptr &&
+                                    RecordsTimeout(*chosen[p]));
     }
     if (!location[i]) {
+      if (e.optional || given_up[i]) {
+        ++optional_absent;
+        continue;
+      }
       verdict.missing.push_back(MissingSpan{e.hop, e.service, e.name, e.kind});
+      missing_hints.push_back(hint[i]);
       continue;
     }
     if (*location[i] == entry.trace_id) {
@@ -437,7 +600,8 @@ TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entr
     }
   }
 
-  verdict.timings.reserve(n - verdict.missing.size());
+  verdict.expected_spans = n - optional_absent;
+  verdict.timings.reserve(n - verdict.missing.size() - optional_absent);
   for (size_t i = 0; i < n; ++i) {
     const Span* span = chosen[i];
     if (span == nullptr) continue;
@@ -455,8 +619,14 @@ TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entr
         FormatRequestId(entry.request_id), entry.trace_id.ToHex(), suffix);
   } else if (verdict.missing.empty() && !elsewhere) {
     verdict.status = TraceStatus::kComplete;
-    verdict.explanation = fmt::format("all {} expected spans found under trace {}{}", n,
-                                      entry.trace_id.ToHex(), suffix);
+    const std::string absent =
+        optional_absent == 0
+            ? std::string()
+            : fmt::format(" ({} optional span{} absent)", optional_absent,
+                          optional_absent == 1 ? "" : "s");
+    verdict.explanation = fmt::format("all {} expected spans found under trace {}{}{}",
+                                      verdict.expected_spans, entry.trace_id.ToHex(), absent,
+                                      suffix);
   } else if (elsewhere) {
     verdict.status = TraceStatus::kBroken;
     std::string text = verdict.breaks.size() == 1
@@ -467,14 +637,15 @@ TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entr
       text += DescribeBreak(verdict.breaks[b], expected.spans[break_span[b]]);
     }
     if (!verdict.missing.empty()) {
-      text += fmt::format("; also missing: {}", DescribeMissing(verdict.missing));
+      text += fmt::format("; also missing: {}", DescribeMissing(verdict.missing, missing_hints));
     }
     verdict.explanation = text + suffix;
   } else {
     verdict.status = TraceStatus::kIncomplete;
     verdict.explanation =
-        fmt::format("{} of {} expected spans missing: {}{}", verdict.missing.size(), n,
-                    DescribeMissing(verdict.missing), suffix);
+        fmt::format("{} of {} expected spans missing: {}{}", verdict.missing.size(),
+                    verdict.expected_spans, DescribeMissing(verdict.missing, missing_hints),
+                    suffix);
   }
   verdict.violations = CheckTraceStructure(expected, entry, trace_spans, options);
   return verdict;

@@ -42,16 +42,22 @@ struct PropagationBreak {
 
 // Something wrong with the structure of the spans under the ledger's trace id, even when every
 // expected span is present. Kinds:
-//   "orphan"            a span's parent span id is not in the trace;
+//   "orphan"            a span's parent span id is not in the trace (unless the span is an
+//                       expected one whose parent the tree says was sampled out:
+//                       ExpectedSpan::parent_unexported);
 //   "multiple-roots"    more than one span without a parent (one violation per trace);
 //   "duplicate-span-id" one span id used by several spans (identical copies included);
 //   "wrong-parent"      a span's parent exists but is not the one the expected tree names;
 //   "wrong-kind"        a span at an expected (hop, service) with a kind the tree does not expect,
 //                       which leaves that edge without its CLIENT or SERVER span;
 //   "unexpected-span"   a span the expected tree has no place for (no ground truth, another
-//                       request's id, an unknown hop, or a second span for the same expected one);
+//                       request's id, an unknown hop, or a second span for the same expected one;
+//                       not the spans an external service records below its SERVER span, and
+//                       for a SERVER span of another service.name where an external service's
+//                       was expected, the explanation says so);
 //   "clock-skew"        a SERVER span starting before its parent CLIENT span starts, or ending
-//                       after it ends, by more than the tolerance;
+//                       after it ends (unless ExpectedSpan::may_outlive_parent: its caller may
+//                       have given up on it), by more than the tolerance;
 //   "attribute"         an expected span lacks an attribute an AttributeExpectation requires, or
 //                       has it with another value.
 struct Violation {
@@ -80,9 +86,10 @@ struct TraceVerdict {
   uint64_t sequence = 0;
   TraceId trace_id;
   uint64_t request_id = 0;
+  // The expected tree's spans, less the absent ones it excuses (optional, or cut off by a timeout).
   size_t expected_spans = 0;
   size_t found_spans = 0;                // expected spans found under the ledger's trace id
-  std::vector<MissingSpan> missing;      // pre-order of the expected tree
+  std::vector<MissingSpan> missing;      // pre-order of the expected tree; never optional ones
   std::vector<PropagationBreak> breaks;  // topmost breaks only, pre-order
   std::string explanation;               // one human sentence
   // Structural problems of the spans under the ledger's trace id. They never change `status`,
@@ -135,7 +142,12 @@ std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const L
                                            const ClassifyOptions& options);
 
 // Identifies spans with expected spans by (tracerig.hop, kind, service) among spans whose
-// tracerig.request_id is the entry's. `trace_spans` are the spans the backend returned for the
+// tracerig.request_id is the entry's; an external service's SERVER span (ExpectedSpan::external),
+// which carries no ground truth, by structure: the SERVER span of that service.name whose parent
+// is the CLIENT span identified for the same hop (when only another service's SERVER span is
+// there, the span stays missing and the explanation names the service found instead). Optional
+// spans are never missing, nor a may_outlive_parent SERVER span (and its subtree) whose CLIENT
+// span records a timeout. `trace_spans` are the spans the backend returned for the
 // ledger's trace id; `fragments` are spans carrying the entry's request id found by searching (they
 // may repeat spans of `trace_spans`; spans are placed by their own trace_id, never by which list
 // they came in). Spans without the ground-truth attributes are ignored.
