@@ -1,8 +1,9 @@
 // Verifier throughput in traces/s on quickstart-shaped traces (8 spans, all complete): against an
 // in-process fake BackendClient (what the verifier itself costs: scheduling, classification, the
-// structural checks), and against the embedded backend over loopback HTTP with the Jaeger v1
-// client (what a run pays), with 1, 4 and 8 workers. Default VerifyOptions otherwise: two polls
-// per trace, the second at least min_repoll_interval (20ms) after the first.
+// structural checks), and against the embedded backend over loopback HTTP (what a run pays) with
+// three query clients: Jaeger v1 one trace per request (the reference), Jaeger v1 in batches, and
+// tracerig:// (batches, OTLP protobuf); with 1, 4 and 8 workers. Default VerifyOptions otherwise:
+// two polls per trace, the second at least min_repoll_interval (20ms) after the first.
 #include <benchmark/benchmark.h>
 
 #include <memory>
@@ -14,6 +15,7 @@
 #include "tests/verifier/test_spans.h"
 #include "verifier/http_fetcher.h"
 #include "verifier/jaeger_v1_client.h"
+#include "verifier/tracerig_client.h"
 #include "verifier/verify.h"
 
 namespace tracerig {
@@ -147,7 +149,14 @@ class FilledBackend {
   std::string error_;
 };
 
-void BM_VerifyEmbeddedBackend(benchmark::State& state) {
+// The query clients the embedded backend is verified with.
+enum class EmbeddedClient {
+  kJaegerV1Unbatched,  // one GET /api/traces/{id} per poll: the reference (before batches)
+  kJaegerV1,           // GET /api/traces?traceID=...&traceID=..., up to 10 ids per request
+  kTracerig,           // GET /api/tracerig/traces?ids=... (OTLP protobuf), up to 128 ids
+};
+
+void VerifyEmbedded(benchmark::State& state, EmbeddedClient client) {
   const Workload& w = MakeWorkload(kEmbeddedTraces);
   static FilledBackend backend(w);
   if (!backend.error().empty()) {
@@ -156,15 +165,18 @@ void BM_VerifyEmbeddedBackend(benchmark::State& state) {
   }
   VerifyOptions options;
   options.concurrency = static_cast<size_t>(state.range(0));
+  if (client == EmbeddedClient::kJaegerV1Unbatched) options.max_traces_per_request = 1;
   ThreadSleeper sleeper;
   VerificationSummary last;
   for (auto _ : state) {
     auto summary = VerifyLedger(
         w.scenario, w.ledger,
         [&]() -> std::unique_ptr<BackendClient> {
-          return MakeJaegerV1Client(
-              std::make_unique<BlockingHttpFetcher>("127.0.0.1", backend.query_port()),
-              "embedded");
+          auto fetcher = std::make_unique<BlockingHttpFetcher>("127.0.0.1", backend.query_port());
+          if (client == EmbeddedClient::kTracerig) {
+            return MakeTracerigClient(std::move(fetcher), "embedded");
+          }
+          return MakeJaegerV1Client(std::move(fetcher), "embedded");
         },
         options, SystemClock::Instance(), sleeper);
     if (!summary || summary->complete != w.ledger.size()) {
@@ -175,13 +187,39 @@ void BM_VerifyEmbeddedBackend(benchmark::State& state) {
     last = *summary;
   }
   ReportRate(state, w.ledger.size(), last);
+  state.counters["requests/trace"] =
+      static_cast<double>(last.backend_requests) / static_cast<double>(w.ledger.size());
 }
-BENCHMARK(BM_VerifyEmbeddedBackend)
+
+void BM_VerifyEmbeddedJaegerV1Unbatched(benchmark::State& state) {
+  VerifyEmbedded(state, EmbeddedClient::kJaegerV1Unbatched);
+}
+void BM_VerifyEmbeddedJaegerV1(benchmark::State& state) {
+  VerifyEmbedded(state, EmbeddedClient::kJaegerV1);
+}
+void BM_VerifyEmbeddedTracerig(benchmark::State& state) {
+  VerifyEmbedded(state, EmbeddedClient::kTracerig);
+}
+BENCHMARK(BM_VerifyEmbeddedJaegerV1Unbatched)
     ->Arg(1)
     ->Arg(4)
     ->Arg(8)
     ->UseRealTime()
     ->Iterations(2)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_VerifyEmbeddedJaegerV1)
+    ->Arg(1)
+    ->Arg(4)
+    ->Arg(8)
+    ->UseRealTime()
+    ->Iterations(2)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_VerifyEmbeddedTracerig)
+    ->Arg(1)
+    ->Arg(4)
+    ->Arg(8)
+    ->UseRealTime()
+    ->Iterations(4)
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

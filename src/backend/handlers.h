@@ -65,6 +65,10 @@ HttpResponseData HandleOtlpHttpIngest(SpanStore& store, IngestCounters& counters
 //   /api/traces?service=&operation=&tag=k:v&tags={json}&start=&end=&limit=&minDuration=&maxDuration=
 //                                    start/end in µs since the epoch, durations like "1.5ms",
 //                                    limit defaults to 100 as in Jaeger (<= 0: no limit)
+//   /api/traces?traceID=a&traceID=b  exactly those traces, in that order (other filters ignored,
+//                                    no service needed); an unknown id is left out of "data" and
+//                                    listed in "errors" as {"msg":"trace not found","traceID":a};
+//                                    a bad id is 400 "cannot parse traceID param: ..."
 //   /api/services                    sorted service names
 //   /api/services/{service}/operations  sorted operation names
 // Anything else is 404, other methods on these paths 405, both with Jaeger's error envelope.

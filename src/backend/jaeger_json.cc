@@ -186,14 +186,22 @@ ordered_json EncodeJaegerTrace(const std::vector<Span>& spans) {
   return trace;
 }
 
-std::string JaegerDataResponse(ordered_json data, size_t total) {
+std::string JaegerDataResponse(ordered_json data, size_t total, ordered_json errors) {
   ordered_json response;
   response["data"] = std::move(data);
   response["total"] = total;
   response["limit"] = 0;
   response["offset"] = 0;
-  response["errors"] = nullptr;
+  if (errors.is_array() && errors.empty()) errors = nullptr;
+  response["errors"] = std::move(errors);
   return DumpJson(response);
+}
+
+ordered_json JaegerTraceNotFoundError(TraceId id) {
+  ordered_json error;
+  error["msg"] = "trace not found";
+  error["traceID"] = JaegerTraceIdString(id);
+  return error;
 }
 
 std::string JaegerErrorResponse(int code, std::string_view message) {

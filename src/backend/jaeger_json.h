@@ -31,8 +31,14 @@ nlohmann::ordered_json JaegerTagJson(const Attribute& attribute);
 // `spans` must be non-empty and share one trace id (the first span's id names the trace).
 nlohmann::ordered_json EncodeJaegerTrace(const std::vector<Span>& spans);
 
-// {"data":data,"total":total,"limit":0,"offset":0,"errors":null}, serialised.
-std::string JaegerDataResponse(nlohmann::ordered_json data, size_t total);
+// {"data":data,"total":total,"limit":0,"offset":0,"errors":errors}, serialised; errors null when
+// there are none (an empty array is written as null, as Go writes a nil slice).
+std::string JaegerDataResponse(nlohmann::ordered_json data, size_t total,
+                               nlohmann::ordered_json errors = nullptr);
+// One "errors" entry of a batch answer (GET /api/traces?traceID=...) for an id Jaeger does not
+// have: {"msg":"trace not found","traceID":JaegerTraceIdString(id)} (no "code", as Jaeger omits a
+// zero one).
+nlohmann::ordered_json JaegerTraceNotFoundError(TraceId id);
 // {"data":null,"total":0,"limit":0,"offset":0,"errors":[{"code":code,"msg":message}]}.
 std::string JaegerErrorResponse(int code, std::string_view message);
 

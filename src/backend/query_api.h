@@ -1,9 +1,11 @@
 // The embedded backend's query port beyond Jaeger v1: Jaeger API v3 over HTTP/JSON (what Jaeger 2
-// serves next to v1 on 16686) and tracerig's own ingest statistics. Pure functions over a request
+// serves next to v1 on 16686), tracerig's own ingest statistics and its batch trace endpoint. Pure functions over a request
 // value and the store, like handlers.h; HandleQueryPort routes a request to the right one.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -42,8 +44,27 @@ struct NamedIngestCounters {
 HttpResponseData HandleTracerigStats(const SpanStore& store,
                                      const std::vector<NamedIngestCounters>& receivers);
 
+// GET /api/tracerig/traces?ids=ID,ID,...: the spans of every listed trace that is stored, as one
+// OTLP ExportTraceServiceRequest in protobuf (application/x-protobuf; EncodeTracesProtobuf, in
+// the order asked and stored, which the verifier regroups by trace id). The verifier's batch poll:
+// far cheaper to build and to read than Jaeger JSON. Ids are Jaeger's (1 to 32 hex digits),
+// separated by commas, the parameter may repeat, an id listed twice is answered once; an unknown
+// id is simply absent (an empty body when none is known). Errors, as text/plain naming the
+// problem: 400 when `ids` is missing or empty, holds more than kMaxTracerigTraceIds ids, or an id
+// that is not one ("ids[2] \"xyz\": strconv.ParseUint: ..."); 405 for other methods. Documented
+// in README.
+inline constexpr size_t kMaxTracerigTraceIds = 1000;
+HttpResponseData HandleTracerigTraces(const SpanStore& store, const HttpRequestView& request);
+
+// That answer's body: `spans` as an OTLP ExportTraceServiceRequest in protobuf, written directly
+// (several times cheaper than EncodeOtlpProtobuf's generated messages) with the same fields, in
+// the given order (one ResourceSpans per run of spans sharing service and resource attributes).
+// DecodeOtlpProtobuf gives the spans back as they were (invalid UTF-8 becomes U+FFFD).
+std::string EncodeTracesProtobuf(const std::vector<Span>& spans);
+
 // The query port's router: /api/v3/... to HandleJaegerV3Query, /api/tracerig/stats to
-// HandleTracerigStats, everything else to HandleJaegerQuery (v1).
+// HandleTracerigStats, /api/tracerig/traces to HandleTracerigTraces, everything else to
+// HandleJaegerQuery (v1).
 HttpResponseData HandleQueryPort(const SpanStore& store,
                                  const std::vector<NamedIngestCounters>& receivers,
                                  const HttpRequestView& request);

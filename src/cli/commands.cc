@@ -22,6 +22,7 @@
 #include "core/rng.h"
 #include "core/units.h"
 #include "net/address.h"
+#include "net/tls.h"
 #include "driver/ledger_io.h"
 #include "driver/load_driver.h"
 #include "driver/progress.h"
@@ -144,7 +145,8 @@ const std::vector<FlagSpec> kLoadFlags = {
     {"rate", "N", "root requests per second, open loop (overrides [load] rate)"},
     {"seed", "N", "seed for every random decision (overrides [scenario] seed)"},
     {"backend", "URL", "where the verifier reads spans: embedded (default), jaeger://HOST:PORT, "
-                       "jaeger-v3://, zipkin:// or tempo://"},
+                       "jaeger-v3://, zipkin://, tempo:// (+https for TLS: jaeger+https://), or "
+                       "tracerig:// for a separate `tracerig backend`"},
     {"export", "URL", "where spans are exported: otlp-http://HOST:PORT[/path], otlp-http-json://"
                       " or zipkin://HOST:PORT[/path] (default: the backend's host, port 4318)"},
     {"export-protocol", "P", "with the embedded backend: otlp-http (default), otlp-http-json or "
@@ -223,25 +225,35 @@ Result<StartedBackend> StartBackend(const Scenario& scenario, const ParsedFlags&
     started.plan.export_target = {in.address().to_string(), in.port(),
                                   zipkin ? "/api/v2/spans" : grpc ? "" : "/v1/traces"};
     started.plan.query = {query.address().to_string(), query.port(), ""};
-    started.plan.query_url = fmt::format("jaeger://{}:{}", query.address().to_string(), query.port());
+    started.plan.query_url =
+        fmt::format("tracerig://{}:{}", query.address().to_string(), query.port());
   }
   return started;
 }
 
-// The sender that speaks the plan's export protocol.
-Result<std::unique_ptr<BatchSender>> MakeSender(const BackendPlan& plan, const BackendConfig& config) {
+// The sender that speaks the plan's export protocol. TLS files are read here, at start-up, so a
+// missing CA file is a usage error naming the file rather than a failure on every export.
+Result<std::unique_ptr<BatchSender>> MakeSender(const BackendPlan& plan) {
   const Endpoint& e = plan.export_target;
   if (plan.protocol == ExportProtocol::kOtlpGrpc) {
     OtlpGrpcTarget target;
     target.host_port = fmt::format("{}:{}", e.host, e.port);
     target.headers = plan.export_headers;
     target.tls = plan.export_tls;
-    target.ca_file = config.ca_file;
-    target.client_cert_file = config.client_cert_file;
-    target.client_key_file = config.client_key_file;
+    if (plan.export_tls) {
+      target.ca_file = plan.export_tls_config.ca_file;
+      target.client_cert_file = plan.export_tls_config.client_cert_file;
+      target.client_key_file = plan.export_tls_config.client_key_file;
+    }
     auto sender = OtlpGrpcSender::Create(std::move(target));
     if (!sender) return sender.error();
     return std::unique_ptr<BatchSender>(std::move(*sender));
+  }
+  HttpClientOptions options;
+  if (plan.export_tls) {
+    auto tls = LoadTlsClientContext(plan.export_tls_config);
+    if (!tls) return MakeError("export over TLS: " + tls.error().message);
+    options.tls = std::move(*tls);
   }
   if (plan.protocol == ExportProtocol::kZipkin) {
     ZipkinHttpTarget target;
@@ -249,11 +261,11 @@ Result<std::unique_ptr<BatchSender>> MakeSender(const BackendPlan& plan, const B
     target.port = e.port;
     target.path = e.path;
     target.headers = plan.export_headers;
-    return std::unique_ptr<BatchSender>(std::make_unique<ZipkinHttpSender>(target));
+    return std::unique_ptr<BatchSender>(std::make_unique<ZipkinHttpSender>(target, options));
   }
   OtlpHttpTarget target{e.host, e.port, e.path, plan.export_headers};
   if (plan.protocol == ExportProtocol::kOtlpHttpJson) target.encoding = OtlpEncoding::kJson;
-  return std::unique_ptr<BatchSender>(std::make_unique<OtlpHttpSender>(target));
+  return std::unique_ptr<BatchSender>(std::make_unique<OtlpHttpSender>(target, options));
 }
 
 // Jaeger's API has whole microseconds; a child rebuilt from truncated start + duration can seem to
@@ -265,6 +277,11 @@ Result<BackendClientFactory> MakeQueryClients(const BackendPlan& plan) {
   HttpClientOptions options;
   options.request_timeout = std::chrono::milliseconds(10000);
   options.connect_timeout = std::chrono::milliseconds(3000);
+  if (plan.query_tls) {
+    auto tls = LoadTlsClientContext(plan.query_tls_config);
+    if (!tls) return MakeError("query over TLS: " + tls.error().message);
+    options.tls = std::move(*tls);
+  }
   return MakeBackendClientFactory(plan.query_url, plan.query_headers, options);
 }
 
@@ -427,7 +444,9 @@ Result<SaturationOptions> ParseSaturationOptions(const ParsedFlags& flags,
   double weighted = 0;
   double weights = 0;
   for (const auto& entry : scenario.load.entries) {
-    weighted += entry.weight * static_cast<double>(BuildExpectedTree(scenario, entry).spans.size());
+    // Optional spans (retries only a timeout causes) are not counted: the rate is what is sure.
+    weighted += entry.weight *
+                static_cast<double>(RequiredSpanCount(BuildExpectedTree(scenario, entry)));
     weights += entry.weight;
   }
   options.spans_per_request = weights > 0 ? weighted / weights : 0;
@@ -518,7 +537,7 @@ int RunSaturationSearch(const ParsedFlags& flags, Scenario scenario) {
     PrintError("run", query_clients.error().message);
     return kExitUsage;
   }
-  auto sender = MakeSender(backend->plan, scenario.backend);
+  auto sender = MakeSender(backend->plan);
   if (!sender) {
     PrintError("run", sender.error().message);
     return kExitUsage;
@@ -804,7 +823,7 @@ int RunCommand(const std::vector<std::string>& args) {
     return kExitUsage;
   }
 
-  auto sender = MakeSender(backend->plan, scenario->backend);
+  auto sender = MakeSender(backend->plan);
   if (!sender) {
     PrintError("run", sender.error().message);
     return kExitUsage;
@@ -1022,7 +1041,7 @@ int ServeCommand(const std::vector<std::string>& args) {
     PrintError("serve", backend.error().message);
     return kExitUsage;
   }
-  auto sender = MakeSender(backend->plan, scenario->backend);
+  auto sender = MakeSender(backend->plan);
   if (!sender) {
     PrintError("serve", sender.error().message);
     return kExitUsage;

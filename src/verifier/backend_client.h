@@ -1,11 +1,13 @@
 // What the verifier needs from a tracing backend, independent of its query API: fetch one trace by
-// id, search spans by a ground-truth attribute and, where served, read its dependency list. One
+// id (or many in one request, where the API allows it), search spans by a ground-truth attribute and, where served, read its dependency list. One
 // implementation per backend (Jaeger v1, ...) over an HttpFetcher, so every client is tested
 // against a fake fetcher without sockets.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +32,9 @@ class HttpFetcher {
   virtual Result<FetchResponse> Get(std::string_view target) = 0;
 };
 
+// One trace of a batch: nullopt when the backend says it does not exist.
+using TraceFetch = std::optional<std::vector<Span>>;
+
 class BackendClient {
  public:
   virtual ~BackendClient() = default;
@@ -38,6 +43,22 @@ class BackendClient {
   // nullopt: the backend says the trace does not exist. Error: unreachable, erroring or unparseable
   // answer — never confused with "not found".
   virtual Result<std::optional<std::vector<Span>>> GetTrace(TraceId id) = 0;
+  // How many ids GetTraces asks for in one request. 1 (the default): GetTraces is GetTrace per id,
+  // so the verifier calls GetTrace directly.
+  virtual size_t MaxTracesPerRequest() const { return 1; }
+  // The traces `ids` (distinct, at most MaxTracesPerRequest()), one answer per id in the same
+  // order. Error: the request failed as a whole (unreachable, erroring or unparseable answer),
+  // never a trace "not found". The default asks GetTrace per id and stops at the first error.
+  virtual Result<std::vector<TraceFetch>> GetTraces(std::span<const TraceId> ids) {
+    std::vector<TraceFetch> out;
+    out.reserve(ids.size());
+    for (TraceId id : ids) {
+      auto trace = GetTrace(id);
+      if (!trace) return trace.error();
+      out.push_back(std::move(*trace));
+    }
+    return out;
+  }
   // Spans whose attribute `key` renders as `value`, among traces of `service` that started in
   // [start_unix_micros, end_unix_micros].
   virtual Result<std::vector<Span>> FindSpans(std::string_view service, std::string_view key,
@@ -53,5 +74,12 @@ class BackendClient {
     return std::optional<std::vector<DependencyLink>>{};
   }
 };
+
+// The spans of a batch answer sorted into one TraceFetch per requested id, in the order of `ids`
+// (`ids` distinct, compared as 128-bit integers; an id without spans is nullopt). A span of a trace that was not asked for is an error naming
+// `backend` and the trace id: the answer is not the one asked for.
+Result<std::vector<TraceFetch>> GroupSpansByTrace(std::span<const TraceId> ids,
+                                                  std::vector<Span> spans,
+                                                  std::string_view backend);
 
 }  // namespace tracerig

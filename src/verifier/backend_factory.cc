@@ -11,6 +11,7 @@
 #include "verifier/jaeger_v1_client.h"
 #include "verifier/jaeger_v3_client.h"
 #include "verifier/tempo_client.h"
+#include "verifier/tracerig_client.h"
 #include "verifier/zipkin_v2_client.h"
 
 namespace tracerig {
@@ -22,20 +23,27 @@ struct SchemeInfo {
   uint16_t default_port;
 };
 
-constexpr std::array<SchemeInfo, 4> kSchemes = {{
+constexpr std::array<SchemeInfo, 5> kSchemes = {{
     {"jaeger", QueryApi::kJaegerV1, 16686},
     {"jaeger-v3", QueryApi::kJaegerV3, 16686},
     {"zipkin", QueryApi::kZipkinV2, 9411},
     {"tempo", QueryApi::kTempo, 3200},
+    {"tracerig", QueryApi::kTracerig, 16686},
 }};
 
+// tracerig:// is left out: it only serves tracerig's own embedded backend (did-you-mean finds it).
 constexpr std::string_view kExpected =
     "jaeger://HOST:PORT, jaeger-v3://HOST:PORT, zipkin://HOST:PORT or tempo://HOST:PORT";
 
 // The schemes, for "did you mean" (at least 2 edits, so "jager" and "jaegerv3" find theirs).
 std::string DidYouMeanScheme(std::string_view scheme) {
-  std::vector<std::string_view> schemes;
-  for (const SchemeInfo& info : kSchemes) schemes.push_back(info.scheme);
+  // With their TLS forms, so "jaeger+http" finds "jaeger+https".
+  std::vector<std::string> names;
+  for (const SchemeInfo& info : kSchemes) {
+    names.emplace_back(info.scheme);
+    names.push_back(std::string(info.scheme) + "+https");
+  }
+  const std::vector<std::string_view> schemes(names.begin(), names.end());
   return DidYouMean(scheme, schemes, 2);
 }
 
@@ -81,7 +89,7 @@ std::string_view QueryApiScheme(QueryApi api) {
 }
 
 std::string QueryTarget::HttpBase() const {
-  return fmt::format("http://{}{}", address.ToString(), base_path);
+  return fmt::format("{}://{}{}", tls ? "https" : "http", address.ToString(), base_path);
 }
 
 Result<QueryTarget> ParseQueryTarget(std::string_view query_url) {
@@ -90,7 +98,11 @@ Result<QueryTarget> ParseQueryTarget(std::string_view query_url) {
     return MakeError(fmt::format("query URL \"{}\" has no scheme (expected {})", query_url,
                                  kExpected));
   }
-  const std::string_view scheme = query_url.substr(0, sep);
+  std::string_view scheme = query_url.substr(0, sep);
+  // "jaeger+https": the API, then TLS as the transport.
+  constexpr std::string_view kTlsSuffix = "+https";
+  const bool tls = scheme.size() > kTlsSuffix.size() && scheme.ends_with(kTlsSuffix);
+  if (tls) scheme.remove_suffix(kTlsSuffix.size());
   const auto info = std::find_if(kSchemes.begin(), kSchemes.end(),
                                  [&](const SchemeInfo& s) { return s.scheme == scheme; });
   if (info == kSchemes.end()) {
@@ -99,7 +111,7 @@ Result<QueryTarget> ParseQueryTarget(std::string_view query_url) {
           "query URL \"{}\": {}:// does not say which query API the server speaks; name it "
           "with the same host and port: {}{}",
           query_url, scheme, kExpected,
-          scheme == "https" ? " (TLS to the query API is not supported yet)" : ""));
+          scheme == "https" ? " (for TLS, add +https to the API: jaeger+https://...)" : ""));
     }
     return MakeError(fmt::format("query URL \"{}\": unknown scheme \"{}\"{}; expected {}",
                                  query_url, scheme, DidYouMeanScheme(scheme), kExpected));
@@ -120,6 +132,7 @@ Result<QueryTarget> ParseQueryTarget(std::string_view query_url) {
   target.api = info->api;
   target.address = std::move(url->address);
   target.base_path = std::move(url->path);
+  target.tls = tls;
   while (!target.base_path.empty() && target.base_path.back() == '/') target.base_path.pop_back();
   return target;
 }
@@ -137,6 +150,8 @@ std::unique_ptr<BackendClient> MakeBackendClient(const QueryTarget& target,
       return MakeZipkinV2Client(std::move(fetcher), std::move(base));
     case QueryApi::kTempo:
       return MakeTempoClient(std::move(fetcher), std::move(base));
+    case QueryApi::kTracerig:
+      return MakeTracerigClient(std::move(fetcher), std::move(base));
     case QueryApi::kJaegerV1:
       break;
   }
@@ -153,6 +168,15 @@ Result<BackendClientFactory> MakeBackendClientFactory(std::string_view query_url
   for (const Header& header : headers) {
     if (auto ok = CheckHeader(header); !ok) return ok.error();
     pairs.emplace_back(header.name, header.value);
+  }
+  if (!parsed->tls) {
+    options.tls.reset();
+  } else if (!options.tls) {
+    auto roots = LoadTlsClientContext({});
+    if (!roots) {
+      return MakeError(fmt::format("query URL \"{}\": {}", query_url, roots.error().message));
+    }
+    options.tls = std::move(*roots);
   }
   return BackendClientFactory(
       [target = std::move(*parsed), pairs = std::move(pairs), options]() {

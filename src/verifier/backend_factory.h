@@ -4,7 +4,12 @@
 //   jaeger-v3://HOST[:16686][/base]  Jaeger query service, API v3 HTTP JSON
 //   zipkin://HOST[:9411][/base]      Zipkin v2 query API
 //   tempo://HOST[:3200][/base]       Grafana Tempo
+//   tracerig://HOST[:16686][/base]   tracerig's embedded backend: batches of traces as OTLP
+//                                    protobuf (GET /api/tracerig/traces), searches via Jaeger v1
 // A /base path is prepended to every request (a query service behind a path prefix).
+// "+https" after the scheme (jaeger+https://, jaeger-v3+https://, zipkin+https://, tempo+https://)
+// queries over TLS, with the same default ports; the CA and client certificate come from
+// HttpClientOptions::tls (system roots when unset).
 #pragma once
 
 #include <memory>
@@ -21,16 +26,17 @@
 
 namespace tracerig {
 
-enum class QueryApi { kJaegerV1, kJaegerV3, kZipkinV2, kTempo };
+enum class QueryApi { kJaegerV1, kJaegerV3, kZipkinV2, kTempo, kTracerig };
 
-// The URL scheme: "jaeger", "jaeger-v3", "zipkin", "tempo".
+// The URL scheme: "jaeger", "jaeger-v3", "zipkin", "tempo", "tracerig".
 std::string_view QueryApiScheme(QueryApi api);
 
 struct QueryTarget {
   QueryApi api = QueryApi::kJaegerV1;
   HostPort address;
   std::string base_path;  // "" or "/prefix" without a trailing slash
-  // "http://host:port/prefix", for Describe() and messages.
+  bool tls = false;       // the "+https" form
+  // "http://host:port/prefix" (https:// with TLS), for Describe() and messages.
   std::string HttpBase() const;
 };
 

@@ -1,6 +1,7 @@
 // BackendClient for the Jaeger query service's v1 HTTP JSON API (what the Jaeger UI uses, and what
-// the embedded backend serves): GET /api/traces/{id}, GET /api/traces?service=&tags=... and
-// GET /api/dependencies (which the embedded backend does not serve).
+// the embedded backend serves): GET /api/traces/{id}, GET /api/traces?traceID=a&traceID=b... (up
+// to 10 traces per request), GET /api/traces?service=&tags=... and GET /api/dependencies (which
+// the embedded backend does not serve).
 #pragma once
 
 #include <memory>
@@ -27,6 +28,11 @@ std::unique_ptr<BackendClient> MakeJaegerV1Client(std::unique_ptr<HttpFetcher> f
 // into fields (span.kind, otel.status_code, otel.status_description, error, w3c.tracestate) are not
 // repeated as attributes.
 Result<std::vector<Span>> DecodeJaegerTraces(std::string_view json);
+
+// The answer of GET /api/traces?traceID=a&traceID=b...: the same, except that "errors" entries
+// with "msg":"trace not found" are how Jaeger lists the ids it does not have (absences, not
+// failures), even when "data" is empty.
+Result<std::vector<Span>> DecodeJaegerTraceBatch(std::string_view json);
 
 // The answer of GET /api/dependencies?endTs=&lookback= (milliseconds):
 // {"data":[{"parent", "child", "callCount"}, ...]}; "data": null is an empty list.

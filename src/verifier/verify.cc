@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -116,6 +117,9 @@ struct TreeEdge {
 struct PreparedTree {
   uint64_t sequence = UINT64_MAX;  // the entry it was built for, when trees vary per request
   ExpectedTree tree;
+  // Spans a complete trace must have: the tree less its optional spans (retries only a timeout
+  // causes). A trace counts as full, for settling and time to queryable, at this many.
+  size_t required = 0;
   TreeSamplingModel sampling;
   std::vector<TreeEdge> edges;
   // The calls a complete trace without violations shows: every span is an expected one under its
@@ -129,6 +133,7 @@ PreparedTree Prepare(const Scenario& scenario, const LedgerEntry& entry, bool pe
   PreparedTree p;
   p.sequence = entry.sequence;
   p.tree = ExpectedTreeFor(scenario, entry, per_request);
+  p.required = RequiredSpanCount(p.tree);
   p.sampling = ModelTreeSampling(scenario, p.tree);
   const std::vector<ExpectedSpan>& spans = p.tree.spans;
   // Calls per edge and pair of fresh decisions: those calls are all seen or all not.
@@ -138,8 +143,9 @@ PreparedTree Prepare(const Scenario& scenario, const LedgerEntry& entry, bool pe
     const int parent = spans[i].parent;
     // A span whose caller was sampled out hangs off an ancestor that did not call it: the call
     // into it is invisible, so it is no expected edge.
+    // An optional span (a retry only a timeout causes) may or may not be there: no clean call.
     if (spans[i].kind != SpanKind::kServer || parent < 0 || static_cast<size_t>(parent) >= i ||
-        spans[i].parent_unexported) {
+        spans[i].parent_unexported || spans[i].optional) {
       continue;
     }
     const auto c = static_cast<uint32_t>(parent);
@@ -269,6 +275,8 @@ class Worker {
  public:
   Worker(const Inputs& in, SharedRun& shared, BackendClient& backend, size_t workers)
       : in_(in), shared_(shared), backend_(backend), slots_(in.trees.size()) {
+    batch_size_ = std::max<size_t>(
+        1, std::min(in.options.max_traces_per_request, backend.MaxTracesPerRequest()));
     if (in.options.max_requests_per_second > 0) {
       request_gap_ns_ = static_cast<uint64_t>(static_cast<double>(workers) * kNanosPerSecond /
                                               in.options.max_requests_per_second);
@@ -289,8 +297,10 @@ class Worker {
     std::priority_queue<Due, std::vector<Due>, std::greater<>> queue;
     for (uint32_t i = 0; i < states_.size(); ++i) queue.emplace(0, i);
     size_t unpolled = states_.size();
+    std::vector<uint32_t> batch;
+    std::vector<TraceFetch> answers;
     while (!queue.empty() && !shared_.abort.load(std::memory_order_relaxed)) {
-      const auto [due, i] = queue.top();
+      const uint64_t due = queue.top().first;
       uint64_t now = Elapsed();
       if (unpolled == 0 && now >= options.deadline_ns) {
         result_.counts.deadline_hit = true;
@@ -300,35 +310,44 @@ class Worker {
         in_.sleeper.SleepFor(std::min(due, options.deadline_ns) - now);
         continue;
       }
-      queue.pop();
-      TraceState& s = states_[i];
-      const LedgerEntry& entry = in_.ledger[s.ledger_index];
-      std::vector<Span> spans;
-      if (!Poll(entry, spans)) return std::move(result_);
-      if (!s.polled) --unpolled;
-      const size_t count = spans.size();
-      const size_t expected = TreeOf(s).tree.spans.size();
-      now = Elapsed();
-      if (!s.polled && count < expected) {
-        s.first_poll_present = PresentAtFirstPoll(TreeOf(s).tree, entry, spans);
+      // Every trace due now, earliest first, in one request.
+      batch.clear();
+      while (!queue.empty() && queue.top().first <= now && batch.size() < batch_size_) {
+        batch.push_back(queue.top().second);
+        queue.pop();
       }
-      NoteFull(s, count >= expected, !s.polled);
-      if (!s.polled || count != s.last_count) {
-        s.polled = true;
-        s.last_count = static_cast<uint32_t>(count);
-        s.same_count_polls = 1;
-        s.last_change_ns = now;
-      } else if (s.same_count_polls < UINT16_MAX) {
-        ++s.same_count_polls;
+      if (!Poll(batch, answers)) return std::move(result_);
+      for (size_t k = 0; k < batch.size(); ++k) {
+        const uint32_t i = batch[k];
+        TraceState& s = states_[i];
+        const LedgerEntry& entry = in_.ledger[s.ledger_index];
+        std::vector<Span> spans;
+        if (answers[k]) spans = std::move(*answers[k]);
+        if (!s.polled) --unpolled;
+        const size_t count = spans.size();
+        const size_t expected = TreeOf(s).required;
+        now = Elapsed();
+        if (!s.polled && count < expected) {
+          s.first_poll_present = PresentAtFirstPoll(TreeOf(s).tree, entry, spans);
+        }
+        NoteFull(s, count >= expected, !s.polled);
+        if (!s.polled || count != s.last_count) {
+          s.polled = true;
+          s.last_count = static_cast<uint32_t>(count);
+          s.same_count_polls = 1;
+          s.last_change_ns = now;
+        } else if (s.same_count_polls < UINT16_MAX) {
+          ++s.same_count_polls;
+        }
+        const bool full = count >= expected;
+        if (s.same_count_polls >= options.stable_polls &&
+            (full || now - s.last_change_ns >= options.settle_incomplete_ns)) {
+          shared_.Settled();
+          if (!Finish(s, spans)) return std::move(result_);
+          continue;
+        }
+        queue.emplace(now + (full ? options.min_repoll_interval_ns : options.poll_interval_ns), i);
       }
-      const bool full = count >= expected;
-      if (s.same_count_polls >= options.stable_polls &&
-          (full || now - s.last_change_ns >= options.settle_incomplete_ns)) {
-        shared_.Settled();
-        if (!Finish(s, spans)) return std::move(result_);
-        continue;
-      }
-      queue.emplace(now + (full ? options.min_repoll_interval_ns : options.poll_interval_ns), i);
     }
     if (shared_.abort.load()) return std::move(result_);
     // Past the deadline: one last poll of each pending trace (spans are not kept between polls),
@@ -339,12 +358,18 @@ class Worker {
       queue.pop();
     }
     std::sort(rest.begin(), rest.end());
-    for (uint32_t i : rest) {
-      std::vector<Span> spans;
-      TraceState& s = states_[i];
-      if (!Poll(in_.ledger[s.ledger_index], spans)) break;
-      NoteFull(s, spans.size() >= TreeOf(s).tree.spans.size(), !s.polled);
-      if (!Finish(s, spans)) break;
+    for (size_t first = 0; first < rest.size(); first += batch_size_) {
+      batch.assign(rest.begin() + static_cast<std::ptrdiff_t>(first),
+                   rest.begin() + static_cast<std::ptrdiff_t>(
+                                      std::min(rest.size(), first + batch_size_)));
+      if (!Poll(batch, answers)) break;
+      for (size_t k = 0; k < batch.size(); ++k) {
+        TraceState& s = states_[batch[k]];
+        std::vector<Span> spans;
+        if (answers[k]) spans = std::move(*answers[k]);
+        NoteFull(s, spans.size() >= TreeOf(s).required, !s.polled);
+        if (!Finish(s, spans)) return std::move(result_);
+      }
     }
     return std::move(result_);
   }
@@ -369,15 +394,45 @@ class Worker {
     s.full_at_first_poll = first_poll;
   }
 
-  // GetTrace with retries; "not found" is no spans. False on failure (the error is recorded).
-  bool Poll(const LedgerEntry& entry, std::vector<Span>& spans) {
-    auto trace = WithRetries([&] { return backend_.GetTrace(entry.trace_id); });
-    if (!trace) {
-      Fail(trace.error());
+  // The traces of `batch` in one request (GetTrace for a batch of one), with retries; `answers`
+  // gets one per trace. False on failure (the error is recorded).
+  bool Poll(const std::vector<uint32_t>& batch, std::vector<TraceFetch>& answers) {
+    // GetTraces wants distinct ids; two ledger entries under one trace id (a driver bug the
+    // checks must still see) share one answer. A batch is small, so a linear search will do.
+    ids_.clear();
+    id_of_.clear();
+    for (uint32_t i : batch) {
+      const TraceId id = in_.ledger[states_[i].ledger_index].trace_id;
+      const auto at = std::find(ids_.begin(), ids_.end(), id);
+      id_of_.push_back(static_cast<size_t>(at - ids_.begin()));
+      if (at == ids_.end()) ids_.push_back(id);
+    }
+    auto fetched = WithRetries([&]() -> Result<std::vector<TraceFetch>> {
+      if (ids_.size() == 1) {
+        auto trace = backend_.GetTrace(ids_[0]);
+        if (!trace) return trace.error();
+        std::vector<TraceFetch> one;
+        one.push_back(std::move(*trace));
+        return one;
+      }
+      auto traces = backend_.GetTraces(ids_);
+      if (traces && traces->size() != ids_.size()) {
+        return MakeError(fmt::format("{} answered {} traces for {} ids", backend_.Describe(),
+                                     traces->size(), ids_.size()));
+      }
+      return traces;
+    });
+    if (!fetched) {
+      Fail(fetched.error());
       return false;
     }
-    ++result_.counts.polls;
-    if (trace->has_value()) spans = std::move(**trace);
+    result_.counts.polls += batch.size();
+    if (ids_.size() == batch.size()) {
+      answers = std::move(*fetched);
+    } else {
+      answers.clear();
+      for (size_t k : id_of_) answers.push_back((*fetched)[k]);
+    }
     return true;
   }
 
@@ -617,6 +672,9 @@ class Worker {
   PartialSummary result_;
   uint64_t request_gap_ns_ = 0;
   uint64_t next_request_ns_ = 0;
+  size_t batch_size_ = 1;      // trace ids per poll request
+  std::vector<TraceId> ids_;   // the current batch's distinct trace ids, reused
+  std::vector<size_t> id_of_;  // per trace of the batch, its index into ids_
   std::optional<PreparedTree> scratch_;  // per-request trees only
   struct TreeSlots {
     std::vector<SamplingCounts*> sampling;  // per TreeSamplingModel::services entry

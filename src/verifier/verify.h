@@ -36,9 +36,17 @@
 //     dependency links over the ledger's time span (padded by `dependency_window_padding_ns`),
 //     compared with the same expected edges as the observed graph (presence only: a backend
 //     aggregates every trace in the window). A fetch failure is recorded as an error string.
+//   - Batches: a worker asks for every trace that is due (earliest first, ledger order among
+//     equals) in one request of up to min(`max_traces_per_request`,
+//     BackendClient::MaxTracesPerRequest()) ids, then handles each answer as if it had been polled
+//     alone, so stable count, settle time and deadline are per trace as above. A failed batch is
+//     retried whole (backoff as below); no trace of it counts as polled or missing. `polls` counts
+//     traces answered, `backend_requests` requests made.
 //   - Politeness: at most `concurrency` requests in flight (one per worker, each with its own
 //     client) and, if `max_requests_per_second` is set, no more than that many started per
-//     second overall (each worker keeps its share).
+//     second overall (each worker keeps its share). A batch is one request for both bounds (it
+//     is one HTTP exchange); to bound the backend's work per request too, lower
+//     `max_traces_per_request` (1 = one GetTrace per poll, as before batches).
 #pragma once
 
 #include <chrono>
@@ -95,6 +103,9 @@ struct VerifyOptions {
   size_t concurrency = 8;
   // Requests started per second over all workers; 0 = no limit.
   double max_requests_per_second = 0;
+  // Trace ids per poll request, further capped by BackendClient::MaxTracesPerRequest(); 0 or 1:
+  // one GetTrace per poll.
+  size_t max_traces_per_request = 100;
   // A child SERVER span may start before / end after its parent CLIENT span by this much before
   // it is a "clock-skew" violation.
   uint64_t clock_skew_tolerance_ns = 0;
@@ -208,8 +219,8 @@ struct VerificationSummary {
   // Up to max_examples traces per violation kind (each trace once), ledger order. Independent of
   // `examples`: a broken trace with violations can be in both.
   std::vector<TraceVerdict> violation_examples;
-  uint64_t polls = 0;                       // GetTrace answers received (retries not counted)
-  uint64_t backend_requests = 0;            // GetTrace and FindSpans calls, retries included
+  uint64_t polls = 0;             // traces answered by GetTrace(s) (retries not counted)
+  uint64_t backend_requests = 0;  // GetTrace, GetTraces and FindSpans calls, retries included
   uint64_t elapsed_ns = 0;
   bool deadline_hit = false;
   std::vector<SamplingVerdict> sampling;  // one per scenario service reached, by service name

@@ -1,8 +1,10 @@
-// Jaeger API v3 and /api/tracerig/stats on the query port: routes, parameters, error envelopes.
+// Jaeger API v3, /api/tracerig/stats and /api/tracerig/traces on the query port: routes,
+// parameters, error envelopes.
 #include "backend/query_api.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -186,6 +188,119 @@ TEST_F(JaegerV3Test, V1StillAnswersOnTheSamePort) {
   HttpResponseData v1 = Get("/api/traces/0000000000000abc");
   ASSERT_EQ(v1.status, 200u);
   EXPECT_EQ(json::parse(v1.body)["data"][0]["spans"].size(), 2u);
+}
+
+// GET /api/tracerig/traces: the verifier's batch poll (OTLP protobuf), reusing the v3 fixture's
+// store (0abc: two spans, 1234...0def: one span).
+TEST_F(JaegerV3Test, TracerigTracesAnswersTheKnownIdsAsOtlpProtobuf) {
+  struct Case {
+    std::string target;
+    std::vector<uint64_t> span_ids;  // of the decoded answer, in order
+  };
+  const std::vector<Case> cases = {
+      {"/api/tracerig/traces?ids=0000000000000abc,00000000000012340000000000000def", {1, 2, 3}},
+      {"/api/tracerig/traces?ids=abc", {1, 2}},
+      // Unknown ids are simply absent; none known is an empty (valid) request body.
+      {"/api/tracerig/traces?ids=fff,00000000000012340000000000000def,eee", {3}},
+      {"/api/tracerig/traces?ids=fff", {}},
+      // Repeated parameter; a repeated id is answered once.
+      {"/api/tracerig/traces?ids=abc&ids=abc,1234%30000000000000def", {1, 2, 3}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.target);
+    HttpResponseData r = Get(c.target);
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(r.content_type, "application/x-protobuf");
+    auto spans = DecodeOtlpProtobuf(r.body);
+    ASSERT_TRUE(spans.ok()) << spans.error().message;
+    std::vector<uint64_t> ids;
+    for (const Span& span : *spans) ids.push_back(span.span_id.value);
+    std::sort(ids.begin(), ids.end());  // grouped by resource, as EncodeOtlpProtobuf does
+    EXPECT_EQ(ids, c.span_ids);
+  }
+  // The spans come back whole: the same as the store holds.
+  auto spans = DecodeOtlpProtobuf(Get("/api/tracerig/traces?ids=abc").body);
+  ASSERT_TRUE(spans.ok());
+  auto stored = store_.GetTrace(TraceId{0, 0xabc});
+  ASSERT_TRUE(stored);
+  for (const Span& span : *spans) {
+    EXPECT_NE(std::find(stored->spans.begin(), stored->spans.end(), span), stored->spans.end())
+        << span.span_id.value;
+  }
+}
+
+TEST(EncodeTracesProtobufTest, DecodesToTheSameSpansAsEncodeOtlpProtobufInOrder) {
+  std::vector<Span> spans;
+  Span a = MakeSpan(0xabc, 1, "frontend", "GET /cart", kT0, 3'000'000,
+                    {{"s", std::string("text")}, {"b", false}, {"i", int64_t{-7}},
+                     {"d", 2.5}, {"empty", std::string()}});
+  a.trace_id.high = 0x1234;
+  a.kind = SpanKind::kClient;
+  a.trace_state = "k=v";
+  a.flags = 0x301;
+  a.status_code = StatusCode::kError;
+  a.status_message = "bad \xff byte";  // invalid UTF-8: U+FFFD in both encoders
+  a.resource_attributes = {{"host.name", std::string("h1")}};
+  a.events.push_back(SpanEvent{kT0 + 5, "retry", {{"attempt", int64_t{2}}}});
+  Span b = MakeSpan(0xabc, 2, "cart", "GetCart", kT0 + 1000, 1'000'000);
+  b.parent_span_id = SpanId{1};
+  b.status_code = StatusCode::kOk;
+  Span c = a;  // the first resource again after another: a new run, the order is kept
+  c.span_id = SpanId{3};
+  c.events.clear();
+  Span d;  // every field at its default but the ids
+  d.trace_id = TraceId{0, 9};
+  d.span_id = SpanId{4};
+  spans = {a, b, c, d};
+  auto ours = DecodeOtlpProtobuf(EncodeTracesProtobuf(spans));
+  ASSERT_TRUE(ours.ok()) << ours.error().message;
+  auto reference = DecodeOtlpProtobuf(EncodeOtlpProtobuf(spans));
+  ASSERT_TRUE(reference.ok()) << reference.error().message;
+  ASSERT_EQ(ours->size(), 4u);
+  std::vector<uint64_t> order;
+  for (const Span& s : *ours) order.push_back(s.span_id.value);
+  EXPECT_EQ(order, (std::vector<uint64_t>{1, 2, 3, 4}));
+  for (const Span& s : *ours) {
+    auto same = std::find_if(reference->begin(), reference->end(),
+                             [&](const Span& r) { return r.span_id == s.span_id; });
+    ASSERT_NE(same, reference->end());
+    EXPECT_EQ(s, *same) << s.span_id.value;
+  }
+  EXPECT_EQ((*ours)[0].status_message, "bad \xEF\xBF\xBD byte");
+  EXPECT_TRUE(EncodeTracesProtobuf({}).empty());
+}
+
+TEST_F(JaegerV3Test, TracerigTracesRejectsBadRequestsWithTheReason) {
+  struct Case {
+    std::string target;
+    std::string method;
+    unsigned status;
+    std::string body;
+  };
+  std::string too_many = "/api/tracerig/traces?ids=1";
+  for (size_t i = 1; i <= kMaxTracerigTraceIds; ++i) too_many += ",1";
+  const std::vector<Case> cases = {
+      {"/api/tracerig/traces", "GET", 400,
+       "parameter 'ids' is required: trace ids in hex, separated by commas"},
+      {"/api/tracerig/traces?ids=", "GET", 400, "ids[0] \"\": empty trace id"},
+      {"/api/tracerig/traces?ids=abc,xyz", "GET", 400,
+       "ids[1] \"xyz\": strconv.ParseUint: parsing \"xyz\": invalid syntax"},
+      {"/api/tracerig/traces?ids=abc,,def", "GET", 400, "ids[1] \"\": empty trace id"},
+      {"/api/tracerig/traces?ids=" + std::string(33, 'a'), "GET", 400,
+       "ids[0] \"" + std::string(33, 'a') +
+           "\": TraceID cannot be longer than 32 hex characters: " + std::string(33, 'a')},
+      {"/api/tracerig/traces?ids=%zz", "GET", 400, "invalid URL escape \"%zz\""},
+      {too_many, "GET", 400, "at most 1000 ids per request"},
+      {"/api/tracerig/traces?ids=abc", "POST", 405,
+       "/api/tracerig/traces accepts GET, not \"POST\""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.target.substr(0, 60));
+    HttpResponseData r = Get(c.target, c.method);
+    EXPECT_EQ(r.status, c.status);
+    EXPECT_EQ(r.content_type, "text/plain; charset=utf-8");
+    EXPECT_EQ(r.body, c.body);
+  }
 }
 
 TEST(TracerigStatsTest, ReportsStoreAndPerReceiverCounters) {

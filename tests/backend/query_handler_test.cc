@@ -203,6 +203,70 @@ TEST_F(JaegerQueryTest, SearchErrors) {
   }
 }
 
+// GET /api/traces?traceID=...: Jaeger's tracesByIDs, which the verifier's Jaeger v1 client batches
+// with.
+TEST_F(JaegerQueryTest, SearchByTraceIdsAnswersExactlyThoseTraces) {
+  struct Row {
+    std::string target;
+    std::vector<std::string> data;    // trace ids in "data", in order
+    std::vector<std::string> absent;  // "trace not found" ids in "errors"
+  };
+  const Row rows[] = {
+      {"/api/traces?traceID=abc&traceID=00000000000012340000000000000def",
+       {"0000000000000abc", "00000000000012340000000000000def"}, {}},
+      // In the order asked; the other filters are ignored, as in Jaeger.
+      {"/api/traces?traceID=00000000000012340000000000000def&traceID=abc&service=nope&limit=1",
+       {"00000000000012340000000000000def", "0000000000000abc"}, {}},
+      {"/api/traces?traceID=fff&traceID=abc&traceID=12340000000000000eee",
+       {"0000000000000abc"}, {"0000000000000fff", "00000000000012340000000000000eee"}},
+      {"/api/traces?traceID=fff", {}, {"0000000000000fff"}},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.target);
+    HttpResponseData r = Get(row.target);
+    ASSERT_EQ(r.status, 200u) << r.body;
+    json body = json::parse(r.body);
+    ASSERT_TRUE(body["data"].is_array());
+    std::vector<std::string> data;
+    for (const auto& trace : body["data"]) data.push_back(trace["traceID"]);
+    EXPECT_EQ(data, row.data);
+    std::vector<std::string> absent;
+    if (row.absent.empty()) {
+      EXPECT_TRUE(body["errors"].is_null());
+    } else {
+      for (const auto& e : body["errors"]) {
+        EXPECT_EQ(e["msg"], "trace not found");
+        EXPECT_FALSE(e.contains("code"));  // Go omits a zero code
+        absent.push_back(e["traceID"]);
+      }
+    }
+    EXPECT_EQ(absent, row.absent);
+  }
+  // The same trace JSON as GET /api/traces/{id}.
+  json one = json::parse(Get("/api/traces/abc").body);
+  json batch = json::parse(Get("/api/traces?traceID=abc").body);
+  EXPECT_EQ(batch["data"], one["data"]);
+}
+
+TEST_F(JaegerQueryTest, SearchByTraceIdsRejectsABadIdLikeJaeger) {
+  struct Row {
+    std::string target;
+    std::string message;
+  };
+  const Row rows[] = {
+      {"/api/traces?traceID=abc&traceID=xyz",
+       "cannot parse traceID param: strconv.ParseUint: parsing \"xyz\": invalid syntax"},
+      {"/api/traces?traceID=" + std::string(33, '1'),
+       "cannot parse traceID param: TraceID cannot be longer than 32 hex characters: " +
+           std::string(33, '1')},
+  };
+  for (const Row& row : rows) {
+    HttpResponseData r = Get(row.target);
+    EXPECT_EQ(r.status, 400u) << row.target;
+    EXPECT_EQ(r.body, JaegerErrorResponse(400, row.message)) << row.target;
+  }
+}
+
 TEST_F(JaegerQueryTest, UnknownPathsAndMethods) {
   for (std::string_view target :
        {"/", "/api", "/api/traces/", "/api/traces/abc/extra", "/api/services/",

@@ -36,6 +36,8 @@ TEST(ParseQueryTargetTest, AcceptedUrls) {
       {"tempo://tempo", QueryApi::kTempo, "tempo", 3200, "", "http://tempo:3200"},
       {"tempo://[::1]:3201/tempo", QueryApi::kTempo, "::1", 3201, "/tempo",
        "http://[::1]:3201/tempo"},
+      {"tracerig://127.0.0.1", QueryApi::kTracerig, "127.0.0.1", 16686, "",
+       "http://127.0.0.1:16686"},
   };
   for (const Case& c : cases) {
     auto target = ParseQueryTarget(c.url);
@@ -69,7 +71,7 @@ TEST(ParseQueryTargetTest, RejectedUrlsSayWhy) {
       {"http://h:16686",
        "query URL \"http://h:16686\": http:// does not say which query API the server speaks; "
        "name it with the same host and port: " + expected.substr(9)},
-      {"https://h", "(TLS to the query API is not supported yet)"},
+      {"https://h", "(for TLS, add +https to the API: jaeger+https://...)"},
       {"embedded", "query URL \"embedded\" has no scheme (" + expected + ")"},
       {"://h", "has no scheme"},
       {"tempo://h:notaport", "query URL \"tempo://h:notaport\""},
@@ -110,6 +112,24 @@ TEST(MakeBackendClientTest, EachApiGetsItsClientAndTheBasePath) {
     EXPECT_FALSE(trace->has_value());
     EXPECT_EQ(targets, std::vector<std::string>{c.target});
   }
+}
+
+TEST(MakeBackendClientTest, TracerigBatchesThroughItsOwnEndpoint) {
+  auto target = ParseQueryTarget("tracerig://h:1/base");
+  ASSERT_TRUE(target.ok()) << target.error().message;
+  std::vector<std::string> targets;
+  auto fetcher = std::make_unique<ScriptedFetcher>(&targets);
+  fetcher->Answer(200, "");  // an empty OTLP request: none of the traces is known
+  auto client = MakeBackendClient(*target, std::move(fetcher));
+  EXPECT_EQ(client->Describe(), "tracerig at http://h:1/base");
+  EXPECT_GT(client->MaxTracesPerRequest(), 1u);
+  const std::vector<TraceId> ids = {TraceId{0, 1}, TraceId{0, 2}};
+  auto traces = client->GetTraces(ids);
+  ASSERT_TRUE(traces.ok()) << traces.error().message;
+  EXPECT_EQ(*traces, (std::vector<TraceFetch>{std::nullopt, std::nullopt}));
+  EXPECT_EQ(targets, std::vector<std::string>{"/base/api/tracerig/traces?ids="
+                                              "00000000000000000000000000000001,"
+                                              "00000000000000000000000000000002"});
 }
 
 TEST(MakeBackendClientFactoryTest, RejectsBadUrlsAndHeadersWithoutPrintingValues) {

@@ -368,5 +368,111 @@ TEST_F(JaegerV1ClientTest, FindSpansErrors) {
               StartsWith("jaeger returned malformed JSON for a search of service payment: "));
 }
 
+
+// One trace of a batch answer: `spans` spans of one process, under `hex`.
+std::string TraceJson(const std::string& hex, int spans) {
+  std::string out = R"({"traceID":")" + hex + R"(","processes":{"p1":{"serviceName":"s"}},"spans":[)";
+  for (int i = 0; i < spans; ++i) {
+    if (i > 0) out += ",";
+    out += R"({"traceID":")" + hex + R"(","spanID":")" + std::to_string(i + 1) +
+           R"(","operationName":"op","startTime":1,"processID":"p1"})";
+  }
+  return out + "]}";
+}
+
+std::string NotFound(const std::string& hex) {
+  return R"({"msg":"trace not found","traceID":")" + hex + R"("})";
+}
+
+TEST_F(JaegerV1ClientTest, GetTracesAsksForEveryIdInOneRequest) {
+  const std::vector<TraceId> ids = {TraceId{0, 0xa}, TraceId{0, 0xb}, TraceId{1, 0xc}};
+  fetcher_->Answer(200, R"({"data":[)" + TraceJson("a", 2) + "]}");
+  ASSERT_TRUE(client_->GetTraces(ids).ok());
+  EXPECT_EQ(client_->MaxTracesPerRequest(), 10u);
+  EXPECT_EQ(targets_, std::vector<std::string>{"/api/traces?traceID=" + ids[0].ToHex() +
+                                               "&traceID=" + ids[1].ToHex() +
+                                               "&traceID=" + ids[2].ToHex()});
+  // A full batch of 32-digit ids stays below the 8 KiB header limit of Go's and Beast's servers.
+  EXPECT_LT(targets_[0].size() / ids.size() * client_->MaxTracesPerRequest(), 8192u - 1024);
+}
+
+TEST_F(JaegerV1ClientTest, GetTracesAnswersPerIdOrFailsAsAWhole) {
+  const std::vector<TraceId> ids = {TraceId{0, 0xa}, TraceId{0, 0xb}, TraceId{0, 0xc}};
+  constexpr int kAbsent = -1;
+  struct Case {
+    const char* name;
+    std::optional<unsigned> status;  // nullopt: transport failure
+    std::string body;
+    std::vector<int> spans;  // per id, kAbsent for "not found"; empty when an error is expected
+    std::string error;       // the start of the error message
+  };
+  const std::string list = "/api/traces?traceID=" + ids[0].ToHex() + "&traceID=" +
+                           ids[1].ToHex() + "&traceID=" + ids[2].ToHex();
+  const std::vector<Case> cases = {
+      {"all found", 200,
+       R"({"data":[)" + TraceJson("c", 3) + "," + TraceJson("a", 2) + "," + TraceJson("b", 1) +
+           R"(],"total":0,"limit":0,"offset":0,"errors":null})",
+       {2, 1, 3}, ""},
+      {"some missing", 200,
+       R"({"data":[)" + TraceJson("a", 2) + "," + TraceJson("000000000000000c", 1) +
+           R"(],"errors":[)" + NotFound("000000000000000b") + "]}",
+       {2, kAbsent, 1}, ""},
+      {"none found", 200,
+       R"({"data":[],"errors":[)" + NotFound("a") + "," + NotFound("b") + "," + NotFound("c") +
+           "]}",
+       {kAbsent, kAbsent, kAbsent}, ""},
+      {"null data", 200, R"({"data":null,"errors":null})", {kAbsent, kAbsent, kAbsent}, ""},
+      {"malformed body", 200, "<html>proxy login</html>", {},
+       "jaeger returned malformed JSON for 3 traces from " + ids[0].ToHex() + ": parse error"},
+      {"another error", 200, R"({"data":[],"errors":[{"code":500,"msg":"storage down"}]})", {},
+       "jaeger returned malformed JSON for 3 traces from " + ids[0].ToHex() +
+           ": no data, errors: [{\"code\":500"},
+      {"a trace not asked for", 200, R"({"data":[)" + TraceJson("d", 1) + "]}", {},
+       "jaeger v1 at http://127.0.0.1:16686 answered a span of trace "
+       "0000000000000000000000000000000d, which was not asked for"},
+      {"404", 404, R"({"data":null,"errors":[{"code":404,"msg":"trace not found"}]})", {},
+       "jaeger answered HTTP 404: {\"data\":null"},
+      {"500", 500, "boom", {}, "jaeger answered HTTP 500: boom"},
+      {"transport", std::nullopt, "connection refused", {},
+       "jaeger v1 at http://127.0.0.1:16686: GET " + list + ": connection refused"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    if (c.status) {
+      fetcher_->Answer(*c.status, c.body);
+    } else {
+      fetcher_->Fail(c.body);
+    }
+    auto traces = client_->GetTraces(ids);
+    if (!c.error.empty()) {
+      ASSERT_FALSE(traces.ok());
+      EXPECT_THAT(traces.error().message, StartsWith(c.error));
+      continue;
+    }
+    ASSERT_TRUE(traces.ok()) << traces.error().message;
+    ASSERT_EQ(traces->size(), ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      const TraceFetch& t = (*traces)[i];
+      if (c.spans[i] == kAbsent) {
+        EXPECT_FALSE(t.has_value()) << i;
+        continue;
+      }
+      ASSERT_TRUE(t.has_value()) << i;
+      EXPECT_EQ(t->size(), static_cast<size_t>(c.spans[i])) << i;
+      for (const Span& span : *t) EXPECT_EQ(span.trace_id, ids[i]);
+    }
+  }
+}
+
+TEST(DecodeJaegerTraceBatchTest, OnlyTraceNotFoundErrorsAreAbsences) {
+  EXPECT_TRUE(DecodeJaegerTraceBatch(R"({"data":[],"errors":[{"msg":"trace not found"}]})").ok());
+  // A single-trace answer with that error and no data is still a failure.
+  EXPECT_FALSE(DecodeJaegerTraces(R"({"data":[],"errors":[{"msg":"trace not found"}]})").ok());
+  auto mixed = DecodeJaegerTraceBatch(
+      R"({"data":[],"errors":[{"msg":"trace not found"},{"msg":"timeout"}]})");
+  ASSERT_FALSE(mixed.ok());
+  EXPECT_THAT(mixed.error().message, StartsWith("no data, errors: "));
+}
+
 }  // namespace
 }  // namespace tracerig

@@ -72,6 +72,7 @@ class FakeBackend final : public BackendClient {
 
   Result<std::optional<std::vector<Span>>> GetTrace(TraceId id) override {
     ++get_calls;
+    if (get_calls == fail_get_call) return MakeError("connection reset mid-batch");
     if (Fail()) return MakeError("connection refused");
     std::vector<Span> spans;
     for (const Span& s : Visible()) {
@@ -79,6 +80,35 @@ class FakeBackend final : public BackendClient {
     }
     if (spans.empty()) return std::optional<std::vector<Span>>{};
     return std::optional<std::vector<Span>>{spans};
+  }
+
+  // Batches of up to batch_limit ids (1: no GetTraces calls). A batch fails as a whole: either
+  // by failures_to_inject, or, with loop_in_batches, when one of the GetTrace calls the default
+  // implementation makes for it fails.
+  size_t batch_limit = 1;
+  bool loop_in_batches = false;
+  int fail_get_call = 0;  // this GetTrace call (1-based) fails; 0: none
+  std::vector<size_t> batch_sizes;
+  size_t MaxTracesPerRequest() const override { return batch_limit; }
+  Result<std::vector<TraceFetch>> GetTraces(std::span<const TraceId> ids) override {
+    batch_sizes.push_back(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (std::find(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(i), ids[i]) !=
+          ids.begin() + static_cast<std::ptrdiff_t>(i)) {
+        return MakeError("the same id twice in one batch");
+      }
+    }
+    if (loop_in_batches) return BackendClient::GetTraces(ids);
+    if (Fail()) return MakeError("connection reset");
+    std::vector<TraceFetch> out;
+    for (TraceId id : ids) {
+      std::vector<Span> spans;
+      for (const Span& s : Visible()) {
+        if (s.trace_id == id) spans.push_back(s);
+      }
+      out.push_back(spans.empty() ? TraceFetch{} : TraceFetch{std::move(spans)});
+    }
+    return out;
   }
 
   Result<std::vector<Span>> FindSpans(std::string_view service, std::string_view key,
@@ -931,6 +961,144 @@ TEST_F(VerifyLedgerTest, AttributeExpectationsAreViolationsOfKindAttribute) {
   EXPECT_EQ(summary->violation_examples[0].sequence, 0u);
   EXPECT_EQ(summary->violation_examples[0].violations[0].explanation,
             "SERVER span of checkout at hop 0.1 lacks http.route");
+}
+
+TEST_F(VerifyLedgerTest, BatchesMixSettledAndUnsettledTracesWithTheSameVerdicts) {
+  LedgerEntry complete = AddEntry();
+  backend_.Add(Spans(complete));
+  std::vector<Span> partial = Spans(AddEntry());
+  partial.resize(6);
+  backend_.Add(partial);
+  AddEntry();  // nothing ever arrives
+  backend_.batch_limit = 10;
+  auto batched = Run();
+  ASSERT_TRUE(batched.ok()) << batched.error().message;
+  // All three at 0; the complete one alone at 20ms (settled: a batch of one is a GetTrace); the
+  // other two together every 100ms until they have been quiet for settle_incomplete (2s).
+  std::vector<size_t> expected_batches = {3};
+  expected_batches.insert(expected_batches.end(), 20, 2);
+  EXPECT_EQ(backend_.batch_sizes, expected_batches);
+  EXPECT_EQ(backend_.get_calls, 1);
+  EXPECT_EQ(batched->polls, 44u);
+  EXPECT_EQ(batched->complete, 1u);
+  EXPECT_EQ(batched->incomplete, 1u);
+  EXPECT_EQ(batched->missing, 1u);
+  EXPECT_EQ(batched->elapsed_ns, 2 * kSec);
+
+  // The same ledger one trace per request: the same verdicts, times and polls.
+  FakeClock clock;
+  AdvancingSleeper sleeper(clock);
+  FakeBackend unbatched(clock);
+  unbatched.Add(Spans(complete));
+  unbatched.Add(partial);
+  options_.max_traces_per_request = 1;
+  auto one_by_one = VerifyLedger(scenario_, ledger_, unbatched, options_, clock, sleeper);
+  ASSERT_TRUE(one_by_one.ok()) << one_by_one.error().message;
+  EXPECT_TRUE(unbatched.batch_sizes.empty());
+  EXPECT_EQ(one_by_one->polls, batched->polls);
+  EXPECT_EQ(one_by_one->elapsed_ns, batched->elapsed_ns);
+  EXPECT_EQ(one_by_one->complete, batched->complete);
+  EXPECT_EQ(one_by_one->incomplete, batched->incomplete);
+  EXPECT_EQ(one_by_one->missing, batched->missing);
+  ASSERT_EQ(one_by_one->examples.size(), batched->examples.size());
+  for (size_t i = 0; i < batched->examples.size(); ++i) {
+    EXPECT_EQ(one_by_one->examples[i].sequence, batched->examples[i].sequence);
+    EXPECT_EQ(one_by_one->examples[i].status, batched->examples[i].status);
+  }
+  EXPECT_EQ(one_by_one->backend_requests - batched->backend_requests, 44u - 22u);
+}
+
+TEST_F(VerifyLedgerTest, BatchSizeIsTheSmallerOfOptionAndClient) {
+  for (int i = 0; i < 5; ++i) backend_.Add(Spans(AddEntry()));
+  backend_.batch_limit = 3;
+  options_.max_traces_per_request = 4;
+  ASSERT_TRUE(Run().ok());
+  EXPECT_EQ(backend_.batch_sizes, (std::vector<size_t>{3, 2, 3, 2}));
+  backend_.batch_sizes.clear();
+  backend_.batch_limit = 10;
+  options_.max_traces_per_request = 2;
+  ASSERT_TRUE(Run().ok());
+  EXPECT_EQ(backend_.batch_sizes, (std::vector<size_t>{2, 2, 2, 2}));  // and 2 GetTrace calls
+}
+
+TEST_F(VerifyLedgerTest, AFailedBatchIsRetriedWholeAfterBackoffNeverMissing) {
+  for (int i = 0; i < 3; ++i) backend_.Add(Spans(AddEntry()));
+  backend_.batch_limit = 10;
+  backend_.failures_to_inject = 2;
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->complete, 3u);
+  EXPECT_EQ(summary->missing, 0u);
+  // Two failures (100ms, 200ms backoff), the batch again, then the confirming poll 20ms later.
+  EXPECT_EQ(backend_.batch_sizes, (std::vector<size_t>{3, 3, 3, 3}));
+  EXPECT_EQ(sleeper_.slept(), (100 + 200 + 20) * kMs);
+  EXPECT_EQ(summary->polls, 6u);
+  EXPECT_EQ(summary->backend_requests, 4u);
+}
+
+TEST_F(VerifyLedgerTest, AnErrorInTheMiddleOfABatchFailsTheBatchNotItsTraces) {
+  for (int i = 0; i < 3; ++i) backend_.Add(Spans(AddEntry()));
+  backend_.batch_limit = 10;
+  backend_.loop_in_batches = true;  // GetTrace per id: the first succeeds, the second fails
+  backend_.fail_get_call = 2;
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->complete, 3u);
+  EXPECT_EQ(summary->missing, 0u);
+  EXPECT_EQ(backend_.get_calls, 2 + 3 + 3);
+  EXPECT_EQ(sleeper_.slept(), (100 + 20) * kMs);
+  EXPECT_EQ(summary->polls, 6u);  // the first trace's answer in the failed batch is not a poll
+
+  // When it keeps failing, the run ends with the backend's error, not with missing traces.
+  FakeClock clock;
+  AdvancingSleeper sleeper(clock);
+  FakeBackend down(clock);
+  down.batch_limit = 10;
+  down.failures_to_inject = -1;
+  auto failed = VerifyLedger(scenario_, ledger_, down, options_, clock, sleeper);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().message, "backend unreachable: connection reset");
+  EXPECT_EQ(down.batch_sizes, (std::vector<size_t>{3, 3, 3}));
+}
+
+TEST_F(VerifyLedgerTest, ABatchIsOneRequestForTheRateLimit) {
+  options_.max_requests_per_second = 10;  // one request per 100ms
+  for (int i = 0; i < 3; ++i) backend_.Add(Spans(AddEntry()));
+  backend_.batch_limit = 10;
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->complete, 3u);
+  EXPECT_EQ(summary->backend_requests, 2u);
+  // The confirming batch was due at 20ms; the limit moves it to 100ms.
+  EXPECT_EQ(summary->elapsed_ns, 100 * kMs);
+}
+
+TEST_F(VerifyLedgerTest, LedgerEntriesSharingATraceIdShareOneAnswerInABatch) {
+  LedgerEntry first = AddEntry();
+  backend_.Add(Spans(first));
+  ledger_.push_back(first);  // the same trace id again (and the same request)
+  ledger_.back().sequence = 1;
+  backend_.Add(Spans(AddEntry()));
+  backend_.batch_limit = 10;
+  auto batched = Run();
+  ASSERT_TRUE(batched.ok()) << batched.error().message;
+  EXPECT_EQ(batched->complete, 3u);
+  EXPECT_EQ(backend_.batch_sizes, (std::vector<size_t>{2, 2}));  // the distinct ids
+  EXPECT_EQ(batched->polls, 6u);
+}
+
+TEST_F(VerifyLedgerTest, PastTheDeadlineTheLastPollsAreBatched) {
+  options_.deadline_ns = 1 * kSec;
+  for (int i = 0; i < 3; ++i) AddEntry();  // nothing ever arrives
+  backend_.batch_limit = 2;
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_TRUE(summary->deadline_hit);
+  EXPECT_EQ(summary->missing, 3u);
+  EXPECT_EQ(summary->polls, 33u);  // as one by one: at 0, 0.1s, ..., 0.9s and a last time at 1s
+  // Ten rounds of a batch of two and a GetTrace, then the last polls: again two and one.
+  EXPECT_EQ(backend_.batch_sizes.size(), 11u);
+  EXPECT_EQ(backend_.get_calls, 11);
 }
 
 }  // namespace
