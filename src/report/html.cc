@@ -5,6 +5,7 @@
 #include <cmath>
 #include <ctime>
 #include <map>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -273,6 +274,46 @@ std::string LoadSection(const RunReport& r) {
 
 // ---- service graph ----------------------------------------------------------------------------
 
+// The backend's own dependency list next to the graph: why it was not compared, or how many
+// expected edges it listed and a table of the missing and unexpected ones.
+std::string BackendGraphHtml(const std::optional<BackendGraph>& g) {
+  if (!g) return "";
+  std::string out = fmt::format(
+      "<div id=\"backend-graph\" data-served=\"{}\" data-missing=\"{}\" "
+      "data-unexpected=\"{}\">\n<h3>The backend's dependency list</h3>\n",
+      g->fetched ? "yes" : "no", g->comparison.missing, g->comparison.unexpected);
+  if (!g->fetched) {
+    return out + fmt::format("<p class=\"placeholder\">not compared: {}</p>\n</div>\n",
+                             Esc(g->error));
+  }
+  size_t expected = 0;
+  size_t listed = 0;
+  for (const EdgeComparison& e : g->comparison.edges) {
+    expected += e.in_topology;
+    listed += e.in_topology && e.status != "missing";
+  }
+  out += fmt::format("<p>{} of {} expected edges listed by the backend, {} edges not in the "
+                     "topology (window {} to {}).</p>\n",
+                     listed, expected, g->comparison.unexpected,
+                     UtcTime(g->start_unix_micros * 1000), UtcTime(g->end_unix_micros * 1000));
+  if (!g->error.empty()) {
+    out += fmt::format("<p class=\"placeholder\">not compared: {}</p>\n", Esc(g->error));
+  }
+  if (g->comparison.missing + g->comparison.unexpected > 0) {
+    out += "<table id=\"backend-graph-edges\"><thead><tr><th>caller</th><th>callee</th>"
+           "<th>status</th><th>expected calls</th><th>backend calls</th></tr></thead><tbody>\n";
+    for (const EdgeComparison& e : g->comparison.edges) {
+      if (e.status != "missing" && e.status != "unexpected") continue;
+      out += fmt::format("<tr class=\"{0}\"><td>{1}</td><td>{2}</td><td>{0}</td>"
+                         "<td class=\"num\">{3:.1f}</td><td class=\"num\">{4}</td></tr>\n",
+                         e.status, Esc(e.caller), Esc(e.callee), e.expected_calls,
+                         e.observed_calls);
+    }
+    out += "</tbody></table>\n";
+  }
+  return out + "</div>\n";
+}
+
 struct GraphPair {
   std::string caller;
   std::string callee;
@@ -434,6 +475,7 @@ std::string GraphSection(const RunReport& r) {
     out += "<p class=\"placeholder\">This report does not carry the scenario's expected edges; "
            "only edges where something went wrong are drawn.</p>\n";
   }
+  if (r.verification) out += BackendGraphHtml(r.verification->backend_graph);
   out += "</section>\n";
   return out;
 }
@@ -620,6 +662,38 @@ std::string TimelineSvg(const LatencyTimeline& t) {
   return out;
 }
 
+// Time to queryable and, when some spans arrived after their trace's first poll, the late spans.
+std::string TimeToQueryableHtml(const TimeToQueryable& t) {
+  std::string out = "<h3>Time to queryable</h3>\n";
+  if (t.traces == 0) {
+    return out + "<p class=\"placeholder\" id=\"time-to-queryable\">no complete trace gave a "
+                 "time-to-queryable sample</p>\n";
+  }
+  out += "<table id=\"time-to-queryable\"><thead><tr><th>traces</th><th>full at first poll</th>"
+         "<th>p50</th><th>p90</th><th>p99</th><th>max</th><th>precision</th></tr></thead>"
+         "<tbody>\n";
+  out += fmt::format("<tr><td class=\"num\">{}</td><td class=\"num\">{}</td>"
+                     "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
+                     "<td class=\"num\">{}</td><td class=\"num\">± {}</td></tr>\n",
+                     t.traces, t.upper_bounds, FormatDuration(t.p50_ns), FormatDuration(t.p90_ns),
+                     FormatDuration(t.p99_ns), FormatDuration(t.max_ns),
+                     FormatDuration(t.precision_ns));
+  out += "</tbody></table>\n";
+  if (t.late_hops.empty()) return out;
+  out += fmt::format("<h3>Late spans</h3>\n<p>{} traces were complete only after their first poll "
+                     "(later than {}); the spans they lacked at that poll:</p>\n",
+                     t.late_traces, FormatDuration(t.late_floor_ns));
+  out += "<table id=\"late-spans\"><thead><tr><th>hop</th><th>edge</th><th>kind</th>"
+         "<th>traces</th><th>max</th></tr></thead><tbody>\n";
+  for (const LateHop& h : t.late_hops) {
+    out += fmt::format("<tr data-hop=\"{0}\"><td class=\"mono\">{0}</td><td>{1} → {2}</td>"
+                       "<td>{3}</td><td class=\"num\">{4}</td><td class=\"num\">{5}</td></tr>\n",
+                       Esc(h.hop), Esc(h.caller), Esc(h.callee), SpanKindName(h.kind), h.traces,
+                       FormatDuration(h.max_ns));
+  }
+  return out + "</tbody></table>\n";
+}
+
 std::string LatencySection(const RunReport& r) {
   const auto& l = r.load;
   std::string out = "<section id=\"latency\">\n<h2>Latency</h2>\n";
@@ -634,6 +708,7 @@ std::string LatencySection(const RunReport& r) {
   out += HistogramSvg("hist-lag", "schedule lag", l.schedule_lag);
   out += "</div>\n";
   out += TimelineSvg(l.timeline);
+  if (r.verification) out += TimeToQueryableHtml(r.verification->time_to_queryable);
   out += "</section>\n";
   return out;
 }

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <initializer_list>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "core/units.h"
@@ -57,6 +59,58 @@ std::string LatencyRow(const std::string& label, const LatencyHistogram& h) {
   return Row({label, FormatDuration(h.Percentile(50)), FormatDuration(h.Percentile(90)),
               FormatDuration(h.Percentile(99)), FormatDuration(h.max()),
               std::to_string(h.count())});
+}
+
+// Time to queryable, and the late spans table when some spans arrived after their trace's first
+// poll. Empty when no complete trace gave a sample.
+std::string TimeToQueryableMarkdown(const TimeToQueryable& t) {
+  if (t.traces == 0 && t.late_hops.empty()) return "";
+  std::string out = "\n### Time to queryable\n\n";
+  out += "| Traces | Full at first poll | p50 | p90 | p99 | max | Precision |\n";
+  out += "|---:|---:|---:|---:|---:|---:|---:|\n";
+  out += Row({std::to_string(t.traces), std::to_string(t.upper_bounds), FormatDuration(t.p50_ns),
+              FormatDuration(t.p90_ns), FormatDuration(t.p99_ns), FormatDuration(t.max_ns),
+              "± " + FormatDuration(t.precision_ns)});
+  if (!t.late_hops.empty()) {
+    out += fmt::format("\n#### Late spans ({} traces complete only after their first poll, above "
+                       "{})\n\n",
+                       t.late_traces, FormatDuration(t.late_floor_ns));
+    out += "| Hop | Edge | Kind | Traces | Max |\n|---|---|---|---:|---:|\n";
+    for (const LateHop& h : t.late_hops) {
+      out += Row({"`" + EscapeMarkdown(h.hop) + "`",
+                  fmt::format("{} → {}", EscapeMarkdown(h.caller), EscapeMarkdown(h.callee)),
+                  std::string(SpanKindName(h.kind)), std::to_string(h.traces),
+                  FormatDuration(h.max_ns)});
+    }
+  }
+  return out;
+}
+
+// The backend's own dependency list: why it was not compared, or its missing and unexpected
+// edges (the rest matched).
+std::string BackendGraphMarkdown(const std::optional<BackendGraph>& g) {
+  if (!g) return "";
+  std::string out = "\n### Backend dependency list\n\n";
+  if (!g->fetched) return out + "Not compared: " + EscapeMarkdown(g->error) + ".\n";
+  size_t expected = 0;
+  size_t listed = 0;
+  for (const EdgeComparison& e : g->comparison.edges) {
+    expected += e.in_topology;
+    listed += e.in_topology && e.status != "missing";
+  }
+  out += fmt::format("{} of {} expected edges listed by the backend, {} unexpected.\n", listed,
+                     expected, g->comparison.unexpected);
+  if (!g->error.empty()) out += "Not compared: " + EscapeMarkdown(g->error) + ".\n";
+  bool header = false;
+  for (const EdgeComparison& e : g->comparison.edges) {
+    if (e.status != "missing" && e.status != "unexpected") continue;
+    if (!header) out += "\n| Caller → callee | Status | Backend calls |\n|---|---|---:|\n";
+    header = true;
+    out += Row({fmt::format("{} → {}", EscapeMarkdown(e.caller), EscapeMarkdown(e.callee)),
+                e.status == "missing" ? "❌ missing" : "⚠️ unexpected",
+                std::to_string(e.observed_calls)});
+  }
+  return out;
 }
 
 }  // namespace
@@ -150,6 +204,8 @@ std::string RenderMarkdown(const RunReport& r) {
                     std::to_string(b.traces)});
       }
     }
+    out += BackendGraphMarkdown(v.backend_graph);
+    out += TimeToQueryableMarkdown(v.time_to_queryable);
     if (!v.examples.empty()) {
       const size_t shown = std::min(v.examples.size(), kMaxExampleTraces);
       out += fmt::format("\n### Example traces ({} of {} not complete)\n\n", shown,

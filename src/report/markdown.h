@@ -11,8 +11,9 @@
 namespace tracerig {
 
 // Title with the verdict (✅ when the exit code is 0, ❌ otherwise), then tables: checks (failing
-// first), load and latency, spans, verification, propagation breaks, up to 5 example traces, and a
-// collapsed <details> block with the run's seed, backend, version and services.
+// first), load and latency, spans, verification, propagation breaks, the backend's dependency list
+// (its missing and unexpected edges), time to queryable with its late spans, up to 5 example
+// traces, and a collapsed <details> block with the run's seed, backend, version and services.
 std::string RenderMarkdown(const RunReport& report);
 
 // Makes text safe inside a table cell or a line of Markdown: backslash-escapes the characters

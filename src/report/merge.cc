@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -35,8 +36,114 @@ void AppendViolationExamples(std::vector<TraceVerdict>& into, const std::vector<
   }
 }
 
+// Percentiles of the whole cannot be rebuilt from the parts' percentiles; the largest part's is
+// an upper bound of the whole's (each part has at most the same fraction of samples above it), so
+// a merged expectation is judged conservatively. Counts add up; late hops add up per hop and kind
+// with the largest max_ns.
+void MergeTimeToQueryable(TimeToQueryable& into, const TimeToQueryable& from) {
+  into.traces += from.traces;
+  into.upper_bounds += from.upper_bounds;
+  into.late_traces += from.late_traces;
+  for (uint64_t TimeToQueryable::*field :
+       {&TimeToQueryable::p50_ns, &TimeToQueryable::p90_ns, &TimeToQueryable::p99_ns,
+        &TimeToQueryable::max_ns, &TimeToQueryable::precision_ns,
+        &TimeToQueryable::observed_p99_ns, &TimeToQueryable::observed_max_ns,
+        &TimeToQueryable::late_floor_ns}) {
+    into.*field = std::max(into.*field, from.*field);
+  }
+  for (const LateHop& hop : from.late_hops) {
+    auto it = std::find_if(into.late_hops.begin(), into.late_hops.end(), [&hop](const LateHop& h) {
+      return h.hop == hop.hop && h.caller == hop.caller && h.callee == hop.callee &&
+             h.kind == hop.kind;
+    });
+    if (it == into.late_hops.end()) {
+      into.late_hops.push_back(hop);
+    } else {
+      it->traces += hop.traces;
+      it->max_ns = std::max(it->max_ns, hop.max_ns);
+    }
+  }
+}
+
+// Each run asked the backend about its own time window, and shards side by side ask about
+// overlapping ones, so per edge: missing or unexpected in any served list stays so (a flaky
+// backend is not averaged away), expected calls add up (they are per verified request) and the
+// backend's call count is the largest one (overlapping windows would count calls twice). A run
+// whose list was not served or not fetched is named in `error`; the lists that were served are
+// still compared. `report` numbers it in that note.
+void MergeBackendGraph(std::optional<BackendGraph>& into, const std::optional<BackendGraph>& from,
+                       size_t report) {
+  if (!from) return;
+  if (!into) {
+    into.emplace();
+    into->start_unix_micros = from->start_unix_micros;
+    into->end_unix_micros = from->end_unix_micros;
+  }
+  BackendGraph& g = *into;
+  if (!from->fetched) {
+    g.error += fmt::format("{}report {}: {}", g.error.empty() ? "" : "; ", report, from->error);
+    return;
+  }
+  g.start_unix_micros = g.fetched ? std::min(g.start_unix_micros, from->start_unix_micros)
+                                  : from->start_unix_micros;
+  g.end_unix_micros = g.fetched ? std::max(g.end_unix_micros, from->end_unix_micros)
+                                : from->end_unix_micros;
+  g.fetched = true;
+  for (const EdgeComparison& edge : from->comparison.edges) {
+    auto it = std::find_if(g.comparison.edges.begin(), g.comparison.edges.end(),
+                           [&edge](const EdgeComparison& e) {
+                             return e.caller == edge.caller && e.callee == edge.callee;
+                           });
+    if (it == g.comparison.edges.end()) {
+      g.comparison.edges.push_back(edge);
+      continue;
+    }
+    it->in_topology = it->in_topology || edge.in_topology;
+    it->expected_calls += edge.expected_calls;
+    it->expected_variance += edge.expected_variance;
+    it->observed_calls = std::max(it->observed_calls, edge.observed_calls);
+    // The worst status wins: missing, then unexpected, then count-mismatch, then ok.
+    for (const char* status : {"missing", "unexpected", "count-mismatch"}) {
+      if (it->status == status) break;
+      if (edge.status == status) {
+        it->status = status;
+        break;
+      }
+    }
+  }
+  for (const DependencyLink& link : from->links) {
+    auto it = std::find_if(g.links.begin(), g.links.end(), [&link](const DependencyLink& l) {
+      return l.parent == link.parent && l.child == link.child;
+    });
+    if (it == g.links.end()) {
+      g.links.push_back(link);
+    } else {
+      it->call_count = std::max(it->call_count, link.call_count);
+    }
+  }
+}
+
+// Sorted as CompareGraphs sorts, with the totals recounted from the merged edges.
+void FinishBackendGraph(BackendGraph& g) {
+  auto& edges = g.comparison.edges;
+  std::sort(edges.begin(), edges.end(), [](const EdgeComparison& a, const EdgeComparison& b) {
+    return std::tie(a.caller, a.callee) < std::tie(b.caller, b.callee);
+  });
+  g.comparison.missing = 0;
+  g.comparison.unexpected = 0;
+  g.comparison.count_mismatches = 0;
+  for (const auto& e : edges) {
+    g.comparison.missing += e.status == "missing";
+    g.comparison.unexpected += e.status == "unexpected";
+    g.comparison.count_mismatches += e.status == "count-mismatch";
+  }
+  std::sort(g.links.begin(), g.links.end(), [](const DependencyLink& a, const DependencyLink& b) {
+    return std::tie(a.parent, a.child) < std::tie(b.parent, b.child);
+  });
+}
+
 void MergeVerification(VerificationSummary& into, const VerificationSummary& from,
-                       size_t max_examples) {
+                       size_t max_examples, size_t report) {
   into.checked += from.checked;
   into.complete += from.complete;
   into.incomplete += from.incomplete;
@@ -63,6 +170,8 @@ void MergeVerification(VerificationSummary& into, const VerificationSummary& fro
   into.backend_requests += from.backend_requests;
   into.elapsed_ns = std::max(into.elapsed_ns, from.elapsed_ns);
   into.deadline_hit |= from.deadline_hit;
+  MergeTimeToQueryable(into.time_to_queryable, from.time_to_queryable);
+  MergeBackendGraph(into.backend_graph, from.backend_graph, report);
 }
 
 }  // namespace
@@ -97,6 +206,20 @@ Result<RunReport> MergeReports(const std::vector<RunReport>& reports,
           "at most {}: runs with different [expect] cannot be judged together",
           i + 1, r.expect.completeness, r.expect.broken, first.expect.completeness,
           first.expect.broken));
+    }
+    if (r.expect.time_to_queryable_p99_ns != first.expect.time_to_queryable_p99_ns ||
+        r.expect.time_to_queryable_max_ns != first.expect.time_to_queryable_max_ns) {
+      auto bounds = [](const Expectations& e) {
+        auto text = [](const std::optional<uint64_t>& ns) {
+          return ns ? fmt::format("{} ns", *ns) : std::string("unset");
+        };
+        return fmt::format("p99 {}, max {}", text(e.time_to_queryable_p99_ns),
+                           text(e.time_to_queryable_max_ns));
+      };
+      return MakeError(fmt::format(
+          "report {} expects time to queryable {}, report 1 {}: runs with different [expect] "
+          "cannot be judged together",
+          i + 1, bounds(r.expect), bounds(first.expect)));
     }
     if (i > 0) {
       if (r.backend != first.backend && m.backend.find(r.backend) == std::string::npos) {
@@ -154,7 +277,7 @@ Result<RunReport> MergeReports(const std::vector<RunReport>& reports,
     if (r.verification) {
       if (!any_verified) m.verification.emplace();
       any_verified = true;
-      MergeVerification(*m.verification, *r.verification, max_examples);
+      MergeVerification(*m.verification, *r.verification, max_examples, i + 1);
     }
   }
   if (m.verification) {
@@ -163,6 +286,27 @@ Result<RunReport> MergeReports(const std::vector<RunReport>& reports,
                      [](const BreakEdgeCount& a, const BreakEdgeCount& b) {
                        return std::tie(b.traces, a.hop) < std::tie(a.traces, b.hop);
                      });
+    // As the verifier orders them: most traces first, then by hop.
+    std::stable_sort(m.verification->time_to_queryable.late_hops.begin(),
+                     m.verification->time_to_queryable.late_hops.end(),
+                     [](const LateHop& a, const LateHop& b) {
+                       return std::tie(b.traces, a.hop) < std::tie(a.traces, b.hop);
+                     });
+    if (auto& g = m.verification->backend_graph) {
+      FinishBackendGraph(*g);
+      // No backend served a list: when they all said the same ("not served by this backend"),
+      // say it as they did, so the merge is judged as each report was.
+      if (!g->fetched) {
+        std::optional<std::string> same;
+        bool differ = false;
+        for (const RunReport& r : reports) {
+          if (!r.verification || !r.verification->backend_graph) continue;
+          if (same && *same != r.verification->backend_graph->error) differ = true;
+          same = r.verification->backend_graph->error;
+        }
+        if (same && !differ) g->error = *same;
+      }
+    }
   }
   Judge(m);
   return m;

@@ -18,8 +18,14 @@ namespace tracerig {
 // first; examples keep up to `max_examples` per status and violation kind. The seed, version and
 // load model are the first report's (the backend too, unless they differ: then all are listed).
 // A verification error in any report makes the merge an infrastructure failure; verification is
-// merged over the reports that have one. `fail_on` replaces the reports' --fail-on when given
-// (else the first report's is kept). The result has been through Judge.
+// merged over the reports that have one. Time to queryable: counts add up and each percentile is
+// the largest report's (an upper bound of the merged one); late hops add up per (hop, caller,
+// callee, kind) with the largest max_ns. Backend graph: per edge the worst status of any report
+// whose backend served its list (missing or unexpected anywhere stays so), expected calls added,
+// the backend's call count the largest; reports whose list was not served or not fetched are
+// named in its `error`. Time-to-queryable expectations must match too. `fail_on` replaces the
+// reports' --fail-on when given (else the first report's is kept). The result has been through
+// Judge. Sampling verdicts and the observed graph are not merged (the result has none).
 Result<RunReport> MergeReports(const std::vector<RunReport>& reports,
                                std::optional<FailOn> fail_on = std::nullopt,
                                size_t max_examples = 5);

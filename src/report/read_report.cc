@@ -3,7 +3,9 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <iomanip>
+#include <optional>
 #include <sstream>
 #include <utility>
 
@@ -247,6 +249,124 @@ std::vector<TraceVerdict> Verdicts(const Json& object, std::string_view key,
   return out;
 }
 
+// An integer or null (an expectation the scenario did not set); absent reads as null.
+std::optional<uint64_t> NullableU64(const Json& object, std::string_view key,
+                                    const std::string& where) {
+  const Json* j = Optional(object, key);
+  if (j == nullptr || j->is_null()) return std::nullopt;
+  return U64(object, key, where);
+}
+
+// One of `names`, else an error listing them.
+std::string OneOf(const Json& object, std::string_view key, const std::string& where,
+                  std::initializer_list<std::string_view> names) {
+  std::string value = String(object, key, where);
+  std::string listed;
+  for (std::string_view name : names) {
+    if (value == name) return value;
+    listed += fmt::format("{}\"{}\"", listed.empty() ? "" : ", ", name);
+  }
+  Fail(Join(where, key), fmt::format("expected one of {}, found {}", listed, Found(value)));
+}
+
+std::vector<SamplingVerdict> Sampling(const Json& list, const std::string& where) {
+  std::vector<SamplingVerdict> out;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string at = Index(where, i);
+    const Json& s = list[i];
+    SamplingVerdict v;
+    v.service = String(s, "service", at);
+    v.policy = String(s, "policy", at);
+    v.n = U64(s, "n", at);
+    v.k = U64(s, "k", at);
+    if (v.k > v.n) Fail(at + ".k", fmt::format("{} sampled among {} requests", v.k, v.n));
+    v.observed = Number(s, "observed", at);
+    v.expected = Number(s, "expected", at);
+    v.interval_low = Number(s, "interval_low", at);
+    v.interval_high = Number(s, "interval_high", at);
+    v.confidence = Number(s, "confidence", at);
+    v.verdict = OneOf(s, "verdict", at, {"pass", "fail", "not enough traces"});
+    v.parent_based_inconsistencies = U64(s, "parent_based_inconsistencies", at);
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+// verification.graph, and the comparison inside verification.backend_graph (the same shape).
+GraphComparison Graph(const Json& j, const std::string& where) {
+  GraphComparison g;
+  g.missing = U64(j, "missing", where);
+  g.unexpected = U64(j, "unexpected", where);
+  g.count_mismatches = U64(j, "count_mismatches", where);
+  const Json& edges = Array(j, "edges", where);
+  for (size_t i = 0; i < edges.size(); ++i) {
+    const std::string at = Index(where + ".edges", i);
+    EdgeComparison e;
+    e.caller = String(edges[i], "caller", at);
+    e.callee = String(edges[i], "callee", at);
+    e.in_topology = Bool(edges[i], "in_topology", at);
+    e.expected_calls = Number(edges[i], "expected_calls", at);
+    e.observed_calls = U64(edges[i], "observed_calls", at);
+    e.status = OneOf(edges[i], "status", at, {"ok", "missing", "unexpected", "count-mismatch"});
+    g.edges.push_back(std::move(e));
+  }
+  return g;
+}
+
+// Fields after precision_ns (the observed figures and the late spans) came later: optional.
+TimeToQueryable ReadTimeToQueryable(const Json& j, const std::string& where) {
+  TimeToQueryable t;
+  t.traces = U64(j, "traces", where);
+  t.upper_bounds = U64(j, "upper_bounds", where);
+  if (t.upper_bounds > t.traces) {
+    Fail(where + ".upper_bounds", fmt::format("{} upper bounds among {} traces", t.upper_bounds,
+                                              t.traces));
+  }
+  t.p50_ns = U64(j, "p50_ns", where);
+  t.p90_ns = U64(j, "p90_ns", where);
+  t.p99_ns = U64(j, "p99_ns", where);
+  t.max_ns = U64(j, "max_ns", where);
+  t.precision_ns = U64(j, "precision_ns", where);
+  if (Optional(j, "observed_p99_ns")) t.observed_p99_ns = U64(j, "observed_p99_ns", where);
+  if (Optional(j, "observed_max_ns")) t.observed_max_ns = U64(j, "observed_max_ns", where);
+  if (Optional(j, "late_traces")) t.late_traces = U64(j, "late_traces", where);
+  if (Optional(j, "late_floor_ns")) t.late_floor_ns = U64(j, "late_floor_ns", where);
+  if (Optional(j, "late_hops")) {
+    const Json& hops = Array(j, "late_hops", where);
+    for (size_t i = 0; i < hops.size(); ++i) {
+      const std::string at = Index(where + ".late_hops", i);
+      LateHop h;
+      h.hop = String(hops[i], "hop", at);
+      h.caller = String(hops[i], "caller", at);
+      h.callee = String(hops[i], "callee", at);
+      h.kind = Kind(hops[i], at);
+      h.traces = U64(hops[i], "traces", at);
+      h.max_ns = U64(hops[i], "max_ns", at);
+      t.late_hops.push_back(std::move(h));
+    }
+  }
+  return t;
+}
+
+// verification.backend_graph: null (or absent) when the verifier did not ask for the list.
+std::optional<BackendGraph> ReadBackendGraph(const Json& j, const std::string& where) {
+  if (j.is_null()) return std::nullopt;
+  BackendGraph g;
+  g.fetched = Bool(j, "served", where);
+  g.error = String(j, "error", where);
+  if (!g.fetched && g.error.empty()) {
+    Fail(where + ".error", "empty, but served is false: a list not compared needs a reason");
+  }
+  g.start_unix_micros = U64(j, "window_start_unix_micros", where);
+  g.end_unix_micros = U64(j, "window_end_unix_micros", where);
+  g.comparison = Graph(j, where);
+  // The links as the backend answered are its edges with calls (the file keeps no other copy).
+  for (const EdgeComparison& e : g.comparison.edges) {
+    if (e.observed_calls > 0) g.links.push_back({e.caller, e.callee, e.observed_calls});
+  }
+  return g;
+}
+
 VerificationSummary Verification(const Json& j) {
   const std::string w = "verification";
   VerificationSummary v;
@@ -274,6 +394,18 @@ VerificationSummary Verification(const Json& j) {
   v.backend_requests = U64(j, "backend_requests", w);
   v.elapsed_ns = U64(j, "elapsed_ns", w);
   v.deadline_hit = Bool(j, "deadline_hit", w);
+  // Written since these fields exist, read since the late spans and backend graph were added;
+  // reports without them read as a run that had none.
+  if (Optional(j, "sampling")) v.sampling = Sampling(Array(j, "sampling", w), w + ".sampling");
+  for (const auto& s : v.sampling) v.parent_based_inconsistencies += s.parent_based_inconsistencies;
+  if (Optional(j, "graph")) v.graph = Graph(Member(j, "graph", w), w + ".graph");
+  if (Optional(j, "time_to_queryable")) {
+    v.time_to_queryable =
+        ReadTimeToQueryable(Member(j, "time_to_queryable", w), w + ".time_to_queryable");
+  }
+  if (const Json* backend_graph = Optional(j, "backend_graph")) {
+    v.backend_graph = ReadBackendGraph(*backend_graph, w + ".backend_graph");
+  }
   return v;
 }
 
@@ -313,6 +445,8 @@ RunReport Report(const Json& j) {
   if (const Json* expect = Optional(j, "expect")) {
     r.expect.completeness = Number(*expect, "completeness", "expect");
     r.expect.broken = U64(*expect, "broken", "expect");
+    r.expect.time_to_queryable_p99_ns = NullableU64(*expect, "time_to_queryable_p99_ns", "expect");
+    r.expect.time_to_queryable_max_ns = NullableU64(*expect, "time_to_queryable_max_ns", "expect");
   }
   const Json& services = Array(j, "services", "");
   for (size_t i = 0; i < services.size(); ++i) {

@@ -5,8 +5,11 @@
 // (not in the file), times below the second (started_at/finished_at are whole seconds), and the
 // exact min/max/mean of histograms (rebuilt from their buckets: LatencyHistogram::FromBuckets).
 // So ReportToJson(ReadReport(ReportToJson(r))) equals ReportToJson(r) except for those, and a
-// second round trip changes nothing. Fields added to version 1 after it first shipped (checks'
-// `enforced`, `fail_on`, `expect`, `expected_edges`) are optional and default as Judge would.
+// second round trip changes nothing. Also lost: the variance of expected edge counts (not written)
+// and a backend graph's raw links (rebuilt from its edges with calls). Fields added to version 1
+// after it first shipped (checks' `enforced`, `fail_on`, `expect` and its time-to-queryable bounds,
+// `expected_edges`, the verification's `sampling`, `graph`, `backend_graph` and the late-span
+// fields of `time_to_queryable`) are optional and default as Judge would.
 #pragma once
 
 #include <string>

@@ -3,6 +3,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -104,6 +105,60 @@ nlohmann::ordered_json VerdictJson(const TraceVerdict& v) {
   return j;
 }
 
+// verification.graph, and the comparison part of verification.backend_graph: one shape for both.
+nlohmann::ordered_json GraphJson(const GraphComparison& g) {
+  auto edges = nlohmann::ordered_json::array();
+  for (const auto& e : g.edges) {
+    edges.push_back({{"caller", e.caller},
+                     {"callee", e.callee},
+                     {"in_topology", e.in_topology},
+                     {"expected_calls", e.expected_calls},
+                     {"observed_calls", e.observed_calls},
+                     {"status", e.status}});
+  }
+  return {{"missing", g.missing},
+          {"unexpected", g.unexpected},
+          {"count_mismatches", g.count_mismatches},
+          {"edges", std::move(edges)}};
+}
+
+nlohmann::ordered_json TimeToQueryableJson(const TimeToQueryable& t) {
+  auto late_hops = nlohmann::ordered_json::array();
+  for (const auto& h : t.late_hops) {
+    late_hops.push_back({{"hop", h.hop},
+                         {"caller", h.caller},
+                         {"callee", h.callee},
+                         {"kind", std::string(SpanKindName(h.kind))},
+                         {"traces", h.traces},
+                         {"max_ns", h.max_ns}});
+  }
+  return {{"traces", t.traces},
+          {"upper_bounds", t.upper_bounds},
+          {"p50_ns", t.p50_ns},
+          {"p90_ns", t.p90_ns},
+          {"p99_ns", t.p99_ns},
+          {"max_ns", t.max_ns},
+          {"precision_ns", t.precision_ns},
+          {"observed_p99_ns", t.observed_p99_ns},
+          {"observed_max_ns", t.observed_max_ns},
+          {"late_traces", t.late_traces},
+          {"late_floor_ns", t.late_floor_ns},
+          {"late_hops", std::move(late_hops)}};
+}
+
+// The backend's own dependency list: whether it was served, the window asked for, and the
+// comparison with the expected edges in verification.graph's shape. The links themselves are not
+// written: every one of them is an edge of the comparison (observed_calls).
+nlohmann::ordered_json BackendGraphJson(const BackendGraph& g) {
+  nlohmann::ordered_json j = {{"served", g.fetched},
+                              {"error", g.error},
+                              {"window_start_unix_micros", g.start_unix_micros},
+                              {"window_end_unix_micros", g.end_unix_micros}};
+  const nlohmann::ordered_json comparison = GraphJson(g.comparison);
+  for (const auto& item : comparison.items()) j[item.key()] = item.value();
+  return j;
+}
+
 }  // namespace
 
 std::string RenderTerminalSummary(const RunReport& r) {
@@ -157,6 +212,15 @@ std::string RenderTerminalSummary(const RunReport& r) {
                        FormatDuration(t.p50_ns), FormatDuration(t.p90_ns), FormatDuration(t.p99_ns),
                        FormatDuration(t.max_ns), FormatDuration(t.precision_ns), t.traces));
     }
+    for (const auto& h : v.time_to_queryable.late_hops) {
+      line(fmt::format("  late spans {} -> {} (hop {}, {}): {} traces, up to {}", h.caller,
+                       h.callee, h.hop, SpanKindName(h.kind), h.traces, FormatDuration(h.max_ns)));
+    }
+    if (v.backend_graph && v.backend_graph->fetched && !v.backend_graph->comparison.Matches()) {
+      line(fmt::format("backend dependency list: {} expected edges missing, {} unexpected",
+                       v.backend_graph->comparison.missing,
+                       v.backend_graph->comparison.unexpected));
+    }
     if (!v.graph.Matches()) {
       line(fmt::format("service graph: {} expected edges missing, {} unexpected, {} call counts off",
                        v.graph.missing, v.graph.unexpected, v.graph.count_mismatches));
@@ -188,7 +252,13 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
   }
   j["checks"] = std::move(checks);
   j["fail_on"] = FormatFailOn(r.fail_on);
-  j["expect"] = {{"completeness", r.expect.completeness}, {"broken", r.expect.broken}};
+  auto optional_ns = [](const std::optional<uint64_t>& ns) {
+    return ns ? nlohmann::ordered_json(*ns) : nlohmann::ordered_json(nullptr);
+  };
+  j["expect"] = {{"completeness", r.expect.completeness},
+                 {"broken", r.expect.broken},
+                 {"time_to_queryable_p99_ns", optional_ns(r.expect.time_to_queryable_p99_ns)},
+                 {"time_to_queryable_max_ns", optional_ns(r.expect.time_to_queryable_max_ns)}};
   auto services = nlohmann::ordered_json::array();
   for (const auto& s : r.services) services.push_back({{"name", s.name}, {"url", s.url}});
   j["services"] = std::move(services);
@@ -268,24 +338,10 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
                           {"parent_based_inconsistencies", s.parent_based_inconsistencies}});
     }
     j["verification"]["sampling"] = std::move(sampling);
-    auto graph_edges = nlohmann::ordered_json::array();
-    for (const auto& e : v.graph.edges) {
-      graph_edges.push_back({{"caller", e.caller},
-                             {"callee", e.callee},
-                             {"in_topology", e.in_topology},
-                             {"expected_calls", e.expected_calls},
-                             {"observed_calls", e.observed_calls},
-                             {"status", e.status}});
-    }
-    j["verification"]["graph"] = {{"missing", v.graph.missing},
-                                  {"unexpected", v.graph.unexpected},
-                                  {"count_mismatches", v.graph.count_mismatches},
-                                  {"edges", std::move(graph_edges)}};
-    const auto& t = v.time_to_queryable;
-    j["verification"]["time_to_queryable"] = {
-        {"traces", t.traces}, {"upper_bounds", t.upper_bounds}, {"p50_ns", t.p50_ns},
-        {"p90_ns", t.p90_ns}, {"p99_ns", t.p99_ns},           {"max_ns", t.max_ns},
-        {"precision_ns", t.precision_ns}};
+    j["verification"]["graph"] = GraphJson(v.graph);
+    j["verification"]["time_to_queryable"] = TimeToQueryableJson(v.time_to_queryable);
+    j["verification"]["backend_graph"] =
+        v.backend_graph ? BackendGraphJson(*v.backend_graph) : nlohmann::ordered_json(nullptr);
   } else {
     j["verification"] = {{"skipped", r.verification_skipped}, {"error", r.verification_error}};
   }

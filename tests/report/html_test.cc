@@ -188,6 +188,86 @@ TEST(HtmlReportTest, ViolationsAppearInTheWaterfallAndTheFilter) {
   EXPECT_NE(html.find("<g class=\"edge broken\" data-caller=\"frontend\""), std::string::npos);
 }
 
+TEST(HtmlReportTest, TimeToQueryableHasALateSpansTable) {
+  const std::string html = RenderHtmlReport(SyntheticRun());
+  const size_t latency = html.find("<section id=\"latency\">");
+  const size_t table = html.find("<table id=\"time-to-queryable\">");
+  const size_t late = html.find("<table id=\"late-spans\">");
+  ASSERT_NE(latency, std::string::npos);
+  ASSERT_NE(table, std::string::npos);
+  ASSERT_NE(late, std::string::npos);
+  EXPECT_LT(latency, table);
+  EXPECT_LT(table, late);
+  EXPECT_LT(late, html.find("<section id=\"sampling\">"));
+  EXPECT_NE(html.find("<td class=\"num\">240</td><td class=\"num\">200</td><td class=\"num\">"
+                      "1.2s</td>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<p>12 traces were complete only after their first poll (later than 1s)"),
+            std::string::npos);
+  EXPECT_NE(html.find("<tr data-hop=\"0.1.0.0\"><td class=\"mono\">0.1.0.0</td><td>payment → "
+                      "fraud|check &lt;beta&gt; &amp; &quot;co&quot;</td><td>SERVER</td>"
+                      "<td class=\"num\">9</td><td class=\"num\">3.9s</td></tr>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<tr data-hop=\"0.1.0\"><td class=\"mono\">0.1.0</td><td>checkout → "
+                      "payment</td><td>CLIENT</td><td class=\"num\">3</td>"),
+            std::string::npos);
+
+  RunReport on_time = SyntheticRun();
+  on_time.verification->time_to_queryable.late_hops.clear();
+  const std::string no_late = RenderHtmlReport(on_time);
+  EXPECT_NE(no_late.find("<table id=\"time-to-queryable\">"), std::string::npos);
+  EXPECT_EQ(no_late.find("late-spans"), std::string::npos);
+
+  RunReport none = SyntheticRun();
+  none.verification->time_to_queryable = TimeToQueryable{};
+  EXPECT_NE(RenderHtmlReport(none).find("<p class=\"placeholder\" id=\"time-to-queryable\">no "
+                                        "complete trace gave a time-to-queryable sample</p>"),
+            std::string::npos);
+}
+
+TEST(HtmlReportTest, BackendDependencyListSitsNextToTheGraph) {
+  RunReport r = SyntheticRun();
+  r.verification->backend_graph = SyntheticBackendGraph("missing-and-unexpected");
+  Judge(r);
+  std::string html = RenderHtmlReport(r);
+  const size_t graph = html.find("<section id=\"graph\">");
+  const size_t backend = html.find("<div id=\"backend-graph\" data-served=\"yes\" "
+                                   "data-missing=\"1\" data-unexpected=\"1\">");
+  ASSERT_NE(backend, std::string::npos) << html;
+  EXPECT_LT(graph, backend);
+  EXPECT_LT(backend, html.find("<section id=\"load\">"));
+  EXPECT_NE(html.find("<p>3 of 4 expected edges listed by the backend, 1 edges not in the topology "
+                      "(window 2025-11-25 11:59:00 UTC to 2025-11-25 12:01:07 UTC).</p>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<tr class=\"missing\"><td>checkout</td><td>payment</td><td>missing</td>"
+                      "<td class=\"num\">243.0</td><td class=\"num\">0</td></tr>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<tr class=\"unexpected\"><td>checkout</td><td>warehouse</td>"
+                      "<td>unexpected</td><td class=\"num\">0.0</td><td class=\"num\">31</td>"
+                      "</tr>"),
+            std::string::npos);
+  EXPECT_EQ(Count(html, "<tr class=\"missing\">") + Count(html, "<tr class=\"unexpected\">"), 2u);
+
+  r.verification->backend_graph = SyntheticBackendGraph("clean");
+  html = RenderHtmlReport(r);
+  EXPECT_NE(html.find("data-served=\"yes\" data-missing=\"0\" data-unexpected=\"0\""),
+            std::string::npos);
+  EXPECT_EQ(html.find("id=\"backend-graph-edges\""), std::string::npos);
+
+  r.verification->backend_graph = SyntheticBackendGraph("fetch-error");
+  html = RenderHtmlReport(r);
+  EXPECT_NE(html.find("data-served=\"no\""), std::string::npos);
+  EXPECT_NE(html.find("<p class=\"placeholder\">not compared: GET /api/dependencies: HTTP 503 "
+                      "from 127.0.0.1:16686</p>"),
+            std::string::npos);
+
+  EXPECT_NE(RenderHtmlReport(SyntheticRun())
+                .find("<p class=\"placeholder\">not compared: not served by this backend</p>"),
+            std::string::npos);
+  r.verification->backend_graph.reset();
+  EXPECT_EQ(RenderHtmlReport(r).find("id=\"backend-graph"), std::string::npos);
+}
+
 TEST(HtmlReportTest, UserGivenNamesAreEscapedEverywhere) {
   RunReport r = SyntheticRun();
   r.scenario_name = "<script>alert('x')</script>";

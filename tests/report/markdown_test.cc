@@ -115,6 +115,69 @@ TEST(MarkdownTest, ShowsLoadLatencyBreaksAndAtMostFiveExamples) {
             std::string::npos);
 }
 
+TEST(MarkdownTest, TimeToQueryableHasALateSpansTable) {
+  const std::string md = RenderMarkdown(SyntheticRun());
+  EXPECT_EQ(TableRows(md, "### Time to queryable"),
+            std::vector<std::string>{"| 240 | 200 | 1.2s | 2.1s | 3.4s | 3.9s | ± 100ms |"});
+  EXPECT_EQ(
+      TableRows(md, "#### Late spans (12 traces complete only after their first poll, above 1s)"),
+      (std::vector<std::string>{
+          "| `0.1.0.0` | payment → fraud\\|check &lt;beta> &amp; \"co\" | SERVER | 9 | 3.9s |",
+          "| `0.1.0` | checkout → payment | CLIENT | 3 | 2.5s |"}))
+      << md;
+  // Before the example traces, after the verification counts.
+  EXPECT_LT(md.find("### Verification"), md.find("### Time to queryable"));
+  EXPECT_LT(md.find("### Time to queryable"), md.find("### Example traces"));
+
+  RunReport none = SyntheticRun();
+  none.verification->time_to_queryable = TimeToQueryable{};
+  const std::string without = RenderMarkdown(none);
+  EXPECT_EQ(without.find("### Time to queryable"), std::string::npos);
+  EXPECT_EQ(without.find("Late spans"), std::string::npos);
+
+  RunReport on_time = SyntheticRun();
+  on_time.verification->time_to_queryable.late_hops.clear();
+  const std::string no_late = RenderMarkdown(on_time);
+  EXPECT_NE(no_late.find("### Time to queryable"), std::string::npos);
+  EXPECT_EQ(no_late.find("Late spans"), std::string::npos);
+}
+
+TEST(MarkdownTest, BackendDependencyListInEachState) {
+  RunReport r = SyntheticRun();
+  r.verification->backend_graph = SyntheticBackendGraph("missing-and-unexpected");
+  Judge(r);
+  std::string md = RenderMarkdown(r);
+  EXPECT_NE(md.find("### Backend dependency list\n\n3 of 4 expected edges listed by the backend, "
+                    "1 unexpected.\n"),
+            std::string::npos)
+      << md;
+  EXPECT_EQ(TableRows(md, "### Backend dependency list"),
+            (std::vector<std::string>{"| checkout → payment | ❌ missing | 0 |",
+                                      "| checkout → warehouse | ⚠️ unexpected | 31 |"}));
+
+  r.verification->backend_graph = SyntheticBackendGraph("clean");
+  md = RenderMarkdown(r);
+  const size_t at = md.find("### Backend dependency list\n\n4 of 4 expected edges listed by the "
+                            "backend, 0 unexpected.\n\n###");
+  EXPECT_NE(at, std::string::npos) << md;  // no table: nothing to list
+
+  r.verification->backend_graph = SyntheticBackendGraph("fetch-error");
+  md = RenderMarkdown(r);
+  EXPECT_NE(md.find("### Backend dependency list\n\nNot compared: GET /api/dependencies: HTTP 503 "
+                    "from 127.0.0.1:16686.\n"),
+            std::string::npos)
+      << md;
+
+  md = RenderMarkdown(SyntheticRun());  // not served
+  EXPECT_NE(md.find("### Backend dependency list\n\nNot compared: not served by this backend.\n"),
+            std::string::npos)
+      << md;
+
+  r.verification->backend_graph.reset();
+  md = RenderMarkdown(r);
+  EXPECT_EQ(md.find("### Backend dependency list"), std::string::npos);
+}
+
 TEST(MarkdownTest, PassingRunHasAGreenTitle) {
   RunReport r = SyntheticRun();
   r.verification->complete = 250;

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "report/diff.h"
 #include "report/merge.h"
@@ -85,6 +86,13 @@ TEST(MergeTest, AMergeOfOneIsTheSameReport) {
   auto merged = MergeReports({a});
   ASSERT_TRUE(merged.ok()) << merged.error().message;
   EXPECT_EQ(ReportToJson(*merged).dump(2), ReportToJson(a).dump(2));
+  for (const char* state : {"missing-and-unexpected", "clean", "fetch-error"}) {
+    a.verification->backend_graph = SyntheticBackendGraph(state);
+    Judge(a);
+    merged = MergeReports({a});
+    ASSERT_TRUE(merged.ok()) << merged.error().message;
+    EXPECT_EQ(ReportToJson(*merged).dump(2), ReportToJson(a).dump(2)) << state;
+  }
 }
 
 TEST(MergeTest, FailOnReplacesTheReportsOwn) {
@@ -110,6 +118,106 @@ TEST(MergeTest, VerificationErrorsAndSkipsCarryOver) {
   EXPECT_EQ(merged->verification->checked, 250u);
 }
 
+// Late hops add up per hop and kind with the largest max; time-to-queryable counts add up and
+// percentiles take the largest report's (an upper bound of the merged one).
+TEST(MergeTest, LateSpansAddUpPerHopAndPercentilesTakeTheLargest) {
+  RunReport a = SyntheticRun();
+  RunReport b = SyntheticRun();
+  auto& tb = b.verification->time_to_queryable;
+  tb.p99_ns = 5'000'000'000ull;
+  tb.observed_max_ns = 5'500'000'000ull;
+  tb.late_hops[1].traces = 20;  // checkout -> payment (CLIENT) is now the most frequent
+  tb.late_hops[1].max_ns = 1'500'000'000ull;
+  tb.late_hops.push_back({"0.1", "frontend", "checkout", SpanKind::kServer, 1, 1'100'000'000ull});
+  auto merged = MergeReports({a, b});
+  ASSERT_TRUE(merged.ok()) << merged.error().message;
+  const TimeToQueryable& t = merged->verification->time_to_queryable;
+  EXPECT_EQ(t.traces, 480u);
+  EXPECT_EQ(t.upper_bounds, 400u);
+  EXPECT_EQ(t.late_traces, 24u);
+  EXPECT_EQ(t.p50_ns, 1'200'000'000ull);
+  EXPECT_EQ(t.p99_ns, 5'000'000'000ull);
+  EXPECT_EQ(t.observed_max_ns, 5'500'000'000ull);
+  const std::vector<LateHop> expected = {
+      {"0.1.0", "checkout", "payment", SpanKind::kClient, 23, 2'500'000'000ull},
+      {"0.1.0.0", "payment", "fraud|check <beta> & \"co\"", SpanKind::kServer, 18,
+       3'900'000'000ull},
+      {"0.1", "frontend", "checkout", SpanKind::kServer, 1, 1'100'000'000ull}};
+  EXPECT_EQ(t.late_hops, expected);
+}
+
+// Backend graphs: an edge missing or unexpected in any served list stays so; the backend's count
+// is the largest; reports without a served list are named; all "not served" stays "not served".
+TEST(MergeTest, BackendGraphsKeepEveryMissingAndUnexpectedEdge) {
+  RunReport a = SyntheticRun();
+  RunReport b = SyntheticRun();
+  a.verification->backend_graph = SyntheticBackendGraph("clean");
+  b.verification->backend_graph = SyntheticBackendGraph("missing-and-unexpected");
+  b.verification->backend_graph->end_unix_micros += 60'000'000;
+  auto merged = MergeReports({a, b});
+  ASSERT_TRUE(merged.ok()) << merged.error().message;
+  ASSERT_TRUE(merged->verification->backend_graph.has_value());
+  const BackendGraph& g = *merged->verification->backend_graph;
+  EXPECT_TRUE(g.fetched);
+  EXPECT_EQ(g.error, "");
+  EXPECT_EQ(g.start_unix_micros, a.verification->backend_graph->start_unix_micros);
+  EXPECT_EQ(g.end_unix_micros, b.verification->backend_graph->end_unix_micros);
+  EXPECT_EQ(g.comparison.missing, 1u);
+  EXPECT_EQ(g.comparison.unexpected, 1u);
+  ASSERT_EQ(g.comparison.edges.size(), 5u);
+  EXPECT_EQ(g.comparison.edges[0].callee, "payment");
+  EXPECT_EQ(g.comparison.edges[0].status, "missing");
+  EXPECT_EQ(g.comparison.edges[0].observed_calls, 250u);  // a's count: the largest
+  EXPECT_EQ(g.comparison.edges[0].expected_calls, 486);
+  EXPECT_EQ(g.comparison.edges[1].callee, "warehouse");
+  EXPECT_EQ(g.comparison.edges[1].status, "unexpected");
+  EXPECT_EQ(g.comparison.edges[2].status, "ok");
+  EXPECT_EQ(g.links.size(), 5u);
+  bool failed = false;
+  for (const auto& c : merged->checks) {
+    if (c.name == "backend-graph") {
+      failed = !c.passed;
+      EXPECT_EQ(c.message.rfind("the backend's dependency list lacks 1 of 4 expected edges: "
+                                "checkout -> payment",
+                                0),
+                0u)
+          << c.message;
+    }
+  }
+  EXPECT_TRUE(failed);
+
+  // One list served, one not: the served one is compared, the other named.
+  b.verification->backend_graph = SyntheticBackendGraph("not-served");
+  merged = MergeReports({a, b});
+  ASSERT_TRUE(merged.ok()) << merged.error().message;
+  EXPECT_TRUE(merged->verification->backend_graph->fetched);
+  EXPECT_EQ(merged->verification->backend_graph->error, "report 2: not served by this backend");
+  EXPECT_EQ(merged->verification->backend_graph->comparison.missing, 0u);
+
+  // Neither served: the same reason, and no check, as for each report alone.
+  a.verification->backend_graph = SyntheticBackendGraph("not-served");
+  merged = MergeReports({a, b});
+  ASSERT_TRUE(merged.ok()) << merged.error().message;
+  EXPECT_FALSE(merged->verification->backend_graph->fetched);
+  EXPECT_EQ(merged->verification->backend_graph->error, "not served by this backend");
+  for (const auto& c : merged->checks) EXPECT_NE(c.name, "backend-graph");
+
+  // Two different failures: both named, and the check says it did not compare.
+  a.verification->backend_graph = SyntheticBackendGraph("fetch-error");
+  merged = MergeReports({a, b});
+  ASSERT_TRUE(merged.ok()) << merged.error().message;
+  EXPECT_EQ(merged->verification->backend_graph->error,
+            "report 1: GET /api/dependencies: HTTP 503 from 127.0.0.1:16686; report 2: not served "
+            "by this backend");
+
+  // Reports whose verifier did not ask have nothing to add.
+  a.verification->backend_graph.reset();
+  b.verification->backend_graph.reset();
+  merged = MergeReports({a, b});
+  ASSERT_TRUE(merged.ok()) << merged.error().message;
+  EXPECT_FALSE(merged->verification->backend_graph.has_value());
+}
+
 TEST(MergeTest, RefusesDifferentScenariosOrExpectations) {
   RunReport a = SyntheticRun();
   RunReport b = SyntheticRun();
@@ -126,6 +234,13 @@ TEST(MergeTest, RefusesDifferentScenariosOrExpectations) {
   EXPECT_EQ(merged.error().message,
             "report 2 expects completeness 0.95 and at most 3 broken, report 1 completeness 0.95 "
             "and at most 0: runs with different [expect] cannot be judged together");
+  b = SyntheticRun();
+  b.expect.time_to_queryable_p99_ns = 2'000'000'000ull;
+  merged = MergeReports({a, b});
+  ASSERT_FALSE(merged.ok());
+  EXPECT_EQ(merged.error().message,
+            "report 2 expects time to queryable p99 2000000000 ns, max unset, report 1 p99 unset, "
+            "max unset: runs with different [expect] cannot be judged together");
   EXPECT_FALSE(MergeReports({}).ok());
 }
 

@@ -97,6 +97,118 @@ TEST(ReadReportTest, ReadsTheUnverifiedShape) {
   EXPECT_EQ(read->exit_code, kExitInfrastructure);
 }
 
+// Late spans and each state of the backend's dependency list survive JSON -> ReadReport -> JSON,
+// and judging the read report gives the same checks (the time-to-queryable expectation and the
+// backend-graph check included).
+TEST(ReadReportTest, RoundTripKeepsLateSpansAndEveryBackendGraphState) {
+  for (const char* state : {"missing-and-unexpected", "clean", "not-served", "fetch-error", ""}) {
+    SCOPED_TRACE(state);
+    RunReport r = SyntheticRun();
+    if (*state == '\0') {
+      r.verification->backend_graph.reset();  // the verifier did not ask
+    } else {
+      r.verification->backend_graph = SyntheticBackendGraph(state);
+    }
+    r.expect.time_to_queryable_p99_ns = 2'000'000'000ull;  // exceeded: observed p99 is 3.4 s
+    Judge(r);
+    const Json first = ReportToJson(r);
+    auto read = ReadReport("late.json", first.dump(2));
+    ASSERT_TRUE(read.ok()) << read.error().message;
+    EXPECT_EQ(WithoutHistogramFigures(ReportToJson(*read)).dump(2),
+              WithoutHistogramFigures(first).dump(2));
+    const TimeToQueryable& t = read->verification->time_to_queryable;
+    EXPECT_EQ(t.late_hops, r.verification->time_to_queryable.late_hops);
+    EXPECT_EQ(t.observed_p99_ns, 3'400'000'000ull);
+    EXPECT_EQ(t.late_traces, 12u);
+    EXPECT_EQ(t.late_floor_ns, 1'000'000'000ull);
+    EXPECT_EQ(read->expect.time_to_queryable_p99_ns, 2'000'000'000ull);
+    EXPECT_FALSE(read->expect.time_to_queryable_max_ns.has_value());
+    EXPECT_TRUE(first["expect"]["time_to_queryable_max_ns"].is_null());
+    ASSERT_EQ(read->verification->backend_graph.has_value(), *state != '\0');
+    if (read->verification->backend_graph) {
+      const BackendGraph& g = *read->verification->backend_graph;
+      const BackendGraph& o = *r.verification->backend_graph;
+      EXPECT_EQ(g.fetched, o.fetched);
+      EXPECT_EQ(g.error, o.error);
+      EXPECT_EQ(g.start_unix_micros, o.start_unix_micros);
+      EXPECT_EQ(g.comparison.edges, o.comparison.edges);
+      EXPECT_EQ(g.comparison.missing, o.comparison.missing);
+      EXPECT_EQ(g.comparison.unexpected, o.comparison.unexpected);
+      EXPECT_EQ(g.links, o.links);
+    } else {
+      EXPECT_TRUE(first["verification"]["backend_graph"].is_null());
+    }
+    Judge(*read);
+    EXPECT_EQ(ReportToJson(*read)["checks"], first["checks"]);
+    EXPECT_EQ(read->verdict, r.verdict);
+  }
+}
+
+TEST(ReadReportTest, TheNewFieldsAreWrittenAsDocumented) {
+  RunReport r = SyntheticRun();
+  r.verification->backend_graph = SyntheticBackendGraph("missing-and-unexpected");
+  const Json j = ReportToJson(r);
+  const Json& hop = j["verification"]["time_to_queryable"]["late_hops"][0];
+  EXPECT_EQ(hop.dump(), "{\"hop\":\"0.1.0.0\",\"caller\":\"payment\",\"callee\":\"fraud|check "
+                        "<beta> & \\\"co\\\"\",\"kind\":\"SERVER\",\"traces\":9,"
+                        "\"max_ns\":3900000000}");
+  const Json& g = j["verification"]["backend_graph"];
+  EXPECT_EQ(g["served"], true);
+  EXPECT_EQ(g["error"], "");
+  EXPECT_EQ(g["window_start_unix_micros"], 1'764'071'940'000'000ull);
+  EXPECT_EQ(g["missing"], 1);
+  EXPECT_EQ(g["unexpected"], 1);
+  EXPECT_EQ(g["edges"][0].dump(),
+            "{\"caller\":\"checkout\",\"callee\":\"payment\",\"in_topology\":true,"
+            "\"expected_calls\":243.0,\"observed_calls\":0,\"status\":\"missing\"}");
+  EXPECT_EQ(g["edges"][1]["status"], "unexpected");
+  // The synthetic run's own list was not served: a reason, no edges.
+  const Json not_served = ReportToJson(SyntheticRun())["verification"]["backend_graph"];
+  EXPECT_EQ(not_served["served"], false);
+  EXPECT_EQ(not_served["error"], "not served by this backend");
+  EXPECT_TRUE(not_served["edges"].empty());
+}
+
+TEST(TerminalSummaryTest, NamesLateSpansAndMissingBackendEdges) {
+  RunReport r = SyntheticRun();
+  r.verification->backend_graph = SyntheticBackendGraph("missing-and-unexpected");
+  Judge(r);
+  const std::string text = RenderTerminalSummary(r);
+  EXPECT_NE(text.find("  late spans payment -> fraud|check <beta> & \"co\" (hop 0.1.0.0, SERVER): "
+                      "9 traces, up to 3.9s\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("backend dependency list: 1 expected edges missing, 1 unexpected\n"),
+            std::string::npos)
+      << text;
+  r.verification->backend_graph = SyntheticBackendGraph("clean");
+  EXPECT_EQ(RenderTerminalSummary(r).find("backend dependency list"), std::string::npos);
+}
+
+// Sampling verdicts and the observed graph were written but not read before; they are now, so a
+// read report judged again keeps its sampling checks.
+TEST(ReadReportTest, RoundTripKeepsSamplingAndTheObservedGraph) {
+  RunReport r = SyntheticRun();
+  r.verification->sampling = {{"checkout", "ratio(0.25)", 240, 52, 52.0 / 240, 0.25, 0.17,
+                               0.27, 0.99, "pass", 2},
+                              {"payment", "ratio(0.5)", 12, 3, 0.25, 0.5, 0.1, 0.5, 0.99,
+                               "not enough traces", 0}};
+  r.verification->parent_based_inconsistencies = 2;
+  r.verification->graph = SyntheticBackendGraph("missing-and-unexpected").comparison;
+  Judge(r);
+  const Json first = ReportToJson(r);
+  auto read = ReadReport("sampling.json", first.dump());
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(WithoutHistogramFigures(ReportToJson(*read)).dump(2),
+            WithoutHistogramFigures(first).dump(2));
+  ASSERT_EQ(read->verification->sampling.size(), 2u);
+  EXPECT_EQ(read->verification->sampling[0].k, 52u);
+  EXPECT_EQ(read->verification->parent_based_inconsistencies, 2u);
+  EXPECT_EQ(read->verification->graph.edges, r.verification->graph.edges);
+  Judge(*read);
+  EXPECT_EQ(ReportToJson(*read)["checks"], first["checks"]);
+}
+
 // Fields added to schema version 1 later are optional, so reports of earlier runs still read.
 TEST(ReadReportTest, FieldsAddedWithinVersionOneAreOptional) {
   Json j = ReportToJson(SyntheticRun());
@@ -106,6 +218,13 @@ TEST(ReadReportTest, FieldsAddedWithinVersionOneAreOptional) {
   j["load"].erase("timeline");
   for (auto& c : j["checks"]) c.erase("enforced");
   for (auto& ex : j["verification"]["examples"]) ex.erase("timings");
+  for (const char* key : {"observed_p99_ns", "observed_max_ns", "late_traces", "late_floor_ns",
+                          "late_hops"}) {
+    j["verification"]["time_to_queryable"].erase(key);
+  }
+  j["verification"].erase("backend_graph");
+  j["verification"].erase("sampling");
+  j["verification"].erase("graph");
   auto read = ReadReport("old.json", j.dump());
   ASSERT_TRUE(read.ok()) << read.error().message;
   EXPECT_EQ(read->fail_on, FailOn{});
@@ -114,6 +233,11 @@ TEST(ReadReportTest, FieldsAddedWithinVersionOneAreOptional) {
   EXPECT_TRUE(read->checks[1].enforced);
   EXPECT_TRUE(read->load.timeline.points().empty());
   EXPECT_TRUE(read->verification->examples[0].timings.empty());
+  EXPECT_FALSE(read->expect.time_to_queryable_p99_ns.has_value());
+  EXPECT_EQ(read->verification->time_to_queryable.traces, 240u);
+  EXPECT_TRUE(read->verification->time_to_queryable.late_hops.empty());
+  EXPECT_FALSE(read->verification->backend_graph.has_value());
+  EXPECT_TRUE(read->verification->sampling.empty());
 }
 
 struct BadCase {
@@ -192,10 +316,44 @@ TEST(ReadReportTest, MalformedReportsNameTheFieldAndTheProblem) {
        [](Json& j) { j["verification"]["examples"][0]["timings"][0]["kind"] = "client"; },
        "verification.examples[0].timings[0].kind: expected a span kind like \"SERVER\", found "
        "\"client\""},
+      {"late hop kind",
+       [](Json& j) { j["verification"]["time_to_queryable"]["late_hops"][1]["kind"] = "client"; },
+       "verification.time_to_queryable.late_hops[1].kind: expected a span kind like \"SERVER\", "
+       "found \"client\""},
+      {"late hop traces",
+       [](Json& j) { j["verification"]["time_to_queryable"]["late_hops"][0]["traces"] = "9"; },
+       "verification.time_to_queryable.late_hops[0].traces: expected a non-negative integer, "
+       "found \"9\""},
+      {"more upper bounds than traces",
+       [](Json& j) { j["verification"]["time_to_queryable"]["upper_bounds"] = 241; },
+       "verification.time_to_queryable.upper_bounds: 241 upper bounds among 240 traces"},
+      {"backend graph not an object", [](Json& j) { j["verification"]["backend_graph"] = 1; },
+       "verification.backend_graph: expected an object, found 1"},
+      {"served as string", [](Json& j) { j["verification"]["backend_graph"]["served"] = "no"; },
+       "verification.backend_graph.served: expected true or false, found \"no\""},
+      {"not served without a reason",
+       [](Json& j) {
+         j["verification"]["backend_graph"]["served"] = false;
+         j["verification"]["backend_graph"]["error"] = "";
+       },
+       "verification.backend_graph.error: empty, but served is false: a list not compared needs a "
+       "reason"},
+      {"backend edge status",
+       [](Json& j) { j["verification"]["backend_graph"]["edges"][0]["status"] = "gone"; },
+       "verification.backend_graph.edges[0].status: expected one of \"ok\", \"missing\", "
+       "\"unexpected\", \"count-mismatch\", found \"gone\""},
+      {"backend edge calls",
+       [](Json& j) { j["verification"]["backend_graph"]["edges"][1]["observed_calls"] = -31; },
+       "verification.backend_graph.edges[1].observed_calls: expected a non-negative integer, "
+       "found -31"},
+      {"expectation as string", [](Json& j) { j["expect"]["time_to_queryable_p99_ns"] = "2s"; },
+       "expect.time_to_queryable_p99_ns: expected a non-negative integer, found \"2s\""},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.what);
-    Json j = ReportToJson(SyntheticRun());
+    RunReport r = SyntheticRun();
+    r.verification->backend_graph = SyntheticBackendGraph("missing-and-unexpected");
+    Json j = ReportToJson(r);
     c.mutate(j);
     auto read = ReadReport("bad.json", j.dump());
     ASSERT_FALSE(read.ok());

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "report/run_report.h"
@@ -131,10 +132,68 @@ inline RunReport SyntheticRun() {
   v.polls = 6;
   v.backend_requests = 512;
   v.elapsed_ns = 1'234'000'000ull;
+  // No time-to-queryable expectation, so no check: the figures and late spans are only shown.
+  auto& t = v.time_to_queryable;
+  t.traces = 240;
+  t.upper_bounds = 200;
+  t.p50_ns = 1'200'000'000ull;
+  t.p90_ns = 2'100'000'000ull;
+  t.p99_ns = 3'400'000'000ull;
+  t.max_ns = 3'900'000'000ull;
+  t.precision_ns = 100'000'000ull;
+  t.observed_p99_ns = 3'400'000'000ull;
+  t.observed_max_ns = 3'900'000'000ull;
+  t.late_traces = 12;
+  t.late_floor_ns = 1'000'000'000ull;
+  t.late_hops = {{"0.1.0.0", "payment", fraud, SpanKind::kServer, 9, 3'900'000'000ull},
+                 {"0.1.0", "checkout", "payment", SpanKind::kClient, 3, 2'500'000'000ull}};
+  // A backend without a dependency list: shown, but no check.
+  v.backend_graph = BackendGraph{};
+  v.backend_graph->error = "not served by this backend";
   r.verification = v;
   r.expect.completeness = 0.95;
   Judge(r);
   return r;
+}
+
+// The backend's dependency list in each state the verifier leaves it: "missing-and-unexpected"
+// (served; lacks checkout -> payment and lists an edge not in the topology), "clean" (served, all
+// four expected edges), "not-served" and "fetch-error".
+inline BackendGraph SyntheticBackendGraph(const std::string& state) {
+  BackendGraph g;
+  if (state == "not-served") {
+    g.error = "not served by this backend";
+    return g;
+  }
+  if (state == "fetch-error") {
+    g.error = "GET /api/dependencies: HTTP 503 from 127.0.0.1:16686";
+    return g;
+  }
+  g.fetched = true;
+  g.start_unix_micros = 1'764'071'940'000'000ull;  // the ledger's span padded by a minute
+  g.end_unix_micros = 1'764'072'067'000'000ull;
+  const bool clean = state == "clean";
+  const char* fraud = "fraud|check <beta> & \"co\"";
+  auto edge = [](std::string caller, std::string callee, bool in_topology, double expected,
+                 uint64_t observed, std::string status) {
+    return EdgeComparison{std::move(caller), std::move(callee), in_topology, expected, 0,
+                          observed, std::move(status)};
+  };
+  g.comparison.edges = {edge("checkout", "payment", true, 243, clean ? 250 : 0,
+                             clean ? "ok" : "missing"),
+                        edge("frontend", "checkout", true, 249, 250, "ok"),
+                        edge("payment", fraud, true, 243, 247, "ok"),
+                        edge("tracerig-driver", "frontend", true, 250, 250, "ok")};
+  if (!clean) {
+    g.comparison.edges.insert(g.comparison.edges.begin() + 1,
+                              edge("checkout", "warehouse", false, 0, 31, "unexpected"));
+    g.comparison.missing = 1;
+    g.comparison.unexpected = 1;
+  }
+  for (const auto& e : g.comparison.edges) {
+    if (e.observed_calls > 0) g.links.push_back({e.caller, e.callee, e.observed_calls});
+  }
+  return g;
 }
 
 }  // namespace tracerig
