@@ -185,6 +185,30 @@ TEST(TerminalSummaryTest, NamesLateSpansAndMissingBackendEdges) {
   EXPECT_EQ(RenderTerminalSummary(r).find("backend dependency list"), std::string::npos);
 }
 
+// Traces complete at their first poll only bound their time to queryable: the summary says how
+// many, and gives the judged figures (traces seen arriving) apart.
+TEST(TerminalSummaryTest, TimeToQueryableSaysWhichFiguresAreUpperBounds) {
+  RunReport r = SyntheticRun();
+  auto& t = r.verification->time_to_queryable;
+  t.traces = 10;
+  t.upper_bounds = 7;
+  t.p50_ns = 2'000'000'000;
+  t.p90_ns = t.p99_ns = t.max_ns = 4'000'000'000;
+  t.precision_ns = 100'000'000;
+  t.observed_p99_ns = 300'000'000;
+  t.observed_max_ns = 310'000'000;
+  std::string text = RenderTerminalSummary(r);
+  EXPECT_NE(text.find("time to queryable: p50 2s  p90 4s  p99 4s  max 4s (10 traces, each +100ms "
+                      "at most); 7 of them complete at their first poll, which only bounds them\n"
+                      "  seen becoming queryable (3 traces): p99 300ms  max 310ms\n"),
+            std::string::npos)
+      << text;
+  t.upper_bounds = 0;  // every sample seen arriving: one line
+  text = RenderTerminalSummary(r);
+  EXPECT_NE(text.find("(10 traces, each +100ms at most)\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("seen becoming queryable"), std::string::npos) << text;
+}
+
 // Sampling verdicts and the observed graph were written but not read before; they are now, so a
 // read report judged again keeps its sampling checks.
 TEST(ReadReportTest, RoundTripKeepsSamplingAndTheObservedGraph) {
