@@ -73,7 +73,7 @@ struct TraceState {
   // Bit i: expected span i was there at the first poll (kAllPresent: it was full, or the tree has
   // more spans than bits, so lateness is not attributed).
   uint64_t first_poll_present = kAllPresent;
-  uint32_t ledger_index = 0;
+  const LedgerEntry* entry = nullptr;  // in the ledger or the feed, which outlive the workers
   uint32_t last_count = 0;
   uint16_t same_count_polls = 0;  // consecutive polls that saw last_count
   bool polled = false;
@@ -241,19 +241,21 @@ struct SharedRun {
   std::atomic<bool> abort{false};
   std::mutex progress_mu;
   size_t settled = 0;
-  size_t total = 0;
+  size_t total = 0;                   // a ledger's sampled entries
+  const LedgerFeed* feed = nullptr;   // streaming: the total is what has arrived so far
   ProgressFn progress;
 
+  size_t Total() const { return feed != nullptr ? feed->sampled() : total; }
   void Settled() {
     std::lock_guard lock(progress_mu);
     ++settled;
-    if (progress) progress(settled, total);
+    if (progress) progress(settled, Total());
   }
 };
 
 struct Inputs {
   const Scenario& scenario;
-  const Ledger& ledger;
+  LedgerFeed* feed;  // streaming (workers take entries as they come), else null
   // One per load entry, built before the workers start; unused when trees vary per request.
   const std::vector<std::optional<PreparedTree>>& trees;
   bool per_request_trees;
@@ -263,6 +265,9 @@ struct Inputs {
   Sleeper& sleeper;
   uint64_t start_ns;
   uint64_t late_floor_ns;
+  // How much a time-to-queryable sample may overestimate: the poll interval, plus the tick when
+  // streaming (TimeToQueryable::precision_ns).
+  uint64_t ttq_precision_ns;
 };
 
 // Orders spans so that duplicates (the same span returned by two searches) sit together.
@@ -283,31 +288,81 @@ class Worker {
     }
   }
 
-  void Add(uint32_t ledger_index) {
+  void Add(const LedgerEntry* entry) {
     TraceState state;
-    state.ledger_index = ledger_index;
+    state.entry = entry;
     states_.push_back(std::move(state));
   }
 
+  // Streaming: which of the feed's shards this worker takes.
+  void SetShard(size_t shard) { shard_ = shard; }
+
   PartialSummary Run() {
     const VerifyOptions& options = in_.options;
-    // Earliest next poll first; equal times in ledger order. The first poll of every trace is due
-    // at 0, so all traces are asked once, in order, before any repoll.
+    // Earliest next poll first; equal times in ledger order. From a ledger, the first poll of
+    // every trace is due at 0, so all traces are asked once, in order, before any repoll; from a
+    // feed, stream_first_poll_delay_ns after the entry arrived.
     using Due = std::pair<uint64_t, uint32_t>;  // next poll time, index into states_
     std::priority_queue<Due, std::vector<Due>, std::greater<>> queue;
     for (uint32_t i = 0; i < states_.size(); ++i) queue.emplace(0, i);
     size_t unpolled = states_.size();
+    // Streaming: entries come until the feed closes, and the deadline counts from then.
+    bool more = in_.feed != nullptr;
+    uint64_t deadline = more ? UINT64_MAX : options.deadline_ns;
+    std::vector<const LedgerEntry*> arrived;
+    uint64_t next_poll_ns = 0;  // streaming: no request before this
     std::vector<uint32_t> batch;
     std::vector<TraceFetch> answers;
-    while (!queue.empty() && !shared_.abort.load(std::memory_order_relaxed)) {
-      const uint64_t due = queue.top().first;
+    while (!shared_.abort.load(std::memory_order_relaxed)) {
       uint64_t now = Elapsed();
-      if (unpolled == 0 && now >= options.deadline_ns) {
+      if (more) {
+        arrived.clear();
+        more = in_.feed->Take(shard_, arrived);
+        for (const LedgerEntry* e : arrived) {
+          if (e->entry >= in_.scenario.load.entries.size()) {
+            Fail(MakeError(fmt::format(
+                "ledger entry {} names load entry {}, but scenario \"{}\" has {} load entries",
+                e->sequence, e->entry, in_.scenario.name, in_.scenario.load.entries.size())));
+            return std::move(result_);
+          }
+          if (states_.size() >= UINT32_MAX) {
+            Fail(MakeError(fmt::format("more than {} traces for one verifier worker", UINT32_MAX)));
+            return std::move(result_);
+          }
+          Add(e);
+          queue.emplace(now + options.stream_first_poll_delay_ns,
+                        static_cast<uint32_t>(states_.size() - 1));
+          ++unpolled;
+        }
+        if (!more) {
+          deadline = now + std::min(options.deadline_ns, UINT64_MAX - now);
+          closed_at_ns_ = now;
+        }
+      }
+      if (queue.empty()) {
+        if (!more) break;
+        in_.sleeper.SleepFor(NextTick(now) - now);
+        continue;
+      }
+      const uint64_t due = queue.top().first;
+      // Past the deadline, only traces never polled yet and already due are still asked.
+      if (now >= deadline && (unpolled == 0 || due > now)) {
         result_.counts.deadline_hit = true;
         break;
       }
       if (due > now) {
-        in_.sleeper.SleepFor(std::min(due, options.deadline_ns) - now);
+        uint64_t wake = std::min(due, deadline);
+        if (in_.feed != nullptr) {
+          // Streaming: polls fall on a grid of stream_wait_ns, so traces that arrive one by one
+          // are still asked for in batches (at most one request per worker and tick).
+          wake = std::min(deadline, NextTick(due - 1));
+          if (more) wake = std::min(wake, NextTick(now));
+        }
+        in_.sleeper.SleepFor(wake - now);
+        continue;
+      }
+      if (now < next_poll_ns) {  // streaming: this step already had its request
+        in_.sleeper.SleepFor(std::min(next_poll_ns, deadline) - now);
         continue;
       }
       // Every trace due now, earliest first, in one request.
@@ -316,11 +371,13 @@ class Worker {
         batch.push_back(queue.top().second);
         queue.pop();
       }
+      // A full batch may leave more due at once (a backlog): those go without waiting.
+      if (in_.feed != nullptr && batch.size() < batch_size_) next_poll_ns = NextTick(now);
       if (!Poll(batch, answers)) return std::move(result_);
       for (size_t k = 0; k < batch.size(); ++k) {
         const uint32_t i = batch[k];
         TraceState& s = states_[i];
-        const LedgerEntry& entry = in_.ledger[s.ledger_index];
+        const LedgerEntry& entry = *s.entry;
         std::vector<Span> spans;
         if (answers[k]) spans = std::move(*answers[k]);
         if (!s.polled) --unpolled;
@@ -374,12 +431,20 @@ class Worker {
     return std::move(result_);
   }
 
+  // Streaming: when this worker saw the feed closed (from the verification's start).
+  uint64_t closed_at_ns() const { return closed_at_ns_; }
+
  private:
   uint64_t Elapsed() const { return in_.clock.NowMonotonicNano() - in_.start_ns; }
+  // The first multiple of stream_wait_ns after `t`.
+  uint64_t NextTick(uint64_t t) const {
+    const uint64_t tick = std::max<uint64_t>(1, in_.options.stream_wait_ns);
+    return (t / tick + 1) * tick;
+  }
   // The prepared tree of a trace: shared per load entry, or built for the entry (and kept until
   // another entry needs one) when trees vary per request.
   const PreparedTree& TreeOf(const TraceState& s) {
-    const LedgerEntry& entry = in_.ledger[s.ledger_index];
+    const LedgerEntry& entry = *s.entry;
     if (!in_.per_request_trees) return *in_.trees[entry.entry];
     if (!scratch_ || scratch_->sequence != entry.sequence) {
       scratch_ = Prepare(in_.scenario, entry, /*per_request=*/true);
@@ -402,7 +467,7 @@ class Worker {
     ids_.clear();
     id_of_.clear();
     for (uint32_t i : batch) {
-      const TraceId id = in_.ledger[states_[i].ledger_index].trace_id;
+      const TraceId id = states_[i].entry->trace_id;
       const auto at = std::find(ids_.begin(), ids_.end(), id);
       id_of_.push_back(static_cast<size_t>(at - ids_.begin()));
       if (at == ids_.end()) ids_.push_back(id);
@@ -473,7 +538,7 @@ class Worker {
   // often finds a whole broken subtree, so the verdict is recomputed after each. False when a
   // search failed (the error is recorded).
   bool Finish(const TraceState& s, const std::vector<Span>& spans) {
-    const LedgerEntry& entry = in_.ledger[s.ledger_index];
+    const LedgerEntry& entry = *s.entry;
     const PreparedTree& prepared = TreeOf(s);
     const ExpectedTree& tree = prepared.tree;
     const std::string request_id = FormatRequestId(entry.request_id);
@@ -603,7 +668,10 @@ class Worker {
     if (exported == 0) return;
     const uint64_t sample = s.first_full_unix_ns > exported ? s.first_full_unix_ns - exported : 0;
     result_.time_to_queryable.push_back(sample);
-    if (s.full_at_first_poll) {
+    // Full at its first poll: it became queryable at some time up to `sample`. Within a poll
+    // interval of the export, that is as precise as a measured sample (which overestimates by up
+    // to the interval), so it counts as one; beyond, it is only an upper bound.
+    if (s.full_at_first_poll && sample > in_.ttq_precision_ns) {
       ++result_.ttq_upper_bounds;
       return;
     }
@@ -673,6 +741,8 @@ class Worker {
   uint64_t request_gap_ns_ = 0;
   uint64_t next_request_ns_ = 0;
   size_t batch_size_ = 1;      // trace ids per poll request
+  size_t shard_ = 0;
+  uint64_t closed_at_ns_ = 0;
   std::vector<TraceId> ids_;   // the current batch's distinct trace ids, reused
   std::vector<size_t> id_of_;  // per trace of the batch, its index into ids_
   std::optional<PreparedTree> scratch_;  // per-request trees only
@@ -698,7 +768,7 @@ uint64_t Percentile(const std::vector<uint64_t>& sorted, double p) {
 // sampling rates are exact and already checked span by span; no statistical verdict is made.
 Result<VerificationSummary> Merge(std::vector<PartialSummary>& parts, size_t skipped,
                                   const VerifyOptions& options, double z, bool per_request,
-                                  uint64_t late_floor_ns) {
+                                  uint64_t late_floor_ns, uint64_t precision_ns) {
   const size_t max_examples = options.max_examples;
   for (PartialSummary& p : parts) {
     if (p.error) return *p.error;
@@ -822,7 +892,7 @@ Result<VerificationSummary> Merge(std::vector<PartialSummary>& parts, size_t ski
   t.p90_ns = Percentile(ttq, 90);
   t.p99_ns = Percentile(ttq, 99);
   t.max_ns = ttq.empty() ? 0 : ttq.back();
-  t.precision_ns = options.poll_interval_ns;
+  t.precision_ns = precision_ns;
   // Upper bounds count as 0: they sort first, so rank r falls among the exact samples only when r
   // is above their number.
   std::sort(ttq_exact.begin(), ttq_exact.end());
@@ -844,11 +914,8 @@ Result<VerificationSummary> Merge(std::vector<PartialSummary>& parts, size_t ski
   return summary;
 }
 
-// The backend's own dependency list over the ledger's time span, against the expected edges of
-// the observed graph. Never an Error: a failed fetch is the graph's `error`.
-BackendGraph FetchBackendGraph(BackendClient& backend, const Ledger& ledger,
-                               const GraphComparison& observed, const VerifyOptions& options) {
-  BackendGraph g;
+// The earliest and latest request times in a ledger (0, 0 when none has any).
+std::pair<uint64_t, uint64_t> LedgerTimeSpan(const Ledger& ledger) {
   uint64_t first_ns = UINT64_MAX;
   uint64_t last_ns = 0;
   for (const LedgerEntry& e : ledger) {
@@ -858,6 +925,16 @@ BackendGraph FetchBackendGraph(BackendClient& backend, const Ledger& ledger,
       last_ns = std::max(last_ns, t);
     }
   }
+  if (last_ns == 0) return {0, 0};
+  return {first_ns, last_ns};
+}
+
+// The backend's own dependency list over the requests' time span, against the expected edges of
+// the observed graph. Never an Error: a failed fetch is the graph's `error`.
+BackendGraph FetchBackendGraph(BackendClient& backend, std::pair<uint64_t, uint64_t> span,
+                               const GraphComparison& observed, const VerifyOptions& options) {
+  BackendGraph g;
+  const auto [first_ns, last_ns] = span;
   if (last_ns == 0) {
     g.error = "no request times in the ledger to choose a window";
     return g;
@@ -878,51 +955,64 @@ BackendGraph FetchBackendGraph(BackendClient& backend, const Ledger& ledger,
   return g;
 }
 
-// Both overloads: `backend` is used when given (one worker), else `make_client` per worker.
-Result<VerificationSummary> Verify(const Scenario& scenario, const Ledger& ledger,
-                                   BackendClient* backend, const BackendClientFactory* make_client,
+// Every overload: `backend` is used when given (one worker), else `make_client` per worker;
+// the traces come from `ledger`, or from `feed` as they arrive.
+Result<VerificationSummary> Verify(const Scenario& scenario, const Ledger* ledger,
+                                   LedgerFeed* feed, BackendClient* backend,
+                                   const BackendClientFactory* make_client,
                                    const VerifyOptions& options, const Clock& clock,
                                    Sleeper& sleeper, ProgressFn progress) {
   const uint64_t start_ns = clock.NowMonotonicNano();
-  if (ledger.size() > UINT32_MAX) {
+  if (ledger != nullptr && ledger->size() > UINT32_MAX) {
     return MakeError(fmt::format("ledger has {} entries; at most {} can be verified in one run",
-                                 ledger.size(), UINT32_MAX));
+                                 ledger->size(), UINT32_MAX));
   }
   auto z = TwoSidedZ(options.sampling_confidence);
   if (!z) return MakeError(fmt::format("verifier: {}", z.error().message));
-  // One expected tree per load entry, built on first use, unless they vary per request.
+  // One expected tree per load entry, built before the workers start, unless they vary per
+  // request.
   const bool per_request = TreesVaryPerRequest(scenario, options.statistical_sampling);
   std::vector<std::optional<PreparedTree>> trees(scenario.load.entries.size());
-  std::vector<uint32_t> sampled;
+  if (!per_request) {
+    for (uint32_t e = 0; e < trees.size(); ++e) {
+      LedgerEntry any;
+      any.entry = e;
+      trees[e] = Prepare(scenario, any, /*per_request=*/false);
+    }
+  }
+  std::vector<const LedgerEntry*> sampled;
   size_t skipped = 0;
-  for (size_t i = 0; i < ledger.size(); ++i) {
-    const LedgerEntry& entry = ledger[i];
-    if (entry.entry >= scenario.load.entries.size()) {
-      return MakeError(fmt::format(
-          "ledger entry {} names load entry {}, but scenario \"{}\" has {} load entries",
-          entry.sequence, entry.entry, scenario.name, scenario.load.entries.size()));
+  if (ledger != nullptr) {
+    for (const LedgerEntry& entry : *ledger) {
+      if (entry.entry >= scenario.load.entries.size()) {
+        return MakeError(fmt::format(
+            "ledger entry {} names load entry {}, but scenario \"{}\" has {} load entries",
+            entry.sequence, entry.entry, scenario.name, scenario.load.entries.size()));
+      }
+      if (!entry.sampled) {
+        ++skipped;
+        continue;
+      }
+      sampled.push_back(&entry);
     }
-    if (!entry.sampled) {
-      ++skipped;
-      continue;
-    }
-    std::optional<PreparedTree>& tree = trees[entry.entry];
-    if (!per_request && !tree) tree = Prepare(scenario, entry, /*per_request=*/false);
-    sampled.push_back(static_cast<uint32_t>(i));
   }
 
   SharedRun shared;
   shared.total = sampled.size();
+  shared.feed = feed;
   shared.progress = std::move(progress);
   ClassifyOptions classify;
   classify.clock_skew_tolerance_ns = options.clock_skew_tolerance_ns;
   classify.attributes = options.attribute_expectations;
   const uint64_t late_floor_ns = LateSpanFloor(scenario, options);
-  const Inputs inputs{scenario, ledger,  trees,   per_request, classify,
-                      options,  clock,   sleeper, start_ns,    late_floor_ns};
+  const uint64_t precision_ns =
+      options.poll_interval_ns + (feed != nullptr ? options.stream_wait_ns : 0);
+  const Inputs inputs{scenario, feed,     trees,         per_request,  classify, options,
+                      clock,    sleeper,  start_ns,      late_floor_ns, precision_ns};
   size_t workers = 1;
   if (backend == nullptr) {
-    workers = std::max<size_t>(1, std::min(options.concurrency, sampled.size()));
+    workers = feed != nullptr ? feed->shards()
+                              : std::max<size_t>(1, std::min(options.concurrency, sampled.size()));
   }
   std::vector<std::unique_ptr<BackendClient>> clients;
   std::vector<std::unique_ptr<Worker>> pool;
@@ -934,6 +1024,9 @@ Result<VerificationSummary> Verify(const Scenario& scenario, const Ledger& ledge
       client = clients.back().get();
     }
     pool.push_back(std::make_unique<Worker>(inputs, shared, *client, workers));
+  }
+  if (feed != nullptr) {
+    for (size_t w = 0; w < workers; ++w) pool[w]->SetShard(w);
   }
   for (size_t k = 0; k < sampled.size(); ++k) pool[k % workers]->Add(sampled[k]);
 
@@ -948,20 +1041,28 @@ Result<VerificationSummary> Verify(const Scenario& scenario, const Ledger& ledge
     }
     for (std::thread& t : threads) t.join();
   }
-  auto summary = Merge(parts, skipped, options, *z, per_request, late_floor_ns);
+  if (feed != nullptr) skipped = feed->skipped_unsampled();
+  auto summary = Merge(parts, skipped, options, *z, per_request, late_floor_ns, precision_ns);
   if (!summary) return summary;
   if (options.fetch_backend_dependencies) {
     // The workers are done: the first one's client asks (no new connection).
     BackendClient& client = backend != nullptr ? *backend : *clients.front();
-    summary->backend_graph = FetchBackendGraph(client, ledger, summary->graph, options);
+    summary->backend_graph =
+        FetchBackendGraph(client, feed != nullptr ? feed->TimeSpan() : LedgerTimeSpan(*ledger),
+                          summary->graph, options);
   }
   {
     std::lock_guard lock(shared.progress_mu);
-    if (shared.settled < shared.total && shared.progress) {
-      shared.progress(shared.total, shared.total);
-    }
+    const size_t total = shared.Total();
+    if (shared.settled < total && shared.progress) shared.progress(total, total);
   }
   summary->elapsed_ns = clock.NowMonotonicNano() - start_ns;
+  if (feed != nullptr) {
+    summary->streamed = true;
+    uint64_t closed_at = 0;
+    for (const auto& w : pool) closed_at = std::max(closed_at, w->closed_at_ns());
+    summary->after_load_ns = summary->elapsed_ns - std::min(summary->elapsed_ns, closed_at);
+  }
   return summary;
 }
 
@@ -975,14 +1076,23 @@ Result<VerificationSummary> VerifyLedger(const Scenario& scenario, const Ledger&
                                          BackendClient& backend, const VerifyOptions& options,
                                          const Clock& clock, Sleeper& sleeper,
                                          ProgressFn progress) {
-  return Verify(scenario, ledger, &backend, nullptr, options, clock, sleeper, std::move(progress));
+  return Verify(scenario, &ledger, nullptr, &backend, nullptr, options, clock, sleeper,
+                std::move(progress));
 }
 
 Result<VerificationSummary> VerifyLedger(const Scenario& scenario, const Ledger& ledger,
                                          const BackendClientFactory& make_client,
                                          const VerifyOptions& options, const Clock& clock,
                                          Sleeper& sleeper, ProgressFn progress) {
-  return Verify(scenario, ledger, nullptr, &make_client, options, clock, sleeper,
+  return Verify(scenario, &ledger, nullptr, nullptr, &make_client, options, clock, sleeper,
+                std::move(progress));
+}
+
+Result<VerificationSummary> VerifyLedgerFeed(const Scenario& scenario, LedgerFeed& feed,
+                                             const BackendClientFactory& make_client,
+                                             const VerifyOptions& options, const Clock& clock,
+                                             Sleeper& sleeper, ProgressFn progress) {
+  return Verify(scenario, nullptr, &feed, nullptr, &make_client, options, clock, sleeper,
                 std::move(progress));
 }
 

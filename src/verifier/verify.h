@@ -4,6 +4,11 @@
 //
 // Polling strategy (all knobs in VerifyOptions):
 //   - Every sampled trace is polled once, in ledger order, whatever the deadline.
+//   - Streaming (VerifyLedgerFeed, what `tracerig run` does): entries arrive while the load runs;
+//     a worker takes new ones and polls what is due on a grid of `stream_wait_ns` (one request
+//     per worker and step at most, so batches form however the traces trickle in), asks each
+//     trace first `stream_first_poll_delay_ns` after it arrived (the next step, by default), and
+//     counts the deadline from the feed's closing. Everything else is as below.
 //   - Stable count: a trace settles when GetTrace returned the same span count `stable_polls`
 //     times in a row and either that count reaches the expected tree's size, or the count has
 //     not changed for `settle_incomplete_ns` (the settle time: late spans get that long to arrive
@@ -24,8 +29,11 @@
 //     minus the time its last span was exported is one sample. The exporter does not record the
 //     latter yet, so by default it is approximated by the ledger's end_unix_nano (the root
 //     response arrived; the driver's own span, the last one, is submitted then). A trace is only
-//     polled every poll_interval_ns, so each sample is an overestimate by up to that interval, and
-//     a trace already full at its first poll gives only an upper bound (counted separately).
+//     polled every poll_interval_ns, so each sample is an overestimate by up to that interval. A
+//     trace already full at its first poll became queryable at some time before it: when that
+//     poll came within poll_interval_ns of the export, the sample is as precise as the others and
+//     counts as one; later (a trace polled long after its request, as when verification starts
+//     after the load), it is only an upper bound, counted separately.
 //   - Late spans: at a trace's first poll, if it is not yet full, which expected spans were there
 //     is kept as a 64-bit mask (trees of up to 64 spans; larger ones are not attributed). When the
 //     trace becomes complete later with a time to queryable above the late-span floor, the spans
@@ -66,6 +74,7 @@
 #include "verifier/backend_client.h"
 #include "verifier/classify.h"
 #include "verifier/graph.h"
+#include "verifier/ledger_feed.h"
 #include "verifier/sampling_stats.h"
 
 namespace tracerig {
@@ -133,6 +142,14 @@ struct VerifyOptions {
   // When the last span of an entry's trace was exported (Unix ns; 0 = unknown, no sample). Empty:
   // the entry's end_unix_nano. Called from worker threads, so it must be thread-safe.
   std::function<uint64_t(const LedgerEntry&)> last_export_unix_nano;
+  // Streaming only: a trace's first poll comes this long after its entry arrived. At once (the
+  // default), it mostly finds the trace still in the exporter's batch, so the later poll that
+  // finds it full gives a measured sample rather than an upper bound ...
+  uint64_t stream_first_poll_delay_ns = 0;
+  // ... and a worker takes new entries and polls what is due on a grid of this step: at most one
+  // request per worker and step, however the traces trickle in. Samples then overestimate by up
+  // to poll_interval_ns plus this.
+  uint64_t stream_wait_ns = std::chrono::nanoseconds(std::chrono::milliseconds(25)).count();
 };
 
 // One service's observed sampled fraction against what its policy implies (sampling_stats.h).
@@ -174,7 +191,8 @@ struct TimeToQueryable {
   uint64_t p90_ns = 0;
   uint64_t p99_ns = 0;
   uint64_t max_ns = 0;
-  uint64_t precision_ns = 0;  // the poll interval: each sample overestimates by up to this
+  // Each sample overestimates by up to this: the poll interval (plus stream_wait_ns, streaming).
+  uint64_t precision_ns = 0;
   // What an expectation is judged on: the same p99 and max with each upper bound counted as 0. A
   // trace full at its first poll became queryable at some unknown time before it; when
   // verification starts after the run, its bound is mostly how long the run went on after that
@@ -222,6 +240,9 @@ struct VerificationSummary {
   uint64_t polls = 0;             // traces answered by GetTrace(s) (retries not counted)
   uint64_t backend_requests = 0;  // GetTrace, GetTraces and FindSpans calls, retries included
   uint64_t elapsed_ns = 0;
+  // Streaming: verification ran alongside the load, and went on this long after it ended.
+  bool streamed = false;
+  uint64_t after_load_ns = 0;
   bool deadline_hit = false;
   std::vector<SamplingVerdict> sampling;  // one per scenario service reached, by service name
   uint64_t parent_based_inconsistencies = 0;  // sum over `sampling`
@@ -257,6 +278,15 @@ using BackendClientFactory = std::function<std::unique_ptr<BackendClient>()>;
 // FakeClock are); `progress` is never called concurrently.
 Result<VerificationSummary> VerifyLedger(
     const Scenario& scenario, const Ledger& ledger, const BackendClientFactory& make_client,
+    const VerifyOptions& options, const Clock& clock, Sleeper& sleeper,
+    std::function<void(size_t done, size_t total)> progress = {});
+
+// Verifies the entries of `feed` as they arrive, with feed.shards() workers (each its own client
+// from `make_client`, taking one shard), until the feed is closed and every trace taken has
+// settled (or the deadline, counted from the closing, passed). Run it on its own thread while the
+// load runs; the rest is as VerifyLedger. `progress` gets the traces settled and those arrived.
+Result<VerificationSummary> VerifyLedgerFeed(
+    const Scenario& scenario, LedgerFeed& feed, const BackendClientFactory& make_client,
     const VerifyOptions& options, const Clock& clock, Sleeper& sleeper,
     std::function<void(size_t done, size_t total)> progress = {});
 
