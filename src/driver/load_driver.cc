@@ -164,9 +164,13 @@ class DriverThread {
   }
 
   // The ledger entry of slot k, if that request was sent (unfinished ones marked as failed).
+  // Unfinished ones go to DriverOptions::on_complete here, the others went when they finished.
   const LedgerEntry* SentEntry(size_t k) {
     if (k >= slots_.size() || !slots_[k].sent) return nullptr;
-    if (!slots_[k].done) slots_[k].entry.outcome = RequestOutcome::kTransportError;
+    if (!slots_[k].done) {
+      slots_[k].entry.outcome = RequestOutcome::kTransportError;
+      if (run_.options.on_complete) run_.options.on_complete(slots_[k].entry);
+    }
     return &slots_[k].entry;
   }
   size_t slot_count() const { return slots_.size(); }
@@ -482,6 +486,7 @@ class DriverThread {
     root.end_unix_nano = ledger.end_unix_nano;
     settle(ledger, root);
     timeline_.Record(intended_offset, corrected, ledger.outcome != RequestOutcome::kOk, measured);
+    if (run_.options.on_complete) run_.options.on_complete(ledger);
     if (run_.options.trace) run_.sink.Submit(std::move(root));
     // The connection (gRPC: the call) just freed goes to the oldest waiting request.
     if (!entry.waiting.empty()) {

@@ -54,6 +54,11 @@ struct DriverOptions {
   bool trace = true;
   // HTTP entries: connection pool settings. gRPC entries: request_timeout is each call's deadline.
   HttpClientOptions client;
+  // Called with each request's final ledger entry as soon as it is known: from the driver threads
+  // when the answer (or error) arrives, concurrently, so it must be thread-safe and quick; for
+  // requests still unanswered at the drain deadline, from Run's thread before it returns (as
+  // transport errors). This is how `tracerig run` verifies while the load runs.
+  std::function<void(const LedgerEntry&)> on_complete;
 };
 
 // A snapshot of a run in progress, merged over the driver threads (each publishes its counters

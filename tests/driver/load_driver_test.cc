@@ -143,6 +143,65 @@ TEST(LoadDriverTest, ThreadsShareTheScheduleAndTheLedgerStaysInSequenceOrder) {
   EXPECT_EQ(sink.size(), 100u);
 }
 
+// on_complete sees every ledger entry exactly once and as final: answered ones as they finish
+// (from the driver threads), the ones still unanswered at the drain deadline as transport errors.
+TEST(LoadDriverTest, OnCompleteGetsEveryLedgerEntryOnceAsFinal) {
+  std::unique_ptr<LoopbackServer> server;
+  server = std::make_unique<LoopbackServer>([&](HttpRequest&& request, HttpResponder respond) {
+    auto response = MakeResponse(request, http::status::ok, "text/plain", "ok");
+    const std::string seq = HeaderOf(request, kSequenceHeader);
+    if (!seq.empty() && std::stoul(seq) % 4 == 3) {  // answered long after the drain deadline
+      auto timer = std::make_shared<asio::steady_timer>(server->ioc());
+      timer->expires_after(std::chrono::seconds(5));
+      timer->async_wait([timer, respond = std::move(respond),
+                         response = std::move(response)](beast::error_code) mutable {
+        respond(std::move(response));
+      });
+      return;
+    }
+    respond(std::move(response));
+  });
+  Load load;
+  load.model = LoadModel::kConstant;
+  load.rate = 400;
+  load.duration_ns = 100 * kMillisecond;
+  Scenario scenario = OneEntry(load);
+  InMemorySpanSink sink;
+  DriverOptions options;
+  options.threads = 2;
+  options.drain_timeout_ns = 200 * kMillisecond;
+  std::mutex mu;
+  std::map<uint64_t, LedgerEntry> got;
+  int repeats = 0;
+  options.on_complete = [&](const LedgerEntry& e) {
+    std::lock_guard lock(mu);
+    if (!got.emplace(e.sequence, e).second) ++repeats;
+  };
+  LoadDriver driver(scenario, {server->endpoint()}, ScheduleFor(scenario.load), sink,
+                    SystemClock::Instance(), options);
+  std::atomic<bool> stop{false};
+  DriverResult result = driver.Run(stop);
+
+  ASSERT_EQ(result.ledger.size(), 40u);
+  EXPECT_EQ(result.unfinished, 10u);
+  EXPECT_EQ(repeats, 0);
+  ASSERT_EQ(got.size(), result.ledger.size());
+  size_t failed = 0;
+  for (const LedgerEntry& e : result.ledger) {
+    const LedgerEntry& g = got.at(e.sequence);
+    EXPECT_EQ(g.trace_id, e.trace_id);
+    EXPECT_EQ(g.request_id, e.request_id);
+    EXPECT_EQ(g.outcome, e.outcome);
+    EXPECT_EQ(g.http_status, e.http_status);
+    EXPECT_EQ(g.end_unix_nano, e.end_unix_nano);
+    if (g.outcome == RequestOutcome::kTransportError) {
+      ++failed;
+      EXPECT_EQ(e.sequence % 4, 3u);
+    }
+  }
+  EXPECT_EQ(failed, 10u);
+}
+
 TEST(LoadDriverTest, IdsDependOnTheSequenceNotOnTheThreadCount) {
   Load load;
   load.model = LoadModel::kCount;
