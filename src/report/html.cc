@@ -260,7 +260,7 @@ std::string LoadSection(const RunReport& r) {
     out += Figure("missing", std::to_string(v.missing));
     out += Figure("with violations", std::to_string(v.traces_with_violations));
     out += Figure("backend queries", std::to_string(v.backend_requests));
-    out += Figure("verification time", FormatDuration(v.elapsed_ns) +
+    out += Figure("verification time", (v.streamed ? VerificationTime(v) : FormatDuration(v.elapsed_ns)) +
                                            (v.deadline_hit ? " (deadline hit)" : ""));
     out += "</tbody></table>\n";
   } else {

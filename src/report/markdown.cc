@@ -192,7 +192,7 @@ std::string RenderMarkdown(const RunReport& r) {
     out += Row({std::to_string(v.checked), fmt::format("{} ({:.2f}%)", v.complete, percent),
                 std::to_string(v.incomplete), std::to_string(v.broken), std::to_string(v.missing),
                 std::to_string(v.skipped_unsampled), std::to_string(v.backend_requests),
-                FormatDuration(v.elapsed_ns)});
+                v.streamed ? VerificationTime(v) : FormatDuration(v.elapsed_ns)});
     if (v.deadline_hit) {
       out += "\nThe verification deadline passed before every trace settled.\n";
     }

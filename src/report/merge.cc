@@ -169,6 +169,8 @@ void MergeVerification(VerificationSummary& into, const VerificationSummary& fro
   into.polls += from.polls;
   into.backend_requests += from.backend_requests;
   into.elapsed_ns = std::max(into.elapsed_ns, from.elapsed_ns);
+  into.streamed = into.streamed || from.streamed;
+  into.after_load_ns = std::max(into.after_load_ns, from.after_load_ns);
   into.deadline_hit |= from.deadline_hit;
   MergeTimeToQueryable(into.time_to_queryable, from.time_to_queryable);
   MergeBackendGraph(into.backend_graph, from.backend_graph, report);

@@ -394,6 +394,10 @@ VerificationSummary Verification(const Json& j) {
   v.backend_requests = U64(j, "backend_requests", w);
   v.elapsed_ns = U64(j, "elapsed_ns", w);
   v.deadline_hit = Bool(j, "deadline_hit", w);
+  if (Optional(j, "streamed")) {  // absent in reports written before verification streamed
+    v.streamed = Bool(j, "streamed", w);
+    v.after_load_ns = U64(j, "after_load_ns", w);
+  }
   // Written since these fields exist, read since the late spans and backend graph were added;
   // reports without them read as a run that had none.
   if (Optional(j, "sampling")) v.sampling = Sampling(Array(j, "sampling", w), w + ".sampling");

@@ -192,9 +192,9 @@ std::string RenderTerminalSummary(const RunReport& r) {
   if (r.verification) {
     const auto& v = *r.verification;
     line(fmt::format("traces checked: {} · complete {} · incomplete {} · broken {} · missing {} ({} "
-                     "backend queries in {})",
+                     "backend queries {})",
                      v.checked, v.complete, v.incomplete, v.broken, v.missing, v.backend_requests,
-                     FormatDuration(v.elapsed_ns)));
+                     VerificationTime(v)));
     for (const auto& e : v.break_edges) {
       line(fmt::format("  propagation breaks {} -> {} (hop {}): {} traces", e.caller, e.callee, e.hop,
                        e.traces));
@@ -216,7 +216,7 @@ std::string RenderTerminalSummary(const RunReport& r) {
           FormatDuration(t.p50_ns), FormatDuration(t.p90_ns), FormatDuration(t.p99_ns),
           FormatDuration(t.max_ns), t.traces, FormatDuration(t.precision_ns));
       if (t.upper_bounds > 0) {
-        text += fmt::format("; {} of them complete at their first poll, which only bounds them",
+        text += fmt::format("; {} of them already complete at a first poll long after their end, which only bounds them",
                             t.upper_bounds);
       }
       line(text);
@@ -336,6 +336,8 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
                          {"polls", v.polls},
                          {"backend_requests", v.backend_requests},
                          {"elapsed_ns", v.elapsed_ns},
+                         {"streamed", v.streamed},
+                         {"after_load_ns", v.after_load_ns},
                          {"deadline_hit", v.deadline_hit}};
     auto sampling = nlohmann::ordered_json::array();
     for (const auto& s : v.sampling) {

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "core/text.h"
+#include "core/units.h"
 #include "topology/expected_tree.h"
 
 namespace tracerig {
@@ -174,6 +175,11 @@ std::vector<GraphEdge> ExpectedGraphEdges(const Scenario& scenario) {
            std::make_tuple(HopPath(b.hop), b.caller, b.callee);
   });
   return edges;
+}
+
+std::string VerificationTime(const VerificationSummary& v) {
+  if (!v.streamed) return "in " + FormatDuration(v.elapsed_ns);
+  return "alongside the load, then " + FormatDuration(v.after_load_ns);
 }
 
 void Judge(RunReport& report) {

@@ -112,6 +112,10 @@ struct RunReport {
   std::string verdict;  // one line: "PASS: ..." / "FAIL: ..." / "ERROR: ..."
 };
 
+// How long verification took, for the summaries: "in 1.2s", or, when it ran alongside the load,
+// "alongside the load, then 120ms".
+std::string VerificationTime(const VerificationSummary& v);
+
 // Evaluates the checks against the scenario's expectations and sets checks, exit_code and verdict.
 // A failed check whose kind is not in report.fail_on is a warning: it is kept (enforced = false),
 // named in the verdict, and does not change the exit code.

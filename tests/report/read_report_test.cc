@@ -199,7 +199,8 @@ TEST(TerminalSummaryTest, TimeToQueryableSaysWhichFiguresAreUpperBounds) {
   t.observed_max_ns = 310'000'000;
   std::string text = RenderTerminalSummary(r);
   EXPECT_NE(text.find("time to queryable: p50 2s  p90 4s  p99 4s  max 4s (10 traces, each +100ms "
-                      "at most); 7 of them complete at their first poll, which only bounds them\n"
+                      "at most); 7 of them already complete at a first poll long after their "
+                      "end, which only bounds them\n"
                       "  seen becoming queryable (3 traces): p99 300ms  max 310ms\n"),
             std::string::npos)
       << text;
@@ -207,6 +208,22 @@ TEST(TerminalSummaryTest, TimeToQueryableSaysWhichFiguresAreUpperBounds) {
   text = RenderTerminalSummary(r);
   EXPECT_NE(text.find("(10 traces, each +100ms at most)\n"), std::string::npos) << text;
   EXPECT_EQ(text.find("seen becoming queryable"), std::string::npos) << text;
+}
+
+TEST(TerminalSummaryTest, VerificationAlongsideTheLoadSaysHowLongItWentOnAfter) {
+  RunReport r = SyntheticRun();
+  r.verification->elapsed_ns = 5'300'000'000;
+  EXPECT_NE(RenderTerminalSummary(r).find("backend queries in 5.3s)"), std::string::npos);
+  r.verification->streamed = true;
+  r.verification->after_load_ns = 225'000'000;
+  const std::string text = RenderTerminalSummary(r);
+  EXPECT_NE(text.find("backend queries alongside the load, then 225ms)"), std::string::npos)
+      << text;
+  // Written and read back.
+  auto read = ReadReport("streamed.json", ReportToJson(r).dump());
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_TRUE(read->verification->streamed);
+  EXPECT_EQ(read->verification->after_load_ns, 225'000'000u);
 }
 
 // Sampling verdicts and the observed graph were written but not read before; they are now, so a
