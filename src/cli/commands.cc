@@ -285,6 +285,11 @@ Result<BackendClientFactory> MakeQueryClients(const BackendPlan& plan) {
   return MakeBackendClientFactory(plan.query_url, plan.query_headers, options);
 }
 
+const FlagSpec kVerifyAfterLoadFlag = {
+    "verify-after-load", "",
+    "start verifying when the load has ended, not while it runs (fewer backend queries during "
+    "the load, but time to queryable is then mostly an upper bound)"};
+
 // --verify-concurrency / --verify-timeout over the defaults of a run's verification.
 Result<VerifyOptions> ParseRunVerifyOptions(const ParsedFlags& flags) {
   VerifyOptions options;
@@ -354,6 +359,62 @@ class ProgressPrinter {
   bool dirty_ = false;
 };
 
+// Verification alongside the load, what `run` does unless --verify-after-load: the driver hands
+// each finished request to a LedgerFeed (DriverOptions::on_complete) and a verifier thread polls
+// each trace within a poll interval of its end, so time to queryable is measured per trace, not
+// bounded by how long the run went on after the request. The services and the exporter must
+// outlive Finish(), as must everything the constructor is given.
+class LiveVerification {
+ public:
+  LiveVerification(const Scenario& scenario, const BackendClientFactory& clients,
+                   const VerifyOptions& options, const Clock& clock)
+      : feed_(options.concurrency, std::max<size_t>(1, options.max_traces_per_request)),
+        options_(options) {
+    thread_ = std::thread([this, &scenario, &clients, &clock] {
+      result_ = VerifyLedgerFeed(scenario, feed_, clients, options_, clock, sleeper_,
+                                 [this](size_t done, size_t total) {
+                                   settled_.store(done, std::memory_order_relaxed);
+                                   std::lock_guard lock(mu_);
+                                   if (after_load_) after_load_(done, total);
+                                 });
+    });
+  }
+  LiveVerification(const LiveVerification&) = delete;
+  LiveVerification& operator=(const LiveVerification&) = delete;
+  ~LiveVerification() {
+    if (thread_.joinable()) (void)Finish({});
+  }
+
+  // For DriverOptions::on_complete: thread-safe.
+  void Add(const LedgerEntry& entry) { feed_.Add(entry); }
+  // ", 1,234 verified" for the load's progress line.
+  std::string ProgressSuffix() const {
+    return fmt::format(", {} verified",
+                       FormatRequestCount(settled_.load(std::memory_order_relaxed)));
+  }
+  // No more entries: waits for the rest to settle, calling `progress` (from a verifier thread)
+  // as they do. Call once.
+  Result<VerificationSummary> Finish(std::function<void(size_t done, size_t total)> progress) {
+    {
+      std::lock_guard lock(mu_);
+      after_load_ = std::move(progress);
+    }
+    feed_.Close();
+    thread_.join();
+    return std::move(*result_);
+  }
+
+ private:
+  LedgerFeed feed_;
+  const VerifyOptions options_;
+  ThreadSleeper sleeper_;
+  std::atomic<size_t> settled_{0};
+  std::mutex mu_;
+  std::function<void(size_t, size_t)> after_load_;  // under mu_
+  std::optional<Result<VerificationSummary>> result_;
+  std::thread thread_;  // last: starts after every other member is ready
+};
+
 // The flags of `run --find-max-ingest` (docs/SATURATION.md), valid only with it.
 const std::vector<FlagSpec> kSaturationFlags = {
     {"find-max-ingest", "",
@@ -365,8 +426,9 @@ const std::vector<FlagSpec> kSaturationFlags = {
     {"max-steps", "N", "steps in all, ramp and bisection (default 12)"},
     {"resolution", "PCT", "stop bisecting when the failing rate is within PCT of the passing one "
                           "(default 5%)"},
-    {"ttq-p99", "DURATION", "a step also fails when time to queryable p99 exceeds this (default "
-                            "off; samples overestimate by up to --step-duration)"},
+    {"ttq-p99", "DURATION", "a step also fails when time to queryable p99 exceeds this, or \"off\" "
+                            "(default 5s; off with --verify-after-load, whose samples overestimate "
+                            "by up to --step-duration)"},
     {"max-schedule-lag", "DURATION", "a step whose driver ran further behind schedule (p99) is "
                                      "limited by tracerig, not the backend (default 50ms)"},
 };
@@ -415,6 +477,9 @@ Result<SaturationOptions> ParseSaturationOptions(const ParsedFlags& flags,
     }
     options.resolution = *f;
   }
+  // Verified alongside the load, every trace is polled within a poll interval of its end, so its
+  // time to queryable is measured; after the load, the figures are mostly upper bounds.
+  if (!flags.Has("verify-after-load")) options.max_ttq_p99_ns = kDefaultMaxTtqP99Ns;
   if (auto v = flags.Get("ttq-p99")) {
     if (*v == "off") {
       options.max_ttq_p99_ns.reset();
@@ -586,6 +651,11 @@ int RunSaturationSearch(const ParsedFlags& flags, Scenario scenario) {
     driver_options.seed = scenario.seed;
     // Trace and request ids must not repeat across steps: the backend keeps earlier steps' traces.
     driver_options.id_seed = Rng::Mix(id_seed, 0xd1 + static_cast<uint64_t>(number));
+    std::optional<LiveVerification> live;
+    if (!flags.Has("verify-after-load")) {
+      live.emplace(step, *query_clients, *verify_options, clock);
+      driver_options.on_complete = [&live](const LedgerEntry& e) { live->Add(e); };
+    }
     const ExporterStats before = exporter.stats();
     const auto t0 = std::chrono::steady_clock::now();
     LoadDriver driver(step, entry_endpoints, std::move(*schedule), exporter, clock, driver_options);
@@ -597,7 +667,8 @@ int RunSaturationSearch(const ParsedFlags& flags, Scenario scenario) {
                                     FormatProgressLine(p, ex.exported - before.exported,
                                                        ex.dropped_queue_full + ex.dropped_failed -
                                                            before.dropped_queue_full -
-                                                           before.dropped_failed)));
+                                                           before.dropped_failed)) +
+                      (live ? live->ProgressSuffix() : ""));
         },
         250'000'000ull);
     progress.Done();
@@ -619,13 +690,14 @@ int RunSaturationSearch(const ParsedFlags& flags, Scenario scenario) {
       return m;
     }
     if (load.ledger.empty()) return m;
+    auto verify_progress = [&](size_t done, size_t total) {
+      progress.Line(fmt::format("step {}: verifying {}/{} traces", number, done, total),
+                    done == total);
+    };
     ThreadSleeper sleeper;
-    auto verified = VerifyLedger(step, load.ledger, *query_clients, *verify_options, clock, sleeper,
-                                 [&](size_t done, size_t total) {
-                                   progress.Line(fmt::format("step {}: verifying {}/{} traces",
-                                                             number, done, total),
-                                                 done == total);
-                                 });
+    auto verified = live ? live->Finish(verify_progress)
+                         : VerifyLedger(step, load.ledger, *query_clients, *verify_options, clock,
+                                        sleeper, verify_progress);
     progress.Done();
     if (!verified) {
       m.error = verified.error().message;
@@ -711,7 +783,9 @@ int RunCommand(const std::vector<std::string>& args) {
                 {"report-dir", "DIR", "where the run's report folder is created (default reports/)"},
                 {"quiet", "", "no progress and no summary on the terminal (the report is still written)"},
                 {"no-verify", "", "drive load and write the ledger, but do not query the backend"},
-                {"verify-timeout", "DURATION", "overall deadline for verification (default 60s)"},
+                kVerifyAfterLoadFlag,
+                {"verify-timeout", "DURATION", "overall deadline for verification, counted from "
+                                               "the end of the load (default 60s)"},
                 {"verify-concurrency", "N", "backend queries in flight while verifying (default 8)"},
                 {"max-spans", "N", "embedded backend only: spans it keeps; the oldest whole traces "
                                    "are evicted beyond (default 1000000)"}});
@@ -849,6 +923,12 @@ int RunCommand(const std::vector<std::string>& args) {
   driver_options.warmup_ns = scenario->load.warmup_ns;
   driver_options.seed = scenario->seed;
   driver_options.id_seed = Rng::Mix(id_seed, 0xd1);
+  const bool verify = !flags.Has("no-verify");
+  std::optional<LiveVerification> live;
+  if (verify && !flags.Has("verify-after-load")) {
+    live.emplace(*scenario, *query_clients, verify_options, clock);
+    driver_options.on_complete = [&live](const LedgerEntry& e) { live->Add(e); };
+  }
   LoadDriver driver(*scenario, entry_endpoints, std::move(schedule), exporter, clock,
                     driver_options);
 
@@ -870,7 +950,8 @@ int RunCommand(const std::vector<std::string>& args) {
       stop,
       [&](const DriverProgress& p) {
         auto ex = exporter.stats();
-        progress.Line(FormatProgressLine(p, ex.exported, ex.dropped_queue_full + ex.dropped_failed));
+        progress.Line(FormatProgressLine(p, ex.exported, ex.dropped_queue_full + ex.dropped_failed) +
+                      (live ? live->ProgressSuffix() : ""));
       },
       250'000'000ull);
   progress.Done();
@@ -890,15 +971,19 @@ int RunCommand(const std::vector<std::string>& args) {
     if (!ledger_file) PrintError("run", fmt::format("cannot write the ledger in {}", report_dir));
   }
 
-  if (flags.Has("no-verify")) {
+  auto verify_progress = [&](size_t done, size_t total) {
+    progress.Line(fmt::format("verifying {}/{} traces", done, total), done == total);
+  };
+  if (!verify) {
     report.verification_skipped = true;
-  } else if (!report.load.ledger.empty()) {
+  } else if (report.load.ledger.empty()) {
+    // Nothing was sent (an interrupt before the first request): nothing to verify or to judge.
+    if (live) (void)live->Finish({});
+  } else {
     ThreadSleeper sleeper;
-    auto verified = VerifyLedger(*scenario, report.load.ledger, *query_clients, verify_options,
-                                 clock, sleeper, [&](size_t done, size_t total) {
-                                   progress.Line(fmt::format("verifying {}/{} traces", done, total),
-                                                 done == total);
-                                 });
+    auto verified = live ? live->Finish(verify_progress)
+                         : VerifyLedger(*scenario, report.load.ledger, *query_clients,
+                                        verify_options, clock, sleeper, verify_progress);
     progress.Done();
     if (verified) {
       report.verification = std::move(*verified);

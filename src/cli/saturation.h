@@ -31,6 +31,9 @@ namespace tracerig {
 
 inline constexpr uint64_t kDefaultMaxScheduleLagNs = 50'000'000;  // 50 ms
 
+// Time to queryable p99 a step may show when verified alongside its load (--ttq-p99's default).
+inline constexpr uint64_t kDefaultMaxTtqP99Ns = 5'000'000'000ull;
+
 struct SaturationOptions {
   double start_rate = 0;      // root requests per second of the first step; > 0
   double rate_factor = 2;     // ramp multiplier while steps pass; > 1
@@ -39,8 +42,9 @@ struct SaturationOptions {
   double spans_per_request = 1;  // expected spans of one root request: req/s -> spans/s
   // Pass thresholds.
   double min_completeness = 1.0;             // complete / checked, in (0, 1]
-  // nullopt (the default): not judged. The verifier polls a step's traces only after its load
-  // and flush, so its samples overestimate by up to the step's duration (docs/SATURATION.md).
+  // nullopt: not judged. `run` sets kDefaultMaxTtqP99Ns unless --verify-after-load, when the
+  // verifier polls a step's traces only after its load and flush, so that its samples
+  // overestimate by up to the step's duration (docs/SATURATION.md).
   std::optional<uint64_t> max_ttq_p99_ns;
   // Driver kept up: schedule lag p99 at most this.
   uint64_t max_schedule_lag_p99_ns = kDefaultMaxScheduleLagNs;

@@ -69,6 +69,23 @@ TEST_F(CliE2eTest, QuickstartPassesWithEveryTraceComplete) {
   EXPECT_EQ(report["export"]["exported"], 800);
   EXPECT_EQ(report["export"]["dropped_queue_full"], 0);
   EXPECT_TRUE(HasLedger());
+  // Verified alongside the load: every complete trace has a time-to-queryable sample, and the
+  // verification went on after the load only for the last traces.
+  EXPECT_TRUE(report["verification"]["streamed"].get<bool>());
+  EXPECT_EQ(report["verification"]["time_to_queryable"]["traces"], 100);
+  EXPECT_LT(report["verification"]["after_load_ns"].get<uint64_t>(),
+            report["verification"]["elapsed_ns"].get<uint64_t>());
+}
+
+TEST_F(CliE2eTest, VerifyAfterLoadStartsPollingWhenTheLoadHasEnded) {
+  auto r = RunTracerig({"run", "scenarios/quickstart.toml", "--duration", "1s", "--rate", "50",
+                        "--verify-after-load", "--report-dir", dir_.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto report = ReadReport();
+  EXPECT_EQ(report["verification"]["complete"], 50);
+  EXPECT_FALSE(report["verification"]["streamed"].get<bool>());
+  EXPECT_EQ(report["verification"]["after_load_ns"], 0);
+  EXPECT_NE(r.output.find(" backend queries in "), std::string::npos) << r.output;
 }
 
 TEST_F(CliE2eTest, EveryExportProtocolReachesTheEmbeddedBackendIntact) {

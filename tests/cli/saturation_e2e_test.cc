@@ -2,7 +2,9 @@
 // backend. The limit the search must find is a property of the setup, not of the machine's speed:
 // an embedded backend that keeps only --max-spans spans evicts the oldest traces of any step that
 // exports more, so with quickstart's 8 spans per request, 1 s steps and 2,000 spans, every step up
-// to 250 req/s is complete and every step above is not. The driver's lag bound is loosened so a
+// to 250 req/s is complete and every step above is not, when each step is verified after its
+// load (--verify-after-load; verified alongside the load, each trace is read before the store
+// evicts it, and the limit would depend on speed again). The driver's lag bound is loosened so a
 // busy CI machine cannot turn the answer into "limited by tracerig".
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -47,7 +49,8 @@ class SaturationE2eTest : public ::testing::Test {
 TEST_F(SaturationE2eTest, FindsWhereTheEmbeddedStoreStopsHoldingAWholeStep) {
   auto r = RunTracerig({"run", "scenarios/quickstart.toml", "--find-max-ingest", "--start-rate",
                         "40", "--step-duration", "1s", "--resolution", "10%", "--max-spans",
-                        "2000", "--max-schedule-lag", "1s", "--report-dir", dir_.string()});
+                        "2000", "--max-schedule-lag", "1s", "--verify-after-load", "--report-dir",
+                        dir_.string()});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   // Ramp 40, 80, 160 pass and 320 fails; bisection 240 passes, 280 and 260 fail; 260 is within
   // 10% of 240.
@@ -63,6 +66,8 @@ TEST_F(SaturationE2eTest, FindsWhereTheEmbeddedStoreStopsHoldingAWholeStep) {
   auto j = ReadSaturation();
   EXPECT_EQ(j["scenario"], "quickstart");
   EXPECT_EQ(j["options"]["spans_per_request"], 8.0);
+  // After the load, time to queryable figures are mostly upper bounds: not judged by default.
+  EXPECT_TRUE(j["options"]["max_ttq_p99_ns"].is_null());
   EXPECT_EQ(j["result"]["end"], "bracketed");
   EXPECT_EQ(j["result"]["max_passing_rate"], 240.0);
   EXPECT_EQ(j["result"]["min_failing_rate"], 260.0);
@@ -87,6 +92,36 @@ TEST_F(SaturationE2eTest, FindsWhereTheEmbeddedStoreStopsHoldingAWholeStep) {
       EXPECT_LT(step["complete"], step["checked"]);
     }
   }
+}
+
+// By default each step is verified alongside its load, so time to queryable is measured per
+// trace and judged (5 s unless --ttq-p99 says otherwise). A trace cannot be queryable before its
+// last span (the driver's, exported after the answer) is: 1 ms is always exceeded.
+TEST_F(SaturationE2eTest, VerifiedAlongsideTheLoadTimeToQueryableIsJudged) {
+  auto r = RunTracerig({"run", "scenarios/quickstart.toml", "--find-max-ingest", "--start-rate",
+                        "40", "--step-duration", "1s", "--max-steps", "1", "--ttq-p99", "1ms",
+                        "--max-schedule-lag", "1s", "--report-dir", dir_.string()});
+  ASSERT_EQ(r.exit_code, 1) << r.output;
+  auto j = ReadSaturation();
+  ASSERT_EQ(j["steps"].size(), 1u) << j.dump(2);
+  const auto& step = j["steps"][0];
+  EXPECT_EQ(step["verdict"], "backend-limit");
+  EXPECT_EQ(step["complete"], 40u);
+  ASSERT_TRUE(step["ttq_p99_ns"].is_number()) << step.dump(2);
+  EXPECT_GT(step["ttq_p99_ns"].get<uint64_t>(), 1'000'000u);
+  EXPECT_NE(step["reason"].get<std::string>().find("time to queryable p99"), std::string::npos)
+      << step["reason"];
+
+  fs::remove_all(dir_);
+  fs::create_directories(dir_);
+  r = RunTracerig({"run", "scenarios/quickstart.toml", "--find-max-ingest", "--start-rate", "40",
+                   "--step-duration", "1s", "--max-steps", "1", "--max-schedule-lag", "1s",
+                   "--report-dir", dir_.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  j = ReadSaturation();
+  EXPECT_EQ(j["options"]["max_ttq_p99_ns"], 5'000'000'000u);
+  ASSERT_EQ(j["steps"].size(), 1u) << j.dump(2);
+  EXPECT_EQ(j["steps"][0]["verdict"], "pass");
 }
 
 TEST_F(SaturationE2eTest, UnreachableBackendEndsTheSearchWithExit3AndNoRate) {
