@@ -774,6 +774,25 @@ int ValidateCommand(const std::vector<std::string>& args) {
   return code;
 }
 
+// What the backend accepted from the start of the load to the end of the flush after it; the
+// embedded backend also says what its receivers counted (its whole life: only this run's spans).
+IngestFigures IngestDuringLoad(const ExporterStats& exporter, std::chrono::nanoseconds window,
+                               const EmbeddedBackend* embedded) {
+  IngestFigures f;
+  f.spans_exported = exporter.exported;
+  f.window_ns = static_cast<uint64_t>(std::max<int64_t>(0, window.count()));
+  if (f.window_ns > 0) {
+    f.spans_per_second = static_cast<double>(f.spans_exported) * 1e9 /
+                         static_cast<double>(f.window_ns);
+  }
+  if (embedded != nullptr) {
+    const IngestTotals totals = embedded->counters();
+    f.backend_spans_accepted = totals.spans_accepted;
+    f.backend_requests_rejected = totals.requests_rejected + embedded->http_rejections();
+  }
+  return f;
+}
+
 int RunCommand(const std::vector<std::string>& args) {
   std::vector<FlagSpec> specs = kLoadFlags;
   specs.insert(specs.end(),
@@ -946,6 +965,7 @@ int RunCommand(const std::vector<std::string>& args) {
                    FormatDuration(scenario->load.duration_ns).c_str());
     }
   }
+  const auto load_start = std::chrono::steady_clock::now();
   report.load = driver.Run(
       stop,
       [&](const DriverProgress& p) {
@@ -960,6 +980,8 @@ int RunCommand(const std::vector<std::string>& args) {
   // while the traces are verified: spans they still hold (a delay-export fault) arrive during
   // verification, when they would arrive in a real system, so their lateness can be measured.
   bool flushed = exporter.Flush(std::chrono::seconds(30));
+  report.ingest = IngestDuringLoad(exporter.stats(), std::chrono::steady_clock::now() - load_start,
+                                   backend->embedded.get());
 
   // The ledger is written before verification, so a later `tracerig verify` can use it.
   std::error_code ec;

@@ -40,6 +40,42 @@ void AppendViolationExamples(std::vector<TraceVerdict>& into, const std::vector<
 // an upper bound of the whole's (each part has at most the same fraction of samples above it), so
 // a merged expectation is judged conservatively. Counts add up; late hops add up per hop and kind
 // with the largest max_ns.
+// `[expect] sampling` verdicts by name: trials add up and the verdict is judged again on them
+// (ratios by the same Wilson rule as the verifier, the others pass only when every one was kept).
+void MergeSamplingExpectations(std::vector<SamplingExpectationVerdict>& into,
+                               const std::vector<SamplingExpectationVerdict>& from) {
+  for (const SamplingExpectationVerdict& f : from) {
+    auto it = std::find_if(into.begin(), into.end(),
+                           [&](const SamplingExpectationVerdict& x) { return x.name == f.name; });
+    if (it == into.end()) {
+      into.push_back(f);
+      continue;
+    }
+    it->n += f.n;
+    it->k += f.k;
+    const bool ratio = it->confidence > 0;
+    if (ratio) {
+      auto test = JudgeSamplingRate(it->k, it->n, it->expected, it->confidence);
+      if (test) {
+        it->interval_low = test->interval.low;
+        it->interval_high = test->interval.high;
+        it->verdict = std::string(SamplingJudgementName(test->judgement));
+      }
+      it->message = fmt::format("{}: {} of {} kept over the merged runs ({:.4f}); expected {:g}, "
+                                "{:g}% interval [{:.4f}, {:.4f}]",
+                                it->name, it->k, it->n,
+                                it->n == 0 ? 0.0 : static_cast<double>(it->k) /
+                                                       static_cast<double>(it->n),
+                                it->expected, it->confidence * 100, it->interval_low,
+                                it->interval_high);
+    } else {
+      it->verdict = it->k == it->n ? "pass" : "fail";
+      it->message = fmt::format("{}: {} of {} over the merged runs, expected all", it->name,
+                                it->k, it->n);
+    }
+  }
+}
+
 void MergeTimeToQueryable(TimeToQueryable& into, const TimeToQueryable& from) {
   into.traces += from.traces;
   into.upper_bounds += from.upper_bounds;
@@ -173,6 +209,7 @@ void MergeVerification(VerificationSummary& into, const VerificationSummary& fro
   into.after_load_ns = std::max(into.after_load_ns, from.after_load_ns);
   into.deadline_hit |= from.deadline_hit;
   MergeTimeToQueryable(into.time_to_queryable, from.time_to_queryable);
+  MergeSamplingExpectations(into.sampling_expectations, from.sampling_expectations);
   MergeBackendGraph(into.backend_graph, from.backend_graph, report);
 }
 
@@ -192,6 +229,7 @@ Result<RunReport> MergeReports(const std::vector<RunReport>& reports,
   m.finished_unix_nano = first.finished_unix_nano;
   m.load_model = first.load_model;
   m.expect = first.expect;
+  m.ingest = first.ingest;  // the others are added below
   m.fail_on = fail_on.value_or(first.fail_on);
   m.verification_skipped = true;
   bool any_verified = false;
@@ -272,6 +310,20 @@ Result<RunReport> MergeReports(const std::vector<RunReport>& reports,
     m.exporter.retries += r.exporter.retries;
     m.exporter.batches += r.exporter.batches;
     m.exporter.flushed = m.exporter.flushed && r.exporter.flushed;
+    // Shards run side by side: their deliveries add up over the longest window.
+    if (i > 0) {
+      m.ingest.spans_exported += r.ingest.spans_exported;
+      m.ingest.window_ns = std::max(m.ingest.window_ns, r.ingest.window_ns);
+      m.ingest.spans_per_second =
+          m.ingest.window_ns == 0 ? 0
+                                  : static_cast<double>(m.ingest.spans_exported) * 1e9 /
+                                        static_cast<double>(m.ingest.window_ns);
+      auto add = [](std::optional<uint64_t>& into, const std::optional<uint64_t>& from) {
+        into = into && from ? std::optional<uint64_t>(*into + *from) : std::nullopt;
+      };
+      add(m.ingest.backend_spans_accepted, r.ingest.backend_spans_accepted);
+      add(m.ingest.backend_requests_rejected, r.ingest.backend_requests_rejected);
+    }
     if (!r.verification_error.empty() && m.verification_error.empty()) {
       m.verification_error = fmt::format("report {}: {}", i + 1, r.verification_error);
     }

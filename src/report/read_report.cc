@@ -292,6 +292,29 @@ std::vector<SamplingVerdict> Sampling(const Json& list, const std::string& where
   return out;
 }
 
+std::vector<SamplingExpectationVerdict> SamplingExpectations(const Json& list,
+                                                             const std::string& where) {
+  std::vector<SamplingExpectationVerdict> out;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string at = Index(where, i);
+    const Json& s = list[i];
+    SamplingExpectationVerdict v;
+    v.name = String(s, "name", at);
+    v.n = U64(s, "n", at);
+    v.k = U64(s, "k", at);
+    if (v.k > v.n) Fail(at + ".k", fmt::format("{} kept among {}", v.k, v.n));
+    v.expected = Number(s, "expected", at);
+    v.interval_low = Number(s, "interval_low", at);
+    v.interval_high = Number(s, "interval_high", at);
+    v.confidence = Number(s, "confidence", at);
+    v.verdict = OneOf(s, "verdict", at, {"pass", "fail", "not enough traces"});
+    v.message = String(s, "message", at);
+    v.trace_level = Bool(s, "trace_level", at);
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 // verification.graph, and the comparison inside verification.backend_graph (the same shape).
 GraphComparison Graph(const Json& j, const std::string& where) {
   GraphComparison g;
@@ -401,6 +424,10 @@ VerificationSummary Verification(const Json& j) {
   // Written since these fields exist, read since the late spans and backend graph were added;
   // reports without them read as a run that had none.
   if (Optional(j, "sampling")) v.sampling = Sampling(Array(j, "sampling", w), w + ".sampling");
+  if (Optional(j, "sampling_expectations")) {  // absent before [expect] sampling was judged
+    v.sampling_expectations = SamplingExpectations(
+        Array(j, "sampling_expectations", w), w + ".sampling_expectations");
+  }
   for (const auto& s : v.sampling) v.parent_based_inconsistencies += s.parent_based_inconsistencies;
   if (Optional(j, "graph")) v.graph = Graph(Member(j, "graph", w), w + ".graph");
   if (Optional(j, "time_to_queryable")) {
@@ -503,6 +530,14 @@ RunReport Report(const Json& j) {
   r.exporter.retries = U64(ex, "retries", "export");
   r.exporter.batches = U64(ex, "batches", "export");
   r.exporter.flushed = Bool(ex, "flushed", "export");
+  if (Optional(j, "ingest")) {  // absent in reports written before ingest figures
+    const Json& in = Member(j, "ingest", "");
+    r.ingest.spans_exported = U64(in, "spans_exported", "ingest");
+    r.ingest.window_ns = U64(in, "window_ns", "ingest");
+    r.ingest.spans_per_second = Number(in, "spans_per_second", "ingest");
+    r.ingest.backend_spans_accepted = NullableU64(in, "backend_spans_accepted", "ingest");
+    r.ingest.backend_requests_rejected = NullableU64(in, "backend_requests_rejected", "ingest");
+  }
   const Json& verification = Member(j, "verification", "");
   if (Optional(verification, "checked")) {
     r.verification = Verification(verification);

@@ -189,6 +189,19 @@ std::string RenderTerminalSummary(const RunReport& r) {
                    "(queue full), {} dropped (export failed){}",
                    r.topology.spans_recorded, l.sent, r.exporter.exported, r.exporter.dropped_queue_full,
                    r.exporter.dropped_failed, r.exporter.flushed ? "" : ", final flush timed out"));
+  if (r.ingest.window_ns > 0) {
+    std::string backend_says;
+    if (r.ingest.backend_spans_accepted) {
+      backend_says = fmt::format("; the backend counted {} accepted",
+                                 *r.ingest.backend_spans_accepted);
+      if (r.ingest.backend_requests_rejected.value_or(0) > 0) {
+        backend_says += fmt::format(", {} requests rejected", *r.ingest.backend_requests_rejected);
+      }
+    }
+    line(fmt::format("ingest: {} spans delivered in {} = {:.0f} spans/s{}",
+                     r.ingest.spans_exported, FormatDuration(r.ingest.window_ns),
+                     r.ingest.spans_per_second, backend_says));
+  }
   if (r.verification) {
     const auto& v = *r.verification;
     line(fmt::format("traces checked: {} · complete {} · incomplete {} · broken {} · missing {} ({} "
@@ -310,6 +323,14 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
                  {"retries", r.exporter.retries},
                  {"batches", r.exporter.batches},
                  {"flushed", r.exporter.flushed}};
+  auto nullable = [](const std::optional<uint64_t>& v) {
+    return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
+  };
+  j["ingest"] = {{"spans_exported", r.ingest.spans_exported},
+                 {"window_ns", r.ingest.window_ns},
+                 {"spans_per_second", r.ingest.spans_per_second},
+                 {"backend_spans_accepted", nullable(r.ingest.backend_spans_accepted)},
+                 {"backend_requests_rejected", nullable(r.ingest.backend_requests_rejected)}};
   if (r.verification) {
     const auto& v = *r.verification;
     auto examples = nlohmann::ordered_json::array();
@@ -354,6 +375,20 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
                           {"parent_based_inconsistencies", s.parent_based_inconsistencies}});
     }
     j["verification"]["sampling"] = std::move(sampling);
+    auto expectations = nlohmann::ordered_json::array();
+    for (const auto& e : v.sampling_expectations) {
+      expectations.push_back({{"name", e.name},
+                              {"n", e.n},
+                              {"k", e.k},
+                              {"expected", e.expected},
+                              {"interval_low", e.interval_low},
+                              {"interval_high", e.interval_high},
+                              {"confidence", e.confidence},
+                              {"verdict", e.verdict},
+                              {"message", e.message},
+                              {"trace_level", e.trace_level}});
+    }
+    j["verification"]["sampling_expectations"] = std::move(expectations);
     j["verification"]["graph"] = GraphJson(v.graph);
     j["verification"]["time_to_queryable"] = TimeToQueryableJson(v.time_to_queryable);
     j["verification"]["backend_graph"] =

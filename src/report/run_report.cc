@@ -214,12 +214,19 @@ void Judge(RunReport& report) {
     return;
   }
 
-  const double completeness = static_cast<double>(v.complete) / static_cast<double>(v.checked);
-  CheckResult complete{"completeness", completeness >= report.expect.completeness,
-                       fmt::format("{:.4f} of traces complete ({} of {}), expected at least {}",
-                                   completeness, v.complete, v.checked,
-                                   report.expect.completeness),
-                       true};
+  // A backend expected to sample whole traces itself (trace-level `[expect] sampling` entries)
+  // keeps only some: completeness is then over the traces it kept.
+  const bool backend_samples =
+      std::any_of(v.sampling_expectations.begin(), v.sampling_expectations.end(),
+                  [](const SamplingExpectationVerdict& e) { return e.trace_level; });
+  const size_t judged = backend_samples ? v.checked - v.missing : v.checked;
+  const double completeness =
+      judged == 0 ? 1.0 : static_cast<double>(v.complete) / static_cast<double>(judged);
+  CheckResult complete{
+      "completeness", completeness >= report.expect.completeness,
+      fmt::format("{:.4f} of {}traces complete ({} of {}), expected at least {}", completeness,
+                  backend_samples ? "kept " : "", v.complete, judged, report.expect.completeness),
+      true};
   CheckResult broken{"broken-propagation", v.broken <= report.expect.broken,
                      fmt::format("{} traces with broken propagation, at most {} allowed", v.broken,
                                  report.expect.broken),
@@ -269,6 +276,11 @@ void Judge(RunReport& report) {
                 : fmt::format("not enough traces to judge {} ({} requests, policy {})", s.service,
                               s.n, s.policy),
          true});
+  }
+  // The scenario's `[expect] sampling` entries; "not enough traces" passes and says so.
+  for (const auto& e : v.sampling_expectations) {
+    report.checks.push_back(
+        {"sampling:expect:" + e.name, e.verdict != "fail", e.message, true});
   }
   if (report.expect.time_to_queryable_p99_ns || report.expect.time_to_queryable_max_ns) {
     report.checks.push_back(TimeToQueryableCheck(v.time_to_queryable, report.expect));

@@ -35,6 +35,17 @@ struct ExportFigures {
   bool flushed = true;  // the final flush finished within its timeout
 };
 
+// Spans the backend accepted during the run: the exporter's delivered count from the start of the
+// load to the end of the flush that follows it, and the backend's own count over the same time
+// where it exposes one (the embedded backend's receivers).
+struct IngestFigures {
+  uint64_t spans_exported = 0;
+  uint64_t window_ns = 0;  // load start to the end of the flush after it
+  double spans_per_second = 0;  // spans_exported / window (0 when the window is 0)
+  std::optional<uint64_t> backend_spans_accepted;     // unset: the backend does not say
+  std::optional<uint64_t> backend_requests_rejected;  // its receivers' rejections (400, 413, ...)
+};
+
 struct CheckResult {
   std::string name;     // "completeness", "broken-propagation", ...
   bool passed = true;
@@ -99,6 +110,7 @@ struct RunReport {
   DriverResult load;
   TopologyStats topology;
   ExportFigures exporter;
+  IngestFigures ingest;
   bool verification_skipped = false;  // --no-verify
   std::optional<VerificationSummary> verification;
   std::string verification_error;  // set when the backend could not be queried

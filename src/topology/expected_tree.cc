@@ -218,6 +218,8 @@ class TreeBuilder {
       server.may_outlive_parent = edge.may_time_out;
       server.external = service != nullptr && service->IsExternal();
       anchor = Add(std::move(server));
+    } else if (simulated) {
+      tree_.unsampled_visits.push_back(edge.callee);
     }
     const Route* route = simulated ? service->FindRoute(edge.route) : nullptr;
     if (route == nullptr || depth >= max_depth_) return Maybe::kNo;

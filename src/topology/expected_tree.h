@@ -87,6 +87,9 @@ struct ExpectedSpan {
 
 struct ExpectedTree {
   std::vector<ExpectedSpan> spans;  // pre-order: a parent always comes before its children
+  // Simulated services visited whose visit was sampled out (so it has no spans here), once per
+  // visit, in pre-order: with `spans`, every service the request reached.
+  std::vector<std::string> unsampled_visits;
 };
 
 // How many of the tree's spans are not optional: a poll that returned at least this many spans

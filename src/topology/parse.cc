@@ -1,8 +1,9 @@
 // Scenario parsing and validation (see parse.h and docs/SCENARIOS.md). The top-level file and the
 // files it includes are read first (each keeps its own name in locations); then two passes: the
 // first reads each table with toml++ and checks its keys, types and ranges; the second resolves
-// names across the scenario (calls, load entries, faults), finds call cycles and unreachable
-// services. Both only collect diagnostics, so one run of `tracerig validate` shows every problem.
+// names across the scenario (calls, load entries, faults, [expect] entries), finds call cycles and
+// unreachable services. Both only collect diagnostics, so one run of `tracerig validate` shows
+// every problem.
 #include "topology/parse.h"
 
 #include <fmt/format.h>
@@ -21,6 +22,7 @@
 #include <sstream>
 #include <utility>
 
+#include "core/span.h"
 #include "core/units.h"
 #include "net/address.h"
 #include "topology/expected_tree.h"
@@ -31,9 +33,7 @@ namespace {
 
 using Keys = std::span<const std::string_view>;
 
-// ---- Allowed keys per table. *NotYet lists keys of the first proposal (shared/reference/
-// scenario-example.toml) that this version does not implement: they get "not supported yet"
-// instead of "unknown key".
+// ---- Allowed keys per table.
 constexpr std::string_view kTopKeys[] = {"include",  "scenario", "load",      "backend", "defaults",
                                          "services", "faults",   "templates", "expect"};
 // An included file contributes these only: the scenario as a whole stays in the including file.
@@ -62,9 +62,12 @@ constexpr std::string_view kCallKeys[] = {"service", "route",   "probability",  
 constexpr std::string_view kParallelKeys[] = {"parallel", "service", "route"};
 constexpr std::string_view kFaultKeys[] = {"kind",        "service", "route",  "callee",
                                            "probability", "window",  "amount", "format"};
-constexpr std::string_view kExpectKeys[] = {"completeness", "broken", "time_to_queryable_p99",
-                                            "time_to_queryable_max"};
-constexpr std::string_view kExpectNotYet[] = {"sampling", "attributes"};
+constexpr std::string_view kExpectKeys[] = {
+    "completeness",          "broken",     "time_to_queryable_p99",
+    "time_to_queryable_max", "attributes", "sampling"};
+constexpr std::string_view kExpectAttributeKeys[] = {"service", "kind", "required", "values"};
+constexpr std::string_view kExpectSamplingKeys[] = {"service", "ratio",       "confidence",
+                                                    "errors",  "slower_than", "traces"};
 
 // Keys of the first proposal (shared/reference/scenario-example.toml) that were renamed when they
 // were implemented: people copy from it, so the message says what to write now.
@@ -79,11 +82,19 @@ constexpr RenamedKey kRenamedKeys[] = {
     {"headers", "\"export_headers\" or \"query_headers\""},
 };
 
-// ---- Enumerated values.
+// ---- Enumerated values. *NotYet lists values of the first proposal (shared/reference/
+// scenario-example.toml) that this version does not implement: they get "not supported yet"
+// instead of "unknown".
 constexpr std::string_view kLoadModels[] = {"constant", "ramp", "poisson", "count", "closed"};
 constexpr std::string_view kProtocols[] = {"http", "grpc"};
 constexpr std::string_view kPropagations[] = {"tracecontext", "baggage", "b3", "b3multi", "jaeger"};
 constexpr std::string_view kPropagationsNotYet[] = {"xray"};
+// The span kinds an `[expect] attributes` entry may name.
+constexpr std::string_view kExpectSpanKinds[] = {"server", "client"};
+// The forms of an `[expect] sampling` entry, for messages.
+constexpr std::string_view kSamplingForms =
+    "{ service, ratio }, { ratio }, { errors = \"always\" }, { slower_than = DURATION } or "
+    "{ traces = \"whole\" }";
 // The TLS forms are the ones cli/backend_plan.cc reads: otlp-https, otlp-grpcs, zipkin+https...
 constexpr std::string_view kExportSchemes[] = {
     "otlp-http",  "otlp-http-json",  "otlp-grpc",  "zipkin",
@@ -218,6 +229,13 @@ struct FaultSite {
   std::optional<SourceLocation> window_at;
 };
 
+// A service named by an [expect] entry; `who` says which kind of entry ("sampling entry").
+struct ServiceReference {
+  std::string who;
+  std::string service;
+  SourceLocation at;
+};
+
 // One parsed document: the top-level file or an included one.
 struct Document {
   std::string path;
@@ -251,6 +269,7 @@ class ScenarioParser {
       CheckCycles();
       CheckReachable();
       CheckFaults();
+      CheckExpectedServices();
     }
 
     std::stable_sort(diagnostics_.begin(), diagnostics_.end(),
@@ -356,24 +375,21 @@ class ScenarioParser {
   }
 
   // Reports every key of `table` outside `allowed`; `what` names the table in the message ("" for
-  // the document's top level).
-  void CheckKeys(const toml::table& table, std::string_view what, Keys allowed, Keys not_yet = {}) {
+  // the document's top level). False when there was any.
+  bool CheckKeys(const toml::table& table, std::string_view what, Keys allowed) {
+    bool ok = true;
     for (auto&& [key, value] : table) {
       const std::string_view k = key.str();
       if (Contains(allowed, k)) continue;
+      ok = false;
       const std::string where = what.empty() ? "at the top level" : fmt::format("in {}", what);
-      if (Contains(not_yet, k)) {
-        Error(key.source(), fmt::format("key \"{}\" {} is not supported yet", k, where));
-        continue;
-      }
-      std::vector<std::string_view> candidates(allowed.begin(), allowed.end());
-      candidates.insert(candidates.end(), not_yet.begin(), not_yet.end());
-      std::string hint = DidYouMean(k, candidates);
+      std::string hint = DidYouMean(k, allowed);
       for (const RenamedKey& r : kRenamedKeys) {
         if (r.key == k && hint.empty()) hint = fmt::format(" (write {} instead)", r.now);
       }
       Error(key.source(), fmt::format("unknown key \"{}\" {}{}", k, where, hint));
     }
+    return ok;
   }
 
   // The value of a required key, or nullptr after reporting that it is missing.
@@ -1768,7 +1784,7 @@ class ScenarioParser {
     if (node == nullptr) return;
     const toml::table* t = AsTable(*node, "expect");
     if (t == nullptr) return;
-    CheckKeys(*t, "[expect]", kExpectKeys, kExpectNotYet);
+    CheckKeys(*t, "[expect]", kExpectKeys);
     if (const auto* n = t->get("completeness")) {
       if (auto v = AsFraction(*n, "completeness")) scenario_.expect.completeness = *v;
     }
@@ -1785,6 +1801,216 @@ class ScenarioParser {
         scenario_.expect.time_to_queryable_max_ns = *v;
       }
     }
+    if (const auto* n = t->get("attributes")) {
+      for (const toml::table* e : AsTableArray(*n, "attributes", "expect.attributes")) {
+        if (auto entry = ParseAttributeRequirement(*e)) {
+          scenario_.expect.attributes.push_back(std::move(*entry));
+        }
+      }
+    }
+    if (const auto* n = t->get("sampling")) {
+      std::map<std::string, int, std::less<>> ratio_lines;  // service -> line of its ratio entry
+      for (const toml::table* e : AsTableArray(*n, "sampling", "expect.sampling")) {
+        if (auto entry = ParseSamplingExpectation(*e, ratio_lines)) {
+          scenario_.expect.sampling.push_back(std::move(*entry));
+        }
+      }
+    }
+  }
+
+  // A service an expectation names, remembered for the second pass. Nullopt after an error.
+  std::optional<std::string> ExpectedService(const toml::node& node, std::string_view who) {
+    auto v = AsNonEmptyString(node, "service");
+    if (v) expect_services_.push_back(ServiceReference{std::string(who), *v, Loc(node.source())});
+    return v;
+  }
+
+  // { service = "frontend", kind = "server", required = ["http.route"],
+  //   values = { "http.request.method" = "GET" } }; nullopt after reporting a problem.
+  std::optional<AttributeRequirement> ParseAttributeRequirement(const toml::table& t) {
+    bool ok = CheckKeys(t, "attributes entry", kExpectAttributeKeys);
+    AttributeRequirement entry;
+    entry.where = Loc(t.source());
+    if (const auto* n = t.get("service")) {
+      auto v = ExpectedService(*n, "attributes entry");
+      ok = ok && v.has_value();
+      entry.service = v.value_or("");
+    }
+    if (const auto* n = t.get("kind")) {
+      auto v = AsString(*n, "kind");
+      if (v && CheckChoice(*n, *v, "span kind", kExpectSpanKinds)) {
+        entry.kind = *v == "server" ? SpanKind::kServer : SpanKind::kClient;
+      } else {
+        ok = false;
+      }
+    }
+    const toml::node* required = t.get("required");
+    if (required != nullptr) {
+      auto keys = ParseRequiredKeys(*required);
+      ok = ok && keys.has_value();
+      if (keys) entry.required = std::move(*keys);
+    }
+    const toml::node* values = t.get("values");
+    if (values != nullptr) {
+      auto pairs = ParseExpectedValues(*values);
+      ok = ok && pairs.has_value();
+      if (pairs) entry.values = std::move(*pairs);
+    }
+    if (required == nullptr && values == nullptr) {
+      Error(t.source(), "attributes entry needs \"required\" or \"values\"");
+      ok = false;
+    }
+    if (!ok) return std::nullopt;
+    return entry;
+  }
+
+  std::optional<std::vector<std::string>> ParseRequiredKeys(const toml::node& node) {
+    const auto* array = node.as_array();
+    if (array == nullptr) {
+      Error(node.source(),
+            fmt::format("\"required\" must be an array of attribute keys, got {}", TypeName(node)));
+      return std::nullopt;
+    }
+    if (array->empty()) {
+      Error(node.source(), "\"required\" must list at least one attribute key");
+      return std::nullopt;
+    }
+    std::vector<std::string> keys;
+    bool ok = true;
+    for (const toml::node& element : *array) {
+      const auto* s = element.as_string();
+      if (s == nullptr || s->get().empty()) {
+        Error(element.source(),
+              fmt::format("each entry of \"required\" must be an attribute key, got {}",
+                          s == nullptr ? TypeName(element) : "an empty string"));
+        ok = false;
+        continue;
+      }
+      keys.push_back(s->get());
+    }
+    if (!ok) return std::nullopt;
+    return keys;
+  }
+
+  // Each value rendered as AttributeValueToString renders a span's, so the verifier compares text
+  // with text: 200 -> "200", true -> "true", 0.5 -> "0.5" (and 2.0 -> "2", like a span's 2.0).
+  std::optional<std::vector<std::pair<std::string, std::string>>> ParseExpectedValues(
+      const toml::node& node) {
+    const toml::table* t = AsTable(node, "values");
+    if (t == nullptr) return std::nullopt;
+    if (t->empty()) {
+      Error(node.source(), "\"values\" must list at least one attribute");
+      return std::nullopt;
+    }
+    std::vector<std::pair<std::string, std::string>> values;
+    bool ok = true;
+    for (auto&& [key, value] : *t) {
+      if (auto v = StaticValue(value)) {
+        values.emplace_back(std::string(key.str()), AttributeValueToString(*v));
+      } else {
+        BadAttributeValue(key.str(), value, "attribute");
+        ok = false;
+      }
+    }
+    if (!ok) return std::nullopt;
+    return values;
+  }
+
+  // One of the forms in kSamplingForms; nullopt after reporting a problem. `ratio_lines` holds the
+  // services given a ratio so far, to report a second ratio for one of them.
+  std::optional<SamplingExpectation> ParseSamplingExpectation(
+      const toml::table& t, std::map<std::string, int, std::less<>>& ratio_lines) {
+    const bool keys_ok = CheckKeys(t, "sampling entry", kExpectSamplingKeys);
+    SamplingExpectation entry;
+    entry.where = Loc(t.source());
+    // The keys that mark each form; service, ratio and confidence make one group, told apart by
+    // whether a service is named.
+    std::vector<std::string_view> markers;
+    for (std::string_view key : {"service", "ratio", "confidence"}) {
+      if (t.contains(key)) {
+        markers.push_back(key);
+        break;
+      }
+    }
+    for (std::string_view key : {"errors", "slower_than", "traces"}) {
+      if (t.contains(key)) markers.push_back(key);
+    }
+    if (markers.size() > 1) {
+      std::string names = fmt::format("\"{}\"", markers[0]);
+      for (size_t i = 1; i < markers.size(); ++i) {
+        names += fmt::format("{}\"{}\"", i + 1 == markers.size() ? " and " : ", ", markers[i]);
+      }
+      Error(t.source(), fmt::format("sampling entry mixes forms ({}): an entry is one of {}", names,
+                                    kSamplingForms));
+      return std::nullopt;
+    }
+    if (markers.empty()) {
+      // An unknown key is reported already, most likely a misspelt form.
+      if (keys_ok) {
+        Error(t.source(), fmt::format("sampling entry needs one of the forms {}", kSamplingForms));
+      }
+      return std::nullopt;
+    }
+    bool ok = keys_ok;
+    const std::string_view form = markers[0];
+    if (form == "errors" || form == "traces") {
+      const std::string_view wanted = form == "errors" ? "always" : "whole";
+      const toml::node& n = *t.get(form);
+      const auto* s = n.as_string();
+      if (s == nullptr || s->get() != wanted) {
+        Error(n.source(), fmt::format("\"{}\" must be \"{}\", got {}", form, wanted,
+                                      s == nullptr ? std::string(TypeName(n))
+                                                   : fmt::format("\"{}\"", s->get())));
+        return std::nullopt;
+      }
+      entry.kind = form == "errors" ? SamplingExpectation::Kind::kErrors
+                                    : SamplingExpectation::Kind::kWholeTraces;
+      if (!ok) return std::nullopt;
+      return entry;
+    }
+    if (form == "slower_than") {
+      auto v = AsPositiveDuration(*t.get("slower_than"), "slower_than");
+      if (!v || !ok) return std::nullopt;
+      entry.kind = SamplingExpectation::Kind::kSlowerThan;
+      entry.slower_than_ns = *v;
+      return entry;
+    }
+    entry.kind = SamplingExpectation::Kind::kTraceRatio;
+    if (const auto* n = t.get("service")) {
+      entry.kind = SamplingExpectation::Kind::kServiceRatio;
+      auto v = ExpectedService(*n, "sampling entry");
+      if (v) {
+        entry.service = *v;
+        auto [it, inserted] = ratio_lines.emplace(*v, Loc(n->source()).line);
+        if (!inserted) {
+          Error(n->source(),
+                fmt::format("duplicate sampling ratio for service \"{}\" (first given at line {})",
+                            *v, it->second));
+          ok = false;
+        }
+      } else {
+        ok = false;
+      }
+    }
+    if (const auto* n = Require(t, "ratio", "sampling entry")) {
+      auto v = AsFraction(*n, "ratio");
+      ok = ok && v.has_value();
+      entry.ratio = v.value_or(1.0);
+    } else {
+      ok = false;
+    }
+    if (const auto* n = t.get("confidence")) {
+      auto v = AsNumber(*n, "confidence");
+      if (v && !(*v > 0 && *v < 1)) {
+        Error(n->source(),
+              fmt::format("\"confidence\" must be greater than 0 and less than 1, got {}", *v));
+        v.reset();
+      }
+      ok = ok && v.has_value();
+      entry.confidence = v;
+    }
+    if (!ok) return std::nullopt;
+    return entry;
   }
 
   // ---- Second pass: names across the scenario.
@@ -1919,6 +2145,16 @@ class ScenarioParser {
     }
   }
 
+  // Services named by [expect] attributes and sampling entries must exist (simulated or external:
+  // an external service's spans are expected in the backend too).
+  void CheckExpectedServices() {
+    for (const ServiceReference& r : expect_services_) {
+      if (scenario_.FindService(r.service) != nullptr) continue;
+      Error(r.at, fmt::format("{} names unknown service \"{}\"{}", r.who, r.service,
+                              DidYouMean(r.service, ServiceNames())));
+    }
+  }
+
   // Depth-first search over (service, route) nodes; every edge back into the current path closes a
   // cycle, reported at the call that closes it. A cycle would make every request recurse forever.
   void CheckCycles() {
@@ -1998,6 +2234,7 @@ class ScenarioParser {
   std::vector<CallSite> call_sites_;
   std::vector<EntrySite> entry_sites_;  // parallel to scenario_.load.entries
   std::vector<FaultSite> fault_sites_;  // parallel to scenario_.faults
+  std::vector<ServiceReference> expect_services_;
   bool entries_written_ = false;
   bool entries_incomplete_ = false;  // a load entry was dropped after an error
   bool calls_incomplete_ = false;    // a call was dropped after an error

@@ -250,6 +250,46 @@ struct BackendConfig {
   bool IsEmbedded() const { return export_url.empty() && query_url.empty(); }
 };
 
+// One entry of `[expect] attributes`: keys the spans of a service must carry, e.g.
+// { service = "frontend", kind = "server", required = ["http.route"],
+//   values = { "http.request.method" = "GET" } }.
+struct AttributeRequirement {
+  std::string service;  // empty (key absent): every simulated service
+  SpanKind kind = SpanKind::kUnspecified;  // "server" or "client"; absent: any kind
+  std::vector<std::string> required;  // keys that must be present, any value
+  // Keys that must be present with this value, rendered as AttributeValueToString renders a span's
+  // ("GET", "200", "true", "0.5"; a float 2.0 as "2"); a TOML string, integer, float or boolean in
+  // the file. In the table's key order (toml++ sorts keys).
+  std::vector<std::pair<std::string, std::string>> values;
+  SourceLocation where;
+};
+
+// One entry of `[expect] sampling`: what the traces kept in the backend should show, whoever
+// decided (the services' own head sampling, or a collector's tail sampling tracerig cannot see).
+// Each entry is exactly one of the forms below; the parser rejects keys of two forms together.
+struct SamplingExpectation {
+  enum class Kind {
+    // { service = "payment", ratio = 0.5, confidence = 0.99 }: of the requests whose expected
+    // tree reaches the service, this fraction has its spans in the backend.
+    kServiceRatio,
+    // { errors = "always" }: every request answered with an error is kept.
+    kErrors,
+    // { slower_than = "500ms" }: every request slower than this (send to answer) is kept.
+    kSlowerThan,
+    // { ratio = 0.1, confidence = 0.99 }: of the requests neither of the two above keeps, this
+    // fraction is kept (a trace counts as kept when any of its spans is found).
+    kTraceRatio,
+    // { traces = "whole" }: a kept trace is kept whole, never in part (tail sampling).
+    kWholeTraces,
+  };
+  Kind kind = Kind::kServiceRatio;
+  std::string service;               // kServiceRatio
+  double ratio = 1.0;                // kServiceRatio, kTraceRatio: in [0, 1]
+  std::optional<double> confidence;  // kServiceRatio, kTraceRatio: in (0, 1); unset = the run's
+  uint64_t slower_than_ns = 0;       // kSlowerThan: > 0
+  SourceLocation where;
+};
+
 struct Expectations {
   double completeness = 1.0;  // fraction of traces that must be complete
   uint64_t broken = 0;        // broken-propagation traces allowed
@@ -257,6 +297,8 @@ struct Expectations {
   // bounds on its p99 and its maximum over complete traces; unset = not judged.
   std::optional<uint64_t> time_to_queryable_p99_ns;
   std::optional<uint64_t> time_to_queryable_max_ns;
+  std::vector<AttributeRequirement> attributes;  // in file order
+  std::vector<SamplingExpectation> sampling;     // in file order
 };
 
 struct Scenario {

@@ -16,6 +16,7 @@
 #include <tuple>
 #include <utility>
 
+#include "core/units.h"
 #include "topology/expected_tree.h"
 
 namespace tracerig {
@@ -135,6 +136,12 @@ PreparedTree Prepare(const Scenario& scenario, const LedgerEntry& entry, bool pe
   p.tree = ExpectedTreeFor(scenario, entry, per_request);
   p.required = RequiredSpanCount(p.tree);
   p.sampling = ModelTreeSampling(scenario, p.tree);
+  if (per_request) {
+    // The tree applied every seeded sampling decision of its request: what it holds is sampled
+    // (a ratio policy's 0.5 would otherwise halve the calls the graph expects on its edges).
+    for (double& chance : p.sampling.probability) chance = 1;
+    for (auto& trials : p.sampling.services) trials.expected = 1;
+  }
   const std::vector<ExpectedSpan>& spans = p.tree.spans;
   // Calls per edge and pair of fresh decisions: those calls are all seen or all not.
   std::map<std::tuple<std::string, std::string, uint32_t, uint32_t>, std::pair<double, double>>
@@ -218,6 +225,22 @@ class FirstVerdicts {
   std::vector<TraceVerdict> kept_;  // by sequence
 };
 
+// Trials of one `[expect] sampling` entry (SamplingExpectationVerdict says what n and k count).
+struct ExpectationCounts {
+  uint64_t n = 0;
+  uint64_t k = 0;
+};
+
+// The requests a trace-level `[expect] sampling` entry is about: answered with an error, or
+// slower (send to answer) than some slower_than entry's bound. The others are what a trace
+// ratio is judged on.
+bool IsErrorRequest(const LedgerEntry& e) { return e.outcome == RequestOutcome::kHttpError; }
+uint64_t RequestLatency(const LedgerEntry& e) {
+  return e.end_unix_nano > e.start_unix_nano && e.start_unix_nano != 0
+             ? e.end_unix_nano - e.start_unix_nano
+             : 0;
+}
+
 // One worker's results, merged at the end (no shared mutable state while verifying).
 struct PartialSummary {
   VerificationSummary counts;  // counters only
@@ -233,6 +256,7 @@ struct PartialSummary {
   // (hop, caller, callee, kind) -> (traces, largest time to queryable among them).
   std::map<LateHopKey, std::pair<size_t, uint64_t>> late_hops;
   size_t late_traces = 0;
+  std::vector<ExpectationCounts> expectations;  // per scenario.expect.sampling entry
   std::optional<Error> error;
 };
 
@@ -661,6 +685,8 @@ class Worker {
       if (!fragments.empty()) result_.observed_edges.AddSpans(fragments, entry.trace_id);
     }
 
+    RecordSamplingExpectations(entry, prepared, verdict);
+
     if (verdict.status != TraceStatus::kComplete || s.first_full_unix_ns == 0) return;
     const uint64_t exported = in_.options.last_export_unix_nano
                                   ? in_.options.last_export_unix_nano(entry)
@@ -677,6 +703,69 @@ class Worker {
     }
     result_.ttq_exact.push_back(sample);
     if (sample > in_.late_floor_ns) RecordLateSpans(s, expected, sample);
+  }
+
+  // The trials of the scenario's `[expect] sampling` entries for one classified trace; found_
+  // holds which expected spans were found.
+  void RecordSamplingExpectations(const LedgerEntry& entry, const PreparedTree& prepared,
+                                  const TraceVerdict& verdict) {
+    const std::vector<SamplingExpectation>& expectations = in_.scenario.expect.sampling;
+    if (expectations.empty()) return;
+    std::vector<ExpectationCounts>& counts = result_.expectations;
+    counts.resize(expectations.size());
+    const bool kept = verdict.status != TraceStatus::kMissing;
+    const uint64_t latency = RequestLatency(entry);
+    bool special = IsErrorRequest(entry);  // kept whatever the ratio says
+    for (const SamplingExpectation& e : expectations) {
+      if (e.kind == SamplingExpectation::Kind::kSlowerThan && latency > e.slower_than_ns) {
+        special = true;
+      }
+    }
+    const std::vector<ExpectedSpan>& spans = prepared.tree.spans;
+    for (size_t j = 0; j < expectations.size(); ++j) {
+      const SamplingExpectation& e = expectations[j];
+      ExpectationCounts& c = counts[j];
+      switch (e.kind) {
+        case SamplingExpectation::Kind::kServiceRatio: {
+          bool reached = std::find(prepared.tree.unsampled_visits.begin(),
+                                   prepared.tree.unsampled_visits.end(),
+                                   e.service) != prepared.tree.unsampled_visits.end();
+          bool found = false;
+          for (size_t i = 0; i < spans.size(); ++i) {
+            if (spans[i].service != e.service) continue;
+            reached = true;
+            found = found || found_[i] != 0;
+          }
+          c.n += reached ? 1 : 0;
+          c.k += reached && found ? 1 : 0;
+          break;
+        }
+        case SamplingExpectation::Kind::kErrors:
+          if (IsErrorRequest(entry)) {
+            ++c.n;
+            c.k += kept ? 1 : 0;
+          }
+          break;
+        case SamplingExpectation::Kind::kSlowerThan:
+          if (latency > e.slower_than_ns) {
+            ++c.n;
+            c.k += kept ? 1 : 0;
+          }
+          break;
+        case SamplingExpectation::Kind::kTraceRatio:
+          if (!special) {
+            ++c.n;
+            c.k += kept ? 1 : 0;
+          }
+          break;
+        case SamplingExpectation::Kind::kWholeTraces:
+          if (kept) {
+            ++c.n;
+            c.k += verdict.status == TraceStatus::kComplete ? 1 : 0;
+          }
+          break;
+      }
+    }
   }
 
   // The edges of the spans a complete trace lacked at its first poll, each once per trace.
@@ -763,12 +852,74 @@ uint64_t Percentile(const std::vector<uint64_t>& sorted, double p) {
   return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
 }
 
+// The scenario's `[expect] sampling` entries judged on the workers' summed trials.
+Result<std::vector<SamplingExpectationVerdict>> JudgeSamplingExpectations(
+    const Scenario& scenario, const std::vector<PartialSummary>& parts,
+    const VerifyOptions& options) {
+  std::vector<SamplingExpectationVerdict> out;
+  const std::vector<SamplingExpectation>& expectations = scenario.expect.sampling;
+  for (size_t j = 0; j < expectations.size(); ++j) {
+    const SamplingExpectation& e = expectations[j];
+    SamplingExpectationVerdict v;
+    for (const PartialSummary& p : parts) {
+      if (j < p.expectations.size()) {
+        v.n += p.expectations[j].n;
+        v.k += p.expectations[j].k;
+      }
+    }
+    using Kind = SamplingExpectation::Kind;
+    v.trace_level = e.kind != Kind::kServiceRatio;
+    if (e.kind == Kind::kServiceRatio || e.kind == Kind::kTraceRatio) {
+      v.name = e.kind == Kind::kServiceRatio ? e.service : "ratio";
+      v.expected = e.ratio;
+      v.confidence = e.confidence.value_or(options.sampling_confidence);
+      auto test = JudgeSamplingRate(v.k, v.n, e.ratio, v.confidence);
+      if (!test) return MakeError(fmt::format("{}: {}", e.where.ToString(), test.error().message));
+      v.interval_low = test->interval.low;
+      v.interval_high = test->interval.high;
+      v.verdict = std::string(SamplingJudgementName(test->judgement));
+      const std::string what =
+          e.kind == Kind::kServiceRatio
+              ? fmt::format("{}: spans kept in {} of {} requests reaching it", e.service, v.k, v.n)
+              : fmt::format("{} of {} requests neither errors nor slow kept", v.k, v.n);
+      v.message = test->judgement == SamplingJudgement::kNotEnoughTraces
+                      ? fmt::format("{}: not enough traces to judge a ratio of {:g}", what, e.ratio)
+                      : fmt::format("{} ({:.4f}); expected {:g}, {:g}% interval [{:.4f}, {:.4f}]",
+                                    what, test->observed, e.ratio, v.confidence * 100,
+                                    v.interval_low, v.interval_high);
+    } else {
+      const bool all = v.k == v.n;
+      v.verdict = all ? "pass" : "fail";
+      switch (e.kind) {
+        case Kind::kErrors:
+          v.name = "errors";
+          v.message = fmt::format("{} of {} requests answered with an error kept, expected all",
+                                  v.k, v.n);
+          break;
+        case Kind::kSlowerThan:
+          v.name = "slower-than-" + FormatDuration(e.slower_than_ns);
+          v.message = fmt::format("{} of {} requests slower than {} kept, expected all", v.k, v.n,
+                                  FormatDuration(e.slower_than_ns));
+          break;
+        default:
+          v.name = "whole-traces";
+          v.message = fmt::format("{} of {} kept traces whole, expected all ({} kept in part)",
+                                  v.k, v.n, v.n - v.k);
+          break;
+      }
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 // Merges the workers' results into one summary, examples in ledger order.
 // `per_request`: the expected trees applied every seeded decision, sampling included, so the
 // sampling rates are exact and already checked span by span; no statistical verdict is made.
-Result<VerificationSummary> Merge(std::vector<PartialSummary>& parts, size_t skipped,
-                                  const VerifyOptions& options, double z, bool per_request,
-                                  uint64_t late_floor_ns, uint64_t precision_ns) {
+Result<VerificationSummary> Merge(const Scenario& scenario, std::vector<PartialSummary>& parts,
+                                  size_t skipped, const VerifyOptions& options, double z,
+                                  bool per_request, uint64_t late_floor_ns,
+                                  uint64_t precision_ns) {
   const size_t max_examples = options.max_examples;
   for (PartialSummary& p : parts) {
     if (p.error) return *p.error;
@@ -851,6 +1002,10 @@ Result<VerificationSummary> Merge(std::vector<PartialSummary>& parts, size_t ski
   std::stable_sort(
       summary.break_edges.begin(), summary.break_edges.end(),
       [](const BreakEdgeCount& a, const BreakEdgeCount& b) { return a.traces > b.traces; });
+
+  auto judged = JudgeSamplingExpectations(scenario, parts, options);
+  if (!judged) return judged.error();
+  summary.sampling_expectations = std::move(*judged);
 
   if (per_request) sampling.clear();
   for (const auto& [service, c] : sampling) {
@@ -1004,6 +1159,14 @@ Result<VerificationSummary> Verify(const Scenario& scenario, const Ledger* ledge
   ClassifyOptions classify;
   classify.clock_skew_tolerance_ns = options.clock_skew_tolerance_ns;
   classify.attributes = options.attribute_expectations;
+  for (const AttributeRequirement& r : scenario.expect.attributes) {
+    for (const std::string& key : r.required) {
+      classify.attributes.push_back(AttributeExpectation{r.service, r.kind, key, std::nullopt});
+    }
+    for (const auto& [key, value] : r.values) {
+      classify.attributes.push_back(AttributeExpectation{r.service, r.kind, key, value});
+    }
+  }
   const uint64_t late_floor_ns = LateSpanFloor(scenario, options);
   const uint64_t precision_ns =
       options.poll_interval_ns + (feed != nullptr ? options.stream_wait_ns : 0);
@@ -1042,7 +1205,8 @@ Result<VerificationSummary> Verify(const Scenario& scenario, const Ledger* ledge
     for (std::thread& t : threads) t.join();
   }
   if (feed != nullptr) skipped = feed->skipped_unsampled();
-  auto summary = Merge(parts, skipped, options, *z, per_request, late_floor_ns, precision_ns);
+  auto summary =
+      Merge(scenario, parts, skipped, options, *z, per_request, late_floor_ns, precision_ns);
   if (!summary) return summary;
   if (options.fetch_backend_dependencies) {
     // The workers are done: the first one's client asks (no new connection).

@@ -169,6 +169,27 @@ struct SamplingVerdict {
   uint64_t parent_based_inconsistencies = 0;
 };
 
+// One `[expect] sampling` entry judged (SamplingExpectation in topology/scenario.h), in file order.
+struct SamplingExpectationVerdict {
+  // "payment" (a service's ratio), "errors", "slower-than-500ms", "ratio" (of the other
+  // requests), "whole-traces": the check is "sampling:expect:<name>".
+  std::string name;
+  // Ratios: requests reaching the service (all requests for "ratio": those neither errors nor
+  // slow) and, of them, those with its spans kept. errors / slower-than: such requests and, of
+  // them, those kept. whole-traces: kept traces and, of them, those complete.
+  uint64_t n = 0;
+  uint64_t k = 0;
+  double expected = 1;  // the declared ratio; 1 for the others (every one)
+  double interval_low = 0;  // ratios: Wilson interval of k / n at `confidence`
+  double interval_high = 0;
+  double confidence = 0;
+  std::string verdict;  // "pass", "fail", "not enough traces"
+  std::string message;  // one line: the figures and what was expected
+  // errors, slower-than, ratio, whole-traces: the backend is expected to sample whole traces
+  // itself, so the run's completeness is judged over the traces it kept.
+  bool trace_level = false;
+};
+
 // Spans of one edge of the call tree that were missing at their traces' first poll and arrived
 // later (see "Late spans" above).
 struct LateHop {
@@ -245,6 +266,8 @@ struct VerificationSummary {
   uint64_t after_load_ns = 0;
   bool deadline_hit = false;
   std::vector<SamplingVerdict> sampling;  // one per scenario service reached, by service name
+  // The scenario's `[expect] sampling` entries judged, in file order (empty without them).
+  std::vector<SamplingExpectationVerdict> sampling_expectations;
   uint64_t parent_based_inconsistencies = 0;  // sum over `sampling`
   // The service graph observed in the verified traces against the topology's expected edges
   // (expected calls weighted by the requests verified and their sampling chances).
@@ -259,6 +282,13 @@ struct VerificationSummary {
 // entry's times ± 1 minute. Sampling trials count, per service and verified request, whether any
 // of its expected spans was found (under the trace id or among fragments); the service graph
 // counts the calls in the spans returned for the trace and in fragments under other trace ids.
+// The scenario's `[expect] attributes` are checked on every expected span found (as
+// options.attribute_expectations are), and its `[expect] sampling` entries are judged into
+// sampling_expectations: a trace is kept when anything of it was found (it is not missing); a
+// service's spans are kept when any was found; a request reached a service when its expected
+// tree has spans of it or visits it sampled out. Ratios are judged like sampling verdicts
+// (JudgeSamplingRate at the entry's confidence, else sampling_confidence); errors, slower-than
+// and whole-traces pass only when every such request (trace) was kept (whole).
 // Errors: a ledger entry naming a load entry the scenario does not have, a sampling_confidence
 // outside (0, 1), or "backend unreachable: <reason>" after max_backend_errors failed requests in
 // a row — a backend failure is never counted as missing traces. `progress` is called as traces

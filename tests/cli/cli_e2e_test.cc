@@ -77,6 +77,38 @@ TEST_F(CliE2eTest, QuickstartPassesWithEveryTraceComplete) {
             report["verification"]["elapsed_ns"].get<uint64_t>());
 }
 
+// [expect] sampling and attributes end to end: payment samples half its requests on its own;
+// declared at 0.5 the check passes, declared at 0.9 it fails (exit 1) with the observed figures.
+TEST_F(CliE2eTest, SamplingExpectationsAreJudgedEndToEnd) {
+  auto r = RunTracerig({"run", "scenarios/sampling-expect.toml", "--duration", "3s",
+                        "--report-dir", dir_.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto report = ReadReport();
+  const auto& e = report["verification"]["sampling_expectations"];
+  ASSERT_EQ(e.size(), 1u) << report["verification"].dump(2);
+  EXPECT_EQ(e[0]["name"], "payment");
+  EXPECT_EQ(e[0]["n"], 150);
+  EXPECT_EQ(e[0]["verdict"], "pass") << e[0]["message"];
+  EXPECT_EQ(report["verification"]["violation_counts"].size(), 0u);  // attributes hold
+  EXPECT_EQ(report["verification"]["graph"]["count_mismatches"], 0);
+
+  std::ifstream in(std::string(TRACERIG_SOURCE_DIR) + "/scenarios/sampling-expect.toml");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string declared = "sampling = [{ service = \"payment\", ratio = 0.5 }]";
+  const size_t at = text.find(declared);
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, declared.size(), "sampling = [{ service = \"payment\", ratio = 0.9 }]");
+  const fs::path off = dir_ / "sampling-off.toml";
+  std::ofstream(off) << text;
+  fs::remove_all(dir_ / "reports");
+  r = RunTracerig({"run", off.string(), "--duration", "3s", "--report-dir",
+                   (dir_ / "reports").string()});
+  ASSERT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("[FAIL] sampling:expect:payment: payment: spans kept in "),
+            std::string::npos)
+      << r.output;
+}
+
 TEST_F(CliE2eTest, VerifyAfterLoadStartsPollingWhenTheLoadHasEnded) {
   auto r = RunTracerig({"run", "scenarios/quickstart.toml", "--duration", "1s", "--rate", "50",
                         "--verify-after-load", "--report-dir", dir_.string()});

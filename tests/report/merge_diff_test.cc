@@ -49,6 +49,51 @@ TEST(MergeTest, SumsCountsMergesHistogramsAndJudgesAgain) {
             "0.9600 of traces complete (480 of 500), expected at least 0.95");
 }
 
+TEST(MergeTest, IngestAndSamplingExpectationsAddUpAndAreJudgedAgain) {
+  RunReport a = SyntheticRun();
+  RunReport b = SyntheticRun();
+  b.ingest.window_ns = 7'000'000'000;
+  b.ingest.backend_spans_accepted.reset();  // a backend that does not say
+  SamplingExpectationVerdict errors;
+  errors.name = "errors";
+  errors.n = 10;
+  errors.k = 10;
+  errors.verdict = "pass";
+  errors.trace_level = true;
+  SamplingExpectationVerdict ratio;
+  ratio.name = "payment";
+  ratio.n = 100;
+  ratio.k = 50;
+  ratio.expected = 0.5;
+  ratio.confidence = 0.99;
+  ratio.verdict = "pass";
+  a.verification->sampling_expectations = {errors, ratio};
+  errors.k = 9;
+  errors.verdict = "fail";
+  ratio.k = 90;  // far off 0.5 on its own, and still off when pooled: 140 of 200
+  ratio.verdict = "fail";
+  b.verification->sampling_expectations = {errors, ratio};
+  auto merged = MergeReports({a, b});
+  ASSERT_TRUE(merged.ok()) << merged.error().message;
+  const RunReport& m = *merged;
+  EXPECT_EQ(m.ingest.spans_exported, 2 * a.ingest.spans_exported);
+  EXPECT_EQ(m.ingest.window_ns, 7'000'000'000u);
+  EXPECT_DOUBLE_EQ(m.ingest.spans_per_second, 2.0 * 1736 / 7);
+  EXPECT_FALSE(m.ingest.backend_spans_accepted.has_value());
+  EXPECT_EQ(m.ingest.backend_requests_rejected, std::optional<uint64_t>(0));
+  const auto& e = m.verification->sampling_expectations;
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e[0].n, 20u);
+  EXPECT_EQ(e[0].k, 19u);
+  EXPECT_EQ(e[0].verdict, "fail");
+  EXPECT_TRUE(e[0].trace_level);
+  EXPECT_EQ(e[1].n, 200u);
+  EXPECT_EQ(e[1].k, 140u);
+  EXPECT_EQ(e[1].verdict, "fail");
+  EXPECT_LT(e[1].interval_high, 0.8);
+  EXPECT_GT(e[1].interval_low, 0.6);
+}
+
 TEST(MergeTest, TimelinesAddPointByPointAndWidenToACommonInterval) {
   RunReport a = SyntheticRun();
   RunReport b = SyntheticRun();

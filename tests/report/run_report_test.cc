@@ -187,6 +187,42 @@ TEST(JudgeTest, TimeToQueryableIsCheckedOnlyWhenExpected) {
   EXPECT_FALSE(FindCheck(r, "time-to-queryable")->enforced);
 }
 
+TEST(JudgeTest, SamplingExpectationsAreChecksAndATailSamplingBackendIsJudgedOnWhatItKept) {
+  auto r = Verified(100, 30, 0);
+  r.verification->incomplete = 0;
+  r.verification->missing = 70;  // sampled out by the backend
+  SamplingExpectationVerdict ratio;
+  ratio.name = "ratio";
+  ratio.verdict = "pass";
+  ratio.message = "30 of 100 requests neither errors nor slow kept (0.3000); expected 0.3";
+  SamplingExpectationVerdict errors;
+  errors.name = "errors";
+  errors.verdict = "fail";
+  errors.message = "9 of 10 requests answered with an error kept, expected all";
+  r.verification->sampling_expectations = {ratio, errors};
+  // Without trace-level expectations the missing traces count against completeness.
+  Judge(r);
+  EXPECT_FALSE(FindCheck(r, "completeness")->passed);
+  r.verification->sampling_expectations[0].trace_level = true;
+  r.verification->sampling_expectations[1].trace_level = true;
+  Judge(r);
+  const CheckResult* complete = FindCheck(r, "completeness");
+  ASSERT_NE(complete, nullptr);
+  EXPECT_TRUE(complete->passed);
+  EXPECT_EQ(complete->message,
+            "1.0000 of kept traces complete (30 of 30), expected at least 1");
+  const CheckResult* e = FindCheck(r, "sampling:expect:errors");
+  ASSERT_NE(e, nullptr);
+  EXPECT_FALSE(e->passed);
+  EXPECT_EQ(e->message, errors.message);
+  EXPECT_TRUE(FindCheck(r, "sampling:expect:ratio")->passed);
+  EXPECT_EQ(CheckKind("sampling:expect:errors"), "sampling");
+  EXPECT_EQ(r.exit_code, kExitConformanceFailure);
+  r.fail_on = *ParseFailOn("completeness");  // sampling checks become warnings
+  Judge(r);
+  EXPECT_EQ(r.exit_code, kExitPass);
+}
+
 TEST(JudgeTest, TimeToQueryableWithoutSamplesOrLatenessPasses) {
   auto r = Verified(40, 0, 40);
   r.expect.time_to_queryable_p99_ns = 1 * kSec;

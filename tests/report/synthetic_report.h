@@ -100,6 +100,11 @@ inline RunReport SyntheticRun() {
                 .retries = 2,
                 .batches = 18,
                 .flushed = true};
+  r.ingest = {.spans_exported = 1736,
+              .window_ns = 5'250'000'000,
+              .spans_per_second = 1736 / 5.25,
+              .backend_spans_accepted = 1736,
+              .backend_requests_rejected = 0};
 
   VerificationSummary v;
   v.checked = 250;

@@ -260,9 +260,9 @@ TEST(ParseScenarioTest, InvalidInputsReportExactDiagnostics) {
       {"float broken",
        kHead + "[expect]\nbroken = 1.5\n",
        {"t.toml:8:10: \"broken\" must be an integer, got float"}},
-      {"expect key not supported yet",
-       kHead + "[expect]\nsampling = []\n",
-       {"t.toml:8:1: key \"sampling\" in [expect] is not supported yet"}},
+      {"expect attributes misspelt",
+       kHead + "[expect]\nattribute = []\n",
+       {"t.toml:8:1: unknown key \"attribute\" in [expect] (did you mean \"attributes\"?)"}},
       {"time to queryable without a unit",
        kHead + "[expect]\ntime_to_queryable_p99 = \"1\"\n",
        {"t.toml:8:25: invalid duration \"1\" for \"time_to_queryable_p99\" (expected a number "
@@ -933,9 +933,9 @@ TEST(ParseScenarioTest, EveryTlsBackendSchemeIsAccepted) {
 }
 
 // The first proposal of the format (shared/reference/scenario-example.toml) is what people will
-// copy from. Every key of it that was renamed when implemented, or is not implemented yet, is
-// reported precisely (the renames are listed in docs/SCENARIOS.md under "Coming next"), and
-// nothing else in the file is.
+// copy from. Every key of it that was renamed when implemented is reported precisely (the renames
+// are listed in docs/SCENARIOS.md under "Coming next"), and nothing else in the file is: its
+// [expect] sampling and attributes entries are accepted as written.
 TEST(ParseScenarioTest, ReferenceExampleReportsRenamedAndUnsupportedKeys) {
   const std::string path = TRACERIG_SHARED_DIR "/reference/scenario-example.toml";
   auto text = ReadTestFile(path);
@@ -962,9 +962,7 @@ TEST(ParseScenarioTest, ReferenceExampleReportsRenamedAndUnsupportedKeys) {
           "scenario-example.toml:98:1: unknown key \"edge\" in fault (write \"service\" and "
           "\"callee\" instead)",
           "scenario-example.toml:100:10: \"window\" must be two durations [start, end], as in "
-          "[\"10s\", \"20s\"]",
-          "scenario-example.toml:106:1: key \"sampling\" in [expect] is not supported yet",
-          "scenario-example.toml:110:1: key \"attributes\" in [expect] is not supported yet"));
+          "[\"10s\", \"20s\"]"));
 }
 
 TEST(DiagnosticTest, ToStringIsFileLineColumnMessage) {

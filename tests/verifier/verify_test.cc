@@ -760,6 +760,179 @@ TEST_F(VerifyLedgerTest, AParentBasedChildDisagreeingWithItsParentIsCounted) {
   EXPECT_EQ(summary->parent_based_inconsistencies, 40 - sampled);
 }
 
+SamplingExpectation ServiceRatio(std::string service, double ratio) {
+  SamplingExpectation e;
+  e.kind = SamplingExpectation::Kind::kServiceRatio;
+  e.service = std::move(service);
+  e.ratio = ratio;
+  return e;
+}
+SamplingExpectation TraceLevel(SamplingExpectation::Kind kind, double ratio = 1,
+                               uint64_t slower_than_ns = 0) {
+  SamplingExpectation e;
+  e.kind = kind;
+  e.ratio = ratio;
+  e.slower_than_ns = slower_than_ns;
+  return e;
+}
+const SamplingExpectationVerdict* ExpectationNamed(const VerificationSummary& s,
+                                                   std::string_view name) {
+  for (const auto& v : s.sampling_expectations) {
+    if (v.name == name) return &v;
+  }
+  return nullptr;
+}
+
+// [expect] sampling = [{ service = "checkout", ratio = R }] on a run whose checkout kept its
+// spans in a seeded 50% of requests: judged on the kept fraction whatever made the decisions.
+TEST_F(VerifyLedgerTest, AServiceRatioExpectationPassesAtTheRateAndFailsOffIt) {
+  options_.settle_incomplete_ns = 200 * kMs;
+  options_.statistical_sampling = true;  // the test samples on its own, not by our seeds
+  backend_.batch_limit = 100;            // (the fake scans every span per request)
+  const uint64_t kept =
+      AddRatioSampledRun(scenario_, ledger_, backend_, tree_, clock_, 200, 0.5, 0.5, 21);
+  for (double declared : {0.5, 0.7, 0.3}) {
+    SCOPED_TRACE(declared);
+    scenario_.expect.sampling = {ServiceRatio("checkout", declared)};
+    auto summary = Run();
+    ASSERT_TRUE(summary.ok()) << summary.error().message;
+    ASSERT_EQ(summary->sampling_expectations.size(), 1u);
+    const SamplingExpectationVerdict& v = summary->sampling_expectations[0];
+    EXPECT_EQ(v.name, "checkout");
+    EXPECT_EQ(v.n, 200u);
+    EXPECT_EQ(v.k, kept);
+    EXPECT_EQ(v.expected, declared);
+    EXPECT_EQ(v.confidence, 0.99);
+    EXPECT_LE(v.interval_low, static_cast<double>(kept) / 200);
+    EXPECT_GE(v.interval_high, static_cast<double>(kept) / 200);
+    // 200 trials at 99%: the interval is about +-0.09 wide around the observed ~0.5.
+    EXPECT_EQ(v.verdict, declared == 0.5 ? "pass" : "fail") << v.message;
+  }
+}
+
+// A service whose visits were sampled out by tracerig's own seeded decisions still counts as
+// reached: the per-request tree names it among unsampled_visits.
+TEST_F(VerifyLedgerTest, AServiceRatioExpectationCountsVisitsSampledOutByOurOwnDecisions) {
+  for (Service& s : scenario_.services) {
+    if (s.name == "checkout") s.sampling = SamplingPolicy{SamplingPolicy::Kind::kRatio, 0.5};
+  }
+  uint64_t kept = 0;
+  for (int i = 0; i < 300; ++i) {
+    const LedgerEntry e = AddEntry();
+    const ExpectedTree tree = BuildExpectedTree(scenario_, scenario_.load.entries[0], e.sequence);
+    const bool sampled = std::any_of(tree.spans.begin(), tree.spans.end(),
+                                     [](const ExpectedSpan& x) { return x.service == "checkout"; });
+    EXPECT_NE(sampled, std::find(tree.unsampled_visits.begin(), tree.unsampled_visits.end(),
+                                 "checkout") != tree.unsampled_visits.end());
+    kept += sampled ? 1 : 0;
+    backend_.Add(AllSpans(tree, e.trace_id, e.request_id));
+  }
+  scenario_.expect.sampling = {ServiceRatio("checkout", 0.5)};
+  backend_.batch_limit = 100;
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->complete, 300u);  // exact mode: each tree applies its decisions
+  // And so does the graph: checkout's calls are expected only where it was sampled.
+  EXPECT_EQ(summary->graph.count_mismatches, 0u);
+  EXPECT_TRUE(summary->graph.Matches());
+  const SamplingExpectationVerdict* v = ExpectationNamed(*summary, "checkout");
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->n, 300u);
+  EXPECT_EQ(v->k, kept);
+  EXPECT_GT(kept, 100u);
+  EXPECT_LT(kept, 200u);
+  EXPECT_EQ(v->verdict, "pass") << v->message;
+}
+
+// A tail-sampling backend: every error and every slow request kept, 30% of the rest, each kept
+// trace whole. Then the same with one error trace lost and one trace kept in part.
+TEST_F(VerifyLedgerTest, TraceLevelExpectationsJudgeWhatATailSamplingBackendKept) {
+  options_.settle_incomplete_ns = 200 * kMs;
+  backend_.batch_limit = 100;  // (the fake scans every span per request)
+  using Kind = SamplingExpectation::Kind;
+  scenario_.expect.sampling = {TraceLevel(Kind::kErrors),
+                               TraceLevel(Kind::kSlowerThan, 1, 500 * kMs),
+                               TraceLevel(Kind::kTraceRatio, 0.3), TraceLevel(Kind::kWholeTraces)};
+  Rng rng(5);
+  uint64_t rest_kept = 0;
+  for (int i = 0; i < 600; ++i) {
+    LedgerEntry e = AddEntry();
+    const bool error = i % 10 == 0;
+    const bool slow = i % 10 == 1;
+    if (error) {
+      e.outcome = RequestOutcome::kHttpError;
+      e.http_status = 500;
+    }
+    if (slow) e.end_unix_nano = e.start_unix_nano + 600 * kMs;
+    ledger_.back() = e;
+    std::vector<Span> spans = Spans(e);
+    bool keep = error || slow;
+    if (!keep && rng.NextDouble() < 0.3) {
+      keep = true;
+      ++rest_kept;
+    }
+    if (i == 10) keep = false;          // an error trace lost
+    if (i == 3 && keep) spans.pop_back();  // (only if kept) one kept in part
+    if (keep) backend_.Add(spans);
+  }
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  ASSERT_EQ(summary->sampling_expectations.size(), 4u);
+  const auto* errors = ExpectationNamed(*summary, "errors");
+  const auto* slow = ExpectationNamed(*summary, "slower-than-500ms");
+  const auto* ratio = ExpectationNamed(*summary, "ratio");
+  const auto* whole = ExpectationNamed(*summary, "whole-traces");
+  ASSERT_TRUE(errors && slow && ratio && whole);
+  EXPECT_EQ(errors->n, 60u);
+  EXPECT_EQ(errors->k, 59u);
+  EXPECT_EQ(errors->verdict, "fail");
+  EXPECT_EQ(errors->message, "59 of 60 requests answered with an error kept, expected all");
+  EXPECT_EQ(slow->n, 60u);
+  EXPECT_EQ(slow->k, 60u);
+  EXPECT_EQ(slow->verdict, "pass");
+  EXPECT_EQ(ratio->n, 480u);
+  EXPECT_EQ(ratio->k, rest_kept);
+  EXPECT_EQ(ratio->verdict, "pass") << ratio->message;
+  const bool partial = ledger_.size() > 3 && summary->incomplete > 0;
+  EXPECT_EQ(whole->n, 59u + 60u + rest_kept);
+  EXPECT_EQ(whole->k, whole->n - (partial ? 1 : 0));
+  EXPECT_EQ(whole->verdict, partial ? "fail" : "pass");
+  // The same kept fraction declared as 60% fails.
+  scenario_.expect.sampling = {TraceLevel(Kind::kErrors), TraceLevel(Kind::kTraceRatio, 0.6)};
+  summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(ExpectationNamed(*summary, "ratio")->verdict, "fail");
+  // Without a slower_than entry, the slow requests are among the rest the ratio is judged on.
+  EXPECT_EQ(ExpectationNamed(*summary, "ratio")->n, 540u);
+}
+
+TEST_F(VerifyLedgerTest, ScenarioAttributeRequirementsAreCheckedOnEverySpan) {
+  backend_.Add(Spans(AddEntry()));
+  AttributeRequirement r;
+  r.service = "cart";
+  r.kind = SpanKind::kServer;
+  r.required = {"no.such.key"};
+  scenario_.expect.attributes = {r};
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->violation_counts, (std::map<std::string, size_t>{{"attribute", 1}}));
+  ASSERT_EQ(summary->violation_examples.size(), 1u);
+  EXPECT_THAT(summary->violation_examples[0].violations[0].explanation,
+              ::testing::HasSubstr("no.such.key"));
+  // A value requirement on a key the test spans carry: tracerig.request_id.
+  r.required.clear();
+  r.values = {{"tracerig.request_id", "0000000000000500"}};
+  scenario_.expect.attributes = {r};
+  summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_TRUE(summary->violation_counts.empty());
+  r.values = {{"tracerig.request_id", "0000000000000501"}};
+  scenario_.expect.attributes = {r};
+  summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->violation_counts, (std::map<std::string, size_t>{{"attribute", 1}}));
+}
+
 TEST_F(VerifyLedgerTest, InvalidSamplingConfidenceIsAnError) {
   AddEntry();
   options_.sampling_confidence = 2;
