@@ -273,10 +273,30 @@ Result<std::unique_ptr<BatchSender>> MakeSender(const BackendPlan& plan) {
 constexpr uint64_t kJaegerClockSkewToleranceNs = 1000;
 
 // One client per verifier worker for the plan's query API, each with its own connection.
-Result<BackendClientFactory> MakeQueryClients(const BackendPlan& plan) {
+const FlagSpec kQueryTimeoutFlag = {
+    "query-timeout", "DURATION",
+    "how long one backend query may take before it counts as failed (default 10s); three "
+    "failures in a row end verification with \"backend unreachable\" (exit 3)"};
+
+// --query-timeout, else 10 s.
+Result<std::chrono::milliseconds> ParseQueryTimeout(const ParsedFlags& flags) {
+  auto t = flags.Get("query-timeout");
+  if (!t) return std::chrono::milliseconds(10000);
+  auto ns = ParseDuration(*t);
+  if (!ns || *ns < 1'000'000) {
+    return MakeError(fmt::format("--query-timeout \"{}\" is not a duration of at least 1ms, like "
+                                 "10s",
+                                 *t));
+  }
+  return std::chrono::milliseconds(*ns / 1'000'000);
+}
+
+Result<BackendClientFactory> MakeQueryClients(const BackendPlan& plan, const ParsedFlags& flags) {
+  auto timeout = ParseQueryTimeout(flags);
+  if (!timeout) return timeout.error();
   HttpClientOptions options;
-  options.request_timeout = std::chrono::milliseconds(10000);
-  options.connect_timeout = std::chrono::milliseconds(3000);
+  options.request_timeout = *timeout;
+  options.connect_timeout = std::min(*timeout, std::chrono::milliseconds(3000));
   if (plan.query_tls) {
     auto tls = LoadTlsClientContext(plan.query_tls_config);
     if (!tls) return MakeError("query over TLS: " + tls.error().message);
@@ -597,7 +617,7 @@ int RunSaturationSearch(const ParsedFlags& flags, Scenario scenario) {
     PrintError("run", backend.error().message);
     return kExitUsage;
   }
-  auto query_clients = MakeQueryClients(backend->plan);
+  auto query_clients = MakeQueryClients(backend->plan, flags);
   if (!query_clients) {
     PrintError("run", query_clients.error().message);
     return kExitUsage;
@@ -806,6 +826,7 @@ int RunCommand(const std::vector<std::string>& args) {
                 {"verify-timeout", "DURATION", "overall deadline for verification, counted from "
                                                "the end of the load (default 60s)"},
                 {"verify-concurrency", "N", "backend queries in flight while verifying (default 8)"},
+                kQueryTimeoutFlag,
                 {"max-spans", "N", "embedded backend only: spans it keeps; the oldest whole traces "
                                    "are evicted beyond (default 1000000)"}});
   specs.insert(specs.end(), kSaturationFlags.begin(), kSaturationFlags.end());
@@ -910,7 +931,7 @@ int RunCommand(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   report.backend = backend->plan.Describe();
-  auto query_clients = MakeQueryClients(backend->plan);
+  auto query_clients = MakeQueryClients(backend->plan, flags);
   if (!query_clients) {
     PrintError("run", query_clients.error().message);
     return kExitUsage;
@@ -1182,6 +1203,7 @@ int VerifyCommand(const std::vector<std::string>& args) {
       {"backend", "URL", "where to read spans (required): jaeger://HOST:PORT, jaeger-v3://, "
                          "zipkin://, tempo://"},
       {"verify-timeout", "DURATION", "overall deadline for verification (default 60s)"},
+      kQueryTimeoutFlag,
       kFailOnFlag,
   };
   std::string help = CommandHelp(
@@ -1229,7 +1251,7 @@ int VerifyCommand(const std::vector<std::string>& args) {
     }
     options.deadline_ns = *ns;
   }
-  auto clients = MakeQueryClients(*plan);
+  auto clients = MakeQueryClients(*plan, flags);
   if (!clients) {
     PrintError("verify", clients.error().message);
     return kExitUsage;

@@ -4,10 +4,13 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <thread>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -193,6 +196,101 @@ TEST_F(CliE2eTest, BackendDownIsReportedAsUnreachableNotAsMissingTraces) {
   ASSERT_EQ(r.exit_code, 3) << r.output;
   EXPECT_NE(r.output.find("backend unreachable"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("traces checked"), std::string::npos) << r.output;
+}
+
+// A misbehaving query backend on 127.0.0.1 (port 0), on its own thread: it reads each request's
+// head, then answers 200 with a body that is not JSON (kGarbage) or never answers (kSilent).
+class BadBackend {
+ public:
+  enum class Mode { kGarbage, kSilent };
+  explicit BadBackend(Mode mode) : mode_(mode) {
+    listener_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(listen(listener_, 64), 0);
+    socklen_t len = sizeof addr;
+    getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~BadBackend() {
+    stop_ = true;
+    thread_.join();
+    for (int fd : held_) close(fd);
+    close(listener_);
+  }
+  std::string url() const { return "jaeger://127.0.0.1:" + std::to_string(port_); }
+  int requests() const { return requests_.load(); }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      pollfd p{listener_, POLLIN, 0};
+      if (poll(&p, 1, 20) <= 0) continue;
+      const int fd = accept(listener_, nullptr, nullptr);
+      if (fd < 0) continue;
+      // One request per connection is enough: the client opens another after a failure.
+      std::string head;
+      char buf[4096];
+      while (head.find("\r\n\r\n") == std::string::npos) {
+        pollfd r{fd, POLLIN, 0};
+        if (poll(&r, 1, 1000) <= 0) break;
+        const ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0) break;
+        head.append(buf, static_cast<size_t>(n));
+      }
+      ++requests_;
+      if (mode_ == Mode::kSilent) {
+        held_.push_back(fd);  // open, unanswered, until the test ends
+        continue;
+      }
+      const std::string body = "<html>502 from a proxy, not JSON</html>";
+      const std::string response = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                   "Content-Length: " + std::to_string(body.size()) +
+                                   "\r\nConnection: close\r\n\r\n" + body;
+      (void)!write(fd, response.data(), response.size());
+      close(fd);
+    }
+  }
+
+  Mode mode_;
+  int listener_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> requests_{0};
+  std::vector<int> held_;  // server thread only, then the destructor
+  std::thread thread_;
+};
+
+// A backend that answers garbage, or does not answer at all, is "backend unreachable" with the
+// reason, exit 3: never "traces missing".
+TEST_F(CliE2eTest, BackendGarbageAndBackendSilenceExit3WithTheReason) {
+  auto written = RunTracerig({"run", "scenarios/quickstart.toml", "--duration", "500ms", "--rate",
+                              "10", "--no-verify", "--report-dir", dir_.string()});
+  ASSERT_EQ(written.exit_code, 0) << written.output;
+  fs::path ledger;
+  for (const auto& entry : fs::recursive_directory_iterator(dir_)) {
+    if (entry.path().filename() == "ledger.jsonl") ledger = entry.path();
+  }
+  ASSERT_FALSE(ledger.empty());
+  struct Case {
+    BadBackend::Mode mode;
+    std::string reason;
+  };
+  for (const Case& c : {Case{BadBackend::Mode::kGarbage, "malformed JSON"},
+                        Case{BadBackend::Mode::kSilent, "timed out"}}) {
+    SCOPED_TRACE(c.reason);
+    BadBackend backend(c.mode);
+    auto r = RunTracerig({"verify", "scenarios/quickstart.toml", "--ledger", ledger.string(),
+                          "--backend", backend.url(), "--query-timeout", "300ms"});
+    EXPECT_EQ(r.exit_code, 3) << r.output;
+    EXPECT_NE(r.output.find("backend unreachable: "), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find(c.reason), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("missing"), std::string::npos) << r.output;
+    EXPECT_GE(backend.requests(), 3);  // tried again before giving up
+  }
 }
 
 TEST_F(CliE2eTest, CtrlCStopsLoadAndStillVerifiesWhatWasSent) {

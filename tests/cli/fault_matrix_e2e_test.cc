@@ -130,3 +130,31 @@ INSTANTIATE_TEST_SUITE_P(
     Name);
 
 }  // namespace
+
+// No false positives: scenarios without a fault, with seeded randomness (ratio sampling, latency
+// draws, parallel HTTP and gRPC fan-out), pass under ten seeds each, with no check failed and no
+// structural violation.
+TEST(CleanRunsTest, NoFalsePositivesAcrossTenSeeds) {
+  const fs::path dir = MakeScratchDir("tracerig-clean-seeds");
+  ASSERT_FALSE(dir.empty());
+  for (const std::string scenario : {"sampling-expect.toml", "fanout-mixed.toml"}) {
+    for (int seed = 1; seed <= 10; ++seed) {
+      SCOPED_TRACE(scenario + " seed " + std::to_string(seed));
+      const fs::path out = dir / (scenario + "-" + std::to_string(seed));
+      auto r = RunTracerig({"run", "scenarios/" + scenario, "--seed", std::to_string(seed),
+                            "--duration", "1s", "--quiet", "--report-dir", out.string()});
+      EXPECT_EQ(r.exit_code, 0) << r.output;
+      nlohmann::json report = ReadJsonUnder(out, "report.json");
+      ASSERT_TRUE(report.is_object()) << r.output;
+      for (const auto& check : report["checks"]) {
+        EXPECT_TRUE(check["passed"].get<bool>()) << check.dump();
+      }
+      const auto& v = report["verification"];
+      EXPECT_GT(v["checked"].get<int>(), 0);
+      EXPECT_EQ(v["complete"], v["checked"]);
+      EXPECT_TRUE(v["violation_counts"].empty()) << v["violation_counts"].dump();
+      EXPECT_EQ(v["graph"]["count_mismatches"], 0) << v["graph"].dump();
+    }
+  }
+  fs::remove_all(dir);
+}
