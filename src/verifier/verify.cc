@@ -385,7 +385,7 @@ class Worker {
         in_.sleeper.SleepFor(wake - now);
         continue;
       }
-      if (now < next_poll_ns) {  // streaming: this step already had its request
+      if (now < next_poll_ns && now < deadline) {  // streaming: this step had its request
         in_.sleeper.SleepFor(std::min(next_poll_ns, deadline) - now);
         continue;
       }
