@@ -117,9 +117,10 @@ std::string DescribeMissing(const std::vector<MissingSpan>& missing,
   return text;
 }
 
-std::string DescribeBreak(const PropagationBreak& b, const ExpectedSpan& span) {
-  return fmt::format("between {} and {} at hop {}: {}'s span is under trace {}", b.caller, b.callee,
-                     b.hop, span.service, b.found_under.ToHex());
+std::string DescribeBreak(const PropagationBreak& b, const ExpectedSpan& span, TraceId sent) {
+  return fmt::format("between {} and {} at hop {}: {}'s span is under trace {}, {}", b.caller,
+                     b.callee, b.hop, span.service, b.found_under.ToHex(),
+                     DescribeTraceIdChange(sent, b.found_under));
 }
 
 // What an expected span of an external service is identified with (see FindExternalServer).
@@ -174,6 +175,19 @@ std::string OtherServiceHint(const ExpectedSpan& expected, const Span& other) {
 }
 
 }  // namespace
+
+std::string DescribeTraceIdChange(TraceId sent, TraceId found) {
+  if (found.low == sent.low && found.high == 0 && sent.high != 0) {
+    return "the trace id truncated to its low 64 bits";
+  }
+  if (found.low == sent.low && found.high != sent.high) {
+    return "the trace id's high 64 bits replaced (padded or rewritten)";
+  }
+  if (found.high == sent.high && found.low != sent.low && sent.high != 0) {
+    return "the trace id's low 64 bits replaced";
+  }
+  return "a new trace id";
+}
 
 std::string_view TraceStatusName(TraceStatus status) {
   switch (status) {
@@ -634,7 +648,7 @@ TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entr
                            : fmt::format("trace id changed at {} edges: ", verdict.breaks.size());
     for (size_t b = 0; b < verdict.breaks.size(); ++b) {
       if (b > 0) text += "; ";
-      text += DescribeBreak(verdict.breaks[b], expected.spans[break_span[b]]);
+      text += DescribeBreak(verdict.breaks[b], expected.spans[break_span[b]], entry.trace_id);
     }
     if (!verdict.missing.empty()) {
       text += fmt::format("; also missing: {}", DescribeMissing(verdict.missing, missing_hints));

@@ -40,6 +40,12 @@ struct PropagationBreak {
   TraceId found_under;
 };
 
+// How the trace id a broken part of a request was found under relates to the one the driver
+// sent, for explanations: "the trace id truncated to its low 64 bits" (a 64-bit propagator,
+// B3 or Jaeger, dropped the high half), "the trace id's high 64 bits replaced (padded or
+// rewritten)", "the trace id's low 64 bits replaced", else "a new trace id".
+std::string DescribeTraceIdChange(TraceId sent, TraceId found);
+
 // Something wrong with the structure of the spans under the ledger's trace id, even when every
 // expected span is present. Kinds:
 //   "orphan"            a span's parent span id is not in the trace (unless the span is an

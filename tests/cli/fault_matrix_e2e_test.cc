@@ -38,6 +38,8 @@ struct FaultCase {
   // Text the time-to-queryable check must contain when the fault makes spans late, e.g.
   // "a -> b (hop 0.0, SERVER span)".
   std::optional<std::string> late_hop = std::nullopt;
+  // Text every example's explanation must contain, e.g. how the trace id changed.
+  std::optional<std::string> explanation = std::nullopt;
 };
 
 // gtest prints parameters in failure messages and test listings: the file names the case.
@@ -95,6 +97,13 @@ TEST_P(FaultMatrixTest, VerdictNamesTheFaultsEffectAtItsHop) {
   } else {
     EXPECT_TRUE(v["break_edges"].empty()) << v["break_edges"].dump();
   }
+  if (c.explanation) {
+    ASSERT_FALSE(v["examples"].empty());
+    for (const auto& example : v["examples"]) {
+      EXPECT_NE(example["explanation"].get<std::string>().find(*c.explanation), std::string::npos)
+          << example["explanation"];
+    }
+  }
 }
 
 const BreakEdge kBToC{"0.0.0", "b", "c"};
@@ -106,9 +115,11 @@ INSTANTIATE_TEST_SUITE_P(
         // Edge faults on b -> c: c cannot continue b's trace, so every trace breaks there.
         FaultCase{"drop-context.toml", 1, {"completeness", "broken-propagation"}, kBToC, 0, 0, 40},
         FaultCase{"wrong-format.toml", 1, {"completeness", "broken-propagation"}, kBToC, 0, 0, 40},
-        FaultCase{"corrupt.toml", 1, {"completeness", "broken-propagation"}, kBToC, 0, 0, 40},
         FaultCase{"truncate-trace-id.toml", 1, {"completeness", "broken-propagation"}, kBToC, 0,
-                  0, 40},
+                  0, 40, std::nullopt, "the trace id truncated to its low 64 bits"},
+        // A corrupted header starts a new trace: the explanation tells it from a truncation.
+        FaultCase{"corrupt.toml", 1, {"completeness", "broken-propagation"}, kBToC, 0, 0, 40,
+                  std::nullopt, "a new trace id"},
         // b ignores what a sent: the break is one hop earlier.
         FaultCase{"new-trace.toml", 1, {"completeness", "broken-propagation"},
                   BreakEdge{"0.0", "a", "b"}, 0, 0, 40},

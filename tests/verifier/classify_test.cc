@@ -150,7 +150,7 @@ TEST(ClassifyTraceTest, SubtreeUnderANewTraceIdIsBrokenAtItsEdge) {
   EXPECT_EQ(v.breaks[0].found_under, kOther);
   EXPECT_EQ(v.explanation,
             "trace id changed between checkout and payment at hop 0.1.0: payment's span is under "
-            "trace 3f000000000000000000000000000001");
+            "trace 3f000000000000000000000000000001, a new trace id");
 }
 
 TEST(ClassifyTraceTest, WholeSubtreeMovedCountsOneBreak) {
@@ -196,8 +196,9 @@ TEST(ClassifyTraceTest, BreaksOnSeparatePathsAreEachReported) {
   EXPECT_EQ(v.breaks[1].hop, "0.1.0");
   EXPECT_EQ(v.explanation,
             "trace id changed at 2 edges: between frontend and cart at hop 0.0: cart's span is "
-            "under trace 3f000000000000000000000000000001; between checkout and payment at hop "
-            "0.1.0: payment's span is under trace 00000000000000000000000000000077");
+            "under trace 3f000000000000000000000000000001, a new trace id; between checkout and "
+            "payment at hop 0.1.0: payment's span is under trace "
+            "00000000000000000000000000000077, a new trace id");
 }
 
 TEST(ClassifyTraceTest, BreakWithAMissingClientSpanComparesWithTheNearestFoundAncestor) {
@@ -214,7 +215,8 @@ TEST(ClassifyTraceTest, BreakWithAMissingClientSpanComparesWithTheNearestFoundAn
   EXPECT_EQ(v.missing[0].kind, SpanKind::kClient);
   EXPECT_EQ(v.explanation,
             "trace id changed between checkout and payment at hop 0.1.0: payment's span is under "
-            "trace 3f000000000000000000000000000001; also missing: checkout CLIENT Charge (hop "
+            "trace 3f000000000000000000000000000001, a new trace id; also missing: checkout CLIENT "
+            "Charge (hop "
             "0.1.0)");
 }
 
@@ -545,6 +547,29 @@ TEST(ClassifyTraceTest, AttributeExpectationsAreCheckedOnEveryFoundExpectedSpan)
   EXPECT_EQ(v.violations, CheckTraceStructure(tree, Entry(), spans, options));
   // Without expectations, nothing.
   EXPECT_TRUE(ClassifyTrace(tree, Entry(), spans, {}).violations.empty());
+}
+
+}  // namespace
+}  // namespace tracerig
+
+namespace tracerig {
+namespace {
+
+TEST(DescribeTraceIdChangeTest, NamesWhatA64BitPropagatorLeaves) {
+  const TraceId sent{0x4bf92f3577b34da6, 0xa3ce929d0e0e4736};
+  struct Case {
+    TraceId found;
+    const char* text;
+  };
+  const Case cases[] = {
+      {{0, 0xa3ce929d0e0e4736}, "the trace id truncated to its low 64 bits"},
+      {{0x1111, 0xa3ce929d0e0e4736}, "the trace id's high 64 bits replaced (padded or rewritten)"},
+      {{0x4bf92f3577b34da6, 0x1}, "the trace id's low 64 bits replaced"},
+      {{0x2, 0x3}, "a new trace id"},
+  };
+  for (const Case& c : cases) EXPECT_EQ(DescribeTraceIdChange(sent, c.found), c.text);
+  // A driver id that is itself 64-bit: another low half is simply another trace.
+  EXPECT_EQ(DescribeTraceIdChange(TraceId{0, 0x5}, TraceId{0, 0x6}), "a new trace id");
 }
 
 }  // namespace
