@@ -66,6 +66,49 @@ uint64_t LateSpanFloor(const Scenario& scenario, const VerifyOptions& options) {
   return floor.value_or(options.late_span_floor_ns);
 }
 
+// What the caller of a broken edge injects and what the callee extracts, from the scenario: the
+// services' propagation formats and the faults on that edge (a fault may apply to only some
+// requests, so this says what the scenario makes possible). Empty when the caller is the driver
+// or either service is not a simulated one.
+std::string DescribeEdgeFormats(const Scenario& scenario, const PropagationBreak& b) {
+  const Service* caller = scenario.FindService(b.caller);
+  const Service* callee = scenario.FindService(b.callee);
+  if (caller == nullptr || callee == nullptr || caller->IsExternal() || callee->IsExternal()) {
+    return "";
+  }
+  auto formats = [](const std::vector<std::string>& list) {
+    std::string text;
+    for (const std::string& f : list) text += (text.empty() ? "" : "+") + f;
+    return text.empty() ? std::string("nothing") : text;
+  };
+  std::string sent = formats(caller->propagation);
+  std::string read = formats(callee->propagation);
+  for (const Fault& f : scenario.faults) {
+    const bool on_edge =
+        f.service == b.caller && (f.callee.empty() || f.callee == b.callee);
+    switch (f.kind) {
+      case FaultKind::kDropContext:
+        if (on_edge) sent = "no context (drop-context fault)";
+        break;
+      case FaultKind::kWrongFormat:
+        if (on_edge) sent = f.format + " (wrong-format fault)";
+        break;
+      case FaultKind::kCorrupt:
+        if (on_edge) sent = "malformed " + sent + " (corrupt fault)";
+        break;
+      case FaultKind::kTruncateTraceId:
+        if (on_edge) sent += " with a 64-bit trace id (truncate-trace-id fault)";
+        break;
+      case FaultKind::kNewTrace:
+        if (f.service == b.callee) read += " but starts a new trace (new-trace fault)";
+        break;
+      default:
+        break;
+    }
+  }
+  return fmt::format("{} injects {}; {} extracts {}", b.caller, sent, b.callee, read);
+}
+
 // What a worker keeps per trace: no spans (a poll's spans are classified at once or dropped), which
 // is what bounds memory per ledger entry.
 struct TraceState {
@@ -606,6 +649,10 @@ class Worker {
                                     return SpanIdentity(a) == SpanIdentity(b);
                                   }),
                       fragments.end());
+    }
+    for (const PropagationBreak& b : verdict.breaks) {
+      const std::string formats = DescribeEdgeFormats(in_.scenario, b);
+      if (!formats.empty()) verdict.explanation += "; " + formats;
     }
     Record(verdict);
     RecordAnalytics(s, entry, prepared, verdict, spans, fragments);

@@ -113,16 +113,23 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         FaultCase{"clean.toml", 0, {}, std::nullopt, 40, 0, 0},
         // Edge faults on b -> c: c cannot continue b's trace, so every trace breaks there.
-        FaultCase{"drop-context.toml", 1, {"completeness", "broken-propagation"}, kBToC, 0, 0, 40},
-        FaultCase{"wrong-format.toml", 1, {"completeness", "broken-propagation"}, kBToC, 0, 0, 40},
+        // The explanation says what the caller sent and what the callee reads.
+        FaultCase{"drop-context.toml", 1, {"completeness", "broken-propagation"}, kBToC, 0, 0, 40,
+                  std::nullopt, "b injects no context (drop-context fault); c extracts tracecontext"},
+        FaultCase{"wrong-format.toml", 1, {"completeness", "broken-propagation"}, kBToC, 0, 0, 40,
+                  std::nullopt, "b injects b3 (wrong-format fault); c extracts tracecontext"},
         FaultCase{"truncate-trace-id.toml", 1, {"completeness", "broken-propagation"}, kBToC, 0,
-                  0, 40, std::nullopt, "the trace id truncated to its low 64 bits"},
+                  0, 40, std::nullopt,
+                  "the trace id truncated to its low 64 bits; b injects tracecontext with a "
+                  "64-bit trace id (truncate-trace-id fault); c extracts tracecontext"},
         // A corrupted header starts a new trace: the explanation tells it from a truncation.
         FaultCase{"corrupt.toml", 1, {"completeness", "broken-propagation"}, kBToC, 0, 0, 40,
                   std::nullopt, "a new trace id"},
         // b ignores what a sent: the break is one hop earlier.
         FaultCase{"new-trace.toml", 1, {"completeness", "broken-propagation"},
-                  BreakEdge{"0.0", "a", "b"}, 0, 0, 40},
+                  BreakEdge{"0.0", "a", "b"}, 0, 0, 40, std::nullopt,
+                  "a injects tracecontext; b extracts tracecontext but starts a new trace "
+                  "(new-trace fault)"},
         // c's spans are recorded unsampled, so never exported: incomplete, not broken, and c's
         // parent-based policy should have kept every one of them.
         FaultCase{"unsampled-child.toml", 1, {"completeness", "sampling:c"}, std::nullopt, 0, 40,
