@@ -310,7 +310,17 @@ const FlagSpec kVerifyAfterLoadFlag = {
     "start verifying when the load has ended, not while it runs (fewer backend queries during "
     "the load, but time to queryable is then mostly an upper bound)"};
 
-// --verify-concurrency / --verify-timeout over the defaults of a run's verification.
+const FlagSpec kPollIntervalFlag = {
+    "poll-interval", "DURATION",
+    "how often a trace not yet whole is asked for again (default 100ms; time to queryable is "
+    "overestimated by up to this)"};
+const FlagSpec kSettleTimeFlag = {
+    "settle-time", "DURATION",
+    "how long a trace's span count must stay unchanged before it is judged incomplete (default "
+    "2s: late spans get this long)"};
+
+// --verify-concurrency, --verify-timeout, --poll-interval and --settle-time over the defaults of
+// a run's (or a verify's) verification.
 Result<VerifyOptions> ParseRunVerifyOptions(const ParsedFlags& flags) {
   VerifyOptions options;
   options.clock_skew_tolerance_ns = kJaegerClockSkewToleranceNs;
@@ -326,6 +336,17 @@ Result<VerifyOptions> ParseRunVerifyOptions(const ParsedFlags& flags) {
       return MakeError(fmt::format("--verify-timeout \"{}\" is not a duration like 60s", *t));
     }
     options.deadline_ns = *ns;
+  }
+  for (const auto& [name, field] : {std::pair{"poll-interval", &options.poll_interval_ns},
+                                    std::pair{"settle-time", &options.settle_incomplete_ns}}) {
+    if (auto t = flags.Get(name)) {
+      auto ns = ParseDuration(*t);
+      if (!ns || *ns < 1'000'000) {
+        return MakeError(fmt::format("--{} \"{}\" is not a duration of at least 1ms, like 100ms",
+                                     name, *t));
+      }
+      *field = *ns;
+    }
   }
   return options;
 }
@@ -827,6 +848,8 @@ int RunCommand(const std::vector<std::string>& args) {
                                                "the end of the load (default 60s)"},
                 {"verify-concurrency", "N", "backend queries in flight while verifying (default 8)"},
                 kQueryTimeoutFlag,
+                kPollIntervalFlag,
+                kSettleTimeFlag,
                 {"max-spans", "N", "embedded backend only: spans it keeps; the oldest whole traces "
                                    "are evicted beyond (default 1000000)"}});
   specs.insert(specs.end(), kSaturationFlags.begin(), kSaturationFlags.end());
@@ -1204,6 +1227,8 @@ int VerifyCommand(const std::vector<std::string>& args) {
                          "zipkin://, tempo://"},
       {"verify-timeout", "DURATION", "overall deadline for verification (default 60s)"},
       kQueryTimeoutFlag,
+      kPollIntervalFlag,
+      kSettleTimeFlag,
       kFailOnFlag,
   };
   std::string help = CommandHelp(
@@ -1241,16 +1266,12 @@ int VerifyCommand(const std::vector<std::string>& args) {
                               : plan.error().message);
     return kExitUsage;
   }
-  VerifyOptions options;
-  options.clock_skew_tolerance_ns = kJaegerClockSkewToleranceNs;
-  if (auto t = flags.Get("verify-timeout")) {
-    auto ns = ParseDuration(*t);
-    if (!ns || *ns == 0) {
-      PrintError("verify", fmt::format("--verify-timeout \"{}\" is not a duration like 60s", *t));
-      return kExitUsage;
-    }
-    options.deadline_ns = *ns;
+  auto parsed_options = ParseRunVerifyOptions(flags);
+  if (!parsed_options) {
+    PrintError("verify", parsed_options.error().message);
+    return kExitUsage;
   }
+  VerifyOptions options = std::move(*parsed_options);
   auto clients = MakeQueryClients(*plan, flags);
   if (!clients) {
     PrintError("verify", clients.error().message);

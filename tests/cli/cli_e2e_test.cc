@@ -368,6 +368,25 @@ TEST_F(CliE2eTest, UsageErrorsExit2) {
   EXPECT_EQ(RunTracerig({"frobnicate"}).exit_code, 2);
   EXPECT_EQ(RunTracerig({"run", "scenarios/quickstart.toml", "--rate", "-5"}).exit_code, 2);
   EXPECT_EQ(RunTracerig({}).exit_code, 2);
+  // Verification knobs: a bad value names the flag.
+  for (const char* flag : {"--poll-interval", "--settle-time", "--query-timeout"}) {
+    auto r = RunTracerig({"run", "scenarios/quickstart.toml", flag, "0"});
+    EXPECT_EQ(r.exit_code, 2) << flag;
+    EXPECT_NE(r.output.find(std::string(flag) + " \"0\" is not a duration of at least 1ms"),
+              std::string::npos)
+        << r.output;
+  }
+}
+
+// --poll-interval and --settle-time reach the verifier: time to queryable's precision is the
+// poll interval plus the 25 ms poll step.
+TEST_F(CliE2eTest, PollIntervalSetsTheTimeToQueryablePrecision) {
+  auto r = RunTracerig({"run", "scenarios/quickstart.toml", "--duration", "500ms", "--rate", "20",
+                        "--poll-interval", "40ms", "--settle-time", "500ms", "--report-dir",
+                        dir_.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto report = ReadReport();
+  EXPECT_EQ(report["verification"]["time_to_queryable"]["precision_ns"], 65'000'000u);
 }
 
 TEST_F(CliE2eTest, EveryCommandHasHelp) {
