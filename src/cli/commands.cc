@@ -272,7 +272,6 @@ Result<std::unique_ptr<BatchSender>> MakeSender(const BackendPlan& plan) {
 // end 1 µs after its parent.
 constexpr uint64_t kJaegerClockSkewToleranceNs = 1000;
 
-// One client per verifier worker for the plan's query API, each with its own connection.
 const FlagSpec kQueryTimeoutFlag = {
     "query-timeout", "DURATION",
     "how long one backend query may take before it counts as failed (default 10s); three "
@@ -291,6 +290,7 @@ Result<std::chrono::milliseconds> ParseQueryTimeout(const ParsedFlags& flags) {
   return std::chrono::milliseconds(*ns / 1'000'000);
 }
 
+// One client per verifier worker for the plan's query API, each with its own connection.
 Result<BackendClientFactory> MakeQueryClients(const BackendPlan& plan, const ParsedFlags& flags) {
   auto timeout = ParseQueryTimeout(flags);
   if (!timeout) return timeout.error();
