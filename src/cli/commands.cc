@@ -428,7 +428,7 @@ class LiveVerification {
 
   // For DriverOptions::on_complete: thread-safe.
   void Add(const LedgerEntry& entry) { feed_.Add(entry); }
-  // ", 1,234 verified" for the load's progress line.
+  // ", 1234 verified" for the load's progress line.
   std::string ProgressSuffix() const {
     return fmt::format(", {} verified",
                        FormatRequestCount(settled_.load(std::memory_order_relaxed)));
