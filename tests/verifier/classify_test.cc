@@ -12,22 +12,15 @@ namespace tracerig {
 namespace {
 
 using verifier_testing::AllSpans;
+using verifier_testing::Entry;
+using verifier_testing::kRequest;
+using verifier_testing::kTrace;
+using verifier_testing::kTraceHex;
 using verifier_testing::QuickstartTree;
 using verifier_testing::SpanFor;
 
-constexpr TraceId kTrace{0, 0x4a};
 constexpr TraceId kOther{0x3f00000000000000ull, 0x1};
 constexpr TraceId kThird{0, 0x77};
-constexpr uint64_t kRequest = 0xabc;
-const std::string kTraceHex = "0000000000000000000000000000004a";
-
-LedgerEntry Entry() {
-  LedgerEntry entry;
-  entry.sequence = 7;
-  entry.trace_id = kTrace;
-  entry.request_id = kRequest;
-  return entry;
-}
 
 // Erases the spans recorded for (hop, service) from `spans` and returns them.
 std::vector<Span> Take(std::vector<Span>& spans, std::string_view hop, std::string_view service) {

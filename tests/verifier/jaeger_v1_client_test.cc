@@ -9,11 +9,16 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/verifier/batch_answer.h"
+
 namespace tracerig {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
+using verifier_testing::BatchCase;
+using verifier_testing::ExpectBatchAnswer;
+using verifier_testing::kAbsent;
 
 std::optional<std::string> ReadFixture(const std::string& name) {
   std::ifstream in(std::string(TRACERIG_SHARED_DIR) + "/fixtures/" + name, std::ios::binary);
@@ -398,17 +403,9 @@ TEST_F(JaegerV1ClientTest, GetTracesAsksForEveryIdInOneRequest) {
 
 TEST_F(JaegerV1ClientTest, GetTracesAnswersPerIdOrFailsAsAWhole) {
   const std::vector<TraceId> ids = {TraceId{0, 0xa}, TraceId{0, 0xb}, TraceId{0, 0xc}};
-  constexpr int kAbsent = -1;
-  struct Case {
-    const char* name;
-    std::optional<unsigned> status;  // nullopt: transport failure
-    std::string body;
-    std::vector<int> spans;  // per id, kAbsent for "not found"; empty when an error is expected
-    std::string error;       // the start of the error message
-  };
   const std::string list = "/api/traces?traceID=" + ids[0].ToHex() + "&traceID=" +
                            ids[1].ToHex() + "&traceID=" + ids[2].ToHex();
-  const std::vector<Case> cases = {
+  const std::vector<BatchCase> cases = {
       {"all found", 200,
        R"({"data":[)" + TraceJson("c", 3) + "," + TraceJson("a", 2) + "," + TraceJson("b", 1) +
            R"(],"total":0,"limit":0,"offset":0,"errors":null})",
@@ -436,31 +433,14 @@ TEST_F(JaegerV1ClientTest, GetTracesAnswersPerIdOrFailsAsAWhole) {
       {"transport", std::nullopt, "connection refused", {},
        "jaeger v1 at http://127.0.0.1:16686: GET " + list + ": connection refused"},
   };
-  for (const Case& c : cases) {
+  for (const BatchCase& c : cases) {
     SCOPED_TRACE(c.name);
     if (c.status) {
       fetcher_->Answer(*c.status, c.body);
     } else {
       fetcher_->Fail(c.body);
     }
-    auto traces = client_->GetTraces(ids);
-    if (!c.error.empty()) {
-      ASSERT_FALSE(traces.ok());
-      EXPECT_THAT(traces.error().message, StartsWith(c.error));
-      continue;
-    }
-    ASSERT_TRUE(traces.ok()) << traces.error().message;
-    ASSERT_EQ(traces->size(), ids.size());
-    for (size_t i = 0; i < ids.size(); ++i) {
-      const TraceFetch& t = (*traces)[i];
-      if (c.spans[i] == kAbsent) {
-        EXPECT_FALSE(t.has_value()) << i;
-        continue;
-      }
-      ASSERT_TRUE(t.has_value()) << i;
-      EXPECT_EQ(t->size(), static_cast<size_t>(c.spans[i])) << i;
-      for (const Span& span : *t) EXPECT_EQ(span.trace_id, ids[i]);
-    }
+    ExpectBatchAnswer(client_->GetTraces(ids), ids, c);
   }
 }
 

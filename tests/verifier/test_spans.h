@@ -116,4 +116,17 @@ inline std::vector<Span> AllSpans(const ExpectedTree& tree, TraceId trace, uint6
   return spans;
 }
 
+// The request the classification tests verify: sequence 7, trace kTrace, request kRequest.
+inline constexpr TraceId kTrace{0, 0x4a};
+inline constexpr uint64_t kRequest = 0xabc;
+inline const std::string kTraceHex = "0000000000000000000000000000004a";
+
+inline LedgerEntry Entry() {
+  LedgerEntry entry;
+  entry.sequence = 7;
+  entry.trace_id = kTrace;
+  entry.request_id = kRequest;
+  return entry;
+}
+
 }  // namespace tracerig::verifier_testing

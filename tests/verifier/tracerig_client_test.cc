@@ -7,12 +7,16 @@
 #include <gtest/gtest.h>
 
 #include "export/otlp_codec.h"
+#include "tests/verifier/batch_answer.h"
 #include "tests/verifier/fake_fetcher.h"
 
 namespace tracerig {
 namespace {
 
 using ::testing::StartsWith;
+using verifier_testing::BatchCase;
+using verifier_testing::ExpectBatchAnswer;
+using verifier_testing::kAbsent;
 
 class TracerigClientTest : public ::testing::Test {
  protected:
@@ -62,15 +66,7 @@ TEST_F(TracerigClientTest, DescribeAndTarget) {
 }
 
 TEST_F(TracerigClientTest, GetTracesAnswersPerIdOrFailsAsAWhole) {
-  constexpr int kAbsent = -1;
-  struct Case {
-    const char* name;
-    std::optional<unsigned> status;  // nullopt: transport failure
-    std::string body;
-    std::vector<int> spans;  // per id, kAbsent for "not found"; empty when an error is expected
-    std::string error;       // the start of the error message
-  };
-  const std::vector<Case> cases = {
+  const std::vector<BatchCase> cases = {
       {"all found", 200, Body({SpansOf(kIds[2], 3), SpansOf(kIds[0], 2), SpansOf(kIds[1], 1)}),
        {2, 1, 3}, ""},
       {"some missing", 200, Body({SpansOf(kIds[0], 8), SpansOf(kIds[2], 1)}), {8, kAbsent, 1}, ""},
@@ -93,31 +89,14 @@ TEST_F(TracerigClientTest, GetTracesAnswersPerIdOrFailsAsAWhole) {
        "tracerig at http://127.0.0.1:16686: GET /api/tracerig/traces (3 ids): connection "
        "refused"},
   };
-  for (const Case& c : cases) {
+  for (const BatchCase& c : cases) {
     SCOPED_TRACE(c.name);
     if (c.status) {
       fetcher_->Answer(*c.status, c.body);
     } else {
       fetcher_->Fail(c.body);
     }
-    auto traces = client_->GetTraces(kIds);
-    if (!c.error.empty()) {
-      ASSERT_FALSE(traces.ok());
-      EXPECT_THAT(traces.error().message, StartsWith(c.error));
-      continue;
-    }
-    ASSERT_TRUE(traces.ok()) << traces.error().message;
-    ASSERT_EQ(traces->size(), kIds.size());
-    for (size_t i = 0; i < kIds.size(); ++i) {
-      const TraceFetch& t = (*traces)[i];
-      if (c.spans[i] == kAbsent) {
-        EXPECT_FALSE(t.has_value()) << i;
-        continue;
-      }
-      ASSERT_TRUE(t.has_value()) << i;
-      EXPECT_EQ(t->size(), static_cast<size_t>(c.spans[i])) << i;
-      for (const Span& span : *t) EXPECT_EQ(span.trace_id, kIds[i]);
-    }
+    ExpectBatchAnswer(client_->GetTraces(kIds), kIds, c);
   }
 }
 
