@@ -277,17 +277,26 @@ const FlagSpec kQueryTimeoutFlag = {
     "how long one backend query may take before it counts as failed (default 10s); three "
     "failures in a row end verification with \"backend unreachable\" (exit 3)"};
 
-// --query-timeout, else 10 s.
-Result<std::chrono::milliseconds> ParseQueryTimeout(const ParsedFlags& flags) {
-  auto t = flags.Get("query-timeout");
-  if (!t) return std::chrono::milliseconds(10000);
+// The duration flag `name` in nanoseconds, unset when not given; an error names the flag unless
+// the value is a duration of at least 1 ms ("like" gives an example for the message).
+Result<std::optional<uint64_t>> ParseMillisecondsFlag(const ParsedFlags& flags,
+                                                      std::string_view name,
+                                                      std::string_view like) {
+  auto t = flags.Get(name);
+  if (!t) return std::optional<uint64_t>{};
   auto ns = ParseDuration(*t);
   if (!ns || *ns < 1'000'000) {
-    return MakeError(fmt::format("--query-timeout \"{}\" is not a duration of at least 1ms, like "
-                                 "10s",
-                                 *t));
+    return MakeError(fmt::format("--{} \"{}\" is not a duration of at least 1ms, like {}", name,
+                                 *t, like));
   }
-  return std::chrono::milliseconds(*ns / 1'000'000);
+  return std::optional<uint64_t>{*ns};
+}
+
+// --query-timeout, else 10 s.
+Result<std::chrono::milliseconds> ParseQueryTimeout(const ParsedFlags& flags) {
+  auto ns = ParseMillisecondsFlag(flags, "query-timeout", "10s");
+  if (!ns) return ns.error();
+  return std::chrono::milliseconds(ns->value_or(10'000'000'000ull) / 1'000'000);
 }
 
 // One client per verifier worker for the plan's query API, each with its own connection.
@@ -339,14 +348,9 @@ Result<VerifyOptions> ParseRunVerifyOptions(const ParsedFlags& flags) {
   }
   for (const auto& [name, field] : {std::pair{"poll-interval", &options.poll_interval_ns},
                                     std::pair{"settle-time", &options.settle_incomplete_ns}}) {
-    if (auto t = flags.Get(name)) {
-      auto ns = ParseDuration(*t);
-      if (!ns || *ns < 1'000'000) {
-        return MakeError(fmt::format("--{} \"{}\" is not a duration of at least 1ms, like 100ms",
-                                     name, *t));
-      }
-      *field = *ns;
-    }
+    auto ns = ParseMillisecondsFlag(flags, name, "100ms");
+    if (!ns) return ns.error();
+    if (*ns) *field = **ns;
   }
   return options;
 }
