@@ -1,5 +1,5 @@
 // The scenario parser's value-level helpers: pure functions over strings that know nothing of TOML
-// or locations (parse.cc adds those), so each can be tested on its own.
+// or locations (parse_*.cc add those), so each can be tested on its own.
 #pragma once
 
 #include <cstdint>

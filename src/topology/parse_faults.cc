@@ -1,0 +1,250 @@
+// [[faults]]: each fault's kind, target, window and kind-specific keys; then, once every service
+// is known, whether the services, routes and callees it names exist and it can act there.
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <algorithm>
+
+#include "core/text.h"
+#include "core/units.h"
+#include "topology/parse_internal.h"
+#include "topology/parse_values.h"
+
+namespace tracerig::parse_internal {
+namespace {
+
+constexpr std::string_view kFaultKeys[] = {"kind",        "service", "route",  "callee",
+                                           "probability", "window",  "amount", "format"};
+
+}  // namespace
+
+void ScenarioParser::ParseFaults(const toml::table& root) {
+  const toml::node* node = root.get("faults");
+  if (node == nullptr) return;
+  for (const toml::table* t : AsTableArray(*node, "faults", "faults")) {
+    CheckKeys(*t, "fault", kFaultKeys);
+    Fault fault;
+    FaultSite site;
+    fault.where = Loc(t->source());
+    bool complete = true;
+    std::optional<FaultKind> kind;
+    if (const auto* n = Require(*t, "kind", "fault")) {
+      if (auto v = AsString(*n, "kind")) {
+        std::vector<std::string_view> names;
+        for (FaultKind k : AllFaultKinds()) {
+          names.push_back(FaultKindName(k));
+          if (FaultKindName(k) == *v) kind = k;
+        }
+        if (!kind) CheckChoice(*n, *v, "fault kind", names);
+      }
+    }
+    complete = kind.has_value();
+    if (kind) fault.kind = *kind;
+    if (const auto* n = Require(*t, "service", "fault")) {
+      auto v = AsString(*n, "service");
+      if (v) fault.service = *v;
+      site.service_at = Loc(n->source());
+      complete = complete && v.has_value();
+    } else {
+      complete = false;
+    }
+    if (const auto* n = t->get("route")) {
+      auto v = AsNonEmptyString(*n, "route");
+      fault.route = v.value_or("");
+      site.route_at = Loc(n->source());
+      complete = complete && v.has_value();
+    }
+    if (const auto* n = t->get("callee")) {
+      auto v = AsNonEmptyString(*n, "callee");
+      complete = complete && v.has_value();
+      if (v && kind && !IsEdgeFault(*kind)) {
+        Error(n->source(), fmt::format("\"callee\" applies only to faults on outgoing calls "
+                                       "({}), not \"{}\"",
+                                       EdgeFaultList(), FaultKindName(*kind)));
+        complete = false;
+      }
+      fault.callee = v.value_or("");
+      site.callee_at = Loc(n->source());
+    }
+    if (const auto* n = t->get("probability")) {
+      auto v = AsFraction(*n, "probability");
+      if (v && *v == 0) {
+        Error(n->source(), "probability 0 means the fault never happens; remove it");
+        v.reset();
+      }
+      complete = complete && v.has_value();
+      fault.probability = v.value_or(1.0);
+    }
+    if (const auto* n = t->get("window")) {
+      site.window_at = Loc(n->source());
+      complete = ParseWindow(*n, fault) && complete;
+    }
+    const bool needs_amount =
+        kind && (*kind == FaultKind::kClockSkew || *kind == FaultKind::kDelayExport);
+    if (const auto* n = t->get("amount")) {
+      if (kind && !needs_amount) {
+        Error(n->source(), fmt::format("\"amount\" applies only to \"clock-skew\" and "
+                                       "\"delay-export\" faults, not \"{}\"",
+                                       FaultKindName(*kind)));
+        complete = false;
+      } else if (kind) {
+        complete = ParseAmount(*n, *kind, fault) && complete;
+      }
+    } else if (needs_amount) {
+      Error(t->source(),
+            fmt::format("missing required key \"amount\" in \"{}\" fault", FaultKindName(*kind)));
+      complete = false;
+    }
+    const bool needs_format = kind && *kind == FaultKind::kWrongFormat;
+    if (const auto* n = t->get("format")) {
+      if (kind && !needs_format) {
+        Error(n->source(), fmt::format("\"format\" applies only to \"wrong-format\" faults, not "
+                                       "\"{}\"",
+                                       FaultKindName(*kind)));
+        complete = false;
+      } else if (auto v = AsString(*n, "format")) {
+        if (CheckChoice(*n, *v, "propagation format", kPropagations)) {
+          fault.format = *v;
+          site.format_at = Loc(n->source());
+        } else {
+          complete = false;
+        }
+      } else {
+        complete = false;
+      }
+    } else if (needs_format) {
+      Error(t->source(), "missing required key \"format\" in \"wrong-format\" fault");
+      complete = false;
+    }
+    if (complete) {
+      scenario_.faults.push_back(std::move(fault));
+      fault_sites_.push_back(std::move(site));
+    }
+  }
+}
+
+std::string ScenarioParser::EdgeFaultList() {
+  std::vector<std::string_view> names;
+  for (FaultKind k : AllFaultKinds()) {
+    if (IsEdgeFault(k)) names.push_back(FaultKindName(k));
+  }
+  return QuotedList(names);
+}
+
+// window = ["10s", "20s"]: offsets into the load, start < end.
+bool ScenarioParser::ParseWindow(const toml::node& node, Fault& fault) {
+  const auto* array = node.as_array();
+  if (array == nullptr || array->size() != 2) {
+    Error(node.source(), "\"window\" must be two durations [start, end], as in [\"10s\", \"20s\"]");
+    return false;
+  }
+  auto start = AsDuration(*array->get(0), "window");
+  auto end = AsDuration(*array->get(1), "window");
+  if (!start || !end) return false;
+  if (*start >= *end) {
+    Error(node.source(), fmt::format("fault window start ({}) must be before its end ({})",
+                                     FormatDuration(*start), FormatDuration(*end)));
+    return false;
+  }
+  fault.window_start_ns = *start;
+  fault.window_end_ns = *end;
+  return true;
+}
+
+bool ScenarioParser::ParseAmount(const toml::node& node, FaultKind kind, Fault& fault) {
+  const auto* s = node.as_string();
+  if (s == nullptr) {
+    Error(node.source(), fmt::format("\"amount\" must be a duration string such as \"250ms\", "
+                                     "got {}",
+                                     TypeName(node)));
+    return false;
+  }
+  const auto amount = ParseSignedDuration(s->get());
+  if (!amount) {
+    Error(node.source(),
+          fmt::format("invalid duration \"{}\" for \"amount\" (expected a number and one of the "
+                      "units ns, us, ms, s, m, h, as in \"250ms\"{})",
+                      s->get(), kind == FaultKind::kClockSkew ? " or \"-250ms\"" : ""));
+    return false;
+  }
+  if (*amount == 0) {
+    Error(node.source(), "\"amount\" 0 means the fault changes nothing; remove the fault");
+    return false;
+  }
+  if (*amount < 0 && kind != FaultKind::kClockSkew) {
+    Error(node.source(), fmt::format("\"amount\" of a \"{}\" fault must not be negative, got "
+                                     "\"{}\"",
+                                     FaultKindName(kind), s->get()));
+    return false;
+  }
+  fault.amount_ns = *amount;
+  return true;
+}
+
+// Faults against the services they name: every part must exist and the fault must be able to
+// act (an edge fault needs outgoing calls; a wrong format must be one the callee cannot read).
+void ScenarioParser::CheckFaults() {
+  for (size_t i = 0; i < scenario_.faults.size(); ++i) {
+    const Fault& f = scenario_.faults[i];
+    const FaultSite& site = fault_sites_[i];
+    const Service* service = scenario_.FindService(f.service);
+    if (service == nullptr) {
+      Error(site.service_at, fmt::format("fault names unknown service \"{}\"{}", f.service,
+                                         DidYouMean(f.service, ServiceNames())));
+      continue;
+    }
+    if (service->IsExternal()) {
+      Error(site.service_at, fmt::format("fault on external service \"{}\": tracerig does not "
+                                         "simulate it, so it cannot inject faults there",
+                                         f.service));
+      continue;
+    }
+    if (!f.route.empty() && service->FindRoute(f.route) == nullptr) {
+      Error(*site.route_at,
+            fmt::format("fault names unknown route \"{}\" of service \"{}\"{}", f.route, f.service,
+                        DidYouMean(f.route, RouteNames(*service))));
+      continue;
+    }
+    if (site.window_at && load_ok_ && f.window_start_ns >= scenario_.load.duration_ns) {
+      Error(*site.window_at,
+            fmt::format("fault window starts at {}, when the load is over (it lasts {})",
+                        FormatDuration(f.window_start_ns),
+                        FormatDuration(scenario_.load.duration_ns)));
+    }
+    if (!IsEdgeFault(f.kind)) continue;
+    // The services this service (or the fault's route) calls.
+    std::vector<std::string_view> callees;
+    const size_t index = static_cast<size_t>(service - scenario_.services.data());
+    for (const CallSite& c : call_sites_) {
+      if (c.service != index) continue;
+      if (!f.route.empty() && service->routes[c.route].name != f.route) continue;
+      if (std::find(callees.begin(), callees.end(), c.callee_service) == callees.end()) {
+        callees.push_back(c.callee_service);
+      }
+    }
+    const std::string who = f.route.empty()
+                                ? fmt::format("service \"{}\"", f.service)
+                                : fmt::format("route \"{}\" of service \"{}\"", f.route, f.service);
+    if (f.callee.empty()) {
+      if (callees.empty()) {
+        Error(f.where, fmt::format("\"{}\" acts on outgoing calls, but {} makes none",
+                                   FaultKindName(f.kind), who));
+      }
+      continue;
+    }
+    if (std::find(callees.begin(), callees.end(), f.callee) == callees.end()) {
+      Error(*site.callee_at, fmt::format("{} makes no call to \"{}\"{}", who, f.callee,
+                                         DidYouMean(f.callee, callees)));
+      continue;
+    }
+    const Service* callee = scenario_.FindService(f.callee);
+    if (callee != nullptr && !f.format.empty() &&
+        std::find(callee->propagation.begin(), callee->propagation.end(), f.format) !=
+            callee->propagation.end()) {
+      Error(*site.format_at, fmt::format("callee \"{}\" reads {}, so injecting it is not a fault",
+                                         f.callee, f.format));
+    }
+  }
+}
+
+}  // namespace tracerig::parse_internal
