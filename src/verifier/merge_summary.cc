@@ -181,7 +181,8 @@ Result<VerificationSummary> Merge(const Scenario& scenario, std::vector<PartialS
 
   if (per_request) sampling.clear();
   for (const auto& [service, c] : sampling) {
-    const double mean = c.n == 0 ? 0 : std::clamp(c.expected_sum / static_cast<double>(c.n), 0.0, 1.0);
+    const double mean =
+        c.n == 0 ? 0 : std::clamp(c.expected_sum / static_cast<double>(c.n), 0.0, 1.0);
     auto test = JudgeSamplingRate(c.k, c.n, mean, options.sampling_confidence);
     if (!test) return test.error();
     SamplingVerdict v;

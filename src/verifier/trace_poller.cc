@@ -1,6 +1,5 @@
-// The trace poller: asks the backend for the traces its LedgerSource hands it until each has
-// settled (or the deadline passed), with batching, pacing and retries, then classifies each one,
-// searching fragments of those that are not complete.
+// The trace poller: polls the traces its LedgerSource hands it until each settles (or the deadline
+// passes), with batching, pacing and retries, and classifies each, searching fragments if needed.
 #include "verifier/verify_internal.h"
 
 #include <fmt/format.h>

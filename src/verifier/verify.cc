@@ -1,6 +1,5 @@
-// The verification's entry points (VerifyLedger, VerifyLedgerFeed): prepares the expected trees,
-// deals the traces to pollers (trace_poller.cc), runs them, merges their results and asks the
-// backend for its own dependency list.
+// VerifyLedger and VerifyLedgerFeed: prepare the expected trees, deal the traces to pollers, run
+// them, merge their results and ask the backend for its own dependency list.
 #include "verifier/verify.h"
 
 #include <fmt/format.h>
