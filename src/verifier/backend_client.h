@@ -16,21 +16,9 @@
 #include "core/result.h"
 #include "core/span.h"
 #include "verifier/graph.h"
+#include "verifier/http_fetcher.h"
 
 namespace tracerig {
-
-struct FetchResponse {
-  unsigned status = 0;
-  std::string body;
-};
-
-class HttpFetcher {
- public:
-  virtual ~HttpFetcher() = default;
-  // GET target (path + query) from the backend; Error only for transport failures (refused,
-  // timeout, reset). Any HTTP answer, 4xx and 5xx included, is a FetchResponse.
-  virtual Result<FetchResponse> Get(std::string_view target) = 0;
-};
 
 // One trace of a batch: nullopt when the backend says it does not exist.
 using TraceFetch = std::optional<std::vector<Span>>;

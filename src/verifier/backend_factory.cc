@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "core/text.h"
-#include "verifier/http_fetcher.h"
+#include "verifier/blocking_http_fetcher.h"
 #include "verifier/jaeger_v1_client.h"
 #include "verifier/jaeger_v3_client.h"
 #include "verifier/tempo_client.h"

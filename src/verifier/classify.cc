@@ -1,3 +1,5 @@
+// Classifying one trace against its expected tree: where each expected span was found, and the
+// structure checks (duplicates, matching, roots, orphans, parents, clock skew, attributes).
 #include "verifier/classify.h"
 
 #include <fmt/format.h>
@@ -240,40 +242,44 @@ std::vector<Violation> CheckAttributes(const ExpectedSpan& expected, const Span&
   return violations;
 }
 
-std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const LedgerEntry& entry,
-                                           const std::vector<Span>& trace_spans,
-                                           uint64_t clock_skew_tolerance_ns) {
-  ClassifyOptions options;
-  options.clock_skew_tolerance_ns = clock_skew_tolerance_ns;
-  return CheckTraceStructure(expected, entry, trace_spans, options);
-}
+namespace {
 
-std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const LedgerEntry& entry,
-                                           const std::vector<Span>& trace_spans,
-                                           const ClassifyOptions& options) {
-  const uint64_t clock_skew_tolerance_ns = options.clock_skew_tolerance_ns;
-  std::vector<Violation> violations;
-  const size_t n = expected.spans.size();
-
-  // Spans under the ledger's trace id; a span id used more than once is reported, then checked
-  // once (its first occurrence).
+// The spans under the ledger's trace id, each span id once (its first occurrence).
+struct TraceSpans {
   std::vector<const Span*> spans;
   std::unordered_map<uint64_t, const Span*> by_id;
-  std::map<uint64_t, std::vector<const Span*>> repeated;  // ordered: stable explanations
+  // Span id -> every copy of it; ordered, so explanations are stable.
+  std::map<uint64_t, std::vector<const Span*>> repeated;
+};
+
+// Which span stands for each expected span, and what is wrong with the spans that stand for none.
+struct SpanMatch {
+  std::vector<const Span*> matched;               // per expected span
+  std::vector<int> expected_of;                   // per entry of `spans`: expected index, or -1
+  std::vector<std::optional<Violation>> problem;  // per entry of `spans`
+};
+
+TraceSpans CollectTraceSpans(const LedgerEntry& entry, const std::vector<Span>& trace_spans) {
+  TraceSpans t;
   for (const Span& span : trace_spans) {
     if (span.trace_id != entry.trace_id) continue;
     if (span.span_id.IsValid()) {
-      auto [it, inserted] = by_id.emplace(span.span_id.value, &span);
+      auto [it, inserted] = t.by_id.emplace(span.span_id.value, &span);
       if (!inserted) {
-        std::vector<const Span*>& copies = repeated[span.span_id.value];
+        std::vector<const Span*>& copies = t.repeated[span.span_id.value];
         if (copies.empty()) copies.push_back(it->second);
         copies.push_back(&span);
         continue;
       }
     }
-    spans.push_back(&span);
+    t.spans.push_back(&span);
   }
-  for (const auto& [id, copies] : repeated) {
+  return t;
+}
+
+// A span id used more than once is reported here, then checked once.
+void CheckDuplicateSpanIds(const TraceSpans& t, std::vector<Violation>& violations) {
+  for (const auto& [id, copies] : t.repeated) {
     const bool identical = std::all_of(copies.begin(), copies.end(),
                                        [&](const Span* s) { return *s == *copies.front(); });
     std::string text = fmt::format("span id {} is used by {} spans", SpanId{id}.ToHex(),
@@ -288,9 +294,14 @@ std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const L
     }
     violations.push_back(MakeViolation("duplicate-span-id", *copies.front(), std::move(text)));
   }
+}
 
-  // Identify spans with expected spans; the first span for an expected one is its match. A
-  // span's problem is held back until external services' spans are identified by structure.
+// Identifies spans with expected spans by their ground truth; the first span for an expected one
+// is its match. A span's problem is held back until external services' spans are identified by
+// structure.
+SpanMatch MatchExpectedSpans(const ExpectedTree& expected, const LedgerEntry& entry,
+                             const std::vector<const Span*>& spans) {
+  const size_t n = expected.spans.size();
   std::map<SpanKey, size_t> index;
   std::map<std::pair<std::string_view, std::string_view>, std::vector<SpanKind>> kinds_at;
   for (size_t i = 0; i < n; ++i) {
@@ -298,10 +309,10 @@ std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const L
     index.emplace(SpanKey{e.hop, e.kind, e.service}, i);
     kinds_at[{e.hop, e.service}].push_back(e.kind);
   }
-  std::vector<const Span*> matched(n, nullptr);
-  std::vector<int> expected_of;  // per entry of `spans`: expected index, or -1
-  std::vector<std::optional<Violation>> problem(spans.size());  // per entry of `spans`
-  expected_of.reserve(spans.size());
+  SpanMatch m;
+  m.matched.assign(n, nullptr);
+  m.problem.resize(spans.size());
+  m.expected_of.reserve(spans.size());
   for (size_t k = 0; k < spans.size(); ++k) {
     const Span* span = spans[k];
     const std::string* hop = HopOf(*span);
@@ -309,15 +320,15 @@ std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const L
     if (hop != nullptr && CarriesRequestId(*span, entry.request_id)) {
       auto it = index.find(SpanKey{*hop, span->kind, span->service_name});
       if (it != index.end()) {
-        if (matched[it->second] == nullptr) {
-          matched[it->second] = span;
+        if (m.matched[it->second] == nullptr) {
+          m.matched[it->second] = span;
           found = static_cast<int>(it->second);
         } else {
-          problem[k] = MakeViolation(
+          m.problem[k] = MakeViolation(
               "unexpected-span", *span,
               fmt::format("{} is a second span for the same call (span {}; the first is {})",
                           DescribeSpan(*span), span->span_id.ToHex(),
-                          matched[it->second]->span_id.ToHex()));
+                          m.matched[it->second]->span_id.ToHex()));
         }
       } else if (auto at = kinds_at.find({*hop, span->service_name}); at != kinds_at.end()) {
         std::string want;
@@ -325,26 +336,33 @@ std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const L
           if (!want.empty()) want += " or ";
           want += SpanKindName(kind);
         }
-        problem[k] = MakeViolation(
+        m.problem[k] = MakeViolation(
             "wrong-kind", *span,
             fmt::format("{} recorded {} at hop {} as {}, expected {}", span->service_name,
                         span->name, *hop, SpanKindName(span->kind), want));
       } else {
-        problem[k] =
+        m.problem[k] =
             MakeViolation("unexpected-span", *span, WhyUnexpected(*span, entry.request_id));
       }
     } else {
-      problem[k] = MakeViolation("unexpected-span", *span, WhyUnexpected(*span, entry.request_id));
+      m.problem[k] =
+          MakeViolation("unexpected-span", *span, WhyUnexpected(*span, entry.request_id));
     }
-    expected_of.push_back(found);
+    m.expected_of.push_back(found);
   }
+  return m;
+}
 
-  // External services' SERVER spans, by structure; whatever a real service records below the
-  // SERVER span under tracerig's CLIENT span (whichever service.name it reports) is its own.
-  // (Only trees with external services pay for this.)
+// External services' SERVER spans, by structure (only trees with external services pay for
+// this). Returns, per entry of `spans`, whether it is the SERVER span found under tracerig's
+// CLIENT span of an external hop; empty when there is none.
+std::vector<bool> MatchExternalServers(const ExpectedTree& expected,
+                                       const std::vector<const Span*>& spans,
+                                       std::unordered_map<const Span*, size_t>& position,
+                                       SpanMatch& m) {
+  const size_t n = expected.spans.size();
   const bool tree_has_external = std::any_of(expected.spans.begin(), expected.spans.end(),
                                              [](const ExpectedSpan& e) { return e.external; });
-  std::unordered_map<const Span*, size_t> position;
   if (tree_has_external) {
     for (size_t k = 0; k < spans.size(); ++k) position.emplace(spans[k], k);
   }
@@ -352,109 +370,150 @@ std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const L
   bool any_external = false;
   for (size_t i = 0; tree_has_external && i < n; ++i) {
     const ExpectedSpan& e = expected.spans[i];
-    if (!IsExternalServer(e) || matched[i] != nullptr || e.parent < 0 ||
-        static_cast<size_t>(e.parent) >= n || matched[static_cast<size_t>(e.parent)] == nullptr) {
+    if (!IsExternalServer(e) || m.matched[i] != nullptr || e.parent < 0 ||
+        static_cast<size_t>(e.parent) >= n ||
+        m.matched[static_cast<size_t>(e.parent)] == nullptr) {
       continue;
     }
     std::vector<const Span*> unmatched;
     for (size_t k = 0; k < spans.size(); ++k) {
-      if (expected_of[k] < 0) unmatched.push_back(spans[k]);
+      if (m.expected_of[k] < 0) unmatched.push_back(spans[k]);
     }
-    const ExternalMatch m =
-        FindExternalServer(e, *matched[static_cast<size_t>(e.parent)], unmatched);
-    if (m.span != nullptr) {
-      const size_t k = position[m.span];
-      matched[i] = m.span;
-      expected_of[k] = static_cast<int>(i);
-      problem[k].reset();
+    const ExternalMatch found =
+        FindExternalServer(e, *m.matched[static_cast<size_t>(e.parent)], unmatched);
+    if (found.span != nullptr) {
+      const size_t k = position[found.span];
+      m.matched[i] = found.span;
+      m.expected_of[k] = static_cast<int>(i);
+      m.problem[k].reset();
       external_root[k] = any_external = true;
-    } else if (m.other != nullptr) {
-      const size_t k = position[m.other];
-      problem[k] = MakeViolation(
-          "unexpected-span", *m.other,
-          fmt::format("{} is where {} was expected: {}", DescribeSpan(*m.other),
-                      DescribeExpected(e), OtherServiceHint(e, *m.other)));
+    } else if (found.other != nullptr) {
+      const size_t k = position[found.other];
+      m.problem[k] = MakeViolation(
+          "unexpected-span", *found.other,
+          fmt::format("{} is where {} was expected: {}", DescribeSpan(*found.other),
+                      DescribeExpected(e), OtherServiceHint(e, *found.other)));
       external_root[k] = any_external = true;
     }
   }
-  if (any_external) {
-    // 0: not known yet, 1: below an external root, 2: not. Parent chains are followed at most
-    // spans.size() steps, so a cycle of parent ids cannot loop.
-    std::vector<uint8_t> below(spans.size(), 0);
-    for (size_t k = 0; k < spans.size(); ++k) {
-      std::vector<size_t> chain;
-      size_t at = k;
-      uint8_t verdict = 2;
-      for (size_t steps = 0; steps <= spans.size(); ++steps) {
-        if (below[at] != 0) {
-          verdict = below[at];
-          break;
-        }
-        chain.push_back(at);
-        auto parent = by_id.find(spans[at]->parent_span_id.value);
-        if (!spans[at]->parent_span_id.IsValid() || parent == by_id.end()) break;
-        const size_t p = position[parent->second];
-        if (external_root[p]) {
-          verdict = 1;
-          break;
-        }
-        at = p;
-      }
-      for (size_t c : chain) below[c] = verdict;
-    }
-    for (size_t k = 0; k < spans.size(); ++k) {
-      if (below[k] == 1 && expected_of[k] < 0 && !external_root[k]) problem[k].reset();
-    }
-  }
-  for (std::optional<Violation>& v : problem) {
-    if (v) violations.push_back(std::move(*v));
-  }
+  if (!any_external) external_root.clear();
+  return external_root;
+}
 
-  // Roots: exactly one span without a parent (the driver's CLIENT span).
+// Whatever a real service records below its SERVER span under tracerig's CLIENT span (whichever
+// service.name it reports) is its own: no problem of tracerig's tree.
+void ExcuseSpansBelowExternalServers(const TraceSpans& t,
+                                     std::unordered_map<const Span*, size_t>& position,
+                                     const std::vector<bool>& external_root, SpanMatch& m) {
+  const std::vector<const Span*>& spans = t.spans;
+  // 0: not known yet, 1: below an external root, 2: not. Parent chains are followed at most
+  // spans.size() steps, so a cycle of parent ids cannot loop.
+  std::vector<uint8_t> below(spans.size(), 0);
+  for (size_t k = 0; k < spans.size(); ++k) {
+    std::vector<size_t> chain;
+    size_t at = k;
+    uint8_t verdict = 2;
+    for (size_t steps = 0; steps <= spans.size(); ++steps) {
+      if (below[at] != 0) {
+        verdict = below[at];
+        break;
+      }
+      chain.push_back(at);
+      auto parent = t.by_id.find(spans[at]->parent_span_id.value);
+      if (!spans[at]->parent_span_id.IsValid() || parent == t.by_id.end()) break;
+      const size_t p = position[parent->second];
+      if (external_root[p]) {
+        verdict = 1;
+        break;
+      }
+      at = p;
+    }
+    for (size_t c : chain) below[c] = verdict;
+  }
+  for (size_t k = 0; k < spans.size(); ++k) {
+    if (below[k] == 1 && m.expected_of[k] < 0 && !external_root[k]) m.problem[k].reset();
+  }
+}
+
+// Exactly one span without a parent (the driver's CLIENT span).
+void CheckSingleRoot(const std::vector<const Span*>& spans, const SpanMatch& m,
+                     std::vector<Violation>& violations) {
   std::vector<const Span*> roots;
   for (const Span* span : spans) {
     if (!span->parent_span_id.IsValid()) roots.push_back(span);
   }
-  if (roots.size() > 1) {
-    // Blame the first root that is not the expected one.
-    const Span* blamed = n > 0 && roots[0] == matched[0] ? roots[1] : roots[0];
-    std::string text = fmt::format("{} spans have no parent: ", roots.size());
-    for (size_t i = 0; i < roots.size() && i < kMissingNamedInExplanation; ++i) {
-      if (i > 0) text += ", ";
-      text += DescribeSpan(*roots[i]);
-    }
-    if (roots.size() > kMissingNamedInExplanation) {
-      text += fmt::format(", and {} more", roots.size() - kMissingNamedInExplanation);
-    }
-    violations.push_back(MakeViolation("multiple-roots", *blamed, std::move(text)));
+  if (roots.size() <= 1) return;
+  // Blame the first root that is not the expected one.
+  const Span* blamed = !m.matched.empty() && roots[0] == m.matched[0] ? roots[1] : roots[0];
+  std::string text = fmt::format("{} spans have no parent: ", roots.size());
+  for (size_t i = 0; i < roots.size() && i < kMissingNamedInExplanation; ++i) {
+    if (i > 0) text += ", ";
+    text += DescribeSpan(*roots[i]);
   }
+  if (roots.size() > kMissingNamedInExplanation) {
+    text += fmt::format(", and {} more", roots.size() - kMissingNamedInExplanation);
+  }
+  violations.push_back(MakeViolation("multiple-roots", *blamed, std::move(text)));
+}
 
-  // Orphans: the parent id names no span of the trace.
-  for (size_t k = 0; k < spans.size(); ++k) {
-    const Span& span = *spans[k];
-    if (!span.parent_span_id.IsValid() || by_id.contains(span.parent_span_id.value)) continue;
-    const int i = expected_of[k];
+// Orphans: the parent id names no span of the trace.
+void CheckOrphans(const ExpectedTree& expected, const TraceSpans& t, const SpanMatch& m,
+                  std::vector<Violation>& violations) {
+  const size_t n = expected.spans.size();
+  for (size_t k = 0; k < t.spans.size(); ++k) {
+    const Span& span = *t.spans[k];
+    if (!span.parent_span_id.IsValid() || t.by_id.contains(span.parent_span_id.value)) continue;
+    const int i = m.expected_of[k];
     // The expected tree says this span's parent was sampled out: its absence is no break.
     if (i >= 0 && expected.spans[static_cast<size_t>(i)].parent_unexported) continue;
     std::string text = fmt::format("{}'s parent span {} is not in the trace", DescribeSpan(span),
                                    span.parent_span_id.ToHex());
     if (i >= 0 && expected.spans[static_cast<size_t>(i)].parent >= 0) {
       const auto p = static_cast<size_t>(expected.spans[static_cast<size_t>(i)].parent);
-      if (p < n && matched[p] == nullptr) {
+      if (p < n && m.matched[p] == nullptr) {
         text += fmt::format(" (its expected parent, {}, is missing)",
                             DescribeExpected(expected.spans[p]));
       }
     }
     violations.push_back(MakeViolation("orphan", span, std::move(text)));
   }
+}
 
-  // Parents and time windows against the expected tree, where both ends arrived.
+// A SERVER span that starts before or ends after its caller's CLIENT span by more than the
+// tolerance; nullopt when it does not.
+std::optional<Violation> ClockSkewOf(const ExpectedSpan& e, const Span& span, const Span& parent,
+                                     uint64_t clock_skew_tolerance_ns) {
+  const uint64_t early = parent.start_unix_nano > span.start_unix_nano
+                             ? parent.start_unix_nano - span.start_unix_nano
+                             : 0;
+  // A callee its caller gave up on (a timeout) goes on working after the CLIENT span ends.
+  const uint64_t late = !e.may_outlive_parent && span.end_unix_nano > parent.end_unix_nano
+                            ? span.end_unix_nano - parent.end_unix_nano
+                            : 0;
+  if (early <= clock_skew_tolerance_ns && late <= clock_skew_tolerance_ns) return std::nullopt;
+  std::string text = DescribeSpan(span);
+  if (early > clock_skew_tolerance_ns) {
+    text += fmt::format(" starts {} before", FormatDuration(early));
+  }
+  if (late > clock_skew_tolerance_ns) {
+    text += fmt::format("{} ends {} after", early > clock_skew_tolerance_ns ? " and" : "",
+                        FormatDuration(late));
+  }
+  text += fmt::format(" its parent {}", DescribeSpan(parent));
+  return MakeViolation("clock-skew", span, std::move(text));
+}
+
+// Parents and time windows against the expected tree, where both ends arrived; per span, a wrong
+// parent before a clock skew.
+void CheckParentsAndTimes(const ExpectedTree& expected, const TraceSpans& t, const SpanMatch& m,
+                          uint64_t clock_skew_tolerance_ns, std::vector<Violation>& violations) {
+  const size_t n = expected.spans.size();
   for (size_t i = 0; i < n; ++i) {
-    const Span* span = matched[i];
+    const Span* span = m.matched[i];
     if (span == nullptr) continue;
     const ExpectedSpan& e = expected.spans[i];
-    auto actual = by_id.find(span->parent_span_id.value);
-    const Span* actual_parent = actual == by_id.end() ? nullptr : actual->second;
+    auto actual = t.by_id.find(span->parent_span_id.value);
+    const Span* actual_parent = actual == t.by_id.end() ? nullptr : actual->second;
     if (e.parent < 0 || static_cast<size_t>(e.parent) >= n) {
       if (actual_parent != nullptr) {
         violations.push_back(MakeViolation(
@@ -464,7 +523,7 @@ std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const L
       }
       continue;
     }
-    const Span* parent = matched[static_cast<size_t>(e.parent)];
+    const Span* parent = m.matched[static_cast<size_t>(e.parent)];
     if (parent == nullptr) continue;
     if (actual_parent != nullptr && actual_parent != parent) {
       violations.push_back(MakeViolation(
@@ -473,33 +532,52 @@ std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const L
                       DescribeSpan(*actual_parent), DescribeSpan(*parent))));
     }
     if (e.kind != SpanKind::kServer || parent->kind != SpanKind::kClient) continue;
-    const uint64_t early = parent->start_unix_nano > span->start_unix_nano
-                               ? parent->start_unix_nano - span->start_unix_nano
-                               : 0;
-    // A callee its caller gave up on (a timeout) goes on working after the CLIENT span ends.
-    const uint64_t late = !e.may_outlive_parent && span->end_unix_nano > parent->end_unix_nano
-                              ? span->end_unix_nano - parent->end_unix_nano
-                              : 0;
-    if (early <= clock_skew_tolerance_ns && late <= clock_skew_tolerance_ns) continue;
-    std::string text = DescribeSpan(*span);
-    if (early > clock_skew_tolerance_ns) {
-      text += fmt::format(" starts {} before", FormatDuration(early));
-    }
-    if (late > clock_skew_tolerance_ns) {
-      text += fmt::format("{} ends {} after", early > clock_skew_tolerance_ns ? " and" : "",
-                          FormatDuration(late));
-    }
-    text += fmt::format(" its parent {}", DescribeSpan(*parent));
-    violations.push_back(MakeViolation("clock-skew", *span, std::move(text)));
-  }
-  if (!options.attributes.empty()) {
-    for (size_t i = 0; i < n; ++i) {
-      if (matched[i] == nullptr) continue;
-      for (Violation& v : CheckAttributes(expected.spans[i], *matched[i], options.attributes)) {
-        violations.push_back(std::move(v));
-      }
+    if (auto skew = ClockSkewOf(e, *span, *parent, clock_skew_tolerance_ns)) {
+      violations.push_back(std::move(*skew));
     }
   }
+}
+
+// The required attributes on every expected span that arrived.
+void CheckExpectedAttributes(const ExpectedTree& expected, const SpanMatch& m,
+                             const std::vector<AttributeExpectation>& attributes,
+                             std::vector<Violation>& violations) {
+  if (attributes.empty()) return;
+  for (size_t i = 0; i < expected.spans.size(); ++i) {
+    if (m.matched[i] == nullptr) continue;
+    for (Violation& v : CheckAttributes(expected.spans[i], *m.matched[i], attributes)) {
+      violations.push_back(std::move(v));
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const LedgerEntry& entry,
+                                           const std::vector<Span>& trace_spans,
+                                           uint64_t clock_skew_tolerance_ns) {
+  ClassifyOptions options;
+  options.clock_skew_tolerance_ns = clock_skew_tolerance_ns;
+  return CheckTraceStructure(expected, entry, trace_spans, options);
+}
+
+std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const LedgerEntry& entry,
+                                           const std::vector<Span>& trace_spans,
+                                           const ClassifyOptions& options) {
+  std::vector<Violation> violations;
+  const TraceSpans t = CollectTraceSpans(entry, trace_spans);
+  CheckDuplicateSpanIds(t, violations);
+  SpanMatch m = MatchExpectedSpans(expected, entry, t.spans);
+  std::unordered_map<const Span*, size_t> position;  // index into t.spans
+  const std::vector<bool> external_root = MatchExternalServers(expected, t.spans, position, m);
+  if (!external_root.empty()) ExcuseSpansBelowExternalServers(t, position, external_root, m);
+  for (std::optional<Violation>& v : m.problem) {
+    if (v) violations.push_back(std::move(*v));
+  }
+  CheckSingleRoot(t.spans, m, violations);
+  CheckOrphans(expected, t, m, violations);
+  CheckParentsAndTimes(expected, t, m, options.clock_skew_tolerance_ns, violations);
+  CheckExpectedAttributes(expected, m, options.attributes, violations);
   return violations;
 }
 

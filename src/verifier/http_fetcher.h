@@ -1,31 +1,25 @@
-// The verifier's HttpFetcher over a real connection (BlockingHttpClient), with optional headers
-// such as X-Scope-OrgID or an Authorization token.
+// How a backend client talks HTTP: one GET at a time, so every client is tested against a fake
+// fetcher without sockets (blocking_http_fetcher.h has the real one).
 #pragma once
 
-#include <memory>
 #include <string>
-#include <vector>
+#include <string_view>
 
-#include "net/http_client.h"
-#include "verifier/backend_client.h"
+#include "core/result.h"
 
 namespace tracerig {
 
-class BlockingHttpFetcher final : public HttpFetcher {
+struct FetchResponse {
+  unsigned status = 0;
+  std::string body;
+};
+
+class HttpFetcher {
  public:
-  BlockingHttpFetcher(std::string host, uint16_t port, HttpClientOptions options = {},
-                      std::vector<std::pair<std::string, std::string>> headers = {})
-      : client_(std::move(host), port, options), headers_(std::move(headers)) {}
-
-  Result<FetchResponse> Get(std::string_view target) override {
-    auto response = client_.Request(http::verb::get, target, {}, {}, headers_);
-    if (!response) return response.error();
-    return FetchResponse{response->status, std::move(response->body)};
-  }
-
- private:
-  BlockingHttpClient client_;
-  std::vector<std::pair<std::string, std::string>> headers_;
+  virtual ~HttpFetcher() = default;
+  // GET target (path + query) from the backend; Error only for transport failures (refused,
+  // timeout, reset). Any HTTP answer, 4xx and 5xx included, is a FetchResponse.
+  virtual Result<FetchResponse> Get(std::string_view target) = 0;
 };
 
 }  // namespace tracerig

@@ -14,7 +14,7 @@
 #include "export/zipkin_codec.h"
 #include "export/zipkin_sender.h"
 #include "net/http_client.h"
-#include "verifier/http_fetcher.h"
+#include "verifier/blocking_http_fetcher.h"
 #include "verifier/jaeger_v1_client.h"
 
 namespace tracerig {

@@ -10,8 +10,8 @@
 #include "core/clock.h"
 #include "export/otlp_codec.h"
 #include "net/http_client.h"
+#include "verifier/blocking_http_fetcher.h"
 #include "verifier/graph.h"
-#include "verifier/http_fetcher.h"
 #include "verifier/jaeger_v1_client.h"
 #include "verifier/zipkin_v2_client.h"
 

@@ -1,0 +1,380 @@
+// The trace poller: polls the traces its LedgerSource hands it until each settles (or the deadline
+// passes), with batching, pacing and retries, and classifies each, searching fragments if needed.
+#include "verifier/verify_internal.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <tuple>
+#include <utility>
+
+namespace tracerig::verify_internal {
+namespace {
+
+// Fragments are searched this far around the request's own times: spans of a broken trace start
+// within the request, but backends index by a span's start time, which clock skew can move.
+constexpr uint64_t kFragmentWindowNs = 60'000'000'000ull;
+constexpr double kNanosPerSecond = 1e9;
+
+// Which expected spans a first poll returned, as TraceState::first_poll_present.
+uint64_t PresentAtFirstPoll(const ExpectedTree& tree, const LedgerEntry& entry,
+                            const std::vector<Span>& spans) {
+  const size_t n = tree.spans.size();
+  if (n > kMaskBits) return kAllPresent;
+  // Nothing yet (the usual first poll of a trace still in the exporter's batch): all missing.
+  if (spans.empty()) return n == kMaskBits ? 0 : ~((uint64_t{1} << n) - 1);
+  const TraceVerdict verdict = ClassifyTrace(tree, entry, spans, {}, ClassifyOptions{});
+  uint64_t present = kAllPresent;
+  for (const MissingSpan& m : verdict.missing) {
+    for (size_t i = 0; i < tree.spans.size(); ++i) {
+      const ExpectedSpan& e = tree.spans[i];
+      if (e.hop == m.hop && e.kind == m.kind && e.service == m.service) {
+        present &= ~(uint64_t{1} << i);
+      }
+    }
+  }
+  return present;
+}
+
+// What the caller of a broken edge injects and what the callee extracts, from the scenario: the
+// services' propagation formats and the faults on that edge (a fault may apply to only some
+// requests, so this says what the scenario makes possible). Empty when the caller is the driver
+// or either service is not a simulated one.
+std::string DescribeEdgeFormats(const Scenario& scenario, const PropagationBreak& b) {
+  const Service* caller = scenario.FindService(b.caller);
+  const Service* callee = scenario.FindService(b.callee);
+  if (caller == nullptr || callee == nullptr || caller->IsExternal() || callee->IsExternal()) {
+    return "";
+  }
+  auto formats = [](const std::vector<std::string>& list) {
+    std::string text;
+    for (const std::string& f : list) text += (text.empty() ? "" : "+") + f;
+    return text.empty() ? std::string("nothing") : text;
+  };
+  std::string sent = formats(caller->propagation);
+  std::string read = formats(callee->propagation);
+  for (const Fault& f : scenario.faults) {
+    const bool on_edge =
+        f.service == b.caller && (f.callee.empty() || f.callee == b.callee);
+    switch (f.kind) {
+      case FaultKind::kDropContext:
+        if (on_edge) sent = "no context (drop-context fault)";
+        break;
+      case FaultKind::kWrongFormat:
+        if (on_edge) sent = f.format + " (wrong-format fault)";
+        break;
+      case FaultKind::kCorrupt:
+        if (on_edge) sent = "malformed " + sent + " (corrupt fault)";
+        break;
+      case FaultKind::kTruncateTraceId:
+        if (on_edge) sent += " with a 64-bit trace id (truncate-trace-id fault)";
+        break;
+      case FaultKind::kNewTrace:
+        if (f.service == b.callee) read += " but starts a new trace (new-trace fault)";
+        break;
+      default:
+        break;
+    }
+  }
+  return fmt::format("{} injects {}; {} extracts {}", b.caller, sent, b.callee, read);
+}
+
+// Orders spans so that duplicates (the same span returned by two searches) sit together.
+auto SpanIdentity(const Span& s) {
+  return std::tie(s.trace_id, s.span_id, s.service_name, s.kind, s.start_unix_nano);
+}
+
+}  // namespace
+
+TracePoller::TracePoller(const PollerInputs& in, RunProgress& progress, BackendClient& backend,
+                         std::unique_ptr<LedgerSource> source, size_t pollers)
+    : in_(in), progress_(progress), backend_(backend), source_(std::move(source)), tally_(in) {
+  batch_size_ = std::max<size_t>(
+      1, std::min(in.options.max_traces_per_request, backend.MaxTracesPerRequest()));
+  if (in.options.max_requests_per_second > 0) {
+    request_gap_ns_ = static_cast<uint64_t>(static_cast<double>(pollers) * kNanosPerSecond /
+                                            in.options.max_requests_per_second);
+  }
+}
+
+bool TracePoller::Track(const LedgerEntry* e, uint64_t now) {
+  if (e->entry >= in_.scenario.load.entries.size()) {
+    Fail(MakeError(fmt::format(
+        "ledger entry {} names load entry {}, but scenario \"{}\" has {} load entries",
+        e->sequence, e->entry, in_.scenario.name, in_.scenario.load.entries.size())));
+    return false;
+  }
+  if (states_.size() >= UINT32_MAX) {
+    Fail(MakeError(fmt::format("more than {} traces for one verifier worker", UINT32_MAX)));
+    return false;
+  }
+  TraceState state;
+  state.entry = e;
+  states_.push_back(state);
+  queue_.emplace(source_->FirstPollAt(now), static_cast<uint32_t>(states_.size() - 1));
+  ++unpolled_;
+  return true;
+}
+
+PartialSummary TracePoller::Run() {
+  const VerifyOptions& options = in_.options;
+  PartialSummary& result = tally_.partial();
+  // Traces come until the source closes; the deadline is known from then.
+  bool open = true;
+  uint64_t deadline = UINT64_MAX;
+  std::vector<const LedgerEntry*> arrived;
+  std::vector<uint32_t> batch;
+  std::vector<TraceFetch> answers;
+  while (!progress_.abort.load(std::memory_order_relaxed)) {
+    uint64_t now = Elapsed();
+    if (open) {
+      arrived.clear();
+      open = source_->Take(arrived);
+      for (const LedgerEntry* e : arrived) {
+        if (!Track(e, now)) return std::move(result);
+      }
+      if (!open) {
+        deadline = source_->DeadlineOnClose(now);
+        closed_at_ns_ = now;
+        arrived = {};
+      }
+    }
+    if (queue_.empty()) {
+      if (!open) break;
+      in_.sleeper.SleepFor(source_->IdleWakeAt(now) - now);
+      continue;
+    }
+    const uint64_t due = queue_.top().first;
+    // Past the deadline, only traces never polled yet and already due are still asked.
+    if (now >= deadline && (unpolled_ == 0 || due > now)) {
+      result.counts.deadline_hit = true;
+      break;
+    }
+    if (due > now) {
+      in_.sleeper.SleepFor(source_->WakeAt(now, due, deadline) - now);
+      continue;
+    }
+    if (now < source_->NotBefore() && now < deadline) {  // this step had its request
+      in_.sleeper.SleepFor(std::min(source_->NotBefore(), deadline) - now);
+      continue;
+    }
+    // Every trace due now, earliest first, in one request.
+    batch.clear();
+    while (!queue_.empty() && queue_.top().first <= now && batch.size() < batch_size_) {
+      batch.push_back(queue_.top().second);
+      queue_.pop();
+    }
+    source_->Requested(now, batch.size() >= batch_size_);
+    if (!Poll(batch, answers)) return std::move(result);
+    for (size_t k = 0; k < batch.size(); ++k) {
+      const uint32_t i = batch[k];
+      TraceState& s = states_[i];
+      const LedgerEntry& entry = *s.entry;
+      std::vector<Span> spans;
+      if (answers[k]) spans = std::move(*answers[k]);
+      if (!s.polled) --unpolled_;
+      const size_t count = spans.size();
+      const size_t expected = TreeOf(s).required;
+      now = Elapsed();
+      if (!s.polled && count < expected) {
+        s.first_poll_present = PresentAtFirstPoll(TreeOf(s).tree, entry, spans);
+      }
+      NoteFull(s, count >= expected, !s.polled);
+      if (!s.polled || count != s.last_count) {
+        s.polled = true;
+        s.last_count = static_cast<uint32_t>(count);
+        s.same_count_polls = 1;
+        s.last_change_ns = now;
+      } else if (s.same_count_polls < UINT16_MAX) {
+        ++s.same_count_polls;
+      }
+      const bool full = count >= expected;
+      if (s.same_count_polls >= options.stable_polls &&
+          (full || now - s.last_change_ns >= options.settle_incomplete_ns)) {
+        progress_.Settled();
+        if (!Finish(s, spans)) return std::move(result);
+        continue;
+      }
+      queue_.emplace(now + (full ? options.min_repoll_interval_ns : options.poll_interval_ns), i);
+    }
+  }
+  if (progress_.abort.load()) return std::move(result);
+  // Past the deadline: one last poll of each pending trace (spans are not kept between polls),
+  // classified as it stands, in ledger order.
+  std::vector<uint32_t> rest;
+  while (!queue_.empty()) {
+    rest.push_back(queue_.top().second);
+    queue_.pop();
+  }
+  std::sort(rest.begin(), rest.end());
+  for (size_t first = 0; first < rest.size(); first += batch_size_) {
+    batch.assign(rest.begin() + static_cast<std::ptrdiff_t>(first),
+                 rest.begin() + static_cast<std::ptrdiff_t>(
+                                    std::min(rest.size(), first + batch_size_)));
+    if (!Poll(batch, answers)) break;
+    for (size_t k = 0; k < batch.size(); ++k) {
+      TraceState& s = states_[batch[k]];
+      std::vector<Span> spans;
+      if (answers[k]) spans = std::move(*answers[k]);
+      NoteFull(s, spans.size() >= TreeOf(s).required, !s.polled);
+      if (!Finish(s, spans)) return std::move(result);
+    }
+  }
+  return std::move(result);
+}
+
+// The prepared tree of a trace: shared per load entry, or built for the entry (and kept until
+// another entry needs one) when trees vary per request.
+const PreparedTree& TracePoller::TreeOf(const TraceState& s) {
+  const LedgerEntry& entry = *s.entry;
+  if (!in_.per_request_trees) return *in_.trees[entry.entry];
+  if (!scratch_ || scratch_->sequence != entry.sequence) {
+    scratch_ = Prepare(in_.scenario, entry, /*per_request=*/true);
+  }
+  return *scratch_;
+}
+
+// Remembers when a trace was first seen with all its expected spans (time to queryable).
+void TracePoller::NoteFull(TraceState& s, bool full, bool first_poll) {
+  if (!full || s.first_full_unix_ns != 0) return;
+  s.first_full_unix_ns = in_.clock.NowUnixNano();
+  s.full_at_first_poll = first_poll;
+}
+
+// Runs `call` until it succeeds or fails max_backend_errors times in a row, backing off.
+template <typename Call>
+auto TracePoller::WithRetries(Call&& call) -> decltype(call()) {
+  const VerifyOptions& options = in_.options;
+  const int attempts = std::max(1, options.max_backend_errors);
+  uint64_t backoff = options.error_backoff_ns;
+  for (int failures = 0;;) {
+    Pace();
+    ++tally_.partial().counts.backend_requests;
+    auto result = call();
+    if (result) return result;
+    if (++failures >= attempts || progress_.abort.load(std::memory_order_relaxed)) {
+      return MakeError(fmt::format("backend unreachable: {}", result.error().message));
+    }
+    in_.sleeper.SleepFor(backoff);
+    backoff = std::min(backoff * 2, std::max(options.error_backoff_max_ns, backoff));
+  }
+}
+
+// The traces of `batch` in one request (GetTrace for a batch of one), with retries; `answers`
+// gets one per trace. False on failure (the error is recorded).
+bool TracePoller::Poll(const std::vector<uint32_t>& batch, std::vector<TraceFetch>& answers) {
+  // GetTraces wants distinct ids; two ledger entries under one trace id (a driver bug the
+  // checks must still see) share one answer. A batch is small, so a linear search will do.
+  ids_.clear();
+  id_of_.clear();
+  for (uint32_t i : batch) {
+    const TraceId id = states_[i].entry->trace_id;
+    const auto at = std::find(ids_.begin(), ids_.end(), id);
+    id_of_.push_back(static_cast<size_t>(at - ids_.begin()));
+    if (at == ids_.end()) ids_.push_back(id);
+  }
+  auto fetched = WithRetries([&]() -> Result<std::vector<TraceFetch>> {
+    if (ids_.size() == 1) {
+      auto trace = backend_.GetTrace(ids_[0]);
+      if (!trace) return trace.error();
+      std::vector<TraceFetch> one;
+      one.push_back(std::move(*trace));
+      return one;
+    }
+    auto traces = backend_.GetTraces(ids_);
+    if (traces && traces->size() != ids_.size()) {
+      return MakeError(fmt::format("{} answered {} traces for {} ids", backend_.Describe(),
+                                   traces->size(), ids_.size()));
+    }
+    return traces;
+  });
+  if (!fetched) {
+    Fail(fetched.error());
+    return false;
+  }
+  tally_.partial().counts.polls += batch.size();
+  if (ids_.size() == batch.size()) {
+    answers = std::move(*fetched);
+  } else {
+    answers.clear();
+    for (size_t k : id_of_) answers.push_back((*fetched)[k]);
+  }
+  return true;
+}
+
+void TracePoller::Fail(const Error& error) {
+  tally_.partial().error = error;
+  progress_.abort.store(true);
+}
+
+// Keeps the poller's share of max_requests_per_second.
+void TracePoller::Pace() {
+  if (request_gap_ns_ == 0) return;
+  const uint64_t now = Elapsed();
+  if (next_request_ns_ > now) in_.sleeper.SleepFor(next_request_ns_ - now);
+  next_request_ns_ = std::max(now, next_request_ns_) + request_gap_ns_;
+}
+
+// Classifies a trace from its last poll; for one that is not complete, searches each service
+// that still has missing spans for spans with the request id under other trace ids. One search
+// often finds a whole broken subtree, so the verdict is recomputed after each. False when a
+// search failed (the error is recorded).
+bool TracePoller::Finish(const TraceState& s, const std::vector<Span>& spans) {
+  const LedgerEntry& entry = *s.entry;
+  const PreparedTree& prepared = TreeOf(s);
+  const ExpectedTree& tree = prepared.tree;
+  const std::string request_id = FormatRequestId(entry.request_id);
+  // Times the driver did not record are 0; they must not widen the window back to 1970.
+  uint64_t first_ns = UINT64_MAX;
+  uint64_t last_ns = 0;
+  for (uint64_t t : {entry.intended_unix_nano, entry.start_unix_nano, entry.end_unix_nano}) {
+    if (t == 0) continue;
+    first_ns = std::min(first_ns, t);
+    last_ns = std::max(last_ns, t);
+  }
+  if (last_ns == 0) first_ns = 0;
+  const uint64_t window_start =
+      (first_ns > kFragmentWindowNs ? first_ns - kFragmentWindowNs : 0) / kNanosPerMicro;
+  const uint64_t window_end = (last_ns + kFragmentWindowNs) / kNanosPerMicro;
+
+  std::vector<Span> fragments;
+  std::set<std::string> searched;
+  TraceVerdict verdict;
+  for (;;) {
+    verdict = ClassifyTrace(tree, entry, spans, fragments, in_.classify);
+    if (verdict.status == TraceStatus::kComplete) break;
+    auto next = std::find_if(verdict.missing.begin(), verdict.missing.end(),
+                             [&](const MissingSpan& m) { return !searched.contains(m.service); });
+    if (next == verdict.missing.end()) break;
+    const std::string service = next->service;
+    searched.insert(service);
+    auto found = WithRetries([&] {
+      return backend_.FindSpans(service, kRequestIdAttribute, request_id, window_start,
+                                window_end);
+    });
+    if (!found) {
+      Fail(found.error());
+      return false;
+    }
+    for (Span& span : *found) fragments.push_back(std::move(span));
+    std::sort(fragments.begin(), fragments.end(),
+              [](const Span& a, const Span& b) { return SpanIdentity(a) < SpanIdentity(b); });
+    fragments.erase(std::unique(fragments.begin(), fragments.end(),
+                                [](const Span& a, const Span& b) {
+                                  return SpanIdentity(a) == SpanIdentity(b);
+                                }),
+                    fragments.end());
+  }
+  for (const PropagationBreak& b : verdict.breaks) {
+    const std::string formats = DescribeEdgeFormats(in_.scenario, b);
+    if (!formats.empty()) verdict.explanation += "; " + formats;
+  }
+  tally_.Add(s, prepared, verdict, spans, fragments);
+  return true;
+}
+
+}  // namespace tracerig::verify_internal
