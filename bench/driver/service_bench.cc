@@ -13,7 +13,7 @@
 #include "core/clock.h"
 #include "core/span_sink.h"
 #include "topology/scenario.h"
-#include "topology/service_runtime.h"
+#include "topology/topology_runtime.h"
 
 namespace tracerig {
 namespace {

@@ -23,7 +23,7 @@
 #include "net/http_client.h"
 #include "topology/parse.h"
 #include "topology/scenario.h"
-#include "topology/service_runtime.h"
+#include "topology/topology_runtime.h"
 
 namespace tracerig {
 namespace {

@@ -39,7 +39,7 @@
 #include "topology/conformance_service.h"
 #include "topology/expected_tree.h"
 #include "topology/parse.h"
-#include "topology/service_runtime.h"
+#include "topology/topology_runtime.h"
 #include "verifier/http_fetcher.h"
 #include "verifier/backend_factory.h"
 #include "verifier/verify.h"

@@ -7,7 +7,7 @@
 // each trace and records the root CLIENT span.
 //
 // Entries on a `protocol = "grpc"` service are called like a gRPC service calls another
-// (topology/service_runtime.cc): SimService/Call with the route name, trace context and ground
+// (topology/service_grpc.cc): SimService/Call with the route name, trace context and ground
 // truth in lowercase metadata, a root CLIENT span with rpc.system/rpc.service/rpc.method and
 // rpc.grpc.status_code. Each driver thread has one GrpcSimClient (one channel, one
 // completion-queue thread that posts completions onto the thread's io_context) per gRPC entry.

@@ -13,7 +13,7 @@
 
 #include "driver/load_driver.h"
 #include "topology/scenario.h"
-#include "topology/service_runtime.h"
+#include "topology/runtime_stats.h"
 #include "verifier/verify.h"
 
 namespace tracerig {

@@ -1,4 +1,4 @@
-// Seeded per-request decisions shared by the simulated services (service_runtime.h) and the
+// Seeded per-request decisions shared by the simulated services (topology_runtime.h) and the
 // expected call tree (expected_tree.h), so both agree on every request: whether a call is made,
 // whether a route answers with its error, whether a service samples, whether a fault applies.
 // Each decision is a pure function of the scenario seed, the request number, the hop and the

@@ -19,9 +19,10 @@
 #include "propagation/metadata_carrier.h"
 #include "propagation/registry.h"
 #include "propagation/w3c.h"
+#include "topology/decisions.h"
 #include "topology/expected_tree.h"
 #include "topology/ground_truth.h"
-#include "topology/service_runtime.h"
+#include "topology/topology_runtime.h"
 
 namespace tracerig {
 namespace {

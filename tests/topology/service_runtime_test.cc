@@ -3,7 +3,7 @@
 // on the recorded spans or the injected headers; retries, timeouts, sampling and payloads behave as
 // the scenario says; the same scenario and seed give the same span trees, the ones the per-request
 // expected tree predicts.
-#include "topology/service_runtime.h"
+#include "topology/topology_runtime.h"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>

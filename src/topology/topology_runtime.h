@@ -13,19 +13,16 @@
 // offset (decisions.h), never of which replica serves it or of earlier requests; the only state a
 // service carries from one request to the next is its counters (summed over replicas), its span-id
 // stream and delay-export's held-back spans (both per replica).
-// Request handling is written against a transport seam (service_runtime.cc): an inbound request
+// Request handling is written against a transport seam (runtime_internal.h): an inbound request
 // is a route, ground-truth values, a HeaderReader and a respond(status, body bytes) callback; an
 // outbound attempt is a call whose headers are written through a HeaderWriter and whose outcome
 // (status or error type) comes back through a callback. HTTP (Beast) and gRPC (net/grpc_sim.h)
 // are the two transports; a call uses the callee's protocol, so mixed topologies work both ways.
 #pragma once
 
-#include <array>
-#include <atomic>
-#include <map>
 #include <memory>
 #include <optional>
-#include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -34,22 +31,10 @@
 #include "core/span_sink.h"
 #include "net/beast.h"
 #include "net/http_client.h"
-#include "topology/decisions.h"
+#include "topology/runtime_stats.h"
 #include "topology/scenario.h"
 
 namespace tracerig {
-
-struct RunningService {
-  std::string name;
-  tcp::endpoint endpoint;
-  std::string url;  // "http://127.0.0.1:40123"; gRPC services: "grpc://127.0.0.1:40123"
-};
-
-
-// Whether a gRPC SERVER span's status is ERROR for this code, per the OTel RPC conventions
-// (UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS); a CLIENT span is
-// ERROR for every code but OK.
-bool GrpcServerSpanFails(int grpc_status);
 
 struct TopologyOptions {
   size_t threads = 2;
@@ -69,30 +54,6 @@ struct TopologyOptions {
 
 // How many replicas each simulated HTTP service gets (see TopologyOptions::replicas).
 size_t ReplicasPerHttpService(const Scenario& scenario, size_t threads, size_t replicas);
-
-inline constexpr size_t kFaultKindCount = 11;  // FaultKind's values, for per-kind counters
-
-struct TopologyStats {
-  uint64_t requests = 0;       // requests handled by simulated routes
-  uint64_t unknown_route = 0;  // answered 404
-  uint64_t spans_recorded = 0;
-  uint64_t spans_unsampled = 0;  // recorded but not exported (not sampled)
-  uint64_t call_failures = 0;    // downstream calls that failed (transport, timeout, 5xx or a
-                                 // retryable gRPC status, see AnswerFailsCall) after their last
-                                 // retry
-  uint64_t route_errors = 0;     // requests a route answered with its error_status (error_rate)
-  uint64_t calls_skipped = 0;    // call executions their probability left out
-  uint64_t retries = 0;          // retry attempts made
-  uint64_t timeouts = 0;         // call attempts that timed out
-  uint64_t spans_dropped = 0;    // SERVER spans not exported because of drop-span
-  uint64_t spans_delayed = 0;    // spans submitted late by delay-export (all reach the sink: those
-                                 // still waiting when the runtime stops are submitted by Stop())
-  // Faults that took effect, indexed by FaultKind: service faults count requests, edge faults
-  // (IsEdgeFault) count call attempts whose injection they changed.
-  std::array<uint64_t, kFaultKindCount> faults_applied{};
-
-  uint64_t FaultsApplied(FaultKind kind) const { return faults_applied[static_cast<size_t>(kind)]; }
-};
 
 class TopologyRuntime {
  public:
@@ -127,6 +88,7 @@ class TopologyRuntime {
   std::vector<std::optional<asio::executor_work_guard<asio::io_context::executor_type>>> guards_;
   std::vector<std::unique_ptr<SimulatedService>> services_;
   std::vector<RunningService> running_;
+  std::vector<tcp::endpoint> endpoints_;  // running_[i]'s bound endpoint
   std::vector<std::thread> threads_;
   bool started_ = false;
 };

@@ -1,0 +1,252 @@
+// Private to the runtime: a simulated service (one replica of one service of the scenario), shared
+// by the files that implement it. It has three parts:
+// - the request logic, independent of the wire protocol (service_request.cc): OnRequest takes an
+//   Inbound (route, the ground-truth values, a HeaderReader over the incoming headers and a
+//   Responder), decides, records spans, applies faults and runs the route's calls; each call
+//   attempt is an Attempt whose outgoing headers WriteOutboundHeaders fills through a HeaderWriter,
+//   finished by OnAttemptDone with a CallOutcome (status, or an error type);
+// - the HTTP transport (service_http.cc): HandleHttp turns a Beast request into an Inbound and a
+//   Responder into a Beast response, SendHttp turns an Attempt into a Beast request on a
+//   connection pool;
+// - the gRPC transport (service_grpc.cc): HandleGrpc turns a GrpcInbound (route, metadata) into an
+//   Inbound and a Responder into a gRPC status, SendGrpc turns an Attempt into a call on the
+//   callee's GrpcSimClient, the call's timeout becoming its deadline.
+// A service serves its own protocol; an attempt uses its callee's, so HTTP and gRPC hops mix.
+// Setting up, binding, connecting and stopping a service is in simulated_service.cc.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "core/rng.h"
+#include "core/span.h"
+#include "core/span_sink.h"
+#include "net/beast.h"
+#include "net/grpc_sim.h"
+#include "net/http_client.h"
+#include "net/http_server.h"
+#include "propagation/carrier.h"
+#include "propagation/propagator.h"
+#include "topology/decisions.h"
+#include "topology/runtime_stats.h"
+#include "topology/scenario.h"
+#include "topology/topology_runtime.h"
+
+namespace tracerig {
+
+// Whether a gRPC SERVER span's status is ERROR for this code, per the OTel RPC conventions
+// (UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS); a CLIENT span is
+// ERROR for every code but OK.
+bool GrpcServerSpanFails(int grpc_status);
+
+class TopologyRuntime::SimulatedService {
+ public:
+  // `replica` of `replicas` (HTTP only; gRPC services have one): replica 0 listens, the others
+  // join its port.
+  SimulatedService(const Scenario& scenario, const Service& service, size_t replica,
+                   size_t replicas, asio::io_context& ioc, SpanSink& sink, const Clock& clock,
+                   uint64_t id_seed, std::unique_ptr<Propagator> propagator,
+                   HttpClientOptions client_options);
+
+  // Prepares the faults that name this service (wrong-format needs its own propagator).
+  Status PrepareFaults();
+  // Replica 0: binds the service's address. Other replicas: `primary`, the port replica 0 got.
+  Status Listen(const std::optional<tcp::endpoint>& primary);
+
+  tcp::endpoint endpoint() const { return endpoint_; }
+  const std::string& name() const { return service_.name; }
+  bool grpc() const { return service_.protocol == Protocol::kGrpc; }
+
+  void ConnectPeers(const std::map<std::string, tcp::endpoint, std::less<>>& endpoints);
+  void Stop();
+  // After the io_context has stopped: closes the acceptor (the Stop posted above may not have run
+  // before the loop stopped; an open one would still complete handshakes) and submits the spans
+  // delay-export still holds back.
+  void FinishStop();
+
+  TopologyStats stats() const;
+
+ private:
+  struct PreparedRoute {
+    const Route* route;
+    std::string method;
+    std::string path;
+  };
+
+  // A call edge, resolved once: its HTTP target and the pool of its callee, or (gRPC callee) the
+  // callee's client.
+  struct PreparedCall {
+    bool grpc = false;  // the callee speaks gRPC
+    http::verb verb = http::verb::post;
+    std::string method;
+    std::string path;
+    HttpClientPool* pool = nullptr;    // null: the callee has no address (transport error)
+    GrpcSimClient* client = nullptr;   // gRPC callees: as `pool`
+    std::string address;
+    int64_t port = 0;
+    std::string url_full;
+  };
+
+  struct ServiceFault {
+    size_t index;  // in Scenario::faults, salts the decision
+    const Fault* fault;
+    std::unique_ptr<Propagator> wrong_format;
+  };
+
+  // --- The transport-independent request logic. ---
+
+  // `status` is in the service's protocol: an HTTP status, or a gRPC status code.
+  using Responder = std::function<void(unsigned status, uint64_t body_bytes)>;
+
+  // What a transport hands the request logic for one inbound request.
+  struct Inbound {
+    const Route* route;
+    std::string_view method;  // for http.request.method (HTTP only)
+    std::string_view path;    // for http.route and url.path (HTTP only)
+    const HeaderReader* headers;
+    std::string_view request_id, sequence, hop, offset;  // ground truth, as received
+    Responder respond;
+  };
+
+  // State of one request being handled; lives until the response is sent.
+  struct InFlight {
+    InFlight(asio::io_context& ioc, const DecisionPoint& p) : timer(ioc), point(p) {}
+    const Route* route = nullptr;
+    Span server;
+    Responder respond;
+    asio::steady_timer timer;
+    DecisionPoint point;
+    uint64_t sequence = 0;
+    std::string request_id;  // as received (hex)
+    std::string sequence_text;
+    std::string offset_text;
+    std::string hop;
+    std::string baggage;  // as extracted, passed on unchanged
+    uint32_t faults = 0;  // Bit(kind) for each fault that applies to this request
+    std::vector<const ServiceFault*> edge_faults;  // edge faults that apply (callee to check)
+    int64_t skew = 0;                              // clock-skew
+    uint64_t delay = 0;                            // delay-export
+    size_t step = 0;
+    size_t next_call_index = 0;
+    size_t pending = 0;
+    bool call_failed = false;
+  };
+
+  // One call of a step: its executions one after another, each with its attempts.
+  struct CallRun {
+    CallRun(asio::io_context& ioc, std::shared_ptr<InFlight> r, const Call& c, size_t first)
+        : request(std::move(r)), call(c), first_index(first), backoff(ioc) {}
+    std::shared_ptr<InFlight> request;
+    const Call& call;
+    size_t first_index;  // child index of execution 0
+    uint32_t execution = 0;
+    uint32_t attempt = 0;
+    std::string call_hop;
+    asio::steady_timer backoff;
+  };
+
+  // One attempt of a call: its CLIENT span and its outcome, whichever comes first of the answer
+  // and the timeout.
+  struct Attempt {
+    Attempt(asio::io_context& ioc, std::shared_ptr<CallRun> r) : run(std::move(r)), timeout(ioc) {}
+    std::shared_ptr<CallRun> run;
+    Span client;
+    std::string hop;
+    bool done = false;
+    asio::steady_timer timeout;
+  };
+
+  // The result of an attempt, as a transport reports it: a status (HTTP: 0 when no response
+  // arrived; gRPC: the call's status code, which also covers transport failures and deadlines)
+  // or the error type of a failure to get one.
+  struct CallOutcome {
+    unsigned status = 0;
+    std::string error_type;  // "timeout", the transport error; empty when a response arrived
+  };
+
+  void OnRequest(Inbound in);
+  // Which of this service's faults apply to the request (seeded, on its intended offset).
+  void DecideFaults(InFlight& state, uint64_t offset);
+  void RunStep(const std::shared_ptr<InFlight>& state);
+  // Starts the run's next execution that its probability lets happen, or ends the run.
+  void NextExecution(const std::shared_ptr<CallRun>& run);
+  void StartAttempt(const std::shared_ptr<CallRun>& run);
+  // The trace context (and ground truth) an attempt carries, after this request's edge faults.
+  void WriteOutboundHeaders(const Attempt& attempt, HeaderWriter& out);
+  void OnAttemptDone(const std::shared_ptr<Attempt>& attempt, CallOutcome outcome);
+  void Finish(const std::shared_ptr<InFlight>& state);
+  // Applies clock-skew and delay-export, then exports a sampled span.
+  void Record(Span span, const InFlight& state);
+
+  // --- The HTTP transport. ---
+
+  void HandleHttp(HttpRequest&& request, HttpResponder respond);
+  void SendHttp(const std::shared_ptr<Attempt>& attempt, const PreparedCall& prepared);
+
+  // --- The gRPC transport. ---
+
+  void HandleGrpc(GrpcInbound inbound, GrpcRespond respond);
+  void SendGrpc(const std::shared_ptr<Attempt>& attempt, const PreparedCall& prepared);
+
+  struct Delayed {
+    Delayed(asio::io_context& ioc, Span s) : timer(ioc), span(std::move(s)) {}
+    asio::steady_timer timer;
+    Span span;
+  };
+
+  // Replica 0's span-id stream depends on the seed and the service only; the others get streams
+  // of their own, so no two replicas hand out the same ids.
+  static uint64_t IdSeed(uint64_t id_seed, std::string_view service, size_t replica);
+
+  const Scenario& scenario_;
+  const Service& service_;
+  size_t replica_;
+  asio::io_context& ioc_;
+  SpanSink& sink_;
+  const Clock& clock_;
+  Rng id_rng_;
+  std::unique_ptr<Propagator> propagator_;
+  HttpClientOptions client_options_;
+  std::unique_ptr<HttpServer> http_server_;    // http services
+  std::unique_ptr<GrpcSimServer> grpc_server_;  // grpc services
+  tcp::endpoint endpoint_;
+  std::string address_;
+  int64_t port_ = 0;
+  // Path -> the routes served on it (one per method); heterogeneous lookup, no key per request.
+  std::map<std::string, std::vector<PreparedRoute>, std::less<>> routes_;
+  std::unordered_map<const Call*, PreparedCall> calls_;
+  std::map<std::string, const Route*, std::less<>> grpc_routes_;  // gRPC services: by route name
+  std::map<std::string, std::unique_ptr<HttpClientPool>, std::less<>> pools_;
+  // One client (one channel) per gRPC callee. Destroying one cancels its calls and posts their
+  // callbacks, which never run: the runtime has stopped its loops by then.
+  std::map<std::string, std::unique_ptr<GrpcSimClient>, std::less<>> grpc_clients_;
+  std::vector<ServiceFault> faults_;
+  std::list<Delayed> delayed_;  // delay-export's spans still waiting; io_context thread only
+  std::atomic<uint64_t> requests_{0};
+  std::atomic<uint64_t> unknown_route_{0};
+  std::atomic<uint64_t> spans_recorded_{0};
+  std::atomic<uint64_t> spans_unsampled_{0};
+  std::atomic<uint64_t> call_failures_{0};
+  std::atomic<uint64_t> route_errors_{0};
+  std::atomic<uint64_t> calls_skipped_{0};
+  std::atomic<uint64_t> retries_{0};
+  std::atomic<uint64_t> timeouts_{0};
+  std::atomic<uint64_t> spans_dropped_{0};
+  std::atomic<uint64_t> spans_delayed_{0};
+  std::array<std::atomic<uint64_t>, kFaultKindCount> faults_applied_{};
+};
+
+}  // namespace tracerig

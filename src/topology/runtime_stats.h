@@ -1,0 +1,60 @@
+// What the simulated-services runtime reports, as plain values: its counters and the services it
+// started. No Asio, Beast or gRPC here, so a report can hold them without parsing the runtime.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "topology/scenario.h"
+
+namespace tracerig {
+
+inline constexpr size_t kFaultKindCount = 11;  // FaultKind's values, for per-kind counters
+
+struct TopologyStats {
+  uint64_t requests = 0;       // requests handled by simulated routes
+  uint64_t unknown_route = 0;  // answered 404
+  uint64_t spans_recorded = 0;
+  uint64_t spans_unsampled = 0;  // recorded but not exported (not sampled)
+  uint64_t call_failures = 0;    // downstream calls that failed (transport, timeout, 5xx or a
+                                 // retryable gRPC status, see AnswerFailsCall) after their last
+                                 // retry
+  uint64_t route_errors = 0;     // requests a route answered with its error_status (error_rate)
+  uint64_t calls_skipped = 0;    // call executions their probability left out
+  uint64_t retries = 0;          // retry attempts made
+  uint64_t timeouts = 0;         // call attempts that timed out
+  uint64_t spans_dropped = 0;    // SERVER spans not exported because of drop-span
+  uint64_t spans_delayed = 0;    // spans submitted late by delay-export (all reach the sink: those
+                                 // still waiting when the runtime stops are submitted by Stop())
+  // Faults that took effect, indexed by FaultKind: service faults count requests, edge faults
+  // (IsEdgeFault) count call attempts whose injection they changed.
+  std::array<uint64_t, kFaultKindCount> faults_applied{};
+
+  uint64_t FaultsApplied(FaultKind kind) const { return faults_applied[static_cast<size_t>(kind)]; }
+};
+
+// The address a simulated service is bound to, as text and port (TopologyRuntime::EndpointOf
+// gives it as a tcp::endpoint).
+class ServiceEndpoint {
+ public:
+  ServiceEndpoint() = default;
+  ServiceEndpoint(std::string address, uint16_t port) : address_(std::move(address)), port_(port) {}
+
+  const std::string& address() const { return address_; }  // "127.0.0.1", "::1"
+  uint16_t port() const { return port_; }
+
+ private:
+  std::string address_;
+  uint16_t port_ = 0;
+};
+
+struct RunningService {
+  std::string name;
+  ServiceEndpoint endpoint;
+  std::string url;  // "http://127.0.0.1:40123"; gRPC services: "grpc://127.0.0.1:40123"
+};
+
+}  // namespace tracerig

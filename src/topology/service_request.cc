@@ -1,0 +1,424 @@
+// A simulated service's request logic, independent of the wire protocol: what a hop does with a
+// request (extract context, sample, apply faults, run the route's calls, record spans).
+#include "topology/runtime_internal.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "propagation/b3.h"
+#include "propagation/b3multi.h"
+#include "propagation/jaeger.h"
+#include "propagation/w3c.h"
+#include "topology/expected_tree.h"
+#include "topology/ground_truth.h"
+
+namespace tracerig {
+namespace {
+
+// Sets key to value, replacing a value the scenario already gave (semantic-convention attributes
+// are the runtime's to set).
+void SetAttribute(std::vector<Attribute>& attributes, std::string_view key, AttributeValue value) {
+  for (auto& a : attributes) {
+    if (a.key == key) {
+      a.value = std::move(value);
+      return;
+    }
+  }
+  attributes.push_back({std::string(key), std::move(value)});
+}
+
+uint64_t ParseDecimal(std::string_view text) {
+  uint64_t v = 0;
+  std::from_chars(text.data(), text.data() + text.size(), v);
+  return v;
+}
+
+uint64_t Shift(uint64_t t, int64_t by) {
+  if (by >= 0) return t + static_cast<uint64_t>(by);
+  const uint64_t back = static_cast<uint64_t>(-(by + 1)) + 1;  // |by| without overflow
+  return t > back ? t - back : 0;
+}
+
+constexpr uint32_t Bit(FaultKind kind) { return 1u << static_cast<uint32_t>(kind); }
+
+// Malformed values the corrupt fault writes for each header a format would write. Each breaks one
+// rule its parser checks, and keeps the ids so a lenient parser would be visibly lenient:
+//   traceparent:   version "ff" (forbidden by W3C)  "ff-<trace>-<span>-01"
+//   b3:            a 15-digit span id                 "<trace>-<span minus its first digit>-1"
+//   x-b3-traceid:  a non-hex digit                     "<trace with its first digit replaced by z>"
+//                  (x-b3-spanid and x-b3-sampled are written well-formed)
+//   uber-trace-id: three fields instead of four        "<trace>:<span>:0"
+// baggage and tracestate carry no ids and are written unchanged.
+void WriteCorrupt(const std::vector<std::string>& formats, const SpanContext& context,
+                  HeaderWriter& out) {
+  const std::string trace = context.trace_id.ToHex();
+  const std::string span = context.span_id.ToHex();
+  for (const std::string& format : formats) {
+    if (format == "tracecontext") {
+      out.Set(kTraceparentHeader, fmt::format("ff-{}-{}-01", trace, span));
+    } else if (format == "b3") {
+      out.Set(kB3Header, fmt::format("{}-{}-1", trace, span.substr(1)));
+    } else if (format == "b3multi") {
+      out.Set(kB3TraceIdHeader, "z" + trace.substr(1));
+      out.Set(kB3SpanIdHeader, span);
+      out.Set(kB3SampledHeader, "1");
+    } else if (format == "jaeger") {
+      out.Set(kUberTraceIdHeader, fmt::format("{}:{}:0", trace, span));
+    }
+  }
+}
+
+}  // namespace
+
+bool GrpcServerSpanFails(int grpc_status) {
+  return grpc_status == kGrpcUnknown || grpc_status == kGrpcDeadlineExceeded ||
+         grpc_status == kGrpcUnimplemented || grpc_status == kGrpcInternal ||
+         grpc_status == kGrpcUnavailable || grpc_status == kGrpcDataLoss;
+}
+
+using SimulatedService = TopologyRuntime::SimulatedService;
+
+void SimulatedService::OnRequest(Inbound in) {
+  requests_++;
+  const uint64_t now = clock_.NowUnixNano();
+  const uint64_t sequence = ParseDecimal(in.sequence);
+  const uint64_t offset = ParseDecimal(in.offset);
+  auto state = std::make_shared<InFlight>(
+      ioc_, DecisionPoint(scenario_.seed, sequence, in.hop, service_.name));
+  state->route = in.route;
+  state->respond = std::move(in.respond);
+  state->sequence = sequence;
+  state->request_id = in.request_id;
+  state->sequence_text = in.sequence;
+  state->offset_text = in.offset;
+  state->hop = in.hop;
+  DecideFaults(*state, offset);
+
+  SpanContext parent;
+  if ((state->faults & Bit(FaultKind::kNewTrace)) == 0) parent = propagator_->Extract(*in.headers);
+  state->baggage = parent.baggage;
+  const bool sampled = SamplingDecision(
+      state->point, service_.sampling,
+      parent.IsValid() ? std::optional<bool>(parent.sampled()) : std::nullopt);
+  Span& span = state->server;
+  span.service_name = service_.name;
+  span.resource_attributes = service_.resource;
+  span.name = state->route->name;
+  span.kind = SpanKind::kServer;
+  span.start_unix_nano = now;
+  span.span_id = SpanId{id_rng_.NextNonZero()};
+  span.flags = sampled ? 0x01 : 0x00;
+  if (parent.IsValid()) {
+    span.trace_id = parent.trace_id;
+    span.parent_span_id = parent.span_id;
+    span.trace_state = parent.trace_state;
+  } else {
+    span.trace_id = TraceId{id_rng_.NextNonZero(), id_rng_.Next()};
+  }
+  if ((state->faults & Bit(FaultKind::kDuplicateSpanId)) != 0 && parent.IsValid()) {
+    span.span_id = parent.span_id;
+  }
+  if ((state->faults & Bit(FaultKind::kOrphan)) != 0) {
+    span.parent_span_id =
+        SpanId{state->point.Stream(DecisionStream::kFaultValue).NextNonZero()};
+  }
+  span.attributes = state->route->attributes;
+  Rng attribute_rng = state->point.Stream(DecisionStream::kAttributes);
+  for (const auto& generated : state->route->generated_attributes) {
+    SetAttribute(span.attributes, generated.key, generated.generator.Generate(attribute_rng));
+  }
+  if (grpc()) {
+    SetAttribute(span.attributes, "rpc.system", std::string("grpc"));
+    SetAttribute(span.attributes, "rpc.service", std::string(kSimRpcService));
+    SetAttribute(span.attributes, "rpc.method", std::string(kSimRpcMethod));
+  } else {
+    SetAttribute(span.attributes, "http.request.method", std::string(in.method));
+    SetAttribute(span.attributes, "http.route", std::string(in.path));
+    SetAttribute(span.attributes, "url.path", std::string(in.path));
+  }
+  SetAttribute(span.attributes, "server.address", address_);
+  SetAttribute(span.attributes, "server.port", port_);
+  SetAttribute(span.attributes, kRequestIdAttribute, state->request_id);
+  SetAttribute(span.attributes, kHopAttribute, state->hop);
+
+  Rng latency_rng = state->point.Stream(DecisionStream::kLatency);
+  const uint64_t latency = state->route->latency.Sample(latency_rng);
+  for (const EventSpec& event : state->route->events) {
+    const double at = std::clamp(event.at, 0.0, 1.0);
+    span.events.push_back(SpanEvent{now + static_cast<uint64_t>(at * static_cast<double>(latency)),
+                                    event.name, event.attributes});
+  }
+  if (latency == 0 && !grpc()) {
+    // Nothing to wait for: skip the timer queue (a lock and a reactor wake-up per request).
+    // HTTP only: the HTTP server accepts an answer from inside its handler.
+    RunStep(state);
+    return;
+  }
+  state->timer.expires_after(std::chrono::nanoseconds(latency));
+  state->timer.async_wait([this, state](beast::error_code) { RunStep(state); });
+}
+
+void SimulatedService::DecideFaults(InFlight& state, uint64_t offset) {
+  for (const ServiceFault& f : faults_) {
+    const Fault& fault = *f.fault;
+    if (!fault.route.empty() && fault.route != state.route->name) continue;
+    if (!FaultApplies(state.point, fault, f.index, offset)) continue;
+    state.faults |= Bit(fault.kind);
+    if (IsEdgeFault(fault.kind)) {
+      state.edge_faults.push_back(&f);
+      continue;  // counted per call attempt it changes
+    }
+    faults_applied_[static_cast<size_t>(fault.kind)]++;
+    if (fault.kind == FaultKind::kClockSkew) state.skew += fault.amount_ns;
+    if (fault.kind == FaultKind::kDelayExport && fault.amount_ns > 0) {
+      state.delay = std::max(state.delay, static_cast<uint64_t>(fault.amount_ns));
+    }
+  }
+}
+
+void SimulatedService::RunStep(const std::shared_ptr<InFlight>& state) {
+  const auto& steps = state->route->calls;
+  if (state->step >= steps.size()) {
+    Finish(state);
+    return;
+  }
+  const CallStep& step = steps[state->step++];
+  state->pending = step.calls.size();
+  for (const Call& call : step.calls) {
+    auto run = std::make_shared<CallRun>(ioc_, state, call, state->next_call_index);
+    state->next_call_index += call.repeat;
+    NextExecution(run);
+  }
+  if (step.calls.empty()) RunStep(state);
+}
+
+void SimulatedService::NextExecution(const std::shared_ptr<CallRun>& run) {
+  InFlight& state = *run->request;
+  while (run->execution < run->call.repeat) {
+    run->call_hop = ChildHop(state.hop, run->first_index + run->execution);
+    run->attempt = 0;
+    if (CallHappens(DecisionPoint(scenario_.seed, state.sequence, run->call_hop, service_.name),
+                    run->call.probability)) {
+      StartAttempt(run);
+      return;
+    }
+    calls_skipped_++;
+    run->execution++;
+  }
+  auto request = run->request;
+  if (--request->pending == 0) RunStep(request);
+}
+
+void SimulatedService::StartAttempt(const std::shared_ptr<CallRun>& run) {
+  const InFlight& state = *run->request;
+  const Call& call = run->call;
+  const PreparedCall& prepared = calls_.at(&call);
+  auto attempt = std::make_shared<Attempt>(ioc_, run);
+  attempt->hop = run->attempt == 0 ? run->call_hop : RetryHop(run->call_hop, run->attempt);
+  Span& client = attempt->client;
+  client.trace_id = state.server.trace_id;
+  client.span_id = SpanId{id_rng_.NextNonZero()};
+  client.parent_span_id = state.server.span_id;
+  client.trace_state = state.server.trace_state;
+  client.flags = state.server.flags;
+  client.name = call.route;
+  client.kind = SpanKind::kClient;
+  client.service_name = service_.name;
+  client.resource_attributes = service_.resource;
+  client.start_unix_nano = clock_.NowUnixNano();
+  client.attributes.reserve(10);
+  if (prepared.grpc) {
+    client.attributes.push_back({"rpc.system", std::string("grpc")});
+    client.attributes.push_back({"rpc.service", std::string(kSimRpcService)});
+    client.attributes.push_back({"rpc.method", std::string(kSimRpcMethod)});
+  } else {
+    client.attributes.push_back({"http.request.method", prepared.method});
+  }
+  client.attributes.push_back({"peer.service", call.service});
+  client.attributes.push_back({std::string(kRequestIdAttribute), state.request_id});
+  client.attributes.push_back({std::string(kHopAttribute), attempt->hop});
+  if (prepared.grpc) {
+    SendGrpc(attempt, prepared);  // the timeout is the call's deadline
+    return;
+  }
+  if (run->attempt > 0) {
+    client.attributes.push_back({"http.request.resend_count", int64_t{run->attempt}});
+  }
+  if (call.timeout_ns > 0) {
+    attempt->timeout.expires_after(std::chrono::nanoseconds(call.timeout_ns));
+    attempt->timeout.async_wait([this, attempt](beast::error_code ec) {
+      if (ec) return;  // cancelled: the answer came first
+      timeouts_++;
+      OnAttemptDone(attempt, CallOutcome{0, "timeout"});
+    });
+  }
+  SendHttp(attempt, prepared);
+}
+
+void SimulatedService::WriteOutboundHeaders(const Attempt& attempt, HeaderWriter& out) {
+  const InFlight& state = *attempt.run->request;
+  out.Set(kRequestIdHeader, state.request_id);
+  out.Set(kSequenceHeader, state.sequence_text);
+  out.Set(kHopHeader, attempt.hop);
+  if (!state.offset_text.empty()) out.Set(kOffsetHeader, state.offset_text);
+  SpanContext context{attempt.client.trace_id, attempt.client.span_id,
+                      static_cast<uint8_t>(attempt.client.flags & 0xff),
+                      attempt.client.trace_state, state.baggage};
+  const Propagator* propagator = propagator_.get();
+  bool corrupt = false;
+  for (const ServiceFault* f : state.edge_faults) {
+    const Fault& fault = *f->fault;
+    if (!fault.callee.empty() && fault.callee != attempt.run->call.service) continue;
+    faults_applied_[static_cast<size_t>(fault.kind)]++;
+    switch (fault.kind) {
+      case FaultKind::kDropContext:
+        propagator = nullptr;
+        break;
+      case FaultKind::kWrongFormat:
+        if (propagator != nullptr) propagator = f->wrong_format.get();
+        break;
+      case FaultKind::kCorrupt:
+        corrupt = true;
+        break;
+      case FaultKind::kTruncateTraceId:
+        context.trace_id.high = 0;
+        break;
+      case FaultKind::kUnsampledChild:
+        context.trace_flags &= static_cast<uint8_t>(~0x01);
+        break;
+      default:
+        break;
+    }
+  }
+  if (propagator == nullptr) return;  // drop-context wins over every other edge fault
+  propagator->Inject(context, out);
+  if (corrupt) WriteCorrupt(service_.propagation, context, out);
+}
+
+void SimulatedService::OnAttemptDone(const std::shared_ptr<Attempt>& attempt,
+                                     CallOutcome outcome) {
+  if (attempt->done) return;  // the other of answer and timeout came first
+  attempt->done = true;
+  attempt->timeout.cancel();
+  const std::shared_ptr<CallRun>& run = attempt->run;
+  InFlight& state = *run->request;
+  Span client = std::move(attempt->client);
+  client.end_unix_nano = clock_.NowUnixNano();
+  const PreparedCall& prepared = calls_.at(&run->call);
+  if (!outcome.error_type.empty()) {
+    client.status_code = StatusCode::kError;
+    client.status_message = outcome.error_type;
+    client.attributes.push_back({"error.type", outcome.error_type});
+  } else if (prepared.grpc) {
+    const int code = static_cast<int>(outcome.status);
+    client.attributes.push_back({"rpc.grpc.status_code", int64_t{code}});
+    if (code != kGrpcOk) {  // every non-OK code is an error for a client
+      client.status_code = StatusCode::kError;
+      client.attributes.push_back({"error.type", GrpcStatusName(code)});
+    }
+  } else {
+    client.attributes.push_back({"http.response.status_code", int64_t{outcome.status}});
+    if (outcome.status >= 400) {
+      client.status_code = StatusCode::kError;
+      client.attributes.push_back({"error.type", std::to_string(outcome.status)});
+    }
+  }
+  if (prepared.pool != nullptr || prepared.client != nullptr) {
+    client.attributes.push_back({"server.address", prepared.address});
+    client.attributes.push_back({"server.port", prepared.port});
+    if (prepared.pool != nullptr) client.attributes.push_back({"url.full", prepared.url_full});
+  }
+  Record(std::move(client), state);
+  const bool failed =
+      !outcome.error_type.empty() ||
+      AnswerFailsCall(prepared.grpc ? Protocol::kGrpc : Protocol::kHttp,
+                      static_cast<int>(outcome.status));
+  if (failed && run->attempt < run->call.retries) {
+    run->attempt++;
+    retries_++;
+    if (run->call.retry_backoff_ns == 0) {
+      StartAttempt(run);
+      return;
+    }
+    run->backoff.expires_after(std::chrono::nanoseconds(run->call.retry_backoff_ns));
+    run->backoff.async_wait([this, run](beast::error_code) { StartAttempt(run); });
+    return;
+  }
+  if (failed) {
+    state.call_failed = true;
+    call_failures_++;
+  }
+  run->execution++;
+  NextExecution(run);
+}
+
+void SimulatedService::Finish(const std::shared_ptr<InFlight>& state) {
+  const Route& route = *state->route;
+  const bool route_error = RouteErrors(state->point, route.error_rate);
+  if (route_error) route_errors_++;
+  Span& span = state->server;
+  span.end_unix_nano = clock_.NowUnixNano();
+  unsigned status = 0;
+  if (grpc()) {
+    // A failed downstream call answers UNAVAILABLE, as HTTP answers 502 (retryable either way).
+    int code = state->call_failed ? kGrpcUnavailable : kGrpcOk;
+    if (route_error) {
+      code = route.error_status >= kGrpcOk && route.error_status <= kGrpcUnauthenticated
+                 ? route.error_status
+                 : kGrpcUnknown;
+    }
+    status = static_cast<unsigned>(code);
+    SetAttribute(span.attributes, "rpc.grpc.status_code", int64_t{code});
+    if (GrpcServerSpanFails(code)) {
+      span.status_code = StatusCode::kError;
+      SetAttribute(span.attributes, "error.type", GrpcStatusName(code));
+    }
+  } else {
+    status = state->call_failed ? 502 : 200;
+    if (route_error) {
+      status = route.error_status >= 100 && route.error_status <= 999
+                   ? static_cast<unsigned>(route.error_status)
+                   : 500;
+    }
+    SetAttribute(span.attributes, "http.response.status_code", int64_t{status});
+    if (route_error || status >= 500) {
+      span.status_code = StatusCode::kError;
+      SetAttribute(span.attributes, "error.type", std::to_string(status));
+    }
+  }
+  if ((state->faults & Bit(FaultKind::kDropSpan)) != 0) {
+    spans_recorded_++;
+    spans_dropped_++;
+  } else {
+    Record(std::move(span), *state);
+  }
+  state->respond(status, route.response_bytes);
+}
+
+void SimulatedService::Record(Span span, const InFlight& state) {
+  spans_recorded_++;
+  if ((span.flags & 0x01) == 0) {
+    spans_unsampled_++;
+    return;
+  }
+  if (state.skew != 0) {
+    span.start_unix_nano = Shift(span.start_unix_nano, state.skew);
+    span.end_unix_nano = Shift(span.end_unix_nano, state.skew);
+    for (auto& event : span.events) event.time_unix_nano = Shift(event.time_unix_nano, state.skew);
+  }
+  if (state.delay == 0) {
+    sink_.Submit(std::move(span));
+    return;
+  }
+  spans_delayed_++;
+  auto it = delayed_.emplace(delayed_.end(), ioc_, std::move(span));
+  it->timer.expires_after(std::chrono::nanoseconds(state.delay));
+  it->timer.async_wait([this, it](beast::error_code) {
+    sink_.Submit(std::move(it->span));
+    delayed_.erase(it);
+  });
+}
+
+}  // namespace tracerig

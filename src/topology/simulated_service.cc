@@ -1,0 +1,176 @@
+// A simulated service's set-up and tear-down: its server, its faults, its bound address, its
+// connections to callees, stopping, and its counters.
+#include "topology/runtime_internal.h"
+
+#include <fmt/format.h>
+
+#include "net/address.h"
+#include "propagation/registry.h"
+#include "topology/ground_truth.h"
+
+namespace tracerig {
+
+using SimulatedService = TopologyRuntime::SimulatedService;
+
+SimulatedService::SimulatedService(const Scenario& scenario, const Service& service,
+                                   size_t replica, size_t replicas, asio::io_context& ioc,
+                                   SpanSink& sink, const Clock& clock, uint64_t id_seed,
+                                   std::unique_ptr<Propagator> propagator,
+                                   HttpClientOptions client_options)
+    : scenario_(scenario),
+      service_(service),
+      replica_(replica),
+      ioc_(ioc),
+      sink_(sink),
+      clock_(clock),
+      id_rng_(IdSeed(id_seed, service.name, replica)),
+      propagator_(std::move(propagator)),
+      client_options_(client_options) {
+  if (grpc()) {
+    grpc_server_ = std::make_unique<GrpcSimServer>(
+        ioc, [this](GrpcInbound inbound, GrpcRespond respond) {
+          HandleGrpc(std::move(inbound), std::move(respond));
+        });
+    for (const auto& route : service_.routes) grpc_routes_.emplace(route.name, &route);
+    return;
+  }
+  HttpServerOptions server_options;
+  server_options.reuse_port = replicas > 1;
+  http_server_ = std::make_unique<HttpServer>(
+      ioc,
+      [this](HttpRequest&& request, HttpResponder respond) {
+        HandleHttp(std::move(request), std::move(respond));
+      },
+      std::move(server_options));
+  for (const auto& route : service_.routes) {
+    auto target = RouteToHttp(route.name);
+    routes_[target.path].push_back(PreparedRoute{&route, std::string(target.method), target.path});
+  }
+}
+
+Status SimulatedService::PrepareFaults() {
+  for (size_t i = 0; i < scenario_.faults.size(); ++i) {
+    const Fault& fault = scenario_.faults[i];
+    if (fault.service != service_.name) continue;
+    ServiceFault prepared{i, &fault, nullptr};
+    if (fault.kind == FaultKind::kWrongFormat) {
+      auto propagator = MakePropagator({fault.format});
+      if (!propagator) {
+        return MakeError(fmt::format("service \"{}\": wrong-format fault: {}", service_.name,
+                                     propagator.error().message));
+      }
+      prepared.wrong_format = std::move(*propagator);
+    }
+    faults_.push_back(std::move(prepared));
+  }
+  return Ok{};
+}
+
+Status SimulatedService::Listen(const std::optional<tcp::endpoint>& primary) {
+  if (primary) {
+    if (auto s = http_server_->Join(*primary); !s) {
+      return MakeError(fmt::format("service \"{}\" (replica {}): {}", service_.name, replica_,
+                                   s.error().message));
+    }
+    endpoint_ = *primary;
+    address_ = endpoint_.address().to_string();
+    port_ = endpoint_.port();
+    return Ok{};
+  }
+  auto address = ParseHostPort(service_.listen);
+  if (!address) {
+    return MakeError(fmt::format("service \"{}\": {}", service_.name, address.error().message));
+  }
+  auto endpoint = ResolveEndpoint(*address);
+  if (!endpoint) {
+    return MakeError(fmt::format("service \"{}\": {}", service_.name, endpoint.error().message));
+  }
+  if (grpc()) {
+    // Listen on the resolved address, so a host name binds where HTTP services would.
+    const HostPort bind{endpoint->address().to_string(), address->port};
+    if (auto s = grpc_server_->Listen(bind.ToString()); !s) {
+      return MakeError(fmt::format("service \"{}\": {}", service_.name, s.error().message));
+    }
+    endpoint_ = tcp::endpoint(endpoint->address(), grpc_server_->port());
+  } else {
+    if (auto s = http_server_->Listen(*endpoint); !s) {
+      return MakeError(fmt::format("service \"{}\": {}", service_.name, s.error().message));
+    }
+    endpoint_ = http_server_->local_endpoint();
+  }
+  address_ = endpoint_.address().to_string();
+  port_ = endpoint_.port();
+  return Ok{};
+}
+
+void SimulatedService::ConnectPeers(
+    const std::map<std::string, tcp::endpoint, std::less<>>& endpoints) {
+  for (const auto& route : service_.routes) {
+    for (const auto& step : route.calls) {
+      for (const auto& call : step.calls) {
+        PreparedCall& prepared = calls_[&call];
+        const Service* callee = scenario_.FindService(call.service);
+        prepared.grpc = callee != nullptr && callee->protocol == Protocol::kGrpc;
+        auto target = RouteToHttp(call.route);
+        prepared.method = std::string(target.method);
+        prepared.verb = http::string_to_verb(prepared.method);
+        prepared.path = target.path;
+        auto it = endpoints.find(call.service);
+        if (it == endpoints.end()) continue;  // validation guarantees it exists
+        prepared.address = it->second.address().to_string();
+        prepared.port = it->second.port();
+        if (prepared.grpc) {
+          auto& client = grpc_clients_[call.service];
+          if (!client) {
+            client = std::make_unique<GrpcSimClient>(
+                ioc_, HostPort{prepared.address, it->second.port()}.ToString());
+          }
+          prepared.client = client.get();
+          continue;
+        }
+        auto& pool = pools_[call.service];
+        if (!pool) pool = std::make_unique<HttpClientPool>(ioc_, it->second, client_options_);
+        prepared.pool = pool.get();
+        prepared.url_full = fmt::format("http://{}:{}{}", prepared.address, prepared.port,
+                                        target.path);
+      }
+    }
+  }
+}
+
+void SimulatedService::Stop() {
+  // GrpcSimServer::Stop is safe from any thread and must not wait for the loop (it may be
+  // stopped right after this); HttpServer::Stop belongs on the loop's thread.
+  if (grpc_server_) grpc_server_->Stop();
+  if (http_server_) asio::post(ioc_, [this] { http_server_->Stop(); });
+}
+
+void SimulatedService::FinishStop() {
+  if (http_server_) http_server_->Stop();
+  for (auto& delayed : delayed_) sink_.Submit(std::move(delayed.span));
+  delayed_.clear();
+}
+
+TopologyStats SimulatedService::stats() const {
+  TopologyStats s;
+  s.requests = requests_.load();
+  s.unknown_route = unknown_route_.load();
+  s.spans_recorded = spans_recorded_.load();
+  s.spans_unsampled = spans_unsampled_.load();
+  s.call_failures = call_failures_.load();
+  s.route_errors = route_errors_.load();
+  s.calls_skipped = calls_skipped_.load();
+  s.retries = retries_.load();
+  s.timeouts = timeouts_.load();
+  s.spans_dropped = spans_dropped_.load();
+  s.spans_delayed = spans_delayed_.load();
+  for (size_t i = 0; i < kFaultKindCount; ++i) s.faults_applied[i] = faults_applied_[i].load();
+  return s;
+}
+
+uint64_t SimulatedService::IdSeed(uint64_t id_seed, std::string_view service, size_t replica) {
+  const uint64_t seed = Rng::Mix(id_seed, Fnv1a(service));
+  return replica == 0 ? seed : Rng::Mix(seed, replica);
+}
+
+}  // namespace tracerig

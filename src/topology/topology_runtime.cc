@@ -1,0 +1,145 @@
+// The simulated-services runtime: starts every service of a scenario (its replicas spread over
+// one io_context per thread), connects them, stops them and sums their counters.
+#include "topology/topology_runtime.h"
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "net/address.h"
+#include "propagation/registry.h"
+#include "topology/runtime_internal.h"
+
+namespace tracerig {
+
+size_t ReplicasPerHttpService(const Scenario& scenario, size_t threads, size_t replicas) {
+  threads = std::max<size_t>(1, threads);
+  if (replicas != 0) return std::min(replicas, threads);
+  size_t http = 0;
+  for (const Service& service : scenario.services) {
+    if (!service.IsExternal() && service.protocol == Protocol::kHttp) ++http;
+  }
+  return http == 0 ? 1 : (threads + http - 1) / http;
+}
+
+TopologyRuntime::TopologyRuntime(const Scenario& scenario, SpanSink& sink, const Clock& clock,
+                                 TopologyOptions options)
+    : scenario_(scenario), sink_(sink), clock_(clock), options_(options) {}
+
+TopologyRuntime::~TopologyRuntime() { Stop(); }
+
+Status TopologyRuntime::Start() {
+  if (AllFaultKinds().size() != kFaultKindCount) {
+    return MakeError("internal: kFaultKindCount does not match FaultKind");
+  }
+  const size_t threads = std::max<size_t>(1, options_.threads);
+  for (size_t i = 0; i < threads; ++i) {
+    contexts_.push_back(std::make_unique<asio::io_context>(1));
+    guards_.emplace_back(asio::make_work_guard(*contexts_.back()));
+  }
+  std::map<std::string, tcp::endpoint, std::less<>> endpoints;
+  const size_t replicas_each = ReplicasPerHttpService(scenario_, threads, options_.replicas);
+  // Replicas go round the threads in order: with one replica per service, service i runs on
+  // thread i % threads.
+  size_t next_thread = 0;
+  for (const Service& service : scenario_.services) {
+    if (service.IsExternal()) {
+      // Not simulated: callers connect to its URL.
+      auto url = ParseUrl(service.external_url, 80);
+      if (!url) {
+        return MakeError(fmt::format("service \"{}\": external_url: {}", service.name,
+                                     url.error().message));
+      }
+      auto endpoint = ResolveEndpoint(url->address);
+      if (!endpoint) {
+        return MakeError(fmt::format("service \"{}\": external_url: {}", service.name,
+                                     endpoint.error().message));
+      }
+      endpoints[service.name] = *endpoint;
+      continue;
+    }
+    const size_t replicas = service.protocol == Protocol::kGrpc ? 1 : replicas_each;
+    std::optional<tcp::endpoint> primary;  // replica 0's, once bound
+    for (size_t replica = 0; replica < replicas; ++replica) {
+      auto propagator = MakePropagator(service.propagation);
+      if (!propagator) {
+        return MakeError(
+            fmt::format("service \"{}\": {}", service.name, propagator.error().message));
+      }
+      auto simulated_service = std::make_unique<SimulatedService>(
+          scenario_, service, replica, replicas, *contexts_[next_thread++ % threads], sink_, clock_,
+          options_.id_seed, std::move(*propagator), options_.client);
+      if (auto s = simulated_service->PrepareFaults(); !s) return s;
+      if (auto s = simulated_service->Listen(primary); !s) return s;
+      if (!primary) primary = simulated_service->endpoint();
+      services_.push_back(std::move(simulated_service));
+    }
+    endpoints[service.name] = *primary;
+    endpoints_.push_back(*primary);
+    running_.push_back(
+        {service.name, ServiceEndpoint(primary->address().to_string(), primary->port()),
+         fmt::format("{}://{}", service.protocol == Protocol::kGrpc ? "grpc" : "http",
+                     HostPort{primary->address().to_string(), primary->port()}.ToString())});
+  }
+  for (auto& service : services_) service->ConnectPeers(endpoints);
+  for (auto& context : contexts_) {
+    threads_.emplace_back([ctx = context.get()] { ctx->run(); });
+  }
+  started_ = true;
+  return Ok{};
+}
+
+void TopologyRuntime::Stop() {
+  if (!started_) return;
+  started_ = false;
+  for (auto& service : services_) service->Stop();
+  for (auto& guard : guards_) guard.reset();
+  // Open keep-alive connections would keep run() going: stop the loops once servers have closed.
+  for (auto& context : contexts_) context->stop();
+  for (auto& thread : threads_) thread.join();
+  threads_.clear();
+  for (auto& service : services_) service->FinishStop();
+}
+
+std::optional<tcp::endpoint> TopologyRuntime::EndpointOf(std::string_view service) const {
+  for (size_t i = 0; i < running_.size(); ++i) {
+    if (running_[i].name == service) return endpoints_[i];
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+void Add(TopologyStats& total, const TopologyStats& s) {
+  total.requests += s.requests;
+  total.unknown_route += s.unknown_route;
+  total.spans_recorded += s.spans_recorded;
+  total.spans_unsampled += s.spans_unsampled;
+  total.call_failures += s.call_failures;
+  total.route_errors += s.route_errors;
+  total.calls_skipped += s.calls_skipped;
+  total.retries += s.retries;
+  total.timeouts += s.timeouts;
+  total.spans_dropped += s.spans_dropped;
+  total.spans_delayed += s.spans_delayed;
+  for (size_t i = 0; i < kFaultKindCount; ++i) total.faults_applied[i] += s.faults_applied[i];
+}
+
+}  // namespace
+
+TopologyStats TopologyRuntime::stats() const {
+  TopologyStats total;
+  for (const auto& service : services_) Add(total, service->stats());
+  return total;
+}
+
+std::vector<TopologyStats> TopologyRuntime::ReplicaStats(std::string_view service) const {
+  std::vector<TopologyStats> replicas;
+  for (const auto& s : services_) {
+    if (s->name() == service) replicas.push_back(s->stats());
+  }
+  return replicas;
+}
+
+}  // namespace tracerig
