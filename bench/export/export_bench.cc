@@ -8,6 +8,7 @@
 
 #include "core/rng.h"
 #include "export/exporter.h"
+#include "export/gzip.h"
 #include "export/otlp_codec.h"
 #include "export/zipkin_codec.h"
 

@@ -15,6 +15,7 @@
 #include "backend/query_params.h"
 #include "core/text.h"
 #include "core/units.h"
+#include "export/gzip.h"
 #include "export/otlp_codec.h"
 
 namespace tracerig {

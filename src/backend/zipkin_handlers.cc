@@ -17,7 +17,7 @@
 #include "backend/jaeger_json.h"
 #include "backend/query_params.h"
 #include "core/text.h"
-#include "export/otlp_codec.h"
+#include "export/gzip.h"
 #include "export/zipkin_codec.h"
 
 namespace tracerig {

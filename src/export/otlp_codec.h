@@ -1,9 +1,8 @@
 // OTLP trace encoding: tracerig spans to and from ExportTraceServiceRequest bodies (protobuf and
-// OTLP/JSON), plus the gzip Content-Encoding. Used by the exporter to send spans and by the
-// embedded backend's receiver to accept them from tracerig and from real SDKs.
+// OTLP/JSON). Used by the exporter to send spans and by the embedded backend's receiver to accept
+// them from tracerig and from real SDKs.
 #pragma once
 
-#include <cstddef>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
@@ -55,12 +54,5 @@ Result<std::vector<Span>> DecodeOtlpJson(std::string_view body);
 // DecodeOtlpJson. A null value is an empty list.
 Result<std::vector<Span>> DecodeOtlpJsonResourceSpans(const nlohmann::json& resource_spans,
                                                       std::string_view path);
-
-// gzip (RFC 1952) for Content-Encoding: gzip.
-std::string GzipCompress(std::string_view data);
-// Accepts concatenated gzip members, as RFC 1952 allows. Fails with "decompressed body exceeds N
-// bytes" as soon as the output would grow beyond max_size, and with a reason on corrupt or
-// truncated input.
-Result<std::string> GzipDecompress(std::string_view data, size_t max_size);
 
 }  // namespace tracerig

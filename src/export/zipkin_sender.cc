@@ -1,6 +1,6 @@
 #include "export/zipkin_sender.h"
 
-#include "export/otlp_codec.h"
+#include "export/gzip.h"
 #include "export/otlp_http_sender.h"
 #include "export/zipkin_codec.h"
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "export/exporter.h"
+#include "export/gzip.h"
 #include "export/otlp_codec.h"
 #include "export/otlp_http_sender.h"
 #include "export/zipkin_codec.h"

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "backend/handlers.h"
+#include "export/gzip.h"
 #include "export/otlp_codec.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "test_spans.h"

@@ -9,7 +9,7 @@
 #include <optional>
 #include <sstream>
 
-#include "export/otlp_codec.h"
+#include "export/gzip.h"
 #include "export/zipkin_codec.h"
 #include "test_spans.h"
 

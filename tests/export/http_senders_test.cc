@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "export/exporter.h"
+#include "export/gzip.h"
 #include "export/otlp_codec.h"
 #include "export/otlp_http_sender.h"
 #include "export/zipkin_codec.h"

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "core/rng.h"
+#include "export/gzip.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 
 namespace tracerig {
