@@ -19,6 +19,7 @@ TRACERIG_PACKAGES=(
 # Only for running the tests (scripts/test.sh, CI), not for building or the quickstart.
 TRACERIG_TEST_PACKAGES=(
   chromium                     # the HTML report in a headless browser (html_browser_test)
+  libxml2-utils                # xmllint: the JUnit output against junit.xsd (report_formats_test)
 )
 
 # Installs TRACERIG_PACKAGES, and TRACERIG_TEST_PACKAGES too when given --tests or when called

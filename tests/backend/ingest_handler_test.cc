@@ -3,15 +3,14 @@
 #include <google/protobuf/stubs/logging.h>
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "backend/handlers.h"
 #include "export/gzip.h"
 #include "export/otlp_codec.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "test_spans.h"
+#include "tests/support/fixtures.h"
 
 namespace tracerig {
 namespace {
@@ -131,11 +130,8 @@ TEST_F(IngestTest, EmptyRequestsAreValid) {
 }
 
 TEST_F(IngestTest, AcceptsTheSpecExampleRequest) {
-  std::ifstream in(std::string(TRACERIG_SHARED_DIR) + "/fixtures/otlp_json_export_request.json");
-  if (!in) GTEST_SKIP() << "fixture otlp_json_export_request.json not found";
-  std::stringstream ss;
-  ss << in.rdbuf();
-  HttpResponseData r = Post(ss.str(), kJson);
+  TRACERIG_SHARED_FIXTURE(text, "otlp_json_export_request.json");
+  HttpResponseData r = Post(text, kJson);
   EXPECT_EQ(r.status, 200u) << r.body;
   EXPECT_EQ(store_.stats().spans_stored, 1u);
   // Uppercase hex in the file; ids are integers here.

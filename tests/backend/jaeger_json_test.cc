@@ -2,25 +2,15 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "export/otlp_codec.h"
 #include "test_spans.h"
+#include "tests/support/fixtures.h"
 
 namespace tracerig {
 namespace {
 
 using nlohmann::ordered_json;
 using testing::MakeSpan;
-
-std::optional<std::string> ReadFixture(const std::string& name) {
-  std::ifstream in(std::string(TRACERIG_SHARED_DIR) + "/fixtures/" + name, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::vector<std::string> Keys(const ordered_json& object) {
   std::vector<std::string> keys;
@@ -231,10 +221,8 @@ TEST(JaegerJsonTest, EnvelopesMatchJaeger) {
 
 // Key order of every object against a real Jaeger UI-model trace.
 TEST(JaegerJsonTest, KeyOrderMatchesJaegerFixture) {
-  auto text = ReadFixture("jaeger_v1_ui_trace_01.json");
-  if (!text)
-    GTEST_SKIP() << "fixture jaeger_v1_ui_trace_01.json not found under TRACERIG_SHARED_DIR";
-  ordered_json fixture = ordered_json::parse(*text);
+  TRACERIG_SHARED_FIXTURE(text, "jaeger_v1_ui_trace_01.json");
+  ordered_json fixture = ordered_json::parse(text);
   std::vector<Span> spans = HandBuiltTrace();
   ordered_json ours = EncodeJaegerTrace(spans);
 
@@ -256,13 +244,12 @@ TEST(JaegerJsonTest, KeyOrderMatchesJaegerFixture) {
 // Jaeger's own OTLP -> v1 JSON fixture pair, end to end through the OTLP/JSON decoder. We keep no
 // instrumentation scope, so Jaeger's otel.scope.name tag is the one expected difference.
 TEST(JaegerJsonTest, ReproducesJaegerOtlpToJsonFixture) {
-  auto in = ReadFixture("otlp_json_telemetrygen_otlp2jaeger_in.json");
-  auto out = ReadFixture("jaeger_v1_ui_trace_api_response_otlp2jaeger.json");
-  if (!in || !out) GTEST_SKIP() << "otlp2jaeger fixtures not found under TRACERIG_SHARED_DIR";
-  auto spans = DecodeOtlpJson(*in);
+  TRACERIG_SHARED_FIXTURE(in, "otlp_json_telemetrygen_otlp2jaeger_in.json");
+  TRACERIG_SHARED_FIXTURE(out, "jaeger_v1_ui_trace_api_response_otlp2jaeger.json");
+  auto spans = DecodeOtlpJson(in);
   ASSERT_TRUE(spans) << spans.error().message;
 
-  ordered_json expected = ordered_json::parse(*out);
+  ordered_json expected = ordered_json::parse(out);
   for (auto& span : expected["data"][0]["spans"]) {
     auto& tags = span["tags"];
     for (auto it = tags.begin(); it != tags.end();) {

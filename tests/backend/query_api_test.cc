@@ -5,11 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "export/otlp_codec.h"
 #include "test_spans.h"
+#include "tests/support/fixtures.h"
 
 namespace tracerig {
 namespace {
@@ -338,10 +338,8 @@ TEST(TracerigStatsTest, ReportsStoreAndPerReceiverCounters) {
 TEST(JaegerV3FixtureTest, OurAnswerHasTheShapeJaegerServes) {
   // Jaeger's own GetTrace snapshot: {"result":{"resourceSpans":[...]}}; the same decoder that
   // reads it must read ours (checked above), and its top-level keys must match ours.
-  const std::string path = TRACERIG_SHARED_DIR "/fixtures/jaeger_apiv3_get_trace.json";
-  std::ifstream in(path);
-  if (!in) GTEST_SKIP() << "fixture not available (../shared absent): " << path;
-  json fixture = json::parse(in);
+  TRACERIG_SHARED_FIXTURE(text, "jaeger_apiv3_get_trace.json");
+  json fixture = json::parse(text);
   SpanStore store(10);
   store.Add({MakeSpan(1, 1, "a", "x")}, 1);
   json ours = json::parse(

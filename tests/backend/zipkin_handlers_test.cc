@@ -4,14 +4,12 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <optional>
-#include <sstream>
 
 #include "export/gzip.h"
 #include "export/zipkin_codec.h"
 #include "test_spans.h"
+#include "tests/support/fixtures.h"
 
 namespace tracerig {
 namespace {
@@ -375,15 +373,12 @@ TEST_F(ZipkinQueryTest, SurvivesArbitraryTargets) {
 // A real payload in and out.
 
 TEST(ZipkinFixtureRoundTripTest, YelpTraceIsQueryableAndLinked) {
-  std::ifstream in(std::string(TRACERIG_SHARED_DIR) + "/fixtures/zipkin_v2_yelp.json");
-  if (!in) GTEST_SKIP() << "fixture zipkin_v2_yelp.json not found under " TRACERIG_SHARED_DIR;
-  std::stringstream text;
-  text << in.rdbuf();
+  TRACERIG_SHARED_FIXTURE(text, "zipkin_v2_yelp.json");
   SpanStore store(1000);
   IngestCounters counters;
-  HttpResponseData posted = HandleZipkinIngest(
-      store, counters, HttpRequestView{"POST", "/api/v2/spans", kJson, "", text.str()},
-      IngestLimits{}, 1);
+  HttpResponseData posted =
+      HandleZipkinIngest(store, counters, HttpRequestView{"POST", "/api/v2/spans", kJson, "", text},
+                         IngestLimits{}, 1);
   ASSERT_EQ(posted.status, 202u) << posted.body;
   EXPECT_EQ(counters.spans_accepted.load(), 16u);
 
@@ -397,7 +392,7 @@ TEST(ZipkinFixtureRoundTripTest, YelpTraceIsQueryableAndLinked) {
   ASSERT_EQ(spans.size(), 16u);
   // What went in comes out, in the order it arrived. Endpoint ports and the shared flag have no
   // place in tracerig's spans; a remoteEndpoint comes back as a peer.service tag.
-  json original = json::parse(text.str());
+  json original = json::parse(text);
   for (size_t i = 0; i < spans.size(); ++i) {
     SCOPED_TRACE(i);
     for (const char* key :

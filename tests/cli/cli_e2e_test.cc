@@ -23,12 +23,15 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/cli/run_tracerig.h"
+#include "tests/support/fixtures.h"
+#include "tests/support/scratch_dir.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using tracerig::test_support::MakeScratchDir;
+using tracerig::test_support::ReadRepoFile;
 using tracerig::testing::ProcessResult;
-using tracerig::testing::MakeScratchDir;
 using tracerig::testing::ReadJsonUnder;
 using tracerig::testing::RunTracerig;
 
@@ -95,8 +98,9 @@ TEST_F(CliE2eTest, SamplingExpectationsAreJudgedEndToEnd) {
   EXPECT_EQ(report["verification"]["violation_counts"].size(), 0u);  // attributes hold
   EXPECT_EQ(report["verification"]["graph"]["count_mismatches"], 0);
 
-  std::ifstream in(std::string(TRACERIG_SOURCE_DIR) + "/scenarios/sampling-expect.toml");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto scenario = ReadRepoFile("scenarios/sampling-expect.toml");
+  ASSERT_TRUE(scenario.has_value());
+  std::string text = *scenario;
   const std::string declared = "sampling = [{ service = \"payment\", ratio = 0.5 }]";
   const size_t at = text.find(declared);
   ASSERT_NE(at, std::string::npos);

@@ -13,11 +13,12 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/cli/run_tracerig.h"
+#include "tests/support/scratch_dir.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-using tracerig::testing::MakeScratchDir;
+using tracerig::test_support::MakeScratchDir;
 using tracerig::testing::ReadJsonUnder;
 using tracerig::testing::RunTracerig;
 

@@ -13,7 +13,6 @@
 #include <string_view>
 #include <vector>
 
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 namespace tracerig::testing {
@@ -58,15 +57,6 @@ inline ProcessResult RunTracerig(
   waitpid(pid, &status, 0);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
-}
-
-// A new directory under the test temp dir for a run's reports (`prefix`-XXXXXX); empty if it
-// could not be made. The caller removes it.
-inline std::filesystem::path MakeScratchDir(std::string_view prefix) {
-  std::string tmpl =
-      (std::filesystem::path(::testing::TempDir()) / (std::string(prefix) + "-XXXXXX")).string();
-  if (mkdtemp(tmpl.data()) == nullptr) return {};
-  return tmpl;
 }
 
 // The JSON file named `file_name` somewhere under `dir` (a run writes one per report folder);

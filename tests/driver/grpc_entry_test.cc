@@ -19,14 +19,16 @@
 #include "core/text.h"
 #include "driver/load_driver.h"
 #include "driver/schedule.h"
-#include "loopback_server.h"
 #include "net/grpc_sim.h"
 #include "propagation/w3c.h"
+#include "tests/support/loopback_server.h"
 #include "topology/expected_tree.h"
 #include "topology/ground_truth.h"
 
 namespace tracerig {
 namespace {
+
+using test_support::LoopbackServer;
 
 constexpr uint64_t kMillisecond = 1'000'000;
 

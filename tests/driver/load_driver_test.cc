@@ -15,11 +15,13 @@
 #include "core/clock.h"
 #include "core/span_sink.h"
 #include "driver/schedule.h"
-#include "loopback_server.h"
+#include "tests/support/loopback_server.h"
 #include "topology/ground_truth.h"
 
 namespace tracerig {
 namespace {
+
+using test_support::LoopbackServer;
 
 constexpr uint64_t kMillisecond = 1'000'000;
 

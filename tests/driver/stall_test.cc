@@ -26,13 +26,14 @@
 #include "core/span_sink.h"
 #include "driver/load_driver.h"
 #include "driver/schedule.h"
-#include "loopback_server.h"
+#include "tests/support/loopback_server.h"
 
 namespace tracerig {
 namespace {
 
 using std::chrono::milliseconds;
 using Steady = std::chrono::steady_clock;
+using test_support::LoopbackServer;
 
 TEST(StallTest, CorrectedP99ShowsAOneSecondStallThatUncorrectedHides) {
   std::optional<Steady::time_point> first_arrival;  // the server's time zero; server thread only

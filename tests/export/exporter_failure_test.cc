@@ -11,7 +11,6 @@
 #include <chrono>
 #include <future>
 #include <mutex>
-#include <optional>
 #include <ostream>
 #include <set>
 #include <string>
@@ -28,6 +27,7 @@
 #include "net/http_server.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
 #include "tests/export/recording_waiter.h"
+#include "tests/support/loopback_server.h"
 
 namespace tracerig {
 namespace {
@@ -109,28 +109,22 @@ class Receiver {
 // responder until the next request arrives (by then the client has timed out and reconnected).
 class HttpReceiver final : public Receiver {
  public:
-  HttpReceiver(Wire wire, std::vector<Answer> script) : wire_(wire), script_(std::move(script)) {
-    server_ =
-        std::make_unique<HttpServer>(ioc_, [this](HttpRequest&& request, HttpResponder respond) {
+  HttpReceiver(Wire wire, std::vector<Answer> script)
+      : wire_(wire),
+        script_(std::move(script)),
+        server_([this](HttpRequest&& request, HttpResponder respond) {
           Handle(std::move(request), std::move(respond));
-        });
-    EXPECT_TRUE(server_->Listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)).ok());
-    guard_.emplace(asio::make_work_guard(ioc_));
-    thread_ = std::thread([this] { ioc_.run(); });
-  }
+        }) {}
   ~HttpReceiver() override {
     // Held responders must be called once, on the server's thread.
     std::promise<void> released;
-    asio::post(ioc_, [&] {
+    asio::post(server_.ioc(), [&] {
       ReleaseHeld();
       released.set_value();
     });
     released.get_future().wait();
-    guard_.reset();
-    ioc_.stop();
-    thread_.join();
   }
-  uint16_t port() const override { return server_->local_endpoint().port(); }
+  uint16_t port() const override { return server_.port(); }
   std::vector<Arrival> arrivals() const override { return script_.arrivals(); }
 
  private:
@@ -201,11 +195,8 @@ class HttpReceiver final : public Receiver {
 
   const Wire wire_;
   Script script_;
-  asio::io_context ioc_;
-  std::unique_ptr<HttpServer> server_;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
-  std::thread thread_;
   std::vector<std::function<void()>> held_;  // server thread only
+  test_support::LoopbackServer server_;  // last: stopped first, while the members above still exist
 };
 
 // A TraceService answering from the script. A slow answer blocks its handler until the next

@@ -4,8 +4,6 @@
 
 #include <deque>
 #include <mutex>
-#include <optional>
-#include <thread>
 
 #include "export/exporter.h"
 #include "export/gzip.h"
@@ -13,8 +11,8 @@
 #include "export/otlp_http_sender.h"
 #include "export/zipkin_codec.h"
 #include "export/zipkin_sender.h"
-#include "net/http_server.h"
 #include "tests/export/recording_waiter.h"
+#include "tests/support/loopback_server.h"
 
 namespace tracerig {
 namespace {
@@ -35,9 +33,8 @@ struct Answer {
 // Answers requests in order from `script` (the last answer repeats) and records them.
 class ScriptedServer {
  public:
-  explicit ScriptedServer(std::vector<Answer> script) : script_(std::move(script)) {
-    server_ =
-        std::make_unique<HttpServer>(ioc_, [this](HttpRequest&& request, HttpResponder respond) {
+  explicit ScriptedServer(std::vector<Answer> script)
+      : script_(std::move(script)), server_([this](HttpRequest&& request, HttpResponder respond) {
           Answer answer;
           {
             std::lock_guard lock(mu_);
@@ -50,31 +47,19 @@ class ScriptedServer {
           if (!answer.retry_after.empty())
             response.set(http::field::retry_after, answer.retry_after);
           respond(std::move(response));
-        });
-    EXPECT_TRUE(server_->Listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)).ok());
-    guard_.emplace(asio::make_work_guard(ioc_));
-    thread_ = std::thread([this] { ioc_.run(); });
-  }
-  ~ScriptedServer() {
-    guard_.reset();
-    ioc_.stop();
-    thread_.join();
-  }
-  uint16_t port() const { return server_->local_endpoint().port(); }
+        }) {}
+  uint16_t port() const { return server_.port(); }
   std::vector<Recorded> requests() const {
     std::lock_guard lock(mu_);
     return requests_;
   }
 
  private:
-  asio::io_context ioc_;
-  std::unique_ptr<HttpServer> server_;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
-  std::thread thread_;
   mutable std::mutex mu_;
   std::vector<Answer> script_;
   size_t next_ = 0;
   std::vector<Recorded> requests_;
+  test_support::LoopbackServer server_;  // last: stopped first, while the members above still exist
 };
 
 ZipkinHttpTarget ZipkinTarget(uint16_t port) {

@@ -7,16 +7,15 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "core/rng.h"
 #include "export/gzip.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "tests/support/fixtures.h"
 
 namespace tracerig {
 namespace {
@@ -839,22 +838,8 @@ TEST(OtlpCodecTest, ArrayKvlistAndBytesValuesBecomeTheSameStringsFromBothEncodin
 
 // --- Real payloads (shared fixtures) ---------------------------------------------------------
 
-std::optional<std::string> ReadFixture(const std::string& name) {
-  std::ifstream in(std::string(TRACERIG_SHARED_DIR) + "/fixtures/" + name, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-#define LOAD_FIXTURE_OR_SKIP(var, name)                                                           \
-  const auto var##_text = ReadFixture(name);                                                      \
-  if (!var##_text)                                                                                \
-    GTEST_SKIP() << "fixture " << name << " not found under " << TRACERIG_SHARED_DIR "/fixtures"; \
-  const std::string& var = *var##_text
-
 TEST(OtlpJsonFixtureTest, OpenTelemetryProtoExample) {
-  LOAD_FIXTURE_OR_SKIP(body, "otlp_json_export_request.json");
+  TRACERIG_SHARED_FIXTURE(body, "otlp_json_export_request.json");
   auto decoded = DecodeOtlpJson(body);
   ASSERT_TRUE(decoded.ok()) << decoded.error().message;
   ASSERT_EQ(decoded->size(), 1u);
@@ -878,7 +863,7 @@ TEST(OtlpJsonFixtureTest, OpenTelemetryProtoExample) {
 }
 
 TEST(OtlpJsonFixtureTest, TelemetrygenDuplicateSpans) {
-  LOAD_FIXTURE_OR_SKIP(body, "otlp_json_telemetrygen_otlp2jaeger_in.json");
+  TRACERIG_SHARED_FIXTURE(body, "otlp_json_telemetrygen_otlp2jaeger_in.json");
   auto decoded = DecodeOtlpJson(body);
   ASSERT_TRUE(decoded.ok()) << decoded.error().message;
   ASSERT_EQ(decoded->size(), 2u);
@@ -899,7 +884,7 @@ TEST(OtlpJsonFixtureTest, TelemetrygenDuplicateSpans) {
 }
 
 TEST(OtlpJsonFixtureTest, JaegerApiV3EveryAnyValueType) {
-  LOAD_FIXTURE_OR_SKIP(body, "jaeger_apiv3_get_trace_anyvalue_probe.json");
+  TRACERIG_SHARED_FIXTURE(body, "jaeger_apiv3_get_trace_anyvalue_probe.json");
   auto decoded =
       DecodeOtlpJsonResourceSpans(Json::parse(body)["result"]["resourceSpans"], "resourceSpans");
   ASSERT_TRUE(decoded.ok()) << decoded.error().message;
@@ -928,7 +913,7 @@ TEST(OtlpJsonFixtureTest, JaegerApiV3EveryAnyValueType) {
 }
 
 TEST(OtlpJsonFixtureTest, JaegerApiV3HotrodKeepsFlagsAndEvents) {
-  LOAD_FIXTURE_OR_SKIP(body, "jaeger_apiv3_get_trace_hotrod.json");
+  TRACERIG_SHARED_FIXTURE(body, "jaeger_apiv3_get_trace_hotrod.json");
   auto decoded =
       DecodeOtlpJsonResourceSpans(Json::parse(body)["result"]["resourceSpans"], "resourceSpans");
   ASSERT_TRUE(decoded.ok()) << decoded.error().message;
@@ -961,7 +946,7 @@ TEST(OtlpJsonFixtureTest, JaegerApiV3HotrodKeepsFlagsAndEvents) {
 }
 
 TEST(OtlpJsonFixtureTest, TempoBatchesWithBase64IdsAndEnumNames) {
-  LOAD_FIXTURE_OR_SKIP(body, "tempo_v1_trace_by_id_kiali_bookinfo.json");
+  TRACERIG_SHARED_FIXTURE(body, "tempo_v1_trace_by_id_kiali_bookinfo.json");
   auto decoded = DecodeOtlpJsonResourceSpans(Json::parse(body)["batches"], "batches");
   ASSERT_TRUE(decoded.ok()) << decoded.error().message;
   ASSERT_EQ(decoded->size(), 8u);

@@ -5,7 +5,6 @@
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -18,6 +17,8 @@
 #include "export/otlp_codec.h"
 #include "net/grpc_sim.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+#include "tests/support/fixtures.h"
+#include "tests/support/scratch_dir.h"
 
 namespace tracerig {
 namespace {
@@ -293,8 +294,7 @@ TEST(OtlpGrpcSenderTest, CreateErrorsNameTheProblem) {
 // TLS with a throwaway CA, server and client certificate.
 
 std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  return test_support::ReadTestFile(path).value_or("");
 }
 
 class OtlpGrpcTlsTest : public ::testing::Test {
@@ -303,9 +303,8 @@ class OtlpGrpcTlsTest : public ::testing::Test {
     if (std::system("openssl version > /dev/null 2>&1") != 0) {
       GTEST_SKIP() << "openssl is not installed: cannot make throwaway certificates for TLS tests";
     }
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           ("tracerig-otlp-grpc-tls-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
+    dir_ = test_support::MakeScratchDir("tracerig-otlp-grpc-tls");
+    ASSERT_FALSE(dir_.empty());
     std::ofstream(dir_ / "san.ext") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
     const std::string d = dir_.string();
     const std::string key = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";

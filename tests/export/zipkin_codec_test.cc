@@ -5,13 +5,11 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <functional>
-#include <optional>
 #include <set>
-#include <sstream>
 
 #include "core/rng.h"
+#include "tests/support/fixtures.h"
 
 namespace tracerig {
 namespace {
@@ -375,20 +373,9 @@ TEST(ZipkinDecodeTest, SurvivesCorruptedBodies) {
 // ---------------------------------------------------------------------------------------------
 // Real payloads (the shared fixtures; see ../shared/fixtures/SOURCES.md).
 
-std::optional<std::string> ReadFixture(const std::string& name) {
-  std::ifstream in(std::string(TRACERIG_SHARED_DIR) + "/fixtures/" + name, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-#define LOAD_FIXTURE(var, name)                                                                   \
-  auto var##_text = ReadFixture(name);                                                            \
-  if (!var##_text) {                                                                              \
-    GTEST_SKIP() << "fixture " << name << " not found under " << TRACERIG_SHARED_DIR "/fixtures"; \
-  }                                                                                               \
-  auto var = DecodeZipkinJson(*var##_text);                                                       \
+#define LOAD_FIXTURE(var, name)              \
+  TRACERIG_SHARED_FIXTURE(var##_text, name); \
+  auto var = DecodeZipkinJson(var##_text);   \
   ASSERT_TRUE(var) << var.error().message
 
 TEST(ZipkinFixtureTest, EnvoySingleSharedServerSpanWithoutServiceName) {

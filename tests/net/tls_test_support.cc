@@ -14,6 +14,9 @@
 #include <fstream>
 #include <optional>
 
+#include "tests/support/fixtures.h"
+#include "tests/support/scratch_dir.h"
+
 namespace tracerig::testing {
 namespace {
 
@@ -107,22 +110,18 @@ Status MakeTestPki(const std::filesystem::path& dir) {
 }
 
 TestPki::TestPki() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  dir_ = std::filesystem::path(::testing::TempDir()) /
-         fmt::format("tracerig-tls-{}-{}", ::getpid(), info ? info->name() : "pki");
-  std::filesystem::remove_all(dir_);
-  std::filesystem::create_directories(dir_);
-  status_ = MakeTestPki(dir_);
+  dir_ = test_support::MakeScratchDir("tracerig-tls");
+  status_ = dir_.empty() ? Status(MakeError("cannot make a scratch directory for the test PKI"))
+                         : MakeTestPki(dir_);
 }
 
 TestPki::~TestPki() {
   std::error_code ignored;
-  std::filesystem::remove_all(dir_, ignored);
+  if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
 }
 
 std::string TestPki::ReadFile(std::string_view name) const {
-  std::ifstream in(dir_ / name, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  return test_support::ReadTestFile(dir_ / name).value_or("");
 }
 
 // The io_context, the server's TLS context and the acceptor. The context is declared first so

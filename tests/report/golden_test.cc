@@ -1,14 +1,15 @@
 // Golden-file tests: tests/report/golden/report.{json,xml,md,html} are exactly what
 // ReportToJson, RenderJUnit, RenderMarkdown and RenderHtmlReport make of SyntheticRun() (fixed
-// times and ids, so even the timestamps in them are stable). After an intended change to a renderer or to SyntheticRun(),
-// regenerate them and review the diff like code:
+// times and ids, so even the timestamps in them are stable). After an intended change to a
+// renderer or to SyntheticRun(), regenerate them:
 //   TRACERIG_UPDATE_GOLDEN=1 build/tests/report/report_golden_test
+// That run writes the files and fails, saying so; review the diff like code, then run the test
+// again without the variable. An update is always a deliberate second run, never a silent pass.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
 
 #include "report/html.h"
@@ -16,34 +17,27 @@
 #include "report/markdown.h"
 #include "report/render.h"
 #include "synthetic_report.h"
+#include "tests/support/fixtures.h"
 
 namespace tracerig {
 namespace {
 
-std::string GoldenPath(const std::string& name) {
-  return std::string(TRACERIG_SOURCE_DIR) + "/tests/report/golden/" + name;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {};
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
+// With TRACERIG_UPDATE_GOLDEN=1 the golden file is rewritten and the test fails, so that accepting
+// new output takes a second run without the variable.
 void ExpectGolden(const std::string& name, const std::string& actual) {
-  const std::string path = GoldenPath(name);
+  const std::string path = test_support::RepoPath("tests/report/golden/" + name);
   const char* update = std::getenv("TRACERIG_UPDATE_GOLDEN");
   if (update != nullptr && std::string(update) == "1") {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out << actual;
     ASSERT_TRUE(out.good()) << "cannot write " << path;
+    FAIL() << "rewrote " << path << " because TRACERIG_UPDATE_GOLDEN=1: review the diff, then "
+           << "rerun without TRACERIG_UPDATE_GOLDEN (this run cannot pass)";
   }
-  std::ifstream probe(path);
-  ASSERT_TRUE(probe.good()) << path
-                            << " is missing; run with TRACERIG_UPDATE_GOLDEN=1 to create it";
-  EXPECT_EQ(actual, ReadFile(path))
+  const auto golden = test_support::ReadTestFile(path);
+  ASSERT_TRUE(golden.has_value()) << path
+                                  << " is missing; run with TRACERIG_UPDATE_GOLDEN=1 to create it";
+  EXPECT_EQ(actual, *golden)
       << name << " differs from the golden file; if the change is intended, run this test with "
       << "TRACERIG_UPDATE_GOLDEN=1 and review the diff";
 }
@@ -77,8 +71,10 @@ void CollectKeys(const nlohmann::ordered_json& j, std::set<std::string>& keys) {
 // docs/REPORT.md documents the schema field by field: every key ReportToJson writes, with and
 // without a verification section, must appear there in backticks.
 TEST(GoldenTest, EveryJsonFieldIsDocumented) {
-  const std::string doc = ReadFile(std::string(TRACERIG_SOURCE_DIR) + "/docs/REPORT.md");
-  ASSERT_FALSE(doc.empty()) << "docs/REPORT.md is missing";
+  const auto doc_file = test_support::ReadRepoFile("docs/REPORT.md");
+  ASSERT_TRUE(doc_file.has_value());
+  const std::string& doc = *doc_file;
+  ASSERT_FALSE(doc.empty()) << "docs/REPORT.md is empty";
   std::set<std::string> keys;
   CollectKeys(ReportToJson(SyntheticRun()), keys);
   RunReport unverified = SyntheticRun();

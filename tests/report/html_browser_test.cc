@@ -14,13 +14,14 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
 
 #include <fmt/format.h>
 
 #include "report/html.h"
 #include "synthetic_report.h"
+#include "tests/support/fixtures.h"
+#include "tests/support/scratch_dir.h"
 
 namespace tracerig {
 namespace {
@@ -42,12 +43,8 @@ std::optional<fs::path> FindChromium() {
   return std::nullopt;
 }
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+// What Chromium wrote to `path`; empty when it wrote nothing.
+std::string ReadFile(const fs::path& path) { return test_support::ReadTestFile(path).value_or(""); }
 
 class HtmlBrowserTest : public ::testing::Test {
  protected:
@@ -58,9 +55,8 @@ class HtmlBrowserTest : public ::testing::Test {
                       "TRACERIG_CHROMIUM to a Chrome/Chromium binary): the HTML report was not "
                       "checked in a browser";
     }
-    char pattern[] = "/tmp/tracerig-html-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
+    dir_ = test_support::MakeScratchDir("tracerig-html");
+    ASSERT_FALSE(dir_.empty());
     std::ofstream(dir_ / "report.html") << RenderHtmlReport(SyntheticRun());
   }
   void TearDown() override {

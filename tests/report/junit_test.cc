@@ -4,18 +4,18 @@
 #include "report/junit.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "mini_xml.h"
 #include "synthetic_report.h"
+#include "tests/support/fixtures.h"
+#include "tests/support/scratch_dir.h"
 
 namespace tracerig {
 namespace {
@@ -261,10 +261,9 @@ TEST(JUnitTest, CompletenessFailureListsAtMostFiveExamples) {
 #ifdef TRACERIG_XMLLINT
 // Validates every variant against the schema with xmllint (libxml2's XSD validator).
 TEST(JUnitTest, ValidatesAgainstTheJUnitSchema) {
-  const std::string schema = std::string(TRACERIG_SOURCE_DIR) + "/tests/report/junit.xsd";
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("tracerig-junit-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  const std::string schema = test_support::RepoPath("tests/report/junit.xsd");
+  const std::filesystem::path dir = test_support::MakeScratchDir("tracerig-junit");
+  ASSERT_FALSE(dir.empty());
   for (const auto& variant : Variants()) {
     const std::string path = (dir / (variant.name + ".xml")).string();
     {
@@ -275,9 +274,8 @@ TEST(JUnitTest, ValidatesAgainstTheJUnitSchema) {
     const std::string command = std::string(TRACERIG_XMLLINT) + " --noout --schema '" + schema +
                                 "' '" + path + "' >'" + log + "' 2>&1";
     const int status = std::system(command.c_str());
-    std::ifstream log_file(log);
     EXPECT_EQ(status, 0) << variant.name << ": " << command << "\n"
-                         << std::string(std::istreambuf_iterator<char>(log_file), {});
+                         << test_support::ReadTestFile(log).value_or("");
   }
   std::filesystem::remove_all(dir);
 }

@@ -4,7 +4,6 @@
 #include "report/read_report.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -13,6 +12,7 @@
 
 #include "report/render.h"
 #include "synthetic_report.h"
+#include "tests/support/scratch_dir.h"
 
 namespace tracerig {
 namespace {
@@ -413,9 +413,8 @@ TEST(ReadReportTest, InvalidJsonSaysWhere) {
 }
 
 TEST(ReadReportTest, ReadsAFolderOrAFileAndNamesMissingOnes) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("tracerig-read-report-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  const std::filesystem::path dir = test_support::MakeScratchDir("tracerig-read-report");
+  ASSERT_FALSE(dir.empty());
   {
     std::ofstream out(dir / "report.json");
     out << ReportToJson(SyntheticRun()).dump(2);

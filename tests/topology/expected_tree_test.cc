@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "test_files.h"
+#include "tests/support/fixtures.h"
 #include "topology/decisions.h"
 #include "topology/parse.h"
 
@@ -70,9 +70,8 @@ TEST(ExpectedTreeTest, QuickstartByHand) {
 }
 
 TEST(ExpectedTreeTest, QuickstartScenarioFile) {
-  const std::string path = TRACERIG_SOURCE_DIR "/scenarios/quickstart.toml";
-  auto text = ReadTestFile(path);
-  ASSERT_TRUE(text.has_value()) << "cannot read " << path;
+  auto text = test_support::ReadRepoFile("scenarios/quickstart.toml");
+  ASSERT_TRUE(text.has_value());
   const ParseResult parsed = ParseScenario("quickstart.toml", *text);
   ASSERT_TRUE(parsed.ok());
   const Scenario& s = *parsed.scenario;

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "test_files.h"
+#include "tests/support/fixtures.h"
 #include "topology/expected_tree.h"
 #include "topology/parse.h"
 
@@ -236,9 +236,8 @@ TEST(ExpectedTreeTimeoutTest, ExternalServerSpansAreMarkedAndUnboundedUnderATime
 }
 
 TEST(ExpectedTreeTimeoutTest, RetriesTimeoutsScenarioFile) {
-  const std::string path = TRACERIG_SOURCE_DIR "/scenarios/retries-timeouts.toml";
-  auto text = ReadTestFile(path);
-  ASSERT_TRUE(text.has_value()) << "cannot read " << path;
+  auto text = test_support::ReadRepoFile("scenarios/retries-timeouts.toml");
+  ASSERT_TRUE(text.has_value());
   const ParseResult parsed = ParseScenario("retries-timeouts.toml", *text);
   ASSERT_TRUE(parsed.ok());
   const Scenario& s = *parsed.scenario;

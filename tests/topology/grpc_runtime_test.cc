@@ -7,18 +7,16 @@
 
 #include <algorithm>
 #include <map>
-#include <mutex>
 #include <set>
-#include <thread>
 
 #include "core/ledger.h"
 #include "net/beast_carrier.h"
 #include "net/grpc_sim.h"
 #include "net/http_client.h"
-#include "net/http_server.h"
 #include "propagation/metadata_carrier.h"
 #include "propagation/registry.h"
 #include "propagation/w3c.h"
+#include "tests/support/loopback_server.h"
 #include "topology/decisions.h"
 #include "topology/expected_tree.h"
 #include "topology/ground_truth.h"
@@ -26,6 +24,8 @@
 
 namespace tracerig {
 namespace {
+
+using test_support::CaptureServer;
 
 std::string Attr(const Span& span, std::string_view key) {
   const AttributeValue* v = span.FindAttribute(key);
@@ -113,45 +113,6 @@ int SendGrpcRoot(const tcp::endpoint& entry, const std::string& route, uint64_t 
   ioc.run();
   return status;
 }
-
-// A stand-in external HTTP service: answers 200 and keeps every request, so tests see exactly
-// what a (gRPC) simulated service injected.
-class CaptureServer {
- public:
-  CaptureServer()
-      : guard_(asio::make_work_guard(ioc_)),
-        server_(ioc_, [this](HttpRequest&& request, HttpResponder respond) {
-          {
-            std::lock_guard lock(mu_);
-            requests_.push_back(request);
-          }
-          respond(MakeResponse(request, http::status::ok, "text/plain", "ok\n"));
-        }) {
-    EXPECT_TRUE(server_.Listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)).ok());
-    thread_ = std::thread([this] { ioc_.run(); });
-  }
-  ~CaptureServer() {
-    asio::post(ioc_, [this] { server_.Stop(); });
-    guard_.reset();
-    ioc_.stop();
-    thread_.join();
-  }
-  std::string url() const {
-    return "http://127.0.0.1:" + std::to_string(server_.local_endpoint().port());
-  }
-  std::vector<HttpRequest> requests() const {
-    std::lock_guard lock(mu_);
-    return requests_;
-  }
-
- private:
-  asio::io_context ioc_;
-  asio::executor_work_guard<asio::io_context::executor_type> guard_;
-  HttpServer server_;
-  mutable std::mutex mu_;
-  std::vector<HttpRequest> requests_;
-  std::thread thread_;
-};
 
 struct RunResult {
   unsigned status = 0;

@@ -10,11 +10,13 @@
 #include <filesystem>
 #include <iterator>
 
-#include "test_files.h"
+#include "tests/support/fixtures.h"
 
 namespace tracerig {
 namespace {
 
+using test_support::ReadRepoFile;
+using test_support::ReadTestFile;
 using ::testing::ElementsAre;
 using ::testing::UnorderedElementsAre;
 
@@ -717,8 +719,8 @@ TEST(ParseScenarioTest, ShippedScenariosParseCleanly) {
   };
   for (const auto& f : files) {
     SCOPED_TRACE(f.path);
-    auto text = ReadTestFile(std::string(TRACERIG_SOURCE_DIR "/") + f.path);
-    ASSERT_TRUE(text.has_value()) << "cannot read " << f.path;
+    auto text = ReadRepoFile(f.path);
+    ASSERT_TRUE(text.has_value());
     const ParseResult result = ParseScenario(f.path, *text);
     ASSERT_TRUE(result.ok()) << ::testing::PrintToString(Render(result));
     const Scenario& s = *result.scenario;
@@ -793,9 +795,8 @@ TEST(ParseScenarioTest, FaultMatrixHasOneScenarioPerKind) {
 }
 
 TEST(ParseScenarioTest, ShippedRampScenarioParsesCleanly) {
-  const std::string path = TRACERIG_SOURCE_DIR "/scenarios/ramp.toml";
-  auto text = ReadTestFile(path);
-  ASSERT_TRUE(text.has_value()) << "cannot read " << path;
+  auto text = ReadRepoFile("scenarios/ramp.toml");
+  ASSERT_TRUE(text.has_value());
   const ParseResult result = ParseScenario("scenarios/ramp.toml", *text);
   ASSERT_TRUE(result.ok()) << ::testing::PrintToString(Render(result));
   const Scenario& s = *result.scenario;
@@ -937,9 +938,10 @@ TEST(ParseScenarioTest, EveryTlsBackendSchemeIsAccepted) {
 // are listed in docs/SCENARIOS.md under "Coming next"), and nothing else in the file is: its
 // [expect] sampling and attributes entries are accepted as written.
 TEST(ParseScenarioTest, ReferenceExampleReportsRenamedAndUnsupportedKeys) {
-  const std::string path = TRACERIG_SHARED_DIR "/reference/scenario-example.toml";
+  TRACERIG_SKIP_WITHOUT_SHARED_DIR();
+  const std::string path = test_support::SharedDir() + "/reference/scenario-example.toml";
   auto text = ReadTestFile(path);
-  if (!text) GTEST_SKIP() << "reference example not found at " << path;
+  ASSERT_TRUE(text.has_value()) << "missing fixture " << path;
   const ParseResult result = ParseScenario("scenario-example.toml", *text);
   EXPECT_THAT(
       Render(result),

@@ -10,27 +10,27 @@
 
 #include <algorithm>
 #include <map>
-#include <mutex>
 #include <set>
-#include <thread>
 
 #include "core/ledger.h"
 #include "net/beast_carrier.h"
 #include "net/http_client.h"
-#include "net/http_server.h"
 #include "propagation/b3.h"
 #include "propagation/b3multi.h"
 #include "propagation/jaeger.h"
 #include "propagation/registry.h"
 #include "propagation/w3c.h"
+#include "tests/support/fixtures.h"
+#include "tests/support/loopback_server.h"
 #include "topology/decisions.h"
 #include "topology/expected_tree.h"
 #include "topology/ground_truth.h"
 #include "topology/parse.h"
-#include "test_files.h"
 
 namespace tracerig {
 namespace {
+
+using test_support::CaptureServer;
 
 std::string Attr(const Span& span, std::string_view key) {
   const AttributeValue* v = span.FindAttribute(key);
@@ -46,10 +46,9 @@ const Span* Find(const std::vector<Span>& spans, std::string_view service, SpanK
 }
 
 Scenario Load(const char* file) {
-  std::string path = std::string(TRACERIG_SOURCE_DIR) + "/scenarios/" + file;
-  auto text = ReadTestFile(path);
-  EXPECT_TRUE(text.has_value()) << path;
-  auto parsed = ParseScenario(path, text.value_or(""));
+  const std::string relative = std::string("scenarios/") + file;
+  auto text = test_support::ReadRepoFile(relative);
+  auto parsed = ParseScenario(test_support::RepoPath(relative), text.value_or(""));
   EXPECT_TRUE(parsed.ok());
   return std::move(*parsed.scenario);
 }
@@ -240,45 +239,6 @@ unsigned SendRoot(const tcp::endpoint& entry, std::string_view route, uint64_t s
   ioc.run();
   return status;
 }
-
-// A stand-in for an external service on its own thread: answers 200 and keeps every request, so
-// tests can see exactly what a simulated service sent.
-class CaptureServer {
- public:
-  CaptureServer()
-      : guard_(asio::make_work_guard(ioc_)),
-        server_(ioc_, [this](HttpRequest&& request, HttpResponder respond) {
-          {
-            std::lock_guard lock(mu_);
-            requests_.push_back(request);
-          }
-          respond(MakeResponse(request, http::status::ok, "text/plain", "ok\n"));
-        }) {
-    EXPECT_TRUE(server_.Listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)).ok());
-    thread_ = std::thread([this] { ioc_.run(); });
-  }
-  ~CaptureServer() {
-    asio::post(ioc_, [this] { server_.Stop(); });
-    guard_.reset();
-    ioc_.stop();
-    thread_.join();
-  }
-  std::string url() const {
-    return "http://127.0.0.1:" + std::to_string(server_.local_endpoint().port());
-  }
-  std::vector<HttpRequest> requests() const {
-    std::lock_guard lock(mu_);
-    return requests_;
-  }
-
- private:
-  asio::io_context ioc_;
-  asio::executor_work_guard<asio::io_context::executor_type> guard_;
-  HttpServer server_;
-  mutable std::mutex mu_;
-  std::vector<HttpRequest> requests_;
-  std::thread thread_;
-};
 
 std::string Header(const HttpRequest& request, std::string_view name) {
   auto it = request.find(boost::beast::string_view(name.data(), name.size()));

@@ -9,12 +9,14 @@
 
 #include <mutex>
 
-#include "tests/driver/loopback_server.h"
-#include "tests/verifier/fake_fetcher.h"
+#include "tests/support/loopback_server.h"
+#include "tests/support/scripted_fetcher.h"
 
 namespace tracerig {
 namespace {
 
+using test_support::LoopbackServer;
+using test_support::ScriptedFetcher;
 using ::testing::HasSubstr;
 
 TEST(ParseQueryTargetTest, AcceptedUrls) {

@@ -5,11 +5,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "tests/verifier/fake_fetcher.h"
+#include "tests/support/scripted_fetcher.h"
 
 namespace tracerig {
 namespace {
 
+using test_support::ScriptedFetcher;
 using ::testing::HasSubstr;
 
 TEST(IsMissingEndpointTest, Table) {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/verifier/fake_fetcher.h"
+#include "tests/support/scripted_fetcher.h"
 #include "verifier/client_util.h"
 #include "verifier/jaeger_v1_client.h"
 #include "verifier/tempo_client.h"
@@ -18,6 +18,7 @@
 namespace tracerig {
 namespace {
 
+using test_support::ScriptedFetcher;
 using ::testing::HasSubstr;
 
 struct DecodeCase {

@@ -5,28 +5,19 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <deque>
-#include <fstream>
-#include <sstream>
-
+#include "tests/support/fixtures.h"
+#include "tests/support/scripted_fetcher.h"
 #include "tests/verifier/batch_answer.h"
 
 namespace tracerig {
 namespace {
 
+using test_support::ScriptedFetcher;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using verifier_testing::BatchCase;
 using verifier_testing::ExpectBatchAnswer;
 using verifier_testing::kAbsent;
-
-std::optional<std::string> ReadFixture(const std::string& name) {
-  std::ifstream in(std::string(TRACERIG_SHARED_DIR) + "/fixtures/" + name, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 const Span* FindById(const std::vector<Span>& spans, uint64_t span_id, std::string_view name) {
   for (const Span& s : spans) {
@@ -36,10 +27,9 @@ const Span* FindById(const std::vector<Span>& spans, uint64_t span_id, std::stri
 }
 
 TEST(DecodeJaegerTracesTest, UiTraceFixture) {
-  auto text = ReadFixture("jaeger_v1_ui_trace_01.json");
-  if (!text) GTEST_SKIP() << "fixture jaeger_v1_ui_trace_01.json not found in " TRACERIG_SHARED_DIR;
+  TRACERIG_SHARED_FIXTURE(text, "jaeger_v1_ui_trace_01.json");
   // The fixture is one element of data[]; wrap it in the envelope the API answers with.
-  auto spans = DecodeJaegerTraces("{\"data\":[" + *text + "]}");
+  auto spans = DecodeJaegerTraces("{\"data\":[" + text + "]}");
   ASSERT_TRUE(spans.ok()) << spans.error().message;
   ASSERT_EQ(spans->size(), 5u);
 
@@ -90,12 +80,8 @@ TEST(DecodeJaegerTracesTest, UiTraceFixture) {
 }
 
 TEST(DecodeJaegerTracesTest, OtlpToJaegerFixture) {
-  auto text = ReadFixture("jaeger_v1_ui_trace_api_response_otlp2jaeger.json");
-  if (!text) {
-    GTEST_SKIP() << "fixture jaeger_v1_ui_trace_api_response_otlp2jaeger.json not found "
-                    "in " TRACERIG_SHARED_DIR;
-  }
-  auto spans = DecodeJaegerTraces(*text);
+  TRACERIG_SHARED_FIXTURE(text, "jaeger_v1_ui_trace_api_response_otlp2jaeger.json");
+  auto spans = DecodeJaegerTraces(text);
   ASSERT_TRUE(spans.ok()) << spans.error().message;
   ASSERT_EQ(spans->size(), 2u);  // the same span twice, as the fixture has it
   for (const Span& s : *spans) {
@@ -238,27 +224,6 @@ TEST(PercentEncodeTest, EncodesAllButUnreserved) {
   EXPECT_EQ(PercentEncode("\xc3\xa9"), "%C3%A9");
   EXPECT_EQ(PercentEncode(""), "");
 }
-
-// Answers from a script, one per call, and remembers what was asked.
-class ScriptedFetcher final : public HttpFetcher {
- public:
-  explicit ScriptedFetcher(std::vector<std::string>* targets) : targets_(targets) {}
-  void Answer(unsigned status, std::string body) {
-    answers_.push_back(FetchResponse{status, std::move(body)});
-  }
-  void Fail(std::string reason) { answers_.push_back(MakeError(std::move(reason))); }
-  Result<FetchResponse> Get(std::string_view target) override {
-    targets_->emplace_back(target);
-    if (answers_.empty()) return MakeError("no scripted answer");
-    Result<FetchResponse> next = answers_.front();
-    answers_.pop_front();
-    return next;
-  }
-
- private:
-  std::vector<std::string>* targets_;
-  std::deque<Result<FetchResponse>> answers_;
-};
 
 class JaegerV1ClientTest : public ::testing::Test {
  protected:

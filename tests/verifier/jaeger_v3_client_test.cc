@@ -7,17 +7,18 @@
 
 #include <set>
 
-#include "tests/verifier/fake_fetcher.h"
+#include "tests/support/fixtures.h"
+#include "tests/support/scripted_fetcher.h"
 
 namespace tracerig {
 namespace {
 
+using test_support::ScriptedFetcher;
 using ::testing::HasSubstr;
 
 TEST(DecodeJaegerV3TracesTest, SmallestGetTraceFixture) {
-  auto text = ReadSharedFixture("jaeger_apiv3_get_trace.json");
-  if (!text) GTEST_SKIP() << "fixture jaeger_apiv3_get_trace.json not found";
-  auto spans = DecodeJaegerV3Traces(*text);
+  TRACERIG_SHARED_FIXTURE(text, "jaeger_apiv3_get_trace.json");
+  auto spans = DecodeJaegerV3Traces(text);
   ASSERT_TRUE(spans.ok()) << spans.error().message;
   ASSERT_EQ(spans->size(), 1u);
   const Span& s = (*spans)[0];
@@ -29,9 +30,8 @@ TEST(DecodeJaegerV3TracesTest, SmallestGetTraceFixture) {
 }
 
 TEST(DecodeJaegerV3TracesTest, HotrodFixtureIsOneTree) {
-  auto text = ReadSharedFixture("jaeger_apiv3_get_trace_hotrod.json");
-  if (!text) GTEST_SKIP() << "fixture jaeger_apiv3_get_trace_hotrod.json not found";
-  auto spans = DecodeJaegerV3Traces(*text);
+  TRACERIG_SHARED_FIXTURE(text, "jaeger_apiv3_get_trace_hotrod.json");
+  auto spans = DecodeJaegerV3Traces(text);
   ASSERT_TRUE(spans.ok()) << spans.error().message;
   ASSERT_EQ(spans->size(), 40u);
   std::set<uint64_t> ids;
@@ -58,9 +58,8 @@ TEST(DecodeJaegerV3TracesTest, HotrodFixtureIsOneTree) {
 }
 
 TEST(DecodeJaegerV3TracesTest, AnyValueProbeFixture) {
-  auto text = ReadSharedFixture("jaeger_apiv3_get_trace_anyvalue_probe.json");
-  if (!text) GTEST_SKIP() << "fixture jaeger_apiv3_get_trace_anyvalue_probe.json not found";
-  auto spans = DecodeJaegerV3Traces(*text);
+  TRACERIG_SHARED_FIXTURE(text, "jaeger_apiv3_get_trace_anyvalue_probe.json");
+  auto spans = DecodeJaegerV3Traces(text);
   ASSERT_TRUE(spans.ok()) << spans.error().message;
   ASSERT_FALSE(spans->empty());
   const Span& root = (*spans)[0];

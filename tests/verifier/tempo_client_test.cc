@@ -5,17 +5,18 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "tests/verifier/fake_fetcher.h"
+#include "tests/support/fixtures.h"
+#include "tests/support/scripted_fetcher.h"
 
 namespace tracerig {
 namespace {
 
+using test_support::ScriptedFetcher;
 using ::testing::HasSubstr;
 
 TEST(DecodeTempoTraceTest, KialiBookinfoFixtureBase64IdsAndEnumNames) {
-  auto text = ReadSharedFixture("tempo_v1_trace_by_id_kiali_bookinfo.json");
-  if (!text) GTEST_SKIP() << "fixture tempo_v1_trace_by_id_kiali_bookinfo.json not found";
-  auto spans = DecodeTempoTraceV1(*text);
+  TRACERIG_SHARED_FIXTURE(text, "tempo_v1_trace_by_id_kiali_bookinfo.json");
+  auto spans = DecodeTempoTraceV1(text);
   ASSERT_TRUE(spans.ok()) << spans.error().message;
   ASSERT_EQ(spans->size(), 8u);
   const Span& root = (*spans)[0];
@@ -34,9 +35,8 @@ TEST(DecodeTempoTraceTest, KialiBookinfoFixtureBase64IdsAndEnumNames) {
 }
 
 TEST(DecodeTempoTraceTest, OatsJavaFixture) {
-  auto text = ReadSharedFixture("tempo_v1_trace_by_id_oats_java.json");
-  if (!text) GTEST_SKIP() << "fixture tempo_v1_trace_by_id_oats_java.json not found";
-  auto spans = DecodeTempoTraceV1(*text);
+  TRACERIG_SHARED_FIXTURE(text, "tempo_v1_trace_by_id_oats_java.json");
+  auto spans = DecodeTempoTraceV1(text);
   ASSERT_TRUE(spans.ok()) << spans.error().message;
   ASSERT_EQ(spans->size(), 3u);
   EXPECT_EQ((*spans)[0].trace_id, (TraceId{0x077bd30f2f8154b5ull, 0x948dc04724f89ff5ull}));
@@ -48,9 +48,8 @@ TEST(DecodeTempoTraceTest, OatsJavaFixture) {
 }
 
 TEST(DecodeTempoTraceTest, TempopbEnvelopeFixtureWithHexIds) {
-  auto text = ReadSharedFixture("tempo_v1_batches_envelope_tempopb.json");
-  if (!text) GTEST_SKIP() << "fixture tempo_v1_batches_envelope_tempopb.json not found";
-  auto spans = DecodeTempoTraceV1(*text);
+  TRACERIG_SHARED_FIXTURE(text, "tempo_v1_batches_envelope_tempopb.json");
+  auto spans = DecodeTempoTraceV1(text);
   ASSERT_TRUE(spans.ok()) << spans.error().message;
   ASSERT_EQ(spans->size(), 1u);
   EXPECT_EQ((*spans)[0].trace_id, (TraceId{0x5b8efff798038103ull, 0xd269b633813fc60cull}));
@@ -109,14 +108,13 @@ TEST(DecodeTempoTraceTest, MalformedAnswersAreRejectedWithAReason) {
 }
 
 TEST(DecodeTempoSearchTest, KialiFixturesIncludingATrimmedId) {
-  auto bookinfo = ReadSharedFixture("tempo_search_traceql_kiali_bookinfo.json");
-  auto ambient = ReadSharedFixture("tempo_search_traceql_kiali_ambient.json");
-  if (!bookinfo || !ambient) GTEST_SKIP() << "tempo search fixtures not found";
-  auto ids = DecodeTempoSearch(*bookinfo);
+  TRACERIG_SHARED_FIXTURE(bookinfo, "tempo_search_traceql_kiali_bookinfo.json");
+  TRACERIG_SHARED_FIXTURE(ambient, "tempo_search_traceql_kiali_ambient.json");
+  auto ids = DecodeTempoSearch(bookinfo);
   ASSERT_TRUE(ids.ok()) << ids.error().message;
   EXPECT_EQ(*ids, (std::vector<TraceId>{{0x100cb753c787ed56ull, 0x57c8d88dafc176edull}}));
   // 31 hex digits: Tempo dropped the leading zero.
-  ids = DecodeTempoSearch(*ambient);
+  ids = DecodeTempoSearch(ambient);
   ASSERT_TRUE(ids.ok()) << ids.error().message;
   EXPECT_EQ(*ids, (std::vector<TraceId>{{0x02e299711ce47710ull, 0x289dc6640727404full}}));
 }

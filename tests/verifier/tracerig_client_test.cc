@@ -7,12 +7,13 @@
 #include <gtest/gtest.h>
 
 #include "export/otlp_codec.h"
+#include "tests/support/scripted_fetcher.h"
 #include "tests/verifier/batch_answer.h"
-#include "tests/verifier/fake_fetcher.h"
 
 namespace tracerig {
 namespace {
 
+using test_support::ScriptedFetcher;
 using ::testing::StartsWith;
 using verifier_testing::BatchCase;
 using verifier_testing::ExpectBatchAnswer;

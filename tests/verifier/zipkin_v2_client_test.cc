@@ -8,11 +8,13 @@
 #include <map>
 #include <set>
 
-#include "tests/verifier/fake_fetcher.h"
+#include "tests/support/fixtures.h"
+#include "tests/support/scripted_fetcher.h"
 
 namespace tracerig {
 namespace {
 
+using test_support::ScriptedFetcher;
 using ::testing::HasSubstr;
 
 const Span* FindByName(const std::vector<Span>& spans, std::string_view name, SpanKind kind) {
@@ -38,9 +40,8 @@ void ExpectOneTree(const std::vector<Span>& spans, size_t roots) {
 }
 
 TEST(DecodeZipkinTraceTest, YelpFixtureHasThreeSharedPairsAndOneTree) {
-  auto text = ReadSharedFixture("zipkin_v2_yelp.json");
-  if (!text) GTEST_SKIP() << "fixture zipkin_v2_yelp.json not found in " TRACERIG_SHARED_DIR;
-  auto spans = DecodeZipkinTrace(*text);
+  TRACERIG_SHARED_FIXTURE(text, "zipkin_v2_yelp.json");
+  auto spans = DecodeZipkinTrace(text);
   ASSERT_TRUE(spans.ok()) << spans.error().message;
   ASSERT_EQ(spans->size(), 16u);
   for (const Span& s : *spans) {
@@ -75,9 +76,8 @@ TEST(DecodeZipkinTraceTest, YelpFixtureHasThreeSharedPairsAndOneTree) {
 }
 
 TEST(DecodeZipkinTraceTest, SkewFixtureKeepsTimesAndReparentsTheServersLocalChild) {
-  auto text = ReadSharedFixture("zipkin_v2_skew.json");
-  if (!text) GTEST_SKIP() << "fixture zipkin_v2_skew.json not found in " TRACERIG_SHARED_DIR;
-  auto spans = DecodeZipkinTrace(*text);
+  TRACERIG_SHARED_FIXTURE(text, "zipkin_v2_skew.json");
+  auto spans = DecodeZipkinTrace(text);
   ASSERT_TRUE(spans.ok()) << spans.error().message;
   ASSERT_EQ(spans->size(), 4u);
   ExpectOneTree(*spans, 1);
@@ -96,9 +96,8 @@ TEST(DecodeZipkinTraceTest, SkewFixtureKeepsTimesAndReparentsTheServersLocalChil
 }
 
 TEST(DecodeZipkinTraceTest, Messaging128BitFixture) {
-  auto text = ReadSharedFixture("zipkin_v2_messaging_128bit.json");
-  if (!text) GTEST_SKIP() << "fixture zipkin_v2_messaging_128bit.json not found";
-  auto spans = DecodeZipkinTrace(*text);
+  TRACERIG_SHARED_FIXTURE(text, "zipkin_v2_messaging_128bit.json");
+  auto spans = DecodeZipkinTrace(text);
   ASSERT_TRUE(spans.ok()) << spans.error().message;
   ASSERT_EQ(spans->size(), 4u);
   ExpectOneTree(*spans, 1);
@@ -109,16 +108,15 @@ TEST(DecodeZipkinTraceTest, Messaging128BitFixture) {
 }
 
 TEST(DecodeZipkinTraceTest, EnvoyAndSingleObjectFixtures) {
-  auto envoy = ReadSharedFixture("zipkin_v2_envoy_single_span.json");
-  auto object = ReadSharedFixture("zipkin_v2_single_client_span_object.json");
-  if (!envoy || !object) GTEST_SKIP() << "zipkin fixtures not found in " TRACERIG_SHARED_DIR;
-  auto spans = DecodeZipkinTrace(*envoy);
+  TRACERIG_SHARED_FIXTURE(envoy, "zipkin_v2_envoy_single_span.json");
+  TRACERIG_SHARED_FIXTURE(object, "zipkin_v2_single_client_span_object.json");
+  auto spans = DecodeZipkinTrace(envoy);
   ASSERT_TRUE(spans.ok()) << spans.error().message;
   ASSERT_EQ(spans->size(), 1u);
   // A shared SERVER span with no CLIENT half keeps its id; no serviceName means "".
   EXPECT_EQ((*spans)[0].span_id, SpanId{0x978883983d506fa5ull});
   EXPECT_EQ((*spans)[0].service_name, "");
-  auto single = DecodeZipkinTrace(*object);
+  auto single = DecodeZipkinTrace(object);
   ASSERT_TRUE(single.ok()) << single.error().message;
   ASSERT_EQ(single->size(), 1u);
   EXPECT_EQ((*single)[0].kind, SpanKind::kClient);

@@ -1,27 +1,16 @@
-// Test doubles for the backend clients: an HttpFetcher answering from a script (recording every
-// target it was asked for) and the reader of ../shared/fixtures files.
+// An HttpFetcher answering from a script, for the backend clients' tests: no sockets, and every
+// target it was asked for is recorded.
 #pragma once
 
 #include <deque>
-#include <fstream>
-#include <optional>
-#include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "verifier/backend_client.h"
 
-namespace tracerig {
-
-// The fixture's bytes, or nullopt when ../shared is absent (tests then GTEST_SKIP).
-inline std::optional<std::string> ReadSharedFixture(const std::string& name) {
-  std::ifstream in(std::string(TRACERIG_SHARED_DIR) + "/fixtures/" + name, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+namespace tracerig::test_support {
 
 // Answers from a script, one per call, and remembers what was asked.
 class ScriptedFetcher final : public HttpFetcher {
@@ -45,4 +34,4 @@ class ScriptedFetcher final : public HttpFetcher {
   std::deque<Result<FetchResponse>> answers_;
 };
 
-}  // namespace tracerig
+}  // namespace tracerig::test_support
