@@ -42,6 +42,7 @@
 #include "topology/service_runtime.h"
 #include "verifier/http_fetcher.h"
 #include "verifier/backend_factory.h"
+#include "verifier/live_verification.h"
 #include "verifier/verify.h"
 
 namespace tracerig {
@@ -402,62 +403,6 @@ class ProgressPrinter {
   std::chrono::steady_clock::time_point last_;
   bool printed_once_ = false;
   bool dirty_ = false;
-};
-
-// Verification alongside the load, what `run` does unless --verify-after-load: the driver hands
-// each finished request to a LedgerFeed (DriverOptions::on_complete) and a verifier thread polls
-// each trace within a poll interval of its end, so time to queryable is measured per trace, not
-// bounded by how long the run went on after the request. The services and the exporter must
-// outlive Finish(), as must everything the constructor is given.
-class LiveVerification {
- public:
-  LiveVerification(const Scenario& scenario, const BackendClientFactory& clients,
-                   const VerifyOptions& options, const Clock& clock)
-      : feed_(options.concurrency, std::max<size_t>(1, options.max_traces_per_request)),
-        options_(options) {
-    thread_ = std::thread([this, &scenario, &clients, &clock] {
-      result_ = VerifyLedgerFeed(scenario, feed_, clients, options_, clock, sleeper_,
-                                 [this](size_t done, size_t total) {
-                                   settled_.store(done, std::memory_order_relaxed);
-                                   std::lock_guard lock(mu_);
-                                   if (after_load_) after_load_(done, total);
-                                 });
-    });
-  }
-  LiveVerification(const LiveVerification&) = delete;
-  LiveVerification& operator=(const LiveVerification&) = delete;
-  ~LiveVerification() {
-    if (thread_.joinable()) (void)Finish({});
-  }
-
-  // For DriverOptions::on_complete: thread-safe.
-  void Add(const LedgerEntry& entry) { feed_.Add(entry); }
-  // ", 1234 verified" for the load's progress line.
-  std::string ProgressSuffix() const {
-    return fmt::format(", {} verified",
-                       FormatRequestCount(settled_.load(std::memory_order_relaxed)));
-  }
-  // No more entries: waits for the rest to settle, calling `progress` (from a verifier thread)
-  // as they do. Call once.
-  Result<VerificationSummary> Finish(std::function<void(size_t done, size_t total)> progress) {
-    {
-      std::lock_guard lock(mu_);
-      after_load_ = std::move(progress);
-    }
-    feed_.Close();
-    thread_.join();
-    return std::move(*result_);
-  }
-
- private:
-  LedgerFeed feed_;
-  const VerifyOptions options_;
-  ThreadSleeper sleeper_;
-  std::atomic<size_t> settled_{0};
-  std::mutex mu_;
-  std::function<void(size_t, size_t)> after_load_;  // under mu_
-  std::optional<Result<VerificationSummary>> result_;
-  std::thread thread_;  // last: starts after every other member is ready
 };
 
 // The flags of `run --find-max-ingest` (docs/SATURATION.md), valid only with it.
