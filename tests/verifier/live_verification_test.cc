@@ -179,6 +179,7 @@ TEST_F(LiveVerificationTest, AnUnreachableBackendIsAnErrorNotMissingTraces) {
 
 TEST_F(LiveVerificationTest, FinishesProgressHearsOfTracesSettlingAfterTheLoad) {
   store_->visible = false;  // nothing queryable until well after Finish was called
+  options_.settle_incomplete_ns = 20'000 * kMs;  // absent until then, not judged missing
   std::vector<LedgerEntry> entries;
   for (uint64_t i = 0; i < 4; ++i) entries.push_back(Request(i));
   const BackendClientFactory clients = Clients();
