@@ -38,8 +38,10 @@ inline CommandFailure InfrastructureError(const Error& error) {
 template <typename T>
 class [[nodiscard]] OrFailure {
  public:
-  OrFailure(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
-  OrFailure(CommandFailure failure) : v_(std::move(failure)) {}  // NOLINT(google-explicit-constructor)
+  // NOLINTNEXTLINE(google-explicit-constructor)
+  OrFailure(T value) : v_(std::move(value)) {}
+  // NOLINTNEXTLINE(google-explicit-constructor)
+  OrFailure(CommandFailure failure) : v_(std::move(failure)) {}
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }

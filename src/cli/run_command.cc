@@ -33,7 +33,6 @@
 #include "report/render.h"
 #include "report/report_files.h"
 #include "report/run_report.h"
-#include "verifier/graph.h"
 #include "verifier/live_verification.h"
 #include "verifier/verify.h"
 
