@@ -13,7 +13,7 @@
 #include "export/otlp_codec.h"
 #include "net/http_client.h"
 #include "tests/verifier/test_spans.h"
-#include "verifier/http_fetcher.h"
+#include "verifier/blocking_http_fetcher.h"
 #include "verifier/jaeger_v1_client.h"
 #include "verifier/tracerig_client.h"
 #include "verifier/verify.h"

@@ -1,4 +1,5 @@
-// The subcommands. Each takes its arguments (after the subcommand name) and returns the exit code.
+// The subcommands, one file each (run_command.cc, ...). Each takes its arguments (after the
+// subcommand name) and returns the exit code.
 #pragma once
 
 #include <string>

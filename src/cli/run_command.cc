@@ -1,0 +1,281 @@
+// `tracerig run`: start the rig, drive the scenario's load, flush, verify (alongside the load or
+// after it), judge and write the reports. With --find-max-ingest it runs the saturation search.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "cli/command_failure.h"
+#include "cli/commands.h"
+#include "cli/flags.h"
+#include "cli/interrupt.h"
+#include "cli/progress_printer.h"
+#include "cli/rig.h"
+#include "cli/saturation_command.h"
+#include "cli/scenario_overrides.h"
+#include "cli/verify_flags.h"
+#include "core/rng.h"
+#include "core/units.h"
+#include "driver/ledger_io.h"
+#include "driver/load_driver.h"
+#include "driver/progress.h"
+#include "driver/schedule.h"
+#include "net/address.h"
+#include "report/render.h"
+#include "report/report_files.h"
+#include "report/run_report.h"
+#include "verifier/live_verification.h"
+#include "verifier/verify.h"
+
+namespace tracerig {
+namespace {
+
+// What the backend accepted from the start of the load to the end of the flush after it; the
+// embedded backend also says what its receivers counted (its whole life: only this run's spans).
+IngestFigures IngestDuringLoad(const ExporterStats& exporter, std::chrono::nanoseconds window,
+                               const EmbeddedBackend* embedded) {
+  IngestFigures f;
+  f.spans_exported = exporter.exported;
+  f.window_ns = static_cast<uint64_t>(std::max<int64_t>(0, window.count()));
+  if (f.window_ns > 0) {
+    f.spans_per_second = static_cast<double>(f.spans_exported) * 1e9 /
+                         static_cast<double>(f.window_ns);
+  }
+  if (embedded != nullptr) {
+    const IngestTotals totals = embedded->counters();
+    f.backend_spans_accepted = totals.spans_accepted;
+    f.backend_requests_rejected = totals.requests_rejected + embedded->http_rejections();
+  }
+  return f;
+}
+
+std::vector<FlagSpec> RunFlags() {
+  std::vector<FlagSpec> specs = kLoadFlags;
+  specs.insert(specs.end(),
+               {{"report", "FORMATS", "report formats, comma-separated: json (always), junit, "
+                                      "markdown, html"},
+                kFailOnFlag,
+                {"report-dir", "DIR", "where the run's report folder is created (default reports/)"},
+                {"quiet", "", "no progress and no summary on the terminal (the report is still written)"},
+                {"no-verify", "", "drive load and write the ledger, but do not query the backend"},
+                kVerifyAfterLoadFlag,
+                {"verify-timeout", "DURATION", "overall deadline for verification, counted from "
+                                               "the end of the load (default 60s)"},
+                {"verify-concurrency", "N", "backend queries in flight while verifying (default 8)"},
+                kQueryTimeoutFlag,
+                kPollIntervalFlag,
+                kSettleTimeFlag,
+                {"max-spans", "N", "embedded backend only: spans it keeps; the oldest whole traces "
+                                   "are evicted beyond (default 1000000)"}});
+  specs.insert(specs.end(), kSaturationFlags.begin(), kSaturationFlags.end());
+  return specs;
+}
+
+constexpr const char* kRunUsage = "tracerig run SCENARIO.toml [flags]";
+constexpr const char* kRunDescription =
+    "Starts the scenario's services on loopback (and the embedded backend unless the scenario\n"
+    "or --backend names another), drives open-loop load into the entry routes, flushes the\n"
+    "exporter, then queries the backend for every request sent and checks that each trace is\n"
+    "complete and unbroken. Writes reports/<scenario>-<UTC time>/report.json and ledger.jsonl.\n"
+    "Ctrl-C stops the load and still verifies and reports what was sent; twice exits at once.\n\n"
+    "Environment (external backends only): OTEL_EXPORTER_OTLP_ENDPOINT,\n"
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_PROTOCOL\n"
+    "set the export target when neither --export nor [backend] export does.\n\n"
+    "Benchmarking a backend: --find-max-ingest runs steps of --step-duration at rising rates\n"
+    "(--start-rate, x--rate-factor while a step passes, then bisection to --resolution) and\n"
+    "verifies each one; a step passes when its traces are as complete as [expect] completeness\n"
+    "asks, time to queryable p99 is within --ttq-p99 (if set) and tracerig kept up. It prints a\n"
+    "line per step and the highest sustained rate in req/s and spans/s, and writes\n"
+    "saturation.json; see docs/SATURATION.md. Exit 0 when a rate passed, 1 when none did, 3\n"
+    "when the backend could not be queried.\n\n"
+    "Exit codes: 0 pass · 1 conformance failures · 2 usage or scenario error ·\n"
+    "3 backend unreachable or infrastructure failure · 130 interrupted before anything was verified.";
+
+// One run of the scenario, its flags parsed.
+CommandOutcome RunScenario(const ParsedFlags& flags) {
+  if (flags.positional.size() != 1) {
+    return UsageError("give exactly one scenario file (see 'tracerig run --help')");
+  }
+  if (!flags.Has("find-max-ingest")) {
+    for (const auto& f : kSaturationFlags) {
+      if (flags.Has(f.name)) {
+        return UsageError(fmt::format("--{} applies only with --find-max-ingest", f.name));
+      }
+    }
+  }
+  auto scenario = LoadScenario(flags.positional[0]);
+  if (!scenario) return scenario.failure();
+  if (flags.Has("find-max-ingest")) return RunSaturationSearch(flags, std::move(*scenario));
+  if (auto s = ApplyLoadOverrides(flags, *scenario); !s) return UsageError(s.error());
+  if (auto s = ApplyDriverOverrides(flags, *scenario); !s) return UsageError(s.error());
+  auto formats = ParseReportFormatList(flags.Get("report").value_or("json"));
+  if (!formats) return UsageError(formats.error());
+  // A closed loop paces itself: no schedule is planned for it.
+  std::unique_ptr<Schedule> schedule;
+  if (scenario->load.model != LoadModel::kClosed) {
+    auto planned = MakeSchedule(scenario->load, scenario->seed);
+    if (!planned) return UsageError(planned.error());
+    schedule = std::move(*planned);
+  }
+  auto parsed_verify_options = ParseRunVerifyOptions(flags);
+  if (!parsed_verify_options) return UsageError(parsed_verify_options.error());
+  const VerifyOptions verify_options = std::move(*parsed_verify_options);
+  auto service_threads = ParseServiceThreads(flags);
+  if (!service_threads) return UsageError(service_threads.error());
+  const size_t threads = *service_threads;
+  const bool quiet = flags.Has("quiet");
+  const std::atomic<bool>& stop = InstallInterruptHandler(kRunInterruptMessage);
+  const Clock& clock = SystemClock::Instance();
+
+  RunReport report;
+  report.tracerig_version = TracerigVersion();
+  report.scenario_name = scenario->name;
+  report.scenario_file = flags.positional[0];
+  report.seed = scenario->seed;
+  report.target_rate = scenario->load.rate;
+  report.load_model = std::string(LoadModelName(scenario->load.model));
+  report.target_duration_ns = scenario->load.duration_ns;
+  report.expect = scenario->expect;
+  report.expected_edges = ExpectedGraphEdges(*scenario);
+  if (auto s = ApplyFailOn(flags, report); !s) return UsageError(s.error());
+  report.started_unix_nano = clock.NowUnixNano();
+  const std::string report_dir =
+      (std::filesystem::path(flags.Get("report-dir").value_or("reports")) / ReportDirName(report))
+          .string();
+
+  auto rig = StartRig(*scenario, flags, RigOptions{threads, /*query_clients=*/true}, clock);
+  if (!rig) return rig.failure();
+  const StartedBackend& backend = rig->backend;
+  const BackendClientFactory& query_clients = rig->query_clients;
+  BatchingExporter& exporter = *rig->exporter;
+  TopologyRuntime& topology = *rig->topology;
+  report.backend = backend.plan.Describe();
+  report.services = topology.services();
+
+  std::vector<tcp::endpoint> entry_endpoints;
+  for (const auto& entry : scenario->load.entries) {
+    entry_endpoints.push_back(*topology.EndpointOf(entry.service));
+  }
+  DriverOptions driver_options;
+  driver_options.warmup_ns = scenario->load.warmup_ns;
+  driver_options.seed = scenario->seed;
+  driver_options.id_seed = Rng::Mix(rig->id_seed, 0xd1);
+  const bool verify = !flags.Has("no-verify");
+  std::optional<LiveVerification> live;
+  if (verify && !flags.Has("verify-after-load")) {
+    live.emplace(*scenario, query_clients, verify_options, clock);
+    driver_options.on_complete = [&live](const LedgerEntry& e) { live->Add(e); };
+  }
+  LoadDriver driver(*scenario, entry_endpoints, std::move(schedule), exporter, clock,
+                    driver_options);
+
+  ProgressPrinter progress(quiet);
+  if (!quiet) {
+    std::fprintf(stderr, "tracerig: scenario \"%s\": %zu services up; backend: %s\n",
+                 scenario->name.c_str(), report.services.size(), report.backend.c_str());
+    if (scenario->load.model == LoadModel::kClosed) {
+      std::fprintf(stderr, "tracerig: load model closed (closed loop): %u virtual users for %s\n",
+                   scenario->load.virtual_users, FormatDuration(scenario->load.duration_ns).c_str());
+    } else {
+      std::fprintf(stderr, "tracerig: load model %s: %s requests over %s\n",
+                   std::string(LoadModelName(scenario->load.model)).c_str(),
+                   FormatRequestCount(PlannedRequests(scenario->load)).c_str(),
+                   FormatDuration(scenario->load.duration_ns).c_str());
+    }
+  }
+  const auto load_start = std::chrono::steady_clock::now();
+  report.load = driver.Run(
+      stop,
+      [&](const DriverProgress& p) {
+        auto ex = exporter.stats();
+        progress.Line(FormatProgressLine(p, ex.exported, ex.dropped_queue_full + ex.dropped_failed) +
+                      (live ? live->ProgressSuffix() : ""));
+      },
+      250'000'000ull);
+  progress.Done();
+
+  // What the run recorded so far goes to the backend before it is judged. The services stay up
+  // while the traces are verified: spans they still hold (a delay-export fault) arrive during
+  // verification, when they would arrive in a real system, so their lateness can be measured.
+  bool flushed = exporter.Flush(std::chrono::seconds(30));
+  report.ingest = IngestDuringLoad(exporter.stats(), std::chrono::steady_clock::now() - load_start,
+                                   backend.embedded.get());
+
+  // The ledger is written before verification, so a later `tracerig verify` can use it.
+  std::error_code ec;
+  std::filesystem::create_directories(report_dir, ec);
+  {
+    std::ofstream ledger_file(std::filesystem::path(report_dir) / "ledger.jsonl", std::ios::trunc);
+    ledger_file << LedgerHeaderLine(scenario->name, scenario->seed);
+    for (const auto& e : report.load.ledger) ledger_file << LedgerEntryLine(e);
+    if (!ledger_file) {
+      PrintCommandError("run", fmt::format("cannot write the ledger in {}", report_dir));
+    }
+  }
+
+  auto verify_progress = [&](size_t done, size_t total) {
+    progress.Line(fmt::format("verifying {}/{} traces", done, total), done == total);
+  };
+  if (!verify) {
+    report.verification_skipped = true;
+  } else if (report.load.ledger.empty()) {
+    // Nothing was sent (an interrupt before the first request): nothing to verify or to judge.
+    if (live) (void)live->Finish({});
+  } else {
+    ThreadSleeper sleeper;
+    auto verified = live ? live->Finish(verify_progress)
+                         : VerifyLedger(*scenario, report.load.ledger, query_clients,
+                                        verify_options, clock, sleeper, verify_progress);
+    progress.Done();
+    if (verified) {
+      report.verification = std::move(*verified);
+    } else {
+      report.verification_error = verified.error().message;
+    }
+  }
+  // Stopping hands over whatever the services still hold; nothing recorded is lost.
+  topology.Stop();
+  report.topology = topology.stats();
+  flushed = exporter.Flush(std::chrono::seconds(30)) && flushed;
+  auto ex = exporter.stats();
+  report.exporter = ExportFigures{ex.submitted, ex.exported, ex.dropped_queue_full,
+                                  ex.dropped_failed, ex.rejected, ex.retries, ex.batches, flushed};
+  exporter.Shutdown(std::chrono::seconds(5));
+  if (backend.embedded) backend.embedded->Stop();
+
+  report.finished_unix_nano = clock.NowUnixNano();
+  Judge(report);
+  std::vector<Result<std::string>> written = WriteReports(report, report_dir, *formats);
+  if (!quiet) std::fputs(RenderTerminalSummary(report).c_str(), stdout);
+  for (const auto& w : written) {
+    if (w) {
+      if (!quiet) std::printf("report: %s\n", w->c_str());
+    } else {
+      PrintCommandError("run", w.error().message);
+      if (report.exit_code == kExitPass) report.exit_code = kExitInfrastructure;
+    }
+  }
+  std::fflush(stdout);
+  return report.exit_code;
+}
+
+}  // namespace
+
+int RunCommand(const std::vector<std::string>& args) {
+  const std::vector<FlagSpec> specs = RunFlags();
+  std::string help = CommandHelp(kRunUsage, kRunDescription, specs);
+  ParsedFlags flags;
+  if (auto code = ParseCommandFlags("run", args, specs, help, flags)) return *code;
+  return ExitCodeOf("run", RunScenario(flags));
+}
+
+}  // namespace tracerig
