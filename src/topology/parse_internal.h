@@ -74,13 +74,17 @@ struct EntrySite {
   SourceLocation route_at;
 };
 
-// Where each written part of a fault is, for messages of the second pass.
+// Where each written part of a fault is, for messages of the second pass, and which parts were
+// read: a fault with an invalid part is still checked on the parts that are valid.
 struct FaultSite {
   SourceLocation service_at;
   std::optional<SourceLocation> route_at;
   std::optional<SourceLocation> callee_at;
-  std::optional<SourceLocation> format_at;
-  std::optional<SourceLocation> window_at;
+  std::optional<SourceLocation> format_at;  // set when the format is valid
+  std::optional<SourceLocation> window_at;  // set when the window is valid
+  bool kind_ok = true;
+  bool route_ok = true;
+  bool callee_ok = true;
 };
 
 // A service named by an [expect] entry; `who` says which kind of entry ("sampling entry").
@@ -216,7 +220,7 @@ class ScenarioParser {
   std::vector<ServiceReference> expect_services_;
   bool entries_written_ = false;
   bool entries_incomplete_ = false;  // a load entry was dropped after an error
-  bool calls_incomplete_ = false;    // a call was dropped after an error
+  bool calls_incomplete_ = false;    // a call whose callee is not known was dropped after an error
   bool names_resolved_ = true;       // every call and load entry names an existing route
   bool services_written_ = false;
   bool load_ok_ = true;  // the load's duration is known (the default's, or as written)
