@@ -59,14 +59,12 @@ std::optional<std::string> GetEnv(const std::string& name) {
 
 // Reads and parses a scenario file, printing every diagnostic. nullopt means exit 2.
 std::optional<Scenario> LoadScenario(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::fprintf(stderr, "%s: cannot read file\n", path.c_str());
+  const Result<std::string> text = ReadScenarioFile(path);
+  if (!text) {
+    std::fprintf(stderr, "%s: cannot read file: %s\n", path.c_str(), text.error().message.c_str());
     return std::nullopt;
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  ParseResult parsed = ParseScenario(path, text.str());
+  ParseResult parsed = ParseScenario(path, *text);
   for (const auto& d : parsed.diagnostics) std::fprintf(stderr, "%s\n", d.ToString().c_str());
   if (!parsed.ok()) return std::nullopt;
   return std::move(*parsed.scenario);

@@ -79,9 +79,10 @@ bool ScenarioParser::LoadDocument(const std::string& path, std::string_view text
       Error(element.source(), fmt::format("\"{}\" is included more than once", resolved));
       continue;
     }
-    const std::optional<std::string> contents = environment_.read_file(resolved);
+    const Result<std::string> contents = environment_.read_file(resolved);
     if (!contents) {
-      Error(element.source(), fmt::format("cannot read included file \"{}\"", resolved));
+      Error(element.source(), fmt::format("cannot read included file \"{}\": {}", resolved,
+                                          contents.error().message));
       continue;
     }
     file_order_.emplace(resolved, file_order_.size());

@@ -354,6 +354,18 @@ TEST_F(CliE2eTest, ScenarioErrorsExit2WithFileLineColumn) {
   EXPECT_EQ(run.exit_code, 2) << run.output;
 }
 
+TEST_F(CliE2eTest, ValidateSaysWhyAScenarioCannotBeRead) {
+  const std::string missing = (dir_ / "missing.toml").string();
+  auto r = RunTracerig({"validate", missing, dir_.string()});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find(missing + ": cannot read file: No such file or directory\n"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find(dir_.string() + ": cannot read file: Is a directory\n"),
+            std::string::npos)
+      << r.output;
+}
+
 TEST_F(CliE2eTest, ValidateAcceptsTheShippedScenarios) {
   auto r = RunTracerig({"validate", "scenarios/quickstart.toml",
                         "scenarios/quickstart-drop-context.toml", "scenarios/ramp.toml",

@@ -1,10 +1,9 @@
 // ParseScenario reports every problem of a file in one pass: an invalid option does not hide the
 // name, reachability, cycle and fault checks of the second pass. Also its warnings (problems that
-// do not stop a run) and why an included file cannot be read.
+// do not stop a run), and why a scenario file cannot be read.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <map>
 #include <string>
 #include <vector>
 
@@ -132,6 +131,15 @@ TEST(ParseDiagnosticsTest, InvalidKeysHideNoUnknownName) {
     EXPECT_FALSE(result.ok());
     EXPECT_EQ(Render(result.diagnostics), c.diagnostics);
   }
+}
+
+TEST(ParseDiagnosticsTest, ReadScenarioFileSaysWhy) {
+  const Result<std::string> missing = ReadScenarioFile("/nonexistent/x.toml");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().message, "No such file or directory");
+  const Result<std::string> directory = ReadScenarioFile("/");
+  ASSERT_FALSE(directory.ok());
+  EXPECT_EQ(directory.error().message, "Is a directory");
 }
 
 }  // namespace

@@ -43,9 +43,9 @@ std::vector<std::string> Render(const ParseResult& result) {
 ParseEnvironment FakeEnvironment(std::map<std::string, std::string> files,
                                  std::map<std::string, std::string> env = {}) {
   ParseEnvironment environment;
-  environment.read_file = [files](const std::string& path) -> std::optional<std::string> {
+  environment.read_file = [files](const std::string& path) -> Result<std::string> {
     auto it = files.find(path);
-    if (it == files.end()) return std::nullopt;
+    if (it == files.end()) return MakeError("No such file or directory");
     return it->second;
   };
   environment.get_env = [env](const std::string& name) -> std::optional<std::string> {
@@ -431,7 +431,7 @@ TEST(ParseLanguageTest, InvalidInputsReportExactDiagnostics) {
        {"t.toml:15:10: \"amount\" must be a duration string such as \"250ms\", got integer"}},
       {"include of a missing file",
        "include = [\"missing.toml\"]\n" + kHead,
-       {"t.toml:1:12: cannot read included file \"missing.toml\""}},
+       {"t.toml:1:12: cannot read included file \"missing.toml\": No such file or directory"}},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.label);
