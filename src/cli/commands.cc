@@ -57,7 +57,8 @@ std::optional<std::string> GetEnv(const std::string& name) {
   return std::string(v);
 }
 
-// Reads and parses a scenario file, printing every diagnostic. nullopt means exit 2.
+// Reads and parses a scenario file, printing every diagnostic, then every warning. nullopt means
+// exit 2.
 std::optional<Scenario> LoadScenario(const std::string& path) {
   const Result<std::string> text = ReadScenarioFile(path);
   if (!text) {
@@ -66,6 +67,9 @@ std::optional<Scenario> LoadScenario(const std::string& path) {
   }
   ParseResult parsed = ParseScenario(path, *text);
   for (const auto& d : parsed.diagnostics) std::fprintf(stderr, "%s\n", d.ToString().c_str());
+  for (const auto& w : parsed.warnings) {
+    std::fprintf(stderr, "%s: warning: %s\n", w.where.ToString().c_str(), w.message.c_str());
+  }
   if (!parsed.ok()) return std::nullopt;
   return std::move(*parsed.scenario);
 }
@@ -795,7 +799,8 @@ int ValidateCommand(const std::vector<std::string>& args) {
       CommandHelp("tracerig validate SCENARIO.toml...",
                   "Parses and validates scenario files without running them. Every problem\n"
                   "is printed as file:line:column: message; the exit code is 2 if any file\n"
-                  "has a problem, 0 otherwise.",
+                  "has a problem, 0 otherwise. Warnings (settings that have no effect) are\n"
+                  "printed as file:line:column: warning: message and leave the exit code 0.",
                   specs);
   if (auto code = ParseCommandFlags("validate", args, specs, help, flags)) return *code;
   if (flags.positional.empty()) {

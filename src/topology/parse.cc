@@ -61,20 +61,25 @@ ParseResult ScenarioParser::Run(std::string_view text) {
     CheckReachable();
     CheckFaults();
     CheckExpectedServices();
+    WarnEntrySamplingUnused();
   }
 
-  std::stable_sort(diagnostics_.begin(), diagnostics_.end(),
-                   [&](const Diagnostic& x, const Diagnostic& y) {
-                     return std::tuple(FileOrder(x.where.file), x.where.line, x.where.column) <
-                            std::tuple(FileOrder(y.where.file), y.where.line, y.where.column);
-                   });
-  // A template used by several services would otherwise repeat its own problems once per use.
-  diagnostics_.erase(std::unique(diagnostics_.begin(), diagnostics_.end(),
-                                 [](const Diagnostic& x, const Diagnostic& y) {
-                                   return x.ToString() == y.ToString();
-                                 }),
-                     diagnostics_.end());
+  auto sort = [&](std::vector<Diagnostic>& list) {
+    std::stable_sort(list.begin(), list.end(), [&](const Diagnostic& x, const Diagnostic& y) {
+      return std::tuple(FileOrder(x.where.file), x.where.line, x.where.column) <
+             std::tuple(FileOrder(y.where.file), y.where.line, y.where.column);
+    });
+    // A template used by several services would otherwise repeat its own problems once per use.
+    list.erase(std::unique(list.begin(), list.end(),
+                           [](const Diagnostic& x, const Diagnostic& y) {
+                             return x.ToString() == y.ToString();
+                           }),
+               list.end());
+  };
+  sort(diagnostics_);
+  sort(warnings_);
   result.diagnostics = std::move(diagnostics_);
+  result.warnings = std::move(warnings_);
   if (result.diagnostics.empty()) result.scenario = std::move(scenario_);
   return result;
 }

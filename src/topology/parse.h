@@ -23,6 +23,9 @@ struct Diagnostic {
 struct ParseResult {
   std::optional<Scenario> scenario;     // set exactly when there are no diagnostics
   std::vector<Diagnostic> diagnostics;  // every problem found, sorted by file and position
+  // Problems that do not stop a run (a setting that has no effect), sorted the same way; found
+  // whether or not there are diagnostics. Printed as "file:line:col: warning: message".
+  std::vector<Diagnostic> warnings;
   bool ok() const { return scenario.has_value() && diagnostics.empty(); }
 };
 

@@ -189,6 +189,10 @@ class ScenarioParser {
   bool ParseAmount(const toml::node& node, FaultKind kind, Fault& fault);
   void CheckFaults();
 
+  // parse_warnings.cc: settings that have no effect.
+  void Warn(SourceLocation where, std::string message);
+  void WarnEntrySamplingUnused();
+
   // parse_expect.cc: [expect], and the services its entries name.
   void ParseExpect(const toml::table& root);
   std::optional<std::string> ExpectedService(const toml::node& node, std::string_view who);
@@ -207,9 +211,12 @@ class ScenarioParser {
   std::map<std::string, size_t, std::less<>> file_order_;  // for sorting diagnostics
   Scenario scenario_;
   std::vector<Diagnostic> diagnostics_;
+  std::vector<Diagnostic> warnings_;
   std::optional<Protocol> default_protocol_;
   std::optional<std::vector<std::string>> default_propagation_;
   std::optional<SamplingPolicy> default_sampling_;
+  SourceLocation default_sampling_at_;
+  std::map<size_t, SourceLocation> sampling_at_;  // service index -> its sampling as written
   std::map<std::string, std::pair<const toml::table*, SourceLocation>, std::less<>> templates_;
   std::map<std::string, SourceLocation, std::less<>> service_lines_;  // name -> first definition
   std::map<std::string, SourceLocation, std::less<>> service_at_;

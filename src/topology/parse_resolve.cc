@@ -100,7 +100,10 @@ void ScenarioParser::ParseDefaults(const toml::table& root) {
   CheckKeys(*t, "[defaults]", kDefaultsKeys);
   if (const auto* n = t->get("protocol")) default_protocol_ = ParseProtocol(*n);
   if (const auto* n = t->get("propagation")) default_propagation_ = ParsePropagation(*n);
-  if (const auto* n = t->get("sampling")) default_sampling_ = ParseSampling(*n);
+  if (const auto* n = t->get("sampling")) {
+    default_sampling_ = ParseSampling(*n);
+    default_sampling_at_ = Loc(n->source());
+  }
 }
 
 // [[templates]]: service bodies with a name, used by `template = "name"` in [[services]]. Their

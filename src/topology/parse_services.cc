@@ -223,9 +223,13 @@ Service ScenarioParser::ParseService(const ServiceBody& body) {
     }
   }
   if (const auto* n = external ? nullptr : body.get("sampling")) {
-    if (auto p = ParseSampling(*n)) service.sampling = *p;
+    if (auto p = ParseSampling(*n)) {
+      service.sampling = *p;
+      sampling_at_[index] = Loc(n->source());
+    }
   } else if (default_sampling_) {
     service.sampling = *default_sampling_;
+    sampling_at_[index] = default_sampling_at_;
   }
   if (const auto* n = external ? nullptr : body.get("export")) {
     auto v = AsString(*n, "export");

@@ -133,6 +133,94 @@ TEST(ParseDiagnosticsTest, InvalidKeysHideNoUnknownName) {
   }
 }
 
+// Eight lines: the load's first entry is "front", whose sampling is line 7's, from column 12;
+// `more` follows, and `entries` are more load entries on line 4.
+std::string EntryWithSampling(const std::string& sampling, const std::string& more = "",
+                              const std::string& entries = "") {
+  return "[scenario]\nname = \"t\"\n"
+         "[load]\nentries = [{ service = \"front\", route = \"R\" }" +
+         entries +
+         "]\n"
+         "[[services]]\nname = \"front\"\nsampling = \"" +
+         sampling + "\"\nroutes = [{ name = \"R\" }]\n" + more;
+}
+
+struct WarningCase {
+  const char* label;
+  std::string text;
+  std::vector<std::string> warnings;
+};
+
+TEST(ParseDiagnosticsTest, WarningsSayWhatHasNoEffect) {
+  const std::string kUnused =
+      "t.toml:7:12: service \"front\" is a load entry and gets requests only from the driver, "
+      "which sends every one sampled; its sampling \"parent-based(0.5)\" follows that flag and "
+      "never uses the ratio 0.5 (write \"ratio(0.5)\" to sample at the entry)";
+  const WarningCase cases[] = {
+      {"parent-based ratio at a load entry", EntryWithSampling("parent-based(0.5)"), {kUnused}},
+      {"parent-based ratio on the default entry, from [defaults]",
+       "[scenario]\nname = \"t\"\n[defaults]\nsampling = \"parent-based(0.25)\"\n"
+       "[[services]]\nname = \"front\"\nroutes = [{ name = \"R\" }]\n",
+       {"t.toml:4:12: service \"front\" is a load entry and gets requests only from the driver, "
+        "which sends every one sampled; its sampling \"parent-based(0.25)\" follows that flag "
+        "and never uses the ratio 0.25 (write \"ratio(0.25)\" to sample at the entry)"}},
+      {"parent-based ratio from a template",
+       "[scenario]\nname = \"t\"\n[[templates]]\nname = \"edge\"\n"
+       "sampling = \"parent-based(0.5)\"\n"
+       "[[services]]\nname = \"front\"\ntemplate = \"edge\"\nroutes = [{ name = \"R\" }]\n",
+       {"t.toml:5:12: service \"front\" is a load entry and gets requests only from the driver, "
+        "which sends every one sampled; its sampling \"parent-based(0.5)\" follows that flag and "
+        "never uses the ratio 0.5 (write \"ratio(0.5)\" to sample at the entry)"}},
+      {"plain parent-based", EntryWithSampling("parent-based"), {}},
+      {"parent-based(1)", EntryWithSampling("parent-based(1)"), {}},
+      {"ratio at a load entry", EntryWithSampling("ratio(0.5)"), {}},
+      // Baggage carries no sampled flag: the entry has no parent and the ratio decides.
+      {"entry reading only baggage",
+       "[scenario]\nname = \"t\"\n[[services]]\nname = \"front\"\n"
+       "sampling = \"parent-based(0.5)\"\npropagation = [\"baggage\"]\n"
+       "routes = [{ name = \"R\" }]\n",
+       {}},
+      // Requests from another service may come without a context the entry can read.
+      {"entry also called by a service",
+       EntryWithSampling("parent-based(0.5)",
+                         "[[services]]\nname = \"back\"\n"
+                         "routes = [{ name = \"S\", calls = [{ service = \"front\", route = \"R\" "
+                         "}] }]\n",
+                         ", { service = \"back\", route = \"S\" }"),
+       {}},
+      // A new-trace fault ignores the driver's context: the ratio decides then.
+      {"entry with a new-trace fault",
+       EntryWithSampling("parent-based(0.5)",
+                         "[[faults]]\nkind = \"new-trace\"\nservice = \"front\"\n"),
+       {}},
+      {"parent-based ratio on a service that is not an entry",
+       EntryWithSampling("always", "[[services]]\nname = \"back\"\n"
+                                   "sampling = \"parent-based(0.5)\"\n"
+                                   "routes = [{ name = \"S\" }]\n"
+                                   "[[services]]\nname = \"mid\"\n"
+                                   "routes = [{ name = \"M\", calls = [{ service = \"back\", "
+                                   "route = \"S\" }] }]\n",
+                         ", { service = \"mid\", route = \"M\" }"),
+       {}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.label);
+    const ParseResult result = Parse(c.text);
+    EXPECT_THAT(Render(result.diagnostics), IsEmpty());
+    EXPECT_TRUE(result.ok());
+    EXPECT_EQ(Render(result.warnings), c.warnings);
+  }
+}
+
+TEST(ParseDiagnosticsTest, WarningsComeWithErrors) {
+  const ParseResult result =
+      Parse(EntryWithSampling("parent-based(0.5)", "[expect]\ncompleteness = 2\n"));
+  EXPECT_FALSE(result.ok());
+  EXPECT_THAT(Render(result.diagnostics),
+              ElementsAre("t.toml:10:16: \"completeness\" must be between 0 and 1, got 2"));
+  EXPECT_EQ(result.warnings.size(), 1u);
+}
+
 TEST(ParseDiagnosticsTest, ReadScenarioFileSaysWhy) {
   const Result<std::string> missing = ReadScenarioFile("/nonexistent/x.toml");
   ASSERT_FALSE(missing.ok());
