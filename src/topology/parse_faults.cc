@@ -189,8 +189,7 @@ void ScenarioParser::CheckFaults() {
                                          f.service));
       continue;
     }
-    if (!site.route_ok) continue;
-    if (!f.route.empty() && service->FindRoute(f.route) == nullptr) {
+    if (site.route_ok && !f.route.empty() && service->FindRoute(f.route) == nullptr) {
       Error(*site.route_at,
             fmt::format("fault names unknown route \"{}\" of service \"{}\"{}", f.route, f.service,
                         DidYouMean(f.route, RouteNames(*service))));
@@ -202,7 +201,8 @@ void ScenarioParser::CheckFaults() {
                         FormatDuration(f.window_start_ns),
                         FormatDuration(scenario_.load.duration_ns)));
     }
-    if (!site.kind_ok || !site.callee_ok || !IsEdgeFault(f.kind)) continue;
+    // An invalid kind, route or callee would make what follows guess.
+    if (!site.kind_ok || !site.route_ok || !site.callee_ok || !IsEdgeFault(f.kind)) continue;
     // The services this service (or the fault's route) calls.
     std::vector<std::string_view> callees;
     const size_t index = static_cast<size_t>(service - scenario_.services.data());

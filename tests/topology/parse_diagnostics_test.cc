@@ -117,6 +117,11 @@ TEST(ParseDiagnosticsTest, InvalidKeysHideNoUnknownName) {
        kPair + "[[faults]]\nkind = \"wrong-format\"\nservice = \"nowhere\"\nformat = \"b4\"\n",
        {"t.toml:11:11: fault names unknown service \"nowhere\"",
         "t.toml:12:10: unknown propagation format \"b4\" (did you mean \"b3\"?)"}},
+      {"empty route and a window after the load",
+       kPair + "[[faults]]\nkind = \"drop-span\"\nservice = \"b\"\nroute = \"\"\n"
+               "window = [\"1h\", \"2h\"]\n",
+       {"t.toml:12:9: \"route\" must not be empty",
+        "t.toml:13:10: fault window starts at 3600s, when the load is over (it lasts 5s)"}},
       // The same for an [expect] sampling entry.
       {"sampling entry mixing forms names an unknown service",
        kPair + "[expect]\nsampling = [{ service = \"nowhere\", errors = \"always\" }]\n",
