@@ -37,8 +37,8 @@ void ScenarioParser::WarnEntrySamplingUnused() {
     bool new_trace = false;  // or a fault of unknown kind, which may be one
     for (size_t i = 0; i < scenario_.faults.size(); ++i) {
       if (scenario_.faults[i].service != name) continue;
-      new_trace = new_trace || !fault_sites_[i].kind_ok ||
-                  scenario_.faults[i].kind == FaultKind::kNewTrace;
+      new_trace =
+          new_trace || !fault_sites_[i].kind_ok || scenario_.faults[i].kind == FaultKind::kNewTrace;
     }
     if (new_trace) continue;
     const auto at = sampling_at_.find(static_cast<size_t>(service - scenario_.services.data()));

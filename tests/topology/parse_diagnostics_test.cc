@@ -56,7 +56,8 @@ TEST(ParseDiagnosticsTest, InvalidCallOptionsHideNoCycleOrUnreachableService) {
       {"retry_backoff = \"10ms\"",
        "t.toml:9:56: \"retry_backoff\" needs \"retries\" (the wait before each retry)"},
       {"request_bytes = -1", "t.toml:9:56: \"request_bytes\" must be 0 or greater, got -1"},
-      {"timout = \"1s\"", "t.toml:9:40: unknown key \"timout\" in call (did you mean \"timeout\"?)"},
+      {"timout = \"1s\"",
+       "t.toml:9:40: unknown key \"timout\" in call (did you mean \"timeout\"?)"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.option);
@@ -199,12 +200,13 @@ TEST(ParseDiagnosticsTest, WarningsSayWhatHasNoEffect) {
                          "[[faults]]\nkind = \"new-trace\"\nservice = \"front\"\n"),
        {}},
       {"parent-based ratio on a service that is not an entry",
-       EntryWithSampling("always", "[[services]]\nname = \"back\"\n"
-                                   "sampling = \"parent-based(0.5)\"\n"
-                                   "routes = [{ name = \"S\" }]\n"
-                                   "[[services]]\nname = \"mid\"\n"
-                                   "routes = [{ name = \"M\", calls = [{ service = \"back\", "
-                                   "route = \"S\" }] }]\n",
+       EntryWithSampling("always",
+                         "[[services]]\nname = \"back\"\n"
+                         "sampling = \"parent-based(0.5)\"\n"
+                         "routes = [{ name = \"S\" }]\n"
+                         "[[services]]\nname = \"mid\"\n"
+                         "routes = [{ name = \"M\", calls = [{ service = \"back\", "
+                         "route = \"S\" }] }]\n",
                          ", { service = \"mid\", route = \"M\" }"),
        {}},
   };
