@@ -3,8 +3,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string_view>
 #include <tuple>
 
@@ -40,15 +38,16 @@ const std::vector<FlagSpec> kLoadFlags = {
 };
 
 OrFailure<Scenario> LoadScenario(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::fprintf(stderr, "%s: cannot read file\n", path.c_str());
+  const Result<std::string> text = ReadScenarioFile(path);
+  if (!text) {
+    std::fprintf(stderr, "%s: cannot read file: %s\n", path.c_str(), text.error().message.c_str());
     return UsageError("");
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  ParseResult parsed = ParseScenario(path, text.str());
+  ParseResult parsed = ParseScenario(path, *text);
   for (const auto& d : parsed.diagnostics) std::fprintf(stderr, "%s\n", d.ToString().c_str());
+  for (const auto& w : parsed.warnings) {
+    std::fprintf(stderr, "%s: warning: %s\n", w.where.ToString().c_str(), w.message.c_str());
+  }
   if (!parsed.ok()) return UsageError("");
   return std::move(*parsed.scenario);
 }

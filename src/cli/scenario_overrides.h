@@ -18,8 +18,8 @@ namespace tracerig {
 extern const std::vector<FlagSpec> kLoadFlags;
 extern const FlagSpec kFailOnFlag;
 
-// Reads and parses a scenario file, printing every diagnostic; the failure is then a usage error
-// with nothing more to print.
+// Reads and parses a scenario file, printing every diagnostic, then every warning; a failure is
+// then a usage error with nothing more to print.
 OrFailure<Scenario> LoadScenario(const std::string& path);
 
 // Applies --duration/--rate/--seed over the scenario's values. Returns an error for bad values.

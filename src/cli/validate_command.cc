@@ -18,7 +18,8 @@ int ValidateCommand(const std::vector<std::string>& args) {
       CommandHelp("tracerig validate SCENARIO.toml...",
                   "Parses and validates scenario files without running them. Every problem\n"
                   "is printed as file:line:column: message; the exit code is 2 if any file\n"
-                  "has a problem, 0 otherwise.",
+                  "has a problem, 0 otherwise. Warnings (settings that have no effect) are\n"
+                  "printed as file:line:column: warning: message and leave the exit code 0.",
                   specs);
   if (auto code = ParseCommandFlags("validate", args, specs, help, flags)) return *code;
   if (flags.positional.empty()) {

@@ -7,9 +7,10 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
+#include <cstring>
 #include <tuple>
 #include <utility>
 
@@ -24,8 +25,8 @@ constexpr std::string_view kScenarioKeys[] = {"name", "description", "seed"};
 ParseEnvironment FillIn(const ParseEnvironment& environment) {
   ParseEnvironment filled = environment;
   if (!filled.read_file)
-    filled.read_file = [](const std::string&) -> std::optional<std::string> {
-      return std::nullopt;
+    filled.read_file = [](const std::string&) -> Result<std::string> {
+      return MakeError("no file reader was given");
     };
   if (!filled.get_env)
     filled.get_env = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
@@ -60,20 +61,25 @@ ParseResult ScenarioParser::Run(std::string_view text) {
     CheckReachable();
     CheckFaults();
     CheckExpectedServices();
+    WarnEntrySamplingUnused();
   }
 
-  std::stable_sort(diagnostics_.begin(), diagnostics_.end(),
-                   [&](const Diagnostic& x, const Diagnostic& y) {
-                     return std::tuple(FileOrder(x.where.file), x.where.line, x.where.column) <
-                            std::tuple(FileOrder(y.where.file), y.where.line, y.where.column);
-                   });
-  // A template used by several services would otherwise repeat its own problems once per use.
-  diagnostics_.erase(std::unique(diagnostics_.begin(), diagnostics_.end(),
-                                 [](const Diagnostic& x, const Diagnostic& y) {
-                                   return x.ToString() == y.ToString();
-                                 }),
-                     diagnostics_.end());
+  auto sort = [&](std::vector<Diagnostic>& list) {
+    std::stable_sort(list.begin(), list.end(), [&](const Diagnostic& x, const Diagnostic& y) {
+      return std::tuple(FileOrder(x.where.file), x.where.line, x.where.column) <
+             std::tuple(FileOrder(y.where.file), y.where.line, y.where.column);
+    });
+    // A template used by several services would otherwise repeat its own problems once per use.
+    list.erase(std::unique(list.begin(), list.end(),
+                           [](const Diagnostic& x, const Diagnostic& y) {
+                             return x.ToString() == y.ToString();
+                           }),
+               list.end());
+  };
+  sort(diagnostics_);
+  sort(warnings_);
   result.diagnostics = std::move(diagnostics_);
+  result.warnings = std::move(warnings_);
   if (result.diagnostics.empty()) result.scenario = std::move(scenario_);
   return result;
 }
@@ -111,19 +117,26 @@ std::string Diagnostic::ToString() const {
 
 ParseEnvironment SystemParseEnvironment() {
   ParseEnvironment environment;
-  environment.read_file = [](const std::string& path) -> std::optional<std::string> {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return std::nullopt;
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-  };
+  environment.read_file = ReadScenarioFile;
   environment.get_env = [](const std::string& name) -> std::optional<std::string> {
     const char* value = std::getenv(name.c_str());
     if (value == nullptr) return std::nullopt;
     return std::string(value);
   };
   return environment;
+}
+
+Result<std::string> ReadScenarioFile(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return MakeError(std::strerror(errno));
+  std::string text;
+  char buffer[65536];
+  size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) text.append(buffer, n);
+  const int error = std::ferror(file) != 0 ? errno : 0;
+  std::fclose(file);
+  if (error != 0) return MakeError(std::strerror(error));  // a directory: "Is a directory"
+  return text;
 }
 
 ParseResult ParseScenario(std::string_view source_name, std::string_view text,

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/result.h"
 #include "topology/scenario.h"
 
 namespace tracerig {
@@ -22,6 +23,9 @@ struct Diagnostic {
 struct ParseResult {
   std::optional<Scenario> scenario;     // set exactly when there are no diagnostics
   std::vector<Diagnostic> diagnostics;  // every problem found, sorted by file and position
+  // Problems that do not stop a run (a setting that has no effect), sorted the same way; found
+  // whether or not there are diagnostics. Printed as "file:line:col: warning: message".
+  std::vector<Diagnostic> warnings;
   bool ok() const { return scenario.has_value() && diagnostics.empty(); }
 };
 
@@ -30,14 +34,18 @@ struct ParseResult {
 // in backend header values.
 struct ParseEnvironment {
   // The contents of the file at `path` (as resolved against the including file's directory), or
-  // nullopt when it cannot be read.
-  std::function<std::optional<std::string>(const std::string& path)> read_file;
+  // why it cannot be read ("No such file or directory").
+  std::function<Result<std::string>(const std::string& path)> read_file;
   // The value of environment variable `name`, or nullopt when it is unset.
   std::function<std::optional<std::string>(const std::string& name)> get_env;
 };
 
 // The real file system and process environment.
 ParseEnvironment SystemParseEnvironment();
+
+// The text of the file at `path`, or the system's reason why it cannot be read (strerror's text,
+// as in "No such file or directory"). SystemParseEnvironment reads included files with it.
+Result<std::string> ReadScenarioFile(const std::string& path);
 
 // Parses and validates a scenario. `source_name` is used in locations, stored as
 // Scenario::source_name, and is the base that relative include paths resolve against; the caller

@@ -189,6 +189,8 @@ std::optional<SamplingExpectation> ScenarioParser::ParseSamplingExpectation(
     }
     Error(t.source(), fmt::format("sampling entry mixes forms ({}): an entry is one of {}", names,
                                   kSamplingForms));
+    // The service it names is checked all the same.
+    if (const auto* n = t.get("service")) ExpectedService(*n, "sampling entry");
     return std::nullopt;
   }
   if (markers.empty()) {

@@ -26,7 +26,6 @@ void ScenarioParser::ParseFaults(const toml::table& root) {
     Fault fault;
     FaultSite site;
     fault.where = Loc(t->source());
-    bool complete = true;
     std::optional<FaultKind> kind;
     if (const auto* n = Require(*t, "kind", "fault")) {
       if (auto v = AsString(*n, "kind")) {
@@ -38,30 +37,29 @@ void ScenarioParser::ParseFaults(const toml::table& root) {
         if (!kind) CheckChoice(*n, *v, "fault kind", names);
       }
     }
-    complete = kind.has_value();
+    site.kind_ok = kind.has_value();
     if (kind) fault.kind = *kind;
+    bool service_ok = false;
     if (const auto* n = Require(*t, "service", "fault")) {
       auto v = AsString(*n, "service");
       if (v) fault.service = *v;
       site.service_at = Loc(n->source());
-      complete = complete && v.has_value();
-    } else {
-      complete = false;
+      service_ok = v.has_value();
     }
     if (const auto* n = t->get("route")) {
       auto v = AsNonEmptyString(*n, "route");
       fault.route = v.value_or("");
       site.route_at = Loc(n->source());
-      complete = complete && v.has_value();
+      site.route_ok = v.has_value();
     }
     if (const auto* n = t->get("callee")) {
       auto v = AsNonEmptyString(*n, "callee");
-      complete = complete && v.has_value();
+      site.callee_ok = v.has_value();
       if (v && kind && !IsEdgeFault(*kind)) {
         Error(n->source(), fmt::format("\"callee\" applies only to faults on outgoing calls "
                                        "({}), not \"{}\"",
                                        EdgeFaultList(), FaultKindName(*kind)));
-        complete = false;
+        site.callee_ok = false;
       }
       fault.callee = v.value_or("");
       site.callee_at = Loc(n->source());
@@ -72,12 +70,10 @@ void ScenarioParser::ParseFaults(const toml::table& root) {
         Error(n->source(), "probability 0 means the fault never happens; remove it");
         v.reset();
       }
-      complete = complete && v.has_value();
       fault.probability = v.value_or(1.0);
     }
     if (const auto* n = t->get("window")) {
-      site.window_at = Loc(n->source());
-      complete = ParseWindow(*n, fault) && complete;
+      if (ParseWindow(*n, fault)) site.window_at = Loc(n->source());
     }
     const bool needs_amount =
         kind && (*kind == FaultKind::kClockSkew || *kind == FaultKind::kDelayExport);
@@ -86,14 +82,12 @@ void ScenarioParser::ParseFaults(const toml::table& root) {
         Error(n->source(), fmt::format("\"amount\" applies only to \"clock-skew\" and "
                                        "\"delay-export\" faults, not \"{}\"",
                                        FaultKindName(*kind)));
-        complete = false;
       } else if (kind) {
-        complete = ParseAmount(*n, *kind, fault) && complete;
+        ParseAmount(*n, *kind, fault);
       }
     } else if (needs_amount) {
       Error(t->source(),
             fmt::format("missing required key \"amount\" in \"{}\" fault", FaultKindName(*kind)));
-      complete = false;
     }
     const bool needs_format = kind && *kind == FaultKind::kWrongFormat;
     if (const auto* n = t->get("format")) {
@@ -101,22 +95,18 @@ void ScenarioParser::ParseFaults(const toml::table& root) {
         Error(n->source(), fmt::format("\"format\" applies only to \"wrong-format\" faults, not "
                                        "\"{}\"",
                                        FaultKindName(*kind)));
-        complete = false;
       } else if (auto v = AsString(*n, "format")) {
         if (CheckChoice(*n, *v, "propagation format", kPropagations)) {
           fault.format = *v;
           site.format_at = Loc(n->source());
-        } else {
-          complete = false;
         }
-      } else {
-        complete = false;
       }
     } else if (needs_format) {
       Error(t->source(), "missing required key \"format\" in \"wrong-format\" fault");
-      complete = false;
     }
-    if (complete) {
+    // Kept after an error in its other keys too, so that the second pass still checks the names
+    // it gives (the scenario is not returned then).
+    if (service_ok) {
       scenario_.faults.push_back(std::move(fault));
       fault_sites_.push_back(std::move(site));
     }
@@ -199,7 +189,7 @@ void ScenarioParser::CheckFaults() {
                                          f.service));
       continue;
     }
-    if (!f.route.empty() && service->FindRoute(f.route) == nullptr) {
+    if (site.route_ok && !f.route.empty() && service->FindRoute(f.route) == nullptr) {
       Error(*site.route_at,
             fmt::format("fault names unknown route \"{}\" of service \"{}\"{}", f.route, f.service,
                         DidYouMean(f.route, RouteNames(*service))));
@@ -211,7 +201,8 @@ void ScenarioParser::CheckFaults() {
                         FormatDuration(f.window_start_ns),
                         FormatDuration(scenario_.load.duration_ns)));
     }
-    if (!IsEdgeFault(f.kind)) continue;
+    // An invalid kind, route or callee would make what follows guess.
+    if (!site.kind_ok || !site.route_ok || !site.callee_ok || !IsEdgeFault(f.kind)) continue;
     // The services this service (or the fault's route) calls.
     std::vector<std::string_view> callees;
     const size_t index = static_cast<size_t>(service - scenario_.services.data());

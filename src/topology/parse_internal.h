@@ -74,13 +74,17 @@ struct EntrySite {
   SourceLocation route_at;
 };
 
-// Where each written part of a fault is, for messages of the second pass.
+// Where each written part of a fault is, for messages of the second pass, and which parts were
+// read: a fault with an invalid part is still checked on the parts that are valid.
 struct FaultSite {
   SourceLocation service_at;
   std::optional<SourceLocation> route_at;
   std::optional<SourceLocation> callee_at;
-  std::optional<SourceLocation> format_at;
-  std::optional<SourceLocation> window_at;
+  std::optional<SourceLocation> format_at;  // set when the format is valid
+  std::optional<SourceLocation> window_at;  // set when the window is valid
+  bool kind_ok = true;
+  bool route_ok = true;
+  bool callee_ok = true;
 };
 
 // A service named by an [expect] entry; `who` says which kind of entry ("sampling entry").
@@ -185,6 +189,10 @@ class ScenarioParser {
   bool ParseAmount(const toml::node& node, FaultKind kind, Fault& fault);
   void CheckFaults();
 
+  // parse_warnings.cc: settings that have no effect.
+  void Warn(SourceLocation where, std::string message);
+  void WarnEntrySamplingUnused();
+
   // parse_expect.cc: [expect], and the services its entries name.
   void ParseExpect(const toml::table& root);
   std::optional<std::string> ExpectedService(const toml::node& node, std::string_view who);
@@ -203,9 +211,12 @@ class ScenarioParser {
   std::map<std::string, size_t, std::less<>> file_order_;  // for sorting diagnostics
   Scenario scenario_;
   std::vector<Diagnostic> diagnostics_;
+  std::vector<Diagnostic> warnings_;
   std::optional<Protocol> default_protocol_;
   std::optional<std::vector<std::string>> default_propagation_;
   std::optional<SamplingPolicy> default_sampling_;
+  SourceLocation default_sampling_at_;
+  std::map<size_t, SourceLocation> sampling_at_;  // service index -> its sampling as written
   std::map<std::string, std::pair<const toml::table*, SourceLocation>, std::less<>> templates_;
   std::map<std::string, SourceLocation, std::less<>> service_lines_;  // name -> first definition
   std::map<std::string, SourceLocation, std::less<>> service_at_;
@@ -216,7 +227,7 @@ class ScenarioParser {
   std::vector<ServiceReference> expect_services_;
   bool entries_written_ = false;
   bool entries_incomplete_ = false;  // a load entry was dropped after an error
-  bool calls_incomplete_ = false;    // a call was dropped after an error
+  bool calls_incomplete_ = false;    // a call whose callee is not known was dropped after an error
   bool names_resolved_ = true;       // every call and load entry names an existing route
   bool services_written_ = false;
   bool load_ok_ = true;  // the load's duration is known (the default's, or as written)

@@ -79,9 +79,10 @@ bool ScenarioParser::LoadDocument(const std::string& path, std::string_view text
       Error(element.source(), fmt::format("\"{}\" is included more than once", resolved));
       continue;
     }
-    const std::optional<std::string> contents = environment_.read_file(resolved);
+    const Result<std::string> contents = environment_.read_file(resolved);
     if (!contents) {
-      Error(element.source(), fmt::format("cannot read included file \"{}\"", resolved));
+      Error(element.source(), fmt::format("cannot read included file \"{}\": {}", resolved,
+                                          contents.error().message));
       continue;
     }
     file_order_.emplace(resolved, file_order_.size());
@@ -99,7 +100,10 @@ void ScenarioParser::ParseDefaults(const toml::table& root) {
   CheckKeys(*t, "[defaults]", kDefaultsKeys);
   if (const auto* n = t->get("protocol")) default_protocol_ = ParseProtocol(*n);
   if (const auto* n = t->get("propagation")) default_propagation_ = ParsePropagation(*n);
-  if (const auto* n = t->get("sampling")) default_sampling_ = ParseSampling(*n);
+  if (const auto* n = t->get("sampling")) {
+    default_sampling_ = ParseSampling(*n);
+    default_sampling_at_ = Loc(n->source());
+  }
 }
 
 // [[templates]]: service bodies with a name, used by `template = "name"` in [[services]]. Their

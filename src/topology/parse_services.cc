@@ -223,9 +223,13 @@ Service ScenarioParser::ParseService(const ServiceBody& body) {
     }
   }
   if (const auto* n = external ? nullptr : body.get("sampling")) {
-    if (auto p = ParseSampling(*n)) service.sampling = *p;
+    if (auto p = ParseSampling(*n)) {
+      service.sampling = *p;
+      sampling_at_[index] = Loc(n->source());
+    }
   } else if (default_sampling_) {
     service.sampling = *default_sampling_;
+    sampling_at_[index] = default_sampling_at_;
   }
   if (const auto* n = external ? nullptr : body.get("export")) {
     auto v = AsString(*n, "export");
@@ -302,12 +306,7 @@ Route ScenarioParser::ParseRoute(const toml::table& t, size_t service_index, siz
   if (const auto* n = t.get("response_bytes")) {
     if (auto v = AsSize(*n, "response_bytes")) route.response_bytes = *v;
   }
-  if (const auto* n = t.get("calls")) {
-    const size_t errors_before = diagnostics_.size();
-    route.calls = ParseCalls(*n, service_index, route_index);
-    // A call dropped after an error may be the one that reaches some service.
-    if (diagnostics_.size() != errors_before) calls_incomplete_ = true;
-  }
+  if (const auto* n = t.get("calls")) route.calls = ParseCalls(*n, service_index, route_index);
   return route;
 }
 
@@ -388,6 +387,8 @@ std::optional<LatencyModel> ScenarioParser::ParseLatency(const toml::node& node)
   return model;
 }
 
+// Every call whose callee is written goes into call_sites_, whatever its options, so that the
+// second pass sees the graph as written. calls_incomplete_ marks a call whose callee is unknown.
 std::vector<CallStep> ScenarioParser::ParseCalls(const toml::node& node, size_t service,
                                                  size_t route) {
   std::vector<CallStep> steps;
@@ -395,6 +396,7 @@ std::vector<CallStep> ScenarioParser::ParseCalls(const toml::node& node, size_t 
   if (array == nullptr) {
     Error(node.source(),
           fmt::format("\"calls\" must be an array of calls, got {}", TypeName(node)));
+    calls_incomplete_ = true;
     return steps;
   }
   for (const toml::node& element : *array) {
@@ -403,6 +405,7 @@ std::vector<CallStep> ScenarioParser::ParseCalls(const toml::node& node, size_t 
       Error(element.source(), fmt::format("each entry of \"calls\" must be a table such as "
                                           "{{ service = \"cart\", route = \"GetCart\" }}, got {}",
                                           TypeName(element)));
+      calls_incomplete_ = true;
       continue;
     }
     const toml::node* group = t->get("parallel");
@@ -415,11 +418,13 @@ std::vector<CallStep> ScenarioParser::ParseCalls(const toml::node& node, size_t 
     CheckKeys(*t, "call", kParallelKeys);
     if (t->contains("service") || t->contains("route")) {
       Error(t->source(), "a call has either \"parallel\" or \"service\" and \"route\", not both");
+      calls_incomplete_ = true;
     }
     const auto* members = group->as_array();
     if (members == nullptr) {
       Error(group->source(),
             fmt::format("\"parallel\" must be an array of calls, got {}", TypeName(*group)));
+      calls_incomplete_ = true;
       continue;
     }
     if (members->empty()) {
@@ -433,8 +438,10 @@ std::vector<CallStep> ScenarioParser::ParseCalls(const toml::node& node, size_t 
         Error(member.source(), fmt::format("each entry of \"parallel\" must be a table such as "
                                            "{{ service = \"cart\", route = \"GetCart\" }}, got {}",
                                            TypeName(member)));
+        calls_incomplete_ = true;
       } else if (mt->contains("parallel")) {
         Error(member.source(), "nested \"parallel\" groups are not supported");
+        calls_incomplete_ = true;
       } else if (auto call = ParseCall(*mt, service, route)) {
         step.calls.push_back(std::move(*call));
       }
@@ -490,7 +497,7 @@ std::optional<Call> ScenarioParser::ParseCall(const toml::table& t, size_t servi
     ok = ok && v.has_value();
     call.request_bytes = v.value_or(0);
   }
-  if (!callee_service || !callee_route || !ok) {
+  if (!callee_service || !callee_route) {
     calls_incomplete_ = true;
     return std::nullopt;
   }
@@ -499,6 +506,7 @@ std::optional<Call> ScenarioParser::ParseCall(const toml::table& t, size_t servi
   call.where = Loc(t.source());
   call_sites_.push_back(CallSite{service, route, *callee_service, *callee_route, call.where,
                                  Loc(s->source()), Loc(r->source())});
+  if (!ok) return std::nullopt;
   return call;
 }
 

@@ -358,6 +358,39 @@ TEST_F(CliE2eTest, ScenarioErrorsExit2WithFileLineColumn) {
   EXPECT_EQ(run.exit_code, 2) << run.output;
 }
 
+TEST_F(CliE2eTest, ValidateSaysWhyAScenarioCannotBeRead) {
+  const std::string missing = (dir_ / "missing.toml").string();
+  auto r = RunTracerig({"validate", missing, dir_.string()});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find(missing + ": cannot read file: No such file or directory\n"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find(dir_.string() + ": cannot read file: Is a directory\n"),
+            std::string::npos)
+      << r.output;
+}
+
+// A warning does not fail validation; run prints it too, before it starts (here it then stops
+// at a bad flag).
+TEST_F(CliE2eTest, ValidatePrintsWarningsAndPasses) {
+  fs::path scenario = dir_ / "entry.toml";
+  std::ofstream(scenario) << "[scenario]\nname = \"x\"\n[[services]]\nname = \"front\"\n"
+                             "sampling = \"parent-based(0.5)\"\n"
+                             "routes = [{ name = \"GET /\" }]\n";
+  const std::string warning =
+      scenario.string() +
+      ":5:12: warning: service \"front\" is a load entry and gets requests only from the "
+      "driver, which sends every one sampled; its sampling \"parent-based(0.5)\" follows that "
+      "flag and never uses the ratio 0.5 (write \"ratio(0.5)\" to sample at the entry)\n";
+  auto r = RunTracerig({"validate", scenario.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find(warning), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(scenario.string() + ": ok"), std::string::npos) << r.output;
+  auto run = RunTracerig({"run", scenario.string(), "--rate", "-5"});
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_NE(run.output.find(warning), std::string::npos) << run.output;
+}
+
 TEST_F(CliE2eTest, ValidateAcceptsTheShippedScenarios) {
   auto r = RunTracerig({"validate", "scenarios/quickstart.toml",
                         "scenarios/quickstart-drop-context.toml", "scenarios/ramp.toml",

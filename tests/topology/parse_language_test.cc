@@ -43,9 +43,9 @@ std::vector<std::string> Render(const ParseResult& result) {
 ParseEnvironment FakeEnvironment(std::map<std::string, std::string> files,
                                  std::map<std::string, std::string> env = {}) {
   ParseEnvironment environment;
-  environment.read_file = [files](const std::string& path) -> std::optional<std::string> {
+  environment.read_file = [files](const std::string& path) -> Result<std::string> {
     auto it = files.find(path);
-    if (it == files.end()) return std::nullopt;
+    if (it == files.end()) return MakeError("No such file or directory");
     return it->second;
   };
   environment.get_env = [env](const std::string& name) -> std::optional<std::string> {
@@ -227,32 +227,35 @@ TEST(ParseLanguageTest, InvalidInputsReportExactDiagnostics) {
        {"t.toml:7:47: event attribute \"tier\" must be a string, integer, boolean or float, got "
         "table (to name an attribute \"tier.choice\", put the key in quotes)"}},
 
-      // Calls.
+      // Calls. A call with an invalid option stays in the call graph, so the cycles and
+      // unreachable services of these files are reported as well.
       {"call probability 0",
        kChain + "[[services]]\nname = \"d\"\n"
                 "routes = [{ name = \"R\", calls = [{ service = \"a\", route = \"R\", "
                 "probability = 0 }] }]\n",
-       {"t.toml:14:78: probability 0 means the call never happens; remove it"}},
+       {"t.toml:13:8: service \"d\" is unreachable: no call and no load entry names it", 
+        "t.toml:14:78: probability 0 means the call never happens; remove it"}},
       {"call probability above 1",
        kHead + "calls = [{ service = \"a\", route = \"R\", probability = 2 }]\n",
-       {"t.toml:7:54: \"probability\" must be between 0 and 1, got 2"}},
+       {"t.toml:7:10: call cycle: a R -> a R", "t.toml:7:54: \"probability\" must be between 0 and 1, got 2"}},
       {"repeat 0",
        kHead + "calls = [{ service = \"a\", route = \"R\", repeat = 0 }]\n",
-       {"t.toml:7:49: \"repeat\" must be 1 or greater, got 0"}},
+       {"t.toml:7:10: call cycle: a R -> a R", "t.toml:7:49: \"repeat\" must be 1 or greater, got 0"}},
       {"negative retries",
        kHead + "calls = [{ service = \"a\", route = \"R\", retries = -1 }]\n",
-       {"t.toml:7:50: \"retries\" must be 0 or greater, got -1"}},
+       {"t.toml:7:10: call cycle: a R -> a R", "t.toml:7:50: \"retries\" must be 0 or greater, got -1"}},
       {"timeout 0",
        kHead + "calls = [{ service = \"a\", route = \"R\", timeout = \"0s\" }]\n",
-       {"t.toml:7:50: \"timeout\" must be greater than 0"}},
+       {"t.toml:7:10: call cycle: a R -> a R", "t.toml:7:50: \"timeout\" must be greater than 0"}},
       {"retry_backoff without retries",
        kChain + "[[services]]\nname = \"d\"\n"
                 "routes = [{ name = \"R\", calls = [{ service = \"a\", route = \"R\", "
                 "retry_backoff = \"10ms\" }] }]\n",
-       {"t.toml:14:80: \"retry_backoff\" needs \"retries\" (the wait before each retry)"}},
+       {"t.toml:13:8: service \"d\" is unreachable: no call and no load entry names it", 
+        "t.toml:14:80: \"retry_backoff\" needs \"retries\" (the wait before each retry)"}},
       {"request_bytes not a size",
        kHead + "calls = [{ service = \"a\", route = \"R\", request_bytes = true }]\n",
-       {"t.toml:7:56: \"request_bytes\" must be a size such as \"2KiB\", got boolean"}},
+       {"t.toml:7:10: call cycle: a R -> a R", "t.toml:7:56: \"request_bytes\" must be a size such as \"2KiB\", got boolean"}},
 
       // Faults.
       {"fault route unknown",
@@ -428,7 +431,7 @@ TEST(ParseLanguageTest, InvalidInputsReportExactDiagnostics) {
        {"t.toml:15:10: \"amount\" must be a duration string such as \"250ms\", got integer"}},
       {"include of a missing file",
        "include = [\"missing.toml\"]\n" + kHead,
-       {"t.toml:1:12: cannot read included file \"missing.toml\""}},
+       {"t.toml:1:12: cannot read included file \"missing.toml\": No such file or directory"}},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.label);
