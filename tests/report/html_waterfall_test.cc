@@ -49,11 +49,15 @@ SpanTiming Timing(std::string hop, SpanKind kind, std::string service, uint64_t 
 RunReport TwoEntryReport() {
   RunReport r;
   r.scenario_name = "two-entries";
-  r.services = {{"frontend", {}, ""}, {"catalog", {}, ""}, {"recommendation", {}, ""},
-                {"cart", {}, ""},     {"currency", {}, ""}};
-  r.expected_edges = {{"0", "tracerig-driver", "frontend"}, {"0.0", "frontend", "cart"},
-                      {"0.0", "frontend", "catalog"},       {"0.1", "frontend", "currency"},
-                      {"0.1", "frontend", "recommendation"}, {"0.1.0", "recommendation", "catalog"}};
+  r.services = {{"frontend", {}, ""},
+                {"catalog", {}, ""},
+                {"recommendation", {}, ""},
+                {"cart", {}, ""},
+                {"currency", {}, ""}};
+  r.expected_edges = {
+      {"0", "tracerig-driver", "frontend"},  {"0.0", "frontend", "cart"},
+      {"0.0", "frontend", "catalog"},        {"0.1", "frontend", "currency"},
+      {"0.1", "frontend", "recommendation"}, {"0.1.0", "recommendation", "catalog"}};
   VerificationSummary v;
   // Request 3 went to "GET /product" and broke below recommendation.
   TraceVerdict product;
@@ -175,9 +179,9 @@ TEST(HtmlWaterfallTest, VerifiedRequestsOfEveryEntryShowTheirOwnTrees) {
     std::vector<Span> spans = verifier_testing::AllSpans(tree, ledger.trace_id, ledger.request_id);
     std::vector<Span> elsewhere;
     std::erase_if(spans, [&](const Span& s) {
-      const bool lost = s.kind == SpanKind::kServer &&
-                        ((entry == 0 && s.service_name == "catalog") ||
-                         (entry == 1 && s.service_name == "currency"));
+      const bool lost =
+          s.kind == SpanKind::kServer && ((entry == 0 && s.service_name == "catalog") ||
+                                          (entry == 1 && s.service_name == "currency"));
       if (entry == 2 && s.service_name == "payment") {
         elsewhere.push_back(s);
         elsewhere.back().trace_id = TraceId{0x5678, 0x1};
