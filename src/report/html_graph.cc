@@ -3,7 +3,6 @@
 #include "report/html_internal.h"
 
 #include <algorithm>
-#include <cmath>
 #include <map>
 #include <optional>
 #include <string>
@@ -11,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "report/html_graph_layout.h"
 #include "topology/expected_tree.h"
 
 namespace tracerig {
@@ -123,24 +123,34 @@ std::string html_internal::GraphSection(const RunReport& r) {
   size_t max_depth = 0;
   for (const auto& [node, d] : depth) max_depth = std::max(max_depth, d);
   const size_t unplaced = depth.empty() ? 0 : max_depth + 1;  // services no edge names
-  std::map<size_t, size_t> per_column;
-  struct Box {
-    double x, y;
+  std::vector<size_t> columns;
+  for (const auto& node : nodes) columns.push_back(depth.count(node) ? depth[node] : unplaced);
+  auto index_of = [&nodes](const std::string& node) {
+    return static_cast<size_t>(std::find(nodes.begin(), nodes.end(), node) - nodes.begin());
   };
-  std::map<std::string, Box> boxes;
-  constexpr double kColumn = 230, kRow = 64, kWidth = 170, kHeight = 34, kMargin = 20;
-  size_t rows = 0;
-  for (const auto& node : nodes) {
-    const size_t column = depth.count(node) ? depth[node] : unplaced;
-    const size_t row = per_column[column]++;
-    rows = std::max(rows, row + 1);
-    boxes[node] = {kMargin + static_cast<double>(column) * kColumn,
-                   kMargin + static_cast<double>(row) * kRow};
+  std::vector<std::string> healths, labels;
+  std::vector<GraphLayoutEdge> layout_edges;
+  for (const auto& p : pairs) {
+    std::string health = "unverified";
+    std::string label;
+    if (p.broken_traces > 0) {
+      health = p.expected || r.expected_edges.empty() ? "broken" : "unexpected";
+      label = fmt::format("{} broke", p.broken_traces);
+    } else if (p.missing) {
+      health = "missing";
+      label = "spans missing";
+    } else if (p.violation) {
+      health = "violation";
+      label = "violations";
+    } else if (r.verification) {
+      health = "ok";
+    }
+    layout_edges.push_back(
+        {index_of(p.caller), index_of(p.callee), label.empty() ? 0 : GraphLabelWidth(label)});
+    healths.push_back(std::move(health));
+    labels.push_back(std::move(label));
   }
-  size_t columns = 0;
-  for (const auto& [column, count] : per_column) columns = std::max(columns, column + 1);
-  const double width = kMargin * 2 + static_cast<double>(std::max<size_t>(columns, 1)) * kColumn;
-  const double height = kMargin * 2 + static_cast<double>(std::max<size_t>(rows, 1)) * kRow;
+  const GraphLayout layout = LayoutServiceGraph(columns, layout_edges);
 
   std::string out = "<section id=\"graph\">\n<h2>Service graph: expected vs observed</h2>\n";
   out += "<p class=\"legend\"><span><i style=\"background:var(--ok)\"></i>expected, intact</span>"
@@ -158,50 +168,39 @@ std::string html_internal::GraphSection(const RunReport& r) {
       "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" "
       "markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0 0L10 5L0 10z\" "
       "fill=\"#57606a\"/></marker></defs>\n",
-      width, height);
-  for (const auto& p : pairs) {
-    const Box& a = boxes[p.caller];
-    const Box& b = boxes[p.callee];
-    std::string health = "unverified";
-    std::string label;
-    if (p.broken_traces > 0) {
-      health = p.expected || r.expected_edges.empty() ? "broken" : "unexpected";
-      label = fmt::format("{} broke", p.broken_traces);
-    } else if (p.missing) {
-      health = "missing";
-      label = "spans missing";
-    } else if (p.violation) {
-      health = "violation";
-      label = "violations";
-    } else if (r.verification) {
-      health = "ok";
-    }
-    const double x1 = a.x + kWidth, y1 = a.y + kHeight / 2, x2 = b.x - 2, y2 = b.y + kHeight / 2;
-    const double bend = std::max(40.0, std::abs(x2 - x1) / 2);
+      layout.width, layout.height);
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const GraphPair& p = pairs[i];
     std::string hops;
     for (const auto& h : p.hops) hops += (hops.empty() ? "" : ", ") + h;
     out += fmt::format(
         "<g class=\"edge {}\" data-caller=\"{}\" data-callee=\"{}\"><title>{} → {} (hop {}){}"
-        "</title><path d=\"M{:.0f} {:.0f} C{:.0f} {:.0f} {:.0f} {:.0f} {:.0f} {:.0f}\" "
-        "marker-end=\"url(#arrow)\"/>",
-        health, Esc(p.caller), Esc(p.callee), Esc(p.caller), Esc(p.callee), Esc(hops),
-        label.empty() ? "" : ": " + label, x1, y1, x1 + bend, y1, x2 - bend, y2, x2, y2);
-    if (!label.empty()) {
-      out += fmt::format("<text x=\"{:.0f}\" y=\"{:.0f}\" text-anchor=\"middle\">{}</text>",
-                         (x1 + x2) / 2, (y1 + y2) / 2 - 6, Esc(label));
-    }
-    out += "</g>\n";
+        "</title><path d=\"{}\" marker-end=\"url(#arrow)\"/></g>\n",
+        healths[i], Esc(p.caller), Esc(p.callee), Esc(p.caller), Esc(p.callee), Esc(hops),
+        labels[i].empty() ? "" : ": " + labels[i], layout.edges[i].path);
   }
-  for (const auto& node : nodes) {
-    const Box& box = boxes[node];
+  // Labels after every edge, each on a background, where the layout found room for it.
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    if (!layout.edges[i].label) continue;
+    const GraphRect& box = *layout.edges[i].label;
+    out += fmt::format(
+        "<g class=\"edge-label {}\" data-caller=\"{}\" data-callee=\"{}\"><rect x=\"{:.0f}\" "
+        "y=\"{:.0f}\" width=\"{:.0f}\" height=\"{:.0f}\" rx=\"3\"/><text x=\"{:.0f}\" y=\"{:.0f}\" "
+        "text-anchor=\"middle\">{}</text></g>\n",
+        healths[i], Esc(pairs[i].caller), Esc(pairs[i].callee), box.x, box.y, box.width,
+        box.height, box.x + box.width / 2, box.y + box.height / 2 + 4, Esc(labels[i]));
+  }
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const std::string& node = nodes[i];
+    const GraphRect& box = layout.nodes[i];
     const bool driver = node == kDriverServiceName;
     std::string shown = node.size() > 24 ? node.substr(0, 22) + "…" : node;
     out += fmt::format(
         "<g class=\"node{}\" data-service=\"{}\"><title>{}</title><rect x=\"{:.0f}\" y=\"{:.0f}\" "
         "width=\"{:.0f}\" height=\"{:.0f}\" rx=\"5\"/><text x=\"{:.0f}\" y=\"{:.0f}\" "
         "text-anchor=\"middle\">{}</text></g>\n",
-        driver ? " driver" : "", Esc(node), Esc(node), box.x, box.y, kWidth, kHeight,
-        box.x + kWidth / 2, box.y + kHeight / 2 + 4, Esc(shown));
+        driver ? " driver" : "", Esc(node), Esc(node), box.x, box.y, box.width, box.height,
+        box.x + box.width / 2, box.y + box.height / 2 + 4, Esc(shown));
   }
   out += "</svg>\n";
   // The same edges as a table: readable by screen readers, searchable, and exact.

@@ -44,7 +44,8 @@ svg text{font-size:12px;fill:var(--fg)}
 .edge.missing path{stroke:var(--moved)}.edge.violation path{stroke:var(--viol)}
 .edge.unverified path{stroke:var(--miss);stroke-dasharray:6 4}
 .edge.unexpected path{stroke:var(--bad);stroke-dasharray:6 4}
-.edge text{font-size:11px}.edge.broken text{fill:var(--bad);font-weight:600}
+.edge-label rect{fill:var(--bg);fill-opacity:.9}.edge-label text{font-size:11px}
+.edge-label.broken text{fill:var(--bad);font-weight:600}
 .hist rect.bar{fill:#54aeff}.hist line.pct{stroke:var(--bad);stroke-dasharray:3 2}
 .hist text{font-size:10px;fill:var(--muted)}
 .hists{display:flex;flex-wrap:wrap;gap:18px}

@@ -3,9 +3,11 @@
 #include "report/html_internal.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -24,31 +26,84 @@ bool IsUnder(std::string_view hop, std::string_view ancestor) {
 struct WaterfallRow {
   std::string hop;
   std::string caller;  // "" when unknown
-  std::string callee;
+  std::string callee;  // "" when unknown
 };
 
-// The rows every example trace is drawn against: the expected edges when the report has them,
-// else the hops the trace's own problems name.
+// A hop as (call index, retry) per component, so that "0.1r1" follows the subtree of "0.1" and
+// precedes "0.2", as in the expected tree's pre-order.
+std::vector<std::pair<uint64_t, uint64_t>> HopOrder(std::string_view hop) {
+  std::vector<std::pair<uint64_t, uint64_t>> order;
+  while (!hop.empty()) {
+    const size_t dot = hop.find('.');
+    const std::string_view part = hop.substr(0, dot);
+    const size_t r = part.find('r');
+    uint64_t index = 0, retry = 0;
+    std::from_chars(part.data(), part.data() + std::min(r, part.size()), index);
+    if (r != std::string_view::npos) {
+      std::from_chars(part.data() + r + 1, part.data() + part.size(), retry);
+    }
+    order.emplace_back(index, retry);
+    hop = dot == std::string_view::npos ? std::string_view{} : hop.substr(dot + 1);
+  }
+  return order;
+}
+
+// The rows of one example trace: the edges of its own request's expected tree, which the verdict
+// carries as the spans found (timings) and the spans missing; together they are every span of
+// that tree the verifier expected. Reports without timings add the hops breaks and violations
+// name; a verdict naming no hop at all gets the expected edges when they form one tree. A side
+// neither list has (a caller sampled out, a callee a timeout excused) is taken from
+// the scenario's expected edges when exactly one of them fits.
 std::vector<WaterfallRow> RowsFor(const RunReport& r, const TraceVerdict& v) {
   std::vector<WaterfallRow> rows;
-  for (const auto& e : r.expected_edges) rows.push_back({e.hop, e.caller, e.callee});
-  if (!rows.empty()) return rows;
-  auto add = [&rows](const std::string& hop, const std::string& caller, const std::string& callee) {
+  auto row_at = [&rows](const std::string& hop) -> WaterfallRow& {
     for (auto& row : rows) {
-      if (row.hop == hop) {
-        if (row.caller.empty()) row.caller = caller;
-        return;
+      if (row.hop == hop) return row;
+    }
+    return rows.emplace_back(WaterfallRow{hop, "", ""});
+  };
+  auto add = [&](const std::string& hop, SpanKind kind, const std::string& service) {
+    WaterfallRow& row = row_at(hop);
+    std::string& side = kind == SpanKind::kClient ? row.caller : row.callee;
+    if (side.empty()) side = service;
+  };
+  for (const auto& t : v.timings) add(t.hop, t.kind, t.service);
+  for (const auto& m : v.missing) add(m.hop, m.kind, m.service);
+  for (const auto& b : v.breaks) {
+    add(b.hop, SpanKind::kClient, b.caller);
+    add(b.hop, SpanKind::kServer, b.callee);
+  }
+  if (v.timings.empty()) {
+    for (const auto& x : v.violations) {
+      if (!x.hop.empty()) add(x.hop, SpanKind::kServer, x.service);
+    }
+  }
+  if (rows.empty()) {
+    // The verdict names no hop (a missing trace from a report that does not list its spans): the
+    // expected edges are its tree only when they form a single tree, one edge per hop.
+    std::set<std::string> hops;
+    for (const auto& e : r.expected_edges) {
+      if (!hops.insert(e.hop).second) return {};
+    }
+    for (const auto& e : r.expected_edges) rows.push_back({e.hop, e.caller, e.callee});
+  }
+  for (auto& row : rows) {
+    const GraphEdge* fit = nullptr;
+    size_t fits = 0;
+    for (const auto& e : r.expected_edges) {
+      if (e.hop == row.hop && (row.caller.empty() || e.caller == row.caller) &&
+          (row.callee.empty() || e.callee == row.callee)) {
+        fit = &e;
+        ++fits;
       }
     }
-    rows.push_back({hop, caller, callee});
-  };
-  for (const auto& b : v.breaks) add(b.hop, b.caller, b.callee);
-  for (const auto& m : v.missing) add(m.hop, "", m.service);
-  for (const auto& x : v.violations) {
-    if (!x.hop.empty()) add(x.hop, "", x.service);
+    if (fits == 1) {
+      row.caller = fit->caller;
+      row.callee = fit->callee;
+    }
   }
   std::stable_sort(rows.begin(), rows.end(), [](const WaterfallRow& a, const WaterfallRow& b) {
-    return HopPath(a.hop) < HopPath(b.hop);
+    return HopOrder(a.hop) < HopOrder(b.hop);
   });
   return rows;
 }
@@ -106,7 +161,12 @@ std::string TraceCard(const RunReport& r, const TraceVerdict& v) {
     out += "</span><span class=\"note\"></span></div>\n";
   }
   bool fault_marked = false;
-  for (const auto& row : RowsFor(r, v)) {
+  const std::vector<WaterfallRow> rows = RowsFor(r, v);
+  if (rows.empty()) {
+    out += "<p class=\"placeholder\">no hop of this request is known: the report lists none of "
+           "its spans</p>\n";
+  }
+  for (const auto& row : rows) {
     std::string state = "ok";
     std::string note;
     bool fault = false;
