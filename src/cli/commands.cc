@@ -22,6 +22,7 @@
 #include "core/rng.h"
 #include "core/units.h"
 #include "net/address.h"
+#include "net/resolve.h"
 #include "net/tls.h"
 #include "driver/ledger_io.h"
 #include "driver/load_driver.h"

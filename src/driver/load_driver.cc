@@ -14,6 +14,7 @@
 #include "net/address.h"
 #include "net/beast_carrier.h"
 #include "net/grpc_sim.h"
+#include "net/http_client.h"
 #include "propagation/metadata_carrier.h"
 #include "propagation/registry.h"
 #include "topology/expected_tree.h"

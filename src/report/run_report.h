@@ -11,7 +11,7 @@
 
 #include "core/result.h"
 
-#include "driver/load_driver.h"
+#include "driver/driver_result.h"
 #include "topology/scenario.h"
 #include "topology/service_runtime.h"
 #include "verifier/verify.h"

@@ -23,6 +23,7 @@
 #include "core/ledger.h"
 #include "core/rng.h"
 #include "net/address.h"
+#include "net/resolve.h"
 #include "net/beast_carrier.h"
 #include "net/grpc_sim.h"
 #include "net/http_server.h"
