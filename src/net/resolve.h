@@ -1,4 +1,4 @@
-// Resolving a HOST:PORT address to an Asio TCP endpoint, for the servers and clients that open sockets.
+// Resolving a HOST:PORT address to an Asio TCP endpoint, for code that opens sockets.
 #pragma once
 
 #include "core/result.h"
