@@ -18,6 +18,7 @@
 #include "driver/load_driver.h"
 #include "driver/schedule.h"
 #include "net/address.h"
+#include "net/resolve.h"
 
 namespace tracerig {
 namespace {

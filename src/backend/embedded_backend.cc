@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "net/address.h"
+#include "net/resolve.h"
 
 namespace tracerig {
 namespace {

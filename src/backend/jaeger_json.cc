@@ -1,5 +1,7 @@
 #include "backend/jaeger_json.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -68,6 +70,10 @@ ordered_json LogsJson(const std::vector<SpanEvent>& events) {
   }
   return out;
 }
+
+// The id of the process at `index` of a trace's process list: "p1", "p2", ... (fmt rather than
+// "p" + std::to_string, on which GCC 12 warns falsely with -Wrestrict).
+std::string ProcessKey(size_t index) { return fmt::format("p{}", index + 1); }
 
 ordered_json SpanJson(const Span& span, const std::string& process_id) {
   const std::string trace_id = JaegerTraceIdString(span.trace_id);
@@ -162,13 +168,13 @@ ordered_json EncodeJaegerTrace(const std::vector<Span>& spans) {
     auto it = std::find(processes.begin(), processes.end(), process);
     size_t index = static_cast<size_t>(it - processes.begin());
     if (it == processes.end()) processes.push_back(std::move(process));
-    span_array.push_back(SpanJson(span, "p" + std::to_string(index + 1)));
+    span_array.push_back(SpanJson(span, ProcessKey(index)));
   }
 
   // Jaeger builds processes as a Go map, which encoding/json writes with keys sorted as strings
   // ("p1", "p10", "p2", ...); reproduce that order.
   std::vector<std::pair<std::string, size_t>> keys;
-  for (size_t i = 0; i < processes.size(); ++i) keys.emplace_back("p" + std::to_string(i + 1), i);
+  for (size_t i = 0; i < processes.size(); ++i) keys.emplace_back(ProcessKey(i), i);
   std::sort(keys.begin(), keys.end());
   ordered_json process_map = ordered_json::object();
   for (const auto& [key, i] : keys) {

@@ -15,7 +15,7 @@
 #include "export/otlp_codec.h"
 #include "net/address.h"
 #include "net/grpc_cq.h"
-#include "net/grpc_sim.h"
+#include "net/grpc_status.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 
 namespace tracerig {

@@ -13,6 +13,7 @@
 #include "cli/interrupt.h"
 #include "cli/rig.h"
 #include "net/address.h"
+#include "net/resolve.h"
 #include "report/run_report.h"
 #include "topology/conformance_service.h"
 

@@ -14,6 +14,7 @@
 #include "net/address.h"
 #include "net/beast_carrier.h"
 #include "net/grpc_sim.h"
+#include "net/http_client.h"
 #include "propagation/metadata_carrier.h"
 #include "propagation/registry.h"
 #include "topology/expected_tree.h"
@@ -58,7 +59,7 @@ uint32_t ChooseThreads(const Scenario& scenario, const Schedule* schedule,
 }
 
 // What every driver thread reads and nobody writes during the run (except the sequence counter).
-struct SharedRun {
+struct DriverRunContext {
   const Scenario& scenario;
   const Schedule* schedule;  // null for the closed loop
   SpanSink& sink;
@@ -84,7 +85,7 @@ struct SharedRun {
 // only, except the snapshot published for progress (under `snapshot_mu_`).
 class DriverThread {
  public:
-  DriverThread(SharedRun& run, uint32_t index, const std::vector<tcp::endpoint>& endpoints)
+  DriverThread(DriverRunContext& run, uint32_t index, const std::vector<tcp::endpoint>& endpoints)
       : run_(run), index_(index), timer_(ioc_), timeline_(run.timeline_interval_ns) {
     const Scenario& scenario = run.scenario;
     for (size_t i = 0; i < endpoints.size(); ++i) {
@@ -532,7 +533,7 @@ class DriverThread {
     snapshot_latency_ = run_.closed ? uncorrected_ : corrected_;
   }
 
-  SharedRun& run_;
+  DriverRunContext& run_;
   const uint32_t index_;
   asio::io_context ioc_{1};
   asio::steady_timer timer_;
@@ -696,7 +697,7 @@ class LoadDriver::Impl {
 
   std::vector<tcp::endpoint> endpoints_;
   std::unique_ptr<Schedule> schedule_;
-  SharedRun run_;
+  DriverRunContext run_;
   uint64_t last_progress_ns_ = 0;
   uint64_t last_sent_ = 0;
   size_t last_due_ = 0;

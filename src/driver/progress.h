@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "driver/load_driver.h"
+#include "driver/driver_result.h"
 
 namespace tracerig {
 

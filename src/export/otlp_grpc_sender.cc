@@ -9,7 +9,7 @@
 
 #include "core/text.h"
 #include "export/otlp_codec.h"
-#include "net/grpc_sim.h"
+#include "net/grpc_status.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
 
 namespace tracerig {

@@ -39,19 +39,6 @@ Result<HostPort> ParseHostPort(std::string_view text) {
   return hp;
 }
 
-Result<tcp::endpoint> ResolveEndpoint(const HostPort& address) {
-  boost::system::error_code ec;
-  auto ip = asio::ip::make_address(address.host, ec);
-  if (!ec) return tcp::endpoint(ip, address.port);
-  asio::io_context ioc;
-  tcp::resolver resolver(ioc);
-  auto results = resolver.resolve(address.host, std::to_string(address.port), ec);
-  if (ec || results.empty()) {
-    return MakeError(fmt::format("cannot resolve \"{}\": {}", address.host, ec.message()));
-  }
-  return results.begin()->endpoint();
-}
-
 Result<Url> ParseUrl(std::string_view text, uint16_t default_port) {
   size_t sep = text.find("://");
   if (sep == std::string_view::npos || sep == 0) {

@@ -1,4 +1,5 @@
 // HOST:PORT parsing for listen and connect addresses, and URL splitting for backend addresses.
+// Plain values, no Asio: resolving a HostPort to an endpoint is in net/resolve.h.
 #pragma once
 
 #include <cstdint>
@@ -6,7 +7,6 @@
 #include <string_view>
 
 #include "core/result.h"
-#include "net/beast.h"
 
 namespace tracerig {
 
@@ -18,9 +18,6 @@ struct HostPort {
 
 // "127.0.0.1:4318", "[::1]:0", "localhost:9411". The port is required.
 Result<HostPort> ParseHostPort(std::string_view text);
-
-// Resolves numerically or via the system resolver (first result).
-Result<tcp::endpoint> ResolveEndpoint(const HostPort& address);
 
 struct Url {
   std::string scheme;  // "http", "otlp-http", "jaeger", ...

@@ -16,20 +16,9 @@
 
 #include "core/result.h"
 #include "net/beast.h"
-#include "net/tls.h"
+#include "net/http_client_options.h"
 
 namespace tracerig {
-
-struct HttpClientOptions {
-  std::chrono::milliseconds connect_timeout{5000};
-  std::chrono::milliseconds request_timeout{30000};  // write request + read whole response
-  size_t max_idle_connections = 64;
-  uint64_t body_limit = 64ull << 20;
-  // Set: BlockingHttpClient speaks HTTPS, verifying the server against this context's roots and
-  // the host it was given (LoadTlsClientContext). HttpClientPool, the driver's hot path to
-  // simulated and external services, is plain HTTP only and ignores it.
-  std::shared_ptr<const TlsClientContext> tls;
-};
 
 using HttpClientCallback = std::function<void(beast::error_code, HttpResponse&&)>;
 

@@ -11,9 +11,9 @@
 
 #include "core/result.h"
 
-#include "driver/load_driver.h"
-#include "topology/scenario.h"
+#include "driver/driver_result.h"
 #include "topology/runtime_stats.h"
+#include "topology/scenario.h"
 #include "verifier/verify.h"
 
 namespace tracerig {

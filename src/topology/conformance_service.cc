@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "net/address.h"
+#include "net/resolve.h"
 #include "net/beast_carrier.h"
 
 namespace tracerig {

@@ -1,5 +1,7 @@
 #include "topology/ground_truth.h"
 
+#include <utility>
+
 namespace tracerig {
 
 HttpRouteTarget RouteToHttp(std::string_view route_name) {
@@ -12,7 +14,12 @@ HttpRouteTarget RouteToHttp(std::string_view route_name) {
       if (m == method) return {m, std::string(route_name.substr(space + 1))};
     }
   }
-  return {"POST", "/" + std::string(route_name)};
+  // Appended rather than "/" + std::string(...): GCC 12 warns falsely (-Wrestrict) on that.
+  std::string path;
+  path.reserve(route_name.size() + 1);
+  path += '/';
+  path += route_name;
+  return {"POST", std::move(path)};
 }
 
 }  // namespace tracerig

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "net/address.h"
+#include "net/resolve.h"
 #include "propagation/registry.h"
 #include "topology/ground_truth.h"
 

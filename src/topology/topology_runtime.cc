@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "net/address.h"
+#include "net/resolve.h"
 #include "propagation/registry.h"
 #include "topology/runtime_internal.h"
 

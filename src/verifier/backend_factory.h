@@ -19,7 +19,7 @@
 
 #include "core/result.h"
 #include "net/address.h"
-#include "net/http_client.h"
+#include "net/http_client_options.h"
 #include "topology/scenario.h"
 #include "verifier/backend_client.h"
 #include "verifier/verify.h"

@@ -10,7 +10,7 @@
 #include "backend/embedded_backend.h"
 #include "export/otlp_codec.h"
 #include "export/otlp_grpc_sender.h"
-#include "net/grpc_sim.h"
+#include "net/grpc_status.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "test_spans.h"
 

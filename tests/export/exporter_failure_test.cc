@@ -23,7 +23,7 @@
 #include "export/otlp_http_sender.h"
 #include "export/zipkin_codec.h"
 #include "export/zipkin_sender.h"
-#include "net/grpc_sim.h"
+#include "net/grpc_status.h"
 #include "net/http_server.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
 #include "tests/export/recording_waiter.h"

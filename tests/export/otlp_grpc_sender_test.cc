@@ -15,7 +15,7 @@
 #include <mutex>
 
 #include "export/otlp_codec.h"
-#include "net/grpc_sim.h"
+#include "net/grpc_status.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/scratch_dir.h"

@@ -1,0 +1,25 @@
+// Connection settings for the HTTP clients (net/http_client.h), as plain data so that options
+// structs holding them (driver, services, exporters) need not include Asio or Beast.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "net/tls.h"
+
+namespace tracerig {
+
+struct HttpClientOptions {
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds request_timeout{30000};  // write request + read whole response
+  size_t max_idle_connections = 64;
+  uint64_t body_limit = 64ull << 20;
+  // Set: BlockingHttpClient speaks HTTPS, verifying the server against this context's roots and
+  // the host it was given (LoadTlsClientContext). HttpClientPool, the driver's hot path to
+  // simulated and external services, is plain HTTP only and ignores it.
+  std::shared_ptr<const TlsClientContext> tls;
+};
+
+}  // namespace tracerig
