@@ -549,7 +549,8 @@ class Worker {
       }
       auto traces = backend_.GetTraces(ids_);
       if (traces && traces->size() != ids_.size()) {
-        return MakeError(fmt::format("{} answered {} traces for {} ids", backend_.Describe(),
+        return MakeError(ErrorCode::kUnavailable,
+                         fmt::format("{} answered {} traces for {} ids", backend_.Describe(),
                                      traces->size(), ids_.size()));
       }
       return traces;
@@ -593,7 +594,8 @@ class Worker {
       auto result = call();
       if (result) return result;
       if (++failures >= attempts || shared_.abort.load(std::memory_order_relaxed)) {
-        return MakeError(fmt::format("backend unreachable: {}", result.error().message));
+        return MakeError(ErrorCode::kUnavailable,
+                         fmt::format("backend unreachable: {}", result.error().message));
       }
       in_.sleeper.SleepFor(backoff);
       backoff = std::min(backoff * 2, std::max(options.error_backoff_max_ns, backoff));
