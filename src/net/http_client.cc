@@ -383,9 +383,10 @@ Status BlockingHttpClient::Connect() {
   beast::error_code ec;
   tcp::resolver resolver(ioc_);
   auto endpoints = resolver.resolve(host_, std::to_string(port_), ec);
-  if (ec)
+  if (ec) {
     return MakeError(ErrorCode::kUnavailable,
                      fmt::format("cannot resolve {}: {}", host_, ec.message()));
+  }
   tcp->expires_after(options_.connect_timeout);
   bool done = false;
   tcp->async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) {
