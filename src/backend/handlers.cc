@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "backend/ingest_body.h"
 #include "backend/jaeger_json.h"
 #include "backend/query_params.h"
 #include "core/text.h"
@@ -353,43 +354,19 @@ HttpResponseData HandleOtlpHttpIngest(SpanStore& store, IngestCounters& counters
                                       Quote(request.content_type), kProtobufType, kJsonType)));
   }
 
-  const std::string content_encoding = AsciiLowercase(TrimSpaceAndTab(request.content_encoding));
-  const bool gzip = content_encoding == "gzip";
-  if (!gzip && !content_encoding.empty() && content_encoding != "identity") {
-    return Reject(counters, counters.rejected_unsupported_media,
-                  TextResponse(415, fmt::format("unsupported content encoding {}; use gzip or none",
-                                                Quote(request.content_encoding))));
+  std::string inflated;
+  const IngestBody body = ReadIngestBody(request, limits, Quote, counters, inflated);
+  if (body.rejected) {
+    const BodyRejection& r = *body.rejected;
+    if (r.http_status == 415) return TextResponse(415, r.error.message);
+    return RpcStatusResponse(
+        r.http_status, encoding,
+        r.error.code == ErrorCode::kResourceExhausted ? kRpcResourceExhausted : kRpcInvalidArgument,
+        r.error.message);
   }
 
-  if (request.body.size() > limits.max_body_bytes) {
-    return Reject(counters, counters.rejected_too_large,
-                  RpcStatusResponse(413, encoding, kRpcResourceExhausted,
-                                    fmt::format("request body of {} bytes exceeds the limit of {}",
-                                                request.body.size(), limits.max_body_bytes)));
-  }
-
-  std::string decompressed;
-  std::string_view body = request.body;
-  if (gzip) {
-    auto inflated = GzipDecompress(body, limits.max_body_bytes);
-    if (!inflated) {
-      // GzipDecompress documents this prefix for output over max_size; anything else is corrupt.
-      if (inflated.error().message.starts_with("decompressed body exceeds")) {
-        return Reject(counters, counters.rejected_too_large,
-                      RpcStatusResponse(413, encoding, kRpcResourceExhausted,
-                                        fmt::format("gzip body decompresses to more than {} bytes",
-                                                    limits.max_body_bytes)));
-      }
-      return Reject(counters, counters.rejected_bad_data,
-                    RpcStatusResponse(400, encoding, kRpcInvalidArgument,
-                                      "cannot decompress gzip body: " + inflated.error().message));
-    }
-    decompressed = std::move(*inflated);
-    body = decompressed;
-  }
-
-  auto spans =
-      encoding == BodyEncoding::kProtobuf ? DecodeOtlpProtobuf(body) : DecodeOtlpJson(body);
+  auto spans = encoding == BodyEncoding::kProtobuf ? DecodeOtlpProtobuf(body.bytes)
+                                                   : DecodeOtlpJson(body.bytes);
   if (!spans) {
     return Reject(
         counters, counters.rejected_bad_data,

@@ -14,10 +14,10 @@
 #include <utility>
 #include <vector>
 
+#include "backend/ingest_body.h"
 #include "backend/jaeger_json.h"
 #include "backend/query_params.h"
 #include "core/text.h"
-#include "export/gzip.h"
 #include "export/zipkin_codec.h"
 
 namespace tracerig {
@@ -32,6 +32,9 @@ constexpr uint64_t kNanosPerMilli = 1'000'000;
 HttpResponseData Text(unsigned status, std::string message) {
   return HttpResponseData{status, std::string(kTextType), std::move(message)};
 }
+
+// Zipkin echoes request values in plain double quotes, unescaped.
+std::string QuotePlain(std::string_view s) { return fmt::format("\"{}\"", s); }
 
 HttpResponseData JsonBody(std::string body) {
   return HttpResponseData{200, std::string(kJsonType), std::move(body)};
@@ -374,36 +377,10 @@ HttpResponseData HandleZipkinIngest(SpanStore& store, IngestCounters& counters,
                                 : fmt::format("unsupported content type \"{}\"; use {}",
                                               request.content_type, kJsonType)));
   }
-  const std::string content_encoding = AsciiLowercase(TrimSpaceAndTab(request.content_encoding));
-  const bool gzip = content_encoding == "gzip";
-  if (!gzip && !content_encoding.empty() && content_encoding != "identity") {
-    return Reject(counters, counters.rejected_unsupported_media,
-                  Text(415, fmt::format("unsupported content encoding \"{}\"; use gzip or none",
-                                        request.content_encoding)));
-  }
-  if (request.body.size() > limits.max_body_bytes) {
-    return Reject(counters, counters.rejected_too_large,
-                  Text(413, fmt::format("request body of {} bytes exceeds the limit of {}",
-                                        request.body.size(), limits.max_body_bytes)));
-  }
-  std::string decompressed;
-  std::string_view body = request.body;
-  if (gzip) {
-    auto inflated = GzipDecompress(body, limits.max_body_bytes);
-    if (!inflated) {
-      // GzipDecompress documents this prefix for output over max_size; anything else is corrupt.
-      if (inflated.error().message.starts_with("decompressed body exceeds")) {
-        return Reject(counters, counters.rejected_too_large,
-                      Text(413, fmt::format("gzip body decompresses to more than {} bytes",
-                                            limits.max_body_bytes)));
-      }
-      return Reject(counters, counters.rejected_bad_data,
-                    Text(400, "cannot decompress gzip body: " + inflated.error().message));
-    }
-    decompressed = std::move(*inflated);
-    body = decompressed;
-  }
-  auto spans = DecodeZipkinJson(body);
+  std::string inflated;
+  const IngestBody body = ReadIngestBody(request, limits, QuotePlain, counters, inflated);
+  if (body.rejected) return Text(body.rejected->http_status, body.rejected->error.message);
+  auto spans = DecodeZipkinJson(body.bytes);
   if (!spans) {
     return Reject(counters, counters.rejected_bad_data,
                   Text(400, "cannot decode Zipkin v2 JSON: " + spans.error().message));

@@ -71,7 +71,8 @@ Result<std::string> GzipDecompress(std::string_view data, size_t max_size) {
     }
     if (produced == out.size()) {
       if (out.size() >= capacity_limit) {
-        return MakeError(fmt::format("decompressed body exceeds {} bytes", max_size));
+        return MakeError(ErrorCode::kResourceExhausted,
+                         fmt::format("decompressed body exceeds {} bytes", max_size));
       }
       out.resize(out.size() > capacity_limit / 2 ? capacity_limit : out.size() * 2);
     }
@@ -80,7 +81,8 @@ Result<std::string> GzipDecompress(std::string_view data, size_t max_size) {
     const int rc = inflate(&zs, Z_NO_FLUSH);
     produced = static_cast<size_t>(reinterpret_cast<char*>(zs.next_out) - out.data());
     if (produced > max_size) {
-      return MakeError(fmt::format("decompressed body exceeds {} bytes", max_size));
+      return MakeError(ErrorCode::kResourceExhausted,
+                       fmt::format("decompressed body exceeds {} bytes", max_size));
     }
     switch (rc) {
       case Z_OK:

@@ -383,7 +383,10 @@ Status BlockingHttpClient::Connect() {
   beast::error_code ec;
   tcp::resolver resolver(ioc_);
   auto endpoints = resolver.resolve(host_, std::to_string(port_), ec);
-  if (ec) return MakeError(fmt::format("cannot resolve {}: {}", host_, ec.message()));
+  if (ec) {
+    return MakeError(ErrorCode::kUnavailable,
+                     fmt::format("cannot resolve {}: {}", host_, ec.message()));
+  }
   tcp->expires_after(options_.connect_timeout);
   bool done = false;
   tcp->async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) {
@@ -393,7 +396,8 @@ Status BlockingHttpClient::Connect() {
   ioc_.restart();
   ioc_.run();
   if (!done || ec) {
-    return MakeError(fmt::format("cannot connect to {}:{}: {}", host_, port_,
+    return MakeError(ErrorCode::kUnavailable,
+                     fmt::format("cannot connect to {}:{}: {}", host_, port_,
                                  ec == beast::error::timeout ? "timed out" : ec.message()));
   }
   beast::error_code ignored;
@@ -427,7 +431,8 @@ Status BlockingHttpClient::Handshake() {
                                    ? "timed out"
                                    : DescribeTlsError(ec, stream.native_handle());
     Disconnect();
-    return MakeError(fmt::format("TLS handshake with {}:{} failed: {}", host_, port_, reason));
+    return MakeError(ErrorCode::kUnavailable,
+                     fmt::format("TLS handshake with {}:{} failed: {}", host_, port_, reason));
   }
   return Ok{};
 }
@@ -450,7 +455,8 @@ Result<BlockingResponse> BlockingHttpClient::Attempt(const HttpRequest& request,
     Disconnect();
     // Nothing came back and no deadline passed: the server had closed the idle connection.
     *stale = !got_some && ec != beast::error::timeout;
-    return MakeError(fmt::format("{} from {}:{}{}", DescribeTransportError(ec), host_, port_,
+    return MakeError(ErrorCode::kUnavailable,
+                     fmt::format("{} from {}:{}{}", DescribeTransportError(ec), host_, port_,
                                  got_some ? " (mid-response)" : ""));
   }
   auto response = parser.release();

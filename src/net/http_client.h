@@ -73,7 +73,8 @@ class BlockingHttpClient {
   BlockingHttpClient(std::string host, uint16_t port, HttpClientOptions options = {});
   ~BlockingHttpClient();
 
-  // Error only for transport failures (cannot connect, reset, timeout); any HTTP status is a response.
+  // Error only for transport failures (cannot connect, reset, timeout), with
+  // ErrorCode::kUnavailable; any HTTP status is a response.
   Result<BlockingResponse> Request(http::verb method, std::string_view target,
                                    std::string_view content_type, std::string body,
                                    const std::vector<std::pair<std::string, std::string>>& headers = {});

@@ -18,7 +18,8 @@ Result<std::vector<TraceFetch>> GroupSpansByTrace(std::span<const TraceId> ids,
   for (Span& span : spans) {
     auto it = index.find(span.trace_id);
     if (it == index.end()) {
-      return MakeError(fmt::format("{} answered a span of trace {}, which was not asked for",
+      return MakeError(ErrorCode::kUnavailable,
+                       fmt::format("{} answered a span of trace {}, which was not asked for",
                                    backend, span.trace_id.ToHex()));
     }
     TraceFetch& trace = out[it->second];

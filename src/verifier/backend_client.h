@@ -23,6 +23,7 @@ namespace tracerig {
 // One trace of a batch: nullopt when the backend says it does not exist.
 using TraceFetch = std::optional<std::vector<Span>>;
 
+// Errors for an unreachable, erroring or unparseable backend carry ErrorCode::kUnavailable.
 class BackendClient {
  public:
   virtual ~BackendClient() = default;

@@ -35,20 +35,23 @@ Result<FetchResponse> FetchFrom(HttpFetcher& fetcher, std::string_view describe,
                                 std::string_view target) {
   auto response = fetcher.Get(target);
   if (!response) {
-    return MakeError(fmt::format("{}: GET {}: {}", describe, target, response.error().message));
+    return MakeError(ErrorCode::kUnavailable,
+                     fmt::format("{}: GET {}: {}", describe, target, response.error().message));
   }
   return response;
 }
 
 Error UnexpectedStatus(std::string_view describe, std::string_view target,
                        const FetchResponse& response) {
-  return MakeError(fmt::format("{}: GET {} answered HTTP {}: {}", describe, target,
-                               response.status, QuoteBody(response.body)));
+  return MakeError(ErrorCode::kUnavailable,
+                   fmt::format("{}: GET {} answered HTTP {}: {}", describe, target, response.status,
+                               QuoteBody(response.body)));
 }
 
 Error MalformedAnswer(std::string_view describe, std::string_view target,
                       std::string_view problem) {
-  return MakeError(fmt::format("{}: GET {}: malformed answer: {}", describe, target, problem));
+  return MakeError(ErrorCode::kUnavailable,
+                   fmt::format("{}: GET {}: malformed answer: {}", describe, target, problem));
 }
 
 bool IsMissingEndpoint(const FetchResponse& response) {
@@ -65,7 +68,8 @@ Error MissingEndpoint(std::string_view describe, std::string_view target,
                       const FetchResponse& response, std::string_view hint) {
   std::string body = QuoteBody(response.body);
   while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
-  return MakeError(fmt::format("{}: GET {} answered 404 for the endpoint itself ({}): {}", describe,
+  return MakeError(ErrorCode::kUnavailable,
+                   fmt::format("{}: GET {} answered 404 for the endpoint itself ({}): {}", describe,
                                target, body, hint));
 }
 

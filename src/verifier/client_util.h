@@ -21,6 +21,8 @@ namespace tracerig {
 // read.
 std::string QuoteBody(std::string_view body);
 
+// The errors below carry ErrorCode::kUnavailable: the backend cannot be used as it is.
+
 // GET `target`; a transport failure (refused, reset, timeout) becomes
 // "<describe>: GET <target>: <reason>".
 Result<FetchResponse> FetchFrom(HttpFetcher& fetcher, std::string_view describe,

@@ -390,7 +390,8 @@ class JaegerV1Client final : public BackendClient {
     if (response->status != 200) return HttpError(*response);
     auto spans = DecodeJaegerTraces(response->body);
     if (!spans) {
-      return MakeError(fmt::format("jaeger returned malformed JSON for trace {}: {}", id.ToHex(),
+      return MakeError(ErrorCode::kUnavailable,
+                       fmt::format("jaeger returned malformed JSON for trace {}: {}", id.ToHex(),
                                    spans.error().message));
     }
     if (spans->empty()) return std::optional<std::vector<Span>>{};
@@ -416,9 +417,10 @@ class JaegerV1Client final : public BackendClient {
     if (response->status != 200) return HttpError(*response);
     auto spans = DecodeJaegerTraceBatch(response->body);
     if (!spans) {
-      return MakeError(fmt::format("jaeger returned malformed JSON for {} traces from {}: {}",
-                                   ids.size(), ids.empty() ? "" : ids[0].ToHex(),
-                                   spans.error().message));
+      return MakeError(
+          ErrorCode::kUnavailable,
+          fmt::format("jaeger returned malformed JSON for {} traces from {}: {}", ids.size(),
+                      ids.empty() ? "" : ids[0].ToHex(), spans.error().message));
     }
     return GroupSpansByTrace(ids, std::move(*spans), Describe());
   }
@@ -436,7 +438,8 @@ class JaegerV1Client final : public BackendClient {
     if (response->status != 200) return HttpError(*response);
     auto spans = DecodeJaegerTraces(response->body);
     if (!spans) {
-      return MakeError(fmt::format("jaeger returned malformed JSON for a search of service {}: {}",
+      return MakeError(ErrorCode::kUnavailable,
+                       fmt::format("jaeger returned malformed JSON for a search of service {}: {}",
                                    service, spans.error().message));
     }
     // The search returns whole traces; keep only the spans that carry the attribute.
@@ -463,7 +466,8 @@ class JaegerV1Client final : public BackendClient {
     if (response->status != 200) return HttpError(*response);
     auto links = DecodeJaegerDependencies(response->body);
     if (!links) {
-      return MakeError(fmt::format("{}: GET {}: malformed answer: {}", Describe(), target,
+      return MakeError(ErrorCode::kUnavailable,
+                       fmt::format("{}: GET {}: malformed answer: {}", Describe(), target,
                                    links.error().message));
     }
     return std::optional<std::vector<DependencyLink>>{std::move(*links)};
@@ -473,13 +477,15 @@ class JaegerV1Client final : public BackendClient {
   Result<FetchResponse> Fetch(const std::string& target) {
     auto response = fetcher_->Get(target);
     if (!response) {
-      return MakeError(fmt::format("{}: GET {}: {}", Describe(), target, response.error().message));
+      return MakeError(ErrorCode::kUnavailable,
+                       fmt::format("{}: GET {}: {}", Describe(), target, response.error().message));
     }
     return response;
   }
 
   static Error HttpError(const FetchResponse& response) {
     return MakeError(
+        ErrorCode::kUnavailable,
         fmt::format("jaeger answered HTTP {}: {}", response.status, QuoteBody(response.body)));
   }
 

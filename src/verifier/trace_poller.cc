@@ -257,7 +257,8 @@ auto TracePoller::WithRetries(Call&& call) -> decltype(call()) {
     auto result = call();
     if (result) return result;
     if (++failures >= attempts || progress_.abort.load(std::memory_order_relaxed)) {
-      return MakeError(fmt::format("backend unreachable: {}", result.error().message));
+      return MakeError(ErrorCode::kUnavailable,
+                       fmt::format("backend unreachable: {}", result.error().message));
     }
     in_.sleeper.SleepFor(backoff);
     backoff = std::min(backoff * 2, std::max(options.error_backoff_max_ns, backoff));
@@ -287,7 +288,8 @@ bool TracePoller::Poll(const std::vector<uint32_t>& batch, std::vector<TraceFetc
     }
     auto traces = backend_.GetTraces(ids_);
     if (traces && traces->size() != ids_.size()) {
-      return MakeError(fmt::format("{} answered {} traces for {} ids", backend_.Describe(),
+      return MakeError(ErrorCode::kUnavailable,
+                       fmt::format("{} answered {} traces for {} ids", backend_.Describe(),
                                    traces->size(), ids_.size()));
     }
     return traces;

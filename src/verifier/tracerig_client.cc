@@ -52,21 +52,25 @@ class TracerigClient final : public BackendClient {
     }
     auto response = fetcher_->Get(target);
     if (!response) {
-      return MakeError(fmt::format("{}: GET /api/tracerig/traces ({} ids): {}", Describe(),
+      return MakeError(ErrorCode::kUnavailable,
+                       fmt::format("{}: GET /api/tracerig/traces ({} ids): {}", Describe(),
                                    ids.size(), response.error().message));
     }
     if (response->status != 200) {
       const std::string_view body(response->body);
-      return MakeError(fmt::format(
-          "{} answered HTTP {} to GET /api/tracerig/traces: {}{}", Describe(), response->status,
-          body.substr(0, std::min(body.size(), kQuotedBodyChars)),
-          response->status == 404 ? " (only tracerig's embedded backend serves this endpoint; "
-                                    "use jaeger:// for a Jaeger query service)"
-                                  : ""));
+      return MakeError(
+          ErrorCode::kUnavailable,
+          fmt::format("{} answered HTTP {} to GET /api/tracerig/traces: {}{}", Describe(),
+                      response->status, body.substr(0, std::min(body.size(), kQuotedBodyChars)),
+                      response->status == 404
+                          ? " (only tracerig's embedded backend serves this endpoint; "
+                            "use jaeger:// for a Jaeger query service)"
+                          : ""));
     }
     auto spans = DecodeOtlpProtobuf(response->body);
     if (!spans) {
-      return MakeError(fmt::format("{} returned malformed OTLP protobuf for {} traces: {}",
+      return MakeError(ErrorCode::kUnavailable,
+                       fmt::format("{} returned malformed OTLP protobuf for {} traces: {}",
                                    Describe(), ids.size(), spans.error().message));
     }
     return GroupSpansByTrace(ids, std::move(*spans), Describe());

@@ -23,7 +23,7 @@
 //     pending is polled one last time and classified as it stands; `deadline_hit` is set.
 //   - Backoff: a failed backend request is retried after `error_backoff_ns`, doubling up to
 //     `error_backoff_max_ns`, until `max_backend_errors` failures in a row end verification with
-//     "backend unreachable: <reason>".
+//     "backend unreachable: <reason>" (ErrorCode::kUnavailable).
 //   - Time to queryable: the first poll whose span count reached the expected tree's size is
 //     remembered per trace (8 bytes); for a trace classified complete, that poll's wall-clock time
 //     minus the time its last span was exported is one sample. The exporter does not record the
@@ -290,9 +290,9 @@ struct VerificationSummary {
 // (JudgeSamplingRate at the entry's confidence, else sampling_confidence); errors, slower-than
 // and whole-traces pass only when every such request (trace) was kept (whole).
 // Errors: a ledger entry naming a load entry the scenario does not have, a sampling_confidence
-// outside (0, 1), or "backend unreachable: <reason>" after max_backend_errors failed requests in
-// a row — a backend failure is never counted as missing traces. `progress` is called as traces
-// settle.
+// outside (0, 1), or "backend unreachable: <reason>" (kUnavailable) after max_backend_errors
+// failed requests in a row — a backend failure is never counted as missing traces. `progress` is
+// called as traces settle.
 // This overload uses `backend` alone, on the calling thread (concurrency 1).
 Result<VerificationSummary> VerifyLedger(
     const Scenario& scenario, const Ledger& ledger, BackendClient& backend,

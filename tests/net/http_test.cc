@@ -106,6 +106,7 @@ TEST(HttpTest, RefusedConnectionIsATransportError) {
   EXPECT_NE(r.error().message.find("cannot connect to 127.0.0.1:" + std::to_string(port)),
             std::string::npos)
       << r.error().message;
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
 }
 
 TEST(HttpTest, PoolSendsConcurrentRequestsAndReusesConnections) {

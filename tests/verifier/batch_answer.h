@@ -33,6 +33,8 @@ inline void ExpectBatchAnswer(const Result<std::vector<TraceFetch>>& traces,
   if (!c.error.empty()) {
     ASSERT_FALSE(traces.ok());
     EXPECT_THAT(traces.error().message, ::testing::StartsWith(c.error));
+    // A backend that fails or answers garbage: the run ends "backend unreachable" (exit 3).
+    EXPECT_EQ(traces.error().code, ErrorCode::kUnavailable) << ErrorCodeName(traces.error().code);
     return;
   }
   ASSERT_TRUE(traces.ok()) << traces.error().message;

@@ -47,6 +47,19 @@ TEST(ClientErrorsTest, Wording) {
   EXPECT_EQ(QuoteBody(std::string(500, 'q')).size(), 200u);
 }
 
+// Every way a backend fails to answer usefully is kUnavailable: the run ends with exit 3.
+TEST(ClientErrorsTest, AreUnavailable) {
+  const std::pair<const char*, Error> cases[] = {
+      {"unexpected status", UnexpectedStatus("d", "/t", FetchResponse{502, "bad gateway"})},
+      {"malformed answer", MalformedAnswer("d", "/t", "oops")},
+      {"missing endpoint",
+       MissingEndpoint("d", "/t", FetchResponse{404, "404 page not found"}, "hint")},
+  };
+  for (const auto& [name, error] : cases) {
+    EXPECT_EQ(error.code, ErrorCode::kUnavailable) << name << ": " << ErrorCodeName(error.code);
+  }
+}
+
 TEST(FetchFromTest, TransportFailuresNameTheTarget) {
   std::vector<std::string> targets;
   ScriptedFetcher fetcher(&targets);
@@ -56,6 +69,7 @@ TEST(FetchFromTest, TransportFailuresNameTheTarget) {
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.error().message,
             "tempo at http://h:1: GET /api/search: request timed out after 30000 ms");
+  EXPECT_EQ(failed.error().code, ErrorCode::kUnavailable);
   auto answered = FetchFrom(fetcher, "tempo at http://h:1", "/api/search");
   ASSERT_TRUE(answered.ok());  // any HTTP answer is an answer; the client judges the status
   EXPECT_EQ(answered->status, 503u);

@@ -272,6 +272,7 @@ TEST_F(JaegerV1ClientTest, ServerErrorIsAnErrorQuotingTheBody) {
   auto first = client_->GetTrace(kId);
   ASSERT_FALSE(first.ok());
   EXPECT_EQ(first.error().message, "jaeger answered HTTP 500: internal error");
+  EXPECT_EQ(first.error().code, ErrorCode::kUnavailable);
   auto second = client_->GetTrace(kId);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.error().message, "jaeger answered HTTP 503: " + long_body.substr(0, 200));
@@ -283,6 +284,7 @@ TEST_F(JaegerV1ClientTest, TransportErrorIsAnError) {
   ASSERT_FALSE(trace.ok());
   EXPECT_EQ(trace.error().message, "jaeger v1 at http://127.0.0.1:16686: GET /api/traces/" +
                                        kIdHex + ": connection refused");
+  EXPECT_EQ(trace.error().code, ErrorCode::kUnavailable);
 }
 
 TEST_F(JaegerV1ClientTest, GarbageIsAnError) {
@@ -292,6 +294,7 @@ TEST_F(JaegerV1ClientTest, GarbageIsAnError) {
   ASSERT_FALSE(html.ok());
   EXPECT_THAT(html.error().message,
               StartsWith("jaeger returned malformed JSON for trace " + kIdHex + ": parse error"));
+  EXPECT_EQ(html.error().code, ErrorCode::kUnavailable);
   auto shape = client_->GetTrace(kId);
   ASSERT_FALSE(shape.ok());
   EXPECT_EQ(shape.error().message, "jaeger returned malformed JSON for trace " + kIdHex +
@@ -329,13 +332,16 @@ TEST_F(JaegerV1ClientTest, FindSpansErrors) {
   auto bad_request = client_->FindSpans("payment", "k", "v", 1, 2);
   ASSERT_FALSE(bad_request.ok());
   EXPECT_THAT(bad_request.error().message, StartsWith("jaeger answered HTTP 400: {\"data\""));
+  EXPECT_EQ(bad_request.error().code, ErrorCode::kUnavailable);
   auto timeout = client_->FindSpans("payment", "k", "v", 1, 2);
   ASSERT_FALSE(timeout.ok());
   EXPECT_THAT(timeout.error().message, HasSubstr(": timeout"));
+  EXPECT_EQ(timeout.error().code, ErrorCode::kUnavailable);
   auto garbage = client_->FindSpans("payment", "k", "v", 1, 2);
   ASSERT_FALSE(garbage.ok());
   EXPECT_THAT(garbage.error().message,
               StartsWith("jaeger returned malformed JSON for a search of service payment: "));
+  EXPECT_EQ(garbage.error().code, ErrorCode::kUnavailable);
 }
 
 

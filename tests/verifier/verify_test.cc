@@ -306,6 +306,7 @@ TEST_F(VerifyLedgerTest, BackendDownIsAnErrorNotMissingTraces) {
   auto summary = Run();
   ASSERT_FALSE(summary.ok());
   EXPECT_EQ(summary.error().message, "backend unreachable: connection refused");
+  EXPECT_EQ(summary.error().code, ErrorCode::kUnavailable);
   EXPECT_EQ(backend_.get_calls, 3);  // max_backend_errors attempts in a row
   EXPECT_EQ(sleeper_.sleeps(), 2);   // one poll interval between attempts
 }
@@ -335,6 +336,7 @@ TEST_F(VerifyLedgerTest, SearchFailureIsAnError) {
   auto summary = VerifyLedger(scenario_, ledger_, backend, options_, clock_, sleeper_);
   ASSERT_FALSE(summary.ok());
   EXPECT_EQ(summary.error().message, "backend unreachable: HTTP 502");
+  EXPECT_EQ(summary.error().code, ErrorCode::kUnavailable);
 }
 
 TEST_F(VerifyLedgerTest, LateSpansBecomeComplete) {
@@ -565,6 +567,7 @@ TEST_F(VerifyLedgerTest, AWorkersBackendFailureEndsTheWholeRun) {
       options_, clock_, sleeper);
   ASSERT_FALSE(summary.ok());
   EXPECT_EQ(summary.error().message, "backend unreachable: connection refused");
+  EXPECT_EQ(summary.error().code, ErrorCode::kUnavailable);
 }
 
 TEST_F(VerifyLedgerTest, NullClientFromTheFactoryIsAnError) {
@@ -1379,6 +1382,7 @@ TEST_F(VerifyLedgerTest, AnErrorInTheMiddleOfABatchFailsTheBatchNotItsTraces) {
   auto failed = VerifyLedger(scenario_, ledger_, down, options_, clock, sleeper);
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.error().message, "backend unreachable: connection reset");
+  EXPECT_EQ(failed.error().code, ErrorCode::kUnavailable);
   EXPECT_EQ(down.batch_sizes, (std::vector<size_t>{3, 3, 3}));
 }
 
