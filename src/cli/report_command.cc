@@ -88,7 +88,9 @@ int Merge(const std::vector<std::string>& args) {
       "those of all requests together), break edges and example traces pooled, and the checks\n"
       "judged again against the scenario's [expect]. Elapsed time is the longest shard's (shards\n"
       "run side by side), target rates add up. RUN is a run's report folder or its report.json;\n"
-      "all must be of the same scenario and [expect].\n\n"
+      "all must be of the same scenario and [expect], and no run may be given twice (also not\n"
+      "inside a merged report). Requests of runs made with --no-verify are named in the verdict\n"
+      "as not verified.\n\n"
       "Example: tracerig report merge reports/shop-*/ --out reports/shop-all --report html,junit\n\n"
       "Exit codes: the merged report's (0 pass, 1 a check failed, 3 infrastructure failure) ·\n"
       "2 unreadable or incompatible reports.",
@@ -108,6 +110,7 @@ int Merge(const std::vector<std::string>& args) {
   auto fail_on = FailOnFlag("merge", flags, bad);
   if (bad) return kExitUsage;
   std::vector<RunReport> reports;
+  std::vector<std::string> files;
   for (const auto& path : flags.positional) {
     auto report = ReadReportFile(path);
     if (!report) {
@@ -115,8 +118,9 @@ int Merge(const std::vector<std::string>& args) {
       return kExitUsage;
     }
     reports.push_back(std::move(*report));
+    files.push_back(ReportJsonPath(path));
   }
-  auto merged = MergeReports(reports, fail_on);
+  auto merged = MergeReports(reports, fail_on, 5, files);
   if (!merged) {
     PrintError("merge", merged.error().message + " (reports in the order given: " +
                             fmt::format("{}", fmt::join(flags.positional, ", ")) + ")");
@@ -133,7 +137,10 @@ int Diff(const std::vector<std::string>& args) {
   const std::vector<FlagSpec> specs = {
       {"threshold", "PCT",
        "how much worse B may be than A, in percent of A, before it counts as a regression "
-       "(default 10)"}};
+       "(default 10)"},
+      {"force", "",
+       "compare runs of different scenarios, target rates, durations or load models anyway (a "
+       "warning line names what differs)"}};
   const std::string help = CommandHelp(
       "tracerig report diff A B [flags]",
       "Compares run B with run A, e.g. the same scenario against two backend versions, and prints\n"
@@ -141,11 +148,13 @@ int Diff(const std::vector<std::string>& args) {
       "uncorrected p50/p99, completeness, broken traces and dropped spans (as fractions). B has\n"
       "regressed on a metric when it is worse than A by more than PCT percent of A's value:\n"
       "slower, less throughput, lower completeness; a rate that was 0 in A regresses at any\n"
-      "value above 0. Metrics without data on either side are shown as — and never regress.\n\n"
+      "value above 0. Metrics without data on either side are shown as — and never regress.\n"
+      "Both runs must be of the same scenario, target rate, duration and load model (else exit\n"
+      "2 naming what differs; --force compares them with a warning).\n\n"
       "Example: tracerig report diff reports/shop-jaeger-1.57 reports/shop-jaeger-1.60 "
       "--threshold 5\n\n"
-      "Exit codes: 0 no regression beyond the threshold · 1 B regressed · 2 usage error or\n"
-      "unreadable report.",
+      "Exit codes: 0 no regression beyond the threshold · 1 B regressed · 2 usage error,\n"
+      "unreadable report or runs of different load without --force.",
       specs);
   ParsedFlags flags;
   if (auto code = ParseCommandFlags("report diff", args, specs, help, flags)) return *code;
@@ -172,6 +181,14 @@ int Diff(const std::vector<std::string>& args) {
     reports.push_back(std::move(*report));
   }
   const ReportDiff diff = DiffReports(reports[0], reports[1], threshold);
+  if (!diff.differences.empty() && !flags.Has("force")) {
+    PrintError("diff", fmt::format("{} and {} are runs of different load: {}; give --force to "
+                                   "compare them anyway",
+                                   ReportJsonPath(flags.positional[0]),
+                                   ReportJsonPath(flags.positional[1]),
+                                   fmt::join(diff.differences, "; ")));
+    return kExitUsage;
+  }
   std::fputs(RenderDiff(diff, ReportJsonPath(flags.positional[0]),
                         ReportJsonPath(flags.positional[1]))
                  .c_str(),

@@ -111,6 +111,36 @@ Result<LatencyHistogram> LatencyHistogram::FromBuckets(
   return h;
 }
 
+Status LatencyHistogram::RestoreExactRange(uint64_t min, uint64_t max) {
+  if (total_ == 0) {
+    if (min == 0 && max == 0) return Ok{};
+    return MakeError(fmt::format("min {} and max {} given for an empty histogram", min, max));
+  }
+  // min_ and max_ are still the bounds FromBuckets (or Record) left: the first bucket's lowest
+  // and the last bucket's highest value.
+  size_t first = 0;
+  while (counts_[first] == 0) ++first;
+  size_t last = kBucketCount - 1;
+  while (counts_[last] == 0) --last;
+  const uint64_t first_high = std::min(BucketLowerBound(first) + BucketWidth(first) - 1,
+                                       kMaxTrackable);
+  const uint64_t last_low = std::min(BucketLowerBound(last), kMaxTrackable);
+  if (min < std::min(BucketLowerBound(first), kMaxTrackable) || min > first_high) {
+    return MakeError(fmt::format("min {} is not in the first bucket [{}, {}]", min,
+                                 std::min(BucketLowerBound(first), kMaxTrackable), first_high));
+  }
+  const uint64_t last_high = std::min(BucketLowerBound(last) + BucketWidth(last) - 1,
+                                      kMaxTrackable);
+  if (max < last_low || max > last_high) {
+    return MakeError(
+        fmt::format("max {} is not in the last bucket [{}, {}]", max, last_low, last_high));
+  }
+  if (min > max) return MakeError(fmt::format("min {} is above max {}", min, max));
+  min_ = min;
+  max_ = max;
+  return Ok{};
+}
+
 // ---- SparseHistogram ----------------------------------------------------------------------------
 
 void SparseHistogram::Record(uint64_t nanos) {

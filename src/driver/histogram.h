@@ -94,6 +94,12 @@ class LatencyHistogram {
   static Result<LatencyHistogram> FromBuckets(
       std::span<const std::pair<uint64_t, uint64_t>> buckets);
 
+  // Puts back the exact min and max a report keeps alongside the buckets (FromBuckets only knows
+  // the first bucket's lower bound and the last bucket's highest value), so merged reports and
+  // diffs show the values that were recorded. Fails unless `min` lies in the first non-empty
+  // bucket, `max` in the last and min <= max; an empty histogram accepts only 0 and 0.
+  Status RestoreExactRange(uint64_t min, uint64_t max);
+
   // Bucket arithmetic, public for tests and for documentation of the layout.
   static size_t BucketIndex(uint64_t nanos) { return histogram_layout::BucketIndex(nanos); }
   static uint64_t BucketLowerBound(size_t index);

@@ -70,9 +70,38 @@ DiffRow Compare(std::string metric, std::optional<double> a, std::optional<doubl
 
 }  // namespace
 
+std::vector<std::string> RunDifferences(const RunReport& a, const RunReport& b) {
+  std::vector<std::string> out;
+  if (a.scenario_name != b.scenario_name) {
+    out.push_back(fmt::format("scenario \"{}\" vs \"{}\"", a.scenario_name, b.scenario_name));
+  } else if (a.expected_edges != b.expected_edges) {
+    out.push_back(fmt::format("scenario \"{}\" with a different call graph ({} vs {} edges)",
+                              a.scenario_name, a.expected_edges.size(), b.expected_edges.size()));
+  }
+  const Expectations& ea = a.expect;
+  const Expectations& eb = b.expect;
+  if (ea.completeness != eb.completeness || ea.broken != eb.broken ||
+      ea.time_to_queryable_p99_ns != eb.time_to_queryable_p99_ns ||
+      ea.time_to_queryable_max_ns != eb.time_to_queryable_max_ns) {
+    out.push_back("different [expect]");
+  }
+  if (a.target_rate != b.target_rate) {
+    out.push_back(fmt::format("target rate {:g}/s vs {:g}/s", a.target_rate, b.target_rate));
+  }
+  if (a.target_duration_ns != b.target_duration_ns) {
+    out.push_back(fmt::format("duration {} vs {}", FormatDuration(a.target_duration_ns),
+                              FormatDuration(b.target_duration_ns)));
+  }
+  if (a.load_model != b.load_model) {
+    out.push_back(fmt::format("load model {} vs {}", a.load_model, b.load_model));
+  }
+  return out;
+}
+
 ReportDiff DiffReports(const RunReport& a, const RunReport& b, double threshold_pct) {
   ReportDiff diff;
   diff.threshold_pct = threshold_pct;
+  diff.differences = RunDifferences(a, b);
   auto add = [&](std::string metric, std::optional<double> va, std::optional<double> vb,
                  Format format, bool higher_is_better) {
     diff.rows.push_back(Compare(std::move(metric), va, vb, format, higher_is_better, threshold_pct));
@@ -105,7 +134,13 @@ std::string RenderDiff(const ReportDiff& diff, const std::string& a_name,
     a_width = std::max(a_width, r.a.size());
     b_width = std::max(b_width, r.b.size());
   }
-  std::string out = fmt::format("A: {}\nB: {}\n\n", a_name, b_name);
+  std::string out = fmt::format("A: {}\nB: {}\n", a_name, b_name);
+  if (!diff.differences.empty()) {
+    out += fmt::format("warning: A and B are runs of different load ({}): the changes compare "
+                       "unlike runs\n",
+                       fmt::join(diff.differences, "; "));
+  }
+  out += "\n";
   out += fmt::format("{:<{}}  {:>{}}  {:>{}}  {:>8}\n", "metric", metric_width, "A", a_width, "B",
                      b_width, "change");
   size_t regressions = 0;

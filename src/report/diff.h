@@ -26,17 +26,28 @@ struct ReportDiff {
   std::vector<DiffRow> rows;
   double threshold_pct = 10;
   bool regressed = false;  // any row regressed
+  // What makes A and B runs of different load (RunDifferences): `tracerig report diff` refuses
+  // them unless forced, and RenderDiff then prints them as a warning.
+  std::vector<std::string> differences;
 };
+
+// Why two runs are not a like-for-like comparison, one phrase each ("target rate 40/s vs 80/s"):
+// scenario name, scenario content as far as the reports record it (call graph, [expect]), target
+// rate, target duration and load model. Empty when they match. The seed is not compared (--seed
+// varies it on purpose).
+std::vector<std::string> RunDifferences(const RunReport& a, const RunReport& b);
 
 // Rows: throughput (ok responses per second of load), latency p50/p90/p99/p99.9/max corrected
 // and p50/p99 uncorrected, completeness (complete / checked), broken traces per checked trace,
 // and spans dropped by the exporter per span submitted. A row regresses when B is worse than A by
 // more than threshold_pct percent of A (relative change, so 10 means "10% slower", or "completeness
 // fell from 1.0 below 0.9"). Rates that are 0 in A regress when B is above 0 (any broken trace
-// where there was none). Rows where either side has no data never regress.
+// where there was none). Rows where either side has no data never regress. The max rows use the
+// exact maxima (kept in report.json), the percentiles the histograms' buckets.
 ReportDiff DiffReports(const RunReport& a, const RunReport& b, double threshold_pct);
 
-// A fixed-width table for the terminal, one row per metric, then a one-line conclusion.
+// A fixed-width table for the terminal, one row per metric, then a one-line conclusion; first a
+// warning line when the runs differ (diff.differences).
 std::string RenderDiff(const ReportDiff& diff, const std::string& a_name, const std::string& b_name);
 
 }  // namespace tracerig

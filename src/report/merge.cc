@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "report/run_identity.h"
+
 namespace tracerig {
 namespace {
 
@@ -216,10 +218,41 @@ void MergeVerification(VerificationSummary& into, const VerificationSummary& fro
 }  // namespace
 
 Result<RunReport> MergeReports(const std::vector<RunReport>& reports,
-                               std::optional<FailOn> fail_on, size_t max_examples) {
+                               std::optional<FailOn> fail_on, size_t max_examples,
+                               const std::vector<std::string>& files) {
   if (reports.empty()) return MakeError("no reports to merge");
+  auto file = [&files](size_t i) {
+    return i < files.size() ? files[i] : fmt::format("report {}", i + 1);
+  };
+  std::vector<MergedRun> runs;
+  std::vector<size_t> holder;  // the report each run came from
+  for (size_t i = 0; i < reports.size(); ++i) {
+    for (const MergedRun& run : RunsOf(reports[i], file(i))) {
+      auto same = std::find_if(runs.begin(), runs.end(), [&run](const MergedRun& r) {
+        return !run.run_id.empty() && r.run_id == run.run_id;
+      });
+      if (same != runs.end()) {
+        const size_t j = holder[static_cast<size_t>(same - runs.begin())];
+        const bool plain = reports[i].merged_from.empty() && reports[j].merged_from.empty();
+        return MakeError(fmt::format(
+            "{} and {} {} (run_id {}): merged, its {} requests would count twice", file(j),
+            file(i), plain ? "are the same run" : "both hold one run", run.run_id, run.requests));
+      }
+      runs.push_back(run);
+      holder.push_back(i);
+    }
+  }
   const RunReport& first = reports.front();
   RunReport m;
+  if (reports.size() == 1) {  // a merge of one is that report
+    m.run_id = first.run_id;
+    m.merged_from = first.merged_from;
+  } else {
+    m.merged_from = runs;
+    std::string ids;
+    for (const MergedRun& run : runs) ids += "\x1f" + run.run_id;
+    m.run_id = ContentRunId("merged" + ids);  // the same runs merged again: the same id
+  }
   m.tracerig_version = first.tracerig_version;
   m.scenario_name = first.scenario_name;
   m.scenario_file = first.scenario_file;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "core/result.h"
@@ -26,8 +27,15 @@ namespace tracerig {
 // named in its `error`. Time-to-queryable expectations must match too. `fail_on` replaces the
 // reports' --fail-on when given (else the first report's is kept). The result has been through
 // Judge. Sampling verdicts and the observed graph are not merged (the result has none).
+// One run is never counted twice: two reports holding the same run id (a run, a copy of it, or a
+// merged report made of it) are refused, naming both `files` (the reports' paths, in order;
+// "report N" when not given). The result lists the runs it was made of (merged_from, with their
+// files, requests and whether they were verified) and has a run id of its own; its verdict says
+// how many requests runs made with --no-verify left unchecked. A merge of one report is that
+// report.
 Result<RunReport> MergeReports(const std::vector<RunReport>& reports,
                                std::optional<FailOn> fail_on = std::nullopt,
-                               size_t max_examples = 5);
+                               size_t max_examples = 5,
+                               const std::vector<std::string>& files = {});
 
 }  // namespace tracerig

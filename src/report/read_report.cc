@@ -14,6 +14,7 @@
 
 #include "core/ids.h"
 #include "report/render.h"
+#include "report/run_identity.h"
 
 namespace tracerig {
 namespace {
@@ -124,6 +125,11 @@ LatencyHistogram Histogram(const Json& object, std::string_view key, const std::
   if (!histogram) Fail(at + ".buckets", histogram.error().message);
   if (histogram->count() != count) {
     Fail(at, fmt::format("count is {} but the buckets hold {}", count, histogram->count()));
+  }
+  // The exact min and max, written alongside the buckets, bound them more tightly.
+  if (Optional(h, "min_ns") && Optional(h, "max_ns")) {
+    auto exact = histogram->RestoreExactRange(U64(h, "min_ns", at), U64(h, "max_ns", at));
+    if (!exact) Fail(at, exact.error().message);
   }
   return std::move(*histogram);
 }
@@ -449,6 +455,17 @@ RunReport Report(const Json& j) {
                                        Found(*version), kReportSchemaVersion));
   }
   RunReport r;
+  // Reports written before run ids existed are known by their content.
+  r.run_id = Optional(j, "run_id") ? String(j, "run_id", "") : ContentRunId(j.dump());
+  if (r.run_id.empty()) Fail("run_id", "empty");
+  if (Optional(j, "merged_from")) {
+    const Json& runs = Array(j, "merged_from", "");
+    for (size_t i = 0; i < runs.size(); ++i) {
+      const std::string at = Index("merged_from", i);
+      r.merged_from.push_back({String(runs[i], "run_id", at), String(runs[i], "file", at),
+                               U64(runs[i], "requests", at), Bool(runs[i], "verified", at)});
+    }
+  }
   r.tracerig_version = String(j, "tracerig_version", "");
   const Json& scenario = Member(j, "scenario", "");
   r.scenario_name = String(scenario, "name", "scenario");

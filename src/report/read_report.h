@@ -2,14 +2,16 @@
 // RunReport, so `tracerig report merge/diff/render` can work from the files runs left behind.
 //
 // What comes back: every field ReportToJson writes. What cannot: the ledger and service endpoints
-// (not in the file), times below the second (started_at/finished_at are whole seconds), and the
-// exact min/max/mean of histograms (rebuilt from their buckets: LatencyHistogram::FromBuckets).
-// So ReportToJson(ReadReport(ReportToJson(r))) equals ReportToJson(r) except for those, and a
-// second round trip changes nothing. Also lost: the variance of expected edge counts (not written)
-// and a backend graph's raw links (rebuilt from its edges with calls). Fields added to version 1
-// after it first shipped (checks' `enforced`, `fail_on`, `expect` and its time-to-queryable bounds,
+// (not in the file), times below the second (started_at/finished_at are whole seconds), the exact
+// mean of histograms (rebuilt from their buckets: LatencyHistogram::FromBuckets; their exact
+// min_ns and max_ns are put back), the variance of expected edge counts (not written) and a
+// backend graph's raw links (rebuilt from its edges with calls). So
+// ReportToJson(ReadReport(ReportToJson(r))) equals ReportToJson(r) except for those, and a second
+// round trip changes nothing. Fields added to version 1 after it first shipped (`run_id`,
+// `merged_from`, checks' `enforced`, `fail_on`, `expect` and its time-to-queryable bounds,
 // `expected_edges`, the verification's `sampling`, `graph`, `backend_graph` and the late-span
-// fields of `time_to_queryable`) are optional and default as Judge would.
+// fields of `time_to_queryable`) are optional and default as Judge would; a report without a
+// `run_id` gets one hashed from its content (ContentRunId).
 #pragma once
 
 #include <string>

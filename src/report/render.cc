@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/units.h"
+#include "report/run_identity.h"
 
 namespace tracerig {
 namespace {
@@ -265,6 +266,15 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
   nlohmann::ordered_json j;
   j["schema_version"] = kReportSchemaVersion;
   j["tracerig_version"] = r.tracerig_version;
+  j["run_id"] = RunIdOf(r);
+  auto merged_from = nlohmann::ordered_json::array();
+  for (const MergedRun& run : r.merged_from) {
+    merged_from.push_back({{"run_id", run.run_id},
+                           {"file", run.file},
+                           {"requests", run.requests},
+                           {"verified", run.verified}});
+  }
+  j["merged_from"] = std::move(merged_from);
   j["scenario"] = {{"name", r.scenario_name}, {"file", r.scenario_file}, {"seed", r.seed}};
   j["backend"] = r.backend;
   j["started_at"] = UtcStamp(r.started_unix_nano, "%Y-%m-%dT%H:%M:%SZ");

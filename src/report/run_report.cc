@@ -12,6 +12,7 @@
 
 #include "core/text.h"
 #include "core/units.h"
+#include "report/run_identity.h"
 #include "topology/expected_tree.h"
 
 namespace tracerig {
@@ -316,6 +317,8 @@ void Judge(RunReport& report) {
     report.exit_code = kExitConformanceFailure;
     report.verdict = fmt::format("FAIL: {} check{} failed; {}", failed, failed == 1 ? "" : "s", first);
   }
+  // A merged report whose runs were not all verified must not read as if every request was.
+  report.verdict += UnverifiedNote(report);
 }
 
 }  // namespace tracerig

@@ -94,7 +94,18 @@ struct GraphEdge {
 // (hop, caller, callee) once, ordered by hop (numerically, component by component).
 std::vector<GraphEdge> ExpectedGraphEdges(const Scenario& scenario);
 
+// One run a merged report was made of (`tracerig report merge`), as report.json lists it.
+struct MergedRun {
+  std::string run_id;
+  std::string file;       // the report.json it was read from
+  uint64_t requests = 0;  // its load.sent
+  bool verified = true;   // false for a run made with --no-verify
+  bool operator==(const MergedRun&) const = default;
+};
+
 struct RunReport {
+  std::string run_id;  // identifies the run across copies of its report (RunIdOf when empty)
+  std::vector<MergedRun> merged_from;  // a merged report's runs, in order; empty for one run
   std::string tracerig_version;
   std::string scenario_name;
   std::string scenario_file;

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 #include <cstdlib>
@@ -424,6 +425,88 @@ TEST_F(CliE2eTest, PollIntervalSetsTheTimeToQueryablePrecision) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto report = ReadReport();
   EXPECT_EQ(report["verification"]["time_to_queryable"]["precision_ns"], 65'000'000u);
+}
+
+// The report.json of the one run under `dir`.
+fs::path ReportJsonUnder(const fs::path& dir) {
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (entry.path().filename() == "report.json") return entry.path();
+  }
+  return {};
+}
+
+// report merge and diff refuse what would not add up: a run given twice, runs of different load
+// (unless --force); a merge with a --no-verify run names its unverified requests; merged min/max
+// are the recorded ones.
+TEST_F(CliE2eTest, ReportMergeAndDiffRefuseWhatDoesNotAddUp) {
+  const fs::path a_dir = dir_ / "a", b_dir = dir_ / "b", c_dir = dir_ / "c";
+  auto a = RunTracerig({"run", "scenarios/quickstart.toml", "--duration", "1s", "--rate", "20",
+                        "--report-dir", a_dir.string()});
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  auto b = RunTracerig({"run", "scenarios/quickstart.toml", "--duration", "1s", "--rate", "20",
+                        "--no-verify", "--report-dir", b_dir.string()});
+  ASSERT_EQ(b.exit_code, 0) << b.output;
+  auto c = RunTracerig({"run", "scenarios/quickstart.toml", "--duration", "1s", "--rate", "40",
+                        "--no-verify", "--report-dir", c_dir.string()});
+  ASSERT_EQ(c.exit_code, 0) << c.output;
+  const std::string a_json = ReportJsonUnder(a_dir).string();
+  const std::string b_json = ReportJsonUnder(b_dir).string();
+  const std::string c_json = ReportJsonUnder(c_dir).string();
+  ASSERT_FALSE(a_json.empty() || b_json.empty() || c_json.empty());
+  const auto a_report = tracerig::testing::ReadJsonUnder(a_dir, "report.json");
+  const auto b_report = tracerig::testing::ReadJsonUnder(b_dir, "report.json");
+  ASSERT_TRUE(a_report["run_id"].is_string());
+  EXPECT_NE(a_report["run_id"], b_report["run_id"]);
+
+  auto twice = RunTracerig({"report", "merge", a_json, a_json, "--out", (dir_ / "m1").string()});
+  EXPECT_EQ(twice.exit_code, 2) << twice.output;
+  EXPECT_NE(twice.output.find(a_json + " and " + a_json + " are the same run (run_id " +
+                              a_report["run_id"].get<std::string>() + ")"),
+            std::string::npos)
+      << twice.output;
+
+  const fs::path merged_dir = dir_ / "m2";
+  auto merged = RunTracerig({"report", "merge", a_json, b_json, "--out", merged_dir.string()});
+  EXPECT_EQ(merged.exit_code, 0) << merged.output;
+  const uint64_t a_sent = a_report["load"]["sent"], b_sent = b_report["load"]["sent"];
+  EXPECT_NE(merged.output.find(std::to_string(b_sent) + " of " + std::to_string(a_sent + b_sent) +
+                               " requests not verified (from " + b_json +
+                               ", run with --no-verify)"),
+            std::string::npos)
+      << merged.output;
+  const auto m = tracerig::testing::ReadJsonUnder(merged_dir, "report.json");
+  ASSERT_EQ(m["merged_from"].size(), 2u);
+  EXPECT_EQ(m["merged_from"][1]["verified"], false);
+  for (const char* h : {"latency_corrected", "latency_uncorrected"}) {
+    EXPECT_EQ(m["load"][h]["min_ns"], std::min(a_report["load"][h]["min_ns"].get<uint64_t>(),
+                                               b_report["load"][h]["min_ns"].get<uint64_t>()))
+        << h;
+    EXPECT_EQ(m["load"][h]["max_ns"], std::max(a_report["load"][h]["max_ns"].get<uint64_t>(),
+                                               b_report["load"][h]["max_ns"].get<uint64_t>()))
+        << h;
+  }
+  // The merged report again with one of its runs: refused.
+  auto again = RunTracerig({"report", "merge", merged_dir.string(), b_json, "--out",
+                            (dir_ / "m3").string()});
+  EXPECT_EQ(again.exit_code, 2) << again.output;
+  EXPECT_NE(again.output.find("both hold one run"), std::string::npos) << again.output;
+
+  auto unlike = RunTracerig({"report", "diff", b_json, c_json});
+  EXPECT_EQ(unlike.exit_code, 2) << unlike.output;
+  EXPECT_NE(unlike.output.find(b_json + " and " + c_json +
+                               " are runs of different load: target rate 20/s vs 40/s; give "
+                               "--force to compare them anyway"),
+            std::string::npos)
+      << unlike.output;
+  auto forced = RunTracerig({"report", "diff", b_json, c_json, "--force"});
+  EXPECT_TRUE(forced.exit_code == 0 || forced.exit_code == 1) << forced.output;
+  EXPECT_NE(forced.output.find("warning: A and B are runs of different load (target rate 20/s "
+                               "vs 40/s)"),
+            std::string::npos)
+      << forced.output;
+  auto like = RunTracerig({"report", "diff", a_json, b_json});
+  EXPECT_TRUE(like.exit_code == 0 || like.exit_code == 1) << like.output;
+  EXPECT_EQ(like.output.find("warning"), std::string::npos) << like.output;
 }
 
 TEST_F(CliE2eTest, EveryCommandHasHelp) {

@@ -6,8 +6,12 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
+#include "core/units.h"
 #include "report/diff.h"
 #include "report/merge.h"
+#include "report/read_report.h"
 #include "report/render.h"
 #include "synthetic_report.h"
 
@@ -289,6 +293,92 @@ TEST(MergeTest, RefusesDifferentScenariosOrExpectations) {
   EXPECT_FALSE(MergeReports({}).ok());
 }
 
+// A report as `tracerig report` sees it: written to report.json and read back.
+RunReport ReadBack(const RunReport& r) {
+  auto read = ReadReport("report.json", ReportToJson(r).dump());
+  if (!read.ok()) {
+    ADD_FAILURE() << read.error().message;
+    return r;
+  }
+  return *read;
+}
+
+TEST(MergeTest, RefusesARunGivenTwiceNamingBothFiles) {
+  RunReport a = ReadBack(SyntheticRun());
+  ASSERT_EQ(a.run_id.size(), 16u);
+  auto merged = MergeReports({a, a}, std::nullopt, 5, {"x/report.json", "y/report.json"});
+  ASSERT_FALSE(merged.ok());
+  EXPECT_EQ(merged.error().message,
+            "x/report.json and y/report.json are the same run (run_id " + a.run_id +
+                "): merged, its 250 requests would count twice");
+  // Also when the run is inside a merged report.
+  RunReport b = SyntheticRun();
+  b.started_unix_nano += 60'000'000'000ull;
+  b = ReadBack(b);
+  ASSERT_NE(b.run_id, a.run_id);
+  auto ab = MergeReports({a, b}, std::nullopt, 5, {"a/report.json", "b/report.json"});
+  ASSERT_TRUE(ab.ok()) << ab.error().message;
+  const RunReport m = ReadBack(*ab);
+  ASSERT_EQ(m.merged_from.size(), 2u);
+  EXPECT_EQ(m.merged_from[1].file, "b/report.json");
+  EXPECT_NE(m.run_id, a.run_id);
+  merged = MergeReports({m, b}, std::nullopt, 5, {"ab/report.json", "b2/report.json"});
+  ASSERT_FALSE(merged.ok());
+  EXPECT_EQ(merged.error().message,
+            "ab/report.json and b2/report.json both hold one run (run_id " + b.run_id +
+                "): merged, its 250 requests would count twice");
+}
+
+TEST(MergeTest, NamesTheRequestsThatWereNeverVerified) {
+  RunReport a = SyntheticRun();
+  RunReport b = SyntheticRun();
+  b.started_unix_nano += 60'000'000'000ull;
+  b.verification.reset();
+  b.verification_skipped = true;
+  Judge(b);
+  auto merged =
+      MergeReports({ReadBack(a), ReadBack(b)}, std::nullopt, 5, {"a/report.json", "b/report.json"});
+  ASSERT_TRUE(merged.ok()) << merged.error().message;
+  EXPECT_EQ(merged->load.sent, 500u);
+  EXPECT_EQ(merged->verification->checked, 250u);
+  const std::string note =
+      "; 250 of 500 requests not verified (from b/report.json, run with --no-verify)";
+  ASSERT_GE(merged->verdict.size(), note.size());
+  EXPECT_EQ(merged->verdict.substr(merged->verdict.size() - note.size()), note) << merged->verdict;
+  ASSERT_EQ(merged->merged_from.size(), 2u);
+  EXPECT_TRUE(merged->merged_from[0].verified);
+  EXPECT_FALSE(merged->merged_from[1].verified);
+  EXPECT_EQ(merged->merged_from[1].requests, 250u);
+  // Judged again from its report.json (`report render --fail-on`), it still says so.
+  RunReport again = ReadBack(*merged);
+  again.fail_on = *ParseFailOn("none");
+  Judge(again);
+  EXPECT_EQ(again.verdict, "PASS: 240 of 250 traces complete (2 warnings not in --fail-on: "
+                           "broken-propagation, spans-exported)" + note)
+      << again.verdict;
+  // All verified: no note.
+  RunReport c = SyntheticRun();
+  c.started_unix_nano += 60'000'000'000ull;
+  merged = MergeReports({ReadBack(a), ReadBack(c)});
+  ASSERT_TRUE(merged.ok()) << merged.error().message;
+  EXPECT_EQ(merged->verdict.find("not verified"), std::string::npos) << merged->verdict;
+}
+
+TEST(MergeTest, MinAndMaxAreTheRecordedOnesNotBucketBounds) {
+  const RunReport a = SyntheticRun();
+  RunReport b = SyntheticRun();
+  b.started_unix_nano += 60'000'000'000ull;
+  auto merged = MergeReports({ReadBack(a), ReadBack(b)});
+  ASSERT_TRUE(merged.ok()) << merged.error().message;
+  EXPECT_EQ(merged->load.corrected.min(), a.load.corrected.min());
+  EXPECT_EQ(merged->load.corrected.max(), a.load.corrected.max());
+  EXPECT_EQ(merged->load.uncorrected.min(), a.load.uncorrected.min());
+  EXPECT_EQ(merged->load.schedule_lag.max(), a.load.schedule_lag.max());
+  // The figures are not bucket bounds, so the test would see bucket rounding.
+  const uint64_t min = a.load.corrected.min();
+  EXPECT_NE(LatencyHistogram::BucketLowerBound(LatencyHistogram::BucketIndex(min)), min);
+}
+
 TEST(DiffTest, IdenticalRunsDoNotRegress) {
   const ReportDiff diff = DiffReports(SyntheticRun(), SyntheticRun(), 10);
   EXPECT_FALSE(diff.regressed);
@@ -375,6 +465,55 @@ TEST(DiffTest, MissingDataNeverRegresses) {
     }
   }
   EXPECT_FALSE(diff.regressed);
+}
+
+TEST(DiffTest, NamesWhatMakesTwoRunsUnlike) {
+  EXPECT_TRUE(RunDifferences(SyntheticRun(), SyntheticRun()).empty());
+  RunReport b = SyntheticRun();
+  b.target_rate = 80;
+  b.target_duration_ns = 2'000'000'000ull;
+  b.load_model = "ramp";
+  b.seed = 99;  // --seed varies it on purpose
+  EXPECT_EQ(RunDifferences(SyntheticRun(), b),
+            (std::vector<std::string>{"target rate 50/s vs 80/s", "duration 5s vs 2s",
+                                      "load model constant vs ramp"}));
+  b = SyntheticRun();
+  b.scenario_name = "bank";
+  b.expect.broken = 2;
+  EXPECT_EQ(RunDifferences(SyntheticRun(), b),
+            (std::vector<std::string>{"scenario \"shop\" vs \"bank\"", "different [expect]"}));
+  b = SyntheticRun();
+  b.expected_edges.pop_back();
+  const size_t edges = SyntheticRun().expected_edges.size();
+  EXPECT_EQ(RunDifferences(SyntheticRun(), b),
+            (std::vector<std::string>{fmt::format(
+                "scenario \"shop\" with a different call graph ({} vs {} edges)", edges,
+                edges - 1)}));
+  b = SyntheticRun();
+  b.target_rate = 80;
+  const ReportDiff diff = DiffReports(SyntheticRun(), b, 10);
+  EXPECT_EQ(diff.differences, std::vector<std::string>{"target rate 50/s vs 80/s"});
+  const std::string table = RenderDiff(diff, "a/report.json", "b/report.json");
+  EXPECT_NE(table.find("A: a/report.json\nB: b/report.json\nwarning: A and B are runs of "
+                       "different load (target rate 50/s vs 80/s): the changes compare unlike "
+                       "runs\n\nmetric"),
+            std::string::npos)
+      << table;
+  EXPECT_EQ(RenderDiff(DiffReports(SyntheticRun(), SyntheticRun(), 10), "A", "B").find("warning"),
+            std::string::npos);
+}
+
+TEST(DiffTest, MaxRowsShowTheRecordedMaximumFromTheFile) {
+  const RunReport a = SyntheticRun();
+  const ReportDiff diff = DiffReports(ReadBack(a), ReadBack(a), 10);
+  bool found = false;
+  for (const auto& row : diff.rows) {
+    if (row.metric != "latency max (corrected)") continue;
+    found = true;
+    EXPECT_EQ(row.a_value, static_cast<double>(a.load.corrected.max()));
+    EXPECT_EQ(row.a, FormatDuration(a.load.corrected.max()));
+  }
+  EXPECT_TRUE(found);
 }
 
 }  // namespace

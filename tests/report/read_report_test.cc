@@ -76,6 +76,64 @@ TEST(ReadReportTest, RoundTripKeepsEveryFieldAndIsAFixedPoint) {
   EXPECT_TRUE(read->verification->examples[3].timings.empty());
 }
 
+TEST(ReadReportTest, ExactMinAndMaxComeBack) {
+  const RunReport original = SyntheticRun();
+  auto read = ReadReport("synthetic.json", ReportToJson(original).dump());
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  for (auto field : {&DriverResult::corrected, &DriverResult::uncorrected,
+                     &DriverResult::schedule_lag}) {
+    EXPECT_EQ((read->load.*field).min(), (original.load.*field).min());
+    EXPECT_EQ((read->load.*field).max(), (original.load.*field).max());
+  }
+  const auto& points = read->load.timeline.points();
+  ASSERT_FALSE(points.empty());
+  EXPECT_EQ(points[0].corrected.ToDense().max(),
+            original.load.timeline.points()[0].corrected.ToDense().max());
+  // A min outside its bucket is an error, not a quiet adjustment.
+  Json j = ReportToJson(original);
+  j["load"]["latency_corrected"]["min_ns"] = 1;
+  auto bad = ReadReport("bad.json", j.dump());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message.rfind("bad.json: load.latency_corrected: min 1 is not in the "
+                                      "first bucket [",
+                                      0),
+            0u)
+      << bad.error().message;
+}
+
+TEST(ReadReportTest, RunIdIsWrittenAndReadBackAndOlderFilesGetOneFromTheirContent) {
+  RunReport r = SyntheticRun();
+  const Json j = ReportToJson(r);
+  const std::string id = j["run_id"].get<std::string>();
+  EXPECT_EQ(id.size(), 16u);
+  EXPECT_EQ(ReportToJson(r)["run_id"], id);  // every file written for the run agrees
+  r.started_unix_nano += 1;                   // another run
+  EXPECT_NE(ReportToJson(r)["run_id"], id);
+  auto read = ReadReport("a.json", j.dump());
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(read->run_id, id);
+  EXPECT_TRUE(read->merged_from.empty());
+  Json older = j;
+  older.erase("run_id");
+  older.erase("merged_from");
+  auto first = ReadReport("old.json", older.dump(2));
+  auto copy = ReadReport("copy.json", older.dump());
+  ASSERT_TRUE(first.ok() && copy.ok());
+  EXPECT_EQ(first->run_id.size(), 16u);
+  EXPECT_EQ(first->run_id, copy->run_id);
+  EXPECT_NE(first->run_id, id);
+  Json merged = j;
+  merged["merged_from"] = Json::array({{{"run_id", "00000000000000aa"},
+                                        {"file", "a/report.json"},
+                                        {"requests", 120},
+                                        {"verified", false}}});
+  auto m = ReadReport("m.json", merged.dump());
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  EXPECT_EQ(m->merged_from,
+            (std::vector<MergedRun>{{"00000000000000aa", "a/report.json", 120, false}}));
+  EXPECT_EQ(ReportToJson(*m)["merged_from"], merged["merged_from"]);
+}
+
 TEST(ReadReportTest, JudgingAReadReportGivesTheSameChecks) {
   RunReport original = SyntheticRun();
   auto read = ReadReport("synthetic.json", ReportToJson(original).dump());
