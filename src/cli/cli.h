@@ -1,5 +1,4 @@
-// tracerig's command line: subcommands, flags, help texts and exit codes
-// (see ../shared/reference/cli.md and README.md).
+// tracerig's command line: subcommands, flags, help texts and exit codes (documented in README.md).
 #pragma once
 
 namespace tracerig {

@@ -11,9 +11,9 @@
 namespace tracerig {
 
 std::string GzipCompress(std::string_view data);
-// Accepts concatenated gzip members, as RFC 1952 allows. Fails with "decompressed body exceeds N
-// bytes" as soon as the output would grow beyond max_size, and with a reason on corrupt or
-// truncated input.
+// Accepts concatenated gzip members, as RFC 1952 allows. Fails with kResourceExhausted
+// ("decompressed body exceeds N bytes") as soon as the output would grow beyond max_size, and with a
+// reason on corrupt or truncated input.
 Result<std::string> GzipDecompress(std::string_view data, size_t max_size);
 
 }  // namespace tracerig
