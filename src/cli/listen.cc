@@ -12,12 +12,9 @@ namespace tracerig {
 
 Result<tcp::endpoint> ParseListenAddress(std::string_view flag, const std::string& text) {
   auto address = ParseHostPort(text);
-  if (!address)
-    return MakeError(fmt::format("--{} \"{}\": {}", flag, text, address.error().message));
+  if (!address) return MakeError(fmt::format("--{}: {}", flag, address.error().message));
   auto endpoint = ResolveEndpoint(*address);
-  if (!endpoint) {
-    return MakeError(fmt::format("--{} \"{}\": {}", flag, text, endpoint.error().message));
-  }
+  if (!endpoint) return MakeError(fmt::format("--{}: {}", flag, endpoint.error().message));
   return *endpoint;
 }
 

@@ -11,7 +11,7 @@
 
 namespace tracerig {
 
-// The endpoint `text` names; errors read `--FLAG "TEXT": PROBLEM`.
+// The endpoint `text` names; errors read `--FLAG: PROBLEM` (the problem quotes the text).
 Result<tcp::endpoint> ParseListenAddress(std::string_view flag, const std::string& text);
 
 // Whether a server could listen on `endpoint` now (port 0 always can). A port taken reads

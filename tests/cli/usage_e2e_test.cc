@@ -171,6 +171,16 @@ TEST(UsageE2eTest, BadAddressesAreUsageErrorsEverywhere) {
   }
 }
 
+TEST(UsageE2eTest, ABadListenAddressNamesTheFlag) {
+  auto backend = RunTracerig({"backend", "--otlp-http", "nonsense"});
+  EXPECT_EQ(backend.exit_code, 2);
+  EXPECT_EQ(backend.output, "tracerig backend: --otlp-http: \"nonsense\" is not HOST:PORT\n");
+  auto conformance = RunTracerig({"conformance-service", "--listen", "foo"});
+  EXPECT_EQ(conformance.exit_code, 2);
+  EXPECT_EQ(conformance.output,
+            "tracerig conformance-service: --listen: \"foo\" is not HOST:PORT\n");
+}
+
 // A port in use says so, and gRPC's own log lines do not come before it.
 TEST(UsageE2eTest, APortInUseIsNamedWithoutGrpcLogLines) {
   TakenPort taken;
