@@ -65,12 +65,16 @@ class VerifyE2eTest : public ::testing::Test {
           const bool found =
               std::regex_search(output, otlp, std::regex("otlp-http: http://([0-9.:]+)/")) &&
               std::regex_search(output, query, std::regex("query: +http://([0-9.:]+)/"));
+          // The backend is stopped however `body` ends, a thrown exception included.
+          struct StopBackend {
+            pid_t pid;
+            ~StopBackend() { kill(pid, SIGINT); }
+          } stop{pid};
           if (found) {
             body("tracerig://" + query[1].str(), "otlp-http://" + otlp[1].str());
           } else {
             ADD_FAILURE() << output;
           }
-          kill(pid, SIGINT);
         });
     EXPECT_TRUE(done) << backend.output;
   }
