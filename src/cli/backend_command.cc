@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -16,6 +17,7 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "cli/interrupt.h"
+#include "cli/listen.h"
 #include "core/units.h"
 #include "report/run_report.h"
 
@@ -47,6 +49,23 @@ CommandOutcome ServeBackend(const ParsedFlags& flags) {
       return UsageError(fmt::format("--max-bytes \"{}\" must be a size such as 512MiB", *m));
     }
     options.max_bytes = *bytes;
+  }
+  // Every address is checked before anything listens: a bad one is a usage error, a port in use
+  // is named (gRPC would only say that it could not bind).
+  const std::pair<const char*, const std::string*> addresses[] = {
+      {"otlp-http", &options.otlp_http},
+      {"query", &options.query},
+      {"zipkin", &options.zipkin},
+      {"otlp-grpc", &options.otlp_grpc}};
+  std::vector<std::pair<const char*, tcp::endpoint>> endpoints;
+  for (const auto& [flag, text] : addresses) {
+    if (text->empty()) continue;  // "off"
+    auto endpoint = ParseListenAddress(flag, *text);
+    if (!endpoint) return UsageError(endpoint.error());
+    endpoints.emplace_back(flag, *endpoint);
+  }
+  for (const auto& [flag, endpoint] : endpoints) {
+    if (auto s = CheckCanListen(flag, endpoint); !s) return InfrastructureError(s.error());
   }
   const std::atomic<bool>& stop = InstallInterruptHandler(kStopInterruptMessage);
   EmbeddedBackend backend(options);

@@ -1,5 +1,9 @@
 #include "cli/backend_plan.h"
 
+#include <iterator>
+#include <string>
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "backend/query_params.h"
@@ -31,6 +35,27 @@ constexpr ExportScheme kExportSchemes[] = {
     {"zipkin+https", ExportProtocol::kZipkin, true},
 };
 
+// " (did you mean "otlp-grpc"?)" for a mistyped protocol or scheme, also when it was typed
+// without its "otlp-" ("gprc"), or "" when nothing is close.
+template <typename Names>
+std::string DidYouMeanExportName(std::string_view text, const Names& names) {
+  std::vector<std::string_view> candidates(std::begin(names), std::end(names));
+  if (std::string hint = DidYouMean(text, candidates, 2); !hint.empty()) return hint;
+  constexpr std::string_view kOtlp = "otlp-";
+  std::string_view best;
+  size_t best_distance = 3;
+  for (std::string_view name : candidates) {
+    if (name.substr(0, kOtlp.size()) != kOtlp) continue;
+    const std::string_view rest = name.substr(kOtlp.size());
+    const size_t d = EditDistance(text, rest);
+    if (d < best_distance && d < rest.size()) {
+      best = name;
+      best_distance = d;
+    }
+  }
+  return best.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", best);
+}
+
 Result<Endpoint> ParseExport(std::string_view what, std::string_view text,
                              ExportProtocol& protocol, bool& tls) {
   const size_t sep = text.find("://");
@@ -44,11 +69,13 @@ Result<Endpoint> ParseExport(std::string_view what, std::string_view text,
   auto url = ParseUrl(text, zipkin ? 9411 : grpc ? 4317 : 4318);
   if (!url) return MakeError(fmt::format("{}: {}", what, url.error().message));
   if (known == nullptr) {
+    std::vector<std::string_view> schemes;
+    for (const ExportScheme& s : kExportSchemes) schemes.push_back(s.scheme);
     return MakeError(fmt::format(
-        "{}: \"{}\": unknown export scheme \"{}\" (expected otlp-http://, otlp-http-json://, "
+        "{}: \"{}\": unknown export scheme \"{}\"{} (expected otlp-http://, otlp-http-json://, "
         "otlp-grpc:// or zipkin://, or for TLS otlp-https://, otlp-https-json://, otlp-grpcs:// or "
         "zipkin+https://)",
-        what, text, url->scheme));
+        what, text, url->scheme, DidYouMeanExportName(url->scheme, schemes)));
   }
   tls = known->tls;
   if (grpc) {
@@ -114,9 +141,10 @@ Result<ExportProtocol> ParseExportProtocol(std::string_view text) {
                  ExportProtocol::kZipkin, ExportProtocol::kOtlpGrpc}) {
     if (text == ExportProtocolName(p)) return p;
   }
+  constexpr std::string_view kNames[] = {"otlp-http", "otlp-http-json", "otlp-grpc", "zipkin"};
   return MakeError(fmt::format(
-      "--export-protocol \"{}\" is not one of otlp-http, otlp-http-json, otlp-grpc, zipkin",
-      text));
+      "--export-protocol \"{}\" is not one of otlp-http, otlp-http-json, otlp-grpc, zipkin{}", text,
+      DidYouMeanExportName(text, kNames)));
 }
 
 std::string BackendPlan::Describe() const {
@@ -127,7 +155,8 @@ std::string BackendPlan::Describe() const {
   return fmt::format(
       "export {}://{}:{}{}{}{}, query {}{}", ExportProtocolName(protocol), export_target.host,
       export_target.port, export_target.path, export_tls ? " over TLS" : "",
-      export_headers.empty() ? "" : fmt::format(" ({} headers)", export_headers.size()), query_url,
+      export_headers.empty() ? "" : fmt::format(" ({} headers)", export_headers.size()),
+      query_url.empty() ? "none (not verified)" : query_url,
       query_headers.empty() ? "" : fmt::format(" ({} headers)", query_headers.size()));
 }
 
@@ -155,8 +184,8 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseOtlpHeaders(std::s
 
 Result<BackendPlan> PlanBackend(const BackendConfig& scenario_backend,
                                 const std::optional<std::string>& backend_flag,
-                                const std::optional<std::string>& export_flag,
-                                const EnvLookup& env) {
+                                const std::optional<std::string>& export_flag, const EnvLookup& env,
+                                bool query_needed) {
   BackendPlan plan;
   std::string query = scenario_backend.query_url;
   std::string export_url = scenario_backend.export_url;
@@ -175,7 +204,10 @@ Result<BackendPlan> PlanBackend(const BackendConfig& scenario_backend,
     plan.embedded = true;
     return plan;
   }
-  if (query.empty()) {
+  if (query.empty() && !query_needed) {
+    // Spans are exported but never read back (run --no-verify, serve): no query API to plan.
+    plan.embedded = false;
+  } else if (query.empty()) {
     return MakeError(
         fmt::format("{} is set but no query backend: the verifier must read the spans "
                     "back (set --backend jaeger://HOST:PORT, zipkin://, tempo:// or "
@@ -183,10 +215,12 @@ Result<BackendPlan> PlanBackend(const BackendConfig& scenario_backend,
                     export_what));
   }
   plan.embedded = false;
-  auto q = ParseQuery(query_what, query, plan.query_tls);
-  if (!q) return q.error();
-  plan.query = *q;
-  plan.query_url = query;
+  if (!query.empty()) {
+    auto q = ParseQuery(query_what, query, plan.query_tls);
+    if (!q) return q.error();
+    plan.query = *q;
+    plan.query_url = query;
+  }
   plan.query_headers = scenario_backend.query_headers;
   plan.query_tls_config = TlsConfig{scenario_backend.ca_file, scenario_backend.client_cert_file,
                                     scenario_backend.client_key_file};

@@ -55,11 +55,14 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 // `backend_flag` is --backend ("embedded", "jaeger://host:port", "zipkin://", "tempo://",
 // "jaeger-v3://", each with a "+https" TLS form such as "jaeger+https://"), `export_flag` is
 // --export ("otlp-http://host:port[/path]", "otlp-http-json://", "otlp-grpc://", "zipkin://"; TLS
-// forms "otlp-https://" (or "https://"), "otlp-https-json://", "otlp-grpcs://", "zipkin+https://"). Headers come from [backend] export_headers / query_headers, then
-// OTEL_EXPORTER_OTLP_HEADERS for export. Errors name the offending value, never a header value.
+// forms "otlp-https://" (or "https://"), "otlp-https-json://", "otlp-grpcs://", "zipkin+https://").
+// Headers come from [backend] export_headers / query_headers, then OTEL_EXPORTER_OTLP_HEADERS for
+// export. Errors name the offending value, never a header value. Without `query_needed` (nothing
+// will be verified) an export target needs no query backend; the plan's query_url is then empty.
 Result<BackendPlan> PlanBackend(const BackendConfig& scenario_backend,
                                 const std::optional<std::string>& backend_flag,
-                                const std::optional<std::string>& export_flag, const EnvLookup& env);
+                                const std::optional<std::string>& export_flag, const EnvLookup& env,
+                                bool query_needed = true);
 
 // "k1=v1,k2=v2" as OTEL_EXPORTER_OTLP_HEADERS (values percent-decoded).
 Result<std::vector<std::pair<std::string, std::string>>> ParseOtlpHeaders(std::string_view text);

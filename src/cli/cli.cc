@@ -2,12 +2,15 @@
 
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/listen.h"
 #include "cli/report_command.h"
+#include "core/text.h"
 #include "report/run_report.h"
 
 namespace tracerig {
@@ -56,13 +59,18 @@ int Dispatch(const std::string& command, const std::vector<std::string>& rest) {
   if (command == "verify") return VerifyCommand(rest);
   if (command == "conformance-service") return ConformanceServiceCommand(rest);
   if (command == "report") return ReportCommand(rest);
-  std::fprintf(stderr, "tracerig: unknown command \"%s\"\n\n%s", command.c_str(), kUsage);
+  constexpr std::string_view kCommands[] = {"run",    "validate", "backend",
+                                            "serve",  "verify",   "conformance-service",
+                                            "report", "version",  "help"};
+  std::fprintf(stderr, "tracerig: unknown command \"%s\"%s\n\n%s", command.c_str(),
+               DidYouMean(command, kCommands, 2).c_str(), kUsage);
   return kExitUsage;
 }
 
 }  // namespace
 
 int RunCli(int argc, char** argv) {
+  SilenceGrpcLog();
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
     std::fputs(kUsage, stderr);

@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "cli/interrupt.h"
+#include "cli/listen.h"
 #include "cli/rig.h"
 #include "net/address.h"
 #include "net/resolve.h"
@@ -25,10 +26,9 @@ CommandOutcome ServeConformance(const ParsedFlags& flags) {
   if (!flags.positional.empty()) {
     return UsageError(fmt::format("unexpected argument \"{}\"", flags.positional[0]));
   }
-  auto address = ParseHostPort(flags.Get("listen").value_or("127.0.0.1:7779"));
-  if (!address) return UsageError("--listen: " + address.error().message);
-  auto endpoint = ResolveEndpoint(*address);
-  if (!endpoint) return UsageError("--listen: " + endpoint.error().message);
+  auto endpoint = ParseListenAddress("listen", flags.Get("listen").value_or("127.0.0.1:7779"));
+  if (!endpoint) return UsageError(endpoint.error());
+  if (auto s = CheckCanListen("listen", *endpoint); !s) return InfrastructureError(s.error());
   const std::atomic<bool>& stop = InstallInterruptHandler(kStopInterruptMessage);
   asio::io_context ioc(1);
   ConformanceService service(ioc, RandomRunSeed());

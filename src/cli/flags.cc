@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
+#include "core/text.h"
 #include "report/run_report.h"
 
 namespace tracerig {
@@ -44,7 +47,12 @@ Result<ParsedFlags> ParseFlags(const std::vector<std::string>& args,
     }
     auto spec = std::find_if(specs.begin(), specs.end(), [&](const FlagSpec& s) { return s.name == name; });
     if (spec == specs.end()) {
-      return MakeError(fmt::format("unknown flag \"--{}\"", name));
+      std::vector<std::string> known;
+      for (const auto& s : specs) known.push_back("--" + s.name);
+      known.emplace_back("--help");
+      const std::vector<std::string_view> candidates(known.begin(), known.end());
+      return MakeError(
+          fmt::format("unknown flag \"--{}\"{}", name, DidYouMean("--" + name, candidates)));
     }
     if (spec->value_name.empty()) {
       if (value) return MakeError(fmt::format("--{} takes no value", name));
@@ -54,6 +62,10 @@ Result<ParsedFlags> ParseFlags(const std::vector<std::string>& args,
     if (!value) {
       if (i + 1 >= args.size()) {
         return MakeError(fmt::format("--{} needs a value ({})", name, spec->value_name));
+      }
+      // "--duration --rate 5" forgot the duration: say so rather than take "--rate" as one.
+      if (args[i + 1].size() > 2 && args[i + 1].rfind("--", 0) == 0) {
+        return MakeError(fmt::format("--{} needs a value; got the flag {}", name, args[i + 1]));
       }
       value = args[++i];
     }

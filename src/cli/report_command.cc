@@ -4,10 +4,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
+#include <string_view>
 
 #include <fmt/format.h>
 
+#include "cli/command_failure.h"
 #include "cli/flags.h"
+#include "core/text.h"
 #include "report/diff.h"
 #include "report/merge.h"
 #include "report/read_report.h"
@@ -37,20 +40,13 @@ infrastructure failure) · diff: 0 no regression, 1 B regressed · 2 usage error
 report (missing file, malformed JSON, other schema version) · 3 a report file could not be written.
 )";
 
-void PrintError(const std::string& command, const std::string& message) {
-  std::fprintf(stderr, "tracerig report %s: %s\n", command.c_str(), message.c_str());
-}
-
-std::optional<FailOn> FailOnFlag(const std::string& command, const ParsedFlags& flags, bool& bad) {
+// --fail-on, unset when not given.
+OrFailure<std::optional<FailOn>> FailOnFlag(const ParsedFlags& flags) {
   auto text = flags.Get("fail-on");
-  if (!text) return std::nullopt;
+  if (!text) return std::optional<FailOn>{};
   auto fail_on = ParseFailOn(*text);
-  if (!fail_on) {
-    PrintError(command, fail_on.error().message);
-    bad = true;
-    return std::nullopt;
-  }
-  return *fail_on;
+  if (!fail_on) return UsageError(fail_on.error());
+  return std::optional<FailOn>{*fail_on};
 }
 
 // Writes the formats and prints each path; exit code 3 when one could not be written.
@@ -63,7 +59,7 @@ int WriteAndPrint(const std::string& command, const RunReport& report, const std
     if (w) {
       std::printf("report: %s\n", w->c_str());
     } else {
-      PrintError(command, w.error().message);
+      PrintCommandError("report " + command, w.error().message);
       code = kExitInfrastructure;
     }
   }
@@ -98,33 +94,32 @@ int Merge(const std::vector<std::string>& args) {
   ParsedFlags flags;
   if (auto code = ParseCommandFlags("report merge", args, specs, help, flags)) return *code;
   if (flags.positional.empty()) {
-    PrintError("merge", "give at least one run folder or report.json (see 'tracerig report merge --help')");
-    return kExitUsage;
+    return ReportFailure(
+        "report merge",
+        UsageError(
+            "give at least one run folder or report.json (see 'tracerig report merge --help')"));
   }
   auto formats = ParseReportFormatList(flags.Get("report").value_or("html"));
   if (!formats) {
-    PrintError("merge", formats.error().message);
-    return kExitUsage;
+    return ReportFailure("report merge", UsageError(formats.error().message));
   }
-  bool bad = false;
-  auto fail_on = FailOnFlag("merge", flags, bad);
-  if (bad) return kExitUsage;
+  auto fail_on = FailOnFlag(flags);
+  if (!fail_on) return ReportFailure("report merge", fail_on.failure());
   std::vector<RunReport> reports;
   std::vector<std::string> files;
   for (const auto& path : flags.positional) {
     auto report = ReadReportFile(path);
     if (!report) {
-      PrintError("merge", report.error().message);
-      return kExitUsage;
+      return ReportFailure("report merge", UsageError(report.error().message));
     }
     reports.push_back(std::move(*report));
     files.push_back(ReportJsonPath(path));
   }
-  auto merged = MergeReports(reports, fail_on, 5, files);
+  auto merged = MergeReports(reports, *fail_on, 5, files);
   if (!merged) {
-    PrintError("merge", merged.error().message + " (reports in the order given: " +
-                            fmt::format("{}", fmt::join(flags.positional, ", ")) + ")");
-    return kExitUsage;
+    return ReportFailure("report merge",
+                         UsageError(merged.error().message + " (reports in the order given: " +
+                                    fmt::format("{}", fmt::join(flags.positional, ", ")) + ")"));
   }
   const std::string dir =
       flags.Get("out").value_or((std::filesystem::path("reports") /
@@ -159,35 +154,38 @@ int Diff(const std::vector<std::string>& args) {
   ParsedFlags flags;
   if (auto code = ParseCommandFlags("report diff", args, specs, help, flags)) return *code;
   if (flags.positional.size() != 2) {
-    PrintError("diff", "give exactly two runs, A (the baseline) and B (see 'tracerig report diff --help')");
-    return kExitUsage;
+    return ReportFailure(
+        "report diff",
+        UsageError(
+            "give exactly two runs, A (the baseline) and B (see 'tracerig report diff --help')"));
   }
   double threshold = 10;
   if (auto t = flags.Get("threshold")) {
     char* end = nullptr;
     threshold = std::strtod(t->c_str(), &end);
     if (t->empty() || *end != '\0' || !(threshold >= 0) || threshold > 1e6) {
-      PrintError("diff", fmt::format("--threshold \"{}\" must be a percentage like 10 (0 or more)", *t));
-      return kExitUsage;
+      return ReportFailure("report diff",
+                           UsageError(fmt::format(
+                               "--threshold \"{}\" must be a percentage like 10 (0 or more)", *t)));
     }
   }
   std::vector<RunReport> reports;
   for (const auto& path : flags.positional) {
     auto report = ReadReportFile(path);
     if (!report) {
-      PrintError("diff", report.error().message);
-      return kExitUsage;
+      return ReportFailure("report diff", UsageError(report.error().message));
     }
     reports.push_back(std::move(*report));
   }
   const ReportDiff diff = DiffReports(reports[0], reports[1], threshold);
   if (!diff.differences.empty() && !flags.Has("force")) {
-    PrintError("diff", fmt::format("{} and {} are runs of different load: {}; give --force to "
-                                   "compare them anyway",
-                                   ReportJsonPath(flags.positional[0]),
-                                   ReportJsonPath(flags.positional[1]),
-                                   fmt::join(diff.differences, "; ")));
-    return kExitUsage;
+    return ReportFailure(
+        "report diff",
+        UsageError(fmt::format("{} and {} are runs of different load: {}; give --force to "
+                               "compare them anyway",
+                               ReportJsonPath(flags.positional[0]),
+                               ReportJsonPath(flags.positional[1]),
+                               fmt::join(diff.differences, "; "))));
   }
   std::fputs(RenderDiff(diff, ReportJsonPath(flags.positional[0]),
                         ReportJsonPath(flags.positional[1]))
@@ -215,25 +213,24 @@ int Render(const std::vector<std::string>& args) {
   ParsedFlags flags;
   if (auto code = ParseCommandFlags("report render", args, specs, help, flags)) return *code;
   if (flags.positional.size() != 1) {
-    PrintError("render", "give exactly one run folder or report.json (see 'tracerig report render --help')");
-    return kExitUsage;
+    return ReportFailure(
+        "report render",
+        UsageError(
+            "give exactly one run folder or report.json (see 'tracerig report render --help')"));
   }
   auto formats = ParseReportFormatList(flags.Get("report").value_or("html"));
   if (!formats) {
-    PrintError("render", formats.error().message);
-    return kExitUsage;
+    return ReportFailure("report render", UsageError(formats.error().message));
   }
-  bool bad = false;
-  auto fail_on = FailOnFlag("render", flags, bad);
-  if (bad) return kExitUsage;
+  auto fail_on = FailOnFlag(flags);
+  if (!fail_on) return ReportFailure("report render", fail_on.failure());
   const std::string& run = flags.positional[0];
   auto report = ReadReportFile(run);
   if (!report) {
-    PrintError("render", report.error().message);
-    return kExitUsage;
+    return ReportFailure("report render", UsageError(report.error().message));
   }
-  if (fail_on) {
-    report->fail_on = *fail_on;
+  if (*fail_on) {
+    report->fail_on = **fail_on;
     Judge(*report);
   }
   const std::string dir = flags.Get("out").value_or(
@@ -246,7 +243,7 @@ int Render(const std::vector<std::string>& args) {
 int ReportCommand(const std::vector<std::string>& args) {
   if (args.empty()) {
     std::fputs(kReportUsage, stderr);
-    return kExitUsage;
+    return ReportFailure("report", UsageError(""));  // the usage says it all
   }
   const std::string& sub = args[0];
   const std::vector<std::string> rest(args.begin() + 1, args.end());
@@ -258,9 +255,11 @@ int ReportCommand(const std::vector<std::string>& args) {
   if (sub == "merge") return Merge(rest);
   if (sub == "diff") return Diff(rest);
   if (sub == "render") return Render(rest);
-  std::fprintf(stderr, "tracerig report: unknown subcommand \"%s\"\n\n%s", sub.c_str(),
-               kReportUsage);
-  return kExitUsage;
+  constexpr std::string_view kSubcommands[] = {"merge", "diff", "render", "help"};
+  std::string_view usage = kReportUsage;
+  usage.remove_suffix(1);  // ReportFailure ends the line
+  return ReportFailure("report", UsageError(fmt::format("unknown subcommand \"{}\"{}\n\n{}", sub,
+                                                        DidYouMean(sub, kSubcommands, 2), usage)));
 }
 
 }  // namespace tracerig

@@ -28,8 +28,10 @@ std::optional<std::string> GetEnv(const std::string& name) {
   return std::string(v);
 }
 
-Result<StartedBackend> StartBackend(const Scenario& scenario, const ParsedFlags& flags) {
-  auto plan = PlanBackend(scenario.backend, flags.Get("backend"), flags.Get("export"), GetEnv);
+Result<StartedBackend> StartBackend(const Scenario& scenario, const ParsedFlags& flags,
+                                    bool query_needed) {
+  auto plan = PlanBackend(scenario.backend, flags.Get("backend"), flags.Get("export"), GetEnv,
+                          query_needed);
   if (!plan) return plan.error();
   StartedBackend started;
   started.plan = std::move(*plan);
@@ -119,7 +121,7 @@ Result<std::unique_ptr<BatchSender>> MakeSender(const BackendPlan& plan) {
 OrFailure<Rig> StartRig(const Scenario& scenario, const ParsedFlags& flags,
                         const RigOptions& options, const Clock& clock) {
   Rig rig;
-  auto backend = StartBackend(scenario, flags);
+  auto backend = StartBackend(scenario, flags, options.query_clients);
   if (!backend) return UsageError(backend.error());
   rig.backend = std::move(*backend);
   if (options.query_clients) {

@@ -36,7 +36,8 @@ struct Rig {
 
 struct RigOptions {
   size_t service_threads = 1;
-  bool query_clients = false;  // `serve` does not query the backend
+  // `serve` and `run --no-verify` do not query the backend, so --export needs no --backend.
+  bool query_clients = false;
 };
 
 // Starts backend -> query clients -> sender -> exporter -> topology. A bad backend, export or

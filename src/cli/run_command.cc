@@ -20,6 +20,7 @@
 #include "cli/interrupt.h"
 #include "cli/progress_printer.h"
 #include "cli/rig.h"
+#include "cli/run_files.h"
 #include "cli/saturation_command.h"
 #include "cli/scenario_overrides.h"
 #include "cli/verify_flags.h"
@@ -119,6 +120,8 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
   if (auto s = ApplyDriverOverrides(flags, *scenario); !s) return UsageError(s.error());
   auto formats = ParseReportFormatList(flags.Get("report").value_or("json"));
   if (!formats) return UsageError(formats.error());
+  const std::string report_root = flags.Get("report-dir").value_or("reports");
+  if (auto s = CheckReportDir(report_root); !s) return UsageError(s.error());
   // A closed loop paces itself: no schedule is planned for it.
   std::unique_ptr<Schedule> schedule;
   if (scenario->load.model != LoadModel::kClosed) {
@@ -149,10 +152,10 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
   if (auto s = ApplyFailOn(flags, report); !s) return UsageError(s.error());
   report.started_unix_nano = clock.NowUnixNano();
   const std::string report_dir =
-      (std::filesystem::path(flags.Get("report-dir").value_or("reports")) / ReportDirName(report))
-          .string();
+      (std::filesystem::path(report_root) / ReportDirName(report)).string();
+  const bool verify = !flags.Has("no-verify");
 
-  auto rig = StartRig(*scenario, flags, RigOptions{threads, /*query_clients=*/true}, clock);
+  auto rig = StartRig(*scenario, flags, RigOptions{threads, /*query_clients=*/verify}, clock);
   if (!rig) return rig.failure();
   const StartedBackend& backend = rig->backend;
   const BackendClientFactory& query_clients = rig->query_clients;
@@ -169,7 +172,6 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
   driver_options.warmup_ns = scenario->load.warmup_ns;
   driver_options.seed = scenario->seed;
   driver_options.id_seed = Rng::Mix(rig->id_seed, 0xd1);
-  const bool verify = !flags.Has("no-verify");
   std::optional<LiveVerification> live;
   if (verify && !flags.Has("verify-after-load")) {
     live.emplace(*scenario, query_clients, verify_options, clock);
@@ -215,7 +217,8 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
   std::filesystem::create_directories(report_dir, ec);
   {
     std::ofstream ledger_file(std::filesystem::path(report_dir) / "ledger.jsonl", std::ios::trunc);
-    ledger_file << LedgerHeaderLine(scenario->name, scenario->seed);
+    ledger_file << LedgerHeaderLine(scenario->name, scenario->seed,
+                                    ScenarioFileHash(flags.positional[0]));
     for (const auto& e : report.load.ledger) ledger_file << LedgerEntryLine(e);
     if (!ledger_file) {
       PrintCommandError("run", fmt::format("cannot write the ledger in {}", report_dir));

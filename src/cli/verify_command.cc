@@ -1,4 +1,6 @@
 // `tracerig verify`: verify an earlier run's ledger against a running backend, without load.
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -12,16 +14,63 @@
 #include "cli/command_failure.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/run_files.h"
 #include "cli/scenario_overrides.h"
 #include "cli/verify_flags.h"
 #include "core/clock.h"
 #include "driver/ledger_io.h"
 #include "report/render.h"
+#include "report/report_files.h"
 #include "report/run_report.h"
 #include "verifier/verify.h"
 
 namespace tracerig {
 namespace {
+
+// The ledger's scenario against the file given: another scenario's file, or an edited one, would
+// fail every trace for a reason that is not the backend's. Ledgers without a hash are checked by
+// name only.
+Status CheckLedgerScenario(const std::string& ledger_path, const LedgerFile& ledger,
+                           const std::string& scenario_path, const Scenario& scenario) {
+  if (ledger.scenario != scenario.name) {
+    return MakeError(fmt::format(
+        "{} was written by a run of scenario \"{}\"; {} is scenario \"{}\" (give the scenario "
+        "file that run used)",
+        ledger_path, ledger.scenario, scenario_path, scenario.name));
+  }
+  if (!ledger.scenario_hash.empty()) {
+    const std::string hash = ScenarioFileHash(scenario_path);
+    if (hash != ledger.scenario_hash) {
+      return MakeError(fmt::format(
+          "{} was written by a run of scenario \"{}\"; {} is scenario \"{}\" but not the file "
+          "the run used (content hash {}, the run's {}): give the file as it was for that run",
+          ledger_path, ledger.scenario, scenario_path, scenario.name, hash, ledger.scenario_hash));
+    }
+  }
+  return Ok{};
+}
+
+// What a verify-only run knows of the load: the requests the ledger holds and their outcomes as
+// the run recorded them. Rates, latencies and spans were measured by that run, not this one.
+void SetRecordedLoad(const Ledger& entries, RunReport& report) {
+  report.load_measured = false;
+  report.load_model = "";
+  report.load.ledger = entries;
+  report.load.sent = entries.size();
+  for (const auto& e : entries) {
+    switch (e.outcome) {
+      case RequestOutcome::kOk:
+        ++report.load.ok;
+        break;
+      case RequestOutcome::kHttpError:
+        ++report.load.http_errors;
+        break;
+      case RequestOutcome::kTransportError:
+        ++report.load.transport_errors;
+        break;
+    }
+  }
+}
 
 // The verification of the ledger, the flags parsed.
 CommandOutcome VerifyRecordedRun(const ParsedFlags& flags) {
@@ -29,6 +78,8 @@ CommandOutcome VerifyRecordedRun(const ParsedFlags& flags) {
     return UsageError(
         "give a scenario file, --ledger FILE and --backend URL (see 'tracerig verify --help')");
   }
+  auto formats = ParseReportFormatList(flags.Get("report").value_or("json"));
+  if (!formats) return UsageError(formats.error());
   auto scenario = LoadScenario(flags.positional[0]);
   if (!scenario) return scenario.failure();
   const std::string ledger_path = *flags.Get("ledger");
@@ -38,6 +89,9 @@ CommandOutcome VerifyRecordedRun(const ParsedFlags& flags) {
   text << in.rdbuf();
   auto ledger = ParseLedger(ledger_path, text.str());
   if (!ledger) return UsageError(ledger.error());
+  if (auto s = CheckLedgerScenario(ledger_path, *ledger, flags.positional[0], *scenario); !s) {
+    return UsageError(s.error());
+  }
   auto plan = PlanBackend({}, flags.Get("backend"), std::nullopt, [](const std::string&) {
     return std::optional<std::string>{};
   });
@@ -51,6 +105,8 @@ CommandOutcome VerifyRecordedRun(const ParsedFlags& flags) {
   VerifyOptions options = std::move(*parsed_options);
   auto clients = MakeQueryClients(*plan, flags);
   if (!clients) return UsageError(clients.error());
+  const std::string report_root = flags.Get("report-dir").value_or("reports");
+  if (auto s = CheckReportDir(report_root); !s) return UsageError(s.error());
   ThreadSleeper sleeper;
   RunReport report;
   report.tracerig_version = TracerigVersion();
@@ -61,8 +117,7 @@ CommandOutcome VerifyRecordedRun(const ParsedFlags& flags) {
   report.expect = scenario->expect;
   report.expected_edges = ExpectedGraphEdges(*scenario);
   if (auto s = ApplyFailOn(flags, report); !s) return UsageError(s.error());
-  report.load.ledger = ledger->entries;
-  report.load.sent = ledger->entries.size();
+  SetRecordedLoad(ledger->entries, report);
   report.started_unix_nano = SystemClock::Instance().NowUnixNano();
   auto verified = VerifyLedger(*scenario, ledger->entries, *clients, options,
                                SystemClock::Instance(), sleeper);
@@ -73,7 +128,19 @@ CommandOutcome VerifyRecordedRun(const ParsedFlags& flags) {
   }
   report.finished_unix_nano = SystemClock::Instance().NowUnixNano();
   Judge(report);
+  const std::string report_dir =
+      (std::filesystem::path(report_root) / ("verify-" + ReportDirName(report))).string();
+  std::vector<Result<std::string>> written = WriteReports(report, report_dir, *formats);
   std::fputs(RenderTerminalSummary(report).c_str(), stdout);
+  for (const auto& w : written) {
+    if (w) {
+      std::printf("report: %s\n", w->c_str());
+    } else {
+      PrintCommandError("verify", w.error().message);
+      if (report.exit_code == kExitPass) report.exit_code = kExitInfrastructure;
+    }
+  }
+  std::fflush(stdout);
   return report.exit_code;
 }
 
@@ -82,18 +149,29 @@ CommandOutcome VerifyRecordedRun(const ParsedFlags& flags) {
 int VerifyCommand(const std::vector<std::string>& args) {
   static const std::vector<FlagSpec> specs = {
       {"ledger", "FILE", "the ledger.jsonl written by an earlier 'tracerig run' (required)"},
-      {"backend", "URL", "where to read spans (required): jaeger://HOST:PORT, jaeger-v3://, "
-                         "zipkin://, tempo://"},
+      {"backend", "URL",
+       "where to read spans (required): jaeger://HOST:PORT, jaeger-v3://, "
+       "zipkin://, tempo://"},
       {"verify-timeout", "DURATION", "overall deadline for verification (default 60s)"},
       kQueryTimeoutFlag,
       kPollIntervalFlag,
       kSettleTimeFlag,
       kFailOnFlag,
+      {"report", "FORMATS",
+       "report formats, comma-separated: json (always), junit, markdown, "
+       "html"},
+      {"report-dir", "DIR",
+       "where the report folder verify-<scenario>-<UTC time>/ is created "
+       "(default reports/)"},
   };
   std::string help = CommandHelp(
       "tracerig verify SCENARIO.toml --ledger FILE --backend jaeger://HOST:PORT",
       "Verifies the traces of an earlier run (its ledger) against a backend, without generating\n"
-      "load. The scenario gives the expected call trees; it must be the one the run used.",
+      "load, and writes a report as run does. The scenario gives the expected call trees; it must\n"
+      "be the file the run used: the ledger names its scenario and the file's content hash, and\n"
+      "another scenario's file or an edited one is refused (exit 2). The load figures (rates,\n"
+      "latencies, spans exported) belong to the run and are not known here; the report gives the\n"
+      "ledger's requests and their outcomes as the run recorded them.",
       specs);
   ParsedFlags flags;
   if (auto code = ParseCommandFlags("verify", args, specs, help, flags)) return *code;

@@ -102,6 +102,11 @@ Result<LedgerFile> ParseHeader(const LineFields& fields) {
   LedgerFile file;
   file.scenario = std::string(*scenario);
   file.seed = *seed;
+  if (fields.Has("scenario_hash")) {
+    auto hash = fields.String("scenario_hash");
+    if (!hash) return hash.error();
+    file.scenario_hash = std::string(*hash);
+  }
   return file;
 }
 
@@ -184,11 +189,22 @@ std::optional<RequestOutcome> ParseRequestOutcome(std::string_view name) {
   return std::nullopt;
 }
 
-std::string LedgerHeaderLine(std::string_view scenario, uint64_t seed) {
+std::string ScenarioContentHash(std::string_view file_text) {
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (const char c : file_text) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 0x100000001b3ull;
+  }
+  return fmt::format("fnv1a64:{:016x}", hash);
+}
+
+std::string LedgerHeaderLine(std::string_view scenario, uint64_t seed,
+                             std::string_view scenario_hash) {
   nlohmann::ordered_json header;
   header["tracerig_ledger"] = kLedgerFormatVersion;
   header["scenario"] = std::string(scenario);
   header["seed"] = seed;
+  if (!scenario_hash.empty()) header["scenario_hash"] = std::string(scenario_hash);
   // Replace (rather than throw on) invalid UTF-8 in the name: the ledger must still be written.
   return header.dump(-1, ' ', false, json::error_handler_t::replace) + '\n';
 }

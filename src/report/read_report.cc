@@ -513,6 +513,8 @@ RunReport Report(const Json& j) {
     }
   }
   const Json& load = Member(j, "load", "");
+  // Absent in reports written before `verify` wrote reports: those all measured their load.
+  r.load_measured = Optional(load, "measured") ? Bool(load, "measured", "load") : true;
   r.load_model = String(load, "model", "load");
   r.target_rate = Number(load, "target_rate", "load");
   r.target_duration_ns = U64(load, "target_duration_ns", "load");

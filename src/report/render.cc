@@ -172,36 +172,45 @@ std::string RenderTerminalSummary(const RunReport& r) {
                    r.scenario_name, r.scenario_file, r.seed));
   line(fmt::format("backend: {}", r.backend));
   const auto& l = r.load;
-  const double seconds = static_cast<double>(l.elapsed_ns) / 1e9;
-  line(fmt::format("load: {} requests sent in {:.1f}s ({}){}{}", l.sent, seconds,
-                   r.load_model == "constant"
-                       ? fmt::format("target {}/s for {}", r.target_rate,
-                                     FormatDuration(r.target_duration_ns))
-                       : fmt::format("model {} over {}", r.load_model,
-                                     FormatDuration(r.target_duration_ns)),
-                   l.warmup ? fmt::format(", {} in warm-up left out of latency", l.warmup) : "",
-                   l.interrupted ? " — interrupted" : ""));
-  line(fmt::format("      {} ok, {} HTTP errors, {} transport errors{}", l.ok, l.http_errors,
-                   l.transport_errors,
-                   l.unfinished ? fmt::format(" ({} unfinished)", l.unfinished) : ""));
-  line(fmt::format("latency (from intended start): {}", Percentiles(l.corrected)));
-  line(fmt::format("latency (from actual send):    {}", Percentiles(l.uncorrected)));
-  line(fmt::format("spans: {} recorded by services and {} by the driver; {} exported, {} dropped "
-                   "(queue full), {} dropped (export failed){}",
-                   r.topology.spans_recorded, l.sent, r.exporter.exported, r.exporter.dropped_queue_full,
-                   r.exporter.dropped_failed, r.exporter.flushed ? "" : ", final flush timed out"));
-  if (r.ingest.window_ns > 0) {
-    std::string backend_says;
-    if (r.ingest.backend_spans_accepted) {
-      backend_says = fmt::format("; the backend counted {} accepted",
-                                 *r.ingest.backend_spans_accepted);
-      if (r.ingest.backend_requests_rejected.value_or(0) > 0) {
-        backend_says += fmt::format(", {} requests rejected", *r.ingest.backend_requests_rejected);
+  if (!r.load_measured) {
+    line("load: not known (verify only): the requests were sent by an earlier run");
+    line(
+        fmt::format("ledger: {} requests: {} ok, {} HTTP errors, {} transport errors (as the run "
+                    "recorded them)",
+                    l.sent, l.ok, l.http_errors, l.transport_errors));
+  } else {
+    const double seconds = static_cast<double>(l.elapsed_ns) / 1e9;
+    line(fmt::format(
+        "load: {} requests sent in {:.1f}s ({}){}{}", l.sent, seconds,
+        r.load_model == "constant"
+            ? fmt::format("target {}/s for {}", r.target_rate, FormatDuration(r.target_duration_ns))
+            : fmt::format("model {} over {}", r.load_model, FormatDuration(r.target_duration_ns)),
+        l.warmup ? fmt::format(", {} in warm-up left out of latency", l.warmup) : "",
+        l.interrupted ? " — interrupted" : ""));
+    line(fmt::format("      {} ok, {} HTTP errors, {} transport errors{}", l.ok, l.http_errors,
+                     l.transport_errors,
+                     l.unfinished ? fmt::format(" ({} unfinished)", l.unfinished) : ""));
+    line(fmt::format("latency (from intended start): {}", Percentiles(l.corrected)));
+    line(fmt::format("latency (from actual send):    {}", Percentiles(l.uncorrected)));
+    line(fmt::format(
+        "spans: {} recorded by services and {} by the driver; {} exported, {} dropped "
+        "(queue full), {} dropped (export failed){}",
+        r.topology.spans_recorded, l.sent, r.exporter.exported, r.exporter.dropped_queue_full,
+        r.exporter.dropped_failed, r.exporter.flushed ? "" : ", final flush timed out"));
+    if (r.ingest.window_ns > 0) {
+      std::string backend_says;
+      if (r.ingest.backend_spans_accepted) {
+        backend_says =
+            fmt::format("; the backend counted {} accepted", *r.ingest.backend_spans_accepted);
+        if (r.ingest.backend_requests_rejected.value_or(0) > 0) {
+          backend_says +=
+              fmt::format(", {} requests rejected", *r.ingest.backend_requests_rejected);
+        }
       }
+      line(fmt::format("ingest: {} spans delivered in {} = {:.0f} spans/s{}",
+                       r.ingest.spans_exported, FormatDuration(r.ingest.window_ns),
+                       r.ingest.spans_per_second, backend_says));
     }
-    line(fmt::format("ingest: {} spans delivered in {} = {:.0f} spans/s{}",
-                     r.ingest.spans_exported, FormatDuration(r.ingest.window_ns),
-                     r.ingest.spans_per_second, backend_says));
   }
   if (r.verification) {
     const auto& v = *r.verification;
@@ -305,7 +314,8 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
   }
   j["expected_edges"] = std::move(expected_edges);
   const auto& l = r.load;
-  j["load"] = {{"model", r.load_model},
+  j["load"] = {{"measured", r.load_measured},
+               {"model", r.load_model},
                {"target_rate", r.target_rate},
                {"target_duration_ns", r.target_duration_ns},
                {"sent", l.sent},

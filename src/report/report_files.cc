@@ -25,8 +25,11 @@ Result<ReportFormatSet> ParseReportFormatList(std::string_view text) {
     } else if (f == "json") {
       formats.json = true;
     } else {
+      constexpr std::string_view kFormats[] = {"json", "junit", "markdown", "html"};
       return MakeError(
-          fmt::format("--report: unknown format \"{}\" (formats: json, junit, markdown, html)", f));
+          fmt::format("--report: unknown format \"{}\"{} (formats: json, junit, "
+                      "markdown, html)",
+                      f, DidYouMean(f, kFormats, 2)));
     }
     if (comma == std::string_view::npos) break;
     rest = rest.substr(comma + 1);

@@ -118,6 +118,9 @@ struct RunReport {
   uint64_t target_duration_ns = 0;
   std::vector<RunningService> services;
 
+  // False for `tracerig verify`: the requests come from an earlier run's ledger, so only their
+  // count and outcomes are known; rates, latencies, spans and ingest were not measured.
+  bool load_measured = true;
   DriverResult load;
   TopologyStats topology;
   ExportFigures exporter;

@@ -81,7 +81,7 @@ TEST(BackendPlanTest, ExportProtocolFollowsSchemeAndEnvironment) {
   EXPECT_EQ(ParseExportProtocol("otlp-grpc").value(), ExportProtocol::kOtlpGrpc);
   EXPECT_EQ(ParseExportProtocol("grpc").error().message,
             "--export-protocol \"grpc\" is not one of otlp-http, otlp-http-json, otlp-grpc, "
-            "zipkin");
+            "zipkin (did you mean \"otlp-grpc\"?)");
   // OTLP/gRPC: the scheme or the SDKs' protocol variable; port 4317, no path; otlp-grpcs is TLS.
   auto grpc = PlanBackend({}, std::string("tempo://t"), std::string("otlp-grpc://c"), Env({}));
   ASSERT_TRUE(grpc) << grpc.error().message;
@@ -256,6 +256,14 @@ TEST(BackendPlanTest, ErrorsNameTheValue) {
        "--export: \"kafka://c:9092\": unknown export scheme \"kafka\" (expected otlp-http://, "
        "otlp-http-json://, otlp-grpc:// or zipkin://, or for TLS otlp-https://, "
        "otlp-https-json://, otlp-grpcs:// or zipkin+https://)"},
+      {std::string("jaeger://q:16686"), std::string("otlp-gprc://c:4317"), {},
+       "--export: \"otlp-gprc://c:4317\": unknown export scheme \"otlp-gprc\" (did you mean "
+       "\"otlp-grpc\"?) (expected otlp-http://, otlp-http-json://, otlp-grpc:// or zipkin://, or "
+       "for TLS otlp-https://, otlp-https-json://, otlp-grpcs:// or zipkin+https://)"},
+      {std::string("jaeger://q:16686"), std::string("gprc://c:4317"), {},
+       "--export: \"gprc://c:4317\": unknown export scheme \"gprc\" (did you mean "
+       "\"otlp-grpc\"?) (expected otlp-http://, otlp-http-json://, otlp-grpc:// or zipkin://, or "
+       "for TLS otlp-https://, otlp-https-json://, otlp-grpcs:// or zipkin+https://)"},
       {std::string("jaeger+http://q:16686"), std::nullopt, {},
        "--backend: query URL \"jaeger+http://q:16686\": unknown scheme \"jaeger+http\" (did you "
        "mean \"jaeger+https\"?); expected jaeger://HOST:PORT, jaeger-v3://HOST:PORT, zipkin://HOST:PORT "
@@ -271,6 +279,41 @@ TEST(BackendPlanTest, ErrorsNameTheValue) {
     ASSERT_FALSE(plan) << c.message;
     EXPECT_EQ(plan.error().message, c.message);
   }
+}
+
+// Mistyped protocol names get a suggestion, also without their "otlp-".
+TEST(BackendPlanTest, ExportProtocolTyposGetADidYouMean) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"gprc", " (did you mean \"otlp-grpc\"?)"},
+      {"grpc", " (did you mean \"otlp-grpc\"?)"},
+      {"otlp-htpp", " (did you mean \"otlp-http\"?)"},
+      {"zipkn", " (did you mean \"zipkin\"?)"},
+      {"http-jsn", " (did you mean \"otlp-http-json\"?)"},
+      {"kafka", ""},
+  };
+  for (const auto& [text, hint] : cases) {
+    auto protocol = ParseExportProtocol(text);
+    ASSERT_FALSE(protocol) << text;
+    EXPECT_EQ(protocol.error().message,
+              std::string("--export-protocol \"") + text +
+                  "\" is not one of otlp-http, otlp-http-json, otlp-grpc, zipkin" + hint);
+  }
+}
+
+// With nothing to verify (run --no-verify, serve) an export target needs no query backend.
+TEST(BackendPlanTest, ExportWithoutQueryWhenNothingIsVerified) {
+  auto plan = PlanBackend({}, std::nullopt, std::string("otlp-http://c:4318"), Env({}),
+                          /*query_needed=*/false);
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_FALSE(plan->embedded);
+  EXPECT_EQ(plan->export_target.host, "c");
+  EXPECT_EQ(plan->export_target.port, 4318);
+  EXPECT_EQ(plan->query_url, "");
+  EXPECT_EQ(plan->Describe(), "export otlp-http://c:4318/v1/traces, query none (not verified)");
+  // Without --export it is still the embedded backend.
+  auto embedded = PlanBackend({}, std::nullopt, std::nullopt, Env({}), false);
+  ASSERT_TRUE(embedded);
+  EXPECT_TRUE(embedded->embedded);
 }
 
 }  // namespace

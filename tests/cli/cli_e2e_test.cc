@@ -289,7 +289,8 @@ TEST_F(CliE2eTest, BackendGarbageAndBackendSilenceExit3WithTheReason) {
     SCOPED_TRACE(c.reason);
     BadBackend backend(c.mode);
     auto r = RunTracerig({"verify", "scenarios/quickstart.toml", "--ledger", ledger.string(),
-                          "--backend", backend.url(), "--query-timeout", "300ms"});
+                          "--backend", backend.url(), "--query-timeout", "300ms", "--report-dir",
+                          (dir_ / "verify").string()});
     EXPECT_EQ(r.exit_code, 3) << r.output;
     EXPECT_NE(r.output.find("backend unreachable: "), std::string::npos) << r.output;
     EXPECT_NE(r.output.find(c.reason), std::string::npos) << r.output;

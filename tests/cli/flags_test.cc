@@ -7,6 +7,7 @@ namespace {
 
 const std::vector<FlagSpec> kSpecs = {
     {"duration", "DURATION", "how long"},
+    {"rate", "N", "how often"},
     {"quiet", "", "no output"},
 };
 
@@ -33,9 +34,16 @@ TEST(FlagsTest, ErrorsTable) {
     const char* message;
   };
   const Case cases[] = {
-      {{"--durations", "5s"}, "unknown flag \"--durations\""},
+      {{"--durations", "5s"}, "unknown flag \"--durations\" (did you mean \"--duration\"?)"},
+      {{"--dration", "5s"}, "unknown flag \"--dration\" (did you mean \"--duration\"?)"},
+      {{"--qiuet"}, "unknown flag \"--qiuet\" (did you mean \"--quiet\"?)"},
+      {{"--rate=5", "--frobnicate"}, "unknown flag \"--frobnicate\""},
       {{"-d"}, "unknown flag \"-d\" (flags are written --name)"},
       {{"--duration"}, "--duration needs a value (DURATION)"},
+      {{"--duration", "--rate", "5"}, "--duration needs a value; got the flag --rate"},
+      {{"--rate", "--quiet"}, "--rate needs a value; got the flag --quiet"},
+      {{"--rate", "--nope"}, "--rate needs a value; got the flag --nope"},
+      {{"--rate", "--help"}, "--rate needs a value; got the flag --help"},
       {{"--quiet=yes"}, "--quiet takes no value"},
   };
   for (const auto& c : cases) {
@@ -43,6 +51,14 @@ TEST(FlagsTest, ErrorsTable) {
     ASSERT_FALSE(r) << c.message;
     EXPECT_EQ(r.error().message, c.message);
   }
+}
+
+// A value that only looks like a flag can still be given with "=", and "-5" is a value.
+TEST(FlagsTest, DashValuesNeedNoEquals) {
+  auto r = ParseFlags({"--rate", "-5", "--duration=--rate"}, kSpecs);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->Get("rate"), "-5");
+  EXPECT_EQ(r->Get("duration"), "--rate");
 }
 
 TEST(FlagsTest, HelpListsEveryFlag) {

@@ -69,6 +69,27 @@ TEST(LedgerIoTest, HeaderLine) {
             "{\"tracerig_ledger\":1,\"scenario\":\"bad\xef\xbf\xbd\",\"seed\":1}\n");
 }
 
+// The scenario file's hash lets `verify` refuse an edited scenario; ledgers without it still parse.
+TEST(LedgerIoTest, ScenarioHashIsWrittenAndReadBack) {
+  EXPECT_EQ(ScenarioContentHash(""), "fnv1a64:cbf29ce484222325");
+  EXPECT_EQ(ScenarioContentHash("a"), "fnv1a64:af63dc4c8601ec8c");
+  EXPECT_NE(ScenarioContentHash("[scenario]\n"), ScenarioContentHash("[scenario]\n\n"));
+  const std::string hash = ScenarioContentHash("[scenario]\nname = \"shop\"\n");
+  const std::string line = LedgerHeaderLine("shop", 42, hash);
+  EXPECT_EQ(line, "{\"tracerig_ledger\":1,\"scenario\":\"shop\",\"seed\":42,\"scenario_hash\":\"" +
+                      hash + "\"}\n");
+  auto file = ParseLedger("run.ledger", line);
+  ASSERT_TRUE(file) << file.error().message;
+  EXPECT_EQ(file->scenario_hash, hash);
+  auto old = ParseLedger("run.ledger", kHeader);
+  ASSERT_TRUE(old) << old.error().message;
+  EXPECT_EQ(old->scenario_hash, "");
+  auto bad = ParseLedger(
+      "run.ledger", "{\"tracerig_ledger\":1,\"scenario\":\"s\",\"seed\":1,\"scenario_hash\":5}\n");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "run.ledger:1: field \"scenario_hash\" must be a string");
+}
+
 TEST(LedgerIoTest, EntryLine) {
   EXPECT_EQ(LedgerEntryLine(SampleEntry()),
             "{\"sequence\":7,\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\","

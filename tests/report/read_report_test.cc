@@ -155,6 +155,33 @@ TEST(ReadReportTest, ReadsTheUnverifiedShape) {
   EXPECT_EQ(read->exit_code, kExitInfrastructure);
 }
 
+// A verify report's load was not measured: it says so in the JSON, keeps it when read back, and
+// its summary gives the ledger's outcomes instead of rates and latencies. Older reports measured.
+TEST(ReadReportTest, AVerifyReportsLoadIsNotMeasured) {
+  RunReport r = SyntheticRun();
+  r.load_measured = false;
+  Judge(r);
+  const Json j = ReportToJson(r);
+  EXPECT_EQ(j["load"]["measured"], false);
+  auto read = ReadReport("x.json", j.dump());
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_FALSE(read->load_measured);
+  const std::string summary = RenderTerminalSummary(*read);
+  EXPECT_NE(summary.find("load: not known (verify only)"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("ledger: 250 requests: 247 ok, 2 HTTP errors, 1 transport errors"),
+            std::string::npos)
+      << summary;
+  EXPECT_EQ(summary.find("requests sent in"), std::string::npos) << summary;
+  EXPECT_EQ(summary.find("latency ("), std::string::npos) << summary;
+  EXPECT_EQ(summary.find("spans exported"), std::string::npos) << summary;
+
+  Json old = ReportToJson(SyntheticRun());
+  old["load"].erase("measured");
+  auto read_old = ReadReport("old.json", old.dump());
+  ASSERT_TRUE(read_old.ok()) << read_old.error().message;
+  EXPECT_TRUE(read_old->load_measured);
+}
+
 // Late spans and each state of the backend's dependency list survive JSON -> ReadReport -> JSON,
 // and judging the read report gives the same checks (the time-to-queryable expectation and the
 // backend-graph check included).
