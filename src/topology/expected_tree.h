@@ -9,42 +9,9 @@
 // the attempt at hop H is hop "Hr1", then "Hr2", ... (children of a retry: "Hr1.0", ...). The
 // CLIENT span of an attempt and the SERVER span it reaches carry the same hop.
 //
-// Per-request trees apply the decisions of decisions.h, exactly as the simulated services do:
-// - a call execution whose probability says no has no spans;
-// - a SERVER span fails (5xx) when its route errors with a 5xx error_status, or, when it does not
-//   error, when one of its calls still failed after its retries (the service answers 502); a
-//   failed attempt is followed by the call's next retry, if any;
-// - a service whose sampling policy samples the request out records spans that are not exported:
-//   they are left out of the tree, and so are the spans of descendants that follow their parent's
-//   flag. A descendant that samples afresh (`always`, `ratio`) and says yes is exported: its trace
-//   id is the trace's, but its parent span (the caller's CLIENT span) never reaches the backend.
-//   Such a span has `parent_unexported` set and `parent` pointing at its nearest exported
-//   ancestor: a verifier must expect it and accept its missing parent, not report a break.
-// - external services (a `url`) are not simulated: the tree expects the SERVER span a real
-//   service records under the caller's CLIENT span (`external` set: a verifier matches it by
-//   structure, since it carries no tracerig.hop) and nothing below it; whatever the real service
-//   records below its SERVER span is its own business, not part of the tree.
-//
-// Timeouts. Whether an attempt times out depends on timing, not on the seed, so the tree cannot
-// say which ones do. It says which ones may: an attempt may time out when its call has a timeout
-// and the callee's worst case (CalleeWorstCaseNs) plus a slack for transport and scheduling
-// (TimeoutSlackNs) reaches it. A timed-out attempt has failed, so for such an attempt:
-// - the retries after it may or may not be made: they are `optional`, with their subtrees, unless
-//   the seed already says the attempt fails (then the retry follows either way);
-// - the callee may keep working after the caller gave up (its SERVER span, `may_outlive_parent`,
-//   may end after its CLIENT span) or be cut off (gRPC cancels it): a verifier excuses the
-//   absence of that SERVER span and its subtree only when the CLIENT span records a timeout, so
-//   a span lost to a real fault (dropped context, a dropped span) is still missing;
-// - the attempt's failure propagates like an error: the caller may answer 502, so its own caller's
-//   retries become optional in turn.
-// Everything no possible timeout can change stays required.
-//
-// Known limits, by design: faults are not applied (the tree is what a correct system produces,
-// faults are what the verifier should find); the driver's own timeout is not modelled; a client
-// that records a timeout in neither error.type ("timeout", "DEADLINE_EXCEEDED") nor its gRPC
-// status makes a given-up callee's lost span missing; sampling assumes every trace context
-// arrives (a format mismatch that loses context under a ratio policy makes a fresh decision the
-// tree does not model).
+// Per-request trees apply the seeded decisions of decisions.h exactly as the simulated services
+// do; sampling, external services, timeouts and the known limits are documented in
+// docs/VERIFYING.md under "The expected tree".
 #pragma once
 
 #include <cstddef>

@@ -1,60 +1,9 @@
 // The verification loop: polls a backend for every trace in the ledger until each one has settled
 // (ingestion is asynchronous), looks for fragments of the ones that are not complete, and
 // classifies them. Time and waiting are injected so tests run on a fake clock without sleeping.
-//
-// Polling strategy (all knobs in VerifyOptions):
-//   - Every sampled trace is polled once, in ledger order, whatever the deadline.
-//   - Streaming (VerifyLedgerFeed, what `tracerig run` does): entries arrive while the load runs;
-//     a worker takes new ones and polls what is due on a grid of `stream_wait_ns` (one request
-//     per worker and step at most, so batches form however the traces trickle in), asks each
-//     trace first `stream_first_poll_delay_ns` after it arrived (the next step, by default), and
-//     counts the deadline from the feed's closing. Everything else is as below.
-//   - Stable count: a trace settles when GetTrace returned the same span count `stable_polls`
-//     times in a row and either that count reaches the expected tree's size, or the count has
-//     not changed for `settle_incomplete_ns` (the settle time: late spans get that long to arrive
-//     before a trace is called incomplete).
-//   - Repoll timing: a trace that already has all expected spans is asked again after
-//     `min_repoll_interval_ns` (only to confirm the count is stable); one that has fewer is asked
-//     again after `poll_interval_ns`.
-//   - A settled trace is classified at once from the poll that settled it (searching fragments by
-//     request id if it is not complete); only counts and examples are kept, and no spans are kept
-//     between polls, so memory per ledger entry is a few dozen bytes.
-//   - Deadline: when `deadline_ns` has passed (and every trace was polled once), each trace still
-//     pending is polled one last time and classified as it stands; `deadline_hit` is set.
-//   - Backoff: a failed backend request is retried after `error_backoff_ns`, doubling up to
-//     `error_backoff_max_ns`, until `max_backend_errors` failures in a row end verification with
-//     "backend unreachable: <reason>" (ErrorCode::kUnavailable).
-//   - Time to queryable: the first poll whose span count reached the expected tree's size is
-//     remembered per trace (8 bytes); for a trace classified complete, that poll's wall-clock time
-//     minus the time its last span was exported is one sample. The exporter does not record the
-//     latter yet, so by default it is approximated by the ledger's end_unix_nano (the root
-//     response arrived; the driver's own span, the last one, is submitted then). A trace is only
-//     polled every poll_interval_ns, so each sample is an overestimate by up to that interval. A
-//     trace already full at its first poll became queryable at some time before it: when that
-//     poll came within poll_interval_ns of the export, the sample is as precise as the others and
-//     counts as one; later (a trace polled long after its request, as when verification starts
-//     after the load), it is only an upper bound, counted separately.
-//   - Late spans: at a trace's first poll, if it is not yet full, which expected spans were there
-//     is kept as a 64-bit mask (trees of up to 64 spans; larger ones are not attributed). When the
-//     trace becomes complete later with a time to queryable above the late-span floor, the spans
-//     missing at that first poll are its late spans, counted per hop (TimeToQueryable::late_hops).
-//     The floor (the scenario's smallest time_to_queryable expectation, else
-//     `late_span_floor_ns`) keeps first polls that merely raced the exporter's batch delay out.
-//   - Backend dependency list: after every trace settled, one request for the backend's own
-//     dependency links over the ledger's time span (padded by `dependency_window_padding_ns`),
-//     compared with the same expected edges as the observed graph (presence only: a backend
-//     aggregates every trace in the window). A fetch failure is recorded as an error string.
-//   - Batches: a worker asks for every trace that is due (earliest first, ledger order among
-//     equals) in one request of up to min(`max_traces_per_request`,
-//     BackendClient::MaxTracesPerRequest()) ids, then handles each answer as if it had been polled
-//     alone, so stable count, settle time and deadline are per trace as above. A failed batch is
-//     retried whole (backoff as below); no trace of it counts as polled or missing. `polls` counts
-//     traces answered, `backend_requests` requests made.
-//   - Politeness: at most `concurrency` requests in flight (one per worker, each with its own
-//     client) and, if `max_requests_per_second` is set, no more than that many started per
-//     second overall (each worker keeps its share). A batch is one request for both bounds (it
-//     is one HTTP exchange); to bound the backend's work per request too, lower
-//     `max_traces_per_request` (1 = one GetTrace per poll, as before batches).
+// The polling strategy, precisely (stable counts, settle time, deadline, backoff, batches, time to
+// queryable, late spans) is documented in docs/VERIFYING.md under "The rules, precisely"; every
+// knob is a VerifyOptions field.
 #pragma once
 
 #include <chrono>
