@@ -243,6 +243,7 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
       report.verification = std::move(*verified);
     } else {
       report.verification_error = verified.error().message;
+      report.verification_error_code = verified.error().code;
     }
   }
   // Stopping hands over whatever the services still hold; nothing recorded is lost.

@@ -125,6 +125,7 @@ CommandOutcome VerifyRecordedRun(const ParsedFlags& flags) {
     report.verification = std::move(*verified);
   } else {
     report.verification_error = verified.error().message;
+    report.verification_error_code = verified.error().code;
   }
   report.finished_unix_nano = SystemClock::Instance().NowUnixNano();
   Judge(report);

@@ -359,6 +359,7 @@ Result<RunReport> MergeReports(const std::vector<RunReport>& reports,
     }
     if (!r.verification_error.empty() && m.verification_error.empty()) {
       m.verification_error = fmt::format("report {}: {}", i + 1, r.verification_error);
+      m.verification_error_code = r.verification_error_code;
     }
     m.verification_skipped = m.verification_skipped && r.verification_skipped;
     if (r.verification) {

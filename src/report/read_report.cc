@@ -563,6 +563,15 @@ RunReport Report(const Json& j) {
   } else {
     r.verification_skipped = Bool(verification, "skipped", "verification");
     r.verification_error = String(verification, "error", "verification");
+    // Reports written before error codes had none: every verification error then exited 3.
+    r.verification_error_code = ErrorCode::kUnavailable;
+    if (const Json* code = Optional(verification, "error_code"); code && code->is_string()) {
+      for (ErrorCode c : {ErrorCode::kUnknown, ErrorCode::kInvalidArgument,
+                          ErrorCode::kResourceExhausted, ErrorCode::kUnavailable,
+                          ErrorCode::kNotFound, ErrorCode::kInternal}) {
+        if (code->get<std::string>() == ErrorCodeName(c)) r.verification_error_code = c;
+      }
+    }
   }
   return r;
 }

@@ -414,7 +414,9 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
     j["verification"]["backend_graph"] =
         v.backend_graph ? BackendGraphJson(*v.backend_graph) : nlohmann::ordered_json(nullptr);
   } else {
-    j["verification"] = {{"skipped", r.verification_skipped}, {"error", r.verification_error}};
+    j["verification"] = {{"skipped", r.verification_skipped},
+                         {"error", r.verification_error},
+                         {"error_code", std::string(ErrorCodeName(r.verification_error_code))}};
   }
   return j;
 }

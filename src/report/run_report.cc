@@ -198,7 +198,7 @@ void Judge(RunReport& report) {
     return;
   }
   if (!report.verification_error.empty()) {
-    report.exit_code = kExitInfrastructure;
+    report.exit_code = ExitCodeForError(report.verification_error_code);
     report.verdict = "ERROR: " + report.verification_error;
     return;
   }

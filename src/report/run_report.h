@@ -24,6 +24,13 @@ inline constexpr int kExitUsage = 2;
 inline constexpr int kExitInfrastructure = 3;
 inline constexpr int kExitInterrupted = 130;
 
+// The exit code of a run stopped by an error: the user's input (invalid argument, not found) is a
+// usage error, 2; anything else (a backend unavailable, a limit, tracerig's own fault) is 3.
+constexpr int ExitCodeForError(ErrorCode code) {
+  return code == ErrorCode::kInvalidArgument || code == ErrorCode::kNotFound ? kExitUsage
+                                                                              : kExitInfrastructure;
+}
+
 struct ExportFigures {
   uint64_t submitted = 0;
   uint64_t exported = 0;
@@ -127,7 +134,8 @@ struct RunReport {
   IngestFigures ingest;
   bool verification_skipped = false;  // --no-verify
   std::optional<VerificationSummary> verification;
-  std::string verification_error;  // set when the backend could not be queried
+  std::string verification_error;  // set when verification could not run (e.g. backend unreachable)
+  ErrorCode verification_error_code = ErrorCode::kUnavailable;  // decides the exit code
   Expectations expect;
   FailOn fail_on;                        // --fail-on (default: every check kind)
   std::vector<GraphEdge> expected_edges;  // ExpectedGraphEdges(scenario); for the HTML graph

@@ -47,7 +47,10 @@ Result<std::vector<SamplingExpectationVerdict>> JudgeSamplingExpectations(
       v.expected = e.ratio;
       v.confidence = e.confidence.value_or(options.sampling_confidence);
       auto test = JudgeSamplingRate(v.k, v.n, e.ratio, v.confidence);
-      if (!test) return MakeError(fmt::format("{}: {}", e.where.ToString(), test.error().message));
+      if (!test) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         fmt::format("{}: {}", e.where.ToString(), test.error().message));
+      }
       v.interval_low = test->interval.low;
       v.interval_high = test->interval.high;
       v.verdict = std::string(SamplingJudgementName(test->judgement));

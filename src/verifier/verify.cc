@@ -109,11 +109,14 @@ Result<VerificationSummary> Verify(const Scenario& scenario, const Ledger* ledge
                                    Sleeper& sleeper, ProgressFn progress) {
   const uint64_t start_ns = clock.NowMonotonicNano();
   if (ledger != nullptr && ledger->size() > UINT32_MAX) {
-    return MakeError(fmt::format("ledger has {} entries; at most {} can be verified in one run",
+    return MakeError(ErrorCode::kResourceExhausted,
+                     fmt::format("ledger has {} entries; at most {} can be verified in one run",
                                  ledger->size(), UINT32_MAX));
   }
   auto z = TwoSidedZ(options.sampling_confidence);
-  if (!z) return MakeError(fmt::format("verifier: {}", z.error().message));
+  if (!z) {
+    return MakeError(ErrorCode::kInvalidArgument, fmt::format("verifier: {}", z.error().message));
+  }
   // One expected tree per load entry, built before the pollers start, unless they vary per
   // request.
   const bool per_request = TreesVaryPerRequest(scenario, options.statistical_sampling);
@@ -130,9 +133,10 @@ Result<VerificationSummary> Verify(const Scenario& scenario, const Ledger* ledge
   if (ledger != nullptr) {
     for (const LedgerEntry& entry : *ledger) {
       if (entry.entry >= scenario.load.entries.size()) {
-        return MakeError(fmt::format(
-            "ledger entry {} names load entry {}, but scenario \"{}\" has {} load entries",
-            entry.sequence, entry.entry, scenario.name, scenario.load.entries.size()));
+        return MakeError(
+            ErrorCode::kInvalidArgument,
+            fmt::format("ledger entry {} names load entry {}, but scenario \"{}\" has {} load entries",
+                        entry.sequence, entry.entry, scenario.name, scenario.load.entries.size()));
       }
       if (!entry.sampled) {
         ++skipped;
@@ -166,7 +170,9 @@ Result<VerificationSummary> Verify(const Scenario& scenario, const Ledger* ledge
     BackendClient* client = backend;
     if (client == nullptr) {
       clients.push_back((*make_client)());
-      if (!clients.back()) return MakeError("verifier: the backend client factory returned null");
+      if (!clients.back()) {
+        return MakeError(ErrorCode::kInternal, "verifier: the backend client factory returned null");
+      }
       client = clients.back().get();
     }
     std::unique_ptr<LedgerSource> source;

@@ -155,6 +155,20 @@ TEST(ReadReportTest, ReadsTheUnverifiedShape) {
   EXPECT_EQ(read->exit_code, kExitInfrastructure);
 }
 
+TEST(ReadReportTest, KeepsTheVerificationErrorsCode) {
+  RunReport r = SyntheticRun();
+  r.verification.reset();
+  r.verification_error = "ledger entry 3 names load entry 2, but scenario \"x\" has 1 load entries";
+  r.verification_error_code = ErrorCode::kInvalidArgument;
+  Judge(r);
+  ASSERT_EQ(r.exit_code, kExitUsage);
+  auto read = ReadReport("x.json", ReportToJson(r).dump());
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(read->verification_error_code, ErrorCode::kInvalidArgument);
+  Judge(*read);
+  EXPECT_EQ(read->exit_code, kExitUsage);
+}
+
 // A verify report's load was not measured: it says so in the JSON, keeps it when read back, and
 // its summary gives the ledger's outcomes instead of rates and latencies. Older reports measured.
 TEST(ReadReportTest, AVerifyReportsLoadIsNotMeasured) {

@@ -61,6 +61,30 @@ TEST(JudgeTest, BackendErrorsAreInfrastructureFailures) {
   EXPECT_EQ(r.verdict, "ERROR: backend unreachable: cannot connect to 127.0.0.1:1");
 }
 
+// The exit code of a verification that could not run follows the error's code, not its text: the
+// user's input is a usage error (2), everything else infrastructure (3).
+TEST(JudgeTest, AVerificationErrorsCodeDecidesTheExitCode) {
+  const struct {
+    ErrorCode code;
+    int exit_code;
+  } kCases[] = {
+      {ErrorCode::kUnavailable, kExitInfrastructure},
+      {ErrorCode::kResourceExhausted, kExitInfrastructure},
+      {ErrorCode::kInternal, kExitInfrastructure},
+      {ErrorCode::kUnknown, kExitInfrastructure},
+      {ErrorCode::kInvalidArgument, kExitUsage},
+      {ErrorCode::kNotFound, kExitUsage},
+  };
+  for (const auto& c : kCases) {
+    RunReport r;
+    r.load.sent = 10;
+    r.verification_error = "backend unreachable: whatever the text says";
+    r.verification_error_code = c.code;
+    Judge(r);
+    EXPECT_EQ(r.exit_code, c.exit_code) << ErrorCodeName(c.code);
+  }
+}
+
 TEST(JudgeTest, TopologyThatServedNothingIsAnInfrastructureFailure) {
   auto r = Verified(10, 0, 0);
   r.load.ok = 0;
