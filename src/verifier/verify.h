@@ -163,10 +163,15 @@ struct SamplingVerdict {
   double interval_low = 0;   // Wilson interval of k / n at `confidence`
   double interval_high = 0;
   double confidence = 0;
-  std::string verdict;  // "pass", "fail", "not enough traces"
+  std::string verdict;  // "pass", "fail", "not enough traces", "not judged" (see `reason`)
   // Parent-based visits of this service whose decision (spans found or not) differed from their
   // caller's, in complete and incomplete traces.
   uint64_t parent_based_inconsistencies = 0;
+  // Fault kind ("drop-span", "unsampled-child") -> requests in which the scenario's fault withheld
+  // spans of this service. Withheld spans are the fault's doing: they are left out of n and k (a
+  // request whose spans of the service were all withheld is no trial).
+  std::map<std::string, uint64_t> withheld_by_faults;
+  std::string reason;  // why, when "not judged"
 };
 
 // One `[expect] sampling` entry judged (SamplingExpectation in topology/scenario.h), in file order.
