@@ -285,8 +285,17 @@ std::vector<SamplingVerdict> Sampling(const Json& list, const std::string& where
     v.interval_low = Number(s, "interval_low", at);
     v.interval_high = Number(s, "interval_high", at);
     v.confidence = Number(s, "confidence", at);
-    v.verdict = OneOf(s, "verdict", at, {"pass", "fail", "not enough traces"});
+    v.verdict = OneOf(s, "verdict", at, {"pass", "fail", "not enough traces", "not judged"});
+    if (Optional(s, "reason")) v.reason = String(s, "reason", at);
     v.parent_based_inconsistencies = U64(s, "parent_based_inconsistencies", at);
+    if (const Json* withheld = Optional(s, "withheld_by_faults")) {
+      if (!withheld->is_object()) {
+        Fail(at + ".withheld_by_faults", "expected an object, found " + Found(*withheld));
+      }
+      for (const auto& [fault, requests] : withheld->items()) {
+        v.withheld_by_faults[fault] = U64(*withheld, fault, at + ".withheld_by_faults");
+      }
+    }
     out.push_back(std::move(v));
   }
   return out;

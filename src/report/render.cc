@@ -372,7 +372,9 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
                           {"interval_high", s.interval_high},
                           {"confidence", s.confidence},
                           {"verdict", s.verdict},
-                          {"parent_based_inconsistencies", s.parent_based_inconsistencies}});
+                          {"parent_based_inconsistencies", s.parent_based_inconsistencies},
+                          {"withheld_by_faults", s.withheld_by_faults},
+                          {"reason", s.reason}});
     }
     j["verification"]["sampling"] = std::move(sampling);
     auto expectations = nlohmann::ordered_json::array();
