@@ -139,6 +139,12 @@ Result<VerificationSummary> Merge(const Scenario& scenario, std::vector<PartialS
     summary.incomplete += c.incomplete;
     summary.broken += c.broken;
     summary.missing += c.missing;
+    summary.evicted += c.evicted;
+    // The figures read last are the largest: eviction counts only grow.
+    if (p.store && (!summary.backend_store ||
+                    p.store->traces_evicted >= summary.backend_store->traces_evicted)) {
+      summary.backend_store = p.store;
+    }
     summary.polls += c.polls;
     summary.backend_requests += c.backend_requests;
     summary.deadline_hit = summary.deadline_hit || c.deadline_hit;

@@ -33,6 +33,12 @@ void TraceTally::Add(const TraceState& s, const PreparedTree& prepared,
   RecordAnalytics(s, *s.entry, prepared, verdict, spans, fragments);
 }
 
+void TraceTally::AddEvicted(const TraceVerdict& verdict) {
+  ++result_.counts.checked;
+  ++result_.counts.evicted;
+  result_.examples[TraceStatus::kMissing].Offer(verdict, in_.options.max_examples);
+}
+
 // Sampling trials, parent-based consistency, the service graph and time to queryable of one
 // classified trace: counts only.
 void TraceTally::RecordAnalytics(const TraceState& s, const LedgerEntry& entry,

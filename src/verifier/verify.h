@@ -254,6 +254,12 @@ struct VerificationSummary {
   size_t incomplete = 0;
   size_t broken = 0;
   size_t missing = 0;
+  // Absent traces the backend itself evicted to stay within its bounds (its store figures say it
+  // dropped every trace that arrived up to after the request started): not lost on the way, but
+  // not complete either. Not counted in `missing`.
+  size_t evicted = 0;
+  // The backend's store figures, when it serves them and some trace was absent.
+  std::optional<BackendStoreStats> backend_store;
   size_t skipped_unsampled = 0;  // entries the driver sent unsampled: nothing is expected of them
   std::vector<TraceVerdict> examples;  // up to max_examples per non-complete status, ledger order
   std::vector<BreakEdgeCount> break_edges;  // most frequent first, then by hop

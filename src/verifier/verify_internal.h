@@ -153,6 +153,7 @@ struct PartialSummary {
   std::map<LateHopKey, std::pair<size_t, uint64_t>> late_hops;
   size_t late_traces = 0;
   std::vector<ExpectationCounts> expectations;  // per scenario.expect.sampling entry
+  std::optional<BackendStoreStats> store;  // the backend's store figures, last read
   std::optional<Error> error;
 };
 
@@ -281,6 +282,9 @@ class TraceTally {
   // Counts one classified trace: `spans` came under its trace id, `fragments` from searches.
   void Add(const TraceState& s, const PreparedTree& prepared, const TraceVerdict& verdict,
            const std::vector<Span>& spans, const std::vector<Span>& fragments);
+  // Counts an absent trace the backend evicted: evicted, not missing, and no analytics (nothing
+  // of it can be seen).
+  void AddEvicted(const TraceVerdict& verdict);
 
   PartialSummary& partial() { return result_; }
 
@@ -340,6 +344,10 @@ class TracePoller {
   template <typename Call>
   auto WithRetries(Call&& call) -> decltype(call());
   bool Finish(const TraceState& s, const std::vector<Span>& spans);
+  // Whether the backend evicted the absent trace of `entry`: its store figures say every trace
+  // that first arrived up to after the request started is gone. Figures are read again at most
+  // once per poll interval; a backend that serves none, or fails to, evicted nothing we know of.
+  bool EvictedByBackend(const LedgerEntry& entry);
 
   const PollerInputs& in_;
   RunProgress& progress_;
@@ -358,6 +366,9 @@ class TracePoller {
   std::vector<TraceId> ids_;   // the current batch's distinct trace ids, reused
   std::vector<size_t> id_of_;  // per trace of the batch, its index into ids_
   std::optional<PreparedTree> scratch_;  // per-request trees only
+  bool store_stats_served_ = true;
+  bool store_stats_read_ = false;
+  uint64_t store_stats_read_at_ns_ = 0;
 };
 
 }  // namespace tracerig::verify_internal

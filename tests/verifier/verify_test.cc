@@ -143,6 +143,13 @@ class FakeBackend final : public BackendClient {
     return dependencies;
   }
 
+  Result<std::optional<BackendStoreStats>> GetStoreStats() override {
+    ++store_stats_calls;
+    return store_stats;
+  }
+  std::optional<BackendStoreStats> store_stats;  // nullopt: not served
+  int store_stats_calls = 0;
+
   int get_calls = 0;
   std::vector<SearchCall> searches;
   std::optional<std::vector<DependencyLink>> dependencies;  // nullopt: not served
@@ -1561,6 +1568,45 @@ TEST_F(VerifyLedgerTest, SamplingNotJudgedSaysWhy) {
   ASSERT_NE(cart, nullptr);
   EXPECT_EQ(cart->verdict, "not judged");
   EXPECT_THAT(cart->reason, StartsWith("call trees vary per request"));
+}
+
+
+// Traces the backend says it evicted (it dropped everything that first arrived up to a time after
+// their requests started) are counted as evicted, not missing, and are no sampling trials; a
+// trace that started later and is absent is still missing.
+TEST_F(VerifyLedgerTest, TracesTheBackendEvictedAreCountedAsEvictedNotMissing) {
+  options_.settle_incomplete_ns = 200 * kMs;
+  for (int i = 0; i < 4; ++i) {
+    const LedgerEntry e = AddEntry();
+    ledger_.back().start_unix_nano = e.start_unix_nano + static_cast<uint64_t>(i) * kSec;
+    ledger_.back().end_unix_nano = ledger_.back().start_unix_nano + 20 * kMs;
+    ledger_.back().intended_unix_nano = ledger_.back().start_unix_nano - kMs;
+    if (i == 3) backend_.Add(Spans(ledger_.back()));
+  }
+  const uint64_t through = ledger_[1].start_unix_nano + 5 * kMs;
+  backend_.store_stats = BackendStoreStats{24, 144, through, 100, 0};
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->checked, 4u);
+  EXPECT_EQ(summary->complete, 1u);
+  EXPECT_EQ(summary->evicted, 2u);
+  EXPECT_EQ(summary->missing, 1u);
+  ASSERT_TRUE(summary->backend_store.has_value());
+  EXPECT_EQ(summary->backend_store->traces_evicted, 24u);
+  EXPECT_EQ(SamplingOf(*summary, "frontend")->n, 2u);  // the evicted traces are no trials
+  bool explained = false;
+  for (const TraceVerdict& v : summary->examples) {
+    if (v.sequence == 0) explained = v.explanation.starts_with("evicted by the backend");
+  }
+  EXPECT_TRUE(explained);
+
+  // A backend that serves no store figures: every absent trace is missing, as before.
+  backend_.store_stats.reset();
+  auto unknown = Run();
+  ASSERT_TRUE(unknown.ok()) << unknown.error().message;
+  EXPECT_EQ(unknown->evicted, 0u);
+  EXPECT_EQ(unknown->missing, 3u);
+  EXPECT_FALSE(unknown->backend_store.has_value());
 }
 
 }  // namespace
