@@ -407,6 +407,15 @@ VerificationSummary Verification(const Json& j) {
   v.incomplete = U64(j, "incomplete", w);
   v.broken = U64(j, "broken", w);
   v.missing = U64(j, "missing", w);
+  if (Optional(j, "evicted")) v.evicted = U64(j, "evicted", w);
+  if (const Json* store = Optional(j, "backend_store"); store != nullptr && !store->is_null()) {
+    const std::string at = w + ".backend_store";
+    if (!store->is_object()) Fail(at, "expected an object or null, found " + Found(*store));
+    v.backend_store = BackendStoreStats{U64(*store, "traces_evicted", at),
+                                        U64(*store, "spans_evicted", at),
+                                        U64(*store, "evicted_through_unix_nano", at),
+                                        U64(*store, "max_spans", at), U64(*store, "max_bytes", at)};
+  }
   v.skipped_unsampled = U64(j, "skipped_unsampled", w);
   const Json& edges = Array(j, "break_edges", w);
   for (size_t i = 0; i < edges.size(); ++i) {

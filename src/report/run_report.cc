@@ -260,6 +260,10 @@ void Judge(RunReport& report) {
       fmt::format("{:.4f} of {}traces complete ({} of {}), expected at least {}", completeness,
                   backend_samples ? "kept " : "", v.complete, judged, report.expect.completeness),
       true};
+  if (v.evicted > 0) {
+    complete.message += fmt::format(
+        "; {} evicted by the backend to stay within its bounds (not lost on the way)", v.evicted);
+  }
   CheckResult broken{"broken-propagation", v.broken <= report.expect.broken,
                      fmt::format("{} traces with broken propagation, at most {} allowed", v.broken,
                                  report.expect.broken),

@@ -239,6 +239,8 @@ TEST(ReadReportTest, RoundTripKeepsSamplingAndTheObservedGraph) {
                               {"cart", "parent-based(1)", 0, 0, 0, 0, 0, 0, 0.99, "not judged", 0,
                                {}, "call trees vary per request"}};
   r.verification->parent_based_inconsistencies = 2;
+  r.verification->evicted = 3;
+  r.verification->backend_store = BackendStoreStats{3, 18, 1'700'000'000'000'000'000u, 100, 0};
   r.verification->graph = SyntheticBackendGraph("missing-and-unexpected").comparison;
   Judge(r);
   const Json first = ReportToJson(r);
@@ -252,6 +254,9 @@ TEST(ReadReportTest, RoundTripKeepsSamplingAndTheObservedGraph) {
             (std::map<std::string, uint64_t>{{"drop-span", 6}}));
   EXPECT_EQ(read->verification->sampling[3].verdict, "not judged");
   EXPECT_EQ(read->verification->sampling[3].reason, "call trees vary per request");
+  EXPECT_EQ(read->verification->evicted, 3u);
+  ASSERT_TRUE(read->verification->backend_store.has_value());
+  EXPECT_EQ(read->verification->backend_store->spans_evicted, 18u);
   EXPECT_EQ(read->verification->parent_based_inconsistencies, 2u);
   EXPECT_EQ(read->verification->graph.edges, r.verification->graph.edges);
   Judge(*read);

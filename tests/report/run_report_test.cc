@@ -52,6 +52,37 @@ TEST(JudgeTest, ExpectationsAllowSomeIncompleteness) {
   EXPECT_EQ(r.exit_code, kExitConformanceFailure);
 }
 
+// Traces the backend evicted are still incomplete (eviction is no pass), but named as evicted,
+// not missing, in the check, the terminal summary and the JSON.
+TEST(JudgeTest, EvictedTracesFailCompletenessByName) {
+  auto r = Verified(40, 16, 0);
+  r.verification->incomplete = 0;
+  r.verification->evicted = 24;
+  r.verification->backend_store = BackendStoreStats{24, 144, 1'700'000'000'000'000'000u, 100, 0};
+  Judge(r);
+  EXPECT_EQ(r.exit_code, kExitConformanceFailure);
+  EXPECT_EQ(r.checks[0].name, "completeness");
+  EXPECT_EQ(r.checks[0].message,
+            "0.4000 of traces complete (16 of 40), expected at least 1; 24 evicted by the "
+            "backend to stay within its bounds (not lost on the way)");
+  const std::string terminal = RenderTerminalSummary(r);
+  EXPECT_NE(terminal.find("missing 0 · evicted by the backend 24 ("), std::string::npos)
+      << terminal;
+  EXPECT_NE(terminal.find("evicted by the backend: 24 traces were in the backend and dropped by "
+                          "it to stay within its bounds (it evicted 24 traces, 144 spans in "
+                          "all; max spans 100)"),
+            std::string::npos)
+      << terminal;
+  const auto json = ReportToJson(r);
+  EXPECT_EQ(json["verification"]["evicted"], 24);
+  EXPECT_EQ(json["verification"]["backend_store"]["traces_evicted"], 24);
+  // Without eviction the lines stay as they were.
+  auto clean = Verified(40, 40, 0);
+  Judge(clean);
+  EXPECT_EQ(RenderTerminalSummary(clean).find("evicted"), std::string::npos);
+  EXPECT_EQ(clean.checks[0].message, "1.0000 of traces complete (40 of 40), expected at least 1");
+}
+
 TEST(JudgeTest, BackendErrorsAreInfrastructureFailures) {
   RunReport r;
   r.load.sent = 10;
