@@ -274,7 +274,8 @@ HttpResponseData HandleTracerigStats(const SpanStore& store,
   body["store"] = {{"spans_stored", s.spans_stored},     {"traces_stored", s.traces_stored},
                    {"spans_received", s.spans_received}, {"spans_evicted", s.spans_evicted},
                    {"traces_evicted", s.traces_evicted}, {"max_spans", store.max_spans()},
-                   {"bytes_stored", s.bytes_stored},     {"max_bytes", store.max_bytes()}};
+                   {"bytes_stored", s.bytes_stored},     {"max_bytes", store.max_bytes()},
+                   {"evicted_through_unix_nano", s.evicted_through_unix_nano}};
   ordered_json per_receiver = ordered_json::object();
   uint64_t accepted = 0;
   for (const auto& r : receivers) {

@@ -37,7 +37,8 @@ struct NamedIngestCounters {
 };
 
 // GET /api/tracerig/stats: {"store":{spans_stored, traces_stored, spans_received, spans_evicted,
-// traces_evicted, max_spans, bytes_stored, max_bytes (0: no byte bound)},
+// traces_evicted, max_spans, bytes_stored, max_bytes (0: no byte bound),
+// evicted_through_unix_nano (StoreStats)},
 // "receivers":{"<name>":{requests, requests_rejected, spans_accepted, body_bytes_received,
 // rejected:{not_found, method, unsupported_media, too_large, bad_data}}}, "spans_accepted": total
 // over receivers}. Documented in README.

@@ -140,6 +140,8 @@ void SpanStore::EvictOldestTrace() {
   stats_.spans_evicted += record.spans.size();
   --stats_.traces_stored;
   ++stats_.traces_evicted;
+  stats_.evicted_through_unix_nano =
+      std::max(stats_.evicted_through_unix_nano, record.first_arrival_unix_nano);
   traces_.erase(it);
 }
 

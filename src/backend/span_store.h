@@ -50,6 +50,9 @@ struct StoreStats {
   uint64_t spans_received = 0;
   uint64_t spans_evicted = 0;
   uint64_t traces_evicted = 0;
+  // The first arrival of the newest trace evicted (0: none yet). Eviction goes in order of first
+  // arrival, so no trace that first arrived up to then is stored any more.
+  uint64_t evicted_through_unix_nano = 0;
   // EstimateSpanBytes over stored spans, plus kTraceOverheadBytes per stored trace and
   // kServiceLinkBytes per (trace, service) pair.
   uint64_t bytes_stored = 0;

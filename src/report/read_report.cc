@@ -291,8 +291,17 @@ std::vector<SamplingVerdict> Sampling(const Json& list, const std::string& where
     v.interval_low = Number(s, "interval_low", at);
     v.interval_high = Number(s, "interval_high", at);
     v.confidence = Number(s, "confidence", at);
-    v.verdict = OneOf(s, "verdict", at, {"pass", "fail", "not enough traces"});
+    v.verdict = OneOf(s, "verdict", at, {"pass", "fail", "not enough traces", "not judged"});
+    if (Optional(s, "reason")) v.reason = String(s, "reason", at);
     v.parent_based_inconsistencies = U64(s, "parent_based_inconsistencies", at);
+    if (const Json* withheld = Optional(s, "withheld_by_faults")) {
+      if (!withheld->is_object()) {
+        Fail(at + ".withheld_by_faults", "expected an object, found " + Found(*withheld));
+      }
+      for (const auto& [fault, requests] : withheld->items()) {
+        v.withheld_by_faults[fault] = U64(*withheld, fault, at + ".withheld_by_faults");
+      }
+    }
     out.push_back(std::move(v));
   }
   return out;
@@ -404,6 +413,15 @@ VerificationSummary Verification(const Json& j) {
   v.incomplete = U64(j, "incomplete", w);
   v.broken = U64(j, "broken", w);
   v.missing = U64(j, "missing", w);
+  if (Optional(j, "evicted")) v.evicted = U64(j, "evicted", w);
+  if (const Json* store = Optional(j, "backend_store"); store != nullptr && !store->is_null()) {
+    const std::string at = w + ".backend_store";
+    if (!store->is_object()) Fail(at, "expected an object or null, found " + Found(*store));
+    v.backend_store = BackendStoreStats{U64(*store, "traces_evicted", at),
+                                        U64(*store, "spans_evicted", at),
+                                        U64(*store, "evicted_through_unix_nano", at),
+                                        U64(*store, "max_spans", at), U64(*store, "max_bytes", at)};
+  }
   v.skipped_unsampled = U64(j, "skipped_unsampled", w);
   const Json& edges = Array(j, "break_edges", w);
   for (size_t i = 0; i < edges.size(); ++i) {

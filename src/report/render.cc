@@ -214,10 +214,27 @@ std::string RenderTerminalSummary(const RunReport& r) {
   }
   if (r.verification) {
     const auto& v = *r.verification;
-    line(fmt::format("traces checked: {} · complete {} · incomplete {} · broken {} · missing {} ({} "
-                     "backend queries {})",
-                     v.checked, v.complete, v.incomplete, v.broken, v.missing, v.backend_requests,
-                     VerificationTime(v)));
+    line(fmt::format("traces checked: {} · complete {} · incomplete {} · broken {} · missing {}{} "
+                     "({} backend queries {})",
+                     v.checked, v.complete, v.incomplete, v.broken, v.missing,
+                     v.evicted > 0 ? fmt::format(" · evicted by the backend {}", v.evicted) : "",
+                     v.backend_requests, VerificationTime(v)));
+    if (v.evicted > 0) {
+      std::string figures;
+      if (v.backend_store) {
+        const BackendStoreStats& s = *v.backend_store;
+        figures = fmt::format(" (it evicted {} traces, {} spans in all", s.traces_evicted,
+                              s.spans_evicted);
+        if (s.max_spans > 0) figures += fmt::format("; max spans {}", s.max_spans);
+        if (s.max_bytes > 0) figures += fmt::format("; max bytes {}", s.max_bytes);
+        figures += ")";
+      }
+      line(fmt::format("  evicted by the backend: {} traces were in the backend and dropped by it "
+                       "to stay within its bounds{}; not lost on the way, but not verifiable: "
+                       "raise its limits (tracerig backend --max-spans / --max-bytes) or verify "
+                       "sooner (without --verify-after-load)",
+                       v.evicted, figures));
+    }
     for (const auto& e : v.break_edges) {
       line(fmt::format("  propagation breaks {} -> {} (hop {}): {} traces", e.caller, e.callee, e.hop,
                        e.traces));
@@ -368,6 +385,7 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
                          {"incomplete", v.incomplete},
                          {"broken", v.broken},
                          {"missing", v.missing},
+                         {"evicted", v.evicted},
                          {"skipped_unsampled", v.skipped_unsampled},
                          {"break_edges", std::move(edges)},
                          {"examples", std::move(examples)},
@@ -392,7 +410,9 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
                           {"interval_high", s.interval_high},
                           {"confidence", s.confidence},
                           {"verdict", s.verdict},
-                          {"parent_based_inconsistencies", s.parent_based_inconsistencies}});
+                          {"parent_based_inconsistencies", s.parent_based_inconsistencies},
+                          {"withheld_by_faults", s.withheld_by_faults},
+                          {"reason", s.reason}});
     }
     j["verification"]["sampling"] = std::move(sampling);
     auto expectations = nlohmann::ordered_json::array();
@@ -411,6 +431,14 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
     j["verification"]["sampling_expectations"] = std::move(expectations);
     j["verification"]["graph"] = GraphJson(v.graph);
     j["verification"]["time_to_queryable"] = TimeToQueryableJson(v.time_to_queryable);
+    j["verification"]["backend_store"] =
+        v.backend_store ? nlohmann::ordered_json{{"traces_evicted", v.backend_store->traces_evicted},
+                                                 {"spans_evicted", v.backend_store->spans_evicted},
+                                                 {"evicted_through_unix_nano",
+                                                  v.backend_store->evicted_through_unix_nano},
+                                                 {"max_spans", v.backend_store->max_spans},
+                                                 {"max_bytes", v.backend_store->max_bytes}}
+                        : nlohmann::ordered_json(nullptr);
     j["verification"]["backend_graph"] =
         v.backend_graph ? BackendGraphJson(*v.backend_graph) : nlohmann::ordered_json(nullptr);
   } else {

@@ -113,6 +113,39 @@ std::optional<CheckResult> BackendGraphCheck(const BackendGraph& g) {
   return check;
 }
 
+// "drop-span in 6 requests, unsampled-child in 2 requests".
+std::string WithheldByFaults(const SamplingVerdict& s) {
+  std::vector<std::string> parts;
+  for (const auto& [fault, requests] : s.withheld_by_faults) {
+    parts.push_back(fmt::format("{} in {} request{}", fault, requests, requests == 1 ? "" : "s"));
+  }
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+std::string SamplingMessage(const SamplingVerdict& s) {
+  if (s.verdict == "not judged") return fmt::format("{} not judged: {}", s.service, s.reason);
+  const bool withheld = !s.withheld_by_faults.empty();
+  if (s.n == 0 && withheld) {
+    return fmt::format("{} not judged: its spans were withheld by fault {} (every request that "
+                       "reached it), as configured",
+                       s.service, WithheldByFaults(s));
+  }
+  std::string message =
+      s.verdict != "not enough traces"
+          ? fmt::format("{}: {} of {} requests sampled ({:.4f}); policy {} expects {:.4f}, "
+                        "{:g}% interval [{:.4f}, {:.4f}]",
+                        s.service, s.k, s.n, s.observed, s.policy, s.expected,
+                        s.confidence * 100, s.interval_low, s.interval_high)
+          : fmt::format("not enough traces to judge {} ({} requests, policy {})", s.service, s.n,
+                        s.policy);
+  if (withheld) {
+    message += fmt::format("; {}: spans withheld by fault {}, as configured (left out of the "
+                           "count, not sampled out)",
+                           s.service, WithheldByFaults(s));
+  }
+  return message;
+}
+
 }  // namespace
 
 std::string_view CheckKind(std::string_view check_name) {
@@ -228,6 +261,10 @@ void Judge(RunReport& report) {
       fmt::format("{:.4f} of {}traces complete ({} of {}), expected at least {}", completeness,
                   backend_samples ? "kept " : "", v.complete, judged, report.expect.completeness),
       true};
+  if (v.evicted > 0) {
+    complete.message += fmt::format(
+        "; {} evicted by the backend to stay within its bounds (not lost on the way)", v.evicted);
+  }
   CheckResult broken{"broken-propagation", v.broken <= report.expect.broken,
                      fmt::format("{} traces with broken propagation, at most {} allowed", v.broken,
                                  report.expect.broken),
@@ -268,18 +305,11 @@ void Judge(RunReport& report) {
           {"violation:" + kind, false, fmt::format("{} traces{}", traces, example), true});
     }
   }
-  // One check per service with a sampling verdict; "not enough traces" passes and says so.
+  // One check per service with a sampling verdict; "not enough traces" and "not judged" pass and
+  // say so. Spans a fault withheld are the fault's: named, and not counted as sampled out.
   for (const auto& s : v.sampling) {
-    const bool judged = s.verdict != "not enough traces";
-    report.checks.push_back(
-        {"sampling:" + s.service, !judged || s.verdict == "pass",
-         judged ? fmt::format("{}: {} of {} requests sampled ({:.4f}); policy {} expects {:.4f}, "
-                              "{:g}% interval [{:.4f}, {:.4f}]",
-                              s.service, s.k, s.n, s.observed, s.policy, s.expected,
-                              s.confidence * 100, s.interval_low, s.interval_high)
-                : fmt::format("not enough traces to judge {} ({} requests, policy {})", s.service,
-                              s.n, s.policy),
-         true});
+    report.checks.push_back({"sampling:" + s.service,
+                             s.verdict != "fail", SamplingMessage(s), true});
   }
   // The scenario's `[expect] sampling` entries; "not enough traces" passes and says so.
   for (const auto& e : v.sampling_expectations) {

@@ -23,6 +23,17 @@ namespace tracerig {
 // One trace of a batch: nullopt when the backend says it does not exist.
 using TraceFetch = std::optional<std::vector<Span>>;
 
+// What a backend that keeps a bounded store says about what it dropped to stay within bounds
+// (tracerig's embedded backend: GET /api/tracerig/stats).
+struct BackendStoreStats {
+  uint64_t traces_evicted = 0;
+  uint64_t spans_evicted = 0;
+  // Every trace that first arrived up to then has been evicted (0: none).
+  uint64_t evicted_through_unix_nano = 0;
+  uint64_t max_spans = 0;  // the store's bounds (0: none)
+  uint64_t max_bytes = 0;
+};
+
 // Errors for an unreachable, erroring or unparseable backend carry ErrorCode::kUnavailable.
 class BackendClient {
  public:
@@ -61,6 +72,11 @@ class BackendClient {
     (void)start_unix_micros;
     (void)end_unix_micros;
     return std::optional<std::vector<DependencyLink>>{};
+  }
+  // What the backend evicted from its store. nullopt: not served (the default; backends that do
+  // not say). Error: unreachable, erroring or unparseable answer.
+  virtual Result<std::optional<BackendStoreStats>> GetStoreStats() {
+    return std::optional<BackendStoreStats>{};
   }
 };
 

@@ -119,6 +119,7 @@ Result<VerificationSummary> Merge(const Scenario& scenario, std::vector<PartialS
       m.expected_sum += c.expected_sum;
       m.deterministic = m.deterministic && c.deterministic;
       m.inconsistencies += c.inconsistencies;
+      for (const auto& [fault, requests] : c.withheld) m.withheld[fault] += requests;
     }
     for (const auto& [key, e] : p.expected_edges) {
       EdgeExpectation& m = expected_edges[{e.caller, e.callee}];
@@ -141,6 +142,12 @@ Result<VerificationSummary> Merge(const Scenario& scenario, std::vector<PartialS
     summary.incomplete += c.incomplete;
     summary.broken += c.broken;
     summary.missing += c.missing;
+    summary.evicted += c.evicted;
+    // The figures read last are the largest: eviction counts only grow.
+    if (p.store && (!summary.backend_store ||
+                    p.store->traces_evicted >= summary.backend_store->traces_evicted)) {
+      summary.backend_store = p.store;
+    }
     summary.polls += c.polls;
     summary.backend_requests += c.backend_requests;
     summary.deadline_hit = summary.deadline_hit || c.deadline_hit;
@@ -182,8 +189,24 @@ Result<VerificationSummary> Merge(const Scenario& scenario, std::vector<PartialS
   if (!judged) return judged.error();
   summary.sampling_expectations = std::move(*judged);
 
-  if (per_request) sampling.clear();
+  // Per-request trees apply tracerig's seeded sampling decisions; with statistical sampling those
+  // are not the decisions that were made, so there is nothing exact or statistical to judge.
+  const bool not_judged = per_request && options.statistical_sampling;
   for (const auto& [service, c] : sampling) {
+    if (not_judged) {
+      SamplingVerdict v;
+      v.service = service;
+      v.policy = c.policy;
+      v.confidence = options.sampling_confidence;
+      v.verdict = "not judged";
+      v.reason =
+          "call trees vary per request (call probabilities, errors with retries), and with "
+          "statistical sampling the sampling decisions are not tracerig's seeded ones, so neither "
+          "the visits to compare nor a single expected rate is known";
+      v.withheld_by_faults = c.withheld;
+      summary.sampling.push_back(std::move(v));
+      continue;
+    }
     const double mean =
         c.n == 0 ? 0 : std::clamp(c.expected_sum / static_cast<double>(c.n), 0.0, 1.0);
     auto test = JudgeSamplingRate(c.k, c.n, mean, options.sampling_confidence);
@@ -206,6 +229,7 @@ Result<VerificationSummary> Merge(const Scenario& scenario, std::vector<PartialS
     }
     v.verdict = std::string(SamplingJudgementName(judgement));
     v.parent_based_inconsistencies = c.inconsistencies;
+    v.withheld_by_faults = c.withheld;
     summary.parent_based_inconsistencies += c.inconsistencies;
     summary.sampling.push_back(std::move(v));
   }

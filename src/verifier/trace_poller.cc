@@ -375,8 +375,45 @@ bool TracePoller::Finish(const TraceState& s, const std::vector<Span>& spans) {
     const std::string formats = DescribeEdgeFormats(in_.scenario, b);
     if (!formats.empty()) verdict.explanation += "; " + formats;
   }
+  if (verdict.status == TraceStatus::kMissing && EvictedByBackend(entry)) {
+    verdict.explanation = fmt::format(
+        "evicted by the backend: it dropped every trace that arrived up to after this request "
+        "started, to stay within its bounds ({})",
+        verdict.explanation);
+    tally_.AddEvicted(verdict);
+    return true;
+  }
   tally_.Add(s, prepared, verdict, spans, fragments);
   return true;
+}
+
+bool TracePoller::EvictedByBackend(const LedgerEntry& entry) {
+  if (!store_stats_served_) return false;
+  // The earliest its spans can have arrived: when the request was sent (or scheduled).
+  const uint64_t sent =
+      entry.start_unix_nano != 0 ? entry.start_unix_nano : entry.intended_unix_nano;
+  if (sent == 0) return false;
+  std::optional<BackendStoreStats>& known = tally_.partial().store;
+  auto evicted = [&] { return known && known->evicted_through_unix_nano >= sent; };
+  if (evicted()) return true;  // eviction only moves forward
+  const uint64_t now = Elapsed();
+  if (store_stats_read_ && now - store_stats_read_at_ns_ < in_.options.poll_interval_ns) {
+    return false;
+  }
+  store_stats_read_ = true;
+  store_stats_read_at_ns_ = now;
+  auto stats = backend_.GetStoreStats();
+  if (!stats) {
+    ++tally_.partial().counts.backend_requests;
+    return false;  // not known: the trace stays missing
+  }
+  if (!*stats) {
+    store_stats_served_ = false;  // no request was made
+    return false;
+  }
+  ++tally_.partial().counts.backend_requests;
+  known = **stats;
+  return evicted();
 }
 
 }  // namespace tracerig::verify_internal

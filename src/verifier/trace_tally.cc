@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "topology/decisions.h"
+
 namespace tracerig::verify_internal {
 namespace {
 
@@ -29,6 +31,12 @@ void TraceTally::Add(const TraceState& s, const PreparedTree& prepared,
                      const std::vector<Span>& fragments) {
   Record(verdict);
   RecordAnalytics(s, *s.entry, prepared, verdict, spans, fragments);
+}
+
+void TraceTally::AddEvicted(const TraceVerdict& verdict) {
+  ++result_.counts.checked;
+  ++result_.counts.evicted;
+  result_.examples[TraceStatus::kMissing].Offer(verdict, in_.options.max_examples);
 }
 
 // Sampling trials, parent-based consistency, the service graph and time to queryable of one
@@ -72,23 +80,17 @@ void TraceTally::RecordAnalytics(const TraceState& s, const LedgerEntry& entry,
       slots.clean_calls.push_back(&result_.observed_edges.Count(caller, callee));
     }
   }
-  for (size_t j = 0; j < model.services.size(); ++j) {
-    const TreeSamplingModel::ServiceTrials& t = model.services[j];
-    SamplingCounts& c = *slots.sampling[j];
-    ++c.n;
-    c.expected_sum += t.expected;
-    c.deterministic = c.deterministic && (t.expected == 0 || t.expected == 1);
-    if (std::any_of(t.spans.begin(), t.spans.end(), [&](uint32_t i) { return found_[i]; })) {
-      ++c.k;
-    }
-  }
+  const bool any_withheld = MarkWithheld(entry, prepared);
+  RecordSamplingTrials(prepared, slots, any_withheld);
   // A visit's decision shows as any of its spans being there; compared only where presence is
-  // about sampling (not a lost trace or a broken one, whose parts follow other decisions).
+  // about sampling (not a lost trace or a broken one, whose parts follow other decisions), and
+  // not where a fault withheld the visit's spans.
   if (!prepared.follows.empty() && (verdict.status == TraceStatus::kComplete ||
                                     verdict.status == TraceStatus::kIncomplete)) {
     decided_.assign(expected.size(), 0);
     for (size_t i = 0; i < expected.size(); ++i) decided_[model.visit[i]] |= found_[i];
     for (const auto& [visit, caller_visit, service] : prepared.follows) {
+      if (any_withheld && withheld_by_[visit] >= 0) continue;
       if (decided_[visit] != decided_[caller_visit]) {
         ++slots.sampling[service]->inconsistencies;
       }
@@ -123,6 +125,130 @@ void TraceTally::RecordAnalytics(const TraceState& s, const LedgerEntry& entry,
   }
   result_.ttq_exact.push_back(sample);
   if (sample > in_.late_floor_ns) RecordLateSpans(s, expected, sample);
+}
+
+bool TraceTally::MarkWithheld(const LedgerEntry& entry, const PreparedTree& prepared) {
+  const std::vector<ExpectedSpan>& spans = prepared.tree.spans;
+  const TreeSamplingModel& model = prepared.sampling;
+  const std::vector<Fault>& faults = in_.scenario.faults;
+  bool any = false;
+  for (size_t f = 0; f < faults.size() && !any; ++f) {
+    any = faults[f].kind == FaultKind::kDropSpan || faults[f].kind == FaultKind::kUnsampledChild;
+  }
+  if (!any) return false;
+  any = false;
+  withheld_by_.assign(spans.size(), -1);
+  // Whether fault f applies to the visit opened by SERVER span `server` of `service`. The
+  // verifier does not know the load's start, so a fault with a window is taken to apply whenever
+  // its seeded draw says so (its window start is passed as the offset).
+  auto applies = [&](size_t f, uint32_t server) {
+    const Fault& fault = faults[f];
+    const ExpectedSpan& s = spans[server];
+    if (s.service != fault.service || (!fault.route.empty() && s.name != fault.route)) {
+      return false;
+    }
+    return FaultApplies(DecisionPoint(in_.scenario.seed, entry.sequence, s.hop, s.service), fault,
+                        f, fault.window_start_ns);
+  };
+  // Spans in pre-order: a parent's mark is known before its children's.
+  std::vector<char> unsampled(spans.size(), 0);  // the visit's decision was turned to "no"
+  for (size_t i = 0; i < spans.size(); ++i) {
+    const ExpectedSpan& e = spans[i];
+    const bool opener = model.visit[i] == i;
+    const bool has_parent = e.parent >= 0 && static_cast<size_t>(e.parent) < i;
+    if (!opener) {
+      // A CLIENT span goes with its visit's decision.
+      if (unsampled[model.visit[i]]) {
+        unsampled[i] = 1;
+        withheld_by_[i] = withheld_by_[model.visit[i]];
+      }
+      continue;
+    }
+    if (e.kind != SpanKind::kServer || e.external || !has_parent) continue;
+    const auto parent = static_cast<uint32_t>(e.parent);
+    // A parent-based visit follows a caller whose decision a fault turned to "no".
+    if (model.parent_based[i] && !e.parent_unexported && unsampled[parent]) {
+      unsampled[i] = 1;
+      withheld_by_[i] = withheld_by_[parent];
+      continue;
+    }
+    for (size_t f = 0; f < faults.size(); ++f) {
+      const Fault& fault = faults[f];
+      if (fault.kind == FaultKind::kDropSpan && applies(f, static_cast<uint32_t>(i))) {
+        withheld_by_[i] = static_cast<int>(f);
+      } else if (fault.kind == FaultKind::kUnsampledChild && model.parent_based[i] &&
+                 !e.parent_unexported && spans[parent].service == fault.service &&
+                 (fault.callee.empty() || fault.callee == e.service) &&
+                 applies(f, model.visit[parent])) {
+        // The caller injected the sampled flag cleared: the callee samples out, and so does every
+        // visit below that follows it.
+        withheld_by_[i] = static_cast<int>(f);
+        unsampled[i] = 1;
+        break;
+      }
+    }
+  }
+  for (int f : withheld_by_) any = any || f >= 0;
+  return any;
+}
+
+void TraceTally::RecordSamplingTrials(const PreparedTree& prepared, TreeSlots& slots,
+                                      bool any_withheld) {
+  const TreeSamplingModel& model = prepared.sampling;
+  for (size_t j = 0; j < model.services.size(); ++j) {
+    const TreeSamplingModel::ServiceTrials& t = model.services[j];
+    SamplingCounts& c = *slots.sampling[j];
+    double expected = t.expected;
+    bool found = false;
+    if (!any_withheld) {
+      found = std::any_of(t.spans.begin(), t.spans.end(), [&](uint32_t i) { return found_[i]; });
+    } else {
+      // Judged on the spans no fault withheld, with the chance they have; a request with none
+      // left is no trial of the service's policy.
+      std::set<uint32_t> sources;
+      int fault = -1;
+      for (uint32_t i : t.spans) {
+        if (withheld_by_[i] >= 0) {
+          if (fault < 0) fault = withheld_by_[i];
+          continue;
+        }
+        sources.insert(model.source[i]);
+        found = found || found_[i] != 0;
+      }
+      if (fault >= 0) {
+        ++c.withheld[std::string(FaultKindName(in_.scenario.faults[static_cast<size_t>(fault)].kind))];
+      }
+      if (sources.empty()) continue;
+      if (fault >= 0) {
+        double none = 1;
+        for (uint32_t src : sources) none *= 1 - model.probability[src];
+        expected = 1 - none;
+      }
+    }
+    ++c.n;
+    c.expected_sum += expected;
+    c.deterministic = c.deterministic && (expected == 0 || expected == 1);
+    if (found) ++c.k;
+  }
+  // Per-request trees: a service visited only where its own seeded decision said no has no spans
+  // in the tree, and is a trial that expects nothing.
+  if (!in_.per_request_trees) return;
+  std::set<std::string_view> counted;  // once per request, however many visits were sampled out
+  for (const std::string& service : prepared.tree.unsampled_visits) {
+    if (!counted.insert(service).second ||
+        std::any_of(model.services.begin(), model.services.end(),
+                    [&](const TreeSamplingModel::ServiceTrials& t) { return t.service == service; })) {
+      continue;
+    }
+    const Service* known = in_.scenario.FindService(service);
+    if (known == nullptr) continue;
+    auto it = result_.sampling.find(service);
+    if (it == result_.sampling.end()) {
+      it = result_.sampling.emplace(service, SamplingCounts{}).first;
+      it->second.policy = SamplingPolicyName(known->sampling);
+    }
+    ++it->second.n;
+  }
 }
 
 // The trials of the scenario's `[expect] sampling` entries for one classified trace; found_

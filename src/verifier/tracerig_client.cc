@@ -1,6 +1,7 @@
 #include "verifier/tracerig_client.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <string_view>
@@ -85,6 +86,36 @@ class TracerigClient final : public BackendClient {
   Result<std::optional<std::vector<DependencyLink>>> GetDependencies(
       uint64_t start_unix_micros, uint64_t end_unix_micros) override {
     return jaeger_->GetDependencies(start_unix_micros, end_unix_micros);
+  }
+
+  // GET /api/tracerig/stats: the store's eviction figures (backend/query_api.h).
+  Result<std::optional<BackendStoreStats>> GetStoreStats() override {
+    auto response = fetcher_->Get("/api/tracerig/stats");
+    if (!response) return response.error();
+    if (response->status != 200) {
+      return MakeError(fmt::format("{}: /api/tracerig/stats answered HTTP {}", Describe(),
+                                   response->status));
+    }
+    const auto j = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+    const auto store = j.is_object() ? j.find("store") : j.end();
+    if (!j.is_object() || store == j.end() || !store->is_object()) {
+      return MakeError(fmt::format("{}: /api/tracerig/stats: no \"store\" object", Describe()));
+    }
+    BackendStoreStats s;
+    for (const auto& [key, field] :
+         {std::pair{"traces_evicted", &s.traces_evicted}, {"spans_evicted", &s.spans_evicted},
+          {"evicted_through_unix_nano", &s.evicted_through_unix_nano},
+          {"max_spans", &s.max_spans}, {"max_bytes", &s.max_bytes}}) {
+      const auto it = store->find(key);
+      // Older backends do not say what they evicted through: no trace is then called evicted.
+      if (it == store->end() && field == &s.evicted_through_unix_nano) continue;
+      if (it == store->end() || !it->is_number_unsigned()) {
+        return MakeError(fmt::format("{}: /api/tracerig/stats: store.{} is not a count",
+                                     Describe(), key));
+      }
+      *field = it->get<uint64_t>();
+    }
+    return std::optional<BackendStoreStats>{s};
   }
 
  private:

@@ -112,10 +112,15 @@ struct SamplingVerdict {
   double interval_low = 0;   // Wilson interval of k / n at `confidence`
   double interval_high = 0;
   double confidence = 0;
-  std::string verdict;  // "pass", "fail", "not enough traces"
+  std::string verdict;  // "pass", "fail", "not enough traces", "not judged" (see `reason`)
   // Parent-based visits of this service whose decision (spans found or not) differed from their
   // caller's, in complete and incomplete traces.
   uint64_t parent_based_inconsistencies = 0;
+  // Fault kind ("drop-span", "unsampled-child") -> requests in which the scenario's fault withheld
+  // spans of this service. Withheld spans are the fault's doing: they are left out of n and k (a
+  // request whose spans of the service were all withheld is no trial).
+  std::map<std::string, uint64_t> withheld_by_faults;
+  std::string reason;  // why, when "not judged"
 };
 
 // One `[expect] sampling` entry judged (SamplingExpectation in topology/scenario.h), in file order.
@@ -198,6 +203,12 @@ struct VerificationSummary {
   size_t incomplete = 0;
   size_t broken = 0;
   size_t missing = 0;
+  // Absent traces the backend itself evicted to stay within its bounds (its store figures say it
+  // dropped every trace that arrived up to after the request started): not lost on the way, but
+  // not complete either. Not counted in `missing`.
+  size_t evicted = 0;
+  // The backend's store figures, when it serves them and some trace was absent.
+  std::optional<BackendStoreStats> backend_store;
   size_t skipped_unsampled = 0;  // entries the driver sent unsampled: nothing is expected of them
   std::vector<TraceVerdict> examples;  // up to max_examples per non-complete status, ledger order
   std::vector<BreakEdgeCount> break_edges;  // most frequent first, then by hop

@@ -103,6 +103,7 @@ struct SamplingCounts {
   double expected_sum = 0;
   bool deterministic = true;  // every trial's chance was 0 or 1
   uint64_t inconsistencies = 0;
+  std::map<std::string, uint64_t> withheld;  // fault kind -> requests (SamplingVerdict)
 };
 
 struct EdgeExpectation {
@@ -152,12 +153,13 @@ struct PartialSummary {
   std::map<LateHopKey, std::pair<size_t, uint64_t>> late_hops;
   size_t late_traces = 0;
   std::vector<ExpectationCounts> expectations;  // per scenario.expect.sampling entry
+  std::optional<BackendStoreStats> store;  // the backend's store figures, last read
   std::optional<Error> error;
 };
 
 // Merges the pollers' results into one summary, examples in ledger order. `per_request`: the
-// expected trees applied every seeded decision, sampling included, so the sampling rates are exact
-// and already checked span by span; no statistical verdict is made.
+// expected trees applied every seeded decision, sampling included, so each service's sampled
+// count is exact (judged as a certain count); with statistical sampling it is not judged.
 Result<VerificationSummary> Merge(const Scenario& scenario, std::vector<PartialSummary>& parts,
                                   size_t skipped, const VerifyOptions& options, double z,
                                   bool per_request, uint64_t late_floor_ns,
@@ -280,10 +282,20 @@ class TraceTally {
   // Counts one classified trace: `spans` came under its trace id, `fragments` from searches.
   void Add(const TraceState& s, const PreparedTree& prepared, const TraceVerdict& verdict,
            const std::vector<Span>& spans, const std::vector<Span>& fragments);
+  // Counts an absent trace the backend evicted: evicted, not missing, and no analytics (nothing
+  // of it can be seen).
+  void AddEvicted(const TraceVerdict& verdict);
 
   PartialSummary& partial() { return result_; }
 
  private:
+  // A tree's counters in result_, looked up by name once per shared tree (map nodes do not move).
+  struct TreeSlots {
+    std::vector<SamplingCounts*> sampling;  // per TreeSamplingModel::services entry
+    std::vector<EdgeExpectation*> edges;    // per PreparedTree::edges entry
+    std::vector<uint64_t*> clean_calls;     // per PreparedTree::clean_calls entry
+  };
+
   void Record(const TraceVerdict& verdict);
   void RecordAnalytics(const TraceState& s, const LedgerEntry& entry, const PreparedTree& prepared,
                        const TraceVerdict& verdict, const std::vector<Span>& spans,
@@ -292,19 +304,18 @@ class TraceTally {
                                   const TraceVerdict& verdict);
   void RecordLateSpans(const TraceState& s, const std::vector<ExpectedSpan>& expected,
                        uint64_t sample);
-
-  // A tree's counters in result_, looked up by name once per shared tree (map nodes do not move).
-  struct TreeSlots {
-    std::vector<SamplingCounts*> sampling;  // per TreeSamplingModel::services entry
-    std::vector<EdgeExpectation*> edges;    // per PreparedTree::edges entry
-    std::vector<uint64_t*> clean_calls;     // per PreparedTree::clean_calls entry
-  };
+  // Sets withheld_by_: per expected span, the index in Scenario::faults of the fault that keeps it
+  // from the backend in this request (drop-span, unsampled-child), else -1. False when none does.
+  bool MarkWithheld(const LedgerEntry& entry, const PreparedTree& prepared);
+  // Sampling trials of this trace, per service of the tree (found_ and withheld_by_ set).
+  void RecordSamplingTrials(const PreparedTree& prepared, TreeSlots& slots, bool any_withheld);
 
   const PollerInputs& in_;
   PartialSummary result_;
   std::vector<TreeSlots> slots_;  // per load entry, for shared trees
   std::vector<char> found_;       // per expected span, reused between traces
   std::vector<char> decided_;     // per visit opener, reused between traces
+  std::vector<int> withheld_by_;  // per expected span, reused between traces
 };
 
 // ---- Polling (trace_poller.cc) ----
@@ -333,6 +344,10 @@ class TracePoller {
   template <typename Call>
   auto WithRetries(Call&& call) -> decltype(call());
   bool Finish(const TraceState& s, const std::vector<Span>& spans);
+  // Whether the backend evicted the absent trace of `entry`: its store figures say every trace
+  // that first arrived up to after the request started is gone. Figures are read again at most
+  // once per poll interval; a backend that serves none, or fails to, evicted nothing we know of.
+  bool EvictedByBackend(const LedgerEntry& entry);
 
   const PollerInputs& in_;
   RunProgress& progress_;
@@ -351,6 +366,9 @@ class TracePoller {
   std::vector<TraceId> ids_;   // the current batch's distinct trace ids, reused
   std::vector<size_t> id_of_;  // per trace of the batch, its index into ids_
   std::optional<PreparedTree> scratch_;  // per-request trees only
+  bool store_stats_served_ = true;
+  bool store_stats_read_ = false;
+  uint64_t store_stats_read_at_ns_ = 0;
 };
 
 }  // namespace tracerig::verify_internal

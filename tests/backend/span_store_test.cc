@@ -72,6 +72,8 @@ TEST(SpanStoreTest, EvictsWholeOldestTracesWithExactCounts) {
   EXPECT_EQ(stats.spans_evicted, 3u);
   EXPECT_EQ(stats.traces_evicted, 1u);
   EXPECT_EQ(stats.spans_received, 6u);
+  // Traces that first arrived up to then are gone: what a verifier needs to tell eviction from loss.
+  EXPECT_EQ(stats.evicted_through_unix_nano, 10u);
   EXPECT_FALSE(store.GetTrace(TraceId{0, 1}));
   ASSERT_TRUE(store.GetTrace(TraceId{0, 2}));
   EXPECT_EQ(store.GetTrace(TraceId{0, 2})->spans.size(), 2u);

@@ -85,7 +85,7 @@ TEST(GoldenTest, EveryJsonFieldIsDocumented) {
   RunReport full = SyntheticRun();
   full.verification->backend_graph = SyntheticBackendGraph("missing-and-unexpected");
   full.verification->sampling = {
-      {"checkout", "ratio(0.25)", 240, 52, 52.0 / 240, 0.25, 0.17, 0.27, 0.99, "pass", 0}};
+      {"checkout", "ratio(0.25)", 240, 52, 52.0 / 240, 0.25, 0.17, 0.27, 0.99, "pass", 0, {}, ""}};
   CollectKeys(ReportToJson(full), keys);
   EXPECT_GT(keys.size(), 50u);
   for (const auto& key : keys) {

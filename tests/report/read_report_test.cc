@@ -330,10 +330,16 @@ TEST(TerminalSummaryTest, VerificationAlongsideTheLoadSaysHowLongItWentOnAfter) 
 TEST(ReadReportTest, RoundTripKeepsSamplingAndTheObservedGraph) {
   RunReport r = SyntheticRun();
   r.verification->sampling = {{"checkout", "ratio(0.25)", 240, 52, 52.0 / 240, 0.25, 0.17,
-                               0.27, 0.99, "pass", 2},
+                               0.27, 0.99, "pass", 2, {}, ""},
                               {"payment", "ratio(0.5)", 12, 3, 0.25, 0.5, 0.1, 0.5, 0.99,
-                               "not enough traces", 0}};
+                               "not enough traces", 0, {}, ""},
+                              {"shipping", "parent-based(1)", 94, 94, 1, 1, 0.9, 1, 0.99, "pass",
+                               0, {{"drop-span", 6}}, ""},
+                              {"cart", "parent-based(1)", 0, 0, 0, 0, 0, 0, 0.99, "not judged", 0,
+                               {}, "call trees vary per request"}};
   r.verification->parent_based_inconsistencies = 2;
+  r.verification->evicted = 3;
+  r.verification->backend_store = BackendStoreStats{3, 18, 1'700'000'000'000'000'000u, 100, 0};
   r.verification->graph = SyntheticBackendGraph("missing-and-unexpected").comparison;
   Judge(r);
   const Json first = ReportToJson(r);
@@ -341,8 +347,15 @@ TEST(ReadReportTest, RoundTripKeepsSamplingAndTheObservedGraph) {
   ASSERT_TRUE(read.ok()) << read.error().message;
   EXPECT_EQ(WithoutHistogramFigures(ReportToJson(*read)).dump(2),
             WithoutHistogramFigures(first).dump(2));
-  ASSERT_EQ(read->verification->sampling.size(), 2u);
+  ASSERT_EQ(read->verification->sampling.size(), 4u);
   EXPECT_EQ(read->verification->sampling[0].k, 52u);
+  EXPECT_EQ(read->verification->sampling[2].withheld_by_faults,
+            (std::map<std::string, uint64_t>{{"drop-span", 6}}));
+  EXPECT_EQ(read->verification->sampling[3].verdict, "not judged");
+  EXPECT_EQ(read->verification->sampling[3].reason, "call trees vary per request");
+  EXPECT_EQ(read->verification->evicted, 3u);
+  ASSERT_TRUE(read->verification->backend_store.has_value());
+  EXPECT_EQ(read->verification->backend_store->spans_evicted, 18u);
   EXPECT_EQ(read->verification->parent_based_inconsistencies, 2u);
   EXPECT_EQ(read->verification->graph.edges, r.verification->graph.edges);
   Judge(*read);

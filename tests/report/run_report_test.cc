@@ -52,6 +52,37 @@ TEST(JudgeTest, ExpectationsAllowSomeIncompleteness) {
   EXPECT_EQ(r.exit_code, kExitConformanceFailure);
 }
 
+// Traces the backend evicted are still incomplete (eviction is no pass), but named as evicted,
+// not missing, in the check, the terminal summary and the JSON.
+TEST(JudgeTest, EvictedTracesFailCompletenessByName) {
+  auto r = Verified(40, 16, 0);
+  r.verification->incomplete = 0;
+  r.verification->evicted = 24;
+  r.verification->backend_store = BackendStoreStats{24, 144, 1'700'000'000'000'000'000u, 100, 0};
+  Judge(r);
+  EXPECT_EQ(r.exit_code, kExitConformanceFailure);
+  EXPECT_EQ(r.checks[0].name, "completeness");
+  EXPECT_EQ(r.checks[0].message,
+            "0.4000 of traces complete (16 of 40), expected at least 1; 24 evicted by the "
+            "backend to stay within its bounds (not lost on the way)");
+  const std::string terminal = RenderTerminalSummary(r);
+  EXPECT_NE(terminal.find("missing 0 · evicted by the backend 24 ("), std::string::npos)
+      << terminal;
+  EXPECT_NE(terminal.find("evicted by the backend: 24 traces were in the backend and dropped by "
+                          "it to stay within its bounds (it evicted 24 traces, 144 spans in "
+                          "all; max spans 100)"),
+            std::string::npos)
+      << terminal;
+  const auto json = ReportToJson(r);
+  EXPECT_EQ(json["verification"]["evicted"], 24);
+  EXPECT_EQ(json["verification"]["backend_store"]["traces_evicted"], 24);
+  // Without eviction the lines stay as they were.
+  auto clean = Verified(40, 40, 0);
+  Judge(clean);
+  EXPECT_EQ(RenderTerminalSummary(clean).find("evicted"), std::string::npos);
+  EXPECT_EQ(clean.checks[0].message, "1.0000 of traces complete (40 of 40), expected at least 1");
+}
+
 TEST(JudgeTest, BackendErrorsAreInfrastructureFailures) {
   RunReport r;
   r.load.sent = 10;
@@ -149,6 +180,40 @@ TEST(JudgeTest, SamplingVerdictsAreChecksThatFailOnlyWhenJudged) {
   EXPECT_TRUE(refused->passed);
   EXPECT_EQ(refused->message, "not enough traces to judge ads (12 requests, policy ratio(0.25))");
   EXPECT_EQ(CheckKind("sampling:recommendation"), "sampling");
+
+  // Spans a fault withheld are named as the fault's; a service with nothing else left is not
+  // judged, and says why; a verdict the verifier could not make says why too.
+  SamplingVerdict faulted = off;
+  faulted.service = "shipping";
+  faulted.policy = "parent-based(1)";
+  faulted.n = 94;
+  faulted.k = 94;
+  faulted.observed = faulted.expected = 1;
+  faulted.interval_low = 0.9;
+  faulted.interval_high = 1;
+  faulted.verdict = "pass";
+  faulted.withheld_by_faults = {{"drop-span", 6}};
+  SamplingVerdict all_withheld = faulted;
+  all_withheld.service = "audit";
+  all_withheld.n = all_withheld.k = 0;
+  all_withheld.verdict = "not enough traces";
+  all_withheld.withheld_by_faults = {{"drop-span", 100}, {"unsampled-child", 1}};
+  SamplingVerdict unjudged = few;
+  unjudged.service = "cart";
+  unjudged.verdict = "not judged";
+  unjudged.reason = "call trees vary per request";
+  auto faults = Verified(100, 100, 0);
+  faults.verification->sampling = {faulted, all_withheld, unjudged};
+  Judge(faults);
+  EXPECT_EQ(faults.exit_code, kExitPass) << faults.verdict;
+  EXPECT_EQ(faults.checks[faults.checks.size() - 3].message,
+            "shipping: 94 of 94 requests sampled (1.0000); policy parent-based(1) expects 1.0000, "
+            "99% interval [0.9000, 1.0000]; shipping: spans withheld by fault drop-span in 6 "
+            "requests, as configured (left out of the count, not sampled out)");
+  EXPECT_EQ(faults.checks[faults.checks.size() - 2].message,
+            "audit not judged: its spans were withheld by fault drop-span in 100 requests, "
+            "unsampled-child in 1 request (every request that reached it), as configured");
+  EXPECT_EQ(faults.checks.back().message, "cart not judged: call trees vary per request");
 
   // --fail-on without sampling: the same verdict only warns.
   auto warned = Verified(400, 400, 0);

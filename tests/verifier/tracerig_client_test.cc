@@ -144,5 +144,28 @@ TEST(GroupSpansByTraceTest, SortsSpansIntoTheirIdsOrder) {
   EXPECT_EQ((*grouped)[2]->size(), 1u);
 }
 
+
+// The store's eviction figures from /api/tracerig/stats, so a missing trace the backend evicted is
+// reported as evicted; a failed or garbled answer is an error, never "nothing evicted".
+TEST_F(TracerigClientTest, StoreStatsComeFromTheStatsEndpoint) {
+  fetcher_->Answer(200, R"({"store":{"spans_stored":96,"traces_stored":16,"spans_received":240,)"
+                        R"("spans_evicted":144,"traces_evicted":24,"max_spans":100,)"
+                        R"("bytes_stored":104192,"max_bytes":0,)"
+                        R"("evicted_through_unix_nano":1700000000000000000},"receivers":{}})");
+  auto stats = client_->GetStoreStats();
+  ASSERT_TRUE(stats.ok()) << stats.error().message;
+  ASSERT_TRUE(stats->has_value());
+  EXPECT_EQ((*stats)->traces_evicted, 24u);
+  EXPECT_EQ((*stats)->spans_evicted, 144u);
+  EXPECT_EQ((*stats)->evicted_through_unix_nano, 1'700'000'000'000'000'000u);
+  EXPECT_EQ((*stats)->max_spans, 100u);
+  EXPECT_EQ((*stats)->max_bytes, 0u);
+  EXPECT_EQ(targets_.back(), "/api/tracerig/stats");
+  fetcher_->Answer(500, "oops");
+  EXPECT_FALSE(client_->GetStoreStats().ok());
+  fetcher_->Answer(200, "{\"store\":{}}");
+  EXPECT_FALSE(client_->GetStoreStats().ok());
+}
+
 }  // namespace
 }  // namespace tracerig

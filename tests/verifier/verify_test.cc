@@ -10,6 +10,7 @@
 #include "core/rng.h"
 
 #include "tests/verifier/test_spans.h"
+#include "topology/decisions.h"
 #include "topology/expected_tree.h"
 
 namespace tracerig {
@@ -141,6 +142,13 @@ class FakeBackend final : public BackendClient {
     if (dependencies_fail) return MakeError("dependencies: connection reset");
     return dependencies;
   }
+
+  Result<std::optional<BackendStoreStats>> GetStoreStats() override {
+    ++store_stats_calls;
+    return store_stats;
+  }
+  std::optional<BackendStoreStats> store_stats;  // nullopt: not served
+  int store_stats_calls = 0;
 
   int get_calls = 0;
   std::vector<SearchCall> searches;
@@ -1424,6 +1432,185 @@ TEST_F(VerifyLedgerTest, PastTheDeadlineTheLastPollsAreBatched) {
   // Ten rounds of a batch of two and a GetTrace, then the last polls: again two and one.
   EXPECT_EQ(backend_.batch_sizes.size(), 11u);
   EXPECT_EQ(backend_.get_calls, 11);
+}
+
+
+// A drop-span fault on payment (its only span) withholds payment's spans in the requests the
+// fault's seeded draw picks: those requests are the fault's, not sampled out by payment's policy.
+TEST_F(VerifyLedgerTest, SpansAFaultWithholdsAreTheFaultsNotTheSamplingPolicys) {
+  Fault fault;
+  fault.kind = FaultKind::kDropSpan;
+  fault.service = "payment";
+  fault.probability = 0.3;
+  scenario_.faults = {fault};
+  options_.settle_incomplete_ns = 200 * kMs;
+  backend_.batch_limit = 100;
+  uint64_t dropped = 0;
+  for (int i = 0; i < 60; ++i) {
+    const LedgerEntry e = AddEntry();
+    std::vector<Span> spans = Spans(e);
+    if (FaultApplies(DecisionPoint(scenario_.seed, e.sequence, "0.1.0", "payment"), fault, 0, 0)) {
+      spans.erase(spans.begin() + 7);  // payment's SERVER span
+      ++dropped;
+    }
+    backend_.Add(spans);
+  }
+  ASSERT_GT(dropped, 5u);
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->incomplete, dropped);  // still missing spans: the fault did its work
+  const SamplingVerdict* payment = SamplingOf(*summary, "payment");
+  ASSERT_NE(payment, nullptr);
+  EXPECT_EQ(payment->n, 60 - dropped);
+  EXPECT_EQ(payment->k, 60 - dropped);
+  EXPECT_EQ(payment->verdict, "pass");
+  EXPECT_EQ(payment->parent_based_inconsistencies, 0u);
+  ASSERT_EQ(payment->withheld_by_faults.size(), 1u);
+  EXPECT_EQ(payment->withheld_by_faults.at("drop-span"), dropped);
+  EXPECT_TRUE(SamplingOf(*summary, "checkout")->withheld_by_faults.empty());
+  // A span lost without a fault that explains it is still a sampling failure.
+  ledger_.clear();
+  FakeBackend lossy(clock_);
+  for (int i = 0; i < 10; ++i) {
+    std::vector<Span> spans = Spans(AddEntry());
+    if (i == 0) spans.erase(spans.begin() + 7);
+    lossy.Add(spans);
+  }
+  scenario_.faults[0].service = "cart";
+  auto lost = VerifyLedger(scenario_, ledger_, lossy, options_, clock_, sleeper_);
+  ASSERT_TRUE(lost.ok()) << lost.error().message;
+  EXPECT_EQ(SamplingOf(*lost, "payment")->verdict, "fail");
+}
+
+// unsampled-child on checkout -> payment clears the flag payment's parent-based policy follows:
+// payment's spans are withheld by the fault, not a sampling failure or an inconsistency.
+TEST_F(VerifyLedgerTest, AnUnsampledChildFaultWithholdsTheParentBasedCalleesSpans) {
+  Fault fault;
+  fault.kind = FaultKind::kUnsampledChild;
+  fault.service = "checkout";
+  fault.callee = "payment";
+  scenario_.faults = {fault};
+  options_.settle_incomplete_ns = 200 * kMs;
+  backend_.batch_limit = 100;
+  for (int i = 0; i < 20; ++i) {
+    std::vector<Span> spans = Spans(AddEntry());
+    spans.erase(spans.begin() + 7);
+    backend_.Add(spans);
+  }
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  const SamplingVerdict* payment = SamplingOf(*summary, "payment");
+  ASSERT_NE(payment, nullptr);
+  EXPECT_EQ(payment->n, 0u);
+  EXPECT_NE(payment->verdict, "fail");
+  EXPECT_EQ(payment->parent_based_inconsistencies, 0u);
+  EXPECT_EQ(payment->withheld_by_faults.at("unsampled-child"), 20u);
+}
+
+// Exact mode with call trees that vary per request (checkout's ratio(0.5) is applied by seed):
+// every service still gets a verdict, counted on the requests that visited it.
+TEST_F(VerifyLedgerTest, RatioSamplingIsJudgedOnTheSeededDecisionsWhenTreesVary) {
+  for (Service& s : scenario_.services) {
+    if (s.name == "checkout") s.sampling = SamplingPolicy{SamplingPolicy::Kind::kRatio, 0.5};
+  }
+  uint64_t kept = 0;
+  for (int i = 0; i < 100; ++i) {
+    const LedgerEntry e = AddEntry();
+    const ExpectedTree tree = BuildExpectedTree(scenario_, scenario_.load.entries[0], e.sequence);
+    kept += std::any_of(tree.spans.begin(), tree.spans.end(),
+                        [](const ExpectedSpan& x) { return x.service == "checkout"; });
+    std::vector<Span> spans = AllSpans(tree, e.trace_id, e.request_id);
+    backend_.Add(spans);
+  }
+  backend_.batch_limit = 100;
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  const SamplingVerdict* checkout = SamplingOf(*summary, "checkout");
+  ASSERT_NE(checkout, nullptr);
+  EXPECT_EQ(checkout->policy, "ratio(0.5)");
+  EXPECT_EQ(checkout->n, 100u);
+  EXPECT_EQ(checkout->k, kept);
+  EXPECT_DOUBLE_EQ(checkout->expected, static_cast<double>(kept) / 100);
+  EXPECT_EQ(checkout->verdict, "pass");
+  const SamplingVerdict* payment = SamplingOf(*summary, "payment");
+  ASSERT_NE(payment, nullptr);
+  EXPECT_EQ(payment->n, 100u);  // reached in every request, sampled with checkout
+  EXPECT_EQ(payment->k, kept);
+  EXPECT_EQ(payment->verdict, "pass");
+  EXPECT_EQ(SamplingOf(*summary, "frontend")->k, 100u);
+  // A sampled visit whose spans never arrive fails the exact count.
+  ledger_.clear();
+  FakeBackend lossy(clock_);
+  options_.settle_incomplete_ns = 200 * kMs;
+  for (int i = 0; i < 100; ++i) {
+    const LedgerEntry e = AddEntry();
+    const ExpectedTree tree = BuildExpectedTree(scenario_, scenario_.load.entries[0], e.sequence);
+    std::vector<Span> spans = AllSpans(tree, e.trace_id, e.request_id);
+    if (spans.size() == 8 && i < 30) spans.erase(spans.begin() + 5, spans.end());
+    lossy.Add(spans);
+  }
+  auto lost = VerifyLedger(scenario_, ledger_, lossy, options_, clock_, sleeper_);
+  ASSERT_TRUE(lost.ok()) << lost.error().message;
+  EXPECT_EQ(SamplingOf(*lost, "checkout")->verdict, "fail");
+}
+
+// Statistical mode with trees that vary for other reasons than sampling: the per-request trees
+// apply seeded sampling decisions tracerig did not make, so no verdict, and the reason says so.
+TEST_F(VerifyLedgerTest, SamplingNotJudgedSaysWhy) {
+  options_.statistical_sampling = true;
+  for (Service& s : scenario_.services) {
+    if (s.name == "frontend") s.routes[0].calls[0].calls[0].probability = 0.5;
+  }
+  for (int i = 0; i < 5; ++i) {
+    const LedgerEntry e = AddEntry();
+    backend_.Add(AllSpans(BuildExpectedTree(scenario_, scenario_.load.entries[0], e.sequence),
+                          e.trace_id, e.request_id));
+  }
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  const SamplingVerdict* cart = SamplingOf(*summary, "cart");
+  ASSERT_NE(cart, nullptr);
+  EXPECT_EQ(cart->verdict, "not judged");
+  EXPECT_THAT(cart->reason, StartsWith("call trees vary per request"));
+}
+
+
+// Traces the backend says it evicted (it dropped everything that first arrived up to a time after
+// their requests started) are counted as evicted, not missing, and are no sampling trials; a
+// trace that started later and is absent is still missing.
+TEST_F(VerifyLedgerTest, TracesTheBackendEvictedAreCountedAsEvictedNotMissing) {
+  options_.settle_incomplete_ns = 200 * kMs;
+  for (int i = 0; i < 4; ++i) {
+    const LedgerEntry e = AddEntry();
+    ledger_.back().start_unix_nano = e.start_unix_nano + static_cast<uint64_t>(i) * kSec;
+    ledger_.back().end_unix_nano = ledger_.back().start_unix_nano + 20 * kMs;
+    ledger_.back().intended_unix_nano = ledger_.back().start_unix_nano - kMs;
+    if (i == 3) backend_.Add(Spans(ledger_.back()));
+  }
+  const uint64_t through = ledger_[1].start_unix_nano + 5 * kMs;
+  backend_.store_stats = BackendStoreStats{24, 144, through, 100, 0};
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->checked, 4u);
+  EXPECT_EQ(summary->complete, 1u);
+  EXPECT_EQ(summary->evicted, 2u);
+  EXPECT_EQ(summary->missing, 1u);
+  ASSERT_TRUE(summary->backend_store.has_value());
+  EXPECT_EQ(summary->backend_store->traces_evicted, 24u);
+  EXPECT_EQ(SamplingOf(*summary, "frontend")->n, 2u);  // the evicted traces are no trials
+  bool explained = false;
+  for (const TraceVerdict& v : summary->examples) {
+    if (v.sequence == 0) explained = v.explanation.starts_with("evicted by the backend");
+  }
+  EXPECT_TRUE(explained);
+
+  // A backend that serves no store figures: every absent trace is missing, as before.
+  backend_.store_stats.reset();
+  auto unknown = Run();
+  ASSERT_TRUE(unknown.ok()) << unknown.error().message;
+  EXPECT_EQ(unknown->evicted, 0u);
+  EXPECT_EQ(unknown->missing, 3u);
+  EXPECT_FALSE(unknown->backend_store.has_value());
 }
 
 }  // namespace
