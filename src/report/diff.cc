@@ -85,6 +85,13 @@ std::vector<std::string> RunDifferences(const RunReport& a, const RunReport& b) 
       ea.time_to_queryable_max_ns != eb.time_to_queryable_max_ns) {
     out.push_back("different [expect]");
   }
+  if (a.load_measured != b.load_measured) {
+    const auto measured = [](const RunReport& r) {
+      return r.load_measured ? "measured" : "not measured (verify only)";
+    };
+    out.push_back(fmt::format("load {} vs {}", measured(a), measured(b)));
+  }
+  if (!a.load_measured || !b.load_measured) return out;  // a verify-only run's load is not known
   if (a.target_rate != b.target_rate) {
     out.push_back(fmt::format("target rate {:g}/s vs {:g}/s", a.target_rate, b.target_rate));
   }
@@ -106,21 +113,33 @@ ReportDiff DiffReports(const RunReport& a, const RunReport& b, double threshold_
                  Format format, bool higher_is_better) {
     diff.rows.push_back(Compare(std::move(metric), va, vb, format, higher_is_better, threshold_pct));
   };
-  add("throughput (ok/s)", Throughput(a), Throughput(b), Format::kRate, true);
-  for (double p : {50.0, 90.0, 99.0, 99.9, 100.0}) {
-    add(p >= 100 ? "latency max (corrected)" : fmt::format("latency p{} (corrected)", p),
-        Percentile(a.load.corrected, p), Percentile(b.load.corrected, p), Format::kDuration,
-        false);
+  const bool load_measured = a.load_measured && b.load_measured;
+  if (!load_measured) {
+    diff.load_not_compared = fmt::format(
+        "throughput, latency and spans dropped are left out: {} not measured (verify only)",
+        !a.load_measured && !b.load_measured ? "neither run's load was"
+        : !a.load_measured                   ? "A's load was"
+                                             : "B's load was");
   }
-  for (double p : {50.0, 99.0}) {
-    add(fmt::format("latency p{} (uncorrected)", p), Percentile(a.load.uncorrected, p),
-        Percentile(b.load.uncorrected, p), Format::kDuration, false);
+  if (load_measured) {
+    add("throughput (ok/s)", Throughput(a), Throughput(b), Format::kRate, true);
+    for (double p : {50.0, 90.0, 99.0, 99.9, 100.0}) {
+      add(p >= 100 ? "latency max (corrected)" : fmt::format("latency p{} (corrected)", p),
+          Percentile(a.load.corrected, p), Percentile(b.load.corrected, p), Format::kDuration,
+          false);
+    }
+    for (double p : {50.0, 99.0}) {
+      add(fmt::format("latency p{} (uncorrected)", p), Percentile(a.load.uncorrected, p),
+          Percentile(b.load.uncorrected, p), Format::kDuration, false);
+    }
   }
   add("completeness", Fraction(a, &VerificationSummary::complete),
       Fraction(b, &VerificationSummary::complete), Format::kPercent, true);
   add("broken traces", Fraction(a, &VerificationSummary::broken),
       Fraction(b, &VerificationSummary::broken), Format::kPercent, false);
-  add("spans dropped", DroppedFraction(a), DroppedFraction(b), Format::kPercent, false);
+  if (load_measured) {
+    add("spans dropped", DroppedFraction(a), DroppedFraction(b), Format::kPercent, false);
+  }
   diff.regressed = std::any_of(diff.rows.begin(), diff.rows.end(),
                                [](const DiffRow& r) { return r.regressed; });
   return diff;
@@ -140,6 +159,7 @@ std::string RenderDiff(const ReportDiff& diff, const std::string& a_name,
                        "unlike runs\n",
                        fmt::join(diff.differences, "; "));
   }
+  if (!diff.load_not_compared.empty()) out += "note: " + diff.load_not_compared + "\n";
   out += "\n";
   out += fmt::format("{:<{}}  {:>{}}  {:>{}}  {:>8}\n", "metric", metric_width, "A", a_width, "B",
                      b_width, "change");

@@ -29,12 +29,16 @@ struct ReportDiff {
   // What makes A and B runs of different load (RunDifferences): `tracerig report diff` refuses
   // them unless forced, and RenderDiff then prints them as a warning.
   std::vector<std::string> differences;
+  // Set when either run is verify-only (load_measured false): the rows of load figures
+  // (throughput, latency, spans dropped) are left out, and this says why.
+  std::string load_not_compared;
 };
 
 // Why two runs are not a like-for-like comparison, one phrase each ("target rate 40/s vs 80/s"):
 // scenario name, scenario content as far as the reports record it (call graph, [expect]), target
-// rate, target duration and load model. Empty when they match. The seed is not compared (--seed
-// varies it on purpose).
+// rate, target duration and load model, and whether the load was measured (a verify-only run's
+// was not; its target rate, duration and model are then not known and not compared). Empty when
+// they match. The seed is not compared (--seed varies it on purpose).
 std::vector<std::string> RunDifferences(const RunReport& a, const RunReport& b);
 
 // Rows: throughput (ok responses per second of load), latency p50/p90/p99/p99.9/max corrected
@@ -43,11 +47,13 @@ std::vector<std::string> RunDifferences(const RunReport& a, const RunReport& b);
 // more than threshold_pct percent of A (relative change, so 10 means "10% slower", or "completeness
 // fell from 1.0 below 0.9"). Rates that are 0 in A regress when B is above 0 (any broken trace
 // where there was none). Rows where either side has no data never regress. The max rows use the
-// exact maxima (kept in report.json), the percentiles the histograms' buckets.
+// exact maxima (kept in report.json), the percentiles the histograms' buckets. When either run is
+// verify-only, only completeness and broken traces are compared (load_not_compared says so).
 ReportDiff DiffReports(const RunReport& a, const RunReport& b, double threshold_pct);
 
 // A fixed-width table for the terminal, one row per metric, then a one-line conclusion; first a
-// warning line when the runs differ (diff.differences).
+// warning line when the runs differ (diff.differences), and a note when the load rows are left
+// out (diff.load_not_compared).
 std::string RenderDiff(const ReportDiff& diff, const std::string& a_name, const std::string& b_name);
 
 }  // namespace tracerig

@@ -235,6 +235,12 @@ std::string TimeToQueryableHtml(const TimeToQueryable& t) {
 std::string html_internal::LatencySection(const RunReport& r) {
   const auto& l = r.load;
   std::string out = "<section id=\"latency\">\n<h2>Latency</h2>\n";
+  if (!r.load_measured) {
+    out += "<p class=\"placeholder\" id=\"latency-not-measured\">not measured (verify only): the "
+           "requests were sent by an earlier run</p>\n";
+    if (r.verification) out += TimeToQueryableHtml(r.verification->time_to_queryable);
+    return out + "</section>\n";
+  }
   out += "<table id=\"percentiles\"><thead><tr><th></th><th>p50</th><th>p90</th><th>p99</th>"
          "<th>p99.9</th><th>max</th><th>mean</th><th>samples</th></tr></thead><tbody>\n";
   out += PercentileRow("corrected (from intended start)", l.corrected);
@@ -275,10 +281,16 @@ std::string html_internal::SamplingSection(const RunReport& r) {
     }
     out += "</table>\n";
   }
-  out += fmt::format("<p>{} spans recorded but not exported (not sampled); {} requests sent "
-                     "unsampled by the driver.</p>\n",
-                     r.topology.spans_unsampled,
-                     r.verification ? r.verification->skipped_unsampled : 0);
+  const size_t unsampled_requests = r.verification ? r.verification->skipped_unsampled : 0;
+  if (r.load_measured) {
+    out += fmt::format("<p>{} spans recorded but not exported (not sampled); {} requests sent "
+                       "unsampled by the driver.</p>\n",
+                       r.topology.spans_unsampled, unsampled_requests);
+  } else {
+    out += fmt::format("<p>Spans recorded but not exported (not sampled): not measured (verify "
+                       "only); {} requests sent unsampled by the driver.</p>\n",
+                       unsampled_requests);
+  }
   out += "</section>\n";
   return out;
 }

@@ -1,5 +1,5 @@
 // The HTML report's first sections: the verdict with the run's facts and its checks (failing
-// first), and the load and span counts.
+// first), and the load and span counts (a verify-only run's: the ledger's requests).
 #include "report/html_internal.h"
 
 #include <cstdint>
@@ -28,8 +28,11 @@ std::string CheckRows(const RunReport& r) {
   } else if (r.exit_code == kExitInfrastructure) {
     errors.push_back({"error", "error", "run", r.verdict});
   }
+  std::vector<Row> not_measured;  // judged over load figures a verify-only run never took
   for (const auto& c : r.checks) {
-    if (c.passed) {
+    if (!r.load_measured && c.name == "spans-exported") {
+      not_measured.push_back({"skipped", "not measured", c.name, c.message});
+    } else if (c.passed) {
       passed.push_back({"pass", "pass", c.name, c.message});
     } else if (c.enforced) {
       failed.push_back({"fail", "FAIL", c.name, c.message});
@@ -38,7 +41,7 @@ std::string CheckRows(const RunReport& r) {
     }
   }
   std::string out;
-  for (const auto* group : {&errors, &failed, &warnings, &passed}) {
+  for (const auto* group : {&errors, &failed, &warnings, &passed, &not_measured}) {
     for (const auto& row : *group) {
       out += fmt::format("<tr class=\"check {}\"><td>{}</td><td><code>{}</code></td><td>{}</td></tr>\n",
                          row.css, row.label, Esc(row.name), Esc(row.message));
@@ -79,15 +82,28 @@ std::string Figure(std::string_view label, const std::string& value) {
   return fmt::format("<tr><th>{}</th><td class=\"num\">{}</td></tr>\n", label, value);
 }
 
-}  // namespace
+// What a verify-only run knows of its load: the requests in the ledger and the outcomes the run
+// that sent them recorded. Nothing else was measured, so no figure stands in for it.
+std::string LedgerTables(const DriverResult& l) {
+  std::string out = "<table id=\"ledger\"><tbody>\n";
+  out += Figure("load", "not measured (verify only): sent by an earlier run");
+  out += Figure("requests in the ledger", std::to_string(l.sent));
+  out += Figure("ok", std::to_string(l.ok));
+  out += Figure("HTTP errors", std::to_string(l.http_errors));
+  out += Figure("transport errors", std::to_string(l.transport_errors));
+  out += "</tbody></table>\n";
+  out += "<p class=\"placeholder\" id=\"spans-not-measured\">spans: not measured (verify only); "
+         "they were exported by the run that wrote the ledger</p>\n";
+  return out;
+}
 
-std::string html_internal::LoadSection(const RunReport& r) {
+// The load and span figures of a run that measured them.
+std::string LoadTables(const RunReport& r) {
   const auto& l = r.load;
   const double seconds = static_cast<double>(l.elapsed_ns) / 1e9;
   const std::string throughput =
       seconds > 0 ? fmt::format("{:.1f}/s", static_cast<double>(l.ok) / seconds) : "—";
-  std::string out = "<section id=\"load\">\n<h2>Load and spans</h2>\n<div class=\"hists\">\n";
-  out += "<table><tbody>\n";
+  std::string out = "<table><tbody>\n";
   out += Figure("load model", Esc(r.load_model));
   out += Figure("target", fmt::format("{}/s for {}", r.target_rate,
                                       FormatDuration(r.target_duration_ns)));
@@ -109,6 +125,14 @@ std::string html_internal::LoadSection(const RunReport& r) {
   out += Figure("export retries", std::to_string(r.exporter.retries));
   out += Figure("final flush", r.exporter.flushed ? "finished" : "timed out");
   out += "</tbody></table>\n";
+  return out;
+}
+
+}  // namespace
+
+std::string html_internal::LoadSection(const RunReport& r) {
+  std::string out = "<section id=\"load\">\n<h2>Load and spans</h2>\n<div class=\"hists\">\n";
+  out += r.load_measured ? LoadTables(r) : LedgerTables(r.load);
   if (r.verification) {
     const auto& v = *r.verification;
     const double pct = v.checked ? 100.0 * static_cast<double>(v.complete) /

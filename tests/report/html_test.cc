@@ -302,5 +302,38 @@ TEST(HtmlReportTest, RendersRunsWithoutVerificationOrSamples) {
   EXPECT_EQ(html.find("id=\"latency-over-time\""), std::string::npos);
 }
 
+// A verify-only run measured no load: the ledger's requests and outcomes, "not measured" for the
+// rest, and no zero rate, latency, histogram or span figure that would read as measured.
+TEST(HtmlReportTest, AVerifyOnlyRunShowsTheLedgerAndNoLoadFigures) {
+  const std::string html = RenderHtmlReport(SyntheticVerifyRun());
+  EXPECT_NE(html.find("<tr><th>load</th><td class=\"num\">not measured (verify only): sent by an "
+                      "earlier run</td></tr>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<tr><th>requests in the ledger</th><td class=\"num\">250</td></tr>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<tr><th>ok</th><td class=\"num\">247</td></tr>"), std::string::npos);
+  EXPECT_NE(html.find("<tr><th>transport errors</th><td class=\"num\">1</td></tr>"),
+            std::string::npos);
+  EXPECT_NE(html.find("id=\"latency-not-measured\">not measured (verify only)"), std::string::npos);
+  EXPECT_NE(html.find("id=\"spans-not-measured\">spans: not measured (verify only)"),
+            std::string::npos);
+  EXPECT_NE(html.find("<tr class=\"check skipped\"><td>not measured</td><td><code>spans-exported"),
+            std::string::npos);
+  for (const char* absent :
+       {"/s for", "0.0/s", "throughput", "id=\"percentiles\"", "id=\"hist-corrected\"",
+        ">no samples<", "no timeline in this report", "id=\"latency-over-time\"", "spans exported",
+        "spans recorded by services", "<th>target</th>", "<th>elapsed</th>",
+        "0 spans recorded but not exported"}) {
+    const size_t at = html.find(absent);
+    EXPECT_EQ(at, std::string::npos)
+        << absent << " in: " << html.substr(at < 80 ? 0 : at - 80, 160);
+  }
+  EXPECT_EQ(html.find("<tr class=\"check pass\"><td>pass</td><td><code>spans-exported"),
+            std::string::npos);
+  // What verification measured is all there.
+  EXPECT_EQ(Count(html, "id=\"verification\""), 1u);
+  EXPECT_EQ(Count(html, "id=\"time-to-queryable\""), 1u);
+}
+
 }  // namespace
 }  // namespace tracerig

@@ -118,6 +118,12 @@ std::vector<Variant> Variants() {
   Judge(nothing_sampled);
   v.push_back({"nothing-sampled", nothing_sampled, {"verification:skipped"}});
 
+  // A verify-only run: the export check was judged over load figures it never took.
+  v.push_back({"verify-only",
+               SyntheticVerifyRun(),
+               {"completeness:pass", "broken-propagation:failure", "spans-exported:skipped",
+                "trace-structure:pass"}});
+
   RunReport hostile = SyntheticRun();
   hostile.scenario_name = "a\"<&>' b\t\n\r\x01\xff";
   hostile.backend = "]]> & <!-- -->";
@@ -256,6 +262,36 @@ TEST(JUnitTest, CompletenessFailureListsAtMostFiveExamples) {
   EXPECT_EQ(listed, 5u) << text;
   EXPECT_NE(text.find("incomplete trace"), std::string::npos);
   EXPECT_NE(text.find("missing trace"), std::string::npos);
+}
+
+// A verify-only run says so and gives the ledger's requests and outcomes as properties; its
+// export check is skipped as not measured rather than passed over zero figures.
+TEST(JUnitTest, AVerifyOnlyRunSaysItsLoadWasNotMeasured) {
+  auto parsed = MiniXmlParser(RenderJUnit(SyntheticVerifyRun())).Parse();
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  const XmlElement& suite = parsed->children[0];
+  std::map<std::string, std::string> properties;
+  for (const auto& p : suite.children[0].children) {
+    properties[*p.Attribute("name")] = *p.Attribute("value");
+  }
+  EXPECT_EQ(properties["load"], "not measured (verify only)");
+  EXPECT_EQ(properties["ledger.requests"], "250");
+  EXPECT_EQ(properties["ledger.ok"], "247");
+  EXPECT_EQ(properties["ledger.http_errors"], "2");
+  EXPECT_EQ(properties["ledger.transport_errors"], "1");
+  const XmlElement& exported = suite.children[3];
+  ASSERT_EQ(*exported.Attribute("name"), "spans-exported");
+  EXPECT_EQ(*exported.Attribute("time"), "0.000");
+  const XmlElement& skipped = exported.children.at(0);
+  EXPECT_EQ(skipped.name, "skipped");
+  EXPECT_EQ(*skipped.Attribute("message"), "not measured (verify only)");
+  EXPECT_EQ(skipped.text,
+            "not known: the spans were exported by the run that wrote the ledger\n");
+
+  // A run that measured its load has none of this.
+  const std::string measured = RenderJUnit(SyntheticRun());
+  EXPECT_EQ(measured.find("not measured"), std::string::npos);
+  EXPECT_EQ(measured.find("ledger."), std::string::npos);
 }
 
 #ifdef TRACERIG_XMLLINT

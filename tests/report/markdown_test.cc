@@ -221,5 +221,35 @@ TEST(MarkdownTest, InfrastructureErrorsAndSkippedVerification) {
   EXPECT_NE(md.find("| — | — | — | — | 0 |"), std::string::npos) << md;  // no latency samples
 }
 
+// A verify-only run measured no load: the ledger's requests and outcomes, "not measured" for the
+// rest, and no zero rate, latency or span figure that would read as measured.
+TEST(MarkdownTest, AVerifyOnlyRunShowsTheLedgerAndNoLoadFigures) {
+  const std::string md = RenderMarkdown(SyntheticVerifyRun());
+  EXPECT_EQ(TableRows(md, "### Load"), std::vector<std::string>{"| 250 | 247 | 2 | 1 |"}) << md;
+  EXPECT_NE(md.find("| Requests in the ledger | OK | HTTP errors | Transport errors |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("### Load\n\nNot measured (verify only): the requests were sent by an "
+                    "earlier run."),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("### Spans\n\nNot measured (verify only): the spans were exported by the run "
+                    "that wrote the ledger.\n"),
+            std::string::npos)
+      << md;
+  for (const char* absent : {"0/s", "| Latency |", "corrected (from intended start)",
+                             "uncorrected (from actual send)", "| Exported |", "| Target |",
+                             "| Elapsed |", "✅ pass | not known"}) {
+    EXPECT_EQ(md.find(absent), std::string::npos) << absent << "\n" << md;
+  }
+  EXPECT_NE(md.find("| spans-exported | ⏭️ not measured | not known: the spans were exported by "
+                    "the run that wrote the ledger |"),
+            std::string::npos)
+      << md;
+  // What verification measured is all there.
+  EXPECT_NE(md.find("### Propagation breaks"), std::string::npos);
+  EXPECT_NE(md.find("### Time to queryable"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tracerig

@@ -516,5 +516,53 @@ TEST(DiffTest, MaxRowsShowTheRecordedMaximumFromTheFile) {
   EXPECT_TRUE(found);
 }
 
+// A verify-only run's load was not measured: against a run that measured its load, the two
+// differ (the CLI refuses them without --force); either way the load rows are left out and the
+// table says why, so zero figures never read as a regression.
+TEST(DiffTest, LeavesOutLoadRowsWhenEitherRunIsVerifyOnly) {
+  const RunReport run = SyntheticRun();
+  const RunReport verify = SyntheticVerifyRun();
+  EXPECT_EQ(RunDifferences(run, verify),
+            std::vector<std::string>{"load measured vs not measured (verify only)"});
+  EXPECT_EQ(RunDifferences(verify, run),
+            std::vector<std::string>{"load not measured (verify only) vs measured"});
+  EXPECT_TRUE(RunDifferences(verify, verify).empty());
+
+  struct Case {
+    const char* name;
+    const RunReport& a;
+    const RunReport& b;
+    const char* note;
+  };
+  const Case cases[] = {
+      {"run vs verify", run, verify, "B's load was"},
+      {"verify vs run", verify, run, "A's load was"},
+      {"verify vs verify", verify, verify, "neither run's load was"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const ReportDiff diff = DiffReports(c.a, c.b, 10);
+    std::vector<std::string> metrics;
+    for (const auto& row : diff.rows) metrics.push_back(row.metric);
+    EXPECT_EQ(metrics, (std::vector<std::string>{"completeness", "broken traces"}));
+    EXPECT_FALSE(diff.regressed);
+    EXPECT_EQ(diff.load_not_compared,
+              fmt::format("throughput, latency and spans dropped are left out: {} not measured "
+                          "(verify only)",
+                          c.note));
+    const std::string table = RenderDiff(diff, "a/report.json", "b/report.json");
+    EXPECT_NE(table.find("note: " + diff.load_not_compared + "\n"), std::string::npos) << table;
+    EXPECT_EQ(table.find("throughput ("), std::string::npos) << table;
+    EXPECT_EQ(table.find("latency p"), std::string::npos) << table;
+    EXPECT_EQ(table.find("\nspans dropped"), std::string::npos) << table;
+    EXPECT_NE(table.find("no regression beyond 10%"), std::string::npos) << table;
+  }
+  // Two runs that measured their load keep every row and no note.
+  const ReportDiff measured = DiffReports(run, run, 10);
+  EXPECT_EQ(measured.rows.size(), 11u);
+  EXPECT_TRUE(measured.load_not_compared.empty());
+  EXPECT_EQ(RenderDiff(measured, "A", "B").find("note:"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tracerig
