@@ -670,6 +670,7 @@ class LoadDriver::Impl {
     result.virtual_users = run_.closed ? run_.scenario.load.virtual_users : 0;
     result.threads = run_.threads;
     result.connections = run_.connections;
+    result.planned = run_.schedule != nullptr ? run_.schedule->size() : 0;
     result.timeline = LatencyTimeline(run_.timeline_interval_ns);
     size_t most_slots = 0;
     size_t all_slots = 0;
