@@ -152,6 +152,33 @@ FixedCountSchedule::FixedCountSchedule(uint64_t count, double rate_per_second)
   size_ = count < spacing_.size() ? static_cast<size_t>(count) : spacing_.size();
 }
 
+namespace {
+
+// How many requests of `schedule` are due by `offset_ns` (offsets are non-decreasing).
+size_t CountDue(const Schedule& schedule, uint64_t offset_ns) {
+  size_t lo = 0;
+  size_t hi = schedule.size();
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (schedule.IntendedOffset(mid) <= offset_ns) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+}  // namespace
+
+double IntendedRate(const Schedule& schedule, uint64_t from_ns, uint64_t to_ns) {
+  if (to_ns <= from_ns) return 0;
+  const size_t due = CountDue(schedule, to_ns);
+  const size_t before = from_ns == 0 ? 0 : CountDue(schedule, from_ns);
+  return static_cast<double>(due - std::min(due, before)) * 1e9 /
+         static_cast<double>(to_ns - from_ns);
+}
+
 Result<std::unique_ptr<Schedule>> MakeSchedule(const Load& load, uint64_t seed) {
   const std::string_view model = LoadModelName(load.model);
   if (load.model != LoadModel::kRamp && (!(load.rate > 0) || !std::isfinite(load.rate))) {

@@ -115,6 +115,10 @@ class FixedCountSchedule final : public Schedule {
   size_t size_ = 0;
 };
 
+// The rate the schedule intends over (from_ns, to_ns], in requests per second (0 for an empty
+// interval): the progress line's target.
+double IntendedRate(const Schedule& schedule, uint64_t from_ns, uint64_t to_ns);
+
 // The schedule for a scenario's [load] (after command-line overrides). `seed` is the scenario seed;
 // Poisson arrivals draw from a stream derived from it, separate from the other uses of the seed.
 // Errors name the bad value: a rate that is not positive and finite, a ramp without stages, a load
