@@ -1,6 +1,8 @@
 // The documentation against the real binary's --help: docs/CLI.md is every command's --help
 // verbatim (TRACERIG_UPDATE_GOLDEN=1 regenerates it), and every --flag that README.md or docs/
 // give a command is one that command accepts.
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -10,8 +12,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "tests/cli/run_tracerig.h"
 #include "tests/support/fixtures.h"
@@ -24,9 +24,9 @@ using tracerig::test_support::RepoPath;
 using tracerig::testing::RunTracerig;
 
 // Every command and subcommand, as typed after "tracerig".
-const std::vector<std::string> kCommands = {
-    "run",           "validate",    "serve",      "backend",      "verify",
-    "conformance-service", "report merge", "report diff", "report render"};
+const std::vector<std::string> kCommands = {"run",          "validate",    "serve",
+                                            "backend",      "verify",      "conformance-service",
+                                            "report merge", "report diff", "report render"};
 
 std::vector<std::string> Words(const std::string& command) {
   std::vector<std::string> words;
@@ -113,7 +113,7 @@ TEST(CliDocsTest, EveryFlagTheDocsGiveACommandExists) {
     auto text = ReadRepoFile(file);
     ASSERT_TRUE(text.has_value()) << file;
     std::istringstream in(*text);
-    std::string owner;  // the command the flags on this line belong to
+    std::string owner;            // the command the flags on this line belong to
     std::string paragraph_owner;  // "`serve` takes ..." lasts until the paragraph ends
     std::string table_owner;      // README's "Flags of `run`" table
     int line_number = 0;
