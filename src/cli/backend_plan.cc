@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "backend/query_params.h"
 #include "core/text.h"
@@ -136,15 +137,54 @@ std::string_view ExportProtocolName(ExportProtocol protocol) {
   return "otlp-http";
 }
 
+namespace {
+
+constexpr ExportProtocol kExportProtocols[] = {
+    ExportProtocol::kOtlpHttpProtobuf, ExportProtocol::kOtlpHttpJson, ExportProtocol::kOtlpGrpc,
+    ExportProtocol::kZipkin};
+
+constexpr QueryApi kQueryApis[] = {QueryApi::kJaegerV1, QueryApi::kJaegerV3, QueryApi::kZipkinV2,
+                                   QueryApi::kTempo, QueryApi::kTracerig};
+
+}  // namespace
+
 Result<ExportProtocol> ParseExportProtocol(std::string_view text) {
-  for (auto p : {ExportProtocol::kOtlpHttpProtobuf, ExportProtocol::kOtlpHttpJson,
-                 ExportProtocol::kZipkin, ExportProtocol::kOtlpGrpc}) {
+  for (auto p : kExportProtocols) {
     if (text == ExportProtocolName(p)) return p;
   }
-  constexpr std::string_view kNames[] = {"otlp-http", "otlp-http-json", "otlp-grpc", "zipkin"};
-  return MakeError(fmt::format(
-      "--export-protocol \"{}\" is not one of otlp-http, otlp-http-json, otlp-grpc, zipkin{}", text,
-      DidYouMeanExportName(text, kNames)));
+  std::vector<std::string_view> names;
+  for (auto p : kExportProtocols) names.push_back(ExportProtocolName(p));
+  return MakeError(fmt::format("--export-protocol \"{}\" is not one of {}{}", text,
+                               ExportProtocolList(), DidYouMeanExportName(text, names)));
+}
+
+std::string ExportProtocolList() {
+  std::vector<std::string_view> names;
+  for (auto p : kExportProtocols) names.push_back(ExportProtocolName(p));
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+std::string ExportSchemeList() {
+  std::string plain;
+  std::string tls;
+  const ExportScheme* previous = nullptr;
+  for (const ExportScheme& s : kExportSchemes) {
+    std::string& out = s.tls ? tls : plain;
+    // A second scheme for the same protocol and transport is an alias: "otlp-http:// (or http://)".
+    if (previous != nullptr && previous->protocol == s.protocol && previous->tls == s.tls) {
+      out += fmt::format(" (or {}://)", s.scheme);
+    } else {
+      out += fmt::format("{}{}://", out.empty() ? "" : ", ", s.scheme);
+    }
+    previous = &s;
+  }
+  return plain + "; for TLS " + tls;
+}
+
+std::string QuerySchemeList() {
+  std::vector<std::string> names;
+  for (QueryApi api : kQueryApis) names.push_back(fmt::format("{}://", QueryApiScheme(api)));
+  return fmt::format("{}", fmt::join(names, ", "));
 }
 
 std::string BackendPlan::Describe() const {
@@ -210,9 +250,8 @@ Result<BackendPlan> PlanBackend(const BackendConfig& scenario_backend,
   } else if (query.empty()) {
     return MakeError(
         fmt::format("{} is set but no query backend: the verifier must read the spans "
-                    "back (set --backend jaeger://HOST:PORT, zipkin://, tempo:// or "
-                    "jaeger-v3://, or [backend] query)",
-                    export_what));
+                    "back (set --backend to {} with HOST:PORT, +https for TLS, or [backend] query)",
+                    export_what, QuerySchemeList()));
   }
   plan.embedded = false;
   if (!query.empty()) {

@@ -26,6 +26,14 @@ enum class ExportProtocol { kOtlpHttpProtobuf, kOtlpHttpJson, kZipkin, kOtlpGrpc
 std::string_view ExportProtocolName(ExportProtocol protocol);
 // Parses --export-protocol's value.
 Result<ExportProtocol> ParseExportProtocol(std::string_view text);
+// What ParseExportProtocol accepts: "otlp-http, otlp-http-json, otlp-grpc, zipkin".
+std::string ExportProtocolList();
+
+// For --help and messages, from the tables PlanBackend parses with. The --export schemes:
+// "otlp-http:// (or http://), otlp-http-json://, ...; for TLS otlp-https:// (or https://), ...".
+std::string ExportSchemeList();
+// The --backend query URL schemes: "jaeger://, jaeger-v3://, zipkin://, tempo://, tracerig://".
+std::string QuerySchemeList();
 
 struct BackendPlan {
   bool embedded = true;

@@ -29,7 +29,8 @@ Commands:
                              names another), drive load, flush, verify, report
   validate SCENARIO.toml...  parse and validate scenario files; every error as file:line:col
   serve SCENARIO.toml        start the topology and backend, print their URLs, run until Ctrl-C
-  backend                    run the embedded backend alone (OTLP/HTTP in, Jaeger query API out)
+  backend                    run the embedded backend alone (OTLP/gRPC, OTLP/HTTP and Zipkin in;
+                             Jaeger v1/v3 and Zipkin v2 query APIs out)
   verify SCENARIO.toml --ledger FILE
                              verify an earlier run's ledger against a backend, without load
   conformance-service        the W3C trace-context test-harness endpoint (POST /test), to run

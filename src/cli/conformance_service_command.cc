@@ -21,12 +21,14 @@
 namespace tracerig {
 namespace {
 
+constexpr std::string_view kDefaultListen = "127.0.0.1:7779";
+
 // The service, its flags parsed: runs until Ctrl-C.
 CommandOutcome ServeConformance(const ParsedFlags& flags) {
   if (!flags.positional.empty()) {
     return UsageError(fmt::format("unexpected argument \"{}\"", flags.positional[0]));
   }
-  auto endpoint = ParseListenAddress("listen", flags.Get("listen").value_or("127.0.0.1:7779"));
+  auto endpoint = ParseListenAddress("listen", flags.Get("listen").value_or(std::string(kDefaultListen)));
   if (!endpoint) return UsageError(endpoint.error());
   if (auto s = CheckCanListen("listen", *endpoint); !s) return InfrastructureError(s.error());
   const std::atomic<bool>& stop = InstallInterruptHandler(kStopInterruptMessage);
@@ -51,7 +53,8 @@ CommandOutcome ServeConformance(const ParsedFlags& flags) {
 
 int ConformanceServiceCommand(const std::vector<std::string>& args) {
   static const std::vector<FlagSpec> specs = {
-      {"listen", "HOST:PORT", "where to listen (default 127.0.0.1:7779; port 0 picks a free port)"},
+      {"listen", "HOST:PORT",
+       fmt::format("where to listen (default {}; port 0 picks a free port)", kDefaultListen)},
   };
   std::string help = CommandHelp(
       "tracerig conformance-service [--listen HOST:PORT]",
@@ -59,7 +62,7 @@ int ConformanceServiceCommand(const std::vector<std::string>& args) {
       "test suite (github.com/w3c/trace-context, test/) can check tracerig's W3C propagator. For each\n"
       "{\"url\", \"arguments\"} element of the posted array, in order, it POSTs `arguments` to `url`\n"
       "with the propagated traceparent/tracestate, then answers. Point the suite at it with\n"
-      "  python3 test/test.py http://127.0.0.1:7777/test\n"
+      "  python3 test/test.py http://" + std::string(kDefaultListen) + "/test\n"
       "(see README.md). Runs until Ctrl-C.",
       specs);
   ParsedFlags flags;

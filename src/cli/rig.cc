@@ -38,7 +38,7 @@ Result<StartedBackend> StartBackend(const Scenario& scenario, const ParsedFlags&
   if (auto p = flags.Get("export-protocol")) {
     if (!started.plan.embedded) {
       return MakeError("--export-protocol applies to the embedded backend; for another backend the "
-                       "--export URL's scheme (otlp-http:// or zipkin://) or "
+                       "--export URL's scheme (otlp-http://, otlp-grpc://, zipkin://...) or "
                        "OTEL_EXPORTER_OTLP_PROTOCOL chooses");
     }
     auto protocol = ParseExportProtocol(*p);

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/backend_plan.h"
 #include "core/units.h"
 #include "topology/parse.h"
 
@@ -23,13 +24,15 @@ const std::vector<FlagSpec> kLoadFlags = {
     {"duration", "DURATION", "how long to drive load, e.g. 30s, 2m (overrides [load] duration)"},
     {"rate", "N", "root requests per second, open loop (overrides [load] rate)"},
     {"seed", "N", "seed for every random decision (overrides [scenario] seed)"},
-    {"backend", "URL", "where the verifier reads spans: embedded (default), jaeger://HOST:PORT, "
-                       "jaeger-v3://, zipkin://, tempo:// (+https for TLS: jaeger+https://), or "
-                       "tracerig:// for a separate `tracerig backend`"},
-    {"export", "URL", "where spans are exported: otlp-http://HOST:PORT[/path], otlp-http-json://"
-                      " or zipkin://HOST:PORT[/path] (default: the backend's host, port 4318)"},
-    {"export-protocol", "P", "with the embedded backend: otlp-http (default), otlp-http-json or "
-                             "zipkin"},
+    {"backend", "URL",
+     "where the verifier reads spans: embedded (default), or " + QuerySchemeList() +
+         " with HOST:PORT (+https for TLS: jaeger+https://; tracerig:// for a separate `tracerig "
+         "backend`)"},
+    {"export", "URL",
+     "where spans are exported: " + ExportSchemeList() +
+         ", each HOST:PORT[/path] (default: the backend's host, port 4318)"},
+    {"export-protocol", "P",
+     "with the embedded backend: " + ExportProtocolList() + " (default otlp-http)"},
     {"threads", "N", "threads for the simulated services (default: number of cores)"},
     {"driver-threads", "N", "load driver event-loop threads (overrides [load] threads; default: "
                             "number of cores, at most 16)"},

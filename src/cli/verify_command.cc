@@ -96,8 +96,9 @@ CommandOutcome VerifyRecordedRun(const ParsedFlags& flags) {
     return std::optional<std::string>{};
   });
   if (!plan || plan->embedded) {
-    return UsageError(plan ? "--backend must name a running backend (jaeger://HOST:PORT, "
-                             "zipkin://, tempo://, jaeger-v3://)"
+    return UsageError(plan ? fmt::format("--backend must name a running backend ({} with "
+                                         "HOST:PORT)",
+                                         QuerySchemeList())
                            : plan.error().message);
   }
   auto parsed_options = ParseRunVerifyOptions(flags);
@@ -151,8 +152,9 @@ int VerifyCommand(const std::vector<std::string>& args) {
   static const std::vector<FlagSpec> specs = {
       {"ledger", "FILE", "the ledger.jsonl written by an earlier 'tracerig run' (required)"},
       {"backend", "URL",
-       "where to read spans (required): jaeger://HOST:PORT, jaeger-v3://, "
-       "zipkin://, tempo://"},
+       "where to read spans (required): " + QuerySchemeList() +
+           " with HOST:PORT (+https for TLS: jaeger+https://; tracerig:// for a `tracerig "
+           "backend`)"},
       {"verify-timeout", "DURATION", "overall deadline for verification (default 60s)"},
       kQueryTimeoutFlag,
       kPollIntervalFlag,

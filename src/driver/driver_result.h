@@ -47,6 +47,9 @@ struct DriverResult {
   // loop: of its send), counted with its errors; corrected latency of those after the warm-up.
   // The interval is LatencyTimeline::IntervalFor(the planned duration): 1 s up to 10 minutes.
   LatencyTimeline timeline;
+  // Open loop: the requests the schedule held (what a run that was not interrupted sends). 0 for
+  // the closed loop, which plans a duration, not a count.
+  uint64_t planned = 0;
   uint64_t sent = 0;
   uint64_t warmup = 0;  // sent during the warm-up: in the ledger, not in the latency statistics
   uint64_t ok = 0;  // HTTP 2xx, gRPC OK

@@ -25,21 +25,6 @@ namespace {
 
 constexpr uint64_t kTickNs = 50'000'000;  // how often a thread checks for stop and the drain
 
-// How many requests of `schedule` are due by `offset_ns` (offsets are non-decreasing).
-size_t CountDue(const Schedule& schedule, uint64_t offset_ns) {
-  size_t lo = 0;
-  size_t hi = schedule.size();
-  while (lo < hi) {
-    const size_t mid = lo + (hi - lo) / 2;
-    if (schedule.IntendedOffset(mid) <= offset_ns) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
-    }
-  }
-  return lo;
-}
-
 std::vector<double> Weights(const Scenario& scenario) {
   std::vector<double> w;
   for (const auto& e : scenario.load.entries) w.push_back(e.weight);
@@ -654,10 +639,7 @@ class LoadDriver::Impl {
       p.current_rate = static_cast<double>(p.sent - std::min(p.sent, last_sent_)) * 1e9 /
                        static_cast<double>(dt);
       if (!run_.closed) {
-        const size_t due = CountDue(*run_.schedule, p.elapsed_ns);
-        p.target_rate =
-            static_cast<double>(due - std::min(due, last_due_)) * 1e9 / static_cast<double>(dt);
-        last_due_ = due;
+        p.target_rate = IntendedRate(*run_.schedule, last_progress_ns_, p.elapsed_ns);
       }
     }
     last_progress_ns_ = p.elapsed_ns;
@@ -671,6 +653,7 @@ class LoadDriver::Impl {
     result.virtual_users = run_.closed ? run_.scenario.load.virtual_users : 0;
     result.threads = run_.threads;
     result.connections = run_.connections;
+    result.planned = run_.schedule != nullptr ? run_.schedule->size() : 0;
     result.timeline = LatencyTimeline(run_.timeline_interval_ns);
     size_t most_slots = 0;
     size_t all_slots = 0;
@@ -700,7 +683,6 @@ class LoadDriver::Impl {
   DriverRunContext run_;
   uint64_t last_progress_ns_ = 0;
   uint64_t last_sent_ = 0;
-  size_t last_due_ = 0;
 };
 
 LoadDriver::LoadDriver(const Scenario& scenario, std::vector<tcp::endpoint> entry_endpoints,

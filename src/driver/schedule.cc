@@ -66,6 +66,21 @@ uint64_t ConstantRateSchedule::IntendedOffset(size_t n) const {
 
 namespace {
 
+// rate (per second) x offset, at most `size`: the arrivals of a constant rate by `offset_ns`.
+long double ConstantArrivals(double rate, uint64_t offset_ns, size_t size) {
+  if (!(rate > 0) || !std::isfinite(rate)) return 0;
+  return std::min(static_cast<long double>(rate) * static_cast<long double>(offset_ns) / 1e9L,
+                  static_cast<long double>(size));
+}
+
+}  // namespace
+
+long double ConstantRateSchedule::IntendedArrivals(uint64_t offset_ns) const {
+  return ConstantArrivals(rate_, offset_ns, size_);
+}
+
+namespace {
+
 // Mixed into the scenario seed for Poisson arrivals ("poisson" in ASCII).
 constexpr uint64_t kPoissonStream = 0x706f6973736f6eull;
 
@@ -128,8 +143,22 @@ uint64_t RampSchedule::IntendedOffset(size_t n) const {
   return SaturatingAdd(s.start_ns, within);
 }
 
+long double RampSchedule::IntendedArrivals(uint64_t offset_ns) const {
+  // The last segment starting at or before the offset; stages without arrivals add nothing.
+  auto it = std::upper_bound(segments_.begin(), segments_.end(), offset_ns,
+                             [](uint64_t t, const Segment& s) { return t < s.start_ns; });
+  if (it == segments_.begin()) return 0;
+  const Segment& s = *--it;
+  const long double seconds = static_cast<long double>(s.duration_ns) / 1e9L;
+  const long double t =
+      static_cast<long double>(std::min(offset_ns - s.start_ns, s.duration_ns)) / 1e9L;
+  const long double slope = seconds > 0 ? (s.to_rate - s.from_rate) / seconds : 0;
+  return std::min(s.before + s.from_rate * t + slope / 2 * t * t, static_cast<long double>(size_));
+}
+
 PoissonSchedule::PoissonSchedule(double rate_per_second, uint64_t duration_ns, uint64_t seed,
-                                 size_t max_requests) {
+                                 size_t max_requests)
+    : rate_(rate_per_second), duration_ns_(duration_ns) {
   if (!(rate_per_second > 0) || !std::isfinite(rate_per_second)) return;
   Rng rng(seed);
   const long double mean_gap_ns = 1e9L / rate_per_second;
@@ -147,9 +176,26 @@ PoissonSchedule::PoissonSchedule(double rate_per_second, uint64_t duration_ns, u
   }
 }
 
+long double PoissonSchedule::IntendedArrivals(uint64_t offset_ns) const {
+  return ConstantArrivals(rate_, std::min(offset_ns, duration_ns_),
+                          std::numeric_limits<size_t>::max());
+}
+
 FixedCountSchedule::FixedCountSchedule(uint64_t count, double rate_per_second)
     : spacing_(rate_per_second, std::numeric_limits<uint64_t>::max()) {
   size_ = count < spacing_.size() ? static_cast<size_t>(count) : spacing_.size();
+}
+
+long double FixedCountSchedule::IntendedArrivals(uint64_t offset_ns) const {
+  return ConstantArrivals(spacing_.rate_per_second(), offset_ns, size_);
+}
+
+double IntendedRate(const Schedule& schedule, uint64_t from_ns, uint64_t to_ns) {
+  if (to_ns <= from_ns) return 0;
+  const long double arrivals =
+      schedule.IntendedArrivals(to_ns) - schedule.IntendedArrivals(from_ns);
+  return static_cast<double>(std::max(0.0L, arrivals) * 1e9L /
+                             static_cast<long double>(to_ns - from_ns));
 }
 
 Result<std::unique_ptr<Schedule>> MakeSchedule(const Load& load, uint64_t seed) {

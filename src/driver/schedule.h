@@ -23,6 +23,10 @@ class Schedule {
   virtual size_t size() const = 0;
   // Nanoseconds from the start of load at which request n (0-based, n < size()) should start.
   virtual uint64_t IntendedOffset(size_t n) const = 0;
+  // How many requests the schedule means to have started by `offset_ns`, as a continuous amount:
+  // the integral of its intended rate since the start of load, at most size(). Unlike a count of
+  // offsets, it does not jump by one at each arrival (the request at 0 is not a burst).
+  virtual long double IntendedArrivals(uint64_t offset_ns) const = 0;
 };
 
 // `rate_per_second` requests per second, evenly spaced, for `duration_ns`: request n starts at
@@ -35,6 +39,7 @@ class ConstantRateSchedule final : public Schedule {
   // floor(rate * duration), exactly for whole-number rates; saturates at SIZE_MAX.
   size_t size() const override { return size_; }
   uint64_t IntendedOffset(size_t n) const override;
+  long double IntendedArrivals(uint64_t offset_ns) const override;
 
   double rate_per_second() const { return rate_; }
   uint64_t duration_ns() const { return duration_ns_; }
@@ -66,6 +71,7 @@ class RampSchedule final : public Schedule {
 
   size_t size() const override { return size_; }
   uint64_t IntendedOffset(size_t n) const override;
+  long double IntendedArrivals(uint64_t offset_ns) const override;
 
  private:
   // A stage prepared for solving: where it starts, in time and in requests.
@@ -95,8 +101,12 @@ class PoissonSchedule final : public Schedule {
 
   size_t size() const override { return offsets_.size(); }
   uint64_t IntendedOffset(size_t n) const override { return offsets_[n]; }
+  // The mean rate's integral: the arrivals are random, the rate asked for is not.
+  long double IntendedArrivals(uint64_t offset_ns) const override;
 
  private:
+  double rate_ = 0;
+  uint64_t duration_ns_ = 0;
   std::vector<uint64_t> offsets_;
 };
 
@@ -109,11 +119,16 @@ class FixedCountSchedule final : public Schedule {
 
   size_t size() const override { return size_; }
   uint64_t IntendedOffset(size_t n) const override { return spacing_.IntendedOffset(n); }
+  long double IntendedArrivals(uint64_t offset_ns) const override;
 
  private:
   ConstantRateSchedule spacing_;
   size_t size_ = 0;
 };
+
+// The rate the schedule intends over (from_ns, to_ns], in requests per second (0 for an empty
+// interval): the progress line's target. The growth of IntendedArrivals over the interval.
+double IntendedRate(const Schedule& schedule, uint64_t from_ns, uint64_t to_ns);
 
 // The schedule for a scenario's [load] (after command-line overrides). `seed` is the scenario seed;
 // Poisson arrivals draw from a stream derived from it, separate from the other uses of the seed.

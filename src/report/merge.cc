@@ -316,6 +316,7 @@ Result<RunReport> MergeReports(const std::vector<RunReport>& reports,
       }
     }
     auto& l = m.load;
+    l.planned += r.load.planned;
     l.sent += r.load.sent;
     l.warmup += r.load.warmup;
     l.ok += r.load.ok;

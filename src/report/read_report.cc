@@ -537,6 +537,8 @@ RunReport Report(const Json& j) {
   r.target_rate = Number(load, "target_rate", "load");
   r.target_duration_ns = U64(load, "target_duration_ns", "load");
   auto& l = r.load;
+  // Absent in reports written before the planned count was kept.
+  if (Optional(load, "planned")) l.planned = U64(load, "planned", "load");
   l.sent = U64(load, "sent", "load");
   l.warmup = U64(load, "warmup", "load");
   l.ok = U64(load, "ok", "load");

@@ -335,6 +335,7 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
                {"model", r.load_model},
                {"target_rate", r.target_rate},
                {"target_duration_ns", r.target_duration_ns},
+               {"planned", l.planned},
                {"sent", l.sent},
                {"warmup", l.warmup},
                {"ok", l.ok},

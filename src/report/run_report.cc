@@ -216,7 +216,37 @@ std::string VerificationTime(const VerificationSummary& v) {
   return "alongside the load, then " + FormatDuration(v.after_load_ns);
 }
 
+namespace {
+
+// How much of the plan an interrupted load ran: the requests of the open loop's schedule, else
+// (the closed loop plans a duration; older reports have no count) the time.
+std::string PlanRan(const RunReport& report) {
+  const DriverResult& load = report.load;
+  if (load.planned > 0) {
+    return fmt::format("{} of {} planned requests sent", load.sent, load.planned);
+  }
+  if (report.target_duration_ns == 0) return fmt::format("{} requests sent", load.sent);
+  return fmt::format("{} requests sent in {} of {} planned", load.sent,
+                     FormatDuration(load.elapsed_ns), FormatDuration(report.target_duration_ns));
+}
+
+void JudgeRun(RunReport& report);
+
+}  // namespace
+
 void Judge(RunReport& report) {
+  JudgeRun(report);
+  // "PASS: ..." -> "PASS (interrupted): ...; 2 of 120 planned requests sent".
+  if (!report.load.interrupted) return;
+  const size_t colon = report.verdict.find(':');
+  if (colon == std::string::npos) return;
+  report.verdict.insert(colon, " (interrupted)");
+  report.verdict += "; " + PlanRan(report);
+}
+
+namespace {
+
+void JudgeRun(RunReport& report) {
   report.checks.clear();
   const auto& load = report.load;
 
@@ -353,5 +383,7 @@ void Judge(RunReport& report) {
   // A merged report whose runs were not all verified must not read as if every request was.
   report.verdict += UnverifiedNote(report);
 }
+
+}  // namespace
 
 }  // namespace tracerig

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <regex>
 
 namespace tracerig {
 namespace {
@@ -270,7 +271,8 @@ TEST(BackendPlanTest, ErrorsNameTheValue) {
        "or tempo://HOST:PORT"},
       {std::nullopt, std::string("otlp-http://c:4318"), {},
        "--export is set but no query backend: the verifier must read the spans back (set "
-       "--backend jaeger://HOST:PORT, zipkin://, tempo:// or jaeger-v3://, or [backend] query)"},
+       "--backend to jaeger://, jaeger-v3://, zipkin://, tempo://, tracerig:// with HOST:PORT, "
+       "+https for TLS, or [backend] query)"},
       {std::string("jaeger://q:16686"), std::nullopt, {{"OTEL_EXPORTER_OTLP_PROTOCOL", "thrift"}},
        "OTEL_EXPORTER_OTLP_PROTOCOL=\"thrift\" is not one of grpc, http/protobuf, http/json"},
   };
@@ -314,6 +316,37 @@ TEST(BackendPlanTest, ExportWithoutQueryWhenNothingIsVerified) {
   auto embedded = PlanBackend({}, std::nullopt, std::nullopt, Env({}), false);
   ASSERT_TRUE(embedded);
   EXPECT_TRUE(embedded->embedded);
+}
+
+// The lists --help and messages give are the schemes the parser accepts, all of them.
+TEST(BackendPlanTest, SchemeListsAreWhatPlanBackendAccepts) {
+  EXPECT_EQ(ExportSchemeList(),
+            "otlp-http:// (or http://), otlp-http-json://, otlp-grpc://, zipkin://; for TLS "
+            "otlp-https:// (or https://), otlp-https-json://, otlp-grpcs://, zipkin+https://");
+  EXPECT_EQ(QuerySchemeList(), "jaeger://, jaeger-v3://, zipkin://, tempo://, tracerig://");
+  EXPECT_EQ(ExportProtocolList(), "otlp-http, otlp-http-json, otlp-grpc, zipkin");
+  const std::regex scheme(R"([a-z0-9+-]+://)");
+  const std::string exports = ExportSchemeList();
+  for (auto it = std::sregex_iterator(exports.begin(), exports.end(), scheme);
+       it != std::sregex_iterator(); ++it) {
+    auto plan = PlanBackend({}, std::string("jaeger://q:16686"), it->str() + "c:1234", Env({}));
+    ASSERT_TRUE(static_cast<bool>(plan)) << it->str() << ": " << plan.error().message;
+    EXPECT_EQ(plan->export_tls, exports.find(it->str()) > exports.find("for TLS")) << it->str();
+  }
+  const std::string queries = QuerySchemeList();
+  for (auto it = std::sregex_iterator(queries.begin(), queries.end(), scheme);
+       it != std::sregex_iterator(); ++it) {
+    const std::string name = it->str().substr(0, it->str().size() - 3);
+    for (const std::string& url : {name + "://q:1", name + "+https://q:1"}) {
+      auto plan = PlanBackend({}, url, std::nullopt, Env({}));
+      ASSERT_TRUE(static_cast<bool>(plan)) << url << ": " << plan.error().message;
+      EXPECT_EQ(plan->query_tls, url.find("+https") != std::string::npos) << url;
+    }
+  }
+  for (const char* protocol : {"otlp-http", "otlp-http-json", "otlp-grpc", "zipkin"}) {
+    EXPECT_TRUE(static_cast<bool>(ParseExportProtocol(protocol))) << protocol;
+    EXPECT_NE(ExportProtocolList().find(protocol), std::string::npos) << protocol;
+  }
 }
 
 }  // namespace

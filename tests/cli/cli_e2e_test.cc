@@ -319,6 +319,44 @@ TEST_F(CliE2eTest, CtrlCStopsLoadAndStillVerifiesWhatWasSent) {
   EXPECT_EQ(report["verification"]["complete"], report["verification"]["checked"]);
 }
 
+// Ctrl-C after the first progress line: the exit code follows the contract (0: what was sent
+// verified), and the verdict says the run was interrupted and how much of its plan of 120 requests
+// ran, on the terminal and in every report format.
+TEST_F(CliE2eTest, CtrlCVerdictSaysInterruptedAndHowMuchOfThePlanRan) {
+  bool sent = false;
+  auto r = RunTracerig({"run", "scenarios/quickstart.toml", "--duration", "60s", "--rate", "2",
+                        "--report", "json,junit,markdown,html", "--report-dir", dir_.string()},
+                       [&](pid_t pid, const std::string& output) {
+                         if (!sent && output.find("  sent ") != std::string::npos) {
+                           kill(pid, SIGINT);
+                           sent = true;
+                         }
+                       });
+  ASSERT_TRUE(sent) << r.output;
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto report = ReadReport();
+  ASSERT_TRUE(report["load"]["interrupted"].get<bool>());
+  EXPECT_EQ(report["load"]["planned"], 120);
+  const int n = report["load"]["sent"].get<int>();
+  ASSERT_GT(n, 0);
+  ASSERT_LT(n, 120);
+  const std::string sent_count = std::to_string(n);
+  const std::string verdict = "PASS (interrupted): " + sent_count + " of " + sent_count +
+                              " traces complete; " + sent_count + " of 120 planned requests sent";
+  EXPECT_NE(r.output.find(verdict), std::string::npos) << r.output;
+  EXPECT_EQ(report["verdict"]["summary"], verdict);
+  EXPECT_EQ(report["verdict"]["exit_code"], 0);
+  for (const char* file : {"report.xml", "report.md", "report.html"}) {
+    std::string text;
+    for (const auto& entry : fs::recursive_directory_iterator(dir_)) {
+      if (entry.path().filename() != file) continue;
+      std::ifstream in(entry.path());
+      text.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    EXPECT_NE(text.find(verdict), std::string::npos) << file << ":\n" << text.substr(0, 2000);
+  }
+}
+
 TEST_F(CliE2eTest, CountModelSendsExactlyThatManyAndLeavesWarmupOutOfLatency) {
   fs::path scenario = dir_ / "count.toml";
   std::ofstream(scenario) << R"([scenario]

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -342,6 +343,68 @@ TEST(MakeScheduleTest, InvalidLoadsAreErrors) {
     ASSERT_FALSE(s.ok()) << r.name;
     EXPECT_EQ(s.error().message, r.error) << r.name;
   }
+}
+
+// The progress line's target over an interval (from, to] of a run, as a driver's clock reports
+// it: what the schedule intended over that interval, whatever the phase of the ticks against the
+// arrivals. A request at offset 0 is not a burst above the rate.
+TEST(IntendedRateTest, IsTheScheduledRateOverTheInterval) {
+  struct Row {
+    std::string name;
+    std::function<std::unique_ptr<Schedule>()> make;
+    uint64_t from_ns;
+    uint64_t to_ns;
+    double want;
+  };
+  const auto constant = [](double rate, uint64_t duration_ns) {
+    return [=] { return std::make_unique<ConstantRateSchedule>(rate, duration_ns); };
+  };
+  const auto ramp_up_then_hold = [] {
+    return std::make_unique<RampSchedule>(
+        0, std::vector<RampSchedule::Stage>{{10 * kSecond, 100}, {10 * kSecond, 100}});
+  };
+  const auto idle_then_ramp = [] {
+    return std::make_unique<RampSchedule>(
+        0, std::vector<RampSchedule::Stage>{{2 * kSecond, 0}, {2 * kSecond, 40}});
+  };
+  const auto poisson = [] { return std::make_unique<PoissonSchedule>(30, 10 * kSecond, 7); };
+  const auto count = [] { return std::make_unique<FixedCountSchedule>(40, 40); };
+  const std::vector<Row> rows = {
+      {"constant 40/s, first tick at 0.3s", constant(40, 10 * kSecond), 0, 300 * kMs, 40},
+      {"constant 50/s, first tick at 0.3077s", constant(50, 10 * kSecond), 0, 307'700'000, 50},
+      {"constant 50/s, second tick", constant(50, 10 * kSecond), 250 * kMs, 500 * kMs, 50},
+      {"constant 3/s, tick shorter than a gap", constant(3, 10 * kSecond), 0, 250 * kMs, 3},
+      {"constant 40/s, tick across the end", constant(40, 3 * kSecond), 2900 * kMs, 3100 * kMs,
+       20},
+      {"constant, after the end", constant(40, 3 * kSecond), 4 * kSecond, 5 * kSecond, 0},
+      {"ramp stage, first second", ramp_up_then_hold, 0, kSecond, 5},
+      {"ramp stage, across into the hold", ramp_up_then_hold, 9 * kSecond, 11 * kSecond, 97.5},
+      {"ramp hold", ramp_up_then_hold, 12 * kSecond, 13 * kSecond, 100},
+      {"ramp, across the end", ramp_up_then_hold, 19'500 * kMs, 20'500 * kMs, 50},
+      {"ramp, idle stage", idle_then_ramp, 0, kSecond, 0},
+      {"ramp after an idle stage, first second", idle_then_ramp, 2 * kSecond, 3 * kSecond, 10},
+      {"ramp after an idle stage, second second", idle_then_ramp, 3 * kSecond, 4 * kSecond, 30},
+      {"poisson, first tick", poisson, 0, 300 * kMs, 30},
+      {"poisson, later tick", poisson, 5 * kSecond, 5250 * kMs, 30},
+      {"count 40 at 40/s, first tick", count, 0, 300 * kMs, 40},
+      {"count 40 at 40/s, across the last request", count, 900 * kMs, 1100 * kMs, 20},
+      {"count, after the last request", count, 1500 * kMs, 2 * kSecond, 0},
+      {"empty interval", constant(40, 3 * kSecond), kSecond, kSecond, 0},
+  };
+  for (const Row& row : rows) {
+    const std::unique_ptr<Schedule> schedule = row.make();
+    EXPECT_NEAR(IntendedRate(*schedule, row.from_ns, row.to_ns), row.want, 1e-6) << row.name;
+  }
+}
+
+// Over ticks of any length, the targets add up to the schedule's size.
+TEST(IntendedRateTest, TargetsAddUpToThePlan) {
+  const ConstantRateSchedule schedule(40, 3 * kSecond);
+  double planned = 0;
+  for (uint64_t t = 0; t < 4 * kSecond; t += 300 * kMs) {
+    planned += IntendedRate(schedule, t, t + 300 * kMs) * 0.3;
+  }
+  EXPECT_NEAR(planned, 120, 1e-6);
 }
 
 }  // namespace

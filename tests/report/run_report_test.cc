@@ -29,6 +29,47 @@ TEST(JudgeTest, AllCompletePasses) {
   EXPECT_EQ(r.verdict, "PASS: 100 of 100 traces complete");
 }
 
+// An interrupted run says so in its verdict, and how much of the plan it sent; the exit code
+// stays the documented one (what was verified decides it).
+TEST(JudgeTest, InterruptedRunSaysSoAndHowMuchOfThePlanRan) {
+  auto r = Verified(2, 2, 0);
+  r.load.interrupted = true;
+  r.load.planned = 120;
+  Judge(r);
+  EXPECT_EQ(r.exit_code, kExitPass);
+  EXPECT_EQ(r.verdict,
+            "PASS (interrupted): 2 of 2 traces complete; 2 of 120 planned requests sent");
+
+  auto failed = Verified(10, 0, 10);
+  failed.load.interrupted = true;
+  failed.load.planned = 300;
+  Judge(failed);
+  EXPECT_EQ(failed.exit_code, kExitConformanceFailure);
+  EXPECT_EQ(failed.verdict,
+            "FAIL (interrupted): 2 checks failed; completeness: 0.0000 of traces complete (0 of "
+            "10), expected at least 1; 10 of 300 planned requests sent");
+
+  RunReport nothing;
+  nothing.load.interrupted = true;
+  nothing.load.planned = 120;
+  Judge(nothing);
+  EXPECT_EQ(nothing.exit_code, kExitInterrupted);
+  EXPECT_EQ(nothing.verdict, "DONE (interrupted): nothing to verify; 0 of 120 planned requests sent");
+}
+
+// The closed loop plans a duration, not a count: the verdict gives the time that ran.
+TEST(JudgeTest, InterruptedClosedLoopGivesTheTimeThatRan) {
+  auto r = Verified(5, 5, 0);
+  r.load.interrupted = true;
+  r.load.closed_loop = true;
+  r.load.elapsed_ns = 1'500'000'000;
+  r.target_duration_ns = 30'000'000'000;
+  Judge(r);
+  EXPECT_EQ(r.exit_code, kExitPass);
+  EXPECT_EQ(r.verdict,
+            "PASS (interrupted): 5 of 5 traces complete; 5 requests sent in 1.5s of 30s planned");
+}
+
 TEST(JudgeTest, BrokenPropagationFailsAndNamesTheEdge) {
   auto r = Verified(10, 0, 10);
   Judge(r);
