@@ -14,7 +14,6 @@
 #include "cli/listen.h"
 #include "cli/rig.h"
 #include "net/address.h"
-#include "net/resolve.h"
 #include "report/run_report.h"
 #include "topology/conformance_service.h"
 
