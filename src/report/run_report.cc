@@ -182,7 +182,17 @@ std::string VerificationTime(const VerificationSummary& v) {
   return "alongside the load, then " + FormatDuration(v.after_load_ns);
 }
 
-void Judge(RunReport& report) {
+std::string DescribeExportFailures(const ExportFigures& e) {
+  std::vector<std::string> parts;
+  for (const ExportFailure& f : e.failures) {
+    parts.push_back(fmt::format("{} {}", f.spans, f.first_error));
+  }
+  return fmt::format("{}", fmt::join(parts, "; "));
+}
+
+namespace {
+
+void JudgeChecks(RunReport& report) {
   report.checks.clear();
   const auto& load = report.load;
 
@@ -219,7 +229,9 @@ void Judge(RunReport& report) {
   const bool backend_samples =
       std::any_of(v.sampling_expectations.begin(), v.sampling_expectations.end(),
                   [](const SamplingExpectationVerdict& e) { return e.trace_level; });
-  const size_t judged = backend_samples ? v.checked - v.missing : v.checked;
+  // Traces tracerig failed to export say nothing about the backend.
+  const size_t judged =
+      (backend_samples ? v.checked - v.missing : v.checked) - v.not_exported;
   const double completeness =
       judged == 0 ? 1.0 : static_cast<double>(v.complete) / static_cast<double>(judged);
   CheckResult complete{
@@ -242,6 +254,9 @@ void Judge(RunReport& report) {
                                    report.exporter.exported, report.exporter.dropped_queue_full,
                                    report.exporter.dropped_failed),
                        true};
+  if (!report.exporter.failures.empty()) {
+    exported.message += ": " + DescribeExportFailures(report.exporter);
+  }
   report.checks = {complete, broken, exported};
   // Structure of the traces that arrived: one check when clean, one failing check per kind.
   if (v.violation_counts.empty()) {
@@ -316,6 +331,24 @@ void Judge(RunReport& report) {
     report.exit_code = kExitConformanceFailure;
     report.verdict = fmt::format("FAIL: {} check{} failed; {}", failed, failed == 1 ? "" : "s", first);
   }
+}
+
+}  // namespace
+
+void Judge(RunReport& report) {
+  JudgeChecks(report);
+  const ExportFigures& e = report.exporter;
+  // An earlier infrastructure error or an interrupt says more; otherwise the checks judged a
+  // backend that did not get the whole load.
+  if (e.dropped_failed == 0 || report.exit_code == kExitInfrastructure ||
+      report.exit_code == kExitInterrupted) {
+    return;
+  }
+  report.exit_code = kExitInfrastructure;
+  report.verdict = fmt::format("ERROR: the exporter could not deliver {} of {} spans to {}: {}",
+                               e.dropped_failed, e.submitted,
+                               e.endpoint.empty() ? "the backend" : e.endpoint,
+                               DescribeExportFailures(e));
 }
 
 }  // namespace tracerig

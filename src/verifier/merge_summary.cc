@@ -138,6 +138,7 @@ Result<VerificationSummary> Merge(const Scenario& scenario, std::vector<PartialS
     summary.incomplete += c.incomplete;
     summary.broken += c.broken;
     summary.missing += c.missing;
+    summary.not_exported += c.not_exported;
     summary.polls += c.polls;
     summary.backend_requests += c.backend_requests;
     summary.deadline_hit = summary.deadline_hit || c.deadline_hit;

@@ -125,6 +125,15 @@ class FirstVerdicts {
     if (kept_.size() > limit) kept_.pop_back();
   }
   const std::vector<TraceVerdict>& kept() const { return kept_; }
+  // Takes out the kept verdict of `sequence`, if there is one.
+  std::optional<TraceVerdict> Remove(uint64_t sequence) {
+    auto it = std::find_if(kept_.begin(), kept_.end(),
+                           [&](const TraceVerdict& v) { return v.sequence == sequence; });
+    if (it == kept_.end()) return std::nullopt;
+    TraceVerdict v = std::move(*it);
+    kept_.erase(it);
+    return v;
+  }
 
  private:
   std::vector<TraceVerdict> kept_;  // by sequence
@@ -281,9 +290,21 @@ class TraceTally {
   void Add(const TraceState& s, const PreparedTree& prepared, const TraceVerdict& verdict,
            const std::vector<Span>& spans, const std::vector<Span>& fragments);
 
+  // Moves the missing and incomplete traces that VerifyOptions::export_loss names to
+  // not_exported, examples included. Once, after every trace is classified.
+  void ReclassifyNotExported();
+
   PartialSummary& partial() { return result_; }
 
  private:
+  // A missing or incomplete trace, kept (only with export_loss) until ReclassifyNotExported.
+  struct LossCandidate {
+    TraceId trace_id;
+    uint64_t sequence = 0;
+    uint64_t request_id = 0;
+    TraceStatus status = TraceStatus::kMissing;
+  };
+
   void Record(const TraceVerdict& verdict);
   void RecordAnalytics(const TraceState& s, const LedgerEntry& entry, const PreparedTree& prepared,
                        const TraceVerdict& verdict, const std::vector<Span>& spans,
@@ -305,6 +326,7 @@ class TraceTally {
   std::vector<TreeSlots> slots_;  // per load entry, for shared trees
   std::vector<char> found_;       // per expected span, reused between traces
   std::vector<char> decided_;     // per visit opener, reused between traces
+  std::vector<LossCandidate> loss_candidates_;
 };
 
 // ---- Polling (trace_poller.cc) ----
