@@ -141,7 +141,8 @@ constexpr const char* kRunDescription =
     "saturation.json; see docs/SATURATION.md. Exit 0 when a rate passed, 1 when none did, 3\n"
     "when the backend could not be queried.\n\n"
     "Exit codes: 0 pass · 1 conformance failures · 2 usage or scenario error ·\n"
-    "3 backend unreachable or infrastructure failure · 130 interrupted before anything was verified.";
+    "3 backend unreachable, spans the exporter could not deliver, or another infrastructure\n"
+    "failure · 130 interrupted before anything was verified.";
 
 // One run of the scenario, its flags parsed.
 CommandOutcome RunScenario(const ParsedFlags& flags) {

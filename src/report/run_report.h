@@ -41,8 +41,8 @@ struct ExportFigures {
   uint64_t retries = 0;
   uint64_t batches = 0;
   bool flushed = true;  // the final flush finished within its timeout
-  std::string endpoint;  // where spans went: "otlp-http://127.0.0.1:4318/v1/traces"
-  std::vector<ExportFailure> failures;  // reasons with spans only; they sum to dropped_failed
+  std::string endpoint = {};  // where spans went: "otlp-http://127.0.0.1:4318/v1/traces"
+  std::vector<ExportFailure> failures = {};  // reasons with spans only; sum to dropped_failed
   uint64_t lost_traces = 0;             // distinct traces with a dropped span (queue full or failed)
   uint64_t lost_untracked_spans = 0;    // dropped spans of traces beyond the exporter's bound
 };
