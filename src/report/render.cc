@@ -214,8 +214,8 @@ std::string RenderTerminalSummary(const RunReport& r) {
   }
   if (r.verification) {
     const auto& v = *r.verification;
-    line(fmt::format("traces checked: {} · complete {} · incomplete {} · broken {} · missing {}{} ({} "
-                     "backend queries {})",
+    line(fmt::format("traces checked: {} · complete {} · incomplete {} · broken {} · missing {}{} "
+                     "({} backend queries {})",
                      v.checked, v.complete, v.incomplete, v.broken, v.missing,
                      v.not_exported ? fmt::format(" · not exported {}", v.not_exported) : "",
                      v.backend_requests, VerificationTime(v)));

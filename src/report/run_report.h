@@ -43,8 +43,8 @@ struct ExportFigures {
   bool flushed = true;  // the final flush finished within its timeout
   std::string endpoint = {};  // where spans went: "otlp-http://127.0.0.1:4318/v1/traces"
   std::vector<ExportFailure> failures = {};  // reasons with spans only; sum to dropped_failed
-  uint64_t lost_traces = 0;             // distinct traces with a dropped span (queue full or failed)
-  uint64_t lost_untracked_spans = 0;    // dropped spans of traces beyond the exporter's bound
+  uint64_t lost_traces = 0;           // distinct traces with a dropped span (queue full or failed)
+  uint64_t lost_untracked_spans = 0;  // dropped spans of traces beyond the exporter's bound
 };
 
 // "400 after 5 retries: cannot connect to 127.0.0.1:1: Connection refused; 3 refused for good:
