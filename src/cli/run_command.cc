@@ -59,6 +59,49 @@ IngestFigures IngestDuringLoad(const ExporterStats& exporter, std::chrono::nanos
   return f;
 }
 
+// Where spans are exported, for messages: "otlp-http://127.0.0.1:4318/v1/traces".
+std::string ExportUrl(const BackendPlan& plan) {
+  const Endpoint& e = plan.export_target;
+  return fmt::format("{}://{}:{}{}{}", ExportProtocolName(plan.protocol), e.host, e.port, e.path,
+                     plan.export_tls ? " (TLS)" : "");
+}
+
+ExportFigures ExportFiguresOf(const ExporterStats& ex, bool flushed, const std::string& endpoint) {
+  ExportFigures f;
+  f.submitted = ex.submitted;
+  f.exported = ex.exported;
+  f.dropped_queue_full = ex.dropped_queue_full;
+  f.dropped_failed = ex.dropped_failed;
+  f.rejected = ex.rejected;
+  f.retries = ex.retries;
+  f.batches = ex.batches;
+  f.flushed = flushed;
+  f.endpoint = endpoint;
+  auto add = [&f](const char* reason, uint64_t spans, const std::string& first_error) {
+    if (spans > 0) f.failures.push_back({reason, spans, first_error});
+  };
+  add("permanent", ex.dropped_permanent, ex.first_permanent_error);
+  add("retries-exhausted", ex.dropped_retries_exhausted, ex.first_retries_exhausted_error);
+  add("shutdown", ex.dropped_shutdown, ex.first_shutdown_error);
+  f.lost_traces = ex.lost_traces;
+  f.lost_untracked_spans = ex.lost_untracked_spans;
+  return f;
+}
+
+// Why the exporter lost spans of a trace, for VerifyOptions::export_loss ("" when it did not).
+std::string ExportLossOf(const BatchingExporter& exporter, const std::string& endpoint,
+                         const TraceId& trace) {
+  const TraceLoss loss = exporter.LossOf(trace);
+  std::vector<std::string> why;
+  if (loss.export_failed) {
+    why.push_back(fmt::format("export to {} failed: {}", endpoint,
+                              DescribeExportFailures(
+                                  ExportFiguresOf(exporter.stats(), true, endpoint))));
+  }
+  if (loss.queue_full) why.push_back("the exporter's queue was full");
+  return fmt::format("{}", fmt::join(why, "; "));
+}
+
 std::vector<FlagSpec> RunFlags() {
   std::vector<FlagSpec> specs = kLoadFlags;
   specs.insert(specs.end(),
@@ -99,7 +142,8 @@ constexpr const char* kRunDescription =
     "saturation.json; see docs/SATURATION.md. Exit 0 when a rate passed, 1 when none did, 3\n"
     "when the backend could not be queried.\n\n"
     "Exit codes: 0 pass · 1 conformance failures · 2 usage or scenario error ·\n"
-    "3 backend unreachable or infrastructure failure · 130 interrupted before anything was verified.";
+    "3 backend unreachable, spans the exporter could not deliver, or another infrastructure\n"
+    "failure · 130 interrupted before anything was verified.";
 
 // One run of the scenario, its flags parsed.
 CommandOutcome RunScenario(const ParsedFlags& flags) {
@@ -131,7 +175,7 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
   }
   auto parsed_verify_options = ParseRunVerifyOptions(flags);
   if (!parsed_verify_options) return UsageError(parsed_verify_options.error());
-  const VerifyOptions verify_options = std::move(*parsed_verify_options);
+  VerifyOptions verify_options = std::move(*parsed_verify_options);
   auto service_threads = ParseServiceThreads(flags);
   if (!service_threads) return UsageError(service_threads.error());
   const size_t threads = *service_threads;
@@ -162,6 +206,10 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
   BatchingExporter& exporter = *rig->exporter;
   TopologyRuntime& topology = *rig->topology;
   report.backend = backend.plan.Describe();
+  const std::string export_url = ExportUrl(backend.plan);
+  verify_options.export_loss = [&exporter, &export_url](const TraceId& trace) {
+    return ExportLossOf(exporter, export_url, trace);
+  };
   report.services = topology.services();
 
   std::vector<tcp::endpoint> entry_endpoints;
@@ -251,8 +299,7 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
   report.topology = topology.stats();
   flushed = exporter.Flush(std::chrono::seconds(30)) && flushed;
   auto ex = exporter.stats();
-  report.exporter = ExportFigures{ex.submitted, ex.exported, ex.dropped_queue_full,
-                                  ex.dropped_failed, ex.rejected, ex.retries, ex.batches, flushed};
+  report.exporter = ExportFiguresOf(ex, flushed, export_url);
   exporter.Shutdown(std::chrono::seconds(5));
   if (backend.embedded) backend.embedded->Stop();
 

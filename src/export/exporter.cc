@@ -67,6 +67,7 @@ void BatchingExporter::Submit(Span span) {
     ++stats_.submitted;
     if (stopping_ || held_ >= options_.max_queue_spans) {
       ++stats_.dropped_queue_full;
+      RememberLoss(span.trace_id, /*queue_full=*/true);
       return;
     }
     queue_.push_back(std::move(span));
@@ -111,6 +112,51 @@ void BatchingExporter::Shutdown(std::chrono::milliseconds timeout) {
 ExporterStats BatchingExporter::stats() const {
   std::lock_guard lock(mu_);
   return stats_;
+}
+
+TraceLoss BatchingExporter::LossOf(const TraceId& trace) const {
+  std::lock_guard lock(mu_);
+  auto it = lost_.find(trace);
+  return it == lost_.end() ? TraceLoss{} : it->second;
+}
+
+void BatchingExporter::RememberLoss(const TraceId& trace, bool queue_full) {
+  auto it = lost_.find(trace);
+  if (it == lost_.end()) {
+    if (lost_.size() >= options_.max_lost_traces) {
+      ++stats_.lost_untracked_spans;
+      return;
+    }
+    it = lost_.emplace(trace, TraceLoss{}).first;
+    stats_.lost_traces = lost_.size();
+  }
+  (queue_full ? it->second.queue_full : it->second.export_failed) = true;
+}
+
+void BatchingExporter::CountDrop(const std::vector<Span>& spans, DropReason why,
+                                 const std::string& first) {
+  const uint64_t failed = spans.size();
+  if (failed == 0 || why == DropReason::kNone) return;
+  stats_.dropped_failed += failed;
+  std::string* first_error = &stats_.first_shutdown_error;
+  switch (why) {
+    case DropReason::kNone:
+      break;
+    case DropReason::kPermanent:
+      stats_.dropped_permanent += failed;
+      first_error = &stats_.first_permanent_error;
+      break;
+    case DropReason::kRetriesExhausted:
+      stats_.dropped_retries_exhausted += failed;
+      first_error = &stats_.first_retries_exhausted_error;
+      break;
+    case DropReason::kShutdown:
+      stats_.dropped_shutdown += failed;
+      first_error = &stats_.first_shutdown_error;
+      break;
+  }
+  if (first_error->empty()) *first_error = first;
+  for (const Span& span : spans) RememberLoss(span.trace_id, /*queue_full=*/false);
 }
 
 void BatchingExporter::Run() {
@@ -188,8 +234,9 @@ void BatchingExporter::Run() {
   // Shutdown ran out of time (or everything is sent): whatever is left is abandoned.
   const size_t abandoned = queue_.size() + pending.size();
   if (abandoned > 0) {
-    stats_.dropped_failed += abandoned;
-    stats_.dropped_shutdown += abandoned;
+    const std::string first = "abandoned at shutdown, never sent";
+    CountDrop(queue_, DropReason::kShutdown, first);
+    CountDrop(pending, DropReason::kShutdown, first);
     stats_.last_error = fmt::format("{} spans abandoned at shutdown", abandoned);
     held_ -= abandoned;
     queue_.clear();
@@ -215,19 +262,23 @@ void BatchingExporter::SendBatch(std::vector<Span>& batch) {
       if (rejected > 0) {
         error = fmt::format("backend rejected {} of {} spans: {}", rejected, n, result.reason);
       }
-      Finish(n, n - rejected, rejected, 0, DropReason::kNone, error);
+      Finish(batch, n - rejected, rejected, 0, DropReason::kNone, error, "");
       return;
     }
     std::optional<std::string> give_up;
+    std::string first;  // worded to follow a span count (ExporterStats::first_*_error)
     DropReason why = DropReason::kNone;
     if (result.kind == SendResult::Kind::kPermanent) {
       give_up = fmt::format("permanent failure: {}", result.reason);
+      first = fmt::format("refused for good: {}", result.reason);
       why = DropReason::kPermanent;
     } else if (retry >= options_.max_retries) {
       give_up = fmt::format("gave up after {} retries: {}", retry, result.reason);
+      first = fmt::format("after {} retries: {}", retry, result.reason);
       why = DropReason::kRetriesExhausted;
     } else if (abort_) {
       give_up = fmt::format("shutdown before retrying: {}", result.reason);
+      first = fmt::format("abandoned at shutdown before retrying: {}", result.reason);
       why = DropReason::kShutdown;
     }
     if (!give_up) {
@@ -236,11 +287,12 @@ void BatchingExporter::SendBatch(std::vector<Span>& batch) {
           result.retry_after_ms > 0 ? result.retry_after_ms : BackoffMs(retry);
       if (!waiter_->Wait(std::chrono::milliseconds(delay_ms))) {
         give_up = fmt::format("shutdown during retry backoff: {}", result.reason);
+        first = fmt::format("abandoned at shutdown during retry backoff: {}", result.reason);
         why = DropReason::kShutdown;
       }
     }
     if (give_up) {
-      Finish(n, 0, 0, n, why, give_up);
+      Finish(batch, 0, 0, n, why, give_up, first);
       return;
     }
     std::lock_guard lock(mu_);
@@ -260,27 +312,15 @@ uint64_t BatchingExporter::BackoffMs(int retry) {
   return std::min(base, half + jitter);
 }
 
-void BatchingExporter::Finish(size_t n, uint64_t exported, uint64_t rejected, uint64_t failed,
-                              DropReason why, const std::optional<std::string>& error) {
+void BatchingExporter::Finish(const std::vector<Span>& batch, uint64_t exported,
+                              uint64_t rejected, uint64_t failed, DropReason why,
+                              const std::optional<std::string>& error, const std::string& first) {
   std::lock_guard lock(mu_);
   stats_.exported += exported;
   stats_.rejected += rejected;
-  stats_.dropped_failed += failed;
-  switch (why) {
-    case DropReason::kNone:
-      break;
-    case DropReason::kPermanent:
-      stats_.dropped_permanent += failed;
-      break;
-    case DropReason::kRetriesExhausted:
-      stats_.dropped_retries_exhausted += failed;
-      break;
-    case DropReason::kShutdown:
-      stats_.dropped_shutdown += failed;
-      break;
-  }
+  if (failed > 0) CountDrop(batch, why, first);  // a batch fails whole
   if (error) stats_.last_error = *error;
-  held_ -= n;
+  held_ -= batch.size();
 }
 
 }  // namespace tracerig

@@ -14,8 +14,10 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
+#include "core/ids.h"
 #include "core/rng.h"
 #include "core/span.h"
 #include "core/span_sink.h"
@@ -67,6 +69,8 @@ struct ExporterOptions {
   int max_retries = 5;                // retries after the first attempt
   uint64_t initial_backoff_ms = 100;
   uint64_t max_backoff_ms = 5000;
+  // Distinct traces whose dropped spans are remembered (LossOf); drops beyond are only counted.
+  size_t max_lost_traces = 100000;
 };
 
 // Every submitted span ends in exactly one counter once the exporter is shut down:
@@ -84,6 +88,21 @@ struct ExporterStats {
   uint64_t retries = 0;         // send attempts after the first, over all batches
   uint64_t batches = 0;         // batches formed (each counted once, however often retried)
   std::string last_error;       // reason of the latest failed or partial send, for reports
+  // The first failure of each drop reason, worded to follow its span count ("400 after 5
+  // retries: cannot connect to 127.0.0.1:1: Connection refused"); empty while its count is 0.
+  // The first is kept because later ones are mostly consequences of it.
+  std::string first_permanent_error;          // "refused for good: HTTP 400: ..."
+  std::string first_retries_exhausted_error;  // "after 5 retries: ..."
+  std::string first_shutdown_error;           // "abandoned at shutdown: ..."
+  uint64_t lost_traces = 0;           // distinct traces with a dropped span that LossOf knows
+  uint64_t lost_untracked_spans = 0;  // dropped spans of traces beyond max_lost_traces
+};
+
+// Why spans of one trace never reached the backend (LossOf).
+struct TraceLoss {
+  bool queue_full = false;     // some were dropped because the queue was full
+  bool export_failed = false;  // some were dropped by a failed export (dropped_failed)
+  bool any() const { return queue_full || export_failed; }
 };
 
 class BatchingExporter final : public SpanSink {
@@ -105,6 +124,8 @@ class BatchingExporter final : public SpanSink {
   // retry waits and stops the thread. Idempotent.
   void Shutdown(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   ExporterStats stats() const;  // a consistent snapshot
+  // Whether spans of `trace` were dropped (up to max_lost_traces distinct traces). Thread-safe.
+  TraceLoss LossOf(const TraceId& trace) const;
 
  private:
   void Run();
@@ -112,10 +133,15 @@ class BatchingExporter final : public SpanSink {
   void SendBatch(std::vector<Span>& batch);
   uint64_t BackoffMs(int retry);
   enum class DropReason { kNone, kPermanent, kRetriesExhausted, kShutdown };
-  // Adds the outcome of `n` finished spans to stats_ and frees their queue slots; `failed` spans
-  // are counted under `why`. Locks mu_.
-  void Finish(size_t n, uint64_t exported, uint64_t rejected, uint64_t failed, DropReason why,
-              const std::optional<std::string>& error);
+  // Adds the outcome of a finished batch to stats_ and frees its queue slots; `failed` spans (the
+  // whole batch) are counted under `why`, `first` is the reason's wording for first_*_error.
+  // Locks mu_.
+  void Finish(const std::vector<Span>& batch, uint64_t exported, uint64_t rejected,
+              uint64_t failed, DropReason why, const std::optional<std::string>& error,
+              const std::string& first);
+  // Counts `failed` spans under `why` and remembers their traces. mu_ held.
+  void CountDrop(const std::vector<Span>& spans, DropReason why, const std::string& first);
+  void RememberLoss(const TraceId& trace, bool queue_full);  // mu_ held
 
   const std::unique_ptr<BatchSender> sender_;
   const ExporterOptions options_;
@@ -134,6 +160,7 @@ class BatchingExporter final : public SpanSink {
   bool thread_exited_ = false;
   std::atomic<bool> abort_ = false;  // Shutdown's timeout passed: abandon what is left
   ExporterStats stats_;
+  std::unordered_map<TraceId, TraceLoss, TraceIdHash> lost_;  // at most max_lost_traces
 
   std::mutex shutdown_mu_;  // serialises Shutdown callers
   bool joined_ = false;

@@ -181,11 +181,12 @@ TraceId ReadTraceId(const Json& object, std::string_view key, const std::string&
 TraceStatus Status(const Json& object, const std::string& where) {
   const std::string name = String(object, "status", where);
   for (TraceStatus s : {TraceStatus::kComplete, TraceStatus::kIncomplete, TraceStatus::kBroken,
-                        TraceStatus::kMissing}) {
+                        TraceStatus::kMissing, TraceStatus::kNotExported}) {
     if (TraceStatusName(s) == name) return s;
   }
   Fail(where + ".status",
-       "expected \"complete\", \"incomplete\", \"broken\" or \"missing\", found " + Found(name));
+       "expected \"complete\", \"incomplete\", \"broken\", \"missing\" or \"not-exported\", "
+       "found " + Found(name));
 }
 
 SpanKind Kind(const Json& object, const std::string& where) {
@@ -422,6 +423,7 @@ VerificationSummary Verification(const Json& j) {
                                         U64(*store, "evicted_through_unix_nano", at),
                                         U64(*store, "max_spans", at), U64(*store, "max_bytes", at)};
   }
+  if (Optional(j, "not_exported")) v.not_exported = U64(j, "not_exported", w);  // absent before
   v.skipped_unsampled = U64(j, "skipped_unsampled", w);
   const Json& edges = Array(j, "break_edges", w);
   for (size_t i = 0; i < edges.size(); ++i) {
@@ -569,6 +571,21 @@ RunReport Report(const Json& j) {
   r.exporter.retries = U64(ex, "retries", "export");
   r.exporter.batches = U64(ex, "batches", "export");
   r.exporter.flushed = Bool(ex, "flushed", "export");
+  // Absent in reports written before export failures were recorded.
+  if (Optional(ex, "endpoint")) r.exporter.endpoint = String(ex, "endpoint", "export");
+  if (Optional(ex, "failures")) {
+    const Json& failures = Array(ex, "failures", "export");
+    for (size_t i = 0; i < failures.size(); ++i) {
+      const std::string at = Index("export.failures", i);
+      r.exporter.failures.push_back(
+          {OneOf(failures[i], "reason", at, {"permanent", "retries-exhausted", "shutdown"}),
+           U64(failures[i], "spans", at), String(failures[i], "first_error", at)});
+    }
+  }
+  if (Optional(ex, "lost_traces")) r.exporter.lost_traces = U64(ex, "lost_traces", "export");
+  if (Optional(ex, "lost_untracked_spans")) {
+    r.exporter.lost_untracked_spans = U64(ex, "lost_untracked_spans", "export");
+  }
   if (Optional(j, "ingest")) {  // absent in reports written before ingest figures
     const Json& in = Member(j, "ingest", "");
     r.ingest.spans_exported = U64(in, "spans_exported", "ingest");

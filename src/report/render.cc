@@ -160,6 +160,14 @@ nlohmann::ordered_json BackendGraphJson(const BackendGraph& g) {
   return j;
 }
 
+nlohmann::ordered_json ExportFailuresJson(const std::vector<ExportFailure>& failures) {
+  auto j = nlohmann::ordered_json::array();
+  for (const ExportFailure& f : failures) {
+    j.push_back({{"reason", f.reason}, {"spans", f.spans}, {"first_error", f.first_error}});
+  }
+  return j;
+}
+
 }  // namespace
 
 std::string RenderTerminalSummary(const RunReport& r) {
@@ -192,11 +200,13 @@ std::string RenderTerminalSummary(const RunReport& r) {
                      l.unfinished ? fmt::format(" ({} unfinished)", l.unfinished) : ""));
     line(fmt::format("latency (from intended start): {}", Percentiles(l.corrected)));
     line(fmt::format("latency (from actual send):    {}", Percentiles(l.uncorrected)));
+    const std::string export_failures = DescribeExportFailures(r.exporter);
     line(fmt::format(
         "spans: {} recorded by services and {} by the driver; {} exported, {} dropped "
-        "(queue full), {} dropped (export failed){}",
+        "(queue full), {} dropped (export failed){}{}",
         r.topology.spans_recorded, l.sent, r.exporter.exported, r.exporter.dropped_queue_full,
-        r.exporter.dropped_failed, r.exporter.flushed ? "" : ", final flush timed out"));
+        r.exporter.dropped_failed, export_failures.empty() ? "" : ": " + export_failures,
+        r.exporter.flushed ? "" : ", final flush timed out"));
     if (r.ingest.window_ns > 0) {
       std::string backend_says;
       if (r.ingest.backend_spans_accepted) {
@@ -214,10 +224,11 @@ std::string RenderTerminalSummary(const RunReport& r) {
   }
   if (r.verification) {
     const auto& v = *r.verification;
-    line(fmt::format("traces checked: {} · complete {} · incomplete {} · broken {} · missing {}{} "
+    line(fmt::format("traces checked: {} · complete {} · incomplete {} · broken {} · missing {}{}{} "
                      "({} backend queries {})",
                      v.checked, v.complete, v.incomplete, v.broken, v.missing,
                      v.evicted > 0 ? fmt::format(" · evicted by the backend {}", v.evicted) : "",
+                     v.not_exported ? fmt::format(" · not exported {}", v.not_exported) : "",
                      v.backend_requests, VerificationTime(v)));
     if (v.evicted > 0) {
       std::string figures;
@@ -360,7 +371,11 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
                  {"rejected", r.exporter.rejected},
                  {"retries", r.exporter.retries},
                  {"batches", r.exporter.batches},
-                 {"flushed", r.exporter.flushed}};
+                 {"flushed", r.exporter.flushed},
+                 {"endpoint", r.exporter.endpoint},
+                 {"failures", ExportFailuresJson(r.exporter.failures)},
+                 {"lost_traces", r.exporter.lost_traces},
+                 {"lost_untracked_spans", r.exporter.lost_untracked_spans}};
   auto nullable = [](const std::optional<uint64_t>& v) {
     return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
   };
@@ -387,6 +402,7 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
                          {"broken", v.broken},
                          {"missing", v.missing},
                          {"evicted", v.evicted},
+                         {"not_exported", v.not_exported},
                          {"skipped_unsampled", v.skipped_unsampled},
                          {"break_edges", std::move(edges)},
                          {"examples", std::move(examples)},

@@ -216,6 +216,14 @@ std::string VerificationTime(const VerificationSummary& v) {
   return "alongside the load, then " + FormatDuration(v.after_load_ns);
 }
 
+std::string DescribeExportFailures(const ExportFigures& e) {
+  std::vector<std::string> parts;
+  for (const ExportFailure& f : e.failures) {
+    parts.push_back(fmt::format("{} {}", f.spans, f.first_error));
+  }
+  return fmt::format("{}", fmt::join(parts, "; "));
+}
+
 namespace {
 
 // How much of the plan an interrupted load ran: the requests of the open loop's schedule, else
@@ -236,6 +244,17 @@ void JudgeRun(RunReport& report);
 
 void Judge(RunReport& report) {
   JudgeRun(report);
+  // Spans the exporter could not deliver: the checks judged a backend that did not get the whole
+  // load. An earlier infrastructure error or an interrupt before anything ran says more.
+  const ExportFigures& e = report.exporter;
+  if (e.dropped_failed > 0 && report.exit_code != kExitInfrastructure &&
+      report.exit_code != kExitInterrupted) {
+    report.exit_code = kExitInfrastructure;
+    report.verdict = fmt::format("ERROR: the exporter could not deliver {} of {} spans to {}: {}",
+                                 e.dropped_failed, e.submitted,
+                                 e.endpoint.empty() ? "the backend" : e.endpoint,
+                                 DescribeExportFailures(e));
+  }
   // "PASS: ..." -> "PASS (interrupted): ...; 2 of 120 planned requests sent".
   if (!report.load.interrupted) return;
   const size_t colon = report.verdict.find(':');
@@ -283,7 +302,9 @@ void JudgeRun(RunReport& report) {
   const bool backend_samples =
       std::any_of(v.sampling_expectations.begin(), v.sampling_expectations.end(),
                   [](const SamplingExpectationVerdict& e) { return e.trace_level; });
-  const size_t judged = backend_samples ? v.checked - v.missing : v.checked;
+  // Traces tracerig failed to export say nothing about the backend.
+  const size_t judged =
+      (backend_samples ? v.checked - v.missing : v.checked) - v.not_exported;
   const double completeness =
       judged == 0 ? 1.0 : static_cast<double>(v.complete) / static_cast<double>(judged);
   CheckResult complete{
@@ -312,6 +333,8 @@ void JudgeRun(RunReport& report) {
                        true};
   if (!report.load_measured) {
     exported.message = "not known: the spans were exported by the run that wrote the ledger";
+  } else if (!report.exporter.failures.empty()) {
+    exported.message += ": " + DescribeExportFailures(report.exporter);
   }
   report.checks = {complete, broken, exported};
   // Structure of the traces that arrived: one check when clean, one failing check per kind.

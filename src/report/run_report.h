@@ -31,6 +31,14 @@ constexpr int ExitCodeForError(ErrorCode code) {
                                                                               : kExitInfrastructure;
 }
 
+// Spans one drop reason lost, with the first failure behind it (ExporterStats::first_*_error).
+struct ExportFailure {
+  std::string reason;  // "permanent", "retries-exhausted" or "shutdown"
+  uint64_t spans = 0;
+  std::string first_error;  // worded to follow the count: "after 5 retries: cannot connect ..."
+  bool operator==(const ExportFailure&) const = default;
+};
+
 struct ExportFigures {
   uint64_t submitted = 0;
   uint64_t exported = 0;
@@ -40,7 +48,15 @@ struct ExportFigures {
   uint64_t retries = 0;
   uint64_t batches = 0;
   bool flushed = true;  // the final flush finished within its timeout
+  std::string endpoint = {};  // where spans went: "otlp-http://127.0.0.1:4318/v1/traces"
+  std::vector<ExportFailure> failures = {};  // reasons with spans only; sum to dropped_failed
+  uint64_t lost_traces = 0;           // distinct traces with a dropped span (queue full or failed)
+  uint64_t lost_untracked_spans = 0;  // dropped spans of traces beyond the exporter's bound
 };
+
+// "400 after 5 retries: cannot connect to 127.0.0.1:1: Connection refused; 3 refused for good:
+// HTTP 400: ..." ("" without failures).
+std::string DescribeExportFailures(const ExportFigures& e);
 
 // Spans the backend accepted during the run: the exporter's delivered count from the start of the
 // load to the end of the flush that follows it, and the backend's own count over the same time
@@ -152,7 +168,9 @@ std::string VerificationTime(const VerificationSummary& v);
 
 // Evaluates the checks against the scenario's expectations and sets checks, exit_code and verdict.
 // A failed check whose kind is not in report.fail_on is a warning: it is kept (enforced = false),
-// named in the verdict, and does not change the exit code.
+// named in the verdict, and does not change the exit code. Spans dropped by a failed export (any
+// number of them) make the run an infrastructure error (exit 3) whatever the checks say: the
+// backend was not given the whole load, so its verdict cannot be trusted.
 void Judge(RunReport& report);
 
 }  // namespace tracerig

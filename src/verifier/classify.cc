@@ -201,6 +201,8 @@ std::string_view TraceStatusName(TraceStatus status) {
       return "broken";
     case TraceStatus::kMissing:
       return "missing";
+    case TraceStatus::kNotExported:
+      return "not-exported";
   }
   return "unknown";
 }

@@ -18,10 +18,12 @@
 
 namespace tracerig {
 
-enum class TraceStatus { kComplete, kIncomplete, kBroken, kMissing };
+// kNotExported is never ClassifyTrace's: the verifier gives it to a missing or incomplete trace
+// whose spans tracerig's own exporter dropped (VerifyOptions::export_loss).
+enum class TraceStatus { kComplete, kIncomplete, kBroken, kMissing, kNotExported };
 
 std::string_view TraceStatusName(
-    TraceStatus status);  // "complete", "incomplete", "broken", "missing"
+    TraceStatus status);  // "complete", "incomplete", "broken", "missing", "not-exported"
 
 // An expected span found nowhere (neither under the trace id nor among the fragments).
 struct MissingSpan {

@@ -148,6 +148,7 @@ Result<VerificationSummary> Merge(const Scenario& scenario, std::vector<PartialS
                     p.store->traces_evicted >= summary.backend_store->traces_evicted)) {
       summary.backend_store = p.store;
     }
+    summary.not_exported += c.not_exported;
     summary.polls += c.polls;
     summary.backend_requests += c.backend_requests;
     summary.deadline_hit = summary.deadline_hit || c.deadline_hit;

@@ -224,6 +224,7 @@ PartialSummary TracePoller::Run() {
       if (!Finish(s, spans)) return std::move(result);
     }
   }
+  tally_.ReclassifyNotExported();
   return std::move(result);
 }
 

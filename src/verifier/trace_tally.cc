@@ -352,12 +352,20 @@ void TraceTally::Record(const TraceVerdict& verdict) {
     case TraceStatus::kMissing:
       ++c.missing;
       break;
+    case TraceStatus::kNotExported:
+      ++c.not_exported;
+      break;
   }
   for (const PropagationBreak& b : verdict.breaks) {
     ++result_.edge_counts[{b.hop, b.caller, b.callee}];
   }
   if (verdict.status != TraceStatus::kComplete) {
     result_.examples[verdict.status].Offer(verdict, in_.options.max_examples);
+  }
+  if (in_.options.export_loss && (verdict.status == TraceStatus::kMissing ||
+                                  verdict.status == TraceStatus::kIncomplete)) {
+    loss_candidates_.push_back(
+        {verdict.trace_id, verdict.sequence, verdict.request_id, verdict.status});
   }
   if (verdict.violations.empty()) return;
   ++c.traces_with_violations;
@@ -367,6 +375,30 @@ void TraceTally::Record(const TraceVerdict& verdict) {
     ++c.violation_counts[std::string(kind)];
     result_.violation_examples[std::string(kind)].Offer(verdict, in_.options.max_examples);
   }
+}
+
+void TraceTally::ReclassifyNotExported() {
+  if (!in_.options.export_loss) return;
+  VerificationSummary& c = result_.counts;
+  for (const LossCandidate& t : loss_candidates_) {
+    const std::string why = in_.options.export_loss(t.trace_id);
+    if (why.empty()) continue;
+    --(t.status == TraceStatus::kMissing ? c.missing : c.incomplete);
+    ++c.not_exported;
+    TraceVerdict verdict;
+    if (auto kept = result_.examples[t.status].Remove(t.sequence)) {
+      verdict = std::move(*kept);
+    } else {
+      verdict.sequence = t.sequence;
+      verdict.trace_id = t.trace_id;
+      verdict.request_id = t.request_id;
+    }
+    verdict.status = TraceStatus::kNotExported;
+    verdict.explanation = "spans never left tracerig: " + why +
+                          (verdict.explanation.empty() ? "" : " (" + verdict.explanation + ")");
+    result_.examples[TraceStatus::kNotExported].Offer(verdict, in_.options.max_examples);
+  }
+  loss_candidates_.clear();
 }
 
 }  // namespace tracerig::verify_internal

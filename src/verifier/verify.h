@@ -99,6 +99,11 @@ struct VerifyOptions {
   // request per worker and step, however the traces trickle in. Samples then overestimate by up
   // to poll_interval_ns plus this.
   uint64_t stream_wait_ns = std::chrono::nanoseconds(std::chrono::milliseconds(25)).count();
+  // Why tracerig's own exporter dropped spans of a trace ("" when it did not): a missing or
+  // incomplete trace it names is "not exported", the backend never had the chance to hold it.
+  // Asked once each poller has settled all its traces (`tracerig run` flushes the exporter
+  // before that), from worker threads, so it must be thread-safe.
+  std::function<std::string(const TraceId&)> export_loss;
 };
 
 // One service's observed sampled fraction against what its policy implies (sampling_stats.h).
@@ -209,6 +214,9 @@ struct VerificationSummary {
   size_t evicted = 0;
   // The backend's store figures, when it serves them and some trace was absent.
   std::optional<BackendStoreStats> backend_store;
+  // Missing or incomplete because tracerig's exporter dropped spans of them (export_loss); not
+  // counted in `missing` or `incomplete`.
+  size_t not_exported = 0;
   size_t skipped_unsampled = 0;  // entries the driver sent unsampled: nothing is expected of them
   std::vector<TraceVerdict> examples;  // up to max_examples per non-complete status, ledger order
   std::vector<BreakEdgeCount> break_edges;  // most frequent first, then by hop

@@ -126,6 +126,15 @@ class FirstVerdicts {
     if (kept_.size() > limit) kept_.pop_back();
   }
   const std::vector<TraceVerdict>& kept() const { return kept_; }
+  // Takes out the kept verdict of `sequence`, if there is one.
+  std::optional<TraceVerdict> Remove(uint64_t sequence) {
+    auto it = std::find_if(kept_.begin(), kept_.end(),
+                           [&](const TraceVerdict& v) { return v.sequence == sequence; });
+    if (it == kept_.end()) return std::nullopt;
+    TraceVerdict v = std::move(*it);
+    kept_.erase(it);
+    return v;
+  }
 
  private:
   std::vector<TraceVerdict> kept_;  // by sequence
@@ -286,6 +295,10 @@ class TraceTally {
   // of it can be seen).
   void AddEvicted(const TraceVerdict& verdict);
 
+  // Moves the missing and incomplete traces that VerifyOptions::export_loss names to
+  // not_exported, examples included. Once, after every trace is classified.
+  void ReclassifyNotExported();
+
   PartialSummary& partial() { return result_; }
 
  private:
@@ -294,6 +307,14 @@ class TraceTally {
     std::vector<SamplingCounts*> sampling;  // per TreeSamplingModel::services entry
     std::vector<EdgeExpectation*> edges;    // per PreparedTree::edges entry
     std::vector<uint64_t*> clean_calls;     // per PreparedTree::clean_calls entry
+  };
+
+  // A missing or incomplete trace, kept (only with export_loss) until ReclassifyNotExported.
+  struct LossCandidate {
+    TraceId trace_id;
+    uint64_t sequence = 0;
+    uint64_t request_id = 0;
+    TraceStatus status = TraceStatus::kMissing;
   };
 
   void Record(const TraceVerdict& verdict);
@@ -316,6 +337,7 @@ class TraceTally {
   std::vector<char> found_;       // per expected span, reused between traces
   std::vector<char> decided_;     // per visit opener, reused between traces
   std::vector<int> withheld_by_;  // per expected span, reused between traces
+  std::vector<LossCandidate> loss_candidates_;
 };
 
 // ---- Polling (trace_poller.cc) ----

@@ -5,6 +5,7 @@
 // and permanent errors. Every row checks exact counts on both sides: what the exporter says it
 // delivered, retried and dropped (by reason), and what the receiver actually got, so a batch that
 // is sent twice cannot be counted once without the test noticing.
+#include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -361,6 +362,10 @@ struct Row {
   std::vector<DelayRange> delays = {};
   // What the receiver must have got.
   size_t requests = 0;
+  // What the first error of the drop reason must say (the transport's or the server's reason),
+  // over HTTP and over gRPC.
+  std::string http_error = {};
+  std::string grpc_error = {};
 };
 
 std::vector<Row> Rows() {
@@ -372,7 +377,9 @@ std::vector<Row> Rows() {
        .retries = r,
        .dropped_retries_exhausted = n,
        .delays = {Backoff(0), Backoff(1)},
-       .requests = 0},
+       .requests = 0,
+       .http_error = "Connection refused",
+       .grpc_error = "Connection refused"},
       {.name = "UnavailableThenOk",
        .script = {A::kUnavailable, A::kOk},
        .exported = n,
@@ -384,7 +391,9 @@ std::vector<Row> Rows() {
        .retries = r,
        .dropped_retries_exhausted = n,
        .delays = {Backoff(0), Backoff(1)},
-       .requests = static_cast<size_t>(r) + 1},
+       .requests = static_cast<size_t>(r) + 1,
+       .http_error = "HTTP 503: busy",
+       .grpc_error = "gRPC UNAVAILABLE: busy"},
       {.name = "ThrottledWithRetryAfterThenOk",
        .script = {A::kThrottled, A::kOk},
        .exported = n,
@@ -407,7 +416,9 @@ std::vector<Row> Rows() {
        .retries = r,
        .dropped_retries_exhausted = n,
        .delays = {Backoff(0), Backoff(1)},
-       .requests = static_cast<size_t>(r) + 1},
+       .requests = static_cast<size_t>(r) + 1,
+       .http_error = "timed out",
+       .grpc_error = "DEADLINE_EXCEEDED"},
       // The slow answer comes on a kept-alive connection (the 503 was answered on it).
       {.name = "UnavailableThenSlowThenOk",
        .script = {A::kUnavailable, A::kSlow, A::kOk},
@@ -424,13 +435,17 @@ std::vector<Row> Rows() {
       {.name = "InvalidIsDroppedNotRetried",
        .script = {A::kInvalid},
        .dropped_permanent = n,
-       .requests = 1},
+       .requests = 1,
+       .http_error = "HTTP 400: malformed",
+       .grpc_error = "gRPC INVALID_ARGUMENT: malformed"},
       {.name = "UnavailableThenInvalid",
        .script = {A::kUnavailable, A::kInvalid},
        .retries = 1,
        .dropped_permanent = n,
        .delays = {Backoff(0)},
-       .requests = 2},
+       .requests = 2,
+       .http_error = "HTTP 400: malformed",
+       .grpc_error = "gRPC INVALID_ARGUMENT: malformed"},
   };
   return rows;
 }
@@ -498,6 +513,26 @@ TEST_P(ExporterFailureTest, ExactCountsOnBothSides) {
   EXPECT_EQ(s.dropped_shutdown, 0u);
   EXPECT_EQ(s.dropped_failed, row.dropped_permanent + row.dropped_retries_exhausted);
   EXPECT_EQ(s.submitted, s.exported + s.rejected + s.dropped_queue_full + s.dropped_failed);
+  // The first error of each drop reason names the transport's or the server's own reason.
+  const std::string& reason = wire == Wire::kOtlpGrpc ? row.grpc_error : row.http_error;
+  if (row.dropped_retries_exhausted > 0) {
+    EXPECT_TRUE(s.first_retries_exhausted_error.starts_with(
+        "after " + std::to_string(kMaxRetries) + " retries: "))
+        << s.first_retries_exhausted_error;
+    EXPECT_THAT(s.first_retries_exhausted_error, ::testing::HasSubstr(reason));
+  } else {
+    EXPECT_EQ(s.first_retries_exhausted_error, "");
+  }
+  if (row.dropped_permanent > 0) {
+    EXPECT_TRUE(s.first_permanent_error.starts_with("refused for good: "))
+        << s.first_permanent_error;
+    EXPECT_THAT(s.first_permanent_error, ::testing::HasSubstr(reason));
+  } else {
+    EXPECT_EQ(s.first_permanent_error, "");
+  }
+  // The lost spans' trace is remembered, and only then.
+  EXPECT_EQ(exporter.LossOf(TraceId{0xabc, 0xdef}).export_failed, s.dropped_failed > 0);
+  EXPECT_EQ(s.lost_traces, s.dropped_failed > 0 ? 1u : 0u);
 
   ASSERT_EQ(delays.size(), row.delays.size());
   for (size_t i = 0; i < delays.size(); ++i) {
@@ -564,6 +599,8 @@ TEST_P(ShutdownDuringBackoff, DropsTheBatchAsAbandonedAtShutdown) {
   EXPECT_EQ(s.dropped_shutdown, kSpans);
   EXPECT_EQ(s.dropped_permanent + s.dropped_retries_exhausted, 0u);
   EXPECT_TRUE(s.last_error.starts_with("shutdown during retry backoff")) << s.last_error;
+  EXPECT_TRUE(s.first_shutdown_error.starts_with("abandoned at shutdown during retry backoff: "))
+      << s.first_shutdown_error;
   EXPECT_EQ(receiver->arrivals().size(), 1u);
 }
 

@@ -203,6 +203,11 @@ TEST(BatchingExporterTest, CountsQueueFullDropsExactly) {
   EXPECT_EQ(s.exported, 10u);
   EXPECT_EQ(s.dropped_queue_full, 10u);
   EXPECT_THAT(h.script.BatchSizes(), ElementsAre(5, 5));
+  EXPECT_EQ(s.lost_traces, 10u);  // the dropped spans' traces: {1, 10} .. {1, 19}
+  const TraceLoss dropped = h.exporter->LossOf(TraceId{1, 19});
+  EXPECT_TRUE(dropped.queue_full);
+  EXPECT_FALSE(dropped.export_failed);
+  EXPECT_FALSE(h.exporter->LossOf(TraceId{1, 9}).any());
   // Room again once sent.
   h.exporter->Submit(NumberedSpan(99));
   ASSERT_TRUE(h.exporter->Flush(kSafetyTimeout));
@@ -279,6 +284,55 @@ TEST(BatchingExporterTest, PermanentFailureDropsTheBatchWithoutRetrying) {
   EXPECT_EQ(s.exported, 2u);
   EXPECT_EQ(s.retries, 0u);
   EXPECT_EQ(s.last_error, "permanent failure: 400 Bad Request");
+}
+
+// Each drop reason keeps its first error (later ones are mostly its consequences), worded to
+// follow the count; last_error is still the latest.
+TEST(BatchingExporterTest, KeepsTheFirstErrorOfEachDropReason) {
+  ExporterOptions o = Options(2);
+  o.max_retries = 1;
+  Harness h(o);
+  auto permanent = [](const char* reason) {
+    return SendResult{SendResult::Kind::kPermanent, reason, 0, 0};
+  };
+  auto retryable = [](const char* reason) {
+    return SendResult{SendResult::Kind::kRetryable, reason, 0, 0};
+  };
+  h.script.results = {permanent("HTTP 400: first"),
+                      retryable("connect: Connection refused"),
+                      retryable("connect: Connection refused"),
+                      permanent("HTTP 413: second"),
+                      retryable("HTTP 503: later"),
+                      retryable("HTTP 503: later")};
+  for (uint64_t i = 0; i < 8; ++i) h.exporter->Submit(NumberedSpan(i));
+  ASSERT_TRUE(h.exporter->Flush(kSafetyTimeout));
+  const ExporterStats s = h.exporter->stats();
+  EXPECT_EQ(s.dropped_permanent, 4u);
+  EXPECT_EQ(s.dropped_retries_exhausted, 4u);
+  EXPECT_EQ(s.first_permanent_error, "refused for good: HTTP 400: first");
+  EXPECT_EQ(s.first_retries_exhausted_error, "after 1 retries: connect: Connection refused");
+  EXPECT_EQ(s.first_shutdown_error, "");
+  EXPECT_EQ(s.last_error, "gave up after 1 retries: HTTP 503: later");
+  ExpectAllAccountedFor(s);
+}
+
+// The traces of dropped spans are remembered up to a bound; beyond it, drops are only counted.
+TEST(BatchingExporterTest, RemembersTheTracesOfDroppedSpansUpToABound) {
+  ExporterOptions o = Options(4);
+  o.max_lost_traces = 2;
+  Harness h(o);
+  h.script.results = {SendResult{SendResult::Kind::kPermanent, "HTTP 400: no", 0, 0}};
+  for (uint64_t i = 0; i < 8; ++i) h.exporter->Submit(NumberedSpan(i));  // traces {1, i}
+  ASSERT_TRUE(h.exporter->Flush(kSafetyTimeout));
+  const ExporterStats s = h.exporter->stats();
+  EXPECT_EQ(s.dropped_failed, 4u);
+  EXPECT_EQ(s.exported, 4u);
+  EXPECT_EQ(s.lost_traces, 2u);
+  EXPECT_EQ(s.lost_untracked_spans, 2u);
+  EXPECT_TRUE(h.exporter->LossOf(TraceId{1, 0}).export_failed);
+  EXPECT_TRUE(h.exporter->LossOf(TraceId{1, 1}).export_failed);
+  EXPECT_FALSE(h.exporter->LossOf(TraceId{1, 2}).any());  // beyond the bound
+  EXPECT_FALSE(h.exporter->LossOf(TraceId{1, 5}).any());  // exported
 }
 
 TEST(BatchingExporterTest, PartialSuccessCountsRejectedSpans) {

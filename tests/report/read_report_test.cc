@@ -393,6 +393,32 @@ TEST(ReadReportTest, FieldsAddedWithinVersionOneAreOptional) {
   EXPECT_TRUE(read->verification->sampling.empty());
 }
 
+TEST(ReadReportTest, RoundTripKeepsExportFailuresAndNotExportedTraces) {
+  RunReport r = SyntheticRun();
+  r.exporter.endpoint = "zipkin://127.0.0.1:9411/api/v2/spans";
+  r.exporter.failures = {{"shutdown", 4, "abandoned at shutdown, never sent"}};
+  r.exporter.lost_traces = 2;
+  r.exporter.lost_untracked_spans = 1;
+  r.verification->not_exported = 2;
+  auto read = ReadReport("export.json", ReportToJson(r).dump());
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(read->exporter.endpoint, r.exporter.endpoint);
+  EXPECT_EQ(read->exporter.failures, r.exporter.failures);
+  EXPECT_EQ(read->exporter.lost_traces, 2u);
+  EXPECT_EQ(read->exporter.lost_untracked_spans, 1u);
+  EXPECT_EQ(read->verification->not_exported, 2u);
+  // Absent in reports written before: nothing lost.
+  Json old = ReportToJson(SyntheticRun());
+  for (const char* key : {"endpoint", "failures", "lost_traces", "lost_untracked_spans"}) {
+    old["export"].erase(key);
+  }
+  old["verification"].erase("not_exported");
+  auto read_old = ReadReport("old.json", old.dump());
+  ASSERT_TRUE(read_old.ok()) << read_old.error().message;
+  EXPECT_TRUE(read_old->exporter.failures.empty());
+  EXPECT_EQ(read_old->verification->not_exported, 0u);
+}
+
 struct BadCase {
   const char* what;
   std::function<void(Json&)> mutate;
@@ -423,8 +449,8 @@ TEST(ReadReportTest, MalformedReportsNameTheFieldAndTheProblem) {
       {"bad trace id", [](Json& j) { j["verification"]["examples"][0]["trace_id"] = "xyz"; },
        "verification.examples[0].trace_id: expected 32 hex digits, found \"xyz\""},
       {"bad status", [](Json& j) { j["verification"]["examples"][2]["status"] = "lost"; },
-       "verification.examples[2].status: expected \"complete\", \"incomplete\", \"broken\" or "
-       "\"missing\", found \"lost\""},
+       "verification.examples[2].status: expected \"complete\", \"incomplete\", \"broken\", "
+       "\"missing\" or \"not-exported\", found \"lost\""},
       {"bad span kind",
        [](Json& j) { j["verification"]["examples"][1]["missing"][0]["kind"] = "server"; },
        "verification.examples[1].missing[0].kind: expected a span kind like \"SERVER\", found "

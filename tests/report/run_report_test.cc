@@ -426,6 +426,86 @@ TEST(JudgeTest, DroppedSpansFailTheExportCheck) {
   EXPECT_FALSE(r.checks[2].passed);
 }
 
+// A run whose exporter could not deliver: every trace is "not exported", the spans never left.
+RunReport ExportRefused() {
+  auto r = Verified(50, 0, 0);
+  r.verification->incomplete = 0;
+  r.verification->not_exported = 50;
+  r.exporter.submitted = 400;
+  r.exporter.dropped_failed = 400;
+  r.exporter.endpoint = "otlp-http://127.0.0.1:1/v1/traces";
+  r.exporter.failures = {{"retries-exhausted", 400,
+                          "after 5 retries: cannot connect to 127.0.0.1:1: Connection refused"}};
+  r.exporter.lost_traces = 50;
+  return r;
+}
+
+TEST(JudgeTest, SpansTheExporterCouldNotDeliverAreAnInfrastructureErrorWithTheReason) {
+  auto r = ExportRefused();
+  Judge(r);
+  EXPECT_EQ(r.exit_code, kExitInfrastructure);
+  EXPECT_EQ(r.verdict,
+            "ERROR: the exporter could not deliver 400 of 400 spans to "
+            "otlp-http://127.0.0.1:1/v1/traces: 400 after 5 retries: cannot connect to "
+            "127.0.0.1:1: Connection refused");
+  // The checks are still made, for the report; the export check says why.
+  ASSERT_GE(r.checks.size(), 3u);
+  EXPECT_EQ(r.checks[2].message,
+            "0 spans exported, 0 dropped (queue full), 400 dropped (export failed): 400 after 5 "
+            "retries: cannot connect to 127.0.0.1:1: Connection refused");
+  const std::string text = RenderTerminalSummary(r);
+  EXPECT_NE(text.find("missing 0 · not exported 50 ("), std::string::npos) << text;
+  EXPECT_NE(text.find("400 dropped (export failed): 400 after 5 retries: cannot connect to "
+                      "127.0.0.1:1: Connection refused"),
+            std::string::npos)
+      << text;
+  const auto j = ReportToJson(r);
+  EXPECT_EQ(j["verification"]["not_exported"], 50);
+  EXPECT_EQ(j["export"]["endpoint"], "otlp-http://127.0.0.1:1/v1/traces");
+  EXPECT_EQ(j["export"]["failures"][0]["reason"], "retries-exhausted");
+  EXPECT_EQ(j["export"]["failures"][0]["spans"], 400);
+}
+
+// Some spans lost is enough: the backend was judged on a load it did not fully get. Completeness
+// leaves the traces that were not exported out.
+TEST(JudgeTest, APartialExportFailureIsStillAnInfrastructureErrorWithItsCount) {
+  auto r = Verified(100, 90, 0);
+  r.verification->incomplete = 0;
+  r.verification->not_exported = 10;
+  r.exporter.submitted = 800;
+  r.exporter.exported = 780;
+  r.exporter.dropped_failed = 20;
+  r.exporter.endpoint = "otlp-grpc://collector:4317";
+  r.exporter.failures = {{"permanent", 8, "refused for good: gRPC INVALID_ARGUMENT: too big"},
+                         {"retries-exhausted", 12, "after 5 retries: gRPC UNAVAILABLE: busy"}};
+  Judge(r);
+  EXPECT_EQ(r.exit_code, kExitInfrastructure);
+  EXPECT_EQ(r.verdict,
+            "ERROR: the exporter could not deliver 20 of 800 spans to otlp-grpc://collector:4317: "
+            "8 refused for good: gRPC INVALID_ARGUMENT: too big; 12 after 5 retries: gRPC "
+            "UNAVAILABLE: busy");
+  EXPECT_TRUE(r.checks[0].passed) << r.checks[0].message;  // 90 of 90 exported traces complete
+}
+
+TEST(JudgeTest, AnUnreachableBackendStillSaysSoWhenTheExportFailedToo) {
+  auto r = ExportRefused();
+  r.verification.reset();
+  r.verification_error = "backend unreachable: connection refused";
+  Judge(r);
+  EXPECT_EQ(r.exit_code, kExitInfrastructure);
+  EXPECT_EQ(r.verdict, "ERROR: backend unreachable: connection refused");
+}
+
+TEST(JudgeTest, AnExportFailureWithoutVerificationIsStillAnError) {
+  auto r = ExportRefused();
+  r.verification.reset();
+  r.verification_skipped = true;
+  Judge(r);
+  EXPECT_EQ(r.exit_code, kExitInfrastructure);
+  EXPECT_TRUE(r.verdict.starts_with("ERROR: the exporter could not deliver 400 of 400 spans"))
+      << r.verdict;
+}
+
 TEST(RenderTest, JsonCarriesVerdictAndCounts) {
   auto r = Verified(10, 0, 10);
   Judge(r);

@@ -383,6 +383,48 @@ TEST_F(VerifyLedgerTest, DeadlineClassifiesWhatIsKnown) {
   EXPECT_EQ(progress_.back(), (std::pair<size_t, size_t>{3, 3}));
 }
 
+// Traces whose spans tracerig's exporter dropped are "not exported", not missing or incomplete;
+// complete and broken traces keep their status, and traces it did not name stay missing.
+TEST_F(VerifyLedgerTest, TracesTheExporterLostAreNotExportedRatherThanMissing) {
+  options_.settle_incomplete_ns = 0;
+  const LedgerEntry lost_whole = AddEntry();  // nothing arrived
+  const LedgerEntry lost_part = AddEntry();   // some spans arrived
+  std::vector<Span> part = Spans(lost_part);
+  part.pop_back();
+  backend_.Add(part);
+  const LedgerEntry complete = AddEntry();
+  backend_.Add(Spans(complete));
+  AddEntry();  // missing, and the exporter did not lose it: the backend's doing
+  std::vector<TraceId> asked;
+  options_.export_loss = [&](const TraceId& id) -> std::string {
+    asked.push_back(id);
+    if (id == lost_whole.trace_id || id == lost_part.trace_id || id == complete.trace_id) {
+      return "export to otlp-http://127.0.0.1:1/v1/traces failed: 8 after 5 retries: refused";
+    }
+    return "";
+  };
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->checked, 4u);
+  EXPECT_EQ(summary->not_exported, 2u);
+  EXPECT_EQ(summary->complete, 1u);
+  EXPECT_EQ(summary->missing, 1u);
+  EXPECT_EQ(summary->incomplete, 0u);
+  EXPECT_EQ(asked.size(), 3u);  // the complete trace is never asked about
+  ASSERT_EQ(summary->examples.size(), 3u);  // ledger order
+  EXPECT_EQ(summary->examples[0].status, TraceStatus::kNotExported);
+  EXPECT_EQ(summary->examples[0].sequence, 0u);
+  EXPECT_TRUE(summary->examples[0].explanation.starts_with(
+      "spans never left tracerig: export to otlp-http://127.0.0.1:1/v1/traces failed: 8 after "
+      "5 retries: refused ("))
+      << summary->examples[0].explanation;
+  EXPECT_EQ(summary->examples[1].status, TraceStatus::kNotExported);
+  EXPECT_EQ(summary->examples[1].sequence, 1u);
+  EXPECT_EQ(summary->examples[1].found_spans, 7u);
+  EXPECT_EQ(summary->examples[2].status, TraceStatus::kMissing);
+  EXPECT_EQ(summary->examples[2].sequence, 3u);
+}
+
 TEST_F(VerifyLedgerTest, ExamplesAreCappedPerStatusInLedgerOrder) {
   options_.max_examples = 2;
   options_.settle_incomplete_ns = 0;
