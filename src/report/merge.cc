@@ -187,6 +187,8 @@ void MergeVerification(VerificationSummary& into, const VerificationSummary& fro
   into.incomplete += from.incomplete;
   into.broken += from.broken;
   into.missing += from.missing;
+  into.evicted += from.evicted;
+  into.not_exported += from.not_exported;
   into.skipped_unsampled += from.skipped_unsampled;
   for (const auto& edge : from.break_edges) {
     auto it = std::find_if(into.break_edges.begin(), into.break_edges.end(),
@@ -336,6 +338,8 @@ Result<RunReport> MergeReports(const std::vector<RunReport>& reports,
     m.topology.spans_recorded += r.topology.spans_recorded;
     m.topology.spans_unsampled += r.topology.spans_unsampled;
     m.topology.call_failures += r.topology.call_failures;
+    m.topology.spans_dropped += r.topology.spans_dropped;
+    m.topology.spans_delayed += r.topology.spans_delayed;
     m.exporter.submitted += r.exporter.submitted;
     m.exporter.exported += r.exporter.exported;
     m.exporter.dropped_queue_full += r.exporter.dropped_queue_full;
@@ -344,6 +348,19 @@ Result<RunReport> MergeReports(const std::vector<RunReport>& reports,
     m.exporter.retries += r.exporter.retries;
     m.exporter.batches += r.exporter.batches;
     m.exporter.flushed = m.exporter.flushed && r.exporter.flushed;
+    m.exporter.lost_traces += r.exporter.lost_traces;
+    m.exporter.lost_untracked_spans += r.exporter.lost_untracked_spans;
+    if (m.exporter.endpoint.empty()) m.exporter.endpoint = r.exporter.endpoint;
+    // Per drop reason: the spans add up; the first error said stays the first report's.
+    for (const ExportFailure& f : r.exporter.failures) {
+      auto it = std::find_if(m.exporter.failures.begin(), m.exporter.failures.end(),
+                             [&f](const ExportFailure& g) { return g.reason == f.reason; });
+      if (it == m.exporter.failures.end()) {
+        m.exporter.failures.push_back(f);
+      } else {
+        it->spans += f.spans;
+      }
+    }
     // Shards run side by side: their deliveries add up over the longest window.
     if (i > 0) {
       m.ingest.spans_exported += r.ingest.spans_exported;

@@ -53,6 +53,33 @@ TEST(MergeTest, SumsCountsMergesHistogramsAndJudgesAgain) {
             "0.9600 of traces complete (480 of 500), expected at least 0.95");
 }
 
+// Evicted and not-exported traces, and the exporter's losses by reason, add up like the other
+// counts; the first error of a reason stays the first report's.
+TEST(MergeTest, EvictedNotExportedAndExportFailuresAddUp) {
+  RunReport a = SyntheticRun();
+  RunReport b = SyntheticRun();
+  b.started_unix_nano += 60'000'000'000ull;
+  b.finished_unix_nano += 60'000'000'000ull;
+  a.verification->evicted = 3;
+  b.verification->evicted = 4;
+  a.verification->not_exported = 1;
+  b.verification->not_exported = 2;
+  a.exporter.failures = {{"retries-exhausted", 10, "after 5 retries: refused"}};
+  b.exporter.failures = {{"retries-exhausted", 5, "after 5 retries: reset"},
+                         {"permanent", 2, "refused for good: HTTP 400"}};
+  a.exporter.lost_traces = 4;
+  b.exporter.lost_traces = 6;
+  auto merged = MergeReports({a, b});
+  ASSERT_TRUE(merged.ok()) << merged.error().message;
+  EXPECT_EQ(merged->verification->evicted, 7u);
+  EXPECT_EQ(merged->verification->not_exported, 3u);
+  EXPECT_EQ(merged->exporter.lost_traces, 10u);
+  ASSERT_EQ(merged->exporter.failures.size(), 2u);
+  EXPECT_EQ(merged->exporter.failures[0].spans, 15u);
+  EXPECT_EQ(merged->exporter.failures[0].first_error, "after 5 retries: refused");
+  EXPECT_EQ(merged->exporter.failures[1].reason, "permanent");
+}
+
 TEST(MergeTest, IngestAndSamplingExpectationsAddUpAndAreJudgedAgain) {
   RunReport a = SyntheticRun();
   RunReport b = SyntheticRun();
