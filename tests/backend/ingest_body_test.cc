@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "export/otlp_codec.h"
+#include "export/gzip.h"
 
 namespace tracerig {
 namespace {
