@@ -61,15 +61,15 @@ CommandOutcome ServeBackend(const ParsedFlags& flags) {
   for (const auto& [flag, text] : addresses) {
     if (text->empty()) continue;  // "off"
     auto endpoint = ParseListenAddress(flag, *text);
-    if (!endpoint) return UsageError(endpoint.error());
+    if (!endpoint) return FailureFrom(endpoint.error());
     endpoints.emplace_back(flag, *endpoint);
   }
   for (const auto& [flag, endpoint] : endpoints) {
-    if (auto s = CheckCanListen(flag, endpoint); !s) return InfrastructureError(s.error());
+    if (auto s = CheckCanListen(flag, endpoint); !s) return FailureFrom(s.error());
   }
   const std::atomic<bool>& stop = InstallInterruptHandler(kStopInterruptMessage);
   EmbeddedBackend backend(options);
-  if (auto s = backend.Start(); !s) return InfrastructureError(s.error());
+  if (auto s = backend.Start(); !s) return FailureFrom(s.error());
   auto otlp = backend.otlp_http_endpoint();
   auto query = backend.query_endpoint();
   std::printf("tracerig backend %s\n", TracerigVersion());

@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
-#include "cli/listen.h"
+#include "cli/grpc_log.h"
 #include "cli/report_command.h"
 #include "core/text.h"
 #include "report/run_report.h"

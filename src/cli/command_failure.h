@@ -34,6 +34,14 @@ inline CommandFailure InfrastructureError(const Error& error) {
   return InfrastructureError(error.message);
 }
 
+// The failure an Error stands for, from its code: the user's input (invalid argument, not found) is
+// a usage error; anything else (unavailable, a limit, an internal fault) an infrastructure failure.
+inline CommandFailure FailureFrom(const Error& error) {
+  const bool usage =
+      error.code == ErrorCode::kInvalidArgument || error.code == ErrorCode::kNotFound;
+  return usage ? UsageError(error.message) : InfrastructureError(error.message);
+}
+
 // A value, or the failure that stopped the command before it had one.
 template <typename T>
 class [[nodiscard]] OrFailure {

@@ -27,13 +27,14 @@ CommandOutcome ServeConformance(const ParsedFlags& flags) {
   if (!flags.positional.empty()) {
     return UsageError(fmt::format("unexpected argument \"{}\"", flags.positional[0]));
   }
-  auto endpoint = ParseListenAddress("listen", flags.Get("listen").value_or(std::string(kDefaultListen)));
-  if (!endpoint) return UsageError(endpoint.error());
-  if (auto s = CheckCanListen("listen", *endpoint); !s) return InfrastructureError(s.error());
+  auto endpoint =
+      ParseListenAddress("listen", flags.Get("listen").value_or(std::string(kDefaultListen)));
+  if (!endpoint) return FailureFrom(endpoint.error());
+  if (auto s = CheckCanListen("listen", *endpoint); !s) return FailureFrom(s.error());
   const std::atomic<bool>& stop = InstallInterruptHandler(kStopInterruptMessage);
   asio::io_context ioc(1);
   ConformanceService service(ioc, RandomRunSeed());
-  if (auto s = service.Listen(*endpoint); !s) return InfrastructureError(s.error());
+  if (auto s = service.Listen(*endpoint); !s) return FailureFrom(s.error());
   std::printf("tracerig conformance-service %s listening on http://%s:%u/test\nCtrl-C to stop.\n",
               TracerigVersion(), service.local_endpoint().address().to_string().c_str(),
               service.local_endpoint().port());

@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/units.h"
-#include "net/http_client.h"
+#include "net/http_client_options.h"
 #include "net/tls.h"
 #include "verifier/backend_factory.h"
 
