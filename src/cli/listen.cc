@@ -7,6 +7,7 @@
 #include <grpc/support/log.h>
 
 #include "net/address.h"
+#include "net/resolve.h"
 
 namespace tracerig {
 
