@@ -547,6 +547,7 @@ RunReport Report(const Json& j) {
   l.http_errors = U64(load, "http_errors", "load");
   l.transport_errors = U64(load, "transport_errors", "load");
   l.unfinished = U64(load, "unfinished", "load");
+  if (Optional(load, "unsent")) l.unsent = U64(load, "unsent", "load");  // absent in older reports
   l.elapsed_ns = U64(load, "elapsed_ns", "load");
   l.interrupted = Bool(load, "interrupted", "load");
   l.corrected = Histogram(load, "latency_corrected", "load");
@@ -561,6 +562,9 @@ RunReport Report(const Json& j) {
   r.topology.unknown_route = U64(topology, "unknown_route", "topology");
   r.topology.spans_recorded = U64(topology, "spans_recorded", "topology");
   r.topology.spans_unsampled = U64(topology, "spans_unsampled", "topology");
+  if (Optional(topology, "spans_withheld_by_faults")) {  // absent in older reports
+    r.topology.spans_dropped = U64(topology, "spans_withheld_by_faults", "topology");
+  }
   r.topology.call_failures = U64(topology, "call_failures", "topology");
   const Json& ex = Member(j, "export", "");
   r.exporter.submitted = U64(ex, "submitted", "export");

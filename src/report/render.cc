@@ -1,5 +1,6 @@
 #include "report/render.h"
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -27,6 +28,79 @@ std::string Percentiles(const LatencyHistogram& h) {
   return fmt::format("p50 {}  p90 {}  p99 {}  max {}", FormatDuration(h.Percentile(50)),
                      FormatDuration(h.Percentile(90)), FormatDuration(h.Percentile(99)),
                      FormatDuration(h.max()));
+}
+
+// Where every span of a run went, each recorded span in exactly one category. Spans flow:
+// recorded (by a service, or by the driver as its root CLIENT span) -> not sampled (dropped at
+// once) -> withheld by a drop-span fault -> SpanSink::Submit -> the exporter counts each
+// submitted span once as exported, rejected, dropped (queue full) or dropped (export failed), or
+// still holds it when its final flush timed out.
+struct SpanAccount {
+  uint64_t by_services = 0;
+  uint64_t by_driver = 0;  // one root span per request answered or failed (not the unfinished)
+  uint64_t recorded = 0;
+  uint64_t exported = 0;
+  uint64_t sampled_out = 0;
+  uint64_t withheld_by_faults = 0;
+  uint64_t rejected = 0;
+  uint64_t dropped_queue_full = 0;
+  uint64_t dropped_failed = 0;
+  uint64_t in_flight = 0;  // still in the exporter when the report was written
+  // recorded minus the sum of the categories above: 0 unless a counter is wrong.
+  int64_t unaccounted = 0;
+};
+
+SpanAccount AccountSpans(const RunReport& r) {
+  SpanAccount a;
+  a.by_services = r.topology.spans_recorded;
+  // The driver hands a request's root span to the exporter when the request completes; those still
+  // unanswered at the drain deadline never do.
+  a.by_driver = r.load.sent - std::min(r.load.sent, r.load.unfinished);
+  a.recorded = a.by_services + a.by_driver;
+  a.exported = r.exporter.exported;
+  a.sampled_out = r.topology.spans_unsampled;
+  a.withheld_by_faults = r.topology.spans_dropped;
+  a.rejected = r.exporter.rejected;
+  a.dropped_queue_full = r.exporter.dropped_queue_full;
+  a.dropped_failed = r.exporter.dropped_failed;
+  const uint64_t settled = a.exported + a.rejected + a.dropped_queue_full + a.dropped_failed;
+  a.in_flight = r.exporter.submitted - std::min(r.exporter.submitted, settled);
+  a.unaccounted = static_cast<int64_t>(a.recorded) -
+                  static_cast<int64_t>(settled + a.in_flight + a.sampled_out + a.withheld_by_faults);
+  return a;
+}
+
+std::string SpansLine(const RunReport& r) {
+  const SpanAccount a = AccountSpans(r);
+  std::string text = fmt::format(
+      "spans: {} recorded ({} by services, {} by the driver) = {} exported + {} not exported "
+      "(sampled out) + {} withheld by faults + {} rejected by the backend + {} dropped (queue "
+      "full) + {} dropped (export failed)",
+      a.recorded, a.by_services, a.by_driver, a.exported, a.sampled_out, a.withheld_by_faults,
+      a.rejected, a.dropped_queue_full, a.dropped_failed);
+  if (a.in_flight > 0) text += fmt::format(" + {} still in the exporter", a.in_flight);
+  if (a.unaccounted != 0) text += fmt::format(" + {} unaccounted", a.unaccounted);
+  // Why the export failed, first error per reason: right after its count when that ends the sum.
+  if (const std::string why = DescribeExportFailures(r.exporter); !why.empty()) {
+    text += text.ends_with("dropped (export failed)") ? ": " + why : "; export failed: " + why;
+  }
+  if (!r.exporter.flushed) text += ", final flush timed out";
+  return text;
+}
+
+nlohmann::ordered_json SpansJson(const RunReport& r) {
+  const SpanAccount a = AccountSpans(r);
+  return {{"recorded", a.recorded},
+          {"recorded_by_services", a.by_services},
+          {"recorded_by_driver", a.by_driver},
+          {"exported", a.exported},
+          {"sampled_out", a.sampled_out},
+          {"withheld_by_faults", a.withheld_by_faults},
+          {"rejected", a.rejected},
+          {"dropped_queue_full", a.dropped_queue_full},
+          {"dropped_failed", a.dropped_failed},
+          {"in_flight", a.in_flight},
+          {"unaccounted", a.unaccounted}};
 }
 
 nlohmann::ordered_json HistogramJson(const LatencyHistogram& h) {
@@ -189,24 +263,23 @@ std::string RenderTerminalSummary(const RunReport& r) {
   } else {
     const double seconds = static_cast<double>(l.elapsed_ns) / 1e9;
     line(fmt::format(
-        "load: {} requests sent in {:.1f}s ({}){}{}", l.sent, seconds,
+        "load: {} requests sent in {:.1f}s ({}){}{}{}", l.sent, seconds,
         r.load_model == "constant"
             ? fmt::format("target {}/s for {}", r.target_rate, FormatDuration(r.target_duration_ns))
             : fmt::format("model {} over {}", r.load_model, FormatDuration(r.target_duration_ns)),
         l.warmup ? fmt::format(", {} in warm-up left out of latency", l.warmup) : "",
-        l.interrupted ? " — interrupted" : ""));
-    line(fmt::format("      {} ok, {} HTTP errors, {} transport errors{}", l.ok, l.http_errors,
+        l.interrupted ? " — interrupted" : "",
+        l.unsent ? fmt::format(" ({} more were due but never sent)", l.unsent) : ""));
+    // transport_errors counts the unfinished requests too: the sum is over the first three.
+    line(fmt::format("      = {} ok + {} HTTP errors + {} transport errors{}", l.ok, l.http_errors,
                      l.transport_errors,
-                     l.unfinished ? fmt::format(" ({} unfinished)", l.unfinished) : ""));
+                     l.unfinished ? fmt::format(" ({} of them unfinished: no answer by the drain "
+                                                "deadline)",
+                                                l.unfinished)
+                                  : ""));
     line(fmt::format("latency (from intended start): {}", Percentiles(l.corrected)));
     line(fmt::format("latency (from actual send):    {}", Percentiles(l.uncorrected)));
-    const std::string export_failures = DescribeExportFailures(r.exporter);
-    line(fmt::format(
-        "spans: {} recorded by services and {} by the driver; {} exported, {} dropped "
-        "(queue full), {} dropped (export failed){}{}",
-        r.topology.spans_recorded, l.sent, r.exporter.exported, r.exporter.dropped_queue_full,
-        r.exporter.dropped_failed, export_failures.empty() ? "" : ": " + export_failures,
-        r.exporter.flushed ? "" : ", final flush timed out"));
+    line(SpansLine(r));
     if (r.ingest.window_ns > 0) {
       std::string backend_says;
       if (r.ingest.backend_spans_accepted) {
@@ -353,6 +426,7 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
                {"http_errors", l.http_errors},
                {"transport_errors", l.transport_errors},
                {"unfinished", l.unfinished},
+               {"unsent", l.unsent},
                {"elapsed_ns", l.elapsed_ns},
                {"interrupted", l.interrupted},
                {"latency_corrected", HistogramJson(l.corrected)},
@@ -363,6 +437,7 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
                    {"unknown_route", r.topology.unknown_route},
                    {"spans_recorded", r.topology.spans_recorded},
                    {"spans_unsampled", r.topology.spans_unsampled},
+                   {"spans_withheld_by_faults", r.topology.spans_dropped},
                    {"call_failures", r.topology.call_failures}};
   j["export"] = {{"submitted", r.exporter.submitted},
                  {"exported", r.exporter.exported},
@@ -376,6 +451,7 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
                  {"failures", ExportFailuresJson(r.exporter.failures)},
                  {"lost_traces", r.exporter.lost_traces},
                  {"lost_untracked_spans", r.exporter.lost_untracked_spans}};
+  j["spans"] = r.load_measured ? SpansJson(r) : nlohmann::ordered_json(nullptr);
   auto nullable = [](const std::optional<uint64_t>& v) {
     return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
   };

@@ -534,5 +534,46 @@ TEST(RenderTest, TerminalSummaryShowsBreaks) {
   EXPECT_NE(text.find("[FAIL] completeness"), std::string::npos) << text;
 }
 
+// Every span recorded is in exactly one category of the spans line, the driver's unfinished
+// requests record none, and spans the exporter still held after a timed-out flush are named.
+TEST(TerminalSummaryTest, SpansAndLoadLinesSumToTheirTotals) {
+  RunReport r = Verified(100, 100, 0);
+  r.load.ok = 95;
+  r.load.http_errors = 2;
+  r.load.transport_errors = 3;  // 1 of them unfinished
+  r.load.unfinished = 1;
+  r.topology.spans_recorded = 600;
+  r.topology.spans_unsampled = 50;
+  r.topology.spans_dropped = 20;  // withheld by drop-span
+  // 600 - 50 - 20 by the services + 99 root spans
+  r.exporter.submitted = 629;
+  r.exporter.exported = 600;
+  r.exporter.rejected = 4;
+  r.exporter.dropped_queue_full = 10;
+  r.exporter.dropped_failed = 5;  // 10 left in the exporter
+  r.exporter.flushed = false;
+  const std::string text = RenderTerminalSummary(r);
+  EXPECT_NE(text.find("      = 95 ok + 2 HTTP errors + 3 transport errors (1 of them unfinished: "
+                      "no answer by the drain deadline)\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("spans: 699 recorded (600 by services, 99 by the driver) = 600 exported + "
+                      "50 not exported (sampled out) + 20 withheld by faults + 4 rejected by the "
+                      "backend + 10 dropped (queue full) + 5 dropped (export failed) + 10 still "
+                      "in the exporter, final flush timed out\n"),
+            std::string::npos)
+      << text;
+  const auto json = ReportToJson(r);
+  EXPECT_EQ(json["spans"]["recorded"], 699);
+  EXPECT_EQ(json["spans"]["in_flight"], 10);
+  EXPECT_EQ(json["spans"]["unaccounted"], 0);
+
+  // A counter that disagrees with the others shows as unaccounted rather than vanishing.
+  r.exporter.submitted = 627;
+  r.exporter.exported = 598;
+  EXPECT_NE(RenderTerminalSummary(r).find(" + 2 unaccounted,"), std::string::npos);
+  EXPECT_EQ(ReportToJson(r)["spans"]["unaccounted"], 2);
+}
+
 }  // namespace
 }  // namespace tracerig
