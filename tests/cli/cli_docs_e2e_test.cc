@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tests/cli/run_tracerig.h"
@@ -143,6 +144,14 @@ TEST(CliDocsTest, EveryFlagTheDocsGiveACommandExists) {
           continue;
         }
         if (kOtherProgramsFlags.count(token) > 0 || token == "--help") continue;
+        // A mistyped flag quoted in an example of tracerig's own error message.
+        constexpr std::string_view kUnknownFlag = "unknown flag \"";
+        const size_t at = static_cast<size_t>(it->position());
+        if (at >= kUnknownFlag.size() &&
+            std::string_view(line).substr(at - kUnknownFlag.size(), kUnknownFlag.size()) ==
+                kUnknownFlag) {
+          continue;
+        }
         EXPECT_TRUE(all.count(token) > 0) << where << token << " is no flag of any command";
         const std::string& who = owner.empty() ? paragraph_owner : owner;
         if (!who.empty()) {
