@@ -16,8 +16,6 @@ inline std::string Esc(std::string_view s) { return EscapeHtml(s); }
 
 // "2026-01-31 12:00:00 UTC".
 std::string UtcTime(uint64_t unix_nano);
-// Hop "0.1.2" as numbers for ordering, and its depth (components).
-std::vector<uint64_t> HopPath(std::string_view hop);
 // The verdict's CSS class: "pass", "fail", "error" or "done".
 std::string VerdictClass(const RunReport& r);
 

@@ -2,7 +2,6 @@
 // and the helpers the sections share.
 #include "report/html.h"
 
-#include <charconv>
 #include <cstdint>
 #include <ctime>
 #include <string>
@@ -130,19 +129,6 @@ std::string html_internal::UtcTime(uint64_t unix_nano) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
   return buf;
-}
-
-std::vector<uint64_t> html_internal::HopPath(std::string_view hop) {
-  std::vector<uint64_t> path;
-  while (!hop.empty()) {
-    const size_t dot = hop.find('.');
-    const std::string_view part = hop.substr(0, dot);
-    uint64_t n = 0;
-    std::from_chars(part.data(), part.data() + part.size(), n);
-    path.push_back(n);
-    hop = dot == std::string_view::npos ? std::string_view{} : hop.substr(dot + 1);
-  }
-  return path;
 }
 
 std::string html_internal::VerdictClass(const RunReport& r) {

@@ -16,9 +16,7 @@
 #include "topology/expected_tree.h"
 
 namespace tracerig {
-namespace {
 
-// Hop "0.10.2" as numbers, so "0.10" sorts after "0.9".
 std::vector<uint64_t> HopPath(std::string_view hop) {
   std::vector<uint64_t> path;
   while (!hop.empty()) {
@@ -31,6 +29,8 @@ std::vector<uint64_t> HopPath(std::string_view hop) {
   }
   return path;
 }
+
+namespace {
 
 // "2.13 s", "1 s": three significant digits, as the time-to-queryable message compares them.
 std::string Seconds(uint64_t nanos) {

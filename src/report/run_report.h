@@ -166,6 +166,9 @@ struct RunReport {
 // "alongside the load, then 120ms".
 std::string VerificationTime(const VerificationSummary& v);
 
+// Hop "0.10.2" as numbers, so "0.10" sorts after "0.9" (its size is the hop's depth).
+std::vector<uint64_t> HopPath(std::string_view hop);
+
 // Evaluates the checks against the scenario's expectations and sets checks, exit_code and verdict.
 // A failed check whose kind is not in report.fail_on is a warning: it is kept (enforced = false),
 // named in the verdict, and does not change the exit code. Spans dropped by a failed export (any
