@@ -6,11 +6,13 @@
 # Usage: scripts/beast_reach.sh BUILD_DIR [-v]   (-v also lists the reached sources)
 BUILD=${1:-build}
 VERBOSE=${2:-}
-ninja -C "$BUILD" -t deps | awk -v verbose="$VERBOSE" '
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ninja -C "$BUILD" -t deps | awk -v verbose="$VERBOSE" -v root="$ROOT/" '
   /^[^ \t].*: #deps/ { obj = $1; want_source = 1; cur = ""; next }
   want_source {
     want_source = 0
     src = $1; sub(/^(\.\.\/)+/, "", src)
+    if (index(src, root) == 1) src = substr(src, length(root) + 1)
     if (src ~ /^(src|tests|bench)\/.*\.cc$/ && src !~ /\.pb\.cc$/) {
       cur = obj; split(src, p, "/"); grp[cur] = p[1]; name[cur] = src; total[p[1]]++
     }
