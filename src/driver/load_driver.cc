@@ -325,7 +325,8 @@ class DriverThread {
     }
   }
 
-  // A gRPC entry's root span and call metadata, as service_runtime does for its gRPC CLIENT spans.
+  // A gRPC entry's root span and call metadata, as the simulated services make their gRPC CLIENT
+  // spans (topology/service_request.cc).
   static void PrepareGrpcCall(Outgoing& out, const EntryConnections& entry,
                               const LoadEntry& load_entry, const LedgerEntry& ledger,
                               uint64_t sequence, uint64_t intended_offset) {
@@ -421,8 +422,8 @@ class DriverThread {
         });
   }
 
-  // A gRPC entry's answer: every non-OK status is an error for a client (as in service_runtime),
-  // counted with the HTTP errors; see DriverResult::http_errors.
+  // A gRPC entry's answer: every non-OK status is an error for a client (as in the simulated
+  // services), counted with the HTTP errors; see DriverResult::http_errors.
   void OnGrpcAnswer(size_t slot_index, uint32_t entry_index, int64_t user, uint64_t intended_offset,
                     uint64_t send_mono, Span root, int code) {
     Complete(slot_index, entry_index, user, intended_offset, send_mono, std::move(root),
