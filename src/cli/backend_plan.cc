@@ -146,22 +146,26 @@ constexpr ExportProtocol kExportProtocols[] = {
 constexpr QueryApi kQueryApis[] = {QueryApi::kJaegerV1, QueryApi::kJaegerV3, QueryApi::kZipkinV2,
                                    QueryApi::kTempo, QueryApi::kTracerig};
 
+// The names --export-protocol accepts, in the order help and messages list them.
+std::vector<std::string_view> ExportProtocolNames() {
+  std::vector<std::string_view> names;
+  for (auto p : kExportProtocols) names.push_back(ExportProtocolName(p));
+  return names;
+}
+
 }  // namespace
 
 Result<ExportProtocol> ParseExportProtocol(std::string_view text) {
   for (auto p : kExportProtocols) {
     if (text == ExportProtocolName(p)) return p;
   }
-  std::vector<std::string_view> names;
-  for (auto p : kExportProtocols) names.push_back(ExportProtocolName(p));
   return MakeError(fmt::format("--export-protocol \"{}\" is not one of {}{}", text,
-                               ExportProtocolList(), DidYouMeanExportName(text, names)));
+                               ExportProtocolList(),
+                               DidYouMeanExportName(text, ExportProtocolNames())));
 }
 
 std::string ExportProtocolList() {
-  std::vector<std::string_view> names;
-  for (auto p : kExportProtocols) names.push_back(ExportProtocolName(p));
-  return fmt::format("{}", fmt::join(names, ", "));
+  return fmt::format("{}", fmt::join(ExportProtocolNames(), ", "));
 }
 
 std::string ExportSchemeList() {
