@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "core/ledger.h"
 #include "driver/histogram.h"
@@ -31,6 +33,15 @@ struct DriverProgress {
   bool closed_loop = false;
   uint32_t virtual_users = 0;  // closed loop
   uint32_t threads = 0;
+};
+
+// Transport errors of one kind, as wrk reports socket errors by kind. Kinds (`reason`):
+// "connection refused", "connection reset", "timeout", "tls handshake", "name resolution",
+// "protocol error", "unanswered at drain" (still in flight at the drain deadline), "other".
+struct TransportErrorReason {
+  std::string reason;
+  uint64_t count = 0;
+  std::string first_message;  // the first error of this kind, as the system said it
 };
 
 struct DriverResult {
@@ -62,6 +73,8 @@ struct DriverResult {
   // Connect/write/read failed or timed out (HTTP entries), or still unanswered at the drain
   // deadline (every entry; `unfinished` says how many of them).
   uint64_t transport_errors = 0;
+  // transport_errors by kind, most frequent first; the counts sum to transport_errors.
+  std::vector<TransportErrorReason> transport_error_reasons;
   uint64_t unfinished = 0;  // still in flight when the drain timeout ended
   // Due but never sent: still queued for a connection at an interrupt or the drain deadline. Not
   // in the ledger (no service saw them).

@@ -14,6 +14,17 @@ inline constexpr std::string_view kHopHeader = "tracerig-hop";       // hop of t
 // are decided on it, so they hit the same requests on every run.
 inline constexpr std::string_view kOffsetHeader = "tracerig-offset";
 
+// Ground truth for a real (external) service to carry on: W3C baggage members tracerig adds to
+// the requests it sends into an external service. OpenTelemetry SDKs forward baggage by default,
+// so a simulated service the real one calls can tie the request to its root request.
+inline constexpr std::string_view kRequestIdBaggageKey = "tracerig.request_id";
+inline constexpr std::string_view kSequenceBaggageKey = "tracerig.seq";
+inline constexpr std::string_view kHopBaggageKey = "tracerig.hop";  // the external service's hop
+inline constexpr std::string_view kOffsetBaggageKey = "tracerig.offset";
+// The tracestate member tracerig adds to requests into an external service (value: the request
+// id), to see whether the real service passes tracestate on.
+inline constexpr std::string_view kTracestateKey = "tracerig";
+
 // How a route name maps onto HTTP: "GET /checkout" is a method and a path; any other name
 // ("GetCart") is served as POST /GetCart.
 struct HttpRouteTarget {

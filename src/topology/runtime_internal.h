@@ -119,6 +119,9 @@ class TopologyRuntime::SimulatedService {
     const HeaderReader* headers;
     std::string_view request_id, sequence, hop, offset;  // ground truth, as received
     Responder respond;
+    // Where the ground truth came from (wire_log.h); kNone leaves the four above empty.
+    GroundTruthSource ground_truth = GroundTruthSource::kHeaders;
+    std::string_view external_caller;  // when known: the real service that made this request
   };
 
   // State of one request being handled; lives until the response is sent.

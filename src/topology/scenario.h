@@ -128,6 +128,19 @@ struct Service {
   // An external service: a real one at this URL ("http://host:port"), called by the topology but
   // not simulated; its spans are expected in the backend like any other. Empty = simulated.
   std::string external_url;
+  // External services with an https:// (or grpcs://) URL: PEM CA bundle to verify the service
+  // against ("" = the system's roots) and a client certificate and key for mutual TLS (both or
+  // neither), as [backend] has them.
+  std::string ca_file;
+  std::string client_cert;
+  std::string client_key;
+  // External services: a command tracerig starts itself (`sh -c`), with the URLs of its own
+  // services in the environment (TRACERIG_URL_<SERVICE>, OTEL_EXPORTER_OTLP_ENDPOINT,
+  // OTEL_SERVICE_NAME), once those services are up; waited for until `external_url` answers (at
+  // most `start_timeout_ns`), stopped after the run, its output kept in the report folder.
+  // Empty: the user starts the service.
+  std::string command;
+  uint64_t start_timeout_ns = 30'000'000'000ull;
   std::vector<Route> routes;
   SourceLocation where;
 

@@ -31,7 +31,8 @@ void SimulatedService::HandleGrpc(GrpcInbound inbound, GrpcRespond respond) {
                       const int code = static_cast<int>(status);
                       respond(code, code == kGrpcOk ? std::string() : GrpcStatusName(code),
                               code == kGrpcOk ? static_cast<size_t>(bytes) : 0);
-                    }});
+                    },
+                    GroundTruthSource::kHeaders, {}});
 }
 
 void SimulatedService::SendGrpc(const std::shared_ptr<Attempt>& attempt,

@@ -59,7 +59,8 @@ void SimulatedService::HandleHttp(HttpRequest&& request, HttpResponder respond) 
         }
         response.prepare_payload();
         respond(std::move(response));
-      }});
+      },
+      GroundTruthSource::kHeaders, {}});
 }
 
 void SimulatedService::SendHttp(const std::shared_ptr<Attempt>& attempt,

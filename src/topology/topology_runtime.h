@@ -33,6 +33,7 @@
 #include "net/http_client.h"
 #include "topology/runtime_stats.h"
 #include "topology/scenario.h"
+#include "topology/wire_log.h"
 
 namespace tracerig {
 
@@ -73,6 +74,9 @@ class TopologyRuntime {
   const std::vector<RunningService>& services() const { return running_; }
   std::optional<tcp::endpoint> EndpointOf(std::string_view service) const;
   TopologyStats stats() const;
+  // What every simulated service received (wire_log.h).
+  const WireLog& wire_log() const { return wire_log_; }
+  WireLog& wire_log() { return wire_log_; }
   // One entry per replica of `service` (in replica order; empty for an unknown or external one),
   // to see how the kernel spread connections among them.
   std::vector<TopologyStats> ReplicaStats(std::string_view service) const;
@@ -90,6 +94,7 @@ class TopologyRuntime {
   std::vector<RunningService> running_;
   std::vector<tcp::endpoint> endpoints_;  // running_[i]'s bound endpoint
   std::vector<std::thread> threads_;
+  WireLog wire_log_;
   bool started_ = false;
 };
 

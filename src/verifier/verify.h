@@ -40,6 +40,8 @@ class ThreadSleeper final : public Sleeper {
   void SleepFor(uint64_t nanos) override;
 };
 
+class WireLog;  // topology/wire_log.h
+
 struct VerifyOptions {
   // Between polls of a trace that has fewer spans than expected.
   uint64_t poll_interval_ns = std::chrono::nanoseconds(std::chrono::milliseconds(100)).count();
@@ -104,6 +106,9 @@ struct VerifyOptions {
   // Asked once each poller has settled all its traces (`tracerig run` flushes the exporter
   // before that), from worker threads, so it must be thread-safe.
   std::function<std::string(const TraceId&)> export_loss;
+  // What the simulated services received (`tracerig run` only: they run in this process); null
+  // when unknown (`tracerig verify`). Explanations quote it; checks below external services use it.
+  const WireLog* wire_log = nullptr;
 };
 
 // One service's observed sampled fraction against what its policy implies (sampling_stats.h).
