@@ -96,9 +96,13 @@ void ScenarioParser::ParseFaults(const toml::table& root) {
                                        "\"{}\"",
                                        FaultKindName(*kind)));
       } else if (auto v = AsString(*n, "format")) {
-        if (CheckChoice(*n, *v, "propagation format", kPropagations)) {
+        if (Contains(kPropagations, *v)) {
           fault.format = *v;
           site.format_at = Loc(n->source());
+        } else {
+          std::string hint = PropagationHint(*v);
+          if (hint.empty()) hint = fmt::format(" (supported: {})", QuotedList(kPropagations));
+          Error(n->source(), fmt::format("unknown propagation format \"{}\"{}", *v, hint));
         }
       }
     } else if (needs_format) {

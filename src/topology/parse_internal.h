@@ -170,8 +170,18 @@ class ScenarioParser {
                    const Service& service);
   std::optional<int> ParseErrorStatus(const toml::node& node, Protocol protocol);
   std::optional<LatencyModel> ParseLatency(const toml::node& node);
-  std::vector<CallStep> ParseCalls(const toml::node& node, size_t service, size_t route);
-  std::optional<Call> ParseCall(const toml::table& t, size_t service, size_t route);
+  std::vector<CallStep> ParseCalls(const toml::node& node, size_t service, size_t route,
+                                   const Service& caller);
+  std::optional<Call> ParseCall(const toml::table& t, size_t service, size_t route,
+                                const Service& caller);
+
+  // parse_external.cc: keys only external services take, their routes' names and calls.
+  void ParseExternalOnlyKeys(const ServiceBody& body, Service& service,
+                             std::string_view url_scheme);
+  void CheckExternalRouteName(const toml::node& node, std::string_view route,
+                              const Service& service);
+  bool CheckExternalCallKeys(const toml::table& t, std::string_view service);
+  void CheckExternalCallers();
 
   // parse_attributes.cc: resource, route and event attributes, and route events.
   std::vector<Attribute> ParseStaticAttributes(const toml::table& t, std::string_view what);

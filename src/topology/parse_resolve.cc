@@ -20,7 +20,8 @@ constexpr std::string_view kTopKeys[] = {"include",  "scenario", "load",      "b
 constexpr std::string_view kIncludedTopKeys[] = {"include", "services", "templates", "faults"};
 constexpr std::string_view kDefaultsKeys[] = {"protocol", "propagation", "sampling"};
 constexpr std::string_view kTemplateKeys[] = {
-    "name", "protocol", "listen", "url", "propagation", "resource", "sampling", "export", "routes"};
+    "name",   "protocol", "listen",  "url",         "propagation", "resource", "sampling",
+    "export", "routes",   "ca_file", "client_cert", "client_key",  "command",  "start_timeout"};
 
 }  // namespace
 

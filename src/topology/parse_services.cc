@@ -16,13 +16,16 @@
 namespace tracerig::parse_internal {
 namespace {
 
-constexpr std::string_view kServiceKeys[] = {"name",   "template",    "protocol", "listen",
-                                             "url",    "propagation", "resource", "sampling",
-                                             "export", "routes"};
+constexpr std::string_view kServiceKeys[] = {
+    "name",        "template",    "protocol",   "listen",  "url",
+    "propagation", "resource",    "sampling",   "export",  "routes",
+    "ca_file",     "client_cert", "client_key", "command", "start_timeout"};
 // Keys that make no sense for an external service, which tracerig calls but does not run.
 constexpr std::string_view kNotForExternal[] = {"listen", "resource", "sampling", "export"};
 constexpr std::string_view kRouteKeys[] = {"name",       "latency",      "attributes",     "events",
                                            "error_rate", "error_status", "response_bytes", "calls"};
+// An external route declares only the calls its real service makes.
+constexpr std::string_view kExternalRouteKeys[] = {"name", "calls"};
 constexpr std::string_view kCallKeys[] = {"service", "route",   "probability",   "repeat",
                                           "timeout", "retries", "retry_backoff", "request_bytes"};
 constexpr std::string_view kParallelKeys[] = {"parallel", "service", "route"};
@@ -102,10 +105,15 @@ std::optional<std::vector<std::string>> ScenarioParser::ParsePropagation(const t
       continue;
     }
     ok = false;
-    const std::string_view problem =
-        Contains(kPropagationsNotYet, format) ? "is not supported yet" : "is unknown";
-    Error(element.source(), fmt::format("propagation format \"{}\" {} (supported: {})", format,
-                                        problem, QuotedList(kPropagations)));
+    if (Contains(kPropagationsNotYet, format)) {
+      Error(element.source(),
+            fmt::format("propagation format \"{}\" is not supported yet (supported: {})", format,
+                        QuotedList(kPropagations)));
+      continue;
+    }
+    std::string hint = PropagationHint(format);
+    if (hint.empty()) hint = fmt::format(" (supported: {})", QuotedList(kPropagations));
+    Error(element.source(), fmt::format("propagation format \"{}\" is unknown{}", format, hint));
   }
   if (!ok) return std::nullopt;
   return formats;
@@ -173,6 +181,7 @@ Service ScenarioParser::ParseService(const ServiceBody& body) {
   } else if (default_protocol_) {
     service.protocol = *default_protocol_;
   }
+  std::string url_scheme;  // of a valid external URL
   if (const auto* n = body.get("url")) {
     if (auto v = AsString(*n, "url")) {
       auto url = ParseUrl(*v);
@@ -180,6 +189,8 @@ Service ScenarioParser::ParseService(const ServiceBody& body) {
         Error(n->source(), fmt::format("invalid external service URL \"{}\" (expected "
                                        "http://HOST:PORT or https://HOST:PORT)",
                                        *v));
+      } else {
+        url_scheme = url->scheme;
       }
       // Marked external even when invalid, so its other keys are judged as an external's.
       service.external_url = *v;
@@ -193,6 +204,7 @@ Service ScenarioParser::ParseService(const ServiceBody& body) {
       if (const toml::node* n = body.get(key)) NotForExternal(*n, key, service.name);
     }
   }
+  ParseExternalOnlyKeys(body, service, url_scheme);
   if (const auto* n = external ? nullptr : body.get("listen")) {
     if (auto v = AsString(*n, "listen")) {
       if (!IsValidListen(*v)) {
@@ -282,10 +294,14 @@ Route ScenarioParser::ParseRoute(const toml::table& t, size_t service_index, siz
     }
   }
   if (service.IsExternal()) {
+    if (!route.name.empty()) CheckExternalRouteName(*t.get("name"), route.name, service);
     for (auto&& [key, value] : t) {
-      if (key.str() != "name" && Contains(kRouteKeys, key.str())) {
+      if (!Contains(kExternalRouteKeys, key.str()) && Contains(kRouteKeys, key.str())) {
         NotForExternal(value, key.str(), service.name);
       }
+    }
+    if (const auto* n = t.get("calls")) {
+      route.calls = ParseCalls(*n, service_index, route_index, service);
     }
     return route;
   }
@@ -306,7 +322,9 @@ Route ScenarioParser::ParseRoute(const toml::table& t, size_t service_index, siz
   if (const auto* n = t.get("response_bytes")) {
     if (auto v = AsSize(*n, "response_bytes")) route.response_bytes = *v;
   }
-  if (const auto* n = t.get("calls")) route.calls = ParseCalls(*n, service_index, route_index);
+  if (const auto* n = t.get("calls")) {
+    route.calls = ParseCalls(*n, service_index, route_index, service);
+  }
   return route;
 }
 
@@ -342,9 +360,22 @@ std::optional<int> ScenarioParser::ParseErrorStatus(const toml::node& node, Prot
   return std::nullopt;
 }
 
+// A table with a distribution and its parameters, or a duration string for a fixed latency
+// ("2ms" is { distribution = "fixed", value = "2ms" }).
 std::optional<LatencyModel> ScenarioParser::ParseLatency(const toml::node& node) {
-  const toml::table* t = AsTable(node, "latency");
-  if (t == nullptr) return std::nullopt;
+  if (node.is_string()) {
+    auto value = AsDuration(node, "latency");
+    if (!value) return std::nullopt;
+    return LatencyModel{LatencyModel::Kind::kFixed, *value, 0};
+  }
+  const toml::table* t = node.as_table();
+  if (t == nullptr) {
+    Error(node.source(), fmt::format("\"latency\" must be a duration such as \"2ms\" or a table "
+                                     "such as {{ distribution = \"uniform\", min = \"1ms\", "
+                                     "max = \"5ms\" }}, got {}",
+                                     TypeName(node)));
+    return std::nullopt;
+  }
   const toml::node* dist_node = t->get("distribution");
   if (dist_node == nullptr) {
     Error(t->source(), fmt::format("missing required key \"distribution\" in latency (one of {})",
@@ -390,7 +421,7 @@ std::optional<LatencyModel> ScenarioParser::ParseLatency(const toml::node& node)
 // Every call whose callee is written goes into call_sites_, whatever its options, so that the
 // second pass sees the graph as written. calls_incomplete_ marks a call whose callee is unknown.
 std::vector<CallStep> ScenarioParser::ParseCalls(const toml::node& node, size_t service,
-                                                 size_t route) {
+                                                 size_t route, const Service& caller) {
   std::vector<CallStep> steps;
   const auto* array = node.as_array();
   if (array == nullptr) {
@@ -410,7 +441,7 @@ std::vector<CallStep> ScenarioParser::ParseCalls(const toml::node& node, size_t 
     }
     const toml::node* group = t->get("parallel");
     if (group == nullptr) {
-      if (auto call = ParseCall(*t, service, route)) {
+      if (auto call = ParseCall(*t, service, route, caller)) {
         steps.push_back(CallStep{false, {std::move(*call)}});
       }
       continue;
@@ -442,7 +473,7 @@ std::vector<CallStep> ScenarioParser::ParseCalls(const toml::node& node, size_t 
       } else if (mt->contains("parallel")) {
         Error(member.source(), "nested \"parallel\" groups are not supported");
         calls_incomplete_ = true;
-      } else if (auto call = ParseCall(*mt, service, route)) {
+      } else if (auto call = ParseCall(*mt, service, route, caller)) {
         step.calls.push_back(std::move(*call));
       }
     }
@@ -451,7 +482,8 @@ std::vector<CallStep> ScenarioParser::ParseCalls(const toml::node& node, size_t 
   return steps;
 }
 
-std::optional<Call> ScenarioParser::ParseCall(const toml::table& t, size_t service, size_t route) {
+std::optional<Call> ScenarioParser::ParseCall(const toml::table& t, size_t service, size_t route,
+                                              const Service& caller) {
   CheckKeys(t, "call", kCallKeys);
   const toml::node* s = Require(t, "service", "call");
   const toml::node* r = Require(t, "route", "call");
@@ -459,7 +491,10 @@ std::optional<Call> ScenarioParser::ParseCall(const toml::table& t, size_t servi
   std::optional<std::string> callee_route = r ? AsString(*r, "route") : std::nullopt;
   Call call;
   bool ok = true;
-  if (const auto* n = t.get("probability")) {
+  // An external route's call keeps only its callee; the options below are the real service's.
+  const bool external = caller.IsExternal();
+  if (external) ok = CheckExternalCallKeys(t, caller.name);
+  if (const auto* n = external ? nullptr : t.get("probability")) {
     auto v = AsFraction(*n, "probability");
     if (v && *v == 0) {
       Error(n->source(), "probability 0 means the call never happens; remove it");
@@ -468,22 +503,22 @@ std::optional<Call> ScenarioParser::ParseCall(const toml::table& t, size_t servi
     ok = ok && v.has_value();
     call.probability = v.value_or(1.0);
   }
-  if (const auto* n = t.get("repeat")) {
+  if (const auto* n = external ? nullptr : t.get("repeat")) {
     auto v = AsInteger(*n, "repeat", 1, 1000);
     ok = ok && v.has_value();
     call.repeat = static_cast<uint32_t>(v.value_or(1));
   }
-  if (const auto* n = t.get("timeout")) {
+  if (const auto* n = external ? nullptr : t.get("timeout")) {
     auto v = AsPositiveDuration(*n, "timeout");
     ok = ok && v.has_value();
     call.timeout_ns = v.value_or(0);
   }
-  if (const auto* n = t.get("retries")) {
+  if (const auto* n = external ? nullptr : t.get("retries")) {
     auto v = AsInteger(*n, "retries", 0, 100);
     ok = ok && v.has_value();
     call.retries = static_cast<uint32_t>(v.value_or(0));
   }
-  if (const auto* n = t.get("retry_backoff")) {
+  if (const auto* n = external ? nullptr : t.get("retry_backoff")) {
     auto v = AsDuration(*n, "retry_backoff");
     ok = ok && v.has_value();
     call.retry_backoff_ns = v.value_or(0);
@@ -492,7 +527,7 @@ std::optional<Call> ScenarioParser::ParseCall(const toml::table& t, size_t servi
       ok = false;
     }
   }
-  if (const auto* n = t.get("request_bytes")) {
+  if (const auto* n = external ? nullptr : t.get("request_bytes")) {
     auto v = AsSize(*n, "request_bytes");
     ok = ok && v.has_value();
     call.request_bytes = v.value_or(0);

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <span>
 #include <vector>
 
 #include "core/units.h"
@@ -21,6 +22,49 @@ constexpr std::string_view kGrpcStatusNames[] = {
     "DATA_LOSS", "UNAUTHENTICATED"};
 
 constexpr std::string_view kSamplingPolicies[] = {"always", "never", "ratio", "parent-based"};
+
+// Names people bring from other tools, and what tracerig calls the same thing. They stay errors
+// (a scenario reads one way everywhere); the message names the right spelling.
+struct Alias {
+  std::string_view alias;  // lowercase
+  std::string_view name;
+};
+constexpr Alias kPropagationAliases[] = {
+    {"w3c", "tracecontext"},
+    {"traceparent", "tracecontext"},
+    {"w3c-tracecontext", "tracecontext"},
+    {"w3c_tracecontext", "tracecontext"},
+    {"trace-context", "tracecontext"},
+    {"b3single", "b3"},
+    {"b3-single", "b3"},
+    {"b3_single", "b3"},
+    {"b3-multi", "b3multi"},
+    {"b3_multi", "b3multi"},
+    {"x-b3", "b3multi"},
+    {"uber-trace-id", "jaeger"},
+    {"uber", "jaeger"},
+    {"w3c-baggage", "baggage"},
+    {"w3c_baggage", "baggage"},
+};
+constexpr std::string_view kPropagationNames[] = {"tracecontext", "baggage", "b3", "b3multi",
+                                                  "jaeger"};
+// OpenTelemetry's OTEL_TRACES_SAMPLER names; "R" stands for the ratio (OTEL_TRACES_SAMPLER_ARG).
+constexpr Alias kSamplingAliases[] = {
+    {"always_on", "always"},
+    {"always_off", "never"},
+    {"traceidratio", "ratio(R)"},
+    {"parentbased_always_on", "parent-based"},
+    {"parentbased_always_off", "parent-based(0)"},
+    {"parentbased_traceidratio", "parent-based(R)"},
+};
+
+std::optional<std::string_view> FindAlias(std::span<const Alias> aliases, std::string_view name) {
+  const std::string lower = AsciiLowercase(name);
+  for (const Alias& a : aliases) {
+    if (a.alias == lower) return a.name;
+  }
+  return std::nullopt;
+}
 
 std::optional<double> ParseRatio(std::string_view text) {
   double value = 0;
@@ -70,6 +114,29 @@ bool ListensOnFixedPort(std::string_view address) {
   return address.substr(address.rfind(':') + 1).find_first_not_of('0') != std::string_view::npos;
 }
 
+std::string PropagationHint(std::string_view name) {
+  std::optional<std::string_view> meant = FindAlias(kPropagationAliases, name);
+  const std::string lower = AsciiLowercase(name);
+  for (std::string_view known : kPropagationNames) {
+    if (!meant && known == lower) meant = known;  // "B3", "TraceContext"
+  }
+  if (meant) return fmt::format(" (did you mean \"{}\"?)", *meant);
+  return DidYouMean(name, kPropagationNames);
+}
+
+std::string SamplingPolicyHint(std::string_view policy, std::optional<std::string_view> argument) {
+  if (auto meant = FindAlias(kSamplingAliases, policy)) {
+    std::string name(*meant);
+    // "traceidratio(0.25)": keep the ratio that was written.
+    if (argument && name.ends_with("(R)")) {
+      name = fmt::format("{}({})", name.substr(0, name.size() - 3), *argument);
+    }
+    return fmt::format(" (did you mean \"{}\"? \"{}\" is OpenTelemetry's name for it)", name,
+                       AsciiLowercase(policy));
+  }
+  return DidYouMean(policy, kSamplingPolicies);
+}
+
 Result<SamplingPolicy> ParseSamplingPolicy(std::string_view text) {
   std::string_view policy = text;
   std::optional<std::string_view> argument;
@@ -85,7 +152,7 @@ Result<SamplingPolicy> ParseSamplingPolicy(std::string_view text) {
   }
   if (std::find(std::begin(kSamplingPolicies), std::end(kSamplingPolicies), policy) ==
       std::end(kSamplingPolicies)) {
-    std::string hint = DidYouMean(policy, kSamplingPolicies);
+    std::string hint = SamplingPolicyHint(policy, argument);
     if (hint.empty()) {
       hint =
           " (expected \"always\", \"never\", \"ratio(R)\", \"parent-based\" or "

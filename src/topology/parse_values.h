@@ -31,6 +31,14 @@ bool ListensOnFixedPort(std::string_view address);
 // The error message quotes the text and says what was expected.
 Result<SamplingPolicy> ParseSamplingPolicy(std::string_view text);
 
+// " (did you mean "tracecontext"?)" for a propagation format written as another tool names it
+// ("w3c", "b3-multi", "uber-trace-id", any case) or misspelt; "" when nothing is close.
+std::string PropagationHint(std::string_view name);
+// The same for a sampling policy's name (before any "(R)"): OpenTelemetry's sampler names
+// ("parentbased_always_on" -> "parent-based", "traceidratio" with argument 0.25 -> "ratio(0.25)"),
+// else a close spelling.
+std::string SamplingPolicyHint(std::string_view policy, std::optional<std::string_view> argument);
+
 // Replaces every "${NAME}" by the variable's value. An unset variable or an unterminated "${" is
 // an error naming the variable, never the value (values are often secrets).
 Result<std::string> ExpandEnvironmentReferences(

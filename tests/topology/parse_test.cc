@@ -311,10 +311,10 @@ TEST(ParseScenarioTest, InvalidInputsReportExactDiagnostics) {
        {"t.toml:5:32: propagation format \"xray\" is not supported yet (supported: "
         "\"tracecontext\", \"baggage\", \"b3\", \"b3multi\", \"jaeger\")"}},
       {"propagation unknown",
-       kScenario + "[[services]]\nname = \"a\"\npropagation = [\"w3c\"]\n"
+       kScenario + "[[services]]\nname = \"a\"\npropagation = [\"opencensus\"]\n"
                    "[[services.routes]]\nname = \"R\"\n",
-       {"t.toml:5:16: propagation format \"w3c\" is unknown (supported: \"tracecontext\", "
-        "\"baggage\", \"b3\", \"b3multi\", \"jaeger\")"}},
+       {"t.toml:5:16: propagation format \"opencensus\" is unknown (supported: "
+        "\"tracecontext\", \"baggage\", \"b3\", \"b3multi\", \"jaeger\")"}},
       {"propagation is a string",
        kScenario + "[[services]]\nname = \"a\"\npropagation = \"tracecontext\"\n"
                    "[[services.routes]]\nname = \"R\"\n",
@@ -349,9 +349,14 @@ TEST(ParseScenarioTest, InvalidInputsReportExactDiagnostics) {
       {"route without name",
        kHead + "[[services.routes]]\n",
        {"t.toml:7:1: missing required key \"name\" in route"}},
-      {"latency is a string",
-       kHead + "latency = \"2ms\"\n",
-       {"t.toml:7:11: \"latency\" must be a table, got string"}},
+      {"latency is an integer",
+       kHead + "latency = 2\n",
+       {"t.toml:7:11: \"latency\" must be a duration such as \"2ms\" or a table such as { "
+        "distribution = \"uniform\", min = \"1ms\", max = \"5ms\" }, got integer"}},
+      {"latency is a string that is no duration",
+       kHead + "latency = \"2 ms\"\n",
+       {"t.toml:7:11: invalid duration \"2 ms\" for \"latency\" (expected a number and one of "
+        "the units ns, us, ms, s, m, h, as in \"30s\")"}},
       {"latency without distribution",
        kHead + "latency = { value = \"2ms\" }\n",
        {"t.toml:7:11: missing required key \"distribution\" in latency (one of \"fixed\", "
