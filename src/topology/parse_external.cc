@@ -19,11 +19,11 @@ struct DecidedKey {
   std::string_view what;
 };
 constexpr DecidedKey kDecidedByRealService[] = {
-    {"probability", "whether to make the call"},
-    {"repeat", "how often to make the call"},
+    {"probability", "call probability"},
+    {"repeat", "call count"},
     {"timeout", "timeouts"},
     {"retries", "retries"},
-    {"retry_backoff", "retries"},
+    {"retry_backoff", "retry backoff"},
     {"request_bytes", "request sizes"},
 };
 
