@@ -102,7 +102,11 @@ void ScenarioParser::ParseExternalOnlyKeys(const ServiceBody& body, Service& ser
 // own gRPC service, as for simulated services.
 void ScenarioParser::CheckExternalRouteName(const toml::node& node, std::string_view route,
                                             const Service& service) {
-  if (service.protocol != Protocol::kGrpc || route.find('/') == std::string_view::npos) return;
+  // An HTTP-looking name ("GET /cart") is reported as such already.
+  if (service.protocol != Protocol::kGrpc || route.find('/') == std::string_view::npos ||
+      LooksLikeHttpRoute(route)) {
+    return;
+  }
   if (IsGrpcFullMethod(route)) return;
   Error(node.source(), fmt::format("route \"{}\" of external grpc service \"{}\" is not a gRPC "
                                    "method: write \"package.Service/Method\" (or a plain name "

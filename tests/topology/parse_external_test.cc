@@ -174,6 +174,10 @@ TEST(ParseExternalTest, GrpcMethodNamesOfExternalRoutes) {
              {"a/b/c", "20"},
              {"/", "20"},
              {"shop.Cart/Get Cart", "20"}};
+  // An HTTP-looking name gets one error, the one that says so.
+  EXPECT_THAT(Render(Parse(scenario("GET /cart"))),
+              testing::ElementsAre("t.toml:10:20: route \"GET /cart\" of grpc service \"x\" looks "
+                                   "like an HTTP route; name gRPC methods like \"GetCart\""));
   for (const auto& b : bad) {
     SCOPED_TRACE(b.route);
     EXPECT_THAT(Render(Parse(scenario(b.route))),
