@@ -3,6 +3,10 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <iterator>
+#include <string>
+#include <string_view>
+
 #include "topology/parse_internal.h"
 #include "topology/parse_values.h"
 
