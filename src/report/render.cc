@@ -252,10 +252,9 @@ nlohmann::ordered_json TransportErrorReasonsJson(const std::vector<TransportErro
 
 // "transport errors: 511288 (511288 connection refused: connect: Connection refused)": why the
 // requests failed, by kind, as wrk's "Socket errors" line. Only when the kinds are known.
-template <typename Line>
-void TransportErrorsLine(const DriverResult& l, Line&& line) {
-  if (l.transport_errors == 0 || l.transport_error_reasons.empty()) return;
-  line(fmt::format("transport errors: {} ({})", l.transport_errors, DescribeTransportErrors(l)));
+std::string TransportErrorsLine(const DriverResult& l) {
+  if (l.transport_errors == 0 || l.transport_error_reasons.empty()) return "";
+  return fmt::format("transport errors: {} ({})", l.transport_errors, DescribeTransportErrors(l));
 }
 
 }  // namespace
@@ -276,7 +275,7 @@ std::string RenderTerminalSummary(const RunReport& r) {
         fmt::format("ledger: {} requests: {} ok, {} HTTP errors, {} transport errors (as the run "
                     "recorded them)",
                     l.sent, l.ok, l.http_errors, l.transport_errors));
-    TransportErrorsLine(l, line);
+    if (const std::string why = TransportErrorsLine(l); !why.empty()) line(why);
   } else {
     const double seconds = static_cast<double>(l.elapsed_ns) / 1e9;
     line(fmt::format(
@@ -294,7 +293,7 @@ std::string RenderTerminalSummary(const RunReport& r) {
                                                 "deadline)",
                                                 l.unfinished)
                                   : ""));
-    TransportErrorsLine(l, line);
+    if (const std::string why = TransportErrorsLine(l); !why.empty()) line(why);
     line(fmt::format("latency (from intended start): {}", Percentiles(l.corrected)));
     line(fmt::format("latency (from actual send):    {}", Percentiles(l.uncorrected)));
     line(SpansLine(r));
