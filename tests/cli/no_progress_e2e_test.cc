@@ -1,13 +1,13 @@
 // `tracerig run --no-progress`, as a CI log sees it: the summary and the verdict on stdout, and no
 // start-up or progress lines on stderr; without the flag those lines are there, and --quiet still
 // prints nothing.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "tests/cli/run_tracerig.h"
 #include "tests/support/scratch_dir.h"
@@ -63,8 +63,9 @@ class NoProgressTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   SplitResult Run(const std::string& name, const std::vector<std::string>& flags) {
-    std::vector<std::string> args = {"run",  "scenarios/quickstart.toml", "--duration", "500ms",
-                                     "--rate", "20", "--report-dir", (dir_ / name).string()};
+    std::vector<std::string> args = {
+        "run",          "scenarios/quickstart.toml", "--duration", "500ms", "--rate", "20",
+        "--report-dir", (dir_ / name).string()};
     args.insert(args.end(), flags.begin(), flags.end());
     return RunTracerigSplit(args, dir_ / (name + ".stderr"));
   }

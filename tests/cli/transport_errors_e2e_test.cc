@@ -1,13 +1,13 @@
 // Transport errors by kind through the commands that read report.json back: a run's report whose
 // requests all failed with "connection refused" (the kinds the load driver records, written into
 // a real run's report) is merged and rendered, and every format says why the requests failed.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "tests/cli/run_tracerig.h"
 #include "tests/support/scratch_dir.h"
@@ -38,8 +38,8 @@ class TransportErrorsTest : public ::testing::Test {
 };
 
 TEST_F(TransportErrorsTest, MergeAndRenderSayWhyEveryRequestFailed) {
-  auto run = RunTracerig({"run", "scenarios/quickstart.toml", "--duration", "500ms", "--rate",
-                          "20", "--no-verify", "--report-dir", (dir_ / "run").string()});
+  auto run = RunTracerig({"run", "scenarios/quickstart.toml", "--duration", "500ms", "--rate", "20",
+                          "--no-verify", "--report-dir", (dir_ / "run").string()});
   ASSERT_EQ(run.exit_code, 0) << run.output;
   nlohmann::json report = ReadJsonUnder(dir_ / "run", "report.json");
   ASSERT_TRUE(report.is_object()) << run.output;
@@ -50,10 +50,10 @@ TEST_F(TransportErrorsTest, MergeAndRenderSayWhyEveryRequestFailed) {
   report["load"]["ok"] = 0;
   report["load"]["http_errors"] = 0;
   report["load"]["transport_errors"] = sent;
-  report["load"]["transport_error_reasons"] = nlohmann::json::array(
-      {{{"reason", "connection refused"},
-        {"count", sent},
-        {"first_message", "connect: Connection refused"}}});
+  report["load"]["transport_error_reasons"] =
+      nlohmann::json::array({{{"reason", "connection refused"},
+                              {"count", sent},
+                              {"first_message", "connect: Connection refused"}}});
   fs::create_directories(dir_ / "refused");
   std::ofstream(dir_ / "refused" / "report.json") << report.dump(2);
 
@@ -65,28 +65,30 @@ TEST_F(TransportErrorsTest, MergeAndRenderSayWhyEveryRequestFailed) {
   const std::string why = n + " connection refused: connect: Connection refused";
   EXPECT_NE(m.output.find("\ntransport errors: " + n + " (" + why + ")\n"), std::string::npos)
       << m.output;
-  EXPECT_NE(m.output.find("\nERROR: " + n + " of " + n +
-                          " requests failed at the transport level (" + why +
-                          "); the topology did not serve the load\n"),
-            std::string::npos)
+  EXPECT_NE(
+      m.output.find("\nERROR: " + n + " of " + n + " requests failed at the transport level (" +
+                    why + "); the topology did not serve the load\n"),
+      std::string::npos)
       << m.output;
 
   const nlohmann::json out = ReadJsonUnder(merged, "report.json");
   ASSERT_TRUE(out.is_object()) << m.output;
   EXPECT_EQ(out["load"]["transport_error_reasons"], report["load"]["transport_error_reasons"]);
   EXPECT_NE(ReadText(merged / "report.xml").find("  " + why + "\n"), std::string::npos);
-  EXPECT_NE(ReadText(merged / "report.md").find("| connection refused | " + n +
-                                                 " | connect: Connection refused |"),
+  EXPECT_NE(ReadText(merged / "report.md")
+                .find("| connection refused | " + n + " | connect: Connection refused |"),
             std::string::npos);
   EXPECT_NE(ReadText(merged / "report.html").find("<table id=\"transport-errors\">"),
             std::string::npos);
 
   // Rendered again from the merged report.json: the same kinds, without judging again.
-  auto r = RunTracerig({"report", "render", merged.string(), "--out",
-                        (dir_ / "rendered").string(), "--report", "markdown"});
+  auto r = RunTracerig({"report", "render", merged.string(), "--out", (dir_ / "rendered").string(),
+                        "--report", "markdown"});
   EXPECT_EQ(r.exit_code, 3) << r.output;
-  EXPECT_NE(ReadText(dir_ / "rendered" / "report.md").find("requests failed at the transport "
-                                                           "level (" + why + ")"),
+  EXPECT_NE(ReadText(dir_ / "rendered" / "report.md")
+                .find("requests failed at the transport "
+                      "level (" +
+                      why + ")"),
             std::string::npos);
 }
 
