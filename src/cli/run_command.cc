@@ -110,6 +110,8 @@ std::vector<FlagSpec> RunFlags() {
                 kFailOnFlag,
                 {"report-dir", "DIR", "where the run's report folder is created (default reports/)"},
                 {"quiet", "", "no progress and no summary on the terminal (the report is still written)"},
+                {"no-progress", "", "for CI logs: the summary and the verdict only, without the "
+                                    "start-up lines and progress on stderr (errors still show)"},
                 {"no-verify", "", "drive load and write the ledger, but do not query the backend"},
                 kVerifyAfterLoadFlag,
                 {"verify-timeout", "DURATION", "overall deadline for verification, counted from "
@@ -180,6 +182,7 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
   if (!service_threads) return UsageError(service_threads.error());
   const size_t threads = *service_threads;
   const bool quiet = flags.Has("quiet");
+  const bool no_progress = quiet || flags.Has("no-progress");
   const std::atomic<bool>& stop = InstallInterruptHandler(kRunInterruptMessage);
   const Clock& clock = SystemClock::Instance();
 
@@ -228,8 +231,8 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
   LoadDriver driver(*scenario, entry_endpoints, std::move(schedule), exporter, clock,
                     driver_options);
 
-  ProgressPrinter progress(quiet);
-  if (!quiet) {
+  ProgressPrinter progress(no_progress);
+  if (!no_progress) {
     std::fprintf(stderr, "tracerig: scenario \"%s\": %zu services up; backend: %s\n",
                  scenario->name.c_str(), report.services.size(), report.backend.c_str());
     if (scenario->load.model == LoadModel::kClosed) {

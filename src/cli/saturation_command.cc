@@ -185,6 +185,7 @@ CommandOutcome RunSaturationSearch(const ParsedFlags& flags, Scenario scenario) 
   auto threads = ParseServiceThreads(flags);
   if (!threads) return UsageError(threads.error());
   const bool quiet = flags.Has("quiet");
+  const bool no_progress = quiet || flags.Has("no-progress");  // step lines and summary stay
   const std::atomic<bool>& stop = InstallInterruptHandler(kRunInterruptMessage);
   const Clock& clock = SystemClock::Instance();
   const uint64_t started_unix_nano = clock.NowUnixNano();
@@ -206,7 +207,7 @@ CommandOutcome RunSaturationSearch(const ParsedFlags& flags, Scenario scenario) 
   for (const auto& entry : scenario.load.entries) {
     entry_endpoints.push_back(*topology.EndpointOf(entry.service));
   }
-  if (!quiet) {
+  if (!no_progress) {
     std::fprintf(stderr,
                  "tracerig: scenario \"%s\": %zu services up; backend: %s\n"
                  "tracerig: saturation search: %s steps from %s req/s (%s spans per request), "
@@ -218,7 +219,7 @@ CommandOutcome RunSaturationSearch(const ParsedFlags& flags, Scenario scenario) 
                  options.resolution * 100, options.max_steps);
   }
 
-  ProgressPrinter progress(quiet);
+  ProgressPrinter progress(no_progress);
   auto run_step = [&](int number, double rate) {
     StepMeasurement m;
     m.rate = rate;

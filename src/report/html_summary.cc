@@ -128,11 +128,31 @@ std::string LoadTables(const RunReport& r) {
   return out;
 }
 
+// Why requests failed in transport: one row per kind with its first message ("" without kinds).
+std::string TransportErrorsTable(const DriverResult& l) {
+  if (l.transport_errors == 0 || l.transport_error_reasons.empty()) return "";
+  std::string out =
+      "<table id=\"transport-errors\"><thead><tr><th>transport error</th><th>requests</th>"
+      "<th>first message</th></tr></thead><tbody>\n";
+  uint64_t counted = 0;
+  for (const TransportErrorReason& t : l.transport_error_reasons) {
+    counted += t.count;
+    out += fmt::format("<tr><td>{}</td><td class=\"num\">{}</td><td><code>{}</code></td></tr>\n",
+                       Esc(t.reason), t.count, Esc(t.first_message));
+  }
+  if (counted < l.transport_errors) {
+    out += fmt::format("<tr><td>no recorded kind</td><td class=\"num\">{}</td><td></td></tr>\n",
+                       l.transport_errors - counted);
+  }
+  return out + "</tbody></table>\n";
+}
+
 }  // namespace
 
 std::string html_internal::LoadSection(const RunReport& r) {
   std::string out = "<section id=\"load\">\n<h2>Load and spans</h2>\n<div class=\"hists\">\n";
   out += r.load_measured ? LoadTables(r) : LedgerTables(r.load);
+  out += TransportErrorsTable(r.load);
   if (r.verification) {
     const auto& v = *r.verification;
     const double pct = v.checked ? 100.0 * static_cast<double>(v.complete) /

@@ -140,13 +140,31 @@ uint64_t CheckTime(const RunReport& r, const std::string& check) {
   return r.verification ? r.verification->elapsed_ns : 0;
 }
 
+// Why requests failed in transport, one kind a line with its first message ("" without kinds).
+std::string TransportErrorLines(const RunReport& r) {
+  const DriverResult& l = r.load;
+  if (l.transport_errors == 0 || l.transport_error_reasons.empty()) return "";
+  std::string lines = fmt::format("transport errors: {}\n", l.transport_errors);
+  uint64_t counted = 0;
+  for (const TransportErrorReason& t : l.transport_error_reasons) {
+    counted += t.count;
+    lines += fmt::format("  {} {}{}\n", t.count, t.reason,
+                         t.first_message.empty() ? "" : ": " + t.first_message);
+  }
+  if (counted < l.transport_errors) {
+    lines += fmt::format("  {} of no recorded kind\n", l.transport_errors - counted);
+  }
+  return lines;
+}
+
 std::vector<TestCase> TestCases(const RunReport& r) {
   std::vector<TestCase> cases;
   if (!r.verification_error.empty()) {
     cases.push_back(
         {"verification", Outcome::kError, r.verification_error, r.verification_error + "\n", 0});
   } else if (r.exit_code == kExitInfrastructure) {
-    cases.push_back({"run", Outcome::kError, r.verdict, r.verdict + "\n", r.load.elapsed_ns});
+    cases.push_back({"run", Outcome::kError, r.verdict, r.verdict + "\n" + TransportErrorLines(r),
+                     r.load.elapsed_ns});
   }
   for (const auto& c : r.checks) {
     if (!r.load_measured && c.name == "spans-exported") {
@@ -219,6 +237,10 @@ std::string RenderJUnit(const RunReport& r) {
   for (const auto& [name, value] : properties) {
     out += fmt::format("      <property name=\"{}\" value=\"{}\"/>\n", name, attr(value));
   }
+  if (r.load.transport_errors > 0 && !r.load.transport_error_reasons.empty()) {
+    out += fmt::format("      <property name=\"transport_errors\" value=\"{} ({})\"/>\n",
+                       r.load.transport_errors, attr(DescribeTransportErrors(r.load)));
+  }
   if (!r.load_measured) {  // a verify-only run: of the load, only the ledger's requests are known
     out += "      <property name=\"load\" value=\"not measured (verify only)\"/>\n";
     const std::pair<std::string_view, uint64_t> ledger[] = {
@@ -261,6 +283,10 @@ std::string RenderJUnit(const RunReport& r) {
         break;
       }
     }
+  }
+  // Transport errors by kind for CI logs, whether or not they failed the run.
+  if (const std::string lines = TransportErrorLines(r); !lines.empty()) {
+    out += fmt::format("    <system-out>{}</system-out>\n", EscapeXmlText(lines));
   }
   out += "  </testsuite>\n</testsuites>\n";
   return out;

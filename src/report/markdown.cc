@@ -63,6 +63,22 @@ std::string LatencyRow(const std::string& label, const LatencyHistogram& h) {
               std::to_string(h.count())});
 }
 
+// Why requests failed in transport, by kind, with the first message of each ("" without kinds).
+std::string TransportErrorsMarkdown(const DriverResult& l) {
+  if (l.transport_errors == 0 || l.transport_error_reasons.empty()) return "";
+  std::string out = "\n| Transport error | Requests | First message |\n|---|---:|---|\n";
+  uint64_t counted = 0;
+  for (const TransportErrorReason& t : l.transport_error_reasons) {
+    counted += t.count;
+    out += Row({EscapeMarkdown(t.reason), std::to_string(t.count),
+                t.first_message.empty() ? "—" : EscapeMarkdown(t.first_message)});
+  }
+  if (counted < l.transport_errors) {
+    out += Row({"no recorded kind", std::to_string(l.transport_errors - counted), "—"});
+  }
+  return out;
+}
+
 // The load and span figures of a run that measured them.
 std::string LoadMarkdown(const RunReport& r) {
   const auto& l = r.load;
@@ -74,6 +90,7 @@ std::string LoadMarkdown(const RunReport& r) {
               FormatDuration(l.elapsed_ns),
               fmt::format("{}/s for {}{}", r.target_rate, FormatDuration(r.target_duration_ns),
                           l.interrupted ? " (interrupted)" : "")});
+  out += TransportErrorsMarkdown(l);
   out += "\n| Latency | p50 | p90 | p99 | max | samples |\n";
   out += "|---|---:|---:|---:|---:|---:|\n";
   out += LatencyRow("corrected (from intended start)", l.corrected);
@@ -100,6 +117,7 @@ std::string LedgerMarkdown(const DriverResult& l) {
   out += "|---:|---:|---:|---:|\n";
   out += Row({std::to_string(l.sent), std::to_string(l.ok), std::to_string(l.http_errors),
               std::to_string(l.transport_errors)});
+  out += TransportErrorsMarkdown(l);
   out += "\n### Spans\n\n";
   out += "Not measured (verify only): the spans were exported by the run that wrote the ledger.\n";
   return out;

@@ -324,6 +324,17 @@ Result<RunReport> MergeReports(const std::vector<RunReport>& reports,
     l.ok += r.load.ok;
     l.http_errors += r.load.http_errors;
     l.transport_errors += r.load.transport_errors;
+    // Per kind: the counts add up; the first message stays the first report's that had one.
+    for (const TransportErrorReason& t : r.load.transport_error_reasons) {
+      auto it = std::find_if(l.transport_error_reasons.begin(), l.transport_error_reasons.end(),
+                             [&t](const TransportErrorReason& u) { return u.reason == t.reason; });
+      if (it == l.transport_error_reasons.end()) {
+        l.transport_error_reasons.push_back(t);
+      } else {
+        it->count += t.count;
+        if (it->first_message.empty()) it->first_message = t.first_message;
+      }
+    }
     l.unfinished += r.load.unfinished;
     l.elapsed_ns = std::max(l.elapsed_ns, r.load.elapsed_ns);
     l.interrupted |= r.load.interrupted;
@@ -386,6 +397,11 @@ Result<RunReport> MergeReports(const std::vector<RunReport>& reports,
       MergeVerification(*m.verification, *r.verification, max_examples, i + 1);
     }
   }
+  // Most frequent first, as the driver orders them; ties keep the order they were first seen in.
+  std::stable_sort(m.load.transport_error_reasons.begin(), m.load.transport_error_reasons.end(),
+                   [](const TransportErrorReason& a, const TransportErrorReason& b) {
+                     return a.count > b.count;
+                   });
   if (m.verification) {
     m.verification_skipped = false;
     std::stable_sort(m.verification->break_edges.begin(), m.verification->break_edges.end(),

@@ -546,6 +546,25 @@ RunReport Report(const Json& j) {
   l.ok = U64(load, "ok", "load");
   l.http_errors = U64(load, "http_errors", "load");
   l.transport_errors = U64(load, "transport_errors", "load");
+  // Absent in reports written before transport errors were recorded by kind. Kinds are read as
+  // written (a newer tracerig may name more); their counts cannot exceed the errors they explain.
+  if (Optional(load, "transport_error_reasons")) {
+    const Json& reasons = Array(load, "transport_error_reasons", "load");
+    uint64_t counted = 0;
+    for (size_t i = 0; i < reasons.size(); ++i) {
+      const std::string at = Index("load.transport_error_reasons", i);
+      TransportErrorReason reason{String(reasons[i], "reason", at), U64(reasons[i], "count", at),
+                                  String(reasons[i], "first_message", at)};
+      if (reason.reason.empty()) Fail(Join(at, "reason"), "empty");
+      counted += reason.count;
+      l.transport_error_reasons.push_back(std::move(reason));
+    }
+    if (counted > l.transport_errors) {
+      Fail("load.transport_error_reasons",
+           fmt::format("counts sum to {}, more than load.transport_errors ({})", counted,
+                       l.transport_errors));
+    }
+  }
   l.unfinished = U64(load, "unfinished", "load");
   if (Optional(load, "unsent")) l.unsent = U64(load, "unsent", "load");  // absent in older reports
   l.elapsed_ns = U64(load, "elapsed_ns", "load");

@@ -242,6 +242,21 @@ nlohmann::ordered_json ExportFailuresJson(const std::vector<ExportFailure>& fail
   return j;
 }
 
+nlohmann::ordered_json TransportErrorReasonsJson(const std::vector<TransportErrorReason>& reasons) {
+  auto j = nlohmann::ordered_json::array();
+  for (const TransportErrorReason& r : reasons) {
+    j.push_back({{"reason", r.reason}, {"count", r.count}, {"first_message", r.first_message}});
+  }
+  return j;
+}
+
+// "transport errors: 511288 (511288 connection refused: connect: Connection refused)": why the
+// requests failed, by kind, as wrk's "Socket errors" line. Only when the kinds are known.
+std::string TransportErrorsLine(const DriverResult& l) {
+  if (l.transport_errors == 0 || l.transport_error_reasons.empty()) return "";
+  return fmt::format("transport errors: {} ({})", l.transport_errors, DescribeTransportErrors(l));
+}
+
 }  // namespace
 
 std::string RenderTerminalSummary(const RunReport& r) {
@@ -260,6 +275,7 @@ std::string RenderTerminalSummary(const RunReport& r) {
         fmt::format("ledger: {} requests: {} ok, {} HTTP errors, {} transport errors (as the run "
                     "recorded them)",
                     l.sent, l.ok, l.http_errors, l.transport_errors));
+    if (const std::string why = TransportErrorsLine(l); !why.empty()) line(why);
   } else {
     const double seconds = static_cast<double>(l.elapsed_ns) / 1e9;
     line(fmt::format(
@@ -277,6 +293,7 @@ std::string RenderTerminalSummary(const RunReport& r) {
                                                 "deadline)",
                                                 l.unfinished)
                                   : ""));
+    if (const std::string why = TransportErrorsLine(l); !why.empty()) line(why);
     line(fmt::format("latency (from intended start): {}", Percentiles(l.corrected)));
     line(fmt::format("latency (from actual send):    {}", Percentiles(l.uncorrected)));
     line(SpansLine(r));
@@ -425,6 +442,7 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
                {"ok", l.ok},
                {"http_errors", l.http_errors},
                {"transport_errors", l.transport_errors},
+               {"transport_error_reasons", TransportErrorReasonsJson(l.transport_error_reasons)},
                {"unfinished", l.unfinished},
                {"unsent", l.unsent},
                {"elapsed_ns", l.elapsed_ns},

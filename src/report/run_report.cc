@@ -224,6 +224,22 @@ std::string DescribeExportFailures(const ExportFigures& e) {
   return fmt::format("{}", fmt::join(parts, "; "));
 }
 
+std::string DescribeTransportErrors(const DriverResult& load) {
+  if (load.transport_error_reasons.empty()) return "";
+  std::vector<std::string> parts;
+  uint64_t counted = 0;
+  for (const TransportErrorReason& r : load.transport_error_reasons) {
+    counted += r.count;
+    parts.push_back(r.first_message.empty()
+                        ? fmt::format("{} {}", r.count, r.reason)
+                        : fmt::format("{} {}: {}", r.count, r.reason, r.first_message));
+  }
+  if (counted < load.transport_errors) {
+    parts.push_back(fmt::format("{} of no recorded kind", load.transport_errors - counted));
+  }
+  return fmt::format("{}", fmt::join(parts, "; "));
+}
+
 namespace {
 
 // How much of the plan an interrupted load ran: the requests of the open loop's schedule, else
@@ -273,10 +289,12 @@ void JudgeRun(RunReport& report) {
   // run measured nothing about tracing.
   if (load.sent > 0 && load.transport_errors * 2 > load.sent) {
     report.exit_code = kExitInfrastructure;
+    // Why they failed, so a reader of the verdict alone sees "connection refused".
+    const std::string why = DescribeTransportErrors(load);
     report.verdict = fmt::format(
-        "ERROR: {} of {} requests failed at the transport level; the topology did not serve the "
+        "ERROR: {} of {} requests failed at the transport level{}; the topology did not serve the "
         "load",
-        load.transport_errors, load.sent);
+        load.transport_errors, load.sent, why.empty() ? "" : " (" + why + ")");
     return;
   }
   if (!report.verification_error.empty()) {

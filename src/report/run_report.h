@@ -58,6 +58,12 @@ struct ExportFigures {
 // HTTP 400: ..." ("" without failures).
 std::string DescribeExportFailures(const ExportFigures& e);
 
+// Why requests failed in transport, by kind, most frequent first, as wrk reports socket errors:
+// "511288 connection refused: connect: Connection refused; 3 timeout: ..." ("" without reasons).
+// When the kinds count fewer errors than transport_errors (a merge with a report written before
+// they were recorded), the rest is "N of no recorded kind", so the counts always sum.
+std::string DescribeTransportErrors(const DriverResult& load);
+
 // Spans the backend accepted during the run: the exporter's delivered count from the start of the
 // load to the end of the flush that follows it, and the backend's own count over the same time
 // where it exposes one (the embedded backend's receivers).

@@ -130,6 +130,7 @@ TEST_P(SummarySumsTest, EveryCountLineSumsAndMatchesTheJson) {
   bool saw_load = false;
   bool saw_spans = false;
   bool saw_traces = false;
+  bool saw_transport_kinds = false;
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string& line = lines[i];
     std::smatch m;
@@ -154,6 +155,29 @@ TEST_P(SummarySumsTest, EveryCountLineSumsAndMatchesTheJson) {
       const int64_t unfinished = parts[3].matched ? std::stoll(parts[3].str()) : 0;
       EXPECT_EQ(json["load"]["unfinished"], unfinished);
       EXPECT_LE(unfinished, counts["transport errors"]);
+    } else if (std::regex_match(line, m, std::regex("^transport errors: ([0-9]+) \\((.+)\\)$"))) {
+      // Why requests failed, by kind: "N kind: first message; ...", summing to the load line's
+      // transport errors, each kind as report.json has it.
+      saw_transport_kinds = true;
+      const int64_t total = std::stoll(m[1].str());
+      EXPECT_EQ(json["load"]["transport_errors"], total) << line;
+      const std::string kinds = m[2].str();
+      std::map<std::string, int64_t> counts;
+      const std::regex part("(?:^|; )([0-9]+) ([a-z][a-z ]*[a-z])(?=: |; |$)");
+      for (auto it = std::sregex_iterator(kinds.begin(), kinds.end(), part);
+           it != std::sregex_iterator(); ++it) {
+        counts[(*it)[2].str()] += std::stoll((*it)[1].str());
+      }
+      int64_t sum = 0;
+      for (const auto& [what, n] : counts) sum += n;
+      EXPECT_EQ(sum, total) << line;
+      int64_t json_sum = 0;
+      for (const auto& reason : json["load"]["transport_error_reasons"]) {
+        const std::string what = reason["reason"].get<std::string>();
+        EXPECT_EQ(counts[what], reason["count"].get<int64_t>()) << what << ": " << line;
+        json_sum += reason["count"].get<int64_t>();
+      }
+      EXPECT_EQ(json_sum + counts["of no recorded kind"], total) << json["load"].dump(2);
     } else if (std::regex_match(line, m,
                                 std::regex("^spans: ([0-9]+) recorded \\(([0-9]+) by services, "
                                            "([0-9]+) by the driver\\) = (.+?)(, final flush "
@@ -229,6 +253,11 @@ TEST_P(SummarySumsTest, EveryCountLineSumsAndMatchesTheJson) {
   EXPECT_TRUE(saw_load) << r.output;
   EXPECT_TRUE(saw_spans) << "no spans line that sums:\n" << r.output;
   EXPECT_TRUE(saw_traces) << r.output;
+  // The kinds are listed whenever the driver recorded them for some transport errors.
+  const nlohmann::json& kinds = json["load"]["transport_error_reasons"];
+  EXPECT_EQ(saw_transport_kinds, kinds.is_array() && !kinds.empty() &&
+                                     json["load"]["transport_errors"].get<int64_t>() > 0)
+      << r.output;
 }
 
 INSTANTIATE_TEST_SUITE_P(Scenarios, SummarySumsTest, ::testing::ValuesIn(TopLevelScenarios()),

@@ -302,6 +302,29 @@ TEST(HtmlReportTest, RendersRunsWithoutVerificationOrSamples) {
   EXPECT_EQ(html.find("id=\"latency-over-time\""), std::string::npos);
 }
 
+TEST(HtmlReportTest, TransportErrorsHaveATableOfTheirKinds) {
+  RunReport r = SyntheticRun();
+  r.load.ok = 0;
+  r.load.http_errors = 0;
+  r.load.transport_errors = 250;
+  r.load.transport_error_reasons = {{"connection refused", 240, "connect: Connection refused"},
+                                    {"tls handshake", 10, "handshake: <bad certificate>"}};
+  Judge(r);
+  const std::string html = RenderHtmlReport(r);
+  EXPECT_NE(html.find("(240 connection refused: connect: Connection refused; 10 tls handshake: "
+                      "handshake: &lt;bad certificate&gt;); the topology did not serve the load"),
+            std::string::npos);
+  EXPECT_NE(html.find("<table id=\"transport-errors\">"), std::string::npos);
+  EXPECT_NE(html.find("<tr><td>connection refused</td><td class=\"num\">240</td><td><code>connect: "
+                      "Connection refused</code></td></tr>\n<tr><td>tls handshake</td><td "
+                      "class=\"num\">10</td><td><code>handshake: &lt;bad "
+                      "certificate&gt;</code></td></tr>"),
+            std::string::npos)
+      << html;
+  r.load.transport_error_reasons.clear();  // an older report: no kinds, no table
+  EXPECT_EQ(RenderHtmlReport(r).find("id=\"transport-errors\""), std::string::npos);
+}
+
 // A verify-only run measured no load: the ledger's requests and outcomes, "not measured" for the
 // rest, and no zero rate, latency, histogram or span figure that would read as measured.
 TEST(HtmlReportTest, AVerifyOnlyRunShowsTheLedgerAndNoLoadFigures) {

@@ -104,6 +104,8 @@ std::vector<Variant> Variants() {
   RunReport no_topology = SyntheticRun();
   no_topology.load.ok = 0;
   no_topology.load.transport_errors = 250;
+  no_topology.load.transport_error_reasons = {{"connection refused", 250,
+                                               "connect: Connection refused"}};
   Judge(no_topology);
   v.push_back({"no-topology", no_topology, {"run:error"}});
 
@@ -166,6 +168,12 @@ TEST(JUnitTest, EveryVariantIsWellFormedWithConsistentCounts) {
     size_t failures = 0, errors = 0, skipped = 0;
     for (size_t i = 1; i < suite.children.size(); ++i) {
       const XmlElement& tc = suite.children[i];
+      if (tc.name == "system-out") {  // the suite's own output: transport errors, last, by kind
+        EXPECT_EQ(i + 1, suite.children.size());
+        EXPECT_FALSE(r.load.transport_error_reasons.empty());
+        EXPECT_EQ(tc.text.rfind("transport errors: ", 0), 0u) << tc.text;
+        continue;
+      }
       ASSERT_EQ(tc.name, "testcase");
       EXPECT_EQ(*tc.Attribute("classname"), *suite.Attribute("name"));
       ASSERT_NE(tc.Attribute("time"), nullptr);
@@ -292,6 +300,54 @@ TEST(JUnitTest, AVerifyOnlyRunSaysItsLoadWasNotMeasured) {
   const std::string measured = RenderJUnit(SyntheticRun());
   EXPECT_EQ(measured.find("not measured"), std::string::npos);
   EXPECT_EQ(measured.find("ledger."), std::string::npos);
+}
+
+// A topology that did not serve the load: the run's error names why the requests failed, in its
+// message (the verdict) and its body, and the suite's output lists the kinds.
+TEST(JUnitTest, TransportErrorsSayWhyTheRequestsFailed) {
+  RunReport r = SyntheticRun();
+  r.load.ok = 0;
+  r.load.http_errors = 0;
+  r.load.transport_errors = 250;
+  r.load.transport_error_reasons = {{"connection refused", 240, "connect: Connection refused"},
+                                    {"timeout", 10, "connect: timed out after 2s"}};
+  Judge(r);
+  auto parsed = MiniXmlParser(RenderJUnit(r)).Parse();
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  const XmlElement& suite = parsed->children.at(0);
+  const XmlElement& run = suite.children.at(1);
+  ASSERT_EQ(*run.Attribute("name"), "run");
+  const XmlElement& error = run.children.at(0);
+  EXPECT_EQ(*error.Attribute("message"),
+            "ERROR: 250 of 250 requests failed at the transport level (240 connection refused: "
+            "connect: Connection refused; 10 timeout: connect: timed out after 2s); the topology "
+            "did not serve the load");
+  const std::string lines =
+      "transport errors: 250\n"
+      "  240 connection refused: connect: Connection refused\n"
+      "  10 timeout: connect: timed out after 2s\n";
+  EXPECT_EQ(error.text, *error.Attribute("message") + "\n" + lines);
+  EXPECT_EQ(suite.children.back().name, "system-out");
+  EXPECT_EQ(suite.children.back().text, lines);
+  bool property = false;
+  for (const XmlElement& p : suite.children.at(0).children) {
+    if (*p.Attribute("name") != "transport_errors") continue;
+    property = true;
+    EXPECT_EQ(*p.Attribute("value"),
+              "250 (240 connection refused: connect: Connection refused; 10 timeout: connect: "
+              "timed out after 2s)");
+  }
+  EXPECT_TRUE(property);
+
+  // No transport errors: no property, no suite output.
+  RunReport clean = SyntheticRun();
+  clean.load.ok += clean.load.transport_errors;
+  clean.load.transport_errors = 0;
+  clean.load.transport_error_reasons.clear();
+  Judge(clean);
+  const std::string xml = RenderJUnit(clean);
+  EXPECT_EQ(xml.find("transport_errors"), std::string::npos);
+  EXPECT_EQ(xml.find("<system-out>transport"), std::string::npos);
 }
 
 #ifdef TRACERIG_XMLLINT

@@ -221,6 +221,27 @@ TEST(MarkdownTest, InfrastructureErrorsAndSkippedVerification) {
   EXPECT_NE(md.find("| — | — | — | — | 0 |"), std::string::npos) << md;  // no latency samples
 }
 
+TEST(MarkdownTest, TransportErrorsHaveATableOfTheirKinds) {
+  RunReport r = SyntheticRun();
+  r.load.ok = 0;
+  r.load.http_errors = 0;
+  r.load.transport_errors = 250;
+  r.load.transport_error_reasons = {{"connection refused", 240, "connect: Connection refused"},
+                                    {"protocol error", 10, "bad | status line"}};
+  Judge(r);
+  const std::string md = RenderMarkdown(r);
+  EXPECT_NE(md.find("| run | ⚠️ error | ERROR: 250 of 250 requests failed at the transport level "
+                    "(240 connection refused: connect: Connection refused; 10 protocol error: bad "
+                    "\\| status line); the topology did not serve the load |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| Transport error | Requests | First message |\n|---|---:|---|\n"
+                    "| connection refused | 240 | connect: Connection refused |\n"
+                    "| protocol error | 10 | bad \\| status line |\n"),
+            std::string::npos)
+      << md;
+}
+
 // A verify-only run measured no load: the ledger's requests and outcomes, "not measured" for the
 // rest, and no zero rate, latency or span figure that would read as measured.
 TEST(MarkdownTest, AVerifyOnlyRunShowsTheLedgerAndNoLoadFigures) {

@@ -80,6 +80,45 @@ TEST(MergeTest, EvictedNotExportedAndExportFailuresAddUp) {
   EXPECT_EQ(merged->exporter.failures[1].reason, "permanent");
 }
 
+// Transport errors add up per kind, keep the first message seen, and come most frequent first; a
+// report written before kinds were recorded leaves its errors "of no recorded kind".
+TEST(MergeTest, TransportErrorReasonsAddUpPerKindMostFrequentFirst) {
+  RunReport a = SyntheticRun();
+  RunReport b = SyntheticRun();
+  b.started_unix_nano += 60'000'000'000ull;
+  b.finished_unix_nano += 60'000'000'000ull;
+  a.load.ok = 240;
+  a.load.transport_errors = 8;
+  a.load.transport_error_reasons = {{"timeout", 5, "read: timed out after 2s"},
+                                    {"connection reset", 3, "read: reset by peer (a)"}};
+  b.load.ok = 241;
+  b.load.transport_errors = 7;
+  b.load.transport_error_reasons = {{"connection reset", 6, "read: reset by peer (b)"},
+                                    {"connection refused", 1, "connect: Connection refused"}};
+  auto merged = MergeReports({a, b});
+  ASSERT_TRUE(merged.ok()) << merged.error().message;
+  const auto& reasons = merged->load.transport_error_reasons;
+  ASSERT_EQ(reasons.size(), 3u);
+  EXPECT_EQ(reasons[0].reason, "connection reset");
+  EXPECT_EQ(reasons[0].count, 9u);
+  EXPECT_EQ(reasons[0].first_message, "read: reset by peer (a)");
+  EXPECT_EQ(reasons[1].reason, "timeout");
+  EXPECT_EQ(reasons[1].count, 5u);
+  EXPECT_EQ(reasons[2].reason, "connection refused");
+  EXPECT_EQ(merged->load.transport_errors, 15u);
+  EXPECT_EQ(DescribeTransportErrors(merged->load),
+            "9 connection reset: read: reset by peer (a); 5 timeout: read: timed out after 2s; "
+            "1 connection refused: connect: Connection refused");
+
+  RunReport older = b;
+  older.load.transport_error_reasons.clear();
+  merged = MergeReports({a, older});
+  ASSERT_TRUE(merged.ok()) << merged.error().message;
+  EXPECT_EQ(DescribeTransportErrors(merged->load),
+            "5 timeout: read: timed out after 2s; 3 connection reset: read: reset by peer (a); "
+            "7 of no recorded kind");
+}
+
 TEST(MergeTest, IngestAndSamplingExpectationsAddUpAndAreJudgedAgain) {
   RunReport a = SyntheticRun();
   RunReport b = SyntheticRun();

@@ -419,6 +419,39 @@ TEST(ReadReportTest, RoundTripKeepsExportFailuresAndNotExportedTraces) {
   EXPECT_EQ(read_old->verification->not_exported, 0u);
 }
 
+TEST(ReadReportTest, RoundTripKeepsTransportErrorReasonsAndOlderReportsHaveNone) {
+  RunReport r = SyntheticRun();
+  r.load.ok = 240;
+  r.load.transport_errors = 8;
+  r.load.transport_error_reasons = {{"connection refused", 6, "connect: Connection refused"},
+                                    {"tls handshake", 2, ""}};
+  const Json j = ReportToJson(r);
+  EXPECT_EQ(j["load"]["transport_error_reasons"][0].dump(),
+            R"({"reason":"connection refused","count":6,"first_message":"connect: Connection refused"})");
+  auto read = ReadReport("reasons.json", j.dump());
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  ASSERT_EQ(read->load.transport_error_reasons.size(), 2u);
+  EXPECT_EQ(read->load.transport_error_reasons[0].reason, "connection refused");
+  EXPECT_EQ(read->load.transport_error_reasons[0].count, 6u);
+  EXPECT_EQ(read->load.transport_error_reasons[0].first_message, "connect: Connection refused");
+  EXPECT_EQ(read->load.transport_error_reasons[1].reason, "tls handshake");
+  EXPECT_EQ(read->load.transport_error_reasons[1].first_message, "");
+  // A kind this tracerig does not name (written by a newer one) is read as written.
+  Json newer = j;
+  newer["load"]["transport_error_reasons"][1]["reason"] = "quic version";
+  auto read_newer = ReadReport("newer.json", newer.dump());
+  ASSERT_TRUE(read_newer.ok()) << read_newer.error().message;
+  EXPECT_EQ(read_newer->load.transport_error_reasons[1].reason, "quic version");
+  // Written before kinds were recorded: the errors are there, their kinds are not.
+  Json old = j;
+  old["load"].erase("transport_error_reasons");
+  auto read_old = ReadReport("old.json", old.dump());
+  ASSERT_TRUE(read_old.ok()) << read_old.error().message;
+  EXPECT_EQ(read_old->load.transport_errors, 8u);
+  EXPECT_TRUE(read_old->load.transport_error_reasons.empty());
+  EXPECT_EQ(RenderTerminalSummary(*read_old).find("transport errors: "), std::string::npos);
+}
+
 struct BadCase {
   const char* what;
   std::function<void(Json&)> mutate;
@@ -525,6 +558,18 @@ TEST(ReadReportTest, MalformedReportsNameTheFieldAndTheProblem) {
        [](Json& j) { j["verification"]["backend_graph"]["edges"][1]["observed_calls"] = -31; },
        "verification.backend_graph.edges[1].observed_calls: expected a non-negative integer, "
        "found -31"},
+      {"transport error kinds not an array",
+       [](Json& j) { j["load"]["transport_error_reasons"] = "connection refused"; },
+       "load.transport_error_reasons: expected an array, found \"connection refused\""},
+      {"transport error kind without a name",
+       [](Json& j) { j["load"]["transport_error_reasons"][0]["reason"] = ""; },
+       "load.transport_error_reasons[0].reason: empty"},
+      {"transport error count as string",
+       [](Json& j) { j["load"]["transport_error_reasons"][0]["count"] = "1"; },
+       "load.transport_error_reasons[0].count: expected a non-negative integer, found \"1\""},
+      {"transport error kinds past the total",
+       [](Json& j) { j["load"]["transport_error_reasons"][0]["count"] = 2; },
+       "load.transport_error_reasons: counts sum to 2, more than load.transport_errors (1)"},
       {"expectation as string", [](Json& j) { j["expect"]["time_to_queryable_p99_ns"] = "2s"; },
        "expect.time_to_queryable_p99_ns: expected a non-negative integer, found \"2s\""},
   };

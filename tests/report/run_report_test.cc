@@ -165,6 +165,33 @@ TEST(JudgeTest, TopologyThatServedNothingIsAnInfrastructureFailure) {
   EXPECT_EQ(r.exit_code, kExitInfrastructure);
 }
 
+// The nginx-entry run, read cold: the verdict alone says why the requests failed.
+TEST(JudgeTest, ATopologyThatDidNotServeTheLoadNamesWhyTheRequestsFailed) {
+  auto r = Verified(511288, 0, 0);
+  r.load.ok = 0;
+  r.load.transport_errors = 511288;
+  r.load.transport_error_reasons = {
+      {"connection refused", 511288, "connect: Connection refused"}};
+  Judge(r);
+  EXPECT_EQ(r.exit_code, kExitInfrastructure);
+  EXPECT_EQ(r.verdict,
+            "ERROR: 511288 of 511288 requests failed at the transport level (511288 connection "
+            "refused: connect: Connection refused); the topology did not serve the load");
+  const std::string text = RenderTerminalSummary(r);
+  EXPECT_NE(text.find("\ntransport errors: 511288 (511288 connection refused: connect: Connection "
+                      "refused)\n"),
+            std::string::npos)
+      << text;
+
+  // Without kinds (a report written before they were recorded) the verdict is as it was.
+  r.load.transport_error_reasons.clear();
+  Judge(r);
+  EXPECT_EQ(r.verdict,
+            "ERROR: 511288 of 511288 requests failed at the transport level; the topology did not "
+            "serve the load");
+  EXPECT_EQ(RenderTerminalSummary(r).find("transport errors: "), std::string::npos);
+}
+
 TEST(JudgeTest, EachViolationKindIsAFailingCheck) {
   auto r = Verified(10, 10, 0);
   TraceVerdict example;
@@ -552,9 +579,13 @@ TEST(TerminalSummaryTest, SpansAndLoadLinesSumToTheirTotals) {
   r.exporter.dropped_queue_full = 10;
   r.exporter.dropped_failed = 5;  // 10 left in the exporter
   r.exporter.flushed = false;
+  r.load.transport_error_reasons = {{"timeout", 1, "read: no answer within 2s"},
+                                    {"unanswered at drain", 1, ""}};  // and 1 of no kind
   const std::string text = RenderTerminalSummary(r);
   EXPECT_NE(text.find("      = 95 ok + 2 HTTP errors + 3 transport errors (1 of them unfinished: "
-                      "no answer by the drain deadline)\n"),
+                      "no answer by the drain deadline)\n"
+                      "transport errors: 3 (1 timeout: read: no answer within 2s; 1 unanswered "
+                      "at drain; 1 of no recorded kind)\n"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("spans: 699 recorded (600 by services, 99 by the driver) = 600 exported + "

@@ -75,6 +75,7 @@ inline RunReport SyntheticRun() {
   l.ok = 247;
   l.http_errors = 2;
   l.transport_errors = 1;
+  l.transport_error_reasons = {{"connection reset", 1, "read: Connection reset by peer"}};
   l.elapsed_ns = 5'012'000'000ull;
   for (uint64_t i = 0; i < 250; ++i) {  // ten distinct values keep the bucket lists short
     l.corrected.Record(4'000'000 + (i % 10) * 1'000'000);
