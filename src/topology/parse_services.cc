@@ -18,7 +18,7 @@ namespace {
 
 constexpr std::string_view kServiceKeys[] = {"name",   "template",    "protocol", "listen",
                                              "url",    "propagation", "resource", "sampling",
-                                             "export", "routes"};
+                                             "export", "routes",     "command",  "start_timeout"};
 // Keys that make no sense for an external service, which tracerig calls but does not run.
 constexpr std::string_view kNotForExternal[] = {"listen", "resource", "sampling", "export"};
 constexpr std::string_view kRouteKeys[] = {"name",       "latency",      "attributes",     "events",
@@ -192,6 +192,20 @@ Service ScenarioParser::ParseService(const ServiceBody& body) {
     for (std::string_view key : kNotForExternal) {
       if (const toml::node* n = body.get(key)) NotForExternal(*n, key, service.name);
     }
+  }
+  for (std::string_view key : {"command", "start_timeout"}) {
+    const toml::node* n = external ? nullptr : body.get(key);
+    if (n != nullptr) {
+      Error(n->source(), fmt::format("\"{}\" is only for external services (with \"url\"): "
+                                     "tracerig starts it to run the real service",
+                                     key));
+    }
+  }
+  if (const auto* n = external ? body.get("command") : nullptr) {
+    if (auto v = AsNonEmptyString(*n, "command")) service.command = *v;
+  }
+  if (const auto* n = external ? body.get("start_timeout") : nullptr) {
+    if (auto v = AsPositiveDuration(*n, "start_timeout")) service.start_timeout_ns = *v;
   }
   if (const auto* n = external ? nullptr : body.get("listen")) {
     if (auto v = AsString(*n, "listen")) {
