@@ -488,8 +488,11 @@ std::optional<Violation> ClockSkewOf(const ExpectedSpan& e, const Span& span, co
   const uint64_t early = parent.start_unix_nano > span.start_unix_nano
                              ? parent.start_unix_nano - span.start_unix_nano
                              : 0;
-  // A callee its caller gave up on (a timeout) goes on working after the CLIENT span ends.
-  const uint64_t late = !e.may_outlive_parent && span.end_unix_nano > parent.end_unix_nano
+  // A callee its caller gave up on (a timeout) goes on working after the CLIENT span ends. A real
+  // service ends its SERVER span once its answer is written (Node's http instrumentation on
+  // 'finish'), often after tracerig has read the answer and ended the CLIENT span.
+  const bool may_end_later = e.may_outlive_parent || e.external;
+  const uint64_t late = !may_end_later && span.end_unix_nano > parent.end_unix_nano
                             ? span.end_unix_nano - parent.end_unix_nano
                             : 0;
   if (early <= clock_skew_tolerance_ns && late <= clock_skew_tolerance_ns) return std::nullopt;
