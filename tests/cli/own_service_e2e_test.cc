@@ -3,6 +3,7 @@
 // external service's URL (or a command that never listens): a command that exits first fails the
 // run with exit 3 and its log, Ctrl-C while waiting and a double Ctrl-C during the load leave
 // nothing running, and serve writes the env file and stops what it started.
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -16,8 +17,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "tests/cli/run_tracerig.h"
 #include "tests/support/scratch_dir.h"
@@ -119,17 +118,15 @@ class OwnServiceCommandTest : public ::testing::Test {
 };
 
 TEST_F(OwnServiceCommandTest, ACommandThatExitsFirstEndsTheRunWithItsLog) {
-  const ProcessResult run =
-      RunTracerig({"run", Scenario("echo cannot find server.js >&2; exit 1"), "--report-dir",
-                   (dir_ / "reports").string()});
+  const ProcessResult run = RunTracerig({"run", Scenario("echo cannot find server.js >&2; exit 1"),
+                                         "--report-dir", (dir_ / "reports").string()});
   EXPECT_EQ(run.exit_code, 3) << run.output;
   EXPECT_NE(run.output.find("tracerig run: service \"real\": its command exited with status 1 "
                             "before http://127.0.0.1:" +
                             std::to_string(port_) + " accepted a connection; the last lines of "),
             std::string::npos)
       << run.output;
-  EXPECT_NE(run.output.find("real.log:\ncannot find server.js\n"), std::string::npos)
-      << run.output;
+  EXPECT_NE(run.output.find("real.log:\ncannot find server.js\n"), std::string::npos) << run.output;
   EXPECT_EQ(run.output.find("verifying"), std::string::npos) << run.output;
   EXPECT_EQ(run.output.find("load model"), std::string::npos) << run.output;
 }
@@ -139,9 +136,9 @@ TEST_F(OwnServiceCommandTest, TheRunWaitsForItsServiceAndStopsItAfterTheLoad) {
       RunTracerig({"run", Scenario("echo $$ > " + PidFile() + "; exec " + InnerServe()),
                    "--report-dir", (dir_ / "reports").string(), "--no-verify"});
   EXPECT_EQ(run.exit_code, 0) << run.output;
-  const auto started = run.output.find("tracerig: started real (pid " + std::to_string(Pid()) +
-                                       "), waiting up to 10s for http://127.0.0.1:" +
-                                       std::to_string(port_) + "; its output: ");
+  const auto started = run.output.find(
+      "tracerig: started real (pid " + std::to_string(Pid()) +
+      "), waiting up to 10s for http://127.0.0.1:" + std::to_string(port_) + "; its output: ");
   EXPECT_NE(started, std::string::npos) << run.output;
   EXPECT_LT(started, run.output.find("tracerig: real is up"));
   EXPECT_LT(run.output.find("tracerig: real is up"), run.output.find("load model"));
@@ -199,16 +196,16 @@ TEST_F(OwnServiceCommandTest, ServeWritesTheEnvFileAndStopsItsServiceAtCtrlC) {
   const std::string env_file = (dir_ / "urls.env").string();
   bool interrupted = false;
   std::string env_while_up;
-  const ProcessResult serve = RunTracerig(
-      {"serve", Scenario("echo $$ > " + PidFile() + "; exec " + InnerServe()), "--urls-env",
-       env_file},
-      [&](pid_t pid, const std::string& output) {
-        if (!interrupted && output.find("Ctrl-C to stop.") != std::string::npos) {
-          interrupted = true;
-          env_while_up = ReadFile(env_file);
-          kill(pid, SIGINT);
-        }
-      });
+  const ProcessResult serve =
+      RunTracerig({"serve", Scenario("echo $$ > " + PidFile() + "; exec " + InnerServe()),
+                   "--urls-env", env_file},
+                  [&](pid_t pid, const std::string& output) {
+                    if (!interrupted && output.find("Ctrl-C to stop.") != std::string::npos) {
+                      interrupted = true;
+                      env_while_up = ReadFile(env_file);
+                      kill(pid, SIGINT);
+                    }
+                  });
   EXPECT_EQ(serve.exit_code, 0) << serve.output;
   EXPECT_NE(serve.output.find("services' URLs written to " + env_file), std::string::npos)
       << serve.output;
