@@ -165,7 +165,18 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
   }
   auto scenario = LoadScenario(flags.positional[0]);
   if (!scenario) return scenario.failure();
-  if (flags.Has("find-max-ingest")) return RunSaturationSearch(flags, std::move(*scenario));
+  if (flags.Has("find-max-ingest")) {
+    // The search starts its rig itself (saturation_command.cc), with no service of the user's.
+    if (flags.Has("urls-env")) return UsageError("--urls-env does not apply with --find-max-ingest");
+    for (const Service& s : scenario->services) {
+      if (!s.command.empty()) {
+        return UsageError(fmt::format("--find-max-ingest does not start external services: "
+                                      "service \"{}\" has a command",
+                                      s.name));
+      }
+    }
+    return RunSaturationSearch(flags, std::move(*scenario));
+  }
   if (auto s = ApplyLoadOverrides(flags, *scenario); !s) return UsageError(s.error());
   if (auto s = ApplyDriverOverrides(flags, *scenario); !s) return UsageError(s.error());
   auto formats = ParseReportFormatList(flags.Get("report").value_or("json"));

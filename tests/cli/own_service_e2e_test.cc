@@ -192,6 +192,22 @@ TEST_F(OwnServiceCommandTest, CtrlCTwiceDuringTheLoadLeavesNothingRunning) {
   if (Pid() > 0) kill(-Pid(), SIGKILL);  // should the test fail, nothing of it stays
 }
 
+TEST_F(OwnServiceCommandTest, TheIngestSearchRefusesWhatItWouldNotStart) {
+  const std::string scenario = Scenario("echo $$ > " + PidFile() + "; exec sleep 30");
+  ProcessResult run = RunTracerig({"run", scenario, "--find-max-ingest"});
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_NE(run.output.find("tracerig run: --find-max-ingest does not start external services: "
+                            "service \"real\" has a command"),
+            std::string::npos)
+      << run.output;
+  run = RunTracerig({"run", scenario, "--find-max-ingest", "--urls-env", PidFile() + ".env"});
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_NE(run.output.find("tracerig run: --urls-env does not apply with --find-max-ingest"),
+            std::string::npos)
+      << run.output;
+  EXPECT_FALSE(fs::exists(PidFile()));
+}
+
 TEST_F(OwnServiceCommandTest, ServeWritesTheEnvFileAndStopsItsServiceAtCtrlC) {
   const std::string env_file = (dir_ / "urls.env").string();
   bool interrupted = false;
