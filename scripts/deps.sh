@@ -20,6 +20,9 @@ TRACERIG_PACKAGES=(
 TRACERIG_TEST_PACKAGES=(
   chromium                     # the HTML report in a headless browser (html_browser_test)
   libxml2-utils                # xmllint: the JUnit output against junit.xsd (report_formats_test)
+  nodejs npm                   # the OpenTelemetry JS SDK (npm ci from each package-lock.json):
+                               # a real SDK exporting to tracerig (interop_js_sdk) and a real
+                               # Node.js service in a run (own_service_e2e); without them they skip
 )
 
 # Installs TRACERIG_PACKAGES, and TRACERIG_TEST_PACKAGES too when given --tests or when called

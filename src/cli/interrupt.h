@@ -2,6 +2,8 @@
 // (stop load, flush, verify what was sent, report); a second one exits at once with code 130.
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 
 namespace tracerig {
@@ -16,5 +18,10 @@ inline constexpr const char* kRunInterruptMessage =
 inline constexpr const char* kStopInterruptMessage =
     "\ntracerig: stopping (Ctrl-C again to exit at once)\n";
 bool Interrupted();
+
+// Process groups (services tracerig started) the second signal kills before tracerig exits, so
+// none outlives it. At most 32 at a time; more are still stopped by their owner, just not then.
+void KillOnForcedExit(pid_t process_group);
+void ForgetOnForcedExit(pid_t process_group);
 
 }  // namespace tracerig

@@ -18,6 +18,7 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "cli/interrupt.h"
+#include "cli/own_service.h"
 #include "cli/progress_printer.h"
 #include "cli/rig.h"
 #include "cli/run_files.h"
@@ -113,6 +114,7 @@ std::vector<FlagSpec> RunFlags() {
                 {"no-progress", "", "for CI logs: the summary and the verdict only, without the "
                                     "start-up lines and progress on stderr (errors still show)"},
                 {"no-verify", "", "drive load and write the ledger, but do not query the backend"},
+                kUrlsEnvFlag,
                 kVerifyAfterLoadFlag,
                 {"verify-timeout", "DURATION", "overall deadline for verification, counted from "
                                                "the end of the load (default 60s)"},
@@ -133,6 +135,10 @@ constexpr const char* kRunDescription =
     "exporter, then queries the backend for every request sent and checks that each trace is\n"
     "complete and unbroken. Writes reports/<scenario>-<UTC time>/report.json and ledger.jsonl.\n"
     "Ctrl-C stops the load and still verifies and reports what was sent; twice exits at once.\n\n"
+    "Your own services: an external service with a `command` is started once tracerig's\n"
+    "services are up (the --urls-env variables and OTEL_SERVICE_NAME in its environment, its\n"
+    "output in the report folder as <service>.log), waited for until its URL accepts\n"
+    "connections, and stopped (SIGTERM, SIGKILL after 5s) when the load ends.\n\n"
     "Environment (external backends only): OTEL_EXPORTER_OTLP_ENDPOINT,\n"
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_PROTOCOL\n"
     "set the export target when neither --export nor [backend] export does.\n\n"
@@ -161,7 +167,18 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
   }
   auto scenario = LoadScenario(flags.positional[0]);
   if (!scenario) return scenario.failure();
-  if (flags.Has("find-max-ingest")) return RunSaturationSearch(flags, std::move(*scenario));
+  if (flags.Has("find-max-ingest")) {
+    // The search starts its rig itself (saturation_command.cc), with no service of the user's.
+    if (flags.Has("urls-env")) return UsageError("--urls-env does not apply with --find-max-ingest");
+    for (const Service& s : scenario->services) {
+      if (!s.command.empty()) {
+        return UsageError(fmt::format("--find-max-ingest does not start external services: "
+                                      "service \"{}\" has a command",
+                                      s.name));
+      }
+    }
+    return RunSaturationSearch(flags, std::move(*scenario));
+  }
   if (auto s = ApplyLoadOverrides(flags, *scenario); !s) return UsageError(s.error());
   if (auto s = ApplyDriverOverrides(flags, *scenario); !s) return UsageError(s.error());
   auto formats = ParseReportFormatList(flags.Get("report").value_or("json"));
@@ -215,6 +232,14 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
   };
   report.services = topology.services();
 
+  // The user's own services: started from their `command` once tracerig's are up (their output
+  // in the report folder), stopped when the load is over or on any way out of this function.
+  OwnServices own_services(
+      {report_dir, [quiet](const std::string& line) {
+         if (!quiet) std::fprintf(stderr, "tracerig: %s\n", line.c_str());
+       }});
+  if (auto done = StartOwnServices(*scenario, flags, *rig, stop, own_services)) return *done;
+
   std::vector<tcp::endpoint> entry_endpoints;
   for (const auto& entry : scenario->load.entries) {
     entry_endpoints.push_back(*topology.EndpointOf(entry.service));
@@ -255,6 +280,9 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
       },
       250'000'000ull);
   progress.Done();
+  // No request is left for them: stopped now, they hand over the spans they hold (an SDK flushes
+  // on SIGTERM) before their traces are judged.
+  own_services.Stop();
 
   // What the run recorded so far goes to the backend before it is judged. The services stay up
   // while the traces are verified: spans they still hold (a delay-export fault) arrive during

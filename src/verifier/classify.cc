@@ -481,15 +481,26 @@ void CheckOrphans(const ExpectedTree& expected, const TraceSpans& t, const SpanM
   }
 }
 
+// How far a real service's SERVER span may start before its caller's CLIENT span: its clock is
+// not tracerig's (the OpenTelemetry JS SDK's timestamps, from performance.now(), were 0.25ms
+// ahead of the system clock in 11 of 40 traces).
+constexpr uint64_t kExternalClockToleranceNs = 50'000'000;
+
 // A SERVER span that starts before or ends after its caller's CLIENT span by more than the
 // tolerance; nullopt when it does not.
 std::optional<Violation> ClockSkewOf(const ExpectedSpan& e, const Span& span, const Span& parent,
                                      uint64_t clock_skew_tolerance_ns) {
+  if (e.external) {
+    clock_skew_tolerance_ns = std::max(clock_skew_tolerance_ns, kExternalClockToleranceNs);
+  }
   const uint64_t early = parent.start_unix_nano > span.start_unix_nano
                              ? parent.start_unix_nano - span.start_unix_nano
                              : 0;
-  // A callee its caller gave up on (a timeout) goes on working after the CLIENT span ends.
-  const uint64_t late = !e.may_outlive_parent && span.end_unix_nano > parent.end_unix_nano
+  // A callee its caller gave up on (a timeout) goes on working after the CLIENT span ends. A real
+  // service ends its SERVER span once its answer is written (Node's http instrumentation on
+  // 'finish'), often after tracerig has read the answer and ended the CLIENT span.
+  const bool may_end_later = e.may_outlive_parent || e.external;
+  const uint64_t late = !may_end_later && span.end_unix_nano > parent.end_unix_nano
                             ? span.end_unix_nano - parent.end_unix_nano
                             : 0;
   if (early <= clock_skew_tolerance_ns && late <= clock_skew_tolerance_ns) return std::nullopt;
