@@ -212,10 +212,11 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
   };
   report.services = topology.services();
 
-  std::vector<tcp::endpoint> entry_endpoints;
-  for (const auto& entry : scenario->load.entries) {
-    entry_endpoints.push_back(*topology.EndpointOf(entry.service));
-  }
+  // Simulated entries at their bound address, external ones at their URL (resolved, TLS files
+  // loaded: a bad one stops the run here, naming it).
+  auto entry_targets = ResolveEntryTargets(
+      *scenario, [&topology](std::string_view service) { return topology.EndpointOf(service); });
+  if (!entry_targets) return FailureFrom(entry_targets.error());
   DriverOptions driver_options;
   driver_options.warmup_ns = scenario->load.warmup_ns;
   driver_options.seed = scenario->seed;
@@ -225,7 +226,7 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
     live.emplace(*scenario, query_clients, verify_options, clock);
     driver_options.on_complete = [&live](const LedgerEntry& e) { live->Add(e); };
   }
-  LoadDriver driver(*scenario, entry_endpoints, std::move(schedule), exporter, clock,
+  LoadDriver driver(*scenario, *entry_targets, std::move(schedule), exporter, clock,
                     driver_options);
 
   ProgressPrinter progress(quiet);

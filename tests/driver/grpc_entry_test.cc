@@ -161,7 +161,7 @@ std::unique_ptr<Schedule> ScheduleFor(const Load& load) {
   return schedule ? std::move(*schedule) : nullptr;
 }
 
-DriverResult RunDriver(const Scenario& scenario, std::vector<tcp::endpoint> endpoints,
+DriverResult RunDriver(const Scenario& scenario, std::vector<EntryTarget> endpoints,
                        SpanSink& sink, DriverOptions options) {
   LoadDriver driver(scenario, std::move(endpoints), ScheduleFor(scenario.load), sink,
                     SystemClock::Instance(), options);
