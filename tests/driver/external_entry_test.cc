@@ -336,6 +336,30 @@ class HttpsEntryTest : public ::testing::Test {
   std::vector<std::string> baggage_;
 };
 
+TEST_F(HttpsEntryTest, GrpcOverHttpsReadsTheServicesFilesForItsChannel) {
+  Scenario scenario = ExternalEntry("https://localhost:8443", 1);
+  scenario.services[0].protocol = Protocol::kGrpc;
+  scenario.services[0].ca_file = pki_.File("ca.pem");
+  scenario.services[0].client_cert = pki_.File("client.pem");
+  scenario.services[0].client_key = pki_.File("client.key");
+  const std::vector<EntryTarget> targets = TargetsOf(scenario);
+  ASSERT_EQ(targets.size(), 1u);
+  EXPECT_TRUE(targets[0].tls);
+  EXPECT_EQ(targets[0].tls_context, nullptr);
+  ASSERT_NE(targets[0].grpc_tls, nullptr);
+  EXPECT_EQ(targets[0].grpc_tls->root_certs_pem, pki_.ReadFile("ca.pem"));
+  EXPECT_EQ(targets[0].grpc_tls->cert_chain_pem, pki_.ReadFile("client.pem"));
+  EXPECT_EQ(targets[0].grpc_tls->private_key_pem, pki_.ReadFile("client.key"));
+
+  // A key that is not the certificate's stops the run, naming both files.
+  scenario.services[0].client_key = pki_.File("server.key");
+  auto bad = ResolveEntryTargets(scenario, {});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(bad.error().message, "service \"shop\": client_key " + pki_.File("server.key") +
+                                     " does not match client_cert " + pki_.File("client.pem"));
+}
+
 TEST_F(HttpsEntryTest, HttpsWithTheServicesCaFile) {
   for (const std::string host : {"127.0.0.1", "localhost"}) {
     SCOPED_TRACE(host);
