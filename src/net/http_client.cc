@@ -28,9 +28,10 @@ constexpr size_t kNotBusy = static_cast<size_t>(-1);
 }  // namespace
 
 // One keep-alive connection running one exchange at a time: connect (if new; then the TLS
-// handshake when the pool has TLS), write the whole request, read one response. The request, the callback, the write and read buffers live here
-// and are reused, so an exchange allocates little beyond the response itself. Handlers capture
-// only `self`, small enough for Asio's recycled handler memory.
+// handshake when the pool has TLS), write the whole request, read one response. The request, the
+// callback, the write and read buffers live here and are reused, so an exchange allocates little
+// beyond the response itself. Handlers capture only `self`, small enough for Asio's recycled
+// handler memory.
 class HttpClientPool::Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(HttpClientPool& pool, asio::io_context& ioc)
@@ -103,7 +104,7 @@ class HttpClientPool::Connection : public std::enable_shared_from_this<Connectio
                                   ? (tls_host_ = pool_->target_.address().to_string())
                                   : pool_->options_.tls_host;
     if (auto s = PrepareTlsClientSession(tls_->native_handle(), host); !s) {
-      if (*alive_) pool_->last_failure_detail_ = s.error().message;
+      tls_failure_ = s.error().message;
       PostFailure(asio::error::invalid_argument, /*retry=*/false);
       return;
     }
@@ -111,8 +112,8 @@ class HttpClientPool::Connection : public std::enable_shared_from_this<Connectio
                           [self = shared_from_this()](beast::error_code ec) {
                             ec = self->Outcome(ec);
                             if (ec) {
-                              if (*self->alive_ && ec != beast::error::timeout) {
-                                self->pool_->last_failure_detail_ =
+                              if (ec != beast::error::timeout) {
+                                self->tls_failure_ =
                                     DescribeTlsError(ec, self->tls_->native_handle());
                               }
                               self->RetryOrFail(ec, /*retry=*/false);
@@ -286,7 +287,8 @@ class HttpClientPool::Connection : public std::enable_shared_from_this<Connectio
     }
     if (*alive_) {
       pool_->last_failure_phase_ = phase_;
-      if (phase_ != TransportPhase::kTlsHandshake) pool_->last_failure_detail_.clear();
+      pool_->last_failure_detail_.swap(tls_failure_);  // no copy; "" unless a handshake failed
+      tls_failure_.clear();
     }
     done(ec, HttpResponse{});
   }
@@ -307,7 +309,8 @@ class HttpClientPool::Connection : public std::enable_shared_from_this<Connectio
   std::shared_ptr<bool> alive_;
   tcp::socket socket_;
   std::unique_ptr<TlsOverSocket> tls_;
-  std::string tls_host_;  // the target's address, when the pool names no TLS host
+  std::string tls_host_;     // the target's address, when the pool names no TLS host
+  std::string tls_failure_;  // why the handshake failed (certificate verification), if it did
   TransportPhase phase_ = TransportPhase::kConnect;
   SteadyClock::time_point deadline_{};
   bool timed_out_ = false;
