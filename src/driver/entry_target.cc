@@ -8,6 +8,7 @@
 
 #include "net/address.h"
 #include "net/resolve.h"
+#include "topology/ground_truth.h"
 
 namespace tracerig {
 namespace {
@@ -122,6 +123,25 @@ Result<std::vector<EntryTarget>> ResolveEntryTargets(const Scenario& scenario,
     targets.emplace_back(*endpoint);
   }
   return targets;
+}
+
+std::optional<GrpcMethodName> FullGrpcMethod(std::string_view route) {
+  if (route.starts_with('/')) route.remove_prefix(1);
+  const size_t slash = route.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == route.size() ||
+      route.find('/', slash + 1) != std::string_view::npos ||
+      route.find(' ') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  return GrpcMethodName{"/" + std::string(route), std::string(route.substr(0, slash)),
+                        std::string(route.substr(slash + 1))};
+}
+
+std::string GroundTruthBaggage(std::string_view request_id, uint64_t sequence,
+                               uint64_t intended_offset) {
+  return fmt::format("{}={},{}={},{}=0,{}={}", kRequestIdBaggageKey, request_id,
+                     kSequenceBaggageKey, sequence, kHopBaggageKey, kOffsetBaggageKey,
+                     intended_offset);
 }
 
 std::string EntryUrl(const EntryTarget& target, std::string_view path) {

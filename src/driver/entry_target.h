@@ -3,6 +3,7 @@
 // either), resolved and with its TLS files loaded before the load starts.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -52,6 +53,21 @@ using BoundEndpointOf = std::function<std::optional<tcp::endpoint>(std::string_v
 // a bad URL or TLS file is kInvalidArgument, a host that does not resolve kUnavailable.
 Result<std::vector<EntryTarget>> ResolveEntryTargets(const Scenario& scenario,
                                                      const BoundEndpointOf& bound);
+
+// An external gRPC entry's route as a full method: "pkg.Service/Method" or "/pkg.Service/Method"
+// (path "/pkg.Service/Method", service "pkg.Service", method "Method"); nullopt for any other
+// name, which is called as SimService/Call.
+struct GrpcMethodName {
+  std::string path;
+  std::string service;
+  std::string method;
+};
+std::optional<GrpcMethodName> FullGrpcMethod(std::string_view route);
+
+// The ground truth as W3C baggage members, sent into an external entry for the real service to
+// pass on: "tracerig.request_id=<id>,tracerig.seq=<n>,tracerig.hop=0,tracerig.offset=<ns>".
+std::string GroundTruthBaggage(std::string_view request_id, uint64_t sequence,
+                               uint64_t intended_offset);
 
 // An external HTTP entry's full URL for `path` (base_url + path); a simulated one's
 // "http://address:port" + path.

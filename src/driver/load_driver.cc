@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -12,6 +11,7 @@
 
 #include "core/rng.h"
 #include "driver/entry_picker.h"
+#include "driver/transport_errors.h"
 #include "net/address.h"
 #include "net/beast_carrier.h"
 #include "net/error_reason.h"
@@ -94,7 +94,12 @@ class DriverThread {
       if (service != nullptr && service->protocol == Protocol::kGrpc) {
         entry->grpc = std::make_unique<GrpcSimClient>(ioc_, entry->target_text,
                                                       target.grpc_tls.get());
-        SetGrpcMethod(*entry, load_entry.route, target.external);
+        // External entries with a route "pkg.Service/Method" call that method.
+        if (auto method = target.external ? FullGrpcMethod(load_entry.route) : std::nullopt) {
+          entry->grpc_method = std::move(method->path);
+          entry->rpc_service = std::move(method->service);
+          entry->rpc_method = std::move(method->method);
+        }
         entries_.push_back(std::move(entry));
         continue;
       }
@@ -176,15 +181,7 @@ class DriverThread {
   }
   size_t slot_count() const { return slots_.size(); }
 
-  // This thread's transport errors of one kind: how many, and the first one's text and time.
-  struct ErrorTally {
-    uint64_t count = 0;
-    uint64_t first_mono = 0;
-    std::string first_message;
-  };
-  const std::array<ErrorTally, kTransportErrorKindCount>& error_tallies() const {
-    return error_tallies_;
-  }
+  const TransportErrorTally& transport_error_tally() const { return error_tally_; }
 
  private:
   struct Slot {
@@ -229,26 +226,6 @@ class DriverThread {
 
   uint64_t Elapsed() const { return run_.clock.NowMonotonicNano() - run_.start_mono; }
 
-  // External gRPC entries with a route "pkg.Service/Method" (or "/pkg.Service/Method") call that
-  // method; every other gRPC entry calls SimService/Call with the route name.
-  static void SetGrpcMethod(EntryConnections& entry, std::string_view route, bool external) {
-    if (!external) return;
-    if (route.starts_with('/')) route.remove_prefix(1);
-    const size_t slash = route.rfind('/');
-    if (slash == std::string_view::npos || slash == 0 || slash + 1 == route.size()) return;
-    entry.grpc_method = "/" + std::string(route);
-    entry.rpc_service = std::string(route.substr(0, slash));
-    entry.rpc_method = std::string(route.substr(slash + 1));
-  }
-
-  // The ground truth as W3C baggage members, for a real service to pass on.
-  static std::string GroundTruthBaggage(const std::string& request_id, uint64_t sequence,
-                                        uint64_t intended_offset) {
-    return fmt::format("{}={},{}={},{}=0,{}={}", kRequestIdBaggageKey, request_id,
-                       kSequenceBaggageKey, sequence, kHopBaggageKey, kOffsetBaggageKey,
-                       intended_offset);
-  }
-
   // The context injected into an entry request; for an external entry with the ground truth in
   // its baggage and (tracecontext) a tracerig tracestate member.
   static SpanContext RootContext(const EntryConnections& entry, const Span& root,
@@ -260,15 +237,6 @@ class DriverThread {
       if (entry.tracestate) context.trace_state = fmt::format("{}={}", kTracestateKey, request_id);
     }
     return context;
-  }
-
-  void CountTransportError(TransportErrorKind kind, const EntryConnections& entry,
-                           std::string_view phase, std::string_view what) {
-    ErrorTally& tally = error_tallies_[static_cast<size_t>(kind)];
-    if (tally.count++ == 0) {
-      tally.first_mono = run_.clock.NowMonotonicNano();
-      tally.first_message = fmt::format("{}: {} ({})", phase, what, entry.target_text);
-    }
   }
 
   // Open loop: the request this thread sends next. Closed loop: unused.
@@ -501,8 +469,12 @@ class DriverThread {
             const EntryConnections& failed = *entries_[entry_index];
             const TransportPhase phase = failed.pool->last_failure_phase();
             const std::string& detail = failed.pool->last_failure_detail();
-            CountTransportError(ClassifyTransportError(ec, phase), failed,
-                                TransportPhaseName(phase), detail.empty() ? ec.message() : detail);
+            error_tally_.Count(ClassifyTransportError(ec, phase), run_.clock.NowMonotonicNano(),
+                               [&] {
+                                 return fmt::format("{}: {} ({})", TransportPhaseName(phase),
+                                                    detail.empty() ? ec.message() : detail,
+                                                    failed.target_text);
+                               });
             span.status_code = StatusCode::kError;
             span.status_message = ec.message();
             span.attributes.push_back({"error.type", ec.message()});
@@ -644,7 +616,7 @@ class DriverThread {
   uint64_t ok_ = 0;
   uint64_t http_errors_ = 0;
   uint64_t transport_errors_ = 0;
-  std::array<ErrorTally, kTransportErrorKindCount> error_tallies_{};
+  TransportErrorTally error_tally_;
   LatencyHistogram corrected_;
   LatencyHistogram uncorrected_;
   LatencyHistogram schedule_lag_;
@@ -776,39 +748,11 @@ class LoadDriver::Impl {
       std::sort(result.ledger.begin(), result.ledger.end(),
                 [](const LedgerEntry& a, const LedgerEntry& b) { return a.sequence < b.sequence; });
     }
-    result.transport_error_reasons = ErrorReasons(workers, result.unfinished);
+    std::vector<const TransportErrorTally*> tallies;
+    for (const auto& w : workers) tallies.push_back(&w->transport_error_tally());
+    result.transport_error_reasons =
+        MergeTransportErrors(tallies, result.unfinished, run_.options.drain_timeout_ns);
     return result;
-  }
-
-  // The threads' tallies merged, with the unfinished requests as "unanswered at drain": counts
-  // summed, the earliest first message of each kind; most frequent first.
-  std::vector<TransportErrorReason> ErrorReasons(
-      const std::vector<std::unique_ptr<DriverThread>>& workers, uint64_t unfinished) const {
-    std::vector<TransportErrorReason> reasons;
-    for (size_t kind = 0; kind < kTransportErrorKindCount; ++kind) {
-      TransportErrorReason reason;
-      reason.reason = std::string(TransportErrorKindName(static_cast<TransportErrorKind>(kind)));
-      uint64_t first_mono = UINT64_MAX;
-      for (const auto& w : workers) {
-        const DriverThread::ErrorTally& tally = w->error_tallies()[kind];
-        reason.count += tally.count;
-        if (tally.count > 0 && tally.first_mono < first_mono) {
-          first_mono = tally.first_mono;
-          reason.first_message = tally.first_message;
-        }
-      }
-      if (static_cast<TransportErrorKind>(kind) == TransportErrorKind::kUnansweredAtDrain &&
-          unfinished > 0) {
-        reason.count += unfinished;
-        reason.first_message = fmt::format(
-            "no answer within the drain timeout ({} ms after the load ended)",
-            run_.options.drain_timeout_ns / 1'000'000);
-      }
-      if (reason.count > 0) reasons.push_back(std::move(reason));
-    }
-    std::stable_sort(reasons.begin(), reasons.end(),
-                     [](const auto& a, const auto& b) { return a.count > b.count; });
-    return reasons;
   }
 
   std::vector<EntryTarget> targets_;
