@@ -235,15 +235,16 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
   // The user's own services: started from their `command` once tracerig's are up (their output
   // in the report folder), stopped when the load is over or on any way out of this function.
   OwnServices own_services(
-      {report_dir, [quiet](const std::string& line) {
-         if (!quiet) std::fprintf(stderr, "tracerig: %s\n", line.c_str());
+      {report_dir, [no_progress](const std::string& line) {
+         if (!no_progress) std::fprintf(stderr, "tracerig: %s\n", line.c_str());
        }});
   if (auto done = StartOwnServices(*scenario, flags, *rig, stop, own_services)) return *done;
 
-  std::vector<tcp::endpoint> entry_endpoints;
-  for (const auto& entry : scenario->load.entries) {
-    entry_endpoints.push_back(*topology.EndpointOf(entry.service));
-  }
+  // Simulated entries at their bound address, external ones at their URL (resolved, TLS files
+  // loaded: a bad one stops the run here, naming it).
+  auto entry_targets = ResolveEntryTargets(
+      *scenario, [&topology](std::string_view service) { return topology.EndpointOf(service); });
+  if (!entry_targets) return FailureFrom(entry_targets.error());
   DriverOptions driver_options;
   driver_options.warmup_ns = scenario->load.warmup_ns;
   driver_options.seed = scenario->seed;
@@ -253,7 +254,7 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
     live.emplace(*scenario, query_clients, verify_options, clock);
     driver_options.on_complete = [&live](const LedgerEntry& e) { live->Add(e); };
   }
-  LoadDriver driver(*scenario, entry_endpoints, std::move(schedule), exporter, clock,
+  LoadDriver driver(*scenario, *entry_targets, std::move(schedule), exporter, clock,
                     driver_options);
 
   ProgressPrinter progress(no_progress);

@@ -203,10 +203,11 @@ CommandOutcome RunSaturationSearch(const ParsedFlags& flags, Scenario scenario) 
   BatchingExporter& exporter = *rig->exporter;
   TopologyRuntime& topology = *rig->topology;
   const uint64_t id_seed = rig->id_seed;
-  std::vector<tcp::endpoint> entry_endpoints;
-  for (const auto& entry : scenario.load.entries) {
-    entry_endpoints.push_back(*topology.EndpointOf(entry.service));
-  }
+  // Simulated entries at their bound address, external ones at their URL (resolved, TLS files
+  // loaded: a bad one stops the run here, naming it).
+  auto entry_targets = ResolveEntryTargets(
+      scenario, [&topology](std::string_view service) { return topology.EndpointOf(service); });
+  if (!entry_targets) return FailureFrom(entry_targets.error());
   if (!no_progress) {
     std::fprintf(stderr,
                  "tracerig: scenario \"%s\": %zu services up; backend: %s\n"
@@ -244,7 +245,7 @@ CommandOutcome RunSaturationSearch(const ParsedFlags& flags, Scenario scenario) 
     }
     const ExporterStats before = exporter.stats();
     const auto t0 = std::chrono::steady_clock::now();
-    LoadDriver driver(step, entry_endpoints, std::move(*schedule), exporter, clock, driver_options);
+    LoadDriver driver(step, *entry_targets, std::move(*schedule), exporter, clock, driver_options);
     DriverResult load = driver.Run(
         stop,
         [&](const DriverProgress& p) {

@@ -11,10 +11,13 @@
 
 #include "core/rng.h"
 #include "driver/entry_picker.h"
+#include "driver/transport_errors.h"
 #include "net/address.h"
 #include "net/beast_carrier.h"
+#include "net/error_reason.h"
 #include "net/grpc_sim.h"
 #include "net/http_client.h"
+#include "propagation/baggage.h"
 #include "propagation/metadata_carrier.h"
 #include "propagation/registry.h"
 #include "topology/expected_tree.h"
@@ -70,31 +73,48 @@ struct DriverRunContext {
 // only, except the snapshot published for progress (under `snapshot_mu_`).
 class DriverThread {
  public:
-  DriverThread(DriverRunContext& run, uint32_t index, const std::vector<tcp::endpoint>& endpoints)
+  DriverThread(DriverRunContext& run, uint32_t index, const std::vector<EntryTarget>& targets)
       : run_(run), index_(index), timer_(ioc_), timeline_(run.timeline_interval_ns) {
     const Scenario& scenario = run.scenario;
-    for (size_t i = 0; i < endpoints.size(); ++i) {
+    for (size_t i = 0; i < targets.size(); ++i) {
+      const EntryTarget& target = targets[i];
       auto entry = std::make_unique<EntryConnections>();
       const LoadEntry& load_entry = scenario.load.entries[i];
       const Service* service = scenario.FindService(load_entry.service);
-      auto propagator = MakePropagator(service ? service->propagation
-                                               : std::vector<std::string>{"tracecontext"});
+      const std::vector<std::string> formats =
+          service ? service->propagation : std::vector<std::string>{"tracecontext"};
+      auto propagator = MakePropagator(formats);
       if (propagator) entry->propagator = std::move(*propagator);
-      entry->address = endpoints[i].address().to_string();
-      entry->port = endpoints[i].port();
+      entry->address = target.host;
+      entry->port = target.port;
+      entry->external = target.external;
+      entry->target_text = HostPort{target.host, target.port}.ToString();
+      entry->tracestate =
+          std::find(formats.begin(), formats.end(), "tracecontext") != formats.end();
       if (service != nullptr && service->protocol == Protocol::kGrpc) {
-        entry->grpc = std::make_unique<GrpcSimClient>(
-            ioc_, HostPort{entry->address, endpoints[i].port()}.ToString());
+        entry->grpc = std::make_unique<GrpcSimClient>(ioc_, entry->target_text,
+                                                      target.grpc_tls.get());
+        // External entries with a route "pkg.Service/Method" call that method.
+        if (auto method = target.external ? FullGrpcMethod(load_entry.route) : std::nullopt) {
+          entry->grpc_method = std::move(method->path);
+          entry->rpc_service = std::move(method->service);
+          entry->rpc_method = std::move(method->method);
+        }
         entries_.push_back(std::move(entry));
         continue;
       }
-      entry->pool = std::make_unique<HttpClientPool>(ioc_, endpoints[i], run.options.client);
-      const HttpRouteTarget target = RouteToHttp(load_entry.route);
-      entry->verb = http::string_to_verb(std::string(target.method));
-      entry->method = std::string(target.method);
-      entry->path = target.path;
-      entry->url = fmt::format("http://{}:{}{}", endpoints[i].address().to_string(),
-                               endpoints[i].port(), target.path);
+      HttpClientOptions client = run.options.client;
+      if (target.tls) {
+        client.tls = target.tls_context;
+        client.tls_host = target.host;
+      }
+      entry->pool = std::make_unique<HttpClientPool>(ioc_, target.endpoint, std::move(client));
+      const HttpRouteTarget route = RouteToHttp(load_entry.route);
+      entry->verb = http::string_to_verb(std::string(route.method));
+      entry->method = std::string(route.method);
+      entry->path = target.url_path + route.path;
+      entry->url = EntryUrl(target, route.path);
+      entry->host_header = target.authority.empty() ? load_entry.service : target.authority;
       entries_.push_back(std::move(entry));
     }
     if (run.closed) {
@@ -161,6 +181,8 @@ class DriverThread {
   }
   size_t slot_count() const { return slots_.size(); }
 
+  const TransportErrorTally& transport_error_tally() const { return error_tally_; }
+
  private:
   struct Slot {
     LedgerEntry entry;
@@ -185,15 +207,37 @@ class DriverThread {
     std::unique_ptr<Propagator> propagator;
     std::string address;  // of the entry service, for server.address
     int64_t port = 0;
+    std::string target_text;  // "host:port", for error messages (and the gRPC channel)
+    bool external = false;    // a real service: ground truth as baggage and tracestate too
+    bool tracestate = false;  // its formats include tracecontext
     http::verb verb = http::verb::get;
     std::string method;
     std::string path;
     std::string url;
+    std::string host_header;
+    // gRPC: the full method an external entry calls ("" = SimService/Call with the route), and
+    // the rpc.service / rpc.method of the root span.
+    std::string grpc_method;
+    std::string rpc_service{kSimRpcService};
+    std::string rpc_method{kSimRpcMethod};
     uint32_t in_flight = 0;
     std::deque<Outgoing> waiting;  // bounded connections: in dispatch order
   };
 
   uint64_t Elapsed() const { return run_.clock.NowMonotonicNano() - run_.start_mono; }
+
+  // The context injected into an entry request; for an external entry with the ground truth in
+  // its baggage and (tracecontext) a tracerig tracestate member.
+  static SpanContext RootContext(const EntryConnections& entry, const Span& root,
+                                 const std::string& request_id, uint64_t sequence,
+                                 uint64_t intended_offset) {
+    SpanContext context{root.trace_id, root.span_id, static_cast<uint8_t>(root.flags), {}};
+    if (entry.external) {
+      context.baggage = GroundTruthBaggage(request_id, sequence, intended_offset);
+      if (entry.tracestate) context.trace_state = fmt::format("{}={}", kTracestateKey, request_id);
+    }
+    return context;
+  }
 
   // Open loop: the request this thread sends next. Closed loop: unused.
   size_t NextRequest() const { return index_ + next_k_ * run_.threads; }
@@ -301,7 +345,7 @@ class DriverThread {
   void PrepareHttpRequest(Outgoing& out, const EntryConnections& entry, const LoadEntry& load_entry,
                           const LedgerEntry& ledger, uint64_t sequence, uint64_t intended_offset) {
     out.request = HttpRequest{entry.verb, entry.path, 11};
-    out.request.set(http::field::host, load_entry.service);
+    out.request.set(http::field::host, entry.host_header);
     out.request.set(http::field::user_agent, "tracerig-driver");
     if (!run_.options.trace) return;
     const std::string request_id = FormatRequestId(ledger.request_id);
@@ -318,10 +362,20 @@ class DriverThread {
     out.request.set(std::string(kSequenceHeader), std::to_string(sequence));
     out.request.set(std::string(kHopHeader), "0");
     out.request.set(std::string(kOffsetHeader), std::to_string(intended_offset));
+    if (entry.external) {
+      root.attributes.push_back({"server.address", entry.address});
+      root.attributes.push_back({"server.port", entry.port});
+    }
+    const SpanContext context = RootContext(entry, root, request_id, sequence, intended_offset);
     if (entry.propagator) {
       BeastHeaderWriter<true> writer(out.request.base());
-      entry.propagator->Inject(
-          SpanContext{root.trace_id, root.span_id, static_cast<uint8_t>(root.flags), {}}, writer);
+      entry.propagator->Inject(context, writer);
+    }
+    // The propagator wrote the baggage if its formats include it; otherwise it goes on its own.
+    if (entry.external && out.request.find(beast::string_view(kBaggageHeader.data(),
+                                                              kBaggageHeader.size())) ==
+                              out.request.end()) {
+      out.request.set(std::string(kBaggageHeader), context.baggage);
     }
   }
 
@@ -335,8 +389,8 @@ class DriverThread {
     StartRootSpan(root, load_entry, ledger);
     root.attributes = {
         {"rpc.system", std::string("grpc")},
-        {"rpc.service", std::string(kSimRpcService)},
-        {"rpc.method", std::string(kSimRpcMethod)},
+        {"rpc.service", entry.rpc_service},
+        {"rpc.method", entry.rpc_method},
         {"peer.service", load_entry.service},
         {std::string(kRequestIdAttribute), request_id},
         {std::string(kHopAttribute), std::string("0")},
@@ -347,9 +401,12 @@ class DriverThread {
     writer.Set(kSequenceHeader, std::to_string(sequence));
     writer.Set(kHopHeader, "0");
     writer.Set(kOffsetHeader, std::to_string(intended_offset));
-    if (entry.propagator) {
-      entry.propagator->Inject(
-          SpanContext{root.trace_id, root.span_id, static_cast<uint8_t>(root.flags), {}}, writer);
+    const SpanContext context = RootContext(entry, root, request_id, sequence, intended_offset);
+    if (entry.propagator) entry.propagator->Inject(context, writer);
+    if (entry.external &&
+        std::none_of(out.metadata.begin(), out.metadata.end(),
+                     [](const auto& kv) { return kv.first == kBaggageHeader; })) {
+      writer.Set(kBaggageHeader, context.baggage);
     }
   }
 
@@ -377,13 +434,18 @@ class DriverThread {
     if (entry.grpc) {
       const uint64_t deadline_ns = static_cast<uint64_t>(
           std::chrono::nanoseconds(run_.options.client.request_timeout).count());
-      entry.grpc->Call(
-          run_.scenario.load.entries[out.entry].route, std::move(out.metadata), 0, deadline_ns,
-          [this, slot = out.slot, entry_index = out.entry, user = out.user,
-           intended = out.intended_offset, send_mono,
-           root = std::move(out.root)](int code, std::string) mutable {
-            OnGrpcAnswer(slot, entry_index, user, intended, send_mono, std::move(root), code);
-          });
+      auto done = [this, slot = out.slot, entry_index = out.entry, user = out.user,
+                   intended = out.intended_offset, send_mono,
+                   root = std::move(out.root)](int code, std::string) mutable {
+        OnGrpcAnswer(slot, entry_index, user, intended, send_mono, std::move(root), code);
+      };
+      if (!entry.grpc_method.empty()) {
+        entry.grpc->CallMethod(entry.grpc_method, std::move(out.metadata), deadline_ns,
+                               std::move(done));
+      } else {
+        entry.grpc->Call(run_.scenario.load.entries[out.entry].route, std::move(out.metadata), 0,
+                         deadline_ns, std::move(done));
+      }
       return;
     }
     entry.pool->Send(
@@ -404,6 +466,15 @@ class DriverThread {
           if (ec) {
             ledger.outcome = RequestOutcome::kTransportError;
             transport_errors_++;
+            const EntryConnections& failed = *entries_[entry_index];
+            const TransportPhase phase = failed.pool->last_failure_phase();
+            const std::string& detail = failed.pool->last_failure_detail();
+            error_tally_.Count(ClassifyTransportError(ec, phase), run_.clock.NowMonotonicNano(),
+                               [&] {
+                                 return fmt::format("{}: {} ({})", TransportPhaseName(phase),
+                                                    detail.empty() ? ec.message() : detail,
+                                                    failed.target_text);
+                               });
             span.status_code = StatusCode::kError;
             span.status_message = ec.message();
             span.attributes.push_back({"error.type", ec.message()});
@@ -545,6 +616,7 @@ class DriverThread {
   uint64_t ok_ = 0;
   uint64_t http_errors_ = 0;
   uint64_t transport_errors_ = 0;
+  TransportErrorTally error_tally_;
   LatencyHistogram corrected_;
   LatencyHistogram uncorrected_;
   LatencyHistogram schedule_lag_;
@@ -557,9 +629,9 @@ class DriverThread {
 
 class LoadDriver::Impl {
  public:
-  Impl(const Scenario& scenario, std::vector<tcp::endpoint> endpoints,
+  Impl(const Scenario& scenario, std::vector<EntryTarget> targets,
        std::unique_ptr<Schedule> schedule, SpanSink& sink, const Clock& clock, DriverOptions options)
-      : endpoints_(std::move(endpoints)),
+      : targets_(std::move(targets)),
         schedule_(scenario.load.model == LoadModel::kClosed
                       ? nullptr
                       : (schedule ? std::move(schedule)
@@ -586,7 +658,7 @@ class LoadDriver::Impl {
         progress ? std::max<uint64_t>(1'000'000, progress_interval_ns / 4) : 0;
     std::vector<std::unique_ptr<DriverThread>> workers;
     for (uint32_t i = 0; i < run_.threads; ++i) {
-      workers.push_back(std::make_unique<DriverThread>(run_, i, endpoints_));
+      workers.push_back(std::make_unique<DriverThread>(run_, i, targets_));
     }
     run_.start_mono = run_.clock.NowMonotonicNano();
     run_.start_steady = std::chrono::steady_clock::now();
@@ -676,20 +748,24 @@ class LoadDriver::Impl {
       std::sort(result.ledger.begin(), result.ledger.end(),
                 [](const LedgerEntry& a, const LedgerEntry& b) { return a.sequence < b.sequence; });
     }
+    std::vector<const TransportErrorTally*> tallies;
+    for (const auto& w : workers) tallies.push_back(&w->transport_error_tally());
+    result.transport_error_reasons =
+        MergeTransportErrors(tallies, result.unfinished, run_.options.drain_timeout_ns);
     return result;
   }
 
-  std::vector<tcp::endpoint> endpoints_;
+  std::vector<EntryTarget> targets_;
   std::unique_ptr<Schedule> schedule_;
   DriverRunContext run_;
   uint64_t last_progress_ns_ = 0;
   uint64_t last_sent_ = 0;
 };
 
-LoadDriver::LoadDriver(const Scenario& scenario, std::vector<tcp::endpoint> entry_endpoints,
+LoadDriver::LoadDriver(const Scenario& scenario, std::vector<EntryTarget> entry_targets,
                        std::unique_ptr<Schedule> schedule, SpanSink& sink, const Clock& clock,
                        DriverOptions options)
-    : impl_(std::make_unique<Impl>(scenario, std::move(entry_endpoints), std::move(schedule), sink,
+    : impl_(std::make_unique<Impl>(scenario, std::move(entry_targets), std::move(schedule), sink,
                                    clock, options)) {}
 
 LoadDriver::~LoadDriver() = default;

@@ -1,6 +1,7 @@
 #include "net/grpc_sim.h"
 
 #include <fmt/format.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include <array>
@@ -189,16 +190,30 @@ struct ClientCall {
   simpb::CallResponse response;
   grpc::Status status;
   std::unique_ptr<grpc::ClientAsyncResponseReader<simpb::CallResponse>> reader;
+  // CallMethod: any method, raw bytes both ways.
+  std::string method;
+  grpc::ByteBuffer generic_response;
+  std::unique_ptr<grpc::GenericClientAsyncResponseReader> generic_reader;
   std::function<void(int, std::string)> done;
 };
+
+std::shared_ptr<grpc::ChannelCredentials> CredentialsFor(const GrpcClientTls* tls) {
+  if (tls == nullptr) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = tls->root_certs_pem;
+  options.pem_cert_chain = tls->cert_chain_pem;
+  options.pem_private_key = tls->private_key_pem;
+  return grpc::SslCredentials(options);
+}
 
 }  // namespace
 
 struct GrpcSimClient::Impl {
-  Impl(asio::io_context& ioc, const std::string& target)
+  Impl(asio::io_context& ioc, const std::string& target, const GrpcClientTls* tls)
       : ioc(ioc),
-        channel(grpc::CreateChannel(target, grpc::InsecureChannelCredentials())),
-        stub(simpb::SimService::NewStub(channel)) {}
+        channel(grpc::CreateChannel(target, CredentialsFor(tls))),
+        stub(simpb::SimService::NewStub(channel)),
+        generic(channel) {}
 
   void RunCompletionQueue() {
     void* tag = nullptr;
@@ -219,6 +234,7 @@ struct GrpcSimClient::Impl {
   asio::io_context& ioc;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<simpb::SimService::Stub> stub;
+  grpc::GenericStub generic;
   grpc::CompletionQueue cq;
   std::thread thread;
   std::mutex mu;
@@ -226,8 +242,9 @@ struct GrpcSimClient::Impl {
   std::unordered_set<ClientCall*> in_flight;
 };
 
-GrpcSimClient::GrpcSimClient(asio::io_context& ioc, const std::string& target_host_port)
-    : impl_(std::make_unique<Impl>(ioc, target_host_port)) {
+GrpcSimClient::GrpcSimClient(asio::io_context& ioc, const std::string& target_host_port,
+                             const GrpcClientTls* tls)
+    : impl_(std::make_unique<Impl>(ioc, target_host_port, tls)) {
   impl_->thread = std::thread([impl = impl_.get()] { impl->RunCompletionQueue(); });
 }
 
@@ -267,6 +284,35 @@ void GrpcSimClient::Call(std::string route, GrpcMetadata metadata, size_t payloa
   tag->reader = impl_->stub->PrepareAsyncCall(&tag->context, request, &impl_->cq);
   tag->reader->StartCall();
   tag->reader->Finish(&tag->response, &tag->status, tag);
+}
+
+void GrpcSimClient::CallMethod(const std::string& full_method, GrpcMetadata metadata,
+                               uint64_t timeout_ns,
+                               std::function<void(int grpc_status, std::string message)> done) {
+  auto call = std::make_unique<ClientCall>();
+  call->done = std::move(done);
+  call->method = full_method;
+  for (auto& [key, value] : metadata) call->context.AddMetadata(AsciiLowercase(key), value);
+  if (timeout_ns > 0) {
+    call->context.set_deadline(std::chrono::system_clock::now() +
+                               std::chrono::nanoseconds(timeout_ns));
+  }
+  grpc::Slice nothing;
+  const grpc::ByteBuffer empty_request(&nothing, 1);
+
+  std::lock_guard lock(impl_->mu);
+  if (impl_->closing) {
+    asio::post(impl_->ioc, [done = std::move(call->done)] {
+      done(kGrpcCancelled, "gRPC client is shutting down");
+    });
+    return;
+  }
+  ClientCall* tag = call.release();  // owned by the completion queue until its event
+  impl_->in_flight.insert(tag);
+  tag->generic_reader =
+      impl_->generic.PrepareUnaryCall(&tag->context, tag->method, empty_request, &impl_->cq);
+  tag->generic_reader->StartCall();
+  tag->generic_reader->Finish(&tag->generic_response, &tag->status, tag);
 }
 
 }  // namespace tracerig

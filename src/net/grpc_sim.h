@@ -54,10 +54,20 @@ class GrpcSimServer {
   std::shared_ptr<Impl> impl_;
 };
 
-// One channel to one target, reused by every call.
+// TLS for a client channel, as PEM text (grpc::SslCredentials): the roots to trust ("" = gRPC's
+// default roots) and an optional client certificate chain and key for mutual TLS.
+struct GrpcClientTls {
+  std::string root_certs_pem;
+  std::string cert_chain_pem;
+  std::string private_key_pem;
+};
+
+// One channel to one target, reused by every call. Plaintext HTTP/2, or TLS when `tls` is given
+// (the server's certificate is checked against the target's host).
 class GrpcSimClient {
  public:
-  GrpcSimClient(asio::io_context& ioc, const std::string& target_host_port);
+  GrpcSimClient(asio::io_context& ioc, const std::string& target_host_port,
+                const GrpcClientTls* tls = nullptr);
   ~GrpcSimClient();  // cancels calls in flight; their `done` still runs (CANCELLED) if ioc does
   GrpcSimClient(const GrpcSimClient&) = delete;
   GrpcSimClient& operator=(const GrpcSimClient&) = delete;
@@ -66,6 +76,11 @@ class GrpcSimClient {
   // timeout_ns 0 means no deadline. Metadata keys are lowercased (gRPC rejects uppercase keys).
   void Call(std::string route, GrpcMetadata metadata, size_t payload_bytes, uint64_t timeout_ns,
             std::function<void(int grpc_status, std::string message)> done);
+  // Calls any unary method of a real service, `full_method` as "/pkg.Service/Method", with an
+  // empty request message (zero bytes decode as every protobuf message type's defaults).
+  // Otherwise as Call.
+  void CallMethod(const std::string& full_method, GrpcMetadata metadata, uint64_t timeout_ns,
+                  std::function<void(int grpc_status, std::string message)> done);
 
  private:
   struct Impl;

@@ -27,10 +27,11 @@ constexpr size_t kNotBusy = static_cast<size_t>(-1);
 
 }  // namespace
 
-// One keep-alive connection running one exchange at a time: connect (if new), write the whole
-// request, read one response. The request, the callback, the write and read buffers live here
-// and are reused, so an exchange allocates little beyond the response itself. Handlers capture
-// only `self`, small enough for Asio's recycled handler memory.
+// One keep-alive connection running one exchange at a time: connect (if new; then the TLS
+// handshake when the pool has TLS), write the whole request, read one response. The request, the
+// callback, the write and read buffers live here and are reused, so an exchange allocates little
+// beyond the response itself. Handlers capture only `self`, small enough for Asio's recycled
+// handler memory.
 class HttpClientPool::Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(HttpClientPool& pool, asio::io_context& ioc)
@@ -41,6 +42,7 @@ class HttpClientPool::Connection : public std::enable_shared_from_this<Connectio
     done_ = std::move(done);
     reused_ = false;
     Begin(pool_->options_.connect_timeout);
+    phase_ = TransportPhase::kConnect;
     socket_.async_connect(pool_->target_, [self = shared_from_this()](beast::error_code ec) {
       self->OnConnect(ec);
     });
@@ -85,13 +87,46 @@ class HttpClientPool::Connection : public std::enable_shared_from_this<Connectio
     }
     beast::error_code ignored;
     socket_.set_option(tcp::no_delay(true), ignored);
+    if (pool_->options_.tls) {
+      Handshake();  // within the connect deadline
+      return;
+    }
     // Writes are tried at once and fall back to the reactor only when the socket is full.
     socket_.non_blocking(true, ignored);
     deadline_ = SteadyClock::now() + pool_->options_.request_timeout;
     Write();
   }
 
+  void Handshake() {
+    phase_ = TransportPhase::kTlsHandshake;
+    tls_ = std::make_unique<TlsOverSocket>(socket_, pool_->options_.tls->native());
+    const std::string& host = pool_->options_.tls_host.empty()
+                                  ? (tls_host_ = pool_->target_.address().to_string())
+                                  : pool_->options_.tls_host;
+    if (auto s = PrepareTlsClientSession(tls_->native_handle(), host); !s) {
+      tls_failure_ = s.error().message;
+      PostFailure(asio::error::invalid_argument, /*retry=*/false);
+      return;
+    }
+    tls_->async_handshake(asio::ssl::stream_base::client,
+                          [self = shared_from_this()](beast::error_code ec) {
+                            ec = self->Outcome(ec);
+                            if (ec) {
+                              if (ec != beast::error::timeout) {
+                                self->tls_failure_ =
+                                    DescribeTlsError(ec, self->tls_->native_handle());
+                              }
+                              self->RetryOrFail(ec, /*retry=*/false);
+                              return;
+                            }
+                            self->deadline_ =
+                                SteadyClock::now() + self->pool_->options_.request_timeout;
+                            self->Write();
+                          });
+  }
+
   void Write() {
+    phase_ = TransportPhase::kWrite;
     request_.keep_alive(true);
     request_.prepare_payload();
     // Beast frames the request; its bytes go to one reused buffer and out in (usually) one send.
@@ -109,6 +144,18 @@ class HttpClientPool::Connection : public std::enable_shared_from_this<Connectio
     }
     if (ec) {
       PostFailure(ec, /*retry=*/false);
+      return;
+    }
+    if (tls_) {
+      asio::async_write(*tls_, asio::const_buffer(out_.data(), out_.size()),
+                        [self = shared_from_this()](beast::error_code e, size_t) {
+                          e = self->Outcome(e);
+                          if (e) {
+                            self->RetryOrFail(e, self->reused_);
+                            return;
+                          }
+                          self->Read();
+                        });
       return;
     }
     WriteSome();
@@ -142,6 +189,7 @@ class HttpClientPool::Connection : public std::enable_shared_from_this<Connectio
   }
 
   void Read() {
+    phase_ = TransportPhase::kRead;
     parser_.emplace();
     parser_->body_limit(pool_->options_.body_limit);
     if (buffer_.size() > 0) {
@@ -155,6 +203,15 @@ class HttpClientPool::Connection : public std::enable_shared_from_this<Connectio
   }
 
   void ReadSome() {
+    if (tls_) {
+      tls_->async_read_some(buffer_.prepare(kReadChunk),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              // A server closing without TLS's close_notify: the end of the stream.
+                              if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
+                              self->OnReadSome(ec, n);
+                            });
+      return;
+    }
     socket_.async_read_some(buffer_.prepare(kReadChunk),
                             [self = shared_from_this()](beast::error_code ec, size_t n) {
                               self->OnReadSome(ec, n);
@@ -228,6 +285,11 @@ class HttpClientPool::Connection : public std::enable_shared_from_this<Connectio
       pool_->Send(std::move(request_), std::move(done));
       return;
     }
+    if (*alive_) {
+      pool_->last_failure_phase_ = phase_;
+      pool_->last_failure_detail_.swap(tls_failure_);  // no copy; "" unless a handshake failed
+      tls_failure_.clear();
+    }
     done(ec, HttpResponse{});
   }
 
@@ -240,9 +302,16 @@ class HttpClientPool::Connection : public std::enable_shared_from_this<Connectio
     }
   }
 
+  // TLS on top of socket_ (which the deadline sweep closes either way); null for plain HTTP.
+  using TlsOverSocket = asio::ssl::stream<tcp::socket&>;
+
   HttpClientPool* pool_;
   std::shared_ptr<bool> alive_;
   tcp::socket socket_;
+  std::unique_ptr<TlsOverSocket> tls_;
+  std::string tls_host_;     // the target's address, when the pool names no TLS host
+  std::string tls_failure_;  // why the handshake failed (certificate verification), if it did
+  TransportPhase phase_ = TransportPhase::kConnect;
   SteadyClock::time_point deadline_{};
   bool timed_out_ = false;
   bool reused_ = false;

@@ -3,8 +3,9 @@
 // It is the driver's hot path, so a connection works on a plain socket (no per-operation timer),
 // reuses its buffers and parses with Beast in place; deadlines come from one coarse timer per pool
 // that checks the busy connections periodically, as wrk does.
-// BlockingHttpClient is for threads that may block: the exporter and the verifier. It also speaks
-// HTTPS (options.tls), for exporters and query clients talking to TLS backends; the pool does not.
+// With options.tls the pool speaks HTTPS (for the driver's external entries); the plain path is
+// untouched by it. BlockingHttpClient is for threads that may block: the exporter and the
+// verifier. It also speaks HTTPS (options.tls), for exporters and query clients on TLS backends.
 #pragma once
 
 #include <chrono>
@@ -16,6 +17,7 @@
 
 #include "core/result.h"
 #include "net/beast.h"
+#include "net/error_reason.h"
 #include "net/http_client_options.h"
 
 namespace tracerig {
@@ -36,6 +38,11 @@ class HttpClientPool {
 
   const tcp::endpoint& target() const { return target_; }
   size_t open_connections() const { return open_; }
+  // Where the last exchange that failed (callback with an error) failed, and for a failed TLS
+  // handshake why ("certificate verify failed: hostname mismatch"; "" otherwise). Valid inside
+  // that callback, for classifying and describing the error (net/error_reason.h).
+  TransportPhase last_failure_phase() const { return last_failure_phase_; }
+  const std::string& last_failure_detail() const { return last_failure_detail_; }
 
   class Connection;
 
@@ -57,6 +64,8 @@ class HttpClientPool {
   std::vector<Connection*> busy_;
   std::vector<std::shared_ptr<Connection>> idle_;
   size_t open_ = 0;
+  TransportPhase last_failure_phase_ = TransportPhase::kConnect;
+  std::string last_failure_detail_;
   std::shared_ptr<bool> alive_;
 };
 

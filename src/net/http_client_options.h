@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "net/tls.h"
 
@@ -16,10 +17,12 @@ struct HttpClientOptions {
   std::chrono::milliseconds request_timeout{30000};  // write request + read whole response
   size_t max_idle_connections = 64;
   uint64_t body_limit = 64ull << 20;
-  // Set: BlockingHttpClient speaks HTTPS, verifying the server against this context's roots and
-  // the host it was given (LoadTlsClientContext). HttpClientPool, the driver's hot path to
-  // simulated and external services, is plain HTTP only and ignores it.
+  // Set: the client speaks HTTPS, verifying the server against this context's roots
+  // (LoadTlsClientContext) and a host name: BlockingHttpClient's host, HttpClientPool's
+  // `tls_host` (or, when that is empty, the target's address).
   std::shared_ptr<const TlsClientContext> tls;
+  // HttpClientPool with `tls`: the name sent as SNI and checked against the certificate.
+  std::string tls_host;
 };
 
 }  // namespace tracerig

@@ -1,7 +1,8 @@
 // LoadDriver against a real loopback gRPC server (port 0) for entries on `protocol = "grpc"`
 // services: trace context and ground truth in metadata, the root span's gRPC attributes, non-OK
-// statuses counted as errors, the deadline, the bound on calls in flight, and HTTP and gRPC
-// entries mixed in one load.
+// statuses counted as errors, the deadline, the bound on calls in flight, HTTP and gRPC entries
+// mixed in one load, and external gRPC entries (a full method with an empty message, ground truth
+// as baggage and tracestate too).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -17,9 +18,11 @@
 #include "core/clock.h"
 #include "core/span_sink.h"
 #include "core/text.h"
+#include "driver/entry_target.h"
 #include "driver/load_driver.h"
 #include "driver/schedule.h"
 #include "net/grpc_sim.h"
+#include "propagation/baggage.h"
 #include "propagation/w3c.h"
 #include "tests/support/loopback_server.h"
 #include "topology/expected_tree.h"
@@ -161,7 +164,7 @@ std::unique_ptr<Schedule> ScheduleFor(const Load& load) {
   return schedule ? std::move(*schedule) : nullptr;
 }
 
-DriverResult RunDriver(const Scenario& scenario, std::vector<tcp::endpoint> endpoints,
+DriverResult RunDriver(const Scenario& scenario, std::vector<EntryTarget> endpoints,
                        SpanSink& sink, DriverOptions options) {
   LoadDriver driver(scenario, std::move(endpoints), ScheduleFor(scenario.load), sink,
                     SystemClock::Instance(), options);
@@ -423,6 +426,99 @@ TEST(GrpcEntryTest, HttpAndGrpcEntriesMixByWeight) {
     }
   }
   EXPECT_EQ(grpc_roots, 200u - http_entries);
+}
+
+// The loopback server as an external gRPC service at http://127.0.0.1:PORT, called by `route`.
+Scenario ExternalGrpcEntry(const GrpcLoopbackServer& server, std::string route, uint64_t requests) {
+  Scenario scenario = GrpcEntry(requests, /*all_at_once=*/false);
+  scenario.services[0].external_url =
+      "http://127.0.0.1:" + std::to_string(server.endpoint().port());
+  scenario.load.entries = {{"inventory", std::move(route), 1.0}};
+  return scenario;
+}
+
+std::vector<EntryTarget> TargetsOf(const Scenario& scenario) {
+  auto targets = ResolveEntryTargets(scenario, {});
+  EXPECT_TRUE(targets) << (targets ? "" : targets.error().message);
+  return targets ? std::move(*targets) : std::vector<EntryTarget>{};
+}
+
+std::map<std::string, std::string> BaggageOf(const GrpcInbound& in) {
+  std::map<std::string, std::string> members;
+  const std::string field = MetadataValue(in, kBaggageHeader);
+  for (const BaggageMember& m : ParseBaggage({field})) members[m.key] = m.value;
+  return members;
+}
+
+TEST(GrpcEntryTest, ExternalEntryCallsTheFullMethodWithAnEmptyMessage) {
+  for (const std::string route :
+       {"tracerig.sim.v1.SimService/Call", "/tracerig.sim.v1.SimService/Call"}) {
+    SCOPED_TRACE(route);
+    GrpcLoopbackServer server(Answer::kOk);
+    const Scenario scenario = ExternalGrpcEntry(server, route, 10);
+    InMemorySpanSink sink;
+    DriverOptions options;
+    options.threads = 1;
+    options.id_seed = 3;
+    const DriverResult result = RunDriver(scenario, TargetsOf(scenario), sink, options);
+    EXPECT_EQ(result.ok, 10u);
+    const auto seen = server.seen();
+    ASSERT_EQ(seen.size(), 10u);
+    for (const LedgerEntry& e : result.ledger) {
+      auto it = seen.find(std::to_string(e.sequence));
+      ASSERT_NE(it, seen.end());
+      const GrpcInbound& in = it->second;
+      // Zero bytes: a CallRequest with no route and no payload.
+      EXPECT_EQ(in.route, "");
+      EXPECT_EQ(in.payload_bytes, 0u);
+      const std::string request_id = FormatRequestId(e.request_id);
+      EXPECT_EQ(MetadataValue(in, std::string(kRequestIdHeader)), request_id);
+      EXPECT_EQ(MetadataValue(in, "tracestate"), "tracerig=" + request_id);
+      const auto baggage = BaggageOf(in);
+      EXPECT_EQ(baggage.size(), 4u) << MetadataValue(in, kBaggageHeader);
+      EXPECT_EQ(baggage.at(std::string(kRequestIdBaggageKey)), request_id);
+      EXPECT_EQ(baggage.at(std::string(kSequenceBaggageKey)), std::to_string(e.sequence));
+      EXPECT_EQ(baggage.at(std::string(kHopBaggageKey)), "0");
+    }
+    for (const Span& root : sink.spans()) {
+      EXPECT_EQ(StringAttribute(root, "rpc.service"), "tracerig.sim.v1.SimService");
+      EXPECT_EQ(StringAttribute(root, "rpc.method"), "Call");
+      EXPECT_EQ(StringAttribute(root, "server.address"), "127.0.0.1");
+    }
+  }
+}
+
+TEST(GrpcEntryTest, ExternalEntryWithAPlainRouteNameCallsSimService) {
+  GrpcLoopbackServer server(Answer::kOk);
+  const Scenario scenario = ExternalGrpcEntry(server, "GetStock", 5);
+  InMemorySpanSink sink;
+  DriverOptions options;
+  options.threads = 1;
+  options.id_seed = 4;
+  const DriverResult result = RunDriver(scenario, TargetsOf(scenario), sink, options);
+  EXPECT_EQ(result.ok, 5u);
+  for (const auto& [seq, in] : server.seen()) {
+    EXPECT_EQ(in.route, "GetStock");
+    EXPECT_NE(MetadataValue(in, kBaggageHeader), "<missing>");
+  }
+}
+
+TEST(GrpcEntryTest, AnUnknownFullMethodIsUnimplemented) {
+  GrpcLoopbackServer server(Answer::kOk);
+  const Scenario scenario = ExternalGrpcEntry(server, "shop.v1.Cart/GetCart", 3);
+  InMemorySpanSink sink;
+  DriverOptions options;
+  options.threads = 1;
+  options.id_seed = 5;
+  const DriverResult result = RunDriver(scenario, TargetsOf(scenario), sink, options);
+  EXPECT_EQ(result.ok, 0u);
+  EXPECT_EQ(result.http_errors, 3u);
+  EXPECT_EQ(server.calls(), 0u);
+  for (const Span& root : sink.spans()) {
+    EXPECT_EQ(IntAttribute(root, "rpc.grpc.status_code"), kGrpcUnimplemented);
+    EXPECT_EQ(StringAttribute(root, "rpc.service"), "shop.v1.Cart");
+    EXPECT_EQ(StringAttribute(root, "rpc.method"), "GetCart");
+  }
 }
 
 }  // namespace

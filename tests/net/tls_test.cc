@@ -1,6 +1,8 @@
 // BlockingHttpClient over TLS against a loopback HTTPS server with throwaway certificates: the
 // right CA works, a wrong CA, a wrong name and a missing client certificate fail with the reason,
 // and loading errors name the file without ever showing a file's contents or a header's value.
+// HttpClientPool over TLS too: keep-alive over one handshake, SNI/name check against tls_host,
+// and a failed handshake's phase and reason for the caller.
 #include "net/tls.h"
 
 #include <fmt/format.h>
@@ -195,6 +197,73 @@ TEST_F(TlsTest, SystemRootsDoNotTrustAThrowawayCa) {
   auto r = client.Get("/");
   ASSERT_FALSE(r);
   EXPECT_THAT(r.error().message, HasSubstr("certificate verify failed"));
+}
+
+// Sends `n` requests one after another on `pool`, running `ioc` until each is answered.
+std::vector<std::pair<beast::error_code, unsigned>> SendInTurn(asio::io_context& ioc,
+                                                                HttpClientPool& pool, int n) {
+  std::vector<std::pair<beast::error_code, unsigned>> results;
+  for (int i = 0; i < n; ++i) {
+    HttpRequest request{http::verb::get, "/pool", 11};
+    request.set(http::field::host, "localhost");
+    bool done = false;
+    pool.Send(std::move(request), [&](beast::error_code ec, HttpResponse&& response) {
+      results.emplace_back(ec, response.result_int());
+      done = true;
+    });
+    ioc.restart();
+    while (!done && ioc.run_one_for(std::chrono::seconds(20)) > 0) {
+    }
+    if (!done) ADD_FAILURE() << "request " << i << " never finished";
+  }
+  return results;
+}
+
+TEST_F(TlsTest, PoolSpeaksHttpsOverOneKeptAliveConnection) {
+  auto server = StartServer("server", false);
+  for (const char* host : {"127.0.0.1", "localhost"}) {
+    SCOPED_TRACE(host);
+    asio::io_context ioc;
+    HttpClientOptions options = ClientOptions(WithCa());
+    options.tls_host = host;
+    HttpClientPool pool(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), server->port()),
+                        options);
+    for (const auto& [ec, status] : SendInTurn(ioc, pool, 3)) {
+      EXPECT_FALSE(ec) << ec.message();
+      EXPECT_EQ(status, 200u);
+    }
+    EXPECT_EQ(pool.open_connections(), 1u);
+  }
+  EXPECT_EQ(server->handshakes(), 2u);  // one per pool
+  EXPECT_EQ(server->requests(), 6u);
+}
+
+TEST_F(TlsTest, PoolReportsAFailedHandshakeWithItsReason) {
+  auto server = StartServer("wrong-name", false);
+  asio::io_context ioc;
+  HttpClientOptions options = ClientOptions(WithCa());
+  options.tls_host = "localhost";
+  HttpClientPool pool(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), server->port()),
+                      options);
+  const auto results = SendInTurn(ioc, pool, 1);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_TRUE(results[0].first);
+  EXPECT_EQ(pool.last_failure_phase(), TransportPhase::kTlsHandshake);
+  EXPECT_THAT(pool.last_failure_detail(), HasSubstr("hostname mismatch"));
+  EXPECT_EQ(server->requests(), 0u);
+}
+
+TEST_F(TlsTest, PlainPoolReportsTheConnectPhaseOfARefusedConnection) {
+  asio::io_context ioc;
+  tcp::acceptor acceptor(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const tcp::endpoint closed = acceptor.local_endpoint();
+  acceptor.close();
+  HttpClientPool pool(ioc, closed);
+  const auto results = SendInTurn(ioc, pool, 1);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].first, asio::error::connection_refused);
+  EXPECT_EQ(pool.last_failure_phase(), TransportPhase::kConnect);
+  EXPECT_EQ(pool.last_failure_detail(), "");
 }
 
 }  // namespace
