@@ -211,6 +211,7 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
     return ExportLossOf(exporter, export_url, trace);
   };
   report.services = topology.services();
+  verify_options.wire_log = &topology.wire_log();  // explanations quote what services received
 
   std::vector<tcp::endpoint> entry_endpoints;
   for (const auto& entry : scenario->load.entries) {

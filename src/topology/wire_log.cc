@@ -24,16 +24,6 @@ std::string_view GroundTruthSourceName(GroundTruthSource source) {
 
 namespace {
 
-// The header each format is recognised by, for "and no traceparent"; "" for formats whose
-// absence says nothing (baggage carries no ids).
-std::string_view IdHeaderOfFormat(std::string_view format) {
-  if (format == "tracecontext") return "traceparent";
-  if (format == "b3") return "b3";
-  if (format == "b3multi") return "x-b3-traceid";
-  if (format == "jaeger") return "uber-trace-id";
-  return "";
-}
-
 bool IsGroundTruthHeader(std::string_view name) { return name.rfind("tracerig-", 0) == 0; }
 
 // Text fields of a kept observation, in the order they sit in Kept::text.
@@ -236,7 +226,7 @@ std::string WireObservation::DescribeHeaders(
   }
   std::string absent;
   for (const std::string& format : expected_formats) {
-    const std::string_view header = IdHeaderOfFormat(format);
+    const std::string_view header = WireLog::IdHeaderOf(format);
     if (header.empty()) continue;
     const bool present = std::any_of(headers.begin(), headers.end(),
                                      [&](const auto& h) { return h.first == header; });
@@ -248,6 +238,14 @@ std::string WireObservation::DescribeHeaders(
                           : fmt::format("no trace context headers ({})", absent);
   }
   return absent.empty() ? received : fmt::format("{} and {}", received, absent);
+}
+
+std::string_view WireLog::IdHeaderOf(std::string_view format) {
+  if (format == "tracecontext") return "traceparent";
+  if (format == "b3") return "b3";
+  if (format == "b3multi") return "x-b3-traceid";
+  if (format == "jaeger") return "uber-trace-id";
+  return "";
 }
 
 bool WireLog::IsPropagationHeader(std::string_view n) {

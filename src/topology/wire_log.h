@@ -114,6 +114,9 @@ class WireLog {
   // uberctx-*, jaeger-*), plus tracerig's ground-truth headers (tracerig-*).
   static bool IsPropagationHeader(std::string_view lowercase_name);
   static std::string Bound(std::string_view value);
+  // The header a propagation format carries its ids in ("tracecontext" -> "traceparent", "b3",
+  // "b3multi" -> "x-b3-traceid", "jaeger" -> "uber-trace-id"); "" for the others (baggage).
+  static std::string_view IdHeaderOf(std::string_view format);
 
   struct Shard;  // wire_log.cc
 
