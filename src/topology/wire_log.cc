@@ -184,14 +184,40 @@ size_t ThreadSlot() {
 
 // Sequence numbers: the first half's records are 0 .. first_capacity - 1 (their index in
 // `first`); the ring's continue from first_capacity, recent_base being the oldest one kept.
+// The index by key is built when Find needs it, not when recording: recording is on the
+// services' request path, and most runs never look anything up.
 struct WireLog::Shard {
   Shard(size_t first_cap, size_t recent_cap)
-      : first_capacity(first_cap), recent_capacity(recent_cap), recent_base(first_cap) {}
+      : first_capacity(first_cap),
+        recent_capacity(recent_cap),
+        recent_base(first_cap),
+        recent_indexed(first_cap) {}
 
   const Kept* At(uint64_t seq) const {
     if (seq < first.size()) return &first[seq];
     if (seq < recent_base || seq - recent_base >= recent.size()) return nullptr;
     return &recent[seq - recent_base];
+  }
+
+  // Indexes what was recorded since the last call (the first half before the ring: older first,
+  // so the latest copy of a key wins).
+  void IndexNew() {
+    for (; first_indexed < first.size(); ++first_indexed) {
+      if (first[first_indexed].key != 0) latest[first[first_indexed].key] = first_indexed;
+    }
+    const uint64_t end = recent_base + recent.size();
+    for (uint64_t seq = std::max(recent_indexed, recent_base); seq < end; ++seq) {
+      const uint64_t key = recent[seq - recent_base].key;
+      if (key != 0) latest[key] = seq;
+    }
+    recent_indexed = end;
+  }
+
+  // Before the ring's oldest record goes: its key no longer leads to it.
+  void Unindex(uint64_t seq, uint64_t key) {
+    if (key == 0 || seq >= recent_indexed) return;
+    auto it = latest.find(key);
+    if (it != latest.end() && it->second == seq) latest.erase(it);
   }
 
   mutable std::mutex mu;
@@ -200,8 +226,11 @@ struct WireLog::Shard {
   std::deque<Kept> first;
   std::deque<Kept> recent;
   uint64_t recent_base;
-  std::unordered_map<uint64_t, uint64_t> latest;  // key -> sequence number of the latest
   uint64_t forgotten = 0;
+  // Key -> sequence number of the latest copy indexed; records before these are indexed.
+  std::unordered_map<uint64_t, uint64_t> latest;
+  uint64_t first_indexed = 0;
+  uint64_t recent_indexed;
 };
 
 WireLog::WireLog(size_t capacity) : capacity_(capacity) {
@@ -269,10 +298,7 @@ void WireLog::Record(const WireObservationView& o) {
   Kept kept = Compact(o);  // outside the lock: the allocation and the copy
   Shard& shard = ShardOf(kept.key);
   std::lock_guard lock(shard.mu);
-  uint64_t seq = 0;
   if (shard.first.size() < shard.first_capacity) {
-    seq = shard.first.size();
-    if (kept.key != 0) shard.latest[kept.key] = seq;
     shard.first.push_back(std::move(kept));
     return;
   }
@@ -281,17 +307,11 @@ void WireLog::Record(const WireObservationView& o) {
     return;
   }
   if (shard.recent.size() >= shard.recent_capacity) {
-    const Kept& old = shard.recent.front();
-    if (old.key != 0) {
-      auto it = shard.latest.find(old.key);
-      if (it != shard.latest.end() && it->second == shard.recent_base) shard.latest.erase(it);
-    }
+    shard.Unindex(shard.recent_base, shard.recent.front().key);
     shard.recent.pop_front();  // frees its text here, under the lock; one free, no copy
     shard.recent_base++;
     shard.forgotten++;
   }
-  seq = shard.recent_base + shard.recent.size();
-  if (kept.key != 0) shard.latest[kept.key] = seq;
   shard.recent.push_back(std::move(kept));
 }
 
@@ -309,8 +329,9 @@ std::optional<WireObservation> WireLog::Find(std::string_view request_id, std::s
                                              std::string_view service) const {
   const uint64_t key = KeyOf(request_id, hop, service);
   if (key == 0) return std::nullopt;
-  const Shard& shard = ShardOf(key);
+  Shard& shard = ShardOf(key);
   std::lock_guard lock(shard.mu);
+  shard.IndexNew();
   auto it = shard.latest.find(key);
   if (it == shard.latest.end()) return std::nullopt;
   const Kept* kept = shard.At(it->second);
@@ -365,7 +386,12 @@ PropagationHeaders::PropagationHeaders(const HeaderReader& reader) {
 }
 
 void PropagationHeaders::Add(std::string_view name, std::string_view value) {
-  if (count_ >= WireLog::kMaxHeaders) return;
+  if (count_ >= WireLog::kMaxHeaders || name.empty()) return;
+  // Every propagation header starts with one of these: most other headers go no further.
+  switch (name[0] | 0x20) {
+    case 't': case 'b': case 'x': case 'u': case 'j': break;
+    default: return;
+  }
   char* lower = names_.data() + count_ * WireLog::kMaxHeaderName;
   const size_t n = std::min(name.size(), WireLog::kMaxHeaderName);
   for (size_t i = 0; i < n; ++i) {

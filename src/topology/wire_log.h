@@ -86,7 +86,8 @@ class WireLog {
   static constexpr size_t kMaxHeaderValue = 256;
   static constexpr size_t kMaxHeaderName = 64;
   static constexpr size_t kMaxHeaders = 12;
-  static constexpr size_t kDefaultCapacity = 200'000;
+  // About 350 bytes each for a typical hop (traceparent and tracerig's headers): ~35 MB full.
+  static constexpr size_t kDefaultCapacity = 100'000;
 
   explicit WireLog(size_t capacity = kDefaultCapacity);
   ~WireLog();
@@ -98,8 +99,8 @@ class WireLog {
   void Record(const WireObservationView& o);
   void Record(const WireObservation& o);
 
-  // The observation of `service` receiving hop `hop` of request `request_id` (the latest one, when
-  // it arrived more than once), if kept.
+  // The observation of `service` receiving hop `hop` of request `request_id` (the latest one kept,
+  // when it arrived more than once), if kept. Indexes what was recorded since the last call.
   std::optional<WireObservation> Find(std::string_view request_id, std::string_view hop,
                                       std::string_view service) const;
   // Every kept observation `service` recorded below the external service `external_caller`
