@@ -4,12 +4,11 @@
 // observation as a counter (bytes_per_observation: heap growth while filling it, over capacity).
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
+#include <malloc.h>
 
 #include <memory>
 #include <string>
 #include <thread>
-
-#include <malloc.h>
 
 #include "net/beast.h"
 #include "net/beast_carrier.h"
@@ -34,9 +33,20 @@ HttpRequest TypicalRequest(uint64_t i) {
 void Record(WireLog& log, const HttpRequest& request, std::string_view request_id) {
   const BeastHeaderReader<true> reader(request);
   const PropagationHeaders headers(reader);
-  log.Record(WireObservationView{"payment", "POST /pay", request_id, "0.1", {},
-                                 GroundTruthSource::kHeaders, headers.fields(), true,
-                                 TraceId{1, 2}, SpanId{3}, true, {}, {}, 42});
+  log.Record(WireObservationView{"payment",
+                                 "POST /pay",
+                                 request_id,
+                                 "0.1",
+                                 {},
+                                 GroundTruthSource::kHeaders,
+                                 headers.fields(),
+                                 true,
+                                 TraceId{1, 2},
+                                 SpanId{3},
+                                 true,
+                                 {},
+                                 {},
+                                 42});
 }
 
 // Bytes the heap has handed out (glibc's count), for the log's memory per observation.
@@ -63,8 +73,8 @@ void BM_RecordInboundRequest(benchmark::State& state) {
     for (size_t i = 0; i < shared_log->capacity(); ++i) {
       Record(*shared_log, requests[i % requests.size()], keyed ? ids[i] : std::string_view());
     }
-    per_observation = static_cast<double>(HeapBytes() - before) /
-                      static_cast<double>(shared_log->capacity());
+    per_observation =
+        static_cast<double>(HeapBytes() - before) / static_cast<double>(shared_log->capacity());
   }
   uint64_t i = static_cast<uint64_t>(state.thread_index()) << 20;
   for (auto _ : state) {

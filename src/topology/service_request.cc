@@ -82,11 +82,11 @@ using SimulatedService = TopologyRuntime::SimulatedService;
 
 void SimulatedService::RecordWire(const Inbound& in, const SpanContext& extracted, uint64_t now) {
   const PropagationHeaders headers(*in.headers);  // on the stack: no allocation
-  wire_log_.Record(WireObservationView{
-      service_.name, in.route->name, in.request_id, in.hop, in.external_caller, in.ground_truth,
-      headers.fields(),
-      extracted.IsValid(), extracted.trace_id, extracted.span_id, extracted.sampled(),
-      extracted.trace_state, extracted.baggage, now});
+  wire_log_.Record(WireObservationView{service_.name, in.route->name, in.request_id, in.hop,
+                                       in.external_caller, in.ground_truth, headers.fields(),
+                                       extracted.IsValid(), extracted.trace_id, extracted.span_id,
+                                       extracted.sampled(), extracted.trace_state,
+                                       extracted.baggage, now});
 }
 
 void SimulatedService::OnRequest(Inbound in) {

@@ -14,10 +14,14 @@ namespace tracerig {
 
 std::string_view GroundTruthSourceName(GroundTruthSource source) {
   switch (source) {
-    case GroundTruthSource::kHeaders: return "headers";
-    case GroundTruthSource::kBaggage: return "baggage";
-    case GroundTruthSource::kSingleInFlight: return "single request in flight";
-    case GroundTruthSource::kNone: return "none";
+    case GroundTruthSource::kHeaders:
+      return "headers";
+    case GroundTruthSource::kBaggage:
+      return "baggage";
+    case GroundTruthSource::kSingleInFlight:
+      return "single request in flight";
+    case GroundTruthSource::kNone:
+      return "none";
   }
   return "none";
 }
@@ -128,9 +132,12 @@ Kept Compact(const WireObservationView& o) {
   k.has_context = o.has_context;
   k.sampled = o.sampled;
   const std::array<std::string_view, kTextFields> fields = {
-      Cut(o.service, kMaxField),         Cut(o.route, kMaxField),
-      Cut(o.request_id, kMaxField),      Cut(o.hop, kMaxField),
-      Cut(o.external_caller, kMaxField), Cut(o.tracestate, WireLog::kMaxHeaderValue),
+      Cut(o.service, kMaxField),
+      Cut(o.route, kMaxField),
+      Cut(o.request_id, kMaxField),
+      Cut(o.hop, kMaxField),
+      Cut(o.external_caller, kMaxField),
+      Cut(o.tracestate, WireLog::kMaxHeaderValue),
       Cut(o.baggage, WireLog::kMaxHeaderValue)};
   const size_t headers = std::min(o.headers.size(), WireLog::kMaxHeaders);
   k.header_count = static_cast<uint8_t>(headers);
@@ -238,8 +245,8 @@ WireLog::WireLog(size_t capacity) : capacity_(capacity) {
   const size_t first = capacity / 2;
   const size_t recent = capacity - first;
   for (size_t i = 0; i < shards; ++i) {
-    shards_.push_back(std::make_unique<Shard>((first + shards - 1) / shards,
-                                              (recent + shards - 1) / shards));
+    shards_.push_back(
+        std::make_unique<Shard>((first + shards - 1) / shards, (recent + shards - 1) / shards));
   }
 }
 
@@ -319,8 +326,8 @@ void WireLog::Record(const WireObservation& o) {
   std::array<std::pair<std::string_view, std::string_view>, kMaxHeaders> headers;
   const size_t n = std::min(o.headers.size(), kMaxHeaders);
   for (size_t i = 0; i < n; ++i) headers[i] = {o.headers[i].first, o.headers[i].second};
-  Record(WireObservationView{o.service, o.route, o.request_id, o.hop, o.external_caller,
-                             o.source, std::span(headers.data(), n), o.has_context, o.trace_id,
+  Record(WireObservationView{o.service, o.route, o.request_id, o.hop, o.external_caller, o.source,
+                             std::span(headers.data(), n), o.has_context, o.trace_id,
                              o.parent_span_id, o.sampled, o.tracestate, o.baggage,
                              o.received_unix_nano});
 }
@@ -389,8 +396,14 @@ void PropagationHeaders::Add(std::string_view name, std::string_view value) {
   if (count_ >= WireLog::kMaxHeaders || name.empty()) return;
   // Every propagation header starts with one of these: most other headers go no further.
   switch (name[0] | 0x20) {
-    case 't': case 'b': case 'x': case 'u': case 'j': break;
-    default: return;
+    case 't':
+    case 'b':
+    case 'x':
+    case 'u':
+    case 'j':
+      break;
+    default:
+      return;
   }
   char* lower = names_.data() + count_ * WireLog::kMaxHeaderName;
   const size_t n = std::min(name.size(), WireLog::kMaxHeaderName);

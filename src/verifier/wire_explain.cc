@@ -28,9 +28,8 @@ std::string DescribeReceived(const WireObservation& o, const std::vector<std::st
     const bool readable_header_arrived =
         std::any_of(formats.begin(), formats.end(), [&](const std::string& format) {
           const std::string_view header = WireLog::IdHeaderOf(format);
-          return !header.empty() &&
-                 std::any_of(o.headers.begin(), o.headers.end(),
-                             [&](const auto& h) { return h.first == header; });
+          return !header.empty() && std::any_of(o.headers.begin(), o.headers.end(),
+                                                [&](const auto& h) { return h.first == header; });
         });
     if (readable_header_arrived) text += " which it could not read";
     return text;

@@ -196,19 +196,16 @@ TEST(WireLogTest, IsPropagationHeader) {
                            "jaeger-baggage", "tracerig-request-id", "tracerig-hop"}) {
     EXPECT_TRUE(WireLog::IsPropagationHeader(name)) << name;
   }
-  for (const char* name : {"host", "user-agent", "content-length", "b3x", "x-b3", "traceparents",
-                           "Traceparent", ""}) {
+  for (const char* name :
+       {"host", "user-agent", "content-length", "b3x", "x-b3", "traceparents", "Traceparent", ""}) {
     EXPECT_FALSE(WireLog::IsPropagationHeader(name)) << name;
   }
 }
 
 TEST(PropagationHeadersTest, PicksLowercasedPropagationHeadersFromAHeaderList) {
-  HeaderList list{{"Host", "payment"},
-                  {"TraceParent", "00-aa-bb-01"},
-                  {"X-B3-TraceId", "abc"},
-                  {"content-type", "text/plain"},
-                  {"tracestate", "a=1"},
-                  {"tracestate", "b=2"}};
+  HeaderList list{{"Host", "payment"},     {"TraceParent", "00-aa-bb-01"},
+                  {"X-B3-TraceId", "abc"}, {"content-type", "text/plain"},
+                  {"tracestate", "a=1"},   {"tracestate", "b=2"}};
   const PropagationHeaders picked(list);
   ASSERT_EQ(picked.fields().size(), 4u);
   EXPECT_EQ(picked.fields()[0].first, "traceparent");
@@ -233,9 +230,8 @@ TEST(PropagationHeadersTest, EnumeratesBeastHeadersAndGrpcMetadata) {
   EXPECT_EQ(from_beast.fields()[0].second, "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1");
   EXPECT_EQ(from_beast.fields()[1].first, "baggage");
 
-  const MetadataPairs metadata = {{"traceparent", "00-aa-bb-01"},
-                                  {"grpc-accept-encoding", "gzip"},
-                                  {"tracerig-hop", "0.1"}};
+  const MetadataPairs metadata = {
+      {"traceparent", "00-aa-bb-01"}, {"grpc-accept-encoding", "gzip"}, {"tracerig-hop", "0.1"}};
   const PropagationHeaders from_grpc(MetadataReader{metadata});
   ASSERT_EQ(from_grpc.fields().size(), 2u);
   EXPECT_EQ(from_grpc.fields()[0].first, "traceparent");
@@ -283,8 +279,7 @@ TEST(DescribeHeadersTest, Table) {
 TEST(WireLogTest, GroundTruthSourceNames) {
   EXPECT_EQ(GroundTruthSourceName(GroundTruthSource::kHeaders), "headers");
   EXPECT_EQ(GroundTruthSourceName(GroundTruthSource::kBaggage), "baggage");
-  EXPECT_EQ(GroundTruthSourceName(GroundTruthSource::kSingleInFlight),
-            "single request in flight");
+  EXPECT_EQ(GroundTruthSourceName(GroundTruthSource::kSingleInFlight), "single request in flight");
   EXPECT_EQ(GroundTruthSourceName(GroundTruthSource::kNone), "none");
 }
 

@@ -1,7 +1,5 @@
 // Every simulated service records what it received (TopologyRuntime::wire_log), HTTP and gRPC, as
 // its own formats read it.
-#include "topology/topology_runtime.h"
-
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -11,6 +9,7 @@
 #include "propagation/w3c.h"
 #include "tests/topology/service_runtime_test_support.h"
 #include "topology/ground_truth.h"
+#include "topology/topology_runtime.h"
 
 namespace tracerig {
 namespace {

@@ -42,34 +42,55 @@ TEST(DescribeReceivedTest, Table) {
     std::string text;
   };
   const std::vector<Row> rows = {
-      {"nothing arrived", Received({{"tracerig-hop", "0.1"}}), {"tracecontext"}, kSent,
+      {"nothing arrived",
+       Received({{"tracerig-hop", "0.1"}}),
+       {"tracecontext"},
+       kSent,
        "payment received no trace context headers (no traceparent)"},
-      {"another format", Received({{"b3", b3}}), {"tracecontext"}, kSent,
+      {"another format",
+       Received({{"b3", b3}}),
+       {"tracecontext"},
+       kSent,
        "payment received `b3: " + b3 + "` and no traceparent"},
-      {"its own format, read", Received({{"traceparent", traceparent}}, true, kSent),
-       {"tracecontext"}, kSent, "payment received `traceparent: " + traceparent + "`"},
-      {"its own format, unreadable", Received({{"traceparent", "ff-" + traceparent.substr(3)}}),
-       {"tracecontext"}, kSent,
+      {"its own format, read",
+       Received({{"traceparent", traceparent}}, true, kSent),
+       {"tracecontext"},
+       kSent,
+       "payment received `traceparent: " + traceparent + "`"},
+      {"its own format, unreadable",
+       Received({{"traceparent", "ff-" + traceparent.substr(3)}}),
+       {"tracecontext"},
+       kSent,
        "payment received `traceparent: ff-" + traceparent.substr(3) + "` which it could not read"},
       {"another trace id",
        Received({{"traceparent", "00-000000000000000064fe8b2a57d3eff7-e457b5a2e4d86bd1-01"}}, true,
                 TraceId{0, kSent.low}),
-       {"tracecontext"}, kSent,
+       {"tracecontext"},
+       kSent,
        "payment received `traceparent: 00-000000000000000064fe8b2a57d3eff7-e457b5a2e4d86bd1-01` "
        "with trace id 000000000000000064fe8b2a57d3eff7 (expected "
        "80f198ee56343ba864fe8b2a57d3eff7)"},
-      {"unsampled", Received({{"traceparent", "00-80f1-e457-00"}}, true, kSent, false),
-       {"tracecontext"}, kSent,
+      {"unsampled",
+       Received({{"traceparent", "00-80f1-e457-00"}}, true, kSent, false),
+       {"tracecontext"},
+       kSent,
        "payment received `traceparent: 00-80f1-e457-00` with the sampled flag off"},
-      {"another trace, unsampled", Received({{"b3", "1-2-0"}}, true, TraceId{0, 1}, false), {"b3"},
+      {"another trace, unsampled",
+       Received({{"b3", "1-2-0"}}, true, TraceId{0, 1}, false),
+       {"b3"},
        kSent,
        "payment received `b3: 1-2-0` with trace id 00000000000000000000000000000001 (expected "
        "80f198ee56343ba864fe8b2a57d3eff7) and the sampled flag off"},
-      {"no expectation of the trace id", Received({{"b3", b3}}, true, TraceId{0, 1}), {"b3"},
-       std::nullopt, "payment received `b3: " + b3 + "`"},
+      {"no expectation of the trace id",
+       Received({{"b3", b3}}, true, TraceId{0, 1}),
+       {"b3"},
+       std::nullopt,
+       "payment received `b3: " + b3 + "`"},
       {"one of two formats",
-       Received({{"b3", b3}, {"baggage", "k=v"}}, true, kSent), {"tracecontext", "b3", "baggage"},
-       kSent, "payment received `b3: " + b3 + "`, `baggage: k=v` and no traceparent"},
+       Received({{"b3", b3}, {"baggage", "k=v"}}, true, kSent),
+       {"tracecontext", "b3", "baggage"},
+       kSent,
+       "payment received `b3: " + b3 + "`, `baggage: k=v` and no traceparent"},
   };
   for (const Row& row : rows) {
     EXPECT_EQ(DescribeReceived(row.o, row.formats, row.expected), row.text) << row.name;
@@ -138,8 +159,9 @@ TEST(AddWireExplanationsTest, QuotesStructuralViolationsOfAnyStatus) {
   verdict.status = TraceStatus::kComplete;
   verdict.explanation = "all 4 expected spans found";
   verdict.violations = {
-      Violation{"orphan", "0.1", "payment", "payment SERVER POST /pay (hop 0.1)'s parent span "
-                                            "0000000000000001 is not in the trace"},
+      Violation{"orphan", "0.1", "payment",
+                "payment SERVER POST /pay (hop 0.1)'s parent span "
+                "0000000000000001 is not in the trace"},
       Violation{"clock-skew", "0.1", "payment", "skewed"},      // not about what arrived
       Violation{"wrong-parent", "0.2", "payment", "elsewhere"}  // nothing recorded there
   };
