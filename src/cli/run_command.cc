@@ -231,6 +231,7 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
     return ExportLossOf(exporter, export_url, trace);
   };
   report.services = topology.services();
+  verify_options.wire_log = &topology.wire_log();  // explanations quote what services received
 
   // The user's own services: started from their `command` once tracerig's are up (their output
   // in the report folder), stopped when the load is over or on any way out of this function.

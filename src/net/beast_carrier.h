@@ -17,6 +17,12 @@ class BeastHeaderReader final : public HeaderReader {
       out.emplace_back(it->value().data(), it->value().size());
     }
   }
+  void ForEach(const Visitor& visit) const override {
+    for (const auto& field : header_) {
+      visit(std::string_view(field.name_string().data(), field.name_string().size()),
+            std::string_view(field.value().data(), field.value().size()));
+    }
+  }
 
  private:
   const http::header<kIsRequest, http::fields>& header_;

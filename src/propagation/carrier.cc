@@ -20,6 +20,10 @@ void HeaderList::GetAll(std::string_view name, std::vector<std::string_view>& ou
   }
 }
 
+void HeaderList::ForEach(const Visitor& visit) const {
+  for (const auto& [k, v] : fields_) visit(k, v);
+}
+
 void HeaderList::Set(std::string_view name, std::string_view value) {
   for (auto it = fields_.begin(); it != fields_.end();) {
     if (EqualsIgnoreCase(it->first, name)) {

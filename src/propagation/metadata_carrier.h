@@ -24,6 +24,9 @@ class MetadataReader final : public HeaderReader {
       if (EqualsIgnoreCase(key, name)) out.emplace_back(value);
     }
   }
+  void ForEach(const Visitor& visit) const override {
+    for (const auto& [key, value] : metadata_) visit(key, value);
+  }
 
  private:
   const MetadataPairs& metadata_;

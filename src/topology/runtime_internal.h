@@ -59,7 +59,7 @@ class TopologyRuntime::SimulatedService {
   SimulatedService(const Scenario& scenario, const Service& service, size_t replica,
                    size_t replicas, asio::io_context& ioc, SpanSink& sink, const Clock& clock,
                    uint64_t id_seed, std::unique_ptr<Propagator> propagator,
-                   HttpClientOptions client_options);
+                   HttpClientOptions client_options, WireLog& wire_log);
 
   // Prepares the faults that name this service (wrong-format needs its own propagator).
   Status PrepareFaults();
@@ -181,6 +181,8 @@ class TopologyRuntime::SimulatedService {
   };
 
   void OnRequest(Inbound in);
+  // Records what arrived (the propagation headers and what `extracted` holds) in the wire log.
+  void RecordWire(const Inbound& in, const SpanContext& extracted, uint64_t now);
   // Which of this service's faults apply to the request (seeded, on its intended offset).
   void DecideFaults(InFlight& state, uint64_t offset);
   void RunStep(const std::shared_ptr<InFlight>& state);
@@ -223,6 +225,7 @@ class TopologyRuntime::SimulatedService {
   Rng id_rng_;
   std::unique_ptr<Propagator> propagator_;
   HttpClientOptions client_options_;
+  WireLog& wire_log_;  // the runtime's, shared by every service
   std::unique_ptr<HttpServer> http_server_;    // http services
   std::unique_ptr<GrpcSimServer> grpc_server_;  // grpc services
   tcp::endpoint endpoint_;

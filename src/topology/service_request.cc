@@ -80,6 +80,15 @@ bool GrpcServerSpanFails(int grpc_status) {
 
 using SimulatedService = TopologyRuntime::SimulatedService;
 
+void SimulatedService::RecordWire(const Inbound& in, const SpanContext& extracted, uint64_t now) {
+  const PropagationHeaders headers(*in.headers);  // on the stack: no allocation
+  wire_log_.Record(WireObservationView{service_.name, in.route->name, in.request_id, in.hop,
+                                       in.external_caller, in.ground_truth, headers.fields(),
+                                       extracted.IsValid(), extracted.trace_id, extracted.span_id,
+                                       extracted.sampled(), extracted.trace_state,
+                                       extracted.baggage, now});
+}
+
 void SimulatedService::OnRequest(Inbound in) {
   requests_++;
   const uint64_t now = clock_.NowUnixNano();
@@ -96,8 +105,10 @@ void SimulatedService::OnRequest(Inbound in) {
   state->hop = in.hop;
   DecideFaults(*state, offset);
 
-  SpanContext parent;
-  if ((state->faults & Bit(FaultKind::kNewTrace)) == 0) parent = propagator_->Extract(*in.headers);
+  // What arrived is recorded as the service's formats read it, new-trace fault or not.
+  SpanContext parent = propagator_->Extract(*in.headers);
+  RecordWire(in, parent, now);
+  if ((state->faults & Bit(FaultKind::kNewTrace)) != 0) parent = SpanContext{};
   state->baggage = parent.baggage;
   const bool sampled = SamplingDecision(
       state->point, service_.sampling,

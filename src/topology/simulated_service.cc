@@ -17,7 +17,7 @@ SimulatedService::SimulatedService(const Scenario& scenario, const Service& serv
                                    size_t replica, size_t replicas, asio::io_context& ioc,
                                    SpanSink& sink, const Clock& clock, uint64_t id_seed,
                                    std::unique_ptr<Propagator> propagator,
-                                   HttpClientOptions client_options)
+                                   HttpClientOptions client_options, WireLog& wire_log)
     : scenario_(scenario),
       service_(service),
       replica_(replica),
@@ -26,7 +26,8 @@ SimulatedService::SimulatedService(const Scenario& scenario, const Service& serv
       clock_(clock),
       id_rng_(IdSeed(id_seed, service.name, replica)),
       propagator_(std::move(propagator)),
-      client_options_(client_options) {
+      client_options_(client_options),
+      wire_log_(wire_log) {
   if (grpc()) {
     grpc_server_ = std::make_unique<GrpcSimServer>(
         ioc, [this](GrpcInbound inbound, GrpcRespond respond) {

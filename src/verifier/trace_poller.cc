@@ -12,6 +12,8 @@
 #include <tuple>
 #include <utility>
 
+#include "verifier/wire_explain.h"
+
 namespace tracerig::verify_internal {
 namespace {
 
@@ -375,6 +377,9 @@ bool TracePoller::Finish(const TraceState& s, const std::vector<Span>& spans) {
   for (const PropagationBreak& b : verdict.breaks) {
     const std::string formats = DescribeEdgeFormats(in_.scenario, b);
     if (!formats.empty()) verdict.explanation += "; " + formats;
+  }
+  if (in_.options.wire_log != nullptr) {
+    AddWireExplanations(*in_.options.wire_log, in_.scenario, entry, verdict);
   }
   if (verdict.status == TraceStatus::kMissing && EvictedByBackend(entry)) {
     verdict.explanation = fmt::format(

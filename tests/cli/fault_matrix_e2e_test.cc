@@ -41,7 +41,22 @@ struct FaultCase {
   std::optional<std::string> late_hop = std::nullopt;
   // Text every example's explanation must contain, e.g. how the trace id changed.
   std::optional<std::string> explanation = std::nullopt;
+  // What the services received, quoted from the wire: fragments every example's explanation
+  // contains (in this order), or, when no trace is an example (structure faults), some violation
+  // of every violation example.
+  std::vector<std::string> received = {};
 };
+
+// Whether `text` contains each of `fragments`, in order.
+bool ContainsInOrder(const std::string& text, const std::vector<std::string>& fragments) {
+  size_t at = 0;
+  for (const std::string& fragment : fragments) {
+    at = text.find(fragment, at);
+    if (at == std::string::npos) return false;
+    at += fragment.size();
+  }
+  return true;
+}
 
 // gtest prints parameters in failure messages and test listings: the file names the case.
 void PrintTo(const FaultCase& c, std::ostream* os) { *os << c.file; }
@@ -105,6 +120,21 @@ TEST_P(FaultMatrixTest, VerdictNamesTheFaultsEffectAtItsHop) {
           << example["explanation"];
     }
   }
+  if (!c.received.empty() && !v["examples"].empty()) {
+    for (const auto& example : v["examples"]) {
+      EXPECT_TRUE(ContainsInOrder(example["explanation"].get<std::string>(), c.received))
+          << example["explanation"];
+    }
+  } else if (!c.received.empty()) {
+    ASSERT_FALSE(v["violation_examples"].empty()) << v.dump();
+    for (const auto& example : v["violation_examples"]) {
+      bool quoted = false;
+      for (const auto& violation : example["violations"]) {
+        quoted = quoted || ContainsInOrder(violation["explanation"].get<std::string>(), c.received);
+      }
+      EXPECT_TRUE(quoted) << example["violations"].dump();
+    }
+  }
 }
 
 const BreakEdge kBToC{"0.0.0", "b", "c"};
@@ -116,32 +146,42 @@ INSTANTIATE_TEST_SUITE_P(
         // Edge faults on b -> c: c cannot continue b's trace, so every trace breaks there.
         // The explanation says what the caller sent and what the callee reads.
         FaultCase{"drop-context.toml", 1, {"completeness", "broken-propagation"}, kBToC, 0, 0, 40,
-                  std::nullopt, "b injects no context (drop-context fault); c extracts tracecontext"},
+                  std::nullopt, "b injects no context (drop-context fault); c extracts tracecontext",
+                  {"c received no trace context headers (no traceparent)"}},
         FaultCase{"wrong-format.toml", 1, {"completeness", "broken-propagation"}, kBToC, 0, 0, 40,
-                  std::nullopt, "b injects b3 (wrong-format fault); c extracts tracecontext"},
+                  std::nullopt, "b injects b3 (wrong-format fault); c extracts tracecontext",
+                  {"c received `b3: ", "` and no traceparent"}},
         FaultCase{"truncate-trace-id.toml", 1, {"completeness", "broken-propagation"}, kBToC, 0,
                   0, 40, std::nullopt,
                   "the trace id truncated to its low 64 bits; b injects tracecontext with a "
-                  "64-bit trace id (truncate-trace-id fault); c extracts tracecontext"},
+                  "64-bit trace id (truncate-trace-id fault); c extracts tracecontext",
+                  {"c received `traceparent: 00-0000000000000000",
+                   "` with trace id 0000000000000000"}},
         // A corrupted header starts a new trace: the explanation tells it from a truncation.
         FaultCase{"corrupt.toml", 1, {"completeness", "broken-propagation"}, kBToC, 0, 0, 40,
-                  std::nullopt, "a new trace id"},
+                  std::nullopt, "a new trace id",
+                  {"c received `traceparent: ff-", "` which it could not read"}},
         // b ignores what a sent: the break is one hop earlier.
         FaultCase{"new-trace.toml", 1, {"completeness", "broken-propagation"},
                   BreakEdge{"0.0", "a", "b"}, 0, 0, 40, std::nullopt,
                   "a injects tracecontext; b extracts tracecontext but starts a new trace "
-                  "(new-trace fault)"},
+                  "(new-trace fault)",
+                  {"b received `traceparent: 00-"}},
         // c's spans are recorded unsampled, so never exported: incomplete, not broken. That is
         // the fault's doing, not c's parent-based policy's: sampling:c is not judged and names
         // the fault, so only completeness fails.
-        FaultCase{"unsampled-child.toml", 1, {"completeness"}, std::nullopt, 0, 40, 0},
+        FaultCase{"unsampled-child.toml", 1, {"completeness"}, std::nullopt, 0, 40, 0,
+                  std::nullopt, std::nullopt,
+                  {"c received `traceparent: 00-", "-00` with the sampled flag off"}},
         // b's SERVER span never arrives: incomplete, and b's CLIENT span is an orphan.
-        FaultCase{"drop-span.toml", 1, {"completeness", "violation:orphan"}, std::nullopt, 0, 40, 0},
+        FaultCase{"drop-span.toml", 1, {"completeness", "violation:orphan"}, std::nullopt, 0, 40, 0,
+                  std::nullopt, std::nullopt, {"b received `traceparent: 00-", "-01`"}},
         // Structure faults: every span arrives, but the trace is wrong.
         FaultCase{"clock-skew.toml", 1, {"violation:clock-skew"}, std::nullopt, 40, 0, 0},
         FaultCase{"duplicate-span-id.toml", 1, {"violation:duplicate-span-id"}, std::nullopt, 40, 0,
                   0},
-        FaultCase{"orphan.toml", 1, {"violation:orphan"}, std::nullopt, 40, 0, 0},
+        FaultCase{"orphan.toml", 1, {"violation:orphan"}, std::nullopt, 40, 0, 0, std::nullopt,
+                  std::nullopt, {"is not in the trace; b received `traceparent: 00-"}},
         // b's spans are exported 1.5 s late: every trace completes, but late, and the check
         // names b's SERVER span as late (verification overlaps the services' lifetime).
         FaultCase{"delay-export.toml", 1, {"time-to-queryable"}, std::nullopt, 40, 0, 0,
