@@ -73,11 +73,11 @@ struct DriverRunContext {
 // only, except the snapshot published for progress (under `snapshot_mu_`).
 class DriverThread {
  public:
-  DriverThread(DriverRunContext& run, uint32_t index, const std::vector<EntryTarget>& targets)
+  DriverThread(DriverRunContext& run, uint32_t index, const std::vector<ServiceTarget>& targets)
       : run_(run), index_(index), timer_(ioc_), timeline_(run.timeline_interval_ns) {
     const Scenario& scenario = run.scenario;
     for (size_t i = 0; i < targets.size(); ++i) {
-      const EntryTarget& target = targets[i];
+      const ServiceTarget& target = targets[i];
       auto entry = std::make_unique<EntryConnections>();
       const LoadEntry& load_entry = scenario.load.entries[i];
       const Service* service = scenario.FindService(load_entry.service);
@@ -629,7 +629,7 @@ class DriverThread {
 
 class LoadDriver::Impl {
  public:
-  Impl(const Scenario& scenario, std::vector<EntryTarget> targets,
+  Impl(const Scenario& scenario, std::vector<ServiceTarget> targets,
        std::unique_ptr<Schedule> schedule, SpanSink& sink, const Clock& clock, DriverOptions options)
       : targets_(std::move(targets)),
         schedule_(scenario.load.model == LoadModel::kClosed
@@ -755,14 +755,14 @@ class LoadDriver::Impl {
     return result;
   }
 
-  std::vector<EntryTarget> targets_;
+  std::vector<ServiceTarget> targets_;
   std::unique_ptr<Schedule> schedule_;
   DriverRunContext run_;
   uint64_t last_progress_ns_ = 0;
   uint64_t last_sent_ = 0;
 };
 
-LoadDriver::LoadDriver(const Scenario& scenario, std::vector<EntryTarget> entry_targets,
+LoadDriver::LoadDriver(const Scenario& scenario, std::vector<ServiceTarget> entry_targets,
                        std::unique_ptr<Schedule> schedule, SpanSink& sink, const Clock& clock,
                        DriverOptions options)
     : impl_(std::make_unique<Impl>(scenario, std::move(entry_targets), std::move(schedule), sink,

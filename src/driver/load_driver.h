@@ -12,7 +12,7 @@
 // rpc.grpc.status_code. Each driver thread has one GrpcSimClient (one channel, one
 // completion-queue thread that posts completions onto the thread's io_context) per gRPC entry.
 //
-// An entry may be an external (real) service (driver/entry_target.h): its requests go to its URL,
+// An entry may be an external (real) service (topology/service_target.h): its requests go to its URL,
 // with its Host, over TLS for https://, and carry the ground truth as W3C baggage members and a
 // tracestate member as well, which OpenTelemetry SDKs pass on to the services it calls. External
 // gRPC entries call the route as a full method ("pkg.Service/Method", empty request message) or,
@@ -31,7 +31,7 @@
 #include "core/ledger.h"
 #include "core/span_sink.h"
 #include "driver/driver_result.h"
-#include "driver/entry_target.h"
+#include "topology/service_target.h"
 #include "driver/schedule.h"
 #include "net/beast.h"
 #include "net/http_client_options.h"
@@ -75,7 +75,7 @@ class LoadDriver {
   // intended start of every request (MakeSchedule(scenario.load, seed) in a run). For the closed
   // model (scenario.load.model == kClosed: virtual_users, think_time_ns, duration_ns) there is no
   // schedule: pass nullptr.
-  LoadDriver(const Scenario& scenario, std::vector<EntryTarget> entry_targets,
+  LoadDriver(const Scenario& scenario, std::vector<ServiceTarget> entry_targets,
              std::unique_ptr<Schedule> schedule, SpanSink& sink, const Clock& clock,
              DriverOptions options);
   ~LoadDriver();

@@ -43,6 +43,7 @@
 #include "topology/decisions.h"
 #include "topology/runtime_stats.h"
 #include "topology/scenario.h"
+#include "topology/service_target.h"
 #include "topology/topology_runtime.h"
 
 namespace tracerig {
@@ -70,7 +71,9 @@ class TopologyRuntime::SimulatedService {
   const std::string& name() const { return service_.name; }
   bool grpc() const { return service_.protocol == Protocol::kGrpc; }
 
-  void ConnectPeers(const std::map<std::string, tcp::endpoint, std::less<>>& endpoints);
+  // `externals`: the external services' targets (TLS, Host header, URL path), by name.
+  void ConnectPeers(const std::map<std::string, tcp::endpoint, std::less<>>& endpoints,
+                    const std::map<std::string, ServiceTarget, std::less<>>& externals);
   void Stop();
   // After the io_context has stopped: closes the acceptor (the Stop posted above may not have run
   // before the loop stopped; an open one would still complete handshakes) and submits the spans
@@ -98,6 +101,8 @@ class TopologyRuntime::SimulatedService {
     std::string address;
     int64_t port = 0;
     std::string url_full;
+    std::string host_header;  // an external callee's "host[:port]"; "" = the callee's name
+    std::string full_method;  // an external gRPC callee's "/pkg.Service/Method"; "" = SimService
   };
 
   struct ServiceFault {

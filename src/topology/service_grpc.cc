@@ -46,13 +46,19 @@ void SimulatedService::SendGrpc(const std::shared_ptr<Attempt>& attempt,
   metadata.reserve(8);
   MetadataWriter writer(metadata);
   WriteOutboundHeaders(*attempt, writer);
+  auto done = [this, attempt, deadline = call.timeout_ns > 0](int code, std::string) {
+    // Without a deadline of ours, DEADLINE_EXCEEDED is the callee's answer.
+    if (deadline && code == kGrpcDeadlineExceeded) timeouts_++;
+    OnAttemptDone(attempt, CallOutcome{static_cast<unsigned>(code), {}});
+  };
+  if (!prepared.full_method.empty()) {
+    // A real gRPC service's own method: an empty request message (request_bytes do not apply).
+    prepared.client->CallMethod(prepared.full_method, std::move(metadata), call.timeout_ns,
+                                std::move(done));
+    return;
+  }
   prepared.client->Call(call.route, std::move(metadata), call.request_bytes, call.timeout_ns,
-                        [this, attempt, deadline = call.timeout_ns > 0](int code,
-                                                                      std::string) {
-                          // Without a deadline of ours, DEADLINE_EXCEEDED is the callee's answer.
-                          if (deadline && code == kGrpcDeadlineExceeded) timeouts_++;
-                          OnAttemptDone(attempt, CallOutcome{static_cast<unsigned>(code), {}});
-                        });
+                        std::move(done));
 }
 
 }  // namespace tracerig

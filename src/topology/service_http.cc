@@ -71,7 +71,11 @@ void SimulatedService::SendHttp(const std::shared_ptr<Attempt>& attempt,
     return;
   }
   HttpRequest request{prepared.verb, prepared.path, 11};
-  request.set(http::field::host, call.service);
+  if (prepared.host_header.empty()) {
+    request.set(http::field::host, call.service);
+  } else {
+    request.set(http::field::host, prepared.host_header);
+  }
   request.set(http::field::user_agent, "tracerig");
   BeastHeaderWriter<true> writer(request.base());
   WriteOutboundHeaders(*attempt, writer);

@@ -106,7 +106,8 @@ Status SimulatedService::Listen(const std::optional<tcp::endpoint>& primary) {
 }
 
 void SimulatedService::ConnectPeers(
-    const std::map<std::string, tcp::endpoint, std::less<>>& endpoints) {
+    const std::map<std::string, tcp::endpoint, std::less<>>& endpoints,
+    const std::map<std::string, ServiceTarget, std::less<>>& externals) {
   for (const auto& route : service_.routes) {
     for (const auto& step : route.calls) {
       for (const auto& call : step.calls) {
@@ -121,20 +122,39 @@ void SimulatedService::ConnectPeers(
         if (it == endpoints.end()) continue;  // validation guarantees it exists
         prepared.address = it->second.address().to_string();
         prepared.port = it->second.port();
+        auto external = externals.find(call.service);
+        const ServiceTarget* real = external == externals.end() ? nullptr : &external->second;
         if (prepared.grpc) {
+          if (real != nullptr) {
+            if (auto method = FullGrpcMethod(call.route)) prepared.full_method = method->path;
+          }
           auto& client = grpc_clients_[call.service];
           if (!client) {
             client = std::make_unique<GrpcSimClient>(
-                ioc_, HostPort{prepared.address, it->second.port()}.ToString());
+                ioc_, HostPort{prepared.address, it->second.port()}.ToString(),
+                real != nullptr ? real->grpc_tls.get() : nullptr);
           }
           prepared.client = client.get();
           continue;
         }
         auto& pool = pools_[call.service];
-        if (!pool) pool = std::make_unique<HttpClientPool>(ioc_, it->second, client_options_);
+        if (!pool) {
+          HttpClientOptions options = client_options_;
+          if (real != nullptr && real->tls) {
+            options.tls = real->tls_context;
+            options.tls_host = real->host;
+          }
+          pool = std::make_unique<HttpClientPool>(ioc_, it->second, options);
+        }
         prepared.pool = pool.get();
-        prepared.url_full = fmt::format("http://{}:{}{}", prepared.address, prepared.port,
-                                        target.path);
+        if (real != nullptr) {
+          prepared.host_header = real->authority;
+          prepared.path = real->url_path + target.path;
+          prepared.url_full = real->base_url + target.path;
+        } else {
+          prepared.url_full = fmt::format("http://{}:{}{}", prepared.address, prepared.port,
+                                          target.path);
+        }
       }
     }
   }

@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 
 #include "net/address.h"
-#include "net/resolve.h"
 #include "propagation/registry.h"
 #include "topology/runtime_internal.h"
 
@@ -40,24 +39,18 @@ Status TopologyRuntime::Start() {
     guards_.emplace_back(asio::make_work_guard(*contexts_.back()));
   }
   std::map<std::string, tcp::endpoint, std::less<>> endpoints;
+  std::map<std::string, ServiceTarget, std::less<>> externals;
   const size_t replicas_each = ReplicasPerHttpService(scenario_, threads, options_.replicas);
   // Replicas go round the threads in order: with one replica per service, service i runs on
   // thread i % threads.
   size_t next_thread = 0;
   for (const Service& service : scenario_.services) {
     if (service.IsExternal()) {
-      // Not simulated: callers connect to its URL.
-      auto url = ParseUrl(service.external_url, 80);
-      if (!url) {
-        return MakeError(fmt::format("service \"{}\": external_url: {}", service.name,
-                                     url.error().message));
-      }
-      auto endpoint = ResolveEndpoint(url->address);
-      if (!endpoint) {
-        return MakeError(fmt::format("service \"{}\": external_url: {}", service.name,
-                                     endpoint.error().message));
-      }
-      endpoints[service.name] = *endpoint;
+      // Not simulated: callers connect to its URL (TLS for https://).
+      auto target = ResolveExternalTarget(service);
+      if (!target) return target.error();
+      endpoints[service.name] = target->endpoint;
+      externals.emplace(service.name, std::move(*target));
       continue;
     }
     const size_t replicas = service.protocol == Protocol::kGrpc ? 1 : replicas_each;
@@ -83,7 +76,7 @@ Status TopologyRuntime::Start() {
          fmt::format("{}://{}", service.protocol == Protocol::kGrpc ? "grpc" : "http",
                      HostPort{primary->address().to_string(), primary->port()}.ToString())});
   }
-  for (auto& service : services_) service->ConnectPeers(endpoints);
+  for (auto& service : services_) service->ConnectPeers(endpoints, externals);
   for (auto& context : contexts_) {
     threads_.emplace_back([ctx = context.get()] { ctx->run(); });
   }

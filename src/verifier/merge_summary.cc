@@ -194,6 +194,8 @@ Result<VerificationSummary> Merge(const Scenario& scenario, std::vector<PartialS
   // are not the decisions that were made, so there is nothing exact or statistical to judge.
   const bool not_judged = per_request && options.statistical_sampling;
   for (const auto& [service, c] : sampling) {
+    // A real service samples by its own sampler, which the scenario does not describe.
+    if (const Service* s = scenario.FindService(service); s != nullptr && s->IsExternal()) continue;
     if (not_judged) {
       SamplingVerdict v;
       v.service = service;

@@ -1,6 +1,6 @@
 // The pure parts of external entry targets: which routes name a full gRPC method, and the ground
 // truth as baggage members.
-#include "driver/entry_target.h"
+#include "topology/service_target.h"
 
 #include <gtest/gtest.h>
 

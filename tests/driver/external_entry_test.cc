@@ -13,7 +13,7 @@
 
 #include "core/clock.h"
 #include "core/span_sink.h"
-#include "driver/entry_target.h"
+#include "topology/service_target.h"
 #include "driver/load_driver.h"
 #include "driver/schedule.h"
 #include "propagation/baggage.h"
@@ -48,17 +48,17 @@ Scenario ExternalEntry(const std::string& url, uint64_t requests,
   return scenario;
 }
 
-std::vector<EntryTarget> TargetsOf(const Scenario& scenario) {
+std::vector<ServiceTarget> TargetsOf(const Scenario& scenario) {
   // No simulated service runs: asking for a bound endpoint would be a bug.
   auto targets = ResolveEntryTargets(scenario, [](std::string_view service) {
     ADD_FAILURE() << "asked for the bound endpoint of " << service;
     return std::optional<tcp::endpoint>();
   });
   EXPECT_TRUE(targets) << (targets ? "" : targets.error().message);
-  return targets ? std::move(*targets) : std::vector<EntryTarget>{};
+  return targets ? std::move(*targets) : std::vector<ServiceTarget>{};
 }
 
-DriverResult Drive(const Scenario& scenario, std::vector<EntryTarget> targets, SpanSink& sink,
+DriverResult Drive(const Scenario& scenario, std::vector<ServiceTarget> targets, SpanSink& sink,
                    DriverOptions options = {}) {
   auto schedule = MakeSchedule(scenario.load, 1);
   EXPECT_TRUE(schedule) << schedule.error().message;
@@ -115,9 +115,9 @@ TEST(ExternalEntryTest, TargetComesFromTheUrl) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.url);
-    const std::vector<EntryTarget> targets = TargetsOf(ExternalEntry(c.url, 1));
+    const std::vector<ServiceTarget> targets = TargetsOf(ExternalEntry(c.url, 1));
     ASSERT_EQ(targets.size(), 1u);
-    const EntryTarget& t = targets[0];
+    const ServiceTarget& t = targets[0];
     EXPECT_TRUE(t.external);
     EXPECT_FALSE(t.tls);
     EXPECT_EQ(t.authority, c.authority);
@@ -342,7 +342,7 @@ TEST_F(HttpsEntryTest, GrpcOverHttpsReadsTheServicesFilesForItsChannel) {
   scenario.services[0].ca_file = pki_.File("ca.pem");
   scenario.services[0].client_cert = pki_.File("client.pem");
   scenario.services[0].client_key = pki_.File("client.key");
-  const std::vector<EntryTarget> targets = TargetsOf(scenario);
+  const std::vector<ServiceTarget> targets = TargetsOf(scenario);
   ASSERT_EQ(targets.size(), 1u);
   EXPECT_TRUE(targets[0].tls);
   EXPECT_EQ(targets[0].tls_context, nullptr);
@@ -367,7 +367,7 @@ TEST_F(HttpsEntryTest, HttpsWithTheServicesCaFile) {
     const std::string authority = host + ":" + std::to_string(server->port());
     Scenario scenario = ExternalEntry("https://" + authority, 20);
     scenario.services[0].ca_file = pki_.File("ca.pem");
-    const std::vector<EntryTarget> targets = TargetsOf(scenario);
+    const std::vector<ServiceTarget> targets = TargetsOf(scenario);
     ASSERT_EQ(targets.size(), 1u);
     EXPECT_TRUE(targets[0].tls);
     InMemorySpanSink sink;

@@ -18,7 +18,7 @@
 #include "core/clock.h"
 #include "core/span_sink.h"
 #include "core/text.h"
-#include "driver/entry_target.h"
+#include "topology/service_target.h"
 #include "driver/load_driver.h"
 #include "driver/schedule.h"
 #include "net/grpc_sim.h"
@@ -164,7 +164,7 @@ std::unique_ptr<Schedule> ScheduleFor(const Load& load) {
   return schedule ? std::move(*schedule) : nullptr;
 }
 
-DriverResult RunDriver(const Scenario& scenario, std::vector<EntryTarget> endpoints,
+DriverResult RunDriver(const Scenario& scenario, std::vector<ServiceTarget> endpoints,
                        SpanSink& sink, DriverOptions options) {
   LoadDriver driver(scenario, std::move(endpoints), ScheduleFor(scenario.load), sink,
                     SystemClock::Instance(), options);
@@ -437,10 +437,10 @@ Scenario ExternalGrpcEntry(const GrpcLoopbackServer& server, std::string route, 
   return scenario;
 }
 
-std::vector<EntryTarget> TargetsOf(const Scenario& scenario) {
+std::vector<ServiceTarget> TargetsOf(const Scenario& scenario) {
   auto targets = ResolveEntryTargets(scenario, {});
   EXPECT_TRUE(targets) << (targets ? "" : targets.error().message);
-  return targets ? std::move(*targets) : std::vector<EntryTarget>{};
+  return targets ? std::move(*targets) : std::vector<ServiceTarget>{};
 }
 
 std::map<std::string, std::string> BaggageOf(const GrpcInbound& in) {

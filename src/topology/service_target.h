@@ -1,6 +1,7 @@
-// Where the load driver sends each entry's requests: the bound address of a simulated service, or
-// an external service's URL (http, https with the service's CA and client certificate, gRPC over
-// either), resolved and with its TLS files loaded before the load starts.
+// Where requests to a service go: the bound address of a simulated service, or an external
+// service's URL (http, https with the service's CA and client certificate, gRPC over either),
+// resolved and with its TLS files loaded before the load starts. The load driver sends to its
+// entries this way, and simulated services call external ones the same way.
 #pragma once
 
 #include <cstdint>
@@ -19,11 +20,11 @@
 
 namespace tracerig {
 
-struct EntryTarget {
-  EntryTarget() = default;
+struct ServiceTarget {
+  ServiceTarget() = default;
   // A simulated service bound at `bound` (plain HTTP or plaintext gRPC, Host = the service name).
   // NOLINTNEXTLINE(google-explicit-constructor): a list of endpoints is a list of simulated targets
-  EntryTarget(tcp::endpoint bound);
+  ServiceTarget(tcp::endpoint bound);
 
   tcp::endpoint endpoint;  // what the driver connects to
   bool external = false;   // a real service: ground truth also goes as baggage and tracestate
@@ -48,10 +49,14 @@ struct EntryTarget {
 // Where a simulated service is bound (TopologyRuntime::EndpointOf); nullopt for an unknown one.
 using BoundEndpointOf = std::function<std::optional<tcp::endpoint>(std::string_view service)>;
 
+// An external service's target: its URL parsed (ports 80 and 443 by default), the host resolved,
+// TLS files loaded. Errors as ResolveEntryTargets'.
+Result<ServiceTarget> ResolveExternalTarget(const Service& service);
+
 // scenario.load.entries[i]'s target, for every i. External services: their URL parsed (ports 80
 // and 443 by default), the host resolved, TLS files loaded. Errors name the service and say why:
 // a bad URL or TLS file is kInvalidArgument, a host that does not resolve kUnavailable.
-Result<std::vector<EntryTarget>> ResolveEntryTargets(const Scenario& scenario,
+Result<std::vector<ServiceTarget>> ResolveEntryTargets(const Scenario& scenario,
                                                      const BoundEndpointOf& bound);
 
 // An external gRPC entry's route as a full method: "pkg.Service/Method" or "/pkg.Service/Method"
@@ -71,6 +76,6 @@ std::string GroundTruthBaggage(std::string_view request_id, uint64_t sequence,
 
 // An external HTTP entry's full URL for `path` (base_url + path); a simulated one's
 // "http://address:port" + path.
-std::string EntryUrl(const EntryTarget& target, std::string_view path);
+std::string EntryUrl(const ServiceTarget& target, std::string_view path);
 
 }  // namespace tracerig

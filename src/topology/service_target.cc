@@ -1,5 +1,5 @@
-// ResolveEntryTargets: the simulated entries' bound endpoints and the external entries' URLs.
-#include "driver/entry_target.h"
+// Service targets: the simulated services' bound endpoints and the external services' URLs.
+#include "topology/service_target.h"
 
 #include <fmt/format.h>
 
@@ -43,14 +43,16 @@ Result<std::shared_ptr<const GrpcClientTls>> ReadGrpcTls(const TlsConfig& files)
   return std::shared_ptr<const GrpcClientTls>(std::move(tls));
 }
 
-Result<EntryTarget> ExternalTarget(const Service& service) {
+}  // namespace
+
+Result<ServiceTarget> ResolveExternalTarget(const Service& service) {
   const std::string who = fmt::format("service \"{}\": url \"{}\"", service.name, service.external_url);
   const bool https = std::string_view(service.external_url).starts_with("https://");
   auto url = ParseUrl(service.external_url, https ? 443 : 80);
   if (!url) return MakeError(ErrorCode::kInvalidArgument, fmt::format("{}: {}", who, url.error().message));
   if (url->scheme != "http" && url->scheme != "https") {
     return MakeError(ErrorCode::kInvalidArgument,
-                     fmt::format("{}: the load driver speaks http:// and https:// (gRPC services: "
+                     fmt::format("{}: tracerig speaks http:// and https:// (gRPC services: "
                                  "http:// for plaintext HTTP/2, https:// for TLS)",
                                  who));
   }
@@ -58,7 +60,7 @@ Result<EntryTarget> ExternalTarget(const Service& service) {
   if (!endpoint) {
     return MakeError(ErrorCode::kUnavailable, fmt::format("{}: {}", who, endpoint.error().message));
   }
-  EntryTarget target;
+  ServiceTarget target;
   target.external = true;
   target.endpoint = *endpoint;
   target.host = url->address.host;
@@ -92,17 +94,15 @@ Result<EntryTarget> ExternalTarget(const Service& service) {
   return target;
 }
 
-}  // namespace
-
-EntryTarget::EntryTarget(tcp::endpoint bound)
+ServiceTarget::ServiceTarget(tcp::endpoint bound)
     : endpoint(bound),
       host(bound.address().to_string()),
       port(bound.port()),
       base_url(SimulatedBaseUrl(bound)) {}
 
-Result<std::vector<EntryTarget>> ResolveEntryTargets(const Scenario& scenario,
+Result<std::vector<ServiceTarget>> ResolveEntryTargets(const Scenario& scenario,
                                                      const BoundEndpointOf& bound) {
-  std::vector<EntryTarget> targets;
+  std::vector<ServiceTarget> targets;
   for (const LoadEntry& entry : scenario.load.entries) {
     const Service* service = scenario.FindService(entry.service);
     if (service == nullptr) {
@@ -110,7 +110,7 @@ Result<std::vector<EntryTarget>> ResolveEntryTargets(const Scenario& scenario,
                        fmt::format("load entry names unknown service \"{}\"", entry.service));
     }
     if (service->IsExternal()) {
-      auto target = ExternalTarget(*service);
+      auto target = ResolveExternalTarget(*service);
       if (!target) return target.error();
       targets.push_back(std::move(*target));
       continue;
@@ -144,7 +144,7 @@ std::string GroundTruthBaggage(std::string_view request_id, uint64_t sequence,
                      intended_offset);
 }
 
-std::string EntryUrl(const EntryTarget& target, std::string_view path) {
+std::string EntryUrl(const ServiceTarget& target, std::string_view path) {
   return target.base_url + std::string(path);
 }
 
