@@ -89,15 +89,9 @@ void ScenarioParser::ParseExternalOnlyKeys(const ServiceBody& body, Service& ser
   if (command != nullptr) {
     if (auto v = AsNonEmptyString(*command, "command")) service.command = *v;
   }
+  // Without `command` it bounds the wait for a service the user starts from --urls-env.
   if (const toml::node* n = body.get("start_timeout")) {
-    if (command == nullptr) {
-      Error(n->source(), fmt::format("\"start_timeout\" needs \"command\": it bounds how long "
-                                     "tracerig waits for a service it starts, and service \"{}\" "
-                                     "is started by you",
-                                     name));
-    } else if (auto v = AsPositiveDuration(*n, "start_timeout")) {
-      service.start_timeout_ns = *v;
-    }
+    if (auto v = AsPositiveDuration(*n, "start_timeout")) service.start_timeout_ns = *v;
   }
 }
 

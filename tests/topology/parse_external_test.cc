@@ -135,10 +135,10 @@ TEST(ParseExternalTest, TlsAndCommandKeys) {
       {"empty command",
        kExternal + "command = \"\"\n" + kExternalRoute,
        {"t.toml:12:11: \"command\" must not be empty"}},
-      {"start_timeout without command",
-       kExternal + "start_timeout = \"10s\"\n" + kExternalRoute,
-       {"t.toml:12:17: \"start_timeout\" needs \"command\": it bounds how long tracerig waits for "
-        "a service it starts, and service \"x\" is started by you"}},
+      {"start_timeout without command, not a duration",
+       kExternal + "start_timeout = \"soon\"\n" + kExternalRoute,
+       {"t.toml:12:17: invalid duration \"soon\" for \"start_timeout\" (expected a number and "
+        "one of the units ns, us, ms, s, m, h, as in \"30s\")"}},
       {"start_timeout of zero",
        kExternal + "command = \"./serve\"\nstart_timeout = \"0s\"\n" + kExternalRoute,
        {"t.toml:13:17: \"start_timeout\" must be greater than 0"}},
