@@ -260,8 +260,16 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
 
   ProgressPrinter progress(no_progress);
   if (!no_progress) {
-    std::fprintf(stderr, "tracerig: scenario \"%s\": %zu services up; backend: %s\n",
-                 scenario->name.c_str(), report.services.size(), report.backend.c_str());
+    std::vector<std::string> real;
+    for (const Service& service : scenario->services) {
+      if (service.IsExternal()) real.push_back(service.name + " at " + service.external_url);
+    }
+    const std::string yours =
+        real.empty() ? std::string()
+                     : fmt::format(" (and {} of yours: {})", real.size(), fmt::join(real, ", "));
+    std::fprintf(stderr, "tracerig: scenario \"%s\": %zu services up%s; backend: %s\n",
+                 scenario->name.c_str(), report.services.size(), yours.c_str(),
+                 report.backend.c_str());
     if (scenario->load.model == LoadModel::kClosed) {
       std::fprintf(stderr, "tracerig: load model closed (closed loop): %u virtual users for %s\n",
                    scenario->load.virtual_users, FormatDuration(scenario->load.duration_ns).c_str());
