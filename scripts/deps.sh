@@ -19,6 +19,7 @@ TRACERIG_PACKAGES=(
 # Only for running the tests (scripts/test.sh, CI), not for building or the quickstart.
 TRACERIG_TEST_PACKAGES=(
   chromium                     # the HTML report in a headless browser (html_browser_test)
+  nginx                        # a real HTTP server as a load entry (nginx_entry_e2e_test)
   libxml2-utils                # xmllint: the JUnit output against junit.xsd (report_formats_test)
   nodejs npm                   # the OpenTelemetry JS SDK (npm ci from each package-lock.json):
                                # a real SDK exporting to tracerig (interop_js_sdk) and a real
