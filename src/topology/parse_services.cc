@@ -283,10 +283,12 @@ Route ScenarioParser::ParseRoute(const toml::table& t, size_t service_index, siz
   }
   if (service.IsExternal()) {
     for (auto&& [key, value] : t) {
-      if (key.str() != "name" && Contains(kRouteKeys, key.str())) {
+      if (key.str() != "name" && key.str() != "calls" && Contains(kRouteKeys, key.str())) {
         NotForExternal(value, key.str(), service.name);
       }
     }
+    // The calls the real service is expected to make (expected_tree.h).
+    if (const auto* n = t.get("calls")) route.calls = ParseCalls(*n, service_index, route_index);
     return route;
   }
   if (service.protocol == Protocol::kGrpc) route.error_status = kDefaultGrpcErrorStatus;

@@ -9,6 +9,7 @@
 
 #include "propagation/b3.h"
 #include "propagation/b3multi.h"
+#include "propagation/baggage.h"
 #include "propagation/jaeger.h"
 #include "propagation/w3c.h"
 #include "topology/expected_tree.h"
@@ -70,6 +71,63 @@ void WriteCorrupt(const std::vector<std::string>& formats, const SpanContext& co
   }
 }
 
+// Every value of header `name`, joined as one list ("" when absent).
+std::string JoinedHeader(const HeaderReader& headers, std::string_view name) {
+  std::vector<std::string_view> values;
+  headers.GetAll(name, values);
+  std::string joined;
+  for (std::string_view v : values) {
+    if (!joined.empty()) joined += ",";
+    joined += v;
+  }
+  return joined;
+}
+
+// The propagation headers a WireObservation keeps, looked up by name.
+constexpr std::string_view kObservedHeaders[] = {
+    "traceparent", "tracestate", "baggage", "b3", "x-b3-traceid", "x-b3-spanid", "x-b3-sampled",
+    "uber-trace-id", kRequestIdHeader, kSequenceHeader, kHopHeader, kOffsetHeader};
+
+// `baggage` (a normalised list) with tracerig's ground-truth members set to `state`'s.
+std::string WithGroundTruthBaggage(std::string_view baggage, std::string_view request_id,
+                                   std::string_view sequence, std::string_view hop,
+                                   std::string_view offset) {
+  std::vector<BaggageMember> members;
+  for (BaggageMember& m : ParseBaggage({baggage})) {
+    if (m.key != kRequestIdBaggageKey && m.key != kSequenceBaggageKey &&
+        m.key != kHopBaggageKey && m.key != kOffsetBaggageKey) {
+      members.push_back(std::move(m));
+    }
+  }
+  std::vector<BaggageMember> ours = {{std::string(kRequestIdBaggageKey), std::string(request_id), ""},
+                                     {std::string(kSequenceBaggageKey), std::string(sequence), ""},
+                                     {std::string(kHopBaggageKey), std::string(hop), ""}};
+  if (!offset.empty()) ours.push_back({std::string(kOffsetBaggageKey), std::string(offset), ""});
+  // Ours first: FormatBaggage drops from the right when the list is too long.
+  ours.insert(ours.end(), members.begin(), members.end());
+  return FormatBaggage(ours);
+}
+
+// `trace_state` with tracerig's member (`tracerig=<request id>`) first, any earlier one removed.
+std::string WithGroundTruthTracestate(std::string_view trace_state, std::string_view request_id) {
+  std::string out = fmt::format("{}={}", kTracestateKey, request_id);
+  size_t kept = 1;
+  while (!trace_state.empty()) {
+    const size_t comma = trace_state.find(',');
+    std::string_view member = trace_state.substr(0, comma);
+    trace_state = comma == std::string_view::npos ? std::string_view() : trace_state.substr(comma + 1);
+    while (!member.empty() && (member.front() == ' ' || member.front() == '\t')) {
+      member.remove_prefix(1);
+    }
+    const std::string_view key = member.substr(0, member.find('='));
+    if (member.empty() || key == kTracestateKey || kept >= 32) continue;  // W3C: at most 32
+    out += ",";
+    out += member;
+    ++kept;
+  }
+  return out;
+}
+
 }  // namespace
 
 bool GrpcServerSpanFails(int grpc_status) {
@@ -80,13 +138,33 @@ bool GrpcServerSpanFails(int grpc_status) {
 
 using SimulatedService = TopologyRuntime::SimulatedService;
 
+void SimulatedService::RecoverGroundTruth(Inbound& in, RecoveredGroundTruth& storage) const {
+  if (!in.request_id.empty() &&
+      std::find(called_by_external_.begin(), called_by_external_.end(), in.route) ==
+          called_by_external_.end()) {
+    return;  // a simulated caller's headers: nothing to recover
+  }
+  ReceivedGroundTruth received{in.request_id, in.sequence, in.hop, in.offset, {}};
+  in.headers->GetAll(kBaggageHeader, received.baggage_fields);
+  storage = tracerig::RecoverGroundTruth(scenario_, service_.name, in.route->name, received,
+                                         external_in_flight_);
+  in.request_id = storage.request_id;
+  in.sequence = storage.sequence;
+  in.hop = storage.hop;
+  in.offset = storage.offset;
+  in.ground_truth = storage.source;
+  in.external_caller = storage.external_caller;
+}
+
 void SimulatedService::OnRequest(Inbound in) {
   requests_++;
   const uint64_t now = clock_.NowUnixNano();
-  const uint64_t sequence = ParseDecimal(in.sequence);
+  const bool tied = in.ground_truth != GroundTruthSource::kNone && !in.request_id.empty();
+  // Tied to no root request: decided on a count of such requests, so still deterministic.
+  const uint64_t sequence = tied ? ParseDecimal(in.sequence) : untied_++;
   const uint64_t offset = ParseDecimal(in.offset);
   auto state = std::make_shared<InFlight>(
-      ioc_, DecisionPoint(scenario_.seed, sequence, in.hop, service_.name));
+      ioc_, DecisionPoint(scenario_.seed, sequence, tied ? in.hop : "untied", service_.name));
   state->route = in.route;
   state->respond = std::move(in.respond);
   state->sequence = sequence;
@@ -99,6 +177,33 @@ void SimulatedService::OnRequest(Inbound in) {
   SpanContext parent;
   if ((state->faults & Bit(FaultKind::kNewTrace)) == 0) parent = propagator_->Extract(*in.headers);
   state->baggage = parent.baggage;
+  {
+    // What arrived, as the verifier's checks below real services read it (wire_log.h).
+    WireObservation o;
+    o.service = service_.name;
+    o.route = in.route->name;
+    o.request_id = std::string(in.request_id);
+    o.hop = std::string(in.hop);
+    o.external_caller = std::string(in.external_caller);
+    o.source = in.ground_truth;
+    for (std::string_view name : kObservedHeaders) {
+      std::vector<std::string_view> values;
+      in.headers->GetAll(name, values);
+      for (std::string_view v : values) {
+        if (o.headers.size() < WireLog::kMaxHeaders) {
+          o.headers.emplace_back(std::string(name), WireLog::Bound(v));
+        }
+      }
+    }
+    o.has_context = parent.IsValid();
+    o.trace_id = parent.trace_id;
+    o.parent_span_id = parent.span_id;
+    o.sampled = parent.IsValid() && parent.sampled();
+    o.tracestate = WireLog::Bound(JoinedHeader(*in.headers, "tracestate"));
+    o.baggage = WireLog::Bound(JoinedHeader(*in.headers, kBaggageHeader));
+    o.received_unix_nano = now;
+    wire_log_.Record(std::move(o));
+  }
   const bool sampled = SamplingDecision(
       state->point, service_.sampling,
       parent.IsValid() ? std::optional<bool>(parent.sampled()) : std::nullopt);
@@ -140,8 +245,11 @@ void SimulatedService::OnRequest(Inbound in) {
   }
   SetAttribute(span.attributes, "server.address", address_);
   SetAttribute(span.attributes, "server.port", port_);
-  SetAttribute(span.attributes, kRequestIdAttribute, state->request_id);
-  SetAttribute(span.attributes, kHopAttribute, state->hop);
+  // Without ground truth the attributes are left out, never recorded empty.
+  if (!state->request_id.empty()) {
+    SetAttribute(span.attributes, kRequestIdAttribute, state->request_id);
+  }
+  if (!state->hop.empty()) SetAttribute(span.attributes, kHopAttribute, state->hop);
 
   Rng latency_rng = state->point.Stream(DecisionStream::kLatency);
   const uint64_t latency = state->route->latency.Sample(latency_rng);
@@ -237,8 +345,15 @@ void SimulatedService::StartAttempt(const std::shared_ptr<CallRun>& run) {
     client.attributes.push_back({"http.request.method", prepared.method});
   }
   client.attributes.push_back({"peer.service", call.service});
-  client.attributes.push_back({std::string(kRequestIdAttribute), state.request_id});
-  client.attributes.push_back({std::string(kHopAttribute), attempt->hop});
+  if (!state.request_id.empty()) {
+    client.attributes.push_back({std::string(kRequestIdAttribute), state.request_id});
+  }
+  if (!state.hop.empty()) client.attributes.push_back({std::string(kHopAttribute), attempt->hop});
+  if (prepared.external && !state.request_id.empty()) {
+    attempt->in_flight = external_in_flight_.Register(ExternalRequest{
+        call.service, call.route, state.request_id, state.sequence_text,
+        state.hop.empty() ? std::string() : attempt->hop, state.offset_text});
+  }
   if (prepared.grpc) {
     SendGrpc(attempt, prepared);  // the timeout is the call's deadline
     return;
@@ -259,13 +374,24 @@ void SimulatedService::StartAttempt(const std::shared_ptr<CallRun>& run) {
 
 void SimulatedService::WriteOutboundHeaders(const Attempt& attempt, HeaderWriter& out) {
   const InFlight& state = *attempt.run->request;
-  out.Set(kRequestIdHeader, state.request_id);
-  out.Set(kSequenceHeader, state.sequence_text);
-  out.Set(kHopHeader, attempt.hop);
-  if (!state.offset_text.empty()) out.Set(kOffsetHeader, state.offset_text);
+  const bool tied = !state.request_id.empty();
+  if (tied) {
+    out.Set(kRequestIdHeader, state.request_id);
+    out.Set(kSequenceHeader, state.sequence_text);
+    if (!state.hop.empty()) out.Set(kHopHeader, attempt.hop);
+    if (!state.offset_text.empty()) out.Set(kOffsetHeader, state.offset_text);
+  }
   SpanContext context{attempt.client.trace_id, attempt.client.span_id,
                       static_cast<uint8_t>(attempt.client.flags & 0xff),
                       attempt.client.trace_state, state.baggage};
+  // Into a real service: the ground truth also as W3C baggage (which SDKs forward) and a
+  // tracestate member, so what arrives below it can be tied and checked.
+  const bool external = calls_.at(&attempt.run->call).external && tied && !state.hop.empty();
+  if (external) {
+    context.baggage = WithGroundTruthBaggage(state.baggage, state.request_id, state.sequence_text,
+                                             attempt.hop, state.offset_text);
+    context.trace_state = WithGroundTruthTracestate(context.trace_state, state.request_id);
+  }
   const Propagator* propagator = propagator_.get();
   bool corrupt = false;
   for (const ServiceFault* f : state.edge_faults) {
@@ -295,6 +421,8 @@ void SimulatedService::WriteOutboundHeaders(const Attempt& attempt, HeaderWriter
   if (propagator == nullptr) return;  // drop-context wins over every other edge fault
   propagator->Inject(context, out);
   if (corrupt) WriteCorrupt(service_.propagation, context, out);
+  // Whatever the service's own formats: baggage is how a real service passes the ground truth on.
+  if (external) out.Set(kBaggageHeader, context.baggage);
 }
 
 void SimulatedService::OnAttemptDone(const std::shared_ptr<Attempt>& attempt,
@@ -302,6 +430,7 @@ void SimulatedService::OnAttemptDone(const std::shared_ptr<Attempt>& attempt,
   if (attempt->done) return;  // the other of answer and timeout came first
   attempt->done = true;
   attempt->timeout.cancel();
+  if (attempt->in_flight) external_in_flight_.Unregister(*attempt->in_flight);
   const std::shared_ptr<CallRun>& run = attempt->run;
   InFlight& state = *run->request;
   Span client = std::move(attempt->client);

@@ -123,19 +123,19 @@ TEST(ParseLanguageTest, InvalidInputsReportExactDiagnostics) {
                    "\"GetX\" }]\n",
        {"t.toml:8:7: invalid external service URL \"ftp://10.0.0.1:21\" (expected "
         "http://HOST:PORT or https://HOST:PORT)"}},
-      {"external service with a listen address and calls",
+      {"external service with a listen address and a route error rate",
        kScenario + "[[services]]\nname = \"a\"\nroutes = [{ name = \"R\", calls = [{ service = "
                    "\"x\", route = \"GetX\" }] }]\n"
                    "[[services]]\nname = \"x\"\nurl = \"http://10.0.0.1:9000\"\n"
                    "listen = \"127.0.0.1:0\"\n[[services.routes]]\nname = \"GetX\"\n"
                    "latency = { distribution = \"fixed\", value = \"1ms\" }\n"
-                   "calls = [{ service = \"a\", route = \"R\" }]\n",
+                   "error_rate = 0.5\n",
        {"t.toml:9:10: \"listen\" is not allowed on external service \"x\": tracerig calls it but "
         "does not simulate it",
         "t.toml:12:11: \"latency\" is not allowed on external service \"x\": tracerig calls it "
         "but does not simulate it",
-        "t.toml:13:9: \"calls\" is not allowed on external service \"x\": tracerig calls it but "
-        "does not simulate it"}},
+        "t.toml:13:14: \"error_rate\" is not allowed on external service \"x\": tracerig calls it "
+        "but does not simulate it"}},
       {"fault on an external service",
        kScenario + "[[services]]\nname = \"a\"\nroutes = [{ name = \"R\", calls = [{ service = "
                    "\"x\", route = \"GetX\" }] }]\n"

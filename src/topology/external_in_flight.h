@@ -1,0 +1,86 @@
+// Requests in flight into external (real) services, and how a simulated service that a real one
+// calls recovers the ground truth (request id, sequence, hop, offset) the real service did not
+// pass on as tracerig's headers: from tracerig's W3C baggage members, tracerig's headers passed
+// through, or the one request in flight into a real service that calls it.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "topology/scenario.h"
+#include "topology/wire_log.h"
+
+namespace tracerig {
+
+// One root request's visit to an external service: its ground truth as sent into it.
+struct ExternalRequest {
+  std::string service;  // the external service
+  std::string route;    // its route called
+  std::string request_id;
+  std::string sequence;
+  std::string hop;  // the external service's hop
+  std::string offset;
+};
+
+// Thread-safe registry of the requests in flight into each external service. The simulated
+// services register their calls into external services; the load driver registers its requests
+// into an external entry. Cheap enough for every such call (one short lock).
+class ExternalInFlight {
+ public:
+  using Token = uint64_t;
+  // Registers `request` until Unregister(token).
+  Token Register(ExternalRequest request);
+  void Unregister(Token token);
+
+  // The request in flight with this request id and external hop, if any.
+  std::optional<ExternalRequest> Find(std::string_view request_id, std::string_view hop) const;
+  // The only request in flight into any of `services`; nullopt when none or several.
+  std::optional<ExternalRequest> Single(const std::vector<std::string>& services) const;
+  size_t size() const;
+
+ private:
+  mutable std::mutex mu_;
+  Token next_ = 1;
+  std::unordered_map<Token, ExternalRequest> in_flight_;
+};
+
+// The ground truth a simulated service recovered for one inbound request.
+struct RecoveredGroundTruth {
+  GroundTruthSource source = GroundTruthSource::kNone;
+  std::string request_id, sequence, hop, offset;  // empty with kNone; hop may be empty
+  std::string external_caller;                    // the real service, when known
+};
+
+// The external services whose routes call `service`'s route `route`, in scenario order.
+std::vector<std::string> ExternalCallersOf(const Scenario& scenario, std::string_view service,
+                                           std::string_view route);
+
+// The hop of the call to (service, route) below `external_hop` of external service `external`:
+// ChildHop(external_hop, index) for the one call of the external route `external_route` (all
+// its routes when empty) naming it; "" when none or several do (the hop is unknown).
+std::string ExternalChildHop(const Scenario& scenario, std::string_view external,
+                             std::string_view external_route, std::string_view external_hop,
+                             std::string_view service, std::string_view route);
+
+// What a request into `service`'s `route` without tracerig's own headers is tied to, in order:
+// (a) tracerig's members of the W3C `baggage` header (`baggage_fields`, as received);
+// (b) the only request in flight into an external service whose routes call this route;
+// (c) nothing (kNone).
+// `headers_*` are tracerig's own headers as received (empty when absent): when present and
+// they name a request in flight into an external service that calls this route (a real service
+// passed them through unchanged), the hop is that call's hop below it; else they are a simulated
+// caller's and are taken as they are (kHeaders).
+struct ReceivedGroundTruth {
+  std::string_view request_id, sequence, hop, offset;  // tracerig's headers
+  std::vector<std::string_view> baggage_fields;
+};
+RecoveredGroundTruth RecoverGroundTruth(const Scenario& scenario, std::string_view service,
+                                        std::string_view route, const ReceivedGroundTruth& received,
+                                        const ExternalInFlight& in_flight);
+
+}  // namespace tracerig
