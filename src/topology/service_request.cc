@@ -99,9 +99,10 @@ std::string WithGroundTruthBaggage(std::string_view baggage, std::string_view re
       members.push_back(std::move(m));
     }
   }
-  std::vector<BaggageMember> ours = {{std::string(kRequestIdBaggageKey), std::string(request_id), ""},
-                                     {std::string(kSequenceBaggageKey), std::string(sequence), ""},
-                                     {std::string(kHopBaggageKey), std::string(hop), ""}};
+  std::vector<BaggageMember> ours = {
+      {std::string(kRequestIdBaggageKey), std::string(request_id), ""},
+      {std::string(kSequenceBaggageKey), std::string(sequence), ""},
+      {std::string(kHopBaggageKey), std::string(hop), ""}};
   if (!offset.empty()) ours.push_back({std::string(kOffsetBaggageKey), std::string(offset), ""});
   // Ours first: FormatBaggage drops from the right when the list is too long.
   ours.insert(ours.end(), members.begin(), members.end());
@@ -115,7 +116,8 @@ std::string WithGroundTruthTracestate(std::string_view trace_state, std::string_
   while (!trace_state.empty()) {
     const size_t comma = trace_state.find(',');
     std::string_view member = trace_state.substr(0, comma);
-    trace_state = comma == std::string_view::npos ? std::string_view() : trace_state.substr(comma + 1);
+    trace_state =
+        comma == std::string_view::npos ? std::string_view() : trace_state.substr(comma + 1);
     while (!member.empty() && (member.front() == ' ' || member.front() == '\t')) {
       member.remove_prefix(1);
     }
