@@ -376,6 +376,7 @@ bool TracePoller::Finish(const TraceState& s, const std::vector<Span>& spans) {
     const std::string formats = DescribeEdgeFormats(in_.scenario, b);
     if (!formats.empty()) verdict.explanation += "; " + formats;
   }
+  CheckBelowRealServices(tree, entry, spans, fragments, verdict);
   if (verdict.status == TraceStatus::kMissing && EvictedByBackend(entry)) {
     verdict.explanation = fmt::format(
         "evicted by the backend: it dropped every trace that arrived up to after this request "
@@ -386,6 +387,30 @@ bool TracePoller::Finish(const TraceState& s, const std::vector<Span>& spans) {
   }
   tally_.Add(s, prepared, verdict, spans, fragments);
   return true;
+}
+
+// The hops below real services (external_hops.h): each one a real service broke is a violation
+// of the trace, and said in its explanation when the trace is not complete.
+void TracePoller::CheckBelowRealServices(const ExpectedTree& tree, const LedgerEntry& entry,
+                                         const std::vector<Span>& spans,
+                                         const std::vector<Span>& fragments,
+                                         TraceVerdict& verdict) {
+  if (std::none_of(tree.spans.begin(), tree.spans.end(),
+                   [](const ExpectedSpan& e) { return e.parent_external; })) {
+    return;
+  }
+  PartialSummary& partial = tally_.partial();
+  partial.external_traces.insert(entry.trace_id);
+  std::set<std::pair<std::string, std::string>> broken;
+  for (Violation& v : CheckExternalHops(in_.scenario, tree, entry, spans, fragments,
+                                        in_.options.wire_log)) {
+    for (const ExpectedSpan& e : tree.spans) {
+      if (e.parent_external && e.hop == v.hop) broken.emplace(e.peer, e.service);
+    }
+    if (verdict.status != TraceStatus::kComplete) verdict.explanation += "; " + v.explanation;
+    verdict.violations.push_back(std::move(v));
+  }
+  for (const auto& edge : broken) ++partial.external_broken[edge];
 }
 
 bool TracePoller::EvictedByBackend(const LedgerEntry& entry) {

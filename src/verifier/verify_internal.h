@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <queue>
+#include <set>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -163,6 +164,10 @@ struct PartialSummary {
   size_t late_traces = 0;
   std::vector<ExpectationCounts> expectations;  // per scenario.expect.sampling entry
   std::optional<BackendStoreStats> store;  // the backend's store figures, last read
+  // Trace ids of the requests whose trees reach a real service's declared calls, and per
+  // (real service, callee) the traces with an external-hop violation there.
+  std::set<TraceId> external_traces;
+  std::map<std::pair<std::string, std::string>, uint64_t> external_broken;
   std::optional<Error> error;
 };
 
@@ -370,6 +375,9 @@ class TracePoller {
   // that first arrived up to after the request started is gone. Figures are read again at most
   // once per poll interval; a backend that serves none, or fails to, evicted nothing we know of.
   bool EvictedByBackend(const LedgerEntry& entry);
+  void CheckBelowRealServices(const ExpectedTree& tree, const LedgerEntry& entry,
+                              const std::vector<Span>& spans, const std::vector<Span>& fragments,
+                              TraceVerdict& verdict);
 
   const PollerInputs& in_;
   RunProgress& progress_;
