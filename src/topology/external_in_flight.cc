@@ -44,6 +44,23 @@ std::optional<ExternalRequest> ExternalInFlight::Single(
   return *found;
 }
 
+std::optional<ExternalRequest> ExternalInFlight::WithTraceId(
+    const std::vector<std::string>& services, const TraceId& trace_id) const {
+  if (!trace_id.IsValid()) return std::nullopt;
+  std::lock_guard lock(mu_);
+  const ExternalRequest* found = nullptr;
+  for (const auto& [token, r] : in_flight_) {
+    if (r.trace_id != trace_id ||
+        std::find(services.begin(), services.end(), r.service) == services.end()) {
+      continue;
+    }
+    if (found != nullptr) return std::nullopt;
+    found = &r;
+  }
+  if (found == nullptr) return std::nullopt;
+  return *found;
+}
+
 size_t ExternalInFlight::size() const {
   std::lock_guard lock(mu_);
   return in_flight_.size();
@@ -156,8 +173,11 @@ RecoveredGroundTruth RecoverGroundTruth(const Scenario& scenario, std::string_vi
   if (callers.empty()) return g;
   // A simulated caller always sends tracerig's headers: without them, the caller is a real one.
   if (callers.size() == 1) g.external_caller = callers.front();
-  if (auto r = in_flight.Single(callers)) {
-    g.source = GroundTruthSource::kSingleInFlight;
+  auto r = in_flight.WithTraceId(callers, received.trace_id);
+  const bool by_trace_id = r.has_value();
+  if (!r) r = in_flight.Single(callers);
+  if (r) {
+    g.source = by_trace_id ? GroundTruthSource::kTraceId : GroundTruthSource::kSingleInFlight;
     g.request_id = r->request_id;
     g.sequence = r->sequence;
     g.offset = r->offset;

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/ids.h"
 #include "topology/scenario.h"
 #include "topology/wire_log.h"
 
@@ -25,6 +26,7 @@ struct ExternalRequest {
   std::string sequence;
   std::string hop;  // the external service's hop
   std::string offset;
+  TraceId trace_id;  // the trace id sent into it; invalid when unknown
 };
 
 // Thread-safe registry of the requests in flight into each external service. The simulated
@@ -41,6 +43,10 @@ class ExternalInFlight {
   std::optional<ExternalRequest> Find(std::string_view request_id, std::string_view hop) const;
   // The only request in flight into any of `services`; nullopt when none or several.
   std::optional<ExternalRequest> Single(const std::vector<std::string>& services) const;
+  // The only request in flight into any of `services` with this trace id; nullopt when none or
+  // several (or the id is invalid).
+  std::optional<ExternalRequest> WithTraceId(const std::vector<std::string>& services,
+                                             const TraceId& trace_id) const;
   size_t size() const;
 
  private:
@@ -69,8 +75,10 @@ std::string ExternalChildHop(const Scenario& scenario, std::string_view external
 
 // What a request into `service`'s `route` without tracerig's own headers is tied to, in order:
 // (a) tracerig's members of the W3C `baggage` header (`baggage_fields`, as received);
-// (b) the only request in flight into an external service whose routes call this route;
-// (c) nothing (kNone).
+// (b) the request in flight into an external service whose routes call this route whose trace id
+//     is the one received (`trace_id`: the real service continued the trace);
+// (c) the only request in flight into an external service whose routes call this route;
+// (d) nothing (kNone).
 // `headers_*` are tracerig's own headers as received (empty when absent): when present and
 // they name a request in flight into an external service that calls this route (a real service
 // passed them through unchanged), the hop is that call's hop below it; else they are a simulated
@@ -78,6 +86,7 @@ std::string ExternalChildHop(const Scenario& scenario, std::string_view external
 struct ReceivedGroundTruth {
   std::string_view request_id, sequence, hop, offset;  // tracerig's headers
   std::vector<std::string_view> baggage_fields;
+  TraceId trace_id;  // the trace id of the context received; invalid when none
 };
 RecoveredGroundTruth RecoverGroundTruth(const Scenario& scenario, std::string_view service,
                                         std::string_view route, const ReceivedGroundTruth& received,

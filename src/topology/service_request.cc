@@ -146,8 +146,9 @@ void SimulatedService::RecoverGroundTruth(Inbound& in, RecoveredGroundTruth& sto
           called_by_external_.end()) {
     return;  // a simulated caller's headers: nothing to recover
   }
-  ReceivedGroundTruth received{in.request_id, in.sequence, in.hop, in.offset, {}};
+  ReceivedGroundTruth received{in.request_id, in.sequence, in.hop, in.offset, {}, {}};
   in.headers->GetAll(kBaggageHeader, received.baggage_fields);
+  received.trace_id = propagator_->Extract(*in.headers).trace_id;
   storage = tracerig::RecoverGroundTruth(scenario_, service_.name, in.route->name, received,
                                          external_in_flight_);
   in.request_id = storage.request_id;
@@ -179,8 +180,10 @@ void SimulatedService::OnRequest(Inbound in) {
   SpanContext parent;
   if ((state->faults & Bit(FaultKind::kNewTrace)) == 0) parent = propagator_->Extract(*in.headers);
   state->baggage = parent.baggage;
-  {
-    // What arrived, as the verifier's checks below real services read it (wire_log.h).
+  if (in.ground_truth != GroundTruthSource::kHeaders || !in.external_caller.empty()) {
+    // What arrived from a real service, as the verifier's checks below it read it (wire_log.h).
+    // Stands in for the wire recording of every request (issue 16's "observed" part): drop this
+    // block when that lands.
     WireObservation o;
     o.service = service_.name;
     o.route = in.route->name;
@@ -354,7 +357,7 @@ void SimulatedService::StartAttempt(const std::shared_ptr<CallRun>& run) {
   if (prepared.external && !state.request_id.empty()) {
     attempt->in_flight = external_in_flight_.Register(ExternalRequest{
         call.service, call.route, state.request_id, state.sequence_text,
-        state.hop.empty() ? std::string() : attempt->hop, state.offset_text});
+        state.hop.empty() ? std::string() : attempt->hop, state.offset_text, client.trace_id});
   }
   if (prepared.grpc) {
     SendGrpc(attempt, prepared);  // the timeout is the call's deadline

@@ -80,8 +80,9 @@ class TopologyRuntime {
   WireLog& wire_log() { return wire_log_; }
   // Requests in flight into external services: the simulated services register their calls into
   // one; the load driver registers each request it sends into an external entry (Register before
-  // sending, Unregister when the answer or error is in), so a simulated service the real one
-  // calls can tie a request without tracerig's headers to its root request.
+  // sending, with hop "0" and the trace id it sends; Unregister when the answer or error is in),
+  // so a simulated service the real one calls can tie a request without tracerig's headers to
+  // its root request.
   ExternalInFlight& external_in_flight() { return external_in_flight_; }
   // One entry per replica of `service` (in replica order; empty for an unknown or external one),
   // to see how the kernel spread connections among them.

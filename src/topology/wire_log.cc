@@ -11,6 +11,7 @@ std::string_view GroundTruthSourceName(GroundTruthSource source) {
   switch (source) {
     case GroundTruthSource::kHeaders: return "headers";
     case GroundTruthSource::kBaggage: return "baggage";
+    case GroundTruthSource::kTraceId: return "trace id";
     case GroundTruthSource::kSingleInFlight: return "single request in flight";
     case GroundTruthSource::kNone: return "none";
   }

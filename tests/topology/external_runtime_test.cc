@@ -91,7 +91,7 @@ TEST(ExternalRuntime, TheOneRequestInFlightIntoTheRealServiceTiesARequestWithout
   const std::string id = FormatRequestId(12);
   // As the driver registers a request into an external entry.
   const auto token =
-      topology.external_in_flight().Register(ExternalRequest{"ext", "Ext", id, "11", "0", ""});
+      topology.external_in_flight().Register(ExternalRequest{"ext", "Ext", id, "11", "0", "", {}});
   ASSERT_EQ(SendToB(*topology.EndpointOf("b"), {}), 200u);
   topology.external_in_flight().Unregister(token);
   topology.Stop();
@@ -106,6 +106,32 @@ TEST(ExternalRuntime, TheOneRequestInFlightIntoTheRealServiceTiesARequestWithout
   EXPECT_EQ(seen->DescribeHeaders(), "no trace context headers");
 }
 
+TEST(ExternalRuntime, TheTraceIdReceivedTiesARequestAmongSeveralInFlight) {
+  test_support::CaptureServer ext;
+  const Scenario s = AroundARealService(ext);
+  InMemorySpanSink sink;
+  TopologyRuntime topology(s, sink, SystemClock::Instance(), TopologyOptions{});
+  ASSERT_TRUE(topology.Start().ok());
+  auto& in_flight = topology.external_in_flight();
+  const std::string id = FormatRequestId(2);
+  const auto one = in_flight.Register(
+      ExternalRequest{"ext", "Ext", FormatRequestId(1), "0", "0", "", TraceId{9, 9}});
+  const auto two = in_flight.Register(ExternalRequest{"ext", "Ext", id, "1", "0", "", kTrace});
+  ASSERT_EQ(SendToB(*topology.EndpointOf("b"),
+                    {{"traceparent", FormatTraceparent(kTrace, kRootSpan, 0x01)}}),
+            200u);
+  in_flight.Unregister(one);
+  in_flight.Unregister(two);
+  topology.Stop();
+  const auto spans = sink.spans();
+  const Span* b = Find(spans, "b", SpanKind::kServer, "0.0");
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(Attr(*b, kRequestIdAttribute), id);
+  const auto seen = topology.wire_log().Find(id, "0.0", "b");
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(seen->source, GroundTruthSource::kTraceId);
+}
+
 TEST(ExternalRuntime, AnUntiedRequestIsServedAndItsSpansLeaveTheGroundTruthOut) {
   test_support::CaptureServer ext;
   const Scenario s = AroundARealService(ext);
@@ -114,9 +140,9 @@ TEST(ExternalRuntime, AnUntiedRequestIsServedAndItsSpansLeaveTheGroundTruthOut) 
   ASSERT_TRUE(topology.Start().ok());
   auto& in_flight = topology.external_in_flight();
   const auto one =
-      in_flight.Register(ExternalRequest{"ext", "Ext", FormatRequestId(1), "0", "0", ""});
+      in_flight.Register(ExternalRequest{"ext", "Ext", FormatRequestId(1), "0", "0", "", {}});
   const auto two =
-      in_flight.Register(ExternalRequest{"ext", "Ext", FormatRequestId(2), "1", "0", ""});
+      in_flight.Register(ExternalRequest{"ext", "Ext", FormatRequestId(2), "1", "0", "", {}});
   ASSERT_EQ(SendToB(*topology.EndpointOf("b"), {}), 200u);
   in_flight.Unregister(one);
   in_flight.Unregister(two);
