@@ -135,19 +135,19 @@ std::vector<Violation> CheckExternalHops(const Scenario& scenario, const Expecte
       const std::string member = fmt::format("{}={}", kTracestateKey, request_id);
       if (!TracestateHasMember(seen->tracestate, member)) {
         problems.push_back(fmt::format(
-            "{} dropped tracestate on {}: {} received {} without {}", e.peer, edge, e.service,
+            "{} dropped tracestate on {}: {} was sent, {} received {}", e.peer, edge, member,
+            e.service,
             seen->tracestate.empty() ? std::string("no tracestate")
-                                     : fmt::format("`tracestate: {}`", seen->tracestate),
-            member));
+                                     : fmt::format("`tracestate: {}`", seen->tracestate)));
       }
     }
     if (seen && seen->has_context && seen->source != GroundTruthSource::kBaggage &&
         !BaggageHasRequestId(seen->baggage, request_id)) {
       problems.push_back(fmt::format(
-          "{} dropped baggage on {}: {} received {} without {}={}", e.peer, edge, e.service,
+          "{} dropped baggage on {}: {}={} was sent, {} received {}", e.peer, edge,
+          kRequestIdBaggageKey, request_id, e.service,
           seen->baggage.empty() ? std::string("no baggage")
-                                : fmt::format("`baggage: {}`", seen->baggage),
-          kRequestIdBaggageKey, request_id));
+                                : fmt::format("`baggage: {}`", seen->baggage)));
     }
     if (problems.empty()) continue;
     std::string text = fmt::format("{}", fmt::join(problems, "; "));
@@ -155,6 +155,26 @@ std::vector<Violation> CheckExternalHops(const Scenario& scenario, const Expecte
     violations.push_back(Violation{std::string(kExternalHopViolation), e.hop, e.peer, text});
   }
   return violations;
+}
+
+std::vector<std::string> DescribeUntiedHops(const ExpectedTree& tree, const LedgerEntry& entry,
+                                            const std::vector<MissingSpan>& missing,
+                                            const WireLog* wire_log) {
+  std::vector<std::string> sentences;
+  if (wire_log == nullptr) return sentences;
+  const std::string request_id = FormatRequestId(entry.request_id);
+  for (const ExpectedSpan& e : tree.spans) {
+    if (!e.parent_external || e.kind != SpanKind::kServer) continue;
+    const bool is_missing = std::any_of(missing.begin(), missing.end(), [&](const MissingSpan& m) {
+      return m.hop == e.hop && m.service == e.service && m.kind == e.kind;
+    });
+    if (!is_missing || wire_log->Find(request_id, e.hop, e.service)) continue;
+    sentences.push_back(fmt::format(
+        "{} (hop {}), called by {}, received nothing tied to this request (no tracerig baggage, "
+        "known trace id or single request in flight): judged by counts below {}",
+        e.service, e.hop, e.peer, e.peer));
+  }
+  return sentences;
 }
 
 std::vector<ExternalHopCounts> CountExternalHops(

@@ -38,6 +38,14 @@ std::vector<Violation> CheckExternalHops(const Scenario& scenario, const Expecte
                                          const std::vector<Span>& fragments,
                                          const WireLog* wire_log);
 
+// For each expected span of `tree` below a real service that `missing` lists and that no wire
+// observation ties to this request: a sentence saying that it is judged by counts, e.g. "payment
+// (hop 0.0.0), called by fraud-check, received nothing tied to this request (no tracerig baggage,
+// known trace id or single request in flight): judged by counts below fraud-check".
+std::vector<std::string> DescribeUntiedHops(const ExpectedTree& tree, const LedgerEntry& entry,
+                                            const std::vector<MissingSpan>& missing,
+                                            const WireLog* wire_log);
+
 // What arrived at one simulated service from one real service over the run (the wire log).
 struct ExternalHopCounts {
   std::string external;  // the real service

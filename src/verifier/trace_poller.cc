@@ -411,6 +411,10 @@ void TracePoller::CheckBelowRealServices(const ExpectedTree& tree, const LedgerE
     verdict.violations.push_back(std::move(v));
   }
   for (const auto& edge : broken) ++partial.external_broken[edge];
+  for (const std::string& untied :
+       DescribeUntiedHops(tree, entry, verdict.missing, in_.options.wire_log)) {
+    verdict.explanation += "; " + untied;
+  }
 }
 
 bool TracePoller::EvictedByBackend(const LedgerEntry& entry) {

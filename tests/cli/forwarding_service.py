@@ -3,8 +3,10 @@
 # it serves POST/GET on any path, forwards each request to the downstream URL given on its command
 # line, and exports its own SERVER and CLIENT spans as OTLP/JSON, as an instrumented service would.
 # --mode propagate passes the trace on (its CLIENT span as the parent, tracestate and baggage as
-# received); --mode drop sends the downstream request without any trace context (a broken
-# propagator). Binds port 0 and prints "port N" on its first line.
+# received); --mode traceparent passes traceparent alone (no tracestate, no baggage); --mode drop
+# sends the downstream request without any trace context (a broken propagator). --delay-ms holds
+# each request that long before calling downstream, so requests overlap. Binds port 0 and prints
+# "port N" on its first line.
 import argparse
 import json
 import os
@@ -49,8 +51,11 @@ def make_handler(args):
                 trace_id, parent_id, flags = new_id(16), "", "01"
             server_id, client_id = new_id(8), new_id(8)
             headers = {}
-            if args.mode == "propagate":
+            if args.delay_ms > 0:
+                time.sleep(args.delay_ms / 1000.0)
+            if args.mode in ("propagate", "traceparent"):
                 headers["traceparent"] = "00-%s-%s-%s" % (trace_id, client_id, flags)
+            if args.mode == "propagate":
                 for name in ("tracestate", "baggage"):
                     if self.headers.get(name):
                         headers[name] = self.headers.get(name)
@@ -94,7 +99,8 @@ def make_handler(args):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mode", choices=["propagate", "drop"], required=True)
+    parser.add_argument("--mode", choices=["propagate", "traceparent", "drop"], required=True)
+    parser.add_argument("--delay-ms", type=int, default=0, help="hold each request this long")
     parser.add_argument("--downstream", required=True, help="URL each request is forwarded to")
     parser.add_argument("--otlp", required=True, help="OTLP/HTTP JSON endpoint (.../v1/traces)")
     parser.add_argument("--service", default="fraud-check", help="service.name of its spans")

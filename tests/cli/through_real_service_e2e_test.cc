@@ -108,7 +108,9 @@ struct Outcome {
   std::string setup_error;
 };
 
-Outcome RunThrough(const std::string& mode, const fs::path& dir) {
+// `requests` at `rate` a second through fraud-check in `mode`, each held there `delay_ms`.
+Outcome RunThrough(const std::string& mode, const fs::path& dir, int requests = 20, int rate = 10,
+                   int delay_ms = 0) {
   Outcome o;
   Child backend({TRACERIG_BINARY, "backend", "--otlp-http", "127.0.0.1:0", "--query",
                  "127.0.0.1:0", "--zipkin", "off", "--otlp-grpc", "off"},
@@ -118,7 +120,8 @@ Outcome RunThrough(const std::string& mode, const fs::path& dir) {
     return o;
   }
   const int payment = FreePort();
-  Child real({"python3", "tests/cli/forwarding_service.py", "--mode", mode, "--downstream",
+  Child real({"python3", "tests/cli/forwarding_service.py", "--mode", mode, "--delay-ms",
+              std::to_string(delay_ms), "--downstream",
               fmt::format("http://127.0.0.1:{}/Charge", payment), "--otlp",
               fmt::format("http://127.0.0.1:{}/v1/traces", backend.ports()[0]), "--service",
               "fraud-check"},
@@ -134,8 +137,8 @@ seed = 5
 
 [load]
 model = "count"
-requests = 20
-rate = 10
+requests = {}
+rate = {}
 
 [[load.entries]]
 service = "frontend"
@@ -164,8 +167,8 @@ listen = "127.0.0.1:{}"
   [[services.routes]]
   name = "Charge"
 )",
-                                         backend.ports()[0], backend.ports()[1], real.ports()[0],
-                                         payment);
+                                         requests, rate, backend.ports()[0], backend.ports()[1],
+                                         real.ports()[0], payment);
   o.run = RunTracerig({"run", scenario.string(), "--report-dir", (dir / "report").string()});
   o.report = ReadJsonUnder(dir / "report", "report.json");
   return o;
@@ -218,6 +221,61 @@ TEST(ThroughRealServiceE2eTest, ARealServiceDroppingTheContextFailsTheRunAndIsNa
   ASSERT_FALSE(v["break_edges"].empty());
   EXPECT_EQ(v["break_edges"][0]["caller"], "fraud-check");
   EXPECT_EQ(v["break_edges"][0]["callee"], "payment");
+  fs::remove_all(dir);
+}
+
+// Several requests in flight at once (40 a second, each held 100 ms): the trace id each one
+// continues ties it. Baggage is not passed on, which fails the run and says so.
+TEST(ThroughRealServiceE2eTest, TheTraceIdTiesOverlappingRequestsAndDroppedBaggageIsNamed) {
+  const fs::path dir = MakeScratchDir("tracerig-through");
+  ASSERT_FALSE(dir.empty());
+  const Outcome o = RunThrough("traceparent", dir, 20, 40, 100);
+  ASSERT_TRUE(o.setup_error.empty()) << o.setup_error;
+  EXPECT_EQ(o.run.exit_code, 1) << o.run.output;
+  ASSERT_TRUE(o.report.is_object()) << o.run.output;
+  const auto& v = o.report["verification"];
+  EXPECT_EQ(v["complete"], 20) << v.dump();
+  const auto& hop = v["external_hops"][0];
+  EXPECT_EQ(hop["requests"], 20);
+  EXPECT_EQ(hop["tied"]["trace id"], 20) << hop.dump();
+  EXPECT_EQ(hop["attribution"], "per request");
+  EXPECT_EQ(v["violation_counts"]["external-hop"], 20) << v.dump();
+  EXPECT_NE(o.run.output.find("fraud-check dropped tracestate on fraud-check to payment (hop "
+                              "0.0.0): tracerig="),
+            std::string::npos)
+      << o.run.output;
+  EXPECT_NE(o.run.output.find("fraud-check dropped baggage on fraud-check to payment (hop "
+                              "0.0.0): tracerig.request_id="),
+            std::string::npos)
+      << o.run.output;
+  fs::remove_all(dir);
+}
+
+// Overlapping requests and no context at all: most cannot be tied to their root request, so they
+// are judged by counts, and the summary says so.
+TEST(ThroughRealServiceE2eTest, UntiedRequestsAreJudgedByCounts) {
+  const fs::path dir = MakeScratchDir("tracerig-through");
+  ASSERT_FALSE(dir.empty());
+  const Outcome o = RunThrough("drop", dir, 20, 40, 100);
+  ASSERT_TRUE(o.setup_error.empty()) << o.setup_error;
+  EXPECT_EQ(o.run.exit_code, 1) << o.run.output;
+  ASSERT_TRUE(o.report.is_object()) << o.run.output;
+  const auto& v = o.report["verification"];
+  EXPECT_EQ(v["complete"], 0) << v.dump();
+  const auto& hop = v["external_hops"][0];
+  EXPECT_EQ(hop["requests"], 20);
+  EXPECT_GT(hop["untied_not_continued"], 0) << hop.dump();
+  EXPECT_EQ(hop["untied_continued"], 0) << hop.dump();
+  EXPECT_NE(hop["attribution"].get<std::string>().find("by counts"), std::string::npos);
+  EXPECT_NE(o.run.output.find("below fraud-check: payment received 20 requests, "),
+            std::string::npos)
+      << o.run.output;
+  EXPECT_NE(o.run.output.find(" by counts (0 continuing a trace of the run, "), std::string::npos)
+      << o.run.output;
+  EXPECT_NE(o.run.output.find("payment (hop 0.0.0), called by fraud-check, received nothing tied "
+                              "to this request"),
+            std::string::npos)
+      << o.run.output;
   fs::remove_all(dir);
 }
 

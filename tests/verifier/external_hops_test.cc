@@ -181,16 +181,18 @@ TEST(CheckExternalHops, Table) {
        "payment received not sampled (request tied by baggage)"},
       {"tracestate dropped", [](WireObservation& o, auto&, auto&) { o.tracestate = "vendor=1"; },
        true,
-       "fraud-check dropped tracestate on fraud-check to payment (hop 0.0.0): payment received "
-       "`tracestate: vendor=1` without tracerig=0000000000000abc (request tied by baggage)"},
+       "fraud-check dropped tracestate on fraud-check to payment (hop 0.0.0): "
+       "tracerig=0000000000000abc was sent, payment received `tracestate: vendor=1` (request tied "
+       "by baggage)"},
       {"baggage dropped",
        [](WireObservation& o, auto&, auto&) {
          o.baggage.clear();
          o.source = GroundTruthSource::kHeaders;
        },
        true,
-       "fraud-check dropped baggage on fraud-check to payment (hop 0.0.0): payment received no "
-       "baggage without tracerig.request_id=0000000000000abc (request tied by headers)"},
+       "fraud-check dropped baggage on fraud-check to payment (hop 0.0.0): "
+       "tracerig.request_id=0000000000000abc was sent, payment received no baggage (request tied "
+       "by headers)"},
       {"another request's observation is not this one's",
        [](WireObservation& o, auto&, auto&) {
          o.request_id = FormatRequestId(1);
@@ -218,6 +220,23 @@ TEST(CheckExternalHops, Table) {
     EXPECT_EQ(v[0].hop, "0.0.0");
     EXPECT_EQ(v[0].explanation, c.want);
   }
+}
+
+TEST(DescribeUntiedHops, NamesAMissingCallOfARealServiceThatNothingTiedToTheRequest) {
+  const Scenario s = ThroughFraudCheck();
+  const ExpectedTree tree = BuildExpectedTree(s, s.load.entries[0]);
+  const std::vector<MissingSpan> missing = {{"0.0.0", "payment", "Charge", SpanKind::kServer}};
+  WireLog log;
+  EXPECT_EQ(DescribeUntiedHops(tree, Entry(), missing, &log),
+            std::vector<std::string>{
+                "payment (hop 0.0.0), called by fraud-check, received nothing tied to this "
+                "request (no tracerig baggage, known trace id or single request in flight): "
+                "judged by counts below fraud-check"});
+  log.Record(GoodObservation());  // tied: checked per request instead
+  EXPECT_TRUE(DescribeUntiedHops(tree, Entry(), missing, &log).empty());
+  const WireLog empty;
+  EXPECT_TRUE(DescribeUntiedHops(tree, Entry(), {}, &empty).empty());  // nothing missing
+  EXPECT_TRUE(DescribeUntiedHops(tree, Entry(), missing, nullptr).empty());  // no wire log
 }
 
 TEST(CountExternalHops, TiedRequestsPerRequestTheOthersByCounts) {
