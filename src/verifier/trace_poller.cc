@@ -178,12 +178,12 @@ PartialSummary TracePoller::Run() {
       if (answers[k]) spans = std::move(*answers[k]);
       if (!s.polled) --unpolled_;
       const size_t count = spans.size();
-      const size_t expected = TreeOf(s).required;
+      const bool full = HoldsRequiredSpans(TreeOf(s), spans);
       now = Elapsed();
-      if (!s.polled && count < expected) {
+      if (!s.polled && !full) {
         s.first_poll_present = PresentAtFirstPoll(TreeOf(s).tree, entry, spans);
       }
-      NoteFull(s, count >= expected, !s.polled);
+      NoteFull(s, full, !s.polled);
       if (!s.polled || count != s.last_count) {
         s.polled = true;
         s.last_count = static_cast<uint32_t>(count);
@@ -192,7 +192,6 @@ PartialSummary TracePoller::Run() {
       } else if (s.same_count_polls < UINT16_MAX) {
         ++s.same_count_polls;
       }
-      const bool full = count >= expected;
       if (s.same_count_polls >= options.stable_polls &&
           (full || now - s.last_change_ns >= options.settle_incomplete_ns)) {
         progress_.Settled();
@@ -220,7 +219,7 @@ PartialSummary TracePoller::Run() {
       TraceState& s = states_[batch[k]];
       std::vector<Span> spans;
       if (answers[k]) spans = std::move(*answers[k]);
-      NoteFull(s, spans.size() >= TreeOf(s).required, !s.polled);
+      NoteFull(s, HoldsRequiredSpans(TreeOf(s), spans), !s.polled);
       if (!Finish(s, spans)) return std::move(result);
     }
   }

@@ -58,6 +58,11 @@ struct PreparedTree {
   // Spans a complete trace must have: the tree less its optional spans (retries only a timeout
   // causes). A trace counts as full, for settling and time to queryable, at this many.
   size_t required = 0;
+  // With external services: of `required`, the spans tracerig records (with its ground truth).
+  // A real service's own spans (its CLIENT spans, internal ones) are not in the tree but count in
+  // a trace's size, so a trace is full only when this many spans carry tracerig.hop as well.
+  bool has_external = false;
+  size_t required_ground_truth = 0;
   TreeSamplingModel sampling;
   std::vector<TreeEdge> edges;
   // The calls a complete trace without violations shows: every span is an expected one under its
@@ -70,6 +75,9 @@ struct PreparedTree {
 // The prepared tree of one ledger entry: per request, every seeded decision of that request
 // applies; shared, the tree without random decisions (sampling is then modelled statistically).
 PreparedTree Prepare(const Scenario& scenario, const LedgerEntry& entry, bool per_request);
+
+// Whether `spans` may hold the whole trace of `prepared` (see PreparedTree::required).
+bool HoldsRequiredSpans(const PreparedTree& prepared, const std::vector<Span>& spans);
 
 // Per-request trees when the seeded decisions change a request's tree. In statistical sampling
 // mode ratio sampling alone does not count: its rates are judged statistically on the shared tree

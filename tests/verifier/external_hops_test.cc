@@ -8,6 +8,7 @@
 #include "propagation/w3c.h"
 #include "tests/verifier/test_spans.h"
 #include "topology/ground_truth.h"
+#include "verifier/verify_internal.h"
 
 namespace tracerig {
 namespace {
@@ -237,6 +238,21 @@ TEST(DescribeUntiedHops, NamesAMissingCallOfARealServiceThatNothingTiedToTheRequ
   const WireLog empty;
   EXPECT_TRUE(DescribeUntiedHops(tree, Entry(), {}, &empty).empty());  // nothing missing
   EXPECT_TRUE(DescribeUntiedHops(tree, Entry(), missing, nullptr).empty());  // no wire log
+}
+
+// The real service's own CLIENT span must not make a trace look full while one of tracerig's
+// spans (here the driver's, exported last) is still on its way.
+TEST(HoldsRequiredSpans, TheRealServicesOwnSpansDoNotStandInForTracerigs) {
+  const Scenario s = ThroughFraudCheck();
+  const verify_internal::PreparedTree prepared =
+      verify_internal::Prepare(s, Entry(), /*per_request=*/false);
+  EXPECT_EQ(prepared.required, 5u);
+  EXPECT_EQ(prepared.required_ground_truth, 4u);
+  std::vector<Span> spans = GoodSpans(prepared.tree);  // 5 expected + fraud-check's CLIENT span
+  EXPECT_TRUE(verify_internal::HoldsRequiredSpans(prepared, spans));
+  spans.erase(spans.begin());  // the driver's CLIENT span
+  ASSERT_EQ(spans.size(), 5u);
+  EXPECT_FALSE(verify_internal::HoldsRequiredSpans(prepared, spans));
 }
 
 TEST(CountExternalHops, TiedRequestsPerRequestTheOthersByCounts) {
