@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "propagation/baggage.h"
 #include "topology/expected_tree.h"
 #include "topology/ground_truth.h"
@@ -84,6 +86,46 @@ bool IsHex16(std::string_view text) {
 }
 
 }  // namespace
+
+std::string WithGroundTruthBaggage(std::string_view baggage, std::string_view request_id,
+                                   std::string_view sequence, std::string_view hop,
+                                   std::string_view offset) {
+  std::vector<BaggageMember> members;
+  for (BaggageMember& m : ParseBaggage({baggage})) {
+    if (m.key != kRequestIdBaggageKey && m.key != kSequenceBaggageKey &&
+        m.key != kHopBaggageKey && m.key != kOffsetBaggageKey) {
+      members.push_back(std::move(m));
+    }
+  }
+  std::vector<BaggageMember> ours = {
+      {std::string(kRequestIdBaggageKey), std::string(request_id), ""},
+      {std::string(kSequenceBaggageKey), std::string(sequence), ""},
+      {std::string(kHopBaggageKey), std::string(hop), ""}};
+  if (!offset.empty()) ours.push_back({std::string(kOffsetBaggageKey), std::string(offset), ""});
+  // Ours first: FormatBaggage drops from the right when the list is too long.
+  ours.insert(ours.end(), members.begin(), members.end());
+  return FormatBaggage(ours);
+}
+
+std::string WithGroundTruthTracestate(std::string_view trace_state, std::string_view request_id) {
+  std::string out = fmt::format("{}={}", kTracestateKey, request_id);
+  size_t kept = 1;
+  while (!trace_state.empty()) {
+    const size_t comma = trace_state.find(',');
+    std::string_view member = trace_state.substr(0, comma);
+    trace_state =
+        comma == std::string_view::npos ? std::string_view() : trace_state.substr(comma + 1);
+    while (!member.empty() && (member.front() == ' ' || member.front() == '\t')) {
+      member.remove_prefix(1);
+    }
+    const std::string_view key = member.substr(0, member.find('='));
+    if (member.empty() || key == kTracestateKey || kept >= 32) continue;  // W3C: at most 32
+    out += ",";
+    out += member;
+    ++kept;
+  }
+  return out;
+}
 
 std::vector<std::string> ExternalCallersOf(const Scenario& scenario, std::string_view service,
                                            std::string_view route) {

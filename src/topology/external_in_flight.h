@@ -55,6 +55,17 @@ class ExternalInFlight {
   std::unordered_map<Token, ExternalRequest> in_flight_;
 };
 
+// What goes into a real service besides the trace context (the driver into an external entry,
+// hop "0"; a simulated service into an external callee): `baggage` (a normalised list) with
+// tracerig's ground-truth members first (kRequestIdBaggageKey, kSequenceBaggageKey,
+// kHopBaggageKey, kOffsetBaggageKey when `offset` is set), any earlier ones replaced ...
+std::string WithGroundTruthBaggage(std::string_view baggage, std::string_view request_id,
+                                   std::string_view sequence, std::string_view hop,
+                                   std::string_view offset);
+// ... and `trace_state` with tracerig's member (`tracerig=<request id>`) first, any earlier one
+// removed, at most 32 members (W3C).
+std::string WithGroundTruthTracestate(std::string_view trace_state, std::string_view request_id);
+
 // The ground truth a simulated service recovered for one inbound request.
 struct RecoveredGroundTruth {
   GroundTruthSource source = GroundTruthSource::kNone;

@@ -48,7 +48,8 @@ bool TracestateHasMember(std::string_view tracestate, std::string_view member) {
   while (!tracestate.empty()) {
     const size_t comma = tracestate.find(',');
     std::string_view m = tracestate.substr(0, comma);
-    tracestate = comma == std::string_view::npos ? std::string_view() : tracestate.substr(comma + 1);
+    tracestate =
+        comma == std::string_view::npos ? std::string_view() : tracestate.substr(comma + 1);
     while (!m.empty() && (m.front() == ' ' || m.front() == '\t')) m.remove_prefix(1);
     while (!m.empty() && (m.back() == ' ' || m.back() == '\t')) m.remove_suffix(1);
     if (m == member) return true;
@@ -107,8 +108,8 @@ std::vector<Violation> CheckExternalHops(const Scenario& scenario, const Expecte
     } else {
       const TraceId got = seen ? seen->trace_id : span->trace_id;
       if (got != entry.trace_id) {
-        problems.push_back(fmt::format("{} did not continue the trace into {} (hop {}): {} received "
-                                       "trace {}, {}",
+        problems.push_back(fmt::format("{} did not continue the trace into {} (hop {}): {} "
+                                       "received trace {}, {}",
                                        e.peer, e.service, e.hop, e.service, got.ToHex(),
                                        DescribeTraceIdChange(entry.trace_id, got)));
         continued = false;

@@ -114,7 +114,8 @@ Outcome RunThrough(const std::string& mode, const fs::path& dir, int requests = 
   Outcome o;
   Child backend({TRACERIG_BINARY, "backend", "--otlp-http", "127.0.0.1:0", "--query",
                  "127.0.0.1:0", "--zipkin", "off", "--otlp-grpc", "off"},
-                {R"(otlp-http:\s+http://127\.0\.0\.1:(\d+)/)", R"(query:\s+http://127\.0\.0\.1:(\d+)/)"});
+                {R"(otlp-http:\s+http://127\.0\.0\.1:(\d+)/)",
+                 R"(query:\s+http://127\.0\.0\.1:(\d+)/)"});
   if (backend.ports().size() != 2) {
     o.setup_error = "tracerig backend did not start: " + backend.output();
     return o;

@@ -1,6 +1,9 @@
 // Calls below a real (external) service: their expected spans (expected_tree.h) and how a
 // simulated service the real one calls recovers the ground truth (external_in_flight.h).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include "topology/expected_tree.h"
 #include "topology/external_in_flight.h"
@@ -149,6 +152,27 @@ TEST(ExternalInFlightRegistry, FindsByRequestAndHopAndSaysWhenOnlyOneIsInFlight)
   EXPECT_EQ(registry.Single({"fraud-check"})->request_id, "00000000000000bb");
   registry.Unregister(b);
   EXPECT_EQ(registry.size(), 0u);
+}
+
+TEST(GroundTruthIntoARealService, BaggageMembersComeFirstAndReplaceEarlierOnes) {
+  const std::string id = "0123456789abcdef";
+  EXPECT_EQ(WithGroundTruthBaggage("", id, "3", "0.1", "250"),
+            "tracerig.request_id=" + id + ",tracerig.seq=3,tracerig.hop=0.1,tracerig.offset=250");
+  EXPECT_EQ(WithGroundTruthBaggage("user=x,tracerig.hop=0,tracerig.request_id=ffffffffffffffff",
+                                   id, "3", "0.1", ""),
+            "tracerig.request_id=" + id + ",tracerig.seq=3,tracerig.hop=0.1,user=x");
+}
+
+TEST(GroundTruthIntoARealService, TracestateMemberComesFirstOnce) {
+  const std::string id = "0123456789abcdef";
+  EXPECT_EQ(WithGroundTruthTracestate("", id), "tracerig=" + id);
+  EXPECT_EQ(WithGroundTruthTracestate("vendor=1, tracerig=ffffffffffffffff,other=2", id),
+            "tracerig=" + id + ",vendor=1,other=2");
+  std::string many;
+  for (int i = 0; i < 40; ++i) many += (i == 0 ? "" : ",") + fmt::format("k{}=v", i);
+  const std::string capped = WithGroundTruthTracestate(many, id);
+  EXPECT_EQ(std::count(capped.begin(), capped.end(), ','), 31);  // 32 members at most
+  EXPECT_EQ(capped.substr(capped.rfind(',') + 1), "k30=v");
 }
 
 struct RecoveryCase {
