@@ -230,6 +230,8 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
   verify_options.export_loss = [&exporter, &export_url](const TraceId& trace) {
     return ExportLossOf(exporter, export_url, trace);
   };
+  // What the simulated services received: explanations and the checks below real services.
+  verify_options.wire_log = &topology.wire_log();
   report.services = topology.services();
   verify_options.wire_log = &topology.wire_log();  // explanations quote what services received
 

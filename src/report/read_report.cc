@@ -463,6 +463,24 @@ VerificationSummary Verification(const Json& j) {
   if (const Json* backend_graph = Optional(j, "backend_graph")) {
     v.backend_graph = ReadBackendGraph(*backend_graph, w + ".backend_graph");
   }
+  if (Optional(j, "external_hops")) {  // only with calls below a real service
+    const Json& hops = Array(j, "external_hops", w);
+    for (size_t i = 0; i < hops.size(); ++i) {
+      const std::string at = Index(w + ".external_hops", i);
+      ExternalHopCounts h;
+      h.external = String(hops[i], "external", at);
+      h.callee = String(hops[i], "callee", at);
+      h.requests = U64(hops[i], "requests", at);
+      const Json& tied = Member(hops[i], "tied", at);
+      if (!tied.is_object()) Fail(at + ".tied", "expected an object, found " + Found(tied));
+      for (const auto& [source, n] : tied.items()) h.tied[source] = U64(tied, source, at + ".tied");
+      h.untied_continued = U64(hops[i], "untied_continued", at);
+      h.untied_not_continued = U64(hops[i], "untied_not_continued", at);
+      h.broken_traces = U64(hops[i], "broken_traces", at);
+      h.attribution = String(hops[i], "attribution", at);
+      v.external_hops.push_back(std::move(h));
+    }
+  }
   return v;
 }
 

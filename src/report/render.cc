@@ -340,6 +340,7 @@ std::string RenderTerminalSummary(const RunReport& r) {
       line(fmt::format("  propagation breaks {} -> {} (hop {}): {} traces", e.caller, e.callee, e.hop,
                        e.traces));
     }
+    for (const auto& h : v.external_hops) line("  " + DescribeExternalHop(h));
     for (const auto& ex : v.examples) {
       line(fmt::format("  {} trace {}: {}", TraceStatusName(ex.status), ex.trace_id.ToHex(),
                        ex.explanation));
@@ -526,6 +527,20 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
                           {"reason", s.reason}});
     }
     j["verification"]["sampling"] = std::move(sampling);
+    if (!v.external_hops.empty()) {
+      auto hops = nlohmann::ordered_json::array();
+      for (const auto& h : v.external_hops) {
+        hops.push_back({{"external", h.external},
+                        {"callee", h.callee},
+                        {"requests", h.requests},
+                        {"tied", h.tied},
+                        {"untied_continued", h.untied_continued},
+                        {"untied_not_continued", h.untied_not_continued},
+                        {"broken_traces", h.broken_traces},
+                        {"attribution", h.attribution}});
+      }
+      j["verification"]["external_hops"] = std::move(hops);
+    }
     auto expectations = nlohmann::ordered_json::array();
     for (const auto& e : v.sampling_expectations) {
       expectations.push_back({{"name", e.name},

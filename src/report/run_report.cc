@@ -198,9 +198,15 @@ std::vector<GraphEdge> ExpectedGraphEdges(const Scenario& scenario) {
   for (const auto& entry : scenario.load.entries) {
     const ExpectedTree tree = BuildExpectedTree(scenario, entry);
     for (const auto& span : tree.spans) {
-      // A retry that only a timeout would cause is no edge of the topology's own shape.
-      if (span.kind != SpanKind::kClient || span.optional) continue;
+      // A retry that only a timeout would cause is no edge of the topology's own shape. A call a
+      // real service makes has no CLIENT span of tracerig's: its callee's SERVER span stands in.
+      if (span.optional) continue;
       GraphEdge edge{span.hop, span.service, span.peer};
+      if (span.kind == SpanKind::kServer && span.parent_external) {
+        edge = GraphEdge{span.hop, span.peer, span.service};
+      } else if (span.kind != SpanKind::kClient) {
+        continue;
+      }
       if (std::find(edges.begin(), edges.end(), edge) == edges.end()) edges.push_back(edge);
     }
   }

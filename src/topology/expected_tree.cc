@@ -221,6 +221,10 @@ class TreeBuilder {
     } else if (simulated) {
       tree_.unsampled_visits.push_back(edge.callee);
     }
+    if (service != nullptr && service->IsExternal()) {
+      if (depth < max_depth_) ExternalCalls(edge, *service, sampled, anchor, depth);
+      return Maybe::kNo;
+    }
     const Route* route = simulated ? service->FindRoute(edge.route) : nullptr;
     if (route == nullptr || depth >= max_depth_) return Maybe::kNo;
     size_t index = 0;
@@ -265,6 +269,32 @@ class TreeBuilder {
       return AnswerFailsCall(service->protocol, route->error_status) ? Maybe::kYes : Maybe::kNo;
     }
     return call_failed;
+  }
+
+  // The calls an external service's route declares: the real service makes each once (no
+  // probability, retries or timeouts of tracerig's), so each is a SERVER span of the callee under
+  // the real service's SERVER span (`anchor`), with the callee's own calls below it.
+  void ExternalCalls(const EdgeSpec& edge, const Service& service, bool sampled, int anchor,
+                     size_t depth) {
+    const Route* route = service.FindRoute(edge.route);
+    if (route == nullptr) return;
+    size_t index = 0;
+    for (const CallStep& step : route->calls) {
+      for (const Call& call : step.calls) {
+        for (uint32_t execution = 0; execution < call.repeat; ++execution) {
+          const std::string call_hop = ChildHop(edge.hop, index++);
+          const size_t first = tree_.spans.size();
+          Edge(EdgeSpec{call_hop, service.name, call.service, call.route, anchor, sampled, sampled,
+                        edge.optional, false},
+               depth + 1);
+          // The callee's SERVER span, when its visit was sampled, is the first span added.
+          if (tree_.spans.size() > first && tree_.spans[first].hop == call_hop &&
+              tree_.spans[first].kind == SpanKind::kServer) {
+            tree_.spans[first].parent_external = true;
+          }
+        }
+      }
+    }
   }
 
   const Scenario& scenario_;

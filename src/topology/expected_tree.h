@@ -9,6 +9,11 @@
 // the attempt at hop H is hop "Hr1", then "Hr2", ... (children of a retry: "Hr1.0", ...). The
 // CLIENT span of an attempt and the SERVER span it reaches carry the same hop.
 //
+// An external service's route may declare the calls the real service makes: each becomes a
+// SERVER span of the callee directly under the external service's SERVER span
+// (ExpectedSpan::parent_external), numbered as simulated calls are ("H.0", "H.1", ...), so hops
+// stay stable; the real service is taken to be parent-based (it passes the sampled flag on).
+//
 // Per-request trees apply the seeded decisions of decisions.h exactly as the simulated services
 // do; sampling, external services, timeouts and the known limits are documented in
 // docs/VERIFYING.md under "The expected tree".
@@ -48,6 +53,12 @@ struct ExpectedSpan {
   // it is identified by structure (a SERVER span of `service` whose parent is the span of
   // `parent`), and spans below it are the real service's own.
   bool external{false};
+  // A SERVER span of a call an external service's route declares (its `calls`): its caller is
+  // the real service, whose CLIENT span carries no ground truth and so is not in the tree.
+  // `parent` is the external service's SERVER span (or, sampled out, the nearest exported
+  // ancestor, with parent_unexported); the span's real parent is some span of the real service
+  // under it. `peer` is the external service.
+  bool parent_external{false};
 
   bool operator==(const ExpectedSpan&) const = default;
 };

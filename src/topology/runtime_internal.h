@@ -41,6 +41,7 @@
 #include "propagation/carrier.h"
 #include "propagation/propagator.h"
 #include "topology/decisions.h"
+#include "topology/external_in_flight.h"
 #include "topology/runtime_stats.h"
 #include "topology/scenario.h"
 #include "topology/service_target.h"
@@ -60,7 +61,8 @@ class TopologyRuntime::SimulatedService {
   SimulatedService(const Scenario& scenario, const Service& service, size_t replica,
                    size_t replicas, asio::io_context& ioc, SpanSink& sink, const Clock& clock,
                    uint64_t id_seed, std::unique_ptr<Propagator> propagator,
-                   HttpClientOptions client_options, WireLog& wire_log);
+                   HttpClientOptions client_options, ExternalInFlight& external_in_flight,
+                   WireLog& wire_log);
 
   // Prepares the faults that name this service (wrong-format needs its own propagator).
   Status PrepareFaults();
@@ -103,6 +105,9 @@ class TopologyRuntime::SimulatedService {
     std::string url_full;
     std::string host_header;  // an external callee's "host[:port]"; "" = the callee's name
     std::string full_method;  // an external gRPC callee's "/pkg.Service/Method"; "" = SimService
+    // The callee is a real service: the attempt carries tracerig's ground truth as baggage and
+    // tracestate too, and is registered in flight (ExternalInFlight) until it is done.
+    bool external = false;
   };
 
   struct ServiceFault {
@@ -175,6 +180,7 @@ class TopologyRuntime::SimulatedService {
     std::string hop;
     bool done = false;
     asio::steady_timer timeout;
+    std::optional<ExternalInFlight::Token> in_flight;  // registered into an external callee
   };
 
   // The result of an attempt, as a transport reports it: a status (HTTP: 0 when no response
@@ -204,6 +210,10 @@ class TopologyRuntime::SimulatedService {
   // --- The HTTP transport. ---
 
   void HandleHttp(HttpRequest&& request, HttpResponder respond);
+  // For a request without tracerig's headers, or to a route a real service calls (which may
+  // pass them through unchanged): recovers its ground truth (external_in_flight.h) into
+  // `storage` and points `in`'s ground truth, source and external caller at it.
+  void RecoverGroundTruth(Inbound& in, RecoveredGroundTruth& storage) const;
   void SendHttp(const std::shared_ptr<Attempt>& attempt, const PreparedCall& prepared);
 
   // --- The gRPC transport. ---
@@ -245,6 +255,11 @@ class TopologyRuntime::SimulatedService {
   // callbacks, which never run: the runtime has stopped its loops by then.
   std::map<std::string, std::unique_ptr<GrpcSimClient>, std::less<>> grpc_clients_;
   std::vector<ServiceFault> faults_;
+  ExternalInFlight& external_in_flight_;
+  // Routes of this service that some external service's route calls.
+  std::vector<const Route*> called_by_external_;
+  // Decision points of requests tied to no root request (GroundTruthSource::kNone).
+  std::atomic<uint64_t> untied_{0};
   std::list<Delayed> delayed_;  // delay-export's spans still waiting; io_context thread only
   std::atomic<uint64_t> requests_{0};
   std::atomic<uint64_t> unknown_route_{0};

@@ -22,7 +22,7 @@ void SimulatedService::HandleGrpc(GrpcInbound inbound, GrpcRespond respond) {
   // OnRequest reads the metadata before it returns.
   const MetadataPairs& metadata = inbound.metadata;
   MetadataReader reader(metadata);
-  OnRequest(Inbound{it->second, {}, {}, &reader,
+  Inbound in{it->second, {}, {}, &reader,
                     FirstMetadataValue(metadata, kRequestIdHeader),
                     FirstMetadataValue(metadata, kSequenceHeader),
                     FirstMetadataValue(metadata, kHopHeader),
@@ -32,7 +32,10 @@ void SimulatedService::HandleGrpc(GrpcInbound inbound, GrpcRespond respond) {
                       respond(code, code == kGrpcOk ? std::string() : GrpcStatusName(code),
                               code == kGrpcOk ? static_cast<size_t>(bytes) : 0);
                     },
-                    GroundTruthSource::kHeaders, {}});
+                    GroundTruthSource::kHeaders, {}};
+  RecoveredGroundTruth recovered;
+  RecoverGroundTruth(in, recovered);
+  OnRequest(std::move(in));
 }
 
 void SimulatedService::SendGrpc(const std::shared_ptr<Attempt>& attempt,

@@ -42,7 +42,7 @@ void SimulatedService::HandleHttp(HttpRequest&& request, HttpResponder respond) 
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   BeastHeaderReader<true> reader(request);
-  OnRequest(Inbound{
+  Inbound inbound{
       found->route, found->method, found->path, &reader, HeaderValue(request, kRequestIdHeader),
       HeaderValue(request, kSequenceHeader), HeaderValue(request, kHopHeader),
       HeaderValue(request, kOffsetHeader),
@@ -60,7 +60,10 @@ void SimulatedService::HandleHttp(HttpRequest&& request, HttpResponder respond) 
         response.prepare_payload();
         respond(std::move(response));
       },
-      GroundTruthSource::kHeaders, {}});
+      GroundTruthSource::kHeaders, {}};
+  RecoveredGroundTruth recovered;
+  RecoverGroundTruth(inbound, recovered);
+  OnRequest(std::move(inbound));
 }
 
 void SimulatedService::SendHttp(const std::shared_ptr<Attempt>& attempt,

@@ -9,6 +9,7 @@
 
 #include "propagation/b3.h"
 #include "propagation/b3multi.h"
+#include "propagation/baggage.h"
 #include "propagation/jaeger.h"
 #include "propagation/w3c.h"
 #include "topology/expected_tree.h"
@@ -82,20 +83,49 @@ using SimulatedService = TopologyRuntime::SimulatedService;
 
 void SimulatedService::RecordWire(const Inbound& in, const SpanContext& extracted, uint64_t now) {
   const PropagationHeaders headers(*in.headers);  // on the stack: no allocation
-  wire_log_.Record(WireObservationView{service_.name, in.route->name, in.request_id, in.hop,
-                                       in.external_caller, in.ground_truth, headers.fields(),
-                                       extracted.IsValid(), extracted.trace_id, extracted.span_id,
-                                       extracted.sampled(), extracted.trace_state,
-                                       extracted.baggage, now});
+  // tracestate and baggage as they arrived, whether or not the service's formats read them (the
+  // checks below a real service ask whether tracerig's members came through).
+  auto raw = [&headers](std::string_view name, std::string_view extracted) {
+    for (const auto& [n, v] : headers.fields()) {
+      if (n == name) return v;
+    }
+    return extracted;
+  };
+  wire_log_.Record(WireObservationView{
+      service_.name, in.route->name, in.request_id, in.hop, in.external_caller, in.ground_truth,
+      headers.fields(), extracted.IsValid(), extracted.trace_id, extracted.span_id,
+      extracted.sampled(), raw("tracestate", extracted.trace_state),
+      raw(kBaggageHeader, extracted.baggage), now});
+}
+
+void SimulatedService::RecoverGroundTruth(Inbound& in, RecoveredGroundTruth& storage) const {
+  if (!in.request_id.empty() &&
+      std::find(called_by_external_.begin(), called_by_external_.end(), in.route) ==
+          called_by_external_.end()) {
+    return;  // a simulated caller's headers: nothing to recover
+  }
+  ReceivedGroundTruth received{in.request_id, in.sequence, in.hop, in.offset, {}, {}};
+  in.headers->GetAll(kBaggageHeader, received.baggage_fields);
+  received.trace_id = propagator_->Extract(*in.headers).trace_id;
+  storage = tracerig::RecoverGroundTruth(scenario_, service_.name, in.route->name, received,
+                                         external_in_flight_);
+  in.request_id = storage.request_id;
+  in.sequence = storage.sequence;
+  in.hop = storage.hop;
+  in.offset = storage.offset;
+  in.ground_truth = storage.source;
+  in.external_caller = storage.external_caller;
 }
 
 void SimulatedService::OnRequest(Inbound in) {
   requests_++;
   const uint64_t now = clock_.NowUnixNano();
-  const uint64_t sequence = ParseDecimal(in.sequence);
+  const bool tied = in.ground_truth != GroundTruthSource::kNone && !in.request_id.empty();
+  // Tied to no root request: decided on a count of such requests, so still deterministic.
+  const uint64_t sequence = tied ? ParseDecimal(in.sequence) : untied_++;
   const uint64_t offset = ParseDecimal(in.offset);
   auto state = std::make_shared<InFlight>(
-      ioc_, DecisionPoint(scenario_.seed, sequence, in.hop, service_.name));
+      ioc_, DecisionPoint(scenario_.seed, sequence, tied ? in.hop : "untied", service_.name));
   state->route = in.route;
   state->respond = std::move(in.respond);
   state->sequence = sequence;
@@ -151,8 +181,11 @@ void SimulatedService::OnRequest(Inbound in) {
   }
   SetAttribute(span.attributes, "server.address", address_);
   SetAttribute(span.attributes, "server.port", port_);
-  SetAttribute(span.attributes, kRequestIdAttribute, state->request_id);
-  SetAttribute(span.attributes, kHopAttribute, state->hop);
+  // Without ground truth the attributes are left out, never recorded empty.
+  if (!state->request_id.empty()) {
+    SetAttribute(span.attributes, kRequestIdAttribute, state->request_id);
+  }
+  if (!state->hop.empty()) SetAttribute(span.attributes, kHopAttribute, state->hop);
 
   Rng latency_rng = state->point.Stream(DecisionStream::kLatency);
   const uint64_t latency = state->route->latency.Sample(latency_rng);
@@ -248,8 +281,15 @@ void SimulatedService::StartAttempt(const std::shared_ptr<CallRun>& run) {
     client.attributes.push_back({"http.request.method", prepared.method});
   }
   client.attributes.push_back({"peer.service", call.service});
-  client.attributes.push_back({std::string(kRequestIdAttribute), state.request_id});
-  client.attributes.push_back({std::string(kHopAttribute), attempt->hop});
+  if (!state.request_id.empty()) {
+    client.attributes.push_back({std::string(kRequestIdAttribute), state.request_id});
+  }
+  if (!state.hop.empty()) client.attributes.push_back({std::string(kHopAttribute), attempt->hop});
+  if (prepared.external && !state.request_id.empty()) {
+    attempt->in_flight = external_in_flight_.Register(ExternalRequest{
+        call.service, call.route, state.request_id, state.sequence_text,
+        state.hop.empty() ? std::string() : attempt->hop, state.offset_text, client.trace_id});
+  }
   if (prepared.grpc) {
     SendGrpc(attempt, prepared);  // the timeout is the call's deadline
     return;
@@ -270,13 +310,24 @@ void SimulatedService::StartAttempt(const std::shared_ptr<CallRun>& run) {
 
 void SimulatedService::WriteOutboundHeaders(const Attempt& attempt, HeaderWriter& out) {
   const InFlight& state = *attempt.run->request;
-  out.Set(kRequestIdHeader, state.request_id);
-  out.Set(kSequenceHeader, state.sequence_text);
-  out.Set(kHopHeader, attempt.hop);
-  if (!state.offset_text.empty()) out.Set(kOffsetHeader, state.offset_text);
+  const bool tied = !state.request_id.empty();
+  if (tied) {
+    out.Set(kRequestIdHeader, state.request_id);
+    out.Set(kSequenceHeader, state.sequence_text);
+    if (!state.hop.empty()) out.Set(kHopHeader, attempt.hop);
+    if (!state.offset_text.empty()) out.Set(kOffsetHeader, state.offset_text);
+  }
   SpanContext context{attempt.client.trace_id, attempt.client.span_id,
                       static_cast<uint8_t>(attempt.client.flags & 0xff),
                       attempt.client.trace_state, state.baggage};
+  // Into a real service: the ground truth also as W3C baggage (which SDKs forward) and a
+  // tracestate member, so what arrives below it can be tied and checked.
+  const bool external = calls_.at(&attempt.run->call).external && tied && !state.hop.empty();
+  if (external) {
+    context.baggage = WithGroundTruthBaggage(state.baggage, state.request_id, state.sequence_text,
+                                             attempt.hop, state.offset_text);
+    context.trace_state = WithGroundTruthTracestate(context.trace_state, state.request_id);
+  }
   const Propagator* propagator = propagator_.get();
   bool corrupt = false;
   for (const ServiceFault* f : state.edge_faults) {
@@ -306,6 +357,8 @@ void SimulatedService::WriteOutboundHeaders(const Attempt& attempt, HeaderWriter
   if (propagator == nullptr) return;  // drop-context wins over every other edge fault
   propagator->Inject(context, out);
   if (corrupt) WriteCorrupt(service_.propagation, context, out);
+  // Whatever the service's own formats: baggage is how a real service passes the ground truth on.
+  if (external) out.Set(kBaggageHeader, context.baggage);
 }
 
 void SimulatedService::OnAttemptDone(const std::shared_ptr<Attempt>& attempt,
@@ -313,6 +366,7 @@ void SimulatedService::OnAttemptDone(const std::shared_ptr<Attempt>& attempt,
   if (attempt->done) return;  // the other of answer and timeout came first
   attempt->done = true;
   attempt->timeout.cancel();
+  if (attempt->in_flight) external_in_flight_.Unregister(*attempt->in_flight);
   const std::shared_ptr<CallRun>& run = attempt->run;
   InFlight& state = *run->request;
   Span client = std::move(attempt->client);

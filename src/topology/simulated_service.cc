@@ -17,7 +17,8 @@ SimulatedService::SimulatedService(const Scenario& scenario, const Service& serv
                                    size_t replica, size_t replicas, asio::io_context& ioc,
                                    SpanSink& sink, const Clock& clock, uint64_t id_seed,
                                    std::unique_ptr<Propagator> propagator,
-                                   HttpClientOptions client_options, WireLog& wire_log)
+                                   HttpClientOptions client_options,
+                                   ExternalInFlight& external_in_flight, WireLog& wire_log)
     : scenario_(scenario),
       service_(service),
       replica_(replica),
@@ -27,7 +28,13 @@ SimulatedService::SimulatedService(const Scenario& scenario, const Service& serv
       id_rng_(IdSeed(id_seed, service.name, replica)),
       propagator_(std::move(propagator)),
       client_options_(client_options),
-      wire_log_(wire_log) {
+      wire_log_(wire_log),
+      external_in_flight_(external_in_flight) {
+  for (const auto& route : service_.routes) {
+    if (!ExternalCallersOf(scenario_, service_.name, route.name).empty()) {
+      called_by_external_.push_back(&route);
+    }
+  }
   if (grpc()) {
     grpc_server_ = std::make_unique<GrpcSimServer>(
         ioc, [this](GrpcInbound inbound, GrpcRespond respond) {
@@ -114,6 +121,7 @@ void SimulatedService::ConnectPeers(
         PreparedCall& prepared = calls_[&call];
         const Service* callee = scenario_.FindService(call.service);
         prepared.grpc = callee != nullptr && callee->protocol == Protocol::kGrpc;
+        prepared.external = callee != nullptr && callee->IsExternal();
         auto target = RouteToHttp(call.route);
         prepared.method = std::string(target.method);
         prepared.verb = http::string_to_verb(prepared.method);

@@ -63,7 +63,8 @@ Status TopologyRuntime::Start() {
       }
       auto simulated_service = std::make_unique<SimulatedService>(
           scenario_, service, replica, replicas, *contexts_[next_thread++ % threads], sink_, clock_,
-          options_.id_seed, std::move(*propagator), options_.client, wire_log_);
+          options_.id_seed, std::move(*propagator), options_.client, external_in_flight_,
+          wire_log_);
       if (auto s = simulated_service->PrepareFaults(); !s) return s;
       if (auto s = simulated_service->Listen(primary); !s) return s;
       if (!primary) primary = simulated_service->endpoint();

@@ -31,6 +31,7 @@
 #include "core/span_sink.h"
 #include "net/beast.h"
 #include "net/http_client.h"
+#include "topology/external_in_flight.h"
 #include "topology/runtime_stats.h"
 #include "topology/scenario.h"
 #include "topology/wire_log.h"
@@ -77,6 +78,12 @@ class TopologyRuntime {
   // What every simulated service received (wire_log.h).
   const WireLog& wire_log() const { return wire_log_; }
   WireLog& wire_log() { return wire_log_; }
+  // Requests in flight into external services: the simulated services register their calls into
+  // one; the load driver registers each request it sends into an external entry (Register before
+  // sending, with hop "0" and the trace id it sends; Unregister when the answer or error is in),
+  // so a simulated service the real one calls can tie a request without tracerig's headers to
+  // its root request.
+  ExternalInFlight& external_in_flight() { return external_in_flight_; }
   // One entry per replica of `service` (in replica order; empty for an unknown or external one),
   // to see how the kernel spread connections among them.
   std::vector<TopologyStats> ReplicaStats(std::string_view service) const;
@@ -95,6 +102,7 @@ class TopologyRuntime {
   std::vector<tcp::endpoint> endpoints_;  // running_[i]'s bound endpoint
   std::vector<std::thread> threads_;
   WireLog wire_log_;
+  ExternalInFlight external_in_flight_;
   bool started_ = false;
 };
 

@@ -14,14 +14,11 @@ namespace tracerig {
 
 std::string_view GroundTruthSourceName(GroundTruthSource source) {
   switch (source) {
-    case GroundTruthSource::kHeaders:
-      return "headers";
-    case GroundTruthSource::kBaggage:
-      return "baggage";
-    case GroundTruthSource::kSingleInFlight:
-      return "single request in flight";
-    case GroundTruthSource::kNone:
-      return "none";
+    case GroundTruthSource::kHeaders: return "headers";
+    case GroundTruthSource::kBaggage: return "baggage";
+    case GroundTruthSource::kTraceId: return "trace id";
+    case GroundTruthSource::kSingleInFlight: return "single request in flight";
+    case GroundTruthSource::kNone: return "none";
   }
   return "none";
 }

@@ -27,6 +27,7 @@ namespace tracerig {
 enum class GroundTruthSource {
   kHeaders,         // tracerig's own headers (a simulated caller, or a real one passing them on)
   kBaggage,         // tracerig's members of a W3C baggage header (a real caller forwarding baggage)
+  kTraceId,         // the trace id received is that of one request in flight to the real caller
   kSingleInFlight,  // exactly one root request was in flight to the real caller
   kNone,            // not tied to any: judged by counts only
 };

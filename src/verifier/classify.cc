@@ -428,6 +428,8 @@ void ExcuseSpansBelowExternalServers(const TraceSpans& t,
         verdict = 1;
         break;
       }
+      // A span of tracerig's tree below the real service (a call it declared) is no longer its.
+      if (m.expected_of[p] >= 0) break;
       at = p;
     }
     for (size_t c : chain) below[c] = verdict;
@@ -516,6 +518,19 @@ std::optional<Violation> ClockSkewOf(const ExpectedSpan& e, const Span& span, co
   return MakeViolation("clock-skew", span, std::move(text));
 }
 
+// Whether `span` is `ancestor` or below it, following parent ids within the trace (at most as
+// many steps as the trace has spans, so a cycle of parent ids cannot loop).
+bool DescendsFrom(const TraceSpans& t, const Span& span, const Span& ancestor) {
+  const Span* at = &span;
+  for (size_t steps = 0; steps <= t.spans.size(); ++steps) {
+    if (at == &ancestor || at->span_id == ancestor.span_id) return true;
+    auto parent = t.by_id.find(at->parent_span_id.value);
+    if (!at->parent_span_id.IsValid() || parent == t.by_id.end()) return false;
+    at = parent->second;
+  }
+  return false;
+}
+
 // Parents and time windows against the expected tree, where both ends arrived; per span, a wrong
 // parent before a clock skew.
 void CheckParentsAndTimes(const ExpectedTree& expected, const TraceSpans& t, const SpanMatch& m,
@@ -538,6 +553,16 @@ void CheckParentsAndTimes(const ExpectedTree& expected, const TraceSpans& t, con
     }
     const Span* parent = m.matched[static_cast<size_t>(e.parent)];
     if (parent == nullptr) continue;
+    if (e.parent_external) {
+      // Called by the real service: any span of it under its SERVER span is a right parent.
+      if (actual_parent != nullptr && !DescendsFrom(t, *actual_parent, *parent)) {
+        violations.push_back(MakeViolation(
+            "wrong-parent", *span,
+            fmt::format("{}'s parent is {}, expected a span of {} under {}", DescribeSpan(*span),
+                        DescribeSpan(*actual_parent), e.peer, DescribeSpan(*parent))));
+      }
+      continue;
+    }
     if (actual_parent != nullptr && actual_parent != parent) {
       violations.push_back(MakeViolation(
           "wrong-parent", *span,

@@ -55,7 +55,9 @@ std::string DescribeTraceIdChange(TraceId sent, TraceId found);
 //                       ExpectedSpan::parent_unexported);
 //   "multiple-roots"    more than one span without a parent (one violation per trace);
 //   "duplicate-span-id" one span id used by several spans (identical copies included);
-//   "wrong-parent"      a span's parent exists but is not the one the expected tree names;
+//   "wrong-parent"      a span's parent exists but is not the one the expected tree names (for a
+//                       call a real service makes, ExpectedSpan::parent_external: not a span
+//                       at or below the real service's SERVER span);
 //   "wrong-kind"        a span at an expected (hop, service) with a kind the tree does not expect,
 //                       which leaves that edge without its CLIENT or SERVER span;
 //   "unexpected-span"   a span the expected tree has no place for (no ground truth, another
@@ -68,6 +70,8 @@ std::string DescribeTraceIdChange(TraceId sent, TraceId found);
 //                       have given up on it), by more than the tolerance;
 //   "attribute"         an expected span lacks an attribute an AttributeExpectation requires, or
 //                       has it with another value.
+// The verifier adds "external-hop" violations of its own (verifier/external_hops.h): a call a
+// real service declares whose request did not arrive continuing the trace.
 struct Violation {
   std::string kind;
   std::string hop;      // the offending span's tracerig.hop, "" when it has none

@@ -110,7 +110,11 @@ Result<VerificationSummary> Merge(const Scenario& scenario, std::vector<PartialS
   std::vector<uint64_t> ttq;
   std::vector<uint64_t> ttq_exact;
   std::map<LateHopKey, std::pair<size_t, uint64_t>> late_hops;
+  std::set<TraceId> external_traces;
+  std::map<std::pair<std::string, std::string>, uint64_t> external_broken;
   for (PartialSummary& p : parts) {
+    external_traces.merge(p.external_traces);
+    for (const auto& [edge, traces] : p.external_broken) external_broken[edge] += traces;
     for (const auto& [service, c] : p.sampling) {
       SamplingCounts& m = sampling[service];
       m.policy = c.policy;
@@ -269,6 +273,10 @@ Result<VerificationSummary> Merge(const Scenario& scenario, std::vector<PartialS
   std::stable_sort(t.late_hops.begin(), t.late_hops.end(),
                    [](const LateHop& a, const LateHop& b) { return a.traces > b.traces; });
   if (t.late_hops.size() > options.max_late_hops) t.late_hops.resize(options.max_late_hops);
+  if (options.wire_log != nullptr) {
+    summary.external_hops =
+        CountExternalHops(scenario, *options.wire_log, external_traces, external_broken);
+  }
   return summary;
 }
 

@@ -38,6 +38,10 @@ PreparedTree Prepare(const Scenario& scenario, const LedgerEntry& entry, bool pe
   p.sequence = entry.sequence;
   p.tree = ExpectedTreeFor(scenario, entry, per_request);
   p.required = RequiredSpanCount(p.tree);
+  for (const ExpectedSpan& e : p.tree.spans) {
+    p.has_external = p.has_external || e.external;
+    if (!e.optional && !e.external) ++p.required_ground_truth;
+  }
   p.sampling = ModelTreeSampling(scenario, p.tree);
   if (per_request) {
     // The tree applied every seeded sampling decision of its request: what it holds is sampled
@@ -91,6 +95,15 @@ PreparedTree Prepare(const Scenario& scenario, const LedgerEntry& entry, bool pe
     }
   }
   return p;
+}
+
+bool HoldsRequiredSpans(const PreparedTree& prepared, const std::vector<Span>& spans) {
+  if (spans.size() < prepared.required) return false;
+  if (!prepared.has_external) return true;
+  const auto with_ground_truth = std::count_if(spans.begin(), spans.end(), [](const Span& span) {
+    return span.FindAttribute(kHopAttribute) != nullptr;
+  });
+  return static_cast<size_t>(with_ground_truth) >= prepared.required_ground_truth;
 }
 
 }  // namespace tracerig::verify_internal

@@ -180,12 +180,12 @@ PartialSummary TracePoller::Run() {
       if (answers[k]) spans = std::move(*answers[k]);
       if (!s.polled) --unpolled_;
       const size_t count = spans.size();
-      const size_t expected = TreeOf(s).required;
+      const bool full = HoldsRequiredSpans(TreeOf(s), spans);
       now = Elapsed();
-      if (!s.polled && count < expected) {
+      if (!s.polled && !full) {
         s.first_poll_present = PresentAtFirstPoll(TreeOf(s).tree, entry, spans);
       }
-      NoteFull(s, count >= expected, !s.polled);
+      NoteFull(s, full, !s.polled);
       if (!s.polled || count != s.last_count) {
         s.polled = true;
         s.last_count = static_cast<uint32_t>(count);
@@ -194,7 +194,6 @@ PartialSummary TracePoller::Run() {
       } else if (s.same_count_polls < UINT16_MAX) {
         ++s.same_count_polls;
       }
-      const bool full = count >= expected;
       if (s.same_count_polls >= options.stable_polls &&
           (full || now - s.last_change_ns >= options.settle_incomplete_ns)) {
         progress_.Settled();
@@ -222,7 +221,7 @@ PartialSummary TracePoller::Run() {
       TraceState& s = states_[batch[k]];
       std::vector<Span> spans;
       if (answers[k]) spans = std::move(*answers[k]);
-      NoteFull(s, spans.size() >= TreeOf(s).required, !s.polled);
+      NoteFull(s, HoldsRequiredSpans(TreeOf(s), spans), !s.polled);
       if (!Finish(s, spans)) return std::move(result);
     }
   }
@@ -378,6 +377,7 @@ bool TracePoller::Finish(const TraceState& s, const std::vector<Span>& spans) {
     const std::string formats = DescribeEdgeFormats(in_.scenario, b);
     if (!formats.empty()) verdict.explanation += "; " + formats;
   }
+  CheckBelowRealServices(tree, entry, spans, fragments, verdict);
   if (in_.options.wire_log != nullptr) {
     AddWireExplanations(*in_.options.wire_log, in_.scenario, entry, verdict);
   }
@@ -391,6 +391,34 @@ bool TracePoller::Finish(const TraceState& s, const std::vector<Span>& spans) {
   }
   tally_.Add(s, prepared, verdict, spans, fragments);
   return true;
+}
+
+// The hops below real services (external_hops.h): each one a real service broke is a violation
+// of the trace, and said in its explanation when the trace is not complete.
+void TracePoller::CheckBelowRealServices(const ExpectedTree& tree, const LedgerEntry& entry,
+                                         const std::vector<Span>& spans,
+                                         const std::vector<Span>& fragments,
+                                         TraceVerdict& verdict) {
+  if (std::none_of(tree.spans.begin(), tree.spans.end(),
+                   [](const ExpectedSpan& e) { return e.parent_external; })) {
+    return;
+  }
+  PartialSummary& partial = tally_.partial();
+  partial.external_traces.insert(entry.trace_id);
+  std::set<std::pair<std::string, std::string>> broken;
+  for (Violation& v : CheckExternalHops(in_.scenario, tree, entry, spans, fragments,
+                                        in_.options.wire_log)) {
+    for (const ExpectedSpan& e : tree.spans) {
+      if (e.parent_external && e.hop == v.hop) broken.emplace(e.peer, e.service);
+    }
+    if (verdict.status != TraceStatus::kComplete) verdict.explanation += "; " + v.explanation;
+    verdict.violations.push_back(std::move(v));
+  }
+  for (const auto& edge : broken) ++partial.external_broken[edge];
+  for (const std::string& untied :
+       DescribeUntiedHops(tree, entry, verdict.missing, in_.options.wire_log)) {
+    verdict.explanation += "; " + untied;
+  }
 }
 
 bool TracePoller::EvictedByBackend(const LedgerEntry& entry) {

@@ -22,6 +22,7 @@
 #include "topology/scenario.h"
 #include "verifier/backend_client.h"
 #include "verifier/classify.h"
+#include "verifier/external_hops.h"
 #include "verifier/graph.h"
 #include "verifier/ledger_feed.h"
 #include "verifier/sampling_stats.h"
@@ -248,6 +249,9 @@ struct VerificationSummary {
   TimeToQueryable time_to_queryable;  // over complete traces
   // Only when options.fetch_backend_dependencies; `fetched` false with an error otherwise.
   std::optional<BackendGraph> backend_graph;
+  // Below each real service, per callee its route declares: what arrived and how it was
+  // attributed (external_hops.h). Only with a wire log (`tracerig run`) and declared calls.
+  std::vector<ExternalHopCounts> external_hops;
 };
 
 // Each entry's expected tree is BuildExpectedTree(scenario, scenario.load.entries[entry.entry]).

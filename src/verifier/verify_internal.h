@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <queue>
+#include <set>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -57,6 +58,11 @@ struct PreparedTree {
   // Spans a complete trace must have: the tree less its optional spans (retries only a timeout
   // causes). A trace counts as full, for settling and time to queryable, at this many.
   size_t required = 0;
+  // With external services: of `required`, the spans tracerig records (with its ground truth).
+  // A real service's own spans (its CLIENT spans, internal ones) are not in the tree but count in
+  // a trace's size, so a trace is full only when this many spans carry tracerig.hop as well.
+  bool has_external = false;
+  size_t required_ground_truth = 0;
   TreeSamplingModel sampling;
   std::vector<TreeEdge> edges;
   // The calls a complete trace without violations shows: every span is an expected one under its
@@ -69,6 +75,9 @@ struct PreparedTree {
 // The prepared tree of one ledger entry: per request, every seeded decision of that request
 // applies; shared, the tree without random decisions (sampling is then modelled statistically).
 PreparedTree Prepare(const Scenario& scenario, const LedgerEntry& entry, bool per_request);
+
+// Whether `spans` may hold the whole trace of `prepared` (see PreparedTree::required).
+bool HoldsRequiredSpans(const PreparedTree& prepared, const std::vector<Span>& spans);
 
 // Per-request trees when the seeded decisions change a request's tree. In statistical sampling
 // mode ratio sampling alone does not count: its rates are judged statistically on the shared tree
@@ -163,6 +172,10 @@ struct PartialSummary {
   size_t late_traces = 0;
   std::vector<ExpectationCounts> expectations;  // per scenario.expect.sampling entry
   std::optional<BackendStoreStats> store;  // the backend's store figures, last read
+  // Trace ids of the requests whose trees reach a real service's declared calls, and per
+  // (real service, callee) the traces with an external-hop violation there.
+  std::set<TraceId> external_traces;
+  std::map<std::pair<std::string, std::string>, uint64_t> external_broken;
   std::optional<Error> error;
 };
 
@@ -370,6 +383,9 @@ class TracePoller {
   // that first arrived up to after the request started is gone. Figures are read again at most
   // once per poll interval; a backend that serves none, or fails to, evicted nothing we know of.
   bool EvictedByBackend(const LedgerEntry& entry);
+  void CheckBelowRealServices(const ExpectedTree& tree, const LedgerEntry& entry,
+                              const std::vector<Span>& spans, const std::vector<Span>& fragments,
+                              TraceVerdict& verdict);
 
   const PollerInputs& in_;
   RunProgress& progress_;

@@ -450,6 +450,27 @@ TEST(ReadReportTest, RoundTripKeepsTransportErrorReasonsAndOlderReportsHaveNone)
   EXPECT_EQ(read_old->load.transport_errors, 8u);
   EXPECT_TRUE(read_old->load.transport_error_reasons.empty());
   EXPECT_EQ(RenderTerminalSummary(*read_old).find("transport errors: "), std::string::npos);
+
+TEST(ReadReportTest, RoundTripKeepsTheHopsBelowRealServices) {
+  RunReport r = SyntheticRun();
+  ExternalHopCounts h;
+  h.external = "fraud-check";
+  h.callee = "payment";
+  h.requests = 40;
+  h.tied = {{"baggage", 30}, {"single request in flight", 2}};
+  h.untied_continued = 5;
+  h.untied_not_continued = 3;
+  h.broken_traces = 4;
+  h.attribution = "per request and by counts";
+  r.verification->external_hops = {h};
+  auto read = ReadReport("external.json", ReportToJson(r).dump());
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(read->verification->external_hops, r.verification->external_hops);
+  EXPECT_EQ(WithoutHistogramFigures(ReportToJson(*read)), WithoutHistogramFigures(ReportToJson(r)));
+  // Without calls below a real service the field is not written, and reads back empty.
+  auto without = ReadReport("plain.json", ReportToJson(SyntheticRun()).dump());
+  ASSERT_TRUE(without.ok()) << without.error().message;
+  EXPECT_TRUE(without->verification->external_hops.empty());
 }
 
 struct BadCase {

@@ -283,8 +283,15 @@ TEST(GrpcRuntimeTest, EveryPropagationFormatCrossesGrpcMetadata) {
     // Ground truth crosses gRPC metadata too.
     EXPECT_EQ(std::string(requests[0].at(std::string(kHopHeader))), "0.0.0.0");
     EXPECT_EQ(std::string(requests[0].at(std::string(kRequestIdHeader))), FormatRequestId(1));
+    // Into a real service, the ground truth travels as baggage members too, whatever the
+    // caller's formats, ahead of the baggage the request carried.
+    const std::string ground_truth =
+        "tracerig.request_id=" + FormatRequestId(1) + ",tracerig.seq=0,tracerig.hop=0.0.0.0";
     if (row.header == "baggage") {
-      EXPECT_EQ(std::string(requests[0].at("baggage")), kBaggage);
+      EXPECT_EQ(std::string(requests[0].at("baggage")), ground_truth + "," + std::string(kBaggage));
+    } else {
+      EXPECT_EQ(std::string(requests[0].at("baggage")).substr(0, ground_truth.size()),
+                ground_truth);
     }
   }
 }
