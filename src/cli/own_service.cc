@@ -97,6 +97,28 @@ void AddExportTarget(const BackendPlan& plan, std::vector<EnvVar>& out) {
   }
 }
 
+// The traces-only variables win over the generic ones in every SDK: set them too, so ones the
+// service would inherit from tracerig's own environment (say, tracerig's external backend) cannot
+// send its spans elsewhere.
+void PinTracesExport(std::vector<EnvVar>& out) {
+  auto find = [&out](std::string_view name) -> const std::string* {
+    for (const EnvVar& v : out) {
+      if (v.name == name) return &v.value;
+    }
+    return nullptr;
+  };
+  const std::string* endpoint = find("OTEL_EXPORTER_OTLP_ENDPOINT");
+  const std::string* protocol = find("OTEL_EXPORTER_OTLP_PROTOCOL");
+  if (find("OTEL_TRACES_EXPORTER") == nullptr) out.push_back({"OTEL_TRACES_EXPORTER", "otlp"});
+  if (protocol == nullptr) return;
+  const std::string p = *protocol;
+  if (endpoint != nullptr && find("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == nullptr) {
+    const std::string e = *endpoint;
+    out.push_back({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", p == "grpc" ? e : e + "/v1/traces"});
+  }
+  out.push_back({"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", p});
+}
+
 // Characters a POSIX shell takes literally outside quotes.
 bool ShellSafe(std::string_view value) {
   return !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
@@ -260,6 +282,7 @@ Result<std::vector<EnvVar>> OwnServiceEnvironment(const Scenario& scenario,
   } else if (otlp.plan != nullptr) {
     AddExportTarget(*otlp.plan, out);
   }
+  PinTracesExport(out);
   out.push_back({"OTEL_BSP_SCHEDULE_DELAY", kBatchDelayMs});
   // tracerig reads traces only: metrics and logs sent to its receiver would be refused.
   out.push_back({"OTEL_METRICS_EXPORTER", "none"});

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -249,6 +250,7 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
       *scenario, [&topology](std::string_view service) { return topology.EndpointOf(service); });
   if (!entry_targets) return FailureFrom(entry_targets.error());
   DriverOptions driver_options;
+  driver_options.external_in_flight = &topology.external_in_flight();
   driver_options.warmup_ns = scenario->load.warmup_ns;
   driver_options.seed = scenario->seed;
   driver_options.id_seed = Rng::Mix(rig->id_seed, 0xd1);
@@ -292,8 +294,12 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
       },
       250'000'000ull);
   progress.Done();
-  // No request is left for them: stopped now, they hand over the spans they hold (an SDK flushes
-  // on SIGTERM) before their traces are judged.
+  // No request is left for them: stopped now, before their traces are judged. An SDK exports a
+  // batch every OTEL_BSP_SCHEDULE_DELAY (200 ms in their environment): the last one goes out
+  // during this wait even from a service that does not flush when it gets SIGTERM.
+  if (!own_services.processes().empty()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
   own_services.Stop();
 
   // What the run recorded so far goes to the backend before it is judged. The services stay up

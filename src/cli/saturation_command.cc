@@ -234,6 +234,7 @@ CommandOutcome RunSaturationSearch(const ParsedFlags& flags, Scenario scenario) 
       return m;
     }
     DriverOptions driver_options;
+    driver_options.external_in_flight = &topology.external_in_flight();
     driver_options.warmup_ns = scenario.load.warmup_ns;
     driver_options.seed = scenario.seed;
     // Trace and request ids must not repeat across steps: the backend keeps earlier steps' traces.

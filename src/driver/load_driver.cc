@@ -174,6 +174,7 @@ class DriverThread {
   const LedgerEntry* SentEntry(size_t k) {
     if (k >= slots_.size() || !slots_[k].sent) return nullptr;
     if (!slots_[k].done) {
+      ForgetExternal(slots_[k]);
       slots_[k].entry.outcome = RequestOutcome::kTransportError;
       if (run_.options.on_complete) run_.options.on_complete(slots_[k].entry);
     }
@@ -188,7 +189,15 @@ class DriverThread {
     LedgerEntry entry;
     bool sent = false;
     bool done = false;
+    ExternalInFlight::Token external = 0;  // registered in flight into an external entry
   };
+
+  // The request of `slot` is no longer in flight into its external entry.
+  void ForgetExternal(Slot& slot) {
+    if (slot.external == 0) return;
+    run_.options.external_in_flight->Unregister(slot.external);
+    slot.external = 0;
+  }
 
   // A request whose time has come, possibly waiting for a connection.
   struct Outgoing {
@@ -431,6 +440,14 @@ class DriverThread {
     slot.entry.start_unix_nano = run_.clock.NowUnixNano();
     const uint64_t send_mono = run_.clock.NowMonotonicNano();
     out.root.start_unix_nano = slot.entry.start_unix_nano;
+    if (entry.external && run_.options.external_in_flight != nullptr && run_.options.trace) {
+      const LoadEntry& load_entry = run_.scenario.load.entries[out.entry];
+      slot.external = run_.options.external_in_flight->Register(
+          ExternalRequest{load_entry.service, load_entry.route,
+                          FormatRequestId(slot.entry.request_id),
+                          std::to_string(slot.entry.sequence), "0",
+                          std::to_string(out.intended_offset), slot.entry.trace_id});
+    }
     if (entry.grpc) {
       const uint64_t deadline_ns = static_cast<uint64_t>(
           std::chrono::nanoseconds(run_.options.client.request_timeout).count());
@@ -527,6 +544,7 @@ class DriverThread {
     completed_++;
     Slot& slot = slots_[slot_index];
     slot.done = true;
+    ForgetExternal(slot);
     const uint64_t end_mono = run_.clock.NowMonotonicNano();
     LedgerEntry& ledger = slot.entry;
     ledger.end_unix_nano = run_.clock.NowUnixNano();

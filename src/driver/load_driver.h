@@ -35,6 +35,7 @@
 #include "driver/schedule.h"
 #include "net/beast.h"
 #include "net/http_client_options.h"
+#include "topology/external_in_flight.h"
 #include "topology/scenario.h"
 
 namespace tracerig {
@@ -66,6 +67,11 @@ struct DriverOptions {
   // requests still unanswered at the drain deadline, from Run's thread before it returns (as
   // transport errors). This is how `tracerig run` verifies while the load runs.
   std::function<void(const LedgerEntry&)> on_complete;
+  // Requests into external entries are registered here while in flight, so that a simulated
+  // service the real one calls can tie what arrives to its root request when the real service
+  // passed on neither baggage nor tracerig's headers (topology/external_in_flight.h). Null: not
+  // registered (no simulated service could be called from one).
+  ExternalInFlight* external_in_flight = nullptr;
 };
 
 class LoadDriver {

@@ -141,6 +141,26 @@ void ScenarioParser::CheckExternalCallers() {
                                     "(a call of an external route names a simulated service)",
                                     caller.name, callee->name));
   }
+  // What arrives below a real service is matched to the call of its route that names the
+  // arrival's service and route; two such calls could not be told apart.
+  for (size_t i = 0; i < call_sites_.size(); ++i) {
+    const CallSite& c = call_sites_[i];
+    if (!scenario_.services[c.service].IsExternal()) continue;
+    for (size_t j = 0; j < i; ++j) {
+      const CallSite& first = call_sites_[j];
+      if (first.service != c.service || first.route != c.route ||
+          first.callee_service != c.callee_service || first.callee_route != c.callee_route) {
+        continue;
+      }
+      const Service& caller = scenario_.services[c.service];
+      Error(c.where, fmt::format("route \"{}\" of external service \"{}\" calls \"{}\" route "
+                                 "\"{}\" a second time (first at line {}): tracerig could not "
+                                 "tell which call an arrival is, so declare each callee once",
+                                 caller.routes[c.route].name, caller.name, c.callee_service,
+                                 c.callee_route, first.where.line));
+      break;
+    }
+  }
 }
 
 }  // namespace tracerig::parse_internal

@@ -186,9 +186,14 @@ Service ScenarioParser::ParseService(const ServiceBody& body) {
     if (auto v = AsString(*n, "url")) {
       auto url = ParseUrl(*v);
       if (!url || (url->scheme != "http" && url->scheme != "https")) {
-        Error(n->source(), fmt::format("invalid external service URL \"{}\" (expected "
-                                       "http://HOST:PORT or https://HOST:PORT)",
-                                       *v));
+        const bool grpc_scheme = v->starts_with("grpc://") || v->starts_with("grpcs://");
+        Error(n->source(),
+              fmt::format("invalid external service URL \"{}\" (expected http://HOST:PORT or "
+                          "https://HOST:PORT){}",
+                          *v,
+                          grpc_scheme ? ": a gRPC service is written protocol = \"grpc\" with "
+                                        "http:// (plaintext) or https:// (TLS)"
+                                      : ""));
       } else {
         url_scheme = url->scheme;
       }

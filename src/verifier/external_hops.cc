@@ -79,6 +79,20 @@ const Span* TracerigParent(const Span& span, const std::vector<Span>& trace_span
   return nullptr;
 }
 
+// Whether tracerig's tracestate member went into the real service above `e`: it rides on
+// traceparent, so only a caller injecting tracecontext sends it (the driver injects the real
+// entry service's own formats; a simulated caller its own).
+bool TracestateSent(const Scenario& scenario, const ExpectedTree& tree, const ExpectedSpan& e) {
+  if (e.parent < 0 || e.parent_unexported) return false;
+  const ExpectedSpan& real = tree.spans[static_cast<size_t>(e.parent)];
+  if (!real.external || real.service != e.peer) return false;
+  const Service* caller = scenario.FindService(real.peer);
+  if (caller == nullptr) caller = scenario.FindService(e.peer);  // the driver
+  if (caller == nullptr) return false;
+  return std::find(caller->propagation.begin(), caller->propagation.end(), "tracecontext") !=
+         caller->propagation.end();
+}
+
 }  // namespace
 
 std::vector<Violation> CheckExternalHops(const Scenario& scenario, const ExpectedTree& tree,
@@ -132,7 +146,8 @@ std::vector<Violation> CheckExternalHops(const Scenario& scenario, const Expecte
                                        Flag(seen->sampled)));
       }
     }
-    if (seen && seen->has_context && HasHeader(*seen, "traceparent")) {
+    if (seen && seen->has_context && HasHeader(*seen, "traceparent") &&
+        TracestateSent(scenario, tree, e)) {
       const std::string member = fmt::format("{}={}", kTracestateKey, request_id);
       if (!TracestateHasMember(seen->tracestate, member)) {
         problems.push_back(fmt::format(

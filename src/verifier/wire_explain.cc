@@ -70,7 +70,10 @@ void AddWireExplanations(const WireLog& log, const Scenario& scenario, const Led
     if (!said.emplace(hop, service).second) return;
     const std::string received =
         DescribeReceived(log, scenario, entry.request_id, hop, service, expected);
-    if (!received.empty()) verdict.explanation += "; " + received;
+    // The checks below a real service may have quoted the same arrival already.
+    if (!received.empty() && verdict.explanation.find(received) == std::string::npos) {
+      verdict.explanation += "; " + received;
+    }
   };
   // A topmost break sits below spans all under the ledger's trace id: the callee should have
   // received that one.

@@ -450,6 +450,7 @@ TEST(ReadReportTest, RoundTripKeepsTransportErrorReasonsAndOlderReportsHaveNone)
   EXPECT_EQ(read_old->load.transport_errors, 8u);
   EXPECT_TRUE(read_old->load.transport_error_reasons.empty());
   EXPECT_EQ(RenderTerminalSummary(*read_old).find("transport errors: "), std::string::npos);
+}
 
 TEST(ReadReportTest, RoundTripKeepsTheHopsBelowRealServices) {
   RunReport r = SyntheticRun();

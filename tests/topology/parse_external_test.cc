@@ -82,6 +82,12 @@ TEST(ParseExternalTest, ExternalRouteCallsNameOnlyTheirCallee) {
        {"t.toml:14:54: external service \"x\" calls external service \"y\": tracerig cannot "
         "observe calls between two real services (a call of an external route names a simulated "
         "service)"}},
+      {"an external route calling the same callee twice",
+       kExternal + "[[services.routes]]\nname = \"GET /\"\n" +
+           "calls = [{ service = \"b\", route = \"R\" }, { service = \"b\", route = \"R\" }]\n",
+       {"t.toml:14:42: route \"GET /\" of external service \"x\" calls \"b\" route \"R\" a second "
+        "time (first at line 14): tracerig could not tell which call an arrival is, so declare "
+        "each callee once"}},
       {"a cycle through an external service",
        kExternal + "[[services.routes]]\nname = \"GET /\"\n" +
            "calls = [{ service = \"b\", route = \"R\" }, { service = \"a\", route = \"R\" }]\n",
@@ -202,10 +208,11 @@ TEST(ParseExternalTest, ExternalServiceReachesTheModel) {
       "start_timeout = \"45s\"\n"
       "[[services.routes]]\nname = \"GET /\"\n"
       "calls = [{ service = \"b\", route = \"R\" }, { parallel = [\n"
-      "  { service = \"c\", route = \"R\" }, { service = \"b\", route = \"R\" }] }]\n"
+      "  { service = \"c\", route = \"R\" }, { service = \"d\", route = \"R\" }] }]\n"
       "[[services]]\nname = \"b\"\nlisten = \"127.0.0.1:18081\"\n"
       "routes = [{ name = \"R\", latency = \"3ms\" }]\n"
-      "[[services]]\nname = \"c\"\nroutes = [{ name = \"R\" }]\n";
+      "[[services]]\nname = \"c\"\nroutes = [{ name = \"R\" }]\n"
+      "[[services]]\nname = \"d\"\nroutes = [{ name = \"R\" }]\n";
   const ParseResult result = Parse(text);
   ASSERT_TRUE(result.ok()) << testing::PrintToString(Render(result));
   const Scenario& s = *result.scenario;

@@ -123,6 +123,14 @@ TEST(ParseLanguageTest, InvalidInputsReportExactDiagnostics) {
                    "\"GetX\" }]\n",
        {"t.toml:8:7: invalid external service URL \"ftp://10.0.0.1:21\" (expected "
         "http://HOST:PORT or https://HOST:PORT)"}},
+      {"external service URL written grpcs://",
+       kScenario + "[[services]]\nname = \"a\"\nroutes = [{ name = \"R\", calls = [{ service = "
+                   "\"x\", route = \"GetX\" }] }]\n"
+                   "[[services]]\nname = \"x\"\nurl = \"grpcs://10.0.0.1:443\"\nroutes = [{ name = "
+                   "\"GetX\" }]\n",
+       {"t.toml:8:7: invalid external service URL \"grpcs://10.0.0.1:443\" (expected "
+        "http://HOST:PORT or https://HOST:PORT): a gRPC service is written protocol = \"grpc\" "
+        "with http:// (plaintext) or https:// (TLS)"}},
       {"external service with a listen address and route errors",
        kScenario + "[[services]]\nname = \"a\"\nroutes = [{ name = \"R\", calls = [{ service = "
                    "\"x\", route = \"GetX\" }] }]\n"

@@ -223,6 +223,21 @@ TEST(CheckExternalHops, Table) {
   }
 }
 
+// tracerig's tracestate member rides on traceparent: a caller that does not inject tracecontext
+// never sent it, so a real service that adds W3C headers of its own dropped nothing.
+TEST(CheckExternalHops, NoTracestateCheckWhenTheCallerNeverSentTheMember) {
+  Scenario s = ThroughFraudCheck();
+  s.services[0].propagation = {"b3"};  // frontend calls fraud-check with b3 only
+  const ExpectedTree tree = BuildExpectedTree(s, s.load.entries[0]);
+  WireObservation o = GoodObservation();
+  o.tracestate = "vendor=1";
+  WireLog log;
+  log.Record(o);
+  const std::vector<Violation> v =
+      CheckExternalHops(s, tree, Entry(), GoodSpans(tree), {}, &log);
+  EXPECT_TRUE(v.empty()) << (v.empty() ? "" : v[0].explanation);
+}
+
 TEST(DescribeUntiedHops, NamesAMissingCallOfARealServiceThatNothingTiedToTheRequest) {
   const Scenario s = ThroughFraudCheck();
   const ExpectedTree tree = BuildExpectedTree(s, s.load.entries[0]);
