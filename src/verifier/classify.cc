@@ -713,7 +713,14 @@ TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entr
         continue;
       }
       verdict.missing.push_back(MissingSpan{e.hop, e.service, e.name, e.kind});
-      missing_hints.push_back(hint[i]);
+      std::string why = hint[i];
+      if (why.empty() && IsExternalServer(e) && entry.outcome != RequestOutcome::kTransportError) {
+        why = fmt::format("{} is a real service: no SERVER span of it under the caller's CLIENT "
+                          "span; does it export to tracerig's backend, as service.name \"{}\", "
+                          "continuing the trace it was sent?",
+                          e.service, e.service);
+      }
+      missing_hints.push_back(std::move(why));
       continue;
     }
     if (*location[i] == entry.trace_id) {

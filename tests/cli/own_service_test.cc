@@ -75,6 +75,10 @@ TEST(OwnServiceEnvironmentTest, EmbeddedBackendAndOneExternalService) {
       {"TRACERIG_URL_LEDGER", "http://[::1]:4300"},
       {"OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"},
       {"OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"},
+      // The traces-only variables too: inherited ones would win over the generic ones.
+      {"OTEL_TRACES_EXPORTER", "otlp"},
+      {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://127.0.0.1:4318/v1/traces"},
+      {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf"},
       {"OTEL_BSP_SCHEDULE_DELAY", "200"},
       {"OTEL_METRICS_EXPORTER", "none"},
       {"OTEL_LOGS_EXPORTER", "none"},

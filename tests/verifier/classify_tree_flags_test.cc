@@ -64,12 +64,17 @@ struct ExternalCase {
 std::vector<ExternalCase> ExternalCases() {
   const std::string missing =
       "1 of 8 expected spans missing: payment SERVER Charge (hop 0.1.0";
+  // Nothing of the real service where its SERVER span belongs: what to check, said.
+  const std::string absent =
+      missing + "; payment is a real service: no SERVER span of it under the caller's CLIENT "
+                "span; does it export to tracerig's backend, as service.name \"payment\", "
+                "continuing the trace it was sent?)";
   return {
       {"present", [](std::vector<Span>& s) {
          s.push_back(RealSpan("payment", SpanKind::kServer, 0x900, 0x106));
        },
        TraceStatus::kComplete, "all 8 expected spans found under trace " + kTraceHex, {}},
-      {"absent", [](std::vector<Span>&) {}, TraceStatus::kIncomplete, missing + ")", {}},
+      {"absent", [](std::vector<Span>&) {}, TraceStatus::kIncomplete, absent, {}},
       {"under-another-service-name",
        [](std::vector<Span>& s) {
          s.push_back(RealSpan("payments-v2", SpanKind::kServer, 0x900, 0x106));
@@ -129,7 +134,7 @@ std::vector<ExternalCase> ExternalCases() {
        [](std::vector<Span>& s) {
          s.push_back(RealSpan("payment", SpanKind::kServer, 0x900, 0x104));
        },
-       TraceStatus::kIncomplete, missing + ")",
+       TraceStatus::kIncomplete, absent,
        {{"unexpected-span", "", "payment",
          "payment SERVER POST /charge (span 0000000000000900) carries no tracerig ground truth "
          "(request id and hop)"}}},
@@ -137,7 +142,7 @@ std::vector<ExternalCase> ExternalCases() {
        [](std::vector<Span>& s) {
          s.push_back(RealSpan("payment", SpanKind::kClient, 0x900, 0x106));
        },
-       TraceStatus::kIncomplete, missing + ")",
+       TraceStatus::kIncomplete, absent,
        {{"unexpected-span", "", "payment",
          "payment CLIENT POST /charge (span 0000000000000900) carries no tracerig ground truth "
          "(request id and hop)"}}},
