@@ -99,10 +99,12 @@ void SimulatedService::RecordWire(const Inbound& in, const SpanContext& extracte
 }
 
 void SimulatedService::RecoverGroundTruth(Inbound& in, RecoveredGroundTruth& storage) const {
-  if (!in.request_id.empty() &&
-      std::find(called_by_external_.begin(), called_by_external_.end(), in.route) ==
-          called_by_external_.end()) {
-    return;  // a simulated caller's headers: nothing to recover
+  // Only what a real service sends can be recovered: a route no external route calls is called
+  // by simulated services (their headers are the ground truth) or from outside (there is none).
+  if (std::find(called_by_external_.begin(), called_by_external_.end(), in.route) ==
+      called_by_external_.end()) {
+    if (in.request_id.empty()) in.ground_truth = GroundTruthSource::kNone;
+    return;
   }
   ReceivedGroundTruth received{in.request_id, in.sequence, in.hop, in.offset, {}, {}};
   in.headers->GetAll(kBaggageHeader, received.baggage_fields);
