@@ -65,12 +65,14 @@ struct DriverResult {
   uint64_t warmup = 0;  // sent during the warm-up: in the ledger, not in the latency statistics
   uint64_t ok = 0;  // HTTP 2xx, gRPC OK
   // Requests the protocol answered with an error: HTTP non-2xx, and every non-OK gRPC status.
-  // gRPC reports an unreachable server (UNAVAILABLE) and our own deadline (DEADLINE_EXCEEDED) as
-  // statuses it does not tell apart from the server's answers, so those count here too. The
+  // gRPC reports our own deadline (DEADLINE_EXCEEDED) as a status it does not tell apart from the
+  // server's answers, so that counts here too; an UNAVAILABLE whose message gives a socket's
+  // reason (a refused connection, a failed handshake) is a transport error instead. The
   // ledger then holds the status's HTTP equivalent (GrpcStatusToHttp: UNAVAILABLE 503, ...) and
   // the root span the gRPC code itself (rpc.grpc.status_code).
   uint64_t http_errors = 0;
-  // Connect/write/read failed or timed out (HTTP entries), or still unanswered at the drain
+  // Connect/write/read failed or timed out (HTTP entries; gRPC entries: an UNAVAILABLE that never
+  // reached a server), or still unanswered at the drain
   // deadline (every entry; `unfinished` says how many of them).
   uint64_t transport_errors = 0;
   // transport_errors by kind, most frequent first; the counts sum to transport_errors.

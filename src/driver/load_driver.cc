@@ -453,8 +453,9 @@ class DriverThread {
           std::chrono::nanoseconds(run_.options.client.request_timeout).count());
       auto done = [this, slot = out.slot, entry_index = out.entry, user = out.user,
                    intended = out.intended_offset, send_mono,
-                   root = std::move(out.root)](int code, std::string) mutable {
-        OnGrpcAnswer(slot, entry_index, user, intended, send_mono, std::move(root), code);
+                   root = std::move(out.root)](int code, std::string message) mutable {
+        OnGrpcAnswer(slot, entry_index, user, intended, send_mono, std::move(root), code,
+                     message);
       };
       if (!entry.grpc_method.empty()) {
         entry.grpc->CallMethod(entry.grpc_method, std::move(out.metadata), deadline_ns,
@@ -511,14 +512,27 @@ class DriverThread {
   }
 
   // A gRPC entry's answer: every non-OK status is an error for a client (as in the simulated
-  // services), counted with the HTTP errors; see DriverResult::http_errors.
+  // services), counted with the HTTP errors (DriverResult::http_errors), except an UNAVAILABLE
+  // whose message says no server was reached: a transport error, by reason.
   void OnGrpcAnswer(size_t slot_index, uint32_t entry_index, int64_t user, uint64_t intended_offset,
-                    uint64_t send_mono, Span root, int code) {
+                    uint64_t send_mono, Span root, int code, const std::string& message) {
     Complete(slot_index, entry_index, user, intended_offset, send_mono, std::move(root),
              [&](LedgerEntry& ledger, Span& span) {
                ledger.http_status = GrpcStatusToHttp(code);
                span.attributes.push_back({"rpc.grpc.status_code", int64_t{code}});
-               if (code == kGrpcOk) {
+               const EntryConnections& target = *entries_[entry_index];
+               if (auto kind = ClassifyGrpcTransportFailure(code, message)) {
+                 // Never reached a server: a transport error, by reason, as for HTTP entries.
+                 ledger.outcome = RequestOutcome::kTransportError;
+                 transport_errors_++;
+                 error_tally_.Count(*kind, run_.clock.NowMonotonicNano(), [&] {
+                   return fmt::format("{} ({})", message, target.target_text);
+                 });
+                 span.status_code = StatusCode::kError;
+                 span.status_message = message;
+                 span.attributes.push_back(
+                     {"error.type", std::string(TransportErrorKindName(*kind))});
+               } else if (code == kGrpcOk) {
                  ledger.outcome = RequestOutcome::kOk;
                  ok_++;
                } else {

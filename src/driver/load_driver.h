@@ -31,12 +31,12 @@
 #include "core/ledger.h"
 #include "core/span_sink.h"
 #include "driver/driver_result.h"
-#include "topology/service_target.h"
 #include "driver/schedule.h"
 #include "net/beast.h"
 #include "net/http_client_options.h"
 #include "topology/external_in_flight.h"
 #include "topology/scenario.h"
+#include "topology/service_target.h"
 
 namespace tracerig {
 

@@ -72,4 +72,27 @@ TransportErrorKind ClassifyTransportError(const boost::system::error_code& ec,
   return TransportErrorKind::kOther;
 }
 
+std::optional<TransportErrorKind> ClassifyGrpcTransportFailure(int grpc_status,
+                                                               std::string_view message) {
+  constexpr int kUnavailable = 14;
+  if (grpc_status != kUnavailable || message.empty()) return std::nullopt;
+  auto has = [message](std::string_view needle) {
+    return message.find(needle) != std::string_view::npos;
+  };
+  // Table order matters: the socket's own reason first, then what gRPC says around it.
+  if (has("Connection refused")) return TransportErrorKind::kConnectionRefused;
+  if (has("DNS resolution failed") || has("Name or service not known") ||
+      has("Domain name not found")) {
+    return TransportErrorKind::kNameResolution;
+  }
+  if (has("andshake") || has("SSL") || has("certificate")) return TransportErrorKind::kTlsHandshake;
+  if (has("Connection reset") || has("Socket closed") || has("Broken pipe") ||
+      has("connection reset")) {
+    return TransportErrorKind::kConnectionReset;
+  }
+  if (has("Timeout occurred") || has("timed out")) return TransportErrorKind::kTimeout;
+  if (has("failed to connect")) return TransportErrorKind::kOther;
+  return std::nullopt;
+}
+
 }  // namespace tracerig

@@ -6,6 +6,7 @@
 #include <boost/system/error_code.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace tracerig {
@@ -34,5 +35,11 @@ std::string_view TransportErrorKindName(TransportErrorKind kind);
 // failure (a plain HTTP server answering a ClientHello, a certificate that does not verify).
 TransportErrorKind ClassifyTransportError(const boost::system::error_code& ec,
                                           TransportPhase phase);
+
+// A gRPC call's failure that never reached a server: gRPC reports it as UNAVAILABLE with the
+// socket's reason in the message ("failed to connect to all addresses; ... Connection refused").
+// nullopt for every other status, and for an UNAVAILABLE the server answered itself.
+std::optional<TransportErrorKind> ClassifyGrpcTransportFailure(int grpc_status,
+                                                               std::string_view message);
 
 }  // namespace tracerig

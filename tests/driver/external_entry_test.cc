@@ -13,7 +13,6 @@
 
 #include "core/clock.h"
 #include "core/span_sink.h"
-#include "topology/service_target.h"
 #include "driver/load_driver.h"
 #include "driver/schedule.h"
 #include "propagation/baggage.h"
@@ -22,6 +21,7 @@
 #include "tests/support/loopback_server.h"
 #include "topology/expected_tree.h"
 #include "topology/ground_truth.h"
+#include "topology/service_target.h"
 
 namespace tracerig {
 namespace {

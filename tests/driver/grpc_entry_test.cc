@@ -18,7 +18,6 @@
 #include "core/clock.h"
 #include "core/span_sink.h"
 #include "core/text.h"
-#include "topology/service_target.h"
 #include "driver/load_driver.h"
 #include "driver/schedule.h"
 #include "net/grpc_sim.h"
@@ -27,6 +26,7 @@
 #include "tests/support/loopback_server.h"
 #include "topology/expected_tree.h"
 #include "topology/ground_truth.h"
+#include "topology/service_target.h"
 
 namespace tracerig {
 namespace {
@@ -441,6 +441,36 @@ std::vector<ServiceTarget> TargetsOf(const Scenario& scenario) {
   auto targets = ResolveEntryTargets(scenario, {});
   EXPECT_TRUE(targets) << (targets ? "" : targets.error().message);
   return targets ? std::move(*targets) : std::vector<ServiceTarget>{};
+}
+
+// An external gRPC entry nobody listens on: every call is a transport error, "connection
+// refused", as for an HTTP entry, not a gRPC status counted with the server's answers.
+TEST(GrpcEntryTest, AnUnreachableExternalEntryIsConnectionRefused) {
+  std::string url;
+  {
+    asio::io_context ioc;
+    tcp::acceptor closed(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    url = "http://127.0.0.1:" + std::to_string(closed.local_endpoint().port());
+  }  // closed: nothing listens there now
+  Scenario scenario = GrpcEntry(3, /*all_at_once=*/false);
+  scenario.services[0].external_url = url;
+  scenario.load.entries = {{"inventory", "shop.v1.Cart/GetCart", 1.0}};
+  InMemorySpanSink sink;
+  DriverOptions options;
+  options.threads = 1;
+  const DriverResult result = RunDriver(scenario, TargetsOf(scenario), sink, options);
+  EXPECT_EQ(result.sent, 3u);
+  EXPECT_EQ(result.http_errors, 0u);
+  EXPECT_EQ(result.transport_errors, 3u);
+  ASSERT_EQ(result.transport_error_reasons.size(), 1u);
+  EXPECT_EQ(result.transport_error_reasons[0].reason, "connection refused");
+  EXPECT_EQ(result.transport_error_reasons[0].count, 3u);
+  EXPECT_NE(result.transport_error_reasons[0].first_message.find("Connection refused"),
+            std::string::npos)
+      << result.transport_error_reasons[0].first_message;
+  for (const LedgerEntry& e : result.ledger) {
+    EXPECT_EQ(e.outcome, RequestOutcome::kTransportError);
+  }
 }
 
 std::map<std::string, std::string> BaggageOf(const GrpcInbound& in) {

@@ -76,6 +76,40 @@ TEST(ErrorReasonTest, EveryKindHasItsOwnName) {
                                                "protocol error", "unanswered at drain", "other"}));
 }
 
+// gRPC hands over a failure to reach a server as UNAVAILABLE with the socket's reason in the
+// message (texts as gRPC 1.51 writes them); the server's own answers are never transport errors.
+TEST(ErrorReasonTest, GrpcFailuresThatNeverReachedAServer) {
+  struct GrpcRow {
+    const char* what;
+    int status;
+    std::string_view message;
+    std::string_view kind;  // "" = not a transport error
+  };
+  const GrpcRow rows[] = {
+      {"refused", 14,
+       "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:1: Failed to "
+       "connect to remote host: Connection refused",
+       "connection refused"},
+      {"dns", 14, "DNS resolution failed for nowhere.invalid:443: C-ares status is not ARES_SUCCESS",
+       "name resolution"},
+      {"tls", 14,
+       "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:8443: Ssl "
+       "handshake failed: SSL_ERROR_SSL: error:1000007d:SSL routines:OPENSSL_internal:"
+       "CERTIFICATE_VERIFY_FAILED",
+       "tls handshake"},
+      {"reset", 14, "Socket closed", "connection reset"},
+      {"connect, no reason", 14, "failed to connect to all addresses", "other"},
+      {"the server's own UNAVAILABLE", 14, "", ""},
+      {"the server's own message", 14, "inventory is draining", ""},
+      {"another status", 4, "Deadline Exceeded", ""},
+      {"OK", 0, "", ""},
+  };
+  for (const GrpcRow& row : rows) {
+    const auto kind = ClassifyGrpcTransportFailure(row.status, row.message);
+    EXPECT_EQ(kind ? TransportErrorKindName(*kind) : std::string_view(), row.kind) << row.what;
+  }
+}
+
 TEST(ErrorReasonTest, PhaseNames) {
   EXPECT_EQ(TransportPhaseName(TransportPhase::kConnect), "connect");
   EXPECT_EQ(TransportPhaseName(TransportPhase::kTlsHandshake), "tls handshake");
