@@ -84,18 +84,33 @@ using SimulatedService = TopologyRuntime::SimulatedService;
 void SimulatedService::RecordWire(const Inbound& in, const SpanContext& extracted, uint64_t now) {
   const PropagationHeaders headers(*in.headers);  // on the stack: no allocation
   // tracestate and baggage as they arrived, whether or not the service's formats read them (the
-  // checks below a real service ask whether tracerig's members came through).
-  auto raw = [&headers](std::string_view name, std::string_view extracted) {
+  // checks below a real service ask whether tracerig's members came through). A header sent in
+  // several lines is one list (RFC 9110): joined, which allocates only then.
+  std::string joined_tracestate;
+  std::string joined_baggage;
+  auto raw = [&headers](std::string_view name, std::string_view extracted,
+                        std::string& joined) -> std::string_view {
+    std::string_view first;
+    size_t lines = 0;
     for (const auto& [n, v] : headers.fields()) {
-      if (n == name) return v;
+      if (n != name) continue;
+      if (lines++ == 0) {
+        first = v;
+        continue;
+      }
+      if (joined.empty()) joined = first;
+      joined += ',';
+      joined += v;
     }
-    return extracted;
+    if (lines == 0) return extracted;
+    return lines == 1 ? first : std::string_view(joined);
   };
+  const std::string_view tracestate = raw("tracestate", extracted.trace_state, joined_tracestate);
+  const std::string_view baggage = raw(kBaggageHeader, extracted.baggage, joined_baggage);
   wire_log_.Record(WireObservationView{
       service_.name, in.route->name, in.request_id, in.hop, in.external_caller, in.ground_truth,
       headers.fields(), extracted.IsValid(), extracted.trace_id, extracted.span_id,
-      extracted.sampled(), raw("tracestate", extracted.trace_state),
-      raw(kBaggageHeader, extracted.baggage), now});
+      extracted.sampled(), tracestate, baggage, now});
 }
 
 void SimulatedService::RecoverGroundTruth(Inbound& in, RecoveredGroundTruth& storage) const {

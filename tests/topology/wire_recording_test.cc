@@ -103,3 +103,41 @@ TEST(WireRecordingTest, NewTraceFaultStillRecordsTheContextThatArrived) {
 
 }  // namespace
 }  // namespace tracerig
+
+namespace tracerig {
+namespace {
+
+// tracestate and baggage sent in several header lines are one list each (RFC 9110): the wire
+// log keeps them joined, so a member in the second line still counts as received.
+TEST(WireRecordingTest, HeadersInSeveralLinesAreRecordedAsOneList) {
+  Scenario s = runtime_test_support::JustA();
+  s.services[0].propagation = {"tracecontext"};  // reads neither baggage nor a second line
+  InMemorySpanSink sink;
+  TopologyRuntime topology(s, sink, SystemClock::Instance(), TopologyOptions{});
+  auto started = topology.Start();
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  asio::io_context ioc;
+  HttpClientPool pool(ioc, *topology.EndpointOf("a"));
+  HttpRequest request{http::verb::get, "/a", 11};
+  request.set(std::string(kTraceparentHeader), FormatTraceparent(kTrace, kRootSpan, 0x01));
+  request.set(std::string(kRequestIdHeader), FormatRequestId(1));
+  request.set(std::string(kSequenceHeader), "0");
+  request.set(std::string(kHopHeader), "0");
+  request.insert("tracestate", "vendor=1");
+  request.insert("tracestate", "tracerig=0000000000000001");
+  request.insert("baggage", "user=alice");
+  request.insert("baggage", "tracerig.request_id=0000000000000001");
+  unsigned status = 0;
+  pool.Send(std::move(request),
+            [&](beast::error_code ec, HttpResponse&& r) { status = ec ? 0 : r.result_int(); });
+  ioc.run();
+  topology.Stop();
+  EXPECT_EQ(status, 200u);
+  auto o = topology.wire_log().Find(FormatRequestId(1), "0", "a");
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->tracestate, "vendor=1,tracerig=0000000000000001");
+  EXPECT_EQ(o->baggage, "user=alice,tracerig.request_id=0000000000000001");
+}
+
+}  // namespace
+}  // namespace tracerig
