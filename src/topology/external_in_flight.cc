@@ -12,38 +12,74 @@
 
 namespace tracerig {
 
+std::string ExternalInFlight::Key(std::string_view request_id, std::string_view hop) {
+  std::string key;
+  key.reserve(request_id.size() + hop.size() + 1);
+  key.append(request_id).append(1, '|').append(hop);
+  return key;
+}
+
+namespace {
+
+template <typename Map, typename K>
+void EraseOne(Map& map, const K& key, ExternalInFlight::Token token) {
+  auto [first, last] = map.equal_range(key);
+  for (auto it = first; it != last; ++it) {
+    if (it->second == token) {
+      map.erase(it);
+      return;
+    }
+  }
+}
+
+}  // namespace
+
 ExternalInFlight::Token ExternalInFlight::Register(ExternalRequest request) {
   std::lock_guard lock(mu_);
   const Token token = next_++;
+  by_request_.emplace(Key(request.request_id, request.hop), token);
+  if (request.trace_id.IsValid()) by_trace_.emplace(request.trace_id, token);
+  by_service_[request.service].insert(token);
   in_flight_.emplace(token, std::move(request));
   return token;
 }
 
 void ExternalInFlight::Unregister(Token token) {
   std::lock_guard lock(mu_);
-  in_flight_.erase(token);
+  auto it = in_flight_.find(token);
+  if (it == in_flight_.end()) return;
+  const ExternalRequest& r = it->second;
+  EraseOne(by_request_, Key(r.request_id, r.hop), token);
+  if (r.trace_id.IsValid()) EraseOne(by_trace_, r.trace_id, token);
+  if (auto s = by_service_.find(r.service); s != by_service_.end()) {
+    s->second.erase(token);
+    if (s->second.empty()) by_service_.erase(s);
+  }
+  in_flight_.erase(it);
 }
 
 std::optional<ExternalRequest> ExternalInFlight::Find(std::string_view request_id,
                                                       std::string_view hop) const {
   std::lock_guard lock(mu_);
-  for (const auto& [token, r] : in_flight_) {
-    if (r.request_id == request_id && r.hop == hop) return r;
-  }
-  return std::nullopt;
+  auto it = by_request_.find(Key(request_id, hop));
+  if (it == by_request_.end()) return std::nullopt;
+  return in_flight_.at(it->second);
 }
 
 std::optional<ExternalRequest> ExternalInFlight::Single(
     const std::vector<std::string>& services) const {
   std::lock_guard lock(mu_);
-  const ExternalRequest* found = nullptr;
-  for (const auto& [token, r] : in_flight_) {
-    if (std::find(services.begin(), services.end(), r.service) == services.end()) continue;
-    if (found != nullptr) return std::nullopt;
-    found = &r;
+  const std::unordered_set<Token>* only = nullptr;
+  size_t total = 0;
+  for (const std::string& service : services) {
+    auto s = by_service_.find(service);
+    if (s == by_service_.end()) continue;
+    total += s->second.size();
+    if (total > 1) return std::nullopt;
+    only = &s->second;
   }
-  if (found == nullptr) return std::nullopt;
-  return *found;
+  if (total != 1) return std::nullopt;
+  return in_flight_.at(*only->begin());
 }
 
 std::optional<ExternalRequest> ExternalInFlight::WithTraceId(
@@ -51,11 +87,10 @@ std::optional<ExternalRequest> ExternalInFlight::WithTraceId(
   if (!trace_id.IsValid()) return std::nullopt;
   std::lock_guard lock(mu_);
   const ExternalRequest* found = nullptr;
-  for (const auto& [token, r] : in_flight_) {
-    if (r.trace_id != trace_id ||
-        std::find(services.begin(), services.end(), r.service) == services.end()) {
-      continue;
-    }
+  auto [first, last] = by_trace_.equal_range(trace_id);
+  for (auto it = first; it != last; ++it) {
+    const ExternalRequest& r = in_flight_.at(it->second);
+    if (std::find(services.begin(), services.end(), r.service) == services.end()) continue;
     if (found != nullptr) return std::nullopt;
     found = &r;
   }

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/ids.h"
@@ -31,7 +32,8 @@ struct ExternalRequest {
 
 // Thread-safe registry of the requests in flight into each external service. The simulated
 // services register their calls into external services; the load driver registers its requests
-// into an external entry. Cheap enough for every such call (one short lock).
+// into an external entry. Cheap enough for every such call (one short lock; lookups are indexed,
+// so they do not grow with the number of requests in flight).
 class ExternalInFlight {
  public:
   using Token = uint64_t;
@@ -50,9 +52,13 @@ class ExternalInFlight {
   size_t size() const;
 
  private:
+  static std::string Key(std::string_view request_id, std::string_view hop);
   mutable std::mutex mu_;
   Token next_ = 1;
   std::unordered_map<Token, ExternalRequest> in_flight_;
+  std::unordered_multimap<std::string, Token> by_request_;  // Key(request id, hop)
+  std::unordered_multimap<TraceId, Token, TraceIdHash> by_trace_;
+  std::unordered_map<std::string, std::unordered_set<Token>> by_service_;
 };
 
 // What goes into a real service besides the trace context (the driver into an external entry,
