@@ -152,6 +152,29 @@ TEST(ExternalInFlightRegistry, FindsByRequestAndHopAndSaysWhenOnlyOneIsInFlight)
   EXPECT_EQ(registry.Single({"fraud-check"})->request_id, "00000000000000bb");
   registry.Unregister(b);
   EXPECT_EQ(registry.size(), 0u);
+  EXPECT_FALSE(registry.Find("00000000000000bb", "0.0"));  // gone from every index
+  EXPECT_FALSE(registry.Single({"fraud-check"}));
+}
+
+TEST(ExternalInFlightRegistry, TheTraceIdTiesOnlyWhenOneRequestInFlightHasIt) {
+  ExternalInFlight registry;
+  const TraceId t1{0x1, 0x11};
+  const TraceId t2{0x2, 0x22};
+  const auto a = registry.Register(InFlightRequest("00000000000000aa", "0.0", t1));
+  registry.Register(InFlightRequest("00000000000000bb", "0.0", t2));
+  ASSERT_TRUE(registry.WithTraceId({"fraud-check"}, t1));
+  EXPECT_EQ(registry.WithTraceId({"fraud-check"}, t1)->request_id, "00000000000000aa");
+  EXPECT_FALSE(registry.WithTraceId({"other"}, t1));
+  EXPECT_FALSE(registry.WithTraceId({"fraud-check"}, TraceId{}));
+  // Two in flight with the same trace id (a retry, say): not tied by it.
+  const auto c = registry.Register(InFlightRequest("00000000000000cc", "0.1", t1));
+  EXPECT_FALSE(registry.WithTraceId({"fraud-check"}, t1));
+  registry.Unregister(a);
+  EXPECT_EQ(registry.WithTraceId({"fraud-check"}, t1)->request_id, "00000000000000cc");
+  registry.Unregister(c);
+  EXPECT_FALSE(registry.WithTraceId({"fraud-check"}, t1));
+  registry.Unregister(c);  // twice: nothing happens
+  EXPECT_EQ(registry.size(), 1u);
 }
 
 TEST(GroundTruthIntoARealService, BaggageMembersComeFirstAndReplaceEarlierOnes) {
