@@ -19,28 +19,13 @@
 #include <thread>
 
 #include "tests/cli/run_tracerig.h"
+#include "tests/support/free_port.h"
 #include "tests/support/scratch_dir.h"
 
 namespace tracerig {
 namespace {
 
 constexpr const char* kNginx = "/usr/sbin/nginx";
-
-// A port nothing listens on right now (bound to 0, then released).
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    close(fd);
-    return -1;
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 bool Accepts(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -71,7 +56,8 @@ class Nginx {
 
  private:
   void Start(const std::filesystem::path& dir) {
-    port_ = FreePort();
+    port_ = test_support::FreeLoopbackPort();
+    if (port_ == 0) return;
     const std::string d = dir.string();
     std::ofstream(dir / "nginx.conf")
         << "daemon off; master_process off; worker_processes 1;\n"

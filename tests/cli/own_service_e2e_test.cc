@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tests/cli/run_tracerig.h"
+#include "tests/support/free_port.h"
 #include "tests/support/scratch_dir.h"
 
 namespace {
@@ -27,21 +28,6 @@ namespace fs = std::filesystem;
 using tracerig::test_support::MakeScratchDir;
 using tracerig::testing::ProcessResult;
 using tracerig::testing::RunTracerig;
-
-uint16_t FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof address;
-  uint16_t port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0) {
-    port = ntohs(address.sin_port);
-  }
-  close(fd);
-  return port;
-}
 
 bool Accepts(uint16_t port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -76,7 +62,7 @@ class OwnServiceCommandTest : public ::testing::Test {
   void SetUp() override {
     dir_ = MakeScratchDir("tracerig-own-command");
     ASSERT_FALSE(dir_.empty());
-    port_ = FreePort();
+    port_ = tracerig::test_support::FreeLoopbackPort();
     ASSERT_NE(port_, 0);
   }
   void TearDown() override { fs::remove_all(dir_); }

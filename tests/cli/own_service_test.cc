@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/free_port.h"
 #include "tests/support/scratch_dir.h"
 
 namespace tracerig {
@@ -250,21 +251,6 @@ TEST_F(OwnServiceFilesTest, LastLinesOfALog) {
 
 // ---- processes ---------------------------------------------------------------------------------
 
-uint16_t FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof address;
-  uint16_t port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0) {
-    port = ntohs(address.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
 // A listening socket on 127.0.0.1:port, closed on destruction; -1 when it could not be made.
 class Listener {
  public:
@@ -298,7 +284,7 @@ class OwnServicesTest : public ::testing::Test {
   void SetUp() override {
     dir_ = test_support::MakeScratchDir("tracerig-own-processes");
     ASSERT_FALSE(dir_.empty());
-    port_ = FreePort();
+    port_ = test_support::FreeLoopbackPort();
     ASSERT_NE(port_, 0);
   }
   void TearDown() override {

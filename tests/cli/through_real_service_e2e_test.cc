@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/cli/run_tracerig.h"
+#include "tests/support/free_port.h"
 #include "tests/support/scratch_dir.h"
 
 namespace {
@@ -84,24 +85,6 @@ class Child {
   std::vector<std::string> ports_;
 };
 
-// A port the OS hands out as free, for the simulated service the real one calls: its URL must be
-// known before `tracerig run` starts (a scenario may fix a service's `listen`).
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    close(fd);
-    return 0;
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 struct Outcome {
   tracerig::testing::ProcessResult run;
   nlohmann::json report;
@@ -120,7 +103,7 @@ Outcome RunThrough(const std::string& mode, const fs::path& dir, int requests = 
     o.setup_error = "tracerig backend did not start: " + backend.output();
     return o;
   }
-  const int payment = FreePort();
+  const int payment = tracerig::test_support::FreeLoopbackPort();
   Child real({"python3", "tests/cli/forwarding_service.py", "--mode", mode, "--delay-ms",
               std::to_string(delay_ms), "--downstream",
               fmt::format("http://127.0.0.1:{}/Charge", payment), "--otlp",

@@ -24,6 +24,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/cli/run_tracerig.h"
+#include "tests/support/free_port.h"
 #include "tests/support/scratch_dir.h"
 
 namespace tracerig {
@@ -59,23 +60,6 @@ std::string TomlString(const std::string& s) {
     out += c;
   }
   return out + "\"";
-}
-
-// A port nothing listens on right now, for the node service (which cannot take port 0 and report
-// it back through the scenario).
-uint16_t FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof address;
-  uint16_t port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0) {
-    port = ntohs(address.sin_port);
-  }
-  close(fd);
-  return port;
 }
 
 std::string ReadFile(const std::filesystem::path& path) {
@@ -234,32 +218,32 @@ class OwnServiceE2e : public ::testing::Test {
   static inline std::string setup_error_;
 };
 
-TEST_F(OwnServiceE2e, AsALeafItContinuesTheTrace) { ExpectPass({Shape::kLeaf, FreePort(), true}); }
+TEST_F(OwnServiceE2e, AsALeafItContinuesTheTrace) { ExpectPass({Shape::kLeaf, test_support::FreeLoopbackPort(), true}); }
 
 TEST_F(OwnServiceE2e, AsALeafWithoutPropagationItIsNamed) {
-  ExpectFailureNamingIt({Shape::kLeaf, FreePort(), false});
+  ExpectFailureNamingIt({Shape::kLeaf, test_support::FreeLoopbackPort(), false});
 }
 
 TEST_F(OwnServiceE2e, AsTheLoadEntryItContinuesTheTraceToItsDownstream) {
-  ExpectPass({Shape::kEntry, FreePort(), true});
+  ExpectPass({Shape::kEntry, test_support::FreeLoopbackPort(), true});
 }
 
 TEST_F(OwnServiceE2e, AsTheLoadEntryWithoutPropagationItIsNamed) {
-  ExpectFailureNamingIt({Shape::kEntry, FreePort(), false});
+  ExpectFailureNamingIt({Shape::kEntry, test_support::FreeLoopbackPort(), false});
 }
 
 TEST_F(OwnServiceE2e, AsAMiddleHopItContinuesTheTrace) {
-  ExpectPass({Shape::kMiddle, FreePort(), true});
+  ExpectPass({Shape::kMiddle, test_support::FreeLoopbackPort(), true});
 }
 
 TEST_F(OwnServiceE2e, AsAMiddleHopWithoutPropagationItIsNamed) {
-  ExpectFailureNamingIt({Shape::kMiddle, FreePort(), false});
+  ExpectFailureNamingIt({Shape::kMiddle, test_support::FreeLoopbackPort(), false});
 }
 
 // No `command`: the run writes --urls-env and waits for the service, which the test starts from
 // that file the way a CI script would (`set -a; . FILE; set +a`).
 TEST_F(OwnServiceE2e, StartedByHandFromTheUrlsEnvFile) {
-  ScenarioOptions o{Shape::kLeaf, FreePort(), true, /*command=*/false};
+  ScenarioOptions o{Shape::kLeaf, test_support::FreeLoopbackPort(), true, /*command=*/false};
   const std::filesystem::path env_file = dir_ / "urls.env";
   ProcessResult run;
   std::thread runner([&] { run = Run(o, {"--urls-env", env_file.string()}); });
