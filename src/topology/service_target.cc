@@ -8,7 +8,6 @@
 
 #include "net/address.h"
 #include "net/resolve.h"
-#include "topology/ground_truth.h"
 
 namespace tracerig {
 namespace {
@@ -135,13 +134,6 @@ std::optional<GrpcMethodName> FullGrpcMethod(std::string_view route) {
   }
   return GrpcMethodName{"/" + std::string(route), std::string(route.substr(0, slash)),
                         std::string(route.substr(slash + 1))};
-}
-
-std::string GroundTruthBaggage(std::string_view request_id, uint64_t sequence,
-                               uint64_t intended_offset) {
-  return fmt::format("{}={},{}={},{}=0,{}={}", kRequestIdBaggageKey, request_id,
-                     kSequenceBaggageKey, sequence, kHopBaggageKey, kOffsetBaggageKey,
-                     intended_offset);
 }
 
 std::string EntryUrl(const ServiceTarget& target, std::string_view path) {

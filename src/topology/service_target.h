@@ -69,11 +69,6 @@ struct GrpcMethodName {
 };
 std::optional<GrpcMethodName> FullGrpcMethod(std::string_view route);
 
-// The ground truth as W3C baggage members, sent into an external entry for the real service to
-// pass on: "tracerig.request_id=<id>,tracerig.seq=<n>,tracerig.hop=0,tracerig.offset=<ns>".
-std::string GroundTruthBaggage(std::string_view request_id, uint64_t sequence,
-                               uint64_t intended_offset);
-
 // An external HTTP entry's full URL for `path` (base_url + path); a simulated one's
 // "http://address:port" + path.
 std::string EntryUrl(const ServiceTarget& target, std::string_view path);

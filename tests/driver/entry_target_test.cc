@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "propagation/baggage.h"
+#include "topology/external_in_flight.h"
 
 namespace tracerig {
 namespace {
@@ -37,8 +38,9 @@ TEST(EntryTargetTest, FullGrpcMethods) {
   }
 }
 
+// What the driver sends into an external entry (hop 0), with no baggage of its own.
 TEST(EntryTargetTest, GroundTruthBaggageIsValidBaggage) {
-  const std::string baggage = GroundTruthBaggage("00f067aa0ba902b7", 42, 1500000);
+  const std::string baggage = WithGroundTruthBaggage({}, "00f067aa0ba902b7", "42", "0", "1500000");
   EXPECT_EQ(baggage,
             "tracerig.request_id=00f067aa0ba902b7,tracerig.seq=42,tracerig.hop=0,"
             "tracerig.offset=1500000");
