@@ -27,17 +27,6 @@ namespace {
 
 constexpr const char* kNginx = "/usr/sbin/nginx";
 
-bool Accepts(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
-}
-
 class Nginx {
  public:
   // Starts nginx in the foreground on a free port under `dir`; pid() < 0 when it could not.
@@ -75,7 +64,7 @@ class Nginx {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (std::chrono::steady_clock::now() < deadline) {
       if (waitpid(pid, nullptr, WNOHANG) == pid) return;  // exited: the port was taken, retry
-      if (Accepts(port_)) {
+      if (test_support::LoopbackAccepts(static_cast<uint16_t>(port_))) {
         pid_ = pid;
         return;
       }

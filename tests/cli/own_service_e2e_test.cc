@@ -28,17 +28,7 @@ namespace fs = std::filesystem;
 using tracerig::test_support::MakeScratchDir;
 using tracerig::testing::ProcessResult;
 using tracerig::testing::RunTracerig;
-
-bool Accepts(uint16_t port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(port);
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-  close(fd);
-  return ok;
-}
+using tracerig::test_support::LoopbackAccepts;
 
 // Whether `pid` is gone, waiting up to 5 s for it (an orphan is reaped by init, not by us).
 bool GoneSoon(pid_t pid) {
@@ -129,7 +119,7 @@ TEST_F(OwnServiceCommandTest, TheRunWaitsForItsServiceAndStopsItAfterTheLoad) {
   EXPECT_LT(started, run.output.find("tracerig: real is up"));
   EXPECT_LT(run.output.find("tracerig: real is up"), run.output.find("load model"));
   EXPECT_TRUE(GoneSoon(Pid()));
-  EXPECT_FALSE(Accepts(port_));
+  EXPECT_FALSE(LoopbackAccepts(port_));
   // Its output is in the report folder: the inner serve's start-up lines and its stop.
   std::string log;
   for (const auto& e : fs::recursive_directory_iterator(dir_ / "reports")) {
@@ -171,10 +161,10 @@ TEST_F(OwnServiceCommandTest, CtrlCTwiceDuringTheLoadLeavesNothingRunning) {
   EXPECT_EQ(run.exit_code, 130) << run.output;
   EXPECT_TRUE(GoneSoon(Pid()));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (Accepts(port_) && std::chrono::steady_clock::now() < deadline) {
+  while (LoopbackAccepts(port_) && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  EXPECT_FALSE(Accepts(port_)) << "the inner serve outlived tracerig";
+  EXPECT_FALSE(LoopbackAccepts(port_)) << "the inner serve outlived tracerig";
   if (Pid() > 0) kill(-Pid(), SIGKILL);  // should the test fail, nothing of it stays
 }
 
@@ -216,7 +206,7 @@ TEST_F(OwnServiceCommandTest, ServeWritesTheEnvFileAndStopsItsServiceAtCtrlC) {
       << env_while_up;
   EXPECT_NE(env_while_up.find("\nOTEL_SERVICE_NAME=real\n"), std::string::npos) << env_while_up;
   EXPECT_TRUE(GoneSoon(Pid()));
-  EXPECT_FALSE(Accepts(port_));
+  EXPECT_FALSE(LoopbackAccepts(port_));
 }
 
 }  // namespace
