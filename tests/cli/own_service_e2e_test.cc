@@ -137,10 +137,18 @@ TEST_F(OwnServiceCommandTest, CtrlCWhileWaitingStopsTheServiceAndExits130) {
                   [&](pid_t pid, const std::string& output) {
                     if (!interrupted && output.find("waiting up to") != std::string::npos) {
                       interrupted = true;
+                      // The service's shell writes its pid as its first step: wait for that (5 s
+                      // at most), or the test could not tell which process to look for.
+                      const auto deadline =
+                          std::chrono::steady_clock::now() + std::chrono::seconds(5);
+                      while (Pid() <= 0 && std::chrono::steady_clock::now() < deadline) {
+                        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                      }
                       kill(pid, SIGINT);
                     }
                   });
   EXPECT_EQ(run.exit_code, 130) << run.output;
+  ASSERT_GT(Pid(), 0) << "the service never wrote its pid";
   EXPECT_TRUE(GoneSoon(Pid()));
 }
 
