@@ -37,6 +37,11 @@ tracerig_install_deps() {
   fi
   for pkg in "${wanted[@]}"; do
     [[ "$pkg" == \#* ]] && continue
+    # Node.js from NodeSource bundles npm, and Debian's npm package cannot be installed beside it
+    # (apt: "held broken packages"): a `npm` command already there is enough.
+    if [[ "$pkg" == npm ]] && command -v npm >/dev/null 2>&1; then
+      continue
+    fi
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
       missing+=("$pkg")
     fi
