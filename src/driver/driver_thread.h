@@ -64,7 +64,7 @@ class DriverThread {
       const LoadEntry& load_entry = scenario.load.entries[i];
       const Service* service = scenario.FindService(load_entry.service);
       const std::vector<std::string> formats =
-          service ? service->propagation : std::vector<std::string>{"tracecontext"};
+          service ? service->extract : std::vector<std::string>{"tracecontext"};
       auto propagator = MakePropagator(formats);
       if (propagator) entry->propagator = std::move(*propagator);
       entry->address = target.host;

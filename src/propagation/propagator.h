@@ -20,6 +20,9 @@ struct SpanContext {
   // the ids: a baggage-only context is not IsValid() but still carries this. The initializer
   // keeps four-field aggregate initialisation free of -Wmissing-field-initializers.
   std::string baggage{};
+  // B3's debug (`X-B3-Flags: 1`, `b3: ...-d`) or Jaeger's flag 0x2: record whatever the sampler
+  // says. Implies sampled. W3C traceparent cannot carry it.
+  bool debug{false};
 
   bool IsValid() const { return trace_id.IsValid() && span_id.IsValid(); }
   bool sampled() const { return (trace_flags & 0x01) != 0; }

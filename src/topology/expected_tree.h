@@ -59,6 +59,14 @@ struct ExpectedSpan {
   // ancestor, with parent_unexported); the span's real parent is some span of the real service
   // under it. `peer` is the external service.
   bool parent_external{false};
+  // The entry's SERVER span of a request the driver sent without trace context
+  // (LoadEntry::SendsContext() false): the root of a trace of its own, under a trace id the
+  // entry service chose (not the ledger's). `parent` is still the driver's CLIENT span, which
+  // stays alone under the ledger's trace id.
+  bool starts_trace{false};
+  // Sampled by a debug flag the request carries (LoadEntry::sampled debug, passed on in B3 or
+  // Jaeger): recorded whatever the service's sampler says.
+  bool debug{false};
 
   bool operator==(const ExpectedSpan&) const = default;
 };

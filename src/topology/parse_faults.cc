@@ -234,8 +234,8 @@ void ScenarioParser::CheckFaults() {
     }
     const Service* callee = scenario_.FindService(f.callee);
     if (callee != nullptr && !f.format.empty() &&
-        std::find(callee->propagation.begin(), callee->propagation.end(), f.format) !=
-            callee->propagation.end()) {
+        std::find(callee->extract.begin(), callee->extract.end(), f.format) !=
+            callee->extract.end()) {
       Error(*site.format_at, fmt::format("callee \"{}\" reads {}, so injecting it is not a fault",
                                          f.callee, f.format));
     }

@@ -230,9 +230,9 @@ Service ScenarioParser::ParseService(const ServiceBody& body) {
     }
   }
   if (const auto* n = body.get("propagation")) {
-    if (auto p = ParsePropagation(*n)) service.propagation = std::move(*p);
+    if (auto p = ParsePropagation(*n)) service.extract = std::move(*p);
   } else if (default_propagation_) {
-    service.propagation = *default_propagation_;
+    service.extract = *default_propagation_;
   }
   if (const auto* n = external ? nullptr : body.get("resource")) {
     if (const auto* table = AsTable(*n, "resource")) {

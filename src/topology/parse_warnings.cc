@@ -28,7 +28,7 @@ void ScenarioParser::WarnEntrySamplingUnused() {
     const SamplingPolicy& policy = service->sampling;
     if (policy.kind != SamplingPolicy::Kind::kParentBased || policy.ratio >= 1) continue;
     const bool reads_flag =
-        std::any_of(service->propagation.begin(), service->propagation.end(),
+        std::any_of(service->extract.begin(), service->extract.end(),
                     [](const std::string& format) { return format != "baggage"; });
     if (!reads_flag) continue;
     const bool called = std::any_of(call_sites_.begin(), call_sites_.end(),

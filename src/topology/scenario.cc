@@ -147,6 +147,18 @@ std::string_view FaultKindName(FaultKind kind) {
       return "duplicate-span-id";
     case FaultKind::kOrphan:
       return "orphan";
+    case FaultKind::kDropTracestate:
+      return "drop-tracestate";
+    case FaultKind::kDropBaggage:
+      return "drop-baggage";
+    case FaultKind::kStaleRetryContext:
+      return "stale-retry-context";
+    case FaultKind::kForceSampled:
+      return "force-sampled";
+    case FaultKind::kDebugIgnored:
+      return "debug-ignored";
+    case FaultKind::kUrlencode:
+      return "urlencode";
   }
   return "unknown";
 }
@@ -156,7 +168,9 @@ const std::vector<FaultKind>& AllFaultKinds() {
       FaultKind::kDropContext,    FaultKind::kNewTrace,        FaultKind::kWrongFormat,
       FaultKind::kCorrupt,        FaultKind::kTruncateTraceId, FaultKind::kUnsampledChild,
       FaultKind::kDropSpan,       FaultKind::kDelayExport,     FaultKind::kClockSkew,
-      FaultKind::kDuplicateSpanId, FaultKind::kOrphan};
+      FaultKind::kDuplicateSpanId, FaultKind::kOrphan,          FaultKind::kDropTracestate,
+      FaultKind::kDropBaggage,    FaultKind::kStaleRetryContext, FaultKind::kForceSampled,
+      FaultKind::kDebugIgnored,   FaultKind::kUrlencode};
   return kinds;
 }
 
@@ -167,6 +181,12 @@ bool IsEdgeFault(FaultKind kind) {
     case FaultKind::kCorrupt:
     case FaultKind::kTruncateTraceId:
     case FaultKind::kUnsampledChild:
+    case FaultKind::kDropTracestate:
+    case FaultKind::kDropBaggage:
+    case FaultKind::kStaleRetryContext:
+    case FaultKind::kForceSampled:
+    case FaultKind::kDebugIgnored:
+    case FaultKind::kUrlencode:
       return true;
     default:
       return false;

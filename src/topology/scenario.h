@@ -119,7 +119,16 @@ struct Service {
   std::string name;
   Protocol protocol = Protocol::kHttp;
   std::string listen = "127.0.0.1:0";               // HOST:PORT; port 0 picks a free port
-  std::vector<std::string> propagation = {"tracecontext"};  // formats extracted and injected
+  // Trace-context formats the service reads (extract), in order of preference, and writes on its
+  // calls (inject). TOML `propagation` sets both; `extract` and `inject` set one side each (a
+  // service reading B3 and sending W3C). Inject(): `inject` when given, else `extract`; an empty
+  // `inject` writes no context at all.
+  std::vector<std::string> extract = {"tracecontext"};
+  std::optional<std::vector<std::string>> inject{};
+  // Formats whose incoming headers the service passes on unchanged to every call it makes, next
+  // to its own (a proxy forwarding a `b3` it does not understand: envoyproxy/envoy#47515). A
+  // header the service's own injection writes is not overwritten by the forwarded one.
+  std::vector<std::string> forward{};
   std::vector<Attribute> resource;                  // resource attributes besides service.name
   SamplingPolicy sampling;
   // Where this service's spans go instead of the scenario's exporter (same URL forms as
@@ -145,6 +154,7 @@ struct Service {
   SourceLocation where;
 
   bool IsExternal() const { return !external_url.empty(); }
+  const std::vector<std::string>& Injects() const { return inject ? *inject : extract; }
 
   const Route* FindRoute(std::string_view route_name) const;
 };
@@ -163,12 +173,30 @@ enum class FaultKind {
   kClockSkew,        // the service's spans' timestamps shifted by `amount_ns` (may be negative)
   kDuplicateSpanId,  // the SERVER span reuses its parent's span id
   kOrphan,           // the SERVER span's parent id is replaced by one that never exists
+  kDropTracestate,   // edge: injects no tracestate (the ids still go)
+  kDropBaggage,      // edge: injects no baggage
+  kStaleRetryContext,  // edge: a retry injects the first attempt's CLIENT span id as parent
+  kForceSampled,     // edge: injects sampled=1 whatever the service's own decision
+  kDebugIgnored,     // edge: injects the debug flag cleared (sampled stays as decided)
+  kUrlencode,        // edge: writes uber-trace-id with its colons URL-encoded ("%3A")
 };
 std::string_view FaultKindName(FaultKind kind);  // "drop-context", "new-trace", ...
 // Every kind, in declaration order (for validation, docs and the fault matrix).
 const std::vector<FaultKind>& AllFaultKinds();
 // Whether the kind acts on outgoing calls (and so may name a callee).
 bool IsEdgeFault(FaultKind kind);
+
+// A condition on what a request brought in (`when = { sampled = false }`, `{ format = "b3" }`):
+// the fault applies only to requests that match every field given.
+struct FaultCondition {
+  // The sampled flag of the context the service extracted; a request without a valid context
+  // matches neither true nor false.
+  std::optional<bool> sampled;
+  // The format (one the service extracts) its context was read from; a request without a valid
+  // context matches no format.
+  std::string format;
+  bool IsSet() const { return sampled.has_value() || !format.empty(); }
+};
 
 struct Fault {
   FaultKind kind = FaultKind::kDropContext;
@@ -182,13 +210,29 @@ struct Fault {
   uint64_t window_end_ns = UINT64_MAX;
   int64_t amount_ns = 0;  // clock-skew: the shift; delay-export: the delay
   std::string format;     // wrong-format: the format injected
+  FaultCondition when{};  // unset: every request
   SourceLocation where;
 };
+
+// The sampled flag the driver sends to a load entry: debug is B3's `X-B3-Flags: 1` / `b3: ...-d`
+// and Jaeger's flag 0x2 (W3C traceparent has no debug flag: there it is sampled=1).
+enum class EntrySampling { kSampled, kNotSampled, kDebug };
 
 struct LoadEntry {
   std::string service;
   std::string route;
   double weight = 1.0;
+  // What the driver sends, beside tracerig's ground-truth headers: the formats it injects (unset:
+  // the entry service's extract formats; empty: no trace context at all, so the entry starts the
+  // trace), the sampled flag, and a tracestate and a baggage to start with (normalised; empty =
+  // none). The driver's CLIENT span is exported only when the flag is sampled or debug.
+  std::optional<std::vector<std::string>> inject{};
+  EntrySampling sampled = EntrySampling::kSampled;
+  std::string tracestate{};
+  std::string baggage{};
+  SourceLocation where{};
+
+  bool SendsContext() const { return !inject || !inject->empty(); }
 };
 
 // How root requests are spread over time. All are open loop: request n has an intended start time

@@ -373,7 +373,7 @@ void SimulatedService::WriteOutboundHeaders(const Attempt& attempt, HeaderWriter
   }
   if (propagator == nullptr) return;  // drop-context wins over every other edge fault
   propagator->Inject(context, out);
-  if (corrupt) WriteCorrupt(service_.propagation, context, out);
+  if (corrupt) WriteCorrupt(service_.extract, context, out);
   // Whatever the service's own formats: baggage is how a real service passes the ground truth on.
   if (external) out.Set(kBaggageHeader, context.baggage);
 }

@@ -56,7 +56,7 @@ Status TopologyRuntime::Start() {
     const size_t replicas = service.protocol == Protocol::kGrpc ? 1 : replicas_each;
     std::optional<tcp::endpoint> primary;  // replica 0's, once bound
     for (size_t replica = 0; replica < replicas; ++replica) {
-      auto propagator = MakePropagator(service.propagation);
+      auto propagator = MakePropagator(service.extract);
       if (!propagator) {
         return MakeError(
             fmt::format("service \"{}\": {}", service.name, propagator.error().message));

@@ -89,8 +89,8 @@ bool TracestateSent(const Scenario& scenario, const ExpectedTree& tree, const Ex
   const Service* caller = scenario.FindService(real.peer);
   if (caller == nullptr) caller = scenario.FindService(e.peer);  // the driver
   if (caller == nullptr) return false;
-  return std::find(caller->propagation.begin(), caller->propagation.end(), "tracecontext") !=
-         caller->propagation.end();
+  return std::find(caller->Injects().begin(), caller->Injects().end(), "tracecontext") !=
+         caller->Injects().end();
 }
 
 }  // namespace
@@ -116,7 +116,7 @@ std::vector<Violation> CheckExternalHops(const Scenario& scenario, const Expecte
       problems.push_back(fmt::format(
           "{} did not pass trace context on to {} (hop {}): {} received {}", e.peer, e.service,
           e.hop, e.service,
-          seen->DescribeHeaders(callee != nullptr ? callee->propagation
+          seen->DescribeHeaders(callee != nullptr ? callee->extract
                                                   : std::vector<std::string>{})));
       continued = false;
     } else {

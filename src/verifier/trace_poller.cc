@@ -57,8 +57,8 @@ std::string DescribeEdgeFormats(const Scenario& scenario, const PropagationBreak
     for (const std::string& f : list) text += (text.empty() ? "" : "+") + f;
     return text.empty() ? std::string("nothing") : text;
   };
-  std::string sent = formats(caller->propagation);
-  std::string read = formats(callee->propagation);
+  std::string sent = formats(caller->Injects());
+  std::string read = formats(callee->extract);
   for (const Fault& f : scenario.faults) {
     const bool on_edge =
         f.service == b.caller && (f.callee.empty() || f.callee == b.callee);

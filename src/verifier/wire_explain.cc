@@ -50,7 +50,7 @@ std::string DescribeReceived(const WireLog& log, const Scenario& scenario, uint6
   if (receiver == nullptr || receiver->IsExternal()) return "";
   const std::optional<WireObservation> o = log.Find(FormatRequestId(request_id), hop, service);
   if (!o) return "";
-  return DescribeReceived(*o, receiver->propagation, expected);
+  return DescribeReceived(*o, receiver->extract, expected);
 }
 
 void AddWireExplanations(const WireLog& log, const Scenario& scenario, const LedgerEntry& entry,

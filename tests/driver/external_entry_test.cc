@@ -38,7 +38,7 @@ Scenario ExternalEntry(const std::string& url, uint64_t requests,
   Service service;
   service.name = "shop";
   service.external_url = url;
-  service.propagation = std::move(propagation);
+  service.extract = std::move(propagation);
   scenario.services.push_back(service);
   scenario.load.model = LoadModel::kCount;
   scenario.load.requests = requests;

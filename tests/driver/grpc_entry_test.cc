@@ -141,7 +141,7 @@ Service GrpcService(std::string name) {
   Service service;
   service.name = std::move(name);
   service.protocol = Protocol::kGrpc;
-  service.propagation = {"tracecontext"};
+  service.extract = {"tracecontext"};
   return service;
 }
 
@@ -383,7 +383,7 @@ TEST(GrpcEntryTest, HttpAndGrpcEntriesMixByWeight) {
   Scenario scenario = GrpcEntry(200, /*all_at_once=*/false);
   Service web;
   web.name = "web";
-  web.propagation = {"tracecontext"};
+  web.extract = {"tracecontext"};
   scenario.services.push_back(web);
   scenario.load.entries = {{"web", "GET /home", 1.0}, {"inventory", "GetStock", 3.0}};
   InMemorySpanSink sink;

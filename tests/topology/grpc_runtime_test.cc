@@ -248,15 +248,15 @@ TEST(GrpcRuntimeTest, EveryPropagationFormatCrossesGrpcMetadata) {
                   Svc("b", {Rt("B", {Seq(To("c", "C"))})}, Protocol::kGrpc),
                   Svc("c", {Rt("C", {Seq(To("ext", "Ext"))})}, Protocol::kGrpc),
                   Svc("ext", {Rt("Ext")})};
-    s.services[0].propagation = {"tracecontext", "baggage"};
+    s.services[0].extract = {"tracecontext", "baggage"};
     for (const std::string& format : row.formats) {
-      auto& formats = s.services[0].propagation;
+      auto& formats = s.services[0].extract;
       if (std::find(formats.begin(), formats.end(), format) == formats.end()) {
         formats.push_back(format);
       }
     }
-    s.services[1].propagation = row.formats;
-    s.services[2].propagation = row.formats;
+    s.services[1].extract = row.formats;
+    s.services[2].extract = row.formats;
     s.services[3].external_url = ext.url();
     const RunResult run = RunOnce(s);
     EXPECT_EQ(run.status, 200u);

@@ -514,7 +514,7 @@ TEST(ParseLanguageTest, IncludedServicesTemplatesAndFaultsJoinTheScenario) {
   EXPECT_EQ(cart.protocol, Protocol::kGrpc);
   EXPECT_EQ(cart.sampling.kind, SamplingPolicy::Kind::kRatio);
   EXPECT_EQ(cart.sampling.ratio, 0.25);
-  EXPECT_THAT(cart.propagation, ElementsAre("b3"));
+  EXPECT_THAT(cart.extract, ElementsAre("b3"));
   ASSERT_EQ(cart.routes.size(), 1u);
   EXPECT_EQ(cart.routes[0].name, "Get");
   EXPECT_EQ(cart.routes[0].latency.a, 2'000'000u);

@@ -49,7 +49,7 @@ TEST(ParseScenarioTest, MinimalScenarioGetsDefaults) {
   const Service& a = s.services[0];
   EXPECT_EQ(a.protocol, Protocol::kHttp);
   EXPECT_EQ(a.listen, "127.0.0.1:0");
-  EXPECT_EQ(a.propagation, std::vector<std::string>{"tracecontext"});
+  EXPECT_EQ(a.extract, std::vector<std::string>{"tracecontext"});
   EXPECT_TRUE(a.resource.empty());
   EXPECT_EQ(a.where.ToString(), "min.toml:3:1");
   ASSERT_EQ(a.routes.size(), 1u);
@@ -435,7 +435,7 @@ TEST(ParseScenarioTest, EverySupportedPropagationFormatIsAccepted) {
                                   "\"baggage\", \"b3\", \"b3multi\", \"jaeger\"]\n"
                                   "[[services.routes]]\nname = \"R\"\n");
   ASSERT_TRUE(result.ok()) << ::testing::PrintToString(Render(result));
-  EXPECT_THAT(result.scenario->services[0].propagation,
+  EXPECT_THAT(result.scenario->services[0].extract,
               ElementsAre("tracecontext", "baggage", "b3", "b3multi", "jaeger"));
 }
 

@@ -108,7 +108,7 @@ TEST(ServiceRuntimeFaultTest, WrongFormatInjectsTheFaultsFormatOnly) {
 TEST(ServiceRuntimeFaultTest, CorruptWritesTheDocumentedMalformedValuesThatParsersReject) {
   CaptureServer ext;
   Scenario s = CallsExternal(ext);
-  s.services[0].propagation = {"tracecontext", "b3", "b3multi", "jaeger"};
+  s.services[0].extract = {"tracecontext", "b3", "b3multi", "jaeger"};
   s.faults = {MakeFault(FaultKind::kCorrupt, "a")};
   EdgeRun run = RunEdge(s, ext);
   const Span* client = Find(run.spans, "a", SpanKind::kClient, "0.0");

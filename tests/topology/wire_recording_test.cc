@@ -111,7 +111,7 @@ namespace {
 // log keeps them joined, so a member in the second line still counts as received.
 TEST(WireRecordingTest, HeadersInSeveralLinesAreRecordedAsOneList) {
   Scenario s = runtime_test_support::JustA();
-  s.services[0].propagation = {"tracecontext"};  // reads neither baggage nor a second line
+  s.services[0].extract = {"tracecontext"};  // reads neither baggage nor a second line
   InMemorySpanSink sink;
   TopologyRuntime topology(s, sink, SystemClock::Instance(), TopologyOptions{});
   auto started = topology.Start();

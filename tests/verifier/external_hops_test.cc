@@ -227,7 +227,7 @@ TEST(CheckExternalHops, Table) {
 // never sent it, so a real service that adds W3C headers of its own dropped nothing.
 TEST(CheckExternalHops, NoTracestateCheckWhenTheCallerNeverSentTheMember) {
   Scenario s = ThroughFraudCheck();
-  s.services[0].propagation = {"b3"};  // frontend calls fraud-check with b3 only
+  s.services[0].extract = {"b3"};  // frontend calls fraud-check with b3 only
   const ExpectedTree tree = BuildExpectedTree(s, s.load.entries[0]);
   WireObservation o = GoodObservation();
   o.tracestate = "vendor=1";

@@ -101,10 +101,10 @@ Scenario PaymentScenario() {
   Scenario s;
   Service checkout;
   checkout.name = "checkout";
-  checkout.propagation = {"b3"};
+  checkout.extract = {"b3"};
   Service payment;
   payment.name = "payment";
-  payment.propagation = {"tracecontext"};
+  payment.extract = {"tracecontext"};
   Service real;
   real.name = "real";
   real.external_url = "http://127.0.0.1:1";
