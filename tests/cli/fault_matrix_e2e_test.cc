@@ -185,7 +185,26 @@ INSTANTIATE_TEST_SUITE_P(
         // b's spans are exported 1.5 s late: every trace completes, but late, and the check
         // names b's SERVER span as late (verification overlaps the services' lifetime).
         FaultCase{"delay-export.toml", 1, {"time-to-queryable"}, std::nullopt, 40, 0, 0,
-                  "a -> b (hop 0.0, SERVER span)"}),
+                  "a -> b (hop 0.0, SERVER span)"},
+        // Issue 17's faults. tracestate and baggage lost on b -> c: the trace is whole, the
+        // value c received is not what a sent (the driver starts both).
+        FaultCase{"drop-tracestate.toml", 1, {"violation:tracestate"}, std::nullopt, 40, 0, 0,
+                  std::nullopt, std::nullopt, {"vendor"}},
+        FaultCase{"drop-baggage.toml", 1, {"violation:baggage"}, std::nullopt, 40, 0, 0,
+                  std::nullopt, std::nullopt, {"tenant"}},
+        // c fails half of the time and b retries with the first attempt's context: c's SERVER
+        // span of a retry names the wrong CLIENT span. Every span arrives.
+        FaultCase{"stale-retry-context.toml", 1, {"violation:wrong-parent"}, std::nullopt, 40, 0,
+                  0},
+        // b samples nothing but tells c sampled=1: c's spans hang below b's unrecorded CLIENT
+        // span in every trace, reported as orphans (not excused as the configuration's).
+        FaultCase{"force-sampled.toml", 1, {"orphans"}, std::nullopt, 40, 0, 0},
+        // The driver sends debug; b clears it toward c, whose sampler is "never": c's spans are
+        // missing, though a debug request must be recorded at every hop.
+        FaultCase{"debug-ignored.toml", 1, {"completeness"}, std::nullopt, 0, 40, 0},
+        // uber-trace-id with "%3A" for each colon: c cannot read it and starts a new trace.
+        FaultCase{"urlencode.toml", 1, {"completeness", "broken-propagation"}, kBToC, 0, 0, 40,
+                  std::nullopt, std::nullopt, {"c received `uber-trace-id: ", "%3A"}}),
     Name);
 
 }  // namespace
@@ -196,10 +215,14 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(CleanRunsTest, NoFalsePositivesAcrossTenSeeds) {
   const fs::path dir = MakeScratchDir("tracerig-clean-seeds");
   ASSERT_FALSE(dir.empty());
-  for (const std::string scenario : {"sampling-expect.toml", "fanout-mixed.toml"}) {
+  // faults/clean-propagation.toml: issue 17's keys (extract and inject apart, forward, what the
+  // driver sends, a `when` that never matches), used without loss.
+  for (const std::string scenario :
+       {"sampling-expect.toml", "fanout-mixed.toml", "faults/clean-propagation.toml"}) {
     for (int seed = 1; seed <= 10; ++seed) {
       SCOPED_TRACE(scenario + " seed " + std::to_string(seed));
-      const fs::path out = dir / (scenario + "-" + std::to_string(seed));
+      const fs::path out =
+          dir / (fs::path(scenario).filename().string() + "-" + std::to_string(seed));
       auto r = RunTracerig({"run", "scenarios/" + scenario, "--seed", std::to_string(seed),
                             "--duration", "1s", "--quiet", "--report-dir", out.string()});
       EXPECT_EQ(r.exit_code, 0) << r.output;
