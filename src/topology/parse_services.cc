@@ -140,14 +140,12 @@ void ScenarioParser::ReadFormatKeys(const toml::table& t, FormatSides& sides, bo
       sides.extract = std::move(*p);
       sides.inject.reset();  // the same as extract
     }
-    return;
-  }
-  if (extract != nullptr) {
+  } else if (extract != nullptr) {
     // The inject side stays what it was, even when it was "the same as extract".
     if (!sides.inject) sides.inject = sides.extract;
     if (auto p = ParseFormats(*extract, "extract", false)) sides.extract = std::move(*p);
   }
-  if (inject != nullptr) {
+  if (inject != nullptr && both == nullptr) {
     if (auto p = ParseFormats(*inject, "inject", true)) sides.inject = std::move(*p);
   }
   const toml::node* forward = simulated ? t.get("forward") : nullptr;
