@@ -103,6 +103,11 @@ std::optional<std::vector<std::string>> ScenarioParser::ParseFormats(const toml:
       continue;
     }
     const std::string& format = s->get();
+    if (std::find(formats.begin(), formats.end(), format) != formats.end()) {
+      Error(element.source(), fmt::format("{} format \"{}\" is listed twice", key, format));
+      ok = false;
+      continue;
+    }
     if (Contains(kPropagations, format)) {
       formats.push_back(format);
       continue;
