@@ -109,7 +109,7 @@ void ScenarioParser::ParseFaults(const toml::table& root) {
       Error(t->source(), "missing required key \"format\" in \"wrong-format\" fault");
     }
     if (const auto* n = t->get("when")) {
-      if (ParseWhen(*n, fault, site)) site.when_at = Loc(n->source());
+      ParseWhen(*n, fault, site);
     }
     // Kept after an error in its other keys too, so that the second pass still checks the names
     // it gives (the scenario is not returned then).
@@ -132,22 +132,22 @@ std::optional<std::string> ScenarioParser::ParseFormatName(const toml::node& nod
   return std::nullopt;
 }
 
-// when = { sampled = BOOL, format = "FMT" }: what the request must have brought in. False after
-// reporting a problem (the fault then applies to no narrower set than written: it is dropped).
-bool ScenarioParser::ParseWhen(const toml::node& node, Fault& fault, FaultSite& site) {
+// when = { sampled = BOOL, format = "FMT" }: what the request must have brought in. A field with
+// a problem is reported and left unset (the scenario is not returned then).
+void ScenarioParser::ParseWhen(const toml::node& node, Fault& fault, FaultSite& site) {
   const toml::table* t = node.as_table();
   if (t == nullptr) {
     Error(node.source(), fmt::format("\"when\" must be a table such as {{ sampled = false }} or "
                                      "{{ format = \"b3\" }}, got {}",
                                      TypeName(node)));
-    return false;
+    return;
   }
-  bool ok = CheckKeys(*t, "\"when\"", kWhenKeys);
+  CheckKeys(*t, "\"when\"", kWhenKeys);
   if (t->empty()) {
     Error(node.source(),
           "\"when\" is empty: give \"sampled\", \"format\" or both (a fault "
           "for every request needs no \"when\")");
-    return false;
+    return;
   }
   if (const auto* n = t->get("sampled")) {
     if (const auto* b = n->as_boolean()) {
@@ -159,7 +159,6 @@ bool ScenarioParser::ParseWhen(const toml::node& node, Fault& fault, FaultSite& 
       }
       Error(n->source(), fmt::format("\"sampled\" in \"when\" must be true or false, got {}{}",
                                      TypeName(*n), hint));
-      ok = false;
     }
   }
   if (const auto* n = t->get("format")) {
@@ -169,16 +168,12 @@ bool ScenarioParser::ParseWhen(const toml::node& node, Fault& fault, FaultSite& 
               "\"when\" format \"baggage\" carries no trace context, so no "
               "request matches it (name a format with ids: \"tracecontext\", "
               "\"b3\", \"b3multi\" or \"jaeger\")");
-        ok = false;
       } else {
         fault.when.format = *v;
         site.when_format_at = Loc(n->source());
       }
-    } else {
-      ok = false;
     }
   }
-  return ok;
 }
 
 std::string ScenarioParser::EdgeFaultList() {

@@ -96,8 +96,7 @@ struct FaultSite {
   std::optional<SourceLocation> callee_at;
   std::optional<SourceLocation> format_at;  // set when the format is valid
   std::optional<SourceLocation> window_at;  // set when the window is valid
-  std::optional<SourceLocation> when_at;    // set when `when` is valid
-  std::optional<SourceLocation> when_format_at;
+  std::optional<SourceLocation> when_format_at;  // set when `when` names a valid format
   bool kind_ok = true;
   bool route_ok = true;
   bool callee_ok = true;
@@ -221,7 +220,7 @@ class ScenarioParser {
   bool ParseWindow(const toml::node& node, Fault& fault);
   bool ParseAmount(const toml::node& node, FaultKind kind, Fault& fault);
   std::optional<std::string> ParseFormatName(const toml::node& node, std::string_view key);
-  bool ParseWhen(const toml::node& node, Fault& fault, FaultSite& site);
+  void ParseWhen(const toml::node& node, Fault& fault, FaultSite& site);
   void CheckFaultCanAct(const Fault& fault, const Service& service, const std::string& who);
   void CheckFaults();
 
