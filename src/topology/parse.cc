@@ -57,6 +57,7 @@ ParseResult ScenarioParser::Run(std::string_view text) {
     for (const Document& doc : documents_) ParseFaults(doc.root);
     ParseExpect(root);
     ResolveNames();
+    CheckLoadEntries();
     CheckExternalCallers();
     CheckCycles();
     CheckReachable();

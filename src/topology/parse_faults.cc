@@ -13,8 +13,14 @@
 namespace tracerig::parse_internal {
 namespace {
 
-constexpr std::string_view kFaultKeys[] = {"kind",        "service", "route",  "callee",
-                                           "probability", "window",  "amount", "format"};
+constexpr std::string_view kFaultKeys[] = {"kind",   "service", "route",  "callee", "probability",
+                                           "window", "amount",  "format", "when"};
+constexpr std::string_view kWhenKeys[] = {"sampled", "format"};
+constexpr std::string_view kDebugFormats[] = {"b3", "b3multi", "jaeger"};
+
+bool Has(const std::vector<std::string>& formats, std::string_view format) {
+  return std::find(formats.begin(), formats.end(), format) != formats.end();
+}
 
 }  // namespace
 
@@ -95,24 +101,77 @@ void ScenarioParser::ParseFaults(const toml::table& root) {
         Error(n->source(), fmt::format("\"format\" applies only to \"wrong-format\" faults, not "
                                        "\"{}\"",
                                        FaultKindName(*kind)));
-      } else if (auto v = AsString(*n, "format")) {
-        if (Contains(kPropagations, *v)) {
-          fault.format = *v;
-          site.format_at = Loc(n->source());
-        } else {
-          std::string hint = PropagationHint(*v);
-          if (hint.empty()) hint = fmt::format(" (supported: {})", QuotedList(kPropagations));
-          Error(n->source(), fmt::format("unknown propagation format \"{}\"{}", *v, hint));
-        }
+      } else if (auto v = ParseFormatName(*n, "format")) {
+        fault.format = *v;
+        site.format_at = Loc(n->source());
       }
     } else if (needs_format) {
       Error(t->source(), "missing required key \"format\" in \"wrong-format\" fault");
+    }
+    if (const auto* n = t->get("when")) {
+      ParseWhen(*n, fault, site);
     }
     // Kept after an error in its other keys too, so that the second pass still checks the names
     // it gives (the scenario is not returned then).
     if (service_ok) {
       scenario_.faults.push_back(std::move(fault));
       fault_sites_.push_back(std::move(site));
+    }
+  }
+}
+
+// One propagation format's name, as a string; nullopt after reporting it.
+std::optional<std::string> ScenarioParser::ParseFormatName(const toml::node& node,
+                                                           std::string_view key) {
+  auto v = AsString(node, key);
+  if (!v) return std::nullopt;
+  if (Contains(kPropagations, *v)) return v;
+  std::string hint = PropagationHint(*v);
+  if (hint.empty()) hint = fmt::format(" (supported: {})", QuotedList(kPropagations));
+  Error(node.source(), fmt::format("unknown propagation format \"{}\"{}", *v, hint));
+  return std::nullopt;
+}
+
+// when = { sampled = BOOL, format = "FMT" }: what the request must have brought in. A field with
+// a problem is reported and left unset (the scenario is not returned then).
+void ScenarioParser::ParseWhen(const toml::node& node, Fault& fault, FaultSite& site) {
+  const toml::table* t = node.as_table();
+  if (t == nullptr) {
+    Error(node.source(), fmt::format("\"when\" must be a table such as {{ sampled = false }} or "
+                                     "{{ format = \"b3\" }}, got {}",
+                                     TypeName(node)));
+    return;
+  }
+  CheckKeys(*t, "\"when\"", kWhenKeys);
+  if (t->empty()) {
+    Error(node.source(),
+          "\"when\" is empty: give \"sampled\", \"format\" or both (a fault "
+          "for every request needs no \"when\")");
+    return;
+  }
+  if (const auto* n = t->get("sampled")) {
+    if (const auto* b = n->as_boolean()) {
+      fault.when.sampled = b->get();
+    } else {
+      std::string hint;
+      if (const auto* i = n->as_integer(); i != nullptr && (i->get() == 0 || i->get() == 1)) {
+        hint = i->get() == 1 ? " (write true)" : " (write false)";
+      }
+      Error(n->source(), fmt::format("\"sampled\" in \"when\" must be true or false, got {}{}",
+                                     TypeName(*n), hint));
+    }
+  }
+  if (const auto* n = t->get("format")) {
+    if (auto v = ParseFormatName(*n, "format")) {
+      if (*v == "baggage") {
+        Error(n->source(),
+              "\"when\" format \"baggage\" carries no trace context, so no "
+              "request matches it (name a format with ids: \"tracecontext\", "
+              "\"b3\", \"b3multi\" or \"jaeger\")");
+      } else {
+        fault.when.format = *v;
+        site.when_format_at = Loc(n->source());
+      }
     }
   }
 }
@@ -205,6 +264,14 @@ void ScenarioParser::CheckFaults() {
                         FormatDuration(f.window_start_ns),
                         FormatDuration(scenario_.load.duration_ns)));
     }
+    if (site.when_format_at && !Has(service->extract, f.when.format)) {
+      Error(*site.when_format_at,
+            fmt::format("service \"{}\" does not read {}, so no request arrives in it (it "
+                        "extracts {})",
+                        f.service, f.when.format,
+                        QuotedList(std::vector<std::string_view>(service->extract.begin(),
+                                                                 service->extract.end()))));
+    }
     // An invalid kind, route or callee would make what follows guess.
     if (!site.kind_ok || !site.route_ok || !site.callee_ok || !IsEdgeFault(f.kind)) continue;
     // The services this service (or the fault's route) calls.
@@ -224,6 +291,8 @@ void ScenarioParser::CheckFaults() {
       if (callees.empty()) {
         Error(f.where, fmt::format("\"{}\" acts on outgoing calls, but {} makes none",
                                    FaultKindName(f.kind), who));
+      } else {
+        CheckFaultCanAct(f, *service, who);
       }
       continue;
     }
@@ -232,6 +301,7 @@ void ScenarioParser::CheckFaults() {
                                          DidYouMean(f.callee, callees)));
       continue;
     }
+    CheckFaultCanAct(f, *service, who);
     const Service* callee = scenario_.FindService(f.callee);
     if (callee != nullptr && !f.format.empty() &&
         std::find(callee->extract.begin(), callee->extract.end(), f.format) !=
@@ -239,6 +309,73 @@ void ScenarioParser::CheckFaults() {
       Error(*site.format_at, fmt::format("callee \"{}\" reads {}, so injecting it is not a fault",
                                          f.callee, f.format));
     }
+  }
+}
+
+// Edge faults that change one part of what the service injects: the service must inject that
+// part, or the fault could never act. `who` is the service or route, as messages name it.
+void ScenarioParser::CheckFaultCanAct(const Fault& f, const Service& service,
+                                      const std::string& who) {
+  const std::vector<std::string>& injects = service.Injects();
+  const std::string injected =
+      injects.empty() ? std::string("nothing: inject = []")
+                      : QuotedList(std::vector<std::string_view>(injects.begin(), injects.end()));
+  const std::string_view kind = FaultKindName(f.kind);
+  auto needs = [&](std::string_view what, std::string_view format) {
+    if (Has(injects, format)) return;
+    Error(f.where, fmt::format("\"{}\" {}, but service \"{}\" does not inject \"{}\" (it "
+                               "injects {})",
+                               kind, what, f.service, format, injected));
+  };
+  switch (f.kind) {
+    case FaultKind::kDropTracestate:
+      needs("drops the tracestate header", "tracecontext");
+      return;
+    case FaultKind::kDropBaggage:
+      needs("drops the baggage header", "baggage");
+      return;
+    case FaultKind::kUrlencode:
+      needs("URL-encodes uber-trace-id", "jaeger");
+      return;
+    case FaultKind::kDebugIgnored:
+      if (std::none_of(std::begin(kDebugFormats), std::end(kDebugFormats),
+                       [&](std::string_view format) { return Has(injects, format); })) {
+        Error(f.where, fmt::format("\"{}\" clears the debug flag, but service \"{}\" injects "
+                                   "none of \"b3\", \"b3multi\", \"jaeger\", the formats that "
+                                   "carry it (it injects {})",
+                                   kind, f.service, injected));
+      }
+      return;
+    case FaultKind::kForceSampled:
+      if (std::all_of(injects.begin(), injects.end(),
+                      [](const std::string& format) { return format == "baggage"; })) {
+        Error(f.where, fmt::format("\"{}\" sets the sampled flag, but service \"{}\" injects "
+                                   "no format that carries one (it injects {})",
+                                   kind, f.service, injected));
+      }
+      return;
+    case FaultKind::kStaleRetryContext: {
+      bool retries = false;
+      for (const Route& route : service.routes) {
+        if (!f.route.empty() && route.name != f.route) continue;
+        for (const CallStep& step : route.calls) {
+          for (const Call& call : step.calls) {
+            if (f.callee.empty() || call.service == f.callee) retries |= call.retries > 0;
+          }
+        }
+      }
+      if (!retries) {
+        const std::string calls = f.callee.empty()
+                                      ? fmt::format("no call of {}", who)
+                                      : fmt::format("no call of {} to \"{}\"", who, f.callee);
+        Error(f.where, fmt::format("\"{}\" acts on retries, but {} has \"retries\" (add "
+                                   "retries = 1 or more to the call)",
+                                   kind, calls));
+      }
+      return;
+    }
+    default:
+      return;
   }
 }
 

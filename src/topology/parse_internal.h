@@ -37,7 +37,7 @@ inline bool Contains(Keys keys, std::string_view key) {
 inline constexpr std::string_view kExportSchemes[] = {
     "otlp-http",  "otlp-http-json",  "otlp-grpc",  "zipkin",
     "otlp-https", "otlp-https-json", "otlp-grpcs", "zipkin+https"};
-// Read by "propagation" lists and by "wrong-format" faults.
+// Read by "propagation", "extract", "inject" and "forward" lists and by "wrong-format" faults.
 inline constexpr std::string_view kPropagations[] = {"tracecontext", "baggage", "b3", "b3multi",
                                                      "jaeger"};
 
@@ -69,9 +69,23 @@ struct CallSite {
   SourceLocation route_at;
 };
 
+// Where an entry's parts are written; the optional ones are set when the key is present and valid.
 struct EntrySite {
   SourceLocation service_at;
   SourceLocation route_at;
+  std::optional<SourceLocation> inject_at;
+  std::optional<SourceLocation> sampled_at;
+  std::optional<SourceLocation> tracestate_at;
+  std::optional<SourceLocation> baggage_at;
+};
+
+// A service's formats as the tables below it left them ([defaults], then its template): each
+// table replaces only the sides it writes ("propagation" both, "extract" or "inject" one).
+struct FormatSides {
+  std::vector<std::string> extract = {"tracecontext"};
+  std::optional<std::vector<std::string>> inject;
+  std::vector<std::string> forward;
+  std::vector<SourceLocation> forward_at;  // where each `forward` format is written
 };
 
 // Where each written part of a fault is, for messages of the second pass, and which parts were
@@ -82,6 +96,7 @@ struct FaultSite {
   std::optional<SourceLocation> callee_at;
   std::optional<SourceLocation> format_at;  // set when the format is valid
   std::optional<SourceLocation> window_at;  // set when the window is valid
+  std::optional<SourceLocation> when_format_at;  // set when `when` names a valid format
   bool kind_ok = true;
   bool route_ok = true;
   bool callee_ok = true;
@@ -152,6 +167,8 @@ class ScenarioParser {
   void ParseLoad(const toml::table& root);
   bool ParseStages(const toml::table& load_table);
   void ParseLoadEntries(const toml::node& n);
+  std::optional<EntrySampling> ParseEntrySampled(const toml::node& node);
+  void CheckLoadEntries();
 
   // parse_backend.cc: [backend].
   bool CheckBackendUrl(const toml::node& node, const std::string& url, std::string_view what,
@@ -162,7 +179,12 @@ class ScenarioParser {
   // parse_services.cc: [[services]], their routes and calls.
   std::optional<Protocol> ParseProtocol(const toml::node& node);
   std::optional<SamplingPolicy> ParseSampling(const toml::node& node);
-  std::optional<std::vector<std::string>> ParsePropagation(const toml::node& node);
+  // A format list under `key` ("propagation", "extract", "inject", "forward"); an empty list is
+  // an error unless `may_be_empty`.
+  std::optional<std::vector<std::string>> ParseFormats(const toml::node& node, std::string_view key,
+                                                       bool may_be_empty);
+  void ReadFormatKeys(const toml::table& t, FormatSides& sides, bool simulated);
+  void CheckForward(const Service& service, const FormatSides& sides);
   void ParseServices(const toml::table& root);
   Service ParseService(const ServiceBody& body);
   void NotForExternal(const toml::node& node, std::string_view key, std::string_view service);
@@ -197,6 +219,9 @@ class ScenarioParser {
   static std::string EdgeFaultList();
   bool ParseWindow(const toml::node& node, Fault& fault);
   bool ParseAmount(const toml::node& node, FaultKind kind, Fault& fault);
+  std::optional<std::string> ParseFormatName(const toml::node& node, std::string_view key);
+  void ParseWhen(const toml::node& node, Fault& fault, FaultSite& site);
+  void CheckFaultCanAct(const Fault& fault, const Service& service, const std::string& who);
   void CheckFaults();
 
   // parse_warnings.cc: settings that have no effect.
@@ -223,7 +248,7 @@ class ScenarioParser {
   std::vector<Diagnostic> diagnostics_;
   std::vector<Diagnostic> warnings_;
   std::optional<Protocol> default_protocol_;
-  std::optional<std::vector<std::string>> default_propagation_;
+  FormatSides default_formats_;
   std::optional<SamplingPolicy> default_sampling_;
   SourceLocation default_sampling_at_;
   std::map<size_t, SourceLocation> sampling_at_;  // service index -> its sampling as written

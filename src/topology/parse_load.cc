@@ -9,6 +9,7 @@
 
 #include "core/units.h"
 #include "topology/parse_internal.h"
+#include "topology/parse_values.h"
 
 namespace tracerig::parse_internal {
 namespace {
@@ -16,7 +17,14 @@ namespace {
 constexpr std::string_view kLoadKeys[] = {
     "model",  "rate",    "duration", "warmup",        "start_rate", "requests",
     "stages", "entries", "threads",  "virtual_users", "think_time", "connections"};
-constexpr std::string_view kLoadEntryKeys[] = {"service", "route", "weight"};
+constexpr std::string_view kLoadEntryKeys[] = {"service", "route",      "weight", "inject",
+                                               "sampled", "tracestate", "baggage"};
+// The formats that carry a debug flag (W3C traceparent has none).
+constexpr std::string_view kDebugFormats[] = {"b3", "b3multi", "jaeger"};
+
+bool Has(const std::vector<std::string>& formats, std::string_view format) {
+  return std::find(formats.begin(), formats.end(), format) != formats.end();
+}
 constexpr std::string_view kLoadStageKeys[] = {"duration", "target"};
 constexpr std::string_view kLoadModels[] = {"constant", "ramp", "poisson", "count", "closed"};
 
@@ -258,6 +266,52 @@ void ScenarioParser::ParseLoadEntries(const toml::node& n) {
     if (const auto* w = e->get("weight")) {
       if (auto v = AsPositive(*w, "weight")) entry.weight = *v;
     }
+    entry.where = Loc(e->source());
+    if (const auto* n = e->get("inject")) {
+      if (auto v = ParseFormats(*n, "inject", true)) {
+        entry.inject = std::move(*v);
+        site.inject_at = Loc(n->source());
+      }
+    }
+    if (const auto* n = e->get("sampled")) {
+      if (auto v = ParseEntrySampled(*n)) {
+        entry.sampled = *v;
+        site.sampled_at = Loc(n->source());
+      }
+    }
+    if (const auto* n = e->get("tracestate")) {
+      if (auto v = AsString(*n, "tracestate")) {
+        if (auto normalised = NormaliseTracestateText(*v)) {
+          entry.tracestate = std::move(*normalised);
+          site.tracestate_at = Loc(n->source());
+        } else {
+          Error(n->source(), normalised.error().message);
+        }
+      }
+    }
+    if (const auto* n = e->get("baggage")) {
+      if (auto v = AsString(*n, "baggage")) {
+        if (auto normalised = NormaliseBaggageText(*v)) {
+          entry.baggage = std::move(*normalised);
+          site.baggage_at = Loc(n->source());
+        } else {
+          Error(n->source(), normalised.error().message);
+        }
+      }
+    }
+    // Without trace context the driver has nothing to carry a flag, a tracestate or a baggage in.
+    if (entry.inject && entry.inject->empty()) {
+      for (std::string_view key : {"sampled", "tracestate", "baggage"}) {
+        if (const auto* n = e->get(key)) {
+          Error(n->source(), fmt::format("\"{}\" travels in the trace context, but inject = [] "
+                                         "sends none",
+                                         key));
+        }
+      }
+      site.sampled_at.reset();
+      site.tracestate_at.reset();
+      site.baggage_at.reset();
+    }
     if (complete) {
       load.entries.push_back(std::move(entry));
       entry_sites_.push_back(std::move(site));
@@ -268,6 +322,66 @@ void ScenarioParser::ParseLoadEntries(const toml::node& n) {
   // Only a missing [[load.entries]] means "use the default": an invalid one is reported above
   // and must not be silently replaced.
   entries_written_ = true;
+}
+
+// true | false | "debug".
+std::optional<EntrySampling> ScenarioParser::ParseEntrySampled(const toml::node& node) {
+  if (const auto* b = node.as_boolean()) {
+    return b->get() ? EntrySampling::kSampled : EntrySampling::kNotSampled;
+  }
+  if (const auto* s = node.as_string(); s != nullptr && s->get() == "debug") {
+    return EntrySampling::kDebug;
+  }
+  std::string got(TypeName(node));
+  std::string hint;
+  if (const auto* s = node.as_string()) {
+    got = fmt::format("\"{}\"", s->get());
+    if (s->get() == "true" || s->get() == "false") {
+      hint = fmt::format(" (write {} without quotes)", s->get());
+    }
+  } else if (const auto* i = node.as_integer()) {
+    got = std::to_string(i->get());
+    if (i->get() == 0 || i->get() == 1) hint = i->get() == 1 ? " (write true)" : " (write false)";
+  }
+  Error(node.source(),
+        fmt::format("\"sampled\" must be true, false or \"debug\", got {}{}", got, hint));
+  return std::nullopt;
+}
+
+// What each entry sends against the formats it sends it in: the entry's `inject`, else what its
+// service extracts. Run after the names resolved.
+void ScenarioParser::CheckLoadEntries() {
+  for (size_t i = 0; i < entry_sites_.size(); ++i) {
+    const LoadEntry& entry = scenario_.load.entries[i];
+    const EntrySite& site = entry_sites_[i];
+    const Service* service = scenario_.FindService(entry.service);
+    if (!entry.inject && service == nullptr) continue;  // reported as unknown
+    const std::vector<std::string>& formats = entry.inject ? *entry.inject : service->extract;
+    if (formats.empty()) continue;
+    std::vector<std::string_view> names(formats.begin(), formats.end());
+    const std::string sends = entry.inject
+                                  ? fmt::format("this entry injects {}", QuotedList(names))
+                                  : fmt::format(
+                                        "this entry injects {} (what service \"{}\" extracts; "
+                                        "\"inject\" chooses others)",
+                                        QuotedList(names), entry.service);
+    if (site.tracestate_at && !Has(formats, "tracecontext")) {
+      Error(*site.tracestate_at,
+            fmt::format("\"tracestate\" is sent only with \"tracecontext\", but {}", sends));
+    }
+    if (site.baggage_at && !Has(formats, "baggage")) {
+      Error(*site.baggage_at,
+            fmt::format("\"baggage\" is sent only with \"baggage\", but {}", sends));
+    }
+    const bool carries_debug = std::any_of(std::begin(kDebugFormats), std::end(kDebugFormats),
+                                           [&](std::string_view f) { return Has(formats, f); });
+    if (site.sampled_at && entry.sampled == EntrySampling::kDebug && !carries_debug) {
+      Warn(*site.sampled_at,
+           fmt::format("sampled = \"debug\" is sent as sampled=1: {}, and only \"b3\", "
+                       "\"b3multi\" and \"jaeger\" carry a debug flag",
+                       sends));
+    }
+  }
 }
 
 }  // namespace tracerig::parse_internal

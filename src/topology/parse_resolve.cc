@@ -18,10 +18,12 @@ constexpr std::string_view kTopKeys[] = {"include",  "scenario", "load",      "b
                                          "services", "faults",   "templates", "expect"};
 // An included file contributes these only: the scenario as a whole stays in the including file.
 constexpr std::string_view kIncludedTopKeys[] = {"include", "services", "templates", "faults"};
-constexpr std::string_view kDefaultsKeys[] = {"protocol", "propagation", "sampling"};
+constexpr std::string_view kDefaultsKeys[] = {"protocol", "propagation", "extract",
+                                              "inject",   "forward",     "sampling"};
 constexpr std::string_view kTemplateKeys[] = {
-    "name",   "protocol", "listen",  "url",         "propagation", "resource", "sampling",
-    "export", "routes",   "ca_file", "client_cert", "client_key",  "command",  "start_timeout"};
+    "name",    "protocol",    "listen",     "url",      "propagation",  "extract",
+    "inject",  "forward",     "resource",   "sampling", "export",       "routes",
+    "ca_file", "client_cert", "client_key", "command",  "start_timeout"};
 
 }  // namespace
 
@@ -100,7 +102,7 @@ void ScenarioParser::ParseDefaults(const toml::table& root) {
   if (t == nullptr) return;
   CheckKeys(*t, "[defaults]", kDefaultsKeys);
   if (const auto* n = t->get("protocol")) default_protocol_ = ParseProtocol(*n);
-  if (const auto* n = t->get("propagation")) default_propagation_ = ParsePropagation(*n);
+  ReadFormatKeys(*t, default_formats_, true);
   if (const auto* n = t->get("sampling")) {
     default_sampling_ = ParseSampling(*n);
     default_sampling_at_ = Loc(n->source());

@@ -17,11 +17,12 @@ namespace tracerig::parse_internal {
 namespace {
 
 constexpr std::string_view kServiceKeys[] = {
-    "name",        "template",    "protocol",   "listen",  "url",
-    "propagation", "resource",    "sampling",   "export",  "routes",
-    "ca_file",     "client_cert", "client_key", "command", "start_timeout"};
+    "name",    "template", "protocol",    "listen",     "url",      "propagation",
+    "extract", "inject",   "forward",     "resource",   "sampling", "export",
+    "routes",  "ca_file",  "client_cert", "client_key", "command",  "start_timeout"};
 // Keys that make no sense for an external service, which tracerig calls but does not run.
-constexpr std::string_view kNotForExternal[] = {"listen", "resource", "sampling", "export"};
+constexpr std::string_view kNotForExternal[] = {"listen", "resource", "sampling", "export",
+                                                "forward"};
 constexpr std::string_view kRouteKeys[] = {"name",       "latency",      "attributes",     "events",
                                            "error_rate", "error_status", "response_bytes", "calls"};
 // An external route declares only the calls its real service makes.
@@ -78,15 +79,17 @@ std::optional<SamplingPolicy> ScenarioParser::ParseSampling(const toml::node& no
   return *policy;
 }
 
-std::optional<std::vector<std::string>> ScenarioParser::ParsePropagation(const toml::node& node) {
+std::optional<std::vector<std::string>> ScenarioParser::ParseFormats(const toml::node& node,
+                                                                     std::string_view key,
+                                                                     bool may_be_empty) {
   const auto* array = node.as_array();
   if (array == nullptr) {
     Error(node.source(),
-          fmt::format("\"propagation\" must be an array of strings, got {}", TypeName(node)));
+          fmt::format("\"{}\" must be an array of strings, got {}", key, TypeName(node)));
     return std::nullopt;
   }
-  if (array->empty()) {
-    Error(node.source(), "\"propagation\" must list at least one format");
+  if (array->empty() && !may_be_empty) {
+    Error(node.source(), fmt::format("\"{}\" must list at least one format", key));
     return std::nullopt;
   }
   std::vector<std::string> formats;
@@ -94,29 +97,86 @@ std::optional<std::vector<std::string>> ScenarioParser::ParsePropagation(const t
   for (const toml::node& element : *array) {
     const auto* s = element.as_string();
     if (s == nullptr) {
-      Error(element.source(), fmt::format("each entry of \"propagation\" must be a string, got {}",
-                                          TypeName(element)));
+      Error(element.source(),
+            fmt::format("each entry of \"{}\" must be a string, got {}", key, TypeName(element)));
       ok = false;
       continue;
     }
     const std::string& format = s->get();
+    if (std::find(formats.begin(), formats.end(), format) != formats.end()) {
+      Error(element.source(), fmt::format("{} format \"{}\" is listed twice", key, format));
+      ok = false;
+      continue;
+    }
     if (Contains(kPropagations, format)) {
       formats.push_back(format);
       continue;
     }
     ok = false;
     if (Contains(kPropagationsNotYet, format)) {
-      Error(element.source(),
-            fmt::format("propagation format \"{}\" is not supported yet (supported: {})", format,
-                        QuotedList(kPropagations)));
+      Error(element.source(), fmt::format("{} format \"{}\" is not supported yet (supported: {})",
+                                          key, format, QuotedList(kPropagations)));
       continue;
     }
     std::string hint = PropagationHint(format);
     if (hint.empty()) hint = fmt::format(" (supported: {})", QuotedList(kPropagations));
-    Error(element.source(), fmt::format("propagation format \"{}\" is unknown{}", format, hint));
+    Error(element.source(), fmt::format("{} format \"{}\" is unknown{}", key, format, hint));
   }
   if (!ok) return std::nullopt;
   return formats;
+}
+
+// The format keys of one table ([defaults], a template, a service) over what the tables below it
+// set: "propagation" replaces both sides, "extract" and "inject" one each, "forward" the list.
+// `simulated`: false for an external service, whose "forward" is reported as not allowed.
+void ScenarioParser::ReadFormatKeys(const toml::table& t, FormatSides& sides, bool simulated) {
+  const toml::node* both = t.get("propagation");
+  const toml::node* extract = t.get("extract");
+  const toml::node* inject = t.get("inject");
+  for (const toml::node* side : {extract, inject}) {
+    if (both == nullptr || side == nullptr) continue;
+    Error(side->source(),
+          fmt::format("\"{}\" and \"propagation\" in the same table: \"propagation\" sets both "
+                      "extract and inject; write \"extract\" and \"inject\" instead",
+                      side == extract ? "extract" : "inject"));
+  }
+  if (both != nullptr) {
+    if (auto p = ParseFormats(*both, "propagation", false)) {
+      sides.extract = std::move(*p);
+      sides.inject.reset();  // the same as extract
+    }
+  } else if (extract != nullptr) {
+    // The inject side stays what it was, even when it was "the same as extract".
+    if (!sides.inject) sides.inject = sides.extract;
+    if (auto p = ParseFormats(*extract, "extract", false)) sides.extract = std::move(*p);
+  }
+  if (inject != nullptr && both == nullptr) {
+    if (auto p = ParseFormats(*inject, "inject", true)) sides.inject = std::move(*p);
+  }
+  const toml::node* forward = simulated ? t.get("forward") : nullptr;
+  if (forward != nullptr) {
+    if (auto p = ParseFormats(*forward, "forward", true)) {
+      sides.forward = std::move(*p);
+      sides.forward_at.clear();
+      for (const toml::node& element : *forward->as_array()) {
+        sides.forward_at.push_back(Loc(element.source()));
+      }
+    }
+  }
+}
+
+// A forwarded format the service also injects would never be forwarded: its own header wins.
+void ScenarioParser::CheckForward(const Service& service, const FormatSides& sides) {
+  const std::vector<std::string>& injects = service.Injects();
+  for (size_t i = 0; i < sides.forward.size(); ++i) {
+    const std::string& format = sides.forward[i];
+    if (std::find(injects.begin(), injects.end(), format) == injects.end()) continue;
+    Error(sides.forward_at[i],
+          fmt::format("service \"{}\" forwards {} and also injects it: its own {} header wins, so "
+                      "nothing would be forwarded (remove \"{}\" from \"forward\" or from "
+                      "\"inject\")",
+                      service.name, format, format, format));
+  }
 }
 
 void ScenarioParser::ParseServices(const toml::table& root) {
@@ -229,10 +289,14 @@ Service ScenarioParser::ParseService(const ServiceBody& body) {
       }
     }
   }
-  if (const auto* n = body.get("propagation")) {
-    if (auto p = ParsePropagation(*n)) service.extract = std::move(*p);
-  } else if (default_propagation_) {
-    service.extract = *default_propagation_;
+  FormatSides formats = default_formats_;
+  if (body.base != nullptr) ReadFormatKeys(*body.base, formats, !external);
+  ReadFormatKeys(t, formats, !external);
+  service.extract = formats.extract;
+  service.inject = formats.inject;
+  if (!external) {
+    service.forward = formats.forward;
+    CheckForward(service, formats);
   }
   if (const auto* n = external ? nullptr : body.get("resource")) {
     if (const auto* table = AsTable(*n, "resource")) {

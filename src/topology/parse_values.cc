@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "core/units.h"
+#include "propagation/baggage.h"
+#include "propagation/w3c.h"
 
 namespace tracerig {
 namespace {
@@ -252,6 +254,121 @@ std::string ResolveIncludePath(std::string_view including_file, std::string_view
   const size_t slash = including_file.rfind('/');
   if (slash == std::string_view::npos) return std::string(path);
   return fmt::format("{}/{}", including_file.substr(0, slash), path);
+}
+
+namespace {
+
+// The members of a comma-separated list with spaces and tabs around each trimmed; empty ones
+// skipped (both W3C lists allow them).
+std::vector<std::string_view> ListMembers(std::string_view text) {
+  std::vector<std::string_view> members;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string_view::npos) comma = text.size();
+    const std::string_view member = TrimSpaceAndTab(text.substr(start, comma - start));
+    if (!member.empty()) members.push_back(member);
+    start = comma + 1;
+  }
+  return members;
+}
+
+// RFC 7230 tchar: what a baggage key is made of.
+bool IsToken(std::string_view s) {
+  constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
+  return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           kSpecials.find(c) != std::string_view::npos;
+  });
+}
+
+}  // namespace
+
+Result<std::string> NormaliseTracestateText(std::string_view text) {
+  const std::vector<std::string_view> members = ListMembers(text);
+  if (members.size() > kMaxTracestateMembers) {
+    return MakeError(fmt::format("invalid \"tracestate\": {} members, more than the {} W3C allows",
+                                 members.size(), kMaxTracestateMembers));
+  }
+  std::vector<std::string_view> keys;
+  for (std::string_view member : members) {
+    const size_t eq = member.find('=');
+    if (eq == std::string_view::npos) {
+      return MakeError(
+          fmt::format("invalid \"tracestate\": member \"{}\" has no '=' (write "
+                      "key=value)",
+                      member));
+    }
+    const std::string_view key = member.substr(0, eq);
+    const std::string_view value = member.substr(eq + 1);
+    if (!IsValidTracestateKey(key)) {
+      return MakeError(fmt::format(
+          "invalid \"tracestate\": member \"{}\" has an invalid key \"{}\" (lowercase letters, "
+          "digits, '_', '-', '*' and '/', starting with a letter or digit; \"tenant@system\" for "
+          "a multi-tenant key)",
+          member, key));
+    }
+    if (!IsValidTracestateValue(value)) {
+      return MakeError(
+          fmt::format("invalid \"tracestate\": member \"{}\" has an invalid value \"{}\" (1 to 256 "
+                      "printable ASCII characters other than ',' and '=', not ending in a space)",
+                      member, value));
+    }
+    if (std::find(keys.begin(), keys.end(), key) != keys.end()) {
+      return MakeError(
+          fmt::format("invalid \"tracestate\": key \"{}\" appears twice (a W3C "
+                      "tracestate holds each key once)",
+                      key));
+    }
+    keys.push_back(key);
+  }
+  std::string normalised;
+  for (std::string_view member : members) {
+    if (!normalised.empty()) normalised.push_back(',');
+    normalised.append(member);
+  }
+  return normalised;
+}
+
+Result<std::string> NormaliseBaggageText(std::string_view text) {
+  const std::vector<std::string_view> members = ListMembers(text);
+  for (std::string_view member : members) {
+    if (ParseBaggage({member}).size() == 1) continue;
+    const std::string_view pair = member.substr(0, member.find(';'));
+    const size_t eq = pair.find('=');
+    if (eq == std::string_view::npos) {
+      return MakeError(
+          fmt::format("invalid \"baggage\": member \"{}\" has no '=' (write "
+                      "key=value)",
+                      member));
+    }
+    const std::string_view key = TrimSpaceAndTab(pair.substr(0, eq));
+    if (!IsToken(key)) {
+      return MakeError(
+          fmt::format("invalid \"baggage\": member \"{}\" has an invalid key "
+                      "\"{}\" (letters, digits and !#$%&'*+-.^_`|~ only)",
+                      member, key));
+    }
+    return MakeError(
+        fmt::format("invalid \"baggage\": member \"{}\" has an invalid value or "
+                    "property (percent-encode spaces, '\"', ',', ';', '\\' and "
+                    "'%', as in \"a%20b\")",
+                    member));
+  }
+  if (members.size() > kMaxBaggageMembers) {
+    return MakeError(fmt::format("invalid \"baggage\": {} members, more than the {} W3C allows",
+                                 members.size(), kMaxBaggageMembers));
+  }
+  std::vector<std::string_view> fields{text};
+  const std::vector<BaggageMember> parsed = ParseBaggage(fields);
+  std::string normalised = FormatBaggage(parsed);
+  if (ParseBaggage({normalised}).size() < parsed.size()) {
+    return MakeError(
+        fmt::format("invalid \"baggage\": more than the {} bytes W3C allows once "
+                    "encoded",
+                    kMaxBaggageBytes));
+  }
+  return normalised;
 }
 
 }  // namespace tracerig

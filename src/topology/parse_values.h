@@ -55,6 +55,15 @@ std::optional<int64_t> ParseSignedDuration(std::string_view text);
 // Whether a route name reads like an HTTP method and path ("GET /checkout").
 bool LooksLikeHttpRoute(std::string_view name);
 
+// A load entry's `tracestate` ("vendor=value,other=x"), checked member by member with the W3C
+// rules (OWS around members allowed, empty members skipped, at most 32, each key once). The
+// normalised list, or an error naming the member and why.
+Result<std::string> NormaliseTracestateText(std::string_view text);
+// A load entry's `baggage` ("user=alice,tier=gold;p=1"), checked member by member with the W3C
+// Baggage rules (values percent-encoded, at most 180 members and 8192 bytes). The normalised
+// list (as SpanContext::baggage holds it), or an error naming the member and why.
+Result<std::string> NormaliseBaggageText(std::string_view text);
+
 // `path` resolved against the directory of `including_file` ("scenarios/a.toml" + "common.toml"
 // -> "scenarios/common.toml"); absolute paths are returned as they are.
 std::string ResolveIncludePath(std::string_view including_file, std::string_view path);

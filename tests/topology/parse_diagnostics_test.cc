@@ -160,23 +160,23 @@ struct WarningCase {
 TEST(ParseDiagnosticsTest, WarningsSayWhatHasNoEffect) {
   const std::string kUnused =
       "t.toml:7:12: service \"front\" is a load entry and gets requests only from the driver, "
-      "which sends every one sampled; its sampling \"parent-based(0.5)\" follows that flag and "
-      "never uses the ratio 0.5 (write \"ratio(0.5)\" to sample at the entry)";
+      "which sends every one with a sampled flag; its sampling \"parent-based(0.5)\" follows "
+      "that flag and never uses the ratio 0.5 (write \"ratio(0.5)\" to sample at the entry)";
   const WarningCase cases[] = {
       {"parent-based ratio at a load entry", EntryWithSampling("parent-based(0.5)"), {kUnused}},
       {"parent-based ratio on the default entry, from [defaults]",
        "[scenario]\nname = \"t\"\n[defaults]\nsampling = \"parent-based(0.25)\"\n"
        "[[services]]\nname = \"front\"\nroutes = [{ name = \"R\" }]\n",
        {"t.toml:4:12: service \"front\" is a load entry and gets requests only from the driver, "
-        "which sends every one sampled; its sampling \"parent-based(0.25)\" follows that flag "
-        "and never uses the ratio 0.25 (write \"ratio(0.25)\" to sample at the entry)"}},
+        "which sends every one with a sampled flag; its sampling \"parent-based(0.25)\" follows "
+        "that flag and never uses the ratio 0.25 (write \"ratio(0.25)\" to sample at the entry)"}},
       {"parent-based ratio from a template",
        "[scenario]\nname = \"t\"\n[[templates]]\nname = \"edge\"\n"
        "sampling = \"parent-based(0.5)\"\n"
        "[[services]]\nname = \"front\"\ntemplate = \"edge\"\nroutes = [{ name = \"R\" }]\n",
        {"t.toml:5:12: service \"front\" is a load entry and gets requests only from the driver, "
-        "which sends every one sampled; its sampling \"parent-based(0.5)\" follows that flag and "
-        "never uses the ratio 0.5 (write \"ratio(0.5)\" to sample at the entry)"}},
+        "which sends every one with a sampled flag; its sampling \"parent-based(0.5)\" follows "
+        "that flag and never uses the ratio 0.5 (write \"ratio(0.5)\" to sample at the entry)"}},
       {"plain parent-based", EntryWithSampling("parent-based"), {}},
       {"parent-based(1)", EntryWithSampling("parent-based(1)"), {}},
       {"ratio at a load entry", EntryWithSampling("ratio(0.5)"), {}},

@@ -272,8 +272,9 @@ TEST(ParseLanguageTest, InvalidInputsReportExactDiagnostics) {
       {"callee on a fault that is not an edge fault",
        kChain + "[[faults]]\nkind = \"drop-span\"\nservice = \"b\"\ncallee = \"c\"\n",
        {"t.toml:15:10: \"callee\" applies only to faults on outgoing calls (\"drop-context\", "
-        "\"wrong-format\", \"corrupt\", \"truncate-trace-id\", \"unsampled-child\"), not "
-        "\"drop-span\""}},
+        "\"wrong-format\", \"corrupt\", \"truncate-trace-id\", \"unsampled-child\", "
+        "\"drop-tracestate\", \"drop-baggage\", \"stale-retry-context\", \"force-sampled\", "
+        "\"debug-ignored\", \"urlencode\"), not \"drop-span\""}},
       {"callee that the service does not call",
        kChain + "[[faults]]\nkind = \"corrupt\"\nservice = \"b\"\ncallee = \"a\"\n",
        {"t.toml:15:10: service \"b\" makes no call to \"a\""}},
@@ -720,8 +721,17 @@ TEST(ParseLanguageTest, ErrorsNeverPrintEnvironmentValues) {
   for (const auto& line : Render(result)) EXPECT_EQ(line.find("s3cret"), std::string::npos);
 }
 
-// Every fault kind parses on the edge or service the fault matrix uses.
+// Every fault kind parses on the edge or service the fault matrix uses. The kinds that change one
+// part of what b injects, or its retries, need b to inject that part and retry its call.
 TEST(ParseLanguageTest, EveryFaultKindIsAccepted) {
+  const std::string injecting_chain =
+      kScenario +
+      "[[services]]\nname = \"a\"\n"
+      "routes = [{ name = \"R\", calls = [{ service = \"b\", route = \"R\" }] }]\n"
+      "[[services]]\nname = \"b\"\n"
+      "propagation = [\"tracecontext\", \"baggage\", \"b3\", \"jaeger\"]\n"
+      "routes = [{ name = \"R\", calls = [{ service = \"c\", route = \"R\", retries = 1 }] }]\n"
+      "[[services]]\nname = \"c\"\nroutes = [{ name = \"R\" }]\n";
   for (FaultKind kind : AllFaultKinds()) {
     SCOPED_TRACE(FaultKindName(kind));
     std::string fault =
@@ -731,7 +741,11 @@ TEST(ParseLanguageTest, EveryFaultKindIsAccepted) {
     if (kind == FaultKind::kClockSkew || kind == FaultKind::kDelayExport) {
       fault += "amount = \"1s\"\n";
     }
-    const ParseResult result = Parse(kChain + fault);
+    const bool acts_on_a_part =
+        kind == FaultKind::kDropTracestate || kind == FaultKind::kDropBaggage ||
+        kind == FaultKind::kStaleRetryContext || kind == FaultKind::kDebugIgnored ||
+        kind == FaultKind::kUrlencode;
+    const ParseResult result = Parse((acts_on_a_part ? injecting_chain : kChain) + fault);
     ASSERT_TRUE(result.ok()) << ::testing::PrintToString(Render(result));
     ASSERT_EQ(result.scenario->faults.size(), 1u);
     EXPECT_EQ(result.scenario->faults[0].kind, kind);

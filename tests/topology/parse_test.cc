@@ -455,7 +455,9 @@ TEST(ParseScenarioTest, InvalidInputsReportExactDiagnostics) {
        kShop + "[[faults]]\nkind = \"delay\"\nservice = \"cart\"\n",
        {"t.toml:12:8: unknown fault kind \"delay\" (supported: \"drop-context\", \"new-trace\", "
         "\"wrong-format\", \"corrupt\", \"truncate-trace-id\", \"unsampled-child\", "
-        "\"drop-span\", \"delay-export\", \"clock-skew\", \"duplicate-span-id\", \"orphan\")"}},
+        "\"drop-span\", \"delay-export\", \"clock-skew\", \"duplicate-span-id\", \"orphan\", "
+        "\"drop-tracestate\", \"drop-baggage\", \"stale-retry-context\", \"force-sampled\", "
+        "\"debug-ignored\", \"urlencode\")"}},
       {"fault kind misspelt",
        kShop + "[[faults]]\nkind = \"drop-contxt\"\nservice = \"cart\"\n",
        {"t.toml:12:8: unknown fault kind \"drop-contxt\" (did you mean \"drop-context\"?)"}},
