@@ -284,6 +284,21 @@ TEST(ServicePropagationTest, ReadsB3AndSendsOnlyTraceparent) {
   EXPECT_EQ(server->parent_span_id, kRootSpan);
 }
 
+TEST(ServicePropagationTest, ExtractInjectAndForwardIntoAGrpcCallee) {
+  // The same request logic writes gRPC metadata: a reads B3, injects W3C and forwards the b3.
+  Scenario s = AtoB();
+  s.services[1].protocol = Protocol::kGrpc;
+  s.services[0].extract = {"b3"};
+  s.services[0].inject = std::vector<std::string>{"tracecontext"};
+  s.services[0].forward = {"b3"};
+  const std::string b3 = kTraceHex + "-" + kRootHex + "-1";
+  const EdgeRun run = RunAtoB(s, {{"b3", b3}});
+  ASSERT_TRUE(run.b_reached);
+  EXPECT_EQ(
+      run.received,
+      (Fields{{"traceparent", fmt::format("00-{}-{}-01", kTraceHex, run.client_hex)}, {"b3", b3}}));
+}
+
 TEST(ServicePropagationTest, EmptyInjectWritesNoContextButTheGroundTruth) {
   Scenario s = AtoB();
   s.services[0].inject = std::vector<std::string>{};
