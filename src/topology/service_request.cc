@@ -488,7 +488,9 @@ void SimulatedService::WriteOutboundHeaders(const Attempt& attempt, HeaderWriter
         break;
     }
   }
-  if (propagator == nullptr) return;  // drop-context wins over every other edge fault
+  // drop-context wins over every other edge fault; the edge then carries no trace context at
+  // all, forwarded headers included.
+  if (propagator == nullptr) return;
   // Into a real service: the ground truth also as W3C baggage (which SDKs forward) and a
   // tracestate member, so what arrives below it can be tied and checked. drop-baggage drops the
   // scenario's members only: tracerig's ground-truth members are its instrument, not the system
