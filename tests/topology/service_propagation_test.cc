@@ -380,6 +380,16 @@ TEST(ServicePropagationTest, ForwardCopiesIncomingHeadersUnchangedAndOwnInjectio
   }
 }
 
+TEST(ServicePropagationTest, DropContextAlsoStopsForwardedHeaders) {
+  Scenario s = AtoB();
+  s.services[0].forward = {"b3"};
+  s.faults = {MakeFault(FaultKind::kDropContext, "a")};
+  const EdgeRun run = RunAtoB(s, {{"traceparent", FormatTraceparent(kTrace, kRootSpan, 1)},
+                                  {"b3", kTraceHex + "-" + kRootHex + "-1"}});
+  ASSERT_TRUE(run.b_reached);
+  EXPECT_TRUE(run.received.empty());
+}
+
 // --- Faults conditioned on the incoming context. ---
 
 TEST(ServicePropagationTest, WhenConditionsMatchTheIncomingContext) {
