@@ -61,6 +61,15 @@ bool FaultApplies(const DecisionPoint& server, const Fault& fault, size_t fault_
   return Draw(server, DecisionStream::kFault, fault.probability, fault_index);
 }
 
+bool FaultConditionHolds(const FaultCondition& when, std::optional<bool> incoming_sampled,
+                         std::string_view incoming_format) {
+  if (when.sampled.has_value() && incoming_sampled != when.sampled) return false;
+  if (!when.format.empty() && (!incoming_sampled.has_value() || incoming_format != when.format)) {
+    return false;
+  }
+  return true;
+}
+
 bool AnswerFailsCall(Protocol callee_protocol, int status) {
   if (callee_protocol == Protocol::kHttp) return status >= 500;
   return status == 14 /* UNAVAILABLE */ || status == 4 /* DEADLINE_EXCEEDED */ ||

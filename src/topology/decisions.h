@@ -60,6 +60,12 @@ bool SamplingDecision(const DecisionPoint& server, const SamplingPolicy& policy,
 // so. Service and route matching are the caller's (they are plain comparisons).
 bool FaultApplies(const DecisionPoint& server, const Fault& fault, size_t fault_index,
                   uint64_t offset_ns);
+// Whether a request matches a fault's `when`: `incoming_sampled` is the sampled flag of the
+// context the service extracted (nullopt: no valid context, which matches neither flag nor any
+// format), `incoming_format` the extract format it was read from. An unset condition matches
+// every request. Not random: it needs no decision point.
+bool FaultConditionHolds(const FaultCondition& when, std::optional<bool> incoming_sampled,
+                         std::string_view incoming_format);
 
 // Whether an answer counts as a failed call attempt: it is retried (when the call has retries
 // left) and, after the last retry, makes the caller fail too (HTTP 502, gRPC UNAVAILABLE). HTTP:

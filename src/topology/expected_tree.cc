@@ -87,9 +87,8 @@ class WorstCases {
     if (call.probability <= 0) return 0;
     uint64_t attempt = RouteNs(call.service, call.route, depth + 1);
     if (call.timeout_ns > 0) attempt = std::min(attempt, call.timeout_ns);
-    const uint64_t execution =
-        SaturatingAdd(SaturatingMul(attempt, uint64_t{call.retries} + 1),
-                      SaturatingMul(call.retry_backoff_ns, call.retries));
+    const uint64_t execution = SaturatingAdd(SaturatingMul(attempt, uint64_t{call.retries} + 1),
+                                             SaturatingMul(call.retry_backoff_ns, call.retries));
     return SaturatingMul(execution, call.repeat);
   }
 
@@ -129,16 +128,32 @@ class TreeBuilder {
   }
 
   ExpectedTree Build(const LoadEntry& entry) {
-    ExpectedSpan root;
-    root.hop = "0";
-    root.service = std::string(kDriverServiceName);
-    root.kind = SpanKind::kClient;
-    root.name = entry.route;
-    root.peer = entry.service;
-    const int client = Add(std::move(root));
-    Edge(EdgeSpec{"0", std::string(kDriverServiceName), entry.service, entry.route, client, true,
-                  true, false, false},
-         0);
+    // The driver exports its CLIENT span only for a sampled (or debug) request; unexported, the
+    // spans a service records below it anyway hang from nothing (parent -1, parent_unexported).
+    const bool root_exported = entry.sampled != EntrySampling::kNotSampled;
+    int client = -1;
+    if (root_exported) {
+      ExpectedSpan root;
+      root.hop = "0";
+      root.service = std::string(kDriverServiceName);
+      root.kind = SpanKind::kClient;
+      root.name = entry.route;
+      root.peer = entry.service;
+      client = Add(std::move(root));
+    }
+    EdgeSpec edge{"0",          std::string(kDriverServiceName), entry.service, entry.route, client,
+                  root_exported};
+    if (entry.SendsContext()) {
+      edge.parent_sampled = entry.sampled != EntrySampling::kNotSampled;
+      // The scenario's intent: a debug request is recorded at every hop below. A hop that loses
+      // the flag (W3C cannot carry it, debug-ignored) shows as missing spans.
+      edge.debug = entry.sampled == EntrySampling::kDebug;
+    } else {
+      // No context: the entry decides as a root and starts a trace of its own.
+      edge.parent_sampled = std::nullopt;
+      edge.starts_trace = true;
+    }
+    Edge(edge, 0);
     return std::move(tree_);
   }
 
@@ -151,9 +166,12 @@ class TreeBuilder {
     std::string route;
     int client = -1;  // the caller's CLIENT span, or its nearest exported ancestor
     bool client_exported = true;
-    bool parent_sampled = true;
+    // The sampled flag the callee receives; nullopt: no context at all (it decides as a root).
+    std::optional<bool> parent_sampled = true;
     bool optional = false;      // the attempt may not be made at all
     bool may_time_out = false;  // the caller may give up on it
+    bool debug = false;         // the request carries debug: sampled whatever the policy
+    bool starts_trace = false;  // the callee's SERVER span is the root of a trace of its own
   };
 
   int Add(ExpectedSpan span) {
@@ -175,7 +193,8 @@ class TreeBuilder {
     return RouteErrors(Point(hop, service), route.error_rate);
   }
 
-  bool Sampled(std::string_view hop, const Service& service, bool parent_sampled) const {
+  bool Sampled(std::string_view hop, const Service& service,
+               std::optional<bool> parent_sampled) const {
     if (!sequence_) {
       const SamplingPolicy& p = service.sampling;
       switch (p.kind) {
@@ -186,7 +205,7 @@ class TreeBuilder {
         case SamplingPolicy::Kind::kRatio:
           return p.ratio > 0;
         case SamplingPolicy::Kind::kParentBased:
-          return parent_sampled;
+          return parent_sampled.value_or(p.ratio > 0);
       }
     }
     return SamplingDecision(Point(hop, service.name), service.sampling, parent_sampled);
@@ -199,8 +218,9 @@ class TreeBuilder {
   Maybe Edge(const EdgeSpec& edge, size_t depth) {
     const Service* service = scenario_.FindService(edge.callee);
     const bool simulated = service != nullptr && !service->IsExternal();
-    const bool sampled =
-        simulated ? Sampled(edge.hop, *service, edge.parent_sampled) : edge.parent_sampled;
+    // An external service counts as parent-based (with no context: as a root sampling all).
+    const bool sampled = simulated ? edge.debug || Sampled(edge.hop, *service, edge.parent_sampled)
+                                   : edge.parent_sampled.value_or(true);
     // Given up on, the callee still finishes its work and exports its spans (late): they stay
     // required, so a lost one is still found (see "Timeouts" in the header).
     const bool optional = edge.optional;
@@ -217,6 +237,8 @@ class TreeBuilder {
       server.optional = optional;
       server.may_outlive_parent = edge.may_time_out;
       server.external = service != nullptr && service->IsExternal();
+      server.starts_trace = edge.starts_trace;
+      server.debug = edge.debug;
       anchor = Add(std::move(server));
     } else if (simulated) {
       tree_.unsampled_visits.push_back(edge.callee);
@@ -251,12 +273,13 @@ class TreeBuilder {
               client.parent = anchor;
               client.peer = call.service;
               client.optional = attempt_optional;
+              client.debug = edge.debug;
               child_client = Add(std::move(client));
             }
-            Maybe failed = Edge(EdgeSpec{attempt_hop, edge.callee, call.service, call.route,
-                                         child_client, sampled, sampled, attempt_optional,
-                                         may_time_out},
-                                depth + 1);
+            Maybe failed =
+                Edge(EdgeSpec{attempt_hop, edge.callee, call.service, call.route, child_client,
+                              sampled, sampled, attempt_optional, may_time_out, edge.debug},
+                     depth + 1);
             // A timeout fails an attempt the callee would have answered well.
             if (may_time_out && failed == Maybe::kNo) failed = Maybe::kMaybe;
             made = And(made, failed);
@@ -285,7 +308,7 @@ class TreeBuilder {
           const std::string call_hop = ChildHop(edge.hop, index++);
           const size_t first = tree_.spans.size();
           Edge(EdgeSpec{call_hop, service.name, call.service, call.route, anchor, sampled, sampled,
-                        edge.optional, false},
+                        edge.optional, false, edge.debug},
                depth + 1);
           // The callee's SERVER span, when its visit was sampled, is the first span added.
           if (tree_.spans.size() > first && tree_.spans[first].hop == call_hop &&
@@ -320,6 +343,16 @@ ExpectedTree BuildExpectedTree(const Scenario& scenario, const LoadEntry& entry,
 bool TreeVariesPerRequest(const Scenario& scenario) {
   bool retries = false;
   bool errors = false;
+  // An entry the driver sends no context decides as a root: parent-based(R) draws on R.
+  for (const LoadEntry& entry : scenario.load.entries) {
+    if (entry.SendsContext()) continue;
+    const Service* service = scenario.FindService(entry.service);
+    if (service != nullptr && !service->IsExternal() &&
+        service->sampling.kind == SamplingPolicy::Kind::kParentBased &&
+        StrictlyBetween0And1(service->sampling.ratio)) {
+      return true;
+    }
+  }
   for (const Service& service : scenario.services) {
     if (service.sampling.kind == SamplingPolicy::Kind::kRatio &&
         StrictlyBetween0And1(service.sampling.ratio)) {

@@ -84,8 +84,15 @@ size_t RequiredSpanCount(const ExpectedTree& tree);
 
 // The tree for a request to `entry` when nothing random happens: every call execution with a
 // probability above 0 is made, no route errors (so only attempts that may time out are retried,
-// optionally), sampling as the policies decide for a sampled root (a `ratio` policy counts as
-// sampled when its ratio is above 0). Equal
+// optionally), sampling as the policies decide below the root the entry describes (a `ratio`
+// policy, or a parent-based one deciding as a root, counts as sampled when its ratio is above 0).
+//
+// The root follows the entry: its `sampled` flag is the entry service's parent flag, and the
+// driver's CLIENT span is in the tree only when that flag is sampled or debug (when not, spans
+// below that are sampled anyway have parent -1 and parent_unexported). Debug: every span below is
+// expected whatever the policies say, marked `debug` (a hop that loses the flag shows as missing
+// spans). No context sent (LoadEntry::SendsContext() false): the entry samples as a root and its
+// SERVER span has starts_trace. Faults are not modelled. Equal
 // to every per-request tree when !TreeVariesPerRequest(scenario), so verifiers may cache it.
 // Expects a validated scenario (ParseScenario); on an invalid one it stays total: an unknown
 // callee gets its two spans and no children, and expansion stops at a depth no acyclic scenario
@@ -93,13 +100,13 @@ size_t RequiredSpanCount(const ExpectedTree& tree);
 ExpectedTree BuildExpectedTree(const Scenario& scenario, const LoadEntry& entry);
 
 // The tree for request number `sequence` (the driver's tracerig-seq) to `entry`, with the seeded
-// decisions applied; the driver's root span is sampled.
-ExpectedTree BuildExpectedTree(const Scenario& scenario, const LoadEntry& entry,
-                               uint64_t sequence);
+// decisions applied.
+ExpectedTree BuildExpectedTree(const Scenario& scenario, const LoadEntry& entry, uint64_t sequence);
 
 // Whether per-request trees can differ from one another: a call probability strictly between 0
-// and 1, a `ratio` policy strictly between 0 and 1, or a route error rate above 0 in a scenario
-// that retries calls.
+// and 1, a `ratio` policy strictly between 0 and 1, an entry sent without context to a
+// parent-based service whose ratio is strictly between 0 and 1, or a route error rate above 0 in
+// a scenario that retries calls.
 bool TreeVariesPerRequest(const Scenario& scenario);
 
 // The longest a call to `route_name` of `service_name` takes, in nanoseconds, in practice: the

@@ -27,6 +27,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/clock.h"
@@ -57,14 +58,16 @@ bool GrpcServerSpanFails(int grpc_status);
 class TopologyRuntime::SimulatedService {
  public:
   // `replica` of `replicas` (HTTP only; gRPC services have one): replica 0 listens, the others
-  // join its port.
+  // join its port. `extractor` reads the service's extract formats, `injector` writes its
+  // inject formats (Service::Injects(); empty: writes no context).
   SimulatedService(const Scenario& scenario, const Service& service, size_t replica,
                    size_t replicas, asio::io_context& ioc, SpanSink& sink, const Clock& clock,
-                   uint64_t id_seed, std::unique_ptr<Propagator> propagator,
-                   HttpClientOptions client_options, ExternalInFlight& external_in_flight,
-                   WireLog& wire_log);
+                   uint64_t id_seed, std::unique_ptr<Propagator> extractor,
+                   std::unique_ptr<Propagator> injector, HttpClientOptions client_options,
+                   ExternalInFlight& external_in_flight, WireLog& wire_log);
 
-  // Prepares the faults that name this service (wrong-format needs its own propagator).
+  // Prepares the faults that name this service (wrong-format needs its own propagator; a
+  // `when = { format = .. }` condition needs one reader per extract format).
   Status PrepareFaults();
   // Replica 0: binds the service's address. Other replicas: `primary`, the port replica 0 got.
   Status Listen(const std::optional<tcp::endpoint>& primary);
@@ -98,8 +101,8 @@ class TopologyRuntime::SimulatedService {
     http::verb verb = http::verb::post;
     std::string method;
     std::string path;
-    HttpClientPool* pool = nullptr;    // null: the callee has no address (transport error)
-    GrpcSimClient* client = nullptr;   // gRPC callees: as `pool`
+    HttpClientPool* pool = nullptr;   // null: the callee has no address (transport error)
+    GrpcSimClient* client = nullptr;  // gRPC callees: as `pool`
     std::string address;
     int64_t port = 0;
     std::string url_full;
@@ -148,6 +151,12 @@ class TopologyRuntime::SimulatedService {
     std::string offset_text;
     std::string hop;
     std::string baggage;  // as extracted, passed on unchanged
+    // The incoming context carried debug (and the service did not drop it): sampled whatever
+    // the sampler said, and passed on to every call (but those with debug-ignored).
+    bool debug = false;
+    // Service::forward: the incoming header fields of the forwarded formats, copied (a header
+    // sent in several lines joined into one list); empty when the service forwards nothing.
+    std::vector<std::pair<std::string_view, std::string>> forwarded;
     uint32_t faults = 0;  // Bit(kind) for each fault that applies to this request
     std::vector<const ServiceFault*> edge_faults;  // edge faults that apply (callee to check)
     int64_t skew = 0;                              // clock-skew
@@ -167,6 +176,7 @@ class TopologyRuntime::SimulatedService {
     size_t first_index;  // child index of execution 0
     uint32_t execution = 0;
     uint32_t attempt = 0;
+    SpanId first_client{};  // the current execution's attempt 0 CLIENT span (stale-retry-context)
     std::string call_hop;
     asio::steady_timer backoff;
   };
@@ -194,8 +204,15 @@ class TopologyRuntime::SimulatedService {
   void OnRequest(Inbound in);
   // Records what arrived (the propagation headers and what `extracted` holds) in the wire log.
   void RecordWire(const Inbound& in, const SpanContext& extracted, uint64_t now);
-  // Which of this service's faults apply to the request (seeded, on its intended offset).
-  void DecideFaults(InFlight& state, uint64_t offset);
+  // Which of this service's faults apply to the request (seeded, on its intended offset, and on
+  // the context it brought in for faults with a `when`: `incoming` as extracted, `format` the
+  // extract format it came in, computed only when some fault asks).
+  void DecideFaults(InFlight& state, uint64_t offset, const SpanContext& incoming,
+                    std::string_view format);
+  // The first of the service's extract formats that yields a valid context ("" when none).
+  std::string_view IncomingFormat(const HeaderReader& headers) const;
+  // Copies the incoming header fields of the service's forward formats into `state`.
+  void CopyForwarded(const HeaderReader& headers, InFlight& state) const;
   void RunStep(const std::shared_ptr<InFlight>& state);
   // Starts the run's next execution that its probability lets happen, or ends the run.
   void NextExecution(const std::shared_ptr<CallRun>& run);
@@ -238,10 +255,15 @@ class TopologyRuntime::SimulatedService {
   SpanSink& sink_;
   const Clock& clock_;
   Rng id_rng_;
-  std::unique_ptr<Propagator> propagator_;
+  std::unique_ptr<Propagator> propagator_;  // extracts (the service's extract formats)
+  std::unique_ptr<Propagator> injector_;    // injects (Service::Injects())
+  // The header names of the service's forward formats (Service::forward).
+  std::vector<std::string_view> forward_headers_;
+  // One reader per extract format, in extraction order: only when a fault's `when` names a format.
+  std::vector<std::pair<std::string_view, std::unique_ptr<Propagator>>> format_readers_;
   HttpClientOptions client_options_;
-  WireLog& wire_log_;  // the runtime's, shared by every service
-  std::unique_ptr<HttpServer> http_server_;    // http services
+  WireLog& wire_log_;                           // the runtime's, shared by every service
+  std::unique_ptr<HttpServer> http_server_;     // http services
   std::unique_ptr<GrpcSimServer> grpc_server_;  // grpc services
   tcp::endpoint endpoint_;
   std::string address_;

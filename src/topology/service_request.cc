@@ -1,11 +1,10 @@
 // A simulated service's request logic, independent of the wire protocol: what a hop does with a
 // request (extract context, sample, apply faults, run the route's calls, record spans).
-#include "topology/runtime_internal.h"
+#include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
-
-#include <fmt/format.h>
 
 #include "propagation/b3.h"
 #include "propagation/b3multi.h"
@@ -14,6 +13,7 @@
 #include "propagation/w3c.h"
 #include "topology/expected_tree.h"
 #include "topology/ground_truth.h"
+#include "topology/runtime_internal.h"
 
 namespace tracerig {
 namespace {
@@ -71,6 +71,71 @@ void WriteCorrupt(const std::vector<std::string>& formats, const SpanContext& co
   }
 }
 
+// The propagation headers an OutboundWriter tracks, so forwarded copies never overwrite what
+// the service's own injection wrote.
+constexpr std::array<std::string_view, 10> kTrackedHeaders = {
+    kTraceparentHeader,    kTracestateHeader, kB3Header,      kB3TraceIdHeader,   kB3SpanIdHeader,
+    kB3ParentSpanIdHeader, kB3SampledHeader,  kB3FlagsHeader, kUberTraceIdHeader, kBaggageHeader};
+
+uint32_t TrackedBit(std::string_view name) {
+  for (size_t i = 0; i < kTrackedHeaders.size(); ++i) {
+    if (kTrackedHeaders[i] == name) return 1u << i;
+  }
+  return 0;
+}
+
+// The headers of one call attempt, for the edge faults that filter or rewrite what is written
+// (drop-tracestate, drop-baggage, urlencode) and for `forward`: remembers which propagation
+// headers the service itself wrote, so a forwarded copy of one of them is left out.
+class OutboundWriter final : public HeaderWriter {
+ public:
+  explicit OutboundWriter(HeaderWriter& out) : out_(out) {}
+
+  bool drop_tracestate = false;
+  bool drop_baggage = false;
+  bool urlencode = false;
+
+  // The service's own injection.
+  void Set(std::string_view name, std::string_view value) override {
+    if (Dropped(name)) return;
+    written_ |= TrackedBit(name);
+    if (urlencode && name == kUberTraceIdHeader) {
+      std::string encoded;
+      encoded.reserve(value.size() + 8);
+      for (char c : value) {
+        if (c == ':') {
+          encoded += "%3A";
+        } else {
+          encoded += c;
+        }
+      }
+      out_.Set(name, encoded);
+      return;
+    }
+    out_.Set(name, value);
+  }
+  // Bypasses drop-baggage: tracerig's ground truth into a real service, not the scenario's.
+  void SetGroundTruthBaggage(std::string_view value) {
+    written_ |= TrackedBit(kBaggageHeader);
+    out_.Set(kBaggageHeader, value);
+  }
+  // A header copied from the incoming request (Service::forward), unchanged: written unless the
+  // service wrote it itself or a drop fault removes it.
+  void Forward(std::string_view name, std::string_view value) {
+    if (Dropped(name) || (written_ & TrackedBit(name)) != 0) return;
+    out_.Set(name, value);
+  }
+
+ private:
+  bool Dropped(std::string_view name) const {
+    return (drop_tracestate && name == kTracestateHeader) ||
+           (drop_baggage && name == kBaggageHeader);
+  }
+
+  HeaderWriter& out_;
+  uint32_t written_ = 0;
+};
+
 }  // namespace
 
 bool GrpcServerSpanFails(int grpc_status) {
@@ -107,10 +172,10 @@ void SimulatedService::RecordWire(const Inbound& in, const SpanContext& extracte
   };
   const std::string_view tracestate = raw("tracestate", extracted.trace_state, joined_tracestate);
   const std::string_view baggage = raw(kBaggageHeader, extracted.baggage, joined_baggage);
-  wire_log_.Record(WireObservationView{
-      service_.name, in.route->name, in.request_id, in.hop, in.external_caller, in.ground_truth,
-      headers.fields(), extracted.IsValid(), extracted.trace_id, extracted.span_id,
-      extracted.sampled(), tracestate, baggage, now});
+  wire_log_.Record(WireObservationView{service_.name, in.route->name, in.request_id, in.hop,
+                                       in.external_caller, in.ground_truth, headers.fields(),
+                                       extracted.IsValid(), extracted.trace_id, extracted.span_id,
+                                       extracted.sampled(), tracestate, baggage, now});
 }
 
 void SimulatedService::RecoverGroundTruth(Inbound& in, RecoveredGroundTruth& storage) const {
@@ -150,16 +215,21 @@ void SimulatedService::OnRequest(Inbound in) {
   state->sequence_text = in.sequence;
   state->offset_text = in.offset;
   state->hop = in.hop;
-  DecideFaults(*state, offset);
 
   // What arrived is recorded as the service's formats read it, new-trace fault or not.
   SpanContext parent = propagator_->Extract(*in.headers);
   RecordWire(in, parent, now);
+  DecideFaults(*state, offset, parent,
+               format_readers_.empty() ? std::string_view() : IncomingFormat(*in.headers));
+  if (!forward_headers_.empty()) CopyForwarded(*in.headers, *state);
   if ((state->faults & Bit(FaultKind::kNewTrace)) != 0) parent = SpanContext{};
   state->baggage = parent.baggage;
-  const bool sampled = SamplingDecision(
-      state->point, service_.sampling,
-      parent.IsValid() ? std::optional<bool>(parent.sampled()) : std::nullopt);
+  // Debug records the request whatever the sampler says (B3 allows it without ids too).
+  state->debug = parent.debug;
+  const bool sampled =
+      SamplingDecision(state->point, service_.sampling,
+                       parent.IsValid() ? std::optional<bool>(parent.sampled()) : std::nullopt) ||
+      state->debug;
   Span& span = state->server;
   span.service_name = service_.name;
   span.resource_attributes = service_.resource;
@@ -179,8 +249,7 @@ void SimulatedService::OnRequest(Inbound in) {
     span.span_id = parent.span_id;
   }
   if ((state->faults & Bit(FaultKind::kOrphan)) != 0) {
-    span.parent_span_id =
-        SpanId{state->point.Stream(DecisionStream::kFaultValue).NextNonZero()};
+    span.parent_span_id = SpanId{state->point.Stream(DecisionStream::kFaultValue).NextNonZero()};
   }
   span.attributes = state->route->attributes;
   Rng attribute_rng = state->point.Stream(DecisionStream::kAttributes);
@@ -221,10 +290,36 @@ void SimulatedService::OnRequest(Inbound in) {
   state->timer.async_wait([this, state](beast::error_code) { RunStep(state); });
 }
 
-void SimulatedService::DecideFaults(InFlight& state, uint64_t offset) {
+std::string_view SimulatedService::IncomingFormat(const HeaderReader& headers) const {
+  for (const auto& [format, reader] : format_readers_) {
+    if (reader->Extract(headers).IsValid()) return format;
+  }
+  return {};
+}
+
+void SimulatedService::CopyForwarded(const HeaderReader& headers, InFlight& state) const {
+  std::vector<std::string_view> values;
+  for (std::string_view name : forward_headers_) {
+    values.clear();
+    headers.GetAll(name, values);
+    if (values.empty()) continue;
+    std::string joined(values.front());  // several lines are one list (RFC 9110)
+    for (size_t i = 1; i < values.size(); ++i) {
+      joined += ',';
+      joined += values[i];
+    }
+    state.forwarded.emplace_back(name, std::move(joined));
+  }
+}
+
+void SimulatedService::DecideFaults(InFlight& state, uint64_t offset, const SpanContext& incoming,
+                                    std::string_view format) {
+  const std::optional<bool> incoming_sampled =
+      incoming.IsValid() ? std::optional<bool>(incoming.sampled()) : std::nullopt;
   for (const ServiceFault& f : faults_) {
     const Fault& fault = *f.fault;
     if (!fault.route.empty() && fault.route != state.route->name) continue;
+    if (!FaultConditionHolds(fault.when, incoming_sampled, format)) continue;
     if (!FaultApplies(state.point, fault, f.index, offset)) continue;
     state.faults |= Bit(fault.kind);
     if (IsEdgeFault(fault.kind)) {
@@ -281,6 +376,7 @@ void SimulatedService::StartAttempt(const std::shared_ptr<CallRun>& run) {
   Span& client = attempt->client;
   client.trace_id = state.server.trace_id;
   client.span_id = SpanId{id_rng_.NextNonZero()};
+  if (run->attempt == 0) run->first_client = client.span_id;
   client.parent_span_id = state.server.span_id;
   client.trace_state = state.server.trace_state;
   client.flags = state.server.flags;
@@ -334,22 +430,22 @@ void SimulatedService::WriteOutboundHeaders(const Attempt& attempt, HeaderWriter
     if (!state.hop.empty()) out.Set(kHopHeader, attempt.hop);
     if (!state.offset_text.empty()) out.Set(kOffsetHeader, state.offset_text);
   }
-  SpanContext context{attempt.client.trace_id, attempt.client.span_id,
+  const CallRun& run = *attempt.run;
+  SpanContext context{attempt.client.trace_id,
+                      attempt.client.span_id,
                       static_cast<uint8_t>(attempt.client.flags & 0xff),
-                      attempt.client.trace_state, state.baggage};
-  // Into a real service: the ground truth also as W3C baggage (which SDKs forward) and a
-  // tracestate member, so what arrives below it can be tied and checked.
-  const bool external = calls_.at(&attempt.run->call).external && tied && !state.hop.empty();
-  if (external) {
-    context.baggage = WithGroundTruthBaggage(state.baggage, state.request_id, state.sequence_text,
-                                             attempt.hop, state.offset_text);
-    context.trace_state = WithGroundTruthTracestate(context.trace_state, state.request_id);
-  }
-  const Propagator* propagator = propagator_.get();
+                      attempt.client.trace_state,
+                      {}};
+  context.debug = state.debug;
+  const Propagator* propagator = injector_.get();
   bool corrupt = false;
+  bool drop_baggage = false;
+  OutboundWriter filtered(out);
   for (const ServiceFault* f : state.edge_faults) {
     const Fault& fault = *f->fault;
-    if (!fault.callee.empty() && fault.callee != attempt.run->call.service) continue;
+    if (!fault.callee.empty() && fault.callee != run.call.service) continue;
+    // Only retries carry a stale context: the first attempt is untouched, so not counted.
+    if (fault.kind == FaultKind::kStaleRetryContext && run.attempt == 0) continue;
     faults_applied_[static_cast<size_t>(fault.kind)]++;
     switch (fault.kind) {
       case FaultKind::kDropContext:
@@ -365,21 +461,61 @@ void SimulatedService::WriteOutboundHeaders(const Attempt& attempt, HeaderWriter
         context.trace_id.high = 0;
         break;
       case FaultKind::kUnsampledChild:
+        // Debug implies sampled: a context sent unsampled carries no debug either.
         context.trace_flags &= static_cast<uint8_t>(~0x01);
+        context.debug = false;
+        break;
+      case FaultKind::kDropTracestate:
+        filtered.drop_tracestate = true;
+        break;
+      case FaultKind::kDropBaggage:
+        drop_baggage = true;
+        filtered.drop_baggage = true;
+        break;
+      case FaultKind::kStaleRetryContext:
+        context.span_id = run.first_client;
+        break;
+      case FaultKind::kForceSampled:
+        context.trace_flags |= 0x01;
+        break;
+      case FaultKind::kDebugIgnored:
+        context.debug = false;  // the sampled flag stays as the service decided
+        break;
+      case FaultKind::kUrlencode:
+        filtered.urlencode = true;
         break;
       default:
         break;
     }
   }
-  if (propagator == nullptr) return;  // drop-context wins over every other edge fault
-  propagator->Inject(context, out);
-  if (corrupt) WriteCorrupt(service_.extract, context, out);
+  // drop-context wins over every other edge fault; the edge then carries no trace context at
+  // all, forwarded headers included.
+  if (propagator == nullptr) return;
+  // Into a real service: the ground truth also as W3C baggage (which SDKs forward) and a
+  // tracestate member, so what arrives below it can be tied and checked. drop-baggage drops the
+  // scenario's members only: tracerig's ground-truth members are its instrument, not the system
+  // under test, and without them nothing below the real service could be tied to its request.
+  // drop-tracestate drops the whole tracestate, tracerig's member included (baggage suffices).
+  const bool external = calls_.at(&run.call).external && tied && !state.hop.empty();
+  if (external) {
+    context.baggage = WithGroundTruthBaggage(
+        drop_baggage ? std::string_view() : std::string_view(state.baggage), state.request_id,
+        state.sequence_text, attempt.hop, state.offset_text);
+    context.trace_state = WithGroundTruthTracestate(context.trace_state, state.request_id);
+  } else if (!drop_baggage) {
+    context.baggage = state.baggage;
+  }
+  const bool filter = filtered.drop_tracestate || filtered.drop_baggage || filtered.urlencode ||
+                      !state.forwarded.empty();
+  HeaderWriter& writer = filter ? static_cast<HeaderWriter&>(filtered) : out;
+  propagator->Inject(context, writer);
+  if (corrupt) WriteCorrupt(service_.Injects(), context, writer);
   // Whatever the service's own formats: baggage is how a real service passes the ground truth on.
-  if (external) out.Set(kBaggageHeader, context.baggage);
+  if (external) filtered.SetGroundTruthBaggage(context.baggage);
+  for (const auto& [name, value] : state.forwarded) filtered.Forward(name, value);
 }
 
-void SimulatedService::OnAttemptDone(const std::shared_ptr<Attempt>& attempt,
-                                     CallOutcome outcome) {
+void SimulatedService::OnAttemptDone(const std::shared_ptr<Attempt>& attempt, CallOutcome outcome) {
   if (attempt->done) return;  // the other of answer and timeout came first
   attempt->done = true;
   attempt->timeout.cancel();
@@ -413,10 +549,9 @@ void SimulatedService::OnAttemptDone(const std::shared_ptr<Attempt>& attempt,
     if (prepared.pool != nullptr) client.attributes.push_back({"url.full", prepared.url_full});
   }
   Record(std::move(client), state);
-  const bool failed =
-      !outcome.error_type.empty() ||
-      AnswerFailsCall(prepared.grpc ? Protocol::kGrpc : Protocol::kHttp,
-                      static_cast<int>(outcome.status));
+  const bool failed = !outcome.error_type.empty() ||
+                      AnswerFailsCall(prepared.grpc ? Protocol::kGrpc : Protocol::kHttp,
+                                      static_cast<int>(outcome.status));
   if (failed && run->attempt < run->call.retries) {
     run->attempt++;
     retries_++;

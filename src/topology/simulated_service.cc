@@ -1,22 +1,48 @@
 // A simulated service's set-up and tear-down: its server, its faults, its bound address, its
 // connections to callees, stopping, and its counters.
-#include "topology/runtime_internal.h"
-
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
 
 #include "net/address.h"
 #include "net/resolve.h"
+#include "propagation/b3.h"
+#include "propagation/b3multi.h"
+#include "propagation/baggage.h"
+#include "propagation/jaeger.h"
 #include "propagation/registry.h"
+#include "propagation/w3c.h"
 #include "topology/ground_truth.h"
+#include "topology/runtime_internal.h"
 
 namespace tracerig {
+namespace {
+
+// The header fields a format's context travels in (what `forward` copies).
+struct FormatHeaders {
+  std::string_view format;
+  std::array<std::string_view, 5> headers;  // empty names past the end
+};
+constexpr std::array kFormatHeaders = {
+    FormatHeaders{"tracecontext", {kTraceparentHeader, kTracestateHeader}},
+    FormatHeaders{"b3", {kB3Header}},
+    FormatHeaders{"b3multi",
+                  {kB3TraceIdHeader, kB3SpanIdHeader, kB3ParentSpanIdHeader, kB3SampledHeader,
+                   kB3FlagsHeader}},
+    FormatHeaders{"jaeger", {kUberTraceIdHeader}},
+    FormatHeaders{"baggage", {kBaggageHeader}},
+};
+
+}  // namespace
 
 using SimulatedService = TopologyRuntime::SimulatedService;
 
-SimulatedService::SimulatedService(const Scenario& scenario, const Service& service,
-                                   size_t replica, size_t replicas, asio::io_context& ioc,
-                                   SpanSink& sink, const Clock& clock, uint64_t id_seed,
-                                   std::unique_ptr<Propagator> propagator,
+SimulatedService::SimulatedService(const Scenario& scenario, const Service& service, size_t replica,
+                                   size_t replicas, asio::io_context& ioc, SpanSink& sink,
+                                   const Clock& clock, uint64_t id_seed,
+                                   std::unique_ptr<Propagator> extractor,
+                                   std::unique_ptr<Propagator> injector,
                                    HttpClientOptions client_options,
                                    ExternalInFlight& external_in_flight, WireLog& wire_log)
     : scenario_(scenario),
@@ -26,18 +52,27 @@ SimulatedService::SimulatedService(const Scenario& scenario, const Service& serv
       sink_(sink),
       clock_(clock),
       id_rng_(IdSeed(id_seed, service.name, replica)),
-      propagator_(std::move(propagator)),
+      propagator_(std::move(extractor)),
+      injector_(std::move(injector)),
       client_options_(client_options),
       wire_log_(wire_log),
       external_in_flight_(external_in_flight) {
+  for (const std::string& format : service_.forward) {
+    for (const FormatHeaders& known : kFormatHeaders) {
+      if (known.format != format) continue;
+      for (std::string_view header : known.headers) {
+        if (!header.empty()) forward_headers_.push_back(header);
+      }
+    }
+  }
   for (const auto& route : service_.routes) {
     if (!ExternalCallersOf(scenario_, service_.name, route.name).empty()) {
       called_by_external_.push_back(&route);
     }
   }
   if (grpc()) {
-    grpc_server_ = std::make_unique<GrpcSimServer>(
-        ioc, [this](GrpcInbound inbound, GrpcRespond respond) {
+    grpc_server_ =
+        std::make_unique<GrpcSimServer>(ioc, [this](GrpcInbound inbound, GrpcRespond respond) {
           HandleGrpc(std::move(inbound), std::move(respond));
         });
     for (const auto& route : service_.routes) grpc_routes_.emplace(route.name, &route);
@@ -71,6 +106,24 @@ Status SimulatedService::PrepareFaults() {
       prepared.wrong_format = std::move(*propagator);
     }
     faults_.push_back(std::move(prepared));
+  }
+  const bool by_format = std::any_of(faults_.begin(), faults_.end(), [](const ServiceFault& f) {
+    return !f.fault->when.format.empty();
+  });
+  if (!by_format) return Ok{};
+  // In the order the service's extractor tries them: B3's single header before b3multi wherever
+  // either is listed (MakePropagator's rule).
+  std::vector<std::string_view> order(service_.extract.begin(), service_.extract.end());
+  auto single = std::find(order.begin(), order.end(), "b3");
+  auto multi = std::find(order.begin(), order.end(), "b3multi");
+  if (single != order.end() && multi != order.end() && multi < single)
+    std::iter_swap(single, multi);
+  for (std::string_view format : order) {
+    auto reader = MakePropagator({std::string(format)});
+    if (!reader) {
+      return MakeError(fmt::format("service \"{}\": {}", service_.name, reader.error().message));
+    }
+    format_readers_.emplace_back(format, std::move(*reader));
   }
   return Ok{};
 }
@@ -160,8 +213,8 @@ void SimulatedService::ConnectPeers(
           prepared.path = real->url_path + target.path;
           prepared.url_full = real->base_url + target.path;
         } else {
-          prepared.url_full = fmt::format("http://{}:{}{}", prepared.address, prepared.port,
-                                          target.path);
+          prepared.url_full =
+              fmt::format("http://{}:{}{}", prepared.address, prepared.port, target.path);
         }
       }
     }

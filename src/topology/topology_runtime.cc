@@ -2,10 +2,10 @@
 // one io_context per thread), connects them, stops them and sums their counters.
 #include "topology/topology_runtime.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
-
-#include <fmt/format.h>
 
 #include "net/address.h"
 #include "propagation/registry.h"
@@ -61,10 +61,15 @@ Status TopologyRuntime::Start() {
         return MakeError(
             fmt::format("service \"{}\": {}", service.name, propagator.error().message));
       }
+      auto injector = MakePropagator(service.Injects());
+      if (!injector) {
+        return MakeError(
+            fmt::format("service \"{}\": inject: {}", service.name, injector.error().message));
+      }
       auto simulated_service = std::make_unique<SimulatedService>(
           scenario_, service, replica, replicas, *contexts_[next_thread++ % threads], sink_, clock_,
-          options_.id_seed, std::move(*propagator), options_.client, external_in_flight_,
-          wire_log_);
+          options_.id_seed, std::move(*propagator), std::move(*injector), options_.client,
+          external_in_flight_, wire_log_);
       if (auto s = simulated_service->PrepareFaults(); !s) return s;
       if (auto s = simulated_service->Listen(primary); !s) return s;
       if (!primary) primary = simulated_service->endpoint();

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/ledger.h"
@@ -79,6 +80,26 @@ inline unsigned SendRoot(const tcp::endpoint& entry, std::string_view route, uin
     status = ec ? 0 : r.result_int();
     if (body_size != nullptr) *body_size = ec ? 0 : r.body().size();
   });
+  ioc.run();
+  return status;
+}
+
+// Sends request `seq` to `route` with tracerig's ground-truth headers and `context` as its
+// trace-context headers (any formats, none at all), as a driver entry configured to send them
+// does; returns the status (0 on transport error).
+inline unsigned SendWithContext(const tcp::endpoint& entry, std::string_view route, uint64_t seq,
+                                const std::vector<std::pair<std::string, std::string>>& context) {
+  asio::io_context ioc;
+  HttpClientPool pool(ioc, entry);
+  auto target = RouteToHttp(route);
+  HttpRequest request{http::string_to_verb(std::string(target.method)), target.path, 11};
+  for (const auto& [name, value] : context) request.insert(name, value);
+  request.set(std::string(kRequestIdHeader), FormatRequestId(seq + 1));
+  request.set(std::string(kSequenceHeader), std::to_string(seq));
+  request.set(std::string(kHopHeader), "0");
+  unsigned status = 0;
+  pool.Send(std::move(request),
+            [&](beast::error_code ec, HttpResponse&& r) { status = ec ? 0 : r.result_int(); });
   ioc.run();
   return status;
 }
