@@ -189,8 +189,8 @@ class DriverThread {
   };
 
   struct EntryConnections {
-    std::unique_ptr<HttpClientPool> pool;  // HTTP entries
-    std::unique_ptr<GrpcSimClient> grpc;   // gRPC entries: one channel for every call
+    std::unique_ptr<HttpClientPool> pool;    // HTTP entries
+    std::unique_ptr<GrpcSimClient> grpc;     // gRPC entries: one channel for every call
     std::unique_ptr<Propagator> propagator;  // null: the entry is sent no trace context
     // The context every request starts from (flags, debug, tracestate, baggage); each request
     // sets its ids in place, so a plain entry's request copies no string (PrepareContext).
@@ -223,10 +223,12 @@ class DriverThread {
   // sent; the scenario parser already rejected one with an error).
   static void PrepareContext(EntryConnections& entry, const LoadEntry& load_entry,
                              const Service* service) {
-    const std::vector<std::string> formats =
-        load_entry.inject ? *load_entry.inject
-        : service         ? service->extract
-                          : std::vector<std::string>{"tracecontext"};
+    std::vector<std::string> formats{"tracecontext"};
+    if (load_entry.inject) {
+      formats = *load_entry.inject;
+    } else if (service != nullptr) {
+      formats = service->extract;
+    }
     // inject = []: no propagator, so no trace context header at all (edge-started traces).
     if (!formats.empty()) {
       auto propagator = MakePropagator(formats);
@@ -254,9 +256,9 @@ class DriverThread {
       external = entry.start;
       external.trace_id = root.trace_id;
       external.span_id = root.span_id;
-      external.baggage = WithGroundTruthBaggage(entry.start.baggage, request_id,
-                                                std::to_string(sequence), "0",
-                                                std::to_string(intended_offset));
+      external.baggage =
+          WithGroundTruthBaggage(entry.start.baggage, request_id, std::to_string(sequence), "0",
+                                 std::to_string(intended_offset));
       if (entry.tracestate) {
         external.trace_state = WithGroundTruthTracestate(entry.start.trace_state, request_id);
       }

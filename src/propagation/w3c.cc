@@ -280,7 +280,8 @@ void W3cTraceContextPropagator::Inject(const SpanContext& context, HeaderWriter&
   if (!context.IsValid()) return;
   char buffer[kTraceparentSize];
   // Traceparent has no debug flag: a debug context goes as sampled, which debug implies.
-  const uint8_t flags = static_cast<uint8_t>((context.trace_flags & 0x03) | (context.debug ? 1 : 0));
+  const uint8_t flags =
+      static_cast<uint8_t>((context.trace_flags & 0x03) | (context.debug ? 0x01 : 0x00));
   FormatTraceparent(context.trace_id, context.span_id, flags, buffer);
   carrier.Set(kTraceparentHeader, std::string_view(buffer, kTraceparentSize));
   if (!context.trace_state.empty()) carrier.Set(kTracestateHeader, context.trace_state);
