@@ -23,6 +23,7 @@
 #include "propagation/baggage.h"
 #include "propagation/metadata_carrier.h"
 #include "propagation/registry.h"
+#include "propagation/w3c.h"
 #include "topology/expected_tree.h"
 #include "topology/ground_truth.h"
 
@@ -63,16 +64,11 @@ class DriverThread {
       auto entry = std::make_unique<EntryConnections>();
       const LoadEntry& load_entry = scenario.load.entries[i];
       const Service* service = scenario.FindService(load_entry.service);
-      const std::vector<std::string> formats =
-          service ? service->extract : std::vector<std::string>{"tracecontext"};
-      auto propagator = MakePropagator(formats);
-      if (propagator) entry->propagator = std::move(*propagator);
       entry->address = target.host;
       entry->port = target.port;
       entry->external = target.external;
       entry->target_text = HostPort{target.host, target.port}.ToString();
-      entry->tracestate =
-          std::find(formats.begin(), formats.end(), "tracecontext") != formats.end();
+      PrepareContext(*entry, load_entry, service);
       if (service != nullptr && service->protocol == Protocol::kGrpc) {
         entry->grpc = std::make_unique<GrpcSimClient>(ioc_, entry->target_text,
                                                       target.grpc_tls.get());
@@ -193,14 +189,18 @@ class DriverThread {
   };
 
   struct EntryConnections {
-    std::unique_ptr<HttpClientPool> pool;  // HTTP entries
-    std::unique_ptr<GrpcSimClient> grpc;   // gRPC entries: one channel for every call
-    std::unique_ptr<Propagator> propagator;
+    std::unique_ptr<HttpClientPool> pool;    // HTTP entries
+    std::unique_ptr<GrpcSimClient> grpc;     // gRPC entries: one channel for every call
+    std::unique_ptr<Propagator> propagator;  // null: the entry is sent no trace context
+    // The context every request starts from (flags, debug, tracestate, baggage); each request
+    // sets its ids in place, so a plain entry's request copies no string (PrepareContext).
+    SpanContext start;
+    bool sampled = true;  // the flag sent is sampled or debug: ledger.sampled, root span exported
     std::string address;  // of the entry service, for server.address
     int64_t port = 0;
     std::string target_text;  // "host:port", for error messages (and the gRPC channel)
     bool external = false;    // a real service: ground truth as baggage and tracestate too
-    bool tracestate = false;  // its formats include tracecontext
+    bool tracestate = false;  // the formats sent include tracecontext
     http::verb verb = http::verb::get;
     std::string method;
     std::string path;
@@ -217,18 +217,56 @@ class DriverThread {
 
   uint64_t Elapsed() const { return run_.clock.NowMonotonicNano() - run_.start_mono; }
 
-  // The context injected into an entry request; for an external entry with the ground truth in
-  // its baggage and (tracecontext) a tracerig tracestate member.
-  static SpanContext RootContext(const EntryConnections& entry, const Span& root,
-                                 const std::string& request_id, uint64_t sequence,
-                                 uint64_t intended_offset) {
-    SpanContext context{root.trace_id, root.span_id, static_cast<uint8_t>(root.flags), {}};
-    if (entry.external) {
-      context.baggage = WithGroundTruthBaggage({}, request_id, std::to_string(sequence), "0",
-                                               std::to_string(intended_offset));
-      if (entry.tracestate) context.trace_state = WithGroundTruthTracestate({}, request_id);
+  // What the driver sends to `load_entry`, worked out once so that a request only fills in its
+  // ids: the formats (the entry's `inject`, else the service's extract formats), the flags and
+  // debug bit, the starting tracestate and baggage (normalised again: a malformed list is never
+  // sent; the scenario parser already rejected one with an error).
+  static void PrepareContext(EntryConnections& entry, const LoadEntry& load_entry,
+                             const Service* service) {
+    std::vector<std::string> formats{"tracecontext"};
+    if (load_entry.inject) {
+      formats = *load_entry.inject;
+    } else if (service != nullptr) {
+      formats = service->extract;
     }
-    return context;
+    // inject = []: no propagator, so no trace context header at all (edge-started traces).
+    if (!formats.empty()) {
+      auto propagator = MakePropagator(formats);
+      if (propagator) entry.propagator = std::move(*propagator);
+    }
+    entry.tracestate = std::find(formats.begin(), formats.end(), "tracecontext") != formats.end();
+    entry.sampled = load_entry.sampled != EntrySampling::kNotSampled;
+    SpanContext& start = entry.start;
+    start.trace_flags = entry.sampled ? 0x01 : 0x00;
+    start.debug = load_entry.sampled == EntrySampling::kDebug;
+    if (!load_entry.tracestate.empty()) {
+      start.trace_state = ParseTracestate({load_entry.tracestate}).value_or(std::string());
+    }
+    if (!load_entry.baggage.empty()) start.baggage = NormaliseBaggage({load_entry.baggage});
+  }
+
+  // The context injected into an entry request: the entry's prepared one with this request's
+  // ids. An external entry adds the ground truth to the baggage (whatever the formats: it goes
+  // in its own header when they lack "baggage") and, when it sends tracecontext, a tracerig
+  // tracestate member in front of the entry's.
+  static const SpanContext& RootContext(EntryConnections& entry, const Span& root,
+                                        const std::string& request_id, uint64_t sequence,
+                                        uint64_t intended_offset, SpanContext& external) {
+    if (entry.external) {
+      external = entry.start;
+      external.trace_id = root.trace_id;
+      external.span_id = root.span_id;
+      external.baggage =
+          WithGroundTruthBaggage(entry.start.baggage, request_id, std::to_string(sequence), "0",
+                                 std::to_string(intended_offset));
+      if (entry.tracestate) {
+        external.trace_state = WithGroundTruthTracestate(entry.start.trace_state, request_id);
+      }
+      return external;
+    }
+    entry.start.trace_id = root.trace_id;
+    entry.start.span_id = root.span_id;
+    return entry.start;
   }
 
   // Open loop: the request this thread sends next. Closed loop: unused.
@@ -307,7 +345,8 @@ class DriverThread {
     ledger.trace_id = TraceId{ids.NextNonZero(), ids.Next()};
     ledger.root_span_id = SpanId{ids.NextNonZero()};
     ledger.request_id = ids.NextNonZero();
-    ledger.sampled = true;
+    // The driver's decision (the flag it sent; with inject = [] the one it would have sent).
+    ledger.sampled = entry.sampled;
     ledger.intended_unix_nano = run_.start_unix + intended_offset;
     scheduled_++;
     if (!run_.closed && intended_offset >= options.warmup_ns) {
@@ -334,7 +373,7 @@ class DriverThread {
   }
 
   // The HTTP request of `out` and, when tracing, its root span, ground truth and trace context.
-  void PrepareHttpRequest(Outgoing& out, const EntryConnections& entry, const LoadEntry& load_entry,
+  void PrepareHttpRequest(Outgoing& out, EntryConnections& entry, const LoadEntry& load_entry,
                           const LedgerEntry& ledger, uint64_t sequence, uint64_t intended_offset) {
     out.request = HttpRequest{entry.verb, entry.path, 11};
     out.request.set(http::field::host, entry.host_header);
@@ -342,7 +381,7 @@ class DriverThread {
     if (!run_.options.trace) return;
     const std::string request_id = FormatRequestId(ledger.request_id);
     Span& root = out.root;
-    StartRootSpan(root, load_entry, ledger);
+    StartRootSpan(root, entry, load_entry, ledger);
     root.attributes = {
         {"http.request.method", entry.method},
         {"url.full", entry.url},
@@ -358,7 +397,9 @@ class DriverThread {
       root.attributes.push_back({"server.address", entry.address});
       root.attributes.push_back({"server.port", entry.port});
     }
-    const SpanContext context = RootContext(entry, root, request_id, sequence, intended_offset);
+    SpanContext external;
+    const SpanContext& context =
+        RootContext(entry, root, request_id, sequence, intended_offset, external);
     if (entry.propagator) {
       BeastHeaderWriter<true> writer(out.request.base());
       entry.propagator->Inject(context, writer);
@@ -373,12 +414,12 @@ class DriverThread {
 
   // A gRPC entry's root span and call metadata, as the simulated services make their gRPC CLIENT
   // spans (topology/service_request.cc).
-  static void PrepareGrpcCall(Outgoing& out, const EntryConnections& entry,
-                              const LoadEntry& load_entry, const LedgerEntry& ledger,
-                              uint64_t sequence, uint64_t intended_offset) {
+  static void PrepareGrpcCall(Outgoing& out, EntryConnections& entry, const LoadEntry& load_entry,
+                              const LedgerEntry& ledger, uint64_t sequence,
+                              uint64_t intended_offset) {
     const std::string request_id = FormatRequestId(ledger.request_id);
     Span& root = out.root;
-    StartRootSpan(root, load_entry, ledger);
+    StartRootSpan(root, entry, load_entry, ledger);
     root.attributes = {
         {"rpc.system", std::string("grpc")},
         {"rpc.service", entry.rpc_service},
@@ -393,7 +434,9 @@ class DriverThread {
     writer.Set(kSequenceHeader, std::to_string(sequence));
     writer.Set(kHopHeader, "0");
     writer.Set(kOffsetHeader, std::to_string(intended_offset));
-    const SpanContext context = RootContext(entry, root, request_id, sequence, intended_offset);
+    SpanContext external;
+    const SpanContext& context =
+        RootContext(entry, root, request_id, sequence, intended_offset, external);
     if (entry.propagator) entry.propagator->Inject(context, writer);
     if (entry.external &&
         std::none_of(out.metadata.begin(), out.metadata.end(),
@@ -402,10 +445,11 @@ class DriverThread {
     }
   }
 
-  static void StartRootSpan(Span& root, const LoadEntry& load_entry, const LedgerEntry& ledger) {
+  static void StartRootSpan(Span& root, const EntryConnections& entry, const LoadEntry& load_entry,
+                            const LedgerEntry& ledger) {
     root.trace_id = ledger.trace_id;
     root.span_id = ledger.root_span_id;
-    root.flags = 0x01;
+    root.flags = entry.start.trace_flags;
     root.name = load_entry.route;
     root.kind = SpanKind::kClient;
     root.service_name = std::string(kDriverServiceName);
@@ -560,7 +604,10 @@ class DriverThread {
     settle(ledger, root);
     timeline_.Record(intended_offset, corrected, ledger.outcome != RequestOutcome::kOk, measured);
     if (run_.options.on_complete) run_.options.on_complete(ledger);
-    if (run_.options.trace) run_.sink.Submit(std::move(root));
+    // The driver's CLIENT span is recorded as a sampling client records its call: exported when
+    // it decided sampled or debug, and with inject = [] too (a client that sends no context
+    // still traced its call; the span sits alone in its trace, the entry having started another).
+    if (run_.options.trace && entry.sampled) run_.sink.Submit(std::move(root));
     // The connection (gRPC: the call) just freed goes to the oldest waiting request.
     if (!entry.waiting.empty()) {
       Outgoing next = std::move(entry.waiting.front());

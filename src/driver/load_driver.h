@@ -6,6 +6,13 @@
 // wrk does) and every request goes into a ledger. The driver is itself a traced client: it starts
 // each trace and records the root CLIENT span.
 //
+// What each request carries follows its LoadEntry: the `inject` formats (unset: the entry
+// service's extract formats; empty: no trace context header at all, only tracerig's ground-truth
+// headers, so the entry starts the trace), the `sampled` flag (debug: B3 `-d` / X-B3-Flags: 1 /
+// Jaeger flags 3, traceparent 01), and the `tracestate` and `baggage` it starts with (sent by the
+// formats that carry them: tracecontext, baggage). LedgerEntry::sampled is the driver's decision
+// (sampled or debug), and the root CLIENT span is exported only then, with no context sent too.
+//
 // Entries on a `protocol = "grpc"` service are called like a gRPC service calls another
 // (topology/service_grpc.cc): SimService/Call with the route name, trace context and ground
 // truth in lowercase metadata, a root CLIENT span with rpc.system/rpc.service/rpc.method and

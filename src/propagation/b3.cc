@@ -60,21 +60,22 @@ namespace {
 // 32 + 1 + 16 + 2 characters.
 constexpr size_t kB3SingleSize = 51;
 
-// Formats into a caller's buffer: Inject runs on every hop and need not allocate.
-void FormatB3Single(const TraceId& trace_id, const SpanId& span_id, bool sampled, char* out) {
+// Formats into a caller's buffer: Inject runs on every hop and need not allocate. `sampling` is
+// '1', '0' or 'd'.
+void FormatB3Single(const TraceId& trace_id, const SpanId& span_id, char sampling, char* out) {
   WriteHex(trace_id.high, 16, out);
   WriteHex(trace_id.low, 16, out + 16);
   out[32] = '-';
   WriteHex(span_id.value, 16, out + 33);
   out[49] = '-';
-  out[50] = sampled ? '1' : '0';
+  out[50] = sampling;
 }
 
 }  // namespace
 
 std::string FormatB3Single(const TraceId& trace_id, const SpanId& span_id, bool sampled) {
   std::string out(kB3SingleSize, '\0');
-  FormatB3Single(trace_id, span_id, sampled, out.data());
+  FormatB3Single(trace_id, span_id, sampled ? '1' : '0', out.data());
   return out;
 }
 
@@ -86,6 +87,7 @@ SpanContext B3ToSpanContext(const B3Context& b3) {
   }
   const bool sampled = b3.sampling == B3Sampling::kSampled || b3.sampling == B3Sampling::kDebug;
   context.trace_flags = sampled ? 0x01 : 0x00;
+  context.debug = b3.sampling == B3Sampling::kDebug;
   return context;
 }
 
@@ -100,7 +102,8 @@ SpanContext B3SinglePropagator::Extract(const HeaderReader& carrier) const {
 void B3SinglePropagator::Inject(const SpanContext& context, HeaderWriter& carrier) const {
   if (!context.IsValid()) return;
   char buffer[kB3SingleSize];
-  FormatB3Single(context.trace_id, context.span_id, context.sampled(), buffer);
+  const char sampling = context.debug ? 'd' : context.sampled() ? '1' : '0';
+  FormatB3Single(context.trace_id, context.span_id, sampling, buffer);
   carrier.Set(kB3Header, std::string_view(buffer, kB3SingleSize));
 }
 

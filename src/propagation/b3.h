@@ -40,8 +40,8 @@ std::optional<B3Context> ParseB3Single(std::string_view value);
 std::string FormatB3Single(const TraceId& trace_id, const SpanId& span_id, bool sampled);
 
 // A B3 context as tracerig's SpanContext: flags 0x01 when sampled or debug, 0x00 when not sampled
-// or deferred (as OpenTelemetry does). A sampling-only context stays invalid but keeps the flag;
-// debug is not representable in W3C flags and is lost.
+// or deferred (as OpenTelemetry does), and SpanContext::debug for debug. A sampling-only context
+// stays invalid but keeps the flag and the debug bit.
 SpanContext B3ToSpanContext(const B3Context& b3);
 
 class B3SinglePropagator final : public Propagator {
@@ -50,7 +50,8 @@ class B3SinglePropagator final : public Propagator {
   // single-versus-multi mismatch between services can be reproduced. Listing both "b3" and
   // "b3multi" gives a composite that prefers the single header (registry.h).
   SpanContext Extract(const HeaderReader& carrier) const override;
-  // Writes `b3: {trace}-{span}-1|0`; nothing for an invalid context.
+  // Writes `b3: {trace}-{span}-1|0`, or `-d` for a debug context (debug implies sampled); nothing
+  // for an invalid context.
   void Inject(const SpanContext& context, HeaderWriter& carrier) const override;
 };
 

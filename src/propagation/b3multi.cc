@@ -63,7 +63,12 @@ void B3MultiPropagator::Inject(const SpanContext& context, HeaderWriter& carrier
   WriteHex(context.span_id.value, 16, span);
   carrier.Set(kB3TraceIdHeader, std::string_view(trace, sizeof trace));
   carrier.Set(kB3SpanIdHeader, std::string_view(span, sizeof span));
-  carrier.Set(kB3SampledHeader, context.sampled() ? "1" : "0");
+  // Debug implies accept: B3 says X-B3-Sampled is not sent beside X-B3-Flags: 1.
+  if (context.debug) {
+    carrier.Set(kB3FlagsHeader, "1");
+  } else {
+    carrier.Set(kB3SampledHeader, context.sampled() ? "1" : "0");
+  }
 }
 
 }  // namespace tracerig

@@ -29,8 +29,9 @@ class B3MultiPropagator final : public Propagator {
  public:
   // Reads only the X-B3-* headers, never `b3` (see B3SinglePropagator).
   SpanContext Extract(const HeaderReader& carrier) const override;
-  // Writes x-b3-traceid (32 hex), x-b3-spanid and x-b3-sampled (1 or 0); nothing for an
-  // invalid context. No parent id (SpanContext has none) and no flags (debug is not kept).
+  // Writes x-b3-traceid (32 hex), x-b3-spanid and x-b3-sampled (1 or 0), or for a debug context
+  // x-b3-flags: 1 instead of x-b3-sampled (debug implies accept); nothing for an invalid
+  // context. No parent id (SpanContext has none).
   void Inject(const SpanContext& context, HeaderWriter& carrier) const override;
 };
 

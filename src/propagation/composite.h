@@ -15,7 +15,7 @@ class CompositePropagator final : public Propagator {
   // Order matters for Extract: earlier propagators win. Null entries are ignored.
   explicit CompositePropagator(std::vector<std::unique_ptr<Propagator>> propagators);
 
-  // The ids, flags and tracestate all come from one format, the first with a valid context;
+  // The ids, flags, debug and tracestate all come from one format, the first with a valid context;
   // baggage comes from the first non-empty baggage in order, even when no format has valid ids
   // (the trace restarts but the baggage still travels).
   SpanContext Extract(const HeaderReader& carrier) const override;

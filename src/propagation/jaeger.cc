@@ -96,15 +96,17 @@ SpanContext JaegerPropagator::Extract(const HeaderReader& carrier) const {
   context.span_id = parsed->span_id;
   context.trace_flags =
       (parsed->flags & (kJaegerSampledFlag | kJaegerDebugFlag)) != 0 ? 0x01 : 0x00;
+  context.debug = (parsed->flags & kJaegerDebugFlag) != 0;
   return context;
 }
 
 void JaegerPropagator::Inject(const SpanContext& context, HeaderWriter& carrier) const {
   if (!context.IsValid()) return;
   char buffer[kMaxUberTraceIdSize];
-  const size_t size =
-      FormatUberTraceId(context.trace_id, context.span_id,
-                        context.sampled() ? kJaegerSampledFlag : uint8_t{0}, buffer);
+  const uint8_t flags = context.debug       ? uint8_t{kJaegerSampledFlag | kJaegerDebugFlag}
+                        : context.sampled() ? kJaegerSampledFlag
+                                            : uint8_t{0};
+  const size_t size = FormatUberTraceId(context.trace_id, context.span_id, flags, buffer);
   carrier.Set(kUberTraceIdHeader, std::string_view(buffer, size));
 }
 

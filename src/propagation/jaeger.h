@@ -38,9 +38,10 @@ std::string FormatUberTraceId(const TraceId& trace_id, const SpanId& span_id, ui
 class JaegerPropagator final : public Propagator {
  public:
   // Reads the first uber-trace-id field when it repeats. Sampled when flag 0x01 or 0x02 (debug
-  // forces sampling in Jaeger) is set; the debug flag itself is not kept.
+  // forces sampling in Jaeger) is set; 0x02 also sets SpanContext::debug.
   SpanContext Extract(const HeaderReader& carrier) const override;
-  // Writes uber-trace-id with parent 0 and flags 1 (sampled) or 0; nothing for an invalid context.
+  // Writes uber-trace-id with parent 0 and flags 1 (sampled), 0, or 3 (debug, which implies
+  // sampled); nothing for an invalid context.
   void Inject(const SpanContext& context, HeaderWriter& carrier) const override;
 };
 

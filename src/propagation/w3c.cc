@@ -191,18 +191,22 @@ std::optional<std::string> ParseTracestate(const std::vector<std::string_view>& 
   // Members point into `fields`; the list is copied once, after it is known to be valid.
   std::array<std::string_view, kMaxTracestateMembers> members;
   std::array<std::string_view, kMaxTracestateMembers> keys;
-  size_t count = 0;
+  size_t received = 0;  // members as sent, duplicates included: the limit of 32 is on these
+  size_t count = 0;     // members kept
   size_t total_size = 0;
   const auto accept = [&](std::string_view member) {
-    if (count == kMaxTracestateMembers) return false;
+    if (received == kMaxTracestateMembers) return false;
+    ++received;
     const size_t eq = member.find('=');
     if (eq == std::string_view::npos) return false;
     const std::string_view key = member.substr(0, eq);
     if (!IsValidTracestateKey(key) || !IsValidTracestateValue(member.substr(eq + 1))) {
       return false;
     }
+    // A repeated key keeps its first (leftmost, most recently updated) member: the spec lets a
+    // vendor discard duplicates it did not write, and the list must still be inherited.
     for (size_t i = 0; i < count; ++i) {
-      if (keys[i] == key) return false;
+      if (keys[i] == key) return true;
     }
     keys[count] = key;
     members[count] = member;
@@ -275,8 +279,10 @@ SpanContext W3cTraceContextPropagator::Extract(const HeaderReader& carrier) cons
 void W3cTraceContextPropagator::Inject(const SpanContext& context, HeaderWriter& carrier) const {
   if (!context.IsValid()) return;
   char buffer[kTraceparentSize];
-  FormatTraceparent(context.trace_id, context.span_id,
-                    static_cast<uint8_t>(context.trace_flags & 0x03), buffer);
+  // Traceparent has no debug flag: a debug context goes as sampled, which debug implies.
+  const uint8_t flags =
+      static_cast<uint8_t>((context.trace_flags & 0x03) | (context.debug ? 0x01 : 0x00));
+  FormatTraceparent(context.trace_id, context.span_id, flags, buffer);
   carrier.Set(kTraceparentHeader, std::string_view(buffer, kTraceparentSize));
   if (!context.trace_state.empty()) carrier.Set(kTracestateHeader, context.trace_state);
 }

@@ -41,7 +41,8 @@ std::string FormatTraceparent(const TraceId& trace_id, const SpanId& parent_id, 
 // `fields` are all tracestate header field values in the order received; they form one list.
 // Returns the normalised list ("k1=v1,k2=v2": whitespace around members trimmed, empty members
 // skipped; "" when there are no members), or nullopt when the list is invalid as a whole: any
-// malformed member, more than 32 members, or a key that appears twice.
+// malformed member or more than 32 members (duplicates counted). A key that appears again keeps
+// only its first member (W3C lets a vendor discard duplicates; the list is still inherited).
 std::optional<std::string> ParseTracestate(const std::vector<std::string_view>& fields);
 
 // True when `key` / `value` match the tracestate grammar (key: lowercase alphanumeric first, then
@@ -61,7 +62,8 @@ class W3cTraceContextPropagator final : public Propagator {
   // traceparent yields an invalid context and tracestate is ignored. For version 00 only flag
   // bits 0x01 (sampled) and 0x02 (random trace id) are kept. An invalid tracestate is dropped.
   SpanContext Extract(const HeaderReader& carrier) const override;
-  // Writes traceparent (version 00, flags & 0x03) and tracestate only when it is non-empty.
+  // Writes traceparent (version 00, flags & 0x03; sampled for a debug context, as W3C cannot
+  // carry debug) and tracestate only when it is non-empty. Extract never sets debug.
   // Writes nothing for an invalid context: an all-zero traceparent would be rejected downstream.
   void Inject(const SpanContext& context, HeaderWriter& carrier) const override;
 };
