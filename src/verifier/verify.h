@@ -277,6 +277,12 @@ struct VerificationSummary {
   std::vector<ExternalHopCounts> external_hops;
 };
 
+// Per load entry, whether the ledger's unsampled requests to it are verified: those the scenario
+// sends with sampled=0 (LoadEntry::sampled), whose expected trees hold what services sampling on
+// their own record (an empty tree is complete when the backend holds nothing). Other unsampled
+// ledger entries are skipped (skipped_unsampled).
+std::vector<bool> UnsampledEntriesVerified(const Scenario& scenario);
+
 // Each entry's expected tree is BuildExpectedTree(scenario, scenario.load.entries[entry.entry]).
 // Fragments are searched by tracerig.request_id for each service with missing spans, within the
 // entry's times ± 1 minute. Sampling trials count, per service and verified request, whether any
