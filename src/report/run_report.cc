@@ -365,9 +365,11 @@ void JudgeRun(RunReport& report) {
   report.checks = {complete, broken, exported};
   // Structure of the traces that arrived: one check when clean, one failing check per kind.
   if (v.violation_counts.empty()) {
+    // Subtrees below a sampled-out parent are not structural orphans: their own checks follow.
     report.checks.push_back({"trace-structure", true,
-                             "no orphans, multiple roots, duplicate span ids, wrong parents, wrong "
-                             "kinds, unexpected spans or clock skew",
+                             fmt::format("no {}orphans, multiple roots, duplicate span ids, wrong "
+                                         "parents, wrong kinds, unexpected spans or clock skew",
+                                         v.orphan_causes.empty() ? "" : "structural "),
                              true});
   } else {
     for (const auto& [kind, traces] : v.violation_counts) {

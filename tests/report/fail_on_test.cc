@@ -114,6 +114,11 @@ TEST(FailOnTest, OrphanCausesFailByDefaultAndWarnOutsideTheSet) {
     if (CheckKind(c.name) == "orphans") orphans.push_back(&c);
   }
   ASSERT_EQ(orphans.size(), 2u);
+  EXPECT_EQ(r.checks[3].name, "trace-structure");
+  EXPECT_TRUE(r.checks[3].passed);
+  EXPECT_EQ(r.checks[3].message,
+            "no structural orphans, multiple roots, duplicate span ids, wrong parents, wrong "
+            "kinds, unexpected spans or clock skew");
   EXPECT_EQ(orphans[0]->name, "orphans:checkout->recommender");
   EXPECT_FALSE(orphans[0]->passed);
   EXPECT_TRUE(orphans[0]->enforced);
