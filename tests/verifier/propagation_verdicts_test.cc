@@ -12,6 +12,7 @@
 #include "tests/verifier/verify_test_support.h"
 #include "topology/expected_tree.h"
 #include "verifier/classify.h"
+#include "verifier/ledger_feed.h"
 #include "verifier/orphan_causes.h"
 #include "verifier/retry_parents.h"
 
@@ -388,6 +389,36 @@ TEST(ClassifyEmptyTreeTest, NothingExpectedAndNothingFoundIsComplete) {
   const TraceVerdict got = ClassifyTrace(empty, Entry(), {stray[0]}, {});
   ASSERT_EQ(got.violations.size(), 1u);
   EXPECT_EQ(got.violations[0].kind, "unexpected-span");
+}
+
+// Requests the scenario sends with sampled=0 are verified (what services sampling on their own
+// record is expected of them); other unsampled ledger entries stay skipped.
+TEST_F(VerifyLedgerTest, UnsampledRequestsAreVerifiedWhenTheScenarioSendsThemSo) {
+  LoadEntry unsampled = scenario_.load.entries[0];
+  unsampled.sampled = EntrySampling::kNotSampled;
+  scenario_.load.entries.push_back(unsampled);
+  EXPECT_EQ(UnsampledEntriesVerified(scenario_), (std::vector<bool>{false, true}));
+  for (uint32_t entry : {0u, 1u, 1u}) {
+    LedgerEntry e = AddEntry();
+    e.entry = entry;
+    e.sampled = false;
+    ledger_.back() = e;
+    if (entry == 1) backend_.Add(Spans(e));
+  }
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->skipped_unsampled, 1u);
+  EXPECT_EQ(summary->checked, 2u);
+  EXPECT_EQ(summary->complete, 2u);
+
+  LedgerFeed feed(1);
+  feed.VerifyUnsampled(UnsampledEntriesVerified(scenario_));
+  for (const LedgerEntry& e : ledger_) feed.Add(e);
+  std::vector<const LedgerEntry*> taken;
+  feed.Take(0, taken);
+  ASSERT_EQ(taken.size(), 2u);
+  EXPECT_EQ(taken[0]->sequence, 1u);
+  EXPECT_EQ(feed.skipped_unsampled(), 1u);
 }
 
 }  // namespace
