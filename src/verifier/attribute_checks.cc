@@ -1,7 +1,7 @@
 // The `[expect.attributes]` check on one span identified with an expected span (classify.h).
-#include "verifier/classify.h"
-
 #include <fmt/format.h>
+
+#include "verifier/classify.h"
 
 namespace tracerig {
 
@@ -35,8 +35,7 @@ std::vector<Violation> CheckAttributes(const ExpectedSpan& expected, const Span&
     if (actual != *want.value) {
       violations.push_back(Violation{
           "attribute", expected.hop, expected.service,
-          fmt::format("{} has {} = \"{}\", expected \"{}\"", what, want.key, actual,
-                      *want.value)});
+          fmt::format("{} has {} = \"{}\", expected \"{}\"", what, want.key, actual, *want.value)});
     }
   }
   return violations;

@@ -34,7 +34,9 @@ class LedgerFeed {
   // Per load entry (LedgerEntry::entry), whether its unsampled requests are verified all the same:
   // the scenario says the driver sends them sampled=0 (LoadEntry::sampled), and services that
   // sample on their own still record parts of them. Call before the first Add.
-  void VerifyUnsampled(std::vector<bool> per_load_entry) { verify_unsampled_ = std::move(per_load_entry); }
+  void VerifyUnsampled(std::vector<bool> per_load_entry) {
+    verify_unsampled_ = std::move(per_load_entry);
+  }
   // No more entries: the verifier's deadline starts counting, and workers finish once they have
   // settled what they took. Thread-safe, idempotent.
   void Close();

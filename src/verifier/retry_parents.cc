@@ -33,9 +33,8 @@ std::optional<std::string> DescribeOtherAttemptParent(const ExpectedSpan& expect
   const CallAttempt other = AttemptOf(parent_hop);
   if (own.call_hop != other.call_hop) return std::nullopt;
   const std::string edge = fmt::format("{} -> {}", expected.peer, expected.service);
-  const std::string which =
-      own.retry == 0 ? fmt::format("the first attempt of {}", edge)
-                     : fmt::format("retry {} of {}", own.retry, edge);
+  const std::string which = own.retry == 0 ? fmt::format("the first attempt of {}", edge)
+                                           : fmt::format("retry {} of {}", own.retry, edge);
   std::string why;
   if (own.retry > 0 && other.retry == 0) {
     why = "the retry sent the first attempt's context";

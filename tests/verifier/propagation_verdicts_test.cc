@@ -41,7 +41,8 @@ void SetSampling(Scenario& scenario, const std::string& service, SamplingPolicy:
 // and fraud always.
 Scenario SamplingBelowRatioScenario() {
   Scenario s = QuickstartScenario();
-  s.services[3].routes[0].calls.push_back(CallStep{false, {verifier_testing::CallTo("fraud", "Check")}});
+  s.services[3].routes[0].calls.push_back(
+      CallStep{false, {verifier_testing::CallTo("fraud", "Check")}});
   Service fraud;
   fraud.name = "fraud";
   Route check;
@@ -117,7 +118,8 @@ TEST(OrphanCausesTest, OneCausePerConfigurationNamedAndCountedOverTheRun) {
   for (const OrphanCase& c : cases) {
     SCOPED_TRACE(c.name);
     Scenario scenario = SamplingBelowRatioScenario();
-    if (c.parent_based_payment) SetSampling(scenario, "payment", SamplingPolicy::Kind::kParentBased);
+    if (c.parent_based_payment)
+      SetSampling(scenario, "payment", SamplingPolicy::Kind::kParentBased);
     if (c.driver_unsampled) scenario.load.entries[0].sampled = EntrySampling::kNotSampled;
     const ExpectedTree tree = c.tree();
     const std::vector<char> found(tree.spans.size(), 1);
@@ -195,10 +197,10 @@ TEST_F(VerifyLedgerTest, SubtreesBelowASampledOutCallerAreCountedPerCauseNotPass
   EXPECT_EQ(c.traces, orphaned);
   EXPECT_EQ(c.example_sequence, first);
   EXPECT_EQ(c.example_trace, (TraceId{0x1, 0x1000 + first}));
-  EXPECT_EQ(DescribeOrphanCause(c),
-            "payment samples \"always\" below checkout's \"ratio(0.25)\": " +
-                std::to_string(orphaned) +
-                " traces hold a subtree whose parent checkout CLIENT span was not recorded");
+  EXPECT_EQ(
+      DescribeOrphanCause(c),
+      "payment samples \"always\" below checkout's \"ratio(0.25)\": " + std::to_string(orphaned) +
+          " traces hold a subtree whose parent checkout CLIENT span was not recorded");
 }
 
 // ---- Retries: each attempt's SERVER span under that attempt's CLIENT span ----
@@ -271,7 +273,7 @@ TEST(ClassifyRetryTest, AttemptsAreReadFromTheirHops) {
     const char* call;
     uint32_t retry;
   };
-  const Case cases[] = {{"0.1", "0.1", 0},       {"0.1r1", "0.1", 1}, {"0.1r12", "0.1", 12},
+  const Case cases[] = {{"0.1", "0.1", 0},         {"0.1r1", "0.1", 1}, {"0.1r12", "0.1", 12},
                         {"0.1r1.0", "0.1r1.0", 0}, {"0r2", "0", 2},     {"0.1rx", "0.1rx", 0},
                         {"0.1r0", "0.1r0", 0}};
   for (const Case& c : cases) {
