@@ -17,7 +17,8 @@ namespace tracerig {
 const FlagSpec kFailOnFlag = {
     "fail-on", "KINDS",
     "check kinds that fail the run: completeness, broken-propagation, spans-exported, "
-    "trace-structure, verification-deadline, sampling, time-to-queryable, backend-graph, all "
+    "trace-structure, orphans, verification-deadline, sampling, time-to-queryable, backend-graph, "
+    "all "
     "(default) or none; the others only warn"};
 
 const std::vector<FlagSpec> kLoadFlags = {

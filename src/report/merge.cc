@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "report/run_identity.h"
+#include "verifier/orphan_causes.h"
 
 namespace tracerig {
 namespace {
@@ -206,6 +207,7 @@ void MergeVerification(VerificationSummary& into, const VerificationSummary& fro
   for (const auto& [kind, traces] : from.violation_counts) into.violation_counts[kind] += traces;
   into.traces_with_violations += from.traces_with_violations;
   AppendViolationExamples(into.violation_examples, from.violation_examples, max_examples);
+  MergeOrphanCauses(into.orphan_causes, from.orphan_causes);
   into.polls += from.polls;
   into.backend_requests += from.backend_requests;
   into.elapsed_ns = std::max(into.elapsed_ns, from.elapsed_ns);

@@ -439,6 +439,22 @@ VerificationSummary Verification(const Json& j) {
     v.violation_counts[kind] = U64(counts, kind, w + ".violation_counts");
   }
   v.violation_examples = Verdicts(j, "violation_examples", w);
+  if (Optional(j, "orphan_causes")) {  // absent in reports written before it was counted
+    const Json& causes = Array(j, "orphan_causes", w);
+    for (size_t i = 0; i < causes.size(); ++i) {
+      const std::string at = Index(w + ".orphan_causes", i);
+      OrphanCause c;
+      c.service = String(causes[i], "service", at);
+      c.policy = String(causes[i], "policy", at);
+      c.cause_service = String(causes[i], "cause_service", at);
+      c.cause_policy = String(causes[i], "cause_policy", at);
+      c.parent_service = String(causes[i], "parent_service", at);
+      c.traces = U64(causes[i], "traces", at);
+      c.example_sequence = U64(causes[i], "example_sequence", at);
+      c.example_trace = ReadTraceId(causes[i], "example_trace_id", at);
+      v.orphan_causes.push_back(std::move(c));
+    }
+  }
   v.polls = U64(j, "polls", w);
   v.backend_requests = U64(j, "backend_requests", w);
   v.elapsed_ns = U64(j, "elapsed_ns", w);

@@ -10,6 +10,7 @@
 
 #include "core/units.h"
 #include "report/run_identity.h"
+#include "verifier/orphan_causes.h"
 
 namespace tracerig {
 namespace {
@@ -348,6 +349,7 @@ std::string RenderTerminalSummary(const RunReport& r) {
     for (const auto& [kind, traces] : v.violation_counts) {
       line(fmt::format("  {} traces with {} violations", traces, kind));
     }
+    for (const auto& c : v.orphan_causes) line("  orphans: " + DescribeOrphanCause(c));
     if (v.time_to_queryable.traces > 0) {
       const auto& t = v.time_to_queryable;
       // A trace complete at its first poll only bounds its time to queryable from above, and
@@ -487,6 +489,17 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
     for (const auto& ex : v.violation_examples) violation_examples.push_back(VerdictJson(ex));
     nlohmann::ordered_json violation_counts = nlohmann::ordered_json::object();
     for (const auto& [kind, traces] : v.violation_counts) violation_counts[kind] = traces;
+    auto orphan_causes = nlohmann::ordered_json::array();
+    for (const auto& c : v.orphan_causes) {
+      orphan_causes.push_back({{"service", c.service},
+                               {"policy", c.policy},
+                               {"cause_service", c.cause_service},
+                               {"cause_policy", c.cause_policy},
+                               {"parent_service", c.parent_service},
+                               {"traces", c.traces},
+                               {"example_sequence", c.example_sequence},
+                               {"example_trace_id", c.example_trace.ToHex()}});
+    }
     auto edges = nlohmann::ordered_json::array();
     for (const auto& e : v.break_edges) {
       edges.push_back({{"hop", e.hop}, {"caller", e.caller}, {"callee", e.callee}, {"traces", e.traces}});
@@ -504,6 +517,7 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
                          {"traces_with_violations", v.traces_with_violations},
                          {"violation_counts", std::move(violation_counts)},
                          {"violation_examples", std::move(violation_examples)},
+                         {"orphan_causes", std::move(orphan_causes)},
                          {"polls", v.polls},
                          {"backend_requests", v.backend_requests},
                          {"elapsed_ns", v.elapsed_ns},

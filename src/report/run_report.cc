@@ -14,6 +14,7 @@
 #include "core/units.h"
 #include "report/run_identity.h"
 #include "topology/expected_tree.h"
+#include "verifier/orphan_causes.h"
 
 namespace tracerig {
 
@@ -151,6 +152,7 @@ std::string SamplingMessage(const SamplingVerdict& s) {
 std::string_view CheckKind(std::string_view check_name) {
   if (check_name.starts_with("violation:")) return "trace-structure";
   if (check_name.starts_with("sampling:")) return "sampling";
+  if (check_name.starts_with("orphans:")) return "orphans";
   return check_name;
 }
 
@@ -363,9 +365,11 @@ void JudgeRun(RunReport& report) {
   report.checks = {complete, broken, exported};
   // Structure of the traces that arrived: one check when clean, one failing check per kind.
   if (v.violation_counts.empty()) {
+    // Subtrees below a sampled-out parent are not structural orphans: their own checks follow.
     report.checks.push_back({"trace-structure", true,
-                             "no orphans, multiple roots, duplicate span ids, wrong parents, wrong "
-                             "kinds, unexpected spans or clock skew",
+                             fmt::format("no {}orphans, multiple roots, duplicate span ids, wrong "
+                                         "parents, wrong kinds, unexpected spans or clock skew",
+                                         v.orphan_causes.empty() ? "" : "structural "),
                              true});
   } else {
     for (const auto& [kind, traces] : v.violation_counts) {
@@ -381,6 +385,12 @@ void JudgeRun(RunReport& report) {
       report.checks.push_back(
           {"violation:" + kind, false, fmt::format("{} traces{}", traces, example), true});
     }
+  }
+  // Subtrees below a parent the configuration left unrecorded: one failing check per cause.
+  for (const auto& c : v.orphan_causes) {
+    std::string message = DescribeOrphanCause(c);
+    if (c.example_trace.IsValid()) message += fmt::format("; e.g. trace {}", c.example_trace.ToHex());
+    report.checks.push_back({OrphanCheckName(c), false, std::move(message), true});
   }
   // One check per service with a sampling verdict; "not enough traces" and "not judged" pass and
   // say so. Spans a fault withheld are the fault's: named, and not counted as sampled out.

@@ -85,14 +85,16 @@ struct CheckResult {
 };
 
 // The kinds of check --fail-on can name, in judgement order. Every check belongs to one kind
-// (CheckKind). "time-to-queryable" exists only when the scenario sets a time_to_queryable
+// (CheckKind). "orphans" exists only when subtrees were recorded below a parent the configuration
+// left unrecorded; "time-to-queryable" only when the scenario sets a time_to_queryable
 // expectation; "backend-graph" only when the backend served its own dependency list.
 inline constexpr std::string_view kCheckKinds[] = {
-    "completeness",          "broken-propagation", "spans-exported",    "trace-structure",
-    "verification-deadline", "sampling",           "time-to-queryable", "backend-graph"};
+    "completeness",      "broken-propagation",    "spans-exported", "trace-structure",
+    "orphans",           "verification-deadline", "sampling",       "time-to-queryable",
+    "backend-graph"};
 
 // The kind a check belongs to: its name, except "violation:<kind>" checks, which are all
-// "trace-structure".
+// "trace-structure", "sampling:..." checks ("sampling") and "orphans:..." checks ("orphans").
 std::string_view CheckKind(std::string_view check_name);
 
 // Which check kinds fail a run (--fail-on). The default is every kind.

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "core/units.h"
+#include "verifier/retry_parents.h"
 
 namespace tracerig {
 namespace {
@@ -205,43 +206,6 @@ std::string_view TraceStatusName(TraceStatus status) {
       return "not-exported";
   }
   return "unknown";
-}
-
-std::vector<Violation> CheckAttributes(const ExpectedSpan& expected, const Span& span,
-                                       const std::vector<AttributeExpectation>& expectations) {
-  std::vector<Violation> violations;
-  for (const AttributeExpectation& want : expectations) {
-    if (want.service.empty() ? expected.service == kDriverServiceName
-                             : want.service != expected.service) {
-      continue;
-    }
-    if (want.kind != SpanKind::kUnspecified && want.kind != expected.kind) continue;
-    const AttributeValue* value = span.FindAttribute(want.key);
-    if (value == nullptr) {
-      for (const Attribute& a : span.resource_attributes) {
-        if (a.key == want.key) {
-          value = &a.value;
-          break;
-        }
-      }
-    }
-    const std::string what = fmt::format("{} span of {} at hop {}", SpanKindName(expected.kind),
-                                         expected.service, expected.hop);
-    if (value == nullptr) {
-      violations.push_back(Violation{"attribute", expected.hop, expected.service,
-                                     fmt::format("{} lacks {}", what, want.key)});
-      continue;
-    }
-    if (!want.value) continue;
-    std::string actual = AttributeValueToString(*value);
-    if (actual != *want.value) {
-      violations.push_back(Violation{
-          "attribute", expected.hop, expected.service,
-          fmt::format("{} has {} = \"{}\", expected \"{}\"", what, want.key, actual,
-                      *want.value)});
-    }
-  }
-  return violations;
 }
 
 namespace {
@@ -564,10 +528,18 @@ void CheckParentsAndTimes(const ExpectedTree& expected, const TraceSpans& t, con
       continue;
     }
     if (actual_parent != nullptr && actual_parent != parent) {
+      // Another attempt's CLIENT span of the same call: a retry that sent a stale context.
+      const std::string* parent_hop = HopOf(*actual_parent);
+      std::optional<std::string> stale =
+          parent_hop == nullptr ? std::nullopt
+                                : DescribeOtherAttemptParent(e, *parent_hop,
+                                                             actual_parent->service_name,
+                                                             actual_parent->kind);
       violations.push_back(MakeViolation(
           "wrong-parent", *span,
-          fmt::format("{}'s parent is {}, expected {}", DescribeSpan(*span),
-                      DescribeSpan(*actual_parent), DescribeSpan(*parent))));
+          stale ? std::move(*stale)
+                : fmt::format("{}'s parent is {}, expected {}", DescribeSpan(*span),
+                              DescribeSpan(*actual_parent), DescribeSpan(*parent))));
     }
     if (e.kind != SpanKind::kServer || parent->kind != SpanKind::kClient) continue;
     if (auto skew = ClockSkewOf(e, *span, *parent, clock_skew_tolerance_ns)) {
@@ -687,6 +659,7 @@ TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entr
   // Pre-order walk: each found span is compared with its nearest found ancestor (the ledger's trace
   // id for the root). Below a break, further changes are consequences, not separate breaks.
   std::vector<TraceId> inherited(n);
+  std::vector<TraceId> home(n);  // where the span belongs: the ledger's id, or the one started
   std::vector<bool> below_break(n, false);
   std::vector<bool> breaks_here(n, false);
   // Below a SERVER span whose caller recorded a timeout: the callee may have been cut off.
@@ -700,12 +673,19 @@ TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entr
     const bool has_parent = e.parent >= 0 && static_cast<size_t>(e.parent) < i;
     const size_t p = has_parent ? static_cast<size_t>(e.parent) : 0;
     if (!has_parent) {
-      inherited[i] = entry.trace_id;
+      inherited[i] = home[i] = entry.trace_id;
     } else {
       inherited[i] = location[p] ? *location[p] : inherited[p];
+      home[i] = home[p];
       below_break[i] = below_break[p] || breaks_here[p];
       given_up[i] = given_up[p] || (e.may_outlive_parent && chosen[p] != nullptr &&
                                     RecordsTimeout(*chosen[p]));
+    }
+    // A request sent without context: its entry's SERVER span roots a trace of its own.
+    if (e.starts_trace && location[i] && *location[i] != entry.trace_id &&
+        !chosen[i]->parent_span_id.IsValid()) {
+      inherited[i] = home[i] = *location[i];
+      verdict.started_trace = *location[i];
     }
     if (!location[i]) {
       if (e.optional || given_up[i]) {
@@ -723,7 +703,7 @@ TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entr
       missing_hints.push_back(std::move(why));
       continue;
     }
-    if (*location[i] == entry.trace_id) {
+    if (*location[i] == home[i]) {
       ++verdict.found_spans;
     } else {
       elsewhere = true;
@@ -748,7 +728,12 @@ TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entr
   }
 
   const std::string suffix = OutcomeSuffix(entry);
-  if (trace_spans.empty() && fragments.empty()) {
+  if (n == 0 && trace_spans.empty() && fragments.empty()) {
+    verdict.status = TraceStatus::kComplete;
+    verdict.explanation = fmt::format(
+        "no span expected (nothing of request {} was sampled) and none found under trace {}{}",
+        FormatRequestId(entry.request_id), entry.trace_id.ToHex(), suffix);
+  } else if (trace_spans.empty() && fragments.empty()) {
     verdict.status = TraceStatus::kMissing;
     verdict.explanation = fmt::format(
         "no span of request {} found: nothing under trace {} and nothing with its request id "
@@ -761,9 +746,15 @@ TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entr
             ? std::string()
             : fmt::format(" ({} optional span{} absent)", optional_absent,
                           optional_absent == 1 ? "" : "s");
-    verdict.explanation = fmt::format("all {} expected spans found under trace {}{}{}",
-                                      verdict.expected_spans, entry.trace_id.ToHex(), absent,
-                                      suffix);
+    verdict.explanation =
+        verdict.started_trace.IsValid()
+            ? fmt::format("all {} expected spans found: the driver's under trace {}, the rest "
+                          "under trace {}, which the entry started (the request carried no "
+                          "trace context){}{}",
+                          verdict.expected_spans, entry.trace_id.ToHex(),
+                          verdict.started_trace.ToHex(), absent, suffix)
+            : fmt::format("all {} expected spans found under trace {}{}{}",
+                          verdict.expected_spans, entry.trace_id.ToHex(), absent, suffix);
   } else if (elsewhere) {
     verdict.status = TraceStatus::kBroken;
     std::string text = verdict.breaks.size() == 1
@@ -785,6 +776,14 @@ TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entr
                     suffix);
   }
   verdict.violations = CheckTraceStructure(expected, entry, trace_spans, options);
+  if (verdict.started_trace.IsValid()) {
+    // The entry's own trace has a structure of its own to check.
+    LedgerEntry own = entry;
+    own.trace_id = verdict.started_trace;
+    for (Violation& v : CheckTraceStructure(expected, own, fragments, options)) {
+      verdict.violations.push_back(std::move(v));
+    }
+  }
   return verdict;
 }
 

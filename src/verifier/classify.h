@@ -52,10 +52,13 @@ std::string DescribeTraceIdChange(TraceId sent, TraceId found);
 // expected span is present. Kinds:
 //   "orphan"            a span's parent span id is not in the trace (unless the span is an
 //                       expected one whose parent the tree says was sampled out:
-//                       ExpectedSpan::parent_unexported);
+//                       ExpectedSpan::parent_unexported; the verifier reports those per cause,
+//                       VerificationSummary::orphan_causes);
 //   "multiple-roots"    more than one span without a parent (one violation per trace);
 //   "duplicate-span-id" one span id used by several spans (identical copies included);
-//   "wrong-parent"      a span's parent exists but is not the one the expected tree names (for a
+//   "wrong-parent"      a span's parent exists but is not the one the expected tree names (an
+//                       attempt's SERVER span under another attempt's CLIENT span of the same
+//                       call is explained as a retry that sent a stale context; for a
 //                       call a real service makes, ExpectedSpan::parent_external: not a span
 //                       at or below the real service's SERVER span);
 //   "wrong-kind"        a span at an expected (hop, service) with a kind the tree does not expect,
@@ -100,7 +103,9 @@ struct TraceVerdict {
   uint64_t request_id = 0;
   // The expected tree's spans, less the absent ones it excuses (optional, or cut off by a timeout).
   size_t expected_spans = 0;
-  size_t found_spans = 0;                // expected spans found under the ledger's trace id
+  // Expected spans found under the ledger's trace id (for an edge-started request, those of the
+  // entry's own trace under the id it started).
+  size_t found_spans = 0;
   std::vector<MissingSpan> missing;      // pre-order of the expected tree; never optional ones
   std::vector<PropagationBreak> breaks;  // topmost breaks only, pre-order
   std::string explanation;               // one human sentence
@@ -110,6 +115,9 @@ struct TraceVerdict {
   // The span identified with each expected span that was found, in the expected tree's pre-order
   // (the copy under the ledger's trace id when there are several).
   std::vector<SpanTiming> timings;
+  // An edge-started request (ExpectedSpan::starts_trace): the trace id its entry started, where
+  // the entry's SERVER span was found as a root; invalid otherwise.
+  TraceId started_trace;
 };
 
 // A required attribute on spans (the scenario's `[expect.attributes]`). It applies to every
@@ -163,8 +171,11 @@ std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const L
 // ledger's trace id; `fragments` are spans carrying the entry's request id found by searching (they
 // may repeat spans of `trace_spans`; spans are placed by their own trace_id, never by which list
 // they came in). Spans without the ground-truth attributes are ignored.
-//   complete:   every expected span is under the ledger's trace id;
-//   missing:    nothing at all was found (both lists empty);
+//   complete:   every expected span is under the ledger's trace id, or, for the subtree of a
+//               starts_trace span found as a root under another id, under that id (the
+//               request's own trace, also checked for structure: its spans are taken from
+//               `fragments`); a tree with no spans is complete when nothing was found;
+//   missing:    nothing at all was found (both lists empty) where something was expected;
 //   broken:     some expected span is under another trace id; `breaks` names each topmost edge
 //               where the trace id changed (a change below a change is not counted again);
 //   incomplete: otherwise (spans missing and not found elsewhere).

@@ -15,7 +15,8 @@ void LedgerFeed::Add(const LedgerEntry& entry) {
     first_ns_ = std::min(first_ns_, t);
     last_ns_ = std::max(last_ns_, t);
   }
-  if (!entry.sampled) {
+  if (!entry.sampled &&
+      (entry.entry >= verify_unsampled_.size() || !verify_unsampled_[entry.entry])) {
     skipped_.fetch_add(1, std::memory_order_relaxed);
     return;
   }

@@ -28,9 +28,15 @@ class LedgerFeed {
   LedgerFeed(const LedgerFeed&) = delete;
   LedgerFeed& operator=(const LedgerFeed&) = delete;
 
-  // A finished request's entry. Unsampled ones are only counted (nothing is expected of them).
-  // Thread-safe; ignored after Close().
+  // A finished request's entry. Unsampled ones are only counted (nothing is expected of them),
+  // unless their load entry is one VerifyUnsampled named. Thread-safe; ignored after Close().
   void Add(const LedgerEntry& entry);
+  // Per load entry (LedgerEntry::entry), whether its unsampled requests are verified all the same:
+  // the scenario says the driver sends them sampled=0 (LoadEntry::sampled), and services that
+  // sample on their own still record parts of them. Call before the first Add.
+  void VerifyUnsampled(std::vector<bool> per_load_entry) {
+    verify_unsampled_ = std::move(per_load_entry);
+  }
   // No more entries: the verifier's deadline starts counting, and workers finish once they have
   // settled what they took. Thread-safe, idempotent.
   void Close();
@@ -60,6 +66,7 @@ class LedgerFeed {
   uint64_t last_ns_ = 0;
   std::atomic<size_t> sampled_{0};
   std::atomic<size_t> skipped_{0};
+  std::vector<bool> verify_unsampled_;
   std::atomic<bool> closed_{false};
 };
 

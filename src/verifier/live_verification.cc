@@ -12,6 +12,7 @@ LiveVerification::LiveVerification(const Scenario& scenario, const BackendClient
                                    const VerifyOptions& options, const Clock& clock)
     : feed_(options.concurrency, std::max<size_t>(1, options.max_traces_per_request)),
       options_(options) {
+  feed_.VerifyUnsampled(UnsampledEntriesVerified(scenario));
   thread_ = std::thread([this, &scenario, &clients, &clock] {
     result_ = VerifyLedgerFeed(scenario, feed_, clients, options_, clock, sleeper_,
                                [this](size_t done, size_t total) {

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "core/units.h"
+#include "verifier/orphan_causes.h"
 
 namespace tracerig::verify_internal {
 namespace {
@@ -159,6 +160,7 @@ Result<VerificationSummary> Merge(const Scenario& scenario, std::vector<PartialS
     summary.traces_with_violations += c.traces_with_violations;
     for (const auto& [kind, n] : c.violation_counts) summary.violation_counts[kind] += n;
     for (const auto& [edge, n] : p.edge_counts) edge_counts[edge] += n;
+    MergeOrphanCauses(summary.orphan_causes, p.orphan_causes);
     for (const auto& [status, first] : p.examples) {
       for (const TraceVerdict& v : first.kept()) examples[status].Offer(v, max_examples);
     }

@@ -9,6 +9,8 @@
 #include <tuple>
 #include <utility>
 
+#include "verifier/started_trace.h"
+
 namespace tracerig::verify_internal {
 namespace {
 
@@ -38,9 +40,15 @@ PreparedTree Prepare(const Scenario& scenario, const LedgerEntry& entry, bool pe
   p.sequence = entry.sequence;
   p.tree = ExpectedTreeFor(scenario, entry, per_request);
   p.required = RequiredSpanCount(p.tree);
-  for (const ExpectedSpan& e : p.tree.spans) {
+  // An edge-started request: the ledger's trace holds the driver's span alone; the entry's own
+  // trace is found by searching, not waited for under the ledger's id.
+  const std::vector<bool> in_started = InStartedTrace(p.tree);
+  const bool started = StartsOwnTrace(p.tree);
+  if (started) p.required = RequiredUnderLedgerTrace(p.tree);
+  for (size_t i = 0; i < p.tree.spans.size(); ++i) {
+    const ExpectedSpan& e = p.tree.spans[i];
     p.has_external = p.has_external || e.external;
-    if (!e.optional && !e.external) ++p.required_ground_truth;
+    if (!e.optional && !e.external && !in_started[i]) ++p.required_ground_truth;
   }
   p.sampling = ModelTreeSampling(scenario, p.tree);
   if (per_request) {

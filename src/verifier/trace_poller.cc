@@ -348,8 +348,33 @@ bool TracePoller::Finish(const TraceState& s, const std::vector<Span>& spans) {
   std::vector<Span> fragments;
   std::set<std::string> searched;
   TraceVerdict verdict;
+  bool started_fetched = false;
+  auto add_fragments = [&fragments](std::vector<Span>& more) {
+    for (Span& span : more) fragments.push_back(std::move(span));
+    std::sort(fragments.begin(), fragments.end(),
+              [](const Span& a, const Span& b) { return SpanIdentity(a) < SpanIdentity(b); });
+    fragments.erase(std::unique(fragments.begin(), fragments.end(),
+                                [](const Span& a, const Span& b) {
+                                  return SpanIdentity(a) == SpanIdentity(b);
+                                }),
+                    fragments.end());
+  };
   for (;;) {
     verdict = ClassifyTrace(tree, entry, spans, fragments, in_.classify);
+    // An edge-started request's own trace, once its id is known: fetched whole, for the spans
+    // still to find and for its structure.
+    if (verdict.started_trace.IsValid() && !started_fetched) {
+      started_fetched = true;
+      auto own = WithRetries([&] { return backend_.GetTrace(verdict.started_trace); });
+      if (!own) {
+        Fail(own.error());
+        return false;
+      }
+      if (*own) {
+        add_fragments(**own);
+        continue;
+      }
+    }
     if (verdict.status == TraceStatus::kComplete) break;
     auto next = std::find_if(verdict.missing.begin(), verdict.missing.end(),
                              [&](const MissingSpan& m) { return !searched.contains(m.service); });
@@ -364,14 +389,7 @@ bool TracePoller::Finish(const TraceState& s, const std::vector<Span>& spans) {
       Fail(found.error());
       return false;
     }
-    for (Span& span : *found) fragments.push_back(std::move(span));
-    std::sort(fragments.begin(), fragments.end(),
-              [](const Span& a, const Span& b) { return SpanIdentity(a) < SpanIdentity(b); });
-    fragments.erase(std::unique(fragments.begin(), fragments.end(),
-                                [](const Span& a, const Span& b) {
-                                  return SpanIdentity(a) == SpanIdentity(b);
-                                }),
-                    fragments.end());
+    add_fragments(*found);
   }
   for (const PropagationBreak& b : verdict.breaks) {
     const std::string formats = DescribeEdgeFormats(in_.scenario, b);

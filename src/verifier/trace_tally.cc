@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "topology/decisions.h"
+#include "verifier/orphan_causes.h"
 
 namespace tracerig::verify_internal {
 namespace {
@@ -54,6 +55,16 @@ void TraceTally::RecordAnalytics(const TraceState& s, const LedgerEntry& entry,
       const ExpectedSpan& e = expected[i];
       if (e.hop == m.hop && e.kind == m.kind && e.service == m.service) found_[i] = 0;
     }
+  }
+  // Subtrees below a span the configuration left unrecorded, by cause.
+  std::vector<OrphanCause> orphans =
+      FindOrphanCauses(in_.scenario, in_.scenario.load.entries[entry.entry], prepared.tree, found_);
+  if (!orphans.empty()) {
+    for (OrphanCause& c : orphans) {
+      c.example_sequence = entry.sequence;
+      c.example_trace = entry.trace_id;
+    }
+    MergeOrphanCauses(result_.orphan_causes, orphans);
   }
   // Counters of this tree's services and edges: looked up by name once per shared tree (map
   // nodes do not move), on every trace when trees vary per request.

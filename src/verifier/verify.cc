@@ -130,6 +130,7 @@ Result<VerificationSummary> Verify(const Scenario& scenario, const Ledger* ledge
   }
   std::vector<const LedgerEntry*> sampled;
   size_t skipped = 0;
+  const std::vector<bool> verify_unsampled = UnsampledEntriesVerified(scenario);
   if (ledger != nullptr) {
     for (const LedgerEntry& entry : *ledger) {
       if (entry.entry >= scenario.load.entries.size()) {
@@ -138,7 +139,7 @@ Result<VerificationSummary> Verify(const Scenario& scenario, const Ledger* ledge
             fmt::format("ledger entry {} names load entry {}, but scenario \"{}\" has {} load entries",
                         entry.sequence, entry.entry, scenario.name, scenario.load.entries.size()));
       }
-      if (!entry.sampled) {
+      if (!entry.sampled && !verify_unsampled[entry.entry]) {
         ++skipped;
         continue;
       }
@@ -223,6 +224,15 @@ Result<VerificationSummary> Verify(const Scenario& scenario, const Ledger* ledge
 }
 
 }  // namespace
+
+std::vector<bool> UnsampledEntriesVerified(const Scenario& scenario) {
+  std::vector<bool> verified;
+  verified.reserve(scenario.load.entries.size());
+  for (const LoadEntry& e : scenario.load.entries) {
+    verified.push_back(e.sampled == EntrySampling::kNotSampled);
+  }
+  return verified;
+}
 
 void ThreadSleeper::SleepFor(uint64_t nanos) {
   std::this_thread::sleep_for(std::chrono::nanoseconds(nanos));

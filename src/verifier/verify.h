@@ -208,6 +208,26 @@ struct BreakEdgeCount {
   size_t traces = 0;
 };
 
+// Subtrees recorded below a span the configuration left unrecorded: a service that samples a
+// request its caller sampled out (`always` below `ratio(0.25)`) records spans whose parent never
+// arrives. One per cause (orphan_causes.h); failing checks "orphans:..." of kind "orphans".
+struct OrphanCause {
+  std::string service;  // the service whose spans top the subtrees
+  std::string policy;   // its sampling policy, as SamplingPolicyName names it
+  // The topmost ancestor whose spans were not recorded: a service and its policy, or the driver
+  // (kDriverServiceName) and "sampled=0" when the driver sent the request unsampled.
+  std::string cause_service;
+  std::string cause_policy;
+  // The service whose CLIENT span, the subtree's real parent, was not recorded (the caller).
+  std::string parent_service;
+  size_t traces = 0;  // traces holding at least one such subtree
+  // The first such trace, in ledger order (its request's sequence number).
+  uint64_t example_sequence = 0;
+  TraceId example_trace;
+
+  bool operator==(const OrphanCause&) const = default;
+};
+
 struct VerificationSummary {
   size_t checked = 0;  // sampled ledger entries, each classified once
   size_t complete = 0;
@@ -232,6 +252,9 @@ struct VerificationSummary {
   // Up to max_examples traces per violation kind (each trace once), ledger order. Independent of
   // `examples`: a broken trace with violations can be in both.
   std::vector<TraceVerdict> violation_examples;
+  // Subtrees whose parent the configuration left unrecorded, per cause, most traces first. Not
+  // violations (the structure is what the configuration makes), but never excused silently.
+  std::vector<OrphanCause> orphan_causes;
   uint64_t polls = 0;             // traces answered by GetTrace(s) (retries not counted)
   uint64_t backend_requests = 0;  // GetTrace, GetTraces and FindSpans calls, retries included
   uint64_t elapsed_ns = 0;
@@ -253,6 +276,12 @@ struct VerificationSummary {
   // attributed (external_hops.h). Only with a wire log (`tracerig run`) and declared calls.
   std::vector<ExternalHopCounts> external_hops;
 };
+
+// Per load entry, whether the ledger's unsampled requests to it are verified: those the scenario
+// sends with sampled=0 (LoadEntry::sampled), whose expected trees hold what services sampling on
+// their own record (an empty tree is complete when the backend holds nothing). Other unsampled
+// ledger entries are skipped (skipped_unsampled).
+std::vector<bool> UnsampledEntriesVerified(const Scenario& scenario);
 
 // Each entry's expected tree is BuildExpectedTree(scenario, scenario.load.entries[entry.entry]).
 // Fragments are searched by tracerig.request_id for each service with missing spans, within the

@@ -161,6 +161,7 @@ struct PartialSummary {
   std::map<std::tuple<std::string, std::string, std::string>, size_t> edge_counts;
   std::map<TraceStatus, FirstVerdicts> examples;
   std::map<std::string, FirstVerdicts> violation_examples;
+  std::vector<OrphanCause> orphan_causes;  // MergeOrphanCauses of every trace's
   std::map<std::string, SamplingCounts, std::less<>> sampling;  // by service
   std::map<std::string, EdgeExpectation, std::less<>> expected_edges;  // by TreeEdge::key
   ServiceGraphCounter observed_edges;

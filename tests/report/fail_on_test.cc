@@ -29,8 +29,8 @@ TEST(FailOnTest, ParsesKindListsAndExplainsMistakes) {
       {"broken-propagation,completeness", "completeness,broken-propagation", nullptr},
       {"completeness, sampling", "completeness,sampling", nullptr},
       {"completeness,completeness", "completeness", nullptr},
-      {"completeness,broken-propagation,spans-exported,trace-structure,verification-deadline,"
-       "sampling,time-to-queryable,backend-graph",
+      {"completeness,broken-propagation,spans-exported,trace-structure,orphans,"
+       "verification-deadline,sampling,time-to-queryable,backend-graph",
        "all", nullptr},
       {"completeness,broken-propagation,spans-exported,trace-structure,verification-deadline,"
        "sampling",
@@ -40,24 +40,24 @@ TEST(FailOnTest, ParsesKindListsAndExplainsMistakes) {
       {"time-to-queryable,backend-graph", "time-to-queryable,backend-graph", nullptr},
       {"completness", nullptr,
        "--fail-on: unknown check kind \"completness\" (did you mean \"completeness\"?); kinds: "
-       "completeness, broken-propagation, spans-exported, trace-structure, "
+       "completeness, broken-propagation, spans-exported, trace-structure, orphans, "
        "verification-deadline, sampling, time-to-queryable, backend-graph (or all, none)"},
       {"samplin,broken", nullptr,
        "--fail-on: unknown check kind \"samplin\" (did you mean \"sampling\"?); kinds: "
-       "completeness, broken-propagation, spans-exported, trace-structure, "
+       "completeness, broken-propagation, spans-exported, trace-structure, orphans, "
        "verification-deadline, sampling, time-to-queryable, backend-graph (or all, none)"},
       {"latency", nullptr,
        "--fail-on: unknown check kind \"latency\"; kinds: completeness, broken-propagation, "
-       "spans-exported, trace-structure, verification-deadline, sampling, time-to-queryable, "
+       "spans-exported, trace-structure, orphans, verification-deadline, sampling, time-to-queryable, "
        "backend-graph (or all, none)"},
       {"completeness,", nullptr, "--fail-on \"completeness,\": an empty check kind between commas"},
       {"", nullptr,
        "--fail-on: give check kinds, \"all\" or \"none\"; kinds: completeness, "
-       "broken-propagation, spans-exported, trace-structure, verification-deadline, sampling, "
+       "broken-propagation, spans-exported, trace-structure, orphans, verification-deadline, sampling, "
        "time-to-queryable, backend-graph"},
       {"ALL", nullptr,
        "--fail-on: unknown check kind \"ALL\"; kinds: completeness, broken-propagation, "
-       "spans-exported, trace-structure, verification-deadline, sampling, time-to-queryable, "
+       "spans-exported, trace-structure, orphans, verification-deadline, sampling, time-to-queryable, "
        "backend-graph (or all, none)"},
   };
   for (const auto& c : cases) {
@@ -83,6 +83,65 @@ TEST(FailOnTest, ViolationChecksAreTraceStructure) {
   FailOn only_structure = *ParseFailOn("trace-structure");
   EXPECT_TRUE(only_structure.Enforces("violation:clock-skew"));
   EXPECT_FALSE(only_structure.Enforces("completeness"));
+}
+
+TEST(FailOnTest, OrphanChecksAreTheirOwnKind) {
+  EXPECT_EQ(CheckKind("orphans:checkout->recommender"), "orphans");
+  EXPECT_EQ(CheckKind("orphans:tracerig-driver->checkout->payment"), "orphans");
+  FailOn only_orphans = *ParseFailOn("orphans");
+  EXPECT_TRUE(only_orphans.Enforces("orphans:checkout->recommender"));
+  EXPECT_FALSE(only_orphans.Enforces("violation:orphan"));  // structural orphans stay apart
+  EXPECT_FALSE(ParseFailOn("trace-structure")->Enforces("orphans:checkout->recommender"));
+}
+
+// Subtrees below a sampled-out parent fail by default, one check per cause, and only warn when
+// --fail-on leaves "orphans" out.
+TEST(FailOnTest, OrphanCausesFailByDefaultAndWarnOutsideTheSet) {
+  RunReport r;
+  r.load.sent = r.load.ok = 500;
+  VerificationSummary v;
+  v.checked = v.complete = 500;
+  OrphanCause sampled_out{"recommender", "always", "checkout", "ratio(0.25)", "checkout", 113, 4,
+                          TraceId{0, 0x2a}};
+  OrphanCause by_driver{"payment", "always", "tracerig-driver", "sampled=0", "checkout", 7, 9,
+                        TraceId{}};
+  v.orphan_causes = {sampled_out, by_driver};
+  r.verification = v;
+  Judge(r);
+  EXPECT_EQ(r.exit_code, kExitConformanceFailure);
+  std::vector<const CheckResult*> orphans;
+  for (const CheckResult& c : r.checks) {
+    if (CheckKind(c.name) == "orphans") orphans.push_back(&c);
+  }
+  ASSERT_EQ(orphans.size(), 2u);
+  EXPECT_EQ(r.checks[3].name, "trace-structure");
+  EXPECT_TRUE(r.checks[3].passed);
+  EXPECT_EQ(r.checks[3].message,
+            "no structural orphans, multiple roots, duplicate span ids, wrong parents, wrong "
+            "kinds, unexpected spans or clock skew");
+  EXPECT_EQ(orphans[0]->name, "orphans:checkout->recommender");
+  EXPECT_FALSE(orphans[0]->passed);
+  EXPECT_TRUE(orphans[0]->enforced);
+  EXPECT_EQ(orphans[0]->message,
+            "recommender samples \"always\" below checkout's \"ratio(0.25)\": 113 traces hold "
+            "a subtree whose parent checkout CLIENT span was not recorded; e.g. trace "
+            "0000000000000000000000000000002a");
+  EXPECT_EQ(orphans[1]->name, "orphans:tracerig-driver->checkout->payment");
+  EXPECT_EQ(orphans[1]->message,
+            "payment samples \"always\" below tracerig-driver's \"sampled=0\": 7 traces hold a "
+            "subtree whose parent checkout CLIENT span was not recorded");
+  EXPECT_EQ(r.verdict,
+            "FAIL: 2 checks failed; orphans:checkout->recommender: recommender samples "
+            "\"always\" below checkout's \"ratio(0.25)\": 113 traces hold a subtree whose parent "
+            "checkout CLIENT span was not recorded; e.g. trace "
+            "0000000000000000000000000000002a");
+
+  r.fail_on = *ParseFailOn("completeness,broken-propagation,spans-exported,trace-structure");
+  Judge(r);
+  EXPECT_EQ(r.exit_code, kExitPass);
+  EXPECT_EQ(r.verdict,
+            "PASS: 500 of 500 traces complete (2 warnings not in --fail-on: "
+            "orphans:checkout->recommender, orphans:tracerig-driver->checkout->payment)");
 }
 
 TEST(FailOnTest, DefaultEnforcesEverything) {

@@ -53,6 +53,29 @@ TEST(MergeTest, SumsCountsMergesHistogramsAndJudgesAgain) {
             "0.9600 of traces complete (480 of 500), expected at least 0.95");
 }
 
+// Orphan causes add up per cause (service, cause and parent), most traces first, and fail the
+// merged report once per cause.
+TEST(MergeTest, OrphanCausesAddUpPerCause) {
+  RunReport a = SyntheticRun();
+  RunReport b = SyntheticRun();
+  a.verification->orphan_causes = {
+      {"recommender", "always", "checkout", "ratio(0.25)", "checkout", 3, 4, TraceId{0, 4}}};
+  b.verification->orphan_causes = {
+      {"payment", "always", "tracerig-driver", "sampled=0", "checkout", 2, 1, TraceId{0, 1}},
+      {"recommender", "always", "checkout", "ratio(0.25)", "checkout", 110, 8, TraceId{0, 8}}};
+  auto merged = MergeReports({a, b});
+  ASSERT_TRUE(merged.ok()) << merged.error().message;
+  const auto& causes = merged->verification->orphan_causes;
+  ASSERT_EQ(causes.size(), 2u);
+  EXPECT_EQ(causes[0].service, "recommender");
+  EXPECT_EQ(causes[0].traces, 113u);
+  EXPECT_EQ(causes[1].cause_service, "tracerig-driver");
+  EXPECT_EQ(causes[1].traces, 2u);
+  size_t failed = 0;
+  for (const auto& c : merged->checks) failed += c.name.starts_with("orphans:") && !c.passed;
+  EXPECT_EQ(failed, 2u);
+}
+
 // Evicted and not-exported traces, and the exporter's losses by reason, add up like the other
 // counts; the first error of a reason stays the first report's.
 TEST(MergeTest, EvictedNotExportedAndExportFailuresAddUp) {

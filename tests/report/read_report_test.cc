@@ -419,6 +419,34 @@ TEST(ReadReportTest, RoundTripKeepsExportFailuresAndNotExportedTraces) {
   EXPECT_EQ(read_old->verification->not_exported, 0u);
 }
 
+TEST(ReadReportTest, RoundTripKeepsOrphanCausesAndOlderReportsHaveNone) {
+  RunReport r = SyntheticRun();
+  r.verification->orphan_causes = {
+      {"recommender", "always", "checkout", "ratio(0.25)", "checkout", 113, 4, TraceId{0, 0x2a}},
+      {"payment", "always", "tracerig-driver", "sampled=0", "checkout", 7, 9, TraceId{1, 2}}};
+  const Json written = ReportToJson(r);
+  EXPECT_EQ(written["verification"]["orphan_causes"][0].dump(),
+            "{\"service\":\"recommender\",\"policy\":\"always\",\"cause_service\":"
+            "\"checkout\",\"cause_policy\":\"ratio(0.25)\",\"parent_service\":\"checkout\","
+            "\"traces\":113,\"example_sequence\":4,\"example_trace_id\":"
+            "\"0000000000000000000000000000002a\"}");
+  auto read = ReadReport("orphans.json", written.dump());
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(read->verification->orphan_causes, r.verification->orphan_causes);
+  Json old = ReportToJson(SyntheticRun());
+  old["verification"].erase("orphan_causes");
+  auto read_old = ReadReport("old.json", old.dump());
+  ASSERT_TRUE(read_old.ok()) << read_old.error().message;
+  EXPECT_TRUE(read_old->verification->orphan_causes.empty());
+  Json bad = written;
+  bad["verification"]["orphan_causes"][1]["traces"] = "seven";
+  auto read_bad = ReadReport("bad.json", bad.dump());
+  ASSERT_FALSE(read_bad.ok());
+  EXPECT_NE(read_bad.error().message.find("verification.orphan_causes[1].traces"),
+            std::string::npos)
+      << read_bad.error().message;
+}
+
 TEST(ReadReportTest, RoundTripKeepsTransportErrorReasonsAndOlderReportsHaveNone) {
   RunReport r = SyntheticRun();
   r.load.ok = 240;
@@ -516,7 +544,7 @@ TEST(ReadReportTest, MalformedReportsNameTheFieldAndTheProblem) {
        "started_at: expected a UTC time like \"2025-11-25T12:00:00Z\", found \"yesterday\""},
       {"bad fail_on", [](Json& j) { j["fail_on"] = "sampling,latency"; },
        "fail_on: --fail-on: unknown check kind \"latency\"; kinds: completeness, "
-       "broken-propagation, spans-exported, trace-structure, verification-deadline, sampling, "
+       "broken-propagation, spans-exported, trace-structure, orphans, verification-deadline, sampling, "
        "time-to-queryable, backend-graph (or all, none)"},
       {"checks not an array", [](Json& j) { j["checks"] = Json::object(); },
        "checks: expected an array, found {}"},
