@@ -78,19 +78,18 @@ const Member* ByKey(const std::vector<Member>& members, std::string_view key) {
   return nullptr;
 }
 
-// Whether `received` is `expected` after W3C-allowed changes: some members (distinct keys, new
-// or updated) put at the front, the rest in order, possibly cut from the right at 32 members.
+// Whether `received` is `expected` after what W3C allows the one participant between them (the
+// caller): its own member, new or updated, put at the front, the others kept in order; with 32
+// members received, members dropped from the right to make room.
 bool AllowedTracestateChange(const std::vector<Member>& expected,
                              const std::vector<Member>& received) {
-  std::set<std::string> front;
-  for (size_t k = 0; k <= received.size(); ++k) {
-    if (k > 0 && !front.insert(received[k - 1].key).second) return false;
+  const bool full = received.size() >= 32;
+  for (size_t k = 0; k <= std::min<size_t>(1, received.size()); ++k) {
     std::vector<Member> rest;
     for (const Member& e : expected) {
-      if (!front.contains(e.key)) rest.push_back(e);
+      if (k == 0 || e.key != received[0].key) rest.push_back(e);
     }
     const size_t tail = received.size() - k;
-    const bool full = received.size() >= 32;  // W3C: over the limit, drop from the right
     if (tail > rest.size() || (!full && tail != rest.size())) continue;
     if (std::equal(received.begin() + static_cast<std::ptrdiff_t>(k), received.end(),
                    rest.begin())) {
@@ -115,6 +114,17 @@ std::vector<BaggageMember> BaggageMembers(std::string_view list) {
 }
 
 std::string BaggageText(const BaggageMember& m) { return FormatBaggage({m}); }
+
+// The formats whose headers in `o` carry the debug flag ("b3", "b3multi", "jaeger").
+std::vector<std::string> DebugFormats(const WireObservation& o);
+
+// Whether a receiver reading `formats` reads a debug flag that arrived in `o`.
+bool ReadsDebugFrom(const WireObservation& o, const std::vector<std::string>& formats) {
+  for (const std::string& f : DebugFormats(o)) {
+    if (Has(formats, f)) return true;
+  }
+  return false;
+}
 
 // ---- The hops of one request ----
 
@@ -462,7 +472,7 @@ class WireContextChecker {
         Explain(verdict, fmt::format("{} received no debug flag from {} at hop {} (received {}): {}",
                                      h.service, caller, h.hop, QuoteContextHeader(o, own),
                                      WhyNoDebug(h)));
-      } else if (const SpanContext* context = Extracted(i); context != nullptr && !context->debug) {
+      } else if (!ReadsDebugFrom(o, own)) {
         Explain(verdict, fmt::format("{} received the debug flag from {} at hop {} ({}) but reads "
                                      "only {}",
                                      h.service, caller, h.hop, QuoteContextHeader(o, {}),
@@ -481,7 +491,7 @@ class WireContextChecker {
             : driver_formats_;
     const bool capable = Has(formats, "b3") || Has(formats, "b3multi") || Has(formats, "jaeger");
     if (!capable) {
-      return fmt::format("{} injects {}, a format that cannot carry debug", caller,
+      return fmt::format("{} injects {}, which cannot carry the debug flag", caller,
                          Joined(formats));
     }
     for (const Fault& f : scenario_.faults) {
@@ -523,6 +533,12 @@ std::vector<std::string> TracestateProblems(std::string_view expected_list,
   while (front < received.size() &&
          std::find(expected.begin(), expected.end(), received[front]) == expected.end()) {
     ++front;
+  }
+  if (front > 1) {
+    std::vector<std::string> quoted;
+    for (size_t k = 0; k < front; ++k) quoted.push_back(Quote(received[k].text));
+    problems.push_back(Listed(quoted, "put at the front (one participant adds or updates only "
+                                      "its own member)"));
   }
   std::vector<Member> kept;
   for (size_t k = front; k < received.size(); ++k) {
@@ -583,19 +599,27 @@ std::vector<std::string> BaggageProblems(std::string_view expected_list,
   return problems;
 }
 
-bool ReceivedDebugFlag(const WireObservation& o) {
+bool ReceivedDebugFlag(const WireObservation& o) { return !DebugFormats(o).empty(); }
+
+namespace {
+
+std::vector<std::string> DebugFormats(const WireObservation& o) {
+  std::vector<std::string> formats;
+  auto add = [&formats](std::string format) {
+    if (!Has(formats, format)) formats.push_back(std::move(format));
+  };
   for (const auto& [name, value] : o.headers) {
-    if (name == "x-b3-flags" && Trim(value) == "1") return true;
+    if (name == "x-b3-flags" && Trim(value) == "1") add("b3multi");
     if (name == "b3") {
       const std::string_view v = Trim(value);
-      if (v == "d") return true;
+      if (v == "d") add("b3");
       // {trace}-{span}-{sampling}[-{parent}]: the third field.
       const size_t first = v.find('-');
       if (first == std::string_view::npos) continue;
       const size_t second = v.find('-', first + 1);
       if (second == std::string_view::npos) continue;
       const std::string_view sampling = v.substr(second + 1, v.find('-', second + 1) - second - 1);
-      if (sampling == "d") return true;
+      if (sampling == "d") add("b3");
     }
     if (name == "uber-trace-id") {
       std::string v(Trim(value));
@@ -610,11 +634,13 @@ bool ReceivedDebugFlag(const WireObservation& o) {
           !std::all_of(flags.begin(), flags.end(), [](char c) { return std::isxdigit(c) != 0; })) {
         continue;
       }
-      if ((std::stoul(flags, nullptr, 16) & 0x2) != 0) return true;
+      if ((std::stoul(flags, nullptr, 16) & 0x2) != 0) add("jaeger");
     }
   }
-  return false;
+  return formats;
 }
+
+}  // namespace
 
 void CheckWireContext(const Scenario& scenario, const LoadEntry& load_entry,
                       const ExpectedTree& tree, const LedgerEntry& entry, const WireLog& wire_log,

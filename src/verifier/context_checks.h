@@ -22,14 +22,14 @@ inline constexpr std::string_view kTracestateViolation = "tracestate";
 inline constexpr std::string_view kBaggageViolation = "baggage";
 inline constexpr std::string_view kWireFormatViolation = "wire-format";
 
-// What is wrong with a `received` tracestate when `expected` was sent, by W3C's rules: members
-// may be added at the front, a member whose value changed must have moved to the front, the
-// others keep their order; with 32 members received, members may be dropped from the right.
+// What is wrong with a `received` tracestate when `expected` was sent across one participant, by
+// W3C's rules: it may add its own member or update it (moving it to the front), the others keep
+// their values and order; with 32 members received, members may be dropped from the right.
 // tracerig's own member (key `tracerig`) is ignored on both sides. One phrase per problem, e.g.
 // "member `congo=t61rcWkgMzE` dropped", "member `rojo=1` changed to `rojo=2` in place (a vendor
 // that modifies its member moves it to the front)", "member `x=1` added behind others (new
-// members go to the front)", "members reordered: `a=1,b=2` sent, `b=2,a=1` received"; empty when
-// the change is allowed.
+// members go to the front)", "members reordered: `a=1,b=2,c=3` sent, `a=1,c=3,b=2` received",
+// "members `x=1`, `y=2` put at the front (...)"; empty when the change is allowed.
 std::vector<std::string> TracestateProblems(std::string_view expected, std::string_view received);
 
 // The same for W3C baggage: every member sent (key, decoded value and properties) must arrive;
