@@ -49,7 +49,7 @@ bool ReceivedDebugFlag(const WireObservation& o);
 //     `rojo=00f067aa0ba902b7` from checkout at hop 0.0.0: member `congo=t61rcWkgMzE` dropped
 //     (sent by frontend at hop 0.0)". Violation::service is the caller, hop the edge's.
 //   - "wire-format" violations: "payment received `uber-trace-id: 4bf9...%3A...` URL-encoded from
-//     checkout at hop 0.0 (readers such as rustracing_jaeger and Kamon reject it:
+//     checkout at hop 0.0 (readers such as rustracing_jaeger and Kamon do not decode it:
 //     jaeger-client-java#720)"; `x-b3-sampled: true` / `false` likewise (B3: send 1 or 0).
 //   - explanations of missing spans and orphans at the edge where the sampled or debug flag
 //     changed: "orders sent sampled=0 to inventory at hop 0.0.0 (received `traceparent: 00-...-00`)",
@@ -58,6 +58,10 @@ bool ReceivedDebugFlag(const WireObservation& o);
 void CheckWireContext(const Scenario& scenario, const LoadEntry& load_entry,
                       const ExpectedTree& tree, const LedgerEntry& entry, const WireLog& wire_log,
                       TraceVerdict& verdict);
+
+// How SamplingVerdict::withheld_by_faults names the requests whose spans ClearedByTheWire
+// withheld (beside fault kinds: "drop-span", "unsampled-child").
+inline constexpr std::string_view kClearedSampledFlag = "sampled-flag-cleared";
 
 // The SERVER spans of `tree` (indices) whose service followed a sampled=0 it received from a
 // caller whose own span was sampled (the edge cleared the flag: unsampled-child, or a real
