@@ -102,8 +102,8 @@ bool AllowedTracestateChange(const std::vector<Member>& expected,
 std::string Quote(std::string_view text) { return fmt::format("`{}`", text); }
 
 std::string Listed(const std::vector<std::string>& quoted, std::string_view what) {
-  return fmt::format("{} {} {}", quoted.size() == 1 ? "member" : "members",
-                     fmt::join(quoted, ", "), what);
+  return fmt::format("{} {} {}", quoted.size() == 1 ? "member" : "members", fmt::join(quoted, ", "),
+                     what);
 }
 
 // The baggage members of a list, tracerig's own left out.
@@ -151,8 +151,7 @@ std::vector<Hop> WalkHops(const Scenario& scenario, const LoadEntry& load_entry,
     hops[i].external = config->IsExternal();
     if (!hops[i].external) hops[i].seen = log.Find(request_id, hops[i].hop, hops[i].service);
     if (!hops[i].external && !hops[i].seen) continue;
-    if (static_cast<size_t>(std::count(hops[i].hop.begin(), hops[i].hop.end(), '.')) >=
-        kMaxDepth) {
+    if (static_cast<size_t>(std::count(hops[i].hop.begin(), hops[i].hop.end(), '.')) >= kMaxDepth) {
       continue;
     }
     const Route* route = config->FindRoute(hops[i].route);
@@ -165,8 +164,8 @@ std::vector<Hop> WalkHops(const Scenario& scenario, const LoadEntry& load_entry,
           const uint32_t attempts = hops[i].external ? 1 : call.retries + 1;
           for (uint32_t attempt = 0; attempt < attempts && hops.size() < kMaxHops; ++attempt) {
             hops.push_back(Hop{attempt == 0 ? call_hop : RetryHop(call_hop, attempt), call.service,
-                               call.route, static_cast<int>(i),
-                               scenario.FindService(call.service), false, std::nullopt});
+                               call.route, static_cast<int>(i), scenario.FindService(call.service),
+                               false, std::nullopt});
           }
         }
       }
@@ -248,10 +247,10 @@ class WireContextChecker {
  private:
   // What one of tracestate and baggage is expected to be at each hop.
   struct Carried {
-    std::string_view kind;    // "tracestate", "baggage": the violation kind
-    std::string_view format;  // the propagation format that carries it
-    bool active = false;      // the load entry starts with one
-    std::vector<std::optional<std::string>> sent;      // per hop: what its caller should send
+    std::string_view kind;                         // "tracestate", "baggage": the violation kind
+    std::string_view format;                       // the propagation format that carries it
+    bool active = false;                           // the load entry starts with one
+    std::vector<std::optional<std::string>> sent;  // per hop: what its caller should send
     std::vector<std::optional<std::string>> received;  // per hop: what it got (sent when unseen)
   };
 
@@ -339,7 +338,8 @@ class WireContextChecker {
   std::optional<TraceId> TraceOf(int i) const {
     if (i < 0) return load_.SendsContext() ? std::optional<TraceId>(entry_.trace_id) : std::nullopt;
     const Hop& h = hops_[static_cast<size_t>(i)];
-    if (h.seen) return h.seen->has_context ? std::optional<TraceId>(h.seen->trace_id) : std::nullopt;
+    if (h.seen)
+      return h.seen->has_context ? std::optional<TraceId>(h.seen->trace_id) : std::nullopt;
     if (h.external) return TraceOf(h.caller);
     return std::nullopt;
   }
@@ -367,10 +367,10 @@ class WireContextChecker {
     }
     const std::string what = received.empty() ? fmt::format("no {}", c.kind)
                                               : fmt::format("{} {}", c.kind, Quote(received));
-    verdict.violations.push_back(Violation{
-        std::string(c.kind), h.hop, CallerName(h),
-        fmt::format("{} received {} from {} at hop {}: {} ({})", h.service, what, CallerName(h),
-                    h.hop, fmt::join(problems, "; "), origin)});
+    verdict.violations.push_back(
+        Violation{std::string(c.kind), h.hop, CallerName(h),
+                  fmt::format("{} received {} from {} at hop {}: {} ({})", h.service, what,
+                              CallerName(h), h.hop, fmt::join(problems, "; "), origin)});
   }
 
   void CheckForms(size_t i, TraceVerdict& verdict) {
@@ -415,18 +415,20 @@ class WireContextChecker {
 
   // Whether the caller of hop i recorded its own span (by what it received and its policy; the
   // expected tree when that decides), known from the wire.
-  bool CallerRecorded(const Hop& h) const {
+  // A real caller's span is its own to record: with a verdict, only one found counts.
+  bool CallerRecorded(const Hop& h, const TraceVerdict* verdict = nullptr) const {
     if (h.caller < 0) return load_.sampled != EntrySampling::kNotSampled;
     const Hop& c = hops_[static_cast<size_t>(h.caller)];
     if (c.seen && ReceivedDebugFlag(*c.seen)) return true;
     if (c.seen && c.seen->has_context && ParentBased(c)) return c.seen->sampled;
+    if (c.external && verdict != nullptr && Missing(*verdict, c)) return false;
     return TreeServer(c) >= 0;
   }
 
-  bool ClearedSampled(size_t i) const {
+  bool ClearedSampled(size_t i, const TraceVerdict* verdict = nullptr) const {
     const Hop& h = hops_[i];
     return h.seen && h.seen->has_context && !h.seen->sampled && !ReceivedDebugFlag(*h.seen) &&
-           ParentBased(h) && CallerRecorded(h);
+           ParentBased(h) && CallerRecorded(h, verdict);
   }
 
   // Whether the caller of hop i had the debug flag to pass on.
@@ -448,7 +450,7 @@ class WireContextChecker {
     const std::string caller = CallerName(h);
     const std::vector<std::string> own =
         h.config != nullptr ? h.config->extract : std::vector<std::string>{};
-    if (Missing(verdict, h) && ClearedSampled(i)) {
+    if (Missing(verdict, h) && ClearedSampled(i, &verdict)) {
       Explain(verdict, fmt::format("{} sent sampled=0 to {} at hop {} (received {})", caller,
                                    h.service, h.hop, QuoteContextHeader(o, own)));
     }
@@ -466,17 +468,16 @@ class WireContextChecker {
       }
       if (below) Explain(verdict, sentence);
     }
-    if (load_.sampled == EntrySampling::kDebug && Missing(verdict, h) &&
-        CallerHadDebug(h.caller)) {
+    if (load_.sampled == EntrySampling::kDebug && Missing(verdict, h) && CallerHadDebug(h.caller)) {
       if (!ReceivedDebugFlag(o)) {
-        Explain(verdict, fmt::format("{} received no debug flag from {} at hop {} (received {}): {}",
-                                     h.service, caller, h.hop, QuoteContextHeader(o, own),
-                                     WhyNoDebug(h)));
+        Explain(verdict,
+                fmt::format("{} received no debug flag from {} at hop {} (received {}): {}",
+                            h.service, caller, h.hop, QuoteContextHeader(o, own), WhyNoDebug(h)));
       } else if (!ReadsDebugFrom(o, own)) {
-        Explain(verdict, fmt::format("{} received the debug flag from {} at hop {} ({}) but reads "
-                                     "only {}",
-                                     h.service, caller, h.hop, QuoteContextHeader(o, {}),
-                                     Joined(own)));
+        Explain(verdict,
+                fmt::format("{} received the debug flag from {} at hop {} ({}) but reads "
+                            "only {}",
+                            h.service, caller, h.hop, QuoteContextHeader(o, {}), Joined(own)));
       }
     }
   }
@@ -537,8 +538,9 @@ std::vector<std::string> TracestateProblems(std::string_view expected_list,
   if (front > 1) {
     std::vector<std::string> quoted;
     for (size_t k = 0; k < front; ++k) quoted.push_back(Quote(received[k].text));
-    problems.push_back(Listed(quoted, "put at the front (one participant adds or updates only "
-                                      "its own member)"));
+    problems.push_back(Listed(quoted,
+                              "put at the front (one participant adds or updates only "
+                              "its own member)"));
   }
   std::vector<Member> kept;
   for (size_t k = front; k < received.size(); ++k) {
@@ -548,9 +550,10 @@ std::vector<std::string> TracestateProblems(std::string_view expected_list,
       problems.push_back(fmt::format("member {} added behind others (new members go to the front)",
                                      Quote(r.text)));
     } else if (sent->text != r.text) {
-      problems.push_back(fmt::format("member {} changed to {} in place (a vendor that modifies its "
-                                     "member moves it to the front)",
-                                     Quote(sent->text), Quote(r.text)));
+      problems.push_back(
+          fmt::format("member {} changed to {} in place (a vendor that modifies its "
+                      "member moves it to the front)",
+                      Quote(sent->text), Quote(r.text)));
     } else {
       kept.push_back(r);
     }
@@ -623,8 +626,8 @@ std::vector<std::string> DebugFormats(const WireObservation& o) {
     }
     if (name == "uber-trace-id") {
       std::string v(Trim(value));
-      for (size_t at; (at = v.find("%3A")) != std::string::npos || (at = v.find("%3a")) !=
-                                                                     std::string::npos;) {
+      for (size_t at; (at = v.find("%3A")) != std::string::npos ||
+                      (at = v.find("%3a")) != std::string::npos;) {
         v.replace(at, 3, ":");
       }
       const size_t colon = v.rfind(':');

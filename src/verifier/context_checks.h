@@ -1,7 +1,8 @@
 // Verdicts from what the simulated services received on the wire (topology/wire_log.h), hop by
 // hop, against what the scenario makes each caller send: tracestate and baggage passed on end to
 // end, the edge where the sampled or debug flag changed, and header forms a strict reader rejects.
-// Pure: the scenario, one request's expected tree and the wire log in, violations and sentences out.
+// Pure: the scenario, one request's expected tree and the wire log in, violations and sentences
+// out.
 #pragma once
 
 #include <optional>
@@ -52,9 +53,10 @@ bool ReceivedDebugFlag(const WireObservation& o);
 //     checkout at hop 0.0 (readers such as rustracing_jaeger and Kamon do not decode it:
 //     jaeger-client-java#720)"; `x-b3-sampled: true` / `false` likewise (B3: send 1 or 0).
 //   - explanations of missing spans and orphans at the edge where the sampled or debug flag
-//     changed: "orders sent sampled=0 to inventory at hop 0.0.0 (received `traceparent: 00-...-00`)",
-//     "checkout sent sampled=1 to payment at hop 0.0 but recorded no span of its own",
-//     "inventory received no debug flag from orders at hop 0.0.0 (received `b3: ...-1`): ...".
+//     changed: "orders sent sampled=0 to inventory at hop 0.0.0 (received `traceparent:
+//     00-...-00`)", "checkout sent sampled=1 to payment at hop 0.0 but recorded no span of its
+//     own", "inventory received no debug flag from orders at hop 0.0.0 (received `b3: ...-1`):
+//     ...".
 void CheckWireContext(const Scenario& scenario, const LoadEntry& load_entry,
                       const ExpectedTree& tree, const LedgerEntry& entry, const WireLog& wire_log,
                       TraceVerdict& verdict);

@@ -49,7 +49,9 @@ TEST(TracestateProblemsTest, Table) {
        "x=1,y=2,a=1",
        {"members `x=1`, `y=2` put at the front (one participant adds or updates only its own "
         "member)"}},
-      {"reordered", "a=1,b=2,c=3", "a=1,c=3,b=2",
+      {"reordered",
+       "a=1,b=2,c=3",
+       "a=1,c=3,b=2",
        {"members reordered: `a=1,b=2,c=3` sent, `a=1,c=3,b=2` received"}},
   };
   for (const Row& row : rows) {
@@ -100,7 +102,8 @@ TEST(ReceivedDebugFlagTest, Table) {
       {"b3 sampled", {{"b3", kTraceHex + "-00f067aa0ba902b7-1"}}, false},
       {"x-b3-flags", {{"x-b3-traceid", kTraceHex}, {"x-b3-flags", "1"}}, true},
       {"jaeger 0x3", {{"uber-trace-id", kTraceHex + ":00f067aa0ba902b7:0:3"}}, true},
-      {"jaeger url-encoded 0x3", {{"uber-trace-id", kTraceHex + "%3A00f067aa0ba902b7%3A0%3A3"}},
+      {"jaeger url-encoded 0x3",
+       {{"uber-trace-id", kTraceHex + "%3A00f067aa0ba902b7%3A0%3A3"}},
        true},
       {"jaeger 0x1", {{"uber-trace-id", kTraceHex + ":00f067aa0ba902b7:0:1"}}, false},
       {"traceparent", {{"traceparent", "00-" + kTraceHex + "-00f067aa0ba902b7-01"}}, false},
@@ -303,6 +306,70 @@ TEST(CheckWireContextTest, ARestartedTraceIsLeftToTheBreak) {
   EXPECT_TRUE(run.verdict.violations.empty());
 }
 
+// frontend -> gateway (a real service) -> payment: what gateway passed on is judged against what
+// frontend sent it.
+Scenario BelowARealService() {
+  Scenario s = Chain();
+  s.services[1].name = "gateway";
+  s.services[1].external_url = "http://127.0.0.1:9";
+  s.services[1].routes[0].name = "POST /checkout";
+  s.services[0].routes[0].calls[0].calls[0].service = "gateway";
+  return s;
+}
+
+TEST(CheckWireContextTest, ARealServiceDroppingAMemberIsNamed) {
+  WireRun run;
+  run.scenario = BelowARealService();
+  run.log.Record(W3c("frontend", "0", kTracestate, kBaggage));
+  WireObservation payment =
+      W3c("payment", "0.0.0", "tracerig=00000000000000aa,rojo=00f067aa0ba902b7", kBaggage);
+  payment.external_caller = "gateway";
+  run.log.Record(payment);
+  run.Check();
+  ASSERT_EQ(run.verdict.violations.size(), 1u);
+  EXPECT_EQ(
+      run.verdict.violations[0],
+      (Violation{"tracestate", "0.0.0", "gateway",
+                 "payment received tracestate `tracerig=00000000000000aa,rojo=00f067aa0ba902b7` "
+                 "from gateway at hop 0.0.0: member `congo=t61rcWkgMzE` dropped (sent by "
+                 "frontend at hop 0.0)"}));
+}
+
+TEST(CheckWireContextTest, ARealServiceAddingItsOwnMemberAtTheFrontIsAllowed) {
+  WireRun run;
+  run.scenario = BelowARealService();
+  run.log.Record(W3c("frontend", "0", kTracestate, kBaggage));
+  WireObservation payment =
+      W3c("payment", "0.0.0", "gw=1,tracerig=00000000000000aa," + kTracestate, kBaggage);
+  payment.external_caller = "gateway";
+  run.log.Record(payment);
+  run.Check();
+  EXPECT_TRUE(run.verdict.violations.empty());
+}
+
+TEST(CheckWireContextTest, ARealServiceClearingTheSampledFlagIsNamed) {
+  WireRun run;
+  run.scenario = BelowARealService();
+  run.log.Record(W3c("frontend", "0", "", ""));
+  WireObservation payment = W3c("payment", "0.0.0", "", "", /*sampled=*/false);
+  payment.external_caller = "gateway";
+  run.log.Record(payment);
+  run.Missing("0.0.0", "payment");
+  run.Check();
+  EXPECT_EQ(run.verdict.explanation,
+            "gateway sent sampled=0 to payment at hop 0.0.0 (received `traceparent: " +
+                Traceparent("00f067aa0ba902b7", false) + "`)");
+  // Its own span lost too: the flag is not known to have been cleared there.
+  WireRun lost;
+  lost.scenario = BelowARealService();
+  lost.log.Record(W3c("frontend", "0", "", ""));
+  lost.log.Record(payment);
+  lost.Missing("0.0", "gateway");
+  lost.Missing("0.0.0", "payment");
+  lost.Check();
+  EXPECT_EQ(lost.verdict.explanation, "");
+}
+
 TEST(CheckWireContextTest, UrlEncodedUberTraceIdIsAWireFormatViolation) {
   WireRun run;
   run.scenario.load.entries[0].tracestate = "";
@@ -331,8 +398,7 @@ TEST(CheckWireContextTest, TheEdgeThatClearedTheSampledFlagExplainsTheMissingSpa
             "checkout sent sampled=0 to payment at hop 0.0.0 (received `traceparent: " +
                 Traceparent("00f067aa0ba902b7", false) + "`)");
   const ExpectedTree tree = run.Tree();
-  const std::vector<size_t> cleared =
-      ClearedByTheWire(run.scenario, tree, run.Entry(), run.log);
+  const std::vector<size_t> cleared = ClearedByTheWire(run.scenario, tree, run.Entry(), run.log);
   ASSERT_EQ(cleared.size(), 1u);
   EXPECT_EQ(tree.spans[cleared[0]].service, "payment");
   EXPECT_EQ(tree.spans[cleared[0]].kind, SpanKind::kServer);
