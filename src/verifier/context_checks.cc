@@ -435,7 +435,8 @@ class WireContextChecker {
   bool CallerHadDebug(int caller) const {
     if (caller < 0) return load_.sampled == EntrySampling::kDebug;
     const Hop& c = hops_[static_cast<size_t>(caller)];
-    if (c.seen) return ReceivedDebugFlag(*c.seen);
+    // A flag it could not read is said at its own edge, not again below it.
+    if (c.seen) return c.config != nullptr && ReadsDebugFrom(*c.seen, c.config->extract);
     return c.external && CallerHadDebug(c.caller);
   }
 

@@ -463,7 +463,9 @@ TEST(CheckWireContextTest, DebugDroppedByAFaultIsNamedAtTheEdge) {
 TEST(CheckWireContextTest, DebugLostToAFormatThatCannotCarryIt) {
   WireRun run;
   run.scenario.load.entries[0].sampled = EntrySampling::kDebug;
-  run.scenario.load.entries[0].inject = std::vector<std::string>{"b3"};
+  // frontend reads B3 and sends W3C.
+  run.scenario.services[0].extract = {"b3"};
+  run.scenario.services[0].inject = std::vector<std::string>{"tracecontext", "baggage"};
   run.log.Record(Seen("frontend", "0", {{"b3", kTraceHex + "-00f067aa0ba902b7-d"}}));
   run.log.Record(W3c("checkout", "0.0", "", ""));
   run.Missing("0.0", "checkout");
