@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <string>
+#include <tuple>
 
 #include "core/rng.h"
 #include "propagation/w3c.h"
@@ -125,6 +126,45 @@ TEST_F(VerifyLedgerTest, AServiceFollowingASampledFlagItsCallerClearedIsNotBlame
   EXPECT_THAT(summary->examples[0].explanation,
               ::testing::HasSubstr("checkout sent sampled=0 to payment at hop 0.1.0 (received "
                                    "`traceparent: 00-"));
+}
+
+// The wire checks run on every verified trace: a member checkout dropped is a violation of the
+// trace (a failing "violation:tracestate" check), though every span arrived.
+TEST_F(VerifyLedgerTest, ATracestateMemberDroppedOnTheWireIsAViolationOfTheTrace) {
+  scenario_.load.entries[0].tracestate = "rojo=1,congo=2";
+  WireLog wire(64);
+  const LedgerEntry e = AddEntry();
+  backend_.Add(Spans(e));
+  for (const auto& [service, hop, tracestate] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"frontend", "0", "rojo=1,congo=2"},
+           {"cart", "0.0", "rojo=1,congo=2"},
+           {"checkout", "0.1", "rojo=1,congo=2"},
+           {"payment", "0.1.0", "rojo=1"}}) {
+    WireObservation o;
+    o.service = service;
+    o.hop = hop;
+    o.request_id = FormatRequestId(e.request_id);
+    o.source = GroundTruthSource::kHeaders;
+    o.headers = {{"traceparent", FormatTraceparent(e.trace_id, SpanId{7}, 1)},
+                 {"tracestate", tracestate}};
+    o.has_context = true;
+    o.trace_id = e.trace_id;
+    o.parent_span_id = SpanId{7};
+    o.sampled = true;
+    o.tracestate = tracestate;
+    wire.Record(o);
+  }
+  options_.wire_log = &wire;
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->complete, 1u);
+  EXPECT_EQ(summary->violation_counts, (std::map<std::string, size_t>{{"tracestate", 1}}));
+  ASSERT_EQ(summary->violation_examples.size(), 1u);
+  ASSERT_EQ(summary->violation_examples[0].violations.size(), 1u);
+  EXPECT_EQ(summary->violation_examples[0].violations[0].explanation,
+            "payment received tracestate `rojo=1` from checkout at hop 0.1.0: member `congo=2` "
+            "dropped (sent by frontend at hop 0.1)");
 }
 
 TEST_F(VerifyLedgerTest, AnEdgeThatNeverArrivesIsMissingAndAStrayOneUnexpected) {
