@@ -138,8 +138,9 @@ bool TraceTally::MarkWithheld(const LedgerEntry& entry, const PreparedTree& prep
   }
   // Visits that followed a sampled=0 their caller sent although its own span was sampled, as seen
   // on the wire (a fault or a real service): the edge's doing, not the visit's policy.
-  std::vector<size_t> cleared;
-  if (in_.options.wire_log != nullptr) {
+  std::vector<size_t> cleared;  // only a trace missing some span can have any (found_ is set)
+  if (in_.options.wire_log != nullptr &&
+      std::find(found_.begin(), found_.end(), 0) != found_.end()) {
     cleared = ClearedByTheWire(in_.scenario, prepared.tree, entry, *in_.options.wire_log);
   }
   if (!any && cleared.empty()) return false;
