@@ -364,6 +364,17 @@ class WireContextChecker {
     } else {
       const Hop& caller = hops_[static_cast<size_t>(h.caller)];
       origin = fmt::format("sent by {} at hop {}", CallerName(caller), caller.hop);
+      // Into a real service nothing is seen: a drop fault on the call into it is named.
+      const FaultKind drop =
+          c.format == "tracecontext" ? FaultKind::kDropTracestate : FaultKind::kDropBaggage;
+      for (const Fault& f : scenario_.faults) {
+        if (caller.external && f.kind == drop && f.service == CallerName(caller) &&
+            (f.callee.empty() || f.callee == caller.service)) {
+          origin += fmt::format(", whose {} fault applies to its calls to {}", FaultKindName(drop),
+                                caller.service);
+          break;
+        }
+      }
     }
     const std::string what = received.empty() ? fmt::format("no {}", c.kind)
                                               : fmt::format("{} {}", c.kind, Quote(received));

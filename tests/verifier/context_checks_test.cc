@@ -335,6 +335,26 @@ TEST(CheckWireContextTest, ARealServiceDroppingAMemberIsNamed) {
                  "frontend at hop 0.0)"}));
 }
 
+TEST(CheckWireContextTest, ADropFaultIntoARealServiceIsNamed) {
+  WireRun run;
+  run.scenario = BelowARealService();
+  Fault fault;
+  fault.kind = FaultKind::kDropBaggage;
+  fault.service = "frontend";
+  fault.callee = "gateway";
+  run.scenario.faults.push_back(fault);
+  run.log.Record(W3c("frontend", "0", kTracestate, kBaggage));
+  WireObservation payment = W3c("payment", "0.0.0", kTracestate, "tracerig.request_id=1");
+  payment.external_caller = "gateway";
+  run.log.Record(payment);
+  run.Check();
+  ASSERT_EQ(run.verdict.violations.size(), 1u);
+  EXPECT_EQ(run.verdict.violations[0].explanation,
+            "payment received baggage `tracerig.request_id=1` from gateway at hop 0.0.0: members "
+            "`userId=alice`, `region=eu` dropped (sent by frontend at hop 0.0, whose drop-baggage "
+            "fault applies to its calls to gateway)");
+}
+
 TEST(CheckWireContextTest, ARealServiceAddingItsOwnMemberAtTheFrontIsAllowed) {
   WireRun run;
   run.scenario = BelowARealService();
