@@ -75,6 +75,8 @@ std::string DescribeTraceIdChange(TraceId sent, TraceId found);
 //                       has it with another value.
 // The verifier adds "external-hop" violations of its own (verifier/external_hops.h): a call a
 // real service declares whose request did not arrive continuing the trace.
+// From the wire log it adds "tracestate", "baggage" (a member dropped, mutated or reordered at an
+// edge) and "wire-format" (a header form strict readers reject): verifier/context_checks.h.
 struct Violation {
   std::string kind;
   std::string hop;      // the offending span's tracerig.hop, "" when it has none

@@ -12,6 +12,7 @@
 #include <tuple>
 #include <utility>
 
+#include "verifier/context_checks.h"
 #include "verifier/wire_explain.h"
 
 namespace tracerig::verify_internal {
@@ -396,6 +397,10 @@ bool TracePoller::Finish(const TraceState& s, const std::vector<Span>& spans) {
     if (!formats.empty()) verdict.explanation += "; " + formats;
   }
   CheckBelowRealServices(tree, entry, spans, fragments, verdict);
+  if (in_.options.wire_log != nullptr) {
+    CheckWireContext(in_.scenario, in_.scenario.load.entries[entry.entry], tree, entry,
+                     *in_.options.wire_log, verdict);
+  }
   if (in_.options.wire_log != nullptr) {
     AddWireExplanations(*in_.options.wire_log, in_.scenario, entry, verdict);
   }

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "topology/decisions.h"
+#include "verifier/context_checks.h"
 #include "verifier/orphan_causes.h"
 
 namespace tracerig::verify_internal {
@@ -146,7 +147,14 @@ bool TraceTally::MarkWithheld(const LedgerEntry& entry, const PreparedTree& prep
   for (size_t f = 0; f < faults.size() && !any; ++f) {
     any = faults[f].kind == FaultKind::kDropSpan || faults[f].kind == FaultKind::kUnsampledChild;
   }
-  if (!any) return false;
+  // Visits that followed a sampled=0 their caller sent although its own span was sampled, as seen
+  // on the wire (a fault or a real service): the edge's doing, not the visit's policy.
+  std::vector<size_t> cleared;  // only a trace missing some span can have any (found_ is set)
+  if (in_.options.wire_log != nullptr &&
+      std::find(found_.begin(), found_.end(), 0) != found_.end()) {
+    cleared = ClearedByTheWire(in_.scenario, prepared.tree, entry, *in_.options.wire_log);
+  }
+  if (!any && cleared.empty()) return false;
   any = false;
   withheld_by_.assign(spans.size(), -1);
   // Whether fault f applies to the visit opened by SERVER span `server` of `service`. The
@@ -198,6 +206,10 @@ bool TraceTally::MarkWithheld(const LedgerEntry& entry, const PreparedTree& prep
         break;
       }
     }
+    if (withheld_by_[i] < 0 && std::find(cleared.begin(), cleared.end(), i) != cleared.end()) {
+      withheld_by_[i] = static_cast<int>(faults.size());  // kClearedOnTheWire
+      unsampled[i] = 1;
+    }
   }
   for (int f : withheld_by_) any = any || f >= 0;
   return any;
@@ -227,7 +239,10 @@ void TraceTally::RecordSamplingTrials(const PreparedTree& prepared, TreeSlots& s
         found = found || found_[i] != 0;
       }
       if (fault >= 0) {
-        ++c.withheld[std::string(FaultKindName(in_.scenario.faults[static_cast<size_t>(fault)].kind))];
+        const auto f = static_cast<size_t>(fault);
+        ++c.withheld[f < in_.scenario.faults.size()
+                         ? std::string(FaultKindName(in_.scenario.faults[f].kind))
+                         : std::string(kClearedSampledFlag)];
       }
       if (sources.empty()) continue;
       if (fault >= 0) {

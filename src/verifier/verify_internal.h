@@ -340,7 +340,9 @@ class TraceTally {
   void RecordLateSpans(const TraceState& s, const std::vector<ExpectedSpan>& expected,
                        uint64_t sample);
   // Sets withheld_by_: per expected span, the index in Scenario::faults of the fault that keeps it
-  // from the backend in this request (drop-span, unsampled-child), else -1. False when none does.
+  // from the backend in this request (drop-span, unsampled-child), Scenario::faults.size() when
+  // the wire shows its visit followed a sampled flag its caller cleared (ClearedByTheWire), else
+  // -1. False when none does.
   bool MarkWithheld(const LedgerEntry& entry, const PreparedTree& prepared);
   // Sampling trials of this trace, per service of the tree (found_ and withheld_by_ set).
   void RecordSamplingTrials(const PreparedTree& prepared, TreeSlots& slots, bool any_withheld);

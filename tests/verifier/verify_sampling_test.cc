@@ -7,12 +7,16 @@
 
 #include <algorithm>
 #include <string>
+#include <tuple>
 
 #include "core/rng.h"
+#include "propagation/w3c.h"
 #include "tests/verifier/test_spans.h"
 #include "tests/verifier/verify_test_support.h"
 #include "topology/decisions.h"
 #include "topology/expected_tree.h"
+#include "topology/wire_log.h"
+#include "verifier/context_checks.h"
 
 namespace tracerig {
 namespace {
@@ -79,6 +83,88 @@ TEST_F(VerifyLedgerTest, ADroppedSpanShowsInTheGraphAndTheSamplingOfItsService) 
   EXPECT_EQ(payment->parent_based_inconsistencies, 1u);
   EXPECT_EQ(summary->parent_based_inconsistencies, 1u);
   EXPECT_EQ(SamplingOf(*summary, "checkout")->verdict, "pass");
+}
+
+// The same loss where the wire shows checkout sent payment sampled=0 though its own span was
+// sampled: the edge's doing, explained there; payment followed the flag and is not blamed.
+TEST_F(VerifyLedgerTest, AServiceFollowingASampledFlagItsCallerClearedIsNotBlamed) {
+  WireLog wire(64);
+  for (int i = 0; i < 3; ++i) {
+    const LedgerEntry e = AddEntry();
+    std::vector<Span> spans = Spans(e);
+    const bool cleared = i == 1;
+    if (cleared) spans.erase(spans.begin() + 7);  // payment's SERVER span, its only one
+    backend_.Add(spans);
+    for (const auto& [service, hop] : std::vector<std::pair<std::string, std::string>>{
+             {"frontend", "0"}, {"cart", "0.0"}, {"checkout", "0.1"}, {"payment", "0.1.0"}}) {
+      const bool flag = !(cleared && service == "payment");
+      WireObservation o;
+      o.service = service;
+      o.hop = hop;
+      o.request_id = FormatRequestId(e.request_id);
+      o.source = GroundTruthSource::kHeaders;
+      o.headers = {{"traceparent", FormatTraceparent(e.trace_id, SpanId{7}, flag ? 1 : 0)}};
+      o.has_context = true;
+      o.trace_id = e.trace_id;
+      o.parent_span_id = SpanId{7};
+      o.sampled = flag;
+      wire.Record(o);
+    }
+  }
+  options_.wire_log = &wire;
+  options_.settle_incomplete_ns = 200 * kMs;
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  const SamplingVerdict* payment = SamplingOf(*summary, "payment");
+  ASSERT_NE(payment, nullptr);
+  EXPECT_EQ(payment->parent_based_inconsistencies, 0u);
+  EXPECT_EQ(payment->withheld_by_faults,
+            (std::map<std::string, uint64_t>{{std::string(kClearedSampledFlag), 1}}));
+  EXPECT_EQ(payment->n, 2u);
+  EXPECT_EQ(payment->verdict, "pass");
+  ASSERT_EQ(summary->examples.size(), 1u);
+  EXPECT_THAT(summary->examples[0].explanation,
+              ::testing::HasSubstr("checkout sent sampled=0 to payment at hop 0.1.0 (received "
+                                   "`traceparent: 00-"));
+}
+
+// The wire checks run on every verified trace: a member checkout dropped is a violation of the
+// trace (a failing "violation:tracestate" check), though every span arrived.
+TEST_F(VerifyLedgerTest, ATracestateMemberDroppedOnTheWireIsAViolationOfTheTrace) {
+  scenario_.load.entries[0].tracestate = "rojo=1,congo=2";
+  WireLog wire(64);
+  const LedgerEntry e = AddEntry();
+  backend_.Add(Spans(e));
+  for (const auto& [service, hop, tracestate] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"frontend", "0", "rojo=1,congo=2"},
+           {"cart", "0.0", "rojo=1,congo=2"},
+           {"checkout", "0.1", "rojo=1,congo=2"},
+           {"payment", "0.1.0", "rojo=1"}}) {
+    WireObservation o;
+    o.service = service;
+    o.hop = hop;
+    o.request_id = FormatRequestId(e.request_id);
+    o.source = GroundTruthSource::kHeaders;
+    o.headers = {{"traceparent", FormatTraceparent(e.trace_id, SpanId{7}, 1)},
+                 {"tracestate", tracestate}};
+    o.has_context = true;
+    o.trace_id = e.trace_id;
+    o.parent_span_id = SpanId{7};
+    o.sampled = true;
+    o.tracestate = tracestate;
+    wire.Record(o);
+  }
+  options_.wire_log = &wire;
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->complete, 1u);
+  EXPECT_EQ(summary->violation_counts, (std::map<std::string, size_t>{{"tracestate", 1}}));
+  ASSERT_EQ(summary->violation_examples.size(), 1u);
+  ASSERT_EQ(summary->violation_examples[0].violations.size(), 1u);
+  EXPECT_EQ(summary->violation_examples[0].violations[0].explanation,
+            "payment received tracestate `rojo=1` from checkout at hop 0.1.0: member `congo=2` "
+            "dropped (sent by frontend at hop 0.1)");
 }
 
 TEST_F(VerifyLedgerTest, AnEdgeThatNeverArrivesIsMissingAndAStrayOneUnexpected) {
