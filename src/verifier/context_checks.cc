@@ -237,7 +237,7 @@ class WireContextChecker {
   std::vector<size_t> Cleared() const {
     std::vector<size_t> found;
     for (size_t i = 0; i < hops_.size(); ++i) {
-      if (!ClearedSampled(i)) continue;
+      if (!ClearedSampled(i) && !DebugLost(i)) continue;
       const int server = TreeServer(hops_[i]);
       if (server >= 0) found.push_back(static_cast<size_t>(server));
     }
@@ -440,6 +440,14 @@ class WireContextChecker {
     const Hop& h = hops_[i];
     return h.seen && h.seen->has_context && !h.seen->sampled && !ReceivedDebugFlag(*h.seen) &&
            ParentBased(h) && CallerRecorded(h, verdict);
+  }
+
+  // Whether hop i should have had the driver's debug flag (its caller had it) but did not read
+  // one: its caller's formats or a fault lost it, so its sampler decided instead.
+  bool DebugLost(size_t i) const {
+    const Hop& h = hops_[i];
+    if (load_.sampled != EntrySampling::kDebug || !h.seen || h.config == nullptr) return false;
+    return CallerHadDebug(h.caller) && !ReadsDebugFrom(*h.seen, h.config->extract);
   }
 
   // Whether the caller of hop i had the debug flag to pass on.

@@ -68,7 +68,9 @@ inline constexpr std::string_view kClearedSampledFlag = "sampled-flag-cleared";
 // The SERVER spans of `tree` (indices) whose service followed a sampled=0 it received from a
 // caller whose own span was sampled (the edge cleared the flag: unsampled-child, or a real
 // service doing so): the spans of that visit, and of the visits below that follow it, are the
-// edge's doing, not the service's sampling policy. Empty when the wire log holds nothing of it.
+// edge's doing, not the service's sampling policy. Likewise a visit the driver's debug flag
+// should have reached but did not (its caller's formats or a debug-ignored fault lost it). Empty
+// when the wire log holds nothing of it.
 std::vector<size_t> ClearedByTheWire(const Scenario& scenario, const ExpectedTree& tree,
                                      const LedgerEntry& entry, const WireLog& wire_log);
 

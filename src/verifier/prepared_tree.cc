@@ -48,8 +48,14 @@ PreparedTree Prepare(const Scenario& scenario, const LedgerEntry& entry, bool pe
   for (size_t i = 0; i < p.tree.spans.size(); ++i) {
     const ExpectedSpan& e = p.tree.spans[i];
     p.has_external = p.has_external || e.external;
-    if (!e.optional && !e.external && !in_started[i]) ++p.required_ground_truth;
+    if (!e.optional && !e.external && !in_started[i]) {
+      ++p.required_ground_truth;
+      p.required_keys.emplace_back(e.hop, e.kind);
+    }
   }
+  std::sort(p.required_keys.begin(), p.required_keys.end());
+  p.required_keys.erase(std::unique(p.required_keys.begin(), p.required_keys.end()),
+                        p.required_keys.end());
   p.sampling = ModelTreeSampling(scenario, p.tree);
   if (per_request) {
     // The tree applied every seeded sampling decision of its request: what it holds is sampled
@@ -107,11 +113,31 @@ PreparedTree Prepare(const Scenario& scenario, const LedgerEntry& entry, bool pe
 
 bool HoldsRequiredSpans(const PreparedTree& prepared, const std::vector<Span>& spans) {
   if (spans.size() < prepared.required) return false;
-  if (!prepared.has_external) return true;
-  const auto with_ground_truth = std::count_if(spans.begin(), spans.end(), [](const Span& span) {
-    return span.FindAttribute(kHopAttribute) != nullptr;
-  });
-  return static_cast<size_t>(with_ground_truth) >= prepared.required_ground_truth;
+  const auto& keys = prepared.required_keys;
+  std::vector<bool> seen(keys.size(), false);
+  size_t found = 0;
+  size_t with_ground_truth = 0;
+  for (const Span& span : spans) {
+    const AttributeValue* hop = span.FindAttribute(kHopAttribute);
+    const auto* text = hop != nullptr ? std::get_if<std::string>(hop) : nullptr;
+    if (text == nullptr) continue;
+    ++with_ground_truth;
+    const auto it = std::lower_bound(
+        keys.begin(), keys.end(), std::make_pair(std::string_view(*text), span.kind),
+        [](const std::pair<std::string, SpanKind>& k,
+           const std::pair<std::string_view, SpanKind>& v) {
+          return std::string_view(k.first) < v.first ||
+                 (std::string_view(k.first) == v.first && k.second < v.second);
+        });
+    if (it == keys.end() || it->first != *text || it->second != span.kind) continue;
+    const auto at = static_cast<size_t>(it - keys.begin());
+    if (!seen[at]) {
+      seen[at] = true;
+      ++found;
+    }
+  }
+  if (found < keys.size()) return false;
+  return !prepared.has_external || with_ground_truth >= prepared.required_ground_truth;
 }
 
 }  // namespace tracerig::verify_internal

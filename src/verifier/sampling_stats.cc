@@ -123,6 +123,12 @@ TreeSamplingModel ModelTreeSampling(const Scenario& scenario, const ExpectedTree
       continue;
     }
     m.visit[i] = self;
+    if (e.debug) {
+      // The request carries the debug flag: recorded whatever the service's sampler says.
+      m.source[i] = self;
+      m.probability[i] = 1;
+      continue;
+    }
     const Service* service = scenario.FindService(e.service);
     const bool follows = has_parent && (service == nullptr ||
                                         service->sampling.kind ==

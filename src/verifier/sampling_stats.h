@@ -65,7 +65,8 @@ Result<SamplingRateTest> JudgeSamplingRate(uint64_t k, uint64_t n, double expect
 // route (its SERVER span and the CLIENT spans of the calls it makes) or the driver's root span.
 // A visit's decision is fresh (always, never, ratio; the driver's root is "sampled" for every
 // verified ledger entry) or follows its caller visit's (parent-based: the entry service follows
-// the driver). Fresh decisions are independent of each other.
+// the driver). Fresh decisions are independent of each other. A visit the request's debug flag
+// reaches (ExpectedSpan::debug) is a certain fresh "sampled", whatever the service's policy.
 struct TreeSamplingModel {
   // Per expected span, indices into ExpectedTree::spans.
   std::vector<uint32_t> visit;   // the span that opens its visit (a SERVER span or the root)

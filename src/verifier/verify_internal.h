@@ -63,6 +63,10 @@ struct PreparedTree {
   // a trace's size, so a trace is full only when this many spans carry tracerig.hop as well.
   bool has_external = false;
   size_t required_ground_truth = 0;
+  // (tracerig.hop, kind) of each required span tracerig records under the ledger's trace id,
+  // sorted: a trace is full only when each is there, so spans the tree does not expect (a
+  // service recording below a sampled-out caller) cannot make it look whole early.
+  std::vector<std::pair<std::string, SpanKind>> required_keys;
   TreeSamplingModel sampling;
   std::vector<TreeEdge> edges;
   // The calls a complete trace without violations shows: every span is an expected one under its

@@ -196,15 +196,20 @@ INSTANTIATE_TEST_SUITE_P(
         // span of a retry names the wrong CLIENT span. Every span arrives.
         FaultCase{"stale-retry-context.toml", 1, {"violation:wrong-parent"}, std::nullopt, 40, 0,
                   0},
-        // b samples nothing but tells c sampled=1: c's spans hang below b's unrecorded CLIENT
-        // span in every trace, reported as orphans (not excused as the configuration's).
-        FaultCase{"force-sampled.toml", 1, {"orphans"}, std::nullopt, 40, 0, 0},
+        // b samples nothing but tells c sampled=1: c's SERVER span hangs below b's unrecorded
+        // CLIENT span in every trace (an orphan the policies did not cause, so also unexpected),
+        // explained at the edge from the wire.
+        FaultCase{"force-sampled.toml", 1, {"violation:orphan", "violation:unexpected-span"},
+                  std::nullopt, 40, 0, 0, std::nullopt, std::nullopt,
+                  {"b sent sampled=1 to c at hop 0.0.0 but recorded no span of its own"}},
         // The driver sends debug; b clears it toward c, whose sampler is "never": c's spans are
         // missing, though a debug request must be recorded at every hop.
         FaultCase{"debug-ignored.toml", 1, {"completeness"}, std::nullopt, 0, 40, 0},
-        // uber-trace-id with "%3A" for each colon: c cannot read it and starts a new trace.
-        FaultCase{"urlencode.toml", 1, {"completeness", "broken-propagation"}, kBToC, 0, 0, 40,
-                  std::nullopt, std::nullopt, {"c received `uber-trace-id: ", "%3A"}}),
+        // uber-trace-id with "%3A" for each colon: tracerig's reader decodes it (the trace goes
+        // on), but the wire-format check names the edge, for readers that do not.
+        FaultCase{"urlencode.toml", 1, {"violation:wire-format"}, std::nullopt, 40, 0, 0,
+                  std::nullopt, std::nullopt,
+                  {"c received `uber-trace-id: ", "%3A", "URL-encoded from b at hop 0.0.0"}}),
     Name);
 
 }  // namespace

@@ -72,7 +72,7 @@ Expectation ParseHeader(const std::string& file, const std::string& text) {
   static const std::regex kReport(R"(^# report: ([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+#[0-9]+)(\s.*)?$)");
   static const std::regex kEdge(R"(^([a-z0-9][a-z0-9_.-]*)->([a-z0-9][a-z0-9_.-]*)$)");
   static const std::regex kHop(R"(^[0-9]+(\.[0-9]+)*$)");
-  static const std::regex kCheck(R"(^[a-z][a-z0-9:_.-]*$)");
+  static const std::regex kCheck(R"(^[a-z][a-z0-9:_.>-]*$)");
   int expect_lines = 0;
   for (const std::string& line : HeaderLines(text)) {
     std::smatch m;
