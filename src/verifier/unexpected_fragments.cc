@@ -72,9 +72,8 @@ std::string_view HopAbove(std::string_view hop) {
 
 // Whether `below` is `above` or a hop under it.
 bool AtOrUnder(std::string_view below, std::string_view above) {
-  return below == above ||
-         (below.size() > above.size() && below.substr(0, above.size()) == above &&
-          below[above.size()] == '.');
+  return below == above || (below.size() > above.size() && below.substr(0, above.size()) == above &&
+                            below[above.size()] == '.');
 }
 
 // One visit whose spans were found split off.
@@ -167,8 +166,8 @@ std::vector<PropagationBreak> FindUnsampledSplits(const Scenario& scenario, cons
     b.hop = v->hop;
     b.callee = v->service;
     const std::string_view above = HopAbove(v->hop);
-    b.caller = above.empty() ? std::string(kDriverServiceName)
-                             : ServiceAtHop(scenario, load, above);
+    b.caller =
+        above.empty() ? std::string(kDriverServiceName) : ServiceAtHop(scenario, load, above);
     if (b.caller.empty()) b.caller = "unknown";
     b.found_under = v->found_under;
     breaks.push_back(std::move(b));
