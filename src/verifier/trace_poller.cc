@@ -384,6 +384,12 @@ bool TracePoller::Finish(const TraceState& s, const std::vector<Span>& spans) {
         continue;
       }
     }
+    // Judged on this verdict, once the started trace (if any) is known.
+    if (!split_search.empty() && !fragments.empty()) {
+      split_found = !FindUnsampledSplits(in_.scenario, load, tree, entry, verdict.started_trace,
+                                         fragments)
+                         .empty();
+    }
     std::string service;
     if (verdict.status != TraceStatus::kComplete) {
       auto next = std::find_if(verdict.missing.begin(), verdict.missing.end(),
@@ -394,7 +400,7 @@ bool TracePoller::Finish(const TraceState& s, const std::vector<Span>& spans) {
     // so spans recorded under another trace id where the tree expects none are not missed.
     if (service.empty() && !split_found) {
       auto next = std::find_if(split_search.begin(), split_search.end(),
-                               [&](const std::string& s) { return !searched.contains(s); });
+                               [&](const std::string& name) { return !searched.contains(name); });
       if (next != split_search.end()) service = *next;
     }
     if (service.empty()) break;
@@ -408,11 +414,6 @@ bool TracePoller::Finish(const TraceState& s, const std::vector<Span>& spans) {
       return false;
     }
     add_fragments(*found);
-    if (!split_search.empty() && !split_found) {
-      split_found = !FindUnsampledSplits(in_.scenario, load, tree, entry, verdict.started_trace,
-                                         fragments)
-                         .empty();
-    }
   }
   if (split_found) {
     AddUnsampledSplits(entry,
