@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "verifier/context_checks.h"
+#include "verifier/unexpected_fragments.h"
 #include "verifier/wire_explain.h"
 
 namespace tracerig::verify_internal {
@@ -326,8 +327,10 @@ void TracePoller::Pace() {
 
 // Classifies a trace from its last poll; for one that is not complete, searches each service
 // that still has missing spans for spans with the request id under other trace ids. One search
-// often finds a whole broken subtree, so the verdict is recomputed after each. False when a
-// search failed (the error is recorded).
+// often finds a whole broken subtree, so the verdict is recomputed after each. A request whose
+// tree has sampled-out visits also has those visits' services searched (until one search shows
+// a split, unexpected_fragments.h), complete or not. False when a search failed (the error is
+// recorded).
 bool TracePoller::Finish(const TraceState& s, const std::vector<Span>& spans) {
   const LedgerEntry& entry = *s.entry;
   const PreparedTree& prepared = TreeOf(s);
@@ -350,6 +353,11 @@ bool TracePoller::Finish(const TraceState& s, const std::vector<Span>& spans) {
   std::set<std::string> searched;
   TraceVerdict verdict;
   bool started_fetched = false;
+  // A request with sampled-out visits may have spans where its tree expects none (a service that
+  // records an unsampled request under a trace of its own): the services to search for them.
+  const LoadEntry& load = in_.scenario.load.entries[entry.entry];
+  const std::vector<std::string> split_search = SampledOutSearchServices(tree, load);
+  bool split_found = false;
   auto add_fragments = [&fragments](std::vector<Span>& more) {
     for (Span& span : more) fragments.push_back(std::move(span));
     std::sort(fragments.begin(), fragments.end(),
@@ -376,11 +384,26 @@ bool TracePoller::Finish(const TraceState& s, const std::vector<Span>& spans) {
         continue;
       }
     }
-    if (verdict.status == TraceStatus::kComplete) break;
-    auto next = std::find_if(verdict.missing.begin(), verdict.missing.end(),
-                             [&](const MissingSpan& m) { return !searched.contains(m.service); });
-    if (next == verdict.missing.end()) break;
-    const std::string service = next->service;
+    // Judged on this verdict, once the started trace (if any) is known.
+    if (!split_search.empty() && !fragments.empty()) {
+      split_found = !FindUnsampledSplits(in_.scenario, load, tree, entry, verdict.started_trace,
+                                         fragments)
+                         .empty();
+    }
+    std::string service;
+    if (verdict.status != TraceStatus::kComplete) {
+      auto next = std::find_if(verdict.missing.begin(), verdict.missing.end(),
+                               [&](const MissingSpan& m) { return !searched.contains(m.service); });
+      if (next != verdict.missing.end()) service = next->service;
+    }
+    // Sampled-out visits: their services are searched too (one at a time, until a split shows),
+    // so spans recorded under another trace id where the tree expects none are not missed.
+    if (service.empty() && !split_found) {
+      auto next = std::find_if(split_search.begin(), split_search.end(),
+                               [&](const std::string& name) { return !searched.contains(name); });
+      if (next != split_search.end()) service = *next;
+    }
+    if (service.empty()) break;
     searched.insert(service);
     auto found = WithRetries([&] {
       return backend_.FindSpans(service, kRequestIdAttribute, request_id, window_start,
@@ -391,6 +414,12 @@ bool TracePoller::Finish(const TraceState& s, const std::vector<Span>& spans) {
       return false;
     }
     add_fragments(*found);
+  }
+  if (split_found) {
+    AddUnsampledSplits(entry,
+                       FindUnsampledSplits(in_.scenario, load, tree, entry, verdict.started_trace,
+                                           fragments),
+                       verdict);
   }
   for (const PropagationBreak& b : verdict.breaks) {
     const std::string formats = DescribeEdgeFormats(in_.scenario, b);
