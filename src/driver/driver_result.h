@@ -78,6 +78,9 @@ struct DriverResult {
   // transport_errors by kind, most frequent first; the counts sum to transport_errors.
   std::vector<TransportErrorReason> transport_error_reasons;
   uint64_t unfinished = 0;  // still in flight when the drain timeout ended
+  // Root spans the driver recorded but did not export: requests a load entry sends unsampled
+  // (`sampled = false`), which a sampling client does not export either.
+  uint64_t root_spans_unsampled = 0;
   // Due but never sent: still queued for a connection at an interrupt or the drain deadline. Not
   // in the ledger (no service saw them).
   uint64_t unsent = 0;

@@ -137,6 +137,7 @@ class DriverThread {
     result.http_errors += http_errors_;
     result.transport_errors += transport_errors_;
     result.unsent += unsent_;
+    result.root_spans_unsampled += root_spans_unsampled_;
     result.queued += queued_;
     for (const Slot& slot : slots_) {
       if (slot.sent && !slot.done) result.unfinished++;
@@ -607,7 +608,11 @@ class DriverThread {
     // The driver's CLIENT span is recorded as a sampling client records its call: exported when
     // it decided sampled or debug, and with inject = [] too (a client that sends no context
     // still traced its call; the span sits alone in its trace, the entry having started another).
-    if (run_.options.trace && entry.sampled) run_.sink.Submit(std::move(root));
+    if (run_.options.trace && entry.sampled) {
+      run_.sink.Submit(std::move(root));
+    } else if (run_.options.trace) {
+      root_spans_unsampled_++;
+    }
     // The connection (gRPC: the call) just freed goes to the oldest waiting request.
     if (!entry.waiting.empty()) {
       Outgoing next = std::move(entry.waiting.front());
@@ -673,6 +678,7 @@ class DriverThread {
   uint64_t sent_ = 0;
   uint64_t queued_ = 0;
   uint64_t unsent_ = 0;
+  uint64_t root_spans_unsampled_ = 0;
   uint64_t warmup_ = 0;
   uint64_t completed_ = 0;
   uint64_t ok_ = 0;

@@ -338,6 +338,7 @@ Result<RunReport> MergeReports(const std::vector<RunReport>& reports,
       }
     }
     l.unfinished += r.load.unfinished;
+    l.root_spans_unsampled += r.load.root_spans_unsampled;
     l.elapsed_ns = std::max(l.elapsed_ns, r.load.elapsed_ns);
     l.interrupted |= r.load.interrupted;
     l.corrected.Merge(r.load.corrected);

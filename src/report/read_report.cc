@@ -601,6 +601,9 @@ RunReport Report(const Json& j) {
   }
   l.unfinished = U64(load, "unfinished", "load");
   if (Optional(load, "unsent")) l.unsent = U64(load, "unsent", "load");  // absent in older reports
+  if (Optional(load, "root_spans_unsampled")) {
+    l.root_spans_unsampled = U64(load, "root_spans_unsampled", "load");
+  }
   l.elapsed_ns = U64(load, "elapsed_ns", "load");
   l.interrupted = Bool(load, "interrupted", "load");
   l.corrected = Histogram(load, "latency_corrected", "load");

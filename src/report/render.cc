@@ -59,7 +59,7 @@ SpanAccount AccountSpans(const RunReport& r) {
   a.by_driver = r.load.sent - std::min(r.load.sent, r.load.unfinished);
   a.recorded = a.by_services + a.by_driver;
   a.exported = r.exporter.exported;
-  a.sampled_out = r.topology.spans_unsampled;
+  a.sampled_out = r.topology.spans_unsampled + r.load.root_spans_unsampled;
   a.withheld_by_faults = r.topology.spans_dropped;
   a.rejected = r.exporter.rejected;
   a.dropped_queue_full = r.exporter.dropped_queue_full;
@@ -447,6 +447,7 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
                {"transport_errors", l.transport_errors},
                {"transport_error_reasons", TransportErrorReasonsJson(l.transport_error_reasons)},
                {"unfinished", l.unfinished},
+               {"root_spans_unsampled", l.root_spans_unsampled},
                {"unsent", l.unsent},
                {"elapsed_ns", l.elapsed_ns},
                {"interrupted", l.interrupted},

@@ -380,6 +380,10 @@ bool TracePoller::Finish(const TraceState& s, const std::vector<Span>& spans) {
         return false;
       }
       if (*own) {
+        // The trace as fetched replaces the copies the search found: a search may render spans
+        // differently (microsecond times), and two renderings of one span are no duplicate.
+        std::erase_if(fragments,
+                      [&](const Span& s) { return s.trace_id == verdict.started_trace; });
         add_fragments(**own);
         continue;
       }

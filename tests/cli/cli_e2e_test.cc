@@ -420,7 +420,7 @@ TEST_F(CliE2eTest, ValidatePrintsWarningsAndPasses) {
   const std::string warning =
       scenario.string() +
       ":5:12: warning: service \"front\" is a load entry and gets requests only from the "
-      "driver, which sends every one sampled; its sampling \"parent-based(0.5)\" follows that "
+      "driver, which sends every one with a sampled flag; its sampling \"parent-based(0.5)\" follows that "
       "flag and never uses the ratio 0.5 (write \"ratio(0.5)\" to sample at the entry)\n";
   auto r = RunTracerig({"validate", scenario.string()});
   EXPECT_EQ(r.exit_code, 0) << r.output;
