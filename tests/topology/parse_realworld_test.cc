@@ -501,5 +501,41 @@ TEST(ParseValuesTest, TracestateAndBaggageText) {
             "invalid \"baggage\": more than the 8192 bytes W3C allows once encoded");
 }
 
+TEST(ParseLanguageTest, EveryFaultKindIsAccepted) {
+  const std::string plain_chain =
+      kScenario +
+      "[[services]]\nname = \"a\"\n"
+      "routes = [{ name = \"R\", calls = [{ service = \"b\", route = \"R\" }] }]\n"
+      "[[services]]\nname = \"b\"\n"
+      "routes = [{ name = \"R\", calls = [{ service = \"c\", route = \"R\" }] }]\n"
+      "[[services]]\nname = \"c\"\nroutes = [{ name = \"R\" }]\n";
+  const std::string injecting_chain =
+      kScenario +
+      "[[services]]\nname = \"a\"\n"
+      "routes = [{ name = \"R\", calls = [{ service = \"b\", route = \"R\" }] }]\n"
+      "[[services]]\nname = \"b\"\n"
+      "propagation = [\"tracecontext\", \"baggage\", \"b3\", \"jaeger\"]\n"
+      "routes = [{ name = \"R\", calls = [{ service = \"c\", route = \"R\", retries = 1 }] }]\n"
+      "[[services]]\nname = \"c\"\nroutes = [{ name = \"R\" }]\n";
+  for (FaultKind kind : AllFaultKinds()) {
+    SCOPED_TRACE(FaultKindName(kind));
+    std::string fault =
+        fmt::format("[[faults]]\nkind = \"{}\"\nservice = \"b\"\n", FaultKindName(kind));
+    if (IsEdgeFault(kind)) fault += "callee = \"c\"\n";
+    if (kind == FaultKind::kWrongFormat) fault += "format = \"b3\"\n";
+    if (kind == FaultKind::kClockSkew || kind == FaultKind::kDelayExport) {
+      fault += "amount = \"1s\"\n";
+    }
+    const bool acts_on_a_part =
+        kind == FaultKind::kDropTracestate || kind == FaultKind::kDropBaggage ||
+        kind == FaultKind::kStaleRetryContext || kind == FaultKind::kDebugIgnored ||
+        kind == FaultKind::kUrlencode;
+    const ParseResult result = Parse((acts_on_a_part ? injecting_chain : plain_chain) + fault);
+    ASSERT_TRUE(result.ok()) << ::testing::PrintToString(Render(result));
+    ASSERT_EQ(result.scenario->faults.size(), 1u);
+    EXPECT_EQ(result.scenario->faults[0].kind, kind);
+  }
+}
+
 }  // namespace
 }  // namespace tracerig
