@@ -117,6 +117,22 @@ Maybe Or(Maybe a, Maybe b) {
   return a == Maybe::kMaybe || b == Maybe::kMaybe ? Maybe::kMaybe : Maybe::kNo;
 }
 
+// Whether a debug flag the driver sends reaches the entry service: a format of the driver's that
+// carries it (B3 single or multi, Jaeger) is one the entry service extracts.
+bool DebugReachesEntry(const Scenario& scenario, const LoadEntry& entry) {
+  const Service* service = scenario.FindService(entry.service);
+  if (service == nullptr) return false;
+  const std::vector<std::string>& sent = entry.inject ? *entry.inject : service->extract;
+  for (const std::string& format : sent) {
+    if (format != "b3" && format != "b3multi" && format != "jaeger") continue;
+    if (std::find(service->extract.begin(), service->extract.end(), format) !=
+        service->extract.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 class TreeBuilder {
  public:
   // `sequence` is nullopt for the static tree (nothing random happens).
@@ -147,7 +163,9 @@ class TreeBuilder {
       edge.parent_sampled = entry.sampled != EntrySampling::kNotSampled;
       // The scenario's intent: a debug request is recorded at every hop below. A hop that loses
       // the flag (W3C cannot carry it, debug-ignored) shows as missing spans.
-      edge.debug = entry.sampled == EntrySampling::kDebug;
+      // Only when the driver sends it in a format that carries debug and the entry reads it
+      // (otherwise it is sent as sampled=1, as the parser warns).
+      edge.debug = entry.sampled == EntrySampling::kDebug && DebugReachesEntry(scenario_, entry);
     } else {
       // No context: the entry decides as a root and starts a trace of its own.
       edge.parent_sampled = std::nullopt;

@@ -224,7 +224,7 @@ struct LoadEntry {
   double weight = 1.0;
   // What the driver sends, beside tracerig's ground-truth headers: the formats it injects (unset:
   // the entry service's extract formats; empty: no trace context at all, so the entry starts the
-  // trace), the sampled flag, and a tracestate and a baggage to start with (normalised; empty =
+  // trace; only "baggage": no ids either), the sampled flag, and a tracestate and a baggage to start with (normalised; empty =
   // none). The driver's CLIENT span is exported only when the flag is sampled or debug.
   std::optional<std::vector<std::string>> inject{};
   EntrySampling sampled = EntrySampling::kSampled;
@@ -232,7 +232,14 @@ struct LoadEntry {
   std::string baggage{};
   SourceLocation where{};
 
-  bool SendsContext() const { return !inject || !inject->empty(); }
+  // Whether the driver sends trace ids (a format other than "baggage", which carries none).
+  bool SendsContext() const {
+    if (!inject) return true;
+    for (const std::string& format : *inject) {
+      if (format != "baggage") return true;
+    }
+    return false;
+  }
 };
 
 // How root requests are spread over time. All are open loop: request n has an intended start time

@@ -96,7 +96,12 @@ auto SpanIdentity(const Span& s) {
 
 TracePoller::TracePoller(const PollerInputs& in, RunProgress& progress, BackendClient& backend,
                          std::unique_ptr<LedgerSource> source, size_t pollers)
-    : in_(in), progress_(progress), backend_(backend), source_(std::move(source)), tally_(in) {
+    : in_(in),
+      progress_(progress),
+      backend_(backend),
+      source_(std::move(source)),
+      tally_(in),
+      may_split_(RequestsMaySplit(in.scenario)) {
   batch_size_ = std::max<size_t>(
       1, std::min(in.options.max_traces_per_request, backend.MaxTracesPerRequest()));
   if (in.options.max_requests_per_second > 0) {
@@ -356,7 +361,8 @@ bool TracePoller::Finish(const TraceState& s, const std::vector<Span>& spans) {
   // A request with sampled-out visits may have spans where its tree expects none (a service that
   // records an unsampled request under a trace of its own): the services to search for them.
   const LoadEntry& load = in_.scenario.load.entries[entry.entry];
-  const std::vector<std::string> split_search = SampledOutSearchServices(tree, load);
+  const std::vector<std::string> split_search =
+      may_split_ ? SampledOutSearchServices(tree, load) : std::vector<std::string>{};
   bool split_found = false;
   auto add_fragments = [&fragments](std::vector<Span>& more) {
     for (Span& span : more) fragments.push_back(std::move(span));

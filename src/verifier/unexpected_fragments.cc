@@ -97,6 +97,52 @@ std::vector<std::string> SampledOutSearchServices(const ExpectedTree& tree, cons
   return services;
 }
 
+namespace {
+
+// Whether a caller writing `sent` gives a callee reading `read` trace ids (a shared format other
+// than baggage).
+bool SharesIds(const std::vector<std::string>& sent, const std::vector<std::string>& read) {
+  for (const std::string& format : sent) {
+    if (format == "baggage") continue;
+    if (std::find(read.begin(), read.end(), format) != read.end()) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool RequestsMaySplit(const Scenario& scenario) {
+  for (const Fault& fault : scenario.faults) {
+    switch (fault.kind) {
+      case FaultKind::kNewTrace:
+      case FaultKind::kDropContext:
+      case FaultKind::kWrongFormat:
+      case FaultKind::kCorrupt:
+      case FaultKind::kTruncateTraceId:
+        return true;
+      default:
+        break;
+    }
+  }
+  for (const LoadEntry& entry : scenario.load.entries) {
+    const Service* service = scenario.FindService(entry.service);
+    if (service == nullptr || !entry.SendsContext()) return true;
+    if (entry.inject && !SharesIds(*entry.inject, service->extract)) return true;
+  }
+  for (const Service& service : scenario.services) {
+    if (service.IsExternal()) return true;
+    for (const Route& route : service.routes) {
+      for (const CallStep& step : route.calls) {
+        for (const Call& call : step.calls) {
+          const Service* callee = scenario.FindService(call.service);
+          if (callee == nullptr || !SharesIds(service.Injects(), callee->extract)) return true;
+        }
+      }
+    }
+  }
+  return false;
+}
+
 std::string ServiceAtHop(const Scenario& scenario, const LoadEntry& load, std::string_view hop) {
   auto segments = ParseHop(hop);
   if (!segments || segments->empty() || (*segments)[0].first != 0) return "";

@@ -23,6 +23,12 @@ namespace tracerig {
 // was sampled out: then no extra search is needed.
 std::vector<std::string> SampledOutSearchServices(const ExpectedTree& tree, const LoadEntry& load);
 
+// Whether any request of the scenario may be split (part of it recorded under another trace id):
+// a fault that restarts or loses the context, a real service, an entry or a call whose formats
+// share no trace ids. Without one, the sampled-out visits are not searched (a clean run with
+// ratio sampling would otherwise search most of its requests, and find nothing).
+bool RequestsMaySplit(const Scenario& scenario);
+
 // The service that serves the visit at `hop` of a request to `load` ("0": the entry service),
 // following the scenario's calls as hops number them (expected_tree.h); "" when the hop does not
 // resolve (an unknown route, or an index past the route's calls).

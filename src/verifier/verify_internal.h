@@ -399,6 +399,7 @@ class TracePoller {
   BackendClient& backend_;
   std::unique_ptr<LedgerSource> source_;
   TraceTally tally_;
+  bool may_split_ = true;  // RequestsMaySplit(scenario): worth searching sampled-out visits
   std::vector<TraceState> states_;
   // Earliest next poll first; equal times in the order traces were taken.
   using Due = std::pair<uint64_t, uint32_t>;  // next poll time, index into states_

@@ -174,10 +174,17 @@ TEST(UnsampledSplitTest, SearchesOnlyWhenSomethingWasSampledOut) {
 
 // ---- Through the poller ----
 
-// The driver sends sampled=0; every service follows it, but checkout records the request under
-// a trace of its own: broken at frontend -> checkout, found by searching the sampled-out services.
+// The driver sends sampled=0; every service follows it, but checkout (a new-trace fault for
+// unsampled requests) records the request under a trace of its own: broken at frontend ->
+// checkout, found by searching the sampled-out services.
 TEST_F(VerifyLedgerTest, ARequestSplitBelowASampledOutVisitIsBrokenAtTheCallingEdge) {
   scenario_.load.entries[0].sampled = EntrySampling::kNotSampled;
+  Fault restart;
+  restart.kind = FaultKind::kNewTrace;
+  restart.service = "checkout";
+  restart.when.sampled = false;
+  scenario_.faults.push_back(restart);
+  ASSERT_TRUE(RequestsMaySplit(scenario_));
   LedgerEntry e = AddEntry();
   e.sampled = false;
   ledger_.back() = e;
@@ -197,7 +204,9 @@ TEST_F(VerifyLedgerTest, ARequestSplitBelowASampledOutVisitIsBrokenAtTheCallingE
 }
 
 // payment samples always below checkout, which samples nothing: its subtree is under the request's
-// own trace id with a parent never recorded. An orphan cause, never a break.
+// own trace id with a parent never recorded. An orphan cause, never a break. Nothing in the
+// scenario can split a request (no fault, no real service, every edge shares a format), so the
+// sampled-out service is not searched either.
 TEST_F(VerifyLedgerTest, AnAlwaysServiceBelowASampledOutCallerStaysAnOrphanCause) {
   SetSampling(scenario_, "checkout", SamplingPolicy::Kind::kNever, 0);
   SetSampling(scenario_, "payment", SamplingPolicy::Kind::kAlways);
@@ -215,8 +224,31 @@ TEST_F(VerifyLedgerTest, AnAlwaysServiceBelowASampledOutCallerStaysAnOrphanCause
   EXPECT_EQ(summary->broken, 0u);
   EXPECT_TRUE(summary->break_edges.empty());
   EXPECT_EQ(summary->orphan_causes.size(), 1u);
-  ASSERT_EQ(backend_.searches.size(), 1u);  // the sampled-out service, once
-  EXPECT_EQ(backend_.searches[0].service, "checkout");
+  EXPECT_FALSE(RequestsMaySplit(scenario_));
+  EXPECT_TRUE(backend_.searches.empty());
+}
+
+// What makes a request splittable: a fault that restarts or loses the context, a real service, an
+// entry or a call whose formats share no trace ids.
+TEST(RequestsMaySplitTest, OnlyWhatCanRestartATraceCounts) {
+  Scenario s = QuickstartScenario();
+  EXPECT_FALSE(RequestsMaySplit(s));
+  Scenario drop = s;
+  Fault f;
+  f.kind = FaultKind::kDropContext;
+  f.service = "frontend";
+  drop.faults.push_back(f);
+  EXPECT_TRUE(RequestsMaySplit(drop));
+  Scenario skew = s;
+  f.kind = FaultKind::kClockSkew;
+  skew.faults.push_back(f);
+  EXPECT_FALSE(RequestsMaySplit(skew));
+  Scenario b3_only = s;
+  b3_only.services[1].extract = {"b3"};  // its caller writes tracecontext only
+  EXPECT_TRUE(RequestsMaySplit(b3_only));
+  Scenario no_context = s;
+  no_context.load.entries[0].inject = std::vector<std::string>{"baggage"};
+  EXPECT_TRUE(RequestsMaySplit(no_context));
 }
 
 // Nothing sampled out: a complete trace is not searched for, and the backend is asked only for
