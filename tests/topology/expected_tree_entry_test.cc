@@ -96,7 +96,8 @@ TEST(ExpectedTreeEntryTest, UnsampledRootLeavesOutTheDriverSpanAndWhatFollowsThe
 }
 
 TEST(ExpectedTreeEntryTest, DebugExpectsEveryHopWhateverThePolicies) {
-  const Scenario s = Abc({K::kNever, 1}, {K::kRatio, 0}, {K::kParentBased, 0});
+  Scenario s = Abc({K::kNever, 1}, {K::kRatio, 0}, {K::kParentBased, 0});
+  s.services[0].extract = {"b3"};  // the driver sends the entry's formats: b3 carries debug
   const std::vector<std::string> want = {
       "0 CLIENT tracerig-driver parent -1", "0 SERVER a parent 0 debug",
       "0.0 CLIENT a parent 1 debug",        "0.0 SERVER b parent 2 debug",
@@ -107,10 +108,15 @@ TEST(ExpectedTreeEntryTest, DebugExpectsEveryHopWhateverThePolicies) {
   EXPECT_EQ(Shape(BuildExpectedTree(s, Entry(EntrySampling::kDebug))), want);
   // Without debug the same scenario expects only the driver's span.
   EXPECT_EQ(BuildExpectedTree(s, Entry(EntrySampling::kSampled), 0).spans.size(), 1u);
+  // Debug sent in traceparent only (no debug flag there: it is sampled=1): a never entry records
+  // nothing, as the parser's warning says.
+  s.services[0].extract = {"tracecontext"};
+  EXPECT_EQ(BuildExpectedTree(s, Entry(EntrySampling::kDebug), 0).spans.size(), 1u);
 }
 
 TEST(ExpectedTreeEntryTest, DebugReachesBelowAnExternalService) {
   Scenario s = Abc({K::kNever, 1}, {}, {K::kNever, 1});
+  s.services[0].extract = {"jaeger"};
   s.services[1].external_url = "http://127.0.0.1:9";
   const ExpectedTree tree = BuildExpectedTree(s, Entry(EntrySampling::kDebug), 0);
   // The external b's declared call to c: c's SERVER span under b's, recorded by debug.
