@@ -139,6 +139,36 @@ void TraceTally::RecordAnalytics(const TraceState& s, const LedgerEntry& entry,
   if (sample > in_.late_floor_ns) RecordLateSpans(s, expected, sample);
 }
 
+// Whether a fault's `when` holds for the visit opened by `server`, from what the tree says came
+// in: sampled unless its parent was sampled out (the entry: the flag the driver sent, or no
+// context at all), read from the first of the service's extract formats its caller writes (the
+// entry's caller is the driver, writing the entry's formats).
+bool TraceTally::ConditionHolds(const FaultCondition& when, const LedgerEntry& entry,
+                                const ExpectedSpan& server) const {
+  const Scenario& scenario = in_.scenario;
+  const Service* service = scenario.FindService(server.service);
+  if (service == nullptr || entry.entry >= scenario.load.entries.size()) return true;
+  const LoadEntry& load = scenario.load.entries[entry.entry];
+  const bool at_entry = server.hop == "0";
+  if (at_entry && !load.SendsContext()) return false;  // no context matches no condition
+  std::optional<bool> sampled = !server.parent_unexported || server.debug;
+  if (at_entry) sampled = load.sampled != EntrySampling::kNotSampled;
+  const Service* caller = at_entry ? nullptr : scenario.FindService(server.peer);
+  const std::vector<std::string>* sent =
+      at_entry ? (load.inject ? &*load.inject : &service->extract)
+               : (caller != nullptr ? &caller->Injects() : nullptr);
+  std::string_view format;
+  for (const std::string& f : service->extract) {
+    if (f == "baggage" || sent == nullptr) continue;
+    if (std::find(sent->begin(), sent->end(), f) != sent->end()) {
+      format = f;
+      break;
+    }
+  }
+  if (format.empty()) return false;
+  return FaultConditionHolds(when, sampled, format);
+}
+
 bool TraceTally::MarkWithheld(const LedgerEntry& entry, const PreparedTree& prepared) {
   const std::vector<ExpectedSpan>& spans = prepared.tree.spans;
   const TreeSamplingModel& model = prepared.sampling;
@@ -166,6 +196,7 @@ bool TraceTally::MarkWithheld(const LedgerEntry& entry, const PreparedTree& prep
     if (s.service != fault.service || (!fault.route.empty() && s.name != fault.route)) {
       return false;
     }
+    if (fault.when.IsSet() && !ConditionHolds(fault.when, entry, s)) return false;
     return FaultApplies(DecisionPoint(in_.scenario.seed, entry.sequence, s.hop, s.service), fault,
                         f, fault.window_start_ns);
   };

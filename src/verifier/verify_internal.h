@@ -347,6 +347,8 @@ class TraceTally {
   // from the backend in this request (drop-span, unsampled-child), Scenario::faults.size() when
   // the wire shows its visit followed a sampled flag its caller cleared (ClearedByTheWire), else
   // -1. False when none does.
+  bool ConditionHolds(const FaultCondition& when, const LedgerEntry& entry,
+                      const ExpectedSpan& server) const;
   bool MarkWithheld(const LedgerEntry& entry, const PreparedTree& prepared);
   // Sampling trials of this trace, per service of the tree (found_ and withheld_by_ set).
   void RecordSamplingTrials(const PreparedTree& prepared, TreeSlots& slots, bool any_withheld);

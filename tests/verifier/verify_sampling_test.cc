@@ -477,6 +477,32 @@ TEST_F(VerifyLedgerTest, BackendDependencyListIsComparedWithTheExpectedEdges) {
 
 // A drop-span fault on payment (its only span) withholds payment's spans in the requests the
 // fault's seeded draw picks: those requests are the fault's, not sampled out by payment's policy.
+// A drop-span fault whose `when` never holds (payment always receives sampled requests) withholds
+// nothing: a span missing there is the sampling policy's, not the fault's.
+TEST_F(VerifyLedgerTest, AFaultWhoseConditionNeverHoldsWithholdsNothing) {
+  Fault fault;
+  fault.kind = FaultKind::kDropSpan;
+  fault.service = "payment";
+  fault.when.sampled = false;
+  scenario_.faults = {fault};
+  options_.settle_incomplete_ns = 200 * kMs;
+  backend_.batch_limit = 100;
+  for (int i = 0; i < 20; ++i) {
+    const LedgerEntry e = AddEntry();
+    std::vector<Span> spans = Spans(e);
+    if (i < 5) spans.erase(spans.begin() + 7);  // payment's SERVER span
+    backend_.Add(spans);
+  }
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  const SamplingVerdict* payment = SamplingOf(*summary, "payment");
+  ASSERT_NE(payment, nullptr);
+  EXPECT_TRUE(payment->withheld_by_faults.empty());
+  EXPECT_EQ(payment->n, 20u);
+  EXPECT_EQ(payment->k, 15u);
+  EXPECT_EQ(payment->verdict, "fail");
+}
+
 TEST_F(VerifyLedgerTest, SpansAFaultWithholdsAreTheFaultsNotTheSamplingPolicys) {
   Fault fault;
   fault.kind = FaultKind::kDropSpan;
