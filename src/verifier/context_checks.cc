@@ -14,6 +14,7 @@
 #include "propagation/baggage.h"
 #include "propagation/carrier.h"
 #include "propagation/registry.h"
+#include "propagation/w3c.h"
 #include "topology/ground_truth.h"
 
 namespace tracerig {
@@ -65,6 +66,17 @@ std::vector<Member> TracestateMembers(std::string_view list) {
   return members;
 }
 
+// Whether a tracestate list holds tracerig's own member.
+bool TracestateHasOwnMember(std::string_view list) {
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    const std::string_view m = Trim(list.substr(0, comma));
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    if (Trim(m.substr(0, m.find('='))) == kTracestateKey) return true;
+  }
+  return false;
+}
+
 std::string Text(const std::vector<Member>& members) {
   std::string text;
   for (const Member& m : members) text += (text.empty() ? "" : ",") + m.text;
@@ -81,9 +93,10 @@ const Member* ByKey(const std::vector<Member>& members, std::string_view key) {
 // Whether `received` is `expected` after what W3C allows the one participant between them (the
 // caller): its own member, new or updated, put at the front, the others kept in order; with 32
 // members received, members dropped from the right to make room.
+// `full`: the list as received had 32 members, tracerig's own counted (which a real service's
+// caller puts in front, leaving room for 31 of the others).
 bool AllowedTracestateChange(const std::vector<Member>& expected,
-                             const std::vector<Member>& received) {
-  const bool full = received.size() >= 32;
+                             const std::vector<Member>& received, bool full) {
   for (size_t k = 0; k <= std::min<size_t>(1, received.size()); ++k) {
     std::vector<Member> rest;
     for (const Member& e : expected) {
@@ -548,7 +561,9 @@ std::vector<std::string> TracestateProblems(std::string_view expected_list,
                                             std::string_view received_list) {
   const std::vector<Member> expected = TracestateMembers(expected_list);
   const std::vector<Member> received = TracestateMembers(received_list);
-  if (AllowedTracestateChange(expected, received)) return {};
+  const bool full =
+      received.size() + (TracestateHasOwnMember(received_list) ? 1 : 0) >= kMaxTracestateMembers;
+  if (AllowedTracestateChange(expected, received, full)) return {};
   std::vector<std::string> problems;
   std::vector<std::string> dropped;
   for (const Member& e : expected) {

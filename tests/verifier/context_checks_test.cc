@@ -70,6 +70,16 @@ TEST(TracestateProblemsTest, DropsFromTheRightOnlyAtTheLimit) {
             std::vector<std::string>{"member `b=2` dropped"});
 }
 
+// Into a real service tracerig puts its own member in front: 31 of 32 members then go on, and the
+// one dropped from the right is no loss (tracerig's member counts toward the limit).
+TEST(TracestateProblemsTest, TracerigsOwnMemberCountsTowardTheLimit) {
+  std::string sent;
+  for (int i = 0; i < 32; ++i) sent += fmt::format("{}k{}=v", i == 0 ? "" : ",", i);
+  std::string received = "tracerig=5eed";
+  for (int i = 0; i < 31; ++i) received += fmt::format(",k{}=v", i);
+  EXPECT_TRUE(TracestateProblems(sent, received).empty());
+}
+
 TEST(BaggageProblemsTest, Table) {
   struct Row {
     std::string name, expected, received;
