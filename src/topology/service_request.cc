@@ -498,9 +498,15 @@ void SimulatedService::WriteOutboundHeaders(const Attempt& attempt, HeaderWriter
   // drop-tracestate drops the whole tracestate, tracerig's member included (baggage suffices).
   const bool external = calls_.at(&run.call).external && tied && !state.hop.empty();
   if (external) {
-    context.baggage = WithGroundTruthBaggage(
-        drop_baggage ? std::string_view() : std::string_view(state.baggage), state.request_id,
-        state.sequence_text, attempt.hop, state.offset_text);
+    // A baggage the service forwards without reading it rides in the same header, so it is the
+    // one the ground truth joins (the forwarded copy itself is then left out: the header is taken).
+    std::string_view base = state.baggage;
+    for (const auto& [name, value] : state.forwarded) {
+      if (base.empty() && name == kBaggageHeader) base = value;
+    }
+    context.baggage = WithGroundTruthBaggage(drop_baggage ? std::string_view() : base,
+                                             state.request_id, state.sequence_text, attempt.hop,
+                                             state.offset_text);
     context.trace_state = WithGroundTruthTracestate(context.trace_state, state.request_id);
   } else if (!drop_baggage) {
     context.baggage = state.baggage;

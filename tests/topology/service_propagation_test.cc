@@ -268,6 +268,30 @@ TEST(ServicePropagationTest, DropBaggageIntoARealServiceKeepsTracerigsGroundTrut
   EXPECT_NE(baggage.find(FormatRequestId(3)), std::string::npos) << baggage;
 }
 
+// A service forwarding a baggage it does not read, into a real service: the scenario's members
+// ride in the one baggage header with tracerig's ground truth.
+TEST(ServicePropagationTest, ForwardedBaggageIntoARealServiceKeepsItsMembers) {
+  test_support::CaptureServer ext;
+  Scenario s = runtime_test_support::CallsExternal(ext);
+  s.services[0].extract = {"tracecontext"};
+  s.services[0].forward = {"baggage"};
+  InMemorySpanSink sink;
+  TopologyRuntime topology(s, sink, SystemClock::Instance(), TopologyOptions{});
+  ASSERT_TRUE(topology.Start().ok());
+  EXPECT_EQ(
+      Send(*topology.EndpointOf("a"), "GET /a", 2,
+           {{"traceparent", FormatTraceparent(kTrace, kRootSpan, 1)}, {"baggage", "user=alice"}}),
+      200u);
+  topology.Stop();
+  auto requests = ext.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  auto it = requests[0].find("baggage");
+  ASSERT_NE(it, requests[0].end());
+  const std::string baggage(it->value());
+  EXPECT_NE(baggage.find("user=alice"), std::string::npos) << baggage;
+  EXPECT_NE(baggage.find(FormatRequestId(3)), std::string::npos) << baggage;
+}
+
 // --- Separate extract and inject, forward. ---
 
 TEST(ServicePropagationTest, ReadsB3AndSendsOnlyTraceparent) {
