@@ -389,6 +389,17 @@ class WireContextChecker {
         }
       }
     }
+    // The caller's own drop fault on this edge, when the scenario has one: the cause, named.
+    const FaultKind own_drop =
+        c.format == "tracecontext" ? FaultKind::kDropTracestate : FaultKind::kDropBaggage;
+    for (const Fault& f : scenario_.faults) {
+      if (h.caller >= 0 && f.kind == own_drop && f.service == CallerName(h) &&
+          (f.callee.empty() || f.callee == h.service)) {
+        origin += fmt::format("; {} has a {} fault on its calls to {}", CallerName(h),
+                              FaultKindName(own_drop), h.service);
+        break;
+      }
+    }
     const std::string what = received.empty() ? fmt::format("no {}", c.kind)
                                               : fmt::format("{} {}", c.kind, Quote(received));
     verdict.violations.push_back(
