@@ -22,6 +22,8 @@ constexpr size_t kMissingNamedInExplanation = 4;
 
 using SpanKey = std::tuple<std::string_view, SpanKind, std::string_view>;  // hop, kind, service
 
+}  // namespace
+
 bool CarriesRequestId(const Span& span, uint64_t request_id) {
   const AttributeValue* value = span.FindAttribute(kRequestIdAttribute);
   if (value == nullptr) return false;
@@ -35,6 +37,8 @@ bool CarriesRequestId(const Span& span, uint64_t request_id) {
   }
   return false;
 }
+
+namespace {
 
 const std::string* HopOf(const Span& span) {
   const AttributeValue* value = span.FindAttribute(kHopAttribute);

@@ -163,6 +163,10 @@ std::vector<Violation> CheckTraceStructure(const ExpectedTree& expected, const L
                                            const std::vector<Span>& trace_spans,
                                            const ClassifyOptions& options);
 
+// Whether `span` carries tracerig.request_id `request_id` (hex text, or the number a backend that
+// types tags made of it).
+bool CarriesRequestId(const Span& span, uint64_t request_id);
+
 // Identifies spans with expected spans by (tracerig.hop, kind, service) among spans whose
 // tracerig.request_id is the entry's; an external service's SERVER span (ExpectedSpan::external),
 // which carries no ground truth, by structure: the SERVER span of that service.name whose parent

@@ -51,8 +51,9 @@ struct Member {
   bool operator==(const Member& o) const { return text == o.text; }
 };
 
-// Tracestate members, trimmed, empty ones skipped, tracerig's own left out.
-std::vector<Member> TracestateMembers(std::string_view list) {
+// Tracestate members, trimmed, empty ones skipped, tracerig's own left out (`has_own` says if
+// it was there).
+std::vector<Member> TracestateMembers(std::string_view list, bool* has_own = nullptr) {
   std::vector<Member> members;
   while (!list.empty()) {
     const size_t comma = list.find(',');
@@ -60,21 +61,13 @@ std::vector<Member> TracestateMembers(std::string_view list) {
     list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
     if (m.empty()) continue;
     const std::string_view key = Trim(m.substr(0, m.find('=')));
-    if (key == kTracestateKey) continue;
+    if (key == kTracestateKey) {
+      if (has_own != nullptr) *has_own = true;
+      continue;
+    }
     members.push_back(Member{std::string(key), std::string(m)});
   }
   return members;
-}
-
-// Whether a tracestate list holds tracerig's own member.
-bool TracestateHasOwnMember(std::string_view list) {
-  while (!list.empty()) {
-    const size_t comma = list.find(',');
-    const std::string_view m = Trim(list.substr(0, comma));
-    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-    if (Trim(m.substr(0, m.find('='))) == kTracestateKey) return true;
-  }
-  return false;
 }
 
 std::string Text(const std::vector<Member>& members) {
@@ -571,9 +564,9 @@ class WireContextChecker {
 std::vector<std::string> TracestateProblems(std::string_view expected_list,
                                             std::string_view received_list) {
   const std::vector<Member> expected = TracestateMembers(expected_list);
-  const std::vector<Member> received = TracestateMembers(received_list);
-  const bool full =
-      received.size() + (TracestateHasOwnMember(received_list) ? 1 : 0) >= kMaxTracestateMembers;
+  bool has_own = false;
+  const std::vector<Member> received = TracestateMembers(received_list, &has_own);
+  const bool full = received.size() + (has_own ? 1 : 0) >= kMaxTracestateMembers;
   if (AllowedTracestateChange(expected, received, full)) return {};
   std::vector<std::string> problems;
   std::vector<std::string> dropped;

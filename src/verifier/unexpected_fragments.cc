@@ -17,20 +17,6 @@
 namespace tracerig {
 namespace {
 
-bool CarriesRequestId(const Span& span, uint64_t request_id) {
-  const AttributeValue* value = span.FindAttribute(kRequestIdAttribute);
-  if (value == nullptr) return false;
-  if (const auto* text = std::get_if<std::string>(value)) {
-    std::optional<uint64_t> parsed = ParseHex64(*text);
-    return parsed && *parsed == request_id;
-  }
-  // Backends that type tags may have turned the hex text into a number.
-  if (const auto* number = std::get_if<int64_t>(value)) {
-    return static_cast<uint64_t>(*number) == request_id;
-  }
-  return false;
-}
-
 // One segment of a hop: the call index and the retry ("3r2": 3, 2; "3": 3, 0).
 std::optional<std::pair<size_t, size_t>> ParseSegment(std::string_view segment) {
   const size_t r = segment.find('r');
