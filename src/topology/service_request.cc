@@ -1,10 +1,12 @@
 // A simulated service's request logic, independent of the wire protocol: what a hop does with a
 // request (extract context, sample, apply faults, run the route's calls, record spans).
-#include <fmt/format.h>
+#include "topology/runtime_internal.h"
 
 #include <algorithm>
 #include <array>
 #include <charconv>
+
+#include <fmt/format.h>
 
 #include "propagation/b3.h"
 #include "propagation/b3multi.h"
@@ -13,7 +15,6 @@
 #include "propagation/w3c.h"
 #include "topology/expected_tree.h"
 #include "topology/ground_truth.h"
-#include "topology/runtime_internal.h"
 
 namespace tracerig {
 namespace {
