@@ -12,6 +12,8 @@
 namespace tracerig {
 namespace {
 
+using parse_test_support::ExpectDiagnostics;
+using parse_test_support::InvalidCase;
 using parse_test_support::kHead;
 using parse_test_support::kScenario;
 using parse_test_support::Render;
@@ -29,19 +31,6 @@ const std::string kExternalRoute =
     "[[services.routes]]\nname = \"GET /\"\ncalls = [{ service = \"b\", route = \"R\" }]\n";
 
 ParseResult Parse(const std::string& text) { return ParseScenario("t.toml", text); }
-
-struct InvalidCase {
-  const char* label;
-  std::string text;
-  std::vector<std::string> diagnostics;
-};
-
-void ExpectDiagnostics(const InvalidCase& c) {
-  SCOPED_TRACE(c.label);
-  const ParseResult result = Parse(c.text);
-  EXPECT_FALSE(result.scenario.has_value());
-  EXPECT_EQ(Render(result), c.diagnostics);
-}
 
 TEST(ParseExternalTest, ExternalRouteCallsNameOnlyTheirCallee) {
   const auto decided = [](const char* option, const char* col, const char* what) {

@@ -15,6 +15,8 @@
 namespace tracerig {
 namespace {
 
+using parse_test_support::ExpectDiagnostics;
+using parse_test_support::InvalidCase;
 using parse_test_support::kScenario;
 using parse_test_support::Render;
 using ::testing::IsEmpty;
@@ -53,19 +55,6 @@ std::string Chain(const std::string& b_keys, const std::string& b_call = "") {
 std::string ChainFault(const std::string& b_keys, const std::string& kind,
                        const std::string& more = "", const std::string& b_call = "") {
   return Chain(b_keys, b_call) + "[[faults]]\nkind = \"" + kind + "\"\nservice = \"b\"\n" + more;
-}
-
-struct InvalidCase {
-  const char* label;
-  std::string text;
-  std::vector<std::string> diagnostics;
-};
-
-void ExpectDiagnostics(const InvalidCase& c) {
-  SCOPED_TRACE(c.label);
-  const ParseResult result = Parse(c.text);
-  EXPECT_FALSE(result.scenario.has_value());
-  EXPECT_EQ(Render(result), c.diagnostics);
 }
 
 const std::string kSupported =
@@ -502,21 +491,9 @@ TEST(ParseValuesTest, TracestateAndBaggageText) {
 }
 
 TEST(ParseLanguageTest, EveryFaultKindIsAccepted) {
-  const std::string plain_chain =
-      kScenario +
-      "[[services]]\nname = \"a\"\n"
-      "routes = [{ name = \"R\", calls = [{ service = \"b\", route = \"R\" }] }]\n"
-      "[[services]]\nname = \"b\"\n"
-      "routes = [{ name = \"R\", calls = [{ service = \"c\", route = \"R\" }] }]\n"
-      "[[services]]\nname = \"c\"\nroutes = [{ name = \"R\" }]\n";
+  // b injects every format a fault may need, and retries its call to c.
   const std::string injecting_chain =
-      kScenario +
-      "[[services]]\nname = \"a\"\n"
-      "routes = [{ name = \"R\", calls = [{ service = \"b\", route = \"R\" }] }]\n"
-      "[[services]]\nname = \"b\"\n"
-      "propagation = [\"tracecontext\", \"baggage\", \"b3\", \"jaeger\"]\n"
-      "routes = [{ name = \"R\", calls = [{ service = \"c\", route = \"R\", retries = 1 }] }]\n"
-      "[[services]]\nname = \"c\"\nroutes = [{ name = \"R\" }]\n";
+      Chain("propagation = [\"tracecontext\", \"baggage\", \"b3\", \"jaeger\"]\n", ", retries = 1");
   for (FaultKind kind : AllFaultKinds()) {
     SCOPED_TRACE(FaultKindName(kind));
     std::string fault =
@@ -526,11 +503,11 @@ TEST(ParseLanguageTest, EveryFaultKindIsAccepted) {
     if (kind == FaultKind::kClockSkew || kind == FaultKind::kDelayExport) {
       fault += "amount = \"1s\"\n";
     }
-    const bool acts_on_a_part =
-        kind == FaultKind::kDropTracestate || kind == FaultKind::kDropBaggage ||
-        kind == FaultKind::kStaleRetryContext || kind == FaultKind::kDebugIgnored ||
-        kind == FaultKind::kUrlencode;
-    const ParseResult result = Parse((acts_on_a_part ? injecting_chain : plain_chain) + fault);
+    const bool acts_on_a_part = kind == FaultKind::kDropTracestate ||
+                                kind == FaultKind::kDropBaggage ||
+                                kind == FaultKind::kStaleRetryContext ||
+                                kind == FaultKind::kDebugIgnored || kind == FaultKind::kUrlencode;
+    const ParseResult result = Parse((acts_on_a_part ? injecting_chain : Chain("")) + fault);
     ASSERT_TRUE(result.ok()) << ::testing::PrintToString(Render(result));
     ASSERT_EQ(result.scenario->faults.size(), 1u);
     EXPECT_EQ(result.scenario->faults[0].kind, kind);

@@ -9,6 +9,7 @@
 namespace tracerig {
 namespace {
 
+using parse_test_support::InvalidCase;
 using parse_test_support::kHead;
 using parse_test_support::kScenario;
 using parse_test_support::kServices;
@@ -28,12 +29,6 @@ const std::string kShopNoLoad = kScenario +
                                 "name = \"GetCart\"\n"
                                 "[[services]]\nname = \"frontend\"\n[[services.routes]]\n"
                                 "name = \"GET /checkout\"\n";
-
-struct InvalidCase {
-  const char* label;
-  std::string text;
-  std::vector<std::string> diagnostics;
-};
 
 TEST(ParseScenarioTest, InvalidInputsReportExactDiagnostics) {
   const InvalidCase cases[] = {

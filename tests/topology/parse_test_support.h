@@ -2,6 +2,8 @@
 // "file:line:column: message" lines.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
 
@@ -20,6 +22,21 @@ inline std::vector<std::string> Render(const ParseResult& result) {
   std::vector<std::string> lines;
   for (const auto& d : result.diagnostics) lines.push_back(d.ToString());
   return lines;
+}
+
+// One table row of the error tests: a scenario text and the diagnostics it must give, exactly.
+struct InvalidCase {
+  const char* label;
+  std::string text;
+  std::vector<std::string> diagnostics;
+};
+
+// Parses the row's text as "t.toml": no scenario, exactly its diagnostics.
+inline void ExpectDiagnostics(const InvalidCase& c) {
+  SCOPED_TRACE(c.label);
+  const ParseResult result = ParseScenario("t.toml", c.text);
+  EXPECT_FALSE(result.scenario.has_value());
+  EXPECT_EQ(Render(result), c.diagnostics);
 }
 
 }  // namespace tracerig::parse_test_support

@@ -246,24 +246,41 @@ TEST(ServicePropagationTest, NewEdgeFaultsHonourTheirCallee) {
   }
 }
 
-TEST(ServicePropagationTest, DropBaggageIntoARealServiceKeepsTracerigsGroundTruthMembersOnly) {
+// The baggage header a real service (the external callee of CallsExternal) receives when `a`,
+// configured by `configure`, is sent `baggage: user=alice`.
+std::string BaggageIntoRealService(const std::function<void(Scenario&)>& configure) {
   test_support::CaptureServer ext;
   Scenario s = runtime_test_support::CallsExternal(ext);
-  s.services[0].extract = {"tracecontext", "baggage"};
-  s.faults = {MakeFault(FaultKind::kDropBaggage, "a")};
+  configure(s);
   InMemorySpanSink sink;
   TopologyRuntime topology(s, sink, SystemClock::Instance(), TopologyOptions{});
-  ASSERT_TRUE(topology.Start().ok());
+  if (!topology.Start().ok()) {
+    ADD_FAILURE() << "the topology did not start";
+    return "";
+  }
   EXPECT_EQ(
       Send(*topology.EndpointOf("a"), "GET /a", 2,
            {{"traceparent", FormatTraceparent(kTrace, kRootSpan, 1)}, {"baggage", "user=alice"}}),
       200u);
   topology.Stop();
   auto requests = ext.requests();
-  ASSERT_EQ(requests.size(), 1u);
+  if (requests.size() != 1u) {
+    ADD_FAILURE() << requests.size() << " requests reached the real service";
+    return "";
+  }
   auto it = requests[0].find("baggage");
-  ASSERT_NE(it, requests[0].end());
-  const std::string baggage(it->value());
+  if (it == requests[0].end()) {
+    ADD_FAILURE() << "no baggage reached the real service";
+    return "";
+  }
+  return std::string(it->value());
+}
+
+TEST(ServicePropagationTest, DropBaggageIntoARealServiceKeepsTracerigsGroundTruthMembersOnly) {
+  const std::string baggage = BaggageIntoRealService([](Scenario& s) {
+    s.services[0].extract = {"tracecontext", "baggage"};
+    s.faults = {MakeFault(FaultKind::kDropBaggage, "a")};
+  });
   EXPECT_EQ(baggage.find("user=alice"), std::string::npos) << baggage;
   EXPECT_NE(baggage.find(FormatRequestId(3)), std::string::npos) << baggage;
 }
@@ -271,23 +288,10 @@ TEST(ServicePropagationTest, DropBaggageIntoARealServiceKeepsTracerigsGroundTrut
 // A service forwarding a baggage it does not read, into a real service: the scenario's members
 // ride in the one baggage header with tracerig's ground truth.
 TEST(ServicePropagationTest, ForwardedBaggageIntoARealServiceKeepsItsMembers) {
-  test_support::CaptureServer ext;
-  Scenario s = runtime_test_support::CallsExternal(ext);
-  s.services[0].extract = {"tracecontext"};
-  s.services[0].forward = {"baggage"};
-  InMemorySpanSink sink;
-  TopologyRuntime topology(s, sink, SystemClock::Instance(), TopologyOptions{});
-  ASSERT_TRUE(topology.Start().ok());
-  EXPECT_EQ(
-      Send(*topology.EndpointOf("a"), "GET /a", 2,
-           {{"traceparent", FormatTraceparent(kTrace, kRootSpan, 1)}, {"baggage", "user=alice"}}),
-      200u);
-  topology.Stop();
-  auto requests = ext.requests();
-  ASSERT_EQ(requests.size(), 1u);
-  auto it = requests[0].find("baggage");
-  ASSERT_NE(it, requests[0].end());
-  const std::string baggage(it->value());
+  const std::string baggage = BaggageIntoRealService([](Scenario& s) {
+    s.services[0].extract = {"tracecontext"};
+    s.services[0].forward = {"baggage"};
+  });
   EXPECT_NE(baggage.find("user=alice"), std::string::npos) << baggage;
   EXPECT_NE(baggage.find(FormatRequestId(3)), std::string::npos) << baggage;
 }
