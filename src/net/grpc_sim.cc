@@ -197,6 +197,21 @@ struct ClientCall {
   std::function<void(int, std::string)> done;
 };
 
+// A call's answer callback, metadata (lowercase keys, as gRPC requires) and deadline.
+std::unique_ptr<ClientCall> NewCall(const GrpcMetadata& metadata, uint64_t timeout_ns,
+                                    std::function<void(int, std::string)> done) {
+  auto call = std::make_unique<ClientCall>();
+  call->done = std::move(done);
+  for (const auto& [key, value] : metadata) {
+    call->context.AddMetadata(AsciiLowercase(key), value);
+  }
+  if (timeout_ns > 0) {
+    call->context.set_deadline(std::chrono::system_clock::now() +
+                               std::chrono::nanoseconds(timeout_ns));
+  }
+  return call;
+}
+
 std::shared_ptr<grpc::ChannelCredentials> CredentialsFor(const GrpcClientTls* tls) {
   if (tls == nullptr) return grpc::InsecureChannelCredentials();
   grpc::SslCredentialsOptions options;
@@ -231,6 +246,21 @@ struct GrpcSimClient::Impl {
     }
   }
 
+  // With `mu` held: hands `call` to the completion queue (its tag, owned by the queue until its
+  // event), or, when the client is shutting down, answers it CANCELLED on the io_context and
+  // returns nullptr.
+  ClientCall* Admit(std::unique_ptr<ClientCall> call) {
+    if (closing) {
+      asio::post(ioc, [done = std::move(call->done)] {
+        done(kGrpcCancelled, "gRPC client is shutting down");
+      });
+      return nullptr;
+    }
+    ClientCall* tag = call.release();
+    in_flight.insert(tag);
+    return tag;
+  }
+
   asio::io_context& ioc;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<simpb::SimService::Stub> stub;
@@ -261,26 +291,14 @@ GrpcSimClient::~GrpcSimClient() {
 void GrpcSimClient::Call(std::string route, GrpcMetadata metadata, size_t payload_bytes,
                          uint64_t timeout_ns,
                          std::function<void(int grpc_status, std::string message)> done) {
-  auto call = std::make_unique<ClientCall>();
-  call->done = std::move(done);
-  for (auto& [key, value] : metadata) call->context.AddMetadata(AsciiLowercase(key), value);
-  if (timeout_ns > 0) {
-    call->context.set_deadline(std::chrono::system_clock::now() +
-                               std::chrono::nanoseconds(timeout_ns));
-  }
+  auto call = NewCall(metadata, timeout_ns, std::move(done));
   simpb::CallRequest request;
   request.set_route(std::move(route));
   request.set_payload(std::string(payload_bytes, '\0'));
 
   std::lock_guard lock(impl_->mu);
-  if (impl_->closing) {
-    asio::post(impl_->ioc, [done = std::move(call->done)] {
-      done(kGrpcCancelled, "gRPC client is shutting down");
-    });
-    return;
-  }
-  ClientCall* tag = call.release();  // owned by the completion queue until its event
-  impl_->in_flight.insert(tag);
+  ClientCall* tag = impl_->Admit(std::move(call));
+  if (tag == nullptr) return;
   tag->reader = impl_->stub->PrepareAsyncCall(&tag->context, request, &impl_->cq);
   tag->reader->StartCall();
   tag->reader->Finish(&tag->response, &tag->status, tag);
@@ -289,26 +307,14 @@ void GrpcSimClient::Call(std::string route, GrpcMetadata metadata, size_t payloa
 void GrpcSimClient::CallMethod(const std::string& full_method, GrpcMetadata metadata,
                                uint64_t timeout_ns,
                                std::function<void(int grpc_status, std::string message)> done) {
-  auto call = std::make_unique<ClientCall>();
-  call->done = std::move(done);
+  auto call = NewCall(metadata, timeout_ns, std::move(done));
   call->method = full_method;
-  for (auto& [key, value] : metadata) call->context.AddMetadata(AsciiLowercase(key), value);
-  if (timeout_ns > 0) {
-    call->context.set_deadline(std::chrono::system_clock::now() +
-                               std::chrono::nanoseconds(timeout_ns));
-  }
   grpc::Slice nothing;
   const grpc::ByteBuffer empty_request(&nothing, 1);
 
   std::lock_guard lock(impl_->mu);
-  if (impl_->closing) {
-    asio::post(impl_->ioc, [done = std::move(call->done)] {
-      done(kGrpcCancelled, "gRPC client is shutting down");
-    });
-    return;
-  }
-  ClientCall* tag = call.release();  // owned by the completion queue until its event
-  impl_->in_flight.insert(tag);
+  ClientCall* tag = impl_->Admit(std::move(call));
+  if (tag == nullptr) return;
   tag->generic_reader =
       impl_->generic.PrepareUnaryCall(&tag->context, tag->method, empty_request, &impl_->cq);
   tag->generic_reader->StartCall();
