@@ -46,6 +46,17 @@ struct SpanEvent {
   bool operator==(const SpanEvent&) const = default;
 };
 
+// A link to another span's context (OTLP Span.Link; Jaeger's FOLLOWS_FROM reference): a batch
+// CONSUMER span links to the context of each message it processes. Zipkin v2 has no links.
+struct SpanLink {
+  TraceId trace_id;
+  SpanId span_id;
+  std::string trace_state;
+  std::vector<Attribute> attributes;
+  uint32_t flags = 0;  // W3C trace flags of the linked context in the low 8 bits, as OTLP's
+  bool operator==(const SpanLink&) const = default;
+};
+
 struct Span {
   TraceId trace_id;
   SpanId span_id;
@@ -57,6 +68,7 @@ struct Span {
   uint64_t end_unix_nano = 0;
   std::vector<Attribute> attributes;
   std::vector<SpanEvent> events;
+  std::vector<SpanLink> links;
   StatusCode status_code = StatusCode::kUnset;
   std::string status_message;
   uint32_t flags = 0;  // W3C trace flags in the low 8 bits, as OTLP's Span.flags

@@ -415,4 +415,10 @@ std::string RetryHop(std::string_view hop, uint32_t retry) {
   return fmt::format("{}r{}", hop, retry);
 }
 
+std::string RedeliveryHop(std::string_view hop, uint32_t redelivery) {
+  return fmt::format("{}d{}", hop, redelivery);
+}
+
+std::string DeadLetterHop(std::string_view hop) { return fmt::format("{}q", hop); }
+
 }  // namespace tracerig

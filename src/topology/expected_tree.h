@@ -36,8 +36,10 @@ inline constexpr std::string_view kDriverServiceName = "tracerig-driver";
 struct ExpectedSpan {
   std::string hop;                         // see above
   std::string service;                     // the service that records the span
-  SpanKind kind = SpanKind::kUnspecified;  // kClient or kServer
-  std::string name;  // the route name, for both the CLIENT and the SERVER span of an edge
+  SpanKind kind = SpanKind::kUnspecified;  // kClient/kServer, or kProducer/kConsumer (async)
+  // The route name, for both the CLIENT and the SERVER span of an edge; an async edge's PRODUCER
+  // span is "send {exchange}:{routing key}", its CONSUMER spans "process {exchange}:{routing key}".
+  std::string name;
   // Index in ExpectedTree::spans of the parent span, or of the nearest exported ancestor when
   // parent_unexported; -1 for the root (the driver's CLIENT span).
   int parent = -1;
@@ -67,6 +69,13 @@ struct ExpectedSpan {
   // Sampled by a debug flag the request carries (LoadEntry::sampled debug, passed on in B3 or
   // Jaeger): recorded whatever the service's sampler says.
   bool debug{false};
+  // Async edges (Call::IsPublish). A CONSUMER span: the queue it was consumed from (a dead-lettered
+  // message: the dead-letter queue). A PRODUCER span: empty.
+  std::string queue{};
+  // A CONSUMER span of a batch consumer: it roots a trace of its own and links to `parent` (the
+  // PRODUCER span) instead of being its child; its calls belong to the batch's trace and are not
+  // in this tree.
+  bool linked{false};
 
   bool operator==(const ExpectedSpan&) const = default;
 };
@@ -128,5 +137,11 @@ bool CallMayTimeOut(const Scenario& scenario, const Call& call);
 std::string ChildHop(std::string_view hop, size_t index);
 // The hop of retry number `retry` (from 1) of the attempt at `hop`: hop + "r" + retry.
 std::string RetryHop(std::string_view hop, uint32_t retry);
+// Async edges. A publish at hop H: the PRODUCER span and the first delivery's CONSUMER span are
+// at H; redelivery number `redelivery` (from 1) of the message is at H + "d" + redelivery; the
+// delivery from the dead-letter queue is at H + "q". The calls a delivery's processing makes are
+// its children as a route's are (H.0, Hd1.0, Hq.0, ...).
+std::string RedeliveryHop(std::string_view hop, uint32_t redelivery);
+std::string DeadLetterHop(std::string_view hop);
 
 }  // namespace tracerig

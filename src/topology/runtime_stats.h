@@ -12,7 +12,7 @@
 
 namespace tracerig {
 
-inline constexpr size_t kFaultKindCount = 17;  // FaultKind's values, for per-kind counters
+inline constexpr size_t kFaultKindCount = 22;  // FaultKind's values, for per-kind counters
 
 struct TopologyStats {
   uint64_t requests = 0;       // requests handled by simulated routes

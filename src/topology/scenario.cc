@@ -159,6 +159,16 @@ std::string_view FaultKindName(FaultKind kind) {
       return "debug-ignored";
     case FaultKind::kUrlencode:
       return "urlencode";
+    case FaultKind::kConsumerNewTrace:
+      return "consumer-new-trace";
+    case FaultKind::kDlqDropsHeaders:
+      return "dlq-drops-headers";
+    case FaultKind::kRetryDuplicatesHeaders:
+      return "retry-duplicates-headers";
+    case FaultKind::kBatchFirstParentOnly:
+      return "batch-first-parent-only";
+    case FaultKind::kLinkMissing:
+      return "link-missing";
   }
   return "unknown";
 }
@@ -170,7 +180,9 @@ const std::vector<FaultKind>& AllFaultKinds() {
       FaultKind::kDropSpan,       FaultKind::kDelayExport,     FaultKind::kClockSkew,
       FaultKind::kDuplicateSpanId, FaultKind::kOrphan,          FaultKind::kDropTracestate,
       FaultKind::kDropBaggage,    FaultKind::kStaleRetryContext, FaultKind::kForceSampled,
-      FaultKind::kDebugIgnored,   FaultKind::kUrlencode};
+      FaultKind::kDebugIgnored,   FaultKind::kUrlencode,       FaultKind::kConsumerNewTrace,
+      FaultKind::kDlqDropsHeaders, FaultKind::kRetryDuplicatesHeaders,
+      FaultKind::kBatchFirstParentOnly, FaultKind::kLinkMissing};
   return kinds;
 }
 
@@ -187,6 +199,19 @@ bool IsEdgeFault(FaultKind kind) {
     case FaultKind::kForceSampled:
     case FaultKind::kDebugIgnored:
     case FaultKind::kUrlencode:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool IsConsumerFault(FaultKind kind) {
+  switch (kind) {
+    case FaultKind::kConsumerNewTrace:
+    case FaultKind::kDlqDropsHeaders:
+    case FaultKind::kRetryDuplicatesHeaders:
+    case FaultKind::kBatchFirstParentOnly:
+    case FaultKind::kLinkMissing:
       return true;
     default:
       return false;

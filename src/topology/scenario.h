@@ -74,7 +74,19 @@ struct Call {
   uint32_t retries = 0;        // extra attempts after a failed one (5xx, timeout, transport error)
   uint64_t retry_backoff_ns = 0;  // wait before each retry
   uint64_t request_bytes = 0;  // request payload size
+  // A publish instead of a call (`{ publish = "orders", routing_key = "created" }`): the message
+  // goes through the broker to exchange `publish` with `routing_key`; `service` and `route` stay
+  // empty, and only `probability`, `repeat` and `request_bytes` (the body size) apply. The
+  // publishing service records a PRODUCER span "send {exchange}:{routing key}" at the call's hop
+  // and injects its formats into the message's headers; the consumer whose binding matches
+  // records a CONSUMER span at the same hop (expected_tree.h).
+  std::string publish;
+  std::string routing_key;
   SourceLocation where;
+
+  bool IsPublish() const { return !publish.empty(); }
+  // "{exchange}:{routing key}", messaging.destination.name of the publish.
+  std::string Destination() const { return publish + ":" + routing_key; }
 };
 
 // One step of a route's work: a single call (sequential) or a group of calls made in parallel.
@@ -115,6 +127,40 @@ struct SamplingPolicy {
 };
 std::string SamplingPolicyName(const SamplingPolicy& policy);  // "always", "ratio(0.25)", ...
 
+// How a consumer groups deliveries: up to `size` messages, or fewer when `wait_ns` passes after the
+// first one arrived. size 1 (the default): every message is processed on its own.
+struct BatchSpec {
+  uint32_t size = 1;
+  uint64_t wait_ns = 0;
+};
+
+// `[[services.consumers]]`: the service reads `queue` from the broker. A single-message consumer
+// records a CONSUMER span "process {exchange}:{routing key}" that is a child of the message's
+// context (the publisher's PRODUCER span); a batch consumer records one such span per batch, the
+// root of a trace of its own, with one span link per message (and
+// messaging.batch.message_count). The processing then takes `latency`, runs `calls` under the
+// CONSUMER span like a route's, and fails with `error_rate` (seeded per message and delivery).
+// A failed message is redelivered (republished to `queue` with its headers unchanged) up to
+// `redeliveries` times, then dead-lettered to `dead_letter` ("" = dropped) with its headers.
+struct Consumer {
+  std::string queue;
+  // Where the queue is bound: exchange `exchange` with binding key `binding_key` (topic rules:
+  // `*` one word, `#` zero or more, words split on '.'). TOML `binding = "orders:created"`.
+  // Both empty: the queue is bound to nothing (a dead-letter queue, fed by `dead_letter`).
+  std::string exchange;
+  std::string binding_key;
+  uint32_t prefetch = 10;  // unacknowledged deliveries at most (at least batch.size)
+  BatchSpec batch;
+  LatencyModel latency;
+  double error_rate = 0;
+  uint32_t redeliveries = 0;
+  std::string dead_letter;
+  std::vector<CallStep> calls;
+  SourceLocation where;
+
+  bool IsBatch() const { return batch.size > 1; }
+};
+
 struct Service {
   std::string name;
   Protocol protocol = Protocol::kHttp;
@@ -151,6 +197,7 @@ struct Service {
   std::string command;
   uint64_t start_timeout_ns = 30'000'000'000ull;
   std::vector<Route> routes;
+  std::vector<Consumer> consumers;  // simulated services only
   SourceLocation where;
 
   bool IsExternal() const { return !external_url.empty(); }
@@ -179,12 +226,20 @@ enum class FaultKind {
   kForceSampled,     // edge: injects sampled=1 whatever the service's own decision
   kDebugIgnored,     // edge: injects the debug flag cleared (sampled stays as decided)
   kUrlencode,        // edge: writes uber-trace-id with its colons URL-encoded ("%3A")
+  // Consumer faults: they act on the service's consumers (all, or only `Fault::queue`'s).
+  kConsumerNewTrace,       // the consumer ignores the message's headers: a new trace per message
+  kDlqDropsHeaders,        // dead-lettering loses the message's trace headers
+  kRetryDuplicatesHeaders,  // a redelivered message carries each trace header twice
+  kBatchFirstParentOnly,   // a batch span is parented to its first message, with no links
+  kLinkMissing,            // a batch span has no link to a message (decided per message)
 };
 std::string_view FaultKindName(FaultKind kind);  // "drop-context", "new-trace", ...
 // Every kind, in declaration order (for validation, docs and the fault matrix).
 const std::vector<FaultKind>& AllFaultKinds();
 // Whether the kind acts on outgoing calls (and so may name a callee).
 bool IsEdgeFault(FaultKind kind);
+// Whether the kind acts on the service's consumers (and so may name a queue).
+bool IsConsumerFault(FaultKind kind);
 
 // A condition on what a request brought in (`when = { sampled = false }`, `{ format = "b3" }`):
 // the fault applies only to requests that match every field given.
@@ -210,6 +265,7 @@ struct Fault {
   uint64_t window_end_ns = UINT64_MAX;
   int64_t amount_ns = 0;  // clock-skew: the shift; delay-export: the delay
   std::string format;     // wrong-format: the format injected
+  std::string queue;      // consumer faults: only this consumer's queue; empty = every consumer
   FaultCondition when{};  // unset: every request
   SourceLocation where;
 };
@@ -314,6 +370,15 @@ struct BackendConfig {
   bool IsEmbedded() const { return export_url.empty() && query_url.empty(); }
 };
 
+// `[broker]`: where publishes and consumers go. An empty url: tracerig's embedded in-process broker
+// (the default: no infrastructure, same semantics); "amqp://[user:password@]host:port[/vhost]":
+// a RabbitMQ broker, on which tracerig declares the scenario's exchanges and queues itself.
+struct BrokerConfig {
+  std::string url;
+  SourceLocation where;
+  bool IsEmbedded() const { return url.empty(); }
+};
+
 // One entry of `[expect] attributes`: keys the spans of a service must carry, e.g.
 // { service = "frontend", kind = "server", required = ["http.route"],
 //   values = { "http.request.method" = "GET" } }.
@@ -372,6 +437,7 @@ struct Scenario {
   uint64_t seed = 1;
   Load load;
   BackendConfig backend;
+  BrokerConfig broker;
   std::vector<Service> services;
   std::vector<Fault> faults;
   Expectations expect;

@@ -42,6 +42,7 @@ class ThreadSleeper final : public Sleeper {
 };
 
 class WireLog;  // topology/wire_log.h
+class BatchLog;  // topology/batch_log.h
 
 struct VerifyOptions {
   // Between polls of a trace that has fewer spans than expected.
@@ -110,6 +111,8 @@ struct VerifyOptions {
   // What the simulated services received (`tracerig run` only: they run in this process); null
   // when unknown (`tracerig verify`). Explanations quote it; checks below external services use it.
   const WireLog* wire_log = nullptr;
+  // What the batch consumers processed (in process only); null: batch links are not checked.
+  const BatchLog* batch_log = nullptr;
 };
 
 // One service's observed sampled fraction against what its policy implies (sampling_stats.h).
