@@ -231,6 +231,31 @@ struct OrphanCause {
   bool operator==(const OrphanCause&) const = default;
 };
 
+// Publish-to-process latency of one queue: from a message's PRODUCER span start to the start of
+// the CONSUMER span that processed it (first delivery, redeliveries and dead-lettered deliveries
+// alike), over the async edges found in verified traces (batches: through their links).
+struct QueueLatency {
+  std::string queue;
+  std::string consumer;  // the consuming service
+  size_t messages = 0;   // samples
+  uint64_t p50_ns = 0;   // nearest-rank percentiles
+  uint64_t p90_ns = 0;
+  uint64_t p99_ns = 0;
+  uint64_t max_ns = 0;
+
+  bool operator==(const QueueLatency&) const = default;
+};
+
+// Whether span links could be checked, and how they fared (batch consumers only).
+struct LinkSummary {
+  // False when the backend cannot hold links (Zipkin v2 has none) or no batch log was available
+  // (`tracerig verify`): `reason` says which, and no link verdict is given.
+  bool checkable = true;
+  std::string reason;
+  size_t expected = 0;  // links the batch spans should carry (one per message processed)
+  size_t found = 0;     // of those, present and pointing at the message's PRODUCER span
+};
+
 struct VerificationSummary {
   size_t checked = 0;  // sampled ledger entries, each classified once
   size_t complete = 0;
@@ -278,6 +303,9 @@ struct VerificationSummary {
   // Below each real service, per callee its route declares: what arrived and how it was
   // attributed (external_hops.h). Only with a wire log (`tracerig run`) and declared calls.
   std::vector<ExternalHopCounts> external_hops;
+  // Async edges: per queue, by queue name (empty when the scenario publishes nothing).
+  std::vector<QueueLatency> queue_latency;
+  std::optional<LinkSummary> links;  // only when some consumer batches
 };
 
 // Per load entry, whether the ledger's unsampled requests to it are verified: those the scenario
