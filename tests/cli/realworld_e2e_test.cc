@@ -2,21 +2,11 @@
 // propagation bug report and says in its header which verdict tracerig must give. Each file is run
 // end to end through the real binary and the embedded backend, and must give exactly that verdict:
 // the exit code, the set of failing checks, and the edge where it happened named in the report.
-//
-// Header lines (anywhere in the file's leading comment block):
-//   # report: owner/repo#N "title"
-//   # expect: exit=1 checks=completeness,broken-propagation edge=checkout->payment hop=0.0.0
-// `checks` and `edge` are required when exit=1 and absent when exit=0; `hop` is optional.
+// The header format and the matching are in verdict_header.h.
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <optional>
-#include <ostream>
-#include <regex>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -24,132 +14,23 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/cli/run_tracerig.h"
+#include "tests/cli/verdict_header.h"
 #include "tests/support/scratch_dir.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using tracerig::test_support::MakeScratchDir;
+using tracerig::testing::Expectation;
+using tracerig::testing::HasHop;
+using tracerig::testing::HasWord;
+using tracerig::testing::NamesEdge;
+using tracerig::testing::ParseHeader;
 using tracerig::testing::ReadJsonUnder;
+using tracerig::testing::ReadText;
 using tracerig::testing::RunTracerig;
 
 const char* const kLibrary = "scenarios/realworld";
-
-struct Expectation {
-  std::string file;    // under scenarios/realworld/
-  std::string report;  // "owner/repo#N"
-  int exit_code = -1;
-  std::set<std::string> failed_checks;
-  std::string caller;  // the edge the verdict must name; empty for a passing scenario
-  std::string callee;
-  std::string hop;     // optional: the hop the naming text must give, e.g. "0.0.0"
-  std::string error;   // why the header is malformed; empty when well formed
-};
-
-void PrintTo(const Expectation& e, std::ostream* os) { *os << e.file; }
-
-std::string ReadText(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-// The leading comment block: the lines before the first line that is neither a comment nor blank.
-std::vector<std::string> HeaderLines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty()) continue;
-    if (line[0] != '#') break;
-    lines.push_back(line);
-  }
-  return lines;
-}
-
-// Parses the `# report:` and `# expect:` lines of `text` (the file `file`).
-Expectation ParseHeader(const std::string& file, const std::string& text) {
-  Expectation e;
-  e.file = file;
-  static const std::regex kReport(R"(^# report: ([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+#[0-9]+)(\s.*)?$)");
-  static const std::regex kEdge(R"(^([a-z0-9][a-z0-9_.-]*)->([a-z0-9][a-z0-9_.-]*)$)");
-  static const std::regex kHop(R"(^[0-9]+(\.[0-9]+)*$)");
-  static const std::regex kCheck(R"(^[a-z][a-z0-9:_.>-]*$)");
-  int expect_lines = 0;
-  for (const std::string& line : HeaderLines(text)) {
-    std::smatch m;
-    if (line.starts_with("# report:")) {
-      if (!std::regex_match(line, m, kReport)) {
-        e.error = "malformed report line (want `# report: owner/repo#N title`): " + line;
-        return e;
-      }
-      if (!e.report.empty()) {
-        e.error = "more than one `# report:` line";
-        return e;
-      }
-      e.report = m[1];
-      continue;
-    }
-    if (!line.starts_with("# expect:")) continue;
-    if (++expect_lines > 1) {
-      e.error = "more than one `# expect:` line";
-      return e;
-    }
-    std::istringstream fields(line.substr(std::string("# expect:").size()));
-    for (std::string field; fields >> field;) {
-      const size_t eq = field.find('=');
-      if (eq == std::string::npos || eq == 0 || eq + 1 == field.size()) {
-        e.error = "expect field is not key=value: " + field;
-        return e;
-      }
-      const std::string key = field.substr(0, eq);
-      const std::string value = field.substr(eq + 1);
-      if (key == "exit") {
-        if (value != "0" && value != "1") {
-          e.error = "exit must be 0 or 1, not " + value;
-          return e;
-        }
-        e.exit_code = value == "0" ? 0 : 1;
-      } else if (key == "checks") {
-        std::istringstream names(value);
-        for (std::string name; std::getline(names, name, ',');) {
-          if (!std::regex_match(name, kCheck) || !e.failed_checks.insert(name).second) {
-            e.error = "bad or repeated check name \"" + name + "\"";
-            return e;
-          }
-        }
-      } else if (key == "edge") {
-        if (!std::regex_match(value, m, kEdge)) {
-          e.error = "edge must be caller->callee, not " + value;
-          return e;
-        }
-        e.caller = m[1];
-        e.callee = m[2];
-      } else if (key == "hop") {
-        if (!std::regex_match(value, kHop)) {
-          e.error = "hop must look like 0.1.0, not " + value;
-          return e;
-        }
-        e.hop = value;
-      } else {
-        e.error = "unknown expect key \"" + key + "\" (keys: exit, checks, edge, hop)";
-        return e;
-      }
-    }
-  }
-  if (e.report.empty()) {
-    e.error = "no `# report: owner/repo#N` line citing the public report";
-  } else if (expect_lines == 0) {
-    e.error = "no `# expect:` line";
-  } else if (e.exit_code < 0) {
-    e.error = "`# expect:` gives no exit=";
-  } else if (e.exit_code == 1 && (e.failed_checks.empty() || e.caller.empty())) {
-    e.error = "exit=1 needs checks= and edge= (which checks fail, and where)";
-  } else if (e.exit_code == 0 && (!e.failed_checks.empty() || !e.caller.empty())) {
-    e.error = "exit=0 takes no checks= or edge=";
-  } else if (!e.hop.empty() && e.caller.empty()) {
-    e.error = "hop= needs edge=";
-  }
-  return e;
-}
 
 // Every scenario of the library, read now: a new file is covered without a code change.
 std::vector<Expectation> Library() {
@@ -172,81 +53,6 @@ std::string Name(const ::testing::TestParamInfo<Expectation>& info) {
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
   }
   return name;
-}
-
-bool IsNameChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
-}
-
-// Whether `text` holds `word` as a whole service name (not inside a longer one).
-bool HasWord(const std::string& text, const std::string& word) {
-  for (size_t at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) {
-    const bool left = at == 0 || !IsNameChar(text[at - 1]);
-    const size_t end = at + word.size();
-    // A sentence may end right after the name: "... to payment." is still "payment".
-    const bool right = end == text.size() || !IsNameChar(text[end]) ||
-                       (text[end] == '.' && (end + 1 == text.size() || !IsNameChar(text[end + 1])));
-    if (left && right) return true;
-  }
-  return false;
-}
-
-// Whether `text` gives the hop `hop`: "hop 0.0" but not "hop 0.0.1" (a retry suffix, "hop 0.0r1",
-// is the same edge).
-bool HasHop(const std::string& text, const std::string& hop) {
-  const std::string needle = "hop " + hop;
-  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
-    const size_t end = at + needle.size();
-    if (end == text.size()) return true;
-    const char next = text[end];
-    if (std::isdigit(static_cast<unsigned char>(next))) continue;
-    if (next == '.' && end + 1 < text.size() &&
-        std::isdigit(static_cast<unsigned char>(text[end + 1]))) {
-      continue;
-    }
-    return true;
-  }
-  return false;
-}
-
-// Every string under `j`, but not the topology summaries (graph), which name every edge.
-void CollectTexts(const nlohmann::json& j, std::vector<std::string>& out) {
-  if (j.is_string()) {
-    out.push_back(j.get<std::string>());
-  } else if (j.is_array()) {
-    for (const auto& item : j) CollectTexts(item, out);
-  } else if (j.is_object()) {
-    for (const auto& [key, value] : j.items()) {
-      if (key == "graph" || key == "backend_graph" || key == "timings") continue;
-      CollectTexts(value, out);
-    }
-  }
-}
-
-// Where the report names the edge: a break edge, or one text (a failing check's message, an
-// example's explanation, a violation's) naming caller, callee and the hop when one is expected.
-bool NamesEdge(const nlohmann::json& report, const Expectation& e, std::string& looked_at) {
-  const auto& v = report["verification"];
-  for (const auto& edge : v["break_edges"]) {
-    looked_at += "break edge " + edge.dump() + "\n";
-    const std::string hop = edge.value("hop", "");
-    if (edge.value("caller", "") == e.caller && edge.value("callee", "") == e.callee &&
-        (e.hop.empty() || hop == e.hop || hop.starts_with(e.hop + "r"))) {
-      return true;
-    }
-  }
-  std::vector<std::string> texts;
-  for (const auto& check : report["checks"]) {
-    if (!check["passed"].get<bool>()) texts.push_back(check["message"].get<std::string>());
-  }
-  CollectTexts(v, texts);
-  for (const std::string& text : texts) {
-    if (HasWord(text, e.caller) && HasWord(text, e.callee) && (e.hop.empty() || HasHop(text, e.hop))) {
-      return true;
-    }
-  }
-  for (size_t i = 0; i < texts.size() && i < 12; ++i) looked_at += texts[i] + "\n";
-  return false;
 }
 
 class RealworldTest : public ::testing::TestWithParam<Expectation> {
@@ -341,6 +147,10 @@ TEST(RealworldLibraryTest, HeaderParserNamesWhatIsWrong) {
       {"# report: a/b#1\n# expect: exit=1 checks=a,a edge=x->y\n", "repeated check name"},
       {"# report: a/b#1\n# expect: exit=1 checks=a edge=x-y\n", "edge must be caller->callee"},
       {"# report: a/b#1\n# expect: exit=1 checks=a edge=x->y hop=0.x\n", "hop must look like"},
+      // Async hops: a redelivery and the dead-letter delivery of the publish at 0.0.
+      {"# report: a/b#1\n# expect: exit=1 checks=a edge=x->y hop=0.0d2\n", ""},
+      {"# report: a/b#1\n# expect: exit=1 checks=a edge=x->y hop=0.0q\n", ""},
+      {"# report: a/b#1\n# expect: exit=1 checks=a edge=x->y hop=0.0q1\n", "hop must look like"},
       {"# report: a/b#1\n# expect: exit=0 verdict=pass\n", "unknown expect key \"verdict\""},
       {"# report: a/b#1\n# expect: exit=0\n# expect: exit=0\n", "more than one `# expect:`"},
       // The header ends at the first line that is not a comment.
