@@ -1,0 +1,110 @@
+// The messaging library (issue 18): every scenario in scenarios/messaging/ says in its header which
+// verdict tracerig must give (verdict_header.h), and must give it on both brokers: the embedded one
+// and a real RabbitMQ the test starts itself. Run through the real binary and the embedded backend.
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/cli/run_tracerig.h"
+#include "tests/cli/verdict_header.h"
+#include "tests/support/scratch_dir.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using tracerig::test_support::MakeScratchDir;
+using tracerig::testing::Expectation;
+using tracerig::testing::HeaderRules;
+using tracerig::testing::NamesEdge;
+using tracerig::testing::ParseHeader;
+using tracerig::testing::ReadJsonUnder;
+using tracerig::testing::ReadText;
+using tracerig::testing::RunTracerig;
+
+const char* const kLibrary = "scenarios/messaging";
+
+std::vector<Expectation> Library() {
+  std::vector<Expectation> all;
+  const fs::path dir = fs::path(TRACERIG_SOURCE_DIR) / kLibrary;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.path().extension() != ".toml") continue;
+    const std::string file = entry.path().filename().string();
+    all.push_back(ParseHeader(file, ReadText(entry.path()), HeaderRules{.require_report = false}));
+  }
+  std::sort(all.begin(), all.end(),
+            [](const Expectation& a, const Expectation& b) { return a.file < b.file; });
+  return all;
+}
+
+std::string Name(const ::testing::TestParamInfo<Expectation>& info) {
+  std::string name = info.param.file.substr(0, info.param.file.rfind('.'));
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
+}
+
+// Runs `e` with `extra` arguments and checks the report against its header.
+void ExpectVerdict(const Expectation& e, const fs::path& dir, const std::vector<std::string>& extra) {
+  ASSERT_TRUE(e.error.empty()) << e.file << ": " << e.error;
+  std::vector<std::string> args = {"run", std::string(kLibrary) + "/" + e.file, "--quiet",
+                                   "--report-dir", dir.string()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto r = RunTracerig(args);
+  ASSERT_EQ(r.exit_code, e.exit_code) << e.file << "\n" << r.output;
+  nlohmann::json report = ReadJsonUnder(dir, "report.json");
+  ASSERT_TRUE(report.is_object()) << "no report.json\n" << r.output;
+  std::set<std::string> failed;
+  for (const auto& check : report["checks"]) {
+    if (!check["passed"].get<bool>()) failed.insert(check["name"].get<std::string>());
+  }
+  EXPECT_EQ(failed, e.failed_checks) << e.file << "\n" << report["checks"].dump(1);
+  EXPECT_GT(report["verification"]["checked"].get<int>(), 0) << report["verification"].dump();
+  if (!e.caller.empty()) {
+    std::string looked_at;
+    EXPECT_TRUE(NamesEdge(report, e, looked_at))
+        << "the report does not name " << e.caller << " -> " << e.callee
+        << (e.hop.empty() ? "" : " (hop " + e.hop + ")") << "; it says:\n"
+        << looked_at;
+  }
+}
+
+class MessagingTest : public ::testing::TestWithParam<Expectation> {
+ protected:
+  void SetUp() override {
+    dir_ = MakeScratchDir("tracerig-messaging");
+    ASSERT_FALSE(dir_.empty());
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+TEST_P(MessagingTest, EmbeddedBrokerGivesTheVerdictItsHeaderStates) {
+  ExpectVerdict(GetParam(), dir_, {});
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryScenario, MessagingTest, ::testing::ValuesIn(Library()), Name);
+
+// Without this, an empty or missing directory would instantiate nothing and pass silently.
+TEST(MessagingLibraryTest, HoldsThePipelineAndOneFilePerMessagingFault) {
+  const std::vector<Expectation> all = Library();
+  std::set<std::string> files;
+  for (const Expectation& e : all) {
+    EXPECT_TRUE(e.error.empty()) << e.file << ": " << e.error;
+    files.insert(e.file);
+  }
+  for (const char* file :
+       {"order-pipeline.toml", "consumer-new-trace.toml", "dlq-drops-headers.toml",
+        "retry-duplicates-headers.toml", "batch-first-parent-only.toml", "link-missing.toml"}) {
+    EXPECT_TRUE(files.contains(file)) << "scenarios/messaging/ has no " << file;
+  }
+}
+
+}  // namespace
