@@ -168,6 +168,7 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
   }
   auto scenario = LoadScenario(flags.positional[0]);
   if (!scenario) return scenario.failure();
+  if (auto s = ApplyBrokerOverride(flags, *scenario); !s) return UsageError(s.error());
   if (flags.Has("find-max-ingest")) {
     // The search starts its rig itself (saturation_command.cc), with no service of the user's.
     if (flags.Has("urls-env")) return UsageError("--urls-env does not apply with --find-max-ingest");

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
+
 #include "topology/parse_internal.h"
 #include "topology/parse_values.h"
 
@@ -12,8 +14,9 @@ namespace {
 constexpr std::string_view kAmqpScheme = "amqp://";
 constexpr std::string_view kExample = "as in \"amqp://127.0.0.1:5672\"";
 
-// The URL with any password replaced by "****": URLs are printed in messages, passwords never.
-std::string Redacted(std::string_view url) {
+}  // namespace
+
+std::string RedactedBrokerUrl(std::string_view url) {
   const size_t start = url.find("://");
   if (start == std::string_view::npos) return std::string(url);
   const size_t authority = start + 3;
@@ -25,19 +28,19 @@ std::string Redacted(std::string_view url) {
   return std::string(url.substr(0, colon + 1)) + "****" + std::string(url.substr(at));
 }
 
-}  // namespace
-
 std::string BrokerUrlProblem(std::string_view url) {
-  const std::string shown = Redacted(url);
+  const std::string shown = RedactedBrokerUrl(url);
   if (url.starts_with("amqps://")) {
-    return fmt::format("broker URL \"{}\" uses TLS (amqps://), which is not supported yet (write "
-                       "amqp://HOST:PORT)",
-                       shown);
+    return fmt::format(
+        "broker URL \"{}\" uses TLS (amqps://), which is not supported yet (write "
+        "amqp://HOST:PORT)",
+        shown);
   }
   if (!url.starts_with(kAmqpScheme)) {
-    return fmt::format("invalid broker URL \"{}\" (expected amqp://[USER:PASSWORD@]HOST:PORT"
-                       "[/VHOST], {}; the embedded broker needs no URL)",
-                       shown, kExample);
+    return fmt::format(
+        "invalid broker URL \"{}\" (expected amqp://[USER:PASSWORD@]HOST:PORT"
+        "[/VHOST], {}; the embedded broker needs no URL)",
+        shown, kExample);
   }
   std::string_view rest = url.substr(kAmqpScheme.size());
   const size_t slash = rest.find('/');
@@ -45,9 +48,10 @@ std::string BrokerUrlProblem(std::string_view url) {
   if (slash != std::string_view::npos) {
     const std::string_view vhost = rest.substr(slash + 1);
     if (vhost.find_first_of("/?#") != std::string_view::npos) {
-      return fmt::format("broker URL \"{}\" has more than a virtual host after HOST:PORT (write "
-                         "amqp://HOST:PORT/VHOST, with a '/' in the vhost written %2F)",
-                         shown);
+      return fmt::format(
+          "broker URL \"{}\" has more than a virtual host after HOST:PORT (write "
+          "amqp://HOST:PORT/VHOST, with a '/' in the vhost written %2F)",
+          shown);
     }
   }
   if (const size_t at = authority.rfind('@'); at != std::string_view::npos) {
@@ -56,9 +60,10 @@ std::string BrokerUrlProblem(std::string_view url) {
   const size_t colon = authority.rfind(':');
   const bool bracketed = authority.starts_with('[');
   if (colon == std::string_view::npos || (bracketed && authority.rfind(']') > colon)) {
-    return fmt::format("broker URL \"{}\" has no port (write amqp://HOST:PORT, {}: tracerig "
-                       "does not assume RabbitMQ's default port)",
-                       shown, kExample);
+    return fmt::format(
+        "broker URL \"{}\" has no port (write amqp://HOST:PORT, {}: tracerig "
+        "does not assume RabbitMQ's default port)",
+        shown, kExample);
   }
   if (!IsValidListen(authority) || !ListensOnFixedPort(authority)) {
     return fmt::format("invalid broker URL \"{}\" (HOST:PORT with a port from 1 to 65535, {})",

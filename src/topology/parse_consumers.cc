@@ -36,8 +36,8 @@ constexpr NotWithPublish kNotWithPublish[] = {
     {"retries", kRedelivered},
     {"retry_backoff", kRedelivered},
 };
-constexpr std::string_view kConsumerKeys[] = {"queue",      "binding",      "prefetch",
-                                              "batch",      "latency",      "error_rate",
+constexpr std::string_view kConsumerKeys[] = {"queue",        "binding",     "prefetch",
+                                              "batch",        "latency",     "error_rate",
                                               "redeliveries", "dead_letter", "calls"};
 constexpr std::string_view kBatchKeys[] = {"size", "wait"};
 // AMQP short strings: exchange, queue and routing key names are at most 255 bytes.
@@ -53,9 +53,10 @@ bool IsNameChar(char c) {
 // Why `name` cannot be an exchange or queue name (`what` is "exchange" or "queue"), or "".
 std::string NameProblem(std::string_view name, std::string_view what) {
   if (name.find(':') != std::string_view::npos && what == "exchange") {
-    return fmt::format("exchange name \"{}\" must not contain ':' (a destination is written "
-                       "\"exchange:routing key\")",
-                       name);
+    return fmt::format(
+        "exchange name \"{}\" must not contain ':' (a destination is written "
+        "\"exchange:routing key\")",
+        name);
   }
   if (name.size() > kMaxAmqpName) {
     return fmt::format("{} name \"{}\" is longer than the {} bytes AMQP allows", what, name,
@@ -66,9 +67,10 @@ std::string NameProblem(std::string_view name, std::string_view what) {
                        name);
   }
   if (name.starts_with("amq.")) {
-    return fmt::format("{} name \"{}\" is reserved: RabbitMQ keeps names starting with \"amq.\" "
-                       "for itself",
-                       what, name);
+    return fmt::format(
+        "{} name \"{}\" is reserved: RabbitMQ keeps names starting with \"amq.\" "
+        "for itself",
+        what, name);
   }
   return "";
 }
@@ -443,8 +445,9 @@ void ScenarioParser::WarnMessagingUnused() {
     }
   }
   if (!scenario_.broker.url.empty() && !UsesBroker(scenario_)) {
-    Warn(scenario_.broker.where, "[broker] has no effect: the scenario neither publishes nor "
-                                 "consumes messages");
+    Warn(scenario_.broker.where,
+         "[broker] has no effect: the scenario neither publishes nor "
+         "consumes messages");
   }
 }
 
@@ -458,8 +461,7 @@ void ScenarioParser::CheckConsumerFault(const Fault& f, const FaultSite& site,
       if (!s.consumers.empty()) consuming.push_back(s.name);
     }
     Error(f.where,
-          fmt::format("\"{}\" acts on consumers, but service \"{}\" has none ({})", kind,
-                      f.service,
+          fmt::format("\"{}\" acts on consumers, but service \"{}\" has none ({})", kind, f.service,
                       consuming.empty()
                           ? std::string("add [[services.consumers]] to it")
                           : fmt::format("services with consumers: {}", QuotedList(consuming))));
@@ -479,9 +481,9 @@ void ScenarioParser::CheckConsumerFault(const Fault& f, const FaultSite& site,
                           : DidYouMean(f.queue, QueuesOf(service))));
     return;
   }
-  const std::string who =
-      f.queue.empty() ? fmt::format("no consumer of service \"{}\"", f.service)
-                      : fmt::format("the consumer of queue \"{}\" does not", f.queue);
+  const std::string who = f.queue.empty()
+                              ? fmt::format("no consumer of service \"{}\"", f.service)
+                              : fmt::format("the consumer of queue \"{}\" does not", f.queue);
   auto any = [&](auto&& pred) { return std::any_of(targets.begin(), targets.end(), pred); };
   switch (f.kind) {
     case FaultKind::kBatchFirstParentOnly:
@@ -510,9 +512,7 @@ void ScenarioParser::CheckConsumerFault(const Fault& f, const FaultSite& site,
         Error(f.where, fmt::format("\"{}\" acts on redelivered messages, but {} {} "
                                    "\"redeliveries\" (add redeliveries = 1 or more)",
                                    kind, who, f.queue.empty() ? "has" : "have"));
-      } else if (!any([](const Consumer* c) {
-                   return c->redeliveries > 0 && c->error_rate > 0;
-                 })) {
+      } else if (!any([](const Consumer* c) { return c->redeliveries > 0 && c->error_rate > 0; })) {
         Error(f.where, fmt::format("\"{}\" acts on redelivered messages, but {} with "
                                    "\"redeliveries\" ever fails a message (error_rate is 0)",
                                    kind, f.queue.empty() ? "no consumer" : "the consumer"));
