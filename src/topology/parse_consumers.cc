@@ -485,6 +485,14 @@ void ScenarioParser::CheckConsumerFault(const Fault& f, const FaultSite& site,
                               ? fmt::format("no consumer of service \"{}\"", f.service)
                               : fmt::format("the consumer of queue \"{}\" does not", f.queue);
   auto any = [&](auto&& pred) { return std::any_of(targets.begin(), targets.end(), pred); };
+  auto never_fails = [&](std::string_view with) {
+    return f.queue.empty()
+               ? fmt::format(
+                     "no consumer of service \"{}\" with {} ever fails a "
+                     "message",
+                     f.service, with)
+               : fmt::format("the consumer of queue \"{}\" never fails a message", f.queue);
+  };
   switch (f.kind) {
     case FaultKind::kBatchFirstParentOnly:
     case FaultKind::kLinkMissing:
@@ -502,9 +510,9 @@ void ScenarioParser::CheckConsumerFault(const Fault& f, const FaultSite& site,
       } else if (!any([](const Consumer* c) {
                    return !c->dead_letter.empty() && c->error_rate > 0;
                  })) {
-        Error(f.where, fmt::format("\"{}\" acts on dead-lettered messages, but {} with a "
-                                   "\"dead_letter\" ever fails a message (error_rate is 0)",
-                                   kind, f.queue.empty() ? "no consumer" : "the consumer"));
+        Error(f.where, fmt::format("\"{}\" acts on dead-lettered messages, but {} (error_rate is "
+                                   "0), so none is dead-lettered",
+                                   kind, never_fails("a \"dead_letter\"")));
       }
       return;
     case FaultKind::kRetryDuplicatesHeaders:
@@ -513,9 +521,9 @@ void ScenarioParser::CheckConsumerFault(const Fault& f, const FaultSite& site,
                                    "\"redeliveries\" (add redeliveries = 1 or more)",
                                    kind, who, f.queue.empty() ? "has" : "have"));
       } else if (!any([](const Consumer* c) { return c->redeliveries > 0 && c->error_rate > 0; })) {
-        Error(f.where, fmt::format("\"{}\" acts on redelivered messages, but {} with "
-                                   "\"redeliveries\" ever fails a message (error_rate is 0)",
-                                   kind, f.queue.empty() ? "no consumer" : "the consumer"));
+        Error(f.where, fmt::format("\"{}\" acts on redelivered messages, but {} (error_rate is "
+                                   "0), so none is redelivered",
+                                   kind, never_fails("\"redeliveries\"")));
       }
       return;
     default:
