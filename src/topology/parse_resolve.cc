@@ -174,6 +174,14 @@ void ScenarioParser::ResolveNames() {
   if (!entries_written_ && !scenario_.services.empty() && !scenario_.services[0].routes.empty()) {
     const Service& first = scenario_.services[0];
     scenario_.load.entries.push_back(LoadEntry{first.name, first.routes[0].name, 1.0});
+  } else if (!entries_written_ && !scenario_.services.empty() &&
+             !scenario_.services[0].consumers.empty()) {
+    const Service& first = scenario_.services[0];
+    Error(first.where, fmt::format("the load goes to the first route of the first service, but "
+                                   "service \"{}\" only consumes messages (add "
+                                   "[[load.entries]] naming a route)",
+                                   first.name));
+    entries_incomplete_ = true;  // the entry meant is unknown: no reachability guesses
   }
 }
 

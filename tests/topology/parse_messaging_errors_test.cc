@@ -253,6 +253,12 @@ TEST(ParseMessagingTest, ConsumerErrors) {
       {"consumers empty and no routes",
        kHead + "[[services]]\nname = \"b\"\nconsumers = []\n",
        {"t.toml:9:13: \"consumers\" must list at least one consumer (or leave it out)"}},
+      {"first service only consumes and no load entries",
+       kScenario + "[[services]]\nname = \"b\"\n[[services.consumers]]\nqueue = \"q\"\n" +
+           "binding = \"orders:\"\n[[services]]\nname = \"a\"\n" +
+           "routes = [{ name = \"R\", calls = [{ publish = \"orders\" }] }]\n",
+       {"t.toml:3:1: the load goes to the first route of the first service, but service \"b\" "
+        "only consumes messages (add [[load.entries]] naming a route)"}},
       {"consumers not tables",
        kHead + "[[services]]\nname = \"b\"\nconsumers = \"q\"\n",
        {"t.toml:9:13: \"consumers\" must be an array of tables ([[services.consumers]]), got "
