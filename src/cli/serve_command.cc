@@ -75,8 +75,8 @@ CommandOutcome ServeScenario(const ParsedFlags& flags) {
 }  // namespace
 
 int ServeCommand(const std::vector<std::string>& args) {
-  std::vector<FlagSpec> specs = {kLoadFlags[3], kLoadFlags[4], kLoadFlags[5], kLoadFlags[6],
-                                 kBrokerFlag, kUrlsEnvFlag};
+  std::vector<FlagSpec> specs = {kLoadFlags[3], kLoadFlags[4], kLoadFlags[5],
+                                 kLoadFlags[6], kBrokerFlag,   kUrlsEnvFlag};
   std::string help = CommandHelp(
       "tracerig serve SCENARIO.toml [flags]",
       "Starts the scenario's services (and the embedded backend unless another is named) and keeps\n"

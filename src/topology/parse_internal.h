@@ -62,8 +62,8 @@ struct ServiceBody {
 // Scenario::services and Service::routes / Service::consumers).
 struct CallOwner {
   size_t service = 0;
-  size_t route = 0;                   // unused when `consumer` is set
-  std::optional<size_t> consumer;     // set: the caller is this consumer of `service`
+  size_t route = 0;                // unused when `consumer` is set
+  std::optional<size_t> consumer;  // set: the caller is this consumer of `service`
 };
 
 // What the first pass remembers about a name written in the file, for the second pass.
@@ -121,8 +121,8 @@ struct FaultSite {
   SourceLocation service_at;
   std::optional<SourceLocation> route_at;
   std::optional<SourceLocation> callee_at;
-  std::optional<SourceLocation> format_at;  // set when the format is valid
-  std::optional<SourceLocation> window_at;  // set when the window is valid
+  std::optional<SourceLocation> format_at;       // set when the format is valid
+  std::optional<SourceLocation> window_at;       // set when the window is valid
   std::optional<SourceLocation> when_format_at;  // set when `when` names a valid format
   std::optional<SourceLocation> queue_at;        // set when `queue` is a valid name
   bool kind_ok = true;
@@ -315,7 +315,7 @@ class ScenarioParser {
   bool entries_incomplete_ = false;  // a load entry was dropped after an error
   bool calls_incomplete_ = false;    // a call whose callee is not known was dropped after an error
   bool consumers_incomplete_ = false;  // a consumer, binding or publish was dropped after an error
-  bool names_resolved_ = true;       // every call and load entry names an existing route
+  bool names_resolved_ = true;         // every call and load entry names an existing route
   bool services_written_ = false;
   bool load_ok_ = true;  // the load's duration is known (the default's, or as written)
 };

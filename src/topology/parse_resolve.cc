@@ -22,8 +22,8 @@ constexpr std::string_view kIncludedTopKeys[] = {"include", "services", "templat
 constexpr std::string_view kDefaultsKeys[] = {"protocol", "propagation", "extract",
                                               "inject",   "forward",     "sampling"};
 constexpr std::string_view kTemplateKeys[] = {
-    "name",    "protocol",    "listen",     "url",      "propagation",  "extract",
-    "inject",  "forward",     "resource",   "sampling", "export",       "routes",
+    "name",    "protocol",    "listen",     "url",      "propagation",   "extract",
+    "inject",  "forward",     "resource",   "sampling", "export",        "routes",
     "ca_file", "client_cert", "client_key", "command",  "start_timeout", "consumers"};
 
 }  // namespace

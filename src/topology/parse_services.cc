@@ -524,8 +524,9 @@ std::vector<CallStep> ScenarioParser::ParseCalls(const toml::node& node, const C
       Error(t->source(), "a call has either \"parallel\" or \"service\" and \"route\", not both");
       calls_incomplete_ = true;
     } else if (t->contains("publish")) {
-      Error(t->source(), "a call has either \"parallel\" or \"publish\", not both (put the "
-                         "publish inside the group)");
+      Error(t->source(),
+            "a call has either \"parallel\" or \"publish\", not both (put the "
+            "publish inside the group)");
       calls_incomplete_ = true;
     }
     const auto* members = group->as_array();
