@@ -135,7 +135,9 @@ constexpr const char* kRunDescription =
     "or --backend names another), drives open-loop load into the entry routes, flushes the\n"
     "exporter, then queries the backend for every request sent and checks that each trace is\n"
     "complete and unbroken. Writes reports/<scenario>-<UTC time>/report.json and ledger.jsonl.\n"
-    "Ctrl-C stops the load and still verifies and reports what was sent; twice exits at once.\n\n"
+    "Ctrl-C stops the load and still verifies and reports what was sent; twice exits at once.\n"
+    "A scenario that publishes or consumes messages runs on the embedded in-process broker\n"
+    "unless [broker] url or --broker names a RabbitMQ one (amqp://HOST:PORT).\n\n"
     "Your own services: an external service with a `command` is started once tracerig's\n"
     "services are up (the --urls-env variables and OTEL_SERVICE_NAME in its environment, its\n"
     "output in the report folder as <service>.log), waited for until its URL accepts\n"
@@ -168,6 +170,7 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
   }
   auto scenario = LoadScenario(flags.positional[0]);
   if (!scenario) return scenario.failure();
+  if (auto s = ApplyBrokerOverride(flags, *scenario); !s) return UsageError(s.error());
   if (flags.Has("find-max-ingest")) {
     // The search starts its rig itself (saturation_command.cc), with no service of the user's.
     if (flags.Has("urls-env")) return UsageError("--urls-env does not apply with --find-max-ingest");

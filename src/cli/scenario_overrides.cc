@@ -11,6 +11,7 @@
 #include "cli/backend_plan.h"
 #include "core/units.h"
 #include "topology/parse.h"
+#include "topology/parse_values.h"
 
 namespace tracerig {
 
@@ -20,6 +21,11 @@ const FlagSpec kFailOnFlag = {
     "trace-structure, orphans, verification-deadline, sampling, time-to-queryable, backend-graph, "
     "all "
     "(default) or none; the others only warn"};
+
+const FlagSpec kBrokerFlag = {
+    "broker", "URL",
+    "where messages go: embedded (the default: in-process, nothing to install) or "
+    "amqp://HOST:PORT for RabbitMQ (overrides [broker] url)"};
 
 const std::vector<FlagSpec> kLoadFlags = {
     {"duration", "DURATION", "how long to drive load, e.g. 30s, 2m (overrides [load] duration)"},
@@ -39,6 +45,7 @@ const std::vector<FlagSpec> kLoadFlags = {
                             "number of cores, at most 16)"},
     {"connections", "N", "connections per entry service per driver thread (overrides [load] "
                          "connections; 0 = one per request in flight)"},
+    kBrokerFlag,
 };
 
 OrFailure<Scenario> LoadScenario(const std::string& path) {
@@ -114,6 +121,21 @@ Status ApplyDriverOverrides(const ParsedFlags& flags, Scenario& scenario) {
     }
     *field = static_cast<uint32_t>(n);
   }
+  return Ok{};
+}
+
+Status ApplyBrokerOverride(const ParsedFlags& flags, Scenario& scenario) {
+  auto url = flags.Get("broker");
+  if (!url) return Ok{};
+  if (*url == "embedded") {
+    scenario.broker.url.clear();
+    return Ok{};
+  }
+  if (std::string problem = BrokerUrlProblem(*url); !problem.empty()) {
+    return MakeError(
+        fmt::format("--broker: {}; --broker embedded picks the in-process broker", problem));
+  }
+  scenario.broker.url = *url;
   return Ok{};
 }
 

@@ -29,6 +29,7 @@ CommandOutcome ServeScenario(const ParsedFlags& flags) {
   }
   auto scenario = LoadScenario(flags.positional[0]);
   if (!scenario) return scenario.failure();
+  if (auto s = ApplyBrokerOverride(flags, *scenario); !s) return UsageError(s.error());
   const std::atomic<bool>& stop = InstallInterruptHandler(kStopInterruptMessage);
   RigOptions options;
   options.service_threads = std::max(1u, std::thread::hardware_concurrency());
@@ -74,8 +75,8 @@ CommandOutcome ServeScenario(const ParsedFlags& flags) {
 }  // namespace
 
 int ServeCommand(const std::vector<std::string>& args) {
-  std::vector<FlagSpec> specs = {kLoadFlags[3], kLoadFlags[4], kLoadFlags[5], kLoadFlags[6],
-                                 kUrlsEnvFlag};
+  std::vector<FlagSpec> specs = {kLoadFlags[3], kLoadFlags[4], kLoadFlags[5],
+                                 kLoadFlags[6], kBrokerFlag,   kUrlsEnvFlag};
   std::string help = CommandHelp(
       "tracerig serve SCENARIO.toml [flags]",
       "Starts the scenario's services (and the embedded backend unless another is named) and keeps\n"

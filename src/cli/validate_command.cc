@@ -1,4 +1,6 @@
 // `tracerig validate`: parse and validate scenario files without running them.
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -8,6 +10,7 @@
 #include "cli/flags.h"
 #include "cli/scenario_overrides.h"
 #include "report/run_report.h"
+#include "topology/parse_values.h"
 
 namespace tracerig {
 
@@ -34,9 +37,20 @@ int ValidateCommand(const std::vector<std::string>& args) {
       continue;
     }
     size_t routes = 0;
-    for (const auto& s : scenario->services) routes += s.routes.size();
-    std::printf("%s: ok (scenario \"%s\", %zu services, %zu routes)\n", path.c_str(),
-                scenario->name.c_str(), scenario->services.size(), routes);
+    size_t consumers = 0;
+    for (const auto& s : scenario->services) {
+      routes += s.routes.size();
+      consumers += s.consumers.size();
+    }
+    // Consumers (and where their messages go) only for scenarios that have them.
+    const std::string messaging =
+        consumers == 0
+            ? std::string()
+            : fmt::format(", {} consumer{}, broker {}", consumers, consumers == 1 ? "" : "s",
+                          scenario->broker.IsEmbedded() ? "embedded"
+                                                        : RedactedBrokerUrl(scenario->broker.url));
+    std::printf("%s: ok (scenario \"%s\", %zu services, %zu routes%s)\n", path.c_str(),
+                scenario->name.c_str(), scenario->services.size(), routes, messaging.c_str());
   }
   return code;
 }

@@ -48,6 +48,7 @@ ParseResult ScenarioParser::Run(std::string_view text) {
     ParseScenarioTable(root);
     ParseLoad(root);
     ParseBackend(root);
+    ParseBroker(root);
     ParseDefaults(root);
     for (const Document& doc : documents_) ParseTemplates(doc.root);
     for (const Document& doc : documents_) ParseServices(doc.root);
@@ -59,11 +60,13 @@ ParseResult ScenarioParser::Run(std::string_view text) {
     ResolveNames();
     CheckLoadEntries();
     CheckExternalCallers();
+    CheckMessaging();
     CheckCycles();
     CheckReachable();
     CheckFaults();
     CheckExpectedServices();
     WarnEntrySamplingUnused();
+    WarnMessagingUnused();
   }
 
   auto sort = [&](std::vector<Diagnostic>& list) {

@@ -14,7 +14,7 @@ namespace tracerig::parse_internal {
 namespace {
 
 constexpr std::string_view kFaultKeys[] = {"kind",   "service", "route",  "callee", "probability",
-                                           "window", "amount",  "format", "when"};
+                                           "window", "amount",  "format", "when",   "queue"};
 constexpr std::string_view kWhenKeys[] = {"sampled", "format"};
 constexpr std::string_view kDebugFormats[] = {"b3", "b3multi", "jaeger"};
 
@@ -54,9 +54,29 @@ void ScenarioParser::ParseFaults(const toml::table& root) {
     }
     if (const auto* n = t->get("route")) {
       auto v = AsNonEmptyString(*n, "route");
+      if (v && kind && IsConsumerFault(*kind)) {
+        Error(n->source(), fmt::format("\"route\" does not apply to \"{}\": a consumer fault acts "
+                                       "on messages, not on requests to a route (name the "
+                                       "consumer's \"queue\" instead)",
+                                       FaultKindName(*kind)));
+        v.reset();
+      }
       fault.route = v.value_or("");
       site.route_at = Loc(n->source());
       site.route_ok = v.has_value();
+    }
+    if (const auto* n = t->get("queue")) {
+      auto v = AsNonEmptyString(*n, "queue");
+      if (v && kind && !IsConsumerFault(*kind)) {
+        Error(n->source(), fmt::format("\"queue\" applies only to faults on consumers ({}), not "
+                                       "\"{}\"",
+                                       ConsumerFaultList(), FaultKindName(*kind)));
+        v.reset();
+      }
+      if (v) {
+        fault.queue = *v;
+        site.queue_at = Loc(n->source());
+      }
     }
     if (const auto* n = t->get("callee")) {
       auto v = AsNonEmptyString(*n, "callee");
@@ -176,6 +196,14 @@ void ScenarioParser::ParseWhen(const toml::node& node, Fault& fault, FaultSite& 
   }
 }
 
+std::string ScenarioParser::ConsumerFaultList() {
+  std::vector<std::string_view> names;
+  for (FaultKind k : AllFaultKinds()) {
+    if (IsConsumerFault(k)) names.push_back(FaultKindName(k));
+  }
+  return QuotedList(names);
+}
+
 std::string ScenarioParser::EdgeFaultList() {
   std::vector<std::string_view> names;
   for (FaultKind k : AllFaultKinds()) {
@@ -273,13 +301,15 @@ void ScenarioParser::CheckFaults() {
                                                                  service->extract.end()))));
     }
     // An invalid kind, route or callee would make what follows guess.
-    if (!site.kind_ok || !site.route_ok || !site.callee_ok || !IsEdgeFault(f.kind)) continue;
+    if (!site.kind_ok || !site.route_ok || !site.callee_ok) continue;
+    if (IsConsumerFault(f.kind)) CheckConsumerFault(f, site, *service);
+    if (!IsEdgeFault(f.kind)) continue;
     // The services this service (or the fault's route) calls.
     std::vector<std::string_view> callees;
     const size_t index = static_cast<size_t>(service - scenario_.services.data());
     for (const CallSite& c : call_sites_) {
       if (c.service != index) continue;
-      if (!f.route.empty() && service->routes[c.route].name != f.route) continue;
+      if (!f.route.empty() && (c.consumer || service->routes[c.route].name != f.route)) continue;
       if (std::find(callees.begin(), callees.end(), c.callee_service) == callees.end()) {
         callees.push_back(c.callee_service);
       }
@@ -289,8 +319,17 @@ void ScenarioParser::CheckFaults() {
                                 : fmt::format("route \"{}\" of service \"{}\"", f.route, f.service);
     if (f.callee.empty()) {
       if (callees.empty()) {
-        Error(f.where, fmt::format("\"{}\" acts on outgoing calls, but {} makes none",
-                                   FaultKindName(f.kind), who));
+        const bool publishes =
+            std::any_of(publish_sites_.begin(), publish_sites_.end(), [&](const PublishSite& p) {
+              return p.owner.service == index &&
+                     (f.route.empty() ||
+                      (!p.owner.consumer && service->routes[p.owner.route].name == f.route));
+            });
+        Error(f.where, fmt::format("\"{}\" acts on outgoing calls, but {} makes none{}",
+                                   FaultKindName(f.kind), who,
+                                   publishes ? " (it only publishes: the faults on messages act "
+                                               "on their consumers)"
+                                             : ""));
       } else {
         CheckFaultCanAct(f, *service, who);
       }
@@ -356,13 +395,18 @@ void ScenarioParser::CheckFaultCanAct(const Fault& f, const Service& service,
       return;
     case FaultKind::kStaleRetryContext: {
       bool retries = false;
-      for (const Route& route : service.routes) {
-        if (!f.route.empty() && route.name != f.route) continue;
-        for (const CallStep& step : route.calls) {
+      auto scan = [&](const std::vector<CallStep>& steps) {
+        for (const CallStep& step : steps) {
           for (const Call& call : step.calls) {
             if (f.callee.empty() || call.service == f.callee) retries |= call.retries > 0;
           }
         }
+      };
+      for (const Route& route : service.routes) {
+        if (f.route.empty() || route.name == f.route) scan(route.calls);
+      }
+      if (f.route.empty()) {
+        for (const Consumer& consumer : service.consumers) scan(consumer.calls);
       }
       if (!retries) {
         const std::string calls = f.callee.empty()

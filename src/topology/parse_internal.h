@@ -58,15 +58,42 @@ struct ServiceBody {
   }
 };
 
+// Who makes a call: a route of a service, or one of its consumers (indices into
+// Scenario::services and Service::routes / Service::consumers).
+struct CallOwner {
+  size_t service = 0;
+  size_t route = 0;                // unused when `consumer` is set
+  std::optional<size_t> consumer;  // set: the caller is this consumer of `service`
+};
+
 // What the first pass remembers about a name written in the file, for the second pass.
 struct CallSite {
   size_t service = 0;  // the caller, as indices into Scenario::services / Service::routes
-  size_t route = 0;
+  size_t route = 0;    // unused when `consumer` is set
+  std::optional<size_t> consumer;  // set: the call is one of this consumer's calls
   std::string callee_service;
   std::string callee_route;
   SourceLocation where;  // the call's table
   SourceLocation service_at;
   SourceLocation route_at;
+};
+
+// A publish call (`{ publish = "orders", routing_key = "created" }`), for the routing checks of
+// the second pass.
+struct PublishSite {
+  CallOwner owner;
+  std::string exchange;
+  std::string routing_key;
+  SourceLocation where;  // the call's table
+};
+
+// Where a consumer's parts are written, for the second pass (indices as in CallOwner).
+struct ConsumerSite {
+  size_t service = 0;
+  size_t consumer = 0;
+  SourceLocation queue_at;
+  std::optional<SourceLocation> binding_at;
+  std::optional<SourceLocation> dead_letter_at;
 };
 
 // Where an entry's parts are written; the optional ones are set when the key is present and valid.
@@ -94,9 +121,10 @@ struct FaultSite {
   SourceLocation service_at;
   std::optional<SourceLocation> route_at;
   std::optional<SourceLocation> callee_at;
-  std::optional<SourceLocation> format_at;  // set when the format is valid
-  std::optional<SourceLocation> window_at;  // set when the window is valid
+  std::optional<SourceLocation> format_at;       // set when the format is valid
+  std::optional<SourceLocation> window_at;       // set when the window is valid
   std::optional<SourceLocation> when_format_at;  // set when `when` names a valid format
+  std::optional<SourceLocation> queue_at;        // set when `queue` is a valid name
   bool kind_ok = true;
   bool route_ok = true;
   bool callee_ok = true;
@@ -137,6 +165,8 @@ class ScenarioParser {
   void ResolveNames();
   void CheckReachable();
   void CheckCycles();
+  // "a R", or "b queue \"orders.created\"" for a consumer, as cycle messages name a node.
+  std::string OwnerLabel(size_t service, size_t route, std::optional<size_t> consumer) const;
 
   // parse_toml.cc: locations, diagnostics, and typed reads of one value (nullopt/nullptr after
   // reporting a wrong type or range).
@@ -192,10 +222,26 @@ class ScenarioParser {
                    const Service& service);
   std::optional<int> ParseErrorStatus(const toml::node& node, Protocol protocol);
   std::optional<LatencyModel> ParseLatency(const toml::node& node);
-  std::vector<CallStep> ParseCalls(const toml::node& node, size_t service, size_t route,
+  std::vector<CallStep> ParseCalls(const toml::node& node, const CallOwner& owner,
                                    const Service& caller);
-  std::optional<Call> ParseCall(const toml::table& t, size_t service, size_t route,
+  std::optional<Call> ParseCall(const toml::table& t, const CallOwner& owner,
                                 const Service& caller);
+
+  // parse_consumers.cc: publish calls, [[services.consumers]], and where messages go.
+  std::optional<Call> ParsePublish(const toml::table& t, const CallOwner& owner,
+                                   const Service& caller);
+  bool CheckExchangeName(const toml::node& node, std::string_view name, std::string_view what);
+  bool CheckQueueName(const toml::node& node, std::string_view name, std::string_view key);
+  void ParseConsumers(const ServiceBody& body, size_t service_index, Service& service);
+  std::optional<Consumer> ParseConsumer(const toml::table& t, size_t service_index,
+                                        size_t consumer_index, const Service& service);
+  bool ParseBinding(const toml::node& node, Consumer& consumer);
+  bool ParseBatch(const toml::node& node, Consumer& consumer);
+  void CheckMessaging();
+  void WarnMessagingUnused();
+
+  // parse_broker.cc: [broker].
+  void ParseBroker(const toml::table& root);
 
   // parse_external.cc: keys only external services take, their routes' names and calls.
   void ParseExternalOnlyKeys(const ServiceBody& body, Service& service,
@@ -217,11 +263,13 @@ class ScenarioParser {
   // parse_faults.cc: [[faults]], and each fault against the services it names.
   void ParseFaults(const toml::table& root);
   static std::string EdgeFaultList();
+  static std::string ConsumerFaultList();
   bool ParseWindow(const toml::node& node, Fault& fault);
   bool ParseAmount(const toml::node& node, FaultKind kind, Fault& fault);
   std::optional<std::string> ParseFormatName(const toml::node& node, std::string_view key);
   void ParseWhen(const toml::node& node, Fault& fault, FaultSite& site);
   void CheckFaultCanAct(const Fault& fault, const Service& service, const std::string& who);
+  void CheckConsumerFault(const Fault& fault, const FaultSite& site, const Service& service);
   void CheckFaults();
 
   // parse_warnings.cc: settings that have no effect.
@@ -257,13 +305,17 @@ class ScenarioParser {
   std::map<std::string, SourceLocation, std::less<>> service_at_;
   std::map<std::string, std::string, std::less<>> listen_owner_;
   std::vector<CallSite> call_sites_;
+  std::vector<PublishSite> publish_sites_;
+  std::vector<ConsumerSite> consumer_sites_;
+  std::map<std::string, SourceLocation, std::less<>> queue_at_;  // queue -> its first consumer
   std::vector<EntrySite> entry_sites_;  // parallel to scenario_.load.entries
   std::vector<FaultSite> fault_sites_;  // parallel to scenario_.faults
   std::vector<ServiceReference> expect_services_;
   bool entries_written_ = false;
   bool entries_incomplete_ = false;  // a load entry was dropped after an error
   bool calls_incomplete_ = false;    // a call whose callee is not known was dropped after an error
-  bool names_resolved_ = true;       // every call and load entry names an existing route
+  bool consumers_incomplete_ = false;  // a consumer, binding or publish was dropped after an error
+  bool names_resolved_ = true;         // every call and load entry names an existing route
   bool services_written_ = false;
   bool load_ok_ = true;  // the load's duration is known (the default's, or as written)
 };

@@ -1,6 +1,6 @@
 // What a scenario refers to: the files it includes, its [[templates]] and [defaults]; then, once
 // every table is read, the names across it: calls and load entries name existing routes, every
-// service is reachable, and no calls form a cycle.
+// service is reachable, and no calls (nor publishes through their consumers) form a cycle.
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/text.h"
+#include "topology/messaging.h"
 #include "topology/parse_internal.h"
 #include "topology/parse_values.h"
 
@@ -15,15 +16,15 @@ namespace tracerig::parse_internal {
 namespace {
 
 constexpr std::string_view kTopKeys[] = {"include",  "scenario", "load",      "backend", "defaults",
-                                         "services", "faults",   "templates", "expect"};
+                                         "services", "faults",   "templates", "expect",  "broker"};
 // An included file contributes these only: the scenario as a whole stays in the including file.
 constexpr std::string_view kIncludedTopKeys[] = {"include", "services", "templates", "faults"};
 constexpr std::string_view kDefaultsKeys[] = {"protocol", "propagation", "extract",
                                               "inject",   "forward",     "sampling"};
 constexpr std::string_view kTemplateKeys[] = {
-    "name",    "protocol",    "listen",     "url",      "propagation",  "extract",
-    "inject",  "forward",     "resource",   "sampling", "export",       "routes",
-    "ca_file", "client_cert", "client_key", "command",  "start_timeout"};
+    "name",    "protocol",    "listen",     "url",      "propagation",   "extract",
+    "inject",  "forward",     "resource",   "sampling", "export",        "routes",
+    "ca_file", "client_cert", "client_key", "command",  "start_timeout", "consumers"};
 
 }  // namespace
 
@@ -173,6 +174,14 @@ void ScenarioParser::ResolveNames() {
   if (!entries_written_ && !scenario_.services.empty() && !scenario_.services[0].routes.empty()) {
     const Service& first = scenario_.services[0];
     scenario_.load.entries.push_back(LoadEntry{first.name, first.routes[0].name, 1.0});
+  } else if (!entries_written_ && !scenario_.services.empty() &&
+             !scenario_.services[0].consumers.empty()) {
+    const Service& first = scenario_.services[0];
+    Error(first.where, fmt::format("the load goes to the first route of the first service, but "
+                                   "service \"{}\" only consumes messages (add "
+                                   "[[load.entries]] naming a route)",
+                                   first.name));
+    entries_incomplete_ = true;  // the entry meant is unknown: no reachability guesses
   }
 }
 
@@ -185,34 +194,68 @@ void ScenarioParser::CheckReachable() {
   for (const CallSite& c : call_sites_) named.insert(c.callee_service);
   for (const LoadEntry& e : scenario_.load.entries) named.insert(e.service);
   for (const Service& s : scenario_.services) {
-    // A service without routes is reported as such; it cannot be reached either way.
-    if (s.name.empty() || s.routes.empty() || named.count(s.name) != 0) continue;
+    // A service without routes is reported as such; it cannot be reached either way. One with
+    // consumers is reached by messages (parse_consumers.cc warns about queues that get none).
+    if (s.name.empty() || s.routes.empty() || !s.consumers.empty() || named.count(s.name) != 0) {
+      continue;
+    }
     auto at = service_at_.find(s.name);
     Error(at != service_at_.end() ? at->second : s.where,
           fmt::format("service \"{}\" is unreachable: no call and no load entry names it", s.name));
   }
 }
 
-// Depth-first search over (service, route) nodes; every edge back into the current path closes a
-// cycle, reported at the call that closes it. A cycle would make every request recurse forever.
+std::string ScenarioParser::OwnerLabel(size_t service, size_t route,
+                                       std::optional<size_t> consumer) const {
+  const Service& s = scenario_.services[service];
+  if (consumer) return fmt::format("{} queue {}", s.name, s.consumers[*consumer].queue);
+  return fmt::format("{} {}", s.name, s.routes[route].name);
+}
+
+// Depth-first search over (service, route) and (service, consumer) nodes; a call leads to its
+// route, a publish to the consumer its binding reaches, a consumer to the consumer of its
+// dead-letter queue. Every edge back into the current path closes a cycle, reported at the call
+// (or dead_letter) that closes it. A cycle would make every request recurse forever.
 void ScenarioParser::CheckCycles() {
-  std::vector<size_t> first_node;  // node id of each service's first route
+  std::vector<size_t> first_node;           // node id of each service's first route
+  std::vector<size_t> first_consumer_node;  // node id of each service's first consumer
   size_t nodes = 0;
   for (const auto& s : scenario_.services) {
     first_node.push_back(nodes);
     nodes += s.routes.size();
   }
+  for (const auto& s : scenario_.services) {
+    first_consumer_node.push_back(nodes);
+    nodes += s.consumers.size();
+  }
   struct Edge {
     size_t to;
-    const CallSite* site;
+    SourceLocation where;
   };
   std::vector<std::vector<Edge>> edges(nodes);
-  std::vector<std::pair<size_t, size_t>> labels(nodes);  // node -> (service, route)
+  struct Label {
+    size_t service = 0;
+    size_t route = 0;
+    std::optional<size_t> consumer;
+  };
+  std::vector<Label> labels(nodes);
   for (size_t s = 0; s < scenario_.services.size(); ++s) {
     for (size_t r = 0; r < scenario_.services[s].routes.size(); ++r) {
-      labels[first_node[s] + r] = {s, r};
+      labels[first_node[s] + r] = {s, r, std::nullopt};
+    }
+    for (size_t c = 0; c < scenario_.services[s].consumers.size(); ++c) {
+      labels[first_consumer_node[s] + c] = {s, 0, c};
     }
   }
+  auto owner_node = [&](size_t service, size_t route, std::optional<size_t> consumer) {
+    return consumer ? first_consumer_node[service] + *consumer : first_node[service] + route;
+  };
+  auto consumer_node = [&](const ConsumerRef& ref) -> std::optional<size_t> {
+    if (ref.consumer == nullptr) return std::nullopt;
+    const size_t s = static_cast<size_t>(ref.service - scenario_.services.data());
+    return first_consumer_node[s] +
+           static_cast<size_t>(ref.consumer - ref.service->consumers.data());
+  };
   auto node_of = [&](std::string_view service, std::string_view route) -> std::optional<size_t> {
     const Service* target = scenario_.FindService(service);
     if (target == nullptr) return std::nullopt;
@@ -223,12 +266,28 @@ void ScenarioParser::CheckCycles() {
   };
   for (const CallSite& c : call_sites_) {
     if (auto to = node_of(c.callee_service, c.callee_route)) {
-      edges[first_node[c.service] + c.route].push_back(Edge{*to, &c});
+      edges[owner_node(c.service, c.route, c.consumer)].push_back(Edge{*to, c.where});
+    }
+  }
+  for (const PublishSite& p : publish_sites_) {
+    Call call;
+    call.publish = p.exchange;
+    call.routing_key = p.routing_key;
+    for (const ConsumerRef& ref : ConsumersOf(scenario_, call)) {
+      const size_t from = owner_node(p.owner.service, p.owner.route, p.owner.consumer);
+      edges[from].push_back(Edge{*consumer_node(ref), p.where});
+    }
+  }
+  for (const ConsumerSite& site : consumer_sites_) {
+    if (!site.dead_letter_at) continue;
+    const Consumer& c = scenario_.services[site.service].consumers[site.consumer];
+    if (auto to = consumer_node(ConsumerOfQueue(scenario_, c.dead_letter))) {
+      edges[first_consumer_node[site.service] + site.consumer].push_back(
+          Edge{*to, *site.dead_letter_at});
     }
   }
   auto label = [&](size_t node) {
-    const Service& s = scenario_.services[labels[node].first];
-    return fmt::format("{} {}", s.name, s.routes[labels[node].second].name);
+    return OwnerLabel(labels[node].service, labels[node].route, labels[node].consumer);
   };
 
   enum class Color { kUnvisited, kOnPath, kDone };
@@ -243,7 +302,7 @@ void ScenarioParser::CheckCycles() {
         for (auto it = std::find(path.begin(), path.end(), e.to); it != path.end(); ++it) {
           cycle += label(*it) + " -> ";
         }
-        Error(e.site->where, "call cycle: " + cycle + label(e.to));
+        Error(e.where, "call cycle: " + cycle + label(e.to));
       } else if (color[e.to] == Color::kUnvisited) {
         self(self, e.to);
       }

@@ -19,10 +19,11 @@ namespace {
 constexpr std::string_view kServiceKeys[] = {
     "name",    "template", "protocol",    "listen",     "url",      "propagation",
     "extract", "inject",   "forward",     "resource",   "sampling", "export",
-    "routes",  "ca_file",  "client_cert", "client_key", "command",  "start_timeout"};
+    "routes",  "ca_file",  "client_cert", "client_key", "command",  "start_timeout",
+    "consumers"};
 // Keys that make no sense for an external service, which tracerig calls but does not run.
-constexpr std::string_view kNotForExternal[] = {"listen", "resource", "sampling", "export",
-                                                "forward"};
+constexpr std::string_view kNotForExternal[] = {"listen",  "resource", "sampling",
+                                                "export",  "forward",  "consumers"};
 constexpr std::string_view kRouteKeys[] = {"name",       "latency",      "attributes",     "events",
                                            "error_rate", "error_status", "response_bytes", "calls"};
 // An external route declares only the calls its real service makes.
@@ -319,7 +320,9 @@ Service ScenarioParser::ParseService(const ServiceBody& body) {
   const toml::node* routes = body.get("routes");
   std::vector<const toml::table*> route_tables;
   if (routes != nullptr) route_tables = AsTableArray(*routes, "routes", "services.routes");
-  if (route_tables.empty() && (routes == nullptr || routes->is_array())) {
+  // A service that only consumes messages needs no routes.
+  const bool consumes = !external && body.get("consumers") != nullptr;
+  if (route_tables.empty() && (routes == nullptr || routes->is_array()) && !consumes) {
     Error(routes != nullptr ? routes->source() : t.source(),
           fmt::format("{} has no routes (add a [[services.routes]] table)", who));
   }
@@ -336,6 +339,7 @@ Service ScenarioParser::ParseService(const ServiceBody& body) {
     }
     service.routes.push_back(std::move(route));
   }
+  if (consumes) ParseConsumers(body, index, service);
   return service;
 }
 
@@ -370,7 +374,7 @@ Route ScenarioParser::ParseRoute(const toml::table& t, size_t service_index, siz
       }
     }
     if (const auto* n = t.get("calls")) {
-      route.calls = ParseCalls(*n, service_index, route_index, service);
+      route.calls = ParseCalls(*n, CallOwner{service_index, route_index, std::nullopt}, service);
     }
     return route;
   }
@@ -392,7 +396,7 @@ Route ScenarioParser::ParseRoute(const toml::table& t, size_t service_index, siz
     if (auto v = AsSize(*n, "response_bytes")) route.response_bytes = *v;
   }
   if (const auto* n = t.get("calls")) {
-    route.calls = ParseCalls(*n, service_index, route_index, service);
+    route.calls = ParseCalls(*n, CallOwner{service_index, route_index, std::nullopt}, service);
   }
   return route;
 }
@@ -489,8 +493,8 @@ std::optional<LatencyModel> ScenarioParser::ParseLatency(const toml::node& node)
 
 // Every call whose callee is written goes into call_sites_, whatever its options, so that the
 // second pass sees the graph as written. calls_incomplete_ marks a call whose callee is unknown.
-std::vector<CallStep> ScenarioParser::ParseCalls(const toml::node& node, size_t service,
-                                                 size_t route, const Service& caller) {
+std::vector<CallStep> ScenarioParser::ParseCalls(const toml::node& node, const CallOwner& owner,
+                                                 const Service& caller) {
   std::vector<CallStep> steps;
   const auto* array = node.as_array();
   if (array == nullptr) {
@@ -510,7 +514,7 @@ std::vector<CallStep> ScenarioParser::ParseCalls(const toml::node& node, size_t 
     }
     const toml::node* group = t->get("parallel");
     if (group == nullptr) {
-      if (auto call = ParseCall(*t, service, route, caller)) {
+      if (auto call = ParseCall(*t, owner, caller)) {
         steps.push_back(CallStep{false, {std::move(*call)}});
       }
       continue;
@@ -518,6 +522,11 @@ std::vector<CallStep> ScenarioParser::ParseCalls(const toml::node& node, size_t 
     CheckKeys(*t, "call", kParallelKeys);
     if (t->contains("service") || t->contains("route")) {
       Error(t->source(), "a call has either \"parallel\" or \"service\" and \"route\", not both");
+      calls_incomplete_ = true;
+    } else if (t->contains("publish")) {
+      Error(t->source(),
+            "a call has either \"parallel\" or \"publish\", not both (put the "
+            "publish inside the group)");
       calls_incomplete_ = true;
     }
     const auto* members = group->as_array();
@@ -542,7 +551,7 @@ std::vector<CallStep> ScenarioParser::ParseCalls(const toml::node& node, size_t 
       } else if (mt->contains("parallel")) {
         Error(member.source(), "nested \"parallel\" groups are not supported");
         calls_incomplete_ = true;
-      } else if (auto call = ParseCall(*mt, service, route, caller)) {
+      } else if (auto call = ParseCall(*mt, owner, caller)) {
         step.calls.push_back(std::move(*call));
       }
     }
@@ -551,8 +560,9 @@ std::vector<CallStep> ScenarioParser::ParseCalls(const toml::node& node, size_t 
   return steps;
 }
 
-std::optional<Call> ScenarioParser::ParseCall(const toml::table& t, size_t service, size_t route,
+std::optional<Call> ScenarioParser::ParseCall(const toml::table& t, const CallOwner& owner,
                                               const Service& caller) {
+  if (t.contains("publish") || t.contains("routing_key")) return ParsePublish(t, owner, caller);
   CheckKeys(t, "call", kCallKeys);
   const toml::node* s = Require(t, "service", "call");
   const toml::node* r = Require(t, "route", "call");
@@ -608,8 +618,8 @@ std::optional<Call> ScenarioParser::ParseCall(const toml::table& t, size_t servi
   call.service = *callee_service;
   call.route = *callee_route;
   call.where = Loc(t.source());
-  call_sites_.push_back(CallSite{service, route, *callee_service, *callee_route, call.where,
-                                 Loc(s->source()), Loc(r->source())});
+  call_sites_.push_back(CallSite{owner.service, owner.route, owner.consumer, *callee_service,
+                                 *callee_route, call.where, Loc(s->source()), Loc(r->source())});
   if (!ok) return std::nullopt;
   return call;
 }

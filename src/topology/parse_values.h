@@ -64,6 +64,12 @@ Result<std::string> NormaliseTracestateText(std::string_view text);
 // list (as SpanContext::baggage holds it), or an error naming the member and why.
 Result<std::string> NormaliseBaggageText(std::string_view text);
 
+// Why `url` cannot be a RabbitMQ broker's URL ("" when it can): amqp://[USER:PASSWORD@]HOST:PORT
+// [/VHOST], the port written out. Read by [broker] url and --broker; a password is never quoted.
+std::string BrokerUrlProblem(std::string_view url);
+// `url` with its password, if any, written "****" (amqp://user:****@host:5672).
+std::string RedactedBrokerUrl(std::string_view url);
+
 // `path` resolved against the directory of `including_file` ("scenarios/a.toml" + "common.toml"
 // -> "scenarios/common.toml"); absolute paths are returned as they are.
 std::string ResolveIncludePath(std::string_view including_file, std::string_view path);

@@ -26,7 +26,8 @@ void ScenarioParser::WarnEntrySamplingUnused() {
   for (const LoadEntry& e : scenario_.load.entries) entries.insert(e.service);
   for (const std::string& name : entries) {
     const Service* service = scenario_.FindService(name);
-    if (service == nullptr || service->IsExternal()) continue;
+    // A consumer's own traces (batches, consumer-new-trace) may use the ratio.
+    if (service == nullptr || service->IsExternal() || !service->consumers.empty()) continue;
     const SamplingPolicy& policy = service->sampling;
     if (policy.kind != SamplingPolicy::Kind::kParentBased || policy.ratio >= 1) continue;
     const std::vector<std::string>& reads = service->extract;

@@ -507,7 +507,20 @@ TEST(ParseLanguageTest, EveryFaultKindIsAccepted) {
                                 kind == FaultKind::kDropBaggage ||
                                 kind == FaultKind::kStaleRetryContext ||
                                 kind == FaultKind::kDebugIgnored || kind == FaultKind::kUrlencode;
-    const ParseResult result = Parse((acts_on_a_part ? injecting_chain : Chain("")) + fault);
+    // Consumer faults act on b's consumer: a failing, redelivering, dead-lettering batch one.
+    std::string text = acts_on_a_part ? injecting_chain : Chain("");
+    if (IsConsumerFault(kind)) {
+      text =
+          kScenario +
+          "[[services]]\nname = \"p\"\n"
+          "routes = [{ name = \"R\", calls = [{ publish = \"orders\", routing_key = \"x\" }] }]\n"
+          "[[services]]\nname = \"b\"\n"
+          "[[services.consumers]]\nqueue = \"q\"\nbinding = \"orders:#\"\n"
+          "batch = { size = 2, wait = \"10ms\" }\nerror_rate = 0.1\nredeliveries = 1\n"
+          "dead_letter = \"dead\"\n"
+          "[[services.consumers]]\nqueue = \"dead\"\n";
+    }
+    const ParseResult result = Parse(text + fault);
     ASSERT_TRUE(result.ok()) << ::testing::PrintToString(Render(result));
     ASSERT_EQ(result.scenario->faults.size(), 1u);
     EXPECT_EQ(result.scenario->faults[0].kind, kind);

@@ -452,7 +452,8 @@ TEST(ParseScenarioTest, InvalidInputsReportExactDiagnostics) {
         "\"wrong-format\", \"corrupt\", \"truncate-trace-id\", \"unsampled-child\", "
         "\"drop-span\", \"delay-export\", \"clock-skew\", \"duplicate-span-id\", \"orphan\", "
         "\"drop-tracestate\", \"drop-baggage\", \"stale-retry-context\", \"force-sampled\", "
-        "\"debug-ignored\", \"urlencode\")"}},
+        "\"debug-ignored\", \"urlencode\", \"consumer-new-trace\", \"dlq-drops-headers\", "
+        "\"retry-duplicates-headers\", \"batch-first-parent-only\", \"link-missing\")"}},
       {"fault kind misspelt",
        kShop + "[[faults]]\nkind = \"drop-contxt\"\nservice = \"cart\"\n",
        {"t.toml:12:8: unknown fault kind \"drop-contxt\" (did you mean \"drop-context\"?)"}},
