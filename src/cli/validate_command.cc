@@ -49,8 +49,10 @@ int ValidateCommand(const std::vector<std::string>& args) {
             : fmt::format(", {} consumer{}, broker {}", consumers, consumers == 1 ? "" : "s",
                           scenario->broker.IsEmbedded() ? "embedded"
                                                         : RedactedBrokerUrl(scenario->broker.url));
-    std::printf("%s: ok (scenario \"%s\", %zu services, %zu routes%s)\n", path.c_str(),
-                scenario->name.c_str(), scenario->services.size(), routes, messaging.c_str());
+    const size_t services = scenario->services.size();
+    std::printf("%s: ok (scenario \"%s\", %zu service%s, %zu route%s%s)\n", path.c_str(),
+                scenario->name.c_str(), services, services == 1 ? "" : "s", routes,
+                routes == 1 ? "" : "s", messaging.c_str());
   }
   return code;
 }
