@@ -206,6 +206,11 @@ std::vector<GraphEdge> ExpectedGraphEdges(const Scenario& scenario) {
       GraphEdge edge{span.hop, span.service, span.peer};
       if (span.kind == SpanKind::kServer && span.parent_external) {
         edge = GraphEdge{span.hop, span.peer, span.service};
+      } else if (span.kind == SpanKind::kConsumer && span.parent >= 0 &&
+                 tree.spans[static_cast<size_t>(span.parent)].kind == SpanKind::kProducer) {
+        // The publisher's PRODUCER span is the CONSUMER span's parent (or, batched, its link).
+        edge = GraphEdge{span.hop, tree.spans[static_cast<size_t>(span.parent)].service,
+                         span.service, true};
       } else if (span.kind != SpanKind::kClient) {
         continue;
       }
