@@ -378,7 +378,8 @@ std::string RenderTerminalSummary(const RunReport& r) {
     if (const std::string q = QueueLatencyLine(v.queue_latency, r.merged_from.size()); !q.empty()) {
       line(q);
     }
-    if (v.links) line(DescribeLinks(*v.links));
+    // Checkable links are the "links" check below; otherwise no verdict, only why.
+    if (v.links && !v.links->checkable) line(DescribeLinks(*v.links));
     if (v.backend_graph && v.backend_graph->fetched && !v.backend_graph->comparison.Matches()) {
       line(fmt::format("backend dependency list: {} expected edges missing, {} unexpected",
                        v.backend_graph->comparison.missing,

@@ -93,8 +93,9 @@ inline constexpr std::string_view kCheckKinds[] = {
     "orphans",           "verification-deadline", "sampling",       "time-to-queryable",
     "backend-graph"};
 
-// The kind a check belongs to: its name, except "violation:<kind>" checks, which are all
-// "trace-structure", "sampling:..." checks ("sampling") and "orphans:..." checks ("orphans").
+// The kind a check belongs to: its name, except "violation:<kind>" checks and "links" (a batch
+// consumer's span links), which are all "trace-structure", "sampling:..." checks ("sampling") and
+// "orphans:..." checks ("orphans").
 std::string_view CheckKind(std::string_view check_name);
 
 // Which check kinds fail a run (--fail-on). The default is every kind.
