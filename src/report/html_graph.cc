@@ -159,10 +159,14 @@ std::string html_internal::GraphSection(const RunReport& r) {
          "<span><i style=\"background:var(--bad)\"></i>propagation broke here</span>"
          "<span><i style=\"background:var(--moved)\"></i>spans missing</span>"
          "<span><i style=\"background:var(--viol)\"></i>structural violation</span>"
-         "<span><i style=\"background:var(--miss)\"></i>not verified</span>"
-         "<span><svg width=\"22\" height=\"6\"><line x1=\"0\" y1=\"3\" x2=\"22\" y2=\"3\" "
-         "stroke=\"#57606a\" stroke-width=\"2\" stroke-dasharray=\"6 2 2 2\"/></svg>"
-         "async: publish → consume</span></p>\n";
+         "<span><i style=\"background:var(--miss)\"></i>not verified</span>";
+  // Only when an edge is drawn so: a dashed line for a message through a queue.
+  if (std::any_of(pairs.begin(), pairs.end(), [](const GraphPair& p) { return p.async; })) {
+    out += "<span><svg width=\"22\" height=\"6\"><line x1=\"0\" y1=\"3\" x2=\"22\" "
+           "y2=\"3\" stroke=\"#57606a\" stroke-width=\"2\" stroke-dasharray=\"6 2 2 2\"/></svg>"
+           "async: publish → consume</span>";
+  }
+  out += "</p>\n";
   if (nodes.empty()) {
     out += "<p class=\"placeholder\">no services in this report</p>\n</section>\n";
     return out;

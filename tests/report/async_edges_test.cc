@@ -187,6 +187,7 @@ TEST(AsyncEdgesTest, HtmlTableAndDashedAsyncEdge) {
   const size_t sync = html.find("data-caller=\"frontend\" data-callee=\"checkout\">");
   ASSERT_NE(sync, std::string::npos);
   EXPECT_FALSE(Has(html.substr(sync, html.find("</g>", sync) - sync), "stroke-dasharray"));
+  EXPECT_TRUE(Has(html, "async: publish → consume</span>"));  // the legend, only when drawn
 
   const std::string zipkin = RenderHtmlReport(AsyncRun(kZipkin));
   EXPECT_TRUE(Has(zipkin, "<p class=\"placeholder\" id=\"links-not-checked\">span links not "
@@ -198,6 +199,7 @@ TEST(AsyncEdgesTest, HtmlTableAndDashedAsyncEdge) {
   EXPECT_FALSE(Has(plain, "queue-latency"));
   EXPECT_FALSE(Has(plain, "links-not-checked"));
   EXPECT_FALSE(Has(plain, "edge ok async"));
+  EXPECT_FALSE(Has(plain, "publish → consume"));
 }
 
 TEST(AsyncEdgesTest, JsonRoundTrip) {
