@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "mini_xml.h"
+#include "report/diff.h"
 #include "report/html.h"
 #include "report/junit.h"
 #include "report/markdown.h"
@@ -324,6 +325,38 @@ TEST(AsyncEdgesTest, MergedShardsAddCountsAndBoundPercentilesFromAbove) {
   ASSERT_TRUE(plain.ok()) << plain.error().message;
   EXPECT_TRUE(plain->verification->queue_latency.empty());
   EXPECT_FALSE(plain->verification->links.has_value());
+}
+
+TEST(AsyncEdgesTest, DiffComparesQueueLatencyAndLinksFound) {
+  const RunReport a = AsyncRun(LinkSummary{true, "", 40, 40});
+  RunReport b = AsyncRun();
+  b.verification->queue_latency[0].p99_ns = 12'000'000;  // orders: 9.8ms -> 12ms
+  b.verification->queue_latency.pop_back();              // audit: not in B
+  const ReportDiff diff = DiffReports(a, b, 10);
+  auto row = [&diff](const std::string& metric) -> const DiffRow* {
+    for (const auto& r : diff.rows) {
+      if (r.metric == metric) return &r;
+    }
+    return nullptr;
+  };
+  const DiffRow* orders = row("queue orders (fulfilment) p99");
+  ASSERT_NE(orders, nullptr);
+  EXPECT_EQ(orders->a, "9.8ms");
+  EXPECT_EQ(orders->b, "12ms");
+  EXPECT_TRUE(orders->regressed);
+  const DiffRow* audit = row("queue audit (ledger) p99");
+  ASSERT_NE(audit, nullptr);
+  EXPECT_FALSE(audit->comparable);
+  EXPECT_EQ(audit->b, "—");
+  const DiffRow* links = row("span links found");
+  ASSERT_NE(links, nullptr);
+  EXPECT_EQ(links->a, "100.00%");
+  EXPECT_EQ(links->b, "92.50%");
+  EXPECT_FALSE(links->regressed);  // 7.5% fewer: within 10%
+  // Without async edges: no such rows.
+  for (const auto& r : DiffReports(SyntheticRun(), SyntheticRun(), 10).rows) {
+    EXPECT_FALSE(r.metric.starts_with("queue ") || r.metric == "span links found") << r.metric;
+  }
 }
 
 }  // namespace
