@@ -187,7 +187,8 @@ std::string QueueLatencyMarkdown(const std::vector<QueueLatency>& queues, size_t
   if (const std::string note = QueueLatencyMergedNote(merged_runs); !note.empty()) {
     out += "M" + note.substr(1) + ".\n\n";
   }
-  out += "| Queue | Consumer | Messages | p50 | p90 | p99 | max |\n|---|---|---:|---:|---:|---:|---:|\n";
+  out += "| Queue | Consumer | Messages | p50 | p90 | p99 | max |\n"
+         "|---|---|---:|---:|---:|---:|---:|\n";
   for (const QueueLatency& q : queues) {
     out += Row({EscapeMarkdown(q.queue), EscapeMarkdown(q.consumer), GroupThousands(q.messages),
                 FormatDuration(q.p50_ns), FormatDuration(q.p90_ns), FormatDuration(q.p99_ns),

@@ -118,9 +118,9 @@ TEST(AsyncEdgesTest, TerminalSummary) {
 
 TEST(AsyncEdgesTest, Markdown) {
   const std::string md = RenderMarkdown(AsyncRun());
-  EXPECT_TRUE(Has(md, "\n### Publish → process latency per queue\n\n| Queue | Consumer | Messages | "
-                      "p50 | p90 | p99 | max |\n|---|---|---:|---:|---:|---:|---:|\n| orders | "
-                      "fulfilment | 1,200 | 3.1ms | 7ms | 9.8ms | 12ms |\n"))
+  EXPECT_TRUE(Has(md, "\n### Publish → process latency per queue\n\n| Queue | Consumer | "
+                      "Messages | p50 | p90 | p99 | max |\n|---|---|---:|---:|---:|---:|---:|\n"
+                      "| orders | fulfilment | 1,200 | 3.1ms | 7ms | 9.8ms | 12ms |\n"))
       << md;
   EXPECT_TRUE(Has(md, "| links | ❌ fail | span links: 37 of 40 expected links found")) << md;
   const std::string zipkin = RenderMarkdown(AsyncRun(kZipkin));
