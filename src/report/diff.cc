@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -139,6 +142,42 @@ ReportDiff DiffReports(const RunReport& a, const RunReport& b, double threshold_
       Fraction(b, &VerificationSummary::broken), Format::kPercent, false);
   if (load_measured) {
     add("spans dropped", DroppedFraction(a), DroppedFraction(b), Format::kPercent, false);
+  }
+  // Async edges: p99 publish -> process latency per queue either run has, and the share of span
+  // links found where either run could check them.
+  std::vector<std::pair<std::string, std::string>> queues;  // (queue, consumer)
+  for (const RunReport* r : {&a, &b}) {
+    if (!r->verification) continue;
+    for (const QueueLatency& q : r->verification->queue_latency) {
+      if (std::find(queues.begin(), queues.end(), std::pair(q.queue, q.consumer)) == queues.end()) {
+        queues.emplace_back(q.queue, q.consumer);
+      }
+    }
+  }
+  std::sort(queues.begin(), queues.end());
+  for (const auto& [queue, consumer] : queues) {
+    auto p99 = [&queue, &consumer](const RunReport& r) -> std::optional<double> {
+      if (!r.verification) return std::nullopt;
+      for (const QueueLatency& q : r.verification->queue_latency) {
+        if (q.queue == queue && q.consumer == consumer && q.messages > 0) {
+          return static_cast<double>(q.p99_ns);
+        }
+      }
+      return std::nullopt;
+    };
+    add(fmt::format("queue {} ({}) p99", queue, consumer), p99(a), p99(b), Format::kDuration,
+        false);
+  }
+  auto links_found = [](const RunReport& r) -> std::optional<double> {
+    if (!r.verification || !r.verification->links || !r.verification->links->checkable ||
+        r.verification->links->expected == 0) {
+      return std::nullopt;
+    }
+    return static_cast<double>(r.verification->links->found) /
+           static_cast<double>(r.verification->links->expected);
+  };
+  if (links_found(a) || links_found(b)) {
+    add("span links found", links_found(a), links_found(b), Format::kPercent, true);
   }
   diff.regressed = std::any_of(diff.rows.begin(), diff.rows.end(),
                                [](const DiffRow& r) { return r.regressed; });

@@ -43,12 +43,15 @@ std::vector<std::string> RunDifferences(const RunReport& a, const RunReport& b);
 
 // Rows: throughput (ok responses per second of load), latency p50/p90/p99/p99.9/max corrected
 // and p50/p99 uncorrected, completeness (complete / checked), broken traces per checked trace,
-// and spans dropped by the exporter per span submitted. A row regresses when B is worse than A by
-// more than threshold_pct percent of A (relative change, so 10 means "10% slower", or "completeness
-// fell from 1.0 below 0.9"). Rates that are 0 in A regress when B is above 0 (any broken trace
-// where there was none). Rows where either side has no data never regress. The max rows use the
-// exact maxima (kept in report.json), the percentiles the histograms' buckets. When either run is
-// verify-only, only completeness and broken traces are compared (load_not_compared says so).
+// and spans dropped by the exporter per span submitted; then, for scenarios with async edges, the
+// p99 publish -> process latency of each queue either run has ("queue orders (fulfilment) p99")
+// and the share of span links found ("span links found", when either run could check links). A row
+// regresses when B is worse than A by more than threshold_pct percent of A (relative change, so 10
+// means "10% slower", or "completeness fell from 1.0 below 0.9"). Rates that are 0 in A regress
+// when B is above 0 (any broken trace where there was none). Rows where either side has no data
+// never regress. The max rows use the exact maxima (kept in report.json), the percentiles the
+// histograms' buckets. When either run is verify-only, only completeness and broken traces are
+// compared (load_not_compared says so).
 ReportDiff DiffReports(const RunReport& a, const RunReport& b, double threshold_pct);
 
 // A fixed-width table for the terminal, one row per metric, then a one-line conclusion; first a

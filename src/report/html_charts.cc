@@ -239,6 +239,7 @@ std::string html_internal::LatencySection(const RunReport& r) {
     out += "<p class=\"placeholder\" id=\"latency-not-measured\">not measured (verify only): the "
            "requests were sent by an earlier run</p>\n";
     if (r.verification) out += TimeToQueryableHtml(r.verification->time_to_queryable);
+    out += AsyncEdgesHtml(r);
     return out + "</section>\n";
   }
   out += "<table id=\"percentiles\"><thead><tr><th></th><th>p50</th><th>p90</th><th>p99</th>"
@@ -253,6 +254,7 @@ std::string html_internal::LatencySection(const RunReport& r) {
   out += "</div>\n";
   out += TimelineSvg(l.timeline);
   if (r.verification) out += TimeToQueryableHtml(r.verification->time_to_queryable);
+  out += AsyncEdgesHtml(r);
   out += "</section>\n";
   return out;
 }

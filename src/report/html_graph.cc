@@ -65,6 +65,7 @@ struct GraphPair {
   size_t broken_traces = 0;
   bool missing = false;    // an example trace lacks a span at one of its hops
   bool violation = false;  // an example trace has a structural violation at one of its hops
+  bool async = false;      // the caller publishes, the callee consumes: drawn dashed
 };
 
 }  // namespace
@@ -75,7 +76,7 @@ std::string html_internal::GraphSection(const RunReport& r) {
     for (auto& p : pairs) {
       if (p.caller == caller && p.callee == callee) return p;
     }
-    pairs.push_back({caller, callee, {}, false, 0, false, false});
+    pairs.push_back({caller, callee, {}, false, 0, false, false, false});
     return pairs.back();
   };
   std::map<std::string, size_t> depth;  // node -> column
@@ -86,6 +87,7 @@ std::string html_internal::GraphSection(const RunReport& r) {
   for (const auto& e : r.expected_edges) {
     GraphPair& p = pair_for(e.caller, e.callee);
     p.expected = true;
+    p.async |= e.async;
     p.hops.push_back(e.hop);
     const size_t d = HopPath(e.hop).size();
     place(e.callee, d);
@@ -157,7 +159,14 @@ std::string html_internal::GraphSection(const RunReport& r) {
          "<span><i style=\"background:var(--bad)\"></i>propagation broke here</span>"
          "<span><i style=\"background:var(--moved)\"></i>spans missing</span>"
          "<span><i style=\"background:var(--viol)\"></i>structural violation</span>"
-         "<span><i style=\"background:var(--miss)\"></i>not verified</span></p>\n";
+         "<span><i style=\"background:var(--miss)\"></i>not verified</span>";
+  // Only when an edge is drawn so: a dashed line for a message through a queue.
+  if (std::any_of(pairs.begin(), pairs.end(), [](const GraphPair& p) { return p.async; })) {
+    out += "<span><svg width=\"22\" height=\"6\"><line x1=\"0\" y1=\"3\" x2=\"22\" "
+           "y2=\"3\" stroke=\"#57606a\" stroke-width=\"2\" stroke-dasharray=\"6 2 2 2\"/></svg>"
+           "async: publish → consume</span>";
+  }
+  out += "</p>\n";
   if (nodes.empty()) {
     out += "<p class=\"placeholder\">no services in this report</p>\n</section>\n";
     return out;
@@ -174,10 +183,13 @@ std::string html_internal::GraphSection(const RunReport& r) {
     std::string hops;
     for (const auto& h : p.hops) hops += (hops.empty() ? "" : ", ") + h;
     out += fmt::format(
-        "<g class=\"edge {}\" data-caller=\"{}\" data-callee=\"{}\"><title>{} → {} (hop {}){}"
-        "</title><path d=\"{}\" marker-end=\"url(#arrow)\"/></g>\n",
-        healths[i], Esc(p.caller), Esc(p.callee), Esc(p.caller), Esc(p.callee), Esc(hops),
-        labels[i].empty() ? "" : ": " + labels[i], layout.edges[i].path);
+        "<g class=\"edge {}{}\" data-caller=\"{}\" data-callee=\"{}\"><title>{} → {} ({}hop {}){}"
+        "</title><path d=\"{}\" marker-end=\"url(#arrow)\"{}/></g>\n",
+        healths[i], p.async ? " async" : "", Esc(p.caller), Esc(p.callee), Esc(p.caller),
+        Esc(p.callee), p.async ? "async, publish → consume, " : "", Esc(hops),
+        labels[i].empty() ? "" : ": " + labels[i], layout.edges[i].path,
+        // Inline, so it wins over the health's own dashes (unverified, unexpected).
+        p.async ? " style=\"stroke-dasharray:6 2 2 2\"" : "");
   }
   // Labels after every edge, each on a background, where the layout found room for it.
   for (size_t i = 0; i < pairs.size(); ++i) {
@@ -211,7 +223,8 @@ std::string html_internal::GraphSection(const RunReport& r) {
     for (const auto& h : p.hops) hops += (hops.empty() ? "" : ", ") + h;
     out += fmt::format("<tr><td>{}</td><td>{}</td><td class=\"mono\">{}</td><td>{}</td>"
                        "<td class=\"num\">{}</td></tr>\n",
-                       Esc(p.caller), Esc(p.callee), Esc(hops), p.expected ? "yes" : "no",
+                       Esc(p.caller), Esc(p.callee), Esc(hops),
+                       p.expected ? (p.async ? "yes (async)" : "yes") : "no",
                        p.broken_traces);
   }
   out += "</tbody></table>\n";

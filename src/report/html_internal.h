@@ -26,5 +26,7 @@ std::string LoadSection(const RunReport& r);      // html_summary.cc: load and s
 std::string LatencySection(const RunReport& r);   // html_charts.cc
 std::string SamplingSection(const RunReport& r);  // html_charts.cc
 std::string TracesSection(const RunReport& r);    // html_waterfall.cc
+// Queue latency and links not checked, inside the latency section ("" without either).
+std::string AsyncEdgesHtml(const RunReport& r);  // html_async.cc
 
 }  // namespace tracerig::html_internal

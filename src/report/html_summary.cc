@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "core/units.h"
+#include "report/async_edges.h"
 
 namespace tracerig {
 using namespace html_internal;  // report/html_internal.h
@@ -39,6 +40,11 @@ std::string CheckRows(const RunReport& r) {
     } else {
       warnings.push_back({"warn", "warn", c.name, c.message + " (not in --fail-on)"});
     }
+  }
+  // Links the backend cannot hold (Zipkin v2) get no verdict: the row says why.
+  if (r.verification && r.verification->links && !r.verification->links->checkable) {
+    not_measured.push_back(
+        {"skipped", "not checked", "links", DescribeLinks(*r.verification->links)});
   }
   std::string out;
   for (const auto* group : {&errors, &failed, &warnings, &passed, &not_measured}) {

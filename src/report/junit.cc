@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "report/async_edges.h"
 #include "verifier/classify.h"
 
 namespace tracerig {
@@ -188,6 +189,11 @@ std::vector<TestCase> TestCases(const RunReport& r) {
     }
     cases.push_back(std::move(t));
   }
+  // Links the backend cannot hold (Zipkin v2): skipped, saying why, rather than passed or failed.
+  if (r.verification && r.verification->links && !r.verification->links->checkable) {
+    const std::string why = DescribeLinks(*r.verification->links);
+    cases.push_back({"links", Outcome::kSkipped, why, "", 0});
+  }
   if (cases.empty()) cases.push_back({"verification", Outcome::kSkipped, r.verdict, "", 0});
   return cases;
 }
@@ -253,6 +259,12 @@ std::string RenderJUnit(const RunReport& r) {
       out += fmt::format("      <property name=\"{}\" value=\"{}\"/>\n", name, value);
     }
   }
+  if (r.verification) {  // one property per queue: "orders (fulfilment) p50 3.1ms ..."
+    for (const QueueLatency& q : r.verification->queue_latency) {
+      out += fmt::format("      <property name=\"queue_latency.{}\" value=\"{}\"/>\n",
+                         attr(q.queue + "." + q.consumer), attr(DescribeQueueLatency(q)));
+    }
+  }
   out += "    </properties>\n";
   for (const auto& t : cases) {
     out += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{}\"", attr(suite),
@@ -284,8 +296,16 @@ std::string RenderJUnit(const RunReport& r) {
       }
     }
   }
-  // Transport errors by kind for CI logs, whether or not they failed the run.
-  if (const std::string lines = TransportErrorLines(r); !lines.empty()) {
+  // Transport errors by kind and queue latency for CI logs, whether or not they failed the run.
+  std::string lines = TransportErrorLines(r);
+  if (r.verification) {
+    if (const std::string q = QueueLatencyLine(r.verification->queue_latency,
+                                               r.merged_from.size());
+        !q.empty()) {
+      lines += q + "\n";
+    }
+  }
+  if (!lines.empty()) {
     out += fmt::format("    <system-out>{}</system-out>\n", EscapeXmlText(lines));
   }
   out += "  </testsuite>\n</testsuites>\n";

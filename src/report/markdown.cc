@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/units.h"
+#include "report/async_edges.h"
 #include "verifier/classify.h"
 
 namespace tracerig {
@@ -42,6 +43,10 @@ std::vector<CheckRow> CheckRows(const RunReport& r) {
     } else {
       warnings.push_back({c.name, "⚠️ warn", c.message + " (not in --fail-on)"});
     }
+  }
+  // Links the backend cannot hold (Zipkin v2) get no verdict: the row says why.
+  if (r.verification && r.verification->links && !r.verification->links->checkable) {
+    rest.push_back({"links", "⏭️ not checked", DescribeLinks(*r.verification->links)});
   }
   if (failing.empty() && rest.empty() && warnings.empty())
     rest.push_back({"verification", "⏭️ skipped", r.verdict});
@@ -175,6 +180,23 @@ std::string BackendGraphMarkdown(const std::optional<BackendGraph>& g) {
   return out;
 }
 
+// Publish -> process latency per queue ("" when the scenario publishes nothing).
+std::string QueueLatencyMarkdown(const std::vector<QueueLatency>& queues, size_t merged_runs) {
+  if (queues.empty()) return "";
+  std::string out = "\n### Publish → process latency per queue\n\n";
+  if (const std::string note = QueueLatencyMergedNote(merged_runs); !note.empty()) {
+    out += "M" + note.substr(1) + ".\n\n";
+  }
+  out += "| Queue | Consumer | Messages | p50 | p90 | p99 | max |\n"
+         "|---|---|---:|---:|---:|---:|---:|\n";
+  for (const QueueLatency& q : queues) {
+    out += Row({EscapeMarkdown(q.queue), EscapeMarkdown(q.consumer), GroupThousands(q.messages),
+                FormatDuration(q.p50_ns), FormatDuration(q.p90_ns), FormatDuration(q.p99_ns),
+                FormatDuration(q.max_ns)});
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string EscapeMarkdown(std::string_view text) {
@@ -246,6 +268,7 @@ std::string RenderMarkdown(const RunReport& r) {
     }
     out += BackendGraphMarkdown(v.backend_graph);
     out += TimeToQueryableMarkdown(v.time_to_queryable);
+    out += QueueLatencyMarkdown(v.queue_latency, r.merged_from.size());
     if (!v.examples.empty()) {
       const size_t shown = std::min(v.examples.size(), kMaxExampleTraces);
       out += fmt::format("\n### Example traces ({} of {} not complete)\n\n", shown,

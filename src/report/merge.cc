@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "report/async_edges.h"
 #include "report/run_identity.h"
 #include "verifier/orphan_causes.h"
 
@@ -217,6 +218,8 @@ void MergeVerification(VerificationSummary& into, const VerificationSummary& fro
   MergeTimeToQueryable(into.time_to_queryable, from.time_to_queryable);
   MergeSamplingExpectations(into.sampling_expectations, from.sampling_expectations);
   MergeBackendGraph(into.backend_graph, from.backend_graph, report);
+  MergeQueueLatency(into.queue_latency, from.queue_latency);  // report/async_edges.h
+  MergeLinks(into.links, from.links);
 }
 
 }  // namespace

@@ -24,7 +24,9 @@ namespace tracerig {
 // callee, kind) with the largest max_ns. Backend graph: per edge the worst status of any report
 // whose backend served its list (missing or unexpected anywhere stays so), expected calls added,
 // the backend's call count the largest; reports whose list was not served or not fetched are
-// named in its `error`. Time-to-queryable expectations must match too. `fail_on` replaces the
+// named in its `error`. Queue latency and span links: as MergeQueueLatency and MergeLinks say
+// (report/async_edges.h: percentiles are the largest report's, an upper bound; link counts add
+// up). Time-to-queryable expectations must match too. `fail_on` replaces the
 // reports' --fail-on when given (else the first report's is kept). The result has been through
 // Judge. Sampling verdicts and the observed graph are not merged (the result has none).
 // One run is never counted twice: two reports holding the same run id (a run, a copy of it, or a

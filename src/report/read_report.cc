@@ -497,6 +497,30 @@ VerificationSummary Verification(const Json& j) {
       v.external_hops.push_back(std::move(h));
     }
   }
+  // Async edges: only in reports of scenarios that publish (queue latency) or batch (links).
+  if (Optional(j, "queue_latency")) {
+    const Json& queues = Array(j, "queue_latency", w);
+    for (size_t i = 0; i < queues.size(); ++i) {
+      const std::string at = Index(w + ".queue_latency", i);
+      v.queue_latency.push_back({String(queues[i], "queue", at), String(queues[i], "consumer", at),
+                                 U64(queues[i], "messages", at), U64(queues[i], "p50_ns", at),
+                                 U64(queues[i], "p90_ns", at), U64(queues[i], "p99_ns", at),
+                                 U64(queues[i], "max_ns", at)});
+    }
+  }
+  if (const Json* links = Optional(j, "links"); links != nullptr && !links->is_null()) {
+    const std::string at = w + ".links";
+    LinkSummary l{Bool(*links, "checkable", at), String(*links, "reason", at),
+                  U64(*links, "expected", at), U64(*links, "found", at)};
+    if (!l.checkable && l.reason.empty()) {
+      Fail(at + ".reason", "empty, but checkable is false: links not checked need a reason");
+    }
+    if (l.found > l.expected) {
+      Fail(at + ".found", fmt::format("{} links found of {} expected: more than expected",
+                                      l.found, l.expected));
+    }
+    v.links = std::move(l);
+  }
   return v;
 }
 
@@ -563,7 +587,8 @@ RunReport Report(const Json& j) {
     for (size_t i = 0; i < edges.size(); ++i) {
       const std::string at = Index("expected_edges", i);
       r.expected_edges.push_back({String(edges[i], "hop", at), String(edges[i], "caller", at),
-                                  String(edges[i], "callee", at)});
+                                  String(edges[i], "callee", at),
+                                  Optional(edges[i], "async") && Bool(edges[i], "async", at)});
     }
   }
   const Json& load = Member(j, "load", "");

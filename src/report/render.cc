@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "core/units.h"
+#include "report/async_edges.h"
 #include "report/run_identity.h"
 #include "verifier/orphan_causes.h"
 
@@ -374,6 +375,11 @@ std::string RenderTerminalSummary(const RunReport& r) {
       line(fmt::format("  late spans {} -> {} (hop {}, {}): {} traces, up to {}", h.caller,
                        h.callee, h.hop, SpanKindName(h.kind), h.traces, FormatDuration(h.max_ns)));
     }
+    if (const std::string q = QueueLatencyLine(v.queue_latency, r.merged_from.size()); !q.empty()) {
+      line(q);
+    }
+    // Checkable links are the "links" check below; otherwise no verdict, only why.
+    if (v.links && !v.links->checkable) line(DescribeLinks(*v.links));
     if (v.backend_graph && v.backend_graph->fetched && !v.backend_graph->comparison.Matches()) {
       line(fmt::format("backend dependency list: {} expected edges missing, {} unexpected",
                        v.backend_graph->comparison.missing,
@@ -432,6 +438,7 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
   auto expected_edges = nlohmann::ordered_json::array();
   for (const auto& e : r.expected_edges) {
     expected_edges.push_back({{"hop", e.hop}, {"caller", e.caller}, {"callee", e.callee}});
+    if (e.async) expected_edges.back()["async"] = true;  // publish -> consume
   }
   j["expected_edges"] = std::move(expected_edges);
   const auto& l = r.load;
@@ -556,6 +563,11 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
       }
       j["verification"]["external_hops"] = std::move(hops);
     }
+    // Only when the scenario publishes (queue latency) or batches (links).
+    if (!v.queue_latency.empty()) {
+      j["verification"]["queue_latency"] = QueueLatencyJson(v.queue_latency);
+    }
+    if (v.links) j["verification"]["links"] = LinksJson(*v.links);
     auto expectations = nlohmann::ordered_json::array();
     for (const auto& e : v.sampling_expectations) {
       expectations.push_back({{"name", e.name},

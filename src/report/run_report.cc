@@ -12,6 +12,7 @@
 
 #include "core/text.h"
 #include "core/units.h"
+#include "report/async_edges.h"
 #include "report/run_identity.h"
 #include "topology/expected_tree.h"
 #include "verifier/orphan_causes.h"
@@ -153,6 +154,7 @@ std::string_view CheckKind(std::string_view check_name) {
   if (check_name.starts_with("violation:")) return "trace-structure";
   if (check_name.starts_with("sampling:")) return "sampling";
   if (check_name.starts_with("orphans:")) return "orphans";
+  if (check_name == "links") return "trace-structure";  // a batch span's links are its structure
   return check_name;
 }
 
@@ -206,6 +208,11 @@ std::vector<GraphEdge> ExpectedGraphEdges(const Scenario& scenario) {
       GraphEdge edge{span.hop, span.service, span.peer};
       if (span.kind == SpanKind::kServer && span.parent_external) {
         edge = GraphEdge{span.hop, span.peer, span.service};
+      } else if (span.kind == SpanKind::kConsumer && span.parent >= 0 &&
+                 tree.spans[static_cast<size_t>(span.parent)].kind == SpanKind::kProducer) {
+        // The publisher's PRODUCER span is the CONSUMER span's parent (or, batched, its link).
+        edge = GraphEdge{span.hop, tree.spans[static_cast<size_t>(span.parent)].service,
+                         span.service, true};
       } else if (span.kind != SpanKind::kClient) {
         continue;
       }
@@ -408,6 +415,11 @@ void JudgeRun(RunReport& report) {
   }
   if (v.backend_graph) {
     if (auto check = BackendGraphCheck(*v.backend_graph)) report.checks.push_back(*check);
+  }
+  // Span links of batch consumers, when the backend can hold them: links not checkable get no
+  // check (no verdict either way); every format says why instead.
+  if (v.links && v.links->checkable) {
+    report.checks.push_back({"links", !LinksFailed(*v.links), DescribeLinks(*v.links), true});
   }
   if (v.deadline_hit) {
     report.checks.push_back({"verification-deadline", false,

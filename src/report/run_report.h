@@ -93,8 +93,9 @@ inline constexpr std::string_view kCheckKinds[] = {
     "orphans",           "verification-deadline", "sampling",       "time-to-queryable",
     "backend-graph"};
 
-// The kind a check belongs to: its name, except "violation:<kind>" checks, which are all
-// "trace-structure", "sampling:..." checks ("sampling") and "orphans:..." checks ("orphans").
+// The kind a check belongs to: its name, except "violation:<kind>" checks and "links" (a batch
+// consumer's span links), which are all "trace-structure", "sampling:..." checks ("sampling") and
+// "orphans:..." checks ("orphans").
 std::string_view CheckKind(std::string_view check_name);
 
 // Which check kinds fail a run (--fail-on). The default is every kind.
@@ -118,11 +119,14 @@ struct GraphEdge {
   std::string hop;
   std::string caller;
   std::string callee;
+  bool async = false;  // the caller publishes, the callee consumes (a CONSUMER span's edge)
   bool operator==(const GraphEdge&) const = default;
 };
 
-// Every CLIENT -> SERVER edge of the expected trees of the scenario's load entries, each
-// (hop, caller, callee) once, ordered by hop (numerically, component by component).
+// Every CLIENT -> SERVER edge of the expected trees of the scenario's load entries, and every
+// PRODUCER -> CONSUMER edge (async: publisher -> consuming service, also through a redelivery or
+// dead-letter hop), each (hop, caller, callee) once, ordered by hop (numerically, component by
+// component).
 std::vector<GraphEdge> ExpectedGraphEdges(const Scenario& scenario);
 
 // One run a merged report was made of (`tracerig report merge`), as report.json lists it.
