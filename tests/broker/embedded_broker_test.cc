@@ -92,16 +92,20 @@ TEST(EmbeddedBroker, StopFromInsideTheCallbackRequeuesTheRest) {
   ASSERT_TRUE(broker->Declare({{}, {{"q"}}, {}}).ok());
   for (const char* body : {"1", "2", "3"}) broker->Publish(Direct("q", body), nullptr);
   std::unique_ptr<Subscription> sub;
+  std::promise<void> assigned;  // the callback may run before Consume returns
+  std::shared_future<void> sub_ready = assigned.get_future().share();
   std::atomic<int> calls{0};
   std::promise<void> stopped;
   auto made = broker->Consume("q", 10, [&](Delivery) {
     if (calls.fetch_add(1) == 0) {
+      sub_ready.wait();
       sub->Stop();  // the three are already taken as one batch: the other two must not arrive
       stopped.set_value();
     }
   });
   ASSERT_TRUE(made.ok());
   sub = std::move(made).value();
+  assigned.set_value();
   ASSERT_EQ(stopped.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
   sub.reset();  // joins the delivery thread
   EXPECT_EQ(calls.load(), 1);
