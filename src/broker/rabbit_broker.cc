@@ -336,6 +336,23 @@ struct RabbitSubscriptionState {
   std::thread thread;
   std::once_flag join_once;
 
+  // Thread only. RabbitMQ closes the channel on an ack of an unknown or already acked tag (406),
+  // but Ack must ignore those: which delivered tags are still unacked. A channel's tags run 1, 2,
+  // ...: slot i is tag first_unacked + i.
+  uint64_t first_unacked = 1;
+  std::deque<bool> unacked;
+
+  bool TakeUnacked(uint64_t tag) {
+    if (tag < first_unacked || tag - first_unacked >= unacked.size()) return false;
+    if (!unacked[tag - first_unacked]) return false;
+    unacked[tag - first_unacked] = false;
+    while (!unacked.empty() && !unacked.front()) {
+      unacked.pop_front();
+      ++first_unacked;
+    }
+    return true;
+  }
+
   void Run() {
     std::vector<uint64_t> to_ack;
     amqp_connection_state_t state = connection->state();
@@ -348,6 +365,7 @@ struct RabbitSubscriptionState {
         stopping = stopped;
       }
       for (uint64_t tag : to_ack) {
+        if (!TakeUnacked(tag)) continue;
         if (amqp_basic_ack(state, kChannel, tag, 0) == AMQP_STATUS_OK) ++stats->acked;
       }
       to_ack.clear();
@@ -361,6 +379,10 @@ struct RabbitSubscriptionState {
         Delivery d = ToDelivery(envelope);
         amqp_destroy_envelope(&envelope);
         ++stats->delivered;
+        if (d.delivery_tag >= first_unacked) {
+          unacked.resize(d.delivery_tag - first_unacked + 1, false);
+          unacked.back() = true;
+        }
         // Stopped from inside a callback: the rest go back to the queue with the connection.
         if (!stop_requested.load(std::memory_order_acquire)) deliver(std::move(d));
         continue;
