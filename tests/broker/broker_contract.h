@@ -21,7 +21,9 @@ namespace tracerig::test_support {
 
 struct BrokerUnderTest {
   std::string name;  // gtest parameter name: "Embedded", "RabbitMQ"
-  // Empty result with a reason when the broker cannot be had here (the test then skips).
+  // Why this broker cannot be had here ("" when it can): the test then skips with the reason.
+  std::function<std::string()> unavailable;
+  // A connected broker; an error fails the test.
   std::function<Result<std::unique_ptr<Broker>>()> make;
 };
 

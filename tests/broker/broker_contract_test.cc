@@ -11,8 +11,12 @@
 namespace tracerig::test_support {
 
 void BrokerContract::SetUp() {
+  if (GetParam().unavailable) {
+    const std::string why = GetParam().unavailable();
+    if (!why.empty()) GTEST_SKIP() << why;
+  }
   auto made = GetParam().make();
-  if (!made.ok()) GTEST_SKIP() << made.error().message;
+  ASSERT_TRUE(made.ok()) << made.error().message;
   broker_ = std::move(made).value();
 }
 

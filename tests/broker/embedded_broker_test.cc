@@ -19,8 +19,7 @@ namespace {
 
 INSTANTIATE_TEST_SUITE_P(Embedded, BrokerContract,
                          ::testing::Values(BrokerUnderTest{
-                             "Embedded",
-                             [] { return MakeBroker(""); }}),
+                             "Embedded", nullptr, [] { return MakeBroker(""); }}),
                          BrokerName);
 
 OutgoingMessage Direct(std::string queue, std::string body) {
