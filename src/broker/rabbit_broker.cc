@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -75,7 +76,10 @@ class Publisher {
       : connection_(std::move(connection)),
         described_(connection_->described()),
         stats_(std::move(stats)) {}
-  ~Publisher() { Close(); }
+  ~Publisher() {
+    Close();
+    if (thread_.joinable()) thread_.join();  // Close was first called from the thread itself
+  }
 
   Status Start() {
     amqp_confirm_select(connection_->state(), kChannel);
@@ -113,8 +117,11 @@ class Publisher {
       close_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     }
     wake_.Signal();
-    if (thread_.joinable()) thread_.join();
-    connection_.reset();
+    // From a `done` callback (this thread) the loop ends by itself once it returns.
+    if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) {
+      thread_.join();
+      connection_.reset();
+    }
   }
 
  private:
@@ -399,13 +406,19 @@ struct RabbitSubscriptionState {
         if (frame.frame_type != AMQP_FRAME_METHOD) continue;
         const amqp_method_number_t id = frame.payload.method.id;
         if (id == AMQP_CHANNEL_CLOSE_METHOD || id == AMQP_CONNECTION_CLOSE_METHOD) {
-          (void)connection->ServerClosed(frame.payload.method, "consuming \"" + queue + "\"");
+          Report(connection->ServerClosed(frame.payload.method, "consuming \"" + queue + "\""));
           break;
         }
-        if (id == AMQP_BASIC_CANCEL_METHOD) break;
+        if (id == AMQP_BASIC_CANCEL_METHOD) {
+          Report(MakeError("RabbitMQ at " + connection->described() + ": consuming \"" + queue +
+                           "\": the broker cancelled the consumer (queue deleted?)"));
+          break;
+        }
         continue;
       }
-      break;  // a broken connection: its deliveries return to the queue on the broker's side
+      // A broken connection: its deliveries return to the queue on the broker's side.
+      if (auto s = connection->CheckReply(r, "consuming \"" + queue + "\""); !s.ok()) Report(s.error());
+      break;
     }
     if (!connection->broken()) {
       // Everything delivered and not acked goes back to the queue before Stop returns (closing the
@@ -413,6 +426,13 @@ struct RabbitSubscriptionState {
       amqp_basic_nack(state, kChannel, 0, /*multiple=*/1, /*requeue=*/1);
     }
     connection.reset();
+  }
+
+  // A subscription that ends without Stop has no caller to tell: say so on stderr, or the run
+  // would only see its queue go quiet.
+  static void Report(const Error& e) {
+    std::fprintf(stderr, "tracerig: %s; no more deliveries from this subscription\n",
+                 e.message.c_str());
   }
 
   Delivery ToDelivery(const amqp_envelope_t& envelope) const {
