@@ -126,48 +126,98 @@ TEST(RabbitBroker, DeclareErrorsCarryTheServersReply) {
       << s.error().message;
 }
 
-// Another client (rabbitmq-c directly) sends header values of other AMQP types.
+// Another client, on rabbitmq-c directly: what tracerig's broker does not send itself.
+class RawClient {
+ public:
+  explicit RawClient(const std::string& url) : conn_(amqp_new_connection()) {
+    auto parsed = ParseAmqpUrl(url);
+    if (!parsed.ok()) return;
+    amqp_socket_t* socket = amqp_tcp_socket_new(conn_);
+    if (amqp_socket_open(socket, parsed->host.c_str(), parsed->port) != AMQP_STATUS_OK) return;
+    if (amqp_login(conn_, "/", 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, "guest", "guest")
+            .reply_type != AMQP_RESPONSE_NORMAL) {
+      return;
+    }
+    amqp_channel_open(conn_, 1);
+    ok_ = amqp_get_rpc_reply(conn_).reply_type == AMQP_RESPONSE_NORMAL;
+  }
+  ~RawClient() {
+    if (ok_) {
+      amqp_channel_close(conn_, 1, AMQP_REPLY_SUCCESS);
+      amqp_connection_close(conn_, AMQP_REPLY_SUCCESS);
+    }
+    amqp_destroy_connection(conn_);
+  }
+  bool ok() const { return ok_; }
+  amqp_connection_state_t conn() const { return conn_; }
+
+ private:
+  amqp_connection_state_t conn_;
+  bool ok_ = false;
+};
+
 TEST(RabbitBroker, NonStringHeaderValuesArriveAsText) {
   REQUIRE_RABBITMQ(url);
   auto broker = MakeBroker(url);
   ASSERT_TRUE(broker.ok());
   ASSERT_TRUE((*broker)->Declare({{}, {{"tr.types.q"}}, {}}).ok());
-  auto parsed = ParseAmqpUrl(url);
-  ASSERT_TRUE(parsed.ok());
-  amqp_connection_state_t conn = amqp_new_connection();
-  amqp_socket_t* socket = amqp_tcp_socket_new(conn);
-  ASSERT_EQ(amqp_socket_open(socket, parsed->host.c_str(), parsed->port), AMQP_STATUS_OK);
-  ASSERT_EQ(amqp_login(conn, "/", 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, "guest", "guest")
-                .reply_type,
-            AMQP_RESPONSE_NORMAL);
-  amqp_channel_open(conn, 1);
-  ASSERT_EQ(amqp_get_rpc_reply(conn).reply_type, AMQP_RESPONSE_NORMAL);
-  amqp_table_entry_t entries[3];
-  entries[0].key = amqp_cstring_bytes("count");
-  entries[0].value.kind = AMQP_FIELD_KIND_I32;
-  entries[0].value.value.i32 = -42;
-  entries[1].key = amqp_cstring_bytes("flag");
-  entries[1].value.kind = AMQP_FIELD_KIND_BOOLEAN;
-  entries[1].value.value.boolean = 1;
-  entries[2].key = amqp_cstring_bytes("traceparent");
-  entries[2].value.kind = AMQP_FIELD_KIND_BYTES;
-  entries[2].value.value.bytes = amqp_cstring_bytes("00-abc");
-  amqp_basic_properties_t props{};
-  props._flags = AMQP_BASIC_HEADERS_FLAG;
-  props.headers = {3, entries};
-  ASSERT_EQ(amqp_basic_publish(conn, 1, amqp_empty_bytes, amqp_cstring_bytes("tr.types.q"), 0, 0,
-                               &props, amqp_cstring_bytes("typed")),
-            AMQP_STATUS_OK);
-  amqp_channel_close(conn, 1, AMQP_REPLY_SUCCESS);
-  amqp_connection_close(conn, AMQP_REPLY_SUCCESS);
-  amqp_destroy_connection(conn);
-
+  {
+    RawClient raw(url);
+    ASSERT_TRUE(raw.ok());
+    amqp_table_entry_t entries[3];
+    entries[0].key = amqp_cstring_bytes("count");
+    entries[0].value.kind = AMQP_FIELD_KIND_I32;
+    entries[0].value.value.i32 = -42;
+    entries[1].key = amqp_cstring_bytes("flag");
+    entries[1].value.kind = AMQP_FIELD_KIND_BOOLEAN;
+    entries[1].value.value.boolean = 1;
+    entries[2].key = amqp_cstring_bytes("traceparent");
+    entries[2].value.kind = AMQP_FIELD_KIND_BYTES;
+    entries[2].value.value.bytes = amqp_cstring_bytes("00-abc");
+    amqp_basic_properties_t props{};
+    props._flags = AMQP_BASIC_HEADERS_FLAG;
+    props.headers = {3, entries};
+    ASSERT_EQ(amqp_basic_publish(raw.conn(), 1, amqp_empty_bytes, amqp_cstring_bytes("tr.types.q"),
+                                 0, 0, &props, amqp_cstring_bytes("typed")),
+              AMQP_STATUS_OK);
+  }
   DeliveryLog log;
   auto sub = (*broker)->Consume("tr.types.q", 1, [&](Delivery d) { log.Add(std::move(d)); });
   ASSERT_TRUE(sub.ok());
   ASSERT_TRUE(log.WaitFor(1));
   EXPECT_EQ(log.Snapshot()[0].headers,
-            (std::vector<MessageHeader>{{"count", "-42"}, {"flag", "true"}, {"traceparent", "00-abc"}}));
+            (std::vector<MessageHeader>{
+                {"count", "-42"}, {"flag", "true"}, {"traceparent", "00-abc"}}));
+}
+
+// The broker cancels a consumer whose queue is deleted: the subscription ends, Stop and Ack stay
+// harmless, and the broker keeps working.
+TEST(RabbitBroker, QueueDeletedUnderASubscription) {
+  REQUIRE_RABBITMQ(url);
+  auto broker = MakeBroker(url);
+  ASSERT_TRUE(broker.ok());
+  ASSERT_TRUE((*broker)->Declare({{}, {{"tr.deleted.q"}, {"tr.deleted.other"}}, {}}).ok());
+  DeliveryLog log;
+  auto sub = (*broker)->Consume("tr.deleted.q", 1, [&](Delivery d) { log.Add(std::move(d)); });
+  ASSERT_TRUE(sub.ok());
+  {
+    RawClient raw(url);
+    ASSERT_TRUE(raw.ok());
+    amqp_queue_delete(raw.conn(), 1, amqp_cstring_bytes("tr.deleted.q"), 0, 0);
+    ASSERT_EQ(amqp_get_rpc_reply(raw.conn()).reply_type, AMQP_RESPONSE_NORMAL);
+  }
+  (*sub)->Ack(1);
+  (*sub)->Stop();
+  EXPECT_EQ(log.size(), 0u);
+  OutgoingMessage m;
+  m.routing_key = "tr.deleted.other";
+  m.body = "still works";
+  ASSERT_TRUE(PublishAndWait(**broker, m).ok());
+  DeliveryLog other;
+  auto sub2 =
+      (*broker)->Consume("tr.deleted.other", 1, [&](Delivery d) { other.Add(std::move(d)); });
+  ASSERT_TRUE(sub2.ok());
+  ASSERT_TRUE(other.WaitFor(1));
 }
 
 }  // namespace
