@@ -12,6 +12,14 @@
 
 namespace tracerig {
 
+// Views of tracerig's strings as rabbitmq-c bytes (no copy), and copies back.
+inline amqp_bytes_t AmqpBytes(const std::string& s) {
+  return amqp_bytes_t{s.size(), const_cast<char*>(s.data())};
+}
+inline std::string AmqpString(const amqp_bytes_t& b) {
+  return std::string(static_cast<const char*>(b.bytes), b.len);
+}
+
 // Points `entries` (reused between calls: no allocation once it is large enough) at `headers`'
 // strings and returns a table over them; valid while both live and are unchanged.
 amqp_table_t HeadersTable(const std::vector<MessageHeader>& headers,
