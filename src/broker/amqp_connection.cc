@@ -11,9 +11,7 @@
 namespace tracerig {
 namespace {
 
-std::string_view View(const amqp_bytes_t& b) {
-  return {static_cast<const char*>(b.bytes), b.len};
-}
+std::string_view View(const amqp_bytes_t& b) { return {static_cast<const char*>(b.bytes), b.len}; }
 
 // 404 -> kNotFound, 406/403 on declarations -> kInvalidArgument; the rest kUnavailable.
 ErrorCode CodeForReply(uint16_t reply_code) {
@@ -55,8 +53,8 @@ Result<std::unique_ptr<AmqpConnection>> AmqpConnection::Open(const AmqpUrl& url)
   timeval rpc_deadline{30, 0};
   amqp_set_rpc_timeout(state, &rpc_deadline);
   const amqp_rpc_reply_t login =
-      amqp_login(state, url.vhost.c_str(), 0, 131072, 0, AMQP_SASL_METHOD_PLAIN,
-                 url.user.c_str(), url.password.c_str());
+      amqp_login(state, url.vhost.c_str(), 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, url.user.c_str(),
+                 url.password.c_str());
   if (login.reply_type != AMQP_RESPONSE_NORMAL) {
     Status s =
         c->CheckReply(login, "logging in as \"" + url.user + "\" to vhost \"" + url.vhost + "\"");
@@ -83,8 +81,8 @@ AmqpConnection::~AmqpConnection() {
 }
 
 Error AmqpConnection::Fail(ErrorCode code, std::string_view what, std::string_view why) {
-  return MakeError(code, "RabbitMQ at " + described_ + ": " + std::string(what) + ": " +
-                             std::string(why));
+  return MakeError(
+      code, "RabbitMQ at " + described_ + ": " + std::string(what) + ": " + std::string(why));
 }
 
 Status AmqpConnection::CheckRpc(std::string_view what) {

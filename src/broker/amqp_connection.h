@@ -28,6 +28,7 @@ class AmqpConnection {
   amqp_connection_state_t state() const { return state_; }
   const std::string& described() const { return described_; }
   bool broken() const { return broken_; }
+  bool channel_open() const { return channel_open_ && !broken_; }
 
   // The last synchronous RPC's outcome (after a framing call such as amqp_queue_declare): OK, or
   // an error "RabbitMQ at URL: `what`: <the server's or the library's reason>". A server close is

@@ -12,9 +12,7 @@ amqp_bytes_t Bytes(const std::string& s) {
   return amqp_bytes_t{s.size(), const_cast<char*>(s.data())};
 }
 
-std::string_view View(const amqp_bytes_t& b) {
-  return {static_cast<const char*>(b.bytes), b.len};
-}
+std::string_view View(const amqp_bytes_t& b) { return {static_cast<const char*>(b.bytes), b.len}; }
 
 std::string DecimalText(const amqp_decimal_t& d) {
   std::string digits = std::to_string(d.value);

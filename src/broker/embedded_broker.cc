@@ -83,8 +83,8 @@ struct SubscriptionState : std::enable_shared_from_this<SubscriptionState> {
   uint32_t outstanding = 0;  // live entries of `unacked`
 
   std::condition_variable wake;
-  bool idle = false;               // listed in queue->idle
-  bool waiting_capacity = false;   // blocked until an ack frees a prefetch slot
+  bool idle = false;              // listed in queue->idle
+  bool waiting_capacity = false;  // blocked until an ack frees a prefetch slot
 
   std::atomic<bool> stop_requested{false};  // read by the delivery thread between callbacks
   std::thread thread;
@@ -262,8 +262,8 @@ class EmbeddedBroker final : public Broker {
       auto ex = core_->exchanges.find(b.exchange);
       if (ex == core_->exchanges.end()) {
         return MakeError(ErrorCode::kNotFound, "embedded broker: binding of queue \"" + b.queue +
-                                                   "\" names undeclared exchange \"" +
-                                                   b.exchange + "\"");
+                                                   "\" names undeclared exchange \"" + b.exchange +
+                                                   "\"");
       }
       auto q = core_->queues.find(b.queue);
       if (q == core_->queues.end()) {
@@ -304,8 +304,8 @@ class EmbeddedBroker final : public Broker {
       state->deliver = std::move(deliver);
       core_->subscriptions.push_back(state);
       // Started under the lock so that a concurrent Close sees a joinable thread.
-      // The thread holds the state too: a subscription destroyed from inside its own `deliver` detaches
-      // it, and the state must outlive that callback's return.
+      // The thread holds the state too: a subscription destroyed from inside its own `deliver`
+      // detaches it, and the state must outlive that callback's return.
       state->thread = std::thread([self = state] { self->Run(); });
     }
     return std::unique_ptr<Subscription>(new EmbeddedSubscription(std::move(state)));
@@ -327,9 +327,7 @@ class EmbeddedBroker final : public Broker {
   }
 
  private:
-  static Error Closed() {
-    return MakeError(ErrorCode::kUnavailable, "embedded broker: closed");
-  }
+  static Error Closed() { return MakeError(ErrorCode::kUnavailable, "embedded broker: closed"); }
 
   Status PublishLocked(OutgoingMessage& message) {
     std::lock_guard lock(core_->mu);

@@ -56,8 +56,8 @@ class RabbitBroker final : public Broker {
       if (!s.ok()) return s;
     }
     for (const BindingDeclaration& b : topology.bindings) {
-      amqp_queue_bind(state, kChannel, AmqpBytes(b.queue), AmqpBytes(b.exchange), AmqpBytes(b.binding_key),
-                      amqp_empty_table);
+      amqp_queue_bind(state, kChannel, AmqpBytes(b.queue), AmqpBytes(b.exchange),
+                      AmqpBytes(b.binding_key), amqp_empty_table);
       auto s = c.CheckRpc("binding queue \"" + b.queue + "\" to exchange \"" + b.exchange +
                           "\" with key \"" + b.binding_key + "\"");
       if (!s.ok()) return s;
@@ -134,8 +134,8 @@ Result<std::unique_ptr<Broker>> MakeRabbitBroker(std::string_view url) {
   auto stats = std::make_shared<RabbitStats>();
   auto publisher = StartRabbitPublisher(std::move(connection).value(), stats);
   if (!publisher.ok()) return publisher.error();
-  return std::unique_ptr<Broker>(new RabbitBroker(std::move(parsed).value(),
-                                                  std::move(publisher).value(), std::move(stats)));
+  return std::unique_ptr<Broker>(
+      new RabbitBroker(std::move(parsed).value(), std::move(publisher).value(), std::move(stats)));
 }
 
 }  // namespace tracerig

@@ -112,8 +112,8 @@ class Publisher final : public RabbitPublisher {
       }
       if (timed_out) {
         Fail(MakeError(ErrorCode::kUnavailable,
-                                 "RabbitMQ at " + connection_->described() +
-                                     ": closed before the broker confirmed the message"));
+                       "RabbitMQ at " + connection_->described() +
+                           ": closed before the broker confirmed the message"));
         return;
       }
       for (Pending& p : batch) Send(p);

@@ -110,10 +110,11 @@ struct RabbitSubscriptionState final : Subscription {
         continue;
       }
       // A broken connection: its deliveries return to the queue on the broker's side.
-      if (auto s = connection->CheckReply(r, "consuming \"" + queue + "\""); !s.ok()) Report(s.error());
+      if (auto s = connection->CheckReply(r, "consuming \"" + queue + "\""); !s.ok())
+        Report(s.error());
       break;
     }
-    if (!connection->broken()) {
+    if (connection->channel_open()) {
       // Everything delivered and not acked goes back to the queue before Stop returns (closing the
       // channel alone would requeue too, but not necessarily before the next consumer starts).
       amqp_basic_nack(state, kChannel, 0, /*multiple=*/1, /*requeue=*/1);
@@ -188,9 +189,8 @@ class RabbitSubscription final : public Subscription {
 }  // namespace
 
 Result<std::unique_ptr<Subscription>> StartRabbitSubscription(
-    const AmqpUrl& url, std::string queue, uint32_t prefetch,
-    std::function<void(Delivery)> deliver, std::shared_ptr<RabbitStats> stats,
-    std::weak_ptr<Subscription>& stopper) {
+    const AmqpUrl& url, std::string queue, uint32_t prefetch, std::function<void(Delivery)> deliver,
+    std::shared_ptr<RabbitStats> stats, std::weak_ptr<Subscription>& stopper) {
   auto opened = AmqpConnection::Open(url);
   if (!opened.ok()) return opened.error();
   auto state = std::make_shared<RabbitSubscriptionState>();

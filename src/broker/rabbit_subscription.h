@@ -17,9 +17,10 @@ namespace tracerig {
 // `queue` and starts delivering. `stopper` is set to a handle the broker's Close stops it through
 // while the caller still holds the subscription. Error: unreachable, or no such queue (kNotFound,
 // with the server's reply).
-Result<std::unique_ptr<Subscription>> StartRabbitSubscription(
-    const AmqpUrl& url, std::string queue, uint32_t prefetch,
-    std::function<void(Delivery)> deliver, std::shared_ptr<RabbitStats> stats,
-    std::weak_ptr<Subscription>& stopper);
+Result<std::unique_ptr<Subscription>> StartRabbitSubscription(const AmqpUrl& url, std::string queue,
+                                                              uint32_t prefetch,
+                                                              std::function<void(Delivery)> deliver,
+                                                              std::shared_ptr<RabbitStats> stats,
+                                                              std::weak_ptr<Subscription>& stopper);
 
 }  // namespace tracerig

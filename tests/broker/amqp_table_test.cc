@@ -101,8 +101,8 @@ TEST(AmqpTable, FieldValuesAsText) {
     cases.push_back({f, "{x: a, n: 7}"});
   }
   for (const Case& c : cases) {
-    EXPECT_EQ(FieldValueText(c.value), c.text) << "kind '" << static_cast<char>(c.value.kind)
-                                               << "'";
+    EXPECT_EQ(FieldValueText(c.value), c.text)
+        << "kind '" << static_cast<char>(c.value.kind) << "'";
   }
 }
 

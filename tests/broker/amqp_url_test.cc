@@ -68,8 +68,9 @@ constexpr InvalidCase kInvalid[] = {
      "broker URL \"amqp://h?heartbeat=10\": query parameters and fragments are not supported"},
     {"amqp://:pw@h", "broker URL \"amqp://:***@h\": empty user name before '@'"},
     // The password never appears in a message.
-    {"amqp://u:hunter2@h:99999", "broker URL \"amqp://u:***@h:99999\": port \"99999\" is not a "
-                                 "number 1-65535"},
+    {"amqp://u:hunter2@h:99999",
+     "broker URL \"amqp://u:***@h:99999\": port \"99999\" is not a "
+     "number 1-65535"},
     {"amqp://u%zz:hunter2@h", "broker URL \"amqp://u%zz:***@h\": bad %-escape in user"},
     {"amqp://u:hun%zzter2@h", "broker URL \"amqp://u:***@h\": bad %-escape in password"},
 };

@@ -129,15 +129,15 @@ TEST_P(BrokerContract, TopicRoutingAndDefaultExchange) {
   std::vector<std::unique_ptr<Subscription>> subs;
   for (const std::string& q : queues) {
     logs.push_back(std::make_unique<DeliveryLog>());
-    auto sub = broker_->Consume(q, 0, [log = logs.back().get()](Delivery d) {
-      log->Add(std::move(d));
-    });
+    auto sub =
+        broker_->Consume(q, 0, [log = logs.back().get()](Delivery d) { log->Add(std::move(d)); });
     ASSERT_TRUE(sub.ok()) << sub.error().message;
     subs.push_back(std::move(sub).value());
   }
-  const std::vector<std::vector<std::string>> want = {
-      {"order.created"}, {"order.created", "order", "order.a.b"}, {"order.created", "x.created"},
-      {"direct"}};
+  const std::vector<std::vector<std::string>> want = {{"order.created"},
+                                                      {"order.created", "order", "order.a.b"},
+                                                      {"order.created", "x.created"},
+                                                      {"direct"}};
   for (size_t i = 0; i < want.size(); ++i) {
     ASSERT_TRUE(logs[i]->WaitFor(want[i].size())) << i;
   }

@@ -18,8 +18,8 @@ namespace tracerig::test_support {
 namespace {
 
 INSTANTIATE_TEST_SUITE_P(Embedded, BrokerContract,
-                         ::testing::Values(BrokerUnderTest{
-                             "Embedded", nullptr, [] { return MakeBroker(""); }}),
+                         ::testing::Values(BrokerUnderTest{"Embedded", nullptr,
+                                                           [] { return MakeBroker(""); }}),
                          BrokerName);
 
 OutgoingMessage Direct(std::string queue, std::string body) {

@@ -10,8 +10,8 @@
 
 #include <future>
 
-#include "broker/broker_factory.h"
 #include "broker/amqp_url.h"
+#include "broker/broker_factory.h"
 #include "tests/broker/broker_contract.h"
 #include "tests/support/free_port.h"
 #include "tests/support/rabbitmq_server.h"
@@ -39,10 +39,10 @@ INSTANTIATE_TEST_SUITE_P(RabbitMQ, BrokerContract,
                          BrokerName);
 
 // Skips or fails the test as the shared server's availability says; its URL otherwise.
-#define REQUIRE_RABBITMQ(url)                                             \
-  const SharedRabbitMq& rabbit_ = SharedRabbitMqServer();                 \
-  if (!rabbit_.skip_reason.empty()) GTEST_SKIP() << rabbit_.skip_reason;  \
-  ASSERT_TRUE(rabbit_.failure.empty()) << rabbit_.failure;                \
+#define REQUIRE_RABBITMQ(url)                                            \
+  const SharedRabbitMq& rabbit_ = SharedRabbitMqServer();                \
+  if (!rabbit_.skip_reason.empty()) GTEST_SKIP() << rabbit_.skip_reason; \
+  ASSERT_TRUE(rabbit_.failure.empty()) << rabbit_.failure;               \
   const std::string url = rabbit_.url
 
 Status PublishAndWait(Broker& broker, OutgoingMessage m) {
@@ -60,8 +60,8 @@ TEST(RabbitBroker, DescribeNamesTheUrlWithoutThePassword) {
   const std::string with_user = "amqp://guest:guest@" + url.substr(std::string("amqp://").size());
   auto broker = MakeBroker(with_user);
   ASSERT_TRUE(broker.ok()) << broker.error().message;
-  EXPECT_EQ((*broker)->Describe(), "RabbitMQ at amqp://guest@" +
-                                       url.substr(std::string("amqp://").size()));
+  EXPECT_EQ((*broker)->Describe(),
+            "RabbitMQ at amqp://guest@" + url.substr(std::string("amqp://").size()));
   EXPECT_EQ((*broker)->Describe().find("guest:"), std::string::npos);
 }
 
@@ -116,7 +116,8 @@ TEST(RabbitBroker, DeclareErrorsCarryTheServersReply) {
   REQUIRE_RABBITMQ(url);
   auto broker = MakeBroker(url);
   ASSERT_TRUE(broker.ok());
-  auto s = (*broker)->Declare({{}, {{"tr.declare.q"}}, {{"tr.declare.missing", "#", "tr.declare.q"}}});
+  auto s =
+      (*broker)->Declare({{}, {{"tr.declare.q"}}, {{"tr.declare.missing", "#", "tr.declare.q"}}});
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, ErrorCode::kNotFound);
   EXPECT_NE(s.error().message.find("binding queue \"tr.declare.q\" to exchange "
@@ -134,8 +135,8 @@ class RawClient {
     if (!parsed.ok()) return;
     amqp_socket_t* socket = amqp_tcp_socket_new(conn_);
     if (amqp_socket_open(socket, parsed->host.c_str(), parsed->port) != AMQP_STATUS_OK) return;
-    if (amqp_login(conn_, "/", 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, "guest", "guest")
-            .reply_type != AMQP_RESPONSE_NORMAL) {
+    if (amqp_login(conn_, "/", 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, "guest", "guest").reply_type !=
+        AMQP_RESPONSE_NORMAL) {
       return;
     }
     amqp_channel_open(conn_, 1);
@@ -185,9 +186,9 @@ TEST(RabbitBroker, NonStringHeaderValuesArriveAsText) {
   auto sub = (*broker)->Consume("tr.types.q", 1, [&](Delivery d) { log.Add(std::move(d)); });
   ASSERT_TRUE(sub.ok());
   ASSERT_TRUE(log.WaitFor(1));
-  EXPECT_EQ(log.Snapshot()[0].headers,
-            (std::vector<MessageHeader>{
-                {"count", "-42"}, {"flag", "true"}, {"traceparent", "00-abc"}}));
+  EXPECT_EQ(
+      log.Snapshot()[0].headers,
+      (std::vector<MessageHeader>{{"count", "-42"}, {"flag", "true"}, {"traceparent", "00-abc"}}));
 }
 
 // The broker cancels a consumer whose queue is deleted: the subscription ends, Stop and Ack stay

@@ -145,7 +145,7 @@ std::unique_ptr<RabbitMqServer> RabbitMqServer::Start(std::string& error, int ti
       "RABBITMQ_ENABLED_PLUGINS_FILE=" + (dir / "enabled_plugins").string(),
       "RABBITMQ_CONFIG_FILE=" + (dir / "rabbitmq.conf").string(),
       "RABBITMQ_ADVANCED_CONFIG_FILE=" + (dir / "advanced.config").string(),  // absent: none
-      "RABBITMQ_CONF_ENV_FILE=" + (dir / "rabbitmq-env.conf").string(),  // not /etc's
+      "RABBITMQ_CONF_ENV_FILE=" + (dir / "rabbitmq-env.conf").string(),       // not /etc's
   };
   std::vector<std::string> args;
   if (RunningAsRoot()) {
