@@ -19,11 +19,7 @@
 namespace tracerig::test_support {
 namespace {
 
-std::string RabbitUnavailable() {
-  const SharedRabbitMq& rabbit = SharedRabbitMqServer();
-  if (!rabbit.skip_reason.empty()) std::printf("skipping: %s\n", rabbit.skip_reason.c_str());
-  return rabbit.skip_reason;
-}
+std::string RabbitUnavailable() { return SharedRabbitMqServer().skip_reason; }
 
 Result<std::unique_ptr<Broker>> MakeSharedRabbit() {
   const SharedRabbitMq& rabbit = SharedRabbitMqServer();
