@@ -13,6 +13,7 @@ TRACERIG_PACKAGES=(
   nlohmann-json3-dev           # JSON: OTLP/JSON, Jaeger API, reports (Boost 1.74 has no Boost.JSON)
   zlib1g-dev                   # gzip request bodies
   libssl-dev                   # TLS for https exporters and query clients (Asio SSL)
+  librabbitmq-dev              # rabbitmq-c: the RabbitMQ broker ([broker] url, --broker)
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 
@@ -20,6 +21,8 @@ TRACERIG_PACKAGES=(
 TRACERIG_TEST_PACKAGES=(
   chromium                     # the HTML report in a headless browser (html_browser_test)
   nginx                        # a real HTTP server as a load entry (nginx_entry_e2e_test)
+  rabbitmq-server              # a private RabbitMQ node the broker tests start on free ports
+                               # (rabbit_broker_test); without it they skip
   libxml2-utils                # xmllint: the JUnit output against junit.xsd (report_formats_test)
   nodejs npm                   # the OpenTelemetry JS SDK (npm ci from each package-lock.json):
                                # a real SDK exporting to tracerig (interop_js_sdk) and a real
