@@ -13,6 +13,7 @@
 
 #include "tests/cli/run_tracerig.h"
 #include "tests/cli/verdict_header.h"
+#include "tests/support/rabbitmq_server.h"
 #include "tests/support/scratch_dir.h"
 
 namespace {
@@ -88,6 +89,16 @@ class MessagingTest : public ::testing::TestWithParam<Expectation> {
 
 TEST_P(MessagingTest, EmbeddedBrokerGivesTheVerdictItsHeaderStates) {
   ExpectVerdict(GetParam(), dir_, {});
+}
+
+// The same file on a real RabbitMQ (a private node this test binary starts on free ports, shared by
+// its tests): the same verdict, the same edge.
+TEST_P(MessagingTest, RabbitMqGivesTheSameVerdict) {
+  const tracerig::test_support::SharedRabbitMq& rabbit =
+      tracerig::test_support::SharedRabbitMqServer();
+  if (!rabbit.skip_reason.empty()) GTEST_SKIP() << rabbit.skip_reason;
+  ASSERT_TRUE(rabbit.failure.empty()) << rabbit.failure;
+  ExpectVerdict(GetParam(), dir_, {"--broker", rabbit.url});
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryScenario, MessagingTest, ::testing::ValuesIn(Library()), Name);
