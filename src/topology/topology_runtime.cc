@@ -126,16 +126,21 @@ Status TopologyRuntime::StartBroker() {
     broker_ = options_.broker;
   } else {
     auto made = MakeBroker(url);
-    if (!made) return made.error();  // it names the URL
+    if (!made) {
+      // It names the URL; "broker unreachable" is what the CLI's exit 3 says.
+      if (made.error().code != ErrorCode::kUnavailable) return made.error();
+      return MakeError(ErrorCode::kUnavailable, "broker unreachable: " + made.error().message);
+    }
     if (*made == nullptr) return MakeError(ErrorCode::kInternal, named + " is not built");
     owned_broker_ = std::move(*made);
     broker_ = owned_broker_.get();
   }
   if (auto s = broker_->Declare(BrokerTopologyOf(scenario_)); !s) {
     ErrorCode code = s.error().code;
-    return MakeError(code == ErrorCode::kUnknown ? ErrorCode::kUnavailable : code,
-                     fmt::format("{}: declaring the scenario's exchanges and queues: {}", named,
-                                 s.error().message));
+    code = code == ErrorCode::kUnknown ? ErrorCode::kUnavailable : code;
+    return MakeError(code, fmt::format("{}{}: declaring the scenario's exchanges and queues: {}",
+                                       code == ErrorCode::kUnavailable ? "broker unreachable: " : "",
+                                       named, s.error().message));
   }
   return Ok{};
 }
