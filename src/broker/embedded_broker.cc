@@ -1,6 +1,9 @@
 // The embedded broker: topic exchanges, FIFO queues and prefetch-bounded consumers in process.
 // One mutex guards the whole broker (publishes and acks are short); each subscription has its own
 // thread that takes ready messages in batches under the lock and runs `deliver` outside it.
+// A publish moves the message into its queue (copies only for a second and further queue); a
+// delivery copies it once, since the consumer owns its Delivery while the broker keeps the
+// original until the ack, for Stop to put back.
 #include "broker/embedded_broker.h"
 
 #include <atomic>
@@ -100,7 +103,8 @@ struct SubscriptionState : std::enable_shared_from_this<SubscriptionState> {
       while (!queue->ready.empty() && HasCapacity() && batch.size() < kMaxBatch) {
         Delivery& head = queue->ready.front();
         head.delivery_tag = next_tag++;
-        batch.push_back(head);
+        batch.push_back(head);  // the consumer's copy; the original stays for Stop to requeue
+        batch.back().queue = queue->name;
         unacked.push_back(Unacked{std::move(head), true});
         queue->ready.pop_front();
         ++outstanding;
@@ -380,8 +384,7 @@ class EmbeddedBroker final : public Broker {
 
   // Appends a copy (or, for the last queue, the message itself) to `queue`.
   static void Enqueue(Queue& queue, OutgoingMessage& message, bool last) {
-    Delivery d;
-    d.queue = queue.name;
+    Delivery d;  // `queue` is filled in on the consumer's copy only
     if (last) {
       d.exchange = std::move(message.exchange);
       d.routing_key = std::move(message.routing_key);
