@@ -58,14 +58,16 @@ inline Scenario OrderPipeline() {
 // A runtime on a FakeBroker, for one test.
 class MessagingRig {
  public:
-  explicit MessagingRig(Scenario scenario) : scenario_(std::move(scenario)) {}
+  // `fake`: on `broker` below; otherwise on the broker the scenario names (MakeBroker).
+  explicit MessagingRig(Scenario scenario, bool fake = true)
+      : scenario_(std::move(scenario)), fake_(fake) {}
   ~MessagingRig() { Stop(); }
 
   test_support::FakeBroker broker;
 
   Status Start() {
     TopologyOptions options;
-    options.broker = &broker;
+    if (fake_) options.broker = &broker;
     runtime_ = std::make_unique<TopologyRuntime>(scenario_, sink_, SystemClock::Instance(),
                                                  options);
     return runtime_->Start();
@@ -95,6 +97,7 @@ class MessagingRig {
 
  private:
   Scenario scenario_;
+  bool fake_ = true;
   InMemorySpanSink sink_;
   std::unique_ptr<TopologyRuntime> runtime_;
 };
