@@ -4,12 +4,11 @@
 // batch belongs to no one request, and the calls need one to be tied to anything); the BatchLog
 // says which messages each batch span processed. The faults batch-first-parent-only and
 // link-missing act here.
-#include "topology/runtime_internal.h"
-
 #include <charconv>
 
 #include "topology/ground_truth.h"
 #include "topology/message_headers.h"
+#include "topology/runtime_internal.h"
 
 namespace tracerig {
 namespace {

@@ -24,11 +24,10 @@ void MessageHeaderWriter::Set(std::string_view name, std::string_view value) {
     return;
   }
   first->value = std::string(value);
-  headers_.erase(std::remove_if(first + 1, headers_.end(),
-                                [name](const MessageHeader& h) {
-                                  return EqualsIgnoreCase(h.name, name);
-                                }),
-                 headers_.end());
+  headers_.erase(
+      std::remove_if(first + 1, headers_.end(),
+                     [name](const MessageHeader& h) { return EqualsIgnoreCase(h.name, name); }),
+      headers_.end());
 }
 
 std::string_view FirstHeader(const std::vector<MessageHeader>& headers, std::string_view name) {
@@ -39,11 +38,10 @@ std::string_view FirstHeader(const std::vector<MessageHeader>& headers, std::str
 }
 
 void RemoveHeader(std::vector<MessageHeader>& headers, std::string_view name) {
-  headers.erase(std::remove_if(headers.begin(), headers.end(),
-                               [name](const MessageHeader& h) {
-                                 return EqualsIgnoreCase(h.name, name);
-                               }),
-                headers.end());
+  headers.erase(
+      std::remove_if(headers.begin(), headers.end(),
+                     [name](const MessageHeader& h) { return EqualsIgnoreCase(h.name, name); }),
+      headers.end());
 }
 
 }  // namespace tracerig

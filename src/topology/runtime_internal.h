@@ -162,10 +162,10 @@ class TopologyRuntime::SimulatedService {
   // State of one request being handled; lives until the response is sent.
   struct InFlight {
     InFlight(asio::io_context& ioc, const DecisionPoint& p) : timer(ioc), point(p) {}
-    const Route* route = nullptr;           // null for a consumer's work
+    const Route* route = nullptr;                  // null for a consumer's work
     const std::vector<CallStep>* steps = nullptr;  // the route's or the consumer's calls
-    std::shared_ptr<ConsumerWork> work;     // a consumer's deliveries: Finish settles them
-    Span server;  // SERVER span; a consumer's: its CONSUMER span
+    std::shared_ptr<ConsumerWork> work;            // a consumer's deliveries: Finish settles them
+    Span server;                                   // SERVER span; a consumer's: its CONSUMER span
     Responder respond;
     asio::steady_timer timer;
     DecisionPoint point;
@@ -285,9 +285,9 @@ class TopologyRuntime::SimulatedService {
   // A delivery's tracerig ground truth, from its headers.
   struct MessageTruth {
     std::string request_id, sequence, hop, offset;  // hop: the publish's (H)
-    std::string destination;    // "{exchange}:{routing key}" as first published
-    std::string delivery_hop;   // H, Hd<k>, Hq, Hqd<k>
-    uint32_t delivery = 0;      // k of tracerig-delivery (0: first delivery)
+    std::string destination;                        // "{exchange}:{routing key}" as first published
+    std::string delivery_hop;                       // H, Hd<k>, Hq, Hqd<k>
+    uint32_t delivery = 0;                          // k of tracerig-delivery (0: first delivery)
     std::string dead_letter_of;  // the queue that dead-lettered it; "" when not dead-lettered
   };
 
@@ -295,10 +295,10 @@ class TopologyRuntime::SimulatedService {
   struct ConsumerWork {
     ConsumerRun* run = nullptr;
     std::vector<Delivery> deliveries;
-    std::vector<MessageTruth> truths;           // one per delivery
-    std::vector<SpanContext> contexts;          // extracted, one per delivery
-    std::vector<DecisionPoint> points;          // at each delivery's hop
-    uint32_t consumer_faults = 0;               // Bit(kind) of the consumer faults that apply
+    std::vector<MessageTruth> truths;   // one per delivery
+    std::vector<SpanContext> contexts;  // extracted, one per delivery
+    std::vector<DecisionPoint> points;  // at each delivery's hop
+    uint32_t consumer_faults = 0;       // Bit(kind) of the consumer faults that apply
   };
 
   void OnDelivery(ConsumerRun& run, Delivery delivery);

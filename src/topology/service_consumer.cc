@@ -2,8 +2,6 @@
 // consumer_batch.cc) into a CONSUMER span and the consumer's calls, and settling it afterwards:
 // ack, and for a failed processing a redelivery (republished with tracerig-delivery: k) or, after
 // the consumer's redeliveries, a dead-lettered copy. The consumer faults act here.
-#include "topology/runtime_internal.h"
-
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -12,6 +10,7 @@
 #include "topology/expected_tree.h"
 #include "topology/ground_truth.h"
 #include "topology/message_headers.h"
+#include "topology/runtime_internal.h"
 
 namespace tracerig {
 namespace {
@@ -177,10 +176,10 @@ void SimulatedService::StartConsume(std::shared_ptr<ConsumerWork> work) {
     if ((state->faults & Bit(FaultKind::kNewTrace)) != 0) parent = SpanContext{};
     state->baggage = parent.baggage;
     state->debug = parent.debug;
-    sampled = SamplingDecision(state->point, service_.sampling,
-                               parent.IsValid() ? std::optional<bool>(parent.sampled())
-                                                : std::nullopt) ||
-              state->debug;
+    sampled =
+        SamplingDecision(state->point, service_.sampling,
+                         parent.IsValid() ? std::optional<bool>(parent.sampled()) : std::nullopt) ||
+        state->debug;
     if (parent.IsValid()) {
       span.trace_id = parent.trace_id;
       span.parent_span_id = parent.span_id;
@@ -207,8 +206,8 @@ void SimulatedService::StartConsume(std::shared_ptr<ConsumerWork> work) {
         {"messaging.batch.message_count", static_cast<int64_t>(work->deliveries.size())});
   } else {
     const Delivery& delivery = work->deliveries.front();
-    span.attributes.push_back({"messaging.rabbitmq.message.delivery_tag",
-                               static_cast<int64_t>(delivery.delivery_tag)});
+    span.attributes.push_back(
+        {"messaging.rabbitmq.message.delivery_tag", static_cast<int64_t>(delivery.delivery_tag)});
     span.attributes.push_back({"messaging.message.id", delivery.message_id});
   }
   // A batch span carries its first message's ground truth, as its calls do.
@@ -313,11 +312,10 @@ void SimulatedService::Resettle(const ConsumerRun& run, const InFlight& state,
                              reader)) {
       // Every header but tracerig's ground truth goes: the dead-letter consumer gets no context.
       faults_applied_[static_cast<size_t>(FaultKind::kDlqDropsHeaders)]++;
-      copy.headers.erase(std::remove_if(copy.headers.begin(), copy.headers.end(),
-                                        [](const MessageHeader& h) {
-                                          return !h.name.starts_with("tracerig-");
-                                        }),
-                         copy.headers.end());
+      copy.headers.erase(
+          std::remove_if(copy.headers.begin(), copy.headers.end(),
+                         [](const MessageHeader& h) { return !h.name.starts_with("tracerig-"); }),
+          copy.headers.end());
     }
   }
   Republish(std::move(copy));

@@ -2,12 +2,11 @@
 // context and tracerig's ground truth into the message's headers (through the same outbound
 // writer as an HTTP call, so edge faults act on it alike) and completes when the broker has
 // accepted the message or failed to.
-#include "topology/runtime_internal.h"
-
 #include <fmt/format.h>
 
 #include "topology/ground_truth.h"
 #include "topology/message_headers.h"
+#include "topology/runtime_internal.h"
 
 namespace tracerig {
 
@@ -65,9 +64,8 @@ void SimulatedService::StartPublish(const std::shared_ptr<CallRun>& run) {
   }
   // `done` runs on a broker thread (or inline): the rest belongs on this service's loop.
   broker_->Publish(std::move(message), [this, attempt](Status status) {
-    asio::post(ioc_, [this, attempt, status = std::move(status)] {
-      OnPublishDone(attempt, status);
-    });
+    asio::post(ioc_,
+               [this, attempt, status = std::move(status)] { OnPublishDone(attempt, status); });
   });
 }
 

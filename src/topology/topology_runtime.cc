@@ -138,9 +138,10 @@ Status TopologyRuntime::StartBroker() {
   if (auto s = broker_->Declare(BrokerTopologyOf(scenario_)); !s) {
     ErrorCode code = s.error().code;
     code = code == ErrorCode::kUnknown ? ErrorCode::kUnavailable : code;
-    return MakeError(code, fmt::format("{}{}: declaring the scenario's exchanges and queues: {}",
-                                       code == ErrorCode::kUnavailable ? "broker unreachable: " : "",
-                                       named, s.error().message));
+    return MakeError(
+        code, fmt::format("{}{}: declaring the scenario's exchanges and queues: {}",
+                          code == ErrorCode::kUnavailable ? "broker unreachable: " : "", named,
+                          s.error().message));
   }
   return Ok{};
 }

@@ -63,7 +63,8 @@ TEST(ConsumerFaults, FaultOnAnotherQueueDoesNothing) {
   MessagingRig rig(std::move(s));
   ASSERT_TRUE(rig.Start().ok());
   ASSERT_EQ(rig.Send("orders", "GET /order", 0), 200u);
-  ASSERT_TRUE(rig.WaitFor([](const auto& spans) { return HasConsumer(spans, "fulfilment", "0.0"); }));
+  ASSERT_TRUE(
+      rig.WaitFor([](const auto& spans) { return HasConsumer(spans, "fulfilment", "0.0"); }));
   rig.Stop();
   const auto spans = rig.spans();
   const Span* consumer = Find(spans, "fulfilment", SpanKind::kConsumer, "0.0");
@@ -148,7 +149,8 @@ TEST(ConsumerFaults, BatchFirstParentOnlyParentsTheBatchToItsFirstMessage) {
   MessagingRig rig(BatchOfTwo({OnQueue(FaultKind::kBatchFirstParentOnly, "fulfilment")}));
   ASSERT_TRUE(rig.Start().ok());
   for (uint64_t seq = 0; seq < 2; ++seq) ASSERT_EQ(rig.Send("orders", "GET /order", seq), 200u);
-  ASSERT_TRUE(rig.WaitFor([](const auto& spans) { return HasConsumer(spans, "fulfilment", "0.0"); }));
+  ASSERT_TRUE(
+      rig.WaitFor([](const auto& spans) { return HasConsumer(spans, "fulfilment", "0.0"); }));
   rig.Stop();
   const auto spans = rig.spans();
   const Span* batch = Find(spans, "fulfilment", SpanKind::kConsumer, "0.0");
@@ -172,7 +174,8 @@ TEST(ConsumerFaults, LinkMissingOmitsTheLinksItPicks) {
   MessagingRig rig(BatchOfTwo({missing}));
   ASSERT_TRUE(rig.Start().ok());
   for (uint64_t seq = 0; seq < 2; ++seq) ASSERT_EQ(rig.Send("orders", "GET /order", seq), 200u);
-  ASSERT_TRUE(rig.WaitFor([](const auto& spans) { return HasConsumer(spans, "fulfilment", "0.0"); }));
+  ASSERT_TRUE(
+      rig.WaitFor([](const auto& spans) { return HasConsumer(spans, "fulfilment", "0.0"); }));
   rig.Stop();
   const auto spans = rig.spans();
   const Span* batch = Find(spans, "fulfilment", SpanKind::kConsumer, "0.0");
@@ -190,7 +193,8 @@ TEST(ConsumerFaults, DropContextOnAPublishToTheConsumersService) {
   MessagingRig rig(std::move(s));
   ASSERT_TRUE(rig.Start().ok());
   ASSERT_EQ(rig.Send("orders", "GET /order", 0), 200u);
-  ASSERT_TRUE(rig.WaitFor([](const auto& spans) { return HasConsumer(spans, "fulfilment", "0.0"); }));
+  ASSERT_TRUE(
+      rig.WaitFor([](const auto& spans) { return HasConsumer(spans, "fulfilment", "0.0"); }));
   rig.Stop();
   const auto published = rig.broker.published();
   ASSERT_EQ(published.size(), 1u);

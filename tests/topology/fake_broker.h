@@ -137,14 +137,9 @@ class FakeBroker final : public Broker {
     while (!queue.messages.empty() && sub->unacked.size() < sub->prefetch) {
       OutgoingMessage message = std::move(queue.messages.front());
       queue.messages.pop_front();
-      Delivery delivery{name,
-                        message.exchange,
-                        message.routing_key,
-                        message.message_id,
-                        ++sub->next_tag,
-                        false,
-                        message.headers,
-                        message.body};
+      Delivery delivery{
+          name,  message.exchange, message.routing_key, message.message_id, ++sub->next_tag,
+          false, message.headers,  message.body};
       sub->unacked.emplace(delivery.delivery_tag, std::move(message));
       stats_.delivered++;
       sub->deliver(std::move(delivery));

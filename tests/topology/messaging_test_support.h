@@ -68,8 +68,8 @@ class MessagingRig {
   Status Start() {
     TopologyOptions options;
     if (fake_) options.broker = &broker;
-    runtime_ = std::make_unique<TopologyRuntime>(scenario_, sink_, SystemClock::Instance(),
-                                                 options);
+    runtime_ =
+        std::make_unique<TopologyRuntime>(scenario_, sink_, SystemClock::Instance(), options);
     return runtime_->Start();
   }
   // Sends request `seq` to `service`'s `route` as the driver does; returns the status.
