@@ -210,5 +210,48 @@ TEST(ConsumerFaults, DropContextOnAPublishToTheConsumersService) {
   EXPECT_EQ(seen->DescribeHeaders({"tracecontext"}), "no trace context headers (no traceparent)");
 }
 
+TEST(ConsumerFaults, CorruptActsOnThePublishedHeaders) {
+  Scenario s = OrderPipeline();
+  s.faults = {MakeFault(FaultKind::kCorrupt, "orders")};
+  MessagingRig rig(std::move(s));
+  ASSERT_TRUE(rig.Start().ok());
+  ASSERT_EQ(rig.Send("orders", "GET /order", 0), 200u);
+  ASSERT_TRUE(
+      rig.WaitFor([](const auto& spans) { return HasConsumer(spans, "fulfilment", "0.0"); }));
+  rig.Stop();
+  const auto spans = rig.spans();
+  const Span* producer = Find(spans, "orders", SpanKind::kProducer, "0.0");
+  const Span* consumer = Find(spans, "fulfilment", SpanKind::kConsumer, "0.0");
+  ASSERT_TRUE(producer && consumer);
+  const auto published = rig.broker.published();
+  ASSERT_EQ(published.size(), 1u);
+  EXPECT_EQ(HeaderOf(published[0], "traceparent"),
+            "ff-" + kTrace.ToHex() + "-" + producer->span_id.ToHex() + "-01");
+  EXPECT_NE(consumer->trace_id, kTrace);
+  EXPECT_EQ(rig.runtime().stats().FaultsApplied(FaultKind::kCorrupt), 1u);
+}
+
+TEST(ConsumerFaults, EdgeFaultsActOnAConsumersCalls) {
+  Scenario s = OrderPipeline();
+  Fault drop = MakeFault(FaultKind::kDropContext, "fulfilment");
+  drop.callee = "ship";
+  s.faults = {drop};
+  MessagingRig rig(std::move(s));
+  ASSERT_TRUE(rig.Start().ok());
+  ASSERT_EQ(rig.Send("orders", "GET /order", 0), 200u);
+  ASSERT_TRUE(rig.WaitFor([](const auto& spans) {
+    return Find(spans, "ship", SpanKind::kServer, "0.0.0") != nullptr &&
+           HasConsumer(spans, "fulfilment", "0.0");
+  }));
+  rig.Stop();
+  const auto spans = rig.spans();
+  const Span* consumer = Find(spans, "fulfilment", SpanKind::kConsumer, "0.0");
+  const Span* ship = Find(spans, "ship", SpanKind::kServer, "0.0.0");
+  ASSERT_TRUE(consumer && ship);
+  EXPECT_EQ(consumer->trace_id, kTrace);
+  EXPECT_NE(ship->trace_id, kTrace);
+  EXPECT_EQ(rig.runtime().stats().FaultsApplied(FaultKind::kDropContext), 1u);
+}
+
 }  // namespace
 }  // namespace tracerig

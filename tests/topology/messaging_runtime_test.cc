@@ -319,5 +319,23 @@ TEST(MessagingRuntime, ConsumerPublishesOnward) {
   EXPECT_EQ(onward->name, "send shipping:ready");
 }
 
+TEST(MessagingRuntime, GrpcServiceConsumesAndCallsOverHttp) {
+  Scenario s = OrderPipeline();
+  s.services[1].protocol = Protocol::kGrpc;
+  MessagingRig rig(std::move(s));
+  ASSERT_TRUE(rig.Start().ok());
+  ASSERT_EQ(rig.Send("orders", "GET /order", 0), 200u);
+  ASSERT_TRUE(rig.WaitFor([](const std::vector<Span>& spans) {
+    return Find(spans, "fulfilment", SpanKind::kConsumer, "0.0") != nullptr;
+  }));
+  rig.Stop();
+  const auto spans = rig.spans();
+  const Span* consumer = Find(spans, "fulfilment", SpanKind::kConsumer, "0.0");
+  const Span* ship = Find(spans, "ship", SpanKind::kServer, "0.0.0");
+  ASSERT_TRUE(consumer && ship);
+  EXPECT_EQ(consumer->trace_id, kTrace);
+  EXPECT_EQ(ship->trace_id, kTrace);
+}
+
 }  // namespace
 }  // namespace tracerig
