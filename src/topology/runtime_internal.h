@@ -12,6 +12,10 @@
 //   Inbound and a Responder into a gRPC status, SendGrpc turns an Attempt into a call on the
 //   callee's GrpcSimClient, the call's timeout becoming its deadline.
 // A service serves its own protocol; an attempt uses its callee's, so HTTP and gRPC hops mix.
+// Messaging: a publish call is an attempt whose PRODUCER span and headers go into a broker message
+// (service_publish.cc); a consumer's deliveries (one message, or a batch: consumer_batch.cc) run
+// as an InFlight whose "server" span is a CONSUMER span, whose calls are the consumer's and whose
+// end acknowledges, redelivers or dead-letters the messages (service_consumer.cc).
 // Setting up, binding, connecting and stopping a service is in simulated_service.cc.
 #pragma once
 
@@ -30,6 +34,7 @@
 #include <utility>
 #include <vector>
 
+#include "broker/broker.h"
 #include "core/clock.h"
 #include "core/result.h"
 #include "core/rng.h"
@@ -41,6 +46,7 @@
 #include "net/http_server.h"
 #include "propagation/carrier.h"
 #include "propagation/propagator.h"
+#include "topology/batch_log.h"
 #include "topology/decisions.h"
 #include "topology/external_in_flight.h"
 #include "topology/runtime_stats.h"
@@ -80,6 +86,17 @@ class TopologyRuntime::SimulatedService {
   void ConnectPeers(const std::map<std::string, tcp::endpoint, std::less<>>& endpoints,
                     const std::map<std::string, ServiceTarget, std::less<>>& externals);
   void Stop();
+  // Messaging. `broker` (null: the scenario uses none) is shared by every replica; `batch_log`
+  // gets one record per batch. Before Subscribe and before any request.
+  void AttachBroker(Broker* broker, BatchLog* batch_log) {
+    broker_ = broker;
+    batch_log_ = batch_log;
+  }
+  // Replica 0 of a service with consumers: one subscription per consumer, deliveries posted to
+  // this service's io_context. Error: the broker refused one (naming the queue).
+  Status Subscribe();
+  // Stops the subscriptions (no delivery arrives after it returns; unacked ones go back).
+  void StopConsumers();
   // After the io_context has stopped: closes the acceptor (the Stop posted above may not have run
   // before the loop stopped; an open one would still complete handshakes) and submits the spans
   // delay-export still holds back.
@@ -111,6 +128,9 @@ class TopologyRuntime::SimulatedService {
     // The callee is a real service: the attempt carries tracerig's ground truth as baggage and
     // tracestate too, and is registered in flight (ExternalInFlight) until it is done.
     bool external = false;
+    // A publish: the service of the consumer the message reaches (edge faults name it as
+    // their callee); "" when no consumer's binding matches.
+    std::string consumer_service;
   };
 
   struct ServiceFault {
@@ -137,11 +157,15 @@ class TopologyRuntime::SimulatedService {
     std::string_view external_caller;  // when known: the real service that made this request
   };
 
+  struct ConsumerWork;
+
   // State of one request being handled; lives until the response is sent.
   struct InFlight {
     InFlight(asio::io_context& ioc, const DecisionPoint& p) : timer(ioc), point(p) {}
-    const Route* route = nullptr;
-    Span server;
+    const Route* route = nullptr;                  // null for a consumer's work
+    const std::vector<CallStep>* steps = nullptr;  // the route's or the consumer's calls
+    std::shared_ptr<ConsumerWork> work;            // a consumer's deliveries: Finish settles them
+    Span server;                                   // SERVER span; a consumer's: its CONSUMER span
     Responder respond;
     asio::steady_timer timer;
     DecisionPoint point;
@@ -238,6 +262,67 @@ class TopologyRuntime::SimulatedService {
   void HandleGrpc(GrpcInbound inbound, GrpcRespond respond);
   void SendGrpc(const std::shared_ptr<Attempt>& attempt, const PreparedCall& prepared);
 
+  // --- Messaging: publishing (service_publish.cc). ---
+
+  // A publish call's execution: its PRODUCER span (Attempt::client) and message.
+  void StartPublish(const std::shared_ptr<CallRun>& run);
+  void OnPublishDone(const std::shared_ptr<Attempt>& attempt, const Status& status);
+  // Republishes `message` (a redelivery or a dead-lettered copy); failures are counted.
+  void Republish(OutgoingMessage message);
+
+  // --- Messaging: consuming (service_consumer.cc, consumer_batch.cc). ---
+
+  // One consumer of this service (replica 0): its subscription and the batch being collected.
+  struct ConsumerRun {
+    ConsumerRun(asio::io_context& ioc, const Consumer& c) : consumer(c), batch_timer(ioc) {}
+    const Consumer& consumer;
+    std::unique_ptr<Subscription> subscription;
+    std::vector<Delivery> batch;  // collected, not yet processed (batch consumers)
+    asio::steady_timer batch_timer;
+    uint64_t batch_generation = 0;  // a timer of an earlier batch flushes nothing
+  };
+
+  // A delivery's tracerig ground truth, from its headers.
+  struct MessageTruth {
+    std::string request_id, sequence, hop, offset;  // hop: the publish's (H)
+    std::string destination;                        // "{exchange}:{routing key}" as first published
+    std::string delivery_hop;                       // H, Hd<k>, Hq, Hqd<k>
+    uint32_t delivery = 0;                          // k of tracerig-delivery (0: first delivery)
+    std::string dead_letter_of;  // the queue that dead-lettered it; "" when not dead-lettered
+  };
+
+  // The deliveries one CONSUMER span processes (one, or a batch), until they are settled.
+  struct ConsumerWork {
+    ConsumerRun* run = nullptr;
+    std::vector<Delivery> deliveries;
+    std::vector<MessageTruth> truths;   // one per delivery
+    std::vector<SpanContext> contexts;  // extracted, one per delivery
+    std::vector<DecisionPoint> points;  // at each delivery's hop
+    uint32_t consumer_faults = 0;       // Bit(kind) of the consumer faults that apply
+  };
+
+  void OnDelivery(ConsumerRun& run, Delivery delivery);
+  MessageTruth TruthOf(const Delivery& delivery) const;
+  // Whether consumer fault `kind` applies at `point` for a message of `run`'s consumer (the
+  // fault's queue, when it names one, is that consumer's queue or, dlq-drops-headers, its
+  // dead-letter queue).
+  bool ConsumerFaultApplies(FaultKind kind, const Consumer& consumer, const DecisionPoint& point,
+                            std::string_view offset, const SpanContext& incoming,
+                            const HeaderReader& headers) const;
+  // Builds the InFlight of `work` (ground truth of its first delivery), records what arrived,
+  // its CONSUMER span (single: child of the message context; batch: see StartBatchSpan), then
+  // waits the consumer's latency and runs its calls.
+  void StartConsume(std::shared_ptr<ConsumerWork> work);
+  // The batch CONSUMER span's parent and links (consumer_batch.cc).
+  void StartBatchSpan(InFlight& state, bool& sampled);
+  void CollectBatch(ConsumerRun& run, Delivery delivery);
+  void FlushBatch(ConsumerRun& run);
+  // After the calls: the error decision, the CONSUMER span, then each delivery is acked and,
+  // when the processing failed, redelivered or dead-lettered.
+  void FinishConsume(const std::shared_ptr<InFlight>& state);
+  void Resettle(const ConsumerRun& run, const InFlight& state, const Delivery& delivery,
+                const MessageTruth& truth, const DecisionPoint& point);
+
   struct Delayed {
     Delayed(asio::io_context& ioc, Span s) : timer(ioc), span(std::move(s)) {}
     asio::steady_timer timer;
@@ -295,6 +380,15 @@ class TopologyRuntime::SimulatedService {
   std::atomic<uint64_t> spans_dropped_{0};
   std::atomic<uint64_t> spans_delayed_{0};
   std::array<std::atomic<uint64_t>, kFaultKindCount> faults_applied_{};
+  Broker* broker_ = nullptr;
+  BatchLog* batch_log_ = nullptr;
+  std::vector<std::unique_ptr<ConsumerRun>> consumers_;  // replica 0's
+  std::atomic<uint64_t> messages_published_{0};
+  std::atomic<uint64_t> publish_failures_{0};
+  std::atomic<uint64_t> messages_consumed_{0};
+  std::atomic<uint64_t> messages_redelivered_{0};
+  std::atomic<uint64_t> messages_dead_lettered_{0};
+  std::atomic<uint64_t> batches_{0};
 };
 
 }  // namespace tracerig

@@ -29,8 +29,19 @@ struct TopologyStats {
   uint64_t spans_dropped = 0;    // SERVER spans not exported because of drop-span
   uint64_t spans_delayed = 0;    // spans submitted late by delay-export (all reach the sink: those
                                  // still waiting when the runtime stops are submitted by Stop())
+  // Messaging (through the broker; topology/messaging.h).
+  uint64_t messages_published = 0;      // publishes the broker accepted (PRODUCER spans OK)
+  uint64_t publish_failures = 0;        // publishes the broker refused (PRODUCER spans ERROR),
+                                        // redelivery and dead-letter republishes included
+  uint64_t messages_consumed = 0;       // deliveries processed (each message of a batch counts)
+  uint64_t messages_redelivered = 0;    // failed deliveries republished for another try
+  uint64_t messages_dead_lettered = 0;  // failed after their last redelivery (to the dead-letter
+                                        // queue, or dropped when the consumer names none)
+  uint64_t batches = 0;                 // batch CONSUMER spans (one per batch processed)
+  uint64_t messages_unroutable = 0;     // the broker's count: accepted, routed to no queue
   // Faults that took effect, indexed by FaultKind: service faults count requests, edge faults
-  // (IsEdgeFault) count call attempts whose injection they changed.
+  // (IsEdgeFault) count call attempts (and publishes) whose injection they changed, consumer
+  // faults (IsConsumerFault) the deliveries, republished copies, batches or links they changed.
   std::array<uint64_t, kFaultKindCount> faults_applied{};
 
   uint64_t FaultsApplied(FaultKind kind) const { return faults_applied[static_cast<size_t>(kind)]; }

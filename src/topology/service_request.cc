@@ -173,7 +173,9 @@ void SimulatedService::RecordWire(const Inbound& in, const SpanContext& extracte
   };
   const std::string_view tracestate = raw("tracestate", extracted.trace_state, joined_tracestate);
   const std::string_view baggage = raw(kBaggageHeader, extracted.baggage, joined_baggage);
-  wire_log_.Record(WireObservationView{service_.name, in.route->name, in.request_id, in.hop,
+  // A delivery has no route: its destination ("orders:created") stands in its place.
+  const std::string_view route = in.route != nullptr ? std::string_view(in.route->name) : in.path;
+  wire_log_.Record(WireObservationView{service_.name, route, in.request_id, in.hop,
                                        in.external_caller, in.ground_truth, headers.fields(),
                                        extracted.IsValid(), extracted.trace_id, extracted.span_id,
                                        extracted.sampled(), tracestate, baggage, now});
@@ -210,6 +212,7 @@ void SimulatedService::OnRequest(Inbound in) {
   auto state = std::make_shared<InFlight>(
       ioc_, DecisionPoint(scenario_.seed, sequence, tied ? in.hop : "untied", service_.name));
   state->route = in.route;
+  state->steps = &in.route->calls;
   state->respond = std::move(in.respond);
   state->sequence = sequence;
   state->request_id = in.request_id;
@@ -319,7 +322,11 @@ void SimulatedService::DecideFaults(InFlight& state, uint64_t offset, const Span
       incoming.IsValid() ? std::optional<bool>(incoming.sampled()) : std::nullopt;
   for (const ServiceFault& f : faults_) {
     const Fault& fault = *f.fault;
-    if (!fault.route.empty() && fault.route != state.route->name) continue;
+    // Consumer faults act on deliveries (service_consumer.cc); a consumer's work has no route.
+    if (IsConsumerFault(fault.kind)) continue;
+    if (!fault.route.empty() && (state.route == nullptr || fault.route != state.route->name)) {
+      continue;
+    }
     if (!FaultConditionHolds(fault.when, incoming_sampled, format)) continue;
     if (!FaultApplies(state.point, fault, f.index, offset)) continue;
     state.faults |= Bit(fault.kind);
@@ -336,7 +343,7 @@ void SimulatedService::DecideFaults(InFlight& state, uint64_t offset, const Span
 }
 
 void SimulatedService::RunStep(const std::shared_ptr<InFlight>& state) {
-  const auto& steps = state->route->calls;
+  const auto& steps = *state->steps;
   if (state->step >= steps.size()) {
     Finish(state);
     return;
@@ -369,6 +376,10 @@ void SimulatedService::NextExecution(const std::shared_ptr<CallRun>& run) {
 }
 
 void SimulatedService::StartAttempt(const std::shared_ptr<CallRun>& run) {
+  if (run->call.IsPublish()) {
+    StartPublish(run);
+    return;
+  }
   const InFlight& state = *run->request;
   const Call& call = run->call;
   const PreparedCall& prepared = calls_.at(&call);
@@ -442,9 +453,12 @@ void SimulatedService::WriteOutboundHeaders(const Attempt& attempt, HeaderWriter
   bool corrupt = false;
   bool drop_baggage = false;
   OutboundWriter filtered(out);
+  const PreparedCall& prepared = calls_.at(&run.call);
+  // A publish's callee is the service consuming the message.
+  const std::string& callee = run.call.IsPublish() ? prepared.consumer_service : run.call.service;
   for (const ServiceFault* f : state.edge_faults) {
     const Fault& fault = *f->fault;
-    if (!fault.callee.empty() && fault.callee != run.call.service) continue;
+    if (!fault.callee.empty() && fault.callee != callee) continue;
     // Only retries carry a stale context: the first attempt is untouched, so not counted.
     if (fault.kind == FaultKind::kStaleRetryContext && run.attempt == 0) continue;
     faults_applied_[static_cast<size_t>(fault.kind)]++;
@@ -497,7 +511,7 @@ void SimulatedService::WriteOutboundHeaders(const Attempt& attempt, HeaderWriter
   // scenario's members only: tracerig's ground-truth members are its instrument, not the system
   // under test, and without them nothing below the real service could be tied to its request.
   // drop-tracestate drops the whole tracestate, tracerig's member included (baggage suffices).
-  const bool external = calls_.at(&run.call).external && tied && !state.hop.empty();
+  const bool external = prepared.external && tied && !state.hop.empty();
   if (external) {
     // A baggage the service forwards without reading it rides in the same header, so it is the
     // one the ground truth joins (the forwarded copy itself is then left out: the header is taken).
@@ -579,6 +593,10 @@ void SimulatedService::OnAttemptDone(const std::shared_ptr<Attempt>& attempt, Ca
 }
 
 void SimulatedService::Finish(const std::shared_ptr<InFlight>& state) {
+  if (state->work) {
+    FinishConsume(state);
+    return;
+  }
   const Route& route = *state->route;
   const bool route_error = RouteErrors(state->point, route.error_rate);
   if (route_error) route_errors_++;

@@ -14,6 +14,7 @@
 #include "propagation/registry.h"
 #include "propagation/w3c.h"
 #include "topology/ground_truth.h"
+#include "topology/messaging.h"
 #include "topology/runtime_internal.h"
 
 namespace tracerig {
@@ -168,10 +169,19 @@ Status SimulatedService::Listen(const std::optional<tcp::endpoint>& primary) {
 void SimulatedService::ConnectPeers(
     const std::map<std::string, tcp::endpoint, std::less<>>& endpoints,
     const std::map<std::string, ServiceTarget, std::less<>>& externals) {
-  for (const auto& route : service_.routes) {
-    for (const auto& step : route.calls) {
+  // The calls of routes and of consumers, prepared alike.
+  std::vector<const std::vector<CallStep>*> all_steps;
+  for (const auto& route : service_.routes) all_steps.push_back(&route.calls);
+  for (const auto& consumer : service_.consumers) all_steps.push_back(&consumer.calls);
+  for (const auto* steps : all_steps) {
+    for (const auto& step : *steps) {
       for (const auto& call : step.calls) {
         PreparedCall& prepared = calls_[&call];
+        if (call.IsPublish()) {
+          const std::vector<ConsumerRef> consumers = ConsumersOf(scenario_, call);
+          if (!consumers.empty()) prepared.consumer_service = consumers.front().service->name;
+          continue;
+        }
         const Service* callee = scenario_.FindService(call.service);
         prepared.grpc = callee != nullptr && callee->protocol == Protocol::kGrpc;
         prepared.external = callee != nullptr && callee->IsExternal();
@@ -247,6 +257,12 @@ TopologyStats SimulatedService::stats() const {
   s.timeouts = timeouts_.load();
   s.spans_dropped = spans_dropped_.load();
   s.spans_delayed = spans_delayed_.load();
+  s.messages_published = messages_published_.load();
+  s.publish_failures = publish_failures_.load();
+  s.messages_consumed = messages_consumed_.load();
+  s.messages_redelivered = messages_redelivered_.load();
+  s.messages_dead_lettered = messages_dead_lettered_.load();
+  s.batches = batches_.load();
   for (size_t i = 0; i < kFaultKindCount; ++i) s.faults_applied[i] = faults_applied_[i].load();
   return s;
 }

@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <map>
 
+#include "broker/broker_factory.h"
 #include "net/address.h"
 #include "propagation/registry.h"
+#include "topology/messaging.h"
 #include "topology/runtime_internal.h"
 
 namespace tracerig {
@@ -33,6 +35,7 @@ Status TopologyRuntime::Start() {
   if (AllFaultKinds().size() != kFaultKindCount) {
     return MakeError("internal: kFaultKindCount does not match FaultKind");
   }
+  if (auto s = StartBroker(); !s) return s;
   const size_t threads = std::max<size_t>(1, options_.threads);
   for (size_t i = 0; i < threads; ++i) {
     contexts_.push_back(std::make_unique<asio::io_context>(1));
@@ -71,6 +74,7 @@ Status TopologyRuntime::Start() {
           options_.id_seed, std::move(*propagator), std::move(*injector), options_.client,
           external_in_flight_, wire_log_);
       if (auto s = simulated_service->PrepareFaults(); !s) return s;
+      simulated_service->AttachBroker(broker_, &batch_log_);
       if (auto s = simulated_service->Listen(primary); !s) return s;
       if (!primary) primary = simulated_service->endpoint();
       services_.push_back(std::move(simulated_service));
@@ -83,6 +87,16 @@ Status TopologyRuntime::Start() {
                      HostPort{primary->address().to_string(), primary->port()}.ToString())});
   }
   for (auto& service : services_) service->ConnectPeers(endpoints, externals);
+  // Before the loops run: a delivery posted meanwhile waits for its service's loop, which then
+  // finds the subscription in place to ack it. One subscriber per service (its replica 0).
+  if (broker_ != nullptr) {
+    std::string subscribed;
+    for (auto& service : services_) {
+      if (service->name() == subscribed) continue;
+      subscribed = service->name();
+      if (auto s = service->Subscribe(); !s) return s;
+    }
+  }
   for (auto& context : contexts_) {
     threads_.emplace_back([ctx = context.get()] { ctx->run(); });
   }
@@ -93,6 +107,7 @@ Status TopologyRuntime::Start() {
 void TopologyRuntime::Stop() {
   if (!started_) return;
   started_ = false;
+  for (auto& service : services_) service->StopConsumers();
   for (auto& service : services_) service->Stop();
   for (auto& guard : guards_) guard.reset();
   // Open keep-alive connections would keep run() going: stop the loops once servers have closed.
@@ -100,6 +115,35 @@ void TopologyRuntime::Stop() {
   for (auto& thread : threads_) thread.join();
   threads_.clear();
   for (auto& service : services_) service->FinishStop();
+  if (broker_ != nullptr) broker_->Close();
+}
+
+Status TopologyRuntime::StartBroker() {
+  if (!UsesBroker(scenario_)) return Ok{};
+  const std::string& url = scenario_.broker.url;
+  const std::string named = url.empty() ? std::string("embedded broker") : "broker " + url;
+  if (options_.broker != nullptr) {
+    broker_ = options_.broker;
+  } else {
+    auto made = MakeBroker(url);
+    if (!made) {
+      // It names the URL; "broker unreachable" is what the CLI's exit 3 says.
+      if (made.error().code != ErrorCode::kUnavailable) return made.error();
+      return MakeError(ErrorCode::kUnavailable, "broker unreachable: " + made.error().message);
+    }
+    if (*made == nullptr) return MakeError(ErrorCode::kInternal, named + " is not built");
+    owned_broker_ = std::move(*made);
+    broker_ = owned_broker_.get();
+  }
+  if (auto s = broker_->Declare(BrokerTopologyOf(scenario_)); !s) {
+    ErrorCode code = s.error().code;
+    code = code == ErrorCode::kUnknown ? ErrorCode::kUnavailable : code;
+    return MakeError(
+        code, fmt::format("{}{}: declaring the scenario's exchanges and queues: {}",
+                          code == ErrorCode::kUnavailable ? "broker unreachable: " : "", named,
+                          s.error().message));
+  }
+  return Ok{};
 }
 
 std::optional<tcp::endpoint> TopologyRuntime::EndpointOf(std::string_view service) const {
@@ -123,6 +167,12 @@ void Add(TopologyStats& total, const TopologyStats& s) {
   total.timeouts += s.timeouts;
   total.spans_dropped += s.spans_dropped;
   total.spans_delayed += s.spans_delayed;
+  total.messages_published += s.messages_published;
+  total.publish_failures += s.publish_failures;
+  total.messages_consumed += s.messages_consumed;
+  total.messages_redelivered += s.messages_redelivered;
+  total.messages_dead_lettered += s.messages_dead_lettered;
+  total.batches += s.batches;
   for (size_t i = 0; i < kFaultKindCount; ++i) total.faults_applied[i] += s.faults_applied[i];
 }
 
@@ -131,6 +181,7 @@ void Add(TopologyStats& total, const TopologyStats& s) {
 TopologyStats TopologyRuntime::stats() const {
   TopologyStats total;
   for (const auto& service : services_) Add(total, service->stats());
+  if (broker_ != nullptr) total.messages_unroutable = broker_->stats().unroutable;
   return total;
 }
 

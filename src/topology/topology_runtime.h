@@ -26,11 +26,13 @@
 #include <thread>
 #include <vector>
 
+#include "broker/broker.h"
 #include "core/clock.h"
 #include "core/result.h"
 #include "core/span_sink.h"
 #include "net/beast.h"
 #include "net/http_client.h"
+#include "topology/batch_log.h"
 #include "topology/external_in_flight.h"
 #include "topology/runtime_stats.h"
 #include "topology/scenario.h"
@@ -52,6 +54,9 @@ struct TopologyOptions {
   size_t replicas = 0;
   uint64_t id_seed = 0;  // seeds span ids; unique per run so reruns never reuse ids
   HttpClientOptions client;
+  // The broker publishes and consumers use (not owned; it must outlive the runtime). Null: the
+  // runtime makes its own with MakeBroker(scenario.broker.url) when the scenario uses one.
+  Broker* broker = nullptr;
 };
 
 // How many replicas each simulated HTTP service gets (see TopologyOptions::replicas).
@@ -66,10 +71,14 @@ class TopologyRuntime {
   TopologyRuntime& operator=(const TopologyRuntime&) = delete;
 
   // Binds every simulated service (reporting the first address that cannot be bound), resolves
-  // external services' URLs, connects call edges and starts the threads.
+  // external services' URLs, connects call edges and starts the threads. A scenario that
+  // publishes or consumes gets its broker first (its topology declared: an unreachable broker is
+  // an ErrorCode::kUnavailable error naming it), and its consumers subscribe once the services
+  // listen.
   Status Start();
-  // Stops accepting, stops the threads (abandoning in-flight requests) and submits the spans that
-  // delay-export still holds back. Idempotent.
+  // Stops the consumers' subscriptions, stops accepting, stops the threads (abandoning in-flight
+  // requests), submits the spans that delay-export still holds back and closes the broker.
+  // Idempotent.
   void Stop();
 
   const std::vector<RunningService>& services() const { return running_; }
@@ -78,6 +87,8 @@ class TopologyRuntime {
   // What every simulated service received (wire_log.h).
   const WireLog& wire_log() const { return wire_log_; }
   WireLog& wire_log() { return wire_log_; }
+  // Which messages each batch consumer's CONSUMER span processed (batch_log.h).
+  const BatchLog& batch_log() const { return batch_log_; }
   // Requests in flight into external services: the simulated services register their calls into
   // one; the load driver registers each request it sends into an external entry (Register before
   // sending, with hop "0" and the trace id it sends; Unregister when the answer or error is in),
@@ -91,10 +102,16 @@ class TopologyRuntime {
   class SimulatedService;
 
  private:
+  // Makes (or takes options_.broker) and declares the broker, when the scenario uses one.
+  Status StartBroker();
   const Scenario& scenario_;
   SpanSink& sink_;
   const Clock& clock_;
   TopologyOptions options_;
+  // Before the services: they hold subscriptions of the broker and add to the batch log.
+  BatchLog batch_log_;
+  std::unique_ptr<Broker> owned_broker_;  // MakeBroker's, when options_.broker is null
+  Broker* broker_ = nullptr;              // null: the scenario uses no broker
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
   std::vector<std::optional<asio::executor_work_guard<asio::io_context::executor_type>>> guards_;
   std::vector<std::unique_ptr<SimulatedService>> services_;
