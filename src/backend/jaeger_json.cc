@@ -91,6 +91,16 @@ ordered_json SpanJson(const Span& span, const std::string& process_id) {
     ref["spanID"] = span.parent_span_id.ToHex();
     references.push_back(std::move(ref));
   }
+  // Links follow the parent as FOLLOWS_FROM, as the OpenTelemetry translator writes them (it
+  // keeps CHILD_OF for the parent alone). Jaeger's references have no place for a link's trace
+  // state, attributes or flags; API v3 keeps them.
+  for (const SpanLink& link : span.links) {
+    ordered_json ref;
+    ref["refType"] = "FOLLOWS_FROM";
+    ref["traceID"] = JaegerTraceIdString(link.trace_id);
+    ref["spanID"] = link.span_id.ToHex();
+    references.push_back(std::move(ref));
+  }
   s["references"] = std::move(references);
   s["startTime"] = span.start_unix_nano / 1000;
   // Jaeger truncates the nanosecond duration, and clamps negative durations to zero.

@@ -26,8 +26,10 @@ std::vector<Attribute> JaegerDerivedTags(const Span& span);
 // JavaScript can read it.
 nlohmann::ordered_json JaegerTagJson(const Attribute& attribute);
 
-// One element of `data[]`: traceID, spans (in the given order), processes ("p1", "p2", ... one per
-// distinct service name + resource attributes, numbered in span order), warnings null.
+// One element of `data[]`: traceID, spans (in the given order; a span's references are CHILD_OF
+// its parent, then one FOLLOWS_FROM per link, as the OpenTelemetry translator writes them),
+// processes ("p1", "p2", ... one per distinct service name + resource attributes, numbered in span
+// order), warnings null.
 // `spans` must be non-empty and share one trace id (the first span's id names the trace).
 nlohmann::ordered_json EncodeJaegerTrace(const std::vector<Span>& spans);
 

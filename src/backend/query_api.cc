@@ -428,6 +428,16 @@ void PutSpan(std::string& out, const Span& span, ProtoScratch& scratch) {
     for (const Attribute& a : event.attributes) PutAttribute(e, 3, a.key, a.value, scratch);
     PutBytes(s, 11, e);
   }
+  for (const SpanLink& link : span.links) {
+    // Span.Link { trace_id = 1; span_id = 2; trace_state = 3; attributes = 4; flags = 6 }
+    std::string l;
+    PutBytes(l, 1, AsBytes(link.trace_id.ToBytes()));
+    PutBytes(l, 2, AsBytes(link.span_id.ToBytes()));
+    if (!link.trace_state.empty()) PutText(l, 3, link.trace_state);
+    for (const Attribute& a : link.attributes) PutAttribute(l, 4, a.key, a.value, scratch);
+    if (link.flags != 0) PutFixed32(l, 6, link.flags);
+    PutBytes(s, 13, l);
+  }
   if (span.status_code != StatusCode::kUnset || !span.status_message.empty()) {
     std::string& status = scratch.nested;
     status.clear();

@@ -64,9 +64,13 @@ uint64_t EstimateSpanBytes(const Span& span) {
                    StringHeapBytes(span.status_message) + StringHeapBytes(span.service_name) +
                    AttributesHeapBytes(span.attributes) +
                    AttributesHeapBytes(span.resource_attributes) +
-                   HeapBlockBytes(span.events.size() * sizeof(SpanEvent));
+                   HeapBlockBytes(span.events.size() * sizeof(SpanEvent)) +
+                   HeapBlockBytes(span.links.size() * sizeof(SpanLink));
   for (const SpanEvent& e : span.events) {
     bytes += StringHeapBytes(e.name) + AttributesHeapBytes(e.attributes);
+  }
+  for (const SpanLink& link : span.links) {
+    bytes += StringHeapBytes(link.trace_state) + AttributesHeapBytes(link.attributes);
   }
   return bytes;
 }

@@ -59,8 +59,8 @@ struct StoreStats {
 };
 
 // What the store charges against max_bytes for one span: sizeof(Span), plus the heap blocks its
-// strings and vectors own (attributes, events and their strings), each rounded up to glibc's
-// malloc chunk (size + 8, multiple of 16, at least 32 bytes). Strings short enough for the
+// strings and vectors own (attributes, events, links and their strings), each rounded up to
+// glibc's malloc chunk (size + 8, multiple of 16, at least 32 bytes). Strings short enough for the
 // small-string buffer cost nothing extra. An estimate of what the span costs in RSS, not an exact
 // count: vector slack and allocator fragmentation are not seen.
 uint64_t EstimateSpanBytes(const Span& span);

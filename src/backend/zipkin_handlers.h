@@ -25,7 +25,8 @@ HttpResponseData HandleZipkinIngest(SpanStore& store, IngestCounters& counters,
                                     const HttpRequestView& request, const IngestLimits& limits,
                                     uint64_t now_unix_nano);
 
-// Zipkin's query API v2 (GET), JSON answers shaped as Zipkin's:
+// Zipkin's query API v2 (GET), JSON answers shaped as Zipkin's (Zipkin v2 has no span links, so
+// stored links are not answered here; Jaeger v1 and API v3 answer them):
 //   /api/v2/trace/{traceId}   the trace's spans; 400 when the id is not 1..32 hex digits, 404
 //                             "<id> not found" when unknown
 //   /api/v2/traces?serviceName=&remoteServiceName=&spanName=&annotationQuery=&minDuration=

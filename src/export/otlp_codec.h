@@ -33,8 +33,10 @@ std::string EncodeOtlpJson(const std::vector<Span>& spans);
 // place: "resourceSpans[0].scopeSpans[0].spans[3]: traceId must be 16 bytes, got 15".
 // service_name comes from the resource attribute service.name ("unknown_service" when absent); the
 // other resource attributes are kept in order. Array, kvlist and bytes values become strings (JSON
-// text, lowercase hex). Span.flags keeps all 32 bits. Links and scopes are not kept (Span has no
-// place for them).
+// text, lowercase hex). Span.flags keeps all 32 bits. Links are kept in order with their state,
+// attributes and flags; a link's ids must be empty or 16/8 bytes (empty or all-zero ids stay
+// invalid ids, as the specification allows links without a valid context), else the request is
+// rejected ("...spans[3]: links[0].traceId must be empty or 16 bytes, got 4"). Scopes are not kept.
 // Reads the wire format straight into spans (ingest's hot path); accepts, rejects and decodes
 // exactly as DecodeOtlpProtobufViaMessages does.
 Result<std::vector<Span>> DecodeOtlpProtobuf(std::string_view body);

@@ -147,6 +147,31 @@ void AppendSpanJson(std::string& out, const Span& span) {
     }
     out += ']';
   }
+  if (!span.links.empty()) {
+    out += ",\"links\":[";
+    for (size_t i = 0; i < span.links.size(); ++i) {
+      const SpanLink& link = span.links[i];
+      if (i > 0) out += ',';
+      out += "{\"traceId\":";
+      AppendHexId(out, link.trace_id.high, link.trace_id.low, true);
+      out += ",\"spanId\":";
+      AppendHexId(out, 0, link.span_id.value, false);
+      if (!link.trace_state.empty()) {
+        out += ",\"traceState\":";
+        AppendJsonString(out, link.trace_state);
+      }
+      if (!link.attributes.empty()) {
+        out += ",\"attributes\":";
+        AppendAttributes(out, link.attributes);
+      }
+      if (link.flags != 0) {
+        out += ",\"flags\":";
+        AppendNumber(out, link.flags);
+      }
+      out += '}';
+    }
+    out += ']';
+  }
   if (span.status_code != StatusCode::kUnset || !span.status_message.empty()) {
     out += ",\"status\":{";
     if (!span.status_message.empty()) {

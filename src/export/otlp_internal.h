@@ -2,6 +2,7 @@
 // conversion between tracerig spans and those messages (otlp_proto.cc). Private to src/export.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,11 @@ void SpanToProto(const Span& span, trace_pb::Span* out);
 // messages) are the same for protobuf and JSON. Array and kvlist values become JSON text, bytes
 // lowercase hex.
 AttributeValue AttributeValueFromProto(const common_pb::AnyValue& v);
+// Checks and copies link `index` of a span; returns the problem ("links[2].traceId must be empty
+// or 16 bytes, got 4") when it is invalid. Empty or all-zero ids are kept as invalid ids: the
+// specification lets SDKs record a link without a valid context when it has attributes or state.
+std::optional<std::string> LinkFromProto(const trace_pb::Span::Link& in, size_t index,
+                                         SpanLink& out);
 // Checks every span; `name` starts the place an error names ("resourceSpans[0].scopeSpans[0]...").
 Result<std::vector<Span>> SpansFromProto(const ResourceSpansList& list, std::string_view name);
 

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -301,6 +302,29 @@ JsonStatus EventFromJson(const Json& v, trace_pb::Span::Event* out) {
   return KeyValuesFromJson(v, "attributes", 0, out->mutable_attributes());
 }
 
+// flags: an unsigned 32-bit integer (Span.flags, Link.flags).
+JsonStatus ReadFlags(const Json& object, const std::function<void(uint32_t)>& set) {
+  const Json* flags = JsonMember(object, "flags");
+  if (flags == nullptr) return std::nullopt;
+  auto n = JsonToUint64(*flags);
+  if (!n || *n > UINT32_MAX) {
+    return Fail(
+        fmt::format("flags must be an unsigned 32-bit integer, got {}", JsonPreview(*flags)));
+  }
+  set(static_cast<uint32_t>(*n));
+  return std::nullopt;
+}
+
+// A link's ids as a span's (hex or base64); their lengths are checked by LinkFromProto.
+JsonStatus LinkFromJson(const Json& v, trace_pb::Span::Link* out) {
+  if (auto p = ExpectObject(v)) return p;
+  if (auto p = ReadId(v, "traceId", 16, out->mutable_trace_id())) return p;
+  if (auto p = ReadId(v, "spanId", 8, out->mutable_span_id())) return p;
+  if (auto p = ReadString(v, "traceState", out->mutable_trace_state())) return p;
+  if (auto p = KeyValuesFromJson(v, "attributes", 0, out->mutable_attributes())) return p;
+  return ReadFlags(v, [out](uint32_t f) { out->set_flags(f); });
+}
+
 JsonStatus SpanFromJson(const Json& v, trace_pb::Span* out) {
   if (auto p = ExpectObject(v)) return p;
   if (auto p = ReadId(v, "traceId", 16, out->mutable_trace_id())) return p;
@@ -336,6 +360,15 @@ JsonStatus SpanFromJson(const Json& v, trace_pb::Span* out) {
       }
     }
   }
+  const Json* links = nullptr;
+  if (auto p = ArrayMember(v, "links", &links)) return p;
+  if (links != nullptr) {
+    for (size_t i = 0; i < links->size(); ++i) {
+      if (auto p = LinkFromJson((*links)[i], out->add_links())) {
+        return Within(fmt::format("links[{}]", i), *p);
+      }
+    }
+  }
   if (const Json* status = JsonMember(v, "status")) {
     if (auto p = ExpectObject(*status)) return Within("status", *p);
     if (auto p = ReadString(*status, "message", out->mutable_status()->mutable_message())) {
@@ -353,15 +386,7 @@ JsonStatus SpanFromJson(const Json& v, trace_pb::Span* out) {
       return Within("status", *p);
     }
   }
-  if (const Json* flags = JsonMember(v, "flags")) {
-    auto n = JsonToUint64(*flags);
-    if (!n || *n > UINT32_MAX) {
-      return Fail(
-          fmt::format("flags must be an unsigned 32-bit integer, got {}", JsonPreview(*flags)));
-    }
-    out->set_flags(static_cast<uint32_t>(*n));
-  }
-  return std::nullopt;
+  return ReadFlags(v, [out](uint32_t f) { out->set_flags(f); });
 }
 
 JsonStatus ResourceSpansFromJson(const Json& v, trace_pb::ResourceSpans* out) {

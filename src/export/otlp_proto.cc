@@ -108,6 +108,16 @@ void otlp_internal::SpanToProto(const Span& span, trace_pb::Span* out) {
     SetText(e->mutable_name(), event.name);
     AddAttributes(event.attributes, e->mutable_attributes());
   }
+  for (const SpanLink& link : span.links) {
+    trace_pb::Span::Link* l = out->add_links();
+    const auto link_trace = link.trace_id.ToBytes();
+    l->set_trace_id(link_trace.data(), link_trace.size());
+    const auto link_span = link.span_id.ToBytes();
+    l->set_span_id(link_span.data(), link_span.size());
+    if (!link.trace_state.empty()) SetText(l->mutable_trace_state(), link.trace_state);
+    AddAttributes(link.attributes, l->mutable_attributes());
+    l->set_flags(link.flags);
+  }
   if (span.status_code != StatusCode::kUnset || !span.status_message.empty()) {
     trace_pb::Status* status = out->mutable_status();
     status->set_code(static_cast<trace_pb::Status_StatusCode>(span.status_code));
@@ -231,10 +241,40 @@ std::optional<std::string> SpanFromProto(const trace_pb::Span& in, Span& out) {
   out.status_code = static_cast<StatusCode>(code);
   out.status_message = in.status().message();
   out.flags = in.flags();
+  out.links.resize(static_cast<size_t>(in.links_size()));
+  for (int i = 0; i < in.links_size(); ++i) {
+    if (auto problem =
+            LinkFromProto(in.links(i), static_cast<size_t>(i), out.links[static_cast<size_t>(i)])) {
+      return problem;
+    }
+  }
   return std::nullopt;
 }
 
 }  // namespace
+
+std::optional<std::string> otlp_internal::LinkFromProto(const trace_pb::Span::Link& in,
+                                                        size_t index, SpanLink& out) {
+  const std::string& trace_id = in.trace_id();
+  if (!trace_id.empty() && trace_id.size() != 16) {
+    return fmt::format("links[{}].traceId must be empty or 16 bytes, got {}", index,
+                       trace_id.size());
+  }
+  const std::string& span_id = in.span_id();
+  if (!span_id.empty() && span_id.size() != 8) {
+    return fmt::format("links[{}].spanId must be empty or 8 bytes, got {}", index, span_id.size());
+  }
+  out.trace_id = trace_id.empty()
+                     ? TraceId{}
+                     : TraceId::FromBytes(reinterpret_cast<const uint8_t*>(trace_id.data()));
+  out.span_id = span_id.empty()
+                    ? SpanId{}
+                    : SpanId::FromBytes(reinterpret_cast<const uint8_t*>(span_id.data()));
+  out.trace_state = in.trace_state();
+  out.attributes = AttributesFromProto(in.attributes());
+  out.flags = in.flags();
+  return std::nullopt;
+}
 
 Result<std::vector<Span>> otlp_internal::SpansFromProto(const ResourceSpansList& list,
                                                         std::string_view name) {

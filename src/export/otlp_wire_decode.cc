@@ -263,6 +263,7 @@ struct WireSpan {
   std::string_view parent_span_id;
   int32_t kind = 0;
   int32_t status_code = 0;
+  std::optional<std::string> link_problem;  // the first invalid link's
 };
 
 bool ReadStatus(std::string_view bytes, int depth, WireSpan* wire, Span* out) {
@@ -353,10 +354,16 @@ bool ReadSpan(std::string_view bytes, int depth, Span* out, std::optional<std::s
     } else if (field == 11 && type == kWireLengthDelimited) {
       ok = in.ReadLengthDelimited(&piece) && ReadEvent(piece, depth + 1, out);
     } else if (field == 13 && type == kWireLengthDelimited) {
-      // Links are not kept, but a malformed one fails the request as it does in libprotobuf.
+      // Links are rare (batch consumers): read through the generated message, checked as
+      // SpanFromProto checks them; the first bad one is reported after the span's own checks.
       trace_pb::Span::Link link;
       google::protobuf::LogSilencer quiet;
       ok = in.ReadLengthDelimited(&piece) && ParseNested(piece, depth + 1, &link);
+      if (ok) {
+        const size_t index = out->links.size();
+        auto link_problem = LinkFromProto(link, index, out->links.emplace_back());
+        if (link_problem && !wire.link_problem) wire.link_problem = std::move(link_problem);
+      }
     } else if (field == 15 && type == kWireLengthDelimited) {
       ok = in.ReadLengthDelimited(&piece) && ReadStatus(piece, depth + 1, &wire, out);
     } else if (field == 16 && type == kWireFixed32) {
@@ -408,6 +415,7 @@ bool ReadSpan(std::string_view bytes, int depth, Span* out, std::optional<std::s
   }
   out->kind = static_cast<SpanKind>(wire.kind);
   out->status_code = static_cast<StatusCode>(wire.status_code);
+  if (wire.link_problem) *problem = std::move(wire.link_problem);
   return true;
 }
 

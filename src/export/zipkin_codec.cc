@@ -82,6 +82,7 @@ void AppendEventAttributes(std::string& out, const std::vector<Attribute>& attri
   out += '}';
 }
 
+// span.links are not written: Zipkin v2 has no links (see EncodeZipkinJson).
 void AppendSpan(std::string& out, const Span& span, ZipkinJsonStyle style) {
   const bool server = style == ZipkinJsonStyle::kServer;
   char hex[32];

@@ -32,7 +32,10 @@ enum class ZipkinJsonStyle {
 //   otel.status_code "OK"/"ERROR" when the status is set and, for ERROR, error = the status
 //   message (empty when none). Status tags replace attributes of the same keys.
 // - annotations from events: the event name, or `"name":{"key":"value",...}` with attributes.
-// Trace state, flags and attribute types have no place in Zipkin and are not written.
+// Trace state, flags and attribute types have no place in Zipkin and are not written. Neither
+// have span links: Zipkin v2's model has no links, so they are dropped, not faked as tags (a
+// reader could not tell a made-up tag from a real attribute); a report says Zipkin cannot show
+// them (BackendClient::SupportsLinks).
 std::string EncodeZipkinJson(const std::vector<Span>& spans,
                              ZipkinJsonStyle style = ZipkinJsonStyle::kClient);
 

@@ -73,6 +73,10 @@ class BackendClient {
     (void)end_unix_micros;
     return std::optional<std::vector<DependencyLink>>{};
   }
+  // Whether this backend's API can answer span links (OTLP links, Jaeger FOLLOWS_FROM
+  // references). False: spans come back without links whatever was sent, so a missing link is not
+  // evidence against the traced service, and a report says the backend cannot show links.
+  virtual bool SupportsLinks() const { return true; }
   // What the backend evicted from its store. nullopt: not served (the default; backends that do
   // not say). Error: unreachable, erroring or unparseable answer.
   virtual Result<std::optional<BackendStoreStats>> GetStoreStats() {

@@ -150,12 +150,31 @@ Result<TraceId> ReadTraceId(const json& object, const std::string& where) {
   return *id;
 }
 
-// Jaeger's model.Span.ParentSpanID: references into other traces are links, not parents.
-Result<SpanId> ReadParent(const json& span, TraceId trace_id, const std::string& where) {
+// A span's references: its parent and its links.
+struct References {
+  SpanId parent;
+  std::vector<SpanLink> links;
+};
+
+// The parent is the first CHILD_OF into the span's own trace (Jaeger's model.Span.ParentSpanID,
+// except that a FOLLOWS_FROM never stands in for a missing CHILD_OF: it is a link, and a batch
+// span that links to its messages is a root). Every other reference is a link, in order, as the
+// OpenTelemetry Jaeger translator maps them back (FOLLOWS_FROM, a CHILD_OF into another trace, a
+// further CHILD_OF); a repeat of the parent's own CHILD_OF is not. v1 references carry only ids:
+// a link's state, attributes and flags are lost on this API (API v3 keeps them).
+Result<References> ReadReferences(const json& span, TraceId trace_id, const std::string& where) {
+  References out;
   auto refs = span.find("references");
-  if (refs == span.end() || refs->is_null()) return SpanId{};
+  if (refs == span.end() || refs->is_null()) return out;
   if (!refs->is_array()) return DecodeError(where + ".references", "must be an array");
-  std::optional<SpanId> follows_from;
+  struct Reference {
+    bool child_of;
+    TraceId trace;
+    SpanId span;
+  };
+  std::vector<Reference> all;
+  all.reserve(refs->size());
+  std::optional<size_t> parent;
   for (size_t i = 0; i < refs->size(); ++i) {
     const json& ref = (*refs)[i];
     const std::string ref_where = fmt::format("{}.references[{}]", where, i);
@@ -164,14 +183,19 @@ Result<SpanId> ReadParent(const json& span, TraceId trace_id, const std::string&
     if (!ref_trace) return ref_trace.error();
     auto ref_span = ReadSpanId(ref, "spanID", ref_where);
     if (!ref_span) return ref_span.error();
-    if (*ref_trace != trace_id) continue;
     auto type = ref.find("refType");
     if (type == ref.end() || !type->is_string())
       return DecodeError(ref_where, "has no \"refType\"");
-    if (*type == "CHILD_OF") return *ref_span;
-    if (*type == "FOLLOWS_FROM" && !follows_from) follows_from = *ref_span;
+    const bool child_of = *type == "CHILD_OF";
+    if (child_of && !parent && *ref_trace == trace_id) parent = all.size();
+    all.push_back(Reference{child_of, *ref_trace, *ref_span});
   }
-  return follows_from.value_or(SpanId{});
+  if (parent) out.parent = all[*parent].span;
+  for (const Reference& ref : all) {
+    if (parent && ref.child_of && ref.trace == trace_id && ref.span == out.parent) continue;
+    out.links.push_back(SpanLink{ref.trace, ref.span, "", {}, 0});
+  }
+  return out;
 }
 
 SpanKind KindFromTag(std::string_view value) {
@@ -255,9 +279,10 @@ Result<Span> ReadSpan(const json& j, const std::map<std::string, Process>& proce
   auto span_id = ReadSpanId(j, "spanID", where);
   if (!span_id) return span_id.error();
   span.span_id = *span_id;
-  auto parent = ReadParent(j, span.trace_id, where);
-  if (!parent) return parent.error();
-  span.parent_span_id = *parent;
+  auto references = ReadReferences(j, span.trace_id, where);
+  if (!references) return references.error();
+  span.parent_span_id = references->parent;
+  span.links = std::move(references->links);
 
   auto name = j.find("operationName");
   if (name == j.end() || !name->is_string()) {

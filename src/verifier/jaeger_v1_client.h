@@ -21,7 +21,9 @@ std::unique_ptr<BackendClient> MakeJaegerV1Client(std::unique_ptr<HttpFetcher> f
 
 // All traces' spans of a {"data":[trace, ...]} body ("data": null yields no spans), normalised
 // into Span: ids from 1..32 hex digits; the parent from the first CHILD_OF reference into the same
-// trace, else the first FOLLOWS_FROM one (as Jaeger's own model does); times µs -> ns; kind from
+// trace only (none without one: a FOLLOWS_FROM is never the parent, unlike Jaeger's own model);
+// every other reference (FOLLOWS_FROM, CHILD_OF into another trace) a link with ids only, in
+// order, as the OpenTelemetry translator maps references to links; times µs -> ns; kind from
 // the span.kind tag; status from otel.status_code (else error=true); typed tags (int64 as number or
 // decimal string, binary kept as its base64 text); service name and resource tags from the trace's
 // processes (or an inline "process"); logs -> events named by their "event" field. The tags mapped

@@ -17,6 +17,8 @@
 #include "net/http_client.h"
 #include "verifier/blocking_http_fetcher.h"
 #include "verifier/jaeger_v1_client.h"
+#include "verifier/jaeger_v3_client.h"
+#include "verifier/tracerig_client.h"
 
 namespace tracerig {
 namespace {
@@ -143,6 +145,44 @@ TEST_F(EmbeddedBackendTest, ExporterDeliversThroughTheRealSenderAndFlushes) {
   EXPECT_EQ(stats.exported, 1000u);
   EXPECT_EQ(stats.dropped_queue_full + stats.dropped_failed, 0u);
   EXPECT_EQ(backend_->store().stats().spans_stored, 1000u);
+}
+
+// A batch consumer's links go out through the real OTLP/HTTP sender and come back through every
+// query client the embedded backend serves: ids, state, attributes and flags from API v3 and
+// tracerig's endpoint, ids from Jaeger v1's FOLLOWS_FROM references.
+TEST_F(EmbeddedBackendTest, LinksSurviveExportIngestAndEveryQueryClient) {
+  Span batch = MakeSpan(TraceId{0x51, 0x52}, 9, 0, "fulfilment", SpanKind::kConsumer);
+  batch.links = {SpanLink{TraceId{0x61, 0x62}, SpanId{0x63}, "rojo=1",
+                          {{"tracerig.request_id", std::string("00000000000000aa")}}, 1},
+                 SpanLink{TraceId{0, 0x72}, SpanId{0x73}, "", {}, 0}};
+  OtlpHttpTarget target{"127.0.0.1", backend_->otlp_http_endpoint().port(), "/v1/traces", {}};
+  BatchingExporter exporter(std::make_unique<OtlpHttpSender>(target), ExporterOptions{}, 1);
+  exporter.Submit(batch);
+  ASSERT_TRUE(exporter.Flush(std::chrono::seconds(30)));
+
+  const uint16_t port = backend_->query_endpoint().port();
+  auto fetcher = [port] { return std::make_unique<BlockingHttpFetcher>("127.0.0.1", port); };
+  struct Case {
+    const char* name;
+    std::unique_ptr<BackendClient> client;
+    std::vector<SpanLink> want;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"jaeger api v3", MakeJaegerV3Client(fetcher(), "embedded"), batch.links});
+  cases.push_back({"tracerig", MakeTracerigClient(fetcher(), "embedded"), batch.links});
+  cases.push_back({"jaeger v1 (ids only)", MakeJaegerV1Client(fetcher(), "embedded"),
+                   {SpanLink{TraceId{0x61, 0x62}, SpanId{0x63}, "", {}, 0},
+                    SpanLink{TraceId{0, 0x72}, SpanId{0x73}, "", {}, 0}}});
+  for (Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    EXPECT_TRUE(c.client->SupportsLinks());
+    auto spans = c.client->GetTrace(batch.trace_id);
+    ASSERT_TRUE(spans) << spans.error().message;
+    ASSERT_TRUE(spans->has_value());
+    ASSERT_EQ((*spans)->size(), 1u);
+    EXPECT_FALSE((**spans)[0].parent_span_id.IsValid());
+    EXPECT_EQ((**spans)[0].links, c.want);
+  }
 }
 
 TEST_F(EmbeddedBackendTest, ZipkinServerIsOffUnlessAsked) {

@@ -151,6 +151,17 @@ TEST(OtlpJsonTest, EncodesIdsAsHexEnumsAsIntegersAnd64BitAsStrings) {
   EXPECT_EQ(root["attributes"][3], Json::parse(R"({"key":"http.status_code",
                                                    "value":{"intValue":"200"}})"));
   EXPECT_EQ(root["events"][0]["timeUnixNano"], "1700000000150000000");
+  EXPECT_EQ(root["links"][0], Json::parse(R"({"traceId":"4bf92f3577b34da6a3ce929d0e0e4736",
+      "spanId":"00f067aa0ba902b7","traceState":"rojo=00f067aa0ba902b7",
+      "attributes":[{"key":"tracerig.request_id","value":{"stringValue":"r-7"}},
+                    {"key":"tracerig.hop","value":{"stringValue":"0.1"}},
+                    {"key":"messaging.batch.index","value":{"intValue":"2"}},
+                    {"key":"sampled","value":{"boolValue":true}},
+                    {"key":"weight","value":{"doubleValue":0.5}}],
+      "flags":769})"));
+  // Empty state, attributes and zero flags are left out, as for spans.
+  EXPECT_EQ(root["links"][1], Json::parse(R"({"traceId":"00000000000000000000000000000009",
+                                              "spanId":"ffffffffffffffff"})"));
   const Json& other = request["resourceSpans"][1]["scopeSpans"][0]["spans"][0];
   EXPECT_EQ(other["traceId"], "0000000000000000000000000000002a");
   EXPECT_EQ(other["parentSpanId"], "0000000000000001");

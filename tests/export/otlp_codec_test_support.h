@@ -43,6 +43,16 @@ inline std::vector<Span> EverySpanFeature() {
                            "exception",
                            {{"exception.type", std::string("Timeout")}, {"attempt", int64_t{3}}}},
                  SpanEvent{1'700'000'000'160'000'000ull, "no attributes", {}}};
+  root.links = {SpanLink{Tid("4bf92f3577b34da6a3ce929d0e0e4736"),
+                         Sid("00f067aa0ba902b7"),
+                         "rojo=00f067aa0ba902b7",
+                         {{"tracerig.request_id", std::string("r-7")},
+                          {"tracerig.hop", std::string("0.1")},
+                          {"messaging.batch.index", int64_t{2}},
+                          {"sampled", true},
+                          {"weight", 0.5}},
+                         0x301},
+                SpanLink{TraceId{0, 9}, SpanId{0xffffffffffffffffull}, "", {}, 0}};
   root.status_code = StatusCode::kError;
   root.status_message = "upstream timed out";
   root.flags = 0x301;  // sampled, has-is-remote, is-remote: all bits must survive
@@ -64,6 +74,10 @@ inline std::vector<Span> EverySpanFeature() {
     child.end_unix_nano = child.start_unix_nano + 1000;
     child.status_code = StatusCode::kOk;
     child.flags = 0x01;
+    // The specification lets a link without a valid context stand when it carries attributes.
+    if (kind == SpanKind::kConsumer) {
+      child.links = {SpanLink{TraceId{}, SpanId{}, "", {{"reason", std::string("no context")}}, 0}};
+    }
     child.service_name = "frontend";
     child.resource_attributes = root.resource_attributes;
     spans.push_back(child);

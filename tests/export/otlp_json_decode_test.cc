@@ -100,6 +100,18 @@ TEST(OtlpJsonTest, RejectsInvalidSpansWithThePlaceAndReason) {
       {"events", R"([{"timeUnixNano":true}])",
        ".events[0]: timeUnixNano must be an unsigned 64-bit integer, got true"},
       {"events", "[3]", ".events[0]: must be an object, got 3"},
+      {"links", R"({"traceId":"5b8efff798038103d269b633813fc60c"})",
+       R"(: links must be an array, got {"traceId":"5b8efff798038103d269b633813fc60c"})"},
+      {"links", "[3]", ".links[0]: must be an object, got 3"},
+      {"links", R"([{"traceId":"zz"}])", R"(.links[0]: traceId must be hex or base64, got "zz")"},
+      {"links", R"([{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7e"}])",
+       ": links[0].spanId must be empty or 8 bytes, got 4"},
+      {"links", R"([{},{"traceId":"5b8efff7"}])",
+       ": links[1].traceId must be empty or 16 bytes, got 4"},
+      {"links", R"([{"traceState":1}])", ".links[0]: traceState must be a string, got 1"},
+      {"links", R"([{"attributes":[{"key":"a","value":{"boolValue":0}}]}])",
+       ".links[0].attributes[0].value: boolValue must be a boolean, got 0"},
+      {"links", R"([{"flags":-1}])", ".links[0]: flags must be an unsigned 32-bit integer, got -1"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(std::string(c.field) + " = " + c.value);
@@ -234,11 +246,39 @@ TEST(OtlpJsonTest, AcceptsWhatRealClientsSend) {
          EXPECT_TRUE(s.attributes.empty());
          EXPECT_EQ(s.flags, 0u);
        }},
-      {"unknown fields and links are ignored",
+      {"unknown fields are ignored",
        R"({"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174",
-           "droppedAttributesCount":3,"links":[{"traceId":"zz"}],"futureField":{"a":[1,2]},
+           "droppedAttributesCount":3,"droppedLinksCount":2,"futureField":{"a":[1,2]},
            "flags":769})",
-       [](const Span& s) { EXPECT_EQ(s.flags, 769u); }},
+       [](const Span& s) {
+         EXPECT_EQ(s.flags, 769u);
+         EXPECT_TRUE(s.links.empty());
+       }},
+      {"links with hex and base64 ids, state, attributes and flags",
+       R"({"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174",
+           "links":[{"traceId":"4BF92F3577B34DA6A3CE929D0E0E4736","spanId":"00F067AA0BA902B7",
+                     "traceState":"rojo=1","flags":"257","droppedAttributesCount":1,
+                     "attributes":[{"key":"tracerig.hop","value":{"stringValue":"0.1"}}]},
+                    {"traceId":"W47/95gDgQPSabYzgT/GDA==","spanId":"7uGbfsPBsXQ=","futureField":1},
+                    {"traceId":"","attributes":[{"key":"k","value":{"intValue":"1"}}]},
+                    {"traceId":null,"spanId":null,"traceState":null,"attributes":null}]})",
+       [](const Span& s) {
+         ASSERT_EQ(s.links.size(), 4u);
+         EXPECT_EQ(s.links[0], (SpanLink{*TraceId::FromHex("4bf92f3577b34da6a3ce929d0e0e4736"),
+                                         *SpanId::FromHex("00f067aa0ba902b7"),
+                                         "rojo=1",
+                                         {{"tracerig.hop", std::string("0.1")}},
+                                         257}));
+         EXPECT_EQ(s.links[1].trace_id.ToHex(), "5b8efff798038103d269b633813fc60c");
+         EXPECT_EQ(s.links[1].span_id.ToHex(), "eee19b7ec3c1b174");
+         EXPECT_EQ(s.links[1].flags, 0u);
+         // No valid context, but attributes: kept, as the specification allows.
+         EXPECT_FALSE(s.links[2].trace_id.IsValid());
+         EXPECT_FALSE(s.links[2].span_id.IsValid());
+         EXPECT_EQ(s.links[2].attributes, (std::vector<Attribute>{{"k", int64_t{1}}}));
+         EXPECT_EQ(s.links[3], SpanLink{});
+         EXPECT_FALSE(s.parent_span_id.IsValid());  // a link is never the parent
+       }},
       {"doubles as numbers and proto3 JSON strings",
        R"({"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174",
            "attributes":[{"key":"i","value":{"doubleValue":2}},
@@ -382,6 +422,13 @@ TEST(OtlpJsonFixtureTest, JaegerApiV3EveryAnyValueType) {
             (SpanEvent{1786934400000500000ull, "retry", {{"attempt", int64_t{1}}}}));
   EXPECT_EQ(root.status_code, StatusCode::kError);
   EXPECT_EQ(root.status_message, "probe error status");
+  ASSERT_EQ(root.links.size(), 1u);  // Jaeger 2.21's api_v3 link, with state and flags
+  EXPECT_EQ(root.links[0], (SpanLink{*TraceId::FromHex("fedcba9876543210fedcba9876543210"),
+                                     *SpanId::FromHex("fedcba9876543210"),
+                                     "vendor=example",
+                                     {},
+                                     1}));
+  EXPECT_TRUE((*decoded)[1].links.empty());
   EXPECT_EQ((*decoded)[1].status_code, StatusCode::kUnset);
   EXPECT_EQ((*decoded)[1].parent_span_id, root.span_id);
   EXPECT_EQ((*decoded)[2].kind, SpanKind::kServer);

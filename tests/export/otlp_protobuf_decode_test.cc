@@ -50,6 +50,21 @@ TEST(OtlpProtobufTest, RejectsInvalidSpansWithThePlaceAndReason) {
       {"unknown status",
        [](auto& s) { s.mutable_status()->set_code(static_cast<trace_pb::Status_StatusCode>(3)); },
        "resourceSpans[1].scopeSpans[1].spans[2]: status.code 3 is not a valid StatusCode (0-2)"},
+      {"short link trace id", [](auto& s) { s.add_links()->set_trace_id(std::string(15, '\x01')); },
+       "resourceSpans[1].scopeSpans[1].spans[2]: links[0].traceId must be empty or 16 bytes, got "
+       "15"},
+      {"long link span id",
+       [](auto& s) {
+         s.add_links();
+         s.add_links()->set_span_id(std::string(9, '\x01'));
+       },
+       "resourceSpans[1].scopeSpans[1].spans[2]: links[1].spanId must be empty or 8 bytes, got 9"},
+      {"span ids are checked before links",
+       [](auto& s) {
+         s.add_links()->set_span_id("\x01");
+         s.set_kind(static_cast<trace_pb::Span_SpanKind>(9));
+       },
+       "resourceSpans[1].scopeSpans[1].spans[2]: kind 9 is not a valid SpanKind (0-5)"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -63,6 +78,9 @@ TEST(OtlpProtobufTest, RejectsInvalidSpansWithThePlaceAndReason) {
     auto decoded = DecodeOtlpProtobuf(request.SerializeAsString());
     ASSERT_FALSE(decoded.ok());
     EXPECT_EQ(decoded.error().message, c.error);
+    auto reference = DecodeOtlpProtobufViaMessages(request.SerializeAsString());
+    ASSERT_FALSE(reference.ok());
+    EXPECT_EQ(reference.error().message, c.error);
   }
 }
 
