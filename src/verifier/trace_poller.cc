@@ -317,6 +317,10 @@ bool TracePoller::Poll(const std::vector<uint32_t>& batch, std::vector<TraceFetc
   return true;
 }
 
+Result<std::optional<std::vector<Span>>> TracePoller::FetchTrace(TraceId id) {
+  return WithRetries([&] { return backend_.GetTrace(id); });
+}
+
 void TracePoller::Fail(const Error& error) {
   tally_.partial().error = error;
   progress_.abort.store(true);
@@ -436,6 +440,7 @@ bool TracePoller::Finish(const TraceState& s, const std::vector<Span>& spans) {
     if (!formats.empty()) verdict.explanation += "; " + formats;
   }
   CheckBelowRealServices(tree, entry, spans, fragments, verdict);
+  if (!CheckAsyncEdges(tree, entry, spans, fragments, verdict)) return false;
   if (in_.options.wire_log != nullptr) {
     CheckWireContext(in_.scenario, in_.scenario.load.entries[entry.entry], tree, entry,
                      *in_.options.wire_log, verdict);
