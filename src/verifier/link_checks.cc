@@ -70,6 +70,8 @@ LinkCheck CheckBatchLink(const ExpectedSpan& consumer, const Span* producer, uin
     }
   }
   if (span->links.empty() && span->parent_span_id.IsValid()) {
+    c.parented_to_message = true;
+    c.batch_span = span->span_id;
     fail(fmt::format("{} is parented to a message ({}) instead of linking to each of its {} "
                      "messages: no link to {}",
                      batch_span, Where(span->trace_id, span->parent_span_id),

@@ -21,6 +21,10 @@ struct LinkCheck {
   // Kind "link": the link is missing, points elsewhere, the batch span is parented to a message
   // instead of linking (batch-first-parent-only), or the batch span is not in the backend.
   std::optional<Violation> violation;
+  // The batch span is a child of a message's context instead of linking (batch-first-parent-only):
+  // it then sits in that message's trace, where the structure checks see it as unexpected.
+  bool parented_to_message = false;
+  SpanId batch_span;
   // When the batch's processing started (its span's start, else the batch log's); 0 unknown.
   uint64_t batch_start_unix_nano = 0;
 };

@@ -78,6 +78,14 @@ bool TracePoller::CheckAsyncEdges(const ExpectedTree& tree, const LedgerEntry& e
       partial.links_expected += check.checked ? 1 : 0;
       partial.links_found += check.found ? 1 : 0;
       processed = check.batch_start_unix_nano;
+      if (check.parented_to_message) {
+        // Said once, as the link violation, not again as a span the tree has no place for.
+        const std::string id = check.batch_span.ToHex();
+        std::erase_if(verdict.violations, [&](const Violation& v) {
+          return v.kind == "unexpected-span" && v.service == e.service &&
+                 v.explanation.find(id) != std::string::npos;
+        });
+      }
       if (check.violation) verdict.violations.push_back(*check.violation);
     } else if (batch_log != nullptr) {
       partial.links_unsupported = backend_.Describe();

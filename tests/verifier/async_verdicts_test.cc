@@ -193,6 +193,25 @@ TEST_F(AsyncVerdictsTest, ADeadLetteredMessageThatLostItsHeadersIsNamedAsDeadLet
   EXPECT_EQ(summary->queue_latency[1].consumer, "dlq-reader");
 }
 
+TEST_F(AsyncVerdictsTest, ADeadLetteredMessageNeverProcessedUnderItsRequestIsMissingAndNamed) {
+  scenario_.services[1].consumers[0].error_rate = 1.0;
+  Rebuild();
+  const LedgerEntry e = AddEntry();
+  std::vector<Span> spans = Spans(e);
+  // dlq-drops-headers dropping tracerig's ground truth too: nothing ties the span to the request.
+  spans.erase(spans.begin() +
+              static_cast<std::ptrdiff_t>(IndexOf(tree_, "0.0q", SpanKind::kConsumer, "dlq-reader")));
+  backend_.Add(spans);
+  auto summary = Run();
+  ASSERT_TRUE(summary) << summary.error().message;
+  ASSERT_EQ(summary->incomplete, 1u) << Explanations(*summary);
+  EXPECT_NE(Explanations(*summary)
+                .find("dlq-reader CONSUMER process orders:created (hop 0.0q; orders:created "
+                      "dead-lettered to orders-dlq)"),
+            std::string::npos)
+      << Explanations(*summary);
+}
+
 TEST_F(AsyncVerdictsTest, ARedeliveryParentedToTheFailedDeliveryIsAWrongParentOfThatRedelivery) {
   scenario_.services[1].consumers[0].error_rate = 1.0;
   scenario_.services[1].consumers[0].redeliveries = 2;
@@ -365,6 +384,9 @@ TEST_F(BatchLinksTest, ABatchParentedToItsFirstMessageInsteadOfLinkingIsNamedAsS
                            "00000000000000010000000000001000) instead of linking to each of its "
                            "1 messages"))
       << Explanations(*summary);
+  // In the first message's trace, the batch span is said once: as the link it lacks.
+  EXPECT_EQ(summary->violation_counts.count("unexpected-span"), 0u) << Explanations(*summary);
+  EXPECT_EQ(summary->violation_counts["link"], 1u);
 }
 
 TEST_F(BatchLinksTest, ABatchThatNeverReachedTheBackendIsALinkViolation) {
