@@ -73,7 +73,11 @@ PreparedTree Prepare(const Scenario& scenario, const LedgerEntry& entry, bool pe
     // A span whose caller was sampled out hangs off an ancestor that did not call it: the call
     // into it is invisible, so it is no expected edge.
     // An optional span (a retry only a timeout causes) may or may not be there: no clean call.
-    if (spans[i].kind != SpanKind::kServer || parent < 0 || static_cast<size_t>(parent) >= i ||
+    // An async edge is one too (a CONSUMER span under the PRODUCER span), but not a batch's: its
+    // span links to the message from a trace of its own.
+    const bool callee = spans[i].kind == SpanKind::kServer ||
+                        (spans[i].kind == SpanKind::kConsumer && !spans[i].linked);
+    if (!callee || parent < 0 || static_cast<size_t>(parent) >= i ||
         spans[i].parent_unexported || spans[i].optional) {
       continue;
     }

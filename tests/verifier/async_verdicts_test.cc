@@ -137,6 +137,12 @@ TEST_F(AsyncVerdictsTest, ACleanPublishAndConsumePasses) {
   EXPECT_EQ(summary->queue_latency[0].consumer, "fulfilment");
   EXPECT_EQ(summary->queue_latency[0].messages, 1u);
   EXPECT_FALSE(summary->links);  // no consumer batches
+  // The async edge is an edge of the service graph, as backends' dependency lists show it.
+  const EdgeComparison* edge = EdgeOf(*summary, "orders", "fulfilment");
+  ASSERT_NE(edge, nullptr);
+  EXPECT_EQ(edge->status, "ok");
+  EXPECT_EQ(edge->expected_calls, 1.0);
+  EXPECT_TRUE(summary->graph.Matches());
 }
 
 TEST_F(AsyncVerdictsTest, AConsumerStartingANewTraceIsNamedAsTheAsyncEdge) {
