@@ -5,7 +5,7 @@
 
 #include <cctype>
 
-#include "verifier/classify.h"
+#include "topology/messaging.h"
 
 namespace tracerig {
 
@@ -69,6 +69,41 @@ std::string DescribeAsyncBreak(const ExpectedTree& tree, size_t index, TraceId f
   }
   return fmt::format("at an async edge: {}; {}'s {} span is under trace {}, {} (hop {})", edge,
                      e.service, SpanKindName(e.kind), found_under.ToHex(), change, e.hop);
+}
+
+std::string DescribeConsumerFaults(const Scenario& scenario, const PropagationBreak& b) {
+  const DeliveryOfHop delivery = ParseDeliveryHop(b.hop);
+  // Whether `service` dead-letters into a queue that b.callee reads.
+  auto dead_letters_to_callee = [&](std::string_view service) {
+    const Service* s = scenario.FindService(service);
+    if (s == nullptr) return false;
+    for (const Consumer& c : s->consumers) {
+      if (c.dead_letter.empty()) continue;
+      const ConsumerRef reader = ConsumerOfQueue(scenario, c.dead_letter);
+      if (reader.service != nullptr && reader.service->name == b.callee) return true;
+    }
+    return false;
+  };
+  std::string text;
+  for (const Fault& f : scenario.faults) {
+    bool applies = false;
+    switch (f.kind) {
+      case FaultKind::kConsumerNewTrace:
+        applies = f.service == b.callee;
+        break;
+      case FaultKind::kDlqDropsHeaders:
+        applies = delivery.kind == DeliveryOfHop::Kind::kDeadLetter &&
+                  dead_letters_to_callee(f.service);
+        break;
+      case FaultKind::kRetryDuplicatesHeaders:
+        applies = delivery.kind == DeliveryOfHop::Kind::kRedelivery && f.service == b.callee;
+        break;
+      default:
+        break;
+    }
+    if (applies) text += fmt::format(" ({} fault on {})", FaultKindName(f.kind), f.service);
+  }
+  return text;
 }
 
 }  // namespace tracerig

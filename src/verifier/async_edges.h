@@ -10,6 +10,8 @@
 
 #include "core/ids.h"
 #include "topology/expected_tree.h"
+#include "topology/scenario.h"
+#include "verifier/classify.h"
 
 namespace tracerig {
 
@@ -42,5 +44,11 @@ std::string DescribeAsyncEdge(const ExpectedTree& tree, size_t index);
 // CONSUMER span is under trace X, the trace id truncated to its low 64 bits (hop 0.1)".
 std::string DescribeAsyncBreak(const ExpectedTree& tree, size_t index, TraceId found_under,
                                TraceId sent);
+
+// The consumer faults of the scenario that may break the async edge `b` (b.destination set):
+// " (consumer-new-trace fault on fulfilment)", " (dlq-drops-headers fault on fulfilment)" for a
+// dead-lettered delivery, " (retry-duplicates-headers fault on fulfilment)" for a redelivery; ""
+// when none may. What DescribeEdgeFormats appends to what the consumer extracts.
+std::string DescribeConsumerFaults(const Scenario& scenario, const PropagationBreak& b);
 
 }  // namespace tracerig

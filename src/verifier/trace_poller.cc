@@ -12,6 +12,7 @@
 #include <tuple>
 #include <utility>
 
+#include "verifier/async_edges.h"
 #include "verifier/context_checks.h"
 #include "verifier/unexpected_fragments.h"
 #include "verifier/wire_explain.h"
@@ -83,6 +84,10 @@ std::string DescribeEdgeFormats(const Scenario& scenario, const PropagationBreak
       default:
         break;
     }
+  }
+  if (!b.destination.empty()) {
+    return fmt::format("{} injects {} into the message's headers; {} extracts {}{}", b.caller,
+                       sent, b.callee, read, DescribeConsumerFaults(scenario, b));
   }
   return fmt::format("{} injects {}; {} extracts {}", b.caller, sent, b.callee, read);
 }

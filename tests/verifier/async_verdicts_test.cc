@@ -150,6 +150,10 @@ TEST_F(AsyncVerdictsTest, AConsumerStartingANewTraceIsNamedAsTheAsyncEdge) {
   std::vector<Span> spans = Spans(e);
   StartNewTrace(spans, IndexOf(tree_, "0.0", SpanKind::kConsumer, "fulfilment"), TraceId{9, 9});
   backend_.Add(spans);
+  Fault fault;
+  fault.kind = FaultKind::kConsumerNewTrace;
+  fault.service = "fulfilment";
+  scenario_.faults = {fault};
   WireLog wire;
   WireObservation o;
   o.service = "fulfilment";
@@ -173,6 +177,10 @@ TEST_F(AsyncVerdictsTest, AConsumerStartingANewTraceIsNamedAsTheAsyncEdge) {
                       "(no traceparent)"),
             std::string::npos)
       << text;
+  EXPECT_NE(text.find("orders injects tracecontext into the message's headers; fulfilment "
+                      "extracts tracecontext (consumer-new-trace fault on fulfilment)"),
+            std::string::npos)
+      << text;
   ASSERT_EQ(summary->break_edges.size(), 1u);
   EXPECT_EQ(summary->break_edges[0].caller, "orders");
   EXPECT_EQ(summary->break_edges[0].callee, "fulfilment");
@@ -185,11 +193,19 @@ TEST_F(AsyncVerdictsTest, ADeadLetteredMessageThatLostItsHeadersIsNamedAsDeadLet
   std::vector<Span> spans = Spans(e);
   StartNewTrace(spans, IndexOf(tree_, "0.0q", SpanKind::kConsumer, "dlq-reader"), TraceId{7, 7});
   backend_.Add(spans);
+  Fault fault;
+  fault.kind = FaultKind::kDlqDropsHeaders;
+  fault.service = "fulfilment";
+  scenario_.faults = {fault};
   auto summary = Run();
   ASSERT_TRUE(summary) << summary.error().message;
   ASSERT_EQ(summary->broken, 1u) << Explanations(*summary);
   EXPECT_NE(Explanations(*summary)
                 .find("orders:created dead-lettered to orders-dlq; dlq-reader starts a new trace"),
+            std::string::npos)
+      << Explanations(*summary);
+  EXPECT_NE(Explanations(*summary).find("dlq-reader extracts tracecontext (dlq-drops-headers "
+                                        "fault on fulfilment)"),
             std::string::npos)
       << Explanations(*summary);
   // Both deliveries' latencies count, each under the queue it was read from.
@@ -247,12 +263,19 @@ TEST_F(AsyncVerdictsTest, ARedeliveryStartingANewTraceIsNamedAsThatRedelivery) {
   std::vector<Span> spans = Spans(e);
   StartNewTrace(spans, IndexOf(tree_, "0.0d1", SpanKind::kConsumer, "fulfilment"), TraceId{5, 5});
   backend_.Add(spans);
+  Fault fault;
+  fault.kind = FaultKind::kRetryDuplicatesHeaders;
+  fault.service = "fulfilment";
+  scenario_.faults = {fault};
   auto summary = Run();
   ASSERT_TRUE(summary) << summary.error().message;
   ASSERT_EQ(summary->broken, 1u);
   EXPECT_NE(Explanations(*summary)
                 .find("redelivery 1 of orders:created to fulfilment; fulfilment starts a new "
                       "trace (hop 0.0d1"),
+            std::string::npos)
+      << Explanations(*summary);
+  EXPECT_NE(Explanations(*summary).find("(retry-duplicates-headers fault on fulfilment)"),
             std::string::npos)
       << Explanations(*summary);
 }
