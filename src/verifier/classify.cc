@@ -186,39 +186,6 @@ std::string OtherServiceHint(const ExpectedSpan& expected, const Span& other) {
       other.service_name, expected.service);
 }
 
-}  // namespace
-
-std::string DescribeTraceIdChange(TraceId sent, TraceId found) {
-  if (found.low == sent.low && found.high == 0 && sent.high != 0) {
-    return "the trace id truncated to its low 64 bits";
-  }
-  if (found.low == sent.low && found.high != sent.high) {
-    return "the trace id's high 64 bits replaced (padded or rewritten)";
-  }
-  if (found.high == sent.high && found.low != sent.low && sent.high != 0) {
-    return "the trace id's low 64 bits replaced";
-  }
-  return "a new trace id";
-}
-
-std::string_view TraceStatusName(TraceStatus status) {
-  switch (status) {
-    case TraceStatus::kComplete:
-      return "complete";
-    case TraceStatus::kIncomplete:
-      return "incomplete";
-    case TraceStatus::kBroken:
-      return "broken";
-    case TraceStatus::kMissing:
-      return "missing";
-    case TraceStatus::kNotExported:
-      return "not-exported";
-  }
-  return "unknown";
-}
-
-namespace {
-
 // The spans under the ledger's trace id, each span id once (its first occurrence).
 struct TraceSpans {
   std::vector<const Span*> spans;
