@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "topology/decisions.h"
+#include "topology/messaging.h"
 
 namespace tracerig {
 namespace {
@@ -84,7 +85,8 @@ class WorstCases {
 
   // All executions of `call`, every attempt made, each lasting as long as it can.
   uint64_t CallNs(const Call& call, size_t depth) {
-    if (call.probability <= 0) return 0;
+    // A publish hands the message to the broker: the consumer's work is not the publisher's.
+    if (call.probability <= 0 || call.IsPublish()) return 0;
     uint64_t attempt = RouteNs(call.service, call.route, depth + 1);
     if (call.timeout_ns > 0) attempt = std::min(attempt, call.timeout_ns);
     const uint64_t execution = SaturatingAdd(SaturatingMul(attempt, uint64_t{call.retries} + 1),
@@ -93,7 +95,7 @@ class WorstCases {
   }
 
   bool MayTimeOut(const Call& call) {
-    if (call.timeout_ns == 0) return false;
+    if (call.timeout_ns == 0 || call.IsPublish()) return false;
     return SaturatingAdd(RouteNs(call.service, call.route), TimeoutSlackNs(call.timeout_ns)) >=
            call.timeout_ns;
   }
@@ -139,8 +141,8 @@ class TreeBuilder {
   TreeBuilder(const Scenario& scenario, std::optional<uint64_t> sequence)
       : scenario_(scenario), sequence_(sequence), worst_(scenario) {
     // A path in an acyclic call graph visits each route at most once, so it is no longer than
-    // the number of routes; deeper means a cycle slipped past validation.
-    for (const auto& s : scenario.services) max_depth_ += s.routes.size();
+    // the number of routes and consumers; deeper means a cycle slipped past validation.
+    for (const auto& s : scenario.services) max_depth_ += s.routes.size() + s.consumers.size();
   }
 
   ExpectedTree Build(const LoadEntry& entry) {
@@ -267,37 +269,65 @@ class TreeBuilder {
     }
     const Route* route = simulated ? service->FindRoute(edge.route) : nullptr;
     if (route == nullptr || depth >= max_depth_) return Maybe::kNo;
+    const Maybe call_failed =
+        Calls(route->calls, Visit{edge.hop, edge.callee, anchor, sampled, optional, edge.debug},
+              depth);
+    if (Errors(edge.hop, edge.callee, *route)) {
+      return AnswerFailsCall(service->protocol, route->error_status) ? Maybe::kYes : Maybe::kNo;
+    }
+    return call_failed;
+  }
+
+  // Where a service's calls are made from: its SERVER span of a route (or CONSUMER span of a
+  // delivery) at `hop`, or, sampled out, the nearest exported ancestor `anchor`.
+  struct Visit {
+    std::string_view hop;
+    std::string_view service;
+    int anchor = -1;
+    bool sampled = true;
+    bool optional = false;
+    bool debug = false;
+  };
+
+  // The calls of a route or consumer (`steps`), made by `v.service` at `v.hop`: each execution's
+  // attempts with the callees below, each publish with its deliveries. Returns whether a call
+  // failed after its last attempt (kMaybe when a timeout may decide).
+  Maybe Calls(const std::vector<CallStep>& steps, const Visit& v, size_t depth) {
     size_t index = 0;
     Maybe call_failed = Maybe::kNo;
-    for (const CallStep& step : route->calls) {
+    for (const CallStep& step : steps) {
       for (const Call& call : step.calls) {
         const bool may_time_out = worst_.MayTimeOut(call);
         for (uint32_t execution = 0; execution < call.repeat; ++execution) {
-          const std::string call_hop = ChildHop(edge.hop, index++);
-          if (!Happens(call_hop, edge.callee, call.probability)) continue;
+          const std::string call_hop = ChildHop(v.hop, index++);
+          if (!Happens(call_hop, v.service, call.probability)) continue;
+          if (call.IsPublish()) {
+            Publish(call, call_hop, v, depth);
+            continue;
+          }
           // Whether the next attempt is made: the first always, each later one when all before
           // it failed. After the last attempt: whether the execution failed.
           Maybe made = Maybe::kYes;
           for (uint32_t attempt = 0; made != Maybe::kNo && attempt <= call.retries; ++attempt) {
             const std::string attempt_hop = attempt == 0 ? call_hop : RetryHop(call_hop, attempt);
-            const bool attempt_optional = optional || made == Maybe::kMaybe;
-            int child_client = anchor;
-            if (sampled) {
+            const bool attempt_optional = v.optional || made == Maybe::kMaybe;
+            int child_client = v.anchor;
+            if (v.sampled) {
               ExpectedSpan client;
               client.hop = attempt_hop;
-              client.service = edge.callee;
+              client.service = std::string(v.service);
               client.kind = SpanKind::kClient;
               client.name = call.route;
-              client.parent = anchor;
+              client.parent = v.anchor;
               client.peer = call.service;
               client.optional = attempt_optional;
-              client.debug = edge.debug;
+              client.debug = v.debug;
               child_client = Add(std::move(client));
             }
-            Maybe failed =
-                Edge(EdgeSpec{attempt_hop, edge.callee, call.service, call.route, child_client,
-                              sampled, sampled, attempt_optional, may_time_out, edge.debug},
-                     depth + 1);
+            Maybe failed = Edge(EdgeSpec{attempt_hop, std::string(v.service), call.service,
+                                         call.route, child_client, v.sampled, v.sampled,
+                                         attempt_optional, may_time_out, v.debug},
+                                depth + 1);
             // A timeout fails an attempt the callee would have answered well.
             if (may_time_out && failed == Maybe::kNo) failed = Maybe::kMaybe;
             made = And(made, failed);
@@ -306,10 +336,98 @@ class TreeBuilder {
         }
       }
     }
-    if (Errors(edge.hop, edge.callee, *route)) {
-      return AnswerFailsCall(service->protocol, route->error_status) ? Maybe::kYes : Maybe::kNo;
-    }
     return call_failed;
+  }
+
+  // A publish at `hop`: the publisher's PRODUCER span, then the deliveries of the consumer the
+  // message reaches (messaging.h): the first at `hop`, a redelivery per failed processing (at
+  // most `redeliveries`), then, when every delivery failed, the dead-letter queue's consumer.
+  // Every delivery's CONSUMER span is a child of the PRODUCER span (the headers carry its
+  // context unchanged). A publish never fails its publisher.
+  void Publish(const Call& call, const std::string& hop, const Visit& v, size_t depth) {
+    const std::vector<ConsumerRef> consumers = ConsumersOf(scenario_, call);
+    const std::string destination = call.Destination();
+    int producer = v.anchor;
+    if (v.sampled) {
+      ExpectedSpan span;
+      span.hop = hop;
+      span.service = std::string(v.service);
+      span.kind = SpanKind::kProducer;
+      span.name = "send " + destination;
+      span.parent = v.anchor;
+      span.peer = consumers.empty() ? std::string() : consumers.front().service->name;
+      span.optional = v.optional;
+      span.debug = v.debug;
+      producer = Add(std::move(span));
+    }
+    const Message message{hop, v.service, destination, producer, v.sampled, v.debug};
+    for (const ConsumerRef& ref : consumers) {
+      Maybe made = Maybe::kYes;  // whether this delivery happens: every one before it failed
+      for (uint32_t k = 0; made != Maybe::kNo && k <= ref.consumer->redeliveries; ++k) {
+        const std::string at = k == 0 ? hop : RedeliveryHop(hop, k);
+        made = And(made, Deliver(message, ref, at, ref.consumer->queue,
+                                 v.optional || made == Maybe::kMaybe, depth));
+      }
+      if (made == Maybe::kNo || ref.consumer->dead_letter.empty()) continue;
+      const ConsumerRef dead = ConsumerOfQueue(scenario_, ref.consumer->dead_letter);
+      if (dead.consumer == nullptr) continue;  // dropped: nobody reads the dead-letter queue
+      // The dead-letter queue's consumer processes the message once: its failures end there.
+      Deliver(message, dead, DeadLetterHop(hop), ref.consumer->dead_letter,
+              v.optional || made == Maybe::kMaybe, depth);
+    }
+  }
+
+  // The message of one publish, as its deliveries see it.
+  struct Message {
+    std::string_view hop;        // the publish's hop
+    std::string_view publisher;  // the publishing service
+    std::string_view destination;
+    int producer = -1;  // the PRODUCER span, or the nearest exported ancestor when !sampled
+    bool sampled = true;  // the sampled flag in the headers (the publisher's decision)
+    bool debug = false;
+  };
+
+  // One delivery of `message` to `ref`'s consumer at hop `at`, read from `queue`: its CONSUMER
+  // span, then (a single-message consumer) its calls. Returns whether its processing fails.
+  Maybe Deliver(const Message& message, const ConsumerRef& ref, const std::string& at,
+                const std::string& queue, bool optional, size_t depth) {
+    const Service& service = *ref.service;
+    const Consumer& consumer = *ref.consumer;
+    const bool sampled = message.debug || Sampled(at, service, message.sampled);
+    int anchor = message.producer;
+    if (sampled) {
+      ExpectedSpan span;
+      span.hop = at;
+      span.service = service.name;
+      span.kind = SpanKind::kConsumer;
+      span.name = "process " + std::string(message.destination);
+      span.parent = message.producer;
+      span.peer = std::string(message.publisher);
+      span.parent_unexported = !message.sampled;
+      span.optional = optional;
+      span.debug = message.debug;
+      span.queue = queue;
+      span.linked = consumer.IsBatch();
+      anchor = Add(std::move(span));
+    } else {
+      tree_.unsampled_visits.push_back(service.name);
+    }
+    // A batch's calls run under the batch span, in a trace of its own: not this request's.
+    if (!consumer.IsBatch() && depth + 1 < max_depth_) {
+      Calls(consumer.calls, Visit{at, service.name, anchor, sampled, optional, message.debug},
+            depth + 1);
+    }
+    return ConsumerFails(at, service.name, consumer.error_rate);
+  }
+
+  // Per request: the seeded decision. The tree without random decisions knows only that an
+  // error rate of 1 always fails and one above 0 may.
+  Maybe ConsumerFails(std::string_view hop, std::string_view service, double error_rate) const {
+    if (!sequence_) {
+      if (error_rate >= 1) return Maybe::kYes;
+      return error_rate > 0 ? Maybe::kMaybe : Maybe::kNo;
+    }
+    return RouteErrors(Point(hop, service), error_rate) ? Maybe::kYes : Maybe::kNo;
   }
 
   // The calls an external service's route declares: the real service makes each once (no
@@ -324,6 +442,7 @@ class TreeBuilder {
       for (const Call& call : step.calls) {
         for (uint32_t execution = 0; execution < call.repeat; ++execution) {
           const std::string call_hop = ChildHop(edge.hop, index++);
+          if (call.IsPublish()) continue;  // a real service's message carries no ground truth
           const size_t first = tree_.spans.size();
           Edge(EdgeSpec{call_hop, service.name, call.service, call.route, anchor, sampled, sampled,
                         edge.optional, false, edge.debug},
@@ -376,13 +495,25 @@ bool TreeVariesPerRequest(const Scenario& scenario) {
         StrictlyBetween0And1(service.sampling.ratio)) {
       return true;
     }
-    for (const Route& route : service.routes) {
-      errors = errors || route.error_rate > 0;
-      for (const CallStep& step : route.calls) {
+    auto calls_vary = [&](const std::vector<CallStep>& steps) {
+      for (const CallStep& step : steps) {
         for (const Call& call : step.calls) {
           if (StrictlyBetween0And1(call.probability)) return true;
           retries = retries || call.retries > 0;
         }
+      }
+      return false;
+    };
+    for (const Route& route : service.routes) {
+      errors = errors || route.error_rate > 0;
+      if (calls_vary(route.calls)) return true;
+    }
+    for (const Consumer& consumer : service.consumers) {
+      if (calls_vary(consumer.calls)) return true;
+      // A failed delivery is redelivered or dead-lettered: a later hop the tree may or may not hold.
+      if (StrictlyBetween0And1(consumer.error_rate) &&
+          (consumer.redeliveries > 0 || !consumer.dead_letter.empty())) {
+        return true;
       }
     }
   }
@@ -391,7 +522,9 @@ bool TreeVariesPerRequest(const Scenario& scenario) {
 
 size_t RequiredSpanCount(const ExpectedTree& tree) {
   return static_cast<size_t>(std::count_if(tree.spans.begin(), tree.spans.end(),
-                                           [](const ExpectedSpan& s) { return !s.optional; }));
+                                           [](const ExpectedSpan& s) {
+                                             return !s.optional && !s.linked;
+                                           }));
 }
 
 uint64_t CalleeWorstCaseNs(const Scenario& scenario, std::string_view service_name,

@@ -14,6 +14,17 @@
 // (ExpectedSpan::parent_external), numbered as simulated calls are ("H.0", "H.1", ...), so hops
 // stay stable; the real service is taken to be parent-based (it passes the sampled flag on).
 //
+// A publish (Call::IsPublish) at hop H is the publisher's PRODUCER span "send {destination}" at
+// H, and, for the consumer the message reaches (ConsumersOf, topology/messaging.h), a CONSUMER
+// span "process {destination}" at H whose parent is the PRODUCER span, with the consumer's calls
+// below it as a route's (H.0, ...). A delivery whose processing fails (RouteErrors at its hop with
+// the consumer's error_rate) is redelivered at RedeliveryHop(H, k), up to `redeliveries` times;
+// after that the dead-letter queue's consumer, when there is one, processes it once at
+// DeadLetterHop(H): each a CONSUMER span under the same PRODUCER span. A batch consumer's CONSUMER
+// span is `linked`: it roots a trace of its own, so its calls are not in the tree. Consumers
+// sample as a server does, on the flag the message's headers carry. The tree without random
+// decisions marks redeliveries optional when the error rate is strictly between 0 and 1.
+//
 // Per-request trees apply the seeded decisions of decisions.h exactly as the simulated services
 // do; sampling, external services, timeouts and the known limits are documented in
 // docs/VERIFYING.md under "The expected tree".
@@ -87,7 +98,8 @@ struct ExpectedTree {
   std::vector<std::string> unsampled_visits;
 };
 
-// How many of the tree's spans are not optional: a poll that returned at least this many spans
+// How many of the tree's spans are neither optional nor `linked` (a batch span is in another
+// trace): a poll that returned at least this many spans
 // may hold the whole trace (the tree's size counts every optional retry too).
 size_t RequiredSpanCount(const ExpectedTree& tree);
 
@@ -115,7 +127,8 @@ ExpectedTree BuildExpectedTree(const Scenario& scenario, const LoadEntry& entry,
 // Whether per-request trees can differ from one another: a call probability strictly between 0
 // and 1, a `ratio` policy strictly between 0 and 1, an entry sent without context to a
 // parent-based service whose ratio is strictly between 0 and 1, or a route error rate above 0 in
-// a scenario that retries calls.
+// a scenario that retries calls, or a consumer error rate strictly between 0 and 1 with
+// redeliveries or a dead-letter queue (or, in a consumer's calls, what applies to a route's).
 bool TreeVariesPerRequest(const Scenario& scenario);
 
 // The longest a call to `route_name` of `service_name` takes, in nanoseconds, in practice: the

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "core/units.h"
+#include "verifier/async_edges.h"
 #include "verifier/retry_parents.h"
 
 namespace tracerig {
@@ -49,7 +50,8 @@ const std::string* HopOf(const Span& span) {
 PropagationBreak BreakAt(const ExpectedSpan& span, TraceId found_under) {
   PropagationBreak b;
   b.hop = span.hop;
-  if (span.kind == SpanKind::kServer) {
+  if (IsAsync(span)) b.destination = std::string(DestinationOfSpanName(span.name));
+  if (span.kind == SpanKind::kServer || span.kind == SpanKind::kConsumer) {
     b.caller = span.peer;
     b.callee = span.service;
   } else {
@@ -124,7 +126,10 @@ std::string DescribeMissing(const std::vector<MissingSpan>& missing,
   return text;
 }
 
-std::string DescribeBreak(const PropagationBreak& b, const ExpectedSpan& span, TraceId sent) {
+std::string DescribeBreak(const PropagationBreak& b, const ExpectedTree& tree, size_t index,
+                          TraceId sent) {
+  const ExpectedSpan& span = tree.spans[index];
+  if (IsAsync(span)) return DescribeAsyncBreak(tree, index, b.found_under, sent);
   return fmt::format("between {} and {} at hop {}: {}'s span is under trace {}, {}", b.caller,
                      b.callee, b.hop, span.service, b.found_under.ToHex(),
                      DescribeTraceIdChange(sent, b.found_under));
@@ -180,39 +185,6 @@ std::string OtherServiceHint(const ExpectedSpan& expected, const Span& other) {
       "the external service report another service.name?",
       other.service_name, expected.service);
 }
-
-}  // namespace
-
-std::string DescribeTraceIdChange(TraceId sent, TraceId found) {
-  if (found.low == sent.low && found.high == 0 && sent.high != 0) {
-    return "the trace id truncated to its low 64 bits";
-  }
-  if (found.low == sent.low && found.high != sent.high) {
-    return "the trace id's high 64 bits replaced (padded or rewritten)";
-  }
-  if (found.high == sent.high && found.low != sent.low && sent.high != 0) {
-    return "the trace id's low 64 bits replaced";
-  }
-  return "a new trace id";
-}
-
-std::string_view TraceStatusName(TraceStatus status) {
-  switch (status) {
-    case TraceStatus::kComplete:
-      return "complete";
-    case TraceStatus::kIncomplete:
-      return "incomplete";
-    case TraceStatus::kBroken:
-      return "broken";
-    case TraceStatus::kMissing:
-      return "missing";
-    case TraceStatus::kNotExported:
-      return "not-exported";
-  }
-  return "unknown";
-}
-
-namespace {
 
 // The spans under the ledger's trace id, each span id once (its first occurrence).
 struct TraceSpans {
@@ -520,7 +492,8 @@ void CheckParentsAndTimes(const ExpectedTree& expected, const TraceSpans& t, con
       continue;
     }
     const Span* parent = m.matched[static_cast<size_t>(e.parent)];
-    if (parent == nullptr) continue;
+    // A batch span links to its message instead (verifier/link_checks.h says how it fared).
+    if (parent == nullptr || e.linked) continue;
     if (e.parent_external) {
       // Called by the real service: any span of it under its SERVER span is a right parent.
       if (actual_parent != nullptr && !DescendsFrom(t, *actual_parent, *parent)) {
@@ -539,11 +512,13 @@ void CheckParentsAndTimes(const ExpectedTree& expected, const TraceSpans& t, con
                                 : DescribeOtherAttemptParent(e, *parent_hop,
                                                              actual_parent->service_name,
                                                              actual_parent->kind);
-      violations.push_back(MakeViolation(
-          "wrong-parent", *span,
+      std::string text =
           stale ? std::move(*stale)
                 : fmt::format("{}'s parent is {}, expected {}", DescribeSpan(*span),
-                              DescribeSpan(*actual_parent), DescribeSpan(*parent))));
+                              DescribeSpan(*actual_parent), DescribeSpan(*parent));
+      // An async edge is named as its delivery: "redelivery 2 of orders:created to fulfilment".
+      if (IsAsync(e)) text = DescribeAsyncEdge(expected, i) + ": " + text;
+      violations.push_back(MakeViolation("wrong-parent", *span, std::move(text)));
     }
     if (e.kind != SpanKind::kServer || parent->kind != SpanKind::kClient) continue;
     if (auto skew = ClockSkewOf(e, *span, *parent, clock_skew_tolerance_ns)) {
@@ -671,9 +646,16 @@ TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entr
   std::vector<size_t> break_span;  // expected index of each reported break
   std::vector<std::string> missing_hints;  // per entry of verdict.missing
   size_t optional_absent = 0;
+  size_t linked = 0;  // batch spans: in traces of their own, checked by their links
   bool elsewhere = false;
   for (size_t i = 0; i < n; ++i) {
     const ExpectedSpan& e = expected.spans[i];
+    if (e.linked) {
+      ++linked;
+      location[i].reset();
+      chosen[i] = nullptr;
+      continue;
+    }
     const bool has_parent = e.parent >= 0 && static_cast<size_t>(e.parent) < i;
     const size_t p = has_parent ? static_cast<size_t>(e.parent) : 0;
     if (!has_parent) {
@@ -698,6 +680,7 @@ TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entr
       }
       verdict.missing.push_back(MissingSpan{e.hop, e.service, e.name, e.kind});
       std::string why = hint[i];
+      if (why.empty() && IsAsync(e)) why = DescribeAsyncEdge(expected, i);
       if (why.empty() && IsExternalServer(e) && entry.outcome != RequestOutcome::kTransportError) {
         why = fmt::format("{} is a real service: no SERVER span of it under the caller's CLIENT "
                           "span; does it export to tracerig's backend, as service.name \"{}\", "
@@ -721,8 +704,8 @@ TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entr
     }
   }
 
-  verdict.expected_spans = n - optional_absent;
-  verdict.timings.reserve(n - verdict.missing.size() - optional_absent);
+  verdict.expected_spans = n - optional_absent - linked;
+  verdict.timings.reserve(n - verdict.missing.size() - optional_absent - linked);
   for (size_t i = 0; i < n; ++i) {
     const Span* span = chosen[i];
     if (span == nullptr) continue;
@@ -766,7 +749,7 @@ TraceVerdict ClassifyTrace(const ExpectedTree& expected, const LedgerEntry& entr
                            : fmt::format("trace id changed at {} edges: ", verdict.breaks.size());
     for (size_t b = 0; b < verdict.breaks.size(); ++b) {
       if (b > 0) text += "; ";
-      text += DescribeBreak(verdict.breaks[b], expected.spans[break_span[b]], entry.trace_id);
+      text += DescribeBreak(verdict.breaks[b], expected, break_span[b], entry.trace_id);
     }
     if (!verdict.missing.empty()) {
       text += fmt::format("; also missing: {}", DescribeMissing(verdict.missing, missing_hints));

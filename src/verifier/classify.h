@@ -35,11 +35,14 @@ struct MissingSpan {
 
 // The edge where the trace id changed: the span at `hop` recorded by `callee` is under
 // `found_under` while its caller's span (or, for the root, the ledger) is under another id.
+// At an async edge (a CONSUMER span whose parent is a PRODUCER span), `caller` is the publisher
+// and `callee` the consumer.
 struct PropagationBreak {
   std::string hop;
   std::string caller;
   std::string callee;
   TraceId found_under;
+  std::string destination{};  // an async edge's: "{exchange}:{routing key}"; "" for a call
 };
 
 // How the trace id a broken part of a request was found under relates to the one the driver

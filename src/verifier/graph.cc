@@ -71,7 +71,8 @@ void ServiceGraphCounter::AddSpans(const std::vector<Span>& spans, std::optional
   std::stable_sort(by_id.begin(), by_id.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   for (const Span& s : spans) {
-    if (s.kind != SpanKind::kServer || !s.parent_span_id.IsValid() || s.trace_id == except) {
+    const bool callee = s.kind == SpanKind::kServer || s.kind == SpanKind::kConsumer;
+    if (!callee || !s.parent_span_id.IsValid() || s.trace_id == except) {
       continue;
     }
     const std::pair<TraceId, uint64_t> want{s.trace_id, s.parent_span_id.value};
@@ -79,7 +80,8 @@ void ServiceGraphCounter::AddSpans(const std::vector<Span>& spans, std::optional
                                [](const auto& a, const auto& w) { return a.first < w; });
     if (it == by_id.end() || it->first != want || it->second == &s) continue;
     const Span& parent = *it->second;
-    if (parent.kind == SpanKind::kClient || parent.service_name != s.service_name) {
+    if (parent.kind == SpanKind::kClient || parent.kind == SpanKind::kProducer ||
+        parent.service_name != s.service_name) {
       Add(parent.service_name, s.service_name, 1);
     }
   }

@@ -5,7 +5,8 @@
 // An observed call is a SERVER span whose parent span (same trace id) is a CLIENT span — the edge
 // is the CLIENT span's service -> the SERVER span's service — or a span of another service (a
 // SERVER -> SERVER link when the caller's CLIENT span is missing). A CLIENT span without a SERVER
-// child names no callee and counts nothing.
+// child names no callee and counts nothing. An async edge counts the same way: a CONSUMER span
+// under a PRODUCER span is a publisher -> consumer edge (as backends' dependency lists show it).
 #pragma once
 
 #include <cstdint>

@@ -192,6 +192,8 @@ Result<VerificationSummary> Merge(const Scenario& scenario, std::vector<PartialS
       summary.break_edges.begin(), summary.break_edges.end(),
       [](const BreakEdgeCount& a, const BreakEdgeCount& b) { return a.traces > b.traces; });
 
+  MergeAsyncEdges(scenario, parts, options, summary);
+
   auto judged = JudgeSamplingExpectations(scenario, parts, options);
   if (!judged) return judged.error();
   summary.sampling_expectations = std::move(*judged);

@@ -30,7 +30,8 @@ std::vector<OrphanCause> FindOrphanCauses(const Scenario& scenario, const LoadEn
   const size_t n = tree.spans.size();
   for (size_t i = 0; i < n && i < found.size(); ++i) {
     const ExpectedSpan& e = tree.spans[i];
-    if (!e.parent_unexported || e.kind != SpanKind::kServer || e.optional || !found[i]) continue;
+    const bool opens_visit = e.kind == SpanKind::kServer || e.kind == SpanKind::kConsumer;
+    if (!e.parent_unexported || !opens_visit || e.optional || !found[i]) continue;
     OrphanCause c;
     c.service = e.service;
     c.policy = PolicyOf(scenario, e.service);

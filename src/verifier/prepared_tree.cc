@@ -48,7 +48,8 @@ PreparedTree Prepare(const Scenario& scenario, const LedgerEntry& entry, bool pe
   for (size_t i = 0; i < p.tree.spans.size(); ++i) {
     const ExpectedSpan& e = p.tree.spans[i];
     p.has_external = p.has_external || e.external;
-    if (!e.optional && !e.external && !in_started[i]) {
+    // A batch span (linked) is in a trace of its own: never waited for under the ledger's id.
+    if (!e.optional && !e.external && !e.linked && !in_started[i]) {
       ++p.required_ground_truth;
       p.required_keys.emplace_back(e.hop, e.kind);
     }
@@ -72,7 +73,11 @@ PreparedTree Prepare(const Scenario& scenario, const LedgerEntry& entry, bool pe
     // A span whose caller was sampled out hangs off an ancestor that did not call it: the call
     // into it is invisible, so it is no expected edge.
     // An optional span (a retry only a timeout causes) may or may not be there: no clean call.
-    if (spans[i].kind != SpanKind::kServer || parent < 0 || static_cast<size_t>(parent) >= i ||
+    // An async edge is one too (a CONSUMER span under the PRODUCER span), but not a batch's: its
+    // span links to the message from a trace of its own.
+    const bool callee = spans[i].kind == SpanKind::kServer ||
+                        (spans[i].kind == SpanKind::kConsumer && !spans[i].linked);
+    if (!callee || parent < 0 || static_cast<size_t>(parent) >= i ||
         spans[i].parent_unexported || spans[i].optional) {
       continue;
     }

@@ -115,8 +115,9 @@ TreeSamplingModel ModelTreeSampling(const Scenario& scenario, const ExpectedTree
     // Pre-order: a parent index is always smaller; anything else is treated as a root.
     const bool has_parent = e.parent >= 0 && static_cast<size_t>(e.parent) < i;
     const auto parent = has_parent ? static_cast<uint32_t>(e.parent) : self;
-    if (has_parent && e.kind != SpanKind::kServer) {
-      // A CLIENT span belongs to the visit of the route making the call.
+    if (has_parent && e.kind != SpanKind::kServer && e.kind != SpanKind::kConsumer) {
+      // A CLIENT (or PRODUCER) span belongs to the visit of the route making the call; a
+      // CONSUMER span opens a visit of its service as a SERVER span does.
       m.visit[i] = m.visit[parent];
       m.source[i] = m.source[parent];
       m.probability[i] = m.probability[parent];

@@ -25,7 +25,7 @@ size_t RequiredUnderLedgerTrace(const ExpectedTree& tree) {
   const std::vector<bool> in = InStartedTrace(tree);
   size_t required = 0;
   for (size_t i = 0; i < tree.spans.size(); ++i) {
-    if (!tree.spans[i].optional && !in[i]) ++required;
+    if (!tree.spans[i].optional && !tree.spans[i].linked && !in[i]) ++required;
   }
   return required;
 }

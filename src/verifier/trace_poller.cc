@@ -12,6 +12,7 @@
 #include <tuple>
 #include <utility>
 
+#include "verifier/async_edges.h"
 #include "verifier/context_checks.h"
 #include "verifier/unexpected_fragments.h"
 #include "verifier/wire_explain.h"
@@ -83,6 +84,10 @@ std::string DescribeEdgeFormats(const Scenario& scenario, const PropagationBreak
       default:
         break;
     }
+  }
+  if (!b.destination.empty()) {
+    return fmt::format("{} injects {} into the message's headers; {} extracts {}{}", b.caller,
+                       sent, b.callee, read, DescribeConsumerFaults(scenario, b));
   }
   return fmt::format("{} injects {}; {} extracts {}", b.caller, sent, b.callee, read);
 }
@@ -317,6 +322,10 @@ bool TracePoller::Poll(const std::vector<uint32_t>& batch, std::vector<TraceFetc
   return true;
 }
 
+Result<std::optional<std::vector<Span>>> TracePoller::FetchTrace(TraceId id) {
+  return WithRetries([&] { return backend_.GetTrace(id); });
+}
+
 void TracePoller::Fail(const Error& error) {
   tally_.partial().error = error;
   progress_.abort.store(true);
@@ -436,6 +445,7 @@ bool TracePoller::Finish(const TraceState& s, const std::vector<Span>& spans) {
     if (!formats.empty()) verdict.explanation += "; " + formats;
   }
   CheckBelowRealServices(tree, entry, spans, fragments, verdict);
+  if (!CheckAsyncEdges(tree, entry, spans, fragments, verdict)) return false;
   if (in_.options.wire_log != nullptr) {
     CheckWireContext(in_.scenario, in_.scenario.load.entries[entry.entry], tree, entry,
                      *in_.options.wire_log, verdict);

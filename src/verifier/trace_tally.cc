@@ -380,8 +380,10 @@ void TraceTally::RecordLateSpans(const TraceState& s, const std::vector<Expected
   for (size_t i = 0; i < expected.size() && i < kMaskBits; ++i) {
     if ((s.first_poll_present >> i) & 1) continue;
     const ExpectedSpan& e = expected[i];
-    // A CLIENT span's peer is its callee, a SERVER span's its caller.
-    const bool client = e.kind == SpanKind::kClient;
+    if (e.linked) continue;  // a batch span is in a trace of its own, never polled here
+    // A CLIENT (PRODUCER) span's peer is its callee (consumer), a SERVER (CONSUMER) span's its
+    // caller (publisher).
+    const bool client = e.kind == SpanKind::kClient || e.kind == SpanKind::kProducer;
     late.emplace(e.hop, client ? e.service : e.peer, client ? e.peer : e.service, e.kind);
   }
   if (late.empty()) return;

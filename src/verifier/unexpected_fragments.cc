@@ -174,8 +174,10 @@ std::vector<PropagationBreak> FindUnsampledSplits(const Scenario& scenario, cons
     const AttributeValue* value = span.FindAttribute(kHopAttribute);
     const std::string* hop = value == nullptr ? nullptr : std::get_if<std::string>(value);
     if (hop == nullptr || expected.contains({*hop, span.kind, span.service_name})) continue;
-    // A CLIENT span carries its call's hop; the service recording it was visited at the hop above.
-    const std::string visit(span.kind == SpanKind::kClient ? HopAbove(*hop) : *hop);
+    // A CLIENT (or PRODUCER) span carries its call's hop; the service recording it was visited
+    // at the hop above.
+    const bool outgoing = span.kind == SpanKind::kClient || span.kind == SpanKind::kProducer;
+    const std::string visit(outgoing ? HopAbove(*hop) : *hop);
     if (visit.empty()) continue;
     auto order = ParseHop(visit);
     if (!order) continue;

@@ -29,6 +29,7 @@
 #include "verifier/ledger_feed.h"
 #include "verifier/sampling_stats.h"
 #include "verifier/verify.h"
+#include "topology/batch_log.h"
 
 namespace tracerig::verify_internal {
 
@@ -181,8 +182,20 @@ struct PartialSummary {
   // (real service, callee) the traces with an external-hop violation there.
   std::set<TraceId> external_traces;
   std::map<std::pair<std::string, std::string>, uint64_t> external_broken;
+  // Async edges (trace_poller_async.cc): publish-to-process samples per (queue, consumer), and
+  // batch links (LinkSummary's counts; `links_unsupported`: the backend's description when it
+  // returns no links, so none were checked).
+  std::map<std::pair<std::string, std::string>, std::vector<uint64_t>> queue_latency;
+  size_t links_expected = 0;
+  size_t links_found = 0;
+  std::optional<std::string> links_unsupported;
   std::optional<Error> error;
 };
+
+// VerificationSummary::queue_latency and ::links from the pollers' async samples and counts
+// (trace_poller_async.cc).
+void MergeAsyncEdges(const Scenario& scenario, const std::vector<PartialSummary>& parts,
+                     const VerifyOptions& options, VerificationSummary& summary);
 
 // Merges the pollers' results into one summary, examples in ledger order. `per_request`: the
 // expected trees applied every seeded decision, sampling included, so each service's sampled
@@ -395,6 +408,18 @@ class TracePoller {
   void CheckBelowRealServices(const ExpectedTree& tree, const LedgerEntry& entry,
                               const std::vector<Span>& spans, const std::vector<Span>& fragments,
                               TraceVerdict& verdict);
+  // Async edges of the tree (trace_poller_async.cc): publish-to-process latency samples, and each
+  // linked CONSUMER span's batch fetched and its link checked ("link" violations). False when a
+  // fetch failed (the error is recorded).
+  bool CheckAsyncEdges(const ExpectedTree& tree, const LedgerEntry& entry,
+                       const std::vector<Span>& spans, const std::vector<Span>& fragments,
+                       TraceVerdict& verdict);
+  // The batch trace `id`, from the cache or the backend (asked a few times, poll_interval_ns
+  // apart, while it is not there: a batch span is exported when its batch ends). Null when the
+  // backend has no such trace; nullopt when a request failed (the error is recorded).
+  std::optional<const std::vector<Span>*> BatchTrace(TraceId id);
+  // GetTrace with retries (WithRetries, which lives in trace_poller.cc).
+  Result<std::optional<std::vector<Span>>> FetchTrace(TraceId id);
 
   const PollerInputs& in_;
   RunProgress& progress_;
@@ -414,6 +439,7 @@ class TracePoller {
   std::vector<TraceId> ids_;   // the current batch's distinct trace ids, reused
   std::vector<size_t> id_of_;  // per trace of the batch, its index into ids_
   std::optional<PreparedTree> scratch_;  // per-request trees only
+  std::map<TraceId, std::vector<Span>> batch_traces_;  // bounded cache (kMaxCachedBatches)
   bool store_stats_served_ = true;
   bool store_stats_read_ = false;
   uint64_t store_stats_read_at_ns_ = 0;

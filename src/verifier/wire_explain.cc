@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "core/ledger.h"
+#include "verifier/async_edges.h"
 
 namespace tracerig {
 namespace {
@@ -22,8 +23,11 @@ bool Quotes(std::string_view kind) {
 }  // namespace
 
 std::string DescribeReceived(const WireObservation& o, const std::vector<std::string>& formats,
-                             std::optional<TraceId> expected) {
-  std::string text = fmt::format("{} received {}", o.service, o.DescribeHeaders(formats));
+                             std::optional<TraceId> expected, std::string_view from) {
+  std::string text =
+      from.empty() ? fmt::format("{} received {}", o.service, o.DescribeHeaders(formats))
+                   : fmt::format("{} received from {}: {}", o.service, from,
+                                 o.DescribeHeaders(formats));
   if (!o.has_context) {
     const bool readable_header_arrived =
         std::any_of(formats.begin(), formats.end(), [&](const std::string& format) {
@@ -45,12 +49,12 @@ std::string DescribeReceived(const WireObservation& o, const std::vector<std::st
 
 std::string DescribeReceived(const WireLog& log, const Scenario& scenario, uint64_t request_id,
                              std::string_view hop, std::string_view service,
-                             std::optional<TraceId> expected) {
+                             std::optional<TraceId> expected, std::string_view from) {
   const Service* receiver = scenario.FindService(service);
   if (receiver == nullptr || receiver->IsExternal()) return "";
   const std::optional<WireObservation> o = log.Find(FormatRequestId(request_id), hop, service);
   if (!o) return "";
-  return DescribeReceived(*o, receiver->extract, expected);
+  return DescribeReceived(*o, receiver->extract, expected, from);
 }
 
 void AddWireExplanations(const WireLog& log, const Scenario& scenario, const LedgerEntry& entry,
@@ -66,10 +70,10 @@ void AddWireExplanations(const WireLog& log, const Scenario& scenario, const Led
   }
   std::set<std::pair<std::string, std::string>> said;  // (hop, service)
   auto say = [&](const std::string& hop, const std::string& service,
-                 std::optional<TraceId> expected) {
+                 std::optional<TraceId> expected, std::string_view from) {
     if (!said.emplace(hop, service).second) return;
     const std::string received =
-        DescribeReceived(log, scenario, entry.request_id, hop, service, expected);
+        DescribeReceived(log, scenario, entry.request_id, hop, service, expected, from);
     // The checks below a real service may have quoted the same arrival already.
     if (!received.empty() && verdict.explanation.find(received) == std::string::npos) {
       verdict.explanation += "; " + received;
@@ -77,15 +81,18 @@ void AddWireExplanations(const WireLog& log, const Scenario& scenario, const Led
   };
   // A topmost break sits below spans all under the ledger's trace id: the callee should have
   // received that one.
-  for (const PropagationBreak& b : verdict.breaks) say(b.hop, b.callee, entry.trace_id);
+  for (const PropagationBreak& b : verdict.breaks) {
+    say(b.hop, b.callee, entry.trace_id, b.destination);
+  }
   // Below a break the trace id a missing span's service should have received is not known.
   const std::optional<TraceId> expected =
       verdict.breaks.empty() ? std::optional<TraceId>(entry.trace_id) : std::nullopt;
   size_t quoted = 0;
   for (const MissingSpan& m : verdict.missing) {
-    if (m.kind != SpanKind::kServer) continue;
+    if (m.kind != SpanKind::kServer && m.kind != SpanKind::kConsumer) continue;
     if (quoted++ == kMissingQuoted) break;
-    say(m.hop, m.service, expected);
+    say(m.hop, m.service, expected,
+        m.kind == SpanKind::kConsumer ? DestinationOfSpanName(m.name) : std::string_view());
   }
 }
 
