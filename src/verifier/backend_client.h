@@ -43,8 +43,6 @@ class BackendClient {
   // nullopt: the backend says the trace does not exist. Error: unreachable, erroring or unparseable
   // answer — never confused with "not found".
   virtual Result<std::optional<std::vector<Span>>> GetTrace(TraceId id) = 0;
-  // Whether the traces this backend returns carry span links (Zipkin v2's model has none).
-  virtual bool SupportsLinks() const { return true; }
   // How many ids GetTraces asks for in one request. 1 (the default): GetTraces is GetTrace per id,
   // so the verifier calls GetTrace directly.
   virtual size_t MaxTracesPerRequest() const { return 1; }
