@@ -36,6 +36,7 @@
 #include "report/render.h"
 #include "report/report_files.h"
 #include "report/run_report.h"
+#include "topology/topology_runtime.h"
 #include "verifier/live_verification.h"
 #include "verifier/verify.h"
 
@@ -102,6 +103,32 @@ std::string ExportLossOf(const BatchingExporter& exporter, const std::string& en
   }
   if (loss.queue_full) why.push_back("the exporter's queue was full");
   return fmt::format("{}", fmt::join(why, "; "));
+}
+
+// The load is over, but messages may still be queued or being processed (a batch waiting to fill,
+// a redelivery): their spans belong to the run. Waits until every consumer is done with them, at
+// most kQueueDrainTimeout, polling; Ctrl-C ends the wait.
+constexpr std::chrono::seconds kQueueDrainTimeout{30};
+
+void WaitForQueuedMessages(const TopologyRuntime& topology, const std::atomic<bool>& stop,
+                           ProgressPrinter& progress) {
+  const auto deadline = std::chrono::steady_clock::now() + kQueueDrainTimeout;
+  uint64_t outstanding = topology.MessagesOutstanding();
+  if (outstanding == 0) return;
+  while (outstanding > 0 && !stop.load() && std::chrono::steady_clock::now() < deadline) {
+    progress.Line(fmt::format("waiting for consumers: {} message{} queued or in processing",
+                              outstanding, outstanding == 1 ? "" : "s"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    outstanding = topology.MessagesOutstanding();
+  }
+  progress.Done();
+  if (outstanding > 0 && !stop.load()) {
+    std::fprintf(stderr,
+                 "tracerig: %llu message%s still queued or in processing after %llds; their "
+                 "consumers' spans may be missing from the traces\n",
+                 static_cast<unsigned long long>(outstanding), outstanding == 1 ? "" : "s",
+                 static_cast<long long>(kQueueDrainTimeout.count()));
+  }
 }
 
 std::vector<FlagSpec> RunFlags() {
@@ -298,6 +325,7 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
       },
       250'000'000ull);
   progress.Done();
+  WaitForQueuedMessages(topology, stop, progress);
   // No request is left for them: stopped now, before their traces are judged. An SDK exports a
   // batch every OTEL_BSP_SCHEDULE_DELAY (200 ms in their environment): the last one goes out
   // during this wait even from a service that does not flush when it gets SIGTERM.

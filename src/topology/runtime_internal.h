@@ -103,6 +103,11 @@ class TopologyRuntime::SimulatedService {
   void FinishStop();
 
   TopologyStats stats() const;
+  // Messages this service handed to the broker (publishes and republished copies) that were
+  // accepted, and deliveries it acknowledged: summed over services, their difference is what is
+  // still queued or being processed.
+  uint64_t messages_handed_over() const { return messages_handed_over_.load(); }
+  uint64_t messages_acked() const { return messages_acked_.load(); }
 
  private:
   struct PreparedRoute {
@@ -384,6 +389,8 @@ class TopologyRuntime::SimulatedService {
   BatchLog* batch_log_ = nullptr;
   std::vector<std::unique_ptr<ConsumerRun>> consumers_;  // replica 0's
   std::atomic<uint64_t> messages_published_{0};
+  std::atomic<uint64_t> messages_handed_over_{0};  // publishes and republishes, until refused
+  std::atomic<uint64_t> messages_acked_{0};
   std::atomic<uint64_t> publish_failures_{0};
   std::atomic<uint64_t> messages_consumed_{0};
   std::atomic<uint64_t> messages_redelivered_{0};

@@ -264,6 +264,7 @@ void SimulatedService::FinishConsume(const std::shared_ptr<InFlight>& state) {
   for (size_t i = 0; i < work.deliveries.size(); ++i) {
     if (failed) Resettle(run, *state, work.deliveries[i], work.truths[i], work.points[i]);
     if (run.subscription) run.subscription->Ack(work.deliveries[i].delivery_tag);
+    messages_acked_++;
   }
 }
 

@@ -63,6 +63,7 @@ void SimulatedService::StartPublish(const std::shared_ptr<CallRun>& run) {
     return;
   }
   // `done` runs on a broker thread (or inline): the rest belongs on this service's loop.
+  messages_handed_over_++;
   broker_->Publish(std::move(message), [this, attempt](Status status) {
     asio::post(ioc_,
                [this, attempt, status = std::move(status)] { OnPublishDone(attempt, status); });
@@ -78,6 +79,7 @@ void SimulatedService::OnPublishDone(const std::shared_ptr<Attempt>& attempt,
   if (status) {
     messages_published_++;
   } else {
+    messages_handed_over_--;  // refused: nothing will be delivered
     publish_failures_++;
     call_failures_++;
     state.call_failed = true;
@@ -93,8 +95,12 @@ void SimulatedService::OnPublishDone(const std::shared_ptr<Attempt>& attempt,
 void SimulatedService::Republish(OutgoingMessage message) {
   if (broker_ == nullptr) return;
   // Only counted: nothing waits for a redelivery or a dead-lettered copy.
+  messages_handed_over_++;
   broker_->Publish(std::move(message), [this](Status status) {
-    if (!status) publish_failures_++;
+    if (!status) {
+      messages_handed_over_--;
+      publish_failures_++;
+    }
   });
 }
 

@@ -178,6 +178,18 @@ void Add(TopologyStats& total, const TopologyStats& s) {
 
 }  // namespace
 
+uint64_t TopologyRuntime::MessagesOutstanding() const {
+  if (broker_ == nullptr) return 0;
+  // Acks first: a delivery is acked after its redelivery is handed over, so reading the acks
+  // before the hand-overs never sees a message neither counts.
+  uint64_t acked = 0;
+  for (const auto& service : services_) acked += service->messages_acked();
+  uint64_t handed_over = 0;
+  for (const auto& service : services_) handed_over += service->messages_handed_over();
+  acked += broker_->stats().unroutable;
+  return handed_over > acked ? handed_over - acked : 0;
+}
+
 TopologyStats TopologyRuntime::stats() const {
   TopologyStats total;
   for (const auto& service : services_) Add(total, service->stats());

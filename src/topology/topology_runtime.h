@@ -84,6 +84,10 @@ class TopologyRuntime {
   const std::vector<RunningService>& services() const { return running_; }
   std::optional<tcp::endpoint> EndpointOf(std::string_view service) const;
   TopologyStats stats() const;
+  // Messages published (or republished for a redelivery or a dead letter) that no consumer has
+  // finished with yet: queued, or being processed. A message the broker routed nowhere counts as
+  // finished. 0 without a broker.
+  uint64_t MessagesOutstanding() const;
   // What every simulated service received (wire_log.h).
   const WireLog& wire_log() const { return wire_log_; }
   WireLog& wire_log() { return wire_log_; }

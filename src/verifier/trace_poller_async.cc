@@ -18,6 +18,10 @@ namespace {
 constexpr size_t kMaxCachedBatches = 64;
 // Requests for a batch trace that is not there yet before it counts as absent.
 constexpr int kBatchTraceAttempts = 3;
+// Looks at the batch log for a message no batch has processed yet before it counts as never
+// processed, one poll interval apart: a trace may be complete while its message still waits for
+// its batch to fill (up to the consumer's batch wait) or to be processed.
+constexpr int kBatchLogAttempts = 10;
 
 // The span that stands for expected span `e` of request `request_id`: the copy under the
 // ledger's trace id when there is one, else one found elsewhere (a broken edge's).
@@ -65,8 +69,12 @@ bool TracePoller::CheckAsyncEdges(const ExpectedTree& tree, const LedgerEntry& e
       const Span* consumer = FindSpan(e, entry, spans, fragments);
       if (consumer != nullptr) processed = consumer->start_unix_nano;
     } else if (links) {
-      const std::optional<BatchRecord> batch =
-          batch_log->Find(FormatRequestId(entry.request_id), e.hop);
+      const std::string request_id = FormatRequestId(entry.request_id);
+      std::optional<BatchRecord> batch = batch_log->Find(request_id, e.hop);
+      for (int attempt = 1; !batch && attempt < kBatchLogAttempts; ++attempt) {
+        in_.sleeper.SleepFor(in_.options.poll_interval_ns);
+        batch = batch_log->Find(request_id, e.hop);
+      }
       const std::vector<Span>* batch_trace = nullptr;
       if (batch && batch->sampled && producer != nullptr) {
         const std::optional<const std::vector<Span>*> fetched = BatchTrace(batch->trace_id);
