@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <string>
+#include <string_view>
 
 #include "core/ledger.h"
 
@@ -36,8 +37,13 @@ LinkCheck CheckBatchLink(const ExpectedSpan& consumer, const Span* producer, uin
   const std::string message =
       fmt::format("request {}'s message ({} PRODUCER span {} of trace {})", request,
                   producer->service_name, producer->span_id.ToHex(), producer->trace_id.ToHex());
+  // Named as the edge, as a broken call is: "web publishes to orders:created (hop 0.0): ...".
+  std::string_view destination = consumer.name;
+  if (destination.starts_with("process ")) destination.remove_prefix(8);
   auto fail = [&](std::string text) {
-    c.violation = Violation{"link", consumer.hop, consumer.service, std::move(text)};
+    c.violation = Violation{"link", consumer.hop, consumer.service,
+                            fmt::format("{} publishes to {} (hop {}): {}", consumer.peer,
+                                        destination, consumer.hop, text)};
   };
   if (batch == nullptr) {
     c.checked = true;
