@@ -110,11 +110,17 @@ std::string ExportLossOf(const BatchingExporter& exporter, const std::string& en
 // most kQueueDrainTimeout, polling; Ctrl-C ends the wait.
 constexpr std::chrono::seconds kQueueDrainTimeout{30};
 
-void WaitForQueuedMessages(const TopologyRuntime& topology, const std::atomic<bool>& stop,
-                           ProgressPrinter& progress) {
-  const auto deadline = std::chrono::steady_clock::now() + kQueueDrainTimeout;
+struct QueueDrain {
+  uint64_t elapsed_ns = 0;
+  uint64_t left = 0;  // messages still queued or in processing when it stopped waiting
+};
+
+QueueDrain WaitForQueuedMessages(const TopologyRuntime& topology, const std::atomic<bool>& stop,
+                                 ProgressPrinter& progress) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + kQueueDrainTimeout;
   uint64_t outstanding = topology.MessagesOutstanding();
-  if (outstanding == 0) return;
+  if (outstanding == 0) return {};
   while (outstanding > 0 && !stop.load() && std::chrono::steady_clock::now() < deadline) {
     progress.Line(fmt::format("waiting for consumers: {} message{} queued or in processing",
                               outstanding, outstanding == 1 ? "" : "s"));
@@ -129,6 +135,9 @@ void WaitForQueuedMessages(const TopologyRuntime& topology, const std::atomic<bo
                  static_cast<unsigned long long>(outstanding), outstanding == 1 ? "" : "s",
                  static_cast<long long>(kQueueDrainTimeout.count()));
   }
+  return {static_cast<uint64_t>(std::chrono::nanoseconds(std::chrono::steady_clock::now() - start)
+                                    .count()),
+          outstanding};
 }
 
 std::vector<FlagSpec> RunFlags() {
@@ -325,7 +334,7 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
       },
       250'000'000ull);
   progress.Done();
-  WaitForQueuedMessages(topology, stop, progress);
+  const QueueDrain drain = WaitForQueuedMessages(topology, stop, progress);
   // No request is left for them: stopped now, before their traces are judged. An SDK exports a
   // batch every OTEL_BSP_SCHEDULE_DELAY (200 ms in their environment): the last one goes out
   // during this wait even from a service that does not flush when it gets SIGTERM.
@@ -378,6 +387,8 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
   // Stopping hands over whatever the services still hold; nothing recorded is lost.
   topology.Stop();
   report.topology = topology.stats();
+  report.topology.queue_drain_ns = drain.elapsed_ns;
+  report.topology.messages_left_queued = drain.left;
   flushed = exporter.Flush(std::chrono::seconds(30)) && flushed;
   auto ex = exporter.stats();
   report.exporter = ExportFiguresOf(ex, flushed, export_url);

@@ -357,6 +357,16 @@ Result<RunReport> MergeReports(const std::vector<RunReport>& reports,
     m.topology.call_failures += r.topology.call_failures;
     m.topology.spans_dropped += r.topology.spans_dropped;
     m.topology.spans_delayed += r.topology.spans_delayed;
+    m.topology.messages_published += r.topology.messages_published;
+    m.topology.publish_failures += r.topology.publish_failures;
+    m.topology.messages_consumed += r.topology.messages_consumed;
+    m.topology.messages_redelivered += r.topology.messages_redelivered;
+    m.topology.messages_dead_lettered += r.topology.messages_dead_lettered;
+    m.topology.batches += r.topology.batches;
+    m.topology.messages_unroutable += r.topology.messages_unroutable;
+    m.topology.messages_left_queued += r.topology.messages_left_queued;
+    // Shards drain side by side: the merged run waited as long as its slowest shard.
+    m.topology.queue_drain_ns = std::max(m.topology.queue_drain_ns, r.topology.queue_drain_ns);
     m.exporter.submitted += r.exporter.submitted;
     m.exporter.exported += r.exporter.exported;
     m.exporter.dropped_queue_full += r.exporter.dropped_queue_full;

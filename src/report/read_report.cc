@@ -647,6 +647,18 @@ RunReport Report(const Json& j) {
     r.topology.spans_dropped = U64(topology, "spans_withheld_by_faults", "topology");
   }
   r.topology.call_failures = U64(topology, "call_failures", "topology");
+  if (const Json* m = Optional(topology, "messages")) {  // only when the run used a broker
+    const std::string at = "topology.messages";
+    r.topology.messages_published = U64(*m, "published", at);
+    r.topology.publish_failures = U64(*m, "publish_failures", at);
+    r.topology.messages_consumed = U64(*m, "consumed", at);
+    r.topology.messages_redelivered = U64(*m, "redelivered", at);
+    r.topology.messages_dead_lettered = U64(*m, "dead_lettered", at);
+    r.topology.batches = U64(*m, "batches", at);
+    r.topology.messages_unroutable = U64(*m, "unroutable", at);
+    r.topology.queue_drain_ns = U64(*m, "queue_drain_ns", at);
+    r.topology.messages_left_queued = U64(*m, "left_queued", at);
+  }
   const Json& ex = Member(j, "export", "");
   r.exporter.submitted = U64(ex, "submitted", "export");
   r.exporter.exported = U64(ex, "exported", "export");

@@ -72,6 +72,36 @@ SpanAccount AccountSpans(const RunReport& r) {
   return a;
 }
 
+// "messages: 60 published (0 refused); 69 deliveries processed (9 redelivered, 0 dead-lettered,
+// 9 batches); 0 unroutable; queues drained 52ms after the load".
+std::string MessagesLine(const TopologyStats& t) {
+  std::string text = fmt::format(
+      "messages: {} published ({} refused); {} deliveries processed ({} redelivered, {} "
+      "dead-lettered{}); {} unroutable",
+      t.messages_published, t.publish_failures, t.messages_consumed, t.messages_redelivered,
+      t.messages_dead_lettered, t.batches > 0 ? fmt::format(", {} batches", t.batches) : "",
+      t.messages_unroutable);
+  if (t.messages_left_queued > 0) {
+    text += fmt::format("; {} still queued or in processing when the run stopped waiting ({})",
+                        t.messages_left_queued, FormatDuration(t.queue_drain_ns));
+  } else if (t.queue_drain_ns > 0) {
+    text += fmt::format("; queues drained {} after the load", FormatDuration(t.queue_drain_ns));
+  }
+  return text;
+}
+
+nlohmann::ordered_json MessagesJson(const TopologyStats& t) {
+  return {{"published", t.messages_published},
+          {"publish_failures", t.publish_failures},
+          {"consumed", t.messages_consumed},
+          {"redelivered", t.messages_redelivered},
+          {"dead_lettered", t.messages_dead_lettered},
+          {"batches", t.batches},
+          {"unroutable", t.messages_unroutable},
+          {"queue_drain_ns", t.queue_drain_ns},
+          {"left_queued", t.messages_left_queued}};
+}
+
 std::string SpansLine(const RunReport& r) {
   const SpanAccount a = AccountSpans(r);
   std::string text = fmt::format(
@@ -299,6 +329,7 @@ std::string RenderTerminalSummary(const RunReport& r) {
     line(fmt::format("latency (from intended start): {}", Percentiles(l.corrected)));
     line(fmt::format("latency (from actual send):    {}", Percentiles(l.uncorrected)));
     line(SpansLine(r));
+    if (r.topology.UsedMessaging()) line(MessagesLine(r.topology));
     if (r.ingest.window_ns > 0) {
       std::string backend_says;
       if (r.ingest.backend_spans_accepted) {
@@ -468,6 +499,7 @@ nlohmann::ordered_json ReportToJson(const RunReport& r) {
                    {"spans_unsampled", r.topology.spans_unsampled},
                    {"spans_withheld_by_faults", r.topology.spans_dropped},
                    {"call_failures", r.topology.call_failures}};
+  if (r.topology.UsedMessaging()) j["topology"]["messages"] = MessagesJson(r.topology);
   j["export"] = {{"submitted", r.exporter.submitted},
                  {"exported", r.exporter.exported},
                  {"dropped_queue_full", r.exporter.dropped_queue_full},

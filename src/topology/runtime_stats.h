@@ -39,6 +39,14 @@ struct TopologyStats {
                                         // queue, or dropped when the consumer names none)
   uint64_t batches = 0;                 // batch CONSUMER spans (one per batch processed)
   uint64_t messages_unroutable = 0;     // the broker's count: accepted, routed to no queue
+  // Set by `tracerig run`, not the runtime: how long after the load the consumers took to finish
+  // with every queued message (0 when nothing was left), and how many were still left when it
+  // stopped waiting (its deadline or Ctrl-C).
+  uint64_t queue_drain_ns = 0;
+  uint64_t messages_left_queued = 0;
+  bool UsedMessaging() const {
+    return messages_published + publish_failures + messages_consumed + messages_unroutable > 0;
+  }
   // Faults that took effect, indexed by FaultKind: service faults count requests, edge faults
   // (IsEdgeFault) count call attempts (and publishes) whose injection they changed, consumer
   // faults (IsConsumerFault) the deliveries, republished copies, batches or links they changed.
