@@ -45,6 +45,9 @@ struct FaultCase {
   // contains (in this order), or, when no trace is an example (structure faults), some violation
   // of every violation example.
   std::vector<std::string> received = {};
+  // How many break edges the report lists; the first is `break_edge` (redeliveries break at each
+  // of their hops: 0.0d1, 0.0d2).
+  size_t break_edges = 1;
 };
 
 // Whether `text` contains each of `fragments`, in order.
@@ -106,7 +109,7 @@ TEST_P(FaultMatrixTest, VerdictNamesTheFaultsEffectAtItsHop) {
   EXPECT_EQ(v["broken"], c.broken);
   EXPECT_EQ(v["missing"], 0);
   if (c.break_edge) {
-    ASSERT_EQ(v["break_edges"].size(), 1u) << v["break_edges"].dump();
+    ASSERT_EQ(v["break_edges"].size(), c.break_edges) << v["break_edges"].dump();
     EXPECT_EQ(v["break_edges"][0]["hop"], c.break_edge->hop);
     EXPECT_EQ(v["break_edges"][0]["caller"], c.break_edge->caller);
     EXPECT_EQ(v["break_edges"][0]["callee"], c.break_edge->callee);
@@ -209,7 +212,30 @@ INSTANTIATE_TEST_SUITE_P(
         // on), but the wire-format check names the edge, for readers that do not.
         FaultCase{"urlencode.toml", 1, {"violation:wire-format"}, std::nullopt, 40, 0, 0,
                   std::nullopt, std::nullopt,
-                  {"c received `uber-trace-id: ", "%3A", "URL-encoded from b at hop 0.0.0"}}),
+                  {"c received `uber-trace-id: ", "%3A", "URL-encoded from b at hop 0.0.0"}},
+        // Issue 18's consumer faults, on a -> publish orders:created -> b (consumer) -> c.
+        // b ignores the message's headers: the async edge breaks at the publish's hop.
+        FaultCase{"consumer-new-trace.toml", 1, {"completeness", "broken-propagation"},
+                  BreakEdge{"0.0", "a", "b"}, 0, 0, 40, std::nullopt,
+                  "a publishes to orders:created; b starts a new trace (hop 0.0",
+                  {"b received from orders:created: `traceparent: 00-"}},
+        // Dead-lettering drops the headers: the traces whose message was dead-lettered break
+        // at the dead-letter delivery; the others are complete.
+        FaultCase{"dlq-drops-headers.toml", 1, {"completeness", "broken-propagation"},
+                  BreakEdge{"0.0q", "a", "b"}, 21, 0, 19, std::nullopt,
+                  "orders:created dead-lettered to orders.dead; b starts a new trace (hop 0.0q",
+                  {"b received from orders:created: no trace context headers"}},
+        // Each redelivery carries two traceparents: it starts a new trace at its own hop.
+        FaultCase{"retry-duplicates-headers.toml", 1, {"completeness", "broken-propagation"},
+                  BreakEdge{"0.0d1", "a", "b"}, 21, 0, 19, std::nullopt,
+                  "redelivery 1 of orders:created to b; b starts a new trace (hop 0.0d1",
+                  {"b received from orders:created: `traceparent: 00-", "`traceparent: 00-"}, 2},
+        // Batch faults: every request's trace is whole; the batch spans' links are wrong.
+        FaultCase{"batch-first-parent-only.toml", 1,
+                  {"violation:link", "violation:unexpected-span", "links"}, std::nullopt, 40, 0,
+                  0},
+        FaultCase{"link-missing.toml", 1, {"violation:link", "links"}, std::nullopt, 40, 0, 0,
+                  std::nullopt, std::nullopt, {"a publishes to orders:created (hop 0.0): "}}),
     Name);
 
 }  // namespace
