@@ -215,8 +215,8 @@ std::optional<Consumer> ScenarioParser::ParseConsumer(const toml::table& t, size
   CheckKeys(t, "consumer", kConsumerKeys);
   Consumer consumer;
   consumer.where = Loc(t.source());
-  ConsumerSite site{service_index, consumer_index, consumer.where, std::nullopt, std::nullopt,
-                    std::nullopt};
+  ConsumerSite site{service_index, consumer_index, consumer.where,
+                    std::nullopt,  std::nullopt,   std::nullopt};
   const size_t errors_before = diagnostics_.size();  // of the parts that decide routing
   if (const auto* n = Require(t, "queue", "consumer")) {
     auto v = AsString(*n, "queue");
@@ -574,8 +574,8 @@ void ScenarioParser::CheckConsumerFault(const Fault& f, const FaultSite& site,
                           kind, f.service,
                           service.extract.empty()
                               ? std::string("nothing")
-                              : QuotedList(std::vector<std::string_view>(
-                                    service.extract.begin(), service.extract.end()))));
+                              : QuotedList(std::vector<std::string_view>(service.extract.begin(),
+                                                                         service.extract.end()))));
       }
       return;
     default:

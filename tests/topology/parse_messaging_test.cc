@@ -305,21 +305,23 @@ TEST(ParseMessagingTest, WarningsForQueuesThatReceiveNothing) {
 // A publish is an outgoing edge to the service consuming its message: edge faults on a service
 // that only publishes are accepted, aimed at that service, a route, or a consumer's publish.
 TEST(ParseMessagingTest, EdgeFaultsActOnPublishes) {
-  const std::string publisher = kHead + "calls = [{ publish = \"orders\", routing_key = \"one\" }]\n";
+  const std::string publisher =
+      kHead + "calls = [{ publish = \"orders\", routing_key = \"one\" }]\n";
   const std::string consumer_b =
       "[[services]]\nname = \"b\"\n[[services.consumers]]\nqueue = \"q\"\n"
       "binding = \"orders:one\"\n";
-  const std::string relay = "calls = [{ publish = \"orders\", routing_key = \"two\" }]\n"
-                            "[[services]]\nname = \"c\"\n[[services.consumers]]\nqueue = \"r\"\n"
-                            "binding = \"orders:two\"\n";
+  const std::string relay =
+      "calls = [{ publish = \"orders\", routing_key = \"two\" }]\n"
+      "[[services]]\nname = \"c\"\n[[services.consumers]]\nqueue = \"r\"\n"
+      "binding = \"orders:two\"\n";
   struct Case {
     std::string name;
     std::string text;
   };
   const auto fault = [](const std::string& keys) { return "[[faults]]\n" + keys; };
   const Case cases[] = {
-      {"drop-context on every publish", publisher + consumer_b +
-                                            fault("kind = \"drop-context\"\nservice = \"a\"\n")},
+      {"drop-context on every publish",
+       publisher + consumer_b + fault("kind = \"drop-context\"\nservice = \"a\"\n")},
       {"drop-context to the consumer's service",
        publisher + consumer_b +
            fault("kind = \"drop-context\"\nservice = \"a\"\ncallee = \"b\"\n")},
