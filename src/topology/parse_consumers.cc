@@ -215,7 +215,8 @@ std::optional<Consumer> ScenarioParser::ParseConsumer(const toml::table& t, size
   CheckKeys(t, "consumer", kConsumerKeys);
   Consumer consumer;
   consumer.where = Loc(t.source());
-  ConsumerSite site{service_index, consumer_index, consumer.where, std::nullopt, std::nullopt};
+  ConsumerSite site{service_index, consumer_index, consumer.where,
+                    std::nullopt,  std::nullopt,   std::nullopt};
   const size_t errors_before = diagnostics_.size();  // of the parts that decide routing
   if (const auto* n = Require(t, "queue", "consumer")) {
     auto v = AsString(*n, "queue");
@@ -278,6 +279,7 @@ std::optional<Consumer> ScenarioParser::ParseConsumer(const toml::table& t, size
   if (const auto* n = t.get("redeliveries")) {
     if (auto v = AsInteger(*n, "redeliveries", 0, 100)) {
       consumer.redeliveries = static_cast<uint32_t>(*v);
+      site.redeliveries_at = Loc(n->source());
     }
   }
   if (const auto* n = t.get("calls")) {
@@ -397,6 +399,42 @@ void ScenarioParser::CheckMessaging() {
     Error(p.where, fmt::format("publish to {} reaches {} queues: {}; fan-out to several queues "
                                "is not supported yet (make one binding match it)",
                                call.Destination(), queues.size(), fmt::join(queues, ", ")));
+  }
+  CheckDeadLetterConsumers();
+}
+
+// A dead-lettered message is processed once by the dead-letter queue's consumer (hop H + "q"):
+// redelivering it or dead-lettering it again has no hop of its own yet, so neither is accepted.
+void ScenarioParser::CheckDeadLetterConsumers() {
+  for (const ConsumerSite& site : consumer_sites_) {
+    const Consumer& c = scenario_.services[site.service].consumers[site.consumer];
+    if (c.redeliveries == 0 && c.dead_letter.empty()) continue;
+    const Consumer* source = nullptr;  // the first consumer dead-lettering to c's queue
+    for (const Service& s : scenario_.services) {
+      for (const Consumer& other : s.consumers) {
+        if (source == nullptr && &other != &c && other.dead_letter == c.queue) source = &other;
+      }
+    }
+    if (source == nullptr) continue;
+    auto error = [&](const SourceLocation& at, std::string_view key) {
+      Error(at, fmt::format("\"{}\" on the consumer of queue \"{}\", which reads the dead-letter "
+                            "queue \"{}\" of queue \"{}\": a dead-lettered message is processed "
+                            "once; \"redeliveries\" and \"dead_letter\" are not supported there "
+                            "yet (remove \"{}\")",
+                            key, c.queue, c.queue, source->queue, key));
+    };
+    if (c.redeliveries > 0) error(site.redeliveries_at.value_or(c.where), "redeliveries");
+    // A chain of dead letters that comes back to c is a cycle, reported as one by CheckCycles.
+    bool cycle = false;
+    std::string_view next = c.dead_letter;
+    for (size_t steps = 0; !next.empty() && !cycle && steps <= consumer_sites_.size(); ++steps) {
+      cycle = next == c.queue;
+      const ConsumerRef reader = ConsumerOfQueue(scenario_, next);
+      next = reader.consumer != nullptr ? std::string_view(reader.consumer->dead_letter) : "";
+    }
+    if (!c.dead_letter.empty() && !cycle) {
+      error(site.dead_letter_at.value_or(c.where), "dead_letter");
+    }
   }
 }
 
@@ -524,6 +562,20 @@ void ScenarioParser::CheckConsumerFault(const Fault& f, const FaultSite& site,
         Error(f.where, fmt::format("\"{}\" acts on redelivered messages, but {} (error_rate is "
                                    "0), so none is redelivered",
                                    kind, never_fails("\"redeliveries\"")));
+      } else if (std::find(service.extract.begin(), service.extract.end(), "tracecontext") ==
+                 service.extract.end()) {
+        // Readers of b3, b3multi and jaeger take the first of duplicated headers: the message's
+        // own context, so the appended duplicate changes nothing they see.
+        Error(f.where,
+              fmt::format("\"{}\" needs a consumer that reads tracecontext: service \"{}\" "
+                          "extracts {}, and a reader of those takes the first of duplicated "
+                          "headers, the message's own context, so the duplicate changes nothing "
+                          "(add \"tracecontext\" to its extract)",
+                          kind, f.service,
+                          service.extract.empty()
+                              ? std::string("nothing")
+                              : QuotedList(std::vector<std::string_view>(service.extract.begin(),
+                                                                         service.extract.end()))));
       }
       return;
     default:

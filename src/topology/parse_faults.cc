@@ -7,6 +7,7 @@
 
 #include "core/text.h"
 #include "core/units.h"
+#include "topology/messaging.h"
 #include "topology/parse_internal.h"
 #include "topology/parse_values.h"
 
@@ -304,37 +305,50 @@ void ScenarioParser::CheckFaults() {
     if (!site.kind_ok || !site.route_ok || !site.callee_ok) continue;
     if (IsConsumerFault(f.kind)) CheckConsumerFault(f, site, *service);
     if (!IsEdgeFault(f.kind)) continue;
-    // The services this service (or the fault's route) calls.
+    // The services this service (or the fault's route) calls; a publish is an outgoing edge to
+    // the service consuming its message, as the runtime applies edge faults to it.
     std::vector<std::string_view> callees;
+    auto add = [&](std::string_view callee) {
+      if (std::find(callees.begin(), callees.end(), callee) == callees.end()) {
+        callees.push_back(callee);
+      }
+    };
     const size_t index = static_cast<size_t>(service - scenario_.services.data());
+    auto in_scope = [&](size_t owner, size_t route, const std::optional<size_t>& consumer) {
+      return owner == index &&
+             (f.route.empty() || (!consumer && service->routes[route].name == f.route));
+    };
     for (const CallSite& c : call_sites_) {
-      if (c.service != index) continue;
-      if (!f.route.empty() && (c.consumer || service->routes[c.route].name != f.route)) continue;
-      if (std::find(callees.begin(), callees.end(), c.callee_service) == callees.end()) {
-        callees.push_back(c.callee_service);
+      if (in_scope(c.service, c.route, c.consumer)) add(c.callee_service);
+    }
+    bool unrouted = false;  // a publish of the service reaching no single consumer (reported)
+    for (const PublishSite& p : publish_sites_) {
+      if (!in_scope(p.owner.service, p.owner.route, p.owner.consumer)) continue;
+      Call call;
+      call.publish = p.exchange;
+      call.routing_key = p.routing_key;
+      const std::vector<ConsumerRef> reached =
+          consumers_incomplete_ ? std::vector<ConsumerRef>{} : ConsumersOf(scenario_, call);
+      if (reached.size() == 1) {
+        add(reached.front().service->name);
+      } else {
+        unrouted = true;
       }
     }
     const std::string who = f.route.empty()
                                 ? fmt::format("service \"{}\"", f.service)
                                 : fmt::format("route \"{}\" of service \"{}\"", f.route, f.service);
     if (f.callee.empty()) {
-      if (callees.empty()) {
-        const bool publishes =
-            std::any_of(publish_sites_.begin(), publish_sites_.end(), [&](const PublishSite& p) {
-              return p.owner.service == index &&
-                     (f.route.empty() ||
-                      (!p.owner.consumer && service->routes[p.owner.route].name == f.route));
-            });
-        Error(f.where, fmt::format("\"{}\" acts on outgoing calls, but {} makes none{}",
-                                   FaultKindName(f.kind), who,
-                                   publishes ? " (it only publishes: the faults on messages act "
-                                               "on their consumers)"
-                                             : ""));
-      } else {
+      if (!callees.empty()) {
         CheckFaultCanAct(f, *service, who);
+      } else if (!unrouted) {
+        Error(f.where, fmt::format("\"{}\" acts on outgoing calls, but {} makes none",
+                                   FaultKindName(f.kind), who));
       }
       continue;
     }
+    // A publish whose consumer is unknown may be the edge meant: its routing error says why.
+    if (unrouted && std::find(callees.begin(), callees.end(), f.callee) == callees.end()) continue;
     if (std::find(callees.begin(), callees.end(), f.callee) == callees.end()) {
       Error(*site.callee_at, fmt::format("{} makes no call to \"{}\"{}", who, f.callee,
                                          DidYouMean(f.callee, callees)));

@@ -94,6 +94,7 @@ struct ConsumerSite {
   SourceLocation queue_at;
   std::optional<SourceLocation> binding_at;
   std::optional<SourceLocation> dead_letter_at;
+  std::optional<SourceLocation> redeliveries_at;  // written and valid
 };
 
 // Where an entry's parts are written; the optional ones are set when the key is present and valid.
@@ -238,6 +239,7 @@ class ScenarioParser {
   bool ParseBinding(const toml::node& node, Consumer& consumer);
   bool ParseBatch(const toml::node& node, Consumer& consumer);
   void CheckMessaging();
+  void CheckDeadLetterConsumers();
   void WarnMessagingUnused();
 
   // parse_broker.cc: [broker].

@@ -372,10 +372,61 @@ TEST(ParseMessagingTest, ConsumerFaultErrors) {
        {"t.toml:14:1: \"retry-duplicates-headers\" acts on redelivered messages, but no "
         "consumer of service \"b\" with \"redeliveries\" ever fails a message (error_rate is "
         "0), so none is redelivered"}},
-      {"edge fault on a service that only publishes",
-       fault("", "drop-context", "a", ""),
-       {"t.toml:13:1: \"drop-context\" acts on outgoing calls, but service \"a\" makes none (it "
-        "only publishes: the faults on messages act on their consumers)"}},
+      {"retry-duplicates-headers on a consumer that reads only b3",
+       kHead + "calls = [{ publish = \"orders\", routing_key = \"created\" }]\n" +
+           "[[services]]\nname = \"b\"\nextract = [\"b3\", \"jaeger\"]\n[[services.consumers]]\n"
+           "queue = \"q\"\nbinding = \"orders:created\"\nerror_rate = 0.5\nredeliveries = 1\n"
+           "[[faults]]\nkind = \"retry-duplicates-headers\"\nservice = \"b\"\n",
+       {"t.toml:16:1: \"retry-duplicates-headers\" needs a consumer that reads tracecontext: "
+        "service \"b\" extracts \"b3\", \"jaeger\", and a reader of those takes the first of "
+        "duplicated headers, the message's own context, so the duplicate changes nothing (add "
+        "\"tracecontext\" to its extract)"}},
+  };
+  for (const auto& c : cases) ExpectDiagnostics(c);
+}
+
+// A publish is an outgoing edge to the service consuming its message: edge faults on a publishing
+// service are checked against it as against a called service.
+TEST(ParseMessagingTest, EdgeFaultOnPublishErrors) {
+  const auto fault = [](const std::string& kind, const std::string& more) {
+    return Consumer("") + "[[faults]]\nkind = \"" + kind + "\"\nservice = \"a\"\n" + more;
+  };
+  const InvalidCase cases[] = {
+      {"callee that is not the consumer's service",
+       fault("drop-context", "callee = \"bb\"\n"),
+       {"t.toml:16:10: service \"a\" makes no call to \"bb\""}},
+      {"urlencode on a publisher that does not inject jaeger",
+       fault("urlencode", ""),
+       {"t.toml:13:1: \"urlencode\" URL-encodes uber-trace-id, but service \"a\" does not "
+        "inject \"jaeger\" (it injects \"tracecontext\")"}},
+      {"wrong-format naming what the consumer reads",
+       fault("wrong-format", "callee = \"b\"\nformat = \"tracecontext\"\n"),
+       {"t.toml:17:10: callee \"b\" reads tracecontext, so injecting it is not a fault"}},
+      {"stale-retry-context on a publish (never retried)",
+       fault("stale-retry-context", "callee = \"b\"\n"),
+       {"t.toml:13:1: \"stale-retry-context\" acts on retries, but no call of service \"a\" to "
+        "\"b\" has \"retries\" (add retries = 1 or more to the call)"}},
+  };
+  for (const auto& c : cases) ExpectDiagnostics(c);
+}
+
+// The consumer of a dead-letter queue processes each dead-lettered message once.
+TEST(ParseMessagingTest, DeadLetterConsumerErrors) {
+  const std::string dead = Consumer("error_rate = 0.5\ndead_letter = \"dead\"\n") +
+                           "[[services.consumers]]\nqueue = \"dead\"\n";
+  const InvalidCase cases[] = {
+      {"redeliveries on a dead-letter queue's consumer",
+       dead + "redeliveries = 2\n",
+       {"t.toml:17:16: \"redeliveries\" on the consumer of queue \"dead\", which reads the "
+        "dead-letter queue \"dead\" of queue \"q\": a dead-lettered message is processed once; "
+        "\"redeliveries\" and \"dead_letter\" are not supported there yet (remove "
+        "\"redeliveries\")"}},
+      {"dead_letter on a dead-letter queue's consumer",
+       dead + "dead_letter = \"dead2\"\n[[services.consumers]]\nqueue = \"dead2\"\n",
+       {"t.toml:17:15: \"dead_letter\" on the consumer of queue \"dead\", which reads the "
+        "dead-letter queue \"dead\" of queue \"q\": a dead-lettered message is processed once; "
+        "\"redeliveries\" and \"dead_letter\" are not supported there yet (remove "
+        "\"dead_letter\")"}},
   };
   for (const auto& c : cases) ExpectDiagnostics(c);
 }

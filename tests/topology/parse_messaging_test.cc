@@ -302,6 +302,49 @@ TEST(ParseMessagingTest, WarningsForQueuesThatReceiveNothing) {
   }
 }
 
+// A publish is an outgoing edge to the service consuming its message: edge faults on a service
+// that only publishes are accepted, aimed at that service, a route, or a consumer's publish.
+TEST(ParseMessagingTest, EdgeFaultsActOnPublishes) {
+  const std::string publisher =
+      kHead + "calls = [{ publish = \"orders\", routing_key = \"one\" }]\n";
+  const std::string consumer_b =
+      "[[services]]\nname = \"b\"\n[[services.consumers]]\nqueue = \"q\"\n"
+      "binding = \"orders:one\"\n";
+  const std::string relay =
+      "calls = [{ publish = \"orders\", routing_key = \"two\" }]\n"
+      "[[services]]\nname = \"c\"\n[[services.consumers]]\nqueue = \"r\"\n"
+      "binding = \"orders:two\"\n";
+  struct Case {
+    std::string name;
+    std::string text;
+  };
+  const auto fault = [](const std::string& keys) { return "[[faults]]\n" + keys; };
+  const Case cases[] = {
+      {"drop-context on every publish",
+       publisher + consumer_b + fault("kind = \"drop-context\"\nservice = \"a\"\n")},
+      {"drop-context to the consumer's service",
+       publisher + consumer_b +
+           fault("kind = \"drop-context\"\nservice = \"a\"\ncallee = \"b\"\n")},
+      {"unsampled-child on a route, when sampled",
+       publisher + consumer_b +
+           fault("kind = \"unsampled-child\"\nservice = \"a\"\nroute = \"R\"\n"
+                 "when = { sampled = true }\n")},
+      {"wrong-format the consumer does not read",
+       publisher + consumer_b +
+           fault("kind = \"wrong-format\"\nservice = \"a\"\ncallee = \"b\"\nformat = \"b3\"\n")},
+      {"corrupt on a consumer's publish",
+       publisher + consumer_b + relay +
+           fault("kind = \"corrupt\"\nservice = \"b\"\ncallee = \"c\"\n")},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const ParseResult result = Parse(c.text);
+    ASSERT_TRUE(result.ok()) << ::testing::PrintToString(Render(result));
+    ASSERT_EQ(result.scenario->faults.size(), 1u);
+    EXPECT_TRUE(IsEdgeFault(result.scenario->faults[0].kind));
+  }
+}
+
 // A service that consumes is reached by its messages: no "unreachable" error for its routes, and a
 // parent-based sampler there may still use its ratio (batches start traces of their own).
 TEST(ParseMessagingTest, ConsumingServiceIsReachable) {
