@@ -157,8 +157,8 @@ int TracePoller::BatchLogAttempts(const ExpectedSpan& e) {
   const ConsumerRef ref = ConsumerOfQueue(in_.scenario, e.queue);
   if (ref.consumer != nullptr && ref.service->name == e.service) {
     const uint64_t worst = ConsumerWorstCaseNs(in_.scenario, e.service, *ref.consumer);
-    bound = std::min(
-        bound, SaturatingAdd(SaturatingAdd(ref.consumer->batch.wait_ns, worst), kBatchWaitMarginNs));
+    const uint64_t processed = SaturatingAdd(ref.consumer->batch.wait_ns, worst);
+    bound = std::min(bound, SaturatingAdd(processed, kBatchWaitMarginNs));
   }
   const int attempts = static_cast<int>(std::max<uint64_t>(1, (bound + poll - 1) / poll));
   batch_log_attempts_.emplace(e.queue, attempts);
@@ -171,9 +171,9 @@ std::optional<const std::vector<Span>*> TracePoller::BatchTrace(TraceId id, Span
   const uint64_t poll = in_.options.poll_interval_ns;
   int attempts = kBatchTraceAttempts;
   if (poll > 0) {
-    attempts = std::max<int>(attempts, static_cast<int>(std::min(in_.options.settle_incomplete_ns,
-                                                                 kMaxBatchWaitNs) /
-                                                        poll));
+    // As patient as the poller is with any incomplete trace.
+    const uint64_t patience = std::min(in_.options.settle_incomplete_ns, kMaxBatchWaitNs);
+    attempts = std::max(attempts, static_cast<int>(patience / poll));
   }
   if (batch_spans_given_up_.contains(span_id.value)) attempts = 1;
   const std::vector<Span>* found = nullptr;

@@ -278,9 +278,8 @@ TEST(MessagingRuntime, BatchIsLoggedOnlyOnceItsSpanIsRecorded) {
   });
   ASSERT_TRUE(rig.Start().ok());
   for (uint64_t seq = 0; seq < 2; ++seq) ASSERT_EQ(rig.Send("orders", "GET /order", seq), 200u);
-  ASSERT_TRUE(rig.WaitFor([&rig](const std::vector<Span>&) {
-    return rig.runtime().batch_log().size() == 1;
-  }));
+  ASSERT_TRUE(rig.WaitFor(
+      [&rig](const std::vector<Span>&) { return rig.runtime().batch_log().size() == 1; }));
   rig.Stop();
   EXPECT_EQ(batch_spans.load(), 1);
   EXPECT_EQ(logged_at_record.load(), 0u);
