@@ -442,6 +442,20 @@ INSTANTIATE_TEST_SUITE_P(
         LateBatchCase{"MinuteBatchWaitBeyondTheCap", 60 * kSec, 0, 0, 35 * kSec, false}),
     [](const ::testing::TestParamInfo<LateBatchCase>& info) { return info.param.name; });
 
+TEST_F(BatchLinksTest, OnceAWaitForABatchRanOutTheNextMessageIsNotWaitedForUntilABatchIsLogged) {
+  // No batch is ever logged (the consumers are gone): the first message waits its consumer's
+  // bound (1 ms + 2 s), the second is not waited for, and both are said never processed.
+  const LedgerEntry first = AddEntry();
+  AddBatch(first, "", false);
+  const LedgerEntry second = AddEntry();
+  AddBatch(second, "", false);
+  auto summary = Run();
+  ASSERT_TRUE(summary) << summary.error().message;
+  EXPECT_EQ(summary->violation_counts["link"], 2u) << Explanations(*summary);
+  EXPECT_GE(sleeper_.slept(), 2 * kSec);
+  EXPECT_LT(sleeper_.slept(), 3 * kSec);  // waiting for both: over 4 s
+}
+
 TEST_F(BatchLinksTest, ABatchTraceWithoutItsBatchSpanYetIsFetchedAgain) {
   // The batch's call is in the backend before the batch span itself: the first fetch finds the
   // trace without the span, which is neither cached nor taken as the span's absence.
