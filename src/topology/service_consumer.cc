@@ -6,10 +6,12 @@
 
 #include <algorithm>
 #include <charconv>
+#include <vector>
 
 #include "topology/expected_tree.h"
 #include "topology/ground_truth.h"
 #include "topology/message_headers.h"
+#include "topology/messaging.h"
 #include "topology/runtime_internal.h"
 
 namespace tracerig {
@@ -230,17 +232,34 @@ void SimulatedService::FinishConsume(const std::shared_ptr<InFlight>& state) {
   ConsumerWork& work = *state->work;
   ConsumerRun& run = *work.run;
   const Consumer& consumer = run.consumer;
-  // Only the consumer's error_rate fails a message (a failed call of its own does not): the
-  // expected tree decides redeliveries the same way.
-  const bool failed = RouteErrors(state->point, consumer.error_rate);
+  // Only the consumer's error_rate fails a message (a failed call of its own does not), decided
+  // per delivery at its own delivery hop, as the expected tree decides redeliveries: a batch
+  // resettles only the messages that failed, and its span is an error when any did.
+  const size_t count = work.deliveries.size();
+  std::vector<bool> failed;  // per delivery; left empty when the consumer never fails
+  bool any_failed = false;
+  if (consumer.error_rate > 0) {
+    failed.resize(count);
+    for (size_t i = 0; i < count; ++i) {
+      failed[i] = RouteErrors(work.points[i], consumer.error_rate);
+      any_failed = any_failed || failed[i];
+    }
+  }
   Span& span = state->server;
   span.end_unix_nano = clock_.NowUnixNano();
-  if (failed) {
+  if (any_failed) {
     span.status_code = StatusCode::kError;
     span.status_message = "processing failed";
     span.attributes.push_back({"error.type", std::string("processing_failed")});
   }
   const bool dropped = (state->faults & Bit(FaultKind::kDropSpan)) != 0;
+  if (dropped) {
+    spans_recorded_++;
+    spans_dropped_++;
+  } else {
+    Record(span, *state);
+  }
+  // Logged only once the span is recorded: the verifier, finding the batch here, fetches its span.
   if (consumer.IsBatch() && batch_log_ != nullptr) {
     BatchRecord record;
     record.service = service_.name;
@@ -255,14 +274,10 @@ void SimulatedService::FinishConsume(const std::shared_ptr<InFlight>& state) {
     }
     batch_log_->Add(std::move(record));
   }
-  if (dropped) {
-    spans_recorded_++;
-    spans_dropped_++;
-  } else {
-    Record(span, *state);
-  }
-  for (size_t i = 0; i < work.deliveries.size(); ++i) {
-    if (failed) Resettle(run, *state, work.deliveries[i], work.truths[i], work.points[i]);
+  for (size_t i = 0; i < count; ++i) {
+    if (any_failed && failed[i]) {
+      Resettle(run, *state, work.deliveries[i], work.truths[i], work.points[i]);
+    }
     if (run.subscription) run.subscription->Ack(work.deliveries[i].delivery_tag);
     messages_acked_++;
   }
@@ -305,7 +320,12 @@ void SimulatedService::Resettle(const ConsumerRun& run, const InFlight& state,
     }
   } else {
     messages_dead_lettered_++;
-    if (consumer.dead_letter.empty()) return;  // dropped
+    // Dropped when there is no dead-letter queue, or nobody reads it (as the expected tree has
+    // it): a copy there would never be acked, and a run would wait for it to drain.
+    if (consumer.dead_letter.empty() ||
+        ConsumerOfQueue(scenario_, consumer.dead_letter).consumer == nullptr) {
+      return;
+    }
     copy.routing_key = consumer.dead_letter;
     RemoveHeader(copy.headers, kDeliveryHeader);
     writer.Set(kDeadLetterHeader, consumer.queue);

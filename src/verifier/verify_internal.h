@@ -414,10 +414,15 @@ class TracePoller {
   bool CheckAsyncEdges(const ExpectedTree& tree, const LedgerEntry& entry,
                        const std::vector<Span>& spans, const std::vector<Span>& fragments,
                        TraceVerdict& verdict);
-  // The batch trace `id`, from the cache or the backend (asked a few times, poll_interval_ns
-  // apart, while it is not there: a batch span is exported when its batch ends). Null when the
-  // backend has no such trace; nullopt when a request failed (the error is recorded).
-  std::optional<const std::vector<Span>*> BatchTrace(TraceId id);
+  // The batch trace `id` holding batch span `span_id`, from the cache or the backend (asked again,
+  // poll_interval_ns apart, while the span is not in it: a batch span is exported when its batch
+  // ends; a batch given up on once is asked once). Null when the backend has no such trace;
+  // nullopt when a request failed (the error is recorded).
+  std::optional<const std::vector<Span>*> BatchTrace(TraceId id, SpanId span_id);
+  // How many looks at the batch log (one poll interval apart) a message to the consumer of linked
+  // CONSUMER span `e` gets before it counts as never processed: enough for the consumer's batch
+  // wait, latency and calls at their worst, plus a margin (trace_poller_async.cc).
+  int BatchLogAttempts(const ExpectedSpan& e);
   // GetTrace with retries (WithRetries, which lives in trace_poller.cc).
   Result<std::optional<std::vector<Span>>> FetchTrace(TraceId id);
 
@@ -439,7 +444,14 @@ class TracePoller {
   std::vector<TraceId> ids_;   // the current batch's distinct trace ids, reused
   std::vector<size_t> id_of_;  // per trace of the batch, its index into ids_
   std::optional<PreparedTree> scratch_;  // per-request trees only
-  std::map<TraceId, std::vector<Span>> batch_traces_;  // bounded cache (kMaxCachedBatches)
+  // Batch traces holding their batch span (bounded: kMaxCachedBatches).
+  std::map<TraceId, std::vector<Span>> batch_traces_;
+  std::vector<Span> batch_scratch_;  // a batch trace fetched without its batch span (not cached)
+  std::set<uint64_t> batch_spans_given_up_;       // waited for in vain once: asked once after
+  std::map<std::string, int> batch_log_attempts_;  // per consumer queue (BatchLogAttempts)
+  // The batch log's size when a wait for a batch last ran out: while nothing has been logged
+  // since, the consumers are taken to be done and a message not logged is not waited for.
+  size_t batch_log_stalled_at_ = SIZE_MAX;
   bool store_stats_served_ = true;
   bool store_stats_read_ = false;
   uint64_t store_stats_read_at_ns_ = 0;

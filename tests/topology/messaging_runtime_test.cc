@@ -3,9 +3,16 @@
 // truth in the message headers, calls under a consumer, redelivery and dead-lettering, batches.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <set>
+
 #include "core/ledger.h"
 #include "propagation/w3c.h"
 #include "tests/topology/messaging_test_support.h"
+#include "topology/decisions.h"
+#include "topology/expected_tree.h"
 #include "topology/ground_truth.h"
 #include "topology/message_headers.h"
 
@@ -258,6 +265,28 @@ TEST(MessagingRuntime, BatchSpanRootsItsOwnTraceAndLinksEveryMessage) {
   EXPECT_EQ(rig.runtime().stats().batches, 1u);
 }
 
+TEST(MessagingRuntime, BatchIsLoggedOnlyOnceItsSpanIsRecorded) {
+  // The verifier fetches a batch's span once the batch log has it: the span must be recorded
+  // (on its way to the backend) by then, so the log entry comes after it.
+  MessagingRig rig(Batching(2, 60'000'000'000ull));
+  std::atomic<int> batch_spans{0};
+  std::atomic<size_t> logged_at_record{SIZE_MAX};
+  rig.OnSubmit([&rig, &batch_spans, &logged_at_record](const Span& span) {
+    if (span.kind != SpanKind::kConsumer || span.service_name != "fulfilment") return;
+    batch_spans++;
+    logged_at_record = rig.runtime().batch_log().size();
+  });
+  ASSERT_TRUE(rig.Start().ok());
+  for (uint64_t seq = 0; seq < 2; ++seq) ASSERT_EQ(rig.Send("orders", "GET /order", seq), 200u);
+  ASSERT_TRUE(rig.WaitFor(
+      [&rig](const std::vector<Span>&) { return rig.runtime().batch_log().size() == 1; }));
+  rig.Stop();
+  EXPECT_EQ(batch_spans.load(), 1);
+  EXPECT_EQ(logged_at_record.load(), 0u);
+  // And once logged, the span is there.
+  EXPECT_NE(Find(rig.spans(), "fulfilment", SpanKind::kConsumer, "0.0"), nullptr);
+}
+
 TEST(MessagingRuntime, BatchWaitFlushesWhatArrived) {
   MessagingRig rig(Batching(10, 20'000'000));  // 20 ms
   ASSERT_TRUE(rig.Start().ok());
@@ -293,6 +322,96 @@ TEST(MessagingRuntime, FailedBatchRedeliversEachMessage) {
   ASSERT_EQ(second->members.size(), 2u);
   EXPECT_EQ(second->members[1].request_id, FormatRequestId(2));
   EXPECT_EQ(second->members[1].hop, "0.0d1");
+}
+
+TEST(MessagingRuntime, BatchDecidesFailurePerMessageAsTheExpectedTreeDoes) {
+  // Half the deliveries fail, each decided at its own delivery hop: only those are redelivered,
+  // exactly the ones whose expected tree has a redelivery, and the batch span is an error.
+  constexpr uint64_t kMessages = 8;
+  Scenario s = Batching(kMessages, 60'000'000'000ull);  // one full batch
+  s.services[1].consumers[0].error_rate = 0.5;
+  s.services[1].consumers[0].redeliveries = 1;
+  std::set<std::string> expected_failed;
+  for (uint64_t seq = 0; seq < kMessages; ++seq) {
+    const ExpectedTree tree = BuildExpectedTree(s, LoadEntry{"orders", "GET /order"}, seq);
+    const bool redelivered = std::any_of(tree.spans.begin(), tree.spans.end(), [](const auto& e) {
+      return e.kind == SpanKind::kConsumer && e.hop == "0.0d1";
+    });
+    EXPECT_EQ(redelivered, RouteErrors(DecisionPoint(s.seed, seq, "0.0", "fulfilment"), 0.5));
+    if (redelivered) expected_failed.insert(FormatRequestId(seq + 1));
+  }
+  // The seed gives a mixed batch, or the test would not tell one decision from eight.
+  ASSERT_GT(expected_failed.size(), 0u);
+  ASSERT_LT(expected_failed.size(), kMessages);
+
+  MessagingRig rig(std::move(s));
+  ASSERT_TRUE(rig.Start().ok());
+  for (uint64_t seq = 0; seq < kMessages; ++seq) {
+    ASSERT_EQ(rig.Send("orders", "GET /order", seq), 200u);
+  }
+  ASSERT_TRUE(rig.WaitFor([&](const std::vector<Span>& spans) {
+    return Find(spans, "fulfilment", SpanKind::kConsumer, "0.0") != nullptr &&
+           rig.broker.published().size() >= kMessages + expected_failed.size();
+  }));
+  rig.Stop();
+  const auto spans = rig.spans();
+  const Span* batch = Find(spans, "fulfilment", SpanKind::kConsumer, "0.0");
+  ASSERT_NE(batch, nullptr);
+  EXPECT_EQ(Attr(*batch, "messaging.batch.message_count"), std::to_string(kMessages));
+  EXPECT_EQ(batch->status_code, StatusCode::kError);
+  EXPECT_EQ(Attr(*batch, "error.type"), "processing_failed");
+
+  const auto published = rig.broker.published();
+  ASSERT_EQ(published.size(), kMessages + expected_failed.size());
+  std::set<std::string> redelivered;
+  for (size_t i = kMessages; i < published.size(); ++i) {
+    EXPECT_EQ(published[i].routing_key, "fulfil");
+    EXPECT_EQ(HeaderOf(published[i], std::string(kDeliveryHeader)), "1");
+    redelivered.insert(HeaderOf(published[i], std::string(kRequestIdHeader)));
+  }
+  EXPECT_EQ(redelivered, expected_failed);
+  const TopologyStats stats = rig.runtime().stats();
+  EXPECT_EQ(stats.messages_redelivered, expected_failed.size());
+  EXPECT_EQ(stats.messages_dead_lettered, 0u);
+}
+
+TEST(MessagingRuntime, BatchWithoutFailuresIsNoError) {
+  Scenario s = Batching(2, 60'000'000'000ull);
+  s.services[1].consumers[0].redeliveries = 1;
+  MessagingRig rig(std::move(s));
+  ASSERT_TRUE(rig.Start().ok());
+  for (uint64_t seq = 0; seq < 2; ++seq) ASSERT_EQ(rig.Send("orders", "GET /order", seq), 200u);
+  ASSERT_TRUE(rig.WaitFor([](const std::vector<Span>& spans) {
+    return Find(spans, "fulfilment", SpanKind::kConsumer, "0.0") != nullptr;
+  }));
+  rig.Stop();
+  const Span* batch = Find(rig.spans(), "fulfilment", SpanKind::kConsumer, "0.0");
+  ASSERT_NE(batch, nullptr);
+  EXPECT_EQ(batch->status_code, StatusCode::kUnset);
+  EXPECT_EQ(rig.broker.published().size(), 2u);
+}
+
+TEST(MessagingRuntime, DeadLetterQueueNobodyReadsDropsTheMessage) {
+  // fulfil.dlq is declared but has no consumer: a copy there would never be acked, so the run
+  // would wait for it to drain. It is dropped (counted dead-lettered), as the expected tree has it.
+  Scenario s = OrderPipeline();
+  Consumer& c = s.services[1].consumers[0];
+  c.error_rate = 1.0;
+  c.dead_letter = "fulfil.dlq";
+  const ExpectedTree tree = BuildExpectedTree(s, LoadEntry{"orders", "GET /order"}, 0);
+  EXPECT_TRUE(std::none_of(tree.spans.begin(), tree.spans.end(),
+                           [](const ExpectedSpan& e) { return e.hop == "0.0q"; }));
+  MessagingRig rig(std::move(s));
+  ASSERT_TRUE(rig.Start().ok());
+  ASSERT_EQ(rig.Send("orders", "GET /order", 0), 200u);
+  ASSERT_TRUE(rig.WaitFor([&rig](const std::vector<Span>&) {
+    return rig.runtime().stats().messages_dead_lettered == 1 && rig.broker.stats().acked == 1;
+  }));
+  EXPECT_EQ(rig.runtime().MessagesOutstanding(), 0u);
+  rig.Stop();
+  const auto published = rig.broker.published();
+  ASSERT_EQ(published.size(), 1u);  // the publish only
+  EXPECT_EQ(published[0].routing_key, "created");
 }
 
 TEST(MessagingRuntime, ConsumerPublishesOnward) {

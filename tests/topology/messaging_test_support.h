@@ -55,6 +55,21 @@ inline Scenario OrderPipeline() {
   return s;
 }
 
+// An InMemorySpanSink that first shows each span to `on_submit` (when set before Start), on the
+// recording service's thread.
+class HookedSink final : public SpanSink {
+ public:
+  std::function<void(const Span&)> on_submit;
+  void Submit(Span span) override {
+    if (on_submit) on_submit(span);
+    spans_.Submit(std::move(span));
+  }
+  std::vector<Span> spans() const { return spans_.spans(); }
+
+ private:
+  InMemorySpanSink spans_;
+};
+
 // A runtime on a FakeBroker, for one test.
 class MessagingRig {
  public:
@@ -93,12 +108,14 @@ class MessagingRig {
   }
   std::vector<Span> spans() const { return sink_.spans(); }
   TopologyRuntime& runtime() { return *runtime_; }
+  // Called with every span as it is recorded; set before Start.
+  void OnSubmit(std::function<void(const Span&)> hook) { sink_.on_submit = std::move(hook); }
   const Scenario& scenario() const { return scenario_; }
 
  private:
   Scenario scenario_;
   bool fake_ = true;
-  InMemorySpanSink sink_;
+  HookedSink sink_;
   std::unique_ptr<TopologyRuntime> runtime_;
 };
 

@@ -309,8 +309,11 @@ class BatchLinksTest : public AsyncVerdictsTest {
     options_.batch_log = &batches_;
   }
   // The request's spans (the linked batch span left out: it is in a trace of its own), and the
-  // batch span as `fault` leaves it, recorded in the batch log.
-  void AddBatch(const LedgerEntry& e, std::string_view fault) {
+  // batch span as `fault` leaves it, recorded in the batch log (when `log`; else kept in
+  // record_). `batch_visible_at_ns`: when the backend has the batch span (a span of its calls is
+  // there from the start).
+  void AddBatch(const LedgerEntry& e, std::string_view fault, bool log = true,
+                uint64_t batch_visible_at_ns = 0) {
     std::vector<Span> spans = Spans(e);
     const size_t linked = IndexOf(tree_, "0.0", SpanKind::kConsumer, "fulfilment");
     ASSERT_TRUE(tree_.spans[linked].linked);
@@ -339,7 +342,17 @@ class BatchLinksTest : public AsyncVerdictsTest {
     } else {
       batch.links = {link};
     }
-    spans.push_back(batch);
+    if (batch_visible_at_ns == 0) {
+      spans.push_back(batch);
+    } else {
+      Span call = batch;
+      call.span_id = SpanId{0xca11};
+      call.parent_span_id = batch.span_id;
+      call.kind = SpanKind::kClient;
+      call.links.clear();
+      spans.push_back(call);
+      backend_.Add({batch}, batch_visible_at_ns);
+    }
     backend_.Add(spans);
     BatchRecord record;
     record.service = "fulfilment";
@@ -349,12 +362,111 @@ class BatchLinksTest : public AsyncVerdictsTest {
     record.sampled = true;
     record.start_unix_nano = batch.start_unix_nano;
     record.members = {BatchMember{FormatRequestId(e.request_id), "0.0"}};
-    batches_.Add(record);
+    if (log) batches_.Add(record);
+    record_ = record;
   }
 
   static constexpr TraceId kBatchTrace{0xb, 0xb};
   BatchLog batches_;
+  BatchRecord record_;
 };
+
+// Sleeps on the fake clock; once it reaches `at` (monotonic), the consumer logs `record`.
+class BatchLoggedLateSleeper final : public Sleeper {
+ public:
+  BatchLoggedLateSleeper(FakeClock& clock, BatchLog& log, BatchRecord record, uint64_t at)
+      : clock_(clock), log_(log), record_(std::move(record)), at_(at) {}
+  void SleepFor(uint64_t nanos) override {
+    clock_.Advance(nanos);
+    if (!logged_ && clock_.NowMonotonicNano() >= at_) {
+      log_.Add(record_);
+      logged_ = true;
+    }
+  }
+
+ private:
+  FakeClock& clock_;
+  BatchLog& log_;
+  BatchRecord record_;
+  uint64_t at_;
+  bool logged_ = false;
+};
+
+struct LateBatchCase {
+  const char* name;
+  uint64_t batch_wait_ns;
+  uint64_t consumer_latency_ns;
+  uint64_t callee_latency_ns;  // stock Reserve, the consumer's call
+  uint64_t logged_after_ns;    // when the consumer logs the batch, from the start
+  bool found;                  // within the wait: the link is checked and found
+};
+
+void PrintTo(const LateBatchCase& c, std::ostream* os) { *os << c.name; }
+
+class LateBatchTest : public BatchLinksTest, public ::testing::WithParamInterface<LateBatchCase> {};
+
+TEST_P(LateBatchTest, TheWaitForABatchIsTheConsumersBatchWaitLatencyAndCallsPlusAMargin) {
+  const LateBatchCase& c = GetParam();
+  Consumer& consumer = scenario_.services[1].consumers[0];
+  consumer.batch = BatchSpec{4, c.batch_wait_ns};
+  consumer.latency.a = c.consumer_latency_ns;
+  scenario_.services[2].routes[0].latency.a = c.callee_latency_ns;
+  Rebuild();
+  BatchLog log;
+  options_.batch_log = &log;
+  const LedgerEntry e = AddEntry();
+  AddBatch(e, "", false);
+  BatchLoggedLateSleeper sleeper(clock_, log, record_,
+                                 clock_.NowMonotonicNano() + c.logged_after_ns);
+  auto summary = VerifyLedger(scenario_, ledger_, backend_, options_, clock_, sleeper, {});
+  ASSERT_TRUE(summary) << summary.error().message;
+  ASSERT_TRUE(summary->links);
+  EXPECT_EQ(summary->links->expected, 1u);
+  EXPECT_EQ(summary->links->found, c.found ? 1u : 0u) << Explanations(*summary);
+  EXPECT_EQ(HasViolation(*summary, "link", "no batch of fulfilment from queue fulfil processed"),
+            !c.found)
+      << Explanations(*summary);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Waits, LateBatchTest,
+    ::testing::Values(
+        // Bound 5 s + 2 s.
+        LateBatchCase{"LongBatchWait", 5 * kSec, 0, 0, 4 * kSec, true},
+        LateBatchCase{"AfterTheBatchWaitAndMargin", 5 * kSec, 0, 0, 9 * kSec, false},
+        // Bound 1 ms + 10 s + 5 s + 2 s: the consumer's latency and its call count.
+        LateBatchCase{"SlowConsumerAndCallee", kMs, 10 * kSec, 5 * kSec, 14 * kSec, true},
+        LateBatchCase{"AfterSlowConsumersWorstCase", kMs, 10 * kSec, 5 * kSec, 19 * kSec, false},
+        // Capped at 30 s.
+        LateBatchCase{"MinuteBatchWaitWithinTheCap", 60 * kSec, 0, 0, 25 * kSec, true},
+        LateBatchCase{"MinuteBatchWaitBeyondTheCap", 60 * kSec, 0, 0, 35 * kSec, false}),
+    [](const ::testing::TestParamInfo<LateBatchCase>& info) { return info.param.name; });
+
+TEST_F(BatchLinksTest, OnceAWaitForABatchRanOutTheNextMessageIsNotWaitedForUntilABatchIsLogged) {
+  // No batch is ever logged (the consumers are gone): the first message waits its consumer's
+  // bound (1 ms + 2 s), the second is not waited for, and both are said never processed.
+  const LedgerEntry first = AddEntry();
+  AddBatch(first, "", false);
+  const LedgerEntry second = AddEntry();
+  AddBatch(second, "", false);
+  auto summary = Run();
+  ASSERT_TRUE(summary) << summary.error().message;
+  EXPECT_EQ(summary->violation_counts["link"], 2u) << Explanations(*summary);
+  EXPECT_GE(sleeper_.slept(), 2 * kSec);
+  EXPECT_LT(sleeper_.slept(), 3 * kSec);  // waiting for both: over 4 s
+}
+
+TEST_F(BatchLinksTest, ABatchTraceWithoutItsBatchSpanYetIsFetchedAgain) {
+  // The batch's call is in the backend before the batch span itself: the first fetch finds the
+  // trace without the span, which is neither cached nor taken as the span's absence.
+  const LedgerEntry e = AddEntry();
+  AddBatch(e, "", true, clock_.NowMonotonicNano() + 500 * kMs);
+  auto summary = Run();
+  ASSERT_TRUE(summary) << summary.error().message;
+  ASSERT_TRUE(summary->links);
+  EXPECT_EQ(summary->links->found, 1u) << Explanations(*summary);
+  EXPECT_EQ(summary->violation_counts.count("link"), 0u) << Explanations(*summary);
+}
 
 TEST_F(BatchLinksTest, ABatchSpanLinkingToTheMessagesProducerSpanPasses) {
   const LedgerEntry e = AddEntry();
