@@ -257,8 +257,12 @@ uint64_t TracePoller::SettleIncompleteNs(const ExpectedTree& tree) const {
 // queued or in processing (a backlog outlasts any per-delivery worst case); the deadline still
 // ends the wait.
 bool TracePoller::AwaitingMessages(const ExpectedTree& tree) const {
-  if (tree.async_settle_ns == 0 || !in_.options.messages_outstanding) return false;
-  return in_.options.messages_outstanding() > 0;
+  if (!in_.options.messages_outstanding) return false;
+  const bool consumers =
+      tree.async_settle_ns > 0 ||
+      std::any_of(tree.spans.begin(), tree.spans.end(),
+                  [](const ExpectedSpan& e) { return e.kind == SpanKind::kConsumer; });
+  return consumers && in_.options.messages_outstanding() > 0;
 }
 
 // The prepared tree of a trace: shared per load entry, or built for the entry (and kept until
