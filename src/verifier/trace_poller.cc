@@ -211,7 +211,7 @@ PartialSummary TracePoller::Run() {
       }
       if (s.same_count_polls >= options.stable_polls &&
           (full || (now - s.last_change_ns >= SettleIncompleteNs(TreeOf(s).tree) &&
-                    !AwaitingMessages(TreeOf(s).tree)))) {
+                    !AwaitingMessages(TreeOf(s).tree, now - s.last_change_ns)))) {
         progress_.Settled();
         if (!Finish(s, spans)) return std::move(result);
         continue;
@@ -254,10 +254,14 @@ uint64_t TracePoller::SettleIncompleteNs(const ExpectedTree& tree) const {
 }
 
 // Whether an incomplete trace with consumers is still held because the runtime has messages
-// queued or in processing (a backlog outlasts any per-delivery worst case); the deadline still
-// ends the wait.
-bool TracePoller::AwaitingMessages(const ExpectedTree& tree) const {
-  if (!in_.options.messages_outstanding) return false;
+// queued or in processing (a backlog outlasts any per-delivery worst case); at most
+// kMaxAsyncSettleNs past its settle time (during a long load some message is always in flight),
+// and the deadline still ends the wait. `quiet_ns`: how long the trace has been unchanged.
+bool TracePoller::AwaitingMessages(const ExpectedTree& tree, uint64_t quiet_ns) const {
+  if (!in_.options.messages_outstanding ||
+      quiet_ns >= SettleIncompleteNs(tree) + kMaxAsyncSettleNs) {
+    return false;
+  }
   const bool consumers =
       tree.async_settle_ns > 0 ||
       std::any_of(tree.spans.begin(), tree.spans.end(),

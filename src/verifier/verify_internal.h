@@ -396,7 +396,7 @@ class TracePoller {
   const PreparedTree& TreeOf(const TraceState& s);
   void NoteFull(TraceState& s, bool full, bool first_poll);
   uint64_t SettleIncompleteNs(const ExpectedTree& tree) const;
-  bool AwaitingMessages(const ExpectedTree& tree) const;
+  bool AwaitingMessages(const ExpectedTree& tree, uint64_t quiet_ns) const;
   bool Poll(const std::vector<uint32_t>& batch, std::vector<TraceFetch>& answers);
   void Fail(const Error& error);
   void Pace();

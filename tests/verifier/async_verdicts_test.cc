@@ -188,6 +188,19 @@ TEST_F(AsyncVerdictsTest, ATraceWithConsumersIsHeldWhileMessagesAreQueued) {
   EXPECT_LT(summary->elapsed_ns, 10 * kSec + 2 * options_.poll_interval_ns);
 }
 
+TEST_F(AsyncVerdictsTest, QueuedMessagesHoldATraceAtMostThirtySecondsPastItsSettleTime) {
+  const LedgerEntry e = AddEntry();
+  backend_.Add(WithoutConsumer(Spans(e)));
+  options_.messages_outstanding = [] { return uint64_t{5}; };  // never drained
+  auto summary = Run();
+  ASSERT_TRUE(summary) << summary.error().message;
+  EXPECT_EQ(summary->incomplete, 1u) << Explanations(*summary);
+  EXPECT_FALSE(summary->deadline_hit);
+  EXPECT_GE(summary->elapsed_ns, options_.settle_incomplete_ns + 30 * kSec);
+  EXPECT_LT(summary->elapsed_ns,
+            options_.settle_incomplete_ns + 30 * kSec + 2 * options_.poll_interval_ns);
+}
+
 TEST_F(AsyncVerdictsTest, QueuedMessagesDoNotHoldATraceWithoutConsumers) {
   scenario_.services[0].routes[0].calls.clear();
   Rebuild();
