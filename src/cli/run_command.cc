@@ -275,6 +275,7 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
   report.services = topology.services();
   verify_options.wire_log = &topology.wire_log();  // explanations quote what services received
   verify_options.batch_log = &topology.batch_log();  // batch spans: which messages, which links
+  verify_options.messages_outstanding = [&topology] { return topology.MessagesOutstanding(); };
 
   // The user's own services: started from their `command` once tracerig's are up (their output
   // in the report folder), stopped when the load is over or on any way out of this function.

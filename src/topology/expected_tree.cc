@@ -70,8 +70,16 @@ class WorstCases {
     const Route* route = service->FindRoute(route_name);
     if (route == nullptr || depth > max_depth_) return kUnbounded;
     if (auto it = memo_.find(route); it != memo_.end()) return it->second;
-    uint64_t total = LatencyWorstCaseNs(route->latency);
-    for (const CallStep& step : route->calls) {
+    const uint64_t total =
+        SaturatingAdd(LatencyWorstCaseNs(route->latency), StepsNs(route->calls, depth));
+    memo_.emplace(route, total);
+    return total;
+  }
+
+  // The calls of a route (or a consumer) in order, each step as long as it can be.
+  uint64_t StepsNs(const std::vector<CallStep>& steps, size_t depth) {
+    uint64_t total = 0;
+    for (const CallStep& step : steps) {
       uint64_t longest = 0;
       for (const Call& call : step.calls) {
         const uint64_t worst = CallNs(call, depth);
@@ -79,7 +87,15 @@ class WorstCases {
       }
       total = SaturatingAdd(total, longest);
     }
-    memo_.emplace(route, total);
+    return total;
+  }
+
+  // One delivery to `consumer`, from its arrival: a batch waiting to fill, its processing and its
+  // calls.
+  uint64_t DeliveryNs(const Consumer& consumer) {
+    uint64_t total =
+        SaturatingAdd(LatencyWorstCaseNs(consumer.latency), StepsNs(consumer.calls, 0));
+    if (consumer.IsBatch()) total = SaturatingAdd(total, consumer.batch.wait_ns);
     return total;
   }
 
@@ -393,7 +409,12 @@ class TreeBuilder {
                 const std::string& queue, bool optional, size_t depth) {
     const Service& service = *ref.service;
     const Consumer& consumer = *ref.consumer;
-    const bool sampled = message.debug || Sampled(at, service, message.sampled);
+    tree_.async_settle_ns = SaturatingAdd(tree_.async_settle_ns, worst_.DeliveryNs(consumer));
+    // A batch span is a root of its own trace, sampled at the batch's own decision: never by the
+    // message's flag, so it is no sampled-out visit of this request (its spans are not in this
+    // request's trace whatever the flag says).
+    const bool sampled =
+        consumer.IsBatch() || message.debug || Sampled(at, service, message.sampled);
     int anchor = message.producer;
     if (sampled) {
       ExpectedSpan span;

@@ -96,6 +96,12 @@ struct ExpectedTree {
   // Simulated services visited whose visit was sampled out (so it has no spans here), once per
   // visit, in pre-order: with `spans`, every service the request reached.
   std::vector<std::string> unsampled_visits;
+  // How long the consumers of the request's messages may still be working after its synchronous
+  // part is done, at most: per delivery its consumer's latency worst case plus its calls' (and a
+  // batch's wait), summed over the deliveries. A CONSUMER span is exported only when processing
+  // ends, so the verifier waits this much longer before judging an incomplete trace. 0 without
+  // messaging.
+  uint64_t async_settle_ns = 0;
 };
 
 // How many of the tree's spans are neither optional nor `linked` (a batch span is in another

@@ -15,7 +15,9 @@
 #include "propagation/carrier.h"
 #include "propagation/registry.h"
 #include "propagation/w3c.h"
+#include "topology/expected_tree.h"
 #include "topology/ground_truth.h"
+#include "topology/messaging.h"
 
 namespace tracerig {
 namespace {
@@ -142,15 +144,39 @@ struct Hop {
   const Service* config = nullptr;
   bool external = false;
   std::optional<WireObservation> seen;
+  // A delivery of a message (its caller the publisher's hop): the consumer, whose CONSUMER span
+  // stands where a SERVER span would; null for a call.
+  const Consumer* consumer = nullptr;
 };
 
-// Every hop the scenario's routes make possible below the entry (each retry too), looked up in
-// the log; below a simulated hop only when it was received.
+// The deliveries of the message published at `call_hop` by hop `caller` (messaging.h): the
+// consumer's at the hop itself, its redeliveries, and the dead-letter queue's consumer.
+void AddDeliveries(const Scenario& scenario, const Call& call, const std::string& call_hop,
+                   int caller, std::vector<Hop>& hops) {
+  auto add = [&](const std::string& hop, const ConsumerRef& ref) {
+    if (hops.size() >= kMaxHops) return;
+    hops.push_back(Hop{hop, ref.service->name, "", caller, ref.service, false, std::nullopt,
+                       ref.consumer});
+  };
+  for (const ConsumerRef& ref : ConsumersOf(scenario, call)) {
+    add(call_hop, ref);
+    for (uint32_t k = 1; k <= ref.consumer->redeliveries; ++k) {
+      add(RedeliveryHop(call_hop, k), ref);
+    }
+    if (ref.consumer->dead_letter.empty()) continue;
+    const ConsumerRef dead = ConsumerOfQueue(scenario, ref.consumer->dead_letter);
+    if (dead.consumer != nullptr) add(DeadLetterHop(call_hop), dead);
+  }
+}
+
+// Every hop the scenario's routes make possible below the entry (each retry too, each delivery
+// of a published message and the consumer's calls), looked up in the log; below a simulated hop
+// only when it was received. A batch consumer's calls run in the batch's own trace: not walked.
 std::vector<Hop> WalkHops(const Scenario& scenario, const LoadEntry& load_entry,
                           const std::string& request_id, const WireLog& log) {
   std::vector<Hop> hops;
   hops.push_back(Hop{"0", load_entry.service, load_entry.route, -1,
-                     scenario.FindService(load_entry.service), false, std::nullopt});
+                     scenario.FindService(load_entry.service), false, std::nullopt, nullptr});
   for (size_t i = 0; i < hops.size() && hops.size() < kMaxHops; ++i) {
     const Service* config = hops[i].config;
     if (config == nullptr) continue;
@@ -160,18 +186,27 @@ std::vector<Hop> WalkHops(const Scenario& scenario, const LoadEntry& load_entry,
     if (static_cast<size_t>(std::count(hops[i].hop.begin(), hops[i].hop.end(), '.')) >= kMaxDepth) {
       continue;
     }
-    const Route* route = config->FindRoute(hops[i].route);
-    if (route == nullptr) continue;
+    const std::vector<CallStep>* steps = nullptr;
+    if (const Consumer* consumer = hops[i].consumer) {
+      if (!consumer->IsBatch()) steps = &consumer->calls;
+    } else if (const Route* route = config->FindRoute(hops[i].route)) {
+      steps = &route->calls;
+    }
+    if (steps == nullptr) continue;
     size_t index = 0;
-    for (const CallStep& step : route->calls) {
+    for (const CallStep& step : *steps) {
       for (const Call& call : step.calls) {
         for (uint32_t execution = 0; execution < call.repeat; ++execution) {
           const std::string call_hop = ChildHop(hops[i].hop, index++);
+          if (call.IsPublish()) {
+            AddDeliveries(scenario, call, call_hop, static_cast<int>(i), hops);
+            continue;
+          }
           const uint32_t attempts = hops[i].external ? 1 : call.retries + 1;
           for (uint32_t attempt = 0; attempt < attempts && hops.size() < kMaxHops; ++attempt) {
             hops.push_back(Hop{attempt == 0 ? call_hop : RetryHop(call_hop, attempt), call.service,
                                call.route, static_cast<int>(i), scenario.FindService(call.service),
-                               false, std::nullopt});
+                               false, std::nullopt, nullptr});
           }
         }
       }
@@ -424,20 +459,27 @@ class WireContextChecker {
   int TreeServer(const Hop& h) const {
     for (size_t k = 0; k < tree_.spans.size(); ++k) {
       const ExpectedSpan& e = tree_.spans[k];
-      if (e.kind == SpanKind::kServer && e.hop == h.hop && e.service == h.service) {
+      if (e.kind == KindOf(h) && !e.linked && e.hop == h.hop && e.service == h.service) {
         return static_cast<int>(k);
       }
     }
     return -1;
   }
 
+  // The span a hop's service records on receiving: SERVER for a call, CONSUMER for a delivery.
+  static SpanKind KindOf(const Hop& h) {
+    return h.consumer != nullptr ? SpanKind::kConsumer : SpanKind::kServer;
+  }
+
   static bool Missing(const TraceVerdict& verdict, const Hop& h) {
     return std::any_of(verdict.missing.begin(), verdict.missing.end(), [&](const MissingSpan& m) {
-      return m.kind == SpanKind::kServer && m.hop == h.hop && m.service == h.service;
+      return m.kind == KindOf(h) && m.hop == h.hop && m.service == h.service;
     });
   }
 
+  // A batch span is a root of its own trace: its decision never follows the message's flag.
   bool ParentBased(const Hop& h) const {
+    if (h.consumer != nullptr && h.consumer->IsBatch()) return false;
     return h.config != nullptr && h.config->sampling.kind == SamplingPolicy::Kind::kParentBased;
   }
 

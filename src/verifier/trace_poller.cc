@@ -24,6 +24,9 @@ namespace {
 // within the request, but backends index by a span's start time, which clock skew can move.
 constexpr uint64_t kFragmentWindowNs = 60'000'000'000ull;
 constexpr double kNanosPerSecond = 1e9;
+// The most an incomplete trace's settle time grows for its consumers (as `tracerig run` waits at
+// most 30 s for queued messages after the load).
+constexpr uint64_t kMaxAsyncSettleNs = 30'000'000'000ull;
 
 // Which expected spans a first poll returned, as TraceState::first_poll_present.
 uint64_t PresentAtFirstPoll(const ExpectedTree& tree, const LedgerEntry& entry,
@@ -207,7 +210,8 @@ PartialSummary TracePoller::Run() {
         ++s.same_count_polls;
       }
       if (s.same_count_polls >= options.stable_polls &&
-          (full || now - s.last_change_ns >= options.settle_incomplete_ns)) {
+          (full || (now - s.last_change_ns >= SettleIncompleteNs(TreeOf(s).tree) &&
+                    !AwaitingMessages(TreeOf(s).tree, now - s.last_change_ns)))) {
         progress_.Settled();
         if (!Finish(s, spans)) return std::move(result);
         continue;
@@ -239,6 +243,30 @@ PartialSummary TracePoller::Run() {
   }
   tally_.ReclassifyNotExported();
   return std::move(result);
+}
+
+// How long an incomplete trace must stay unchanged before it is judged as it stands: a trace
+// whose messages are consumed waits for its consumers too (their CONSUMER spans are exported only
+// when their processing ends), their worst case on top (ExpectedTree::async_settle_ns).
+// Capped at kMaxAsyncSettleNs (a consumer calling a real service has no worst case).
+uint64_t TracePoller::SettleIncompleteNs(const ExpectedTree& tree) const {
+  return in_.options.settle_incomplete_ns + std::min(tree.async_settle_ns, kMaxAsyncSettleNs);
+}
+
+// Whether an incomplete trace with consumers is still held because the runtime has messages
+// queued or in processing (a backlog outlasts any per-delivery worst case); at most
+// kMaxAsyncSettleNs past its settle time (during a long load some message is always in flight),
+// and the deadline still ends the wait. `quiet_ns`: how long the trace has been unchanged.
+bool TracePoller::AwaitingMessages(const ExpectedTree& tree, uint64_t quiet_ns) const {
+  if (!in_.options.messages_outstanding ||
+      quiet_ns >= SettleIncompleteNs(tree) + kMaxAsyncSettleNs) {
+    return false;
+  }
+  const bool consumers =
+      tree.async_settle_ns > 0 ||
+      std::any_of(tree.spans.begin(), tree.spans.end(),
+                  [](const ExpectedSpan& e) { return e.kind == SpanKind::kConsumer; });
+  return consumers && in_.options.messages_outstanding() > 0;
 }
 
 // The prepared tree of a trace: shared per load entry, or built for the entry (and kept until

@@ -14,32 +14,55 @@
 #include <tuple>
 #include <utility>
 
+#include "topology/messaging.h"
+
 namespace tracerig {
 namespace {
 
-// One segment of a hop: the call index and the retry ("3r2": 3, 2; "3": 3, 0).
-std::optional<std::pair<size_t, size_t>> ParseSegment(std::string_view segment) {
-  const size_t r = segment.find('r');
-  const std::string_view index = segment.substr(0, r);
+// One segment of a hop: the call index, the retry and the delivery ("3r2": 3, 2, 0; "3": 3, 0, 0;
+// "3d2": its message's second redelivery; "3q": its dead-lettered copy, after every redelivery).
+struct Segment {
   size_t call = 0;
   size_t retry = 0;
-  auto [end, ec] = std::from_chars(index.data(), index.data() + index.size(), call);
-  if (ec != std::errc() || end != index.data() + index.size() || index.empty()) {
-    return std::nullopt;
+  size_t delivery = 0;  // kDeadLetter: the dead-letter queue's delivery
+  static constexpr size_t kDeadLetter = SIZE_MAX;
+  auto operator<=>(const Segment&) const = default;
+};
+
+// A decimal number that is the whole of `text`.
+std::optional<size_t> Decimal(std::string_view text) {
+  size_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
+}
+
+std::optional<Segment> ParseSegment(std::string_view segment) {
+  Segment out;
+  if (segment.ends_with('q')) {
+    out.delivery = Segment::kDeadLetter;
+    segment.remove_suffix(1);
+  } else if (const size_t d = segment.find('d'); d != std::string_view::npos) {
+    auto delivery = Decimal(segment.substr(d + 1));
+    if (!delivery || *delivery == 0) return std::nullopt;
+    out.delivery = *delivery;
+    segment = segment.substr(0, d);
   }
+  const size_t r = segment.find('r');
+  auto call = Decimal(segment.substr(0, r));
+  if (!call) return std::nullopt;
+  out.call = *call;
   if (r != std::string_view::npos) {
-    const std::string_view tail = segment.substr(r + 1);
-    auto [tend, tec] = std::from_chars(tail.data(), tail.data() + tail.size(), retry);
-    if (tec != std::errc() || tend != tail.data() + tail.size() || tail.empty()) {
-      return std::nullopt;
-    }
+    auto retry = Decimal(segment.substr(r + 1));
+    if (!retry) return std::nullopt;
+    out.retry = *retry;
   }
-  return std::make_pair(call, retry);
+  return out;
 }
 
 // The segments of a hop, parsed; nullopt when one is malformed.
-std::optional<std::vector<std::pair<size_t, size_t>>> ParseHop(std::string_view hop) {
-  std::vector<std::pair<size_t, size_t>> out;
+std::optional<std::vector<Segment>> ParseHop(std::string_view hop) {
+  std::vector<Segment> out;
   while (true) {
     const size_t dot = hop.find('.');
     auto segment = ParseSegment(hop.substr(0, dot));
@@ -48,6 +71,67 @@ std::optional<std::vector<std::pair<size_t, size_t>>> ParseHop(std::string_view 
     if (dot == std::string_view::npos) return out;
     hop.remove_prefix(dot + 1);
   }
+}
+
+// The visit at a hop: who serves it, and whether it is (or is below) a batch consumer's delivery,
+// whose spans live in the batch's own trace.
+struct VisitAt {
+  std::string service;
+  bool in_batch = false;
+};
+
+// Follows the scenario's calls as hops number them (expected_tree.h): a route's calls, a
+// publish's consumer (its delivery, redelivery or dead-letter delivery) and that consumer's calls.
+std::optional<VisitAt> WalkToHop(const Scenario& scenario, const LoadEntry& load,
+                                 std::string_view hop) {
+  auto segments = ParseHop(hop);
+  if (!segments || segments->empty() || (*segments)[0].call != 0 ||
+      (*segments)[0].delivery != 0) {
+    return std::nullopt;
+  }
+  VisitAt at{load.service, false};
+  const std::vector<CallStep>* steps = nullptr;
+  if (const Service* s = scenario.FindService(load.service)) {
+    if (const Route* r = s->FindRoute(load.route)) steps = &r->calls;
+  }
+  for (size_t k = 1; k < segments->size(); ++k) {
+    if (steps == nullptr) return std::nullopt;
+    // Executions numbered as expected_tree.h does: steps in order, parallel groups flattened,
+    // each repeat its own index.
+    const Segment& want = (*segments)[k];
+    size_t index = 0;
+    const Call* found = nullptr;
+    for (const CallStep& step : *steps) {
+      for (const Call& call : step.calls) {
+        if (want.call >= index && want.call < index + call.repeat) found = &call;
+        index += call.repeat;
+      }
+      if (found != nullptr) break;
+    }
+    if (found == nullptr) return std::nullopt;
+    if (!found->IsPublish()) {
+      if (want.delivery != 0) return std::nullopt;
+      at.service = found->service;
+      steps = nullptr;
+      if (const Service* s = scenario.FindService(found->service)) {
+        if (const Route* r = s->FindRoute(found->route)) steps = &r->calls;
+      }
+      continue;
+    }
+    const std::vector<ConsumerRef> consumers = ConsumersOf(scenario, *found);
+    if (consumers.empty()) return std::nullopt;
+    ConsumerRef ref = consumers.front();
+    if (want.delivery == Segment::kDeadLetter) {
+      ref = ConsumerOfQueue(scenario, ref.consumer->dead_letter);
+      if (ref.consumer == nullptr) return std::nullopt;
+    } else if (want.delivery > ref.consumer->redeliveries) {
+      return std::nullopt;
+    }
+    at.service = ref.service->name;
+    at.in_batch = at.in_batch || ref.consumer->IsBatch();
+    steps = &ref.consumer->calls;
+  }
+  return at;
 }
 
 // The hop above `hop` ("0.1.2" -> "0.1"); "" for the entry's.
@@ -64,7 +148,7 @@ bool AtOrUnder(std::string_view below, std::string_view above) {
 
 // One visit whose spans were found split off.
 struct SplitVisit {
-  std::vector<std::pair<size_t, size_t>> order;  // parsed hop, for pre-order
+  std::vector<Segment> order;  // parsed hop, for pre-order
   std::string hop;
   std::string service;
   TraceId found_under;
@@ -130,31 +214,8 @@ bool RequestsMaySplit(const Scenario& scenario) {
 }
 
 std::string ServiceAtHop(const Scenario& scenario, const LoadEntry& load, std::string_view hop) {
-  auto segments = ParseHop(hop);
-  if (!segments || segments->empty() || (*segments)[0].first != 0) return "";
-  std::string service = load.service;
-  std::string route = load.route;
-  for (size_t k = 1; k < segments->size(); ++k) {
-    const Service* s = scenario.FindService(service);
-    const Route* r = s == nullptr ? nullptr : s->FindRoute(route);
-    if (r == nullptr) return "";
-    // Executions numbered as expected_tree.h does: steps in order, parallel groups flattened,
-    // each repeat its own index.
-    const size_t want = (*segments)[k].first;
-    size_t index = 0;
-    const Call* found = nullptr;
-    for (const CallStep& step : r->calls) {
-      for (const Call& call : step.calls) {
-        if (want >= index && want < index + call.repeat) found = &call;
-        index += call.repeat;
-      }
-      if (found != nullptr) break;
-    }
-    if (found == nullptr) return "";
-    service = found->service;
-    route = found->route;
-  }
-  return service;
+  const std::optional<VisitAt> at = WalkToHop(scenario, load, hop);
+  return at ? at->service : "";
 }
 
 std::vector<PropagationBreak> FindUnsampledSplits(const Scenario& scenario, const LoadEntry& load,
@@ -181,6 +242,10 @@ std::vector<PropagationBreak> FindUnsampledSplits(const Scenario& scenario, cons
     if (visit.empty()) continue;
     auto order = ParseHop(visit);
     if (!order) continue;
+    // A batch consumer's span and its calls are in the batch's own trace, whatever the flag of
+    // the message (it carries its first message's request id): no split of this request.
+    const std::optional<VisitAt> at = WalkToHop(scenario, load, visit);
+    if (at && at->in_batch) continue;
     auto [it, added] = visits.try_emplace(visit);
     if (added) it->second = SplitVisit{std::move(*order), visit, span.service_name, span.trace_id};
   }

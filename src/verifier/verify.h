@@ -113,6 +113,11 @@ struct VerifyOptions {
   const WireLog* wire_log = nullptr;
   // What the batch consumers processed (in process only); null: batch links are not checked.
   const BatchLog* batch_log = nullptr;
+  // Messages published that no consumer has finished with yet (in process only; empty: unknown).
+  // An incomplete trace whose tree has consumers is not judged while this is above 0 (until the
+  // deadline): a consumer's backlog may hold its message far longer than its latency.
+  // Thread-safe.
+  std::function<uint64_t()> messages_outstanding;
 };
 
 // One service's observed sampled fraction against what its policy implies (sampling_stats.h).

@@ -395,6 +395,8 @@ class TracePoller {
   bool Track(const LedgerEntry* entry, uint64_t now);
   const PreparedTree& TreeOf(const TraceState& s);
   void NoteFull(TraceState& s, bool full, bool first_poll);
+  uint64_t SettleIncompleteNs(const ExpectedTree& tree) const;
+  bool AwaitingMessages(const ExpectedTree& tree, uint64_t quiet_ns) const;
   bool Poll(const std::vector<uint32_t>& batch, std::vector<TraceFetch>& answers);
   void Fail(const Error& error);
   void Pace();

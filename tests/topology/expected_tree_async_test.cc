@@ -236,6 +236,35 @@ TEST(ExpectedTreeAsyncTest, AConsumerCycleThatSlippedPastValidationStillTerminat
   EXPECT_LT(tree.spans.size(), 40u);
 }
 
+TEST(ExpectedTreeAsyncTest, ABatchSpanUnderAnUnsampledPublisherIsNoSampledOutVisit) {
+  // The batch span decides as a root (its own trace), never on the message's sampled=0.
+  Scenario s = Pipeline();
+  s.services[0].sampling.kind = SamplingPolicy::Kind::kNever;
+  s.services[1].sampling.kind = SamplingPolicy::Kind::kParentBased;
+  s.services[1].consumers[0].batch = BatchSpec{10, 5'000'000};
+  for (const ExpectedTree& tree : {BuildExpectedTree(s, kEntry), BuildExpectedTree(s, kEntry, 2)}) {
+    EXPECT_EQ(tree.unsampled_visits, (std::vector<std::string>{"orders"}));
+    EXPECT_EQ(Shape(tree), (std::vector<std::string>{
+                               "0 CLIENT tracerig-driver <- -1",
+                               "0.0 CONSUMER fulfilment <- 0 [fulfil] (linked) (parent unexported)"}));
+  }
+}
+
+TEST(ExpectedTreeAsyncTest, ConsumersWorstCasesExtendTheSettleTime) {
+  Scenario s = Pipeline();
+  EXPECT_EQ(BuildExpectedTree(s, kEntry).async_settle_ns, 0u);  // no latencies at all
+  s.services[1].consumers[0].latency = LatencyModel{LatencyModel::Kind::kFixed, 3'000'000'000, 0};
+  s.services[2].routes[0].latency = LatencyModel{LatencyModel::Kind::kFixed, 200'000'000, 0};
+  // One delivery: the consumer's latency and its call to stock.
+  EXPECT_EQ(BuildExpectedTree(s, kEntry).async_settle_ns, 3'200'000'000u);
+  // A batch waits to fill first.
+  s.services[1].consumers[0].batch = BatchSpec{10, 500'000'000};
+  EXPECT_EQ(BuildExpectedTree(s, kEntry).async_settle_ns, 3'700'000'000u);
+  // Without a publish nothing is added.
+  s.services[0].routes[0].calls.clear();
+  EXPECT_EQ(BuildExpectedTree(s, kEntry).async_settle_ns, 0u);
+}
+
 TEST(ExpectedTreeAsyncTest, DeliveryHops) {
   EXPECT_EQ(RedeliveryHop("0.1", 2), "0.1d2");
   EXPECT_EQ(DeadLetterHop("0.1"), "0.1q");

@@ -145,6 +145,76 @@ TEST_F(AsyncVerdictsTest, ACleanPublishAndConsumePasses) {
   EXPECT_TRUE(summary->graph.Matches());
 }
 
+// The consumer's spans not (yet) in the backend: exported only when its processing ends.
+std::vector<Span> WithoutConsumer(std::vector<Span> spans) {
+  std::erase_if(spans, [](const Span& s) {
+    return s.service_name == "fulfilment" || s.service_name == "stock";
+  });
+  return spans;
+}
+
+TEST_F(AsyncVerdictsTest, ASlowConsumersTraceWaitsItsWorstCaseBeforeItIsJudged) {
+  // 3 s of processing: longer than the settle time alone.
+  scenario_.services[1].consumers[0].latency =
+      LatencyModel{LatencyModel::Kind::kFixed, 3'000'000'000, 0};
+  Rebuild();
+  ASSERT_EQ(tree_.async_settle_ns, 3'000'000'000u);
+  const LedgerEntry e = AddEntry();
+  backend_.Add(WithoutConsumer(Spans(e)));
+  auto summary = Run();
+  ASSERT_TRUE(summary) << summary.error().message;
+  EXPECT_EQ(summary->incomplete, 1u) << Explanations(*summary);
+  // Unchanged from the first poll: judged after the settle time plus the consumer's worst case.
+  EXPECT_GE(summary->elapsed_ns, options_.settle_incomplete_ns + tree_.async_settle_ns);
+  EXPECT_LT(summary->elapsed_ns,
+            options_.settle_incomplete_ns + tree_.async_settle_ns + 2 * options_.poll_interval_ns);
+}
+
+TEST_F(AsyncVerdictsTest, ATraceWithConsumersIsHeldWhileMessagesAreQueued) {
+  const LedgerEntry e = AddEntry();
+  backend_.Add(WithoutConsumer(Spans(e)));
+  const uint64_t start = clock_.NowUnixNano();
+  // A backlog: messages queued for 10 s, far beyond any one delivery's worst case.
+  int asked = 0;
+  options_.messages_outstanding = [&] {
+    ++asked;
+    return clock_.NowUnixNano() < start + 10 * kSec ? uint64_t{5} : uint64_t{0};
+  };
+  auto summary = Run();
+  ASSERT_TRUE(summary) << summary.error().message;
+  EXPECT_EQ(summary->incomplete, 1u) << Explanations(*summary);
+  EXPECT_GT(asked, 0);
+  EXPECT_GE(summary->elapsed_ns, 10 * kSec);
+  EXPECT_LT(summary->elapsed_ns, 10 * kSec + 2 * options_.poll_interval_ns);
+}
+
+TEST_F(AsyncVerdictsTest, QueuedMessagesHoldATraceAtMostThirtySecondsPastItsSettleTime) {
+  const LedgerEntry e = AddEntry();
+  backend_.Add(WithoutConsumer(Spans(e)));
+  options_.messages_outstanding = [] { return uint64_t{5}; };  // never drained
+  auto summary = Run();
+  ASSERT_TRUE(summary) << summary.error().message;
+  EXPECT_EQ(summary->incomplete, 1u) << Explanations(*summary);
+  EXPECT_FALSE(summary->deadline_hit);
+  EXPECT_GE(summary->elapsed_ns, options_.settle_incomplete_ns + 30 * kSec);
+  EXPECT_LT(summary->elapsed_ns,
+            options_.settle_incomplete_ns + 30 * kSec + 2 * options_.poll_interval_ns);
+}
+
+TEST_F(AsyncVerdictsTest, QueuedMessagesDoNotHoldATraceWithoutConsumers) {
+  scenario_.services[0].routes[0].calls.clear();
+  Rebuild();
+  const LedgerEntry e = AddEntry();
+  std::vector<Span> spans = Spans(e);
+  spans.pop_back();  // orders's SERVER span never arrives
+  backend_.Add(spans);
+  options_.messages_outstanding = [] { return uint64_t{5}; };
+  auto summary = Run();
+  ASSERT_TRUE(summary) << summary.error().message;
+  EXPECT_EQ(summary->incomplete, 1u) << Explanations(*summary);
+  EXPECT_EQ(summary->elapsed_ns, options_.settle_incomplete_ns);
+}
+
 TEST_F(AsyncVerdictsTest, AConsumerStartingANewTraceIsNamedAsTheAsyncEdge) {
   const LedgerEntry e = AddEntry();
   std::vector<Span> spans = Spans(e);

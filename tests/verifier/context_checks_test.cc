@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -529,6 +531,79 @@ TEST(CheckWireContextTest, DebugPassedOnSaysNothing) {
   run.Missing("0.0", "checkout");
   run.Check();
   EXPECT_EQ(run.verdict.explanation, "");
+}
+
+// frontend (hop 0) publishes orders:created; worker consumes it (delivery 0.0, one redelivery
+// 0.0d1, dead letters to "w-dlq" read by dlq at 0.0q) and calls payment (0.0.0).
+Scenario Messaging() {
+  Scenario s = Chain();
+  Call publish;
+  publish.publish = "orders";
+  publish.routing_key = "created";
+  s.services[0].routes[0].calls = {CallStep{false, {publish}}};
+  Consumer worker;
+  worker.queue = "w";
+  worker.exchange = "orders";
+  worker.binding_key = "created";
+  worker.redeliveries = 1;
+  worker.dead_letter = "w-dlq";
+  Call pay;
+  pay.service = "payment";
+  pay.route = "POST /pay";
+  worker.calls = {CallStep{false, {pay}}};
+  s.services[1].name = "worker";
+  s.services[1].routes.clear();
+  s.services[1].consumers = {worker};
+  Service dlq;
+  dlq.name = "dlq";
+  dlq.extract = {"tracecontext", "b3multi", "baggage"};
+  Consumer dead;
+  dead.queue = "w-dlq";
+  dlq.consumers = {dead};
+  s.services.push_back(dlq);
+  return s;
+}
+
+// The checks of the wire run on message headers too: at each delivery (a redelivery and the
+// dead-lettered copy included), and below a consumer on its calls.
+TEST(CheckWireContextTest, MessageHeadersAndTheConsumersCallsAreChecked) {
+  WireRun run;
+  run.scenario = Messaging();
+  run.log.Record(W3c("frontend", "0", kTracestate, kBaggage));
+  run.log.Record(W3c("worker", "0.0", kTracestate, kBaggage));
+  run.log.Record(W3c("worker", "0.0d1", kTracestate, kBaggage));
+  run.log.Record(Seen("dlq", "0.0q",
+                      {{"traceparent", Traceparent("00f067aa0ba902b7")},
+                       {"tracestate", kTracestate},
+                       {"baggage", kBaggage},
+                       {"x-b3-sampled", "true"}}));
+  run.log.Record(W3c("payment", "0.0.0", kTracestate, "userId=alice"));
+  run.log.Record(W3c("payment", "0.0d1.0", kTracestate, kBaggage));
+  run.Check();
+  ASSERT_EQ(run.verdict.violations.size(), 2u);
+  std::sort(run.verdict.violations.begin(), run.verdict.violations.end(),
+            [](const Violation& a, const Violation& b) { return a.hop < b.hop; });
+  EXPECT_EQ(run.verdict.violations[0].kind, "baggage");
+  EXPECT_EQ(run.verdict.violations[0].hop, "0.0.0");
+  EXPECT_EQ(run.verdict.violations[0].service, "worker");
+  EXPECT_EQ(run.verdict.violations[1],
+            (Violation{"wire-format", "0.0q", "frontend",
+                       "dlq received `x-b3-sampled: true` from frontend at hop 0.0q (B3 senders "
+                       "write 1 or 0; true/false is only to be accepted from old tracers)"}));
+}
+
+// A delivery that reached a parent-based consumer with sampled=0 although the publisher recorded
+// its span: the cleared flag explains the consumer's missing CONSUMER span.
+TEST(CheckWireContextTest, ASampledFlagClearedOnAMessageExplainsTheMissingConsumerSpan) {
+  WireRun run;
+  run.scenario = Messaging();
+  run.log.Record(W3c("frontend", "0", "", ""));
+  run.log.Record(W3c("worker", "0.0", "", "", /*sampled=*/false));
+  run.verdict.missing.push_back(MissingSpan{"0.0", "worker", "r", SpanKind::kConsumer});
+  run.Check();
+  EXPECT_NE(run.verdict.explanation.find("frontend sent sampled=0 to worker at hop 0.0"),
+            std::string::npos)
+      << run.verdict.explanation;
 }
 
 }  // namespace

@@ -77,6 +77,100 @@ TEST(ServiceAtHopTest, FollowsTheScenariosCallsAsHopsNumberThem) {
   for (const Case& c : cases) EXPECT_EQ(ServiceAtHop(s, load, c.hop), c.want) << c.hop;
 }
 
+// web POST /orders publishes orders:created; analytics consumes it from queue "a" (one
+// redelivery, dead letters to "a-dlq", read by dlq) and calls stock Reserve.
+Scenario MessagingScenario(uint32_t batch_size) {
+  Scenario s;
+  s.seed = 3;
+  Call publish;
+  publish.publish = "orders";
+  publish.routing_key = "created";
+  Call reserve;
+  reserve.service = "stock";
+  reserve.route = "Reserve";
+  Route post;
+  post.name = "POST /orders";
+  post.calls = {CallStep{false, {publish}}};
+  Route reserve_route;
+  reserve_route.name = "Reserve";
+  Consumer analytics;
+  analytics.queue = "a";
+  analytics.exchange = "orders";
+  analytics.binding_key = "created";
+  analytics.redeliveries = 1;
+  analytics.dead_letter = "a-dlq";
+  analytics.batch = BatchSpec{batch_size, 1'000'000};
+  analytics.calls = {CallStep{false, {reserve}}};
+  Consumer dlq;
+  dlq.queue = "a-dlq";
+  Service web;
+  web.name = "web";
+  web.routes = {post};
+  web.sampling = SamplingPolicy{SamplingPolicy::Kind::kNever, 1.0};
+  Service analytics_service;
+  analytics_service.name = "analytics";
+  analytics_service.consumers = {analytics};
+  Service stock;
+  stock.name = "stock";
+  stock.routes = {reserve_route};
+  Service dlq_service;
+  dlq_service.name = "dlq";
+  dlq_service.consumers = {dlq};
+  s.services = {web, analytics_service, stock, dlq_service};
+  s.load.entries = {LoadEntry{"web", "POST /orders"}};
+  return s;
+}
+
+TEST(ServiceAtHopTest, FollowsAPublishToItsConsumersDeliveriesAndTheirCalls) {
+  const Scenario s = MessagingScenario(1);
+  const LoadEntry& load = s.load.entries[0];
+  struct Case {
+    const char* hop;
+    const char* want;
+  };
+  const Case cases[] = {
+      {"0", "web"},          {"0.0", "analytics"},  {"0.0d1", "analytics"}, {"0.0q", "dlq"},
+      {"0.0.0", "stock"},    {"0.0d1.0", "stock"},  {"0.0d2", ""},          {"0.0d0", ""},
+      {"0.0q.0", ""},        {"0d1", ""},           {"0.0x", ""},           {"0.0d", ""},
+      {"0.0.0d1", ""},
+  };
+  for (const Case& c : cases) EXPECT_EQ(ServiceAtHop(s, load, c.hop), c.want) << c.hop;
+}
+
+// The batch span roots a trace of its own and carries its first message's request id: neither
+// it nor its calls split the request, whatever the publisher sampled; a single consumer's spans
+// under another trace id do.
+TEST(UnsampledSplitTest, ABatchConsumersSpansAreInTheBatchsTraceNotASplit) {
+  for (const uint32_t batch : {10u, 1u}) {
+    const Scenario s = MessagingScenario(batch);
+    const LoadEntry& load = s.load.entries[0];
+    const ExpectedTree tree = BuildExpectedTree(s, load);
+    EXPECT_EQ(tree.unsampled_visits.front(), "web");
+    ExpectedSpan consumer;
+    consumer.hop = "0.0";
+    consumer.service = "analytics";
+    consumer.kind = SpanKind::kConsumer;
+    ExpectedSpan client{consumer};
+    client.hop = "0.0.0";
+    client.kind = SpanKind::kClient;
+    ExpectedSpan server{client};
+    server.service = "stock";
+    server.kind = SpanKind::kServer;
+    const std::vector<Span> fragments = {SpanFor(consumer, kOther, kRequest, 0x901),
+                                         SpanFor(client, kOther, kRequest, 0x902),
+                                         SpanFor(server, kOther, kRequest, 0x903)};
+    const auto breaks = FindUnsampledSplits(s, load, tree, Entry(), TraceId{}, fragments);
+    if (batch > 1) {
+      EXPECT_TRUE(breaks.empty()) << breaks.front().caller << " " << breaks.front().callee;
+    } else {
+      ASSERT_EQ(breaks.size(), 1u);
+      EXPECT_EQ(breaks[0].hop, "0.0");
+      EXPECT_EQ(breaks[0].caller, "web");
+      EXPECT_EQ(breaks[0].callee, "analytics");
+    }
+  }
+}
+
 TEST(UnsampledSplitTest, SpansUnderAnotherTraceIdWhereNoneWasExpectedBreakTheCallingEdge) {
   const Scenario s = QuickstartScenario();
   const ExpectedTree tree = FrontendSampledOut();
