@@ -189,6 +189,9 @@ bool RequestsMaySplit(const Scenario& scenario) {
       case FaultKind::kWrongFormat:
       case FaultKind::kCorrupt:
       case FaultKind::kTruncateTraceId:
+      case FaultKind::kConsumerNewTrace:
+      case FaultKind::kDlqDropsHeaders:
+      case FaultKind::kRetryDuplicatesHeaders:
         return true;
       default:
         break;
@@ -199,15 +202,31 @@ bool RequestsMaySplit(const Scenario& scenario) {
     if (service == nullptr || !entry.SendsContext()) return true;
     if (entry.inject && !SharesIds(*entry.inject, service->extract)) return true;
   }
+  // Whether some call of `steps` reaches a service that cannot read what `service` injects. A
+  // publish reaches its consumer's service (a batch consumer's span roots a trace of its own by
+  // design: that is no split).
+  auto splits = [&](const Service& service, const std::vector<CallStep>& steps) {
+    for (const CallStep& step : steps) {
+      for (const Call& call : step.calls) {
+        const Service* callee = scenario.FindService(call.service);
+        if (call.IsPublish()) {
+          const std::vector<ConsumerRef> consumers = ConsumersOf(scenario, call);
+          if (consumers.size() != 1) return true;
+          if (consumers[0].consumer->IsBatch()) continue;
+          callee = consumers[0].service;
+        }
+        if (callee == nullptr || !SharesIds(service.Injects(), callee->extract)) return true;
+      }
+    }
+    return false;
+  };
   for (const Service& service : scenario.services) {
     if (service.IsExternal()) return true;
     for (const Route& route : service.routes) {
-      for (const CallStep& step : route.calls) {
-        for (const Call& call : step.calls) {
-          const Service* callee = scenario.FindService(call.service);
-          if (callee == nullptr || !SharesIds(service.Injects(), callee->extract)) return true;
-        }
-      }
+      if (splits(service, route.calls)) return true;
+    }
+    for (const Consumer& consumer : service.consumers) {
+      if (splits(service, consumer.calls)) return true;
     }
   }
   return false;

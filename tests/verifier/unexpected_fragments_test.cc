@@ -345,6 +345,44 @@ TEST(RequestsMaySplitTest, OnlyWhatCanRestartATraceCounts) {
   EXPECT_TRUE(RequestsMaySplit(no_context));
 }
 
+// A publish is an edge to its consumer's service, not to "no service": a clean pipeline does not
+// search every trace for fragments (each search scans the backend's store).
+TEST(RequestsMaySplitTest, APublishIsAnEdgeToItsConsumer) {
+  Scenario s = QuickstartScenario();
+  Call publish;
+  publish.publish = "orders";
+  publish.routing_key = "created";
+  s.services[0].routes[0].calls.push_back(CallStep{false, {publish}});
+  Service fulfilment;
+  fulfilment.name = "fulfilment";
+  Consumer consumer;
+  consumer.queue = "fulfilment";
+  consumer.exchange = "orders";
+  consumer.binding_key = "created";
+  fulfilment.consumers.push_back(consumer);
+  s.services.push_back(fulfilment);
+  EXPECT_FALSE(RequestsMaySplit(s));
+
+  Scenario b3 = s;
+  b3.services.back().extract = {"b3"};  // the publisher writes tracecontext only
+  EXPECT_TRUE(RequestsMaySplit(b3));
+  Scenario b3_batch = b3;
+  b3_batch.services.back().consumers[0].batch.size = 4;  // its span roots a trace anyway
+  EXPECT_FALSE(RequestsMaySplit(b3_batch));
+  Scenario unrouted = s;
+  unrouted.services.back().consumers[0].binding_key = "shipped";
+  EXPECT_TRUE(RequestsMaySplit(unrouted));
+  for (FaultKind kind : {FaultKind::kConsumerNewTrace, FaultKind::kDlqDropsHeaders,
+                         FaultKind::kRetryDuplicatesHeaders}) {
+    Scenario faulty = s;
+    Fault f;
+    f.kind = kind;
+    f.service = "fulfilment";
+    faulty.faults.push_back(f);
+    EXPECT_TRUE(RequestsMaySplit(faulty)) << FaultKindName(kind);
+  }
+}
+
 // Nothing sampled out: a complete trace is not searched for, and the backend is asked only for
 // the trace itself.
 TEST_F(VerifyLedgerTest, NothingSampledOutMakesNoExtraSearch) {
