@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "broker/thread_subscription.h"
 #include "broker/topic.h"
 
 namespace tracerig {
@@ -214,23 +215,6 @@ void Queue::WakeAllIdle() {
   while (!idle.empty() && !ready.empty()) WakeOneIdle();
 }
 
-class EmbeddedSubscription final : public Subscription {
- public:
-  explicit EmbeddedSubscription(std::shared_ptr<SubscriptionState> state)
-      : state_(std::move(state)) {}
-  ~EmbeddedSubscription() override {
-    Stop();
-    // Destroyed from inside its own `deliver`: the thread ends when the callback returns.
-    if (state_->thread.joinable() && state_->thread.get_id() == std::this_thread::get_id()) {
-      state_->thread.detach();
-    }
-  }
-  void Ack(uint64_t delivery_tag) override { state_->Ack(delivery_tag); }
-  void Stop() override { state_->Stop(); }
-
- private:
-  std::shared_ptr<SubscriptionState> state_;
-};
 
 class EmbeddedBroker final : public Broker {
  public:
@@ -308,7 +292,8 @@ class EmbeddedBroker final : public Broker {
       // detaches it, and the state must outlive that callback's return.
       state->thread = std::thread([self = state] { self->Run(); });
     }
-    return std::unique_ptr<Subscription>(new EmbeddedSubscription(std::move(state)));
+    return std::unique_ptr<Subscription>(
+        new ThreadSubscription<SubscriptionState>(std::move(state)));
   }
 
   void Close() override {

@@ -15,6 +15,7 @@
 
 #include "broker/amqp_connection.h"
 #include "broker/amqp_table.h"
+#include "broker/thread_subscription.h"
 
 namespace tracerig {
 namespace {
@@ -169,22 +170,6 @@ struct RabbitSubscriptionState final : Subscription {
   }
 };
 
-class RabbitSubscription final : public Subscription {
- public:
-  explicit RabbitSubscription(std::shared_ptr<RabbitSubscriptionState> state)
-      : state_(std::move(state)) {}
-  ~RabbitSubscription() override {
-    Stop();
-    if (state_->thread.joinable() && state_->thread.get_id() == std::this_thread::get_id()) {
-      state_->thread.detach();
-    }
-  }
-  void Ack(uint64_t delivery_tag) override { state_->Ack(delivery_tag); }
-  void Stop() override { state_->Stop(); }
-
- private:
-  std::shared_ptr<RabbitSubscriptionState> state_;
-};
 
 }  // namespace
 
@@ -209,7 +194,8 @@ Result<std::unique_ptr<Subscription>> StartRabbitSubscription(
   state->stats = std::move(stats);
   state->thread = std::thread([self = state] { self->Run(); });
   stopper = state;
-  return std::unique_ptr<Subscription>(new RabbitSubscription(std::move(state)));
+  return std::unique_ptr<Subscription>(
+      new ThreadSubscription<RabbitSubscriptionState>(std::move(state)));
 }
 
 }  // namespace tracerig

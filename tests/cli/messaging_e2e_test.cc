@@ -22,34 +22,20 @@ namespace fs = std::filesystem;
 using tracerig::test_support::MakeScratchDir;
 using tracerig::testing::Expectation;
 using tracerig::testing::HeaderRules;
+using tracerig::testing::LibraryIn;
 using tracerig::testing::NamesEdge;
-using tracerig::testing::ParseHeader;
 using tracerig::testing::ReadJsonUnder;
-using tracerig::testing::ReadText;
 using tracerig::testing::RunTracerig;
+using tracerig::testing::ScenarioTestName;
 
 const char* const kLibrary = "scenarios/messaging";
 
 std::vector<Expectation> Library() {
-  std::vector<Expectation> all;
-  const fs::path dir = fs::path(TRACERIG_SOURCE_DIR) / kLibrary;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (entry.path().extension() != ".toml") continue;
-    const std::string file = entry.path().filename().string();
-    all.push_back(ParseHeader(file, ReadText(entry.path()), HeaderRules{.require_report = false}));
-  }
-  std::sort(all.begin(), all.end(),
-            [](const Expectation& a, const Expectation& b) { return a.file < b.file; });
-  return all;
+  return LibraryIn(kLibrary, HeaderRules{.require_report = false});
 }
 
 std::string Name(const ::testing::TestParamInfo<Expectation>& info) {
-  std::string name = info.param.file.substr(0, info.param.file.rfind('.'));
-  for (char& c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  }
-  return name;
+  return ScenarioTestName(info.param);
 }
 
 // Runs `e` with `extra` arguments and checks the report against its header.

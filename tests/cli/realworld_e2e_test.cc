@@ -24,35 +24,21 @@ using tracerig::test_support::MakeScratchDir;
 using tracerig::testing::Expectation;
 using tracerig::testing::HasHop;
 using tracerig::testing::HasWord;
+using tracerig::testing::LibraryIn;
 using tracerig::testing::NamesEdge;
 using tracerig::testing::ParseHeader;
 using tracerig::testing::ReadJsonUnder;
 using tracerig::testing::ReadText;
 using tracerig::testing::RunTracerig;
+using tracerig::testing::ScenarioTestName;
 
 const char* const kLibrary = "scenarios/realworld";
 
 // Every scenario of the library, read now: a new file is covered without a code change.
-std::vector<Expectation> Library() {
-  std::vector<Expectation> all;
-  const fs::path dir = fs::path(TRACERIG_SOURCE_DIR) / kLibrary;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (entry.path().extension() != ".toml") continue;
-    const std::string file = entry.path().filename().string();
-    all.push_back(ParseHeader(file, ReadText(entry.path())));
-  }
-  std::sort(all.begin(), all.end(),
-            [](const Expectation& a, const Expectation& b) { return a.file < b.file; });
-  return all;
-}
+std::vector<Expectation> Library() { return LibraryIn(kLibrary); }
 
 std::string Name(const ::testing::TestParamInfo<Expectation>& info) {
-  std::string name = info.param.file.substr(0, info.param.file.rfind('.'));
-  for (char& c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  }
-  return name;
+  return ScenarioTestName(info.param);
 }
 
 class RealworldTest : public ::testing::TestWithParam<Expectation> {

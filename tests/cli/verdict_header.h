@@ -9,6 +9,7 @@
 // required only where the library asks for it (HeaderRules).
 #pragma once
 
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -220,6 +221,31 @@ inline bool NamesEdge(const nlohmann::json& report, const Expectation& e, std::s
   }
   for (size_t i = 0; i < texts.size() && i < 12; ++i) looked_at += texts[i] + "\n";
   return false;
+}
+
+// Every scenario file (.toml) in `library` (relative to the source tree), its header read now, by
+// file name: a new file is covered without a code change.
+inline std::vector<Expectation> LibraryIn(const std::string& library, HeaderRules rules = {}) {
+  std::vector<Expectation> all;
+  const fs::path dir = fs::path(TRACERIG_SOURCE_DIR) / library;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.path().extension() != ".toml") continue;
+    const std::string file = entry.path().filename().string();
+    all.push_back(ParseHeader(file, ReadText(entry.path()), rules));
+  }
+  std::sort(all.begin(), all.end(),
+            [](const Expectation& a, const Expectation& b) { return a.file < b.file; });
+  return all;
+}
+
+// A gtest parameter name for a scenario file: its name without extension, '_' for the rest.
+inline std::string ScenarioTestName(const Expectation& e) {
+  std::string name = e.file.substr(0, e.file.rfind('.'));
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
 }
 
 }  // namespace tracerig::testing
