@@ -13,6 +13,7 @@
 
 #include "tests/cli/run_tracerig.h"
 #include "tests/cli/verdict_header.h"
+#include "tests/cli/verdict_run.h"
 #include "tests/support/rabbitmq_server.h"
 #include "tests/support/scratch_dir.h"
 
@@ -23,9 +24,7 @@ using tracerig::test_support::MakeScratchDir;
 using tracerig::testing::Expectation;
 using tracerig::testing::HeaderRules;
 using tracerig::testing::LibraryIn;
-using tracerig::testing::NamesEdge;
-using tracerig::testing::ReadJsonUnder;
-using tracerig::testing::RunTracerig;
+using tracerig::testing::RunAndExpectVerdict;
 using tracerig::testing::ScenarioTestName;
 
 const char* const kLibrary = "scenarios/messaging";
@@ -36,31 +35,6 @@ std::vector<Expectation> Library() {
 
 std::string Name(const ::testing::TestParamInfo<Expectation>& info) {
   return ScenarioTestName(info.param);
-}
-
-// Runs `e` with `extra` arguments and checks the report against its header.
-void ExpectVerdict(const Expectation& e, const fs::path& dir, const std::vector<std::string>& extra) {
-  ASSERT_TRUE(e.error.empty()) << e.file << ": " << e.error;
-  std::vector<std::string> args = {"run", std::string(kLibrary) + "/" + e.file, "--quiet",
-                                   "--report-dir", dir.string()};
-  args.insert(args.end(), extra.begin(), extra.end());
-  auto r = RunTracerig(args);
-  ASSERT_EQ(r.exit_code, e.exit_code) << e.file << "\n" << r.output;
-  nlohmann::json report = ReadJsonUnder(dir, "report.json");
-  ASSERT_TRUE(report.is_object()) << "no report.json\n" << r.output;
-  std::set<std::string> failed;
-  for (const auto& check : report["checks"]) {
-    if (!check["passed"].get<bool>()) failed.insert(check["name"].get<std::string>());
-  }
-  EXPECT_EQ(failed, e.failed_checks) << e.file << "\n" << report["checks"].dump(1);
-  EXPECT_GT(report["verification"]["checked"].get<int>(), 0) << report["verification"].dump();
-  if (!e.caller.empty()) {
-    std::string looked_at;
-    EXPECT_TRUE(NamesEdge(report, e, looked_at))
-        << "the report does not name " << e.caller << " -> " << e.callee
-        << (e.hop.empty() ? "" : " (hop " + e.hop + ")") << "; it says:\n"
-        << looked_at;
-  }
 }
 
 class MessagingTest : public ::testing::TestWithParam<Expectation> {
@@ -74,7 +48,7 @@ class MessagingTest : public ::testing::TestWithParam<Expectation> {
 };
 
 TEST_P(MessagingTest, EmbeddedBrokerGivesTheVerdictItsHeaderStates) {
-  ExpectVerdict(GetParam(), dir_, {});
+  RunAndExpectVerdict(kLibrary, GetParam(), dir_);
 }
 
 // The same file on a real RabbitMQ (a private node this test binary starts on free ports, shared by
@@ -84,7 +58,7 @@ TEST_P(MessagingTest, RabbitMqGivesTheSameVerdict) {
       tracerig::test_support::SharedRabbitMqServer();
   if (!rabbit.skip_reason.empty()) GTEST_SKIP() << rabbit.skip_reason;
   ASSERT_TRUE(rabbit.failure.empty()) << rabbit.failure;
-  ExpectVerdict(GetParam(), dir_, {"--broker", rabbit.url});
+  RunAndExpectVerdict(kLibrary, GetParam(), dir_, {"--broker", rabbit.url});
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryScenario, MessagingTest, ::testing::ValuesIn(Library()), Name);

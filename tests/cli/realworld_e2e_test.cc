@@ -15,6 +15,7 @@
 
 #include "tests/cli/run_tracerig.h"
 #include "tests/cli/verdict_header.h"
+#include "tests/cli/verdict_run.h"
 #include "tests/support/scratch_dir.h"
 
 namespace {
@@ -25,11 +26,9 @@ using tracerig::testing::Expectation;
 using tracerig::testing::HasHop;
 using tracerig::testing::HasWord;
 using tracerig::testing::LibraryIn;
-using tracerig::testing::NamesEdge;
 using tracerig::testing::ParseHeader;
-using tracerig::testing::ReadJsonUnder;
 using tracerig::testing::ReadText;
-using tracerig::testing::RunTracerig;
+using tracerig::testing::RunAndExpectVerdict;
 using tracerig::testing::ScenarioTestName;
 
 const char* const kLibrary = "scenarios/realworld";
@@ -52,26 +51,7 @@ class RealworldTest : public ::testing::TestWithParam<Expectation> {
 };
 
 TEST_P(RealworldTest, GivesTheVerdictItsHeaderStates) {
-  const Expectation& e = GetParam();
-  ASSERT_TRUE(e.error.empty()) << e.file << ": " << e.error;
-  auto r = RunTracerig({"run", std::string(kLibrary) + "/" + e.file, "--quiet", "--report-dir",
-                        dir_.string()});
-  ASSERT_EQ(r.exit_code, e.exit_code) << e.report << "\n" << r.output;
-  nlohmann::json report = ReadJsonUnder(dir_, "report.json");
-  ASSERT_TRUE(report.is_object()) << "no report.json\n" << r.output;
-  std::set<std::string> failed;
-  for (const auto& check : report["checks"]) {
-    if (!check["passed"].get<bool>()) failed.insert(check["name"].get<std::string>());
-  }
-  EXPECT_EQ(failed, e.failed_checks) << e.report << "\n" << report["checks"].dump(1);
-  EXPECT_GT(report["verification"]["checked"].get<int>(), 0) << report["verification"].dump();
-  if (!e.caller.empty()) {
-    std::string looked_at;
-    EXPECT_TRUE(NamesEdge(report, e, looked_at))
-        << "the report does not name " << e.caller << " -> " << e.callee
-        << (e.hop.empty() ? "" : " (hop " + e.hop + ")") << "; it says:\n"
-        << looked_at;
-  }
+  RunAndExpectVerdict(kLibrary, GetParam(), dir_);
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryReport, RealworldTest, ::testing::ValuesIn(Library()), Name);
