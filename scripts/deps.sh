@@ -23,6 +23,8 @@ TRACERIG_TEST_PACKAGES=(
   nginx                        # a real HTTP server as a load entry (nginx_entry_e2e_test)
   rabbitmq-server              # a private RabbitMQ node the broker tests start on free ports
                                # (rabbit_broker_test); without it they skip
+  prometheus                   # a real Prometheus server scraping `tracerig canary` and promtool
+                               # (check metrics, check/test rules) in canary_prometheus_e2e
   libxml2-utils                # xmllint: the JUnit output against junit.xsd (report_formats_test)
   nodejs npm                   # the OpenTelemetry JS SDK (npm ci from each package-lock.json):
                                # a real SDK exporting to tracerig (interop_js_sdk) and a real

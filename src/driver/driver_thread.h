@@ -334,6 +334,7 @@ class DriverThread {
 
   void Dispatch(uint64_t sequence, size_t slot_index, uint64_t intended_offset, int64_t user) {
     const DriverOptions& options = run_.options;
+    sequence += options.first_sequence;
     const uint32_t entry_index = static_cast<uint32_t>(run_.picker.Pick(options.seed, sequence));
     EntryConnections& entry = *entries_[entry_index];
     const LoadEntry& load_entry = run_.scenario.load.entries[entry_index];

@@ -54,6 +54,9 @@ struct DriverOptions {
   uint64_t warmup_ns = 0;        // requests intended before this offset are left out of statistics
   uint64_t seed = 1;             // entry choice and call-tree decisions
   uint64_t id_seed = 0;          // trace and request ids; unique per run
+  // The first request's sequence number: a run that drives load in rounds (`tracerig canary`)
+  // gives each round the next numbers, so ids and per-request decisions never repeat.
+  uint64_t first_sequence = 0;
   uint64_t drain_timeout_ns = 10'000'000'000ull;  // how long in-flight requests may finish after load
   // Event-loop threads. 0 = scenario.load.threads; when that is 0 too, hardware_concurrency
   // clamped to [1, kMaxAutoDriverThreads]. Never more than there are requests (or users).

@@ -486,7 +486,7 @@ bool TracePoller::Finish(const TraceState& s, const std::vector<Span>& spans) {
         "evicted by the backend: it dropped every trace that arrived up to after this request "
         "started, to stay within its bounds ({})",
         verdict.explanation);
-    tally_.AddEvicted(verdict);
+    tally_.AddEvicted(s, verdict);
     return true;
   }
   tally_.Add(s, prepared, verdict, spans, fragments);

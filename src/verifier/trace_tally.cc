@@ -32,13 +32,18 @@ void TraceTally::Add(const TraceState& s, const PreparedTree& prepared,
                      const TraceVerdict& verdict, const std::vector<Span>& spans,
                      const std::vector<Span>& fragments) {
   Record(verdict);
+  ttq_sample_.reset();
   RecordAnalytics(s, *s.entry, prepared, verdict, spans, fragments);
+  if (in_.options.on_trace) {
+    in_.options.on_trace(TraceOutcome{s.entry, &verdict, false, ttq_sample_});
+  }
 }
 
-void TraceTally::AddEvicted(const TraceVerdict& verdict) {
+void TraceTally::AddEvicted(const TraceState& s, const TraceVerdict& verdict) {
   ++result_.counts.checked;
   ++result_.counts.evicted;
   result_.examples[TraceStatus::kMissing].Offer(verdict, in_.options.max_examples);
+  if (in_.options.on_trace) in_.options.on_trace(TraceOutcome{s.entry, &verdict, true, {}});
 }
 
 // Sampling trials, parent-based consistency, the service graph and time to queryable of one
@@ -128,6 +133,7 @@ void TraceTally::RecordAnalytics(const TraceState& s, const LedgerEntry& entry,
   if (exported == 0) return;
   const uint64_t sample = s.first_full_unix_ns > exported ? s.first_full_unix_ns - exported : 0;
   result_.time_to_queryable.push_back(sample);
+  ttq_sample_ = sample;
   // Full at its first poll: it became queryable at some time up to `sample`. Within a poll
   // interval of the export, that is as precise as a measured sample (which overestimates by up
   // to the interval), so it counts as one; beyond, it is only an upper bound.

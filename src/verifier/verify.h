@@ -41,6 +41,17 @@ class ThreadSleeper final : public Sleeper {
   void SleepFor(uint64_t nanos) override;
 };
 
+// One trace settled and classified, as VerifyOptions::on_trace hears of it (canary metrics).
+struct TraceOutcome {
+  const LedgerEntry* entry = nullptr;  // valid only during the call
+  const TraceVerdict* verdict = nullptr;  // valid only during the call
+  // The trace was absent because the backend evicted it to stay within its bounds.
+  bool evicted = false;
+  // Complete traces: the time from its last export to the first poll that found it whole (see
+  // TimeToQueryable); nullopt when there is no sample.
+  std::optional<uint64_t> time_to_queryable_ns;
+};
+
 class WireLog;  // topology/wire_log.h
 class BatchLog;  // topology/batch_log.h
 
@@ -118,6 +129,10 @@ struct VerifyOptions {
   // deadline): a consumer's backlog may hold its message far longer than its latency.
   // Thread-safe.
   std::function<uint64_t()> messages_outstanding;
+  // Called once per trace as soon as it is classified, from worker threads (so it must be
+  // thread-safe and quick). Statuses are as classified: a missing trace that export_loss later
+  // names is reported missing here. Empty: nothing is called.
+  std::function<void(const TraceOutcome&)> on_trace;
 };
 
 // One service's observed sampled fraction against what its policy implies (sampling_stats.h).

@@ -324,7 +324,7 @@ class TraceTally {
            const std::vector<Span>& spans, const std::vector<Span>& fragments);
   // Counts an absent trace the backend evicted: evicted, not missing, and no analytics (nothing
   // of it can be seen).
-  void AddEvicted(const TraceVerdict& verdict);
+  void AddEvicted(const TraceState& s, const TraceVerdict& verdict);
 
   // Moves the missing and incomplete traces that VerifyOptions::export_loss names to
   // not_exported, examples included. Once, after every trace is classified.
@@ -349,6 +349,7 @@ class TraceTally {
   };
 
   void Record(const TraceVerdict& verdict);
+  // Sets ttq_sample_ when the trace gives a time-to-queryable sample.
   void RecordAnalytics(const TraceState& s, const LedgerEntry& entry, const PreparedTree& prepared,
                        const TraceVerdict& verdict, const std::vector<Span>& spans,
                        const std::vector<Span>& fragments);
@@ -373,6 +374,7 @@ class TraceTally {
   std::vector<char> decided_;     // per visit opener, reused between traces
   std::vector<int> withheld_by_;  // per expected span, reused between traces
   std::vector<LossCandidate> loss_candidates_;
+  std::optional<uint64_t> ttq_sample_;  // of the trace Add is counting
 };
 
 // ---- Polling (trace_poller.cc) ----

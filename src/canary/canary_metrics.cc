@@ -1,0 +1,2 @@
+// Stub of the seams commit (issue 19): the metrics helper writes it.
+#include "canary/canary_metrics.h"
