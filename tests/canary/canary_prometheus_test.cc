@@ -36,8 +36,8 @@ TEST(CanaryPrometheusTest, PrometheusReadsTheFamiliesAsRecorded) {
   metrics.TimeToQueryable(0.3);
   metrics.Spans(8, 8);
 
-  auto written = prometheus->WaitForValue("tracerig_canary_traces_written_total",
-                                          [](double v) { return v == 5; }, seconds(20));
+  auto written = prometheus->WaitForValue(
+      "tracerig_canary_traces_written_total", [](double v) { return v == 5; }, seconds(20));
   ASSERT_TRUE(written.met) << written.Describe() << "\n" << prometheus->LogTail();
   std::string why;
   EXPECT_TRUE(prometheus->TargetsHealthy(&why)) << why;
@@ -67,11 +67,10 @@ TEST(CanaryPrometheusTest, PrometheusReadsTheFamiliesAsRecorded) {
   metrics.CheckFailed(kCheckTrace, kFirstCheckAge, CheckFailure::kRequestFailed);
   metrics.CheckFailed(kCheckSearch, kFirstCheckAge, CheckFailure::kRequestFailed);
   metrics.CheckFailed(kCheckTrace, "4s", CheckFailure::kRequestFailed);
-  auto failing = prometheus->WaitForValue(request_failed, [](double v) { return v == 3; },
-                                          seconds(10));
+  auto failing = prometheus->WaitForValue(
+      request_failed, [](double v) { return v == 3; }, seconds(10));
   EXPECT_TRUE(failing.met) << failing.Describe();
-  auto by_reason = prometheus->Query(
-      "sum by (reason) (tracerig_canary_check_failures_total) > 0");
+  auto by_reason = prometheus->Query("sum by (reason) (tracerig_canary_check_failures_total) > 0");
   ASSERT_TRUE(by_reason.ok()) << by_reason.error().message;
   ASSERT_EQ(by_reason->size(), 1u) << test_support::Describe(*by_reason);
   EXPECT_EQ(by_reason->front().labels.at("reason"), "request_failed");

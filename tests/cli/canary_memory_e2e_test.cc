@@ -1,6 +1,7 @@
 // A bounded soak of `tracerig canary` at 50 requests/s against its embedded backend: after a
 // warm-up (the store fills to its --max-spans bound, the 30 s re-read window fills), the process'
 // resident memory stays flat. 2 minutes by default; TRACERIG_CANARY_SOAK_SECONDS lengthens it.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -17,8 +18,6 @@
 #include <thread>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "net/http_client.h"
 #include "tests/cli/tracerig_process.h"
 #include "tests/support/scratch_dir.h"
@@ -32,7 +31,7 @@ using tracerig::testing::TracerigProcess;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kDefaultSoakSeconds = 120;
-constexpr double kWarmUpShare = 0.4;       // of the run, before memory must be flat
+constexpr double kWarmUpShare = 0.4;  // of the run, before memory must be flat
 // Growth allowed over the second half of the run: this share of the RSS after the warm-up, plus
 // a constant. A process whose memory is flat grows well under 0.5 MiB a minute here (a `tracerig
 // backend` with its store full: ~3 KiB/s); a leak of 1 KiB per trace (50 KiB/s) grows 3 MiB a
@@ -100,10 +99,10 @@ TEST(CanaryMemoryE2eTest, ResidentMemoryStaysFlatAfterTheWarmUp) {
   const int soak_seconds = SoakSeconds();
   const fs::path dir = tracerig::test_support::MakeScratchDir("tracerig-canary-soak");
   ASSERT_FALSE(dir.empty());
-  TracerigProcess canary({"canary", "scenarios/quickstart.toml", "--rate", "50", "--round", "5s",
-                          "--reread", "30s", "--max-spans", kMaxSpans, "--metrics-listen",
-                          "127.0.0.1:0"},
-                         dir / "canary.log");
+  TracerigProcess canary(
+      {"canary", "scenarios/quickstart.toml", "--rate", "50", "--round", "5s", "--reread", "30s",
+       "--max-spans", kMaxSpans, "--metrics-listen", "127.0.0.1:0"},
+      dir / "canary.log");
   ASSERT_TRUE(canary.started());
   const auto started = Clock::now();
   const auto metrics_at = canary.WaitForOutput(
@@ -117,8 +116,8 @@ TEST(CanaryMemoryE2eTest, ResidentMemoryStaysFlatAfterTheWarmUp) {
   for (auto next = Clock::now(); next < end; next += seconds(2)) {
     while (Clock::now() < next) std::this_thread::sleep_for(milliseconds(50));
     const auto kib = ResidentKiB(canary.pid());
-    ASSERT_TRUE(kib.has_value() && canary.Alive())
-        << "the canary exited during the soak:\n" << canary.Output();
+    ASSERT_TRUE(kib.has_value() && canary.Alive()) << "the canary exited during the soak:\n"
+                                                   << canary.Output();
     samples.push_back({std::chrono::duration<double>(Clock::now() - started).count(), *kib});
   }
 

@@ -3,11 +3,13 @@
 // and the test reads the series back through Prometheus' HTTP API: traces written grow with no
 // failures while healthy; with the backend killed, request_failed grows while the canary keeps
 // running; with the backend back on the same ports, checks recover. promtool checks the page.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -18,8 +20,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "net/http_client.h"
 #include "tests/cli/tracerig_process.h"
@@ -39,8 +39,7 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kPromtool = "/usr/bin/promtool";
 
 double UnixNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 // `tracerig backend` with only its OTLP/HTTP receiver and query API, on the given ports (0: the
@@ -122,6 +121,12 @@ TEST(CanaryPrometheusE2eTest, HealthyThenBackendDownThenRecoveredThroughPromethe
                  << "; scripts/deps.sh --tests installs the prometheus package)";
   }
   const auto began = Clock::now();
+  // The whole exchange is timeboxed: every wait takes what it needs of what is left of 90 s.
+  const auto test_deadline = began + seconds(90);
+  auto budget = [&](seconds wanted) {
+    const auto left = std::chrono::duration_cast<milliseconds>(test_deadline - Clock::now());
+    return std::max(milliseconds(0), std::min<milliseconds>(wanted, left));
+  };
   const fs::path dir = tracerig::test_support::MakeScratchDir("tracerig-canary-prometheus");
   ASSERT_FALSE(dir.empty());
 
@@ -129,15 +134,16 @@ TEST(CanaryPrometheusE2eTest, HealthyThenBackendDownThenRecoveredThroughPromethe
   Backend backend = StartBackend(dir / "backend-1.log", "0", "0", error);
   ASSERT_TRUE(error.empty()) << error;
 
-  TracerigProcess canary(
-      {"canary", "scenarios/quickstart.toml", "--backend", "tracerig://127.0.0.1:" + backend.query_port,
-       "--export", "otlp-http://127.0.0.1:" + backend.otlp_port, "--rate", "5", "--round", "2s",
-       "--queryable-within", "5s", "--reread", "4s", "--reread-every", "1s", "--metrics-listen",
-       "127.0.0.1:0"},
-      dir / "canary.log");
+  TracerigProcess canary({"canary", "scenarios/quickstart.toml", "--backend",
+                          "tracerig://127.0.0.1:" + backend.query_port, "--export",
+                          "otlp-http://127.0.0.1:" + backend.otlp_port, "--rate", "5", "--round",
+                          "2s", "--queryable-within", "5s", "--reread", "4s", "--reread-every",
+                          "1s", "--metrics-listen", "127.0.0.1:0"},
+                         dir / "canary.log");
   ASSERT_TRUE(canary.started());
   const auto metrics_at = canary.WaitForOutput(
-      std::regex(R"(tracerig: metrics at http://(127\.0\.0\.1):(\d+)/metrics)"), seconds(30));
+      std::regex(R"(tracerig: metrics at http://(127\.0\.0\.1):(\d+)/metrics)"),
+      budget(seconds(30)));
   ASSERT_TRUE(metrics_at) << "the canary did not print its metrics address:\n" << canary.Output();
   const uint16_t metrics_port = static_cast<uint16_t>(std::stoi((*metrics_at)[2]));
   const std::string target = (*metrics_at)[1] + ":" + (*metrics_at)[2];
@@ -150,28 +156,31 @@ TEST(CanaryPrometheusE2eTest, HealthyThenBackendDownThenRecoveredThroughPromethe
   };
 
   // Healthy: the target is up, traces are written, both checks run at age 0s, nothing fails.
-  auto up = prometheus->WaitForValue("up", [](double v) { return v == 1; }, seconds(20));
+  auto up = prometheus->WaitForValue(
+      "up", [](double v) { return v == 1; }, budget(seconds(20)));
   ASSERT_TRUE(up.met) << up.Describe() << context();
-  auto written = prometheus->WaitForValue("tracerig_canary_traces_written_total",
-                                          [](double v) { return v > 0; }, seconds(20));
+  auto written = prometheus->WaitForValue(
+      "tracerig_canary_traces_written_total", [](double v) { return v > 0; }, budget(seconds(20)));
   ASSERT_TRUE(written.met) << written.Describe() << context();
   const double written_first = written.last[0].value;
-  auto more = prometheus->WaitForValue("tracerig_canary_traces_written_total",
-                                       [&](double v) { return v > written_first; }, seconds(10));
+  auto more = prometheus->WaitForValue(
+      "tracerig_canary_traces_written_total", [&](double v) { return v > written_first; },
+      budget(seconds(10)));
   EXPECT_TRUE(more.met) << more.Describe() << context();
   for (const char* check : {"trace", "search"}) {
-    const std::string expr = std::string("sum(tracerig_canary_checks_total{check=\"") + check +
-                             "\",age=\"0s\"})";
-    auto checked = prometheus->WaitForValue(expr, [](double v) { return v > 0; }, seconds(25));
+    const std::string expr =
+        std::string("sum(tracerig_canary_checks_total{check=\"") + check + "\",age=\"0s\"})";
+    auto checked = prometheus->WaitForValue(
+        expr, [](double v) { return v > 0; }, budget(seconds(25)));
     EXPECT_TRUE(checked.met) << expr << ": " << checked.Describe() << context();
   }
   // The re-read at 4s of traces that passed (one per second at most).
   auto reread = prometheus->WaitForValue(
       "sum(tracerig_canary_checks_total{check=\"trace\",age=\"4s\"})",
-      [](double v) { return v > 0; }, seconds(20));
+      [](double v) { return v > 0; }, budget(seconds(20)));
   EXPECT_TRUE(reread.met) << reread.Describe() << context();
-  for (const char* expr : {"sum(tracerig_canary_check_failures_total)",
-                           "sum(tracerig_canary_write_failures_total)"}) {
+  for (const char* expr :
+       {"sum(tracerig_canary_check_failures_total)", "sum(tracerig_canary_write_failures_total)"}) {
     auto failures = prometheus->QueryValue(expr);
     ASSERT_TRUE(failures.ok()) << failures.error().message << context();
     EXPECT_EQ(*failures, 0) << expr << context();
@@ -195,8 +204,8 @@ TEST(CanaryPrometheusE2eTest, HealthyThenBackendDownThenRecoveredThroughPromethe
   ASSERT_TRUE(before.ok()) << before.error().message;
   backend.process->Signal(SIGKILL);
   ASSERT_TRUE(backend.process->WaitForExit(seconds(5)).has_value());
-  auto failing = prometheus->WaitForValue(request_failed, [&](double v) { return v > *before; },
-                                          seconds(25));
+  auto failing = prometheus->WaitForValue(
+      request_failed, [&](double v) { return v > *before; }, budget(seconds(25)));
   EXPECT_TRUE(failing.met) << failing.Describe() << context();
   EXPECT_TRUE(canary.Alive()) << context();
   auto health = HttpGet(metrics_port, "/healthz");
@@ -214,8 +223,8 @@ TEST(CanaryPrometheusE2eTest, HealthyThenBackendDownThenRecoveredThroughPromethe
   Backend again;
   for (int attempt = 0; attempt < 10; ++attempt) {
     error.clear();
-    again = StartBackend(dir / ("backend-2-" + std::to_string(attempt) + ".log"),
-                         backend.otlp_port, backend.query_port, error);
+    again = StartBackend(dir / ("backend-2-" + std::to_string(attempt) + ".log"), backend.otlp_port,
+                         backend.query_port, error);
     if (error.empty()) break;
     std::this_thread::sleep_for(milliseconds(500));  // a port still held: try again shortly
   }
@@ -225,7 +234,7 @@ TEST(CanaryPrometheusE2eTest, HealthyThenBackendDownThenRecoveredThroughPromethe
   // Recovered: over a window of at least 4 s in which checks keep being made, no check fails.
   // Checks of traces written or due during the outage still fail for a while, so windows are
   // taken one after another until one is clean or the deadline passes.
-  const auto recovery_deadline = Clock::now() + seconds(45);
+  const auto recovery_deadline = std::min(Clock::now() + seconds(45), test_deadline);
   auto start = ReadCounts(*prometheus, error);
   ASSERT_TRUE(start) << error;
   bool recovered = false;
@@ -235,14 +244,15 @@ TEST(CanaryPrometheusE2eTest, HealthyThenBackendDownThenRecoveredThroughPromethe
     while (Clock::now() < window_end) std::this_thread::sleep_for(milliseconds(250));
     auto end = ReadCounts(*prometheus, error);
     ASSERT_TRUE(end) << error;
-    windows += "  checks " + std::to_string(start->checks) + " -> " +
-               std::to_string(end->checks) + ", failures " + std::to_string(start->failures) +
-               " -> " + std::to_string(end->failures) + "\n";
+    windows += "  checks " + std::to_string(start->checks) + " -> " + std::to_string(end->checks) +
+               ", failures " + std::to_string(start->failures) + " -> " +
+               std::to_string(end->failures) + "\n";
     recovered = end->checks > start->checks && end->failures == start->failures;
     start = end;
   }
-  EXPECT_TRUE(recovered) << "the checks did not recover within 45 s; windows:\n"
-                         << windows << context();
+  EXPECT_TRUE(recovered)
+      << "the checks did not recover (within 45 s, in 90 s for the test); windows:\n"
+      << windows << context();
   auto success = prometheus->QueryValue("tracerig_canary_last_success_timestamp_seconds");
   ASSERT_TRUE(success.ok()) << success.error().message;
   EXPECT_GE(*success, restarted_at - 1) << "no trace check passed after the backend came back";
@@ -252,8 +262,8 @@ TEST(CanaryPrometheusE2eTest, HealthyThenBackendDownThenRecoveredThroughPromethe
   // SIGTERM: the checks due finish and it exits 0.
   canary.Signal(SIGTERM);
   const auto exit_code = canary.WaitForExit(seconds(20));
-  ASSERT_TRUE(exit_code.has_value()) << "the canary did not exit within 20 s of SIGTERM"
-                                     << context();
+  ASSERT_TRUE(exit_code.has_value())
+      << "the canary did not exit within 20 s of SIGTERM" << context();
   EXPECT_EQ(*exit_code, 0) << context();
   again.process->Signal(SIGINT);
 

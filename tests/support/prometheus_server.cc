@@ -11,10 +11,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "net/http_client.h"
 #include "tests/support/free_port.h"
@@ -126,7 +125,8 @@ std::unique_ptr<PrometheusServer> PrometheusServer::Start(const std::vector<std:
     return nullptr;
   }
   std::unique_ptr<PrometheusServer> server(new PrometheusServer());
-  std::string tmpl = (std::filesystem::temp_directory_path() / "tracerig-prometheus-XXXXXX").string();
+  std::string tmpl =
+      (std::filesystem::temp_directory_path() / "tracerig-prometheus-XXXXXX").string();
   if (mkdtemp(tmpl.data()) == nullptr) {
     error = "cannot create a directory for Prometheus under " +
             std::filesystem::temp_directory_path().string();
@@ -282,8 +282,7 @@ Result<PromVector> PrometheusServer::Query(const std::string& expr) const {
     return samples;
   }
   if (type != "vector" || !data["result"].is_array()) {
-    return MakeError(where + "the result is not an instant vector but " +
-                     Shorten(data.dump()));
+    return MakeError(where + "the result is not an instant vector but " + Shorten(data.dump()));
   }
   for (const nlohmann::json& element : data["result"]) {
     PromSample sample;
@@ -360,8 +359,8 @@ bool PrometheusServer::TargetsHealthy(std::string* why) const {
   } catch (const nlohmann::json::exception&) {
     return fail(url_ + "/api/v1/targets: not JSON: " + Shorten(response->body));
   }
-  const nlohmann::json targets = body.value("data", nlohmann::json::object())
-                                     .value("activeTargets", nlohmann::json::array());
+  const nlohmann::json targets =
+      body.value("data", nlohmann::json::object()).value("activeTargets", nlohmann::json::array());
   if (targets.empty()) return fail("Prometheus has no active targets: " + Shorten(body.dump()));
   for (const nlohmann::json& target : targets) {
     if (target.value("health", "") != "up") {

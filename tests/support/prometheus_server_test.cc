@@ -30,7 +30,9 @@ class ExpositionPage {
           const std::string body =
               "# HELP probe_requests_total Requests the probe saw.\n"
               "# TYPE probe_requests_total counter\n"
-              "probe_requests_total " + std::to_string(counter_.load()) + "\n"
+              "probe_requests_total " +
+              std::to_string(counter_.load()) +
+              "\n"
               "# HELP probe_up Whether the probe is up, per zone.\n"
               "# TYPE probe_up gauge\n"
               "probe_up{zone=\"a\"} 1\n"
@@ -64,15 +66,15 @@ TEST(PrometheusServerTest, ScrapesALoopbackPageAndQueriesTheCounterAsItGrows) {
   if (!skip.empty()) GTEST_SKIP() << skip;
   ASSERT_NE(prometheus, nullptr);
 
-  auto three = prometheus->WaitForValue("probe_requests_total", [](double v) { return v == 3; },
-                                        seconds(20));
+  auto three = prometheus->WaitForValue(
+      "probe_requests_total", [](double v) { return v == 3; }, seconds(20));
   ASSERT_TRUE(three.met) << three.Describe() << "\n" << prometheus->LogTail();
   std::string why;
   EXPECT_TRUE(prometheus->TargetsHealthy(&why)) << why;
 
   page.Set(41);
-  auto grown = prometheus->WaitForValue("probe_requests_total", [](double v) { return v == 41; },
-                                        seconds(20));
+  auto grown = prometheus->WaitForValue(
+      "probe_requests_total", [](double v) { return v == 41; }, seconds(20));
   EXPECT_TRUE(grown.met) << grown.Describe();
 
   // The labels of each sample, the job's and instance's added by the scrape.
@@ -99,13 +101,14 @@ TEST(PrometheusServerTest, ScrapesALoopbackPageAndQueriesTheCounterAsItGrows) {
       << two.error().message;
   auto bad = prometheus->Query("sum(probe_up");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.error().message.find("query sum(probe_up on " + prometheus->url() + ": HTTP 400, "
+  EXPECT_NE(bad.error().message.find("query sum(probe_up on " + prometheus->url() +
+                                     ": HTTP 400, "
                                      "bad_data: "),
             std::string::npos)
       << bad.error().message;
   // A series nobody exposes is an empty vector, which no value predicate matches.
-  auto none = prometheus->WaitForValue("absent_series_total", [](double) { return true; },
-                                       std::chrono::milliseconds(300));
+  auto none = prometheus->WaitForValue(
+      "absent_series_total", [](double) { return true; }, std::chrono::milliseconds(300));
   EXPECT_FALSE(none.met);
   EXPECT_EQ(none.Describe(), "the last answer was (no samples)");
 }
@@ -120,7 +123,8 @@ TEST(PrometheusServerTest, ATargetNobodyServesIsUnhealthyWithTheReason) {
   ASSERT_NE(prometheus, nullptr);
 
   // `up` is 0 once the first scrape has failed.
-  auto down = prometheus->WaitForValue("up", [](double v) { return v == 0; }, seconds(20));
+  auto down = prometheus->WaitForValue(
+      "up", [](double v) { return v == 0; }, seconds(20));
   ASSERT_TRUE(down.met) << down.Describe();
   std::string why;
   EXPECT_FALSE(prometheus->TargetsHealthy(&why));
