@@ -152,9 +152,11 @@ TEST(CanaryMemoryE2eTest, ResidentMemoryStaysFlatAfterTheWarmUp) {
     trajectory += point;
   }
   std::printf("[ soak ] RSS MiB over time:%s\n", trajectory.c_str());
-  EXPECT_LE(growth_mib, bound_mib)
-      << "resident memory grows after the warm-up: " << growth_mib << " MiB over "
-      << soak_seconds / 2 << " s (bound " << bound_mib << " MiB)";
+  char verdict[160];
+  std::snprintf(verdict, sizeof verdict,
+                "resident memory grows after the warm-up: %.1f MiB over %d s (bound %.1f MiB)",
+                growth_mib, soak_seconds / 2, bound_mib);
+  EXPECT_LE(growth_mib, bound_mib) << verdict;
   // The load really ran: most of the planned traces were written.
   EXPECT_GE(written, 0.8 * 50 * soak_seconds) << page->body;
   EXPECT_GT(checks, 0) << page->body;
