@@ -40,7 +40,9 @@ std::string FormatRoundLine(const RoundFigures& f, uint64_t rereads_passed,
   if (f.write_failed > 0) line += fmt::format(", {} write failures", f.write_failed);
   line += fmt::format(", {}/{} trace checks passed", f.trace_passed, f.trace_total);
   if (search) line += fmt::format(", {}/{} search", f.search_passed, f.search_total);
-  if (rereads_total > 0) line += fmt::format(", {}/{} re-reads passed", rereads_passed, rereads_total);
+  if (rereads_total > 0) {
+    line += fmt::format(", {}/{} re-read checks passed", rereads_passed, rereads_total);
+  }
   if (!f.ttq_seconds.empty()) {
     std::vector<double> s = f.ttq_seconds;
     std::sort(s.begin(), s.end());

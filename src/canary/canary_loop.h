@@ -65,9 +65,10 @@ struct CanaryTarget {
   DriverOptions driver;
 };
 
-// A round's line: "round 12: 10 written, 10/10 trace checks passed, 10/10 search, 3/3 re-reads
-// passed, ttq p50 0.12s max 0.31s" (re-reads: those finished since the previous line; failures
-// and errors appended: "; failed: 2 missing; backend unreachable: ...").
+// A round's line: "round 12: 10 written, 10/10 trace checks passed, 10/10 search, 6/6 re-read
+// checks passed, ttq p50 0.120s max 0.310s" (re-read checks: by id and by search, those finished
+// since the previous line; failures and errors appended: "; failed: 2 missing, 1
+// not_found_by_search; backend unreachable: ...").
 std::string FormatRoundLine(const RoundFigures& figures, uint64_t rereads_passed,
                             uint64_t rereads_total, bool search);
 
