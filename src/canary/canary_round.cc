@@ -78,6 +78,10 @@ void CanaryRound::OnTrace(const TraceOutcome& o) {
       figures_.ttq_seconds.push_back(seconds);
       tally.TimeToQueryable(seconds);
     }
+    if (failure == CheckFailure::kMissing || failure == CheckFailure::kIncomplete) {
+      undecided_.emplace_back(entry.trace_id, *failure);
+      return;  // still pending: counted when the round's verification is over
+    }
     if (failure) {
       Fail(*failure, kCheckTrace);
     } else {
@@ -160,6 +164,12 @@ void CanaryRound::FinishVerification() {
     // Sampled entries the verifier never reported (none when it finished) are not counted.
     failed += static_cast<int64_t>(verified ? unchecked_.size() : 0);
     unchecked_.clear();
+    for (const auto& [trace, failure] : undecided_) {
+      Fail(context_.exporter->LossOf(trace).any() ? CheckFailure::kNotExported : failure,
+           kCheckTrace);
+      ++failed;
+    }
+    undecided_.clear();
     verification_over_ = true;
   }
   context_.tally->PendingAdd(-failed);

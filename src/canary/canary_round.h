@@ -96,6 +96,10 @@ class CanaryRound {
   std::condition_variable wake_;
   RoundFigures figures_;                      // under mu_
   std::map<uint64_t, LedgerEntry> unchecked_;  // by sequence: written, not yet classified
+  // Missing or incomplete traces, counted when the round's verification is over: tracerig's
+  // exporter may still be retrying their spans when they are classified, and a trace it then
+  // fails to deliver is not_exported, not lost by the backend.
+  std::vector<std::pair<TraceId, CheckFailure>> undecided_;  // under mu_
   bool verification_over_ = false;            // under mu_
   bool abandon_ = false;                      // under mu_
   std::atomic<bool> done_{false};
