@@ -72,32 +72,33 @@ int RunPromtool(const std::string& args, std::string& output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-#define SKIP_WITHOUT_PROMTOOL()                                                               \
-  do {                                                                                        \
-    if (!std::filesystem::exists(kPromtool))                                                  \
-      GTEST_SKIP() << kPromtool                                                               \
-                   << " is not installed (Debian's prometheus package; scripts/deps.sh installs " \
-                      "it)";                                                                  \
-  } while (false)
+// The promtool tests skip, saying why, where promtool is not installed.
+class Promtool : public testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(kPromtool)) {
+      GTEST_SKIP()
+          << kPromtool
+          << " is not installed (Debian's prometheus package; scripts/deps.sh installs it)";
+    }
+  }
+};
 
-TEST(AlertRules, PromtoolAcceptsTheRules) {
-  SKIP_WITHOUT_PROMTOOL();
+TEST_F(Promtool, AcceptsTheAlertRules) {
   std::string output;
   const int status =
       RunPromtool("check rules " + ShellQuote(RepoPath("deploy/prometheus/alerts.yml")), output);
   EXPECT_EQ(status, 0) << "promtool check rules deploy/prometheus/alerts.yml:\n" << output;
 }
 
-TEST(AlertRules, PromtoolAcceptsTheExampleConfig) {
-  SKIP_WITHOUT_PROMTOOL();
+TEST_F(Promtool, AcceptsTheExampleConfig) {
   std::string output;
   const int status = RunPromtool(
       "check config " + ShellQuote(RepoPath("deploy/prometheus/prometheus.yml")), output);
   EXPECT_EQ(status, 0) << "promtool check config deploy/prometheus/prometheus.yml:\n" << output;
 }
 
-TEST(AlertRules, PromtoolUnitTestsPass) {
-  SKIP_WITHOUT_PROMTOOL();
+TEST_F(Promtool, PassesTheAlertRuleUnitTests) {
   std::string output;
   const int status = RunPromtool(
       "test rules " + ShellQuote(RepoPath("deploy/prometheus/alerts_test.yml")), output);
@@ -190,8 +191,9 @@ std::vector<std::string> NameProblems(const std::string& yaml) {
     for (auto it = std::sregex_iterator(expr.begin(), expr.end(), matcher);
          it != std::sregex_iterator(); ++it) {
       const std::string label = (*it)[1].str();
-      const std::set<std::string>& known =
-          label == "check" ? kChecks : label == "reason" ? kReasons : kQueries;
+      const std::set<std::string>& known = label == "check"    ? kChecks
+                                           : label == "reason" ? kReasons
+                                                               : kQueries;
       std::istringstream values((*it)[3].str());
       std::string value;
       while (std::getline(values, value, '|')) {
