@@ -10,23 +10,13 @@
 #include <fmt/format.h>
 
 #include "canary/search_check.h"
-#include "canary/trace_check.h"
+#include "canary/trace_checks.h"
 #include "driver/schedule.h"
 
 namespace tracerig {
 namespace {
 
 constexpr uint64_t kVerifyDeadlineSlackNs = 30'000'000'000ull;
-
-bool PlansHttpErrors(const Scenario& scenario) {
-  if (!scenario.faults.empty()) return true;
-  for (const Service& service : scenario.services) {
-    for (const Route& route : service.routes) {
-      if (route.error_rate > 0) return true;
-    }
-  }
-  return false;
-}
 
 void SleepAtMost(uint64_t ns) {
   std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<uint64_t>(ns, 50'000'000)));
@@ -82,7 +72,7 @@ CanaryLoop::CanaryLoop(CanaryTarget target, CanaryOptions options, CanaryMetrics
   context_.tally = &tally_;
   context_.reread = window_.get();
   context_.search = options_.search;
-  context_.plans_http_errors = PlansHttpErrors(*target_.scenario);
+  context_.plans_http_errors = ScenarioPlansErrors(*target_.scenario);
   context_.unsampled_verified = UnsampledEntriesVerified(*target_.scenario);
   context_.search_options.queryable_within_ns = options_.queryable_within_ns;
   context_.search_options.poll_interval_ns = target_.verify.poll_interval_ns;
@@ -220,7 +210,7 @@ void CanaryLoop::Reread(std::vector<RereadWindow::Due> due) {
     o.on_trace = [&](const TraceOutcome& outcome) {
       std::lock_guard lock(mu);
       if (unchecked.erase(outcome.entry->sequence) == 0) return;
-      record(kCheckTrace, TraceCheckFailure(*outcome.verdict, outcome.evicted, false));
+      record(kCheckTrace, TraceCheckFailure(outcome, false));
     };
     ThreadSleeper sleeper;
     auto verified = VerifyLedger(*target_.scenario, ledger, locked_clients_, o, clock_, sleeper);

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <utility>
 
-#include "canary/trace_check.h"
+#include "canary/trace_checks.h"
 
 namespace tracerig {
 
@@ -34,13 +34,11 @@ CanaryRound::~CanaryRound() {
 
 void CanaryRound::Written(const LedgerEntry& entry) {
   CanaryTally& tally = *context_.tally;
-  bool written = true;
-  if (entry.outcome == RequestOutcome::kTransportError) {
-    tally.WriteFailed(WriteFailure::kTransport);
-    written = false;
-  } else if (entry.outcome == RequestOutcome::kHttpError && !context_.plans_http_errors) {
-    tally.WriteFailed(WriteFailure::kHttpStatus);
-    written = false;
+  const std::optional<WriteFailure> write_failure =
+      WriteFailureOf(entry, context_.plans_http_errors);
+  const bool written = !write_failure;
+  if (write_failure) {
+    tally.WriteFailed(*write_failure);
   } else {
     tally.Written();
   }
@@ -66,8 +64,8 @@ void CanaryRound::OnTrace(const TraceOutcome& o) {
   const TraceVerdict& verdict = *o.verdict;
   CanaryTally& tally = *context_.tally;
   const bool lost = context_.exporter->LossOf(entry.trace_id).any();
-  const std::optional<CheckFailure> failure = TraceCheckFailure(verdict, o.evicted, lost);
-  tally.Spans(verdict.expected_spans, verdict.found_spans);
+  const std::optional<CheckFailure> failure = TraceCheckFailure(o, lost);
+  if (!o.evicted) tally.Spans(verdict.expected_spans, verdict.found_spans);
   bool searching = false;
   {
     std::lock_guard lock(mu_);

@@ -54,8 +54,8 @@ struct RoundContext {
   CanaryTally* tally = nullptr;
   RereadWindow* reread = nullptr;  // null: no re-reads
   bool search = true;
-  // A route of the scenario fails on purpose (error_rate): an HTTP error answer is planned, so it
-  // is a trace written, not a write failure.
+  // ScenarioPlansErrors: an HTTP error answer is planned, so it is a trace written, not a write
+  // failure.
   bool plans_http_errors = false;
   std::vector<bool> unsampled_verified;  // UnsampledEntriesVerified(scenario)
   SearchCheckOptions search_options;

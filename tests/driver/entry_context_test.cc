@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -255,12 +256,14 @@ Scenario OneEntry(const EntryCase& c, Protocol protocol) {
   return scenario;
 }
 
-DriverResult Drive(const Scenario& scenario, std::vector<ServiceTarget> targets, SpanSink& sink) {
+DriverResult Drive(const Scenario& scenario, std::vector<ServiceTarget> targets, SpanSink& sink,
+                   uint64_t first_sequence = 0) {
   auto schedule = MakeSchedule(scenario.load, 1);
   EXPECT_TRUE(schedule) << schedule.error().message;
   DriverOptions options;
   options.threads = 2;
   options.id_seed = 17;
+  options.first_sequence = first_sequence;
   LoadDriver driver(scenario, std::move(targets), std::move(*schedule), sink,
                     SystemClock::Instance(), options);
   std::atomic<bool> stop{false};
@@ -342,6 +345,39 @@ TEST_P(HttpEntryContextTest, SendsWhatTheEntrySays) {
 
 INSTANTIATE_TEST_SUITE_P(Rows, HttpEntryContextTest, testing::ValuesIn(EntryCases()),
                          [](const auto& info) { return info.param.name; });
+
+// Load in rounds (`tracerig canary`): each round numbers its requests on from the last, so the
+// ids, the ground truth sent and the ledger never repeat a request of an earlier round.
+TEST(RoundsOfLoadTest, FirstSequenceNumbersTheRequestsOnWithFreshIds) {
+  const EntryCase c = EntryCases().front();
+  CaptureServer server;
+  const Scenario scenario = OneEntry(c, Protocol::kHttp);
+  InMemorySpanSink sink;
+  const DriverResult first = Drive(scenario, {server.endpoint()}, sink);
+  const DriverResult second = Drive(scenario, {server.endpoint()}, sink, kRequests);
+  ASSERT_EQ(first.ledger.size(), kRequests);
+  ASSERT_EQ(second.ledger.size(), kRequests);
+  std::set<std::string> trace_ids;
+  std::set<uint64_t> request_ids;
+  for (size_t i = 0; i < kRequests; ++i) {
+    EXPECT_EQ(first.ledger[i].sequence, i);
+    EXPECT_EQ(second.ledger[i].sequence, kRequests + i);
+  }
+  for (const DriverResult* r : {&first, &second}) {
+    for (const LedgerEntry& e : r->ledger) {
+      trace_ids.insert(e.trace_id.ToHex());
+      request_ids.insert(e.request_id);
+    }
+  }
+  EXPECT_EQ(trace_ids.size(), 2 * kRequests);
+  EXPECT_EQ(request_ids.size(), 2 * kRequests);
+  std::set<std::string> sequences_sent;
+  for (const HttpRequest& r : server.requests()) {
+    sequences_sent.insert(std::string(r[std::string(kSequenceHeader)]));
+  }
+  EXPECT_EQ(sequences_sent.size(), 2 * kRequests);
+  EXPECT_TRUE(sequences_sent.count(std::to_string(2 * kRequests - 1)));
+}
 
 class GrpcEntryContextTest : public testing::TestWithParam<EntryCase> {};
 

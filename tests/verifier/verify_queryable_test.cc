@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -56,6 +59,45 @@ TEST_F(VerifyLedgerTest, TimeToQueryableUsesTheCallersExportTimes) {
   ASSERT_TRUE(summary.ok()) << summary.error().message;
   EXPECT_EQ(summary->time_to_queryable.traces, 0u);
   EXPECT_EQ(summary->time_to_queryable.max_ns, 0u);
+}
+
+TEST_F(VerifyLedgerTest, OnTraceHearsOfEachTraceAsClassifiedWithItsSample) {
+  const LedgerEntry whole = AddEntry();
+  backend_.Add(Spans(whole), 50 * kMs);  // first full at 100 ms: 79 ms
+  const LedgerEntry part = AddEntry();
+  std::vector<Span> partial = Spans(part);
+  partial.pop_back();
+  backend_.Add(partial);
+  AddEntry();  // never there
+  options_.settle_incomplete_ns = 500 * kMs;
+  struct Heard {
+    uint64_t sequence;
+    TraceStatus status;
+    size_t expected;
+    size_t found;
+    std::optional<uint64_t> ttq;
+  };
+  std::mutex mu;
+  std::vector<Heard> heard;
+  options_.on_trace = [&](const TraceOutcome& o) {
+    std::lock_guard lock(mu);
+    heard.push_back({o.entry->sequence, o.verdict->status, o.verdict->expected_spans,
+                     o.verdict->found_spans, o.time_to_queryable_ns});
+    EXPECT_FALSE(o.evicted);
+  };
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  ASSERT_EQ(heard.size(), 3u);
+  std::sort(heard.begin(), heard.end(),
+            [](const Heard& a, const Heard& b) { return a.sequence < b.sequence; });
+  EXPECT_EQ(heard[0].status, TraceStatus::kComplete);
+  EXPECT_EQ(heard[0].ttq, std::optional<uint64_t>(79 * kMs));
+  EXPECT_EQ(heard[0].found, heard[0].expected);
+  EXPECT_EQ(heard[1].status, TraceStatus::kIncomplete);
+  EXPECT_EQ(heard[1].ttq, std::nullopt);
+  EXPECT_EQ(heard[1].found + 1, heard[1].expected);
+  EXPECT_EQ(heard[2].status, TraceStatus::kMissing);
+  EXPECT_EQ(heard[2].found, 0u);
 }
 
 // checkout's SERVER and CLIENT spans (indices 5 and 6) become visible at `late_at`, the others at
