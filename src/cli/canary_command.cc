@@ -223,6 +223,12 @@ CommandOutcome RunCanary(const ParsedFlags& flags) {
     }
     scenario->seed = seed;
   }
+  // The canary's own schedule (ConstantRateSchedule per round) drives the load: the scenario's
+  // [load] model, rate and duration are not used, its entries and weights are.
+  scenario->load.model = LoadModel::kConstant;
+  scenario->load.rate = options.rate;
+  scenario->load.duration_ns = options.round_ns;
+  scenario->load.warmup_ns = 0;
   auto parsed_verify = ParseRunVerifyOptions(flags);
   if (!parsed_verify) return UsageError(parsed_verify.error());
   VerifyOptions verify = std::move(*parsed_verify);
