@@ -24,8 +24,8 @@ void SleepAtMost(uint64_t ns) {
 
 }  // namespace
 
-std::string FormatRoundLine(const RoundFigures& f, uint64_t rereads_passed,
-                            uint64_t rereads_total, bool search) {
+std::string FormatRoundLine(const RoundFigures& f, uint64_t rereads_passed, uint64_t rereads_total,
+                            bool search) {
   std::string line = fmt::format("round {}: {} written", f.number, f.written);
   if (f.write_failed > 0) line += fmt::format(", {} write failures", f.write_failed);
   line += fmt::format(", {}/{} trace checks passed", f.trace_passed, f.trace_total);
@@ -114,8 +114,8 @@ std::string CanaryLoop::UnhealthyReason() const {
   if (options_.unhealthy_after_rounds == 0 || failing_rounds_ < options_.unhealthy_after_rounds) {
     return "";
   }
-  return fmt::format("the backend could not be queried in the last {} rounds{}{}",
-                     failing_rounds_, last_error_.empty() ? "" : ": ", last_error_);
+  return fmt::format("the backend could not be queried in the last {} rounds{}{}", failing_rounds_,
+                     last_error_.empty() ? "" : ": ", last_error_);
 }
 
 bool CanaryLoop::ReapRounds() {
@@ -123,8 +123,8 @@ bool CanaryLoop::ReapRounds() {
   bool room = false;
   {
     std::lock_guard lock(mu_);
-    auto split = std::partition(rounds_.begin(), rounds_.end(),
-                                [](const auto& r) { return !r->done(); });
+    auto split =
+        std::partition(rounds_.begin(), rounds_.end(), [](const auto& r) { return !r->done(); });
     done.assign(std::make_move_iterator(split), std::make_move_iterator(rounds_.end()));
     rounds_.erase(split, rounds_.end());
     room = rounds_.size() < options_.max_rounds_verifying;
@@ -139,8 +139,7 @@ void CanaryLoop::CountExportLosses() {
   lost_traces_seen_ = std::max(lost_traces_seen_, lost);
 }
 
-void CanaryLoop::RunRound(uint64_t number, uint64_t first_sequence,
-                          const std::atomic<bool>& stop) {
+void CanaryLoop::RunRound(uint64_t number, uint64_t first_sequence, const std::atomic<bool>& stop) {
   auto round = std::make_unique<CanaryRound>(context_, number, round_verify_);
   CanaryRound* r = round.get();
   DriverOptions driver_options = target_.driver;

@@ -35,11 +35,11 @@ struct RereadAge {
 };
 
 struct CanaryOptions {
-  double rate = 1;                                  // requests per second
-  uint64_t round_ns = 10'000'000'000ull;            // one LoadDriver run
+  double rate = 1;                                   // requests per second
+  uint64_t round_ns = 10'000'000'000ull;             // one LoadDriver run
   uint64_t queryable_within_ns = 30'000'000'000ull;  // a trace must be whole by its end + this
-  std::vector<RereadAge> reread;                    // ages, ascending; empty: none
-  uint64_t reread_every_ns = 10'000'000'000ull;     // at most one trace per this per age
+  std::vector<RereadAge> reread;                     // ages, ascending; empty: none
+  uint64_t reread_every_ns = 10'000'000'000ull;      // at most one trace per this per age
   bool search = true;
   bool once = false;
   // Rounds whose checks are still running before the next round's writes wait.
@@ -114,7 +114,7 @@ class CanaryLoop {
   mutable std::mutex mu_;
   std::condition_variable round_done_;
   std::vector<std::unique_ptr<CanaryRound>> rounds_;  // under mu_: closed, maybe not done
-  std::atomic<uint64_t> rereads_passed_{0};  // since the last round line
+  std::atomic<uint64_t> rereads_passed_{0};           // since the last round line
   std::atomic<uint64_t> rereads_total_{0};
   size_t failing_rounds_ = 0;  // under mu_: consecutive rounds with only request_failed checks
   std::string last_error_;     // under mu_

@@ -42,9 +42,8 @@ void CanaryRound::Written(const LedgerEntry& entry) {
   } else {
     tally.Written();
   }
-  const bool verified =
-      entry.sampled || (entry.entry < context_.unsampled_verified.size() &&
-                        context_.unsampled_verified[entry.entry]);
+  const bool verified = entry.sampled || (entry.entry < context_.unsampled_verified.size() &&
+                                          context_.unsampled_verified[entry.entry]);
   {
     std::lock_guard lock(mu_);
     ++(written ? figures_.written : figures_.write_failed);

@@ -33,14 +33,14 @@ namespace tracerig {
 // What a round's line on stderr says.
 struct RoundFigures {
   uint64_t number = 0;
-  uint64_t written = 0;        // requests answered as planned
-  uint64_t write_failed = 0;   // transport errors, unplanned HTTP statuses
-  uint64_t trace_total = 0;    // checks by id at 0s
+  uint64_t written = 0;       // requests answered as planned
+  uint64_t write_failed = 0;  // transport errors, unplanned HTTP statuses
+  uint64_t trace_total = 0;   // checks by id at 0s
   uint64_t trace_passed = 0;
   uint64_t search_total = 0;
   uint64_t search_passed = 0;
   std::array<uint64_t, kCheckFailureCount> failures{};  // both checks, by reason
-  std::vector<double> ttq_seconds;                       // time to queryable samples
+  std::vector<double> ttq_seconds;                      // time to queryable samples
   std::string error;  // why verification failed as a whole ("backend unreachable: ...")
 };
 
@@ -94,14 +94,14 @@ class CanaryRound {
 
   mutable std::mutex mu_;
   std::condition_variable wake_;
-  RoundFigures figures_;                      // under mu_
+  RoundFigures figures_;                       // under mu_
   std::map<uint64_t, LedgerEntry> unchecked_;  // by sequence: written, not yet classified
   // Missing or incomplete traces, counted when the round's verification is over: tracerig's
   // exporter may still be retrying their spans when they are classified, and a trace it then
   // fails to deliver is not_exported, not lost by the backend.
   std::vector<std::pair<TraceId, CheckFailure>> undecided_;  // under mu_
-  bool verification_over_ = false;            // under mu_
-  bool abandon_ = false;                      // under mu_
+  bool verification_over_ = false;                           // under mu_
+  bool abandon_ = false;                                     // under mu_
   std::atomic<bool> done_{false};
   std::thread search_thread_;
   std::thread finish_thread_;

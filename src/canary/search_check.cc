@@ -12,9 +12,8 @@ namespace tracerig {
 
 Result<bool> SearchOnce(BackendClient& client, const LedgerEntry& entry,
                         uint64_t window_padding_ns) {
-  const uint64_t start = entry.start_unix_nano > window_padding_ns
-                             ? entry.start_unix_nano - window_padding_ns
-                             : 0;
+  const uint64_t start =
+      entry.start_unix_nano > window_padding_ns ? entry.start_unix_nano - window_padding_ns : 0;
   const uint64_t end = std::max(entry.end_unix_nano, entry.start_unix_nano) + window_padding_ns;
   auto spans = client.FindSpans(kDriverServiceName, kRequestIdAttribute,
                                 FormatRequestId(entry.request_id), start / 1000, end / 1000);

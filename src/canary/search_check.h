@@ -25,9 +25,9 @@ enum class SearchResult {
 struct SearchCheckOptions {
   // A trace not found by its request's end + this is not found.
   uint64_t queryable_within_ns = 30'000'000'000ull;
-  uint64_t poll_interval_ns = 100'000'000ull;  // between searches that did not find it
-  int max_errors = 3;                          // failed searches in a row: request failed
-  uint64_t error_backoff_ns = 100'000'000ull;  // before retrying a failed search; doubles ...
+  uint64_t poll_interval_ns = 100'000'000ull;        // between searches that did not find it
+  int max_errors = 3;                                // failed searches in a row: request failed
+  uint64_t error_backoff_ns = 100'000'000ull;        // before retrying a failed search; doubles ...
   uint64_t error_backoff_max_ns = 2'000'000'000ull;  // ... up to this
   // The search window: the request's start and end, widened by this each side (clock skew
   // between tracerig and the backend, a backend's minute-granular index).

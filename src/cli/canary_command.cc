@@ -53,37 +53,42 @@ const FlagSpec* FindFlag(const std::vector<FlagSpec>& specs, std::string_view na
 
 std::vector<FlagSpec> CanaryFlags() {
   std::vector<FlagSpec> specs = {
-      {"rate", "N", "requests per second, constant (default 1); the scenario's [load] rate, "
-                    "duration and model are not used, its entries and weights are"},
-      {"round", "DURATION", "writes are grouped in rounds of this length, each verified while "
-                            "the next is written (default 10s)"},
+      {"rate", "N",
+       "requests per second, constant (default 1); the scenario's [load] rate, "
+       "duration and model are not used, its entries and weights are"},
+      {"round", "DURATION",
+       "writes are grouped in rounds of this length, each verified while "
+       "the next is written (default 10s)"},
       {"queryable-within", "DURATION",
        "a trace must be complete, and found by search, this long after its request ended "
        "(default 30s)"},
-      {"reread", "AGES", std::string("ages at which a sample of the passing traces is read again "
-                                     "by id and by search, comma-separated (default ") +
-                             kDefaultRereadAges + "; none for none; with --once: none unless given)"},
+      {"reread", "AGES",
+       std::string("ages at which a sample of the passing traces is read again "
+                   "by id and by search, comma-separated (default ") +
+           kDefaultRereadAges + "; none for none; with --once: none unless given)"},
       {"reread-every", "DURATION",
        "at most one trace per this per re-read age is kept for re-reading (default 10s)"},
       {"metrics-listen", "HOST:PORT",
        "serve /metrics (Prometheus text format) and /healthz there; port 0 picks a free one"},
-      {"once", "", "one round: write, wait, check, print a summary and exit 0 (all passed), 1 (a "
-                   "check failed) or 3 (backend unreachable)"},
+      {"once", "",
+       "one round: write, wait, check, print a summary and exit 0 (all passed), 1 (a "
+       "check failed) or 3 (backend unreachable)"},
       {"no-search", "", "check by id only, not by search"},
   };
   for (const char* name : {"backend", "export", "export-protocol", "threads", "broker", "seed"}) {
     if (const FlagSpec* f = FindFlag(kLoadFlags, name)) specs.push_back(*f);
   }
-  specs.insert(specs.end(),
-               {kQueryTimeoutFlag,
-                kPollIntervalFlag,
-                {"verify-concurrency", "N",
-                 "backend queries in flight per round being verified (default 2)"},
-                {"max-spans", "N", "embedded backend only: spans it keeps; the oldest whole "
-                                   "traces are evicted beyond (default 1000000)"},
-                {"no-progress", "", "no start-up lines and no per-round lines on stderr (the "
-                                    "metrics URL and errors still show)"},
-                {"quiet", "", "as --no-progress, and no summary at the end"}});
+  specs.insert(specs.end(), {kQueryTimeoutFlag,
+                             kPollIntervalFlag,
+                             {"verify-concurrency", "N",
+                              "backend queries in flight per round being verified (default 2)"},
+                             {"max-spans", "N",
+                              "embedded backend only: spans it keeps; the oldest whole "
+                              "traces are evicted beyond (default 1000000)"},
+                             {"no-progress", "",
+                              "no start-up lines and no per-round lines on stderr (the "
+                              "metrics URL and errors still show)"},
+                             {"quiet", "", "as --no-progress, and no summary at the end"}});
   return specs;
 }
 
@@ -95,15 +100,18 @@ constexpr const char* kCanaryDescription =
     "constant rate (--rate) in rounds (--round) until SIGTERM/SIGINT, and checks every one:\n\n"
     "  trace   read back by id and classified as `tracerig run` does: it passes when complete\n"
     "          with no structure violation within --queryable-within of its request's end;\n"
-    "          failures: missing, incomplete, broken, structure, evicted, not_exported (tracerig's\n"
+    "          failures: missing, incomplete, broken, structure, evicted, not_exported "
+    "(tracerig's\n"
     "          exporter could not deliver it), request_failed (the backend could not be queried)\n"
     "  search  a passing trace found again by a search on its request id (Jaeger tags, Zipkin\n"
-    "          annotationQuery, Tempo TraceQL) within --queryable-within: else not_found_by_search\n\n"
+    "          annotationQuery, Tempo TraceQL) within --queryable-within: else "
+    "not_found_by_search\n\n"
     "Both checks run at age 0s, and again by id and by search on a sample of the passing traces\n"
     "(one per --reread-every per age) at each --reread age, to catch loss at compaction or\n"
     "retention.\n\n"
     "Metrics (--metrics-listen; prefix tracerig_canary_): traces_written_total,\n"
-    "write_failures_total{reason}, checks_total{check,age}, check_failures_total{check,age,reason},\n"
+    "write_failures_total{reason}, checks_total{check,age}, "
+    "check_failures_total{check,age,reason},\n"
     "time_to_queryable_seconds, query_duration_seconds{query}, spans_expected_total,\n"
     "spans_found_total, last_success_timestamp_seconds, traces_pending, build_info{version}.\n"
     "/healthz answers 200 \"ok\" while the loop runs, 503 with the reason once the checks of the\n"
@@ -150,8 +158,7 @@ std::string FailureList(const CheckCounts& c) {
 // The summary at the end, and the exit code --once gives it.
 int Summarize(const CanaryTotals& t, const CanaryOptions& o, const std::string& scenario,
               bool print) {
-  const uint64_t write_failures =
-      t.write_failures[0] + t.write_failures[1] + t.write_failures[2];
+  const uint64_t write_failures = t.write_failures[0] + t.write_failures[1] + t.write_failures[2];
   const uint64_t export_failures = t.write_failures[static_cast<size_t>(WriteFailure::kExport)];
   int code = kExitPass;
   std::string verdict = "PASS: every check passed";
@@ -168,9 +175,9 @@ int Summarize(const CanaryTotals& t, const CanaryOptions& o, const std::string& 
     verdict = "FAIL: no trace was checked";
   }
   if (print) {
-    std::string out = fmt::format(
-        "canary \"{}\": {} round{}, {} traces written, {} write failures", scenario, t.rounds,
-        t.rounds == 1 ? "" : "s", t.written, write_failures);
+    std::string out =
+        fmt::format("canary \"{}\": {} round{}, {} traces written, {} write failures", scenario,
+                    t.rounds, t.rounds == 1 ? "" : "s", t.written, write_failures);
     if (write_failures > 0) {
       out += fmt::format(" ({} transport, {} http_status, {} export)", t.write_failures[0],
                          t.write_failures[1], t.write_failures[2]);
@@ -178,13 +185,13 @@ int Summarize(const CanaryTotals& t, const CanaryOptions& o, const std::string& 
     out += fmt::format("\n  trace checks (0s):  {}/{} passed{}\n", t.trace.total - t.trace.failed,
                        t.trace.total, FailureList(t.trace));
     if (o.search) {
-      out += fmt::format("  search checks (0s): {}/{} passed{}\n",
-                         t.search.total - t.search.failed, t.search.total, FailureList(t.search));
+      out += fmt::format("  search checks (0s): {}/{} passed{}\n", t.search.total - t.search.failed,
+                         t.search.total, FailureList(t.search));
     }
     if (!o.reread.empty()) {
-      out += fmt::format("  re-reads ({}):  {}/{} passed{}\n", AgeList(o),
-                         t.rereads.total - t.rereads.failed, t.rereads.total,
-                         FailureList(t.rereads));
+      out +=
+          fmt::format("  re-reads ({}):  {}/{} passed{}\n", AgeList(o),
+                      t.rereads.total - t.rereads.failed, t.rereads.total, FailureList(t.rereads));
     }
     if (t.ttq_samples > 0) {
       out += fmt::format("  time to queryable: max {:.3f}s over {} traces\n", t.ttq_max_seconds,
@@ -332,9 +339,9 @@ CommandOutcome RunCanary(const ParsedFlags& flags) {
 int CanaryCommand(const std::vector<std::string>& args) {
   for (const std::string& a : args) {
     if (a == "--duration" || a.rfind("--duration=", 0) == 0) {
-      return ReportFailure(
-          "canary", UsageError("--duration does not apply: canary runs until SIGTERM; use "
-                               "--once for one round"));
+      return ReportFailure("canary",
+                           UsageError("--duration does not apply: canary runs until SIGTERM; use "
+                                      "--once for one round"));
     }
   }
   const std::vector<FlagSpec> specs = CanaryFlags();

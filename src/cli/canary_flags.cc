@@ -27,8 +27,8 @@ Result<uint64_t> PositiveDuration(const ParsedFlags& flags, std::string_view nam
   if (!text) return fallback;
   auto ns = ParseDuration(*text);
   if (!ns || *ns == 0) {
-    return MakeError(fmt::format("--{} \"{}\" is not a duration above 0, like {}", name, *text,
-                                 like));
+    return MakeError(
+        fmt::format("--{} \"{}\" is not a duration above 0, like {}", name, *text, like));
   }
   return *ns;
 }
@@ -72,18 +72,20 @@ Result<CanaryOptions> ParseCanaryOptions(const ParsedFlags& flags) {
     char* end = nullptr;
     o.rate = std::strtod(r->c_str(), &end);
     if (r->empty() || *end != '\0' || !std::isfinite(o.rate) || o.rate <= 0) {
-      return MakeError(fmt::format("--rate \"{}\" must be a number of requests per second above "
-                                   "0, like 1 or 0.5",
-                                   *r));
+      return MakeError(
+          fmt::format("--rate \"{}\" must be a number of requests per second above "
+                      "0, like 1 or 0.5",
+                      *r));
     }
   }
   auto round = PositiveDuration(flags, "round", o.round_ns, "10s");
   if (!round) return round.error();
   o.round_ns = *round;
   if (ConstantRateSchedule(o.rate, o.round_ns).size() == 0) {
-    return MakeError(fmt::format("--rate {} for --round {} writes no request in a round: raise "
-                                 "either so that rate x round is at least 1",
-                                 flags.Get("rate").value_or("1"), FormatDuration(o.round_ns)));
+    return MakeError(
+        fmt::format("--rate {} for --round {} writes no request in a round: raise "
+                    "either so that rate x round is at least 1",
+                    flags.Get("rate").value_or("1"), FormatDuration(o.round_ns)));
   }
   auto within = PositiveDuration(flags, "queryable-within", o.queryable_within_ns, "30s");
   if (!within) return within.error();

@@ -28,7 +28,8 @@ std::vector<uint64_t> Sequences(const std::vector<RereadWindow::Due>& due) {
 TEST(RereadWindowTest, KeepsAtMostOneTracePerIntervalPerAge) {
   RereadWindow window({60 * kSecond}, 10 * kSecond);
   // One trace a second for 30 s: only those offered 10 s apart are kept.
-  for (uint64_t s = 0; s < 30; ++s) window.Offer(EntryEndingAt(s, kT0 + s * kSecond), kT0 + s * kSecond);
+  for (uint64_t s = 0; s < 30; ++s)
+    window.Offer(EntryEndingAt(s, kT0 + s * kSecond), kT0 + s * kSecond);
   EXPECT_EQ(window.size(), 3u);
   const auto due = window.TakeDue(kT0 + 200 * kSecond);
   EXPECT_EQ(Sequences(due), (std::vector<uint64_t>{0, 10, 20}));
@@ -66,7 +67,8 @@ TEST(RereadWindowTest, DueTracesComeEarliestFirst) {
 
 TEST(RereadWindowTest, StaysBoundedWhenNothingIsTaken) {
   RereadWindow window({24 * 3600 * kSecond}, kSecond, /*max_entries=*/100);
-  for (uint64_t s = 0; s < 1000; ++s) window.Offer(EntryEndingAt(s, kT0 + s * kSecond), kT0 + s * kSecond);
+  for (uint64_t s = 0; s < 1000; ++s)
+    window.Offer(EntryEndingAt(s, kT0 + s * kSecond), kT0 + s * kSecond);
   EXPECT_EQ(window.size(), 100u);
   EXPECT_EQ(window.refused(), 900u);
 }

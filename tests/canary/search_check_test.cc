@@ -32,8 +32,8 @@ class ScriptedSearchBackend final : public BackendClient {
   Result<std::vector<Span>> FindSpans(std::string_view service, std::string_view key,
                                       std::string_view value, uint64_t start_unix_micros,
                                       uint64_t end_unix_micros) override {
-    calls.push_back({std::string(service), std::string(key), std::string(value),
-                     start_unix_micros, end_unix_micros});
+    calls.push_back({std::string(service), std::string(key), std::string(value), start_unix_micros,
+                     end_unix_micros});
     const Answer a = answers_.front();
     if (answers_.size() > 1) answers_.pop_front();
     if (a.error) return MakeError(ErrorCode::kUnavailable, "connection refused");

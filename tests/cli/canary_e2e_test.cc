@@ -66,6 +66,8 @@ std::map<std::string, double> Samples(const std::string& text) {
   return out;
 }
 
+const std::regex kMetricsUrl("tracerig: metrics at http://127\\.0\\.0\\.1:([0-9]+)/metrics");
+
 double FailuresIn(const std::map<std::string, double>& samples) {
   double sum = 0;
   for (const auto& [name, value] : samples) {
@@ -76,8 +78,8 @@ double FailuresIn(const std::map<std::string, double>& samples) {
 
 // Runs a separate `tracerig backend` on free ports and calls `body` with its query and export
 // URLs and its pid; the backend is stopped afterwards (if `body` has not killed it).
-void WithBackend(const std::function<void(const std::string& query, const std::string& otlp,
-                                          pid_t pid)>& body) {
+void WithBackend(
+    const std::function<void(const std::string& query, const std::string& otlp, pid_t pid)>& body) {
   bool done = false;
   auto backend = RunTracerig(
       {"backend", "--otlp-http", "127.0.0.1:0", "--query", "127.0.0.1:0", "--zipkin", "off",
@@ -102,8 +104,8 @@ void WithBackend(const std::function<void(const std::string& query, const std::s
 }
 
 TEST(CanaryE2eTest, OncePassesAgainstTheEmbeddedBackend) {
-  auto run = RunTracerig({"canary", "scenarios/quickstart.toml", "--once", "--round", "2s",
-                          "--rate", "3"});
+  auto run = RunTracerig(
+      {"canary", "scenarios/quickstart.toml", "--once", "--round", "2s", "--rate", "3"});
   EXPECT_EQ(run.exit_code, 0) << run.output;
   EXPECT_TRUE(Contains(run.output, "round 1: 6 written, 6/6 trace checks passed, 6/6 search"))
       << run.output;
@@ -112,9 +114,12 @@ TEST(CanaryE2eTest, OncePassesAgainstTheEmbeddedBackend) {
 
 TEST(CanaryE2eTest, OncePassesAgainstASeparateBackendAndExits3OnceItIsStopped) {
   WithBackend([](const std::string& query, const std::string& otlp, pid_t backend) {
-    const std::vector<std::string> args = {"canary", "scenarios/quickstart.toml", "--once",
-                                           "--round", "2s", "--rate", "2", "--backend", query,
-                                           "--export", otlp};
+    const std::vector<std::string> args = {"canary", "scenarios/quickstart.toml",
+                                           "--once", "--round",
+                                           "2s",     "--rate",
+                                           "2",      "--backend",
+                                           query,    "--export",
+                                           otlp};
     auto up = RunTracerig(args);
     EXPECT_EQ(up.exit_code, 0) << up.output;
     EXPECT_TRUE(Contains(up.output, "4/4 trace checks passed, 4/4 search")) << up.output;
@@ -135,11 +140,7 @@ TEST(CanaryE2eTest, LoopServesMetricsUntilSigterm) {
        "--reread-every", "500ms", "--metrics-listen", "127.0.0.1:0"},
       [&](pid_t pid, const std::string& output) {
         std::smatch url;
-        if (checked ||
-            !std::regex_search(output, url,
-                               std::regex("tracerig: metrics at http://127\\.0\\.0\\.1:([0-9]+)/metrics"))) {
-          return;
-        }
+        if (checked || !std::regex_search(output, url, kMetricsUrl)) return;
         checked = true;
         const int port = std::stoi(url[1].str());
         EXPECT_EQ(HttpGet(port, "/healthz"), "ok\n");
@@ -166,6 +167,40 @@ TEST(CanaryE2eTest, LoopServesMetricsUntilSigterm) {
   EXPECT_EQ(run.exit_code, 0) << run.output;
   EXPECT_TRUE(Contains(run.output, "stopping: no more writes")) << run.output;
   EXPECT_TRUE(Contains(run.output, "verdict: PASS")) << run.output;
+}
+
+TEST(CanaryE2eTest, HealthzSaysUnhealthyWhileTheBackendCannotBeQueriedAndTheLoopGoesOn) {
+  bool checked = false;
+  std::string health;
+  // Nothing listens on port 1: every query and every export is refused.
+  auto run = RunTracerig(
+      {"canary", "scenarios/quickstart.toml", "--round", "500ms", "--rate", "4", "--backend",
+       "tracerig://127.0.0.1:1", "--export", "otlp-http://127.0.0.1:1", "--metrics-listen",
+       "127.0.0.1:0"},
+      [&](pid_t pid, const std::string& output) {
+        std::smatch url;
+        if (checked || !std::regex_search(output, url, kMetricsUrl)) return;
+        checked = true;
+        const int port = std::stoi(url[1].str());
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (!Contains(health, "could not be queried") &&
+               std::chrono::steady_clock::now() < deadline) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          health = HttpGet(port, "/healthz");
+        }
+        const auto s = Samples(HttpGet(port, "/metrics"));
+        const auto failed = s.find(
+            "tracerig_canary_check_failures_total{check=\"trace\",age=\"0s\",reason=\"request_"
+            "failed\"}");
+        EXPECT_TRUE(failed != s.end() && failed->second >= 3) << HttpGet(port, "/metrics");
+        kill(pid, SIGTERM);
+      });
+  EXPECT_TRUE(checked) << run.output;
+  EXPECT_TRUE(Contains(health, "the backend could not be queried in the last")) << health;
+  // The loop kept going through the outage and stops cleanly.
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_TRUE(Contains(run.output, "round 3: ")) << run.output;
+  EXPECT_TRUE(Contains(run.output, "request_failed")) << run.output;
 }
 
 TEST(CanaryE2eTest, UsageErrorsExit2) {
