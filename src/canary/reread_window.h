@@ -16,6 +16,9 @@ namespace tracerig {
 
 class RereadWindow {
  public:
+  // The default bound on traces kept: 24h at one per second for one age is 86,400.
+  static constexpr size_t kDefaultMaxEntries = 100000;
+
   // A trace due for a re-read: `age` indexes the ages the window was made with.
   struct Due {
     size_t age = 0;
@@ -26,7 +29,8 @@ class RereadWindow {
   // `every_ns`: at most one trace accepted per this per age. `max_entries` is a hard bound on
   // what the window holds (offers beyond are refused and counted), a guard for a caller that
   // stops taking what is due.
-  RereadWindow(std::vector<uint64_t> ages_ns, uint64_t every_ns, size_t max_entries = 100000);
+  RereadWindow(std::vector<uint64_t> ages_ns, uint64_t every_ns,
+               size_t max_entries = kDefaultMaxEntries);
 
   // A trace that passed its first checks, at `now_ns` (Unix ns, the clock TakeDue is called
   // with). For each age whose last accepted trace is at least every_ns old, it is kept until

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "canary/reread_window.h"
 #include "core/units.h"
 #include "driver/schedule.h"
 
@@ -98,6 +99,16 @@ Result<CanaryOptions> ParseCanaryOptions(const ParsedFlags& flags) {
     auto ages = ParseRereadAges(reread.value_or(kDefaultRereadAges));
     if (!ages) return ages.error();
     o.reread = std::move(*ages);
+  }
+  // What the re-read window holds at most: one trace per interval per age, each until its age.
+  uint64_t kept = 0;
+  for (const RereadAge& a : o.reread) kept += a.ns / o.reread_every_ns + 1;
+  if (kept > RereadWindow::kDefaultMaxEntries) {
+    return MakeError(fmt::format(
+        "--reread-every {} keeps up to {} traces for re-reading at ages {}; at most {}: read "
+        "fewer again (a longer --reread-every)",
+        FormatDuration(o.reread_every_ns), kept, flags.Get("reread").value_or(kDefaultRereadAges),
+        RereadWindow::kDefaultMaxEntries));
   }
   return o;
 }

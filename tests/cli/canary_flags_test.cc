@@ -80,6 +80,7 @@ TEST(CanaryFlagsTest, BadValuesNameTheFlag) {
       {"queryable-within", "x", "--queryable-within \"x\""},
       {"reread-every", "-", "--reread-every \"-\""},
       {"reread", "1m,x", "--reread \"1m,x\""},
+      {"reread-every", "100ms", "--reread-every 100ms keeps up to 9"},
   };
   for (const Row& row : rows) {
     auto o = ParseCanaryOptions(Flags({{row.flag, row.value}}));
