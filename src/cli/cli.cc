@@ -29,6 +29,8 @@ Commands:
                              names another), drive load, flush, verify, report
   validate SCENARIO.toml...  parse and validate scenario files; every error as file:line:col
   serve SCENARIO.toml        start the topology and backend, print their URLs, run until Ctrl-C
+  canary SCENARIO.toml       watch a live pipeline: write traces at a low rate until SIGTERM,
+                             check each (by id, by search, again at later ages), /metrics
   backend                    run the embedded backend alone (OTLP/gRPC, OTLP/HTTP and Zipkin in;
                              Jaeger v1/v3 and Zipkin v2 query APIs out)
   verify SCENARIO.toml --ledger FILE
@@ -57,12 +59,14 @@ int Dispatch(const std::string& command, const std::vector<std::string>& rest) {
   if (command == "validate") return ValidateCommand(rest);
   if (command == "backend") return BackendCommand(rest);
   if (command == "serve") return ServeCommand(rest);
+  if (command == "canary") return CanaryCommand(rest);
   if (command == "verify") return VerifyCommand(rest);
   if (command == "conformance-service") return ConformanceServiceCommand(rest);
   if (command == "report") return ReportCommand(rest);
   constexpr std::string_view kCommands[] = {"run",    "validate", "backend",
-                                            "serve",  "verify",   "conformance-service",
-                                            "report", "version",  "help"};
+                                            "serve",  "canary",   "verify",
+                                            "conformance-service", "report", "version",
+                                            "help"};
   std::fprintf(stderr, "tracerig: unknown command \"%s\"%s\n\n%s", command.c_str(),
                DidYouMean(command, kCommands, 2).c_str(), kUsage);
   return kExitUsage;

@@ -11,6 +11,7 @@ int RunCommand(const std::vector<std::string>& args);
 int ValidateCommand(const std::vector<std::string>& args);
 int BackendCommand(const std::vector<std::string>& args);
 int ServeCommand(const std::vector<std::string>& args);
+int CanaryCommand(const std::vector<std::string>& args);
 int VerifyCommand(const std::vector<std::string>& args);
 int ConformanceServiceCommand(const std::vector<std::string>& args);
 

@@ -23,6 +23,7 @@
 #include "cli/progress_printer.h"
 #include "cli/rig.h"
 #include "cli/run_files.h"
+#include "cli/run_metrics.h"
 #include "cli/saturation_command.h"
 #include "cli/scenario_overrides.h"
 #include "cli/verify_flags.h"
@@ -159,6 +160,7 @@ std::vector<FlagSpec> RunFlags() {
                 kQueryTimeoutFlag,
                 kPollIntervalFlag,
                 kSettleTimeFlag,
+                kRunMetricsListenFlag,
                 {"max-spans", "N", "embedded backend only: spans it keeps; the oldest whole traces "
                                    "are evicted beyond (default 1000000)"}});
   specs.insert(specs.end(), kSaturationFlags.begin(), kSaturationFlags.end());
@@ -259,10 +261,13 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
       (std::filesystem::path(report_root) / ReportDirName(report)).string();
   const bool verify = !flags.Has("no-verify");
 
+  auto run_metrics = RunMetrics::Start(flags, *scenario, no_progress);
+  if (!run_metrics) return run_metrics.failure();
   auto rig = StartRig(*scenario, flags, RigOptions{threads, /*query_clients=*/verify}, clock);
   if (!rig) return rig.failure();
   const StartedBackend& backend = rig->backend;
-  const BackendClientFactory& query_clients = rig->query_clients;
+  const BackendClientFactory query_clients =
+      *run_metrics ? (*run_metrics)->Timed(rig->query_clients) : rig->query_clients;
   BatchingExporter& exporter = *rig->exporter;
   TopologyRuntime& topology = *rig->topology;
   report.backend = backend.plan.Describe();
@@ -276,6 +281,12 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
   verify_options.wire_log = &topology.wire_log();  // explanations quote what services received
   verify_options.batch_log = &topology.batch_log();  // batch spans: which messages, which links
   verify_options.messages_outstanding = [&topology] { return topology.MessagesOutstanding(); };
+  RunMetrics* metrics = run_metrics->get();
+  if (metrics != nullptr) {
+    verify_options.on_trace = [metrics, &exporter](const TraceOutcome& outcome) {
+      metrics->Checked(outcome, exporter);
+    };
+  }
 
   // The user's own services: started from their `command` once tracerig's are up (their output
   // in the report folder), stopped when the load is over or on any way out of this function.
@@ -298,7 +309,12 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
   std::optional<LiveVerification> live;
   if (verify && !flags.Has("verify-after-load")) {
     live.emplace(*scenario, query_clients, verify_options, clock);
-    driver_options.on_complete = [&live](const LedgerEntry& e) { live->Add(e); };
+    driver_options.on_complete = [&live, metrics](const LedgerEntry& e) {
+      if (metrics != nullptr) metrics->Written(e);
+      live->Add(e);
+    };
+  } else if (metrics != nullptr) {
+    driver_options.on_complete = [metrics](const LedgerEntry& e) { metrics->Written(e); };
   }
   LoadDriver driver(*scenario, *entry_targets, std::move(schedule), exporter, clock,
                     driver_options);

@@ -25,9 +25,10 @@ using tracerig::test_support::RepoPath;
 using tracerig::testing::RunTracerig;
 
 // Every command and subcommand, as typed after "tracerig".
-const std::vector<std::string> kCommands = {"run",          "validate",    "serve",
-                                            "backend",      "verify",      "conformance-service",
-                                            "report merge", "report diff", "report render"};
+const std::vector<std::string> kCommands = {"run",          "validate",      "serve",
+                                            "canary",       "backend",       "verify",
+                                            "conformance-service",           "report merge",
+                                            "report diff",  "report render"};
 
 std::vector<std::string> Words(const std::string& command) {
   std::vector<std::string> words;
@@ -89,8 +90,11 @@ TEST(CliDocsTest, CliReferenceIsEveryCommandsHelp) {
 }
 
 // Other programs' flags the docs mention (Chromium for the HTML report, perf): not tracerig's.
-const std::set<std::string> kOtherProgramsFlags = {"--headless", "--screenshot", "--window-size",
-                                                   "--dump-dom", "--call-graph"};
+// Chromium's and perf's in the report and performance docs; docker's and Prometheus' (as in
+// --config.file, --storage.tsdb.path, --web.listen-address) in docs/CANARY.md.
+const std::set<std::string> kOtherProgramsFlags = {
+    "--headless", "--screenshot", "--window-size", "--dump-dom", "--call-graph",
+    "--name",     "--config",     "--storage",     "--web"};
 
 TEST(CliDocsTest, EveryFlagTheDocsGiveACommandExists) {
   std::map<std::string, std::set<std::string>> flags;
@@ -108,7 +112,7 @@ TEST(CliDocsTest, EveryFlagTheDocsGiveACommandExists) {
   // --name (not --name_: Google Benchmark's flags); "tracerig CMD" and "`CMD` takes" name whose
   // flags follow, until the end of the line (or of a code span, a table cell, a "\" continuation).
   static const std::regex kToken(
-      R"(--[a-z][a-z0-9-]*(?![a-z0-9_-])|tracerig (?:report (?:merge|diff|render)|run|validate|serve|backend|verify|conformance-service)\b|`(?:run|serve|verify|backend)` takes)");
+      R"(--[a-z][a-z0-9-]*(?![a-z0-9_-])|tracerig (?:report (?:merge|diff|render)|run|validate|serve|canary|backend|verify|conformance-service)\b|`(?:run|serve|canary|verify|backend)` takes)");
   size_t checked = 0;
   for (const std::string& file : files) {
     auto text = ReadRepoFile(file);

@@ -1,0 +1,193 @@
+// One round's verification, searches and figures.
+#include "canary/canary_round.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "canary/trace_checks.h"
+
+namespace tracerig {
+
+CanaryRound::CanaryRound(const RoundContext& context, uint64_t number, VerifyOptions verify)
+    : context_(context), verify_(std::move(verify)) {
+  figures_.number = number;
+  verify_.on_trace = [this](const TraceOutcome& o) { OnTrace(o); };
+  if (context_.search) {
+    search_client_ = context_.clients();
+    searches_.emplace(*search_client_, context_.search_options, *context_.clock);
+    search_thread_ = std::thread([this] { SearchLoop(); });
+  }
+  live_.emplace(*context_.scenario, context_.clients, verify_, *context_.clock);
+}
+
+CanaryRound::~CanaryRound() {
+  if (finish_thread_.joinable()) finish_thread_.join();
+  {
+    std::lock_guard lock(mu_);
+    verification_over_ = true;  // a round never closed (an early exit) still ends its searches
+    abandon_ = true;
+  }
+  wake_.notify_all();
+  if (search_thread_.joinable()) search_thread_.join();
+}
+
+void CanaryRound::Written(const LedgerEntry& entry) {
+  CanaryTally& tally = *context_.tally;
+  const std::optional<WriteFailure> write_failure =
+      WriteFailureOf(entry, context_.plans_http_errors);
+  const bool written = !write_failure;
+  if (write_failure) {
+    tally.WriteFailed(*write_failure);
+  } else {
+    tally.Written();
+  }
+  const bool verified = entry.sampled || (entry.entry < context_.unsampled_verified.size() &&
+                                          context_.unsampled_verified[entry.entry]);
+  {
+    std::lock_guard lock(mu_);
+    ++(written ? figures_.written : figures_.write_failed);
+    if (verified) unchecked_.emplace(entry.sequence, entry);
+  }
+  if (verified) tally.PendingAdd(1);
+  live_->Add(entry);
+}
+
+void CanaryRound::Fail(CheckFailure reason, std::string_view check) {
+  ++figures_.failures[static_cast<size_t>(reason)];
+  context_.tally->Failed(check, kFirstCheckAge, reason);
+}
+
+void CanaryRound::OnTrace(const TraceOutcome& o) {
+  const LedgerEntry& entry = *o.entry;
+  const TraceVerdict& verdict = *o.verdict;
+  CanaryTally& tally = *context_.tally;
+  const bool lost = context_.exporter->LossOf(entry.trace_id).any();
+  const std::optional<CheckFailure> failure = TraceCheckFailure(o, lost);
+  if (!o.evicted) tally.Spans(verdict.expected_spans, verdict.found_spans);
+  bool searching = false;
+  {
+    std::lock_guard lock(mu_);
+    if (unchecked_.erase(entry.sequence) == 0) return;  // already counted (request_failed)
+    ++figures_.trace_total;
+    if (o.time_to_queryable_ns) {
+      const double seconds = static_cast<double>(*o.time_to_queryable_ns) / 1e9;
+      figures_.ttq_seconds.push_back(seconds);
+      tally.TimeToQueryable(seconds);
+    }
+    if (failure == CheckFailure::kMissing || failure == CheckFailure::kIncomplete) {
+      undecided_.emplace_back(entry.trace_id, *failure);
+      return;  // still pending: counted when the round's verification is over
+    }
+    if (failure) {
+      Fail(*failure, kCheckTrace);
+    } else {
+      ++figures_.trace_passed;
+      tally.Passed(kCheckTrace, kFirstCheckAge);
+      if (context_.reread) context_.reread->Offer(entry, context_.clock->NowUnixNano());
+      if (searches_) {
+        searches_->Add(entry);
+        searching = true;
+      }
+    }
+  }
+  if (searching) {
+    wake_.notify_all();
+  } else {
+    tally.PendingAdd(-1);
+  }
+}
+
+void CanaryRound::SearchLoop() {
+  const Clock& clock = *context_.clock;
+  CanaryTally& tally = *context_.tally;
+  for (;;) {
+    std::vector<SearchChecks::Finished> finished = searches_->Step();
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& f : finished) {
+        ++figures_.search_total;
+        if (f.result == SearchResult::kFound) {
+          ++figures_.search_passed;
+          tally.Passed(kCheckSearch, kFirstCheckAge);
+        } else {
+          Fail(f.result == SearchResult::kNotFound ? CheckFailure::kNotFoundBySearch
+                                                   : CheckFailure::kRequestFailed,
+               kCheckSearch);
+        }
+      }
+    }
+    tally.PendingAdd(-static_cast<int64_t>(finished.size()));
+    std::unique_lock lock(mu_);
+    if (abandon_) {
+      lock.unlock();
+      tally.PendingAdd(-static_cast<int64_t>(searches_->Abandon().size()));
+      return;
+    }
+    const uint64_t next = searches_->NextDueNs();
+    if (next == 0 && verification_over_) return;
+    // Until the next search is due, a new trace passes, or the round ends; at most 100 ms, so a
+    // clock that is not the wall clock's pace cannot stall it.
+    const uint64_t now = clock.NowUnixNano();
+    uint64_t wait_ns = 100'000'000;
+    if (next != 0) wait_ns = std::min(wait_ns, next > now ? next - now : 0);
+    if (wait_ns > 0) {
+      const size_t before = searches_->pending();
+      wake_.wait_for(lock, std::chrono::nanoseconds(wait_ns), [&] {
+        return abandon_ || searches_->pending() != before || (before == 0 && verification_over_);
+      });
+    }
+  }
+}
+
+void CanaryRound::Close() {
+  finish_thread_ = std::thread([this] { FinishVerification(); });
+}
+
+void CanaryRound::FinishVerification() {
+  Result<VerificationSummary> verified = live_->Finish({});
+  int64_t failed = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (!verified) {
+      figures_.error = verified.error().message;
+      // The backend could not be asked: every trace not classified yet is a failed request.
+      for (size_t i = 0; i < unchecked_.size(); ++i) {
+        ++figures_.trace_total;
+        Fail(CheckFailure::kRequestFailed, kCheckTrace);
+        ++failed;
+      }
+    }
+    // Sampled entries the verifier never reported (none when it finished) are not counted.
+    failed += static_cast<int64_t>(verified ? unchecked_.size() : 0);
+    unchecked_.clear();
+    for (const auto& [trace, failure] : undecided_) {
+      Fail(context_.exporter->LossOf(trace).any() ? CheckFailure::kNotExported : failure,
+           kCheckTrace);
+      ++failed;
+    }
+    undecided_.clear();
+    verification_over_ = true;
+  }
+  context_.tally->PendingAdd(-failed);
+  wake_.notify_all();
+  if (search_thread_.joinable()) search_thread_.join();
+  RoundFigures figures;
+  {
+    std::lock_guard lock(mu_);
+    figures = figures_;
+  }
+  context_.tally->RoundDone();
+  if (context_.on_done) context_.on_done(figures);
+  done_ = true;
+}
+
+void CanaryRound::Abandon() {
+  {
+    std::lock_guard lock(mu_);
+    abandon_ = true;
+  }
+  wake_.notify_all();
+}
+
+}  // namespace tracerig

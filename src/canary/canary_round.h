@@ -1,0 +1,110 @@
+// One round of the canary: the traces written during it, verified as they come in (a
+// LiveVerification with the canary's on_trace), then searched for and offered to the re-read
+// window. Its state (entries, verifier, searches) lives only until the round is done, so the
+// process's memory does not grow with the rounds.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "canary/canary_tally.h"
+#include "canary/reread_window.h"
+#include "canary/search_check.h"
+#include "core/clock.h"
+#include "core/ledger.h"
+#include "export/exporter.h"
+#include "topology/scenario.h"
+#include "verifier/live_verification.h"
+#include "verifier/verify.h"
+
+namespace tracerig {
+
+// What a round's line on stderr says.
+struct RoundFigures {
+  uint64_t number = 0;
+  uint64_t written = 0;       // requests answered as planned
+  uint64_t write_failed = 0;  // transport errors, unplanned HTTP statuses
+  uint64_t trace_total = 0;   // checks by id at 0s
+  uint64_t trace_passed = 0;
+  uint64_t search_total = 0;
+  uint64_t search_passed = 0;
+  std::array<uint64_t, kCheckFailureCount> failures{};  // both checks, by reason
+  std::vector<double> ttq_seconds;                      // time to queryable samples
+  std::string error;  // why verification failed as a whole ("backend unreachable: ...")
+};
+
+// Shared by every round; owned by the loop and borrowed.
+struct RoundContext {
+  const Scenario* scenario = nullptr;
+  BatchingExporter* exporter = nullptr;
+  // Makes query clients; may be called from several threads (the loop serializes it).
+  BackendClientFactory clients;
+  const Clock* clock = nullptr;
+  CanaryTally* tally = nullptr;
+  RereadWindow* reread = nullptr;  // null: no re-reads
+  bool search = true;
+  // ScenarioPlansErrors: an HTTP error answer is planned, so it is a trace written, not a write
+  // failure.
+  bool plans_http_errors = false;
+  std::vector<bool> unsampled_verified;  // UnsampledEntriesVerified(scenario)
+  SearchCheckOptions search_options;
+  // Called once per round when it is done, from the round's thread.
+  std::function<void(const RoundFigures&)> on_done;
+};
+
+class CanaryRound {
+ public:
+  // `verify`: the loop's verification options (the round adds its on_trace). Starts the round's
+  // search thread.
+  CanaryRound(const RoundContext& context, uint64_t number, VerifyOptions verify);
+  ~CanaryRound();  // waits for the round's threads
+  CanaryRound(const CanaryRound&) = delete;
+  CanaryRound& operator=(const CanaryRound&) = delete;
+
+  // DriverOptions::on_complete: thread-safe.
+  void Written(const LedgerEntry& entry);
+  // The round's load is over: verification finishes on the round's own thread.
+  void Close();
+  bool done() const { return done_.load(); }
+  // Searches still pending end at once, uncounted (stopping).
+  void Abandon();
+
+ private:
+  void OnTrace(const TraceOutcome& outcome);
+  void SearchLoop();
+  void FinishVerification();
+  void Fail(CheckFailure reason, std::string_view check);  // under mu_
+
+  const RoundContext& context_;
+  VerifyOptions verify_;
+  std::unique_ptr<BackendClient> search_client_;
+  std::optional<SearchChecks> searches_;
+  std::optional<LiveVerification> live_;
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  RoundFigures figures_;                       // under mu_
+  std::map<uint64_t, LedgerEntry> unchecked_;  // by sequence: written, not yet classified
+  // Missing or incomplete traces, counted when the round's verification is over: tracerig's
+  // exporter may still be retrying their spans when they are classified, and a trace it then
+  // fails to deliver is not_exported, not lost by the backend.
+  std::vector<std::pair<TraceId, CheckFailure>> undecided_;  // under mu_
+  bool verification_over_ = false;                           // under mu_
+  bool abandon_ = false;                                     // under mu_
+  std::atomic<bool> done_{false};
+  std::thread search_thread_;
+  std::thread finish_thread_;
+};
+
+}  // namespace tracerig

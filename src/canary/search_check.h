@@ -1,0 +1,77 @@
+// The canary's search check: a trace found again by a search on its ground-truth request id
+// (BackendClient::FindSpans on the driver's root CLIENT span: service "tracerig-driver", key
+// tracerig.request_id), as a user finds a trace by an attribute. Searches are retried each poll
+// interval until --queryable-within after the request's end; the clock is the caller's, so tests
+// drive it with a fake one.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/ledger.h"
+#include "verifier/backend_client.h"
+
+namespace tracerig {
+
+enum class SearchResult {
+  kFound,          // a returned span has the ledger's trace id
+  kNotFound,       // not found by the deadline (or, for one search, not in the answer)
+  kRequestFailed,  // the backend failed max_errors searches in a row
+};
+
+struct SearchCheckOptions {
+  // A trace not found by its request's end + this is not found.
+  uint64_t queryable_within_ns = 30'000'000'000ull;
+  uint64_t poll_interval_ns = 100'000'000ull;        // between searches that did not find it
+  int max_errors = 3;                                // failed searches in a row: request failed
+  uint64_t error_backoff_ns = 100'000'000ull;        // before retrying a failed search; doubles ...
+  uint64_t error_backoff_max_ns = 2'000'000'000ull;  // ... up to this
+  // The search window: the request's start and end, widened by this each side (clock skew
+  // between tracerig and the backend, a backend's minute-granular index).
+  uint64_t window_padding_ns = 60'000'000'000ull;
+};
+
+// One search for `entry`'s trace, no retry: found, not found, or the backend's error.
+Result<bool> SearchOnce(BackendClient& client, const LedgerEntry& entry,
+                        uint64_t window_padding_ns);
+
+// The searches of traces that passed their check by id, each retried until found, its deadline
+// or max_errors failures in a row. Add from any thread; Step from one.
+class SearchChecks {
+ public:
+  struct Finished {
+    LedgerEntry entry;
+    SearchResult result = SearchResult::kNotFound;
+  };
+
+  SearchChecks(BackendClient& client, SearchCheckOptions options, const Clock& clock);
+
+  // A trace to find; its first search is due at once. Thread-safe.
+  void Add(const LedgerEntry& entry);
+  // Makes every search due now once; returns the traces whose search is over (in the order
+  // their last search was made).
+  std::vector<Finished> Step();
+  // When the earliest pending search is due (Unix ns); 0 when none is pending. Thread-safe.
+  uint64_t NextDueNs() const;
+  size_t pending() const;  // thread-safe
+  // Ends every pending search now as not found (stopping): returned as Step's are.
+  std::vector<Finished> Abandon();
+
+ private:
+  struct Pending {
+    LedgerEntry entry;
+    uint64_t due_ns = 0;
+    int errors = 0;  // in a row
+  };
+
+  BackendClient& client_;
+  const SearchCheckOptions options_;
+  const Clock& clock_;
+  mutable std::mutex mu_;
+  std::vector<Pending> pending_;  // under mu_
+};
+
+}  // namespace tracerig

@@ -1,0 +1,64 @@
+// Write and trace-check verdicts of the canary's figures (trace_checks.h).
+#include "canary/trace_checks.h"
+
+namespace tracerig {
+
+bool ScenarioPlansErrors(const Scenario& scenario) {
+  for (const Service& service : scenario.services) {
+    for (const Route& route : service.routes) {
+      if (route.error_rate > 0) return true;
+    }
+  }
+  return false;
+}
+
+std::optional<WriteFailure> WriteFailureOf(const LedgerEntry& entry, bool errors_planned) {
+  switch (entry.outcome) {
+    case RequestOutcome::kOk:
+      return std::nullopt;
+    case RequestOutcome::kHttpError:
+      if (errors_planned) return std::nullopt;
+      return WriteFailure::kHttpStatus;
+    case RequestOutcome::kTransportError:
+      return WriteFailure::kTransport;
+  }
+  return WriteFailure::kTransport;
+}
+
+std::optional<CheckFailure> TraceCheckFailure(const TraceOutcome& outcome, bool lost_by_exporter) {
+  if (outcome.evicted) return CheckFailure::kEvicted;
+  const TraceVerdict& verdict = *outcome.verdict;
+  switch (verdict.status) {
+    case TraceStatus::kComplete:
+      if (verdict.violations.empty()) return std::nullopt;
+      return CheckFailure::kStructure;
+    case TraceStatus::kIncomplete:
+      return lost_by_exporter ? CheckFailure::kNotExported : CheckFailure::kIncomplete;
+    case TraceStatus::kMissing:
+      return lost_by_exporter ? CheckFailure::kNotExported : CheckFailure::kMissing;
+    case TraceStatus::kBroken:
+      return CheckFailure::kBroken;
+    case TraceStatus::kNotExported:
+      return CheckFailure::kNotExported;
+  }
+  return CheckFailure::kMissing;
+}
+
+bool RecordTraceCheck(CanaryMetrics& metrics, std::string_view age, const TraceOutcome& outcome,
+                      bool lost_by_exporter, double now_unix_seconds) {
+  const std::optional<CheckFailure> failure = TraceCheckFailure(outcome, lost_by_exporter);
+  if (age == kFirstCheckAge && !outcome.evicted) {
+    metrics.Spans(outcome.verdict->expected_spans, outcome.verdict->found_spans);
+    if (outcome.time_to_queryable_ns) {
+      metrics.TimeToQueryable(static_cast<double>(*outcome.time_to_queryable_ns) / 1e9);
+    }
+  }
+  if (failure) {
+    metrics.CheckFailed(kCheckTrace, age, *failure);
+    return false;
+  }
+  metrics.CheckPassed(kCheckTrace, age, now_unix_seconds);
+  return true;
+}
+
+}  // namespace tracerig

@@ -1,0 +1,38 @@
+// The line a round prints on stderr (docs quote it): figures, re-read checks, time to
+// queryable, failures and the round's error.
+#include <gtest/gtest.h>
+
+#include "canary/canary_loop.h"
+
+namespace tracerig {
+namespace {
+
+TEST(RoundLineTest, AllPassed) {
+  RoundFigures f;
+  f.number = 12;
+  f.written = 10;
+  f.trace_total = f.trace_passed = 10;
+  f.search_total = f.search_passed = 10;
+  f.ttq_seconds = {0.31, 0.12, 0.2};
+  EXPECT_EQ(FormatRoundLine(f, 6, 6, true),
+            "round 12: 10 written, 10/10 trace checks passed, 10/10 search, 6/6 re-read checks "
+            "passed, ttq p50 0.200s max 0.310s");
+}
+
+TEST(RoundLineTest, FailuresWriteFailuresAndTheError) {
+  RoundFigures f;
+  f.number = 3;
+  f.written = 3;
+  f.write_failed = 1;
+  f.trace_total = 4;
+  f.trace_passed = 1;
+  f.failures[static_cast<size_t>(CheckFailure::kMissing)] = 2;
+  f.failures[static_cast<size_t>(CheckFailure::kRequestFailed)] = 1;
+  f.error = "backend unreachable: connection refused";
+  EXPECT_EQ(FormatRoundLine(f, 0, 0, false),
+            "round 3: 3 written, 1 write failures, 1/4 trace checks passed; failed: 2 missing, 1 "
+            "request_failed; backend unreachable: connection refused");
+}
+
+}  // namespace
+}  // namespace tracerig
