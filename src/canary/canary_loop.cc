@@ -12,6 +12,8 @@
 #include "canary/search_check.h"
 #include "canary/trace_checks.h"
 #include "driver/schedule.h"
+#include "topology/expected_tree.h"
+#include "topology/wire_log.h"
 
 namespace tracerig {
 namespace {
@@ -291,6 +293,23 @@ CanaryTotals CanaryLoop::Run(const std::atomic<bool>& stop) {
   if (rereader.joinable()) rereader.join();
   CountExportLosses();
   return tally_.totals();
+}
+
+size_t CanaryWireLogCapacity(const Scenario& scenario, double rate, uint64_t window_ns) {
+  size_t hops = 1;
+  for (const LoadEntry& entry : scenario.load.entries) {
+    size_t inbound = 0;
+    for (const ExpectedSpan& span : BuildExpectedTree(scenario, entry).spans) {
+      if (span.kind == SpanKind::kServer || span.kind == SpanKind::kConsumer) ++inbound;
+    }
+    hops = std::max(hops, inbound);
+  }
+  const double needed = 3.0 * rate * static_cast<double>(hops) *
+                        (static_cast<double>(window_ns) / 1e9);
+  constexpr double kMin = 2000;
+  const double bounded =
+      std::clamp(needed, kMin, static_cast<double>(WireLog::kDefaultCapacity));
+  return static_cast<size_t>(bounded);
 }
 
 }  // namespace tracerig

@@ -250,7 +250,11 @@ CommandOutcome RunCanary(const ParsedFlags& flags) {
   const std::atomic<bool>& stop = InstallInterruptHandler(kCanaryInterruptMessage);
   const Clock& clock = SystemClock::Instance();
 
-  auto rig = StartRig(*scenario, flags, RigOptions{*threads, /*query_clients=*/true}, clock);
+  RigOptions rig_options{*threads, /*query_clients=*/true};
+  // Memory flat within minutes: the wire log holds what the rounds still being verified sent.
+  rig_options.wire_log_capacity = CanaryWireLogCapacity(
+      *scenario, options.rate, options.round_ns + options.queryable_within_ns);
+  auto rig = StartRig(*scenario, flags, rig_options, clock);
   if (!rig) return rig.failure();
   BatchingExporter& exporter = *rig->exporter;
   TopologyRuntime& topology = *rig->topology;

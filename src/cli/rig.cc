@@ -137,6 +137,7 @@ OrFailure<Rig> StartRig(const Scenario& scenario, const ParsedFlags& flags,
   TopologyOptions topology_options;
   topology_options.threads = options.service_threads;
   topology_options.id_seed = rig.id_seed;
+  topology_options.wire_log_capacity = options.wire_log_capacity;
   rig.topology =
       std::make_unique<TopologyRuntime>(scenario, *rig.exporter, clock, topology_options);
   if (auto s = rig.topology->Start(); !s) return InfrastructureError(s.error());

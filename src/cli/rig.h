@@ -38,6 +38,8 @@ struct RigOptions {
   size_t service_threads = 1;
   // `serve` and `run --no-verify` do not query the backend, so --export needs no --backend.
   bool query_clients = false;
+  // The topology's wire log (TopologyOptions::wire_log_capacity; 0: its default).
+  size_t wire_log_capacity = 0;
 };
 
 // Starts backend -> query clients -> sender -> exporter -> topology. A bad backend, export or

@@ -27,7 +27,12 @@ size_t ReplicasPerHttpService(const Scenario& scenario, size_t threads, size_t r
 
 TopologyRuntime::TopologyRuntime(const Scenario& scenario, SpanSink& sink, const Clock& clock,
                                  TopologyOptions options)
-    : scenario_(scenario), sink_(sink), clock_(clock), options_(options) {}
+    : scenario_(scenario),
+      sink_(sink),
+      clock_(clock),
+      options_(options),
+      wire_log_(options.wire_log_capacity == 0 ? WireLog::kDefaultCapacity
+                                               : options.wire_log_capacity) {}
 
 TopologyRuntime::~TopologyRuntime() { Stop(); }
 

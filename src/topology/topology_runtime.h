@@ -57,6 +57,9 @@ struct TopologyOptions {
   // The broker publishes and consumers use (not owned; it must outlive the runtime). Null: the
   // runtime makes its own with MakeBroker(scenario.broker.url) when the scenario uses one.
   Broker* broker = nullptr;
+  // Observations the wire log keeps (0: WireLog::kDefaultCapacity). A canary sizes it to the
+  // traces it is still verifying, so its memory is flat within minutes, not hours.
+  size_t wire_log_capacity = 0;
 };
 
 // How many replicas each simulated HTTP service gets (see TopologyOptions::replicas).

@@ -1,6 +1,6 @@
 // A bounded soak of `tracerig canary` at 50 requests/s against its embedded backend: after a
-// warm-up (the store fills to its --max-spans bound, the 30 s re-read window fills), the process'
-// resident memory stays flat. 2 minutes by default; TRACERIG_CANARY_SOAK_SECONDS lengthens it.
+// warm-up (the store fills to its --max-spans bound, the 30 s re-read window and the wire log sized
+// to a round and --queryable-within of traces fill), the process' resident memory stays flat. 2 minutes by default; TRACERIG_CANARY_SOAK_SECONDS lengthens it.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -101,6 +101,7 @@ TEST(CanaryMemoryE2eTest, ResidentMemoryStaysFlatAfterTheWarmUp) {
   ASSERT_FALSE(dir.empty());
   TracerigProcess canary(
       {"canary", "scenarios/quickstart.toml", "--rate", "50", "--round", "5s", "--reread", "30s",
+       "--queryable-within", "10s",
        "--max-spans", kMaxSpans, "--metrics-listen", "127.0.0.1:0"},
       dir / "canary.log");
   ASSERT_TRUE(canary.started());
