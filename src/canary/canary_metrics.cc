@@ -38,7 +38,7 @@ const Names& N() {
 constexpr std::array kAllCheckFailures = {
     CheckFailure::kMissing,     CheckFailure::kIncomplete,       CheckFailure::kBroken,
     CheckFailure::kStructure,   CheckFailure::kNotFoundBySearch, CheckFailure::kRequestFailed,
-    CheckFailure::kNotExported, CheckFailure::kEvicted,
+    CheckFailure::kNotExported, CheckFailure::kEvicted,          CheckFailure::kLate,
 };
 static_assert(kAllCheckFailures.size() == kCheckFailureCount);
 
@@ -75,6 +75,8 @@ std::string_view CheckFailureName(CheckFailure reason) {
       return "not_exported";
     case CheckFailure::kEvicted:
       return "evicted";
+    case CheckFailure::kLate:
+      return "late";
   }
   return "unknown";
 }

@@ -33,10 +33,11 @@ enum class CheckFailure {
   kRequestFailed,    // the backend could not be queried (unreachable, erroring, unparseable)
   kNotExported,      // tracerig's own exporter could not deliver its spans
   kEvicted,          // the backend evicted it to stay within its bounds
+  kLate,             // complete, but only after --queryable-within (first checks only)
 };
-inline constexpr size_t kCheckFailureCount = 8;
+inline constexpr size_t kCheckFailureCount = 9;
 // "missing", "incomplete", "broken", "structure", "not_found_by_search", "request_failed",
-// "not_exported", "evicted".
+// "not_exported", "evicted", "late".
 std::string_view CheckFailureName(CheckFailure reason);
 
 // Why a trace could not be written (label `reason` of write_failures_total).

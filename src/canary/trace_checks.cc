@@ -25,13 +25,18 @@ std::optional<WriteFailure> WriteFailureOf(const LedgerEntry& entry, bool errors
   return WriteFailure::kTransport;
 }
 
-std::optional<CheckFailure> TraceCheckFailure(const TraceOutcome& outcome, bool lost_by_exporter) {
+std::optional<CheckFailure> TraceCheckFailure(const TraceOutcome& outcome, bool lost_by_exporter,
+                                              uint64_t queryable_within_ns) {
   if (outcome.evicted) return CheckFailure::kEvicted;
   const TraceVerdict& verdict = *outcome.verdict;
   switch (verdict.status) {
     case TraceStatus::kComplete:
-      if (verdict.violations.empty()) return std::nullopt;
-      return CheckFailure::kStructure;
+      if (!verdict.violations.empty()) return CheckFailure::kStructure;
+      if (queryable_within_ns > 0 && outcome.time_to_queryable_ns &&
+          *outcome.time_to_queryable_ns > queryable_within_ns) {
+        return CheckFailure::kLate;
+      }
+      return std::nullopt;
     case TraceStatus::kIncomplete:
       return lost_by_exporter ? CheckFailure::kNotExported : CheckFailure::kIncomplete;
     case TraceStatus::kMissing:
@@ -45,8 +50,10 @@ std::optional<CheckFailure> TraceCheckFailure(const TraceOutcome& outcome, bool 
 }
 
 bool RecordTraceCheck(CanaryMetrics& metrics, std::string_view age, const TraceOutcome& outcome,
-                      bool lost_by_exporter, double now_unix_seconds) {
-  const std::optional<CheckFailure> failure = TraceCheckFailure(outcome, lost_by_exporter);
+                      bool lost_by_exporter, double now_unix_seconds,
+                      uint64_t queryable_within_ns) {
+  const std::optional<CheckFailure> failure =
+      TraceCheckFailure(outcome, lost_by_exporter, queryable_within_ns);
   if (age == kFirstCheckAge && !outcome.evicted) {
     metrics.Spans(outcome.verdict->expected_spans, outcome.verdict->found_spans);
     if (outcome.time_to_queryable_ns) {

@@ -3,6 +3,7 @@
 // `tracerig canary` and `tracerig run --metrics-listen`, so both count alike.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 
 #include "canary/canary_metrics.h"
@@ -21,13 +22,16 @@ bool ScenarioPlansErrors(const Scenario& scenario);
 std::optional<WriteFailure> WriteFailureOf(const LedgerEntry& entry, bool errors_planned);
 
 // The trace check's verdict on one classified trace: nullopt when it passed (complete, no
-// structure violation), otherwise the reason. `lost_by_exporter`: tracerig's own exporter dropped
-// spans of the trace, so a missing or incomplete trace never had the chance to arrive.
-std::optional<CheckFailure> TraceCheckFailure(const TraceOutcome& outcome, bool lost_by_exporter);
+// structure violation, and, when `queryable_within_ns` is set, whole within that long of its
+// request's end: else kLate), otherwise the reason. `lost_by_exporter`: tracerig's own exporter
+// dropped spans of the trace, so a missing or incomplete trace never had the chance to arrive.
+std::optional<CheckFailure> TraceCheckFailure(const TraceOutcome& outcome, bool lost_by_exporter,
+                                              uint64_t queryable_within_ns = 0);
 
 // Records one classified trace at `age` into `metrics`: the check, and at kFirstCheckAge its spans
 // and time to queryable. Returns whether it passed.
 bool RecordTraceCheck(CanaryMetrics& metrics, std::string_view age, const TraceOutcome& outcome,
-                      bool lost_by_exporter, double now_unix_seconds);
+                      bool lost_by_exporter, double now_unix_seconds,
+                      uint64_t queryable_within_ns = 0);
 
 }  // namespace tracerig

@@ -44,8 +44,8 @@ const std::set<std::string> kHistogramFamilies = {
 const std::set<std::string> kChecks = {"trace", "search"};
 const std::set<std::string> kReasons = {
     "missing",        "incomplete",   "broken",  "structure", "not_found_by_search",
-    "request_failed", "not_exported", "evicted", "transport", "http_status",
-    "export"};
+    "request_failed", "not_exported", "evicted", "late",      "transport",
+    "http_status",    "export"};
 const std::set<std::string> kQueries = {"trace", "traces", "search", "other"};
 // Metrics the rules may use besides the canary's own: Prometheus' scrape health.
 const std::set<std::string> kOtherMetrics = {"up"};

@@ -32,6 +32,7 @@ TEST(CanaryMetricsTest, ReasonNames) {
       {CheckFailure::kRequestFailed, "request_failed"},
       {CheckFailure::kNotExported, "not_exported"},
       {CheckFailure::kEvicted, "evicted"},
+      {CheckFailure::kLate, "late"},
   };
   ASSERT_EQ(checks.size(), kCheckFailureCount);
   for (const auto& [reason, name] : checks) EXPECT_EQ(CheckFailureName(reason), name);
@@ -71,7 +72,7 @@ TEST(CanaryMetricsTest, EverySeriesThatCanOccurIsThereAtZero) {
           << check << " " << age;
     }
     for (const char* reason : {"missing", "incomplete", "broken", "structure", "request_failed",
-                               "not_exported", "evicted"}) {
+                               "not_exported", "evicted", "late"}) {
       EXPECT_TRUE(HasLine(text, kPrefix + "check_failures_total{check=\"trace\",age=\"" + age +
                                     "\",reason=\"" + reason + "\"} 0"))
           << reason << " " << age;

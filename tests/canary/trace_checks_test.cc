@@ -72,6 +72,7 @@ TEST(TraceChecksTest, TraceCheckReasons) {
        CheckFailure::kNotExported},
   };
   for (const CheckCase& c : cases) {
+    SCOPED_TRACE(c.name);
     TraceVerdict verdict;
     verdict.status = c.status;
     if (c.violations) verdict.violations.push_back(Violation{});
@@ -79,6 +80,24 @@ TEST(TraceChecksTest, TraceCheckReasons) {
     const TraceOutcome outcome{&entry, &verdict, c.evicted, std::nullopt};
     EXPECT_EQ(TraceCheckFailure(outcome, c.lost_by_exporter), c.want) << c.name;
   }
+}
+
+TEST(TraceChecksTest, ACompleteTraceIsLateBeyondTheQueryableTime) {
+  TraceVerdict verdict;
+  verdict.status = TraceStatus::kComplete;
+  LedgerEntry entry;
+  constexpr uint64_t kWithin = 30'000'000'000;
+  const TraceOutcome on_time{&entry, &verdict, false, kWithin};
+  const TraceOutcome late{&entry, &verdict, false, kWithin + 1};
+  const TraceOutcome no_sample{&entry, &verdict, false, std::nullopt};
+  EXPECT_EQ(TraceCheckFailure(on_time, false, kWithin), std::nullopt);
+  EXPECT_EQ(TraceCheckFailure(late, false, kWithin), CheckFailure::kLate);
+  EXPECT_EQ(TraceCheckFailure(no_sample, false, kWithin), std::nullopt);
+  // Without a bound (re-reads, runs), lateness is not judged.
+  EXPECT_EQ(TraceCheckFailure(late, false), std::nullopt);
+  // A violation says more than the lateness.
+  verdict.violations.push_back(Violation{});
+  EXPECT_EQ(TraceCheckFailure(late, false, kWithin), CheckFailure::kStructure);
 }
 
 TEST(TraceChecksTest, RecordsSpansAndTimeToQueryableOnlyAtTheFirstCheck) {
