@@ -131,8 +131,10 @@ OrFailure<Rig> StartRig(const Scenario& scenario, const ParsedFlags& flags,
   }
   auto sender = MakeSender(rig.backend.plan);
   if (!sender) return UsageError(sender.error());
+  ExporterOptions exporter_options;
+  exporter_options.forget_oldest_losses = options.forget_oldest_losses;
   rig.exporter =
-      std::make_unique<BatchingExporter>(std::move(*sender), ExporterOptions{}, scenario.seed);
+      std::make_unique<BatchingExporter>(std::move(*sender), exporter_options, scenario.seed);
   rig.id_seed = RandomRunSeed();
   TopologyOptions topology_options;
   topology_options.threads = options.service_threads;

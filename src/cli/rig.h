@@ -40,6 +40,8 @@ struct RigOptions {
   bool query_clients = false;
   // The topology's wire log (TopologyOptions::wire_log_capacity; 0: its default).
   size_t wire_log_capacity = 0;
+  // ExporterOptions::forget_oldest_losses: for a process that exports for days.
+  bool forget_oldest_losses = false;
 };
 
 // Starts backend -> query clients -> sender -> exporter -> topology. A bad backend, export or

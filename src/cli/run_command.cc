@@ -345,6 +345,7 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
   report.load = driver.Run(
       stop,
       [&](const DriverProgress& p) {
+        if (metrics != nullptr) metrics->CountExportLosses(exporter);
         auto ex = exporter.stats();
         progress.Line(FormatProgressLine(p, ex.exported, ex.dropped_queue_full + ex.dropped_failed) +
                       (live ? live->ProgressSuffix() : ""));
@@ -397,6 +398,7 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
     if (verified) {
       report.verification = std::move(*verified);
     } else {
+      if (metrics != nullptr) metrics->VerificationFailed();
       report.verification_error = verified.error().message;
       report.verification_error_code = verified.error().code;
     }
@@ -407,6 +409,7 @@ CommandOutcome RunScenario(const ParsedFlags& flags) {
   report.topology.queue_drain_ns = drain.elapsed_ns;
   report.topology.messages_left_queued = drain.left;
   flushed = exporter.Flush(std::chrono::seconds(30)) && flushed;
+  if (metrics != nullptr) metrics->CountExportLosses(exporter);
   auto ex = exporter.stats();
   report.exporter = ExportFiguresOf(ex, flushed, export_url);
   exporter.Shutdown(std::chrono::seconds(5));

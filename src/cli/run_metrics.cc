@@ -80,6 +80,21 @@ void RunMetrics::UpdatePending() {
   metrics_.SetPending(written > checked ? written - checked : 0);
 }
 
+void RunMetrics::VerificationFailed() {
+  const uint64_t written = written_.load(std::memory_order_relaxed);
+  uint64_t checked = checked_.load(std::memory_order_relaxed);
+  for (; checked < written; ++checked) {
+    metrics_.CheckFailed(kCheckTrace, kFirstCheckAge, CheckFailure::kRequestFailed);
+  }
+  checked_.store(checked, std::memory_order_relaxed);
+  UpdatePending();
+}
+
+void RunMetrics::CountExportLosses(const BatchingExporter& exporter) {
+  const uint64_t lost = exporter.stats().lost_traces;
+  for (; lost_traces_seen_ < lost; ++lost_traces_seen_) metrics_.WriteFailed(WriteFailure::kExport);
+}
+
 BackendClientFactory RunMetrics::Timed(BackendClientFactory inner) {
   return TimedBackendClients(std::move(inner), metrics_);
 }

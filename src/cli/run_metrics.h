@@ -35,6 +35,14 @@ class RunMetrics {
   void Checked(const TraceOutcome& outcome, const BatchingExporter& exporter);
   // Query clients whose requests are timed into query_duration_seconds.
   BackendClientFactory Timed(BackendClientFactory inner);
+  // Verification ended with an error (the backend unreachable): every trace written and not yet
+  // checked is a failed check with reason request_failed.
+  void VerificationFailed();
+  // Traces the exporter lost since the last call, as write_failures_total{reason="export"}.
+  // Call from one thread (the run's progress callback, then once at the end).
+  void CountExportLosses(const BatchingExporter& exporter);
+
+  const MetricsRegistry& registry() const { return metrics_.registry(); }
 
  private:
   RunMetrics(const Scenario& scenario);
@@ -44,6 +52,7 @@ class RunMetrics {
   const bool errors_planned_;
   std::atomic<uint64_t> written_{0};
   std::atomic<uint64_t> checked_{0};
+  uint64_t lost_traces_seen_ = 0;  // CountExportLosses' caller's thread only
   std::unique_ptr<MetricsServer> server_;  // last: stopped first
 };
 

@@ -124,11 +124,16 @@ void BatchingExporter::RememberLoss(const TraceId& trace, bool queue_full) {
   auto it = lost_.find(trace);
   if (it == lost_.end()) {
     if (lost_.size() >= options_.max_lost_traces) {
-      ++stats_.lost_untracked_spans;
-      return;
+      if (!options_.forget_oldest_losses || lost_order_.empty()) {
+        ++stats_.lost_untracked_spans;
+        return;
+      }
+      lost_.erase(lost_order_.front());
+      lost_order_.pop_front();
     }
     it = lost_.emplace(trace, TraceLoss{}).first;
-    stats_.lost_traces = lost_.size();
+    if (options_.forget_oldest_losses) lost_order_.push_back(trace);
+    ++stats_.lost_traces;
   }
   (queue_full ? it->second.queue_full : it->second.export_failed) = true;
 }

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -71,6 +72,9 @@ struct ExporterOptions {
   uint64_t max_backoff_ms = 5000;
   // Distinct traces whose dropped spans are remembered (LossOf); drops beyond are only counted.
   size_t max_lost_traces = 100000;
+  // Beyond max_lost_traces, forget the oldest remembered trace instead of the new one: a process
+  // that exports for days (`tracerig canary`) asks about recent traces, a run about its first.
+  bool forget_oldest_losses = false;
 };
 
 // Every submitted span ends in exactly one counter once the exporter is shut down:
@@ -94,7 +98,9 @@ struct ExporterStats {
   std::string first_permanent_error;          // "refused for good: HTTP 400: ..."
   std::string first_retries_exhausted_error;  // "after 5 retries: ..."
   std::string first_shutdown_error;           // "abandoned at shutdown: ..."
-  uint64_t lost_traces = 0;           // distinct traces with a dropped span that LossOf knows
+  // Distinct traces with a dropped span that LossOf knew when it happened (never decreases, also
+  // when forget_oldest_losses forgets them later).
+  uint64_t lost_traces = 0;
   uint64_t lost_untracked_spans = 0;  // dropped spans of traces beyond max_lost_traces
 };
 
@@ -161,6 +167,7 @@ class BatchingExporter final : public SpanSink {
   std::atomic<bool> abort_ = false;  // Shutdown's timeout passed: abandon what is left
   ExporterStats stats_;
   std::unordered_map<TraceId, TraceLoss, TraceIdHash> lost_;  // at most max_lost_traces
+  std::deque<TraceId> lost_order_;  // lost_'s keys, oldest first (forget_oldest_losses only)
 
   std::mutex shutdown_mu_;  // serialises Shutdown callers
   bool joined_ = false;

@@ -335,6 +335,26 @@ TEST(BatchingExporterTest, RemembersTheTracesOfDroppedSpansUpToABound) {
   EXPECT_FALSE(h.exporter->LossOf(TraceId{1, 5}).any());  // exported
 }
 
+// A process that exports for days forgets the oldest lost traces instead, and keeps counting.
+TEST(BatchingExporterTest, ForgetsTheOldestLostTracesWhenAskedTo) {
+  ExporterOptions o = Options(4);
+  o.max_lost_traces = 2;
+  o.forget_oldest_losses = true;
+  Harness h(o);
+  h.script.results = {SendResult{SendResult::Kind::kPermanent, "HTTP 400: no", 0, 0}};
+  for (uint64_t i = 0; i < 8; ++i) h.exporter->Submit(NumberedSpan(i));  // traces {1, i}
+  ASSERT_TRUE(h.exporter->Flush(kSafetyTimeout));
+  const ExporterStats s = h.exporter->stats();
+  EXPECT_EQ(s.dropped_failed, 4u);
+  EXPECT_EQ(s.lost_traces, 4u);  // every lost trace counted, though only 2 are remembered
+  EXPECT_EQ(s.lost_untracked_spans, 0u);
+  EXPECT_FALSE(h.exporter->LossOf(TraceId{1, 0}).any());  // forgotten, oldest first
+  EXPECT_FALSE(h.exporter->LossOf(TraceId{1, 1}).any());
+  EXPECT_TRUE(h.exporter->LossOf(TraceId{1, 2}).export_failed);
+  EXPECT_TRUE(h.exporter->LossOf(TraceId{1, 3}).export_failed);
+  ExpectAllAccountedFor(s);
+}
+
 TEST(BatchingExporterTest, PartialSuccessCountsRejectedSpans) {
   Harness h(Options(5));
   h.script.results = {SendResult{SendResult::Kind::kOk, "2 spans had no name", 0, 2},
