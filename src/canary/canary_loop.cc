@@ -57,7 +57,8 @@ CanaryLoop::CanaryLoop(CanaryTarget target, CanaryOptions options, CanaryMetrics
     : target_(std::move(target)),
       options_(std::move(options)),
       clock_(clock),
-      tally_(metrics, clock) {
+      tally_(metrics, clock),
+      progress_(clock, ProgressWatch::LimitFor(options_.round_ns, options_.queryable_within_ns)) {
   locked_clients_ = [this] {
     std::lock_guard lock(clients_mu_);
     return target_.clients();
@@ -96,13 +97,7 @@ CanaryLoop::~CanaryLoop() {
 }
 
 void CanaryLoop::RoundDone(const RoundFigures& f) {
-  const uint64_t failed_requests = f.failures[static_cast<size_t>(CheckFailure::kRequestFailed)];
-  {
-    std::lock_guard lock(mu_);
-    const bool unreachable = !f.error.empty() || (failed_requests > 0 && f.trace_passed == 0);
-    failing_rounds_ = unreachable ? failing_rounds_ + 1 : 0;
-    if (unreachable) last_error_ = f.error;
-  }
+  progress_.RoundFinished();
   round_done_.notify_all();
   if (options_.note) {
     std::lock_guard lock(print_mu_);
@@ -111,14 +106,7 @@ void CanaryLoop::RoundDone(const RoundFigures& f) {
   }
 }
 
-std::string CanaryLoop::UnhealthyReason() const {
-  std::lock_guard lock(mu_);
-  if (options_.unhealthy_after_rounds == 0 || failing_rounds_ < options_.unhealthy_after_rounds) {
-    return "";
-  }
-  return fmt::format("the backend could not be queried in the last {} rounds{}{}", failing_rounds_,
-                     last_error_.empty() ? "" : ": ", last_error_);
-}
+std::string CanaryLoop::UnhealthyReason() const { return progress_.UnhealthyReason(); }
 
 bool CanaryLoop::ReapRounds() {
   std::vector<std::unique_ptr<CanaryRound>> done;

@@ -19,6 +19,7 @@
 #include "canary/canary_metrics.h"
 #include "canary/canary_round.h"
 #include "canary/canary_tally.h"
+#include "canary/progress_watch.h"
 #include "canary/reread_window.h"
 #include "core/clock.h"
 #include "driver/load_driver.h"
@@ -44,8 +45,6 @@ struct CanaryOptions {
   bool once = false;
   // Rounds whose checks are still running before the next round's writes wait.
   size_t max_rounds_verifying = 8;
-  // Consecutive rounds whose checks all hit request_failed before /healthz says unhealthy.
-  size_t unhealthy_after_rounds = 3;
   // One line per round (and the waits) on stderr; empty: none.
   std::function<void(const std::string&)> note;
 };
@@ -86,8 +85,9 @@ class CanaryLoop {
   // destroying the loop or the rig.
   CanaryTotals Run(const std::atomic<bool>& stop);
 
-  // For /healthz: "" while healthy; the reason once the last unhealthy_after_rounds rounds all
-  // failed to query the backend. Thread-safe.
+  // For /healthz: "" while the loop makes progress; the reason once no round has finished for
+  // ProgressWatch::LimitFor(round, queryable_within) (a backend outage does not count: rounds
+  // still finish, their checks request_failed). Thread-safe.
   std::string UnhealthyReason() const;
 
  private:
@@ -116,8 +116,7 @@ class CanaryLoop {
   std::vector<std::unique_ptr<CanaryRound>> rounds_;  // under mu_: closed, maybe not done
   std::atomic<uint64_t> rereads_passed_{0};           // since the last round line
   std::atomic<uint64_t> rereads_total_{0};
-  size_t failing_rounds_ = 0;  // under mu_: consecutive rounds with only request_failed checks
-  std::string last_error_;     // under mu_
+  ProgressWatch progress_;
   std::mutex print_mu_;
 };
 
