@@ -19,12 +19,21 @@ namespace tracerig {
 namespace {
 
 constexpr uint64_t kVerifyDeadlineSlackNs = 30'000'000'000ull;
+constexpr uint64_t kErrorBackoffMaxNs = 2'000'000'000ull;
+// A re-read's search that fails is retried this long (backoff) before it is request_failed.
+constexpr uint64_t kRereadSearchRetryNs = 10'000'000'000ull;
 
 void SleepAtMost(uint64_t ns) {
   std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<uint64_t>(ns, 50'000'000)));
 }
 
 }  // namespace
+
+void RetryThroughBlips(VerifyOptions& o, uint64_t queryable_within_ns) {
+  o.error_backoff_max_ns = kErrorBackoffMaxNs;
+  o.max_backend_errors =
+      static_cast<int>((queryable_within_ns + kErrorBackoffMaxNs - 1) / kErrorBackoffMaxNs) + 3;
+}
 
 std::string FormatRoundLine(const RoundFigures& f, uint64_t rereads_passed, uint64_t rereads_total,
                             bool search) {
@@ -84,6 +93,7 @@ CanaryLoop::CanaryLoop(CanaryTarget target, CanaryOptions options, CanaryMetrics
   round_verify_.settle_incomplete_ns = options_.queryable_within_ns;
   round_verify_.deadline_ns = options_.queryable_within_ns + kVerifyDeadlineSlackNs;
   round_verify_.fetch_backend_dependencies = false;
+  RetryThroughBlips(round_verify_, options_.queryable_within_ns);
 }
 
 CanaryLoop::~CanaryLoop() {
@@ -196,6 +206,7 @@ void CanaryLoop::Reread(std::vector<RereadWindow::Due> due) {
     o.fetch_backend_dependencies = false;
     o.export_loss = {};
     o.messages_outstanding = {};
+    RetryThroughBlips(o, options_.queryable_within_ns);
     o.on_trace = [&](const TraceOutcome& outcome) {
       std::lock_guard lock(mu);
       if (unchecked.erase(outcome.entry->sequence) == 0) return;
@@ -215,7 +226,8 @@ void CanaryLoop::Reread(std::vector<RereadWindow::Due> due) {
     if (!options_.search) continue;
     std::unique_ptr<BackendClient> client = locked_clients_();
     for (const LedgerEntry& e : ledger) {
-      auto found = SearchOnce(*client, e, SearchCheckOptions{}.window_padding_ns);
+      auto found = SearchRetryingErrors(*client, e, context_.search_options,
+                                        kRereadSearchRetryNs, sleeper, nullptr);
       if (!found) {
         record(kCheckSearch, CheckFailure::kRequestFailed);
       } else {

@@ -71,6 +71,12 @@ struct CanaryTarget {
 std::string FormatRoundLine(const RoundFigures& figures, uint64_t rereads_passed,
                             uint64_t rereads_total, bool search);
 
+// Makes the verifier's failed backend requests retried (backoff up to 2 s) for about
+// `queryable_within_ns` before it gives up with "backend unreachable": a shorter blip costs no
+// check, a longer outage is still request_failed. max_backend_errors = ceil(queryable_within /
+// 2 s) + 3.
+void RetryThroughBlips(VerifyOptions& options, uint64_t queryable_within_ns);
+
 class CanaryLoop {
  public:
   CanaryLoop(CanaryTarget target, CanaryOptions options, CanaryMetrics& metrics,
