@@ -38,7 +38,10 @@ void RetryThroughBlips(VerifyOptions& o, uint64_t queryable_within_ns) {
 std::string FormatRoundLine(const RoundFigures& f, uint64_t rereads_passed, uint64_t rereads_total,
                             bool search) {
   std::string line = fmt::format("round {}: {} written", f.number, f.written);
-  if (f.write_failed > 0) line += fmt::format(", {} write failures", f.write_failed);
+  if (f.write_failed > 0) {
+    line += fmt::format(", {} write failures", f.write_failed);
+    if (!f.write_error.empty()) line += fmt::format(" ({})", f.write_error);
+  }
   line += fmt::format(", {}/{} trace checks passed", f.trace_passed, f.trace_total);
   if (search) line += fmt::format(", {}/{} search", f.search_passed, f.search_total);
   if (rereads_total > 0) {
@@ -145,13 +148,18 @@ void CanaryLoop::RunRound(uint64_t number, uint64_t first_sequence, const std::a
   DriverOptions driver_options = target_.driver;
   driver_options.first_sequence = first_sequence;
   driver_options.on_complete = [r](const LedgerEntry& e) { r->Written(e); };
+  std::string transport_error;
   {
     LoadDriver driver(*target_.scenario, target_.entry_targets,
                       std::make_unique<ConstantRateSchedule>(options_.rate, options_.round_ns),
                       *target_.exporter, clock_, driver_options);
-    (void)driver.Run(stop);
+    const DriverResult result = driver.Run(stop);
+    if (!result.transport_error_reasons.empty()) {
+      const TransportErrorReason& first = result.transport_error_reasons.front();
+      transport_error = first.first_message.empty() ? first.reason : first.first_message;
+    }
   }
-  r->Close();
+  r->Close(std::move(transport_error));
   std::lock_guard lock(mu_);
   rounds_.push_back(std::move(round));
 }

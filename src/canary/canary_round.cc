@@ -36,20 +36,21 @@ void CanaryRound::Written(const LedgerEntry& entry) {
   CanaryTally& tally = *context_.tally;
   const std::optional<WriteFailure> write_failure =
       WriteFailureOf(entry, context_.plans_http_errors);
-  const bool written = !write_failure;
-  if (write_failure) {
-    tally.WriteFailed(*write_failure);
-  } else {
-    tally.Written();
-  }
-  const bool verified = entry.sampled || (entry.entry < context_.unsampled_verified.size() &&
-                                          context_.unsampled_verified[entry.entry]);
+  tally.Written();  // every request sent; a write failure is one of them
+  if (write_failure) tally.WriteFailed(*write_failure);
+  // A write failure (the entry service down, an unplanned error answer) is counted as such only:
+  // verifying it would count the pipeline as losing spans nobody sent.
+  const bool verified = !write_failure &&
+                        (entry.sampled || (entry.entry < context_.unsampled_verified.size() &&
+                                           context_.unsampled_verified[entry.entry]));
   {
     std::lock_guard lock(mu_);
-    ++(written ? figures_.written : figures_.write_failed);
+    ++figures_.written;
+    if (write_failure) ++figures_.write_failed;
     if (verified) unchecked_.emplace(entry.sequence, entry);
   }
-  if (verified) tally.PendingAdd(1);
+  if (!verified) return;
+  tally.PendingAdd(1);
   live_->Add(entry);
 }
 
@@ -140,7 +141,11 @@ void CanaryRound::SearchLoop() {
   }
 }
 
-void CanaryRound::Close() {
+void CanaryRound::Close(std::string transport_error) {
+  if (!transport_error.empty()) {
+    std::lock_guard lock(mu_);
+    figures_.write_error = "transport: " + transport_error;
+  }
   finish_thread_ = std::thread([this] { FinishVerification(); });
 }
 

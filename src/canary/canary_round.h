@@ -33,8 +33,9 @@ namespace tracerig {
 // What a round's line on stderr says.
 struct RoundFigures {
   uint64_t number = 0;
-  uint64_t written = 0;       // requests answered as planned
-  uint64_t write_failed = 0;  // transport errors, unplanned HTTP statuses
+  uint64_t written = 0;       // requests sent
+  uint64_t write_failed = 0;  // of those: transport errors, unplanned HTTP statuses (not verified)
+  std::string write_error;    // the round's first transport error: "transport: <what it said>"
   uint64_t trace_total = 0;   // checks by id at 0s
   uint64_t trace_passed = 0;
   uint64_t search_total = 0;
@@ -74,8 +75,9 @@ class CanaryRound {
 
   // DriverOptions::on_complete: thread-safe.
   void Written(const LedgerEntry& entry);
-  // The round's load is over: verification finishes on the round's own thread.
-  void Close();
+  // The round's load is over (`transport_error`: its first transport error's text, or ""):
+  // verification finishes on the round's own thread.
+  void Close(std::string transport_error = "");
   bool done() const { return done_.load(); }
   // Searches still pending end at once, uncounted (stopping).
   void Abandon();

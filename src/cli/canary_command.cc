@@ -173,7 +173,8 @@ int Summarize(const CanaryTotals& t, const CanaryOptions& o, const std::string& 
     verdict = "FAIL: a check failed";
   } else if (t.trace.total == 0) {
     code = kExitConformanceFailure;
-    verdict = "FAIL: no trace was checked";
+    verdict = write_failures > 0 ? "FAIL: no trace was checked (every write failed)"
+                                 : "FAIL: no trace was checked";
   }
   if (print) {
     std::string out =

@@ -36,6 +36,18 @@ TEST(RoundLineTest, FailuresWriteFailuresAndTheError) {
             "request_failed; backend unreachable: connection refused");
 }
 
+TEST(RoundLineTest, WriteFailuresShowTheFirstTransportError) {
+  RoundFigures f;
+  f.number = 4;
+  f.written = 10;
+  f.write_failed = 2;
+  f.write_error = "transport: connection refused";
+  f.trace_total = f.trace_passed = 8;
+  EXPECT_EQ(FormatRoundLine(f, 0, 0, false),
+            "round 4: 10 written, 2 write failures (transport: connection refused), 8/8 trace "
+            "checks passed");
+}
+
 }  // namespace
 }  // namespace tracerig
 
