@@ -89,6 +89,7 @@ CanaryLoop::CanaryLoop(CanaryTarget target, CanaryOptions options, CanaryMetrics
   context_.search = options_.search;
   context_.plans_http_errors = ScenarioPlansErrors(*target_.scenario);
   context_.unsampled_verified = UnsampledEntriesVerified(*target_.scenario);
+  context_.queryable_within_ns = options_.queryable_within_ns;
   context_.search_options.queryable_within_ns = options_.queryable_within_ns;
   context_.search_options.poll_interval_ns = target_.verify.poll_interval_ns;
   context_.on_done = [this](const RoundFigures& f) { RoundDone(f); };

@@ -64,7 +64,9 @@ void CanaryRound::OnTrace(const TraceOutcome& o) {
   const TraceVerdict& verdict = *o.verdict;
   CanaryTally& tally = *context_.tally;
   const bool lost = context_.exporter->LossOf(entry.trace_id).any();
-  const std::optional<CheckFailure> failure = TraceCheckFailure(o, lost);
+  // At age 0s a pass must also be on time: whole within --queryable-within of the request's end.
+  const std::optional<CheckFailure> failure =
+      TraceCheckFailure(o, lost, context_.queryable_within_ns);
   if (!o.evicted) tally.Spans(verdict.expected_spans, verdict.found_spans);
   bool searching = false;
   {

@@ -60,6 +60,9 @@ struct RoundContext {
   bool plans_http_errors = false;
   std::vector<bool> unsampled_verified;  // UnsampledEntriesVerified(scenario)
   SearchCheckOptions search_options;
+  // --queryable-within: a complete trace whose time to queryable (the verifier's sample, from its
+  // request's end) exceeds it fails its first check as late.
+  uint64_t queryable_within_ns = 30'000'000'000ull;
   // Called once per round when it is done, from the round's thread.
   std::function<void(const RoundFigures&)> on_done;
 };
