@@ -144,6 +144,7 @@ void CanaryRound::SearchLoop() {
 }
 
 void CanaryRound::Close(std::string transport_error) {
+  submitted_at_close_ = context_.exporter->stats().submitted;
   if (!transport_error.empty()) {
     std::lock_guard lock(mu_);
     figures_.write_error = "transport: " + transport_error;
@@ -151,8 +152,34 @@ void CanaryRound::Close(std::string transport_error) {
   finish_thread_ = std::thread([this] { FinishVerification(); });
 }
 
+namespace {
+
+bool ExporterSettled(const ExporterStats& s, uint64_t submitted) {
+  return s.exported + s.rejected + s.dropped_queue_full + s.dropped_failed >= submitted;
+}
+
+}  // namespace
+
+void CanaryRound::WaitForExporter() {
+  const Clock& clock = *context_.clock;
+  const uint64_t deadline = clock.NowMonotonicNano() + context_.export_settle_max_ns;
+  std::unique_lock lock(mu_);
+  while (!abandon_ && clock.NowMonotonicNano() < deadline &&
+         !ExporterSettled(context_.exporter->stats(), submitted_at_close_)) {
+    wake_.wait_for(lock, std::chrono::milliseconds(100), [this] { return abandon_; });
+  }
+}
+
 void CanaryRound::FinishVerification() {
   Result<VerificationSummary> verified = live_->Finish({});
+  bool undecided = false;
+  {
+    std::lock_guard lock(mu_);
+    undecided = !undecided_.empty();
+  }
+  // A missing or incomplete trace may yet be a loss of tracerig's exporter, known only once its
+  // retries end (a minute for a collector that black-holes): classify it after that.
+  if (undecided) WaitForExporter();
   int64_t failed = 0;
   {
     std::lock_guard lock(mu_);

@@ -63,6 +63,10 @@ struct RoundContext {
   // --queryable-within: a complete trace whose time to queryable (the verifier's sample, from its
   // request's end) exceeds it fails its first check as late.
   uint64_t queryable_within_ns = 30'000'000'000ull;
+  // Before missing/incomplete traces are classified, the round waits at most this long for the
+  // exporter to settle (deliver or drop) every span submitted by the round's end, so a loss
+  // found by its retries is not_exported, not missing.
+  uint64_t export_settle_max_ns = 120'000'000'000ull;
   // Called once per round when it is done, from the round's thread.
   std::function<void(const RoundFigures&)> on_done;
 };
@@ -90,6 +94,8 @@ class CanaryRound {
   void SearchLoop();
   void FinishVerification();
   void Fail(CheckFailure reason, std::string_view check);  // under mu_
+  // Waits (bounded, ends on Abandon) until the exporter settled submitted_at_close_ spans.
+  void WaitForExporter();
 
   const RoundContext& context_;
   VerifyOptions verify_;
@@ -107,6 +113,7 @@ class CanaryRound {
   std::vector<std::pair<TraceId, CheckFailure>> undecided_;  // under mu_
   bool verification_over_ = false;                           // under mu_
   bool abandon_ = false;                                     // under mu_
+  uint64_t submitted_at_close_ = 0;  // the exporter's submitted count at Close()
   std::atomic<bool> done_{false};
   std::thread search_thread_;
   std::thread finish_thread_;
