@@ -184,17 +184,19 @@ void CanaryLoop::RereadLoop(const std::atomic<bool>& stop) {
     const uint64_t now = clock_.NowUnixNano();
     const uint64_t next = window_->NextDueNs();
     if (next != 0 && next <= now) {
-      Reread(window_->TakeDue(now));
+      Reread(window_->TakeDue(now), stop);
     } else {
       SleepAtMost(next == 0 ? 200'000'000 : std::min<uint64_t>(next - now, 200'000'000));
     }
   }
+  rereader_done_ = true;
 }
 
-void CanaryLoop::Reread(std::vector<RereadWindow::Due> due) {
+void CanaryLoop::Reread(std::vector<RereadWindow::Due> due, const std::atomic<bool>& stop) {
   std::map<size_t, Ledger> by_age;
   for (auto& d : due) by_age[d.age].push_back(std::move(d.entry));
   for (auto& [age, ledger] : by_age) {
+    if (stop.load()) return;
     const std::string& label = options_.reread[age].label;
     std::mutex mu;
     std::set<uint64_t> unchecked;
@@ -235,8 +237,9 @@ void CanaryLoop::Reread(std::vector<RereadWindow::Due> due) {
     if (!options_.search) continue;
     std::unique_ptr<BackendClient> client = locked_clients_();
     for (const LedgerEntry& e : ledger) {
+      if (stop.load()) return;
       auto found = SearchRetryingErrors(*client, e, context_.search_options,
-                                        kRereadSearchRetryNs, sleeper, nullptr);
+                                        kRereadSearchRetryNs, sleeper, &stop);
       if (!found) {
         record(kCheckSearch, CheckFailure::kRequestFailed);
       } else {
@@ -283,6 +286,20 @@ CanaryTotals CanaryLoop::Run(const std::atomic<bool>& stop) {
     for (auto& r : rounds_) r->Abandon();
     tally_.MarkAbandoned();
   }
+  if (rereader.joinable()) {
+    // Stopping: the re-reader finishes the read in progress, for at most --queryable-within
+    // (a verification's deadline is longer); beyond, it is left running and the caller exits.
+    const uint64_t deadline = clock_.NowMonotonicNano() + options_.queryable_within_ns;
+    while (!rereader_done_.load() && clock_.NowMonotonicNano() < deadline) {
+      SleepAtMost(deadline - clock_.NowMonotonicNano());
+    }
+    if (rereader_done_.load()) {
+      rereader.join();
+    } else {
+      rereader.detach();  // it uses the loop and the rig: the caller must _Exit
+      tally_.MarkAbandoned();
+    }
+  }
   if (options_.once && window_ && all_done) {
     // --once with explicit re-read ages: wait for each, then read the traces again.
     if (options_.note && window_->size() > 0) {
@@ -293,13 +310,12 @@ CanaryTotals CanaryLoop::Run(const std::atomic<bool>& stop) {
       const uint64_t now = clock_.NowUnixNano();
       const uint64_t next = window_->NextDueNs();
       if (next <= now) {
-        Reread(window_->TakeDue(now));
+        Reread(window_->TakeDue(now), stop);
       } else {
         SleepAtMost(next - now);
       }
     }
   }
-  if (rereader.joinable()) rereader.join();
   CountExportLosses();
   return tally_.totals();
 }

@@ -103,7 +103,8 @@ class CanaryLoop {
   bool ReapRounds();
   bool WaitForRounds(const std::atomic<bool>* stop, uint64_t deadline_mono_ns);
   void RereadLoop(const std::atomic<bool>& stop);
-  void Reread(std::vector<RereadWindow::Due> due);
+  // Reads `due` again, age by age; returns early (the rest uncounted) once `stop` is set.
+  void Reread(std::vector<RereadWindow::Due> due, const std::atomic<bool>& stop);
   void CountExportLosses();
 
   CanaryTarget target_;
@@ -120,6 +121,7 @@ class CanaryLoop {
   mutable std::mutex mu_;
   std::condition_variable round_done_;
   std::vector<std::unique_ptr<CanaryRound>> rounds_;  // under mu_: closed, maybe not done
+  std::atomic<bool> rereader_done_{false};
   std::atomic<uint64_t> rereads_passed_{0};           // since the last round line
   std::atomic<uint64_t> rereads_total_{0};
   ProgressWatch progress_;
