@@ -72,7 +72,7 @@ std::vector<FlagSpec> CanaryFlags() {
        "serve /metrics (Prometheus text format) and /healthz there; port 0 picks a free one"},
       {"once", "",
        "one round: write, wait, check, print a summary and exit 0 (all passed), 1 (a "
-       "check failed) or 3 (backend unreachable)"},
+       "check failed), 3 (backend unreachable) or 130 (interrupted by a signal)"},
       {"no-search", "", "check by id only, not by search"},
   };
   for (const char* name : {"backend", "export", "export-protocol", "threads", "broker", "seed"}) {
@@ -123,7 +123,8 @@ constexpr const char* kCanaryDescription =
     "The first SIGTERM/SIGINT stops writing, waits for the checks in progress (at most\n"
     "--queryable-within), prints the totals and exits 0; a second one exits at once.\n\n"
     "Exit codes (--once): 0 every check passed · 1 a check failed · 2 usage or scenario error ·\n"
-    "3 backend unreachable (a request_failed check, or spans the exporter could not deliver).\n"
+    "3 backend unreachable (a request_failed check, or spans the exporter could not deliver) ·\n"
+    "130 interrupted by a signal (\"verdict: INTERRUPTED\": no PASS/FAIL on a partial round).\n"
     "Without --once: 0 after a signal, 2 or 3 when it cannot start.\n\n"
     "Example: tracerig canary scenarios/quickstart.toml --backend jaeger://jaeger:16686 \\\n"
     "           --export otlp-grpc://collector:4317 --metrics-listen 0.0.0.0:9464";
@@ -157,8 +158,11 @@ std::string FailureList(const CheckCounts& c) {
 }
 
 // The summary at the end, and the exit code --once gives it.
+// tracerig's exit code for a command a signal interrupted (cli.cc's list).
+constexpr int kExitInterrupted = 130;
+
 int Summarize(const CanaryTotals& t, const CanaryOptions& o, const std::string& scenario,
-              bool print) {
+              bool print, bool interrupted) {
   const uint64_t write_failures = t.write_failures[0] + t.write_failures[1] + t.write_failures[2];
   const uint64_t export_failures = t.write_failures[static_cast<size_t>(WriteFailure::kExport)];
   int code = kExitPass;
@@ -175,6 +179,11 @@ int Summarize(const CanaryTotals& t, const CanaryOptions& o, const std::string& 
     code = kExitConformanceFailure;
     verdict = write_failures > 0 ? "FAIL: no trace was checked (every write failed)"
                                  : "FAIL: no trace was checked";
+  }
+  if (interrupted) {
+    // --once stopped by a signal: the round's data is partial, so no PASS or FAIL on it.
+    code = kExitInterrupted;
+    verdict = "INTERRUPTED: the round was stopped by a signal; its checks are partial";
   }
   if (print) {
     std::string out =
@@ -324,7 +333,8 @@ CommandOutcome RunCanary(const ParsedFlags& flags) {
   std::fflush(stderr);
 
   const CanaryTotals totals = loop->Run(stop);
-  const int code = Summarize(totals, options, scenario->name, !quiet);
+  const int code =
+      Summarize(totals, options, scenario->name, !quiet, options.once && stop.load());
   if (totals.abandoned) {
     // Checks still run on the loop's threads, against the rig: leave without unwinding them.
     std::fflush(stdout);

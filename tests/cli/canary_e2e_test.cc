@@ -208,6 +208,23 @@ TEST(CanaryE2eTest, HealthzStaysHealthyWhileTheBackendCannotBeQueriedBecauseTheL
   EXPECT_TRUE(Contains(run.output, "request_failed")) << run.output;
 }
 
+TEST(CanaryE2eTest, OnceInterruptedByASignalSaysInterruptedAndExits130) {
+  bool signalled = false;
+  auto run = RunTracerig(
+      {"canary", "scenarios/quickstart.toml", "--once", "--round", "30s", "--rate", "2"},
+      [&](pid_t pid, const std::string& output) {
+        if (signalled || !Contains(output, "one round (--once)")) return;
+        signalled = true;
+        kill(pid, SIGINT);
+      });
+  EXPECT_TRUE(signalled) << run.output;
+  EXPECT_EQ(run.exit_code, 130) << run.output;
+  // The summary was printed (not a forced exit), with no PASS/FAIL on the partial round.
+  EXPECT_TRUE(Contains(run.output, "verdict: INTERRUPTED")) << run.output;
+  EXPECT_FALSE(Contains(run.output, "verdict: PASS")) << run.output;
+  EXPECT_FALSE(Contains(run.output, "verdict: FAIL")) << run.output;
+}
+
 TEST(CanaryE2eTest, UsageErrorsExit2) {
   auto duration = RunTracerig({"canary", "scenarios/quickstart.toml", "--duration", "10s"});
   EXPECT_EQ(duration.exit_code, 2);
