@@ -329,7 +329,7 @@ size_t CanaryWireLogCapacity(const Scenario& scenario, double rate, uint64_t win
     }
     hops = std::max(hops, inbound);
   }
-  const double needed = 3.0 * rate * static_cast<double>(hops) *
+  const double needed = 4.0 * rate * static_cast<double>(hops) *
                         (static_cast<double>(window_ns) / 1e9);
   constexpr double kMin = 2000;
   const double bounded =

@@ -130,8 +130,10 @@ class CanaryLoop {
 
 // Observations the topology's wire log needs to cover the traces a canary is still verifying:
 // `window_ns` (a round and --queryable-within) of requests at `rate`, each with the inbound hops
-// (SERVER and CONSUMER spans) of the largest expected tree, times 3 (half the log keeps a run's
-// first observations for good; the rest is slack). Between 2,000 and WireLog::kDefaultCapacity.
+// (SERVER and CONSUMER spans) of the largest expected tree, times 4: half the log keeps a run's
+// first observations for good, so its ring half covers twice a round and --queryable-within,
+// which also covers the verifier's 30 s deadline slack past --queryable-within at the defaults
+// (a 10 s round, 30 s). Between 2,000 and WireLog::kDefaultCapacity.
 size_t CanaryWireLogCapacity(const Scenario& scenario, double rate, uint64_t window_ns);
 
 }  // namespace tracerig
