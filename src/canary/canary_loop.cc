@@ -61,6 +61,9 @@ std::string FormatRoundLine(const RoundFigures& f, uint64_t rereads_passed, uint
   }
   if (!failed.empty()) line += fmt::format("; failed: {}", fmt::join(failed, ", "));
   if (!f.error.empty()) line += "; " + f.error;
+  for (const auto& [reason, explanation] : f.examples) {
+    line += fmt::format("\n  e.g. {}: {}", CheckFailureName(reason), explanation);
+  }
   return line;
 }
 

@@ -201,6 +201,7 @@ void CanaryRound::FinishVerification() {
       ++failed;
     }
     undecided_.clear();
+    if (verified) KeepExamples(*verified);
     verification_over_ = true;
   }
   context_.tally->PendingAdd(-failed);
@@ -214,6 +215,40 @@ void CanaryRound::FinishVerification() {
   context_.tally->RoundDone();
   if (context_.on_done) context_.on_done(figures);
   done_ = true;
+}
+
+void CanaryRound::KeepExamples(const VerificationSummary& summary) {
+  auto keep = [this](CheckFailure reason, const std::string& explanation) {
+    if (explanation.empty() || figures_.failures[static_cast<size_t>(reason)] == 0) return;
+    for (const auto& [kept, text] : figures_.examples) {
+      if (kept == reason) return;
+    }
+    figures_.examples.emplace_back(reason, explanation);
+  };
+  for (const TraceVerdict& v : summary.examples) {
+    switch (v.status) {
+      case TraceStatus::kBroken:
+        keep(CheckFailure::kBroken, v.explanation);
+        break;
+      case TraceStatus::kMissing:
+        keep(CheckFailure::kMissing, v.explanation);
+        break;
+      case TraceStatus::kIncomplete:
+        keep(CheckFailure::kIncomplete, v.explanation);
+        break;
+      case TraceStatus::kNotExported:
+        keep(CheckFailure::kNotExported, v.explanation);
+        break;
+      case TraceStatus::kComplete:
+        break;
+    }
+  }
+  for (const TraceVerdict& v : summary.violation_examples) {
+    if (v.violations.empty()) continue;
+    const Violation& first = v.violations.front();
+    keep(CheckFailure::kStructure, first.kind + ": " + first.explanation);
+  }
+  std::sort(figures_.examples.begin(), figures_.examples.end());
 }
 
 void CanaryRound::Abandon() {

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "canary/canary_tally.h"
@@ -43,6 +44,9 @@ struct RoundFigures {
   std::array<uint64_t, kCheckFailureCount> failures{};  // both checks, by reason
   std::vector<double> ttq_seconds;                      // time to queryable samples
   std::string error;  // why verification failed as a whole ("backend unreachable: ...")
+  // The verifier's first example explanation per failure reason of this round's checks by id
+  // (at most one per reason): where the trace broke, what was missing.
+  std::vector<std::pair<CheckFailure, std::string>> examples;
 };
 
 // Shared by every round; owned by the loop and borrowed.
@@ -96,6 +100,8 @@ class CanaryRound {
   void Fail(CheckFailure reason, std::string_view check);  // under mu_
   // Waits (bounded, ends on Abandon) until the exporter settled submitted_at_close_ spans.
   void WaitForExporter();
+  // The summary's first example per failing reason into figures_.examples. Under mu_.
+  void KeepExamples(const VerificationSummary& summary);
 
   const RoundContext& context_;
   VerifyOptions verify_;

@@ -195,7 +195,9 @@ int Summarize(const CanaryTotals& t, const CanaryOptions& o, const std::string& 
     }
     out += fmt::format("\n  trace checks (0s):  {}/{} passed{}\n", t.trace.total - t.trace.failed,
                        t.trace.total, FailureList(t.trace));
-    if (o.search) {
+    if (o.search && t.search.total == 0) {
+      out += "  search checks (0s): none (no trace passed its check by id)\n";
+    } else if (o.search) {
       out += fmt::format("  search checks (0s): {}/{} passed{}\n", t.search.total - t.search.failed,
                          t.search.total, FailureList(t.search));
     }

@@ -48,6 +48,18 @@ TEST(RoundLineTest, WriteFailuresShowTheFirstTransportError) {
             "checks passed");
 }
 
+TEST(RoundLineTest, OneExampleExplanationPerFailureReasonOnItsOwnLine) {
+  RoundFigures f;
+  f.number = 2;
+  f.written = 3;
+  f.trace_total = 3;
+  f.failures[static_cast<size_t>(CheckFailure::kBroken)] = 3;
+  f.examples = {{CheckFailure::kBroken, "trace id changed between checkout and payment"}};
+  EXPECT_EQ(FormatRoundLine(f, 0, 0, false),
+            "round 2: 3 written, 0/3 trace checks passed; failed: 3 broken\n"
+            "  e.g. broken: trace id changed between checkout and payment");
+}
+
 }  // namespace
 }  // namespace tracerig
 
