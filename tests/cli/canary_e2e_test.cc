@@ -225,6 +225,29 @@ TEST(CanaryE2eTest, OnceInterruptedByASignalSaysInterruptedAndExits130) {
   EXPECT_FALSE(Contains(run.output, "verdict: FAIL")) << run.output;
 }
 
+TEST(CanaryE2eTest, OnceOnABrokenPropagationExits1AndSaysWhereTheTraceBroke) {
+  auto run = RunTracerig({"canary", "scenarios/quickstart-drop-context.toml", "--once", "--round",
+                          "2s", "--rate", "2", "--queryable-within", "3s"});
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_TRUE(Contains(run.output, "broken")) << run.output;
+  // The verifier's explanation names the edge where the context was lost.
+  EXPECT_TRUE(Contains(run.output, "e.g. broken: ")) << run.output;
+  EXPECT_TRUE(Contains(run.output, "between checkout and payment")) << run.output;
+  EXPECT_TRUE(Contains(run.output, "verdict: FAIL")) << run.output;
+}
+
+TEST(CanaryE2eTest, OnceWithAnExportNobodyReceivesExits3WithNotExported) {
+  WithBackend([](const std::string& query, const std::string& /*otlp*/, pid_t /*backend*/) {
+    // The backend answers queries, but tracerig exports where nothing listens.
+    auto run = RunTracerig({"canary", "scenarios/quickstart.toml", "--once", "--round", "1s",
+                            "--rate", "2", "--queryable-within", "3s", "--backend", query,
+                            "--export", "otlp-http://127.0.0.1:1"});
+    EXPECT_EQ(run.exit_code, 3) << run.output;
+    EXPECT_TRUE(Contains(run.output, "not_exported")) << run.output;
+    EXPECT_TRUE(Contains(run.output, "exporter could not deliver spans")) << run.output;
+  });
+}
+
 TEST(CanaryE2eTest, UsageErrorsExit2) {
   auto duration = RunTracerig({"canary", "scenarios/quickstart.toml", "--duration", "10s"});
   EXPECT_EQ(duration.exit_code, 2);
