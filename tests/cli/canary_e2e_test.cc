@@ -248,6 +248,16 @@ TEST(CanaryE2eTest, OnceWithAnExportNobodyReceivesExits3WithNotExported) {
   });
 }
 
+TEST(CanaryE2eTest, OnceWithAReReadAgeCountsEachReReadOnce) {
+  // One trace kept for re-reading (one per --reread-every, 10s, per age): read again by id and
+  // by search, so exactly two re-read checks.
+  auto run = RunTracerig({"canary", "scenarios/quickstart.toml", "--once", "--round", "2s",
+                          "--rate", "3", "--reread", "1s"});
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_TRUE(Contains(run.output, "re-reads (1s):  2/2 passed")) << run.output;
+  EXPECT_TRUE(Contains(run.output, "verdict: PASS")) << run.output;
+}
+
 TEST(CanaryE2eTest, UsageErrorsExit2) {
   auto duration = RunTracerig({"canary", "scenarios/quickstart.toml", "--duration", "10s"});
   EXPECT_EQ(duration.exit_code, 2);
