@@ -67,7 +67,9 @@ struct CanaryTarget {
 // A round's line: "round 12: 10 written, 10/10 trace checks passed, 10/10 search, 6/6 re-read
 // checks passed, ttq p50 0.120s max 0.310s" (re-read checks: by id and by search, those finished
 // since the previous line; failures and errors appended: "; failed: 2 missing, 1
-// not_found_by_search; backend unreachable: ...").
+// not_found_by_search; backend unreachable: ..."; write failures with the first transport error:
+// ", 2 write failures (transport: connection refused)"), then one line per example the verifier
+// gave: "\n  e.g. broken: <explanation>".
 std::string FormatRoundLine(const RoundFigures& figures, uint64_t rereads_passed,
                             uint64_t rereads_total, bool search);
 
