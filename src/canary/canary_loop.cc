@@ -19,6 +19,9 @@ namespace tracerig {
 namespace {
 
 constexpr uint64_t kVerifyDeadlineSlackNs = 30'000'000'000ull;
+constexpr uint64_t kErrorBackoffMaxNs = 2'000'000'000ull;
+// A re-read's search that fails is retried this long (backoff) before it is request_failed.
+constexpr uint64_t kRereadSearchRetryNs = 10'000'000'000ull;
 
 void SleepAtMost(uint64_t ns) {
   std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<uint64_t>(ns, 50'000'000)));
@@ -26,10 +29,19 @@ void SleepAtMost(uint64_t ns) {
 
 }  // namespace
 
+void RetryThroughBlips(VerifyOptions& o, uint64_t queryable_within_ns) {
+  o.error_backoff_max_ns = kErrorBackoffMaxNs;
+  o.max_backend_errors =
+      static_cast<int>((queryable_within_ns + kErrorBackoffMaxNs - 1) / kErrorBackoffMaxNs) + 3;
+}
+
 std::string FormatRoundLine(const RoundFigures& f, uint64_t rereads_passed, uint64_t rereads_total,
                             bool search) {
   std::string line = fmt::format("round {}: {} written", f.number, f.written);
-  if (f.write_failed > 0) line += fmt::format(", {} write failures", f.write_failed);
+  if (f.write_failed > 0) {
+    line += fmt::format(", {} write failures", f.write_failed);
+    if (!f.write_error.empty()) line += fmt::format(" ({})", f.write_error);
+  }
   line += fmt::format(", {}/{} trace checks passed", f.trace_passed, f.trace_total);
   if (search) line += fmt::format(", {}/{} search", f.search_passed, f.search_total);
   if (rereads_total > 0) {
@@ -49,6 +61,9 @@ std::string FormatRoundLine(const RoundFigures& f, uint64_t rereads_passed, uint
   }
   if (!failed.empty()) line += fmt::format("; failed: {}", fmt::join(failed, ", "));
   if (!f.error.empty()) line += "; " + f.error;
+  for (const auto& [reason, explanation] : f.examples) {
+    line += fmt::format("\n  e.g. {}: {}", CheckFailureName(reason), explanation);
+  }
   return line;
 }
 
@@ -57,7 +72,8 @@ CanaryLoop::CanaryLoop(CanaryTarget target, CanaryOptions options, CanaryMetrics
     : target_(std::move(target)),
       options_(std::move(options)),
       clock_(clock),
-      tally_(metrics, clock) {
+      tally_(metrics, clock),
+      progress_(clock, ProgressWatch::LimitFor(options_.round_ns, options_.queryable_within_ns)) {
   locked_clients_ = [this] {
     std::lock_guard lock(clients_mu_);
     return target_.clients();
@@ -76,6 +92,7 @@ CanaryLoop::CanaryLoop(CanaryTarget target, CanaryOptions options, CanaryMetrics
   context_.search = options_.search;
   context_.plans_http_errors = ScenarioPlansErrors(*target_.scenario);
   context_.unsampled_verified = UnsampledEntriesVerified(*target_.scenario);
+  context_.queryable_within_ns = options_.queryable_within_ns;
   context_.search_options.queryable_within_ns = options_.queryable_within_ns;
   context_.search_options.poll_interval_ns = target_.verify.poll_interval_ns;
   context_.on_done = [this](const RoundFigures& f) { RoundDone(f); };
@@ -83,6 +100,7 @@ CanaryLoop::CanaryLoop(CanaryTarget target, CanaryOptions options, CanaryMetrics
   round_verify_.settle_incomplete_ns = options_.queryable_within_ns;
   round_verify_.deadline_ns = options_.queryable_within_ns + kVerifyDeadlineSlackNs;
   round_verify_.fetch_backend_dependencies = false;
+  RetryThroughBlips(round_verify_, options_.queryable_within_ns);
 }
 
 CanaryLoop::~CanaryLoop() {
@@ -96,13 +114,7 @@ CanaryLoop::~CanaryLoop() {
 }
 
 void CanaryLoop::RoundDone(const RoundFigures& f) {
-  const uint64_t failed_requests = f.failures[static_cast<size_t>(CheckFailure::kRequestFailed)];
-  {
-    std::lock_guard lock(mu_);
-    const bool unreachable = !f.error.empty() || (failed_requests > 0 && f.trace_passed == 0);
-    failing_rounds_ = unreachable ? failing_rounds_ + 1 : 0;
-    if (unreachable) last_error_ = f.error;
-  }
+  progress_.RoundFinished();
   round_done_.notify_all();
   if (options_.note) {
     std::lock_guard lock(print_mu_);
@@ -111,14 +123,7 @@ void CanaryLoop::RoundDone(const RoundFigures& f) {
   }
 }
 
-std::string CanaryLoop::UnhealthyReason() const {
-  std::lock_guard lock(mu_);
-  if (options_.unhealthy_after_rounds == 0 || failing_rounds_ < options_.unhealthy_after_rounds) {
-    return "";
-  }
-  return fmt::format("the backend could not be queried in the last {} rounds{}{}", failing_rounds_,
-                     last_error_.empty() ? "" : ": ", last_error_);
-}
+std::string CanaryLoop::UnhealthyReason() const { return progress_.UnhealthyReason(); }
 
 bool CanaryLoop::ReapRounds() {
   std::vector<std::unique_ptr<CanaryRound>> done;
@@ -147,13 +152,18 @@ void CanaryLoop::RunRound(uint64_t number, uint64_t first_sequence, const std::a
   DriverOptions driver_options = target_.driver;
   driver_options.first_sequence = first_sequence;
   driver_options.on_complete = [r](const LedgerEntry& e) { r->Written(e); };
+  std::string transport_error;
   {
     LoadDriver driver(*target_.scenario, target_.entry_targets,
                       std::make_unique<ConstantRateSchedule>(options_.rate, options_.round_ns),
                       *target_.exporter, clock_, driver_options);
-    (void)driver.Run(stop);
+    const DriverResult result = driver.Run(stop);
+    if (!result.transport_error_reasons.empty()) {
+      const TransportErrorReason& first = result.transport_error_reasons.front();
+      transport_error = first.first_message.empty() ? first.reason : first.first_message;
+    }
   }
-  r->Close();
+  r->Close(std::move(transport_error));
   std::lock_guard lock(mu_);
   rounds_.push_back(std::move(round));
 }
@@ -177,17 +187,19 @@ void CanaryLoop::RereadLoop(const std::atomic<bool>& stop) {
     const uint64_t now = clock_.NowUnixNano();
     const uint64_t next = window_->NextDueNs();
     if (next != 0 && next <= now) {
-      Reread(window_->TakeDue(now));
+      Reread(window_->TakeDue(now), stop);
     } else {
       SleepAtMost(next == 0 ? 200'000'000 : std::min<uint64_t>(next - now, 200'000'000));
     }
   }
+  rereader_done_ = true;
 }
 
-void CanaryLoop::Reread(std::vector<RereadWindow::Due> due) {
+void CanaryLoop::Reread(std::vector<RereadWindow::Due> due, const std::atomic<bool>& stop) {
   std::map<size_t, Ledger> by_age;
   for (auto& d : due) by_age[d.age].push_back(std::move(d.entry));
   for (auto& [age, ledger] : by_age) {
+    if (stop.load()) return;
     const std::string& label = options_.reread[age].label;
     std::mutex mu;
     std::set<uint64_t> unchecked;
@@ -208,6 +220,7 @@ void CanaryLoop::Reread(std::vector<RereadWindow::Due> due) {
     o.fetch_backend_dependencies = false;
     o.export_loss = {};
     o.messages_outstanding = {};
+    RetryThroughBlips(o, options_.queryable_within_ns);
     o.on_trace = [&](const TraceOutcome& outcome) {
       std::lock_guard lock(mu);
       if (unchecked.erase(outcome.entry->sequence) == 0) return;
@@ -227,7 +240,9 @@ void CanaryLoop::Reread(std::vector<RereadWindow::Due> due) {
     if (!options_.search) continue;
     std::unique_ptr<BackendClient> client = locked_clients_();
     for (const LedgerEntry& e : ledger) {
-      auto found = SearchOnce(*client, e, SearchCheckOptions{}.window_padding_ns);
+      if (stop.load()) return;
+      auto found = SearchRetryingErrors(*client, e, context_.search_options,
+                                        kRereadSearchRetryNs, sleeper, &stop);
       if (!found) {
         record(kCheckSearch, CheckFailure::kRequestFailed);
       } else {
@@ -274,6 +289,20 @@ CanaryTotals CanaryLoop::Run(const std::atomic<bool>& stop) {
     for (auto& r : rounds_) r->Abandon();
     tally_.MarkAbandoned();
   }
+  if (rereader.joinable()) {
+    // Stopping: the re-reader finishes the read in progress, for at most --queryable-within
+    // (a verification's deadline is longer); beyond, it is left running and the caller exits.
+    const uint64_t deadline = clock_.NowMonotonicNano() + options_.queryable_within_ns;
+    while (!rereader_done_.load() && clock_.NowMonotonicNano() < deadline) {
+      SleepAtMost(deadline - clock_.NowMonotonicNano());
+    }
+    if (rereader_done_.load()) {
+      rereader.join();
+    } else {
+      rereader.detach();  // it uses the loop and the rig: the caller must _Exit
+      tally_.MarkAbandoned();
+    }
+  }
   if (options_.once && window_ && all_done) {
     // --once with explicit re-read ages: wait for each, then read the traces again.
     if (options_.note && window_->size() > 0) {
@@ -284,13 +313,12 @@ CanaryTotals CanaryLoop::Run(const std::atomic<bool>& stop) {
       const uint64_t now = clock_.NowUnixNano();
       const uint64_t next = window_->NextDueNs();
       if (next <= now) {
-        Reread(window_->TakeDue(now));
+        Reread(window_->TakeDue(now), stop);
       } else {
         SleepAtMost(next - now);
       }
     }
   }
-  if (rereader.joinable()) rereader.join();
   CountExportLosses();
   return tally_.totals();
 }
@@ -304,7 +332,7 @@ size_t CanaryWireLogCapacity(const Scenario& scenario, double rate, uint64_t win
     }
     hops = std::max(hops, inbound);
   }
-  const double needed = 3.0 * rate * static_cast<double>(hops) *
+  const double needed = 4.0 * rate * static_cast<double>(hops) *
                         (static_cast<double>(window_ns) / 1e9);
   constexpr double kMin = 2000;
   const double bounded =

@@ -19,6 +19,7 @@
 #include "canary/canary_metrics.h"
 #include "canary/canary_round.h"
 #include "canary/canary_tally.h"
+#include "canary/progress_watch.h"
 #include "canary/reread_window.h"
 #include "core/clock.h"
 #include "driver/load_driver.h"
@@ -44,8 +45,6 @@ struct CanaryOptions {
   bool once = false;
   // Rounds whose checks are still running before the next round's writes wait.
   size_t max_rounds_verifying = 8;
-  // Consecutive rounds whose checks all hit request_failed before /healthz says unhealthy.
-  size_t unhealthy_after_rounds = 3;
   // One line per round (and the waits) on stderr; empty: none.
   std::function<void(const std::string&)> note;
 };
@@ -68,9 +67,17 @@ struct CanaryTarget {
 // A round's line: "round 12: 10 written, 10/10 trace checks passed, 10/10 search, 6/6 re-read
 // checks passed, ttq p50 0.120s max 0.310s" (re-read checks: by id and by search, those finished
 // since the previous line; failures and errors appended: "; failed: 2 missing, 1
-// not_found_by_search; backend unreachable: ...").
+// not_found_by_search; backend unreachable: ..."; write failures with the first transport error:
+// ", 2 write failures (transport: connection refused)"), then one line per example the verifier
+// gave: "\n  e.g. broken: <explanation>".
 std::string FormatRoundLine(const RoundFigures& figures, uint64_t rereads_passed,
                             uint64_t rereads_total, bool search);
+
+// Makes the verifier's failed backend requests retried (backoff up to 2 s) for about
+// `queryable_within_ns` before it gives up with "backend unreachable": a shorter blip costs no
+// check, a longer outage is still request_failed. max_backend_errors = ceil(queryable_within /
+// 2 s) + 3.
+void RetryThroughBlips(VerifyOptions& options, uint64_t queryable_within_ns);
 
 class CanaryLoop {
  public:
@@ -86,8 +93,9 @@ class CanaryLoop {
   // destroying the loop or the rig.
   CanaryTotals Run(const std::atomic<bool>& stop);
 
-  // For /healthz: "" while healthy; the reason once the last unhealthy_after_rounds rounds all
-  // failed to query the backend. Thread-safe.
+  // For /healthz: "" while the loop makes progress; the reason once no round has finished for
+  // ProgressWatch::LimitFor(round, queryable_within) (a backend outage does not count: rounds
+  // still finish, their checks request_failed). Thread-safe.
   std::string UnhealthyReason() const;
 
  private:
@@ -97,7 +105,8 @@ class CanaryLoop {
   bool ReapRounds();
   bool WaitForRounds(const std::atomic<bool>* stop, uint64_t deadline_mono_ns);
   void RereadLoop(const std::atomic<bool>& stop);
-  void Reread(std::vector<RereadWindow::Due> due);
+  // Reads `due` again, age by age; returns early (the rest uncounted) once `stop` is set.
+  void Reread(std::vector<RereadWindow::Due> due, const std::atomic<bool>& stop);
   void CountExportLosses();
 
   CanaryTarget target_;
@@ -114,17 +123,19 @@ class CanaryLoop {
   mutable std::mutex mu_;
   std::condition_variable round_done_;
   std::vector<std::unique_ptr<CanaryRound>> rounds_;  // under mu_: closed, maybe not done
+  std::atomic<bool> rereader_done_{false};
   std::atomic<uint64_t> rereads_passed_{0};           // since the last round line
   std::atomic<uint64_t> rereads_total_{0};
-  size_t failing_rounds_ = 0;  // under mu_: consecutive rounds with only request_failed checks
-  std::string last_error_;     // under mu_
+  ProgressWatch progress_;
   std::mutex print_mu_;
 };
 
 // Observations the topology's wire log needs to cover the traces a canary is still verifying:
 // `window_ns` (a round and --queryable-within) of requests at `rate`, each with the inbound hops
-// (SERVER and CONSUMER spans) of the largest expected tree, times 3 (half the log keeps a run's
-// first observations for good; the rest is slack). Between 2,000 and WireLog::kDefaultCapacity.
+// (SERVER and CONSUMER spans) of the largest expected tree, times 4: half the log keeps a run's
+// first observations for good, so its ring half covers twice a round and --queryable-within,
+// which also covers the verifier's 30 s deadline slack past --queryable-within at the defaults
+// (a 10 s round, 30 s). Between 2,000 and WireLog::kDefaultCapacity.
 size_t CanaryWireLogCapacity(const Scenario& scenario, double rate, uint64_t window_ns);
 
 }  // namespace tracerig

@@ -36,20 +36,21 @@ void CanaryRound::Written(const LedgerEntry& entry) {
   CanaryTally& tally = *context_.tally;
   const std::optional<WriteFailure> write_failure =
       WriteFailureOf(entry, context_.plans_http_errors);
-  const bool written = !write_failure;
-  if (write_failure) {
-    tally.WriteFailed(*write_failure);
-  } else {
-    tally.Written();
-  }
-  const bool verified = entry.sampled || (entry.entry < context_.unsampled_verified.size() &&
-                                          context_.unsampled_verified[entry.entry]);
+  tally.Written();  // every request sent; a write failure is one of them
+  if (write_failure) tally.WriteFailed(*write_failure);
+  // A write failure (the entry service down, an unplanned error answer) is counted as such only:
+  // verifying it would count the pipeline as losing spans nobody sent.
+  const bool verified = !write_failure &&
+                        (entry.sampled || (entry.entry < context_.unsampled_verified.size() &&
+                                           context_.unsampled_verified[entry.entry]));
   {
     std::lock_guard lock(mu_);
-    ++(written ? figures_.written : figures_.write_failed);
+    ++figures_.written;
+    if (write_failure) ++figures_.write_failed;
     if (verified) unchecked_.emplace(entry.sequence, entry);
   }
-  if (verified) tally.PendingAdd(1);
+  if (!verified) return;
+  tally.PendingAdd(1);
   live_->Add(entry);
 }
 
@@ -63,7 +64,9 @@ void CanaryRound::OnTrace(const TraceOutcome& o) {
   const TraceVerdict& verdict = *o.verdict;
   CanaryTally& tally = *context_.tally;
   const bool lost = context_.exporter->LossOf(entry.trace_id).any();
-  const std::optional<CheckFailure> failure = TraceCheckFailure(o, lost);
+  // At age 0s a pass must also be on time: whole within --queryable-within of the request's end.
+  const std::optional<CheckFailure> failure =
+      TraceCheckFailure(o, lost, context_.queryable_within_ns);
   if (!o.evicted) tally.Spans(verdict.expected_spans, verdict.found_spans);
   bool searching = false;
   {
@@ -140,12 +143,43 @@ void CanaryRound::SearchLoop() {
   }
 }
 
-void CanaryRound::Close() {
+void CanaryRound::Close(std::string transport_error) {
+  submitted_at_close_ = context_.exporter->stats().submitted;
+  if (!transport_error.empty()) {
+    std::lock_guard lock(mu_);
+    figures_.write_error = "transport: " + transport_error;
+  }
   finish_thread_ = std::thread([this] { FinishVerification(); });
+}
+
+namespace {
+
+bool ExporterSettled(const ExporterStats& s, uint64_t submitted) {
+  return s.exported + s.rejected + s.dropped_queue_full + s.dropped_failed >= submitted;
+}
+
+}  // namespace
+
+void CanaryRound::WaitForExporter() {
+  const Clock& clock = *context_.clock;
+  const uint64_t deadline = clock.NowMonotonicNano() + context_.export_settle_max_ns;
+  std::unique_lock lock(mu_);
+  while (!abandon_ && clock.NowMonotonicNano() < deadline &&
+         !ExporterSettled(context_.exporter->stats(), submitted_at_close_)) {
+    wake_.wait_for(lock, std::chrono::milliseconds(100), [this] { return abandon_; });
+  }
 }
 
 void CanaryRound::FinishVerification() {
   Result<VerificationSummary> verified = live_->Finish({});
+  bool undecided = false;
+  {
+    std::lock_guard lock(mu_);
+    undecided = !undecided_.empty();
+  }
+  // A missing or incomplete trace may yet be a loss of tracerig's exporter, known only once its
+  // retries end (a minute for a collector that black-holes): classify it after that.
+  if (undecided) WaitForExporter();
   int64_t failed = 0;
   {
     std::lock_guard lock(mu_);
@@ -167,6 +201,7 @@ void CanaryRound::FinishVerification() {
       ++failed;
     }
     undecided_.clear();
+    if (verified) KeepExamples(*verified);
     verification_over_ = true;
   }
   context_.tally->PendingAdd(-failed);
@@ -180,6 +215,40 @@ void CanaryRound::FinishVerification() {
   context_.tally->RoundDone();
   if (context_.on_done) context_.on_done(figures);
   done_ = true;
+}
+
+void CanaryRound::KeepExamples(const VerificationSummary& summary) {
+  auto keep = [this](CheckFailure reason, const std::string& explanation) {
+    if (explanation.empty() || figures_.failures[static_cast<size_t>(reason)] == 0) return;
+    for (const auto& [kept, text] : figures_.examples) {
+      if (kept == reason) return;
+    }
+    figures_.examples.emplace_back(reason, explanation);
+  };
+  for (const TraceVerdict& v : summary.examples) {
+    switch (v.status) {
+      case TraceStatus::kBroken:
+        keep(CheckFailure::kBroken, v.explanation);
+        break;
+      case TraceStatus::kMissing:
+        keep(CheckFailure::kMissing, v.explanation);
+        break;
+      case TraceStatus::kIncomplete:
+        keep(CheckFailure::kIncomplete, v.explanation);
+        break;
+      case TraceStatus::kNotExported:
+        keep(CheckFailure::kNotExported, v.explanation);
+        break;
+      case TraceStatus::kComplete:
+        break;
+    }
+  }
+  for (const TraceVerdict& v : summary.violation_examples) {
+    if (v.violations.empty()) continue;
+    const Violation& first = v.violations.front();
+    keep(CheckFailure::kStructure, first.kind + ": " + first.explanation);
+  }
+  std::sort(figures_.examples.begin(), figures_.examples.end());
 }
 
 void CanaryRound::Abandon() {

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "canary/canary_tally.h"
@@ -33,8 +34,9 @@ namespace tracerig {
 // What a round's line on stderr says.
 struct RoundFigures {
   uint64_t number = 0;
-  uint64_t written = 0;       // requests answered as planned
-  uint64_t write_failed = 0;  // transport errors, unplanned HTTP statuses
+  uint64_t written = 0;       // requests sent
+  uint64_t write_failed = 0;  // of those: transport errors, unplanned HTTP statuses (not verified)
+  std::string write_error;    // the round's first transport error: "transport: <what it said>"
   uint64_t trace_total = 0;   // checks by id at 0s
   uint64_t trace_passed = 0;
   uint64_t search_total = 0;
@@ -42,6 +44,9 @@ struct RoundFigures {
   std::array<uint64_t, kCheckFailureCount> failures{};  // both checks, by reason
   std::vector<double> ttq_seconds;                      // time to queryable samples
   std::string error;  // why verification failed as a whole ("backend unreachable: ...")
+  // The verifier's first example explanation per failure reason of this round's checks by id
+  // (at most one per reason): where the trace broke, what was missing.
+  std::vector<std::pair<CheckFailure, std::string>> examples;
 };
 
 // Shared by every round; owned by the loop and borrowed.
@@ -59,6 +64,13 @@ struct RoundContext {
   bool plans_http_errors = false;
   std::vector<bool> unsampled_verified;  // UnsampledEntriesVerified(scenario)
   SearchCheckOptions search_options;
+  // --queryable-within: a complete trace whose time to queryable (the verifier's sample, from its
+  // request's end) exceeds it fails its first check as late.
+  uint64_t queryable_within_ns = 30'000'000'000ull;
+  // Before missing/incomplete traces are classified, the round waits at most this long for the
+  // exporter to settle (deliver or drop) every span submitted by the round's end, so a loss
+  // found by its retries is not_exported, not missing.
+  uint64_t export_settle_max_ns = 120'000'000'000ull;
   // Called once per round when it is done, from the round's thread.
   std::function<void(const RoundFigures&)> on_done;
 };
@@ -74,8 +86,9 @@ class CanaryRound {
 
   // DriverOptions::on_complete: thread-safe.
   void Written(const LedgerEntry& entry);
-  // The round's load is over: verification finishes on the round's own thread.
-  void Close();
+  // The round's load is over (`transport_error`: its first transport error's text, or ""):
+  // verification finishes on the round's own thread.
+  void Close(std::string transport_error = "");
   bool done() const { return done_.load(); }
   // Searches still pending end at once, uncounted (stopping).
   void Abandon();
@@ -85,6 +98,10 @@ class CanaryRound {
   void SearchLoop();
   void FinishVerification();
   void Fail(CheckFailure reason, std::string_view check);  // under mu_
+  // Waits (bounded, ends on Abandon) until the exporter settled submitted_at_close_ spans.
+  void WaitForExporter();
+  // The summary's first example per failing reason into figures_.examples. Under mu_.
+  void KeepExamples(const VerificationSummary& summary);
 
   const RoundContext& context_;
   VerifyOptions verify_;
@@ -102,6 +119,7 @@ class CanaryRound {
   std::vector<std::pair<TraceId, CheckFailure>> undecided_;  // under mu_
   bool verification_over_ = false;                           // under mu_
   bool abandon_ = false;                                     // under mu_
+  uint64_t submitted_at_close_ = 0;  // the exporter's submitted count at Close()
   std::atomic<bool> done_{false};
   std::thread search_thread_;
   std::thread finish_thread_;

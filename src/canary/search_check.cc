@@ -22,12 +22,37 @@ Result<bool> SearchOnce(BackendClient& client, const LedgerEntry& entry,
                      [&entry](const Span& s) { return s.trace_id == entry.trace_id; });
 }
 
+namespace {
+
+// The wait before retrying after `errors` failed searches in a row (>= 1).
+uint64_t ErrorBackoff(const SearchCheckOptions& o, int errors) {
+  uint64_t backoff = o.error_backoff_ns;
+  for (int i = 1; i < errors && backoff < o.error_backoff_max_ns; ++i) backoff *= 2;
+  return std::min(backoff, o.error_backoff_max_ns);
+}
+
+}  // namespace
+
+Result<bool> SearchRetryingErrors(BackendClient& client, const LedgerEntry& entry,
+                                  const SearchCheckOptions& options, uint64_t retry_for_ns,
+                                  Sleeper& sleeper, const std::atomic<bool>* stop) {
+  uint64_t slept = 0;
+  for (int errors = 1;; ++errors) {
+    auto found = SearchOnce(client, entry, options.window_padding_ns);
+    if (found || slept >= retry_for_ns || (stop != nullptr && stop->load())) return found;
+    const uint64_t backoff = std::min(ErrorBackoff(options, errors), retry_for_ns - slept);
+    sleeper.SleepFor(backoff);
+    slept += backoff;
+  }
+}
+
 SearchChecks::SearchChecks(BackendClient& client, SearchCheckOptions options, const Clock& clock)
     : client_(client), options_(options), clock_(clock) {}
 
 void SearchChecks::Add(const LedgerEntry& entry) {
   std::lock_guard lock(mu_);
-  pending_.push_back({entry, clock_.NowUnixNano(), 0});
+  const uint64_t now = clock_.NowUnixNano();
+  pending_.push_back({entry, now, now, 0});
 }
 
 std::vector<SearchChecks::Finished> SearchChecks::Step() {
@@ -47,13 +72,13 @@ std::vector<SearchChecks::Finished> SearchChecks::Step() {
     const uint64_t after = clock_.NowUnixNano();
     const uint64_t deadline = p.entry.end_unix_nano + options_.queryable_within_ns;
     if (!found) {
-      if (++p.errors >= options_.max_errors) {
+      const uint64_t retry_until = std::max(deadline, p.added_ns + options_.min_error_retry_ns);
+      if (after >= retry_until) {
         finished.push_back({p.entry, SearchResult::kRequestFailed});
         continue;
       }
-      uint64_t backoff = options_.error_backoff_ns;
-      for (int i = 1; i < p.errors && backoff < options_.error_backoff_max_ns; ++i) backoff *= 2;
-      p.due_ns = after + std::min(backoff, options_.error_backoff_max_ns);
+      ++p.errors;
+      p.due_ns = std::min(after + ErrorBackoff(options_, p.errors), retry_until);
       again.push_back(std::move(p));
       continue;
     }

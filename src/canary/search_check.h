@@ -5,6 +5,7 @@
 // drive it with a fake one.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -13,20 +14,24 @@
 #include "core/clock.h"
 #include "core/ledger.h"
 #include "verifier/backend_client.h"
+#include "verifier/verify.h"
 
 namespace tracerig {
 
 enum class SearchResult {
   kFound,          // a returned span has the ledger's trace id
   kNotFound,       // not found by the deadline (or, for one search, not in the answer)
-  kRequestFailed,  // the backend failed max_errors searches in a row
+  kRequestFailed,  // the backend's last search by the deadline failed (unreachable throughout)
 };
 
 struct SearchCheckOptions {
   // A trace not found by its request's end + this is not found.
   uint64_t queryable_within_ns = 30'000'000'000ull;
   uint64_t poll_interval_ns = 100'000'000ull;        // between searches that did not find it
-  int max_errors = 3;                                // failed searches in a row: request failed
+  // A failed search is retried (backoff) until the deadline, and at least this long after the
+  // trace was added (a trace that passed late still rides out a blip): a backend down that long
+  // is a request failed, a shorter blip costs nothing.
+  uint64_t min_error_retry_ns = 10'000'000'000ull;
   uint64_t error_backoff_ns = 100'000'000ull;        // before retrying a failed search; doubles ...
   uint64_t error_backoff_max_ns = 2'000'000'000ull;  // ... up to this
   // The search window: the request's start and end, widened by this each side (clock skew
@@ -38,8 +43,15 @@ struct SearchCheckOptions {
 Result<bool> SearchOnce(BackendClient& client, const LedgerEntry& entry,
                         uint64_t window_padding_ns);
 
-// The searches of traces that passed their check by id, each retried until found, its deadline
-// or max_errors failures in a row. Add from any thread; Step from one.
+// One search (a re-read's), a failed one retried with backoff (options' error_backoff_ns doubling
+// up to error_backoff_max_ns) for at most `retry_for_ns` of sleeping, or until `stop`: found, not
+// found, or the backend's last error.
+Result<bool> SearchRetryingErrors(BackendClient& client, const LedgerEntry& entry,
+                                  const SearchCheckOptions& options, uint64_t retry_for_ns,
+                                  Sleeper& sleeper, const std::atomic<bool>* stop);
+
+// The searches of traces that passed their check by id, each retried until found or its deadline
+// (a failed search retried with backoff until then). Add from any thread; Step from one.
 class SearchChecks {
  public:
   struct Finished {
@@ -64,6 +76,7 @@ class SearchChecks {
   struct Pending {
     LedgerEntry entry;
     uint64_t due_ns = 0;
+    uint64_t added_ns = 0;
     int errors = 0;  // in a row
   };
 

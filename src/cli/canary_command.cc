@@ -72,7 +72,7 @@ std::vector<FlagSpec> CanaryFlags() {
        "serve /metrics (Prometheus text format) and /healthz there; port 0 picks a free one"},
       {"once", "",
        "one round: write, wait, check, print a summary and exit 0 (all passed), 1 (a "
-       "check failed) or 3 (backend unreachable)"},
+       "check failed), 3 (backend unreachable) or 130 (interrupted by a signal)"},
       {"no-search", "", "check by id only, not by search"},
   };
   for (const char* name : {"backend", "export", "export-protocol", "threads", "broker", "seed"}) {
@@ -100,9 +100,9 @@ constexpr const char* kCanaryDescription =
     "constant rate (--rate) in rounds (--round) until SIGTERM/SIGINT, and checks every one:\n\n"
     "  trace   read back by id and classified as `tracerig run` does: it passes when complete\n"
     "          with no structure violation within --queryable-within of its request's end;\n"
-    "          failures: missing, incomplete, broken, structure, evicted, not_exported "
-    "(tracerig's\n"
-    "          exporter could not deliver it), request_failed (the backend could not be queried)\n"
+    "          failures: missing, incomplete, broken, structure, late (complete only after\n"
+    "          --queryable-within), evicted, not_exported (tracerig's exporter could not\n"
+    "          deliver it), request_failed (the backend could not be queried)\n"
     "  search  a passing trace found again by a search on its request id (Jaeger tags, Zipkin\n"
     "          annotationQuery, Tempo TraceQL) within --queryable-within: else "
     "not_found_by_search\n\n"
@@ -114,15 +114,20 @@ constexpr const char* kCanaryDescription =
     "check_failures_total{check,age,reason},\n"
     "time_to_queryable_seconds, query_duration_seconds{query}, spans_expected_total,\n"
     "spans_found_total, last_success_timestamp_seconds, traces_pending, build_info{version}.\n"
-    "/healthz answers 200 \"ok\" while the loop runs, 503 with the reason once the checks of the\n"
-    "last 3 rounds all failed to query the backend. docs/CANARY.md has alerting rules.\n\n"
+    "/healthz (a liveness probe) answers 200 \"ok\" while the loop makes progress, also during a\n"
+    "backend outage; 503 with the reason once no round has finished for 2 x (--round +\n"
+    "--queryable-within + 30s). docs/CANARY.md has alerting rules.\n\n"
     "On stderr: the start-up lines, the metrics URL, then one line per round:\n"
     "  round 12: 10 written, 10/10 trace checks passed, 10/10 search, 6/6 re-read checks\n"
     "  passed, ttq p50 0.120s max 0.310s; failed: 2 missing (failures and errors, if any)\n"
+    "  e.g. missing: <the verifier's explanation> (one example per failure reason)\n"
+    "`written` counts every request sent; write failures (\"2 write failures (transport:\n"
+    "connection refused)\") are among them and are not checked.\n"
     "The first SIGTERM/SIGINT stops writing, waits for the checks in progress (at most\n"
     "--queryable-within), prints the totals and exits 0; a second one exits at once.\n\n"
     "Exit codes (--once): 0 every check passed · 1 a check failed · 2 usage or scenario error ·\n"
-    "3 backend unreachable (a request_failed check, or spans the exporter could not deliver).\n"
+    "3 backend unreachable (a request_failed check, or spans the exporter could not deliver) ·\n"
+    "130 interrupted by a signal (\"verdict: INTERRUPTED\": no PASS/FAIL on a partial round).\n"
     "Without --once: 0 after a signal, 2 or 3 when it cannot start.\n\n"
     "Example: tracerig canary scenarios/quickstart.toml --backend jaeger://jaeger:16686 \\\n"
     "           --export otlp-grpc://collector:4317 --metrics-listen 0.0.0.0:9464";
@@ -156,8 +161,11 @@ std::string FailureList(const CheckCounts& c) {
 }
 
 // The summary at the end, and the exit code --once gives it.
+// tracerig's exit code for a command a signal interrupted (cli.cc's list).
+constexpr int kExitInterrupted = 130;
+
 int Summarize(const CanaryTotals& t, const CanaryOptions& o, const std::string& scenario,
-              bool print) {
+              bool print, bool interrupted) {
   const uint64_t write_failures = t.write_failures[0] + t.write_failures[1] + t.write_failures[2];
   const uint64_t export_failures = t.write_failures[static_cast<size_t>(WriteFailure::kExport)];
   int code = kExitPass;
@@ -172,7 +180,13 @@ int Summarize(const CanaryTotals& t, const CanaryOptions& o, const std::string& 
     verdict = "FAIL: a check failed";
   } else if (t.trace.total == 0) {
     code = kExitConformanceFailure;
-    verdict = "FAIL: no trace was checked";
+    verdict = write_failures > 0 ? "FAIL: no trace was checked (every write failed)"
+                                 : "FAIL: no trace was checked";
+  }
+  if (interrupted) {
+    // --once stopped by a signal: the round's data is partial, so no PASS or FAIL on it.
+    code = kExitInterrupted;
+    verdict = "INTERRUPTED: the round was stopped by a signal; its checks are partial";
   }
   if (print) {
     std::string out =
@@ -184,7 +198,9 @@ int Summarize(const CanaryTotals& t, const CanaryOptions& o, const std::string& 
     }
     out += fmt::format("\n  trace checks (0s):  {}/{} passed{}\n", t.trace.total - t.trace.failed,
                        t.trace.total, FailureList(t.trace));
-    if (o.search) {
+    if (o.search && t.search.total == 0) {
+      out += "  search checks (0s): none (no trace passed its check by id)\n";
+    } else if (o.search) {
       out += fmt::format("  search checks (0s): {}/{} passed{}\n", t.search.total - t.search.failed,
                          t.search.total, FailureList(t.search));
     }
@@ -322,7 +338,8 @@ CommandOutcome RunCanary(const ParsedFlags& flags) {
   std::fflush(stderr);
 
   const CanaryTotals totals = loop->Run(stop);
-  const int code = Summarize(totals, options, scenario->name, !quiet);
+  const int code =
+      Summarize(totals, options, scenario->name, !quiet, options.once && stop.load());
   if (totals.abandoned) {
     // Checks still run on the loop's threads, against the rig: leave without unwinding them.
     std::fflush(stdout);

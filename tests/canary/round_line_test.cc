@@ -2,6 +2,8 @@
 // queryable, failures and the round's error.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "canary/canary_loop.h"
 
 namespace tracerig {
@@ -32,6 +34,54 @@ TEST(RoundLineTest, FailuresWriteFailuresAndTheError) {
   EXPECT_EQ(FormatRoundLine(f, 0, 0, false),
             "round 3: 3 written, 1 write failures, 1/4 trace checks passed; failed: 2 missing, 1 "
             "request_failed; backend unreachable: connection refused");
+}
+
+TEST(RoundLineTest, WriteFailuresShowTheFirstTransportError) {
+  RoundFigures f;
+  f.number = 4;
+  f.written = 10;
+  f.write_failed = 2;
+  f.write_error = "transport: connection refused";
+  f.trace_total = f.trace_passed = 8;
+  EXPECT_EQ(FormatRoundLine(f, 0, 0, false),
+            "round 4: 10 written, 2 write failures (transport: connection refused), 8/8 trace "
+            "checks passed");
+}
+
+TEST(RoundLineTest, OneExampleExplanationPerFailureReasonOnItsOwnLine) {
+  RoundFigures f;
+  f.number = 2;
+  f.written = 3;
+  f.trace_total = 3;
+  f.failures[static_cast<size_t>(CheckFailure::kBroken)] = 3;
+  f.examples = {{CheckFailure::kBroken, "trace id changed between checkout and payment"}};
+  EXPECT_EQ(FormatRoundLine(f, 0, 0, false),
+            "round 2: 3 written, 0/3 trace checks passed; failed: 3 broken\n"
+            "  e.g. broken: trace id changed between checkout and payment");
+}
+
+}  // namespace
+}  // namespace tracerig
+
+namespace tracerig {
+namespace {
+
+TEST(RetryThroughBlipsTest, RetriesSpanAboutQueryableWithin) {
+  VerifyOptions o;
+  RetryThroughBlips(o, 30'000'000'000ull);
+  EXPECT_EQ(o.max_backend_errors, 18);
+  EXPECT_EQ(o.error_backoff_max_ns, 2'000'000'000ull);
+  // 17 waits between 18 attempts: 0.1 + 0.2 + 0.4 + 0.8 + 1.6 + 12 x 2 s = 27.1 s.
+  uint64_t waited = 0;
+  uint64_t backoff = o.error_backoff_ns;
+  for (int i = 1; i < o.max_backend_errors; ++i) {
+    waited += std::min(backoff, o.error_backoff_max_ns);
+    backoff *= 2;
+  }
+  EXPECT_GE(waited, 25'000'000'000ull);
+  EXPECT_LE(waited, 30'000'000'000ull);
+  RetryThroughBlips(o, 1'000'000'000ull);
+  EXPECT_EQ(o.max_backend_errors, 4);
 }
 
 }  // namespace

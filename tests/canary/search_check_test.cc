@@ -132,17 +132,82 @@ TEST_F(SearchCheckTest, NotFoundByTheRequestsEndPlusQueryableWithin) {
   EXPECT_GE(backend.calls.size(), 20u);
 }
 
-TEST_F(SearchCheckTest, ThreeErrorsInARowAreARequestFailed) {
+TEST_F(SearchCheckTest, ErrorsUntilTheDeadlineAreARequestFailed) {
   ScriptedSearchBackend backend({{true, false}});
-  SearchChecks checks(backend, Options(), clock_);
-  const uint64_t start = clock_.NowUnixNano();
-  checks.Add(Entry());
+  SearchCheckOptions o = Options();
+  o.min_error_retry_ns = 0;
+  SearchChecks checks(backend, o, clock_);
+  const LedgerEntry e = Entry();
+  checks.Add(e);
   auto done = RunToEnd(checks);
   ASSERT_EQ(done.size(), 1u);
   EXPECT_EQ(done[0].result, SearchResult::kRequestFailed);
-  EXPECT_EQ(backend.calls.size(), 3u);
-  // Backoff 100 ms, then 200 ms.
-  EXPECT_EQ(clock_.NowUnixNano() - start, 300 * kMs);
+  // Backoff 100, 200, 400, 800 ms, then the last search at the deadline.
+  EXPECT_EQ(backend.calls.size(), 6u);
+  EXPECT_EQ(clock_.NowUnixNano(), e.end_unix_nano + 2 * kSecond);
+}
+
+TEST_F(SearchCheckTest, AnOutageShorterThanTheDeadlineCostsNothing) {
+  // Five failed searches (1.5 s of backoff), then the backend is back.
+  ScriptedSearchBackend backend(
+      {{true, false}, {true, false}, {true, false}, {true, false}, {true, false}, {false, true}});
+  SearchCheckOptions o = Options();
+  o.min_error_retry_ns = 0;
+  SearchChecks checks(backend, o, clock_);
+  checks.Add(Entry());
+  auto done = RunToEnd(checks);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].result, SearchResult::kFound);
+  EXPECT_EQ(backend.calls.size(), 6u);
+}
+
+TEST_F(SearchCheckTest, ATraceAddedAfterItsDeadlineStillRidesOutABlip) {
+  ScriptedSearchBackend backend({{true, false}, {true, false}, {true, false}, {false, true}});
+  SearchChecks checks(backend, Options(), clock_);
+  const LedgerEntry e = Entry();
+  clock_.Advance(5 * kSecond);  // passed its check by id late
+  checks.Add(e);
+  auto done = RunToEnd(checks);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].result, SearchResult::kFound);
+  // Errors alone: retried until min_error_retry_ns after it was added.
+  ScriptedSearchBackend down({{true, false}});
+  SearchChecks failing(down, Options(), clock_);
+  const uint64_t added = clock_.NowUnixNano();
+  failing.Add(e);
+  auto failed = RunToEnd(failing);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].result, SearchResult::kRequestFailed);
+  EXPECT_EQ(clock_.NowUnixNano(), added + Options().min_error_retry_ns);
+}
+
+class RecordingSleeper final : public Sleeper {
+ public:
+  void SleepFor(uint64_t nanos) override { slept.push_back(nanos); }
+  std::vector<uint64_t> slept;
+};
+
+TEST_F(SearchCheckTest, AReReadSearchRetriesErrorsWithBackoffForABoundedTime) {
+  ScriptedSearchBackend blip({{true, false}, {true, false}, {false, true}});
+  RecordingSleeper sleeper;
+  auto found = SearchRetryingErrors(blip, Entry(), Options(), 10 * kSecond, sleeper, nullptr);
+  ASSERT_TRUE(found);
+  EXPECT_TRUE(*found);
+  EXPECT_EQ(sleeper.slept, (std::vector<uint64_t>{100 * kMs, 200 * kMs}));
+
+  ScriptedSearchBackend down({{true, false}});
+  RecordingSleeper bounded;
+  EXPECT_FALSE(SearchRetryingErrors(down, Entry(), Options(), 10 * kSecond, bounded, nullptr));
+  uint64_t total = 0;
+  for (uint64_t n : bounded.slept) total += n;
+  EXPECT_EQ(total, 10 * kSecond);
+
+  std::atomic<bool> stop{true};
+  ScriptedSearchBackend stopped({{true, false}});
+  RecordingSleeper none;
+  EXPECT_FALSE(SearchRetryingErrors(stopped, Entry(), Options(), 10 * kSecond, none, &stop));
+  EXPECT_TRUE(none.slept.empty());
+  EXPECT_EQ(stopped.calls.size(), 1u);
 }
 
 TEST_F(SearchCheckTest, AnErrorBetweenAnswersIsRetriedAndForgotten) {
