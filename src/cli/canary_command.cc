@@ -270,6 +270,8 @@ CommandOutcome RunCanary(const ParsedFlags& flags) {
   // Memory flat within minutes: the wire log holds what the rounds still being verified sent.
   rig_options.wire_log_capacity = CanaryWireLogCapacity(
       *scenario, options.rate, options.round_ns + options.queryable_within_ns);
+  // Export losses stay counted for days: the exporter forgets its oldest lost traces, not new ones.
+  rig_options.forget_oldest_losses = true;
   auto rig = StartRig(*scenario, flags, rig_options, clock);
   if (!rig) return rig.failure();
   BatchingExporter& exporter = *rig->exporter;
