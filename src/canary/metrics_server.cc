@@ -8,6 +8,7 @@
 #include <thread>
 #include <utility>
 
+#include "net/bind_probe.h"
 #include "net/http_server.h"
 
 namespace tracerig {
@@ -53,14 +54,7 @@ HttpResponse Answer(const HttpRequest& request, const MetricsRegistry& registry,
 
 // As tracerig's listen flags say it: a port in use is the common case and is named as such.
 Status CheckPortFree(const tcp::endpoint& endpoint) {
-  if (endpoint.port() == 0) return Ok{};
-  asio::io_context ioc;
-  tcp::acceptor probe(ioc);
-  beast::error_code ec;
-  probe.open(endpoint.protocol(), ec);
-  // As HttpServer binds: SO_REUSEADDR, so only a listener (not a closing socket) holds the port.
-  if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) probe.bind(endpoint, ec);
+  const beast::error_code ec = ProbeBind(endpoint);
   if (ec == asio::error::address_in_use) {
     return MakeError(ErrorCode::kUnavailable,
                      fmt::format("cannot serve metrics on {}:{}: port {} is in use",

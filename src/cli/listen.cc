@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "net/address.h"
+#include "net/bind_probe.h"
 #include "net/resolve.h"
 
 namespace tracerig {
@@ -23,14 +24,7 @@ Result<tcp::endpoint> ParseListenAddress(std::string_view flag, const std::strin
 }
 
 Status CheckCanListen(std::string_view flag, const tcp::endpoint& endpoint) {
-  if (endpoint.port() == 0) return Ok{};
-  asio::io_context ioc;
-  tcp::acceptor probe(ioc);
-  beast::error_code ec;
-  probe.open(endpoint.protocol(), ec);
-  // As our servers bind: SO_REUSEADDR, so only a listener (not a closing socket) holds the port.
-  if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) probe.bind(endpoint, ec);
+  const beast::error_code ec = ProbeBind(endpoint);
   if (ec == asio::error::address_in_use) {
     return MakeError(ErrorCode::kUnavailable,
                      fmt::format("--{} {}:{}: port {} is in use", flag,

@@ -17,6 +17,7 @@
 
 #include "net/http_client.h"
 #include "tests/support/free_port.h"
+#include "tests/support/process_group.h"
 
 namespace tracerig::test_support {
 namespace {
@@ -186,36 +187,8 @@ bool PrometheusServer::Spawn(std::string& error) {
       "--web.console.libraries=" + (dir_ / "console_libraries").string(),
       "--log.level=info",
   };
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  const std::string log = (dir_ / "prometheus.log").string();
-  const int out = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (out < 0) {
-    error = "cannot create " + log;
-    return false;
-  }
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid < 0) {
-    close(out);
-    error = "fork failed";
-    return false;
-  }
-  if (pid == 0) {
-    // Its own process group, so Stop reaches all of it; dies with the test.
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent) _exit(127);
-    dup2(out, STDOUT_FILENO);
-    dup2(out, STDERR_FILENO);
-    if (chdir(dir_.c_str()) != 0) _exit(127);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  close(out);
-  setpgid(pid, pid);  // also from the parent, so kill(-pid) works however the race goes
+  const pid_t pid = SpawnInOwnGroup(std::move(args), dir_, dir_ / "prometheus.log", error);
+  if (pid < 0) return false;
   pid_ = pid;
   return true;
 }
@@ -229,20 +202,7 @@ PrometheusServer::~PrometheusServer() {
 }
 
 void PrometheusServer::Stop() {
-  if (pid_ <= 0) return;
-  kill(-pid_, SIGTERM);
-  const auto deadline = Clock::now() + std::chrono::seconds(10);
-  bool exited = false;
-  while (Clock::now() < deadline) {
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      exited = true;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  kill(-pid_, SIGKILL);  // whatever of the group is left (all of it after the deadline)
-  if (!exited) waitpid(pid_, nullptr, 0);
+  StopProcessGroup(pid_, std::chrono::seconds(10));
   pid_ = -1;
 }
 

@@ -23,6 +23,7 @@
 
 #include "broker/rabbit_broker.h"
 #include "tests/support/free_port.h"
+#include "tests/support/process_group.h"
 
 namespace tracerig::test_support {
 namespace {
@@ -153,41 +154,8 @@ std::unique_ptr<RabbitMqServer> RabbitMqServer::Start(std::string& error, int ti
     args.insert(args.end(), env.begin(), env.end());
   }
   args.push_back(kServerBinary);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_copy = env;
-  std::vector<char*> envp;
-  for (auto& e : env_copy) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  const std::string output = (dir / "server.out").string();
-  const int out = open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (out < 0) {
-    error = "cannot create " + output;
-    return nullptr;
-  }
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid < 0) {
-    close(out);
-    error = "fork failed";
-    return nullptr;
-  }
-  if (pid == 0) {
-    // Its own process group, so Stop reaches the script and the Erlang VM; dies with the test
-    // (runuser passes SIGTERM on).
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent) _exit(127);
-    dup2(out, STDOUT_FILENO);
-    dup2(out, STDERR_FILENO);
-    if (chdir(dir.c_str()) != 0) _exit(127);
-    execve(argv[0], argv.data(), envp.data());
-    _exit(127);
-  }
-  close(out);
-  setpgid(pid, pid);  // also from the parent, so kill(-pid) works however the race goes
+  const pid_t pid = SpawnInOwnGroup(std::move(args), dir, dir / "server.out", error, &env);
+  if (pid < 0) return nullptr;
   server->pid_ = pid;
 
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
@@ -222,22 +190,8 @@ RabbitMqServer::~RabbitMqServer() {
 }
 
 void RabbitMqServer::Stop() {
-  if (pid_ > 0) {
-    kill(-pid_, SIGTERM);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    bool exited = false;
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited = true;
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    kill(-pid_, SIGKILL);  // whatever of the group is left (all of it after the deadline)
-    if (!exited) waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
+  StopProcessGroup(pid_, std::chrono::seconds(20));
+  pid_ = -1;
   if (epmd_port_ != 0) {
     KillEpmd(epmd_port_);
     epmd_port_ = 0;
