@@ -147,69 +147,62 @@ void CheckDeclaration(const std::string& name, MetricType type,
 
 }  // namespace
 
-void MetricsRegistry::DeclareCounter(std::string name, std::string help,
-                                     std::vector<std::string> label_names) {
-  auto family = std::make_unique<Family>();
-  family->type = MetricType::kCounter;
-  family->label_names = std::move(label_names);
-  family->help = std::move(help);
-  family->name = std::move(name);
+// Checks a family, gives one without labels its single series (so it exists from the start;
+// a gauge function has none: it is read when rendered) and registers it.
+void MetricsRegistry::Declare(std::unique_ptr<Family> family) {
   CheckDeclaration(family->name, family->type, family->label_names, family->bounds);
   std::lock_guard lock(mu_);
   if (by_name_.contains(family->name)) Misuse(family->name, "declared twice");
-  // A family without labels has exactly one series: it exists from the start.
-  if (family->label_names.empty()) family->series.emplace();
-  by_name_.emplace(family->name, family.get());
-  families_.push_back(std::move(family));
-}
-
-void MetricsRegistry::DeclareGauge(std::string name, std::string help,
-                                   std::vector<std::string> label_names) {
-  auto family = std::make_unique<Family>();
-  family->type = MetricType::kGauge;
-  family->label_names = std::move(label_names);
-  family->help = std::move(help);
-  family->name = std::move(name);
-  CheckDeclaration(family->name, family->type, family->label_names, family->bounds);
-  std::lock_guard lock(mu_);
-  if (by_name_.contains(family->name)) Misuse(family->name, "declared twice");
-  if (family->label_names.empty()) family->series.emplace();
-  by_name_.emplace(family->name, family.get());
-  families_.push_back(std::move(family));
-}
-
-void MetricsRegistry::DeclareHistogram(std::string name, std::string help,
-                                       std::vector<double> upper_bounds,
-                                       std::vector<std::string> label_names) {
-  auto family = std::make_unique<Family>();
-  family->type = MetricType::kHistogram;
-  family->label_names = std::move(label_names);
-  family->bounds = std::move(upper_bounds);
-  family->help = std::move(help);
-  family->name = std::move(name);
-  CheckDeclaration(family->name, family->type, family->label_names, family->bounds);
-  std::lock_guard lock(mu_);
-  if (by_name_.contains(family->name)) Misuse(family->name, "declared twice");
-  if (family->label_names.empty()) {
-    family->series.emplace().first->second.buckets.assign(family->bounds.size() + 1, 0);
+  if (family->label_names.empty() && !family->read) {
+    Series& series = family->series.emplace().first->second;
+    if (family->type == MetricType::kHistogram) series.buckets.assign(family->bounds.size() + 1, 0);
   }
   by_name_.emplace(family->name, family.get());
   families_.push_back(std::move(family));
 }
 
+namespace {
+
+std::unique_ptr<MetricsRegistry::Family> NewFamily(MetricType type, std::string name,
+                                                   std::string help,
+                                                   std::vector<std::string> label_names) {
+  auto family = std::make_unique<MetricsRegistry::Family>();
+  family->type = type;
+  family->name = std::move(name);
+  family->help = std::move(help);
+  family->label_names = std::move(label_names);
+  return family;
+}
+
+}  // namespace
+
+void MetricsRegistry::DeclareCounter(std::string name, std::string help,
+                                     std::vector<std::string> label_names) {
+  Declare(NewFamily(MetricType::kCounter, std::move(name), std::move(help),
+                    std::move(label_names)));
+}
+
+void MetricsRegistry::DeclareGauge(std::string name, std::string help,
+                                   std::vector<std::string> label_names) {
+  Declare(
+      NewFamily(MetricType::kGauge, std::move(name), std::move(help), std::move(label_names)));
+}
+
+void MetricsRegistry::DeclareHistogram(std::string name, std::string help,
+                                       std::vector<double> upper_bounds,
+                                       std::vector<std::string> label_names) {
+  auto family = NewFamily(MetricType::kHistogram, std::move(name), std::move(help),
+                          std::move(label_names));
+  family->bounds = std::move(upper_bounds);
+  Declare(std::move(family));
+}
+
 void MetricsRegistry::DeclareGaugeFunction(std::string name, std::string help,
                                            std::function<double()> read) {
-  auto family = std::make_unique<Family>();
-  family->type = MetricType::kGauge;
-  family->help = std::move(help);
-  family->name = std::move(name);
+  auto family = NewFamily(MetricType::kGauge, std::move(name), std::move(help), {});
+  if (!read) Misuse(family->name, "a gauge function needs a function to read");
   family->read = std::move(read);
-  CheckDeclaration(family->name, family->type, family->label_names, family->bounds);
-  if (!family->read) Misuse(family->name, "a gauge function needs a function to read");
-  std::lock_guard lock(mu_);
-  if (by_name_.contains(family->name)) Misuse(family->name, "declared twice");
-  by_name_.emplace(family->name, family.get());
-  families_.push_back(std::move(family));
+  Declare(std::move(family));
 }
 
 namespace {

@@ -58,6 +58,8 @@ class MetricsRegistry {
   struct Family;  // metrics.cc
 
  private:
+  void Declare(std::unique_ptr<Family> family);
+
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Family>> families_;       // declaration order
   std::map<std::string, Family*, std::less<>> by_name_;
