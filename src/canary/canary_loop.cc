@@ -31,8 +31,10 @@ void SleepAtMost(uint64_t ns) {
 
 void RetryThroughBlips(VerifyOptions& o, uint64_t queryable_within_ns) {
   o.error_backoff_max_ns = kErrorBackoffMaxNs;
-  o.max_backend_errors =
-      static_cast<int>((queryable_within_ns + kErrorBackoffMaxNs - 1) / kErrorBackoffMaxNs) + 3;
+  o.max_backend_errors = 3;
+  // By the clock, not by a count: failing requests may take no time (connection refused) or a
+  // whole --query-timeout each (a hung backend).
+  o.backend_retry_ns = queryable_within_ns;
 }
 
 std::string FormatRoundLine(const RoundFigures& f, uint64_t rereads_passed, uint64_t rereads_total,
@@ -239,11 +241,19 @@ void CanaryLoop::Reread(std::vector<RereadWindow::Due> due, const std::atomic<bo
     }
     if (!options_.search) continue;
     std::unique_ptr<BackendClient> client = locked_clients_();
+    // Once one search has used up its retries, the backend is down: the rest of the batch fails
+    // at once instead of retrying in turn (re-reads would fall further behind the longer it is).
+    bool backend_down = false;
     for (const LedgerEntry& e : ledger) {
       if (stop.load()) return;
+      if (backend_down) {
+        record(kCheckSearch, CheckFailure::kRequestFailed);
+        continue;
+      }
       auto found = SearchRetryingErrors(*client, e, context_.search_options,
                                         kRereadSearchRetryNs, sleeper, &stop);
       if (!found) {
+        backend_down = true;
         record(kCheckSearch, CheckFailure::kRequestFailed);
       } else {
         record(kCheckSearch, *found ? std::nullopt
@@ -282,17 +292,21 @@ CanaryTotals CanaryLoop::Run(const std::atomic<bool>& stop) {
       SleepAtMost(start + options_.round_ns - clock_.NowMonotonicNano());
     }
   }
-  const bool all_done = WaitForRounds(
-      &stop, stop.load() ? clock_.NowMonotonicNano() + options_.queryable_within_ns : 0);
+  // Stopping: one deadline, --queryable-within from now, for the rounds and the re-reader both.
+  const uint64_t stop_deadline =
+      stop.load() ? clock_.NowMonotonicNano() + options_.queryable_within_ns : 0;
+  const bool all_done = WaitForRounds(&stop, stop_deadline);
   if (!all_done) {
     std::lock_guard lock(mu_);
     for (auto& r : rounds_) r->Abandon();
     tally_.MarkAbandoned();
   }
   if (rereader.joinable()) {
-    // Stopping: the re-reader finishes the read in progress, for at most --queryable-within
-    // (a verification's deadline is longer); beyond, it is left running and the caller exits.
-    const uint64_t deadline = clock_.NowMonotonicNano() + options_.queryable_within_ns;
+    // Stopping: the re-reader finishes the read in progress by the same deadline as the rounds
+    // (a verification's is longer); beyond, it is left running and the caller exits.
+    const uint64_t deadline = stop_deadline != 0
+                                  ? stop_deadline
+                                  : clock_.NowMonotonicNano() + options_.queryable_within_ns;
     while (!rereader_done_.load() && clock_.NowMonotonicNano() < deadline) {
       SleepAtMost(deadline - clock_.NowMonotonicNano());
     }

@@ -160,12 +160,13 @@ bool ExporterSettled(const ExporterStats& s, uint64_t submitted) {
 
 }  // namespace
 
-void CanaryRound::WaitForExporter() {
+bool CanaryRound::WaitForExporter() {
   const Clock& clock = *context_.clock;
   const uint64_t deadline = clock.NowMonotonicNano() + context_.export_settle_max_ns;
   std::unique_lock lock(mu_);
-  while (!abandon_ && clock.NowMonotonicNano() < deadline &&
-         !ExporterSettled(context_.exporter->stats(), submitted_at_close_)) {
+  for (;;) {
+    if (ExporterSettled(context_.exporter->stats(), submitted_at_close_)) return true;
+    if (abandon_ || clock.NowMonotonicNano() >= deadline) return false;
     wake_.wait_for(lock, std::chrono::milliseconds(100), [this] { return abandon_; });
   }
 }
@@ -179,7 +180,10 @@ void CanaryRound::FinishVerification() {
   }
   // A missing or incomplete trace may yet be a loss of tracerig's exporter, known only once its
   // retries end (a minute for a collector that black-holes): classify it after that.
-  if (undecided) WaitForExporter();
+  // Still not settled at the end of the wait: the exporter holds spans of the round it has not
+  // delivered yet (a hung collector, each attempt taking its timeout), so the backend was not
+  // given them: not_exported, whatever LossOf says so far.
+  const bool exporter_stuck = undecided && !WaitForExporter();
   int64_t failed = 0;
   {
     std::lock_guard lock(mu_);
@@ -196,8 +200,9 @@ void CanaryRound::FinishVerification() {
     failed += static_cast<int64_t>(verified ? unchecked_.size() : 0);
     unchecked_.clear();
     for (const auto& [trace, failure] : undecided_) {
-      Fail(context_.exporter->LossOf(trace).any() ? CheckFailure::kNotExported : failure,
-           kCheckTrace);
+      const bool not_exported =
+          (exporter_stuck && !abandon_) || context_.exporter->LossOf(trace).any();
+      Fail(not_exported ? CheckFailure::kNotExported : failure, kCheckTrace);
       ++failed;
     }
     undecided_.clear();

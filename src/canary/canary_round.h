@@ -99,7 +99,8 @@ class CanaryRound {
   void FinishVerification();
   void Fail(CheckFailure reason, std::string_view check);  // under mu_
   // Waits (bounded, ends on Abandon) until the exporter settled submitted_at_close_ spans.
-  void WaitForExporter();
+  // Whether the exporter settled every span submitted by Close() (false: the wait ended first).
+  bool WaitForExporter();
   // The summary's first example per failing reason into figures_.examples. Under mu_.
   void KeepExamples(const VerificationSummary& summary);
 

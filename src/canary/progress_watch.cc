@@ -29,7 +29,11 @@ std::string ProgressWatch::UnhealthyReason() const {
 
 uint64_t ProgressWatch::LimitFor(uint64_t round_ns, uint64_t queryable_within_ns) {
   constexpr uint64_t kSlackNs = 30'000'000'000ull;
-  return 2 * (round_ns + queryable_within_ns + kSlackNs);
+  // What a round may add while the loop is fine but the pipeline is not: the wait for the
+  // exporter to settle a hung collector's batches (RoundContext::export_settle_max_ns, 2 min)
+  // and a minute for queries that each take their whole timeout against a hung backend.
+  constexpr uint64_t kStalledPipelineNs = 180'000'000'000ull;
+  return 2 * (round_ns + queryable_within_ns + kSlackNs) + kStalledPipelineNs;
 }
 
 }  // namespace tracerig

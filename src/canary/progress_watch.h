@@ -22,7 +22,8 @@ class ProgressWatch {
   std::string UnhealthyReason() const;
 
   // The limit the canary uses: twice (a round + --queryable-within + 30 s of slack), the longest
-  // a round's writes and checks take while the loop makes progress.
+  // a round's writes and checks take while the loop makes progress, plus 3 minutes for a stalled
+  // pipeline (a hung collector's exports settling, queries that each take their timeout).
   static uint64_t LimitFor(uint64_t round_ns, uint64_t queryable_within_ns);
 
  private:

@@ -1,6 +1,8 @@
 // Write and trace-check verdicts of the canary's figures (trace_checks.h).
 #include "canary/trace_checks.h"
 
+#include <algorithm>
+
 namespace tracerig {
 
 bool ScenarioPlansErrors(const Scenario& scenario) {
@@ -31,7 +33,12 @@ std::optional<CheckFailure> TraceCheckFailure(const TraceOutcome& outcome, bool 
   const TraceVerdict& verdict = *outcome.verdict;
   switch (verdict.status) {
     case TraceStatus::kComplete:
-      if (!verdict.violations.empty()) return CheckFailure::kStructure;
+      // Identical copies of a span are at-least-once delivery (a retried export the backend had
+      // accepted), not a fault of the pipeline.
+      if (std::any_of(verdict.violations.begin(), verdict.violations.end(),
+                      [](const Violation& v) { return !v.identical_copies; })) {
+        return CheckFailure::kStructure;
+      }
       if (queryable_within_ns > 0 && outcome.time_to_queryable_ns &&
           *outcome.time_to_queryable_ns > queryable_within_ns) {
         return CheckFailure::kLate;

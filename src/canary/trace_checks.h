@@ -22,7 +22,7 @@ bool ScenarioPlansErrors(const Scenario& scenario);
 std::optional<WriteFailure> WriteFailureOf(const LedgerEntry& entry, bool errors_planned);
 
 // The trace check's verdict on one classified trace: nullopt when it passed (complete, no
-// structure violation, and, when `queryable_within_ns` is set, whole within that long of its
+// structure violation but identical copies of a span, and, when `queryable_within_ns` is set, whole within that long of its
 // request's end: else kLate), otherwise the reason. `lost_by_exporter`: tracerig's own exporter
 // dropped spans of the trace, so a missing or incomplete trace never had the chance to arrive.
 std::optional<CheckFailure> TraceCheckFailure(const TraceOutcome& outcome, bool lost_by_exporter,

@@ -78,7 +78,10 @@ std::vector<FlagSpec> CanaryFlags() {
   for (const char* name : {"backend", "export", "export-protocol", "threads", "broker", "seed"}) {
     if (const FlagSpec* f = FindFlag(kLoadFlags, name)) specs.push_back(*f);
   }
-  specs.insert(specs.end(), {kQueryTimeoutFlag,
+  specs.insert(specs.end(), {{"query-timeout", "DURATION",
+                              "how long one backend query may take before it counts as failed "
+                              "(default 10s); failed queries are retried for --queryable-within "
+                              "before the checks count request_failed"},
                              kPollIntervalFlag,
                              {"verify-concurrency", "N",
                               "backend queries in flight per round being verified (default 2)"},

@@ -235,6 +235,7 @@ void CheckDuplicateSpanIds(const TraceSpans& t, std::vector<Violation>& violatio
       }
     }
     violations.push_back(MakeViolation("duplicate-span-id", *copies.front(), std::move(text)));
+    violations.back().identical_copies = identical;
   }
 }
 

@@ -85,6 +85,10 @@ struct Violation {
   std::string hop;      // the offending span's tracerig.hop, "" when it has none
   std::string service;  // the service that recorded the offending span
   std::string explanation;
+  // A duplicate-span-id whose copies are identical: the same span stored more than once, as an
+  // at-least-once export (a retry after a timeout the backend had in fact accepted) may leave it.
+  // Still a violation for a run; the canary does not fail a trace on it.
+  bool identical_copies = false;
 
   bool operator==(const Violation&) const = default;
 };

@@ -287,18 +287,24 @@ void TracePoller::NoteFull(TraceState& s, bool full, bool first_poll) {
   s.full_at_first_poll = first_poll;
 }
 
-// Runs `call` until it succeeds or fails max_backend_errors times in a row, backing off.
+// Runs `call` until it succeeds or fails max_backend_errors times in a row (and, with
+// backend_retry_ns, for that long since the first failure), backing off.
 template <typename Call>
 auto TracePoller::WithRetries(Call&& call) -> decltype(call()) {
   const VerifyOptions& options = in_.options;
   const int attempts = std::max(1, options.max_backend_errors);
   uint64_t backoff = options.error_backoff_ns;
+  uint64_t first_failure_ns = 0;
   for (int failures = 0;;) {
     Pace();
     ++tally_.partial().counts.backend_requests;
     auto result = call();
     if (result) return result;
-    if (++failures >= attempts || progress_.abort.load(std::memory_order_relaxed)) {
+    const uint64_t now = in_.clock.NowMonotonicNano();
+    if (failures == 0) first_failure_ns = now;
+    const bool long_enough = now - first_failure_ns >= options.backend_retry_ns;
+    if ((++failures >= attempts && long_enough) ||
+        progress_.abort.load(std::memory_order_relaxed)) {
       return MakeError(ErrorCode::kUnavailable,
                        fmt::format("backend unreachable: {}", result.error().message));
     }

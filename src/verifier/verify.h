@@ -68,6 +68,10 @@ struct VerifyOptions {
   uint64_t deadline_ns = std::chrono::nanoseconds(std::chrono::seconds(60)).count();
   // Failed backend requests in a row before giving up with "backend unreachable".
   int max_backend_errors = 3;
+  // When set, a streak of failures also has to have lasted this long (from its first failure, by
+  // `clock`) before giving up: a canary rides out a backend blip shorter than this, whether its
+  // requests fail at once (connection refused) or only at their timeout (a hung backend).
+  uint64_t backend_retry_ns = 0;
   // Wait before retrying a failed request; doubles per consecutive failure up to the max.
   uint64_t error_backoff_ns = std::chrono::nanoseconds(std::chrono::milliseconds(100)).count();
   uint64_t error_backoff_max_ns = std::chrono::nanoseconds(std::chrono::seconds(2)).count();

@@ -95,6 +95,12 @@ TEST(TraceChecksTest, ACompleteTraceIsLateBeyondTheQueryableTime) {
   EXPECT_EQ(TraceCheckFailure(no_sample, false, kWithin), std::nullopt);
   // Without a bound (re-reads, runs), lateness is not judged.
   EXPECT_EQ(TraceCheckFailure(late, false), std::nullopt);
+  // Identical copies of a span (an export retried after the backend had accepted it) pass.
+  Violation copies;
+  copies.kind = "duplicate-span-id";
+  copies.identical_copies = true;
+  verdict.violations.push_back(copies);
+  EXPECT_EQ(TraceCheckFailure(on_time, false, kWithin), std::nullopt);
   // A violation says more than the lateness.
   verdict.violations.push_back(Violation{});
   EXPECT_EQ(TraceCheckFailure(late, false, kWithin), CheckFailure::kStructure);

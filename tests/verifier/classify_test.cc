@@ -338,7 +338,8 @@ std::vector<StructureCase> StructureCases() {
        [](std::vector<Span>& s) { s.push_back(s[3]); },
        {{"duplicate-span-id", "0.0", "cart",
          "span id 0000000000000103 is used by 2 spans: identical copies of cart SERVER GetCart "
-         "(hop 0.0) (stored more than once)"}}},
+         "(hop 0.0) (stored more than once)",
+         /*identical_copies=*/true}}},
       {"wrong-parent",
        [](std::vector<Span>& s) { s[7].parent_span_id = SpanId{0x105}; },
        {{"wrong-parent", "0.1.0", "payment",

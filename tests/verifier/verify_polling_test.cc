@@ -285,6 +285,26 @@ TEST_F(VerifyLedgerTest, BackoffDoublesBetweenRetries) {
   EXPECT_EQ(sleeper_.slept(), (100 + 200 + 400) * kMs);
 }
 
+// A canary's budget (backend_retry_ns): failures in a row end verification only once they have
+// gone on that long by the clock, however many attempts that takes.
+TEST_F(VerifyLedgerTest, ARetryBudgetByTheClockRidesOutABlip) {
+  backend_.Add(Spans(AddEntry()));
+  backend_.failures_to_inject = -1;
+  options_.max_backend_errors = 3;
+  options_.backend_retry_ns = 5 * kSec;
+  options_.error_backoff_max_ns = 2 * kSec;
+  ASSERT_FALSE(Run().ok());
+  // Failures at 0, 0.1, 0.3, 0.7, 1.5, 3.1 and 5.1 s: the seventh is 5 s after the first.
+  EXPECT_EQ(backend_.get_calls, 7);
+  EXPECT_EQ(sleeper_.slept(), (100 + 200 + 400 + 800 + 1600 + 2000) * kMs);
+
+  backend_.get_calls = 0;
+  backend_.failures_to_inject = 6;  // a blip the budget covers
+  auto summary = Run();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->complete, 1u);
+}
+
 TEST_F(VerifyLedgerTest, RequestRateIsLimited) {
   options_.max_requests_per_second = 10;  // one request per 100ms
   for (int i = 0; i < 3; ++i) backend_.Add(Spans(AddEntry()));
