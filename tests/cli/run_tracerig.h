@@ -27,6 +27,17 @@ struct ProcessResult {
 
 namespace detail {
 
+// In a forked child: becomes the tracerig binary under test with `args`, in the source directory.
+[[noreturn]] inline void ExecTracerig(const std::vector<std::string>& args) {
+  if (chdir(TRACERIG_SOURCE_DIR) != 0) _exit(127);
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(TRACERIG_BINARY));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  execv(TRACERIG_BINARY, argv.data());
+  _exit(127);
+}
+
 // Starts the tracerig binary with `args` from the source directory, its stdout (and its stderr,
 // unless `stderr_path` names a file for it) into a pipe. The child's pid and the pipe's read end;
 // pid -1 when the pipe could not be made.
@@ -46,13 +57,7 @@ inline std::pair<pid_t, int> StartTracerig(const std::vector<std::string>& args,
     dup2(err_fd, STDERR_FILENO);
     close(pipefd[0]);
     close(pipefd[1]);
-    if (chdir(TRACERIG_SOURCE_DIR) != 0) _exit(127);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(TRACERIG_BINARY));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(TRACERIG_BINARY, argv.data());
-    _exit(127);
+    ExecTracerig(args);
   }
   close(pipefd[1]);
   return {pid, pipefd[0]};

@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/cli/run_tracerig.h"
+
 namespace tracerig::testing {
 
 class TracerigProcess {
@@ -36,13 +38,7 @@ class TracerigProcess {
       if (getppid() != parent) _exit(127);
       dup2(out, STDOUT_FILENO);
       dup2(out, STDERR_FILENO);
-      if (chdir(TRACERIG_SOURCE_DIR) != 0) _exit(127);
-      std::vector<char*> argv;
-      argv.push_back(const_cast<char*>(TRACERIG_BINARY));
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(TRACERIG_BINARY, argv.data());
-      _exit(127);
+      detail::ExecTracerig(args);
     }
     close(out);
     pid_ = pid;
