@@ -119,7 +119,8 @@ constexpr const char* kCanaryDescription =
     "spans_found_total, last_success_timestamp_seconds, traces_pending, build_info{version}.\n"
     "/healthz (a liveness probe) answers 200 \"ok\" while the loop makes progress, also during a\n"
     "backend outage; 503 with the reason once no round has finished for 2 x (--round +\n"
-    "--queryable-within + 30s). docs/CANARY.md has alerting rules.\n\n"
+    "--queryable-within + 30s) + 3 min (5m20s at the defaults). docs/CANARY.md has alerting\n"
+    "rules.\n\n"
     "On stderr: the start-up lines, the metrics URL, then one line per round:\n"
     "  round 12: 10 written, 10/10 trace checks passed, 10/10 search, 6/6 re-read checks\n"
     "  passed, ttq p50 0.120s max 0.310s; failed: 2 missing (failures and errors, if any)\n"
@@ -133,7 +134,7 @@ constexpr const char* kCanaryDescription =
     "130 interrupted by a signal (\"verdict: INTERRUPTED\": no PASS/FAIL on a partial round).\n"
     "Without --once: 0 after a signal, 2 or 3 when it cannot start.\n\n"
     "Example: tracerig canary scenarios/quickstart.toml --backend jaeger://jaeger:16686 \\\n"
-    "           --export otlp-grpc://collector:4317 --metrics-listen 0.0.0.0:9464";
+    "           --export otlp-grpc://collector:4317 --metrics-listen 0.0.0.0:9465";
 
 std::string AgeList(const CanaryOptions& o) {
   std::vector<std::string> labels;
