@@ -9,17 +9,12 @@
 #include <fmt/format.h>
 
 #include "canary/reread_window.h"
+#include "core/text.h"
 #include "core/units.h"
 #include "driver/schedule.h"
 
 namespace tracerig {
 namespace {
-
-std::string Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return std::string(s);
-}
 
 // The duration flag `name` (default `fallback`), above 0.
 Result<uint64_t> PositiveDuration(const ParsedFlags& flags, std::string_view name,
@@ -38,11 +33,11 @@ Result<uint64_t> PositiveDuration(const ParsedFlags& flags, std::string_view nam
 
 Result<std::vector<RereadAge>> ParseRereadAges(const std::string& text) {
   std::vector<RereadAge> ages;
-  if (Trim(text) == "none") return ages;
+  if (TrimSpaceAndTab(text) == "none") return ages;
   std::string_view rest = text;
   for (;;) {
     const size_t comma = rest.find(',');
-    const std::string item = Trim(rest.substr(0, comma));
+    const std::string item(TrimSpaceAndTab(rest.substr(0, comma)));
     auto ns = ParseDuration(item);
     if (item.empty() || !ns || *ns == 0) {
       return MakeError(fmt::format(

@@ -96,6 +96,10 @@ Status ApplyLoadOverrides(const ParsedFlags& flags, Scenario& scenario) {
           static_cast<double>(scenario.load.requests) / rate * 1e9);
     }
   }
+  return ApplySeedOverride(flags, scenario);
+}
+
+Status ApplySeedOverride(const ParsedFlags& flags, Scenario& scenario) {
   if (auto s = flags.Get("seed")) {
     char* end = nullptr;
     unsigned long long seed = std::strtoull(s->c_str(), &end, 10);

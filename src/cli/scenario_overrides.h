@@ -27,6 +27,10 @@ OrFailure<Scenario> LoadScenario(const std::string& path);
 // Applies --duration/--rate/--seed over the scenario's values. Returns an error for bad values.
 Status ApplyLoadOverrides(const ParsedFlags& flags, Scenario& scenario);
 
+// --seed over [scenario] seed (part of ApplyLoadOverrides; alone for `canary`, which has its own
+// load). Returns an error for a value that is not a non-negative integer.
+Status ApplySeedOverride(const ParsedFlags& flags, Scenario& scenario);
+
 // --driver-threads / --connections over the scenario's [load] values.
 Status ApplyDriverOverrides(const ParsedFlags& flags, Scenario& scenario);
 
