@@ -21,6 +21,7 @@
 #include "cli/canary_flags.h"
 #include "cli/command_failure.h"
 #include "cli/commands.h"
+#include "cli/export_figures.h"
 #include "cli/flags.h"
 #include "cli/interrupt.h"
 #include "cli/listen.h"
@@ -142,17 +143,6 @@ std::string AgeList(const CanaryOptions& o) {
   return fmt::format("{}", fmt::join(labels, ", "));
 }
 
-// Why tracerig's exporter lost spans of a trace, for VerifyOptions::export_loss.
-std::string ExportLoss(const BatchingExporter& exporter, const std::string& url,
-                       const TraceId& trace) {
-  const TraceLoss loss = exporter.LossOf(trace);
-  if (loss.export_failed) {
-    return fmt::format("export to {} failed: {}", url, exporter.stats().last_error);
-  }
-  if (loss.queue_full) return "the exporter's queue was full";
-  return "";
-}
-
 std::string FailureList(const CheckCounts& c) {
   std::vector<std::string> parts;
   for (size_t i = 0; i < kCheckFailureCount; ++i) {
@@ -242,14 +232,7 @@ CommandOutcome RunCanary(const ParsedFlags& flags) {
   auto scenario = LoadScenario(flags.positional[0]);
   if (!scenario) return scenario.failure();
   if (auto s = ApplyBrokerOverride(flags, *scenario); !s) return UsageError(s.error());
-  if (auto s = flags.Get("seed")) {
-    char* end = nullptr;
-    const unsigned long long seed = std::strtoull(s->c_str(), &end, 10);
-    if (s->empty() || *end != '\0' || (*s)[0] == '-') {
-      return UsageError(fmt::format("--seed \"{}\" must be a non-negative integer", *s));
-    }
-    scenario->seed = seed;
-  }
+  if (auto s = ApplySeedOverride(flags, *scenario); !s) return UsageError(s.error());
   // The canary's own schedule (ConstantRateSchedule per round) drives the load: the scenario's
   // [load] model, rate and duration are not used, its entries and weights are.
   scenario->load.model = LoadModel::kConstant;
@@ -280,11 +263,9 @@ CommandOutcome RunCanary(const ParsedFlags& flags) {
   if (!rig) return rig.failure();
   BatchingExporter& exporter = *rig->exporter;
   TopologyRuntime& topology = *rig->topology;
-  const Endpoint& e = rig->backend.plan.export_target;
-  const std::string export_url = fmt::format(
-      "{}://{}:{}{}", ExportProtocolName(rig->backend.plan.protocol), e.host, e.port, e.path);
+  const std::string export_url = ExportUrl(rig->backend.plan);
   verify.export_loss = [&exporter, &export_url](const TraceId& trace) {
-    return ExportLoss(exporter, export_url, trace);
+    return ExportLossOf(exporter, export_url, trace);
   };
   verify.wire_log = &topology.wire_log();
   verify.batch_log = &topology.batch_log();
