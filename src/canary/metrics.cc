@@ -208,24 +208,23 @@ void MetricsRegistry::DeclareGaugeFunction(std::string name, std::string help,
 namespace {
 
 // The family's series for `labels`, created at zero when there is room; nullptr when the family
-// is full (the caller counts the drop).
+// is full, counted in `dropped`.
 Series* FindOrCreate(MetricsRegistry::Family& family, const std::vector<std::string>& labels,
-                     size_t max_series) {
+                     size_t max_series, size_t& dropped) {
   if (labels.size() != family.label_names.size()) {
     Misuse(family.name, fmt::format("{} label values given, {} label names declared", labels.size(),
                                     family.label_names.size()));
   }
   auto it = family.series.find(labels);
   if (it != family.series.end()) return &it->second;
-  if (family.series.size() >= max_series) return nullptr;
+  if (family.series.size() >= max_series) {
+    ++dropped;
+    return nullptr;
+  }
   Series& series = family.series[labels];
   if (family.type == MetricType::kHistogram) series.buckets.assign(family.bounds.size() + 1, 0);
   return &series;
 }
-
-}  // namespace
-
-namespace {
 
 // The declared family that `name` records into; misuse aborts.
 MetricsRegistry::Family& Recordable(
@@ -247,11 +246,8 @@ void MetricsRegistry::Add(std::string_view name, const std::vector<std::string>&
   if (family.type == MetricType::kCounter && !(delta >= 0)) {
     Misuse(name, fmt::format("a counter cannot go down (Add {})", delta));
   }
-  Series* series = FindOrCreate(family, labels, kMaxSeriesPerFamily);
-  if (series == nullptr) {
-    ++dropped_series_;
-    return;
-  }
+  Series* series = FindOrCreate(family, labels, kMaxSeriesPerFamily, dropped_series_);
+  if (series == nullptr) return;
   series->value += delta;
 }
 
@@ -260,11 +256,8 @@ void MetricsRegistry::Set(std::string_view name, const std::vector<std::string>&
   std::lock_guard lock(mu_);
   Family& family = Recordable(by_name_, name);
   if (family.type != MetricType::kGauge) Misuse(name, "Set on a metric that is not a gauge");
-  Series* series = FindOrCreate(family, labels, kMaxSeriesPerFamily);
-  if (series == nullptr) {
-    ++dropped_series_;
-    return;
-  }
+  Series* series = FindOrCreate(family, labels, kMaxSeriesPerFamily, dropped_series_);
+  if (series == nullptr) return;
   series->value = value;
 }
 
@@ -275,11 +268,8 @@ void MetricsRegistry::Observe(std::string_view name, const std::vector<std::stri
   if (family.type != MetricType::kHistogram) {
     Misuse(name, "Observe on a metric that is not a histogram");
   }
-  Series* series = FindOrCreate(family, labels, kMaxSeriesPerFamily);
-  if (series == nullptr) {
-    ++dropped_series_;
-    return;
-  }
+  Series* series = FindOrCreate(family, labels, kMaxSeriesPerFamily, dropped_series_);
+  if (series == nullptr) return;
   // The first bucket whose bound is >= value (Prometheus buckets are "less than or equal");
   // NaN lands in +Inf only.
   size_t bucket = 0;
@@ -291,8 +281,7 @@ void MetricsRegistry::Observe(std::string_view name, const std::vector<std::stri
 
 void MetricsRegistry::Touch(std::string_view name, const std::vector<std::string>& labels) {
   std::lock_guard lock(mu_);
-  if (FindOrCreate(Recordable(by_name_, name), labels, kMaxSeriesPerFamily) == nullptr)
-    ++dropped_series_;
+  FindOrCreate(Recordable(by_name_, name), labels, kMaxSeriesPerFamily, dropped_series_);
 }
 
 double MetricsRegistry::Value(std::string_view name, const std::vector<std::string>& labels) const {
