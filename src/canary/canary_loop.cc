@@ -184,17 +184,16 @@ bool CanaryLoop::WaitForRounds(const std::atomic<bool>* stop, uint64_t deadline_
   }
 }
 
-void CanaryLoop::RereadLoop(const std::atomic<bool>& stop) {
-  while (!stop.load()) {
+void CanaryLoop::RereadAsDue(const std::atomic<bool>& stop, bool until_empty) {
+  while (!stop.load() && !(until_empty && window_->size() == 0)) {
     const uint64_t now = clock_.NowUnixNano();
     const uint64_t next = window_->NextDueNs();
     if (next != 0 && next <= now) {
       Reread(window_->TakeDue(now), stop);
     } else {
-      SleepAtMost(next == 0 ? 200'000'000 : std::min<uint64_t>(next - now, 200'000'000));
+      SleepAtMost(next == 0 ? 200'000'000 : next - now);
     }
   }
-  rereader_done_ = true;
 }
 
 void CanaryLoop::Reread(std::vector<RereadWindow::Due> due, const std::atomic<bool>& stop) {
@@ -266,7 +265,12 @@ void CanaryLoop::Reread(std::vector<RereadWindow::Due> due, const std::atomic<bo
 CanaryTotals CanaryLoop::Run(const std::atomic<bool>& stop) {
   lost_traces_seen_ = target_.exporter->stats().lost_traces;
   std::thread rereader;
-  if (window_ && !options_.once) rereader = std::thread([this, &stop] { RereadLoop(stop); });
+  if (window_ && !options_.once) {
+    rereader = std::thread([this, &stop] {
+      RereadAsDue(stop, /*until_empty=*/false);
+      rereader_done_ = true;
+    });
+  }
   const size_t per_round = ConstantRateSchedule(options_.rate, options_.round_ns).size();
   uint64_t sequence = 0;
   for (uint64_t number = 1; !stop.load(); ++number) {
@@ -323,15 +327,7 @@ CanaryTotals CanaryLoop::Run(const std::atomic<bool>& stop) {
       options_.note(fmt::format("waiting for {} re-reads, the last at age {}", window_->size(),
                                 options_.reread.back().label));
     }
-    while (!stop.load() && window_->size() > 0) {
-      const uint64_t now = clock_.NowUnixNano();
-      const uint64_t next = window_->NextDueNs();
-      if (next <= now) {
-        Reread(window_->TakeDue(now), stop);
-      } else {
-        SleepAtMost(next - now);
-      }
-    }
+    RereadAsDue(stop, /*until_empty=*/true);
   }
   CountExportLosses();
   return tally_.totals();

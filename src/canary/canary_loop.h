@@ -104,7 +104,9 @@ class CanaryLoop {
   // Reaps finished rounds; true when fewer than max_rounds_verifying remain.
   bool ReapRounds();
   bool WaitForRounds(const std::atomic<bool>* stop, uint64_t deadline_mono_ns);
-  void RereadLoop(const std::atomic<bool>& stop);
+  // Reads traces again as they come due, sleeping in between, until `stop` (or, `until_empty`,
+  // until the window is empty: --once's explicit re-reads).
+  void RereadAsDue(const std::atomic<bool>& stop, bool until_empty);
   // Reads `due` again, age by age; returns early (the rest uncounted) once `stop` is set.
   void Reread(std::vector<RereadWindow::Due> due, const std::atomic<bool>& stop);
   void CountExportLosses();
