@@ -55,6 +55,11 @@ void CanaryTally::PendingAdd(int64_t delta) {
   metrics_.SetPending(static_cast<size_t>(pending_));
 }
 
+uint64_t CanaryTally::pending() const {
+  std::lock_guard lock(mu_);
+  return static_cast<uint64_t>(pending_);
+}
+
 CanaryTotals CanaryTally::totals() const {
   std::lock_guard lock(mu_);
   return totals_;

@@ -56,6 +56,7 @@ class CanaryTally {
   void RoundDone();
   // Traces written whose first checks are not all done: +1 / -1.
   void PendingAdd(int64_t delta);
+  uint64_t pending() const;
 
   CanaryTotals totals() const;
   void MarkAbandoned();

@@ -56,22 +56,21 @@ std::optional<CheckFailure> TraceCheckFailure(const TraceOutcome& outcome, bool 
   return CheckFailure::kMissing;
 }
 
-bool RecordTraceCheck(CanaryMetrics& metrics, std::string_view age, const TraceOutcome& outcome,
-                      bool lost_by_exporter, double now_unix_seconds,
-                      uint64_t queryable_within_ns) {
+bool RecordTraceCheck(CanaryTally& tally, std::string_view age, const TraceOutcome& outcome,
+                      bool lost_by_exporter, uint64_t queryable_within_ns) {
   const std::optional<CheckFailure> failure =
       TraceCheckFailure(outcome, lost_by_exporter, queryable_within_ns);
   if (age == kFirstCheckAge && !outcome.evicted) {
-    metrics.Spans(outcome.verdict->expected_spans, outcome.verdict->found_spans);
+    tally.Spans(outcome.verdict->expected_spans, outcome.verdict->found_spans);
     if (outcome.time_to_queryable_ns) {
-      metrics.TimeToQueryable(static_cast<double>(*outcome.time_to_queryable_ns) / 1e9);
+      tally.TimeToQueryable(static_cast<double>(*outcome.time_to_queryable_ns) / 1e9);
     }
   }
   if (failure) {
-    metrics.CheckFailed(kCheckTrace, age, *failure);
+    tally.Failed(kCheckTrace, age, *failure);
     return false;
   }
-  metrics.CheckPassed(kCheckTrace, age, now_unix_seconds);
+  tally.Passed(kCheckTrace, age);
   return true;
 }
 

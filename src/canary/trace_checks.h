@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "canary/canary_metrics.h"
+#include "canary/canary_tally.h"
 #include "core/ledger.h"
 #include "topology/scenario.h"
 #include "verifier/verify.h"
@@ -28,10 +29,9 @@ std::optional<WriteFailure> WriteFailureOf(const LedgerEntry& entry, bool errors
 std::optional<CheckFailure> TraceCheckFailure(const TraceOutcome& outcome, bool lost_by_exporter,
                                               uint64_t queryable_within_ns = 0);
 
-// Records one classified trace at `age` into `metrics`: the check, and at kFirstCheckAge its spans
+// Records one classified trace at `age` into `tally`: the check, and at kFirstCheckAge its spans
 // and time to queryable. Returns whether it passed.
-bool RecordTraceCheck(CanaryMetrics& metrics, std::string_view age, const TraceOutcome& outcome,
-                      bool lost_by_exporter, double now_unix_seconds,
-                      uint64_t queryable_within_ns = 0);
+bool RecordTraceCheck(CanaryTally& tally, std::string_view age, const TraceOutcome& outcome,
+                      bool lost_by_exporter, uint64_t queryable_within_ns = 0);
 
 }  // namespace tracerig

@@ -1,7 +1,7 @@
 // The live figures of `tracerig run --metrics-listen` (run_metrics.h).
 #include "cli/run_metrics.h"
 
-#include <chrono>
+#include <algorithm>
 #include <cstdio>
 #include <utility>
 
@@ -21,17 +21,9 @@ const FlagSpec kRunMetricsListenFlag = {
     "failures by reason, time to queryable, query durations) and /healthz; port 0 picks a free "
     "one"};
 
-namespace {
-
-double NowUnixSeconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
 RunMetrics::RunMetrics(const Scenario& scenario)
     : metrics_(TracerigVersion(), {}, /*search=*/false),
+      tally_(metrics_, SystemClock::Instance()),
       errors_planned_(ScenarioPlansErrors(scenario)) {}
 
 RunMetrics::~RunMetrics() {
@@ -59,40 +51,30 @@ OrFailure<std::unique_ptr<RunMetrics>> RunMetrics::Start(const ParsedFlags& flag
 }
 
 void RunMetrics::Written(const LedgerEntry& entry) {
-  metrics_.TraceWritten();
-  if (auto failure = WriteFailureOf(entry, errors_planned_)) metrics_.WriteFailed(*failure);
+  tally_.Written();
+  if (auto failure = WriteFailureOf(entry, errors_planned_)) tally_.WriteFailed(*failure);
   // Unsampled requests are not verified: nothing is pending for them.
-  if (entry.sampled) written_.fetch_add(1, std::memory_order_relaxed);
-  UpdatePending();
+  if (entry.sampled) tally_.PendingAdd(1);
 }
 
 void RunMetrics::Checked(const TraceOutcome& outcome, const BatchingExporter& exporter) {
-  const TraceLoss loss = exporter.LossOf(outcome.entry->trace_id);
-  RecordTraceCheck(metrics_, kFirstCheckAge, outcome, loss.any(),
-                   NowUnixSeconds());
-  checked_.fetch_add(1, std::memory_order_relaxed);
-  UpdatePending();
-}
-
-void RunMetrics::UpdatePending() {
-  const uint64_t written = written_.load(std::memory_order_relaxed);
-  const uint64_t checked = checked_.load(std::memory_order_relaxed);
-  metrics_.SetPending(written > checked ? written - checked : 0);
+  RecordTraceCheck(tally_, kFirstCheckAge, outcome,
+                   exporter.LossOf(outcome.entry->trace_id).any());
+  tally_.PendingAdd(-1);
 }
 
 void RunMetrics::VerificationFailed() {
-  const uint64_t written = written_.load(std::memory_order_relaxed);
-  uint64_t checked = checked_.load(std::memory_order_relaxed);
-  for (; checked < written; ++checked) {
-    metrics_.CheckFailed(kCheckTrace, kFirstCheckAge, CheckFailure::kRequestFailed);
+  const uint64_t unchecked = tally_.pending();
+  for (uint64_t i = 0; i < unchecked; ++i) {
+    tally_.Failed(kCheckTrace, kFirstCheckAge, CheckFailure::kRequestFailed);
   }
-  checked_.store(checked, std::memory_order_relaxed);
-  UpdatePending();
+  tally_.PendingAdd(-static_cast<int64_t>(unchecked));
 }
 
 void RunMetrics::CountExportLosses(const BatchingExporter& exporter) {
   const uint64_t lost = exporter.stats().lost_traces;
-  for (; lost_traces_seen_ < lost; ++lost_traces_seen_) metrics_.WriteFailed(WriteFailure::kExport);
+  if (lost > lost_traces_seen_) tally_.WriteFailed(WriteFailure::kExport, lost - lost_traces_seen_);
+  lost_traces_seen_ = std::max(lost_traces_seen_, lost);
 }
 
 BackendClientFactory RunMetrics::Timed(BackendClientFactory inner) {

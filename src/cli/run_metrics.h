@@ -3,11 +3,11 @@
 // queryable, query durations), served on /metrics and /healthz until the run ends.
 #pragma once
 
-#include <atomic>
 #include <memory>
 #include <string>
 
 #include "canary/canary_metrics.h"
+#include "canary/canary_tally.h"
 #include "canary/metrics_server.h"
 #include "cli/command_failure.h"
 #include "cli/flags.h"
@@ -46,12 +46,10 @@ class RunMetrics {
 
  private:
   RunMetrics(const Scenario& scenario);
-  void UpdatePending();
 
   CanaryMetrics metrics_;
+  CanaryTally tally_;  // writes, checks and traces pending, as the canary counts them
   const bool errors_planned_;
-  std::atomic<uint64_t> written_{0};
-  std::atomic<uint64_t> checked_{0};
   uint64_t lost_traces_seen_ = 0;  // CountExportLosses' caller's thread only
   std::unique_ptr<MetricsServer> server_;  // last: stopped first
 };

@@ -108,14 +108,17 @@ TEST(TraceChecksTest, ACompleteTraceIsLateBeyondTheQueryableTime) {
 
 TEST(TraceChecksTest, RecordsSpansAndTimeToQueryableOnlyAtTheFirstCheck) {
   CanaryMetrics metrics("test", {"1m"}, /*search=*/false);
+  FakeClock clock(1'234'500'000'000);  // 1234.5 s
+  CanaryTally tally(metrics, clock);
   TraceVerdict verdict;
   verdict.status = TraceStatus::kComplete;
   verdict.expected_spans = 8;
   verdict.found_spans = 8;
   LedgerEntry entry;
   const TraceOutcome outcome{&entry, &verdict, false, 250'000'000};
-  EXPECT_TRUE(RecordTraceCheck(metrics, kFirstCheckAge, outcome, false, 1234.5));
-  EXPECT_TRUE(RecordTraceCheck(metrics, "1m", outcome, false, 2000));
+  EXPECT_TRUE(RecordTraceCheck(tally, kFirstCheckAge, outcome, false));
+  clock.Advance(765'500'000'000);  // 2000 s
+  EXPECT_TRUE(RecordTraceCheck(tally, "1m", outcome, false));
   const MetricsRegistry& r = metrics.registry();
   EXPECT_EQ(r.Value("tracerig_canary_checks_total", {"trace", "0s"}), 1);
   EXPECT_EQ(r.Value("tracerig_canary_checks_total", {"trace", "1m"}), 1);
@@ -128,7 +131,7 @@ TEST(TraceChecksTest, RecordsSpansAndTimeToQueryableOnlyAtTheFirstCheck) {
   verdict.status = TraceStatus::kMissing;
   verdict.found_spans = 0;
   const TraceOutcome missing{&entry, &verdict, false, std::nullopt};
-  EXPECT_FALSE(RecordTraceCheck(metrics, "1m", missing, false, 3000));
+  EXPECT_FALSE(RecordTraceCheck(tally, "1m", missing, false));
   EXPECT_EQ(r.Value("tracerig_canary_check_failures_total", {"trace", "1m", "missing"}), 1);
   EXPECT_EQ(r.Value("tracerig_canary_checks_total", {"trace", "1m"}), 2);
   EXPECT_EQ(r.Value("tracerig_canary_spans_expected_total", {}), 8);
