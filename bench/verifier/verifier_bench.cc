@@ -10,6 +10,8 @@
 #include <unordered_map>
 
 #include "backend/embedded_backend.h"
+#include "canary/canary_tally.h"
+#include "canary/trace_checks.h"
 #include "export/otlp_codec.h"
 #include "net/http_client.h"
 #include "tests/verifier/test_spans.h"
@@ -85,10 +87,19 @@ void ReportRate(benchmark::State& state, size_t traces, const VerificationSummar
   state.counters["violations"] = static_cast<double>(last.traces_with_violations);
 }
 
-void BM_VerifyFakeBackend(benchmark::State& state) {
+// `figures`: every trace's outcome goes to the canary's figures as well (VerifyOptions::on_trace,
+// what `tracerig run --metrics-listen` and `tracerig canary` do), against the same run without.
+void VerifyFakeBackend(benchmark::State& state, bool figures) {
   const Workload& w = MakeWorkload(kFakeTraces);
   VerifyOptions options;
   options.concurrency = static_cast<size_t>(state.range(0));
+  CanaryMetrics metrics("bench", {}, /*search=*/false);
+  CanaryTally tally(metrics, SystemClock::Instance());
+  if (figures) {
+    options.on_trace = [&tally](const TraceOutcome& o) {
+      RecordTraceCheck(tally, kFirstCheckAge, o, false);
+    };
+  }
   ThreadSleeper sleeper;
   VerificationSummary last;
   for (auto _ : state) {
@@ -107,7 +118,15 @@ void BM_VerifyFakeBackend(benchmark::State& state) {
   }
   ReportRate(state, w.ledger.size(), last);
 }
+void BM_VerifyFakeBackend(benchmark::State& state) { VerifyFakeBackend(state, false); }
+void BM_VerifyFakeBackendCanaryFigures(benchmark::State& state) { VerifyFakeBackend(state, true); }
 BENCHMARK(BM_VerifyFakeBackend)
+    ->Arg(1)
+    ->Arg(4)
+    ->Arg(8)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_VerifyFakeBackendCanaryFigures)
     ->Arg(1)
     ->Arg(4)
     ->Arg(8)
